@@ -1,0 +1,46 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace SharpMM.Hosted;
+
+/// <summary>
+/// A block of host address space reserved with mmap(MAP_NORESERVE): the kernel commits a page
+/// only when it is first touched, so a 64 GiB simulated machine costs what it uses.
+/// </summary>
+public sealed unsafe class HostMemory : IDisposable
+{
+    private const int ProtRead = 1, ProtWrite = 2;
+    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int munmap(nint addr, nuint length);
+
+    /// <summary>First byte.</summary>
+    public byte* Base { get; private set; }
+
+    /// <summary>Size in bytes.</summary>
+    public ulong Size { get; }
+
+    /// <summary>Reserves <paramref name="size"/> bytes (rounded up to 4 KiB), zero-filled on first touch.</summary>
+    public HostMemory(ulong size)
+    {
+        if (size == 0) throw new ArgumentOutOfRangeException(nameof(size), "size must be positive");
+        Size = (size + 4095) & ~4095UL;
+        nint p = mmap(0, (nuint)Size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+        if (p == -1) throw new InvalidOperationException($"mmap of {Size} bytes failed (errno {Marshal.GetLastPInvokeError()})");
+        Base = (byte*)p;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (Base != null) { munmap((nint)Base, (nuint)Size); Base = null; }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the mapping if Dispose was not called.</summary>
+    ~HostMemory() { if (Base != null) munmap((nint)Base, (nuint)Size); }
+}

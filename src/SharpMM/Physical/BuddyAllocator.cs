@@ -1,0 +1,466 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using SharpMM.Addressing;
+using SharpMM.Boot;
+
+namespace SharpMM.Physical;
+
+/// <summary>Per-CPU cache settings: Linux-like defaults are batch 63, high 378 (6 batches).</summary>
+public struct PcpConfig
+{
+    /// <summary>Frames moved per refill or drain.</summary>
+    public uint Batch;
+    /// <summary>Drain when the cache holds more than this; 0 turns the cache off.</summary>
+    public uint High;
+
+    /// <summary>Batch 63, high 378.</summary>
+    public static PcpConfig Default => new PcpConfig { Batch = 63, High = 378 };
+    /// <summary>No per-CPU cache: every order-0 request goes to the free lists.</summary>
+    public static PcpConfig Off => new PcpConfig { Batch = 0, High = 0 };
+}
+
+/// <summary>
+/// The core page allocator: a binary buddy allocator, orders 0..10 (4 KiB to 4 MiB), in zones.
+///
+/// Algorithm: a free block of order k is 2^k frames aligned to 2^k; it sits on its zone's list
+/// for order k (doubly linked, LIFO, links in <see cref="FrameDescriptor"/>). Allocation takes the
+/// smallest non-empty order at or above the request (one bit scan over the non-empty mask) and
+/// splits, keeping the lower half and freeing upper halves down the orders. Free coalesces with
+/// the buddy (frame ^ 2^k) while the buddy is free at the same order.
+///
+/// Metadata: per-frame descriptors and, per order, one bit per buddy pair that is 1 exactly when
+/// one of the two is a free block of that order (see <see cref="FrameMap"/>). Free flips the bit:
+/// if it becomes 0 the buddy was free and they merge, so the merge decision reads one bit; the
+/// buddy's descriptor is then checked to agree (else panic). Per-frame state (Reserved, Tail,
+/// Free, Allocated, PerCpu) is checked on every free, so a free of a frame that is not the start
+/// of an allocated block of that order is refused with a status and changes nothing.
+///
+/// Zones: a <see cref="ZoneLayout"/>; an allocation of a <see cref="MemoryClass"/> starts at the
+/// highest zone the class may use and falls back to lower ones. Order-0 requests go through the
+/// zone's per-CPU cache when enabled.
+///
+/// Not done here: locking and more than one CPU, watermarks/reclaim, migrate types, compaction.
+/// </summary>
+public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
+{
+    /// <summary>Highest order: 2^10 frames = 4 MiB, one i386 PSE page.</summary>
+    public const uint MaxOrderValue = 10;
+
+    private FrameMap _map;
+    private ZoneArray _zones;
+    private int _zoneCount;
+    private int _userZone;
+    private ZoneLayout _layout;
+    private ulong _managedFrames;
+    private bool _initialised;
+
+    /// <summary>
+    /// Builds the allocator over RAM frame ranges (sorted, non-overlapping pairs [start, end) in
+    /// <paramref name="ranges"/>), taking metadata from <paramref name="meta"/>. Every frame starts
+    /// reserved; hand free memory over with <see cref="AddFreeRange"/> (memblock's hand-over does).
+    /// Frame 0 and frames at or above <see cref="Pfn.ManagedLimit"/> must not be in the ranges.
+    /// Return: Ok; InvalidArgument for bad ranges; OutOfMemory when metadata does not fit.
+    /// </summary>
+    public Status Init<TMeta>(ref TMeta meta, ulong* ranges, int rangeCount, in ZoneLayout layout, PcpConfig pcp)
+        where TMeta : struct, IMetadataAllocator
+    {
+        if (pcp.High >= Zone.PcpCapacity || (pcp.High != 0 && (pcp.Batch == 0 || pcp.Batch > pcp.High))) return Status.InvalidArgument;
+        if (rangeCount > 0 && ranges[0] == 0) return Status.InvalidArgument;
+        Status s = FrameMap.Build(ref meta, ranges, rangeCount, out FrameMap map);
+        if (s != Status.Ok) return s;
+        _map = map;
+        _layout = layout;
+        _zoneCount = layout.Count;
+        _userZone = layout.HighestZoneFor(MemoryClass.User);
+        _managedFrames = 0;
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            zone = default;
+            zone.Kind = layout.Kind(z);
+            zone.StartPfn = layout.StartPfn(z);
+            zone.EndPfn = layout.EndPfn(z);
+            zone.PcpHigh = pcp.High;
+            zone.PcpBatch = pcp.Batch;
+            ulong lo = ulong.MaxValue, hi = 0;
+            for (int i = 0; i < rangeCount; i++)
+            {
+                ulong a = ranges[2 * i] > zone.StartPfn ? ranges[2 * i] : zone.StartPfn;
+                ulong b = ranges[2 * i + 1] < zone.EndPfn ? ranges[2 * i + 1] : zone.EndPfn;
+                if (b <= a) continue;
+                zone.PresentFrames += b - a;
+                if (a < lo) lo = a;
+                if (b > hi) hi = b;
+            }
+            if (zone.PresentFrames == 0) { lo = zone.StartPfn; hi = zone.StartPfn; }
+            zone.SpannedStartPfn = lo;
+            zone.SpannedEndPfn = hi;
+        }
+        _initialised = true;
+        return Status.Ok;
+    }
+
+    /// <summary>The frame metadata (descriptors, pair bits).</summary>
+    public readonly FrameMap Map => _map;
+
+    /// <summary>Number of zones.</summary>
+    public readonly int ZoneCount => _zoneCount;
+
+    /// <summary>Zone <paramref name="i"/> (a copy, for reporting).</summary>
+    public readonly Zone GetZone(int i)
+    {
+        if ((uint)i >= (uint)_zoneCount) Panic.Fail("buddy: zone index out of range", (ulong)i);
+        return _zones[i];
+    }
+
+    /// <summary>Free blocks of <paramref name="order"/> on zone <paramref name="zone"/>'s list
+    /// (a /proc/buddyinfo cell).</summary>
+    public readonly ulong FreeBlocks(int zone, uint order)
+    {
+        if ((uint)zone >= (uint)_zoneCount || order > MaxOrderValue) Panic.Fail("buddy: FreeBlocks index out of range", order);
+        Zone z = _zones[zone];
+        return z.Blocks[order];
+    }
+
+    /// <summary>The zone layout.</summary>
+    public readonly ZoneLayout Layout => _layout;
+
+    /// <inheritdoc/>
+    public readonly uint MaxOrder => MaxOrderValue;
+    /// <inheritdoc/>
+    public readonly bool CanFree => true;
+    /// <inheritdoc/>
+    public readonly ulong ManagedFrames => _managedFrames;
+
+    /// <inheritdoc/>
+    public readonly ulong FreeFrames
+    {
+        get
+        {
+            ulong sum = 0;
+            for (int z = 0; z < _zoneCount; z++) sum += _zones[z].FreeFrames;
+            return sum;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly int ZoneIndexOf(ulong pfn)
+    {
+        int z = 0;
+        while (z < _zoneCount - 1 && pfn >= _zones[z].EndPfn) z++;
+        return z;
+    }
+
+    // ---- free-list primitives. Raw versions do not touch the pair bits. ----
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void AddRaw(ref Zone zone, uint order, uint pfn, FrameDescriptor* d)
+    {
+        uint head = zone.Head[order];
+        d->Next = head;
+        d->Prev = 0;
+        if (head != 0) _map.Desc(head)->Prev = pfn;
+        zone.Head[order] = pfn;
+        zone.NonEmpty |= 1u << (int)order;
+        zone.Blocks[order]++;
+        zone.BuddyFreeFrames += 1UL << (int)order;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void UnlinkRaw(ref Zone zone, uint order, FrameDescriptor* d)
+    {
+        uint next = d->Next, prev = d->Prev;
+        if (prev != 0) _map.Desc(prev)->Next = next;
+        else
+        {
+            zone.Head[order] = next;
+            if (next == 0) zone.NonEmpty &= ~(1u << (int)order);
+        }
+        if (next != 0) _map.Desc(next)->Prev = prev;
+        zone.Blocks[order]--;
+        zone.BuddyFreeFrames -= 1UL << (int)order;
+    }
+
+    // Takes a block of `order` from the zone's lists; 0 when none is large enough.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly uint AllocFromLists(ref Zone zone, uint order)
+    {
+        uint mask = zone.NonEmpty >> (int)order;
+        if (mask == 0) return 0;
+        uint o = order + (uint)BitOperations.TrailingZeroCount(mask);
+        uint pfn = zone.Head[o];
+        FrameDescriptor* d = _map.Desc(pfn);
+        UnlinkRaw(ref zone, o, d);
+        if (o < MaxOrderValue) _map.TogglePair(pfn, o);
+        while (o > order)
+        {
+            o--;
+            uint upper = pfn + (1u << (int)o);
+            FrameDescriptor* u = _map.Desc(upper);
+            u->State = FrameState.Free;
+            u->Order = (byte)o;
+            AddRaw(ref zone, o, upper, u);
+            _map.TogglePair(upper, o);
+        }
+        d->State = FrameState.Allocated;
+        d->Order = (byte)order;
+        return pfn;
+    }
+
+    // Returns a block to the lists, merging with free buddies.
+    private readonly void FreeToLists(ref Zone zone, uint pfn, uint order)
+    {
+        FrameDescriptor* d = _map.Desc(pfn);
+        while (order < MaxOrderValue)
+        {
+            if (_map.TogglePair(pfn, order)) break; // now exactly one free: the buddy is not
+            uint buddy = pfn ^ (1u << (int)order);
+            FrameDescriptor* b = _map.Desc(buddy);
+            if (b->State != FrameState.Free || b->Order != order)
+                Panic.Fail("buddy: pair bit says the buddy is free but its descriptor disagrees", buddy);
+            UnlinkRaw(ref zone, order, b);
+            if (buddy < pfn) { d->State = FrameState.Tail; pfn = buddy; d = b; }
+            else b->State = FrameState.Tail;
+            order++;
+        }
+        d->State = FrameState.Free;
+        d->Order = (byte)order;
+        AddRaw(ref zone, order, pfn, d);
+    }
+
+    /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Status Allocate(uint order, out Pfn pfn) => AllocateFrom(order, _userZone, out pfn);
+
+    /// <summary>
+    /// Allocates a block of 2^<paramref name="order"/> frames from the highest zone
+    /// <paramref name="memoryClass"/> may use, falling back to lower zones.
+    /// Return: Ok and the first frame; OutOfMemory (nothing changed); InvalidArgument for an
+    /// order above 10.
+    /// </summary>
+    public Status Allocate(uint order, MemoryClass memoryClass, out Pfn pfn) =>
+        AllocateFrom(order, _layout.HighestZoneFor(memoryClass), out pfn);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status AllocateFrom(uint order, int highestZone, out Pfn pfn)
+    {
+        if (order > MaxOrderValue) { pfn = default; return Status.InvalidArgument; }
+        for (int z = highestZone; z >= 0; z--)
+        {
+            ref Zone zone = ref _zones[z];
+            uint p;
+            if (order == 0 && zone.PcpHigh != 0) p = AllocFromPcp(ref zone);
+            else p = AllocFromLists(ref zone, order);
+            if (p != 0) { pfn = Pfn.NewUnchecked(p); return Status.Ok; }
+        }
+        pfn = default;
+        return Status.OutOfMemory;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly uint AllocFromPcp(ref Zone zone)
+    {
+        if (zone.PcpCount == 0 && !RefillPcp(ref zone)) return 0;
+        uint p = zone.Pcp[--zone.PcpCount];
+        FrameDescriptor* d = _map.Desc(p);
+        d->State = FrameState.Allocated;
+        d->Order = 0;
+        return p;
+    }
+
+    private readonly bool RefillPcp(ref Zone zone)
+    {
+        uint n = 0;
+        for (; n < zone.PcpBatch; n++)
+        {
+            uint p = AllocFromLists(ref zone, 0);
+            if (p == 0) break;
+            _map.Desc(p)->State = FrameState.PerCpu;
+            zone.Pcp[n] = p;
+        }
+        zone.PcpCount = n;
+        return n != 0;
+    }
+
+    /// <summary>
+    /// Frees a block. Checks, in order: order at most 10 (InvalidArgument), frame aligned to the
+    /// order (Misaligned), frame managed (OutOfRange), frame is the start of an allocated block
+    /// (DoubleFree when it is free or cached, NotAllocated otherwise), same order as allocated
+    /// (WrongOrder). Any failure changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Status Free(Pfn pfn, uint order)
+    {
+        if (order > MaxOrderValue) return Status.InvalidArgument;
+        ulong p = pfn.Value;
+        if ((p & ((1UL << (int)order) - 1)) != 0) return Status.Misaligned;
+        FrameDescriptor* d = _map.TryDesc(p);
+        if (d == null) return Status.OutOfRange;
+        if (d->State != FrameState.Allocated)
+            return d->State == FrameState.Free || d->State == FrameState.PerCpu ? Status.DoubleFree : Status.NotAllocated;
+        if (d->Order != order) return Status.WrongOrder;
+        ref Zone zone = ref _zones[ZoneIndexOf(p)];
+        if (order == 0 && zone.PcpHigh != 0)
+        {
+            d->State = FrameState.PerCpu;
+            zone.Pcp[zone.PcpCount++] = (uint)p;
+            if (zone.PcpCount > zone.PcpHigh) DrainBatch(ref zone);
+            return Status.Ok;
+        }
+        FreeToLists(ref zone, (uint)p, order);
+        return Status.Ok;
+    }
+
+    // Returns the oldest batch (the bottom of the stack) to the lists.
+    private readonly void DrainBatch(ref Zone zone)
+    {
+        uint batch = zone.PcpBatch;
+        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, zone.Pcp[i], 0);
+        uint rest = zone.PcpCount - batch;
+        for (uint i = 0; i < rest; i++) zone.Pcp[i] = zone.Pcp[i + batch];
+        zone.PcpCount = rest;
+    }
+
+    /// <summary>Returns every per-CPU cached frame to the free lists (before probing
+    /// fragmentation, on memory pressure, or before validation of the lists alone).</summary>
+    public void Drain()
+    {
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            for (uint i = 0; i < zone.PcpCount; i++) FreeToLists(ref zone, zone.Pcp[i], 0);
+            zone.PcpCount = 0;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="IFreeRangeSink"/>: frames [startPfn, endPfn) become free. They must be
+    /// reserved frames with descriptors (RAM given to <see cref="Init"/>), else panic: a range
+    /// handed over twice would hand frames out twice. Frame 0 is skipped (it is the list
+    /// terminator and stays unmapped).
+    /// </summary>
+    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    {
+        if (!_initialised) Panic.Fail("buddy: AddFreeRange before Init");
+        if (startPfn == 0) startPfn = 1;
+        for (ulong p = startPfn; p < endPfn; p++)
+        {
+            FrameDescriptor* d = _map.TryDesc(p);
+            if (d == null) Panic.Fail("buddy: free range holds a frame that is not RAM", p);
+            if (d->State != FrameState.Reserved) Panic.Fail("buddy: free range handed over twice", p);
+        }
+        ulong pfn = startPfn;
+        while (pfn < endPfn)
+        {
+            // Largest aligned block that starts here and fits.
+            uint order = MaxOrderValue;
+            while (order > 0 && ((pfn & ((1UL << (int)order) - 1)) != 0 || pfn + (1UL << (int)order) > endPfn)) order--;
+            ulong count = 1UL << (int)order;
+            for (ulong t = 1; t < count; t++) _map.Desc((uint)(pfn + t))->State = FrameState.Tail;
+            int z = ZoneIndexOf(pfn);
+            ref Zone zone = ref _zones[z];
+            zone.ManagedFrames += count;
+            _managedFrames += count;
+            FreeToLists(ref zone, (uint)pfn, order);
+            pfn += count;
+        }
+    }
+
+    /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
+    public readonly FrameState StateOf(ulong pfn)
+    {
+        FrameDescriptor* d = _map.TryDesc(pfn);
+        return d == null ? FrameState.Reserved : d->State;
+    }
+
+    /// <summary>
+    /// Full O(frames) consistency check; panics naming the first broken invariant: list links
+    /// and counts, every list entry a free head of its order in its zone, tails inside blocks,
+    /// pair bits equal to (buddy A free) XOR (buddy B free), per-CPU entries cached frames,
+    /// zone counters equal to what the lists hold.
+    /// </summary>
+    public readonly void Validate()
+    {
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            Zone zone = _zones[z];
+            ulong free = 0;
+            for (uint o = 0; o <= MaxOrderValue; o++)
+            {
+                uint p = zone.Head[o], prev = 0;
+                ulong n = 0;
+                if ((p != 0) != ((zone.NonEmpty & (1u << (int)o)) != 0)) Panic.Fail("buddy: non-empty mask disagrees with list head", o);
+                while (p != 0)
+                {
+                    FrameDescriptor* d = _map.TryDesc(p);
+                    if (d == null) Panic.Fail("buddy: list entry is not a managed frame", p);
+                    if (d->State != FrameState.Free || d->Order != o) Panic.Fail("buddy: list entry is not a free block of the list's order", p);
+                    if ((p & ((1u << (int)o) - 1)) != 0) Panic.Fail("buddy: free block misaligned", p);
+                    if (ZoneIndexOf(p) != z) Panic.Fail("buddy: free block on another zone's list", p);
+                    if (d->Prev != prev) Panic.Fail("buddy: free-list back link broken", p);
+                    prev = p;
+                    p = d->Next;
+                    if (++n > _managedFrames) Panic.Fail("buddy: free list has a cycle", o);
+                }
+                if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
+                free += n << (int)o;
+            }
+            if (free != zone.BuddyFreeFrames) Panic.Fail("buddy: zone free count disagrees with lists", free);
+            if (zone.PcpCount > zone.PcpHigh && zone.PcpHigh != 0) Panic.Fail("buddy: per-CPU cache above its high mark", zone.PcpCount);
+            for (uint i = 0; i < zone.PcpCount; i++)
+            {
+                FrameDescriptor* d = _map.TryDesc(zone.Pcp[i]);
+                if (d == null || d->State != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", zone.Pcp[i]);
+            }
+        }
+
+        ulong freeHeads = 0, cached = 0;
+        for (uint s = 0; s < _map.SectionCount; s++)
+        {
+            FrameMap.Section* sec = _map.SectionAt(s);
+            if (sec->PairBits == null) continue;
+            // Every block head covers Tail frames only; no stray tails.
+            ulong p = sec->Lo;
+            while (p < sec->Hi)
+            {
+                FrameDescriptor* d = sec->DescBase + p;
+                if (d->State == FrameState.Free || d->State == FrameState.Allocated)
+                {
+                    ulong count = 1UL << d->Order;
+                    if (d->Order > MaxOrderValue || p + count > sec->Hi) Panic.Fail("buddy: block runs past its section", p);
+                    if (d->State == FrameState.Free) freeHeads += count;
+                    for (ulong t = 1; t < count; t++)
+                        if ((sec->DescBase + p + t)->State != FrameState.Tail) Panic.Fail("buddy: frame inside a block is not a tail", p + t);
+                    p += count;
+                    continue;
+                }
+                if (d->State == FrameState.Tail) Panic.Fail("buddy: tail frame outside any block", p);
+                if (d->State == FrameState.PerCpu) cached++;
+                else if (d->State != FrameState.Reserved) Panic.Fail("buddy: frame in an unknown state", p);
+                p++;
+            }
+            // Pair bits.
+            ulong secBase = (ulong)s << FrameMap.SectionShift;
+            for (uint o = 0; o < MaxOrderValue; o++)
+            {
+                ulong pairSize = 2UL << (int)o;
+                for (ulong a = secBase; a < secBase + FrameMap.SectionFrames; a += pairSize)
+                {
+                    if (a + pairSize <= sec->Lo || a >= sec->Hi) continue;
+                    bool fa = IsFreeHead(a, o), fb = IsFreeHead(a + (1UL << (int)o), o);
+                    if (_map.PairBit((uint)a, o) != (fa ^ fb)) Panic.Fail("buddy: pair bit disagrees with the free blocks", a);
+                }
+            }
+        }
+        ulong listed = 0, pcp = 0;
+        for (int z = 0; z < _zoneCount; z++) { listed += _zones[z].BuddyFreeFrames; pcp += _zones[z].PcpCount; }
+        if (freeHeads != listed) Panic.Fail("buddy: free blocks in descriptors disagree with the lists", freeHeads);
+        if (cached != pcp) Panic.Fail("buddy: cached frames disagree with the per-CPU caches", cached);
+    }
+
+    private readonly bool IsFreeHead(ulong pfn, uint order)
+    {
+        FrameDescriptor* d = _map.TryDesc(pfn);
+        return d != null && d->State == FrameState.Free && d->Order == order;
+    }
+}

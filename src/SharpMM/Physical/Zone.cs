@@ -1,0 +1,62 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpMM.Physical;
+
+/// <summary>
+/// One zone of the buddy allocator: per-order free lists (heads are frame numbers; links live in
+/// the frame descriptors), a bit per non-empty list, counters, and the order-0 per-CPU cache in
+/// front (Linux's per_cpu_pages: a stack refilled from the buddy lists <see cref="PcpBatch"/>
+/// frames at a time and drained by a batch when it exceeds <see cref="PcpHigh"/>). There is one
+/// CPU today: no locking, the caller serialises.
+/// </summary>
+public unsafe struct Zone
+{
+    /// <summary>Orders 0..10.</summary>
+    public const int Orders = 11;
+    /// <summary>Capacity of the per-CPU cache array (high watermark + 1 must fit).</summary>
+    public const int PcpCapacity = 512;
+
+    /// <summary>What the zone is.</summary>
+    public ZoneKind Kind;
+    /// <summary>First frame of the zone's address range (by configuration).</summary>
+    public ulong StartPfn;
+    /// <summary>One past the last frame of the zone's address range.</summary>
+    public ulong EndPfn;
+    /// <summary>Lowest frame of RAM in the zone (== <see cref="SpannedEndPfn"/> when empty).</summary>
+    public ulong SpannedStartPfn;
+    /// <summary>One past the highest frame of RAM in the zone.</summary>
+    public ulong SpannedEndPfn;
+    /// <summary>Frames of RAM in the zone (reserved ones included).</summary>
+    public ulong PresentFrames;
+    /// <summary>Frames handed to the buddy allocator.</summary>
+    public ulong ManagedFrames;
+    /// <summary>Frames in free blocks on the lists (per-CPU cache not included).</summary>
+    public ulong BuddyFreeFrames;
+    /// <summary>Bit o set when list o is not empty.</summary>
+    public uint NonEmpty;
+    /// <summary>Frames in the per-CPU cache.</summary>
+    public uint PcpCount;
+    /// <summary>Drain above this many frames; 0 disables the cache.</summary>
+    public uint PcpHigh;
+    /// <summary>Frames moved per refill or drain.</summary>
+    public uint PcpBatch;
+    /// <summary>Heads of the free lists (frame numbers, 0 = empty).</summary>
+    public fixed uint Head[Orders];
+    /// <summary>Free blocks per order.</summary>
+    public fixed ulong Blocks[Orders];
+    /// <summary>The per-CPU cache: a stack of order-0 frame numbers.</summary>
+    public fixed uint Pcp[PcpCapacity];
+
+    /// <summary>Free frames including the per-CPU cache.</summary>
+    public readonly ulong FreeFrames => BuddyFreeFrames + PcpCount;
+
+    /// <summary>The zone's name.</summary>
+    public readonly string Name => ZoneNames.Name(Kind);
+}
+
+/// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>
+[InlineArray(ZoneLayout.MaxZones)]
+public struct ZoneArray
+{
+    private Zone _first;
+}

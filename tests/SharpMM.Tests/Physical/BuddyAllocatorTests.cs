@@ -1,0 +1,200 @@
+using System.Collections.Generic;
+using SharpMM.Addressing;
+using SharpMM.Hosted;
+using SharpMM.Physical;
+using Xunit;
+
+namespace SharpMM.Tests.Physical;
+
+public unsafe class BuddyAllocatorTests
+{
+    //   frames 1024 .. 5120 (16 MiB, four order-10 blocks)
+    //   |  o10  |  o10  |  o10  |  o10  |
+    // Expect: four order-10 blocks and nothing else on the lists.
+    [Fact]
+    public void HandOver_BuildsMaximalBlocks()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096);
+        Assert.Equal(4096UL, f.B.FreeFrames);
+        Assert.Equal(4096UL, f.B.ManagedFrames);
+        Assert.Equal(4UL, f.BlocksAt(0, 10));
+        for (int o = 0; o < 10; o++) Assert.Equal(0UL, f.BlocksAt(0, o));
+        f.B.Validate();
+    }
+
+    //   frames [1, 1030): 1 | 2-3 | 4-7 | ... | 512-1023 | 1024-1027 | 1028-1029
+    //                     o0   o1    o2         o9         o2          o1
+    // Expect: one block of each order 0..9 plus a second of orders 1 and 2.
+    [Fact]
+    public void HandOver_UnalignedRange_SplitsIntoAlignedBlocks()
+    {
+        using var f = BuddyFixture.Flat(1, 1029);
+        Assert.Equal(1029UL, f.B.FreeFrames);
+        for (int o = 0; o <= 9; o++) Assert.Equal(o is 1 or 2 ? 2UL : 1UL, f.BlocksAt(0, o));
+        f.B.Validate();
+    }
+
+    // Expect: order-0 allocation from a lone order-10 block leaves one block at each order 0..9.
+    [Fact]
+    public void Allocate_SplitsKeepingLowerHalf()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
+        Assert.Equal(1024UL, p.Value);
+        for (int o = 0; o < 10; o++) Assert.Equal(1UL, f.BlocksAt(0, o));
+        Assert.Equal(0UL, f.BlocksAt(0, 10));
+        Assert.Equal(FrameState.Allocated, f.B.StateOf(1024));
+        f.B.Validate();
+        Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        Assert.Equal(1UL, f.BlocksAt(0, 10));
+        f.B.Validate();
+    }
+
+    [Fact]
+    public void OutOfMemory_IsAStatus_AndChangesNothing()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        Assert.Equal(Status.Ok, f.B.Allocate(10, out _));
+        Assert.Equal(Status.OutOfMemory, f.B.Allocate(0, out _));
+        Assert.Equal(Status.InvalidArgument, f.B.Allocate(11, out _));
+        Assert.Equal(0UL, f.B.FreeFrames);
+        f.B.Validate();
+    }
+
+    [Fact]
+    public void BadFrees_AreRefused_AndChangeNothing()
+    {
+        using var f = BuddyFixture.Flat(1024, 2048, pcp: true);
+        Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn a));
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn b));
+        ulong free = f.B.FreeFrames;
+
+        Assert.Equal(Status.Misaligned, f.B.Free(a.Add(1), 2));
+        Assert.Equal(Status.NotAllocated, f.B.Free(a.Add(1), 0));      // interior frame
+        Assert.Equal(Status.WrongOrder, f.B.Free(a, 1));
+        Assert.Equal(Status.WrongOrder, f.B.Free(a, 3));
+        Assert.Equal(Status.OutOfRange, f.B.Free(Pfn.NewUnchecked(5000), 0));
+        Assert.Equal(Status.OutOfRange, f.B.Free(Pfn.NewUnchecked(1UL << 40), 0));
+        Assert.Equal(Status.InvalidArgument, f.B.Free(a, 11));
+        Assert.Equal(Status.NotAllocated, f.B.Free(Pfn.NewUnchecked(2047), 0)); // free, inside a free block
+        Assert.Equal(free, f.B.FreeFrames);
+        f.B.Validate();
+
+        Assert.Equal(Status.Ok, f.B.Free(a, 2));
+        Assert.Equal(Status.DoubleFree, f.B.Free(a, 2));
+        Assert.Equal(Status.Ok, f.B.Free(b, 0));                       // goes to the per-CPU cache
+        Assert.Equal(Status.DoubleFree, f.B.Free(b, 0));
+        Assert.Equal(2048UL, f.B.FreeFrames);
+        f.B.Validate();
+    }
+
+    [Fact]
+    public void ReservedFrames_AreNeverHandedOut_AndCannotBeFreed()
+    {
+        using var f = new BuddyFixture(new[] { (1024UL, 3072UL) }, ZoneLayout.Flat(), PcpConfig.Off, reserved: new[] { (1500UL, 1600UL) });
+        Assert.Equal(2048UL - 100, f.B.FreeFrames);
+        var seen = new HashSet<ulong>();
+        while (f.B.Allocate(0, out Pfn p) == Status.Ok)
+        {
+            Assert.False(p.Value >= 1500 && p.Value < 1600, $"reserved frame {p.Value} handed out");
+            Assert.True(seen.Add(p.Value));
+        }
+        Assert.Equal(1948, seen.Count);
+        Assert.Equal(Status.NotAllocated, f.B.Free(Pfn.NewUnchecked(1550), 0));
+        f.B.Validate();
+    }
+
+    [Fact]
+    public void AddFreeRange_Twice_Panics()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        var ex = Assert.Throws<PanicException>(() => f.B.AddFreeRange(1024, 1025));
+        Assert.Contains("handed over twice", ex.Message);
+    }
+
+    [Fact]
+    public void CorruptedPairBit_IsCaughtByValidator()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out _));
+        f.B.Map.TogglePair(1024 + 2, 1);
+        var ex = Assert.Throws<PanicException>(() => f.B.Validate());
+        Assert.Contains("pair bit", ex.Message);
+    }
+
+    [Fact]
+    public void CorruptedDescriptor_IsCaughtOnMerge()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
+        // The buddy (1025) is a free order-0 block; pretend it was handed out behind the allocator's back.
+        f.B.Map.Desc(1025)->State = FrameState.Allocated;
+        var ex = Assert.Throws<PanicException>(() => f.B.Free(p, 0));
+        Assert.Contains("descriptor disagrees", ex.Message);
+    }
+
+    //   0 ---- 16 MiB ------ 4 GiB ---------- 6 GiB        (RAM: 1 MiB..3 GiB, 4 GiB..6 GiB)
+    //     DMA       DMA32           Normal
+    // Expect: zones present 3840 / 782336 / 524288 frames; DMA requests stay below 16 MiB;
+    // kernel requests fall back to DMA32 and DMA when Normal is exhausted.
+    [Fact]
+    public void Zones_PresentCounts_And_Fallback()
+    {
+        using var f = new BuddyFixture(new[] { (256UL, 786432UL), (1048576UL, 1572864UL) }, ZoneLayout.X86_64(), PcpConfig.Default);
+        Assert.Equal("DMA", f.B.GetZone(0).Name);
+        Assert.Equal(4096UL - 256, f.B.GetZone(0).PresentFrames);
+        Assert.Equal(786432UL - 4096, f.B.GetZone(1).PresentFrames);
+        Assert.Equal(524288UL, f.B.GetZone(2).PresentFrames);
+
+        Assert.Equal(Status.Ok, f.B.Allocate(3, MemoryClass.Dma, out Pfn dma));
+        Assert.True(dma.Value < 4096);
+        Assert.Equal(Status.Ok, f.B.Allocate(3, MemoryClass.Dma32, out Pfn d32));
+        Assert.True(d32.Value >= 4096 && d32.Value < 1048576);
+        Assert.Equal(Status.Ok, f.B.Allocate(3, MemoryClass.Kernel, out Pfn k));
+        Assert.True(k.Value >= 1048576);
+
+        // Exhaust Normal with order-10 blocks; the next kernel request falls back to DMA32.
+        while (f.B.GetZone(2).FreeFrames >= 1024) Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.Kernel, out _));
+        Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.Kernel, out Pfn fb));
+        Assert.True(fb.Value >= 4096 && fb.Value < 1048576, $"fallback went to {fb.Value}");
+        f.B.Validate();
+    }
+
+    // RAM at 1..32 MiB and 16 MiB just below 15 TiB: metadata is sized by what is present.
+    // Expect: under 4 MiB of metadata (section table + 2 sections), not gigabytes.
+    [Fact]
+    public void SparseRam_MetadataSizedByPresentRam()
+    {
+        ulong high = 15UL << 28; // 15 TiB in frames
+        using var f = new BuddyFixture(new[] { (256UL, 8192UL), (high, high + 4096) }, ZoneLayout.X86_64(), PcpConfig.Off);
+        Assert.True(f.B.Map.MetadataBytes < (4UL << 20), $"metadata {f.B.Map.MetadataBytes} bytes");
+        Assert.Equal(8192UL - 256 + 4096, f.B.FreeFrames);
+        Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.User, out Pfn p));
+        Assert.True(p.Value >= high);
+        f.B.Validate();
+    }
+
+    [Fact]
+    public void FrameDescriptor_Is12Bytes()
+    {
+        Assert.Equal(12, sizeof(FrameDescriptor));
+        Assert.Equal(24, sizeof(FrameMap.Section));
+    }
+
+    [Fact]
+    public void Pcp_RefillsAndDrainsInBatches()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096, pcp: true);
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
+        Assert.Equal(62u, f.B.GetZone(0).PcpCount); // one batch of 63, one handed out
+        var held = new List<Pfn> { p };
+        for (int i = 0; i < 500; i++) { Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn q)); held.Add(q); }
+        foreach (var q in held) Assert.Equal(Status.Ok, f.B.Free(q, 0));
+        Assert.True(f.B.GetZone(0).PcpCount <= 378);
+        Assert.Equal(4096UL, f.B.FreeFrames);
+        f.B.Validate();
+        f.B.Drain();
+        Assert.Equal(4UL, f.BlocksAt(0, 10));
+        f.B.Validate();
+    }
+}
