@@ -1,0 +1,56 @@
+using SharpMM.Addressing;
+using SharpMM.Diagnostics;
+
+namespace SharpMM.Physical;
+
+/// <summary>
+/// The simplest frame allocator (seed 004): a cursor moving up through one frame range. Each
+/// allocation aligns the cursor to its order, zeroes the frames through the direct map and
+/// advances. There is no free (<see cref="Free"/> returns Unsupported); frames skipped for
+/// alignment are lost. Out of memory is a status. Useful before anything else exists and as the
+/// baseline every other allocator is compared with.
+/// </summary>
+public unsafe struct BumpFrameAllocator : IFrameAllocator
+{
+    private ulong _start, _end, _next;
+    private DirectMap _directMap;
+
+    /// <summary>Manages frames [startPfn, endPfn), reached through <paramref name="directMap"/>.
+    /// Return: InvalidArgument when end &lt; start or frame 0 is included.</summary>
+    public Status Init(DirectMap directMap, ulong startPfn, ulong endPfn)
+    {
+        if (endPfn < startPfn || startPfn == 0) return Status.InvalidArgument;
+        _start = startPfn; _end = endPfn; _next = startPfn; _directMap = directMap;
+        return Status.Ok;
+    }
+
+    /// <inheritdoc/>
+    public readonly uint MaxOrder => BuddyAllocator.MaxOrderValue;
+    /// <inheritdoc/>
+    public readonly bool CanFree => false;
+    /// <inheritdoc/>
+    public readonly ulong FreeFrames => _end - _next;
+    /// <inheritdoc/>
+    public readonly ulong ManagedFrames => _end - _start;
+
+    /// <summary>Allocates 2^order zeroed frames aligned to 2^order.</summary>
+    public Status Allocate(uint order, out Pfn pfn)
+    {
+        pfn = default;
+        if (order > MaxOrder) return Status.InvalidArgument;
+        ulong count = 1UL << (int)order;
+        ulong aligned = (_next + count - 1) & ~(count - 1);
+        if (aligned >= _end || _end - aligned < count) return Status.OutOfMemory;
+        MemoryOps.Zero(_directMap.ToVirt(aligned << PageSize.Shift), count << PageSize.Shift);
+        _next = aligned + count;
+        pfn = Pfn.NewUnchecked(aligned);
+        return Status.Ok;
+    }
+
+    /// <summary>A bump allocator cannot free: Unsupported (OutOfRange for frames it never managed).</summary>
+    public readonly Status Free(Pfn pfn, uint order)
+    {
+        if (pfn.Value < _start || pfn.Value >= _end) return Status.OutOfRange;
+        return Status.Unsupported;
+    }
+}

@@ -1,0 +1,81 @@
+using SharpMM.Addressing;
+using SharpMM.Boot;
+
+namespace SharpMM.Physical;
+
+/// <summary>
+/// A singly linked stack of free frames (seed 000): the link to the next free frame is stored
+/// in the first 8 bytes of each free frame, reached through the direct map. O(1) allocate and
+/// free, order 0 only. A bitmap (1 bit per frame, set = allocated) guards the trust boundary:
+/// a double free or a free of a frame outside the range is refused instead of corrupting the list.
+/// Cost of the design: every free writes the freed page, every allocation reads it (cold cache
+/// lines), which is why the buddy allocator keeps its links in descriptors instead.
+/// </summary>
+public unsafe struct FreeListFrameAllocator : IFrameAllocator
+{
+    private const ulong End = ulong.MaxValue;
+    private ulong _start, _end, _head, _free;
+    private ulong* _allocated;
+    private DirectMap _directMap;
+
+    /// <summary>Manages frames [startPfn, endPfn), all free; the bitmap comes from <paramref name="meta"/>.
+    /// Return: InvalidArgument (end before start, frame 0 included); OutOfMemory for the bitmap.</summary>
+    public Status Init<TMeta>(ref TMeta meta, DirectMap directMap, ulong startPfn, ulong endPfn) where TMeta : struct, IMetadataAllocator
+    {
+        if (endPfn < startPfn || startPfn == 0) return Status.InvalidArgument;
+        ulong words = (endPfn - startPfn + 63) / 64;
+        Status s = meta.AllocateMetadata(words * 8 + 8, 64, out byte* bits, out _);
+        if (s != Status.Ok) return s;
+        _allocated = (ulong*)bits;
+        _start = startPfn; _end = endPfn; _directMap = directMap;
+        _head = End; _free = 0;
+        // Push in reverse so the lowest frame is handed out first.
+        for (ulong p = endPfn; p > startPfn; p--) Push(p - 1);
+        return Status.Ok;
+    }
+
+    private void Push(ulong pfn)
+    {
+        *(ulong*)_directMap.ToVirt(pfn << PageSize.Shift) = _head;
+        _head = pfn;
+        _free++;
+    }
+
+    /// <inheritdoc/>
+    public readonly uint MaxOrder => 0;
+    /// <inheritdoc/>
+    public readonly bool CanFree => true;
+    /// <inheritdoc/>
+    public readonly ulong FreeFrames => _free;
+    /// <inheritdoc/>
+    public readonly ulong ManagedFrames => _end - _start;
+
+    /// <summary>Pops a frame. Order must be 0 (InvalidArgument otherwise).</summary>
+    public Status Allocate(uint order, out Pfn pfn)
+    {
+        pfn = default;
+        if (order != 0) return Status.InvalidArgument;
+        if (_head == End) return Status.OutOfMemory;
+        ulong p = _head;
+        if (p < _start || p >= _end || BitmapOps.Test(_allocated, p - _start))
+            Panic.Fail("freelist: link points at a frame that is not free (page written after free?)", p);
+        _head = *(ulong*)_directMap.ToVirt(p << PageSize.Shift);
+        BitmapOps.Set(_allocated, p - _start);
+        _free--;
+        pfn = Pfn.NewUnchecked(p);
+        return Status.Ok;
+    }
+
+    /// <summary>Pushes a frame back. Refuses order != 0 (InvalidArgument), frames outside the
+    /// range (OutOfRange) and frames already free (DoubleFree).</summary>
+    public Status Free(Pfn pfn, uint order)
+    {
+        if (order != 0) return Status.InvalidArgument;
+        ulong p = pfn.Value;
+        if (p < _start || p >= _end) return Status.OutOfRange;
+        if (!BitmapOps.Test(_allocated, p - _start)) return Status.DoubleFree;
+        BitmapOps.Clear(_allocated, p - _start);
+        Push(p);
+        return Status.Ok;
+    }
+}

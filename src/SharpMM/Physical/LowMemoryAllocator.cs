@@ -1,0 +1,56 @@
+using SharpMM.Addressing;
+using SharpMM.Boot;
+
+namespace SharpMM.Physical;
+
+/// <summary>
+/// The usable frames below 1 MiB, kept apart from the buddy allocator (as Phantom OS keeps its
+/// low-memory pool): real-mode trampolines, BIOS call buffers and AP start-up pages must live
+/// there, and a general allocator would hand them out for anything. A bitmap allocator over
+/// frames [1, 256); page 0 is never managed. Firmware areas (EBDA, the 640 KiB-1 MiB hole) are
+/// simply never added.
+/// </summary>
+public unsafe struct LowMemoryAllocator : IFrameAllocator
+{
+    /// <summary>One past the last frame below 1 MiB.</summary>
+    public const ulong EndPfn = (1UL << 20) >> PageSize.Shift;
+
+    private BitmapFrameAllocator _bitmap;
+
+    /// <summary>Takes its bitmaps from <paramref name="meta"/>; every frame starts unavailable.</summary>
+    public Status Init<TMeta>(ref TMeta meta) where TMeta : struct, IMetadataAllocator =>
+        _bitmap.Init(ref meta, 1, EndPfn);
+
+    /// <summary>Frames [startPfn, endPfn) (clipped to [1, 256)) become available.</summary>
+    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    {
+        if (startPfn < 1) startPfn = 1;
+        if (endPfn > EndPfn) endPfn = EndPfn;
+        if (endPfn > startPfn) _bitmap.AddFreeRange(startPfn, endPfn);
+    }
+
+    /// <inheritdoc/>
+    public readonly uint MaxOrder => 8;
+    /// <inheritdoc/>
+    public readonly bool CanFree => true;
+    /// <inheritdoc/>
+    public readonly ulong FreeFrames => _bitmap.FreeFrames;
+    /// <inheritdoc/>
+    public readonly ulong ManagedFrames => _bitmap.ManagedFrames;
+
+    /// <inheritdoc/>
+    public Status Allocate(uint order, out Pfn pfn)
+    {
+        if (order > MaxOrder) { pfn = default; return Status.InvalidArgument; }
+        return _bitmap.Allocate(order, out pfn);
+    }
+
+    /// <summary><paramref name="count"/> contiguous frames below 1 MiB aligned to <paramref name="alignFrames"/>.</summary>
+    public Status AllocateRun(ulong count, ulong alignFrames, out Pfn pfn) => _bitmap.AllocateRun(count, alignFrames, out pfn);
+
+    /// <inheritdoc/>
+    public Status Free(Pfn pfn, uint order) => _bitmap.Free(pfn, order);
+
+    /// <summary>Frees a run from <see cref="AllocateRun"/>.</summary>
+    public Status FreeRun(Pfn pfn, ulong count) => _bitmap.FreeRun(pfn, count);
+}
