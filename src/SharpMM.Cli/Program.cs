@@ -1,6 +1,67 @@
+using System;
+using System.IO;
+using SharpMM.Hosted;
+
 namespace SharpMM.Cli;
 
+/// <summary>The `sharpmm` command.</summary>
 internal static class Program
 {
-    private static int Main(string[] args) => 0;
+    private const string Usage = """
+        usage: sharpmm <command> [options]
+
+        commands:
+          boot [--mem SIZE [--machine pc|q35] | --map FILE] [--layout x86_64|i386|lowhigh] [--json]
+              Boot a simulated machine and show what the memory manager did: the sanitized map,
+              memblock reservations, zones, buddyinfo and meminfo. Without --mem or --map: the
+              map QEMU gives a 128 MiB pc guest. --map reads Linux boot-log text (dmesg
+              BIOS-e820 lines), raw E820 entries, or a Multiboot 1/2 memory map.
+          bench W0|W1|W2|W2o9 [--scale S] [--pcp on|off] [--reps N] [--json]
+              Page-allocator workloads (docs/benchmarks.md), same definitions as the C peers.
+          qemu [--mem SIZE] [--machine pc|q35] [--append CMDLINE]
+              Build the bare-metal kernel if needed, boot it under QEMU, stream its serial
+              output and exit with its verdict.
+        """;
+
+    private static int Main(string[] args)
+    {
+        HostedPanic.Install();
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.Write(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            var rest = args[1..];
+            return args[0] switch
+            {
+                "boot" => BootCommand.Run(rest),
+                "bench" => BenchCommand.Run(rest),
+                "qemu" => QemuCommand.Run(rest),
+                _ => Fail($"unknown command '{args[0]}' (try: sharpmm help)"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine($"sharpmm: {message}");
+        return 2;
+    }
 }
+
+/// <summary>Bad command-line input: printed as one line, exit status 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -193,30 +193,42 @@ public unsafe struct Memblock : IMetadataAllocator
     /// </summary>
     public ulong HandOver<TSink>(ref TSink sink) where TSink : struct, IFreeRangeSink
     {
-        CheckUsable();
+        ulong frames = ForEachFree(ref sink, ulong.MaxValue);
+        _retired = true;
+        return frames;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="sink"/> for every free frame range below <paramref name="endPfn"/>
+    /// (memory minus reserved, aligned inward to whole frames), in ascending order, without
+    /// changing memblock. Returns the number of frames visited.
+    /// </summary>
+    public readonly ulong ForEachFree<TSink>(ref TSink sink, ulong endPfn) where TSink : struct, IFreeRangeSink
+    {
+        if (!_initialised) Panic.Fail("memblock: used before Init");
+        if (_retired) Panic.Fail("memblock: used after hand-over to the page allocator");
         ulong frames = 0;
-        int r = 0;
         for (int m = 0; m < _memoryCount; m++)
         {
             ulong cursor = _memory[m].Start, memEnd = _memory[m].End;
-            while (r < _reservedCount && _reserved[r].End <= cursor) r++;
-            int k = r;
+            int k = 0;
+            while (k < _reservedCount && _reserved[k].End <= cursor) k++;
             while (cursor < memEnd)
             {
                 ulong freeEnd = memEnd;
                 if (k < _reservedCount && _reserved[k].Start < memEnd) freeEnd = _reserved[k].Start > cursor ? _reserved[k].Start : cursor;
                 ulong s = (cursor + PageSize.OffsetMask) >> PageSize.Shift, e = freeEnd >> PageSize.Shift;
+                if (e > endPfn) e = endPfn;
                 if (e > s)
                 {
                     sink.AddFreeRange(s, e);
                     frames += e - s;
                 }
                 if (k >= _reservedCount || _reserved[k].Start >= memEnd) break;
-                cursor = _reserved[k].End;
+                if (_reserved[k].End > cursor) cursor = _reserved[k].End;
                 k++;
             }
         }
-        _retired = true;
         return frames;
     }
 

@@ -10,7 +10,7 @@ namespace SharpMM.Physical;
 /// frames [1, 256); page 0 is never managed. Firmware areas (EBDA, the 640 KiB-1 MiB hole) are
 /// simply never added.
 /// </summary>
-public unsafe struct LowMemoryAllocator : IFrameAllocator
+public unsafe struct LowMemoryAllocator : IFrameAllocator, IFreeRangeSink
 {
     /// <summary>One past the last frame below 1 MiB.</summary>
     public const ulong EndPfn = (1UL << 20) >> PageSize.Shift;

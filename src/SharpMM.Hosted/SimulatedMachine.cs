@@ -1,0 +1,61 @@
+using System;
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Boot;
+
+namespace SharpMM.Hosted;
+
+/// <summary>
+/// A hosted machine: simulated RAM (host address space reserved up to the highest usable
+/// address, committed on touch) reached through a direct-map offset, and the physical memory
+/// manager booted over it by the same code the kernel runs.
+/// </summary>
+public sealed unsafe class SimulatedMachine : IDisposable
+{
+    /// <summary>The RAM buffer: physical address p is at Ram.Base + p.</summary>
+    public HostMemory Ram { get; }
+    /// <summary>How the library reaches RAM.</summary>
+    public DirectMap DirectMap { get; }
+    /// <summary>The physical memory manager (native memory: it is a large struct).</summary>
+    public PhysicalMemory* Memory { get; }
+    /// <summary>Boot status.</summary>
+    public Status BootStatus { get; }
+    /// <summary>Wall-clock time of the boot sequence.</summary>
+    public TimeSpan BootTime { get; }
+
+    private SimulatedMachine(HostMemory ram, PhysicalMemory* pm, Status status, TimeSpan time)
+    {
+        Ram = ram; DirectMap = new DirectMap((ulong)ram.Base); Memory = pm; BootStatus = status; BootTime = time;
+    }
+
+    /// <summary>Sanitizes <paramref name="raw"/> and boots. Throws only for host failures;
+    /// library failures come back in <see cref="BootStatus"/> or <paramref name="error"/>.</summary>
+    public static SimulatedMachine? Boot(ref MemoryMap raw, in BootInfo info, out MapError error)
+    {
+        MemoryMap sanitized = default;
+        if (MapSanitizer.Sanitize(ref raw, ref sanitized, out error) != Status.Ok) return null;
+        return BootSanitized(in sanitized, in info);
+    }
+
+    /// <summary>Boots over an already sanitized map.</summary>
+    public static SimulatedMachine BootSanitized(in MemoryMap sanitized, in BootInfo info)
+    {
+        ulong top = 0, limit = Pfn.ManagedLimit << PageSize.Shift;
+        for (int i = 0; i < sanitized.Count; i++)
+            if (sanitized[i].Type == MemoryType.Usable && sanitized[i].Start < limit)
+                top = Math.Max(top, Math.Min(sanitized[i].End, limit));
+        var ram = new HostMemory(Math.Max(top, 1UL << 20));
+        var pm = (PhysicalMemory*)NativeMemory.AllocZeroed((nuint)sizeof(PhysicalMemory));
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Status st = pm->Boot(in sanitized, in info, new DirectMap((ulong)ram.Base));
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        return new SimulatedMachine(ram, pm, st, elapsed);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        NativeMemory.Free(Memory);
+        Ram.Dispose();
+    }
+}

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using SharpMM.Addressing;
+using SharpMM.Physical;
+
+namespace SharpMM.Boot;
+
+/// <summary>Inline storage for module ranges.</summary>
+[InlineArray(BootInfo.MaxModules)]
+public struct ModuleRanges
+{
+    private PhysRange _first;
+}
+
+/// <summary>
+/// What the loader told the kernel besides the memory map, and how to lay memory out:
+/// the physical ranges to reserve before anything is allocated (kernel image, boot
+/// information, the map buffer, modules) and the zone layout and per-CPU cache settings.
+/// Empty ranges are skipped.
+/// </summary>
+public struct BootInfo
+{
+    /// <summary>Most boot modules recorded.</summary>
+    public const int MaxModules = 16;
+
+    /// <summary>The kernel image (text, data, bss), physical.</summary>
+    public PhysRange KernelImage;
+    /// <summary>The boot information structure (Multiboot info), physical.</summary>
+    public PhysRange BootInformation;
+    /// <summary>The firmware memory-map buffer, physical.</summary>
+    public PhysRange MapBuffer;
+    /// <summary>Boot modules.</summary>
+    public ModuleRanges Modules;
+    /// <summary>Number of modules recorded.</summary>
+    public int ModuleCount;
+    /// <summary>How memory is split into zones.</summary>
+    public ZoneLayout Layout;
+    /// <summary>Per-CPU cache settings.</summary>
+    public PcpConfig Pcp;
+
+    /// <summary>x86-64 zones, default per-CPU cache, nothing reserved yet.</summary>
+    public static BootInfo Default()
+    {
+        BootInfo b = default;
+        b.Layout = ZoneLayout.X86_64();
+        b.Pcp = PcpConfig.Default;
+        return b;
+    }
+
+    /// <summary>Records a module; NoSpace when <see cref="MaxModules"/> are recorded already.</summary>
+    public Status AddModule(PhysRange range)
+    {
+        if (ModuleCount >= MaxModules) return Status.NoSpace;
+        Modules[ModuleCount++] = range;
+        return Status.Ok;
+    }
+}

@@ -1,0 +1,152 @@
+using SharpMM.Addressing;
+using SharpMM.Diagnostics;
+using SharpMM.Physical;
+
+namespace SharpMM.Boot;
+
+/// <summary>
+/// What the memory manager did at boot, in the forms kernel engineers read: the sanitized
+/// e820 map, memblock's reservations, zone ranges, /proc/zoneinfo- and /proc/buddyinfo-style
+/// tables and a /proc/meminfo summary; and the same facts as one JSON object. The hosted CLI and
+/// the kernel print through this one type, so their outputs can be compared line for line.
+/// </summary>
+public static class BootReport
+{
+    /// <summary>Writes the human-readable report.</summary>
+    public static void WriteText<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    {
+        w.Line("BIOS-provided physical RAM map (sanitized):");
+        BootLogWriter.Write(ref w, in pm.Map);
+        if (pm.RefusedRamBytes != 0)
+        {
+            w.Str("warning: "); w.Size(pm.RefusedRamBytes); w.Line(" of RAM at or above 16 TiB refused (frame numbers must fit 32 bits)");
+        }
+        w.Line();
+        pm.Memblock.Dump(ref w);
+        w.Line();
+
+        w.Line("Zone ranges:");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            Zone zone = pm.Buddy.GetZone(z);
+            w.Str("  "); w.StrPad(zone.Name, 9);
+            if (zone.PresentFrames == 0) { w.Line("empty"); continue; }
+            w.Str("[mem "); w.Hex(zone.SpannedStartPfn << PageSize.Shift, 16); w.Char('-');
+            w.Hex((zone.SpannedEndPfn << PageSize.Shift) - 1, 16); w.Line("]");
+        }
+        w.Str("present frames: "); w.Dec(pm.PresentFrames); w.Str(" ("); w.Size(pm.PresentFrames << PageSize.Shift); w.Line(")");
+        ulong hundredths = pm.PresentFrames == 0 ? 0 : pm.Buddy.Map.MetadataBytes * 100 / pm.PresentFrames;
+        w.Str("frame metadata: "); w.Size(pm.Buddy.Map.MetadataBytes); w.Str(" in "); w.Dec(pm.Buddy.Map.SectionCount);
+        w.Str(" section slots, "); w.Dec(hundredths / 100); w.Char('.'); if (hundredths % 100 < 10) w.Char('0'); w.Dec(hundredths % 100);
+        w.Line(" bytes per present frame");
+        w.Line();
+
+        w.Line("zone       present   managed      free  spanned pfns");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            Zone zone = pm.Buddy.GetZone(z);
+            w.StrPad(zone.Name, 8); w.DecPad(zone.PresentFrames, 10); w.DecPad(zone.ManagedFrames, 10); w.DecPad(zone.FreeFrames, 10);
+            w.Str("  ["); w.Hex(zone.SpannedStartPfn); w.Str(", "); w.Hex(zone.SpannedEndPfn); w.Line(")");
+        }
+        w.Str("low memory (below 1 MiB, own allocator): "); w.Dec(pm.LowMemory.FreeFrames); w.Line(" free frames");
+        w.Line();
+
+        w.Line("buddyinfo (free blocks per order 0..10):");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            Zone zone = pm.Buddy.GetZone(z);
+            w.Str("Node 0, zone "); w.StrPad(zone.Name, 8);
+            for (uint o = 0; o <= BuddyAllocator.MaxOrderValue; o++) w.DecPad(pm.Buddy.FreeBlocks(z, o), 7);
+            w.Line();
+        }
+        w.Line();
+
+        w.Line("meminfo:");
+        Kb(ref w, "MemTotal:", pm.Buddy.ManagedFrames + pm.LowFrames);
+        Kb(ref w, "MemFree:", pm.Buddy.FreeFrames + pm.LowMemory.FreeFrames);
+        Kb(ref w, "Present:", pm.PresentFrames);
+        Kb(ref w, "Reserved:", pm.PresentFrames - pm.Buddy.ManagedFrames - pm.LowFrames);
+        Kb(ref w, "LowMemFree:", pm.LowMemory.FreeFrames);
+        ulong pcp = 0;
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.GetZone(z).PcpCount;
+        Kb(ref w, "PerCpuCached:", pcp);
+    }
+
+    private static void Kb<TSink>(ref TextWriter<TSink> w, string label, ulong frames) where TSink : struct, ITextSink
+    {
+        w.StrPad(label, 16); w.DecPad(frames * 4, 12); w.Line(" kB");
+    }
+
+    /// <summary>
+    /// Writes one JSON object (no trailing newline) with: map [{start, end, type}] (end exclusive),
+    /// present_frames, refused_ram_bytes, zones [{name, start_pfn, end_pfn, present_frames,
+    /// managed_frames, free_frames}] (start/end: the spanned frames), buddyinfo [{zone,
+    /// free_blocks[11]}], reserved [{start, end, owner}], low_memory {free_frames, managed_frames},
+    /// meminfo {total_kb, free_kb, reserved_kb}, metadata_bytes.
+    /// </summary>
+    public static void WriteJson<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    {
+        JsonWriter<TSink> j = default;
+        j.BeginObject(ref w);
+        j.BeginArray(ref w, "map");
+        for (int i = 0; i < pm.Map.Count; i++)
+        {
+            MemoryMapEntry e = pm.Map[i];
+            j.BeginObject(ref w);
+            j.Number(ref w, "start", e.Start);
+            j.Number(ref w, "end", e.End);
+            j.String(ref w, "type", MemoryTypeNames.JsonName(e.Type));
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.Number(ref w, "present_frames", pm.PresentFrames);
+        j.Number(ref w, "refused_ram_bytes", pm.RefusedRamBytes);
+        j.BeginArray(ref w, "zones");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            Zone zone = pm.Buddy.GetZone(z);
+            j.BeginObject(ref w);
+            j.String(ref w, "name", zone.Name);
+            j.Number(ref w, "start_pfn", zone.SpannedStartPfn);
+            j.Number(ref w, "end_pfn", zone.SpannedEndPfn);
+            j.Number(ref w, "present_frames", zone.PresentFrames);
+            j.Number(ref w, "managed_frames", zone.ManagedFrames);
+            j.Number(ref w, "free_frames", zone.FreeFrames);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginArray(ref w, "buddyinfo");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            j.BeginObject(ref w);
+            j.String(ref w, "zone", pm.Buddy.GetZone(z).Name);
+            j.BeginArray(ref w, "free_blocks");
+            for (uint o = 0; o <= BuddyAllocator.MaxOrderValue; o++) j.Number(ref w, pm.Buddy.FreeBlocks(z, o));
+            j.EndArray(ref w);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginArray(ref w, "reserved");
+        for (int i = 0; i < pm.Memblock.ReservedCount; i++)
+        {
+            MemblockRegion r = pm.Memblock.Reserved(i);
+            j.BeginObject(ref w);
+            j.Number(ref w, "start", r.Start);
+            j.Number(ref w, "end", r.End);
+            j.String(ref w, "owner", ReservedForNames.Name(r.Owner));
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginObject(ref w, "low_memory");
+        j.Number(ref w, "managed_frames", pm.LowFrames);
+        j.Number(ref w, "free_frames", pm.LowMemory.FreeFrames);
+        j.EndObject(ref w);
+        j.BeginObject(ref w, "meminfo");
+        j.Number(ref w, "total_kb", (pm.Buddy.ManagedFrames + pm.LowFrames) * 4);
+        j.Number(ref w, "free_kb", (pm.Buddy.FreeFrames + pm.LowMemory.FreeFrames) * 4);
+        j.Number(ref w, "reserved_kb", (pm.PresentFrames - pm.Buddy.ManagedFrames - pm.LowFrames) * 4);
+        j.EndObject(ref w);
+        j.Number(ref w, "metadata_bytes", pm.Buddy.Map.MetadataBytes);
+        j.EndObject(ref w);
+    }
+}

@@ -1,0 +1,106 @@
+using SharpMM.Addressing;
+using SharpMM.Physical;
+
+namespace SharpMM.Boot;
+
+/// <summary>
+/// Everything the physical memory manager owns after boot, and the boot sequence that builds it:
+///
+/// <code>
+///   sanitized map --(usable RAM)--> memblock.memory
+///   reserve: page 0, kernel image, boot info, map buffer, modules
+///   memblock --(metadata, top-down)--> frame descriptors + pair bits, low-memory bitmaps
+///   memblock free frames below 1 MiB --> low-memory allocator; [4 KiB, 1 MiB) reserved
+///   memblock --(every other free range)--> buddy allocator; memblock retires
+/// </code>
+///
+/// The same code runs hosted (simulated RAM) and in the kernel; only the direct map differs.
+/// RAM at or above 16 TiB (<see cref="Pfn.ManagedLimit"/>) is refused and counted in
+/// <see cref="RefusedRamBytes"/>; the rest of the machine boots.
+/// </summary>
+public unsafe struct PhysicalMemory
+{
+    /// <summary>The sanitized map booted from.</summary>
+    public MemoryMap Map;
+    /// <summary>The bootstrap allocator; retired after boot, kept for its reservation list.</summary>
+    public Memblock Memblock;
+    /// <summary>The page allocator.</summary>
+    public BuddyAllocator Buddy;
+    /// <summary>The usable frames below 1 MiB.</summary>
+    public LowMemoryAllocator LowMemory;
+    /// <summary>Frames of usable RAM in the sanitized map (reserved and low ones included).</summary>
+    public ulong PresentFrames;
+    /// <summary>Usable RAM ignored because it lies at or above the 16 TiB limit.</summary>
+    public ulong RefusedRamBytes;
+    /// <summary>Frames memblock handed to the buddy allocator.</summary>
+    public ulong HandedOverFrames;
+    /// <summary>Frames handed to the low-memory allocator.</summary>
+    public ulong LowFrames;
+    /// <summary>True once <see cref="Boot"/> succeeded.</summary>
+    public bool IsReady;
+
+    private const ulong LowMemoryEnd = 1UL << 20;
+
+    /// <summary>
+    /// Runs the boot sequence over a sanitized map. Return: Ok; EmptyMap when no usable RAM
+    /// remains below the limit; NoSpace when memblock's tables overflow; OutOfMemory when the
+    /// metadata does not fit. On failure <see cref="IsReady"/> stays false and nothing may be
+    /// allocated from this object.
+    /// </summary>
+    public Status Boot(in MemoryMap sanitized, in BootInfo info, DirectMap directMap)
+    {
+        IsReady = false;
+        Map = sanitized;
+        PresentFrames = sanitized.UsableFrames();
+        RefusedRamBytes = 0;
+        Memblock.Init(directMap);
+
+        ulong limit = Pfn.ManagedLimit << PageSize.Shift;
+        for (int i = 0; i < sanitized.Count; i++)
+        {
+            MemoryMapEntry e = sanitized[i];
+            if (e.Type != MemoryType.Usable) continue;
+            ulong start = e.Start, end = e.End;
+            if (end > limit) { RefusedRamBytes += end - (start > limit ? start : limit); end = start > limit ? start : limit; }
+            if (end <= start) continue;
+            Status s = Memblock.AddMemory(start, end);
+            if (s != Status.Ok) return s;
+        }
+        if (Memblock.MemoryCount == 0) return Status.EmptyMap;
+
+        Status st = Memblock.Reserve(0, PageSize.Bytes, ReservedFor.PageZero);
+        if (st == Status.Ok) st = ReserveRange(info.KernelImage, ReservedFor.KernelImage);
+        if (st == Status.Ok) st = ReserveRange(info.BootInformation, ReservedFor.BootInfo);
+        if (st == Status.Ok) st = ReserveRange(info.MapBuffer, ReservedFor.MemoryMap);
+        for (int i = 0; st == Status.Ok && i < info.ModuleCount; i++) st = ReserveRange(info.Modules[i], ReservedFor.Modules);
+        if (st != Status.Ok) return st;
+
+        // RAM frame ranges for the frame map: memblock's memory, aligned inward, frame 0 excluded.
+        ulong* ranges = stackalloc ulong[2 * Memblock.Capacity];
+        int n = 0;
+        for (int i = 0; i < Memblock.MemoryCount; i++)
+        {
+            MemblockRegion r = Memblock.Memory(i);
+            ulong s = (r.Start + PageSize.OffsetMask) >> PageSize.Shift, e = r.End >> PageSize.Shift;
+            if (s == 0) s = 1;
+            if (e <= s) continue;
+            ranges[2 * n] = s; ranges[2 * n + 1] = e; n++;
+        }
+        if (n == 0) return Status.EmptyMap;
+
+        st = LowMemory.Init(ref Memblock);
+        if (st != Status.Ok) return st;
+        st = Buddy.Init(ref Memblock, ranges, n, info.Layout, info.Pcp);
+        if (st != Status.Ok) return st;
+
+        LowFrames = Memblock.ForEachFree(ref LowMemory, LowMemoryEnd >> PageSize.Shift);
+        st = Memblock.Reserve(PageSize.Bytes, LowMemoryEnd, ReservedFor.LowMemory);
+        if (st != Status.Ok) return st;
+        HandedOverFrames = Memblock.HandOver(ref Buddy);
+        IsReady = true;
+        return Status.Ok;
+    }
+
+    private Status ReserveRange(PhysRange r, ReservedFor owner) =>
+        r.IsEmpty ? Status.Ok : Memblock.Reserve(r.Start, r.End, owner);
+}
