@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+
+namespace System
+{
+    /// <summary>A read-only <see cref="Span{T}"/>; same members, elements returned by readonly ref.</summary>
+    public readonly ref struct ReadOnlySpan<T>
+    {
+        internal readonly ref T _reference;
+        private readonly int _length;
+
+        /// <summary>A span over <paramref name="length"/> elements at <paramref name="pointer"/>.
+        /// The compiler also uses it for constant byte data (<c>ReadOnlySpan&lt;byte&gt; x =&gt; new byte[] {...}</c>).</summary>
+        public unsafe ReadOnlySpan(void* pointer, int length)
+        {
+            if (length < 0) Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+            _reference = ref Unsafe.AsRef<T>(pointer);
+            _length = length;
+        }
+
+        /// <summary>A span over <paramref name="length"/> elements starting at <paramref name="reference"/>.</summary>
+        public ReadOnlySpan(ref T reference, int length)
+        {
+            _reference = ref reference;
+            _length = length;
+        }
+
+        /// <summary>Number of elements.</summary>
+        public int Length => _length;
+
+        /// <summary>True when the span holds no element.</summary>
+        public bool IsEmpty => _length == 0;
+
+        /// <summary>Element <paramref name="index"/>; panics when out of range.</summary>
+        public ref readonly T this[int index]
+        {
+            get
+            {
+                if ((uint)index >= (uint)_length) Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowIndexOutOfRangeException();
+                return ref Unsafe.Add(ref _reference, (nint)(uint)index);
+            }
+        }
+
+        /// <summary>The elements from <paramref name="start"/> on; panics when out of range.</summary>
+        public ReadOnlySpan<T> Slice(int start)
+        {
+            if ((uint)start > (uint)_length) Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+            return new ReadOnlySpan<T>(ref Unsafe.Add(ref _reference, (nint)(uint)start), _length - start);
+        }
+
+        /// <summary><paramref name="length"/> elements from <paramref name="start"/>; panics when out of range.</summary>
+        public ReadOnlySpan<T> Slice(int start, int length)
+        {
+            if ((ulong)(uint)start + (ulong)(uint)length > (ulong)(uint)_length)
+                Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+            return new ReadOnlySpan<T>(ref Unsafe.Add(ref _reference, (nint)(uint)start), length);
+        }
+
+        /// <summary>Copies every element to <paramref name="destination"/>; panics when it is shorter.</summary>
+        public void CopyTo(Span<T> destination)
+        {
+            if ((uint)_length > (uint)destination.Length) Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+            Buffer.Memmove(ref Unsafe.As<T, byte>(ref destination._reference), ref Unsafe.As<T, byte>(ref _reference), (nuint)_length * (nuint)Unsafe.SizeOf<T>());
+        }
+
+        /// <summary>For <c>fixed (T* p = span)</c>.</summary>
+        public ref readonly T GetPinnableReference() => ref (_length != 0) ? ref _reference : ref Unsafe.NullRef<T>();
+
+        /// <summary>An empty span.</summary>
+        public static ReadOnlySpan<T> Empty => default;
+    }
+}

@@ -1,0 +1,23 @@
+namespace System.Runtime.CompilerServices
+{
+    /// <summary>Compiler-facing runtime services.</summary>
+    public static class RuntimeHelpers
+    {
+        /// <summary>Copies the constant data of a static array initialiser. ilc evaluates it at
+        /// compile time when it preinitialises a static readonly array; a call that survives to
+        /// run time panics (there is no reflection data to read the field from).</summary>
+        [Intrinsic]
+        public static void InitializeArray(Array array, RuntimeFieldHandle fldHandle)
+        {
+            Environment.FailFast("RuntimeHelpers.InitializeArray: not available freestanding");
+        }
+
+        /// <summary>Offset of the first character from a string reference (for <c>fixed</c>):
+        /// the MethodTable pointer (8) and the length (4).</summary>
+        public static int OffsetToStringData => 12;
+
+        /// <summary>True when <typeparamref name="T"/> is or contains a reference (ilc answers it at compile time).</summary>
+        [Intrinsic]
+        public static bool IsReferenceOrContainsReferences<T>() => true;
+    }
+}

@@ -1,0 +1,7 @@
+namespace System
+{
+    /// <summary>Exists for attribute signatures (typeof in attribute arguments); no reflection.</summary>
+    public abstract class Type
+    {
+    }
+}

@@ -1,0 +1,7 @@
+namespace System
+{
+    /// <summary>The return type "void".</summary>
+    public struct Void
+    {
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Boots the kernel under QEMU (TCG) and streams its serial output.
+#
+#   kernel/qemu.sh [--mem SIZE] [--machine pc|q35] [--append CMDLINE] [--log FILE]
+#                  [--timeout SECONDS] [--no-build]
+#
+# Builds first unless kernel/build/sharpmm.bin is newer than every source (or --no-build).
+# Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
+# passed); otherwise QEMU's status (3 panic, 5 tests failed, 7 CPU exception, 9 boot failure;
+# see src/ExitCode.cs), 124 on timeout, 1 for a usage or build error. With -no-reboot a triple
+# fault ends QEMU with status 0, which is therefore a failure too (reported as 1... via 0 != 33).
+set -euo pipefail
+KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
+BUILD_DIR="$KERNEL_DIR/build"
+IMAGE="$BUILD_DIR/sharpmm.bin"
+
+MEM=512M
+MACHINE=pc
+APPEND=""
+LOG=""
+TIMEOUT=60
+BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --mem) MEM="$2"; shift 2 ;;
+        --machine) MACHINE="$2"; shift 2 ;;
+        --append) APPEND="$2"; shift 2 ;;
+        --log) LOG="$2"; shift 2 ;;
+        --timeout) TIMEOUT="$2"; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
+    esac
+done
+case "$MACHINE" in pc|q35) ;; *) echo "qemu.sh: --machine must be pc or q35" >&2; exit 1 ;; esac
+
+if ! command -v qemu-system-x86_64 >/dev/null; then
+    echo "qemu.sh: installing qemu-system-x86 (apt-get)" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >&2
+fi
+
+if [ "$BUILD" = 1 ]; then
+    newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/boot" "$KERNEL_DIR/../src/SharpMM" \
+        "$KERNEL_DIR/linker.ld" "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
+    if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
+        "$KERNEL_DIR/build.sh" --quiet || { echo "qemu.sh: build failed" >&2; exit 1; }
+    fi
+fi
+[ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh)" >&2; exit 1; }
+
+args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
+      -display none -serial stdio -no-reboot -monitor none
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "$APPEND" ] && args+=(-append "$APPEND")
+
+set +e
+if [ -n "$LOG" ]; then
+    mkdir -p "$(dirname "$LOG")"
+    timeout --foreground "$TIMEOUT" qemu-system-x86_64 "${args[@]}" </dev/null | tee "$LOG"
+    status=${PIPESTATUS[0]}
+else
+    timeout --foreground "$TIMEOUT" qemu-system-x86_64 "${args[@]}" </dev/null
+    status=$?
+fi
+set -e
+
+if [ "$status" = 33 ]; then exit 0; fi
+if [ "$status" = 124 ]; then echo "qemu.sh: timed out after ${TIMEOUT}s" >&2; exit 124; fi
+if [ "$status" = 0 ]; then echo "qemu.sh: QEMU exited with 0 (triple fault or shutdown, not the exit device)" >&2; exit 1; fi
+echo "qemu.sh: QEMU exited with status $status" >&2
+exit "$status"

@@ -1,0 +1,125 @@
+using System.Runtime;
+using SharpMM.Diagnostics;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// Called by the exception stubs for every CPU exception. Prints a report and stops QEMU with
+/// <see cref="ExitCode.CpuException"/> (status 7). The report's format is fixed (test.sh greps it):
+/// <code>
+///   cpu exception: vector 14 #PF page fault, error=0x0000000000000000 [not-present read supervisor]
+///     RIP=0x0000000000105a3c CR2=0x0000000000000000 note: null pointer dereference
+///     RSP=0x... RFLAGS=0x... CS=0x... CR3=0x...
+///     RAX=0x... RBX=0x... RCX=0x... RDX=0x...
+///     RSI=0x... RDI=0x... RBP=0x... R8=0x...
+///     R9=0x...  R10=0x... R11=0x... R12=0x...
+///     R13=0x... R14=0x... R15=0x...
+///   panic: unhandled cpu exception (0xe)
+/// </code>
+/// Every register is "NAME=0x" and 16 lowercase hex digits. CR2 (the faulting address) is printed
+/// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB)
+/// and a boot-stack overflow (CR2 in the guard page). Map RIP to source with
+/// <c>addr2line -f -e kernel/build/sharpmm.elf 0xRIP</c>.
+///
+/// The one exception that returns: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
+/// by the IDT self-test to check that a trap comes back with every register intact.
+/// </summary>
+internal static unsafe class ExceptionDispatcher
+{
+    /// <summary>Set by the IDT test: the next #BP counts and returns instead of stopping.</summary>
+    public static bool ExpectBreakpoint;
+
+    /// <summary>Number of expected #BP traps taken.</summary>
+    public static int BreakpointCount;
+
+    [RuntimeExport("isr_dispatch")]
+    private static void Dispatch(InterruptFrame* frame)
+    {
+        if (frame->Vector == 3 && ExpectBreakpoint)
+        {
+            ExpectBreakpoint = false;
+            BreakpointCount++;
+            return;
+        }
+
+        ulong cr2 = Arch.ReadCr2();
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Line();
+        w.Str("cpu exception: vector ");
+        w.Dec(frame->Vector);
+        w.Char(' ');
+        w.Str(Mnemonic(frame->Vector));
+        w.Char(' ');
+        w.Str(Description(frame->Vector));
+        w.Str(", error=");
+        w.Hex(frame->ErrorCode, 16);
+        if (frame->Vector == 14) WritePageFaultError(ref w, frame->ErrorCode);
+        w.Line();
+
+        w.Str("  ");
+        Reg(ref w, "RIP", frame->Rip);
+        Reg(ref w, "CR2", cr2);
+        if (frame->Vector == 14)
+        {
+            if (cr2 < 4096) w.Str("note: null pointer dereference");
+            else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str("note: boot stack overflow (guard page)");
+        }
+        w.Line();
+        w.Str("  ");
+        Reg(ref w, "RSP", frame->Rsp); Reg(ref w, "RFLAGS", frame->Rflags); Reg(ref w, "CS", frame->Cs); Reg(ref w, "CR3", Arch.ReadCr3());
+        w.Line();
+        w.Str("  ");
+        Reg(ref w, "RAX", frame->Rax); Reg(ref w, "RBX", frame->Rbx); Reg(ref w, "RCX", frame->Rcx); Reg(ref w, "RDX", frame->Rdx);
+        w.Line();
+        w.Str("  ");
+        Reg(ref w, "RSI", frame->Rsi); Reg(ref w, "RDI", frame->Rdi); Reg(ref w, "RBP", frame->Rbp); Reg(ref w, "R8", frame->R8);
+        w.Line();
+        w.Str("  ");
+        Reg(ref w, "R9", frame->R9); Reg(ref w, "R10", frame->R10); Reg(ref w, "R11", frame->R11); Reg(ref w, "R12", frame->R12);
+        w.Line();
+        w.Str("  ");
+        Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
+        w.Line();
+        KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
+    }
+
+    private static void Reg(ref TextWriter<SerialSink> w, string name, ulong value)
+    {
+        w.Str(name);
+        w.Char('=');
+        w.Hex(value, 16);
+        w.Char(' ');
+    }
+
+    /// <summary>Decodes the #PF error code: P (bit 0), W/R (1), U/S (2), RSVD (3), I/D (4).</summary>
+    private static void WritePageFaultError(ref TextWriter<SerialSink> w, ulong error)
+    {
+        w.Str(" [");
+        w.Str((error & 1) != 0 ? "protection" : "not-present");
+        w.Str((error & 16) != 0 ? " fetch" : (error & 2) != 0 ? " write" : " read");
+        w.Str((error & 4) != 0 ? " user" : " supervisor");
+        if ((error & 8) != 0) w.Str(" reserved-bit");
+        w.Char(']');
+    }
+
+    /// <summary>The architectural mnemonic of a vector ("#PF").</summary>
+    public static string Mnemonic(ulong vector) => vector switch
+    {
+        0 => "#DE", 1 => "#DB", 2 => "NMI", 3 => "#BP", 4 => "#OF", 5 => "#BR", 6 => "#UD", 7 => "#NM",
+        8 => "#DF", 9 => "#CSO", 10 => "#TS", 11 => "#NP", 12 => "#SS", 13 => "#GP", 14 => "#PF", 16 => "#MF",
+        17 => "#AC", 18 => "#MC", 19 => "#XM", 20 => "#VE", 21 => "#CP", 28 => "#HV", 29 => "#VC", 30 => "#SX",
+        _ => "#??",
+    };
+
+    /// <summary>A short description of a vector ("page fault").</summary>
+    public static string Description(ulong vector) => vector switch
+    {
+        0 => "divide error", 1 => "debug", 2 => "non-maskable interrupt", 3 => "breakpoint",
+        4 => "overflow", 5 => "bound range exceeded", 6 => "invalid opcode", 7 => "device not available",
+        8 => "double fault", 9 => "coprocessor segment overrun", 10 => "invalid TSS", 11 => "segment not present",
+        12 => "stack-segment fault", 13 => "general protection", 14 => "page fault", 16 => "x87 floating-point error",
+        17 => "alignment check", 18 => "machine check", 19 => "SIMD floating-point", 20 => "virtualization",
+        21 => "control protection", 28 => "hypervisor injection", 29 => "VMM communication", 30 => "security",
+        _ => "reserved",
+    };
+}

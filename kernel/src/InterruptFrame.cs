@@ -1,0 +1,19 @@
+using System.Runtime.InteropServices;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// What the exception stubs (boot/isr.S) leave on the stack, lowest address first: the general
+/// registers isr_common pushed, the vector and error code the stub pushed (0 when the CPU pushes
+/// none), then the CPU's interrupt frame. Writing a field changes the register (or the return
+/// RIP) the interrupted code resumes with.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct InterruptFrame
+{
+    public ulong R15, R14, R13, R12, R11, R10, R9, R8;
+    public ulong Rbp, Rdi, Rsi, Rdx, Rcx, Rbx, Rax;
+    public ulong Vector;
+    public ulong ErrorCode;
+    public ulong Rip, Cs, Rflags, Rsp, Ss;
+}

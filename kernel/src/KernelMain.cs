@@ -1,0 +1,178 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+using SharpMM.Boot;
+using SharpMM.Diagnostics;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// kmain: entered from boot.S in long mode on the boot stack, interrupts off, identity map of
+/// [0, 4 GiB) with page 0 unmapped. Stage 1 brings up serial output, the panic paths, the IDT
+/// and the map of RAM above 4 GiB, prints what the loader reported, runs the in-kernel tests
+/// and exits QEMU (status 33 when every test passed).
+///
+/// Command line switches (QEMU -append):
+///   test=nullderef   read address 0 after boot; the page-fault report must name CR2=0x0000000000000000
+/// </summary>
+internal static unsafe class KernelMain
+{
+    private static BootInfo s_boot;
+
+    /// <summary>What the loader reported (Multiboot info, command line, raw memory map).</summary>
+    public static ref BootInfo Boot => ref s_boot;
+
+    [RuntimeExport("kmain")]
+    private static void Main(uint magic, uint multibootInfo)
+    {
+        ulong kmainTsc = Arch.Rdtsc();
+        Serial.Init();
+        // Nothing may read a reference-type static before this (see GcStatics).
+        if (!GcStatics.Initialize()) KernelPanic.Fail("gc statics: ReadyToRun header not found");
+        SharpMM.Panic.SetHook(&KernelPanic.LibraryHook);
+        Idt.Install();
+
+        ref BootInfo boot = ref s_boot;
+        boot.BootTsc = Arch.BootTsc();
+        boot.KmainTsc = kmainTsc;
+
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Line("SharpMM kernel, stage 1 (x86-64, Multiboot 1)");
+        w.Str("boot: ");
+        w.Dec(kmainTsc - boot.BootTsc);
+        w.Line(" cycles from boot stub entry to kmain");
+        w.Str("kernel image: [");
+        w.Hex(KernelImage.Start, 16);
+        w.Char('-');
+        w.Hex(KernelImage.End - 1, 16);
+        w.Str("] ");
+        w.Size(KernelImage.End - KernelImage.Start);
+        w.Str(", gc statics ");
+        w.Dec((ulong)GcStatics.BlockCount);
+        w.Str(" blocks / ");
+        w.Dec(GcStatics.BytesUsed);
+        w.Line(" bytes");
+
+        if (magic != MultibootInfo.BootloaderMagic) KernelPanic.Fail("kmain: not started by a Multiboot 1 loader, EAX was", magic);
+        if (multibootInfo == 0) KernelPanic.Fail("kmain: no Multiboot information structure");
+        boot.Multiboot = (MultibootInfo*)(ulong)multibootInfo;
+        ReportMultiboot(ref boot);
+
+        boot.ReadMemoryMap();
+        if (boot.Map.Count == 0) KernelPanic.Fail("kmain: the loader reported no memory map");
+        PrintMemoryMap(in boot.Map);
+        if (boot.DroppedEntries != 0) KernelPanic.Fail("kmain: memory map has more entries than MemoryMap holds", (ulong)boot.DroppedEntries);
+
+        BootDirectMap.Extend(in boot.Map);
+        w.Str("direct map: identity [0-");
+        w.Hex(BootDirectMap.End - 1, 16);
+        w.Str("], ");
+        w.Size(BootDirectMap.MappedBytes);
+        w.Str(" above 4 GiB in 2 MiB pages, ");
+        w.Dec((ulong)BootDirectMap.PageDirectoriesUsed);
+        w.Line(" page directories from the pool");
+        if (BootDirectMap.SkippedBytes != 0)
+        {
+            w.Str("direct map: warning: ");
+            w.Size(BootDirectMap.SkippedBytes);
+            w.Line(" of RAM above 64 GiB left unmapped");
+        }
+
+        if (boot.CommandLine.Has("test=nullderef")) NullDereference();
+
+        ulong testsStart = Arch.Rdtsc();
+        TestRunner runner = default;
+        KernelTests.RunAll(ref runner);
+        ulong testsEnd = Arch.Rdtsc();
+        w.Str("tests: ");
+        w.Dec(testsEnd - testsStart);
+        w.Line(" cycles");
+        w.Str("total: ");
+        w.Dec(testsEnd - boot.BootTsc);
+        w.Line(" cycles from boot stub entry to exit");
+        runner.PrintSummary();
+        QemuExit.Exit(runner.Failed == 0 ? ExitCode.Success : ExitCode.TestsFailed);
+    }
+
+    private static void ReportMultiboot(ref BootInfo boot)
+    {
+        MultibootInfo* mb = boot.Multiboot;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("multiboot: flags=");
+        w.Hex(mb->Flags, 8);
+        if ((mb->Flags & MultibootInfo.FlagMemory) != 0)
+        {
+            w.Str(" mem_lower=");
+            w.Dec(mb->MemLowerKiB);
+            w.Str(" KiB mem_upper=");
+            w.Dec(mb->MemUpperKiB);
+            w.Str(" KiB");
+        }
+        w.Str(" mods=");
+        w.Dec((mb->Flags & MultibootInfo.FlagModules) != 0 ? mb->ModuleCount : 0);
+        w.Line();
+        if ((mb->Flags & MultibootInfo.FlagModules) != 0)
+        {
+            MultibootModule* mods = (MultibootModule*)(ulong)mb->ModulesAddr;
+            for (uint i = 0; i < mb->ModuleCount; i++)
+            {
+                w.Str("multiboot: module ");
+                w.Dec(i);
+                w.Str(" [");
+                w.Hex(mods[i].Start, 16);
+                w.Char('-');
+                w.Hex(mods[i].End - 1, 16);
+                w.Line("]");
+            }
+        }
+        boot.CommandLine = new CommandLine((mb->Flags & MultibootInfo.FlagCommandLine) != 0 ? (byte*)(ulong)mb->CommandLine : null);
+        w.Str("command line: ");
+        w.Bytes(boot.CommandLine.Text, boot.CommandLine.Length);
+        w.Line();
+    }
+
+    /// <summary>One line per entry, Linux boot-log form, end inclusive:
+    /// "BIOS-e820: [mem 0x0000000000100000-0x0000000007fdffff] usable".</summary>
+    private static void PrintMemoryMap(in MemoryMap map)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        for (int i = 0; i < map.Count; i++)
+        {
+            MemoryMapEntry e = map[i];
+            w.Str("BIOS-e820: [mem ");
+            w.Hex(e.Start, 16);
+            w.Char('-');
+            w.Hex(e.End - 1, 16);
+            w.Str("] ");
+            WriteType(ref w, e.Type);
+            w.Line();
+        }
+    }
+
+    private static void WriteType(ref TextWriter<SerialSink> w, MemoryType type)
+    {
+        switch (type)
+        {
+            case MemoryType.Usable: w.Str("usable"); break;
+            case MemoryType.Reserved: w.Str("reserved"); break;
+            case MemoryType.AcpiData: w.Str("ACPI data"); break;
+            case MemoryType.AcpiNvs: w.Str("ACPI NVS"); break;
+            case MemoryType.Unusable: w.Str("unusable"); break;
+            default: w.Str("type "); w.Dec((ulong)type); break;
+        }
+    }
+
+    private static ulong s_nullAddress;
+
+    /// <summary>test=nullderef: reads address 0. The page-fault handler reports and exits; getting
+    /// past the read means page 0 is mapped, which is a failure of its own.</summary>
+    private static void NullDereference()
+    {
+        Log.Line("test=nullderef: reading address 0, expecting a page fault with CR2=0x0000000000000000");
+        ulong value = *Opaque((ulong*)s_nullAddress);
+        KernelPanic.Fail("test=nullderef: reading address 0 did not fault, it read", value);
+    }
+
+    /// <summary>Hides the pointer's value from the optimiser so the load is really emitted.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong* Opaque(ulong* p) => p;
+}
