@@ -8,11 +8,11 @@ namespace SharpMM.Kernel;
 /// <see cref="ExitCode.CpuException"/> (status 7). The report's format is fixed (test.sh greps it):
 /// <code>
 ///   cpu exception: vector 14 #PF page fault, error=0x0000000000000000 [not-present read supervisor]
-///     RIP=0x0000000000105a3c CR2=0x0000000000000000 note: null pointer dereference
+///     RIP=0x0000000000102a16 CR2=0x0000000000000000 note: null pointer dereference
 ///     RSP=0x... RFLAGS=0x... CS=0x... CR3=0x...
 ///     RAX=0x... RBX=0x... RCX=0x... RDX=0x...
 ///     RSI=0x... RDI=0x... RBP=0x... R8=0x...
-///     R9=0x...  R10=0x... R11=0x... R12=0x...
+///     R9=0x... R10=0x... R11=0x... R12=0x...
 ///     R13=0x... R14=0x... R15=0x...
 ///   panic: unhandled cpu exception (0xe)
 /// </code>
@@ -56,28 +56,28 @@ internal static unsafe class ExceptionDispatcher
         if (frame->Vector == 14) WritePageFaultError(ref w, frame->ErrorCode);
         w.Line();
 
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "RIP", frame->Rip);
         Reg(ref w, "CR2", cr2);
         if (frame->Vector == 14)
         {
-            if (cr2 < 4096) w.Str("note: null pointer dereference");
-            else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str("note: boot stack overflow (guard page)");
+            if (cr2 < 4096) w.Str(" note: null pointer dereference");
+            else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(" note: boot stack overflow (guard page)");
         }
         w.Line();
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "RSP", frame->Rsp); Reg(ref w, "RFLAGS", frame->Rflags); Reg(ref w, "CS", frame->Cs); Reg(ref w, "CR3", Arch.ReadCr3());
         w.Line();
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "RAX", frame->Rax); Reg(ref w, "RBX", frame->Rbx); Reg(ref w, "RCX", frame->Rcx); Reg(ref w, "RDX", frame->Rdx);
         w.Line();
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "RSI", frame->Rsi); Reg(ref w, "RDI", frame->Rdi); Reg(ref w, "RBP", frame->Rbp); Reg(ref w, "R8", frame->R8);
         w.Line();
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "R9", frame->R9); Reg(ref w, "R10", frame->R10); Reg(ref w, "R11", frame->R11); Reg(ref w, "R12", frame->R12);
         w.Line();
-        w.Str("  ");
+        w.Char(' ');
         Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
         w.Line();
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
@@ -85,10 +85,10 @@ internal static unsafe class ExceptionDispatcher
 
     private static void Reg(ref TextWriter<SerialSink> w, string name, ulong value)
     {
+        w.Char(' ');
         w.Str(name);
         w.Char('=');
         w.Hex(value, 16);
-        w.Char(' ');
     }
 
     /// <summary>Decodes the #PF error code: P (bit 0), W/R (1), U/S (2), RSVD (3), I/D (4).</summary>

@@ -63,13 +63,13 @@ internal static unsafe class KernelMain
         if (boot.DroppedEntries != 0) KernelPanic.Fail("kmain: memory map has more entries than MemoryMap holds", (ulong)boot.DroppedEntries);
 
         BootDirectMap.Extend(in boot.Map);
-        w.Str("direct map: identity [0-");
-        w.Hex(BootDirectMap.End - 1, 16);
-        w.Str("], ");
+        w.Str("direct map: [0-4 GiB) plus ");
         w.Size(BootDirectMap.MappedBytes);
-        w.Str(" above 4 GiB in 2 MiB pages, ");
+        w.Str(" of RAM above 4 GiB (2 MiB pages, ");
         w.Dec((ulong)BootDirectMap.PageDirectoriesUsed);
-        w.Line(" page directories from the pool");
+        w.Str(" page directories), highest mapped byte ");
+        w.Hex(BootDirectMap.End - 1, 16);
+        w.Line();
         if (BootDirectMap.SkippedBytes != 0)
         {
             w.Str("direct map: warning: ");

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds the kernel, then boots it in every configuration and checks each run:
+#
+#   machines pc and q35  x  memory 32M, 512M, 3G, 6G
+#       QEMU exit status 33 and a serial line "N passed, 0 failed" with N > 0
+#   pc, 512M, -append test=nullderef
+#       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
+#
+# Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log). Prints one line
+# per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
+# when any configuration failed.
+#
+# Usage: kernel/test.sh [--no-build] [--timeout SECONDS]
+set -uo pipefail
+KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
+LOG_DIR="$KERNEL_DIR/build/logs"
+TIMEOUT=120
+BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-build) BUILD=0; shift ;;
+        --timeout) TIMEOUT="$2"; shift 2 ;;
+        *) echo "test.sh: unknown argument $1" >&2; exit 1 ;;
+    esac
+done
+
+if [ "$BUILD" = 1 ]; then
+    if ! "$KERNEL_DIR/build.sh" --quiet; then
+        echo "test.sh: kernel build failed" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
+
+passed=0
+failed=0
+
+# run NAME EXPECTED_STATUS CHECK_FN -- qemu.sh args...
+run() {
+    local name="$1" expected="$2" check="$3"
+    shift 4
+    local log="$LOG_DIR/$name.log" start end status why=""
+    start=$(date +%s%N)
+    "$KERNEL_DIR/qemu.sh" --no-build --timeout "$TIMEOUT" "$@" >"$log" 2>&1
+    status=$?
+    end=$(date +%s%N)
+    # qemu.sh maps QEMU's 33 to 0 and passes other statuses through.
+    [ "$status" = 0 ] && status=33
+    if [ "$status" != "$expected" ]; then
+        why="QEMU status $status, expected $expected"
+    else
+        why="$($check "$log")"
+    fi
+    local ms=$(( (end - start) / 1000000 ))
+    if [ -z "$why" ]; then
+        passed=$((passed + 1))
+        printf 'config %-12s ... ok (%d ms)\n' "$name" "$ms"
+    else
+        failed=$((failed + 1))
+        printf 'config %-12s ... FAILED: %s (log: %s)\n' "$name" "$why" "${log#$KERNEL_DIR/../}"
+    fi
+}
+
+# The in-kernel suite ran and reported no failure.
+check_suite() {
+    local line
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
+    [ -n "$line" ] || { echo "no 'N passed, M failed' line"; return; }
+    local n="${line%% passed*}" m
+    m="${line#*passed, }"; m="${m%% failed}"
+    [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
+    [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
+}
+
+# The page-fault report for a read of address 0.
+check_nullderef() {
+    grep -q '^cpu exception: vector 14 #PF page fault' "$1" || { echo "no #PF report"; return; }
+    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0x0000000000000000( |$)' "$1" || { echo "#PF report does not name CR2=0x0000000000000000"; return; }
+}
+
+for machine in pc q35; do
+    for mem in 32M 512M 3G 6G; do
+        run "$machine-$mem" 33 check_suite -- --machine "$machine" --mem "$mem"
+    done
+done
+run nullderef 7 check_nullderef -- --machine pc --mem 512M --append test=nullderef
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
