@@ -5,6 +5,10 @@
 #       QEMU exit status 33 and a serial line "N passed, 0 failed" with N > 0
 #   pc, 512M, -append test=nullderef
 #       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
+#   pc, 512M, -append test=stackoverflow
+#       status 7 and a double-fault report that names the boot stack guard page
+#   pc, 512M, -append test=panic
+#       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -56,10 +60,10 @@ run() {
     local ms=$(( (end - start) / 1000000 ))
     if [ -z "$why" ]; then
         passed=$((passed + 1))
-        printf 'config %-12s ... ok (%d ms)\n' "$name" "$ms"
+        printf 'config %-14s ... ok (%d ms)\n' "$name" "$ms"
     else
         failed=$((failed + 1))
-        printf 'config %-12s ... FAILED: %s (log: %s)\n' "$name" "$why" "${log#$KERNEL_DIR/../}"
+        printf 'config %-14s ... FAILED: %s (log: %s)\n' "$name" "$why" "${log#$KERNEL_DIR/../}"
     fi
 }
 
@@ -80,12 +84,25 @@ check_nullderef() {
     grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0x0000000000000000( |$)' "$1" || { echo "#PF report does not name CR2=0x0000000000000000"; return; }
 }
 
+# A deliberate stack overflow: #DF on the IST stack, CR2 in the guard page.
+check_stackoverflow() {
+    grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
+    grep -q 'note: boot stack overflow (guard page)' "$1" || { echo "#DF report does not name the guard page"; return; }
+}
+
+# The library's Panic.Fail through the kernel's hook.
+check_panic() {
+    grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
+}
+
 for machine in pc q35; do
     for mem in 32M 512M 3G 6G; do
         run "$machine-$mem" 33 check_suite -- --machine "$machine" --mem "$mem"
     done
 done
 run nullderef 7 check_nullderef -- --machine pc --mem 512M --append test=nullderef
+run stackoverflow 7 check_stackoverflow -- --machine pc --mem 512M --append test=stackoverflow
+run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -18,7 +18,7 @@ namespace SharpMM.Kernel;
 /// </code>
 /// Every register is "NAME=0x" and 16 lowercase hex digits. CR2 (the faulting address) is printed
 /// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB)
-/// and a boot-stack overflow (CR2 in the guard page). Map RIP to source with
+/// and a boot-stack overflow (CR2 in the guard page; reported as #DF, taken on the IST stack). Map RIP to source with
 /// <c>addr2line -f -e kernel/build/sharpmm.elf 0xRIP</c>.
 ///
 /// The one exception that returns: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
@@ -59,9 +59,10 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "RIP", frame->Rip);
         Reg(ref w, "CR2", cr2);
-        if (frame->Vector == 14)
+        if (frame->Vector == 14 || frame->Vector == 8)
         {
-            if (cr2 < 4096) w.Str(" note: null pointer dereference");
+            // A #PF that cannot push its frame (stack overflow) arrives as #DF, with CR2 still set.
+            if (frame->Vector == 14 && cr2 < 4096) w.Str(" note: null pointer dereference");
             else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(" note: boot stack overflow (guard page)");
         }
         w.Line();

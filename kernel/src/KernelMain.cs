@@ -11,8 +11,11 @@ namespace SharpMM.Kernel;
 /// and the map of RAM above 4 GiB, prints what the loader reported, runs the in-kernel tests
 /// and exits QEMU (status 33 when every test passed).
 ///
-/// Command line switches (QEMU -append):
-///   test=nullderef   read address 0 after boot; the page-fault report must name CR2=0x0000000000000000
+/// Command line switches (QEMU -append), each replacing the test suite with a deliberate failure
+/// that test.sh checks:
+///   test=nullderef       read address 0: page-fault report with CR2=0x0000000000000000, status 7
+///   test=stackoverflow   recurse until the boot stack's guard page: #DF report on the IST stack, status 7
+///   test=panic           SharpMM.Panic.Fail through the library hook: "panic: ... (0x2a)", status 3
 /// </summary>
 internal static unsafe class KernelMain
 {
@@ -78,6 +81,8 @@ internal static unsafe class KernelMain
         }
 
         if (boot.CommandLine.Has("test=nullderef")) NullDereference();
+        if (boot.CommandLine.Has("test=stackoverflow")) StackOverflow();
+        if (boot.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
 
         ulong testsStart = Arch.Rdtsc();
         TestRunner runner = default;
@@ -170,6 +175,23 @@ internal static unsafe class KernelMain
         Log.Line("test=nullderef: reading address 0, expecting a page fault with CR2=0x0000000000000000");
         ulong value = *Opaque((ulong*)s_nullAddress);
         KernelPanic.Fail("test=nullderef: reading address 0 did not fault, it read", value);
+    }
+
+    /// <summary>test=stackoverflow: recursion that runs into the guard page below the boot stack.</summary>
+    private static void StackOverflow()
+    {
+        Log.Line("test=stackoverflow: recursing into the boot stack guard page, expecting a double fault");
+        ulong sum = Recurse(0);
+        KernelPanic.Fail("test=stackoverflow: recursion returned", sum);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong Recurse(ulong depth)
+    {
+        byte* frame = stackalloc byte[256];
+        frame[depth & 255] = (byte)depth;
+        // Not a tail call: the addition needs this frame after the recursive call returns.
+        return Recurse(depth + 1) + frame[(depth * 7) & 255];
     }
 
     /// <summary>Hides the pointer's value from the optimiser so the load is really emitted.</summary>
