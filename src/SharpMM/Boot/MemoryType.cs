@@ -23,4 +23,7 @@ public enum MemoryType : uint
     Persistent = 7,
     /// <summary>Legacy persistent RAM ("persistent (type 12)").</summary>
     PersistentLegacy = 12,
+    /// <summary>Soft-reserved memory (EFI_MEMORY_SP, "soft reserved"): RAM set aside for a driver.
+    /// Linux's E820_TYPE_SOFT_RESERVED; as the highest number it wins every overlap.</summary>
+    SoftReserved = 0xefffffff,
 }
