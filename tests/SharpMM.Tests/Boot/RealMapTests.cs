@@ -114,7 +114,7 @@ public class RealMapTests
     [Fact]
     public void Server_NewestFormat_GapsSizesAndNewTypeNames()
     {
-        string log = MapFileText("server-6.16.log");
+        string log = MapFileText("server-newer-format.log");
         var raw = new MemoryMap();
         var st = ParseLog(log, ref raw, out var error);
         Assert.True(st == Status.Ok, Describe(error));
@@ -166,7 +166,7 @@ public class RealMapTests
     [Fact]
     public void EveryMapFile_RoundTripsThroughTheWriter()
     {
-        foreach (string name in new[] { "qemu-pc-128m.log", "qemu-q35-6g.log", "laptop-uefi.log", "desktop-bios.log", "server-6.16.log", "vm-linux-2.6.log" })
+        foreach (string name in new[] { "qemu-pc-128m.log", "qemu-q35-6g.log", "laptop-uefi.log", "desktop-bios.log", "server-newer-format.log", "vm-linux-2.6.log" })
         {
             var clean = SanitizedFromLog(MapFileText(name));
             var back = new MemoryMap();
