@@ -21,6 +21,7 @@ internal static unsafe class KernelTests
         r.Run("gc statics initialised", &GcStaticsInitialised);
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("new goes through the KernelHeap hook", &NewUsesHeapHook);
+        CorelibTests.RunAll(ref r);
     }
 
     // ---- serial formatter -----------------------------------------------------------------
@@ -200,9 +201,9 @@ internal static unsafe class KernelTests
         return p;
     }
 
-    /// <summary>new of a class and of an array goes through RhpNewFast/RhpNewArray to the hook
-    /// and yields usable objects; type checks work on them.</summary>
-    private static void NewUsesHeapHook(ref TestContext t)
+    /// <summary>Runs <paramref name="test"/> with the KernelHeap hook pointed at a 512-byte
+    /// buffer on this stack frame, then puts the previous hook back.</summary>
+    public static void WithFixtureHeap(ref TestContext t, delegate*<ref TestContext, void> test)
     {
         delegate*<nuint, void*> previous = KernelHeap.Allocator;
         byte* buffer = stackalloc byte[(int)FixtureSize];
@@ -210,7 +211,18 @@ internal static unsafe class KernelTests
         s_fixture = buffer;
         s_fixtureUsed = 0;
         KernelHeap.SetAllocator(&FixtureAllocate);
+        test(ref t);
+        KernelHeap.SetAllocator(previous);
+        s_fixture = null;
+    }
 
+    /// <summary>new of a class and of an array goes through RhpNewFast/RhpNewArray to the hook
+    /// and yields usable objects; type checks work on them.</summary>
+    private static void NewUsesHeapHook(ref TestContext t) => WithFixtureHeap(ref t, &NewUsesHeapHookCore);
+
+    private static void NewUsesHeapHookCore(ref TestContext t)
+    {
+        byte* buffer = s_fixture;
         HeapProbe probe = new HeapProbe();
         ulong probeAddr = AddressOf(probe);
         t.Check(probeAddr > (ulong)buffer && probeAddr < (ulong)buffer + FixtureSize, "object allocated from the hook");
@@ -227,9 +239,6 @@ internal static unsafe class KernelTests
         numbers[4] = 7;
         t.Equal((ulong)numbers[4], 7, "array element write reads back");
         t.Equal((ulong)(uint)numbers[0], 0, "new array is zeroed");
-
-        KernelHeap.SetAllocator(previous);
-        s_fixture = null;
     }
 
     private static ulong AddressOf(object o) => (ulong)System.Runtime.CompilerServices.Unsafe.As<object, nint>(ref o);
