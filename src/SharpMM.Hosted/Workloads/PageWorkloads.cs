@@ -1,0 +1,194 @@
+using System;
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Physical;
+
+namespace SharpMM.Hosted.Workloads;
+
+/// <summary>W2's end state and timing.</summary>
+public struct W2Result
+{
+    public double StepNs, FillNs;
+    public ulong Allocs, Frees, Failed, FailedHigh, FreePages, Order10Blocks, Order9Blocks;
+    public int LargestOrder;
+}
+
+/// <summary>
+/// The page-allocator workloads W0, W1, W2 of shared/peers/README.md, over a 1 GiB arena of
+/// 262,144 frames. The arena starts at frame 262,144 (frame 0 is never managed; any 4 MiB-aligned
+/// base gives the same block structure) and is handed over in descending 4 MiB blocks so the
+/// lists start as the C reference's do: ascending, lowest at the head. Measured regions allocate
+/// nothing on the GC heap (<see cref="GcBytes"/> tells).
+/// </summary>
+public static unsafe class PageWorkloads
+{
+    /// <summary>Frames in the arena.</summary>
+    public const uint Frames = 262_144;
+    /// <summary>First frame of the arena.</summary>
+    public const ulong Base = 262_144;
+
+    /// <summary>GC bytes allocated by this thread during the last measured region.</summary>
+    public static long GcBytes { get; private set; }
+
+    /// <summary>A fresh buddy allocator over the arena (caller frees with <see cref="Destroy"/>).</summary>
+    public static BuddyAllocator* Create(PcpConfig pcp, out HostMemory meta)
+    {
+        meta = new HostMemory(8UL << 20);
+        var md = new HostMetadata(meta.Base, meta.Size, 0x1_0000_0000_0000);
+        var b = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
+        ulong* r = stackalloc ulong[2] { Base, Base + Frames };
+        if (b->Init(ref md, r, 1, ZoneLayout.Flat(), pcp) != Status.Ok) throw new InvalidOperationException("buddy init failed");
+        for (ulong top = Base + Frames; top > Base; top -= 1024) b->AddFreeRange(top - 1024, top);
+        return b;
+    }
+
+    /// <summary>Frees what <see cref="Create"/> made.</summary>
+    public static void Destroy(BuddyAllocator* b, HostMemory meta)
+    {
+        NativeMemory.Free(b);
+        meta.Dispose();
+    }
+
+    private static long Now() => Stopwatch.GetTimestamp();
+    private static double Ns(long ticks) => ticks * 1e9 / Stopwatch.Frequency;
+
+    /// <summary>W0: 1000 warm-up pairs, then <paramref name="iters"/> x { alloc(0); free }. ns per pair.</summary>
+    public static double W0(ref BuddyAllocator b, long iters)
+    {
+        for (int i = 0; i < 1000; i++) { b.Allocate(0, out Pfn w); b.Free(w, 0); }
+        long gc0 = GC.GetAllocatedBytesForCurrentThread();
+        long t0 = Now();
+        for (long i = 0; i < iters; i++)
+        {
+            if (b.Allocate(0, out Pfn p) != Status.Ok) throw new InvalidOperationException("W0 alloc failed");
+            b.Free(p, 0);
+        }
+        long t1 = Now();
+        GcBytes = GC.GetAllocatedBytesForCurrentThread() - gc0;
+        return Ns(t1 - t0) / iters;
+    }
+
+    /// <summary>The Fisher-Yates permutation W1 draws for one round.</summary>
+    public static void Permute(uint* perm, uint n, ref SplitMix64 rng)
+    {
+        for (uint i = 0; i < n; i++) perm[i] = i;
+        for (uint i = n - 1; i > 0; i--)
+        {
+            uint j = SplitMix64.Bound(rng.Next(), i + 1);
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+    }
+
+    /// <summary>W1: <paramref name="rounds"/> x { untimed permutation; timed: allocate
+    /// <paramref name="n"/> order-0 frames; timed: free them in permutation order }.</summary>
+    public static (double allocNs, double freeNs) W1(ref BuddyAllocator b, uint n, int rounds)
+    {
+        uint* pages = (uint*)NativeMemory.Alloc(n, 4);
+        uint* perm = (uint*)NativeMemory.Alloc(n, 4);
+        var rng = new SplitMix64(1);
+        long ta = 0, tf = 0, gc = 0;
+        try
+        {
+            for (int round = 0; round < rounds; round++)
+            {
+                Permute(perm, n, ref rng);
+                long gc0 = GC.GetAllocatedBytesForCurrentThread();
+                long t0 = Now();
+                for (uint i = 0; i < n; i++)
+                {
+                    b.Allocate(0, out Pfn p);
+                    pages[i] = (uint)p.Value;
+                }
+                long t1 = Now();
+                for (uint i = 0; i < n; i++) if (pages[i] == 0) throw new InvalidOperationException("W1 alloc failed");
+                long t2 = Now();
+                for (uint i = 0; i < n; i++) b.Free(Pfn.NewUnchecked(pages[perm[i]]), 0);
+                long t3 = Now();
+                gc += GC.GetAllocatedBytesForCurrentThread() - gc0;
+                ta += t1 - t0; tf += t3 - t2;
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(pages);
+            NativeMemory.Free(perm);
+        }
+        GcBytes = gc;
+        return (Ns(ta) / ((double)n * rounds), Ns(tf) / ((double)n * rounds));
+    }
+
+    /// <summary>W2 (maxOrder 10) or W2-o9 (maxOrder 9): mixed orders at 50% live, then the
+    /// fragmentation probes. Leaves the allocator with everything freed.</summary>
+    public static W2Result W2(ref BuddyAllocator b, long steps, int maxOrder)
+    {
+        const ulong target = Frames / 2;
+        uint* livePfn = (uint*)NativeMemory.Alloc(Frames, 4);
+        byte* liveOrder = (byte*)NativeMemory.Alloc(Frames, 1);
+        var res = new W2Result();
+        try
+        {
+            var rng = new SplitMix64(2);
+            uint nlive = 0;
+            ulong livePages = 0;
+            long f0 = Now(), fillOps = 0;
+            while (livePages < target)
+            {
+                uint o = (uint)BitOperations.TrailingZeroCount(rng.Next() | (1UL << maxOrder));
+                fillOps++;
+                if (b.Allocate(o, out Pfn p) == Status.Ok) { livePfn[nlive] = (uint)p.Value; liveOrder[nlive] = (byte)o; nlive++; livePages += 1UL << (int)o; }
+            }
+            res.FillNs = Ns(Now() - f0) / fillOps;
+            ulong allocs = 0, frees = 0, failed = 0, failedHigh = 0;
+            long gc0 = GC.GetAllocatedBytesForCurrentThread();
+            long t0 = Now();
+            for (long s = 0; s < steps; s++)
+            {
+                ulong r1 = rng.Next(), r2 = rng.Next();
+                if (livePages < target)
+                {
+                    uint o = (uint)BitOperations.TrailingZeroCount(r1 | (1UL << maxOrder));
+                    if (b.Allocate(o, out Pfn p) == Status.Ok) { livePfn[nlive] = (uint)p.Value; liveOrder[nlive] = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
+                    else { failed++; if (o >= 9) failedHigh++; }
+                }
+                else
+                {
+                    uint i = SplitMix64.Bound(r2, nlive);
+                    b.Free(Pfn.NewUnchecked(livePfn[i]), liveOrder[i]);
+                    livePages -= 1UL << liveOrder[i];
+                    nlive--;
+                    livePfn[i] = livePfn[nlive]; liveOrder[i] = liveOrder[nlive];
+                    frees++;
+                }
+            }
+            long t1 = Now();
+            GcBytes = GC.GetAllocatedBytesForCurrentThread() - gc0;
+            res.StepNs = Ns(t1 - t0) / steps;
+            res.Allocs = allocs; res.Frees = frees; res.Failed = failed; res.FailedHigh = failedHigh;
+
+            b.Drain();
+            res.LargestOrder = -1;
+            for (int o = maxOrder; o >= 0; o--)
+                if (b.Allocate((uint)o, out Pfn p) == Status.Ok) { b.Free(p, (uint)o); res.LargestOrder = o; break; }
+            uint* tmp = (uint*)NativeMemory.Alloc(Frames, 4);
+            for (int o = maxOrder; o >= 9; o--)
+            {
+                uint k = 0;
+                while (b.Allocate((uint)o, out Pfn p) == Status.Ok) tmp[k++] = (uint)p.Value;
+                for (uint i = 0; i < k; i++) b.Free(Pfn.NewUnchecked(tmp[i]), (uint)o);
+                if (o == 10) res.Order10Blocks = k; else res.Order9Blocks = k;
+            }
+            NativeMemory.Free(tmp);
+            res.FreePages = Frames - livePages;
+            for (uint i = 0; i < nlive; i++) b.Free(Pfn.NewUnchecked(livePfn[i]), liveOrder[i]);
+            b.Drain();
+        }
+        finally
+        {
+            NativeMemory.Free(livePfn);
+            NativeMemory.Free(liveOrder);
+        }
+        return res;
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test: the hosted xunit suite, the freestanding compile of the library, the kernel
+# build and the QEMU boots. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils).
+# Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+missing=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+{ command -v as && command -v ld && command -v objcopy; } >/dev/null 2>&1 || missing+=(binutils)
+if ((${#missing[@]})); then
+  echo "== installing ${missing[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+passed=0 failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# Adds the "N passed, M failed" (or xunit's "Failed: M, Passed: N") counts a suite printed.
+count() {
+  local out=$1 ok=$2 p f
+  if line=$(grep -E '^[[:space:]]*[0-9]+ passed, [0-9]+ failed' "$out" | tail -1) && [[ -n $line ]]; then
+    p=$(sed -E 's/^[^0-9]*([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    f=$(sed -E 's/^[^0-9]*([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+  elif line=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+' "$out" | tail -1) && [[ -n $line ]]; then
+    f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")
+    p=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")
+  else
+    p=$((ok == 0 ? 1 : 0)); f=$((ok == 0 ? 0 : 1))
+  fi
+  # A suite that exited non-zero counts as at least one failure.
+  if ((ok != 0 && f == 0)); then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+suite() {
+  local name=$1; shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$log/out"
+  local rc=${PIPESTATUS[0]}
+  count "$log/out" "$rc"
+  echo "== $name: exit $rc"
+}
+
+suite "hosted tests (xunit)" dotnet test tests/SharpMM.Tests/SharpMM.Tests.csproj -c Release --nologo
+suite "library compiles freestanding (csc -nostdlib, kernel corelib)" bash kernel/check-library.sh
+suite "kernel build and QEMU boots" bash kernel/test.sh
+
+echo "$passed passed, $failed failed"
+((failed == 0))
