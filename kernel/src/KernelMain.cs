@@ -102,7 +102,9 @@ internal static unsafe class KernelMain
     {
         MultibootInfo* mb = boot.Multiboot;
         TextWriter<SerialSink> w = Log.Writer();
-        w.Str("multiboot: flags=");
+        w.Str("multiboot: info=");
+        w.Hex((ulong)mb, 8);
+        w.Str(" flags=");
         w.Hex(mb->Flags, 8);
         if ((mb->Flags & MultibootInfo.FlagMemory) != 0)
         {
@@ -112,8 +114,23 @@ internal static unsafe class KernelMain
             w.Dec(mb->MemUpperKiB);
             w.Str(" KiB");
         }
+        if ((mb->Flags & MultibootInfo.FlagMemoryMap) != 0)
+        {
+            w.Str(" mmap=");
+            w.Hex(mb->MmapAddr, 8);
+            w.Char('+');
+            w.Dec(mb->MmapLength);
+        }
         w.Str(" mods=");
         w.Dec((mb->Flags & MultibootInfo.FlagModules) != 0 ? mb->ModuleCount : 0);
+        if ((mb->Flags & MultibootInfo.FlagBootLoaderName) != 0 && mb->BootLoaderName != 0)
+        {
+            byte* name = (byte*)(ulong)mb->BootLoaderName;
+            int length = 0;
+            while (length < 64 && name[length] != 0) length++;
+            w.Str(" loader=");
+            w.Bytes(name, length);
+        }
         w.Line();
         if ((mb->Flags & MultibootInfo.FlagModules) != 0)
         {
@@ -130,7 +147,13 @@ internal static unsafe class KernelMain
             }
         }
         boot.CommandLine = new CommandLine((mb->Flags & MultibootInfo.FlagCommandLine) != 0 ? (byte*)(ulong)mb->CommandLine : null);
-        w.Str("command line: ");
+        w.Str("command line");
+        if (boot.CommandLine.Text != null)
+        {
+            w.Str(" at ");
+            w.Hex((ulong)boot.CommandLine.Text, 8);
+        }
+        w.Str(": ");
         w.Bytes(boot.CommandLine.Text, boot.CommandLine.Length);
         w.Line();
     }
