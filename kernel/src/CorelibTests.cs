@@ -21,6 +21,7 @@ internal static unsafe class CorelibTests
         r.Run("corelib: generics, static abstract members, function pointers", &Generics);
         r.Run("corelib: Unsafe", &UnsafeOps);
         r.Run("corelib: strings and switch", &Strings);
+        r.Run("corelib: constant data (spans, static readonly arrays)", &ConstantData);
         r.Run("corelib: Equals(object) on boxed structs", &BoxedEquals);
     }
 
@@ -136,6 +137,23 @@ internal static unsafe class CorelibTests
         ReadOnlySpan<char> chars = s;
         t.Check(chars.Length == 7 && chars[0] == 'S', "string to ReadOnlySpan<char>");
         fixed (char* p = s) t.Check(p[1] == 'h', "fixed (char* p = string)");
+    }
+
+    private static ReadOnlySpan<byte> ByteTable => new byte[] { 1, 2, 3, 250 };
+    private static ReadOnlySpan<ulong> WordTable => new ulong[] { 1, 1UL << 40, ulong.MaxValue };
+    private static readonly uint[] s_frozenArray = { 10, 20, 30 };
+
+    private static void ConstantData(ref TestContext t)
+    {
+        t.Equal(ByteTable[3], 250, "ReadOnlySpan<byte> over constant data");
+        t.Equal((ulong)ByteTable.Length, 4, "ReadOnlySpan<byte> length");
+        t.Equal(WordTable[1], 1UL << 40, "ReadOnlySpan<ulong> over constant data (RuntimeHelpers.CreateSpan)");
+        t.Equal(WordTable[2], ulong.MaxValue, "ReadOnlySpan<ulong> last element");
+        ReadOnlySpan<byte> utf8 = "e820"u8;
+        t.Check(utf8.Length == 4 && utf8[0] == (byte)'e', "u8 literal");
+        int i = 2;
+        t.Equal(s_frozenArray[i], 30, "static readonly array (frozen by ilc)");
+        t.Equal((ulong)s_frozenArray.Length, 3, "static readonly array length");
     }
 
     /// <summary>Boxing allocates, so this runs with the test fixture allocator (KernelTests).</summary>

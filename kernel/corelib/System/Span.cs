@@ -29,6 +29,33 @@ namespace System
             _length = length;
         }
 
+        /// <summary>A span over all of <paramref name="array"/> (empty for null).</summary>
+        public Span(T[] array)
+        {
+            if (array == null) { this = default; return; }
+            _reference = ref Unsafe.As<byte, T>(ref Unsafe.As<RawArrayData>(array).Data);
+            _length = array.Length;
+        }
+
+        /// <summary><paramref name="length"/> elements of <paramref name="array"/> from
+        /// <paramref name="start"/>; panics when out of range.</summary>
+        public Span(T[] array, int start, int length)
+        {
+            if (array == null)
+            {
+                if (start != 0 || length != 0) Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+                this = default;
+                return;
+            }
+            if ((ulong)(uint)start + (ulong)(uint)length > (ulong)(uint)array.Length)
+                Internal.Runtime.CompilerHelpers.ThrowHelpers.ThrowArgumentOutOfRangeException();
+            _reference = ref Unsafe.Add(ref Unsafe.As<byte, T>(ref Unsafe.As<RawArrayData>(array).Data), (nint)(uint)start);
+            _length = length;
+        }
+
+        /// <summary>The span over an array (empty for null).</summary>
+        public static implicit operator Span<T>(T[] array) => new Span<T>(array);
+
         /// <summary>Number of elements.</summary>
         public int Length => _length;
 

@@ -12,6 +12,17 @@ namespace System.Runtime.CompilerServices
             Environment.FailFast("RuntimeHelpers.InitializeArray: not available freestanding");
         }
 
+        /// <summary>A span over constant data in the image: what the compiler emits for
+        /// <c>static ReadOnlySpan&lt;int&gt; X =&gt; new int[] { ... }</c> (element types wider than a
+        /// byte). The JIT expands it to the address of the data; a call that survives to run time
+        /// panics.</summary>
+        [Intrinsic]
+        public static ReadOnlySpan<T> CreateSpan<T>(RuntimeFieldHandle fldHandle)
+        {
+            Environment.FailFast("RuntimeHelpers.CreateSpan: not expanded by the compiler");
+            return default;
+        }
+
         /// <summary>Offset of the first character from a string reference (for <c>fixed</c>):
         /// the MethodTable pointer (8) and the length (4).</summary>
         public static int OffsetToStringData => 12;
