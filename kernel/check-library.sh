@@ -9,7 +9,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 if ! dotnet "$CSC_DLL" "${CSC_FLAGS[@]}" -target:library -out:"$out/SharpMM.Freestanding.dll" \
         "${CORELIB_SRC[@]}" "${LIBRARY_SRC[@]}"; then
-    echo "check-library: src/SharpMM does not compile against kernel/corelib" >&2
+    echo >&2
+    echo "check-library: src/SharpMM does not compile against kernel/corelib (see kernel/corelib/README.md)" >&2
     exit 1
 fi
 echo "check-library: ok (${#LIBRARY_SRC[@]} library files, ${#CORELIB_SRC[@]} corelib files)"

@@ -7,8 +7,8 @@
 # Builds first unless kernel/build/sharpmm.bin is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
 # passed); otherwise QEMU's status (3 panic, 5 tests failed, 7 CPU exception, 9 boot failure;
-# see src/ExitCode.cs), 124 on timeout, 1 for a usage or build error. With -no-reboot a triple
-# fault ends QEMU with status 0, which is therefore a failure too (reported as 1... via 0 != 33).
+# see src/ExitCode.cs), 124 on timeout, 1 for a usage or build error, and 1 when QEMU itself
+# exits with 0: with -no-reboot that is what a triple fault looks like.
 set -euo pipefail
 KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
 BUILD_DIR="$KERNEL_DIR/build"
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
