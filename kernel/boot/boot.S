@@ -49,7 +49,7 @@
 #define DEBUG_EXIT_PORT 0xF4
 #define EXIT_BOOT_FAIL  0x04            /* QEMU exit status (4 << 1) | 1 = 9, see QemuExit.cs */
 
-#define BOOT_STACK_SIZE (64 * 1024)
+#define BOOT_STACK_SIZE (256 * 1024)     /* the library keeps multi-KiB maps on the stack */
 #define IST_STACK_SIZE  (16 * 1024)
 #define DIRECT_MAP_PDS  60              /* PDPT[4..63]: RAM from 4 GiB to 64 GiB */
 

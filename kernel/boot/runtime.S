@@ -41,6 +41,22 @@ FUNC RhpReversePInvokeReturn
 FUNC RhpGcPoll
     ret
 
+/* Stack probe the JIT calls in the prologue of a method whose frame is larger than a page:
+   touches one word per page from just below the current page down to r11 (the lowest address
+   of the new frame), so that a large frame runs into the boot stack's guard page instead of
+   stepping over it. Preserves every register but the flags (r11 and rax included). */
+FUNC RhpStackProbe
+    push    %rbp
+    mov     %rsp, %rbp
+    and     $-4096, %rsp
+1:  sub     $4096, %rsp
+    testl   %eax, (%rsp)
+    cmp     %r11, %rsp
+    ja      1b
+    mov     %rbp, %rsp
+    pop     %rbp
+    ret
+
 /* void* memset(void* dst, int c, size_t n) */
 FUNC memset
     mov     %rdi, %r9
