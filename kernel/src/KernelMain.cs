@@ -19,10 +19,10 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class KernelMain
 {
-    private static BootInfo s_boot;
+    private static LoaderInfo s_loader;
 
     /// <summary>What the loader reported (Multiboot info, command line, raw memory map).</summary>
-    public static ref BootInfo Boot => ref s_boot;
+    public static ref LoaderInfo Loader => ref s_loader;
 
     [RuntimeExport("kmain")]
     private static void Main(uint magic, uint multibootInfo)
@@ -34,7 +34,7 @@ internal static unsafe class KernelMain
         SharpMM.Panic.SetHook(&KernelPanic.LibraryHook);
         Idt.Install();
 
-        ref BootInfo boot = ref s_boot;
+        ref LoaderInfo boot = ref s_loader;
         boot.BootTsc = Arch.BootTsc();
         boot.KmainTsc = kmainTsc;
 
@@ -98,7 +98,7 @@ internal static unsafe class KernelMain
         QemuExit.Exit(runner.Failed == 0 ? ExitCode.Success : ExitCode.TestsFailed);
     }
 
-    private static void ReportMultiboot(ref BootInfo boot)
+    private static void ReportMultiboot(ref LoaderInfo boot)
     {
         MultibootInfo* mb = boot.Multiboot;
         TextWriter<SerialSink> w = Log.Writer();

@@ -7,7 +7,7 @@ namespace SharpMM.Kernel;
 /// The stage-1 in-kernel test suite. To add a test: write a
 /// <c>private static void Name(ref TestContext t)</c> here (or in a new file) and add one
 /// <c>r.Run("name", &amp;Name);</c> line to <see cref="RunAll"/>. Tests may read
-/// <see cref="KernelMain.Boot"/>; they should leave the machine as they found it.
+/// <see cref="KernelMain.Loader"/>; they should leave the machine as they found it.
 /// </summary>
 internal static unsafe class KernelTests
 {
@@ -61,7 +61,7 @@ internal static unsafe class KernelTests
         for (int i = 0; i < 1000; i++) Arch.Pause();
         ulong t1 = Arch.Rdtsc();
         t.Check(t1 > t0, "rdtsc after a delay is larger");
-        t.Check(t0 > KernelMain.Boot.BootTsc, "rdtsc now is larger than at boot");
+        t.Check(t0 > KernelMain.Loader.BootTsc, "rdtsc now is larger than at boot");
     }
 
     // ---- paging ---------------------------------------------------------------------------
@@ -83,7 +83,7 @@ internal static unsafe class KernelTests
     /// </summary>
     private static void DirectMapReachesRam(ref TestContext t)
     {
-        ref BootInfo boot = ref KernelMain.Boot;
+        ref LoaderInfo boot = ref KernelMain.Loader;
         ulong imageStart = KernelImage.Start, imageEnd = KernelImage.End;
         ulong highestTested = 0;
         int pages = 0;

@@ -4,12 +4,13 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// What kmain learned from the boot loader, kept for the rest of the kernel
-/// (<see cref="KernelMain.Boot"/>): the Multiboot 1 information structure, the command line,
+/// (<see cref="KernelMain.Loader"/>). Not the library's <see cref="SharpMM.Boot.BootInfo"/>, which
+/// is the input of its boot sequence and is built from this): the Multiboot 1 information structure, the command line,
 /// the firmware memory map exactly as reported (unsorted, possibly overlapping: the raw input
 /// for the library's sanitizer) and the TSC at the first instruction of the boot stub.
 /// All addresses are physical and, below <see cref="BootDirectMap.End"/>, also virtual.
 /// </summary>
-internal unsafe struct BootInfo
+internal unsafe struct LoaderInfo
 {
     /// <summary>The Multiboot 1 information structure (never null after kmain's checks).</summary>
     public MultibootInfo* Multiboot;
