@@ -55,17 +55,12 @@ say "ilc: $ILC"
     -O --nativelib -g \
     --map:"$BUILD_DIR/SharpMM.Kernel.map.xml"
 
-# 4. Boot stub and helpers.
+# 4. Boot stub and helpers: plain GNU as (constants are .equ, no C preprocessor).
 objs=()
 for s in "$KERNEL_DIR"/boot/*.S; do
     o="$BUILD_DIR/$(basename "${s%.S}").o"
     say "as: $(basename "$s")"
-    # .S files use the C preprocessor for #define; gcc is not needed: cpp does it.
-    if command -v cpp >/dev/null; then
-        cpp -P -undef "$s" | as --64 -o "$o" -
-    else
-        die "cpp not found (apt-get install cpp)"
-    fi
+    as --64 -g -o "$o" "$s"
     objs+=("$o")
 done
 

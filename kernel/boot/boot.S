@@ -25,33 +25,33 @@
  * it yet). The kernel replaces these tables once the library's paging layer is up.
  */
 
-#define MB_MAGIC        0x1BADB002
-#define MB_FLAGS        0x00010003      /* page-align modules | memory info | a.out kludge */
+.equ MB_MAGIC, 0x1BADB002
+.equ MB_FLAGS, 0x00010003      /* page-align modules | memory info | a.out kludge */
 
-#define CR0_PE          (1 << 0)
-#define CR0_MP          (1 << 1)
-#define CR0_EM          (1 << 2)
-#define CR0_NE          (1 << 5)
-#define CR0_WP          (1 << 16)
-#define CR0_PG          (1 << 31)
-#define CR4_PAE         (1 << 5)
-#define CR4_OSFXSR      (1 << 9)
-#define CR4_OSXMMEXCPT  (1 << 10)
-#define MSR_EFER        0xC0000080
-#define EFER_LME        (1 << 8)
-#define EFER_NXE        (1 << 11)
+.equ CR0_PE, (1 << 0)
+.equ CR0_MP, (1 << 1)
+.equ CR0_EM, (1 << 2)
+.equ CR0_NE, (1 << 5)
+.equ CR0_WP, (1 << 16)
+.equ CR0_PG, (1 << 31)
+.equ CR4_PAE, (1 << 5)
+.equ CR4_OSFXSR, (1 << 9)
+.equ CR4_OSXMMEXCPT, (1 << 10)
+.equ MSR_EFER, 0xC0000080
+.equ EFER_LME, (1 << 8)
+.equ EFER_NXE, (1 << 11)
 
-#define PTE_P           (1 << 0)
-#define PTE_W           (1 << 1)
-#define PTE_PS          (1 << 7)
+.equ PTE_P, (1 << 0)
+.equ PTE_W, (1 << 1)
+.equ PTE_PS, (1 << 7)
 
-#define COM1            0x3F8
-#define DEBUG_EXIT_PORT 0xF4
-#define EXIT_BOOT_FAIL  0x04            /* QEMU exit status (4 << 1) | 1 = 9, see QemuExit.cs */
+.equ COM1, 0x3F8
+.equ DEBUG_EXIT_PORT, 0xF4
+.equ EXIT_BOOT_FAIL, 0x04            /* QEMU exit status (4 << 1) | 1 = 9, see src/ExitCode.cs */
 
-#define BOOT_STACK_SIZE (256 * 1024)     /* the library keeps multi-KiB maps on the stack */
-#define IST_STACK_SIZE  (16 * 1024)
-#define DIRECT_MAP_PDS  60              /* PDPT[4..63]: RAM from 4 GiB to 64 GiB */
+.equ BOOT_STACK_SIZE, (256 * 1024)     /* the library keeps multi-KiB maps on the stack */
+.equ IST_STACK_SIZE, (16 * 1024)
+.equ DIRECT_MAP_PDS, 60              /* PDPT[4..63]: RAM from 4 GiB to 64 GiB */
 
 /* ---------------------------------------------------------------------------------------- */
     .section .multiboot, "a"
@@ -209,7 +209,7 @@ start64:
     mov     %ax, %fs
     mov     %ax, %gs
 
-    /* The TSS only carries IST1, the stack the CPU switches to for #DF and NMI (IdtGate.cs):
+    /* The TSS only carries IST1, the stack the CPU switches to for #DF and NMI (Idt.cs):
        a kernel stack overflow then still produces a report instead of a triple fault. */
     lea     tss64(%rip), %rax
     mov     %ax, gdt64_tss + 2(%rip)
