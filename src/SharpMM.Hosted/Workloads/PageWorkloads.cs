@@ -1,11 +1,19 @@
 using System;
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Physical;
 
 namespace SharpMM.Hosted.Workloads;
+
+/// <summary>A live block in W2: the C peers' blk_t (8 bytes: frame, order, padding).</summary>
+internal struct LiveBlock
+{
+    public uint Pfn;
+    public byte Order;
+}
 
 /// <summary>W2's end state and timing.</summary>
 public struct W2Result
@@ -20,7 +28,9 @@ public struct W2Result
 /// 262,144 frames. The arena starts at frame 262,144 (frame 0 is never managed; any 4 MiB-aligned
 /// base gives the same block structure) and is handed over in descending 4 MiB blocks so the
 /// lists start as the C reference's do: ascending, lowest at the head. Measured regions allocate
-/// nothing on the GC heap (<see cref="GcBytes"/> tells).
+/// nothing on the GC heap (<see cref="GcBytes"/> tells). The drivers are compiled fully optimised
+/// at once (each runs once per repetition, too few calls for tiered compilation to promote them
+/// out of the loop-patched first tier); the allocator code they call tiers as usual.
 /// </summary>
 public static unsafe class PageWorkloads
 {
@@ -55,6 +65,7 @@ public static unsafe class PageWorkloads
     private static double Ns(long ticks) => ticks * 1e9 / Stopwatch.Frequency;
 
     /// <summary>W0: 1000 warm-up pairs, then <paramref name="iters"/> x { alloc(0); free }. ns per pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double W0(ref BuddyAllocator b, long iters)
     {
         for (int i = 0; i < 1000; i++) { b.Allocate(0, out Pfn w); b.Free(w, 0); }
@@ -83,6 +94,7 @@ public static unsafe class PageWorkloads
 
     /// <summary>W1: <paramref name="rounds"/> x { untimed permutation; timed: allocate
     /// <paramref name="n"/> order-0 frames; timed: free them in permutation order }.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (double allocNs, double freeNs) W1(ref BuddyAllocator b, uint n, int rounds)
     {
         uint* pages = (uint*)NativeMemory.Alloc(n, 4);
@@ -121,11 +133,11 @@ public static unsafe class PageWorkloads
 
     /// <summary>W2 (maxOrder 10) or W2-o9 (maxOrder 9): mixed orders at 50% live, then the
     /// fragmentation probes. Leaves the allocator with everything freed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static W2Result W2(ref BuddyAllocator b, long steps, int maxOrder)
     {
         const ulong target = Frames / 2;
-        uint* livePfn = (uint*)NativeMemory.Alloc(Frames, 4);
-        byte* liveOrder = (byte*)NativeMemory.Alloc(Frames, 1);
+        LiveBlock* live = (LiveBlock*)NativeMemory.Alloc(Frames, (nuint)sizeof(LiveBlock));
         var res = new W2Result();
         try
         {
@@ -137,7 +149,7 @@ public static unsafe class PageWorkloads
             {
                 uint o = (uint)BitOperations.TrailingZeroCount(rng.Next() | (1UL << maxOrder));
                 fillOps++;
-                if (b.Allocate(o, out Pfn p) == Status.Ok) { livePfn[nlive] = (uint)p.Value; liveOrder[nlive] = (byte)o; nlive++; livePages += 1UL << (int)o; }
+                if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; }
             }
             res.FillNs = Ns(Now() - f0) / fillOps;
             ulong allocs = 0, frees = 0, failed = 0, failedHigh = 0;
@@ -149,16 +161,15 @@ public static unsafe class PageWorkloads
                 if (livePages < target)
                 {
                     uint o = (uint)BitOperations.TrailingZeroCount(r1 | (1UL << maxOrder));
-                    if (b.Allocate(o, out Pfn p) == Status.Ok) { livePfn[nlive] = (uint)p.Value; liveOrder[nlive] = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
+                    if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
                     else { failed++; if (o >= 9) failedHigh++; }
                 }
                 else
                 {
                     uint i = SplitMix64.Bound(r2, nlive);
-                    b.Free(Pfn.NewUnchecked(livePfn[i]), liveOrder[i]);
-                    livePages -= 1UL << liveOrder[i];
-                    nlive--;
-                    livePfn[i] = livePfn[nlive]; liveOrder[i] = liveOrder[nlive];
+                    b.Free(Pfn.NewUnchecked(live[i].Pfn), live[i].Order);
+                    livePages -= 1UL << live[i].Order;
+                    live[i] = live[--nlive];
                     frees++;
                 }
             }
@@ -181,13 +192,12 @@ public static unsafe class PageWorkloads
             }
             NativeMemory.Free(tmp);
             res.FreePages = Frames - livePages;
-            for (uint i = 0; i < nlive; i++) b.Free(Pfn.NewUnchecked(livePfn[i]), liveOrder[i]);
+            for (uint i = 0; i < nlive; i++) b.Free(Pfn.NewUnchecked(live[i].Pfn), live[i].Order);
             b.Drain();
         }
         finally
         {
-            NativeMemory.Free(livePfn);
-            NativeMemory.Free(liveOrder);
+            NativeMemory.Free(live);
         }
         return res;
     }

@@ -23,15 +23,15 @@ public struct PcpConfig
 /// The core page allocator: a binary buddy allocator, orders 0..10 (4 KiB to 4 MiB), in zones.
 ///
 /// Algorithm: a free block of order k is 2^k frames aligned to 2^k; it sits on its zone's list
-/// for order k (doubly linked, LIFO, links in <see cref="FrameDescriptor"/>). Allocation takes the
+/// for order k (doubly linked, LIFO, links in <see cref="FrameLinks"/>). Allocation takes the
 /// smallest non-empty order at or above the request (one bit scan over the non-empty mask) and
 /// splits, keeping the lower half and freeing upper halves down the orders. Free coalesces with
 /// the buddy (frame ^ 2^k) while the buddy is free at the same order.
 ///
-/// Metadata: per-frame descriptors and, per order, one bit per buddy pair that is 1 exactly when
+/// Metadata: per-frame list links and state bytes and, per order, one bit per buddy pair that is 1 exactly when
 /// one of the two is a free block of that order (see <see cref="FrameMap"/>). Free flips the bit:
 /// if it becomes 0 the buddy was free and they merge, so the merge decision reads one bit; the
-/// buddy's descriptor is then checked to agree (else panic). Per-frame state (Reserved, Tail,
+/// buddy's state byte is then checked to agree (else panic). Per-frame state (Reserved, Tail,
 /// Free, Allocated, PerCpu) is checked on every free, so a free of a frame that is not the start
 /// of an allocated block of that order is refused with a status and changes nothing.
 ///
@@ -73,6 +73,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         _zoneCount = layout.Count;
         _userZone = layout.HighestZoneFor(MemoryClass.User);
         _managedFrames = 0;
+        ulong** bases = stackalloc ulong*[FrameMap.PairOrders];
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
@@ -95,6 +96,11 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
             if (zone.PresentFrames == 0) { lo = zone.StartPfn; hi = zone.StartPfn; }
             zone.SpannedStartPfn = lo;
             zone.SpannedEndPfn = hi;
+            if (zone.PresentFrames != 0 && _map.TryDenseRun(lo, hi, out FrameLinks* dl, out byte* di, bases))
+            {
+                zone.DenseLinks = dl; zone.DenseInfo = di;
+                for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
+            }
         }
         _initialised = true;
         return Status.Ok;
@@ -151,81 +157,102 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         return z;
     }
 
-    // ---- free-list primitives. Raw versions do not touch the pair bits. ----
+    // ---- free-list primitives, generic over how metadata is reached. Raw versions do not
+    // touch the pair bits. ----
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void AddRaw(ref Zone zone, uint order, uint pfn, FrameDescriptor* d)
+    private static void AddRaw<TA>(ref Zone zone, TA a, uint order, uint pfn) where TA : struct, IFrameAddressing
     {
         uint head = zone.Head[order];
-        d->Next = head;
-        d->Prev = 0;
-        if (head != 0) _map.Desc(head)->Prev = pfn;
+        FrameLinks* l = a.Links(pfn);
+        l->Next = head;
+        l->Prev = 0;
+        if (head != 0) a.Links(head)->Prev = pfn;
         zone.Head[order] = pfn;
         zone.NonEmpty |= 1u << (int)order;
         zone.Blocks[order]++;
-        zone.BuddyFreeFrames += 1UL << (int)order;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void UnlinkRaw(ref Zone zone, uint order, FrameDescriptor* d)
+    private static void UnlinkRaw<TA>(ref Zone zone, TA a, uint order, uint pfn) where TA : struct, IFrameAddressing
     {
-        uint next = d->Next, prev = d->Prev;
-        if (prev != 0) _map.Desc(prev)->Next = next;
+        FrameLinks* l = a.Links(pfn);
+        uint next = l->Next, prev = l->Prev;
+        if (prev != 0) a.Links(prev)->Next = next;
         else
         {
             zone.Head[order] = next;
             if (next == 0) zone.NonEmpty &= ~(1u << (int)order);
         }
-        if (next != 0) _map.Desc(next)->Prev = prev;
+        if (next != 0) a.Links(next)->Prev = prev;
         zone.Blocks[order]--;
-        zone.BuddyFreeFrames -= 1UL << (int)order;
     }
 
     // Takes a block of `order` from the zone's lists; 0 when none is large enough.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly uint AllocFromLists(ref Zone zone, uint order)
+    private static uint AllocFromLists<TA>(ref Zone zone, TA a, uint order) where TA : struct, IFrameAddressing
     {
         uint mask = zone.NonEmpty >> (int)order;
         if (mask == 0) return 0;
         uint o = order + (uint)BitOperations.TrailingZeroCount(mask);
         uint pfn = zone.Head[o];
-        FrameDescriptor* d = _map.Desc(pfn);
-        UnlinkRaw(ref zone, o, d);
-        if (o < MaxOrderValue) _map.TogglePair(pfn, o);
+        UnlinkRaw(ref zone, a, o, pfn);
+        if (o < MaxOrderValue) a.TogglePair(ref zone, pfn, o);
         while (o > order)
         {
             o--;
             uint upper = pfn + (1u << (int)o);
-            FrameDescriptor* u = _map.Desc(upper);
-            u->State = FrameState.Free;
-            u->Order = (byte)o;
-            AddRaw(ref zone, o, upper, u);
-            _map.TogglePair(upper, o);
+            *a.Info(upper) = FrameInfo.Make(FrameState.Free, o);
+            AddRaw(ref zone, a, o, upper);
+            a.TogglePair(ref zone, upper, o);
         }
-        d->State = FrameState.Allocated;
-        d->Order = (byte)order;
+        *a.Info(pfn) = FrameInfo.Make(FrameState.Allocated, order);
         return pfn;
     }
 
     // Returns a block to the lists, merging with free buddies.
-    private readonly void FreeToLists(ref Zone zone, uint pfn, uint order)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FreeToLists<TA>(ref Zone zone, TA a, uint pfn, uint order) where TA : struct, IFrameAddressing
     {
-        FrameDescriptor* d = _map.Desc(pfn);
         while (order < MaxOrderValue)
         {
-            if (_map.TogglePair(pfn, order)) break; // now exactly one free: the buddy is not
+            if (a.TogglePair(ref zone, pfn, order)) break; // now exactly one free: the buddy is not
             uint buddy = pfn ^ (1u << (int)order);
-            FrameDescriptor* b = _map.Desc(buddy);
-            if (b->State != FrameState.Free || b->Order != order)
-                Panic.Fail("buddy: pair bit says the buddy is free but its descriptor disagrees", buddy);
-            UnlinkRaw(ref zone, order, b);
-            if (buddy < pfn) { d->State = FrameState.Tail; pfn = buddy; d = b; }
-            else b->State = FrameState.Tail;
+            byte* bi = a.Info(buddy);
+            if (*bi != FrameInfo.Make(FrameState.Free, order))
+                Panic.Fail("buddy: pair bit says the buddy is free but its state byte disagrees", buddy);
+            UnlinkRaw(ref zone, a, order, buddy);
+            if (buddy < pfn) { *a.Info(pfn) = FrameInfo.Make(FrameState.Tail, 0); pfn = buddy; }
+            else *bi = FrameInfo.Make(FrameState.Tail, 0);
             order++;
         }
-        d->State = FrameState.Free;
-        d->Order = (byte)order;
-        AddRaw(ref zone, order, pfn, d);
+        *a.Info(pfn) = FrameInfo.Make(FrameState.Free, order);
+        AddRaw(ref zone, a, order, pfn);
+    }
+
+    // One allocation attempt in one zone: the per-CPU cache for order 0 when enabled, else the lists.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint AllocInZone<TA>(ref Zone zone, TA a, uint order) where TA : struct, IFrameAddressing
+    {
+        if (order != 0 || zone.PcpHigh == 0) return AllocFromLists(ref zone, a, order);
+        if (zone.PcpCount == 0 && !RefillPcp(ref zone, a)) return 0;
+        uint p = zone.Pcp[--zone.PcpCount];
+        *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+        return p;
+    }
+
+    private static bool RefillPcp<TA>(ref Zone zone, TA a) where TA : struct, IFrameAddressing
+    {
+        uint n = 0;
+        for (; n < zone.PcpBatch; n++)
+        {
+            uint p = AllocFromLists(ref zone, a, 0);
+            if (p == 0) break;
+            *a.Info(p) = FrameInfo.Make(FrameState.PerCpu, 0);
+            zone.Pcp[n] = p;
+        }
+        zone.PcpCount = n;
+        return n != 0;
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -248,38 +275,13 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         for (int z = highestZone; z >= 0; z--)
         {
             ref Zone zone = ref _zones[z];
-            uint p;
-            if (order == 0 && zone.PcpHigh != 0) p = AllocFromPcp(ref zone);
-            else p = AllocFromLists(ref zone, order);
+            uint p = zone.DenseInfo != null
+                ? AllocInZone(ref zone, new DenseAddressing(in zone), order)
+                : AllocSparse(ref zone, order);
             if (p != 0) { pfn = Pfn.NewUnchecked(p); return Status.Ok; }
         }
         pfn = default;
         return Status.OutOfMemory;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly uint AllocFromPcp(ref Zone zone)
-    {
-        if (zone.PcpCount == 0 && !RefillPcp(ref zone)) return 0;
-        uint p = zone.Pcp[--zone.PcpCount];
-        FrameDescriptor* d = _map.Desc(p);
-        d->State = FrameState.Allocated;
-        d->Order = 0;
-        return p;
-    }
-
-    private readonly bool RefillPcp(ref Zone zone)
-    {
-        uint n = 0;
-        for (; n < zone.PcpBatch; n++)
-        {
-            uint p = AllocFromLists(ref zone, 0);
-            if (p == 0) break;
-            _map.Desc(p)->State = FrameState.PerCpu;
-            zone.Pcp[n] = p;
-        }
-        zone.PcpCount = n;
-        return n != 0;
     }
 
     /// <summary>
@@ -294,28 +296,54 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         if (order > MaxOrderValue) return Status.InvalidArgument;
         ulong p = pfn.Value;
         if ((p & ((1UL << (int)order) - 1)) != 0) return Status.Misaligned;
-        FrameDescriptor* d = _map.TryDesc(p);
-        if (d == null) return Status.OutOfRange;
-        if (d->State != FrameState.Allocated)
-            return d->State == FrameState.Free || d->State == FrameState.PerCpu ? Status.DoubleFree : Status.NotAllocated;
-        if (d->Order != order) return Status.WrongOrder;
         ref Zone zone = ref _zones[ZoneIndexOf(p)];
+        if (zone.DenseInfo != null)
+        {
+            if (p - zone.SpannedStartPfn >= zone.SpannedEndPfn - zone.SpannedStartPfn) return Status.OutOfRange;
+            return FreeChecked(ref zone, new DenseAddressing(in zone), (uint)p, order);
+        }
+        return FreeSparse(ref zone, p, order);
+    }
+
+    // Zones with a section-sized hole: kept out of line so that the dense paths stay small
+    // enough to be inlined into callers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly uint AllocSparse(ref Zone zone, uint order) => AllocInZone(ref zone, new SparseAddressing(in _map), order);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Status FreeSparse(ref Zone zone, ulong p, uint order)
+    {
+        if (!_map.HasMetadata(p)) return Status.OutOfRange;
+        return FreeChecked(ref zone, new SparseAddressing(in _map), (uint)p, order);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Status FreeChecked<TA>(ref Zone zone, TA a, uint p, uint order) where TA : struct, IFrameAddressing
+    {
+        byte* info = a.Info(p);
+        byte v = *info;
+        if (v != FrameInfo.Make(FrameState.Allocated, order))
+        {
+            FrameState st = FrameInfo.State(v);
+            if (st == FrameState.Allocated) return Status.WrongOrder;
+            return st == FrameState.Free || st == FrameState.PerCpu ? Status.DoubleFree : Status.NotAllocated;
+        }
         if (order == 0 && zone.PcpHigh != 0)
         {
-            d->State = FrameState.PerCpu;
-            zone.Pcp[zone.PcpCount++] = (uint)p;
-            if (zone.PcpCount > zone.PcpHigh) DrainBatch(ref zone);
+            *info = FrameInfo.Make(FrameState.PerCpu, 0);
+            zone.Pcp[zone.PcpCount++] = p;
+            if (zone.PcpCount > zone.PcpHigh) DrainBatch(ref zone, a);
             return Status.Ok;
         }
-        FreeToLists(ref zone, (uint)p, order);
+        FreeToLists(ref zone, a, p, order);
         return Status.Ok;
     }
 
     // Returns the oldest batch (the bottom of the stack) to the lists.
-    private readonly void DrainBatch(ref Zone zone)
+    private static void DrainBatch<TA>(ref Zone zone, TA a) where TA : struct, IFrameAddressing
     {
         uint batch = zone.PcpBatch;
-        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, zone.Pcp[i], 0);
+        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, a, zone.Pcp[i], 0);
         uint rest = zone.PcpCount - batch;
         for (uint i = 0; i < rest; i++) zone.Pcp[i] = zone.Pcp[i + batch];
         zone.PcpCount = rest;
@@ -325,10 +353,11 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     /// fragmentation, on memory pressure, or before validation of the lists alone).</summary>
     public void Drain()
     {
+        var a = new SparseAddressing(in _map);
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            for (uint i = 0; i < zone.PcpCount; i++) FreeToLists(ref zone, zone.Pcp[i], 0);
+            for (uint i = 0; i < zone.PcpCount; i++) FreeToLists(ref zone, a, zone.Pcp[i], 0);
             zone.PcpCount = 0;
         }
     }
@@ -345,10 +374,11 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         if (startPfn == 0) startPfn = 1;
         for (ulong p = startPfn; p < endPfn; p++)
         {
-            FrameDescriptor* d = _map.TryDesc(p);
-            if (d == null) Panic.Fail("buddy: free range holds a frame that is not RAM", p);
-            if (d->State != FrameState.Reserved) Panic.Fail("buddy: free range handed over twice", p);
+            byte* info = _map.TryInfo(p);
+            if (info == null) Panic.Fail("buddy: free range holds a frame that is not RAM", p);
+            if (FrameInfo.State(*info) != FrameState.Reserved) Panic.Fail("buddy: free range handed over twice", p);
         }
+        var a = new SparseAddressing(in _map);
         ulong pfn = startPfn;
         while (pfn < endPfn)
         {
@@ -356,12 +386,12 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
             uint order = MaxOrderValue;
             while (order > 0 && ((pfn & ((1UL << (int)order) - 1)) != 0 || pfn + (1UL << (int)order) > endPfn)) order--;
             ulong count = 1UL << (int)order;
-            for (ulong t = 1; t < count; t++) _map.Desc((uint)(pfn + t))->State = FrameState.Tail;
+            for (ulong t = 1; t < count; t++) *_map.Info((uint)(pfn + t)) = FrameInfo.Make(FrameState.Tail, 0);
             int z = ZoneIndexOf(pfn);
             ref Zone zone = ref _zones[z];
             zone.ManagedFrames += count;
             _managedFrames += count;
-            FreeToLists(ref zone, (uint)pfn, order);
+            FreeToLists(ref zone, a, (uint)pfn, order);
             pfn += count;
         }
     }
@@ -369,8 +399,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
     public readonly FrameState StateOf(ulong pfn)
     {
-        FrameDescriptor* d = _map.TryDesc(pfn);
-        return d == null ? FrameState.Reserved : d->State;
+        byte* info = _map.TryInfo(pfn);
+        return info == null ? FrameState.Reserved : FrameInfo.State(*info);
     }
 
     /// <summary>
@@ -392,25 +422,25 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
                 if ((p != 0) != ((zone.NonEmpty & (1u << (int)o)) != 0)) Panic.Fail("buddy: non-empty mask disagrees with list head", o);
                 while (p != 0)
                 {
-                    FrameDescriptor* d = _map.TryDesc(p);
-                    if (d == null) Panic.Fail("buddy: list entry is not a managed frame", p);
-                    if (d->State != FrameState.Free || d->Order != o) Panic.Fail("buddy: list entry is not a free block of the list's order", p);
+                    byte* info = _map.TryInfo(p);
+                    if (info == null) Panic.Fail("buddy: list entry is not a managed frame", p);
+                    if (*info != FrameInfo.Make(FrameState.Free, o)) Panic.Fail("buddy: list entry is not a free block of the list's order", p);
                     if ((p & ((1u << (int)o) - 1)) != 0) Panic.Fail("buddy: free block misaligned", p);
                     if (ZoneIndexOf(p) != z) Panic.Fail("buddy: free block on another zone's list", p);
-                    if (d->Prev != prev) Panic.Fail("buddy: free-list back link broken", p);
+                    FrameLinks* l = _map.Links(p);
+                    if (l->Prev != prev) Panic.Fail("buddy: free-list back link broken", p);
                     prev = p;
-                    p = d->Next;
+                    p = l->Next;
                     if (++n > _managedFrames) Panic.Fail("buddy: free list has a cycle", o);
                 }
                 if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
                 free += n << (int)o;
             }
-            if (free != zone.BuddyFreeFrames) Panic.Fail("buddy: zone free count disagrees with lists", free);
             if (zone.PcpCount > zone.PcpHigh && zone.PcpHigh != 0) Panic.Fail("buddy: per-CPU cache above its high mark", zone.PcpCount);
             for (uint i = 0; i < zone.PcpCount; i++)
             {
-                FrameDescriptor* d = _map.TryDesc(zone.Pcp[i]);
-                if (d == null || d->State != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", zone.Pcp[i]);
+                byte* info = _map.TryInfo(zone.Pcp[i]);
+                if (info == null || FrameInfo.State(*info) != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", zone.Pcp[i]);
             }
         }
 
@@ -418,25 +448,28 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         for (uint s = 0; s < _map.SectionCount; s++)
         {
             FrameMap.Section* sec = _map.SectionAt(s);
-            if (sec->PairBits == null) continue;
+            if (sec->Ordinal == 0) continue;
             // Every block head covers Tail frames only; no stray tails.
             ulong p = sec->Lo;
             while (p < sec->Hi)
             {
-                FrameDescriptor* d = sec->DescBase + p;
-                if (d->State == FrameState.Free || d->State == FrameState.Allocated)
+                byte info = sec->InfoBase[p];
+                FrameState st = FrameInfo.State(info);
+                uint order = FrameInfo.Order(info);
+                if (st == FrameState.Free || st == FrameState.Allocated)
                 {
-                    ulong count = 1UL << d->Order;
-                    if (d->Order > MaxOrderValue || p + count > sec->Hi) Panic.Fail("buddy: block runs past its section", p);
-                    if (d->State == FrameState.Free) freeHeads += count;
+                    ulong count = 1UL << (int)order;
+                    if (order > MaxOrderValue || p + count > sec->Hi) Panic.Fail("buddy: block runs past its section", p);
+                    if (st == FrameState.Free) freeHeads += count;
                     for (ulong t = 1; t < count; t++)
-                        if ((sec->DescBase + p + t)->State != FrameState.Tail) Panic.Fail("buddy: frame inside a block is not a tail", p + t);
+                        if (sec->InfoBase[p + t] != FrameInfo.Make(FrameState.Tail, 0)) Panic.Fail("buddy: frame inside a block is not a tail", p + t);
                     p += count;
                     continue;
                 }
-                if (d->State == FrameState.Tail) Panic.Fail("buddy: tail frame outside any block", p);
-                if (d->State == FrameState.PerCpu) cached++;
-                else if (d->State != FrameState.Reserved) Panic.Fail("buddy: frame in an unknown state", p);
+                if (order != 0) Panic.Fail("buddy: order set on a frame that starts no block", p);
+                if (st == FrameState.Tail) Panic.Fail("buddy: tail frame outside any block", p);
+                if (st == FrameState.PerCpu) cached++;
+                else if (st != FrameState.Reserved) Panic.Fail("buddy: frame in an unknown state", p);
                 p++;
             }
             // Pair bits.
@@ -460,7 +493,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
 
     private readonly bool IsFreeHead(ulong pfn, uint order)
     {
-        FrameDescriptor* d = _map.TryDesc(pfn);
-        return d != null && d->State == FrameState.Free && d->Order == order;
+        byte* info = _map.TryInfo(pfn);
+        return info != null && *info == FrameInfo.Make(FrameState.Free, order);
     }
 }

@@ -5,60 +5,73 @@ using SharpMM.Boot;
 namespace SharpMM.Physical;
 
 /// <summary>
-/// Sparse frame metadata: frame descriptors and buddy pair bitmaps, kept per 128 MiB section and
-/// only for sections that hold RAM, so metadata is sized by the RAM present, not by the highest
-/// physical address.
+/// Sparse frame metadata: list links, state bytes and buddy pair bitmaps, kept per 256 MiB
+/// section and only for sections that hold RAM, so metadata is sized by the RAM present, not by
+/// the highest physical address.
 ///
 /// <code>
-///   section table (one 24-byte entry per 128 MiB of address space below the highest RAM)
-///   +-----------------+------------+----+----+
-///   | DescBase        | PairBits   | Lo | Hi |   entry s covers frames [s*32768, (s+1)*32768)
-///   +-----------------+------------+----+----+
-///        |                  |         descriptors exist for frames [Lo, Hi) only
-///        v                  v
-///   descriptors [Lo..Hi)   4 KiB of pair bits: order o (0..9) uses 2^(14-o) bits starting
-///   (12 B each)            at bit 32768 - (32768 >> o); bit = (pfn mod 32768) >> (o + 1)
+///   section table: one 32-byte entry per 256 MiB of address space below the highest RAM
+///   +-----------+-----------+---------+----+----+
+///   | LinkBase  | InfoBase  | Ordinal | Lo | Hi |   entry s covers frames [s*65536, (s+1)*65536)
+///   +-----------+-----------+---------+----+----+   metadata exists for frames [Lo, Hi) only
+///
+///   one metadata block: [ section table | links, packed in frame order (8 B/frame)
+///                         | state bytes, packed likewise (1 B/frame)
+///                         | pair bits of order 0 for present sections 0,1,2.. | order 1 | ... | order 9 ]
 /// </code>
 ///
-/// DescBase is biased (descriptors - Lo) so that a lookup is one load and one add:
-/// desc(pfn) = section[pfn >> 15].DescBase + pfn. The section table costs 24 bytes per 128 MiB of
-/// address space (3 MiB at the 16 TiB limit of <see cref="Pfn.ManagedLimit"/>); frames at or above
-/// that limit are refused by the caller.
+/// Bases are biased (array - Lo), so a lookup is one load and one add: links(pfn) =
+/// section[pfn >> 15].LinkBase + pfn. Because the arrays are packed in frame order, sections that
+/// follow each other without a gap get the same biased base: a run of such sections can be
+/// addressed with no table lookup at all (<see cref="TryDenseRun"/>), which is what the buddy
+/// allocator does for every zone whose RAM has no section-sized hole.
 ///
-/// Pair bits (Linux 2.4's free_area map): 1 bit per buddy pair and order, 0 = both halves free or
-/// both not free at that order, 1 = exactly one of them is a free block of that order.
+/// Pair bits (Linux 2.4's free_area map): for order o (0..9) one bitmap holding 2^(15-o) bits
+/// per present section, in the order of the sections (the section's Ordinal); bit
+/// (pfn mod 65536) >> (o + 1) of a section's slice is 1 when exactly one of the two buddies is a
+/// free block of order o. Slices are whole 64-bit words (2^(15-o) >= 64), so across a dense run
+/// the bit for any frame is simply (pfn >> (o + 1)) from a per-order biased base, as in a flat
+/// per-order bitmap.
+///
+/// Cost: 9 bytes per frame spanned by RAM within a section, 8 KiB of pair bits per section with
+/// RAM, 32 bytes per 256 MiB of address space (2 MiB at the 16 TiB limit of <see cref="Pfn.ManagedLimit"/>).
 /// </summary>
 public unsafe struct FrameMap
 {
-    /// <summary>log2 of frames per section (32768 frames = 128 MiB).</summary>
-    public const int SectionShift = 15;
+    /// <summary>log2 of frames per section (65536 frames = 256 MiB).</summary>
+    public const int SectionShift = 16;
     /// <summary>Frames per section.</summary>
     public const uint SectionFrames = 1u << SectionShift;
-    /// <summary>Bytes of pair bits per section.</summary>
-    public const uint PairBitmapBytes = SectionFrames / 8;
+    /// <summary>Orders that have pair bits (0..9; order 10 blocks have no buddy to merge with).</summary>
+    public const int PairOrders = 10;
+    /// <summary>64-bit words of order-<paramref name="order"/> pair bits per section.</summary>
+    public static ulong PairWords(int order) => (SectionFrames >> (order + 1)) / 64;
 
     /// <summary>One section's metadata pointers and span.</summary>
     public struct Section
     {
-        /// <summary>Descriptor array minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
-        public FrameDescriptor* DescBase;
-        /// <summary>The section's pair bitmap, null when the section holds no RAM.</summary>
-        public ulong* PairBits;
-        /// <summary>First frame with a descriptor.</summary>
+        /// <summary>List links minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
+        public FrameLinks* LinkBase;
+        /// <summary>State bytes minus Lo (biased).</summary>
+        public byte* InfoBase;
+        /// <summary>1 + the section's index among present sections; 0 when it holds no RAM.</summary>
+        public ulong Ordinal;
+        /// <summary>First frame with metadata.</summary>
         public uint Lo;
-        /// <summary>One past the last frame with a descriptor.</summary>
+        /// <summary>One past the last frame with metadata.</summary>
         public uint Hi;
     }
 
     private Section* _sections;
+    private fixed ulong _pairs[PairOrders]; // per-order bitmap addresses
     private uint _sectionCount;
     private ulong _metadataBytes;
     private ulong _metadataPhys;
 
-    /// <summary>One past the highest frame that may have a descriptor.</summary>
+    /// <summary>One past the highest frame that may have metadata.</summary>
     public readonly ulong EndPfn => (ulong)_sectionCount << SectionShift;
 
-    /// <summary>Bytes of metadata allocated (section table, descriptors, bitmaps).</summary>
+    /// <summary>Bytes of metadata allocated (section table, links, states, bitmaps).</summary>
     public readonly ulong MetadataBytes => _metadataBytes;
 
     /// <summary>Physical address of the single metadata block.</summary>
@@ -73,7 +86,7 @@ public unsafe struct FrameMap
     /// <summary>
     /// Builds the map for <paramref name="rangeCount"/> sorted, non-overlapping frame ranges
     /// (pairs [start, end) in <paramref name="ranges"/>, all below <see cref="Pfn.ManagedLimit"/>),
-    /// taking one zeroed block of metadata from <paramref name="meta"/>. Every descriptor starts
+    /// taking one zeroed block of metadata from <paramref name="meta"/>. Every frame starts
     /// <see cref="FrameState.Reserved"/>.
     /// Return: Ok; InvalidArgument for unsorted, empty or out-of-limit ranges; OutOfMemory when
     /// the metadata does not fit (nothing allocated then).
@@ -92,16 +105,27 @@ public unsafe struct FrameMap
         }
         uint sectionCount = (uint)((prevEnd + SectionFrames - 1) >> SectionShift);
 
-        // Pass 1: size everything so that one allocation serves all (no partial state on failure).
-        ulong bytes = Align64((ulong)sectionCount * (ulong)sizeof(Section));
-        ForEachSectionSpan(ranges, rangeCount, null, null, ref bytes);
+        // Pass 1: count frames spanned and sections present, so one allocation serves all.
+        ulong frames = 0, present = 0;
+        Walk(ranges, rangeCount, null, ref frames, ref present, null, null);
+        ulong tableBytes = Align64((ulong)sectionCount * (ulong)sizeof(Section));
+        ulong linkBytes = Align64(frames * (ulong)sizeof(FrameLinks));
+        ulong infoBytes = Align64(frames);
+        ulong pairWords = 0;
+        for (int o = 0; o < PairOrders; o++) pairWords += present * PairWords(o);
+        ulong bytes = tableBytes + linkBytes + infoBytes + pairWords * 8;
         if (meta.AllocateMetadata(bytes, 4096, out byte* block, out ulong phys) != Status.Ok) return Status.OutOfMemory;
 
         // Pass 2: carve.
-        Section* sections = (Section*)block;
-        ulong offset = Align64((ulong)sectionCount * (ulong)sizeof(Section));
-        ForEachSectionSpan(ranges, rangeCount, sections, block, ref offset);
-        map._sections = sections;
+        ulong f = 0, p = 0;
+        Walk(ranges, rangeCount, (Section*)block, ref f, ref p, (FrameLinks*)(block + tableBytes), block + tableBytes + linkBytes);
+        ulong* bits = (ulong*)(block + tableBytes + linkBytes + infoBytes);
+        for (int o = 0; o < PairOrders; o++)
+        {
+            map._pairs[o] = (ulong)bits;
+            bits += present * PairWords(o);
+        }
+        map._sections = (Section*)block;
         map._sectionCount = sectionCount;
         map._metadataBytes = bytes;
         map._metadataPhys = phys;
@@ -110,9 +134,10 @@ public unsafe struct FrameMap
 
     private static ulong Align64(ulong v) => (v + 63) & ~63UL;
 
-    // Visits each section's span [lo, hi) (min start, max end of the ranges inside it). With
-    // sections == null it only adds up the bytes needed; otherwise it assigns them from `block`.
-    private static void ForEachSectionSpan(ulong* ranges, int rangeCount, Section* sections, byte* block, ref ulong offset)
+    // Visits each section's span [lo, hi) (min start, max end of the ranges inside it), counting
+    // frames and sections; with a table it also assigns the packed arrays.
+    private static void Walk(ulong* ranges, int rangeCount, Section* table, ref ulong frames, ref ulong present,
+                             FrameLinks* links, byte* infos)
     {
         uint current = uint.MaxValue;
         ulong lo = 0, hi = 0;
@@ -126,64 +151,115 @@ public unsafe struct FrameMap
                 ulong pieceEnd = e < secEnd ? e : secEnd;
                 if (sec != current)
                 {
-                    if (current != uint.MaxValue) Place(sections, block, current, lo, hi, ref offset);
+                    if (current != uint.MaxValue) Place(table, current, lo, hi, ref frames, ref present, links, infos);
                     current = sec; lo = s;
                 }
                 hi = pieceEnd;
                 s = pieceEnd;
             }
         }
-        if (current != uint.MaxValue) Place(sections, block, current, lo, hi, ref offset);
+        if (current != uint.MaxValue) Place(table, current, lo, hi, ref frames, ref present, links, infos);
     }
 
-    private static void Place(Section* sections, byte* block, uint sec, ulong lo, ulong hi, ref ulong offset)
+    private static void Place(Section* table, uint sec, ulong lo, ulong hi, ref ulong frames, ref ulong present,
+                              FrameLinks* links, byte* infos)
     {
-        ulong descBytes = Align64((hi - lo) * (ulong)sizeof(FrameDescriptor));
-        if (sections != null)
+        if (table != null)
         {
-            Section* entry = sections + sec;
-            entry->DescBase = (FrameDescriptor*)(block + offset) - lo;
-            entry->PairBits = (ulong*)(block + offset + descBytes);
+            Section* entry = table + sec;
+            entry->LinkBase = links + frames - lo;
+            entry->InfoBase = infos + frames - lo;
+            entry->Ordinal = present + 1;
             entry->Lo = (uint)lo;
             entry->Hi = (uint)hi;
         }
-        offset += descBytes + PairBitmapBytes;
+        frames += hi - lo;
+        present++;
     }
 
-    /// <summary>The descriptor of a frame known to be managed (no check).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly FrameDescriptor* Desc(uint pfn) => _sections[pfn >> SectionShift].DescBase + pfn;
+    /// <summary>
+    /// When frames [startPfn, endPfn) all have metadata and lie in consecutive sections packed
+    /// without a gap, returns true with bases that address them directly: links = linkBase + pfn,
+    /// info = infoBase + pfn, order-o pair bit = bit (pfn >> (o + 1)) of pairBases[o].
+    /// </summary>
+    public readonly bool TryDenseRun(ulong startPfn, ulong endPfn, out FrameLinks* linkBase, out byte* infoBase, ulong** pairBases)
+    {
+        linkBase = null; infoBase = null;
+        if (endPfn <= startPfn || endPfn > EndPfn) return false;
+        uint first = (uint)(startPfn >> SectionShift), last = (uint)((endPfn - 1) >> SectionShift);
+        Section* s0 = _sections + first;
+        if (s0->Ordinal == 0 || startPfn < s0->Lo) return false;
+        for (uint s = first; s <= last; s++)
+        {
+            Section* sec = _sections + s;
+            if (sec->Ordinal != s0->Ordinal + (s - first) || sec->LinkBase != s0->LinkBase || sec->InfoBase != s0->InfoBase) return false;
+            ulong expectLo = s == first ? s0->Lo : (ulong)s << SectionShift;
+            ulong expectHi = s == last ? endPfn : ((ulong)s + 1) << SectionShift;
+            if (sec->Lo != expectLo || sec->Hi < expectHi) return false;
+        }
+        linkBase = s0->LinkBase;
+        infoBase = s0->InfoBase;
+        // Section `first` has slice index Ordinal-1: bit(pfn) = (Ordinal-1-first) * perSection + (pfn >> (o+1)).
+        long shift = (long)(s0->Ordinal - 1) - first;
+        for (int o = 0; o < PairOrders; o++) pairBases[o] = (ulong*)_pairs[o] + shift * (long)PairWords(o);
+        return true;
+    }
 
-    /// <summary>The descriptor of an untrusted frame number, or null when it has none.</summary>
-    public readonly FrameDescriptor* TryDesc(ulong pfn)
+    /// <summary>The links of a frame known to have metadata (no check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly FrameLinks* Links(uint pfn) => _sections[pfn >> SectionShift].LinkBase + pfn;
+
+    /// <summary>The state byte of a frame known to have metadata (no check).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly byte* Info(uint pfn) => _sections[pfn >> SectionShift].InfoBase + pfn;
+
+    /// <summary>The state byte of an untrusted frame number, or null when it has no metadata.</summary>
+    public readonly byte* TryInfo(ulong pfn)
     {
         if (pfn >= EndPfn) return null;
         Section* s = _sections + (pfn >> SectionShift);
-        if (s->PairBits == null || pfn < s->Lo || pfn >= s->Hi) return null;
-        return s->DescBase + pfn;
+        if (s->Ordinal == 0 || pfn < s->Lo || pfn >= s->Hi) return null;
+        return s->InfoBase + pfn;
     }
 
-    /// <summary>True when frame <paramref name="pfn"/> has a descriptor.</summary>
-    public readonly bool HasDesc(ulong pfn) => TryDesc(pfn) != null;
+    /// <summary>True when frame <paramref name="pfn"/> has metadata.</summary>
+    public readonly bool HasMetadata(ulong pfn) => TryInfo(pfn) != null;
+
+    /// <summary>The order-<paramref name="order"/> pair word and bit of a managed frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ulong* PairWord(uint pfn, uint order, out ulong mask)
+    {
+        ulong slice = _sections[pfn >> SectionShift].Ordinal - 1;
+        ulong bit = (slice << (int)(SectionShift - 1 - order)) + ((pfn & (SectionFrames - 1)) >> (int)(order + 1));
+        mask = 1UL << (int)(bit & 63);
+        return (ulong*)_pairs[(int)order] + (bit >> 6);
+    }
 
     /// <summary>Flips the pair bit of the order-<paramref name="order"/> block at
     /// <paramref name="pfn"/> and its buddy; returns the new value. Order must be below 10.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool TogglePair(uint pfn, uint order)
     {
-        ulong* bits = _sections[pfn >> SectionShift].PairBits;
-        uint bit = SectionFrames - (SectionFrames >> (int)order) + ((pfn & (SectionFrames - 1)) >> (int)(order + 1));
+        ulong* w = PairWord(pfn, order, out ulong mask);
+        ulong v = *w ^ mask;
+        *w = v;
+        return (v & mask) != 0;
+    }
+
+    /// <summary>Flips bit <paramref name="bit"/> of <paramref name="words"/>; returns the new value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Toggle(ulong* words, ulong bit)
+    {
         ulong mask = 1UL << (int)(bit & 63);
-        ulong word = bits[bit >> 6] ^ mask;
-        bits[bit >> 6] = word;
-        return (word & mask) != 0;
+        ulong w = words[bit >> 6] ^ mask;
+        words[bit >> 6] = w;
+        return (w & mask) != 0;
     }
 
     /// <summary>Reads the pair bit (for validators).</summary>
     public readonly bool PairBit(uint pfn, uint order)
     {
-        ulong* bits = _sections[pfn >> SectionShift].PairBits;
-        uint bit = SectionFrames - (SectionFrames >> (int)order) + ((pfn & (SectionFrames - 1)) >> (int)(order + 1));
-        return (bits[bit >> 6] & (1UL << (int)(bit & 63))) != 0;
+        ulong* w = PairWord(pfn, order, out ulong mask);
+        return (*w & mask) != 0;
     }
 }

@@ -30,8 +30,6 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>Frames in free blocks on the lists (per-CPU cache not included).</summary>
-    public ulong BuddyFreeFrames;
     /// <summary>Bit o set when list o is not empty.</summary>
     public uint NonEmpty;
     /// <summary>Frames in the per-CPU cache.</summary>
@@ -40,12 +38,31 @@ public unsafe struct Zone
     public uint PcpHigh;
     /// <summary>Frames moved per refill or drain.</summary>
     public uint PcpBatch;
+    /// <summary>Biased links base when the zone's metadata is one packed run, else null
+    /// (see <see cref="FrameMap.TryDenseRun"/>).</summary>
+    public FrameLinks* DenseLinks;
+    /// <summary>Biased state-byte base of a dense zone, else null.</summary>
+    public byte* DenseInfo;
+    /// <summary>Per-order pair-bit bases of a dense zone: bit (pfn >> (o + 1)) of DensePairs[o].</summary>
+    public fixed ulong DensePairs[FrameMap.PairOrders];
     /// <summary>Heads of the free lists (frame numbers, 0 = empty).</summary>
     public fixed uint Head[Orders];
     /// <summary>Free blocks per order.</summary>
     public fixed ulong Blocks[Orders];
     /// <summary>The per-CPU cache: a stack of order-0 frame numbers.</summary>
     public fixed uint Pcp[PcpCapacity];
+
+    /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
+    /// per-order counts: not kept as a counter, which would cost a write on every list change.</summary>
+    public readonly ulong BuddyFreeFrames
+    {
+        get
+        {
+            ulong sum = 0;
+            for (int o = 0; o < Orders; o++) sum += Blocks[o] << o;
+            return sum;
+        }
+    }
 
     /// <summary>Free frames including the per-CPU cache.</summary>
     public readonly ulong FreeFrames => BuddyFreeFrames + PcpCount;

@@ -128,9 +128,9 @@ public unsafe class BuddyAllocatorTests
         using var f = BuddyFixture.Flat(1024, 1024);
         Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
         // The buddy (1025) is a free order-0 block; pretend it was handed out behind the allocator's back.
-        f.B.Map.Desc(1025)->State = FrameState.Allocated;
+        *f.B.Map.Info(1025) = FrameInfo.Make(FrameState.Allocated, 0);
         var ex = Assert.Throws<PanicException>(() => f.B.Free(p, 0));
-        Assert.Contains("descriptor disagrees", ex.Message);
+        Assert.Contains("state byte disagrees", ex.Message);
     }
 
     //   0 ---- 16 MiB ------ 4 GiB ---------- 6 GiB        (RAM: 1 MiB..3 GiB, 4 GiB..6 GiB)
@@ -174,11 +174,37 @@ public unsafe class BuddyAllocatorTests
         f.B.Validate();
     }
 
+    // Metadata budget: 8 bytes of links + 1 state byte per frame, 32 bytes per section slot.
     [Fact]
-    public void FrameDescriptor_Is12Bytes()
+    public void MetadataLayout_Sizes()
     {
-        Assert.Equal(12, sizeof(FrameDescriptor));
-        Assert.Equal(24, sizeof(FrameMap.Section));
+        Assert.Equal(8, sizeof(FrameLinks));
+        Assert.Equal(32, sizeof(FrameMap.Section));
+        Assert.Equal((byte)0x23, FrameInfo.Make(FrameState.Free, 3));
+        Assert.Equal(FrameState.Allocated, FrameInfo.State(FrameInfo.Make(FrameState.Allocated, 10)));
+        Assert.Equal(10u, FrameInfo.Order(FrameInfo.Make(FrameState.Allocated, 10)));
+    }
+
+    // Zones whose RAM is one packed run use direct addressing; a zone with a section-sized hole
+    // falls back to the section table. Both must behave identically.
+    //   RAM: [1 MiB, 256 MiB) and [512 MiB, 1 GiB): the Flat zone has a 256 MiB hole.
+    // Expect: all frames allocatable once, frees validated, validator passes.
+    [Fact]
+    public void SparseZone_BehavesLikeDenseZone()
+    {
+        using var f = new BuddyFixture(new[] { (256UL, 65536UL), (131072UL, 262144UL) }, ZoneLayout.Flat(), PcpConfig.Default);
+        Assert.True(f.B.GetZone(0).DenseInfo == null);
+        ulong n = 0;
+        var held = new List<Pfn>();
+        while (f.B.Allocate(3, out Pfn p) == Status.Ok) { held.Add(p); n += 8; }
+        Assert.Equal(65536UL - 256 + 131072, n);
+        Assert.Equal(0UL, f.B.FreeFrames);
+        Assert.Equal(Status.OutOfRange, f.B.Free(Pfn.NewUnchecked(100000), 0)); // in the hole
+        foreach (var p in held) Assert.Equal(Status.Ok, f.B.Free(p, 3));
+        Assert.Equal(65536UL - 256 + 131072, f.B.FreeFrames);
+        f.B.Validate();
+        using var dense = BuddyFixture.Flat(256, 65536 - 256);
+        Assert.True(dense.B.GetZone(0).DenseInfo != null);
     }
 
     [Fact]

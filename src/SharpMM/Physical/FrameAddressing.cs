@@ -1,0 +1,48 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpMM.Physical;
+
+/// <summary>How the buddy allocator's hot paths reach a frame's metadata. Implemented by two
+/// structs so that each path is compiled for its case (static dispatch through generics).</summary>
+internal unsafe interface IFrameAddressing
+{
+    /// <summary>List links of a managed frame.</summary>
+    FrameLinks* Links(uint pfn);
+    /// <summary>State byte of a managed frame.</summary>
+    byte* Info(uint pfn);
+    /// <summary>Flips the pair bit of the order-<paramref name="order"/> block; returns the new value.</summary>
+    bool TogglePair(ref Zone zone, uint pfn, uint order);
+}
+
+/// <summary>A zone whose metadata is one packed run: base + pfn, no table lookup.</summary>
+internal readonly unsafe struct DenseAddressing : IFrameAddressing
+{
+    private readonly FrameLinks* _links;
+    private readonly byte* _info;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public DenseAddressing(in Zone zone) { _links = zone.DenseLinks; _info = zone.DenseInfo; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FrameLinks* Links(uint pfn) => _links + pfn;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Info(uint pfn) => _info + pfn;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TogglePair(ref Zone zone, uint pfn, uint order) => FrameMap.Toggle((ulong*)zone.DensePairs[order], pfn >> (int)(order + 1));
+}
+
+/// <summary>Any zone: through the section table.</summary>
+internal readonly unsafe struct SparseAddressing : IFrameAddressing
+{
+    private readonly FrameMap _map;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public SparseAddressing(in FrameMap map) { _map = map; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public FrameLinks* Links(uint pfn) => _map.Links(pfn);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Info(uint pfn) => _map.Info(pfn);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TogglePair(ref Zone zone, uint pfn, uint order) => _map.TogglePair(pfn, order);
+}
