@@ -32,6 +32,8 @@ internal static unsafe class ExceptionDispatcher
     /// <summary>Number of expected #BP traps taken.</summary>
     public static int BreakpointCount;
 
+    private static bool s_reporting;
+
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
@@ -43,6 +45,14 @@ internal static unsafe class ExceptionDispatcher
         }
 
         ulong cr2 = Arch.ReadCr2();
+        if (s_reporting)
+        {
+            // The report itself faulted: printing again would fault again. Leave with a minimal
+            // line so the status still says "CPU exception".
+            Log.Line("cpu exception: nested fault while reporting a previous one");
+            QemuExit.Exit(ExitCode.CpuException);
+        }
+        s_reporting = true;
         TextWriter<SerialSink> w = Log.Writer();
         w.Line();
         w.Str("cpu exception: vector ");
