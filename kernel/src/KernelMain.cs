@@ -6,7 +6,7 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// kmain: entered from boot.S in long mode on the boot stack, interrupts off, identity map of
+/// kmain: entered from loader.S in long mode on the boot stack, interrupts off, identity map of
 /// [0, 4 GiB) with page 0 unmapped. Stage 1 brings up serial output, the panic paths, the IDT
 /// and the map of RAM above 4 GiB, prints what the loader reported, runs the in-kernel tests
 /// and exits QEMU (status 33 when every test passed).
@@ -34,14 +34,14 @@ internal static unsafe class KernelMain
         SharpMM.Panic.SetHook(&KernelPanic.LibraryHook);
         Idt.Install();
 
-        ref LoaderInfo boot = ref s_loader;
-        boot.BootTsc = Arch.BootTsc();
-        boot.KmainTsc = kmainTsc;
+        ref LoaderInfo loader = ref s_loader;
+        loader.BootTsc = Arch.BootTsc();
+        loader.KmainTsc = kmainTsc;
 
         TextWriter<SerialSink> w = Log.Writer();
         w.Line("SharpMM kernel, stage 1 (x86-64, Multiboot 1)");
         w.Str("boot: ");
-        w.Dec(kmainTsc - boot.BootTsc);
+        w.Dec(kmainTsc - loader.BootTsc);
         w.Line(" cycles from boot stub entry to kmain");
         w.Str("kernel image: [");
         w.Hex(KernelImage.Start, 16);
@@ -57,15 +57,15 @@ internal static unsafe class KernelMain
 
         if (magic != MultibootInfo.BootloaderMagic) KernelPanic.Fail("kmain: not started by a Multiboot 1 loader, EAX was", magic);
         if (multibootInfo == 0) KernelPanic.Fail("kmain: no Multiboot information structure");
-        boot.Multiboot = (MultibootInfo*)(ulong)multibootInfo;
-        ReportMultiboot(ref boot);
+        loader.Multiboot = (MultibootInfo*)(ulong)multibootInfo;
+        ReportMultiboot(ref loader);
 
-        boot.ReadMemoryMap();
-        if (boot.Map.Count == 0) KernelPanic.Fail("kmain: the loader reported no memory map");
-        PrintMemoryMap(in boot.Map);
-        if (boot.DroppedEntries != 0) KernelPanic.Fail("kmain: memory map has more entries than MemoryMap holds", (ulong)boot.DroppedEntries);
+        loader.ReadMemoryMap();
+        if (loader.Map.Count == 0) KernelPanic.Fail("kmain: the loader reported no memory map");
+        PrintMemoryMap(in loader.Map);
+        if (loader.DroppedEntries != 0) KernelPanic.Fail("kmain: memory map has more entries than MemoryMap holds", (ulong)loader.DroppedEntries);
 
-        BootDirectMap.Extend(in boot.Map);
+        BootDirectMap.Extend(in loader.Map);
         w.Str("direct map: [0-4 GiB) plus ");
         w.Size(BootDirectMap.MappedBytes);
         w.Str(" of RAM above 4 GiB (2 MiB pages, ");
@@ -80,9 +80,9 @@ internal static unsafe class KernelMain
             w.Line(" of RAM above 64 GiB left unmapped");
         }
 
-        if (boot.CommandLine.Has("test=nullderef")) NullDereference();
-        if (boot.CommandLine.Has("test=stackoverflow")) StackOverflow();
-        if (boot.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
+        if (loader.CommandLine.Has("test=nullderef")) NullDereference();
+        if (loader.CommandLine.Has("test=stackoverflow")) StackOverflow();
+        if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
 
         ulong testsStart = Arch.Rdtsc();
         TestRunner runner = default;
@@ -92,15 +92,15 @@ internal static unsafe class KernelMain
         w.Dec(testsEnd - testsStart);
         w.Line(" cycles");
         w.Str("total: ");
-        w.Dec(testsEnd - boot.BootTsc);
+        w.Dec(testsEnd - loader.BootTsc);
         w.Line(" cycles from boot stub entry to exit");
         runner.PrintSummary();
         QemuExit.Exit(runner.Failed == 0 ? ExitCode.Success : ExitCode.TestsFailed);
     }
 
-    private static void ReportMultiboot(ref LoaderInfo boot)
+    private static void ReportMultiboot(ref LoaderInfo loader)
     {
-        MultibootInfo* mb = boot.Multiboot;
+        MultibootInfo* mb = loader.Multiboot;
         TextWriter<SerialSink> w = Log.Writer();
         w.Str("multiboot: info=");
         w.Hex((ulong)mb, 8);
@@ -146,15 +146,15 @@ internal static unsafe class KernelMain
                 w.Line("]");
             }
         }
-        boot.CommandLine = new CommandLine((mb->Flags & MultibootInfo.FlagCommandLine) != 0 ? (byte*)(ulong)mb->CommandLine : null);
+        loader.CommandLine = new CommandLine((mb->Flags & MultibootInfo.FlagCommandLine) != 0 ? (byte*)(ulong)mb->CommandLine : null);
         w.Str("command line");
-        if (boot.CommandLine.Text != null)
+        if (loader.CommandLine.Text != null)
         {
             w.Str(" at ");
-            w.Hex((ulong)boot.CommandLine.Text, 8);
+            w.Hex((ulong)loader.CommandLine.Text, 8);
         }
         w.Str(": ");
-        w.Bytes(boot.CommandLine.Text, boot.CommandLine.Length);
+        w.Bytes(loader.CommandLine.Text, loader.CommandLine.Length);
         w.Line();
     }
 

@@ -83,13 +83,13 @@ internal static unsafe class KernelTests
     /// </summary>
     private static void DirectMapReachesRam(ref TestContext t)
     {
-        ref LoaderInfo boot = ref KernelMain.Loader;
+        ref LoaderInfo loader = ref KernelMain.Loader;
         ulong imageStart = KernelImage.Start, imageEnd = KernelImage.End;
         ulong highestTested = 0;
         int pages = 0;
-        for (int i = 0; i < boot.Map.Count; i++)
+        for (int i = 0; i < loader.Map.Count; i++)
         {
-            MemoryMapEntry e = boot.Map[i];
+            MemoryMapEntry e = loader.Map[i];
             if (e.Type != MemoryType.Usable) continue;
             ulong start = (e.Start + 0xFFF) & ~0xFFFUL;
             ulong end = e.End & ~0xFFFUL;
@@ -107,7 +107,7 @@ internal static unsafe class KernelTests
             if (end > highestTested) highestTested = end;
         }
         t.Check(pages > 0, "at least one usable page above the kernel image");
-        ulong top = boot.HighestUsableEnd();
+        ulong top = loader.HighestUsableEnd();
         if (top <= BootDirectMap.Limit)
         {
             t.Equal(highestTested, top & ~0xFFFUL, "highest page tested is the last usable page");
