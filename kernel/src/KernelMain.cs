@@ -6,7 +6,7 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// kmain: entered from loader.S in long mode on the boot stack, interrupts off, identity map of
+/// kmain: entered from boot.S in long mode on the boot stack, interrupts off, identity map of
 /// [0, 4 GiB) with page 0 unmapped. Stage 1 brings up serial output, the panic paths, the IDT
 /// and the map of RAM above 4 GiB, prints what the loader reported, runs the in-kernel tests
 /// and exits QEMU (status 33 when every test passed).
