@@ -2,7 +2,9 @@
 # Builds the kernel, then boots it in every configuration and checks each run:
 #
 #   machines pc and q35  x  memory 32M, 512M, 3G, 6G
-#       QEMU exit status 33 and a serial line "N passed, 0 failed" with N > 0
+#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, and `sharpmm
+#       check-kernel-log`: present frames and zones equal what the hosted library computes from
+#       the map the kernel printed
 #   pc, 512M, -append test=nullderef
 #       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
 #   pc, 512M, -append test=stackoverflow
@@ -67,7 +69,8 @@ run() {
     fi
 }
 
-# The in-kernel suite ran and reported no failure.
+# The in-kernel suite ran and reported no failure, and the hosted library, booted on the map the
+# kernel printed, counts the same present frames and zones as the kernel (sharpmm check-kernel-log).
 check_suite() {
     local line
     line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
@@ -76,6 +79,11 @@ check_suite() {
     m="${line#*passed, }"; m="${m%% failed}"
     [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
     [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
+    local cmp
+    if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
+        echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
+        return
+    fi
 }
 
 # The page-fault report for a read of address 0.

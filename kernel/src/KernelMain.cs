@@ -80,6 +80,8 @@ internal static unsafe class KernelMain
             w.Line(" of RAM above 64 GiB left unmapped");
         }
 
+        PhysicalBoot.Run(ref loader);
+
         if (loader.CommandLine.Has("test=nullderef")) NullDereference();
         if (loader.CommandLine.Has("test=stackoverflow")) StackOverflow();
         if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
@@ -158,35 +160,12 @@ internal static unsafe class KernelMain
         w.Line();
     }
 
-    /// <summary>One line per entry, Linux boot-log form, end inclusive:
-    /// "BIOS-e820: [mem 0x0000000000100000-0x0000000007fdffff] usable".</summary>
+    /// <summary>One line per entry, Linux boot-log form, end inclusive, exactly as `sharpmm
+    /// boot --map` reads it back: "BIOS-e820: [mem 0x0000000000100000-0x0000000007fdffff] usable".</summary>
     private static void PrintMemoryMap(in MemoryMap map)
     {
         TextWriter<SerialSink> w = Log.Writer();
-        for (int i = 0; i < map.Count; i++)
-        {
-            MemoryMapEntry e = map[i];
-            w.Str("BIOS-e820: [mem ");
-            w.Hex(e.Start, 16);
-            w.Char('-');
-            w.Hex(e.End - 1, 16);
-            w.Str("] ");
-            WriteType(ref w, e.Type);
-            w.Line();
-        }
-    }
-
-    private static void WriteType(ref TextWriter<SerialSink> w, MemoryType type)
-    {
-        switch (type)
-        {
-            case MemoryType.Usable: w.Str("usable"); break;
-            case MemoryType.Reserved: w.Str("reserved"); break;
-            case MemoryType.AcpiData: w.Str("ACPI data"); break;
-            case MemoryType.AcpiNvs: w.Str("ACPI NVS"); break;
-            case MemoryType.Unusable: w.Str("unusable"); break;
-            default: w.Str("type "); w.Dec((ulong)type); break;
-        }
+        BootLogWriter.Write(ref w, in map);
     }
 
     private static ulong s_nullAddress;

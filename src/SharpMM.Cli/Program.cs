@@ -21,6 +21,9 @@ internal static class Program
           qemu [--mem SIZE] [--machine pc|q35] [--append CMDLINE]
               Build the bare-metal kernel if needed, boot it under QEMU, stream its serial
               output and exit with its verdict.
+          check-kernel-log LOG
+              Boot the map a kernel serial log shows, hosted, and check that present frames
+              and zones equal what the kernel reported on its SHARPMM-JSON line.
         """;
 
     private static int Main(string[] args)
@@ -39,6 +42,7 @@ internal static class Program
                 "boot" => BootCommand.Run(rest),
                 "bench" => BenchCommand.Run(rest),
                 "qemu" => QemuCommand.Run(rest),
+                "check-kernel-log" => CheckKernelLogCommand.Run(rest),
                 _ => Fail($"unknown command '{args[0]}' (try: sharpmm help)"),
             };
         }

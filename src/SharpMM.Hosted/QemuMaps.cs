@@ -4,10 +4,12 @@ using SharpMM.Boot;
 namespace SharpMM.Hosted;
 
 /// <summary>
-/// The e820 maps QEMU (with SeaBIOS) hands a guest of a given RAM size, for `sharpmm boot --mem`.
-/// The layout below 1 MiB, the reserved top 128 KiB of low RAM and the firmware ranges below
-/// 4 GiB are what the kernel prints under QEMU; RAM that does not fit below the PCI hole
-/// (above 3 GiB on pc, 2 GiB on q35) moves above 4 GiB.
+/// The e820 maps QEMU (SeaBIOS, TCG) hands a guest of a given RAM size, for `sharpmm boot --mem`:
+/// the same entries the bare-metal kernel prints under QEMU (tests/SharpMM.Tests/Maps/qemu holds
+/// such maps and the tests compare). Low RAM ends below the PCI hole: everything below 3.5 GiB
+/// (pc) or 2.75 GiB (q35) stays low, otherwise 3 GiB (pc) or 2 GiB (q35) stays low and the rest
+/// moves above 4 GiB. SeaBIOS reserves the top 128 KiB (pc) or 132 KiB (q35) of low RAM; q35 adds
+/// MMCONFIG and the chipset's RCBA; both end with QEMU's reserved 1 TiB - 12 GiB hole.
 /// </summary>
 public static class QemuMaps
 {
@@ -32,12 +34,17 @@ public static class QemuMaps
         m.Add(0, 0x9fc00, MemoryType.Usable);
         m.Add(0x9fc00, 0xa0000, MemoryType.Reserved);
         m.Add(0xf0000, 0x100000, MemoryType.Reserved);
-        m.Add(0x100000, low - 0x20000, MemoryType.Usable);
-        m.Add(low - 0x20000, low, MemoryType.Reserved);
-        if (q35) m.Add(0xb0000000, 0xc0000000, MemoryType.Reserved);
-        m.Add(0xfeffc000, 0xff000000, MemoryType.Reserved);
+        ulong biosTop = q35 ? 0x21000UL : 0x20000UL;
+        m.Add(0x100000, low - biosTop, MemoryType.Usable);
+        m.Add(low - biosTop, low, MemoryType.Reserved);
+        if (q35)
+        {
+            m.Add(0xb0000000, 0xc0000000, MemoryType.Reserved);
+            m.Add(0xfed1c000, 0xfed20000, MemoryType.Reserved);
+        }
         m.Add(0xfffc0000, 0x100000000, MemoryType.Reserved);
         if (high != 0) m.Add(0x100000000, 0x100000000 + high, MemoryType.Usable);
+        m.Add(0xfd00000000, 0x10000000000, MemoryType.Reserved);
         return m;
     }
 }

@@ -28,6 +28,8 @@ public struct BootInfo
     public PhysRange BootInformation;
     /// <summary>The firmware memory-map buffer, physical.</summary>
     public PhysRange MapBuffer;
+    /// <summary>The kernel command line, physical.</summary>
+    public PhysRange CommandLine;
     /// <summary>Boot modules.</summary>
     public ModuleRanges Modules;
     /// <summary>Number of modules recorded.</summary>

@@ -8,7 +8,7 @@ namespace SharpMM.Boot;
 ///
 /// <code>
 ///   sanitized map --(usable RAM)--> memblock.memory
-///   reserve: page 0, kernel image, boot info, map buffer, modules
+///   reserve: page 0, kernel image, boot info, map buffer, command line, modules
 ///   memblock --(metadata, top-down)--> frame descriptors + pair bits, low-memory bitmaps
 ///   memblock free frames below 1 MiB --> low-memory allocator; [4 KiB, 1 MiB) reserved
 ///   memblock --(every other free range)--> buddy allocator; memblock retires
@@ -72,6 +72,7 @@ public unsafe struct PhysicalMemory
         if (st == Status.Ok) st = ReserveRange(info.KernelImage, ReservedFor.KernelImage);
         if (st == Status.Ok) st = ReserveRange(info.BootInformation, ReservedFor.BootInfo);
         if (st == Status.Ok) st = ReserveRange(info.MapBuffer, ReservedFor.MemoryMap);
+        if (st == Status.Ok) st = ReserveRange(info.CommandLine, ReservedFor.BootInfo);
         for (int i = 0; st == Status.Ok && i < info.ModuleCount; i++) st = ReserveRange(info.Modules[i], ReservedFor.Modules);
         if (st != Status.Ok) return st;
 

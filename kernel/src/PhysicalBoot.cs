@@ -1,0 +1,93 @@
+using SharpMM.Addressing;
+using SharpMM.Boot;
+using SharpMM.Diagnostics;
+using SharpMM.Physical;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// Stage 2 of kmain: the library's boot sequence on the machine's real memory. Sanitizes the
+/// loader's map, reserves what the loader and the kernel occupy (image, Multiboot information,
+/// memory-map buffer, command line, modules), builds memblock and the buddy allocator over all
+/// RAM through the identity direct map (virt == phys, see BootDirectMap), prints the same report
+/// as `sharpmm boot` and, on one line, the same JSON as `sharpmm boot --json`, prefixed
+/// "SHARPMM-JSON ". From here on kernel <c>new</c> is served by the buddy allocator.
+/// </summary>
+internal static unsafe class PhysicalBoot
+{
+    private static PhysicalMemory s_memory;
+
+    /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
+    public static ref PhysicalMemory Memory => ref s_memory;
+
+    /// <summary>rdtsc cycles the library's boot sequence took.</summary>
+    public static ulong InitCycles { get; private set; }
+
+    /// <summary>Runs the boot sequence; panics with the reason when the map or the boot fails.</summary>
+    public static void Run(ref LoaderInfo loader)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        MemoryMap raw = loader.Map;
+        MemoryMap sanitized = default;
+        if (MapSanitizer.Sanitize(ref raw, ref sanitized, out MapError error) != Status.Ok)
+        {
+            w.Str("memory map rejected: ");
+            error.Write(ref w);
+            w.Line();
+            KernelPanic.Fail("kmain: the loader's memory map is unusable");
+        }
+
+        BootInfo info = BootInfo.Default();
+        info.KernelImage = KernelImage.Range;
+        MultibootInfo* mb = loader.Multiboot;
+        info.BootInformation = PhysRange.FromBounds((ulong)mb, (ulong)mb + (ulong)sizeof(MultibootInfo));
+        if ((mb->Flags & MultibootInfo.FlagMemoryMap) != 0)
+            info.MapBuffer = PhysRange.FromBounds(mb->MmapAddr, (ulong)mb->MmapAddr + mb->MmapLength);
+        if (loader.CommandLine.Text != null)
+            info.CommandLine = PhysRange.FromBounds((ulong)loader.CommandLine.Text, (ulong)loader.CommandLine.Text + (ulong)loader.CommandLine.Length + 1);
+        if ((mb->Flags & MultibootInfo.FlagModules) != 0)
+        {
+            MultibootModule* mods = (MultibootModule*)(ulong)mb->ModulesAddr;
+            for (uint i = 0; i < mb->ModuleCount; i++)
+            {
+                if (info.AddModule(PhysRange.FromBounds(mods[i].Start, mods[i].End)) != Status.Ok)
+                    KernelPanic.Fail("kmain: more boot modules than BootInfo records", mb->ModuleCount);
+            }
+            info.AddModule(PhysRange.FromBounds(mb->ModulesAddr, (ulong)mb->ModulesAddr + mb->ModuleCount * (ulong)sizeof(MultibootModule)));
+        }
+
+        ulong t0 = Arch.Rdtsc();
+        Status st = s_memory.Boot(in sanitized, in info, new DirectMap(0));
+        InitCycles = Arch.Rdtsc() - t0;
+        if (st != Status.Ok) KernelPanic.Fail("kmain: physical memory boot failed, status", (ulong)st);
+
+        w.Line();
+        BootReport.WriteText(ref w, in s_memory);
+        w.Str("memory init: ");
+        w.Dec(InitCycles);
+        w.Str(" cycles for ");
+        w.Size(s_memory.PresentFrames << PageSize.Shift);
+        w.Line(" (sanitize excluded: memblock, frame metadata, hand-over)");
+        w.Str("SHARPMM-JSON ");
+        BootReport.WriteJson(ref w, in s_memory);
+        w.Line();
+        w.Line();
+
+        KernelHeap.SetAllocator(&NewFromBuddy);
+    }
+
+    /// <summary>
+    /// Kernel <c>new</c> until the heap layer exists: each object gets its own block of whole
+    /// pages from the buddy allocator (kernel class, so directly mapped), the smallest order
+    /// that holds it. Objects are never freed (there is no GC), and the pages count as
+    /// allocated in every report, so nothing is hidden from the memory manager.
+    /// </summary>
+    private static void* NewFromBuddy(nuint byteCount)
+    {
+        ulong pages = ((ulong)byteCount + PageSize.OffsetMask) >> PageSize.Shift;
+        uint order = 0;
+        while ((1UL << (int)order) < pages) order++;
+        if (s_memory.Buddy.Allocate(order, MemoryClass.Kernel, out Pfn pfn) != Status.Ok) return null;
+        return (void*)pfn.ToAddr().Value;
+    }
+}
