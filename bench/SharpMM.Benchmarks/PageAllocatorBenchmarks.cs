@@ -1,5 +1,7 @@
 using System;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Workloads;
 using SharpMM.Physical;
@@ -11,8 +13,11 @@ namespace SharpMM.Benchmarks;
 /// workload on a fresh allocator; OperationsPerInvoke turns the figure into ns per pair, per
 /// allocation + free, or per step, comparable with the C peers' lines. Allocations on the GC
 /// heap in the measured region are reported by the MemoryDiagnoser (expected: 0 B).
+/// Every invocation builds a fresh allocator, so the job runs fully optimised code from the
+/// first call (no tiered compilation), as `sharpmm bench` does and as the C peers are compiled.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(FullOptsConfig))]
 public unsafe class PageAllocatorBenchmarks
 {
     private BuddyAllocator* _buddy;
@@ -43,4 +48,12 @@ public unsafe class PageAllocatorBenchmarks
         if (r.Failed != 0) throw new InvalidOperationException("W2 had failed allocations");
         return r.StepNs;
     }
+}
+
+/// <summary>15 measured iterations, tiered compilation off.</summary>
+public sealed class FullOptsConfig : ManualConfig
+{
+    public FullOptsConfig() =>
+        AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(15)
+            .WithEnvironmentVariables(new EnvironmentVariable("DOTNET_TieredCompilation", "0")));
 }

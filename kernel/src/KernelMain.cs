@@ -7,9 +7,10 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// kmain: entered from boot.S in long mode on the boot stack, interrupts off, identity map of
-/// [0, 4 GiB) with page 0 unmapped. Stage 1 brings up serial output, the panic paths, the IDT
-/// and the map of RAM above 4 GiB, prints what the loader reported, runs the in-kernel tests
-/// and exits QEMU (status 33 when every test passed).
+/// [0, 4 GiB) with page 0 unmapped. Brings up serial output, the panic paths, the IDT
+/// and the map of RAM above 4 GiB, prints what the loader reported, boots the library's physical
+/// memory manager over all RAM (PhysicalBoot: report and SHARPMM-JSON line), runs the in-kernel
+/// tests and exits QEMU (status 33 when every test passed).
 ///
 /// Command line switches (QEMU -append), each replacing the test suite with a deliberate failure
 /// that test.sh checks:
@@ -39,7 +40,7 @@ internal static unsafe class KernelMain
         loader.KmainTsc = kmainTsc;
 
         TextWriter<SerialSink> w = Log.Writer();
-        w.Line("SharpMM kernel, stage 1 (x86-64, Multiboot 1)");
+        w.Line("SharpMM kernel (x86-64, Multiboot 1)");
         w.Str("boot: ");
         w.Dec(kmainTsc - loader.BootTsc);
         w.Line(" cycles from boot stub entry to kmain");

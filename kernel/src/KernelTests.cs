@@ -4,7 +4,7 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// The stage-1 in-kernel test suite. To add a test: write a
+/// The in-kernel test suite. To add a test: write a
 /// <c>private static void Name(ref TestContext t)</c> here (or in a new file) and add one
 /// <c>r.Run("name", &amp;Name);</c> line to <see cref="RunAll"/>. Tests may read
 /// <see cref="KernelMain.Loader"/>; they should leave the machine as they found it.
