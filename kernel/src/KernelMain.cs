@@ -61,10 +61,15 @@ internal static unsafe class KernelMain
         loader.Multiboot = (MultibootInfo*)(ulong)multibootInfo;
         ReportMultiboot(ref loader);
 
-        loader.ReadMemoryMap();
+        if (loader.ReadMemoryMap(out MapError mapError) != Status.Ok)
+        {
+            w.Str("memory map: ");
+            mapError.Write(ref w);
+            w.Line();
+            KernelPanic.Fail("kmain: the loader's memory map could not be read");
+        }
         if (loader.Map.Count == 0) KernelPanic.Fail("kmain: the loader reported no memory map");
         PrintMemoryMap(in loader.Map);
-        if (loader.DroppedEntries != 0) KernelPanic.Fail("kmain: memory map has more entries than MemoryMap holds", (ulong)loader.DroppedEntries);
 
         BootDirectMap.Extend(in loader.Map);
         w.Str("direct map: [0-4 GiB) plus ");

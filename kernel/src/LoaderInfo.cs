@@ -18,12 +18,8 @@ internal unsafe struct LoaderInfo
     /// <summary>The command line (empty when the loader passed none).</summary>
     public CommandLine CommandLine;
 
-    /// <summary>The firmware map as the loader reported it, one entry per mmap record with a
-    /// nonzero length, End exclusive.</summary>
+    /// <summary>The firmware map as the loader reported it, one entry per mmap record, End exclusive.</summary>
     public MemoryMap Map;
-
-    /// <summary>Records that did not fit <see cref="Map"/> (it holds <see cref="MemoryMap.Capacity"/>).</summary>
-    public int DroppedEntries;
 
     /// <summary>rdtsc at _start32.</summary>
     public ulong BootTsc;
@@ -31,30 +27,14 @@ internal unsafe struct LoaderInfo
     /// <summary>rdtsc at kmain entry.</summary>
     public ulong KmainTsc;
 
-    /// <summary>Reads the Multiboot memory map (flag 6) into <see cref="Map"/>. Each record is
-    /// { uint size; ulong base; ulong length; uint type }, the next one at +size+4. A record whose
-    /// end would pass 2^64 is clamped to end at ulong.MaxValue.</summary>
-    public void ReadMemoryMap()
+    /// <summary>Reads the Multiboot memory map (flag 6; without it, the mem_lower/mem_upper
+    /// fields) into <see cref="Map"/> with the library's parser, which names the bad entry when
+    /// the loader's buffer is malformed. Returns the parser's status.</summary>
+    public Status ReadMemoryMap(out MapError error)
     {
         Map.Clear();
-        DroppedEntries = 0;
-        if ((Multiboot->Flags & MultibootInfo.FlagMemoryMap) == 0) return;
-        byte* p = (byte*)(ulong)Multiboot->MmapAddr;
-        byte* end = p + Multiboot->MmapLength;
-        while (p + 24 <= end)
-        {
-            uint size = *(uint*)p;
-            ulong start = *(ulong*)(p + 4);
-            ulong length = *(ulong*)(p + 12);
-            uint type = *(uint*)(p + 20);
-            if (length != 0)
-            {
-                ulong last = length > ulong.MaxValue - start ? ulong.MaxValue : start + length;
-                if (Map.Add(start, last, (MemoryType)type) != Status.Ok) DroppedEntries++;
-            }
-            if (size < 20) break;   // malformed: the loop could not advance past this record
-            p += size + 4;
-        }
+        Multiboot1Info info = Multiboot1Info.Read((byte*)Multiboot);
+        return info.AppendMemoryMap((byte*)(ulong)info.MmapAddr, ref Map, out error);
     }
 
     /// <summary>End (exclusive) of the highest usable RAM entry; 0 when there is none.</summary>
