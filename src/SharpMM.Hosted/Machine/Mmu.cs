@@ -1,0 +1,320 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using SharpMM.Paging;
+
+namespace SharpMM.Hosted.Machine;
+
+/// <summary>
+/// A model of the x86 MMU over simulated RAM: the oracle the library's page tables are checked
+/// against. It reads the raw table bytes at ram.Base + phys exactly as the hardware does and never
+/// uses the library's paging code.
+///
+/// Models (Intel SDM vol. 3A, chapter 4): CR0.PG/WP, CR3, CR4.PSE/PAE/PGE, EFER.LME/NXE and the
+/// three paging modes they select (4.1): 32-bit paging with 4 MiB PSE(-36) pages (4.3), PAE paging
+/// with its four PDPTE registers loaded on CR3 writes and 2 MiB pages (4.4), 4-level paging with
+/// 48-bit canonical addresses, 2 MiB and 1 GiB pages (4.5). Rights combine over the walk (4.6):
+/// R/W and U/S by AND, XD by OR; CR0.WP makes supervisor writes honour R/W. Reserved bits (bits at
+/// and above MAXPHYADDR, PS where no page can be mapped, XD without NXE, the low bits of large-page
+/// addresses) fault with RSVD (4.7). Accessed is set in every non-leaf entry the walk uses, and in
+/// the leaf (with Dirty for a write) only when the access is allowed (4.8), by compare-exchange on
+/// the entry in RAM. Page faults carry the x86 error code and set CR2 (4.7); a non-canonical
+/// address is a #GP, not a page fault. Translations are cached in a finite <see cref="Tlb"/> that
+/// serves stale entries until invalidated (4.10) and reports their use.
+///
+/// Does not model: 5-level paging (LA57), PCIDs, SMEP, SMAP, protection keys, CET shadow stacks,
+/// memory types (PAT, MTRRs, PWT/PCD only matter for staleness), segmentation (linear = virtual),
+/// VMX/EPT, A20, multiple CPUs (the tables may be changed between accesses by the host, not
+/// concurrently with a walk by another modelled CPU). A physical address outside RAM, in a walk or
+/// in a data access, throws <see cref="PhysicalAddressException"/> rather than reading all ones.
+/// Control-register loads that raise #GP on hardware throw <see cref="MachineFaultException"/>.
+/// Single-threaded: one host thread drives one MMU.
+/// </summary>
+public sealed unsafe partial class Mmu
+{
+    private readonly HostMemory _memory;
+    private readonly byte* _ram;
+    private readonly ulong _ramSize;
+    private readonly int _maxPhysBits;
+    private readonly Tlb _tlb;
+    private readonly MmuCounters _counters = new();
+
+    // The 4 KiB TLB array, held directly for the hit path.
+    private readonly TlbEntry[] _smallEntries;
+    private readonly UpperEntries[] _smallUpper;
+    private readonly int _smallSetMask, _smallWays;
+
+    private Cr0Flags _cr0;
+    private ulong _cr2, _cr3;
+    private Cr4Flags _cr4;
+    private EferFlags _efer;
+    private PagingMode _mode;
+    private readonly ulong[] _pdpte = new ulong[4];
+    private readonly ulong[] _pdpteNoted = new ulong[4];
+
+    // Derived from the registers by Recompute().
+    // _required: the TlbRights an access needs, one byte per (access * 2 + privilege).
+    private ulong _required;
+    private bool _entry64, _nx;
+    private ulong _leafMask, _tableMask;
+    private readonly ulong[] _reservedTable = new ulong[5];
+    private readonly ulong[] _reservedLarge = new ulong[5];
+    private int _largeLevels;
+
+    /// <summary>An MMU over <paramref name="ram"/> (physical address p is ram.Base + p), paging off,
+    /// every register zero. The RAM must outlive the MMU.</summary>
+    public Mmu(HostMemory ram, MmuOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(ram);
+        options ??= new MmuOptions();
+        if (options.MaxPhysicalAddressBits is < 36 or > 52)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MAXPHYADDR {options.MaxPhysicalAddressBits} is outside 36..52");
+        _memory = ram;
+        _ram = ram.Base;
+        _ramSize = ram.Size;
+        _maxPhysBits = options.MaxPhysicalAddressBits;
+        Supports1GiBPages = options.Supports1GiBPages;
+        HasInvalidatePage = options.HasInvalidatePage;
+        _tlb = new Tlb(options.Tlb);
+        _smallEntries = _tlb.Small.Entries;
+        _smallUpper = _tlb.Small.Upper;
+        _smallSetMask = _tlb.Small.SetMask;
+        _smallWays = _tlb.Small.Ways;
+        Recompute();
+    }
+
+    /// <summary>The simulated RAM.</summary>
+    public HostMemory Ram => _memory;
+    /// <summary>The TLB: counters, violations, stale-check settings.</summary>
+    public Tlb Tlb => _tlb;
+    /// <summary>Fault and walk counters.</summary>
+    public MmuCounters Counters => _counters;
+    /// <summary>MAXPHYADDR.</summary>
+    public int MaxPhysicalAddressBits => _maxPhysBits;
+    /// <summary>1 GiB pages are supported.</summary>
+    public bool Supports1GiBPages { get; }
+    /// <summary>invlpg exists.</summary>
+    public bool HasInvalidatePage { get; }
+    /// <summary>The paging mode CR0, CR4 and EFER select.</summary>
+    public PagingMode Mode => _mode;
+    /// <summary>The last page fault delivered (its address is also in CR2).</summary>
+    public PageFault LastFault { get; private set; }
+    /// <summary>The <see cref="IArchHooks"/> implementation that drives this MMU.</summary>
+    public MmuArchHooks ArchHooks => new(this);
+
+    /// <summary>CR0. Changing PG flushes the whole TLB; enabling PAE paging loads the PDPTEs.</summary>
+    public Cr0Flags Cr0 { get => _cr0; set => WriteCr0(value); }
+    /// <summary>CR2: the linear address of the last page fault. Writable, as on hardware.</summary>
+    public ulong Cr2 { get => _cr2; set => _cr2 = value; }
+    /// <summary>CR3. A write flushes every non-global TLB entry (and loads the PDPTEs with PAE).</summary>
+    public ulong Cr3 { get => _cr3; set => WriteCr3(value); }
+    /// <summary>CR4. Changing PGE, PAE or PSE flushes the whole TLB.</summary>
+    public Cr4Flags Cr4 { get => _cr4; set => WriteCr4(value); }
+    /// <summary>IA32_EFER; LMA reads as 1 while 4-level paging is active.</summary>
+    public EferFlags Efer
+    {
+        get => _mode == PagingMode.FourLevel ? _efer | EferFlags.LongModeActive : _efer;
+        set => WriteEfer(value);
+    }
+
+    /// <summary>The CR3 bits that locate the top-level table: 31:5 with PAE paging, else M-1:12
+    /// (31:12 for 32-bit paging).</summary>
+    public ulong Cr3AddressMask => _mode switch
+    {
+        PagingMode.Pae => 0xFFFF_FFE0UL,
+        PagingMode.Bits32 => 0xFFFF_F000UL,
+        _ => EntryBits.Range(_maxPhysBits - 1, 12),
+    };
+
+    /// <summary>Loads CR0. Throws MachineFaultException (#GP) for bits 63:32, or for PG = 1 with
+    /// EFER.LME = 1 and CR4.PAE = 0 (SDM vol. 3A, 2.5, 9.8.5).</summary>
+    public void WriteCr0(Cr0Flags value)
+    {
+        if (((ulong)value >> 32) != 0) ThrowGp($"CR0 0x{(ulong)value:x}: bits 63:32 are reserved");
+        bool paging = (value & Cr0Flags.Paging) != 0;
+        if (paging && (_efer & EferFlags.LongModeEnable) != 0 && (_cr4 & Cr4Flags.PhysicalAddressExtension) == 0)
+            ThrowGp("CR0.PG = 1 with EFER.LME = 1 requires CR4.PAE = 1");
+        PagingMode mode = ModeFor(value, _cr4, _efer);
+        bool pagingChanged = ((value ^ _cr0) & Cr0Flags.Paging) != 0;
+        if (mode == PagingMode.Pae && pagingChanged) LoadPdptes(_cr3);
+        _cr0 = value;
+        _mode = mode;
+        if (pagingChanged) _tlb.FlushAll();
+        Recompute();
+    }
+
+    /// <summary>Loads CR4. Throws NotSupportedException for LA57, PCIDE, SMEP, SMAP, PKE and CET
+    /// (not modelled), MachineFaultException (#GP) for clearing PAE in 4-level mode or an invalid
+    /// PDPTE when PAE paging reloads them.</summary>
+    public void WriteCr4(Cr4Flags value)
+    {
+        const ulong unmodelled = (1UL << 12) | (1UL << 17) | (1UL << 20) | (1UL << 21) | (1UL << 22) | (1UL << 23);
+        if (((ulong)value & unmodelled) != 0)
+            throw new NotSupportedException($"CR4 0x{(ulong)value:x}: LA57, PCIDE, SMEP, SMAP, PKE and CET are not modelled");
+        if (_mode == PagingMode.FourLevel && (value & Cr4Flags.PhysicalAddressExtension) == 0)
+            ThrowGp("CR4.PAE cannot be cleared while 4-level paging is active");
+        const Cr4Flags flushing = Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension | Cr4Flags.PageSizeExtensions;
+        bool changed = ((value ^ _cr4) & flushing) != 0;
+        PagingMode mode = ModeFor(_cr0, value, _efer);
+        if (mode == PagingMode.Pae && changed) LoadPdptes(_cr3);
+        _cr4 = value;
+        _mode = mode;
+        if (changed) _tlb.FlushAll();
+        Recompute();
+    }
+
+    /// <summary>Loads IA32_EFER (LMA is ignored). Throws MachineFaultException (#GP) when LME
+    /// changes while paging is on. Changing NXE flushes the TLB (cached rights depend on it).</summary>
+    public void WriteEfer(EferFlags value)
+    {
+        value &= ~EferFlags.LongModeActive;
+        if (((value ^ _efer) & EferFlags.LongModeEnable) != 0 && (_cr0 & Cr0Flags.Paging) != 0)
+            ThrowGp("EFER.LME cannot change while CR0.PG = 1");
+        bool nxChanged = ((value ^ _efer) & EferFlags.NoExecuteEnable) != 0;
+        _efer = value;
+        _mode = ModeFor(_cr0, _cr4, value);
+        if (nxChanged) _tlb.FlushAll();
+        Recompute();
+    }
+
+    /// <summary>
+    /// Loads CR3 and flushes every non-global TLB entry (SDM vol. 3A, 4.10.4.1). With PAE paging
+    /// it loads the four PDPTE registers from CR3[31:5] (4.4.1). Throws MachineFaultException
+    /// (#GP) for a reserved bit: bits 63:MAXPHYADDR with 4-level paging or paging off, bits 63:32
+    /// in the 32-bit modes, or a present PDPTE with a reserved bit.
+    /// </summary>
+    public void WriteCr3(ulong value)
+    {
+        if (_mode is PagingMode.Bits32 or PagingMode.Pae)
+        {
+            if ((value >> 32) != 0) ThrowGp($"CR3 0x{value:x}: 32-bit and PAE paging use a 32-bit CR3");
+        }
+        else if ((value & EntryBits.Range(63, _maxPhysBits)) != 0)
+        {
+            ThrowGp($"CR3 0x{value:x}: bits 63:{_maxPhysBits} are reserved (MAXPHYADDR {_maxPhysBits})");
+        }
+        if (_mode == PagingMode.Pae) LoadPdptes(value);
+        _cr3 = value;
+        _tlb.FlushNonGlobal();
+    }
+
+    /// <summary>invlpg: drops the TLB entries for the page containing <paramref name="va"/>, global
+    /// ones included, whatever their page size (SDM vol. 3A, 4.10.4.1). Throws
+    /// InvalidOperationException (as #UD) when the modelled CPU has no invlpg.</summary>
+    public void InvalidatePage(ulong va)
+    {
+        if (!HasInvalidatePage) throw new InvalidOperationException("invlpg is not available on this CPU model (#UD): reload CR3 instead");
+        _tlb._pageInvalidations++;
+        _tlb.DropPage(va);
+    }
+
+    /// <summary>Drops every TLB entry, global ones included, as toggling CR4.PGE does.</summary>
+    public void FlushAll() => _tlb.FlushAll();
+
+    /// <summary>
+    /// Switches to <paramref name="mode"/> with the top-level table at <paramref name="topLevelTable"/>
+    /// in the order hardware requires (SDM vol. 3A, 9.8.5): paging off, CR4.PAE and EFER.LME for the
+    /// mode, CR3, paging on. WP, PSE, PGE and NXE keep their current values.
+    /// </summary>
+    public void EnablePaging(PagingMode mode, ulong topLevelTable)
+    {
+        Cr0 = _cr0 & ~Cr0Flags.Paging;
+        if (mode == PagingMode.Disabled) return;
+        Cr4 = mode == PagingMode.Bits32 ? _cr4 & ~Cr4Flags.PhysicalAddressExtension : _cr4 | Cr4Flags.PhysicalAddressExtension;
+        Efer = mode == PagingMode.FourLevel ? _efer | EferFlags.LongModeEnable : _efer & ~EferFlags.LongModeEnable;
+        Cr3 = topLevelTable;
+        Cr0 = _cr0 | Cr0Flags.Paging;
+    }
+
+    private static PagingMode ModeFor(Cr0Flags cr0, Cr4Flags cr4, EferFlags efer)
+    {
+        if ((cr0 & Cr0Flags.Paging) == 0) return PagingMode.Disabled;
+        if ((cr4 & Cr4Flags.PhysicalAddressExtension) == 0) return PagingMode.Bits32;
+        return (efer & EferFlags.LongModeEnable) != 0 ? PagingMode.FourLevel : PagingMode.Pae;
+    }
+
+    /// <summary>Reads the four PDPTEs at CR3[31:5] into the PDPTE registers (SDM vol. 3A, 4.4.1);
+    /// a present PDPTE with bits 2:1, 8:5 or 63:MAXPHYADDR set is a #GP and loads nothing.</summary>
+    private void LoadPdptes(ulong cr3)
+    {
+        ulong table = cr3 & 0xFFFF_FFE0UL;
+        ulong reserved = EntryBits.Range(63, _maxPhysBits) | EntryBits.Range(2, 1) | EntryBits.Range(8, 5);
+        Span<ulong> loaded = stackalloc ulong[4];
+        for (int i = 0; i < 4; i++)
+        {
+            ulong pa = table + (ulong)i * 8;
+            ulong raw = ReadPhysical64(pa);
+            if ((raw & EntryBits.Present) != 0 && (raw & reserved) != 0)
+                ThrowGp($"PAE PDPTE {i} at physical 0x{pa:x} = 0x{raw:x} sets reserved bits 0x{raw & reserved:x}; the PDPTE registers are not loaded");
+            loaded[i] = raw;
+        }
+        for (int i = 0; i < 4; i++) _pdpte[i] = _pdpteNoted[i] = loaded[i];
+    }
+
+    /// <summary>Derives the walk parameters, reserved-bit masks and per-access required rights from
+    /// the registers (SDM vol. 3A, Tables 4-4..4-6, 4-8..4-11, 4-14..4-19).</summary>
+    private void Recompute()
+    {
+        _entry64 = _mode is PagingMode.Pae or PagingMode.FourLevel;
+        _nx = _entry64 && (_efer & EferFlags.NoExecuteEnable) != 0;
+        bool wp = (_cr0 & Cr0Flags.WriteProtect) != 0;
+        uint x = _nx ? TlbRights.Execute : 0;
+        const uint u = TlbRights.User, w = TlbRights.Write, d = TlbRights.Dirty;
+        _required = Pack(AccessKind.Read, Privilege.Supervisor, 0)
+                  | Pack(AccessKind.Read, Privilege.User, u)
+                  | Pack(AccessKind.Write, Privilege.Supervisor, d | (wp ? w : 0))
+                  | Pack(AccessKind.Write, Privilege.User, d | w | u)
+                  | Pack(AccessKind.Fetch, Privilege.Supervisor, x)
+                  | Pack(AccessKind.Fetch, Privilege.User, x | u);
+
+        Array.Clear(_reservedTable);
+        Array.Clear(_reservedLarge);
+        _largeLevels = 0;
+        int m = _maxPhysBits;
+        ulong nx = _nx ? 0 : EntryBits.NoExecute;
+        switch (_mode)
+        {
+            case PagingMode.FourLevel:
+            {
+                ulong high = EntryBits.Range(51, m) | nx;
+                _reservedTable[4] = high | EntryBits.PageSize;      // PML4E.PS is reserved
+                _reservedTable[3] = high;
+                _reservedLarge[3] = Supports1GiBPages ? high | EntryBits.Range(29, 13) : EntryBits.PageSize;
+                _reservedTable[2] = high;
+                _reservedLarge[2] = high | EntryBits.Range(20, 13);
+                _reservedTable[1] = high;
+                _largeLevels = (1 << 3) | (1 << 2);
+                break;
+            }
+            case PagingMode.Pae:
+            {
+                ulong high = EntryBits.Range(62, m) | nx;
+                _reservedTable[2] = high;
+                _reservedLarge[2] = high | EntryBits.Range(20, 13);
+                _reservedTable[1] = high;
+                _largeLevels = 1 << 2;
+                break;
+            }
+            case PagingMode.Bits32:
+                // Only a 4 MiB PDE has reserved bits: 21:(M-19), M = min(MAXPHYADDR, 40) (PSE-36).
+                _reservedLarge[2] = EntryBits.Range(21, Math.Min(m, 40) - 19);
+                if ((_cr4 & Cr4Flags.PageSizeExtensions) != 0) _largeLevels = 1 << 2;
+                break;
+        }
+        // A hit re-checks every bit the hardware interprets: Accessed and the software bits are
+        // left out, and for non-leaf entries also bit 6 and bit 8, which they ignore.
+        _leafMask = ~(EntryBits.Accessed | EntryBits.SoftwareLow | EntryBits.SoftwareHigh);
+        _tableMask = _leafMask & ~(EntryBits.Dirty | EntryBits.Global);
+        _tlb.Large.Shift = _mode == PagingMode.Bits32 ? 22 : 21;
+    }
+
+    private static ulong Pack(AccessKind access, Privilege privilege, uint rights) =>
+        (ulong)rights << (((int)access * 2 + (int)privilege) * 8);
+
+    /// <summary>The <see cref="TlbRights"/> an access needs under the current CR0.WP and EFER.NXE.</summary>
+    private uint Required(AccessKind access, Privilege privilege) =>
+        (uint)(_required >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
+
+    [DoesNotReturn]
+    private static void ThrowGp(string message) =>
+        throw new MachineFaultException(AccessStatus.GeneralProtection, default, "#GP: " + message);
+}

@@ -1,0 +1,140 @@
+using System.Collections.Generic;
+
+namespace SharpMM.Hosted.Machine;
+
+/// <summary>
+/// The model's translation lookaside buffer (SDM vol. 3A, 4.10.2 and 4.10.4).
+///
+/// What it models: finite set-associative arrays (see <see cref="TlbGeometry"/>) that cache, per
+/// page, the frame, the rights combined over the walk, the leaf's dirty flag and the global bit,
+/// and keep serving them after the tables change until an invalidation: invlpg drops the page
+/// (global or not), a CR3 load drops every non-global entry, a full flush (CR4.PGE toggle, CR0.PG
+/// or CR4.PAE/PSE change) drops everything; a page fault drops the faulting page's entries
+/// (SDM 4.10.4.1). Only successful walks are cached (no negative entries).
+///
+/// What it adds to hardware: every entry remembers where the entries of its walk live and what they
+/// held. A hit re-reads them (<see cref="StaleCheck"/>); when one changed, the hit is reported as a
+/// <see cref="TlbViolation"/> (once per change) and the stale translation is still served, as
+/// hardware would. <see cref="PanicOnViolation"/> throws on the first one instead.
+///
+/// What it does not model: paging-structure caches (PML4/PDPT/PDE caches, SDM 4.10.3; their
+/// effect is covered by checking every level on a hit), PCIDs and INVPCID, fracturing of large
+/// pages into 4 KiB entries, separate instruction and data TLBs, memory types (PAT/MTRR).
+/// </summary>
+public sealed class Tlb
+{
+    internal readonly TlbArray Small, Large, Huge;
+    private readonly List<TlbViolation> _violations = new();
+
+    internal long _hits, _misses, _fills, _evictions, _pageInvalidations, _cr3Flushes, _fullFlushes;
+    internal long _faultInvalidations, _cachedRightsFaults, _dirtyWalks;
+    internal StaleCheck _staleCheck = StaleCheck.AllLevels;
+
+    /// <summary>Violations kept in <see cref="Violations"/>; later ones are only counted.</summary>
+    public const int MaxRecordedViolations = 4096;
+
+    internal Tlb(TlbGeometry geometry)
+    {
+        geometry.Validate();
+        Geometry = geometry;
+        Small = new TlbArray(geometry.SmallSets, geometry.SmallWays, 12);
+        Large = new TlbArray(geometry.LargeSets, geometry.LargeWays, 21);
+        Huge = new TlbArray(1, geometry.HugeEntries, 30);
+    }
+
+    /// <summary>The array sizes.</summary>
+    public TlbGeometry Geometry { get; }
+
+    /// <summary>What a hit compares with RAM. Default: every level.</summary>
+    public StaleCheck StaleCheck { get => _staleCheck; set => _staleCheck = value; }
+    /// <summary>Which changes are violations. Default: any change of an interpreted bit.</summary>
+    public StalePolicy StalePolicy { get; set; } = StalePolicy.ReportAnyChange;
+    /// <summary>Throw <see cref="StaleTranslationException"/> on the first violation.</summary>
+    public bool PanicOnViolation { get; set; }
+
+    /// <summary>Violations in the order they happened (at most <see cref="MaxRecordedViolations"/>).</summary>
+    public IReadOnlyList<TlbViolation> Violations => _violations;
+    /// <summary>Violations seen, including those beyond the recorded ones.</summary>
+    public long ViolationCount { get; private set; }
+
+    /// <summary>Translations served from the TLB.</summary>
+    public long Hits => _hits;
+    /// <summary>Translations that needed a walk (including writes through a clean entry).</summary>
+    public long Misses => _misses;
+    /// <summary>Entries created.</summary>
+    public long Fills => _fills;
+    /// <summary>Valid entries replaced by a fill (capacity or conflict).</summary>
+    public long Evictions => _evictions;
+    /// <summary>invlpg executions.</summary>
+    public long PageInvalidations => _pageInvalidations;
+    /// <summary>CR3 loads (each drops every non-global entry).</summary>
+    public long Cr3Flushes => _cr3Flushes;
+    /// <summary>Full flushes, global entries included.</summary>
+    public long FullFlushes => _fullFlushes;
+    /// <summary>Entries dropped because an access to their page faulted.</summary>
+    public long FaultInvalidations => _faultInvalidations;
+    /// <summary>Page faults raised from cached rights without a walk (possibly spurious: the tables
+    /// may allow the access by now; SDM 4.10.4.3).</summary>
+    public long CachedRightsFaults => _cachedRightsFaults;
+    /// <summary>Writes that hit an entry cached with Dirty = 0 and walked to set it.</summary>
+    public long DirtyWalks => _dirtyWalks;
+
+    /// <summary>Valid entries in all arrays.</summary>
+    public int Count => Small.Count + Large.Count + Huge.Count;
+
+    /// <summary>True when some entry caches the page containing <paramref name="va"/> (no counters change).</summary>
+    public bool Contains(ulong va) => Small.Find(va) >= 0 || Large.Find(va) >= 0 || Huge.Find(va) >= 0;
+
+    /// <summary>Forgets the recorded violations.</summary>
+    public void ClearViolations()
+    {
+        _violations.Clear();
+        ViolationCount = 0;
+    }
+
+    /// <summary>Zeroes the hit, miss, fill and invalidation counters.</summary>
+    public void ResetCounters()
+    {
+        _hits = _misses = _fills = _evictions = _pageInvalidations = _cr3Flushes = _fullFlushes = 0;
+        _faultInvalidations = _cachedRightsFaults = _dirtyWalks = 0;
+    }
+
+    internal void Record(in TlbViolation violation)
+    {
+        ViolationCount++;
+        if (_violations.Count < MaxRecordedViolations) _violations.Add(violation);
+        if (PanicOnViolation) throw new StaleTranslationException(violation);
+    }
+
+    /// <summary>The array and slot caching <paramref name="va"/>; false on a miss.</summary>
+    internal bool Find(ulong va, out TlbArray array, out int slot)
+    {
+        if ((slot = Small.Find(va)) >= 0) { array = Small; return true; }
+        if ((slot = Large.Find(va)) >= 0) { array = Large; return true; }
+        if ((slot = Huge.Find(va)) >= 0) { array = Huge; return true; }
+        array = Small;
+        return false;
+    }
+
+    /// <summary>The array for pages of 2^<paramref name="pageShift"/> bytes.</summary>
+    internal TlbArray ArrayFor(int pageShift) => pageShift == 12 ? Small : pageShift == 30 ? Huge : Large;
+
+    /// <summary>Drops the page's entries in every array (invlpg, or a page fault).</summary>
+    internal int DropPage(ulong va) => Small.InvalidatePage(va) + Large.InvalidatePage(va) + Huge.InvalidatePage(va);
+
+    internal void FlushNonGlobal()
+    {
+        _cr3Flushes++;
+        Small.FlushNonGlobal();
+        Large.FlushNonGlobal();
+        Huge.FlushNonGlobal();
+    }
+
+    internal void FlushAll()
+    {
+        _fullFlushes++;
+        Small.FlushAll();
+        Large.FlushAll();
+        Huge.FlushAll();
+    }
+}

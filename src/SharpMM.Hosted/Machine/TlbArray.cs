@@ -1,0 +1,93 @@
+using System;
+
+namespace SharpMM.Hosted.Machine;
+
+/// <summary>
+/// One set-associative array of the TLB, for one page size class. Entry i of set s is slot
+/// s * ways + i. Replacement is FIFO within a set (a per-set next-victim counter), preferring an
+/// empty way: hardware uses pseudo-LRU, FIFO keeps a hit free of bookkeeping writes.
+/// </summary>
+internal sealed class TlbArray
+{
+    public readonly TlbEntry[] Entries;
+    public readonly UpperEntries[] Upper;
+    public readonly int SetMask;
+    public readonly int Ways;
+    /// <summary>log2 of the page size this array holds (set on mode changes, after a flush).</summary>
+    public int Shift;
+    private readonly byte[] _nextVictim;
+
+    public TlbArray(int sets, int ways, int shift)
+    {
+        Entries = new TlbEntry[sets * ways];
+        Upper = new UpperEntries[sets * ways];
+        SetMask = sets - 1;
+        Ways = ways;
+        Shift = shift;
+        _nextVictim = new byte[sets];
+    }
+
+    /// <summary>The tag a page containing <paramref name="va"/> would carry.</summary>
+    public ulong TagOf(ulong va) => (va & ~((1UL << Shift) - 1)) | 1;
+
+    private int FirstSlot(ulong va) => ((int)(va >> Shift) & SetMask) * Ways;
+
+    /// <summary>Slot caching <paramref name="va"/>, or -1.</summary>
+    public int Find(ulong va)
+    {
+        ulong tag = TagOf(va);
+        int first = FirstSlot(va);
+        for (int i = first; i < first + Ways; i++)
+            if (Entries[i].Tag == tag) return i;
+        return -1;
+    }
+
+    /// <summary>A slot for <paramref name="va"/>'s page: an empty way, else the set's FIFO victim.</summary>
+    public int Allocate(ulong va, out bool evicted)
+    {
+        int set = (int)(va >> Shift) & SetMask;
+        int first = set * Ways;
+        for (int i = first; i < first + Ways; i++)
+            if (Entries[i].Tag == 0) { evicted = false; return i; }
+        int victim = _nextVictim[set];
+        _nextVictim[set] = (byte)(victim + 1 == Ways ? 0 : victim + 1);
+        evicted = true;
+        return first + victim;
+    }
+
+    /// <summary>Drops the entry caching <paramref name="va"/>'s page; returns how many were dropped.</summary>
+    public int InvalidatePage(ulong va)
+    {
+        ulong tag = TagOf(va);
+        int first = FirstSlot(va), n = 0;
+        for (int i = first; i < first + Ways; i++)
+            if (Entries[i].Tag == tag) { Entries[i].Tag = 0; n++; }
+        return n;
+    }
+
+    /// <summary>Drops every entry without the global right.</summary>
+    public void FlushNonGlobal()
+    {
+        TlbEntry[] e = Entries;
+        for (int i = 0; i < e.Length; i++)
+            if ((e[i].Rights & TlbRights.Global) == 0) e[i].Tag = 0;
+    }
+
+    /// <summary>Drops every entry.</summary>
+    public void FlushAll()
+    {
+        TlbEntry[] e = Entries;
+        for (int i = 0; i < e.Length; i++) e[i].Tag = 0;
+    }
+
+    /// <summary>Valid entries.</summary>
+    public int Count
+    {
+        get
+        {
+            int n = 0;
+            foreach (ref readonly TlbEntry e in Entries.AsSpan()) if (e.Tag != 0) n++;
+            return n;
+        }
+    }
+}
