@@ -21,6 +21,12 @@ public sealed unsafe partial class Mmu
     /// <summary>Reads 8 bytes at <paramref name="va"/>.</summary>
     public AccessStatus TryRead64(ulong va, Privilege privilege, out ulong value)
     {
+        if ((va & 0xFFF) <= 0xFF8)
+        {
+            AccessStatus st1 = Resolve(va, AccessKind.Read, privilege, out ulong pa);
+            value = st1 == AccessStatus.Ok ? *(ulong*)DataPointer(pa, 8, va) : 0;
+            return st1;
+        }
         ulong v = 0;
         AccessStatus st = Access(va, (byte*)&v, 8, AccessKind.Read, privilege);
         value = v;
@@ -28,8 +34,16 @@ public sealed unsafe partial class Mmu
     }
 
     /// <summary>Writes 8 bytes at <paramref name="va"/>.</summary>
-    public AccessStatus TryWrite64(ulong va, ulong value, Privilege privilege) =>
-        Access(va, (byte*)&value, 8, AccessKind.Write, privilege);
+    public AccessStatus TryWrite64(ulong va, ulong value, Privilege privilege)
+    {
+        if ((va & 0xFFF) <= 0xFF8)
+        {
+            AccessStatus st = Resolve(va, AccessKind.Write, privilege, out ulong pa);
+            if (st == AccessStatus.Ok) *(ulong*)DataPointer(pa, 8, va) = value;
+            return st;
+        }
+        return Access(va, (byte*)&value, 8, AccessKind.Write, privilege);
+    }
 
     /// <summary>Reads 4 bytes at <paramref name="va"/>.</summary>
     public AccessStatus TryRead32(ulong va, Privilege privilege, out uint value)
@@ -186,12 +200,16 @@ public sealed unsafe partial class Mmu
         else Buffer.MemoryCopy(ram, data, size, size);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* DataPointer(ulong pa, int size, ulong va)
     {
-        if (pa > _ramSize - (ulong)size)
-            throw new PhysicalAddressException(pa, $"linear 0x{va:x} maps to physical 0x{pa:x}, outside RAM [0, 0x{_ramSize:x})");
+        if (pa > _ramSize - (ulong)size) ThrowOutsideRam(pa, va);
         return _ram + pa;
     }
+
+    [DoesNotReturn]
+    private void ThrowOutsideRam(ulong pa, ulong va) =>
+        throw new PhysicalAddressException(pa, $"linear 0x{va:x} maps to physical 0x{pa:x}, outside RAM [0, 0x{_ramSize:x})");
 
     /// <summary>Translates; on a page fault calls the handler and retries while it answers Retry,
     /// at most <see cref="MaxFaultRetries"/> times.</summary>

@@ -48,14 +48,35 @@ public sealed unsafe partial class Mmu
     {
         ulong current = _entry64 ? *(ulong*)(_ram + e.LeafAddress) : *(uint*)(_ram + e.LeafAddress);
         if (((current ^ e.LeafValue) & _leafMask) != 0) return false;
-        return _tlb._staleCheck != StaleCheck.AllLevels || e.UpperCount == 0 || UpperUnchanged(ref _smallUpper[slot], e.UpperCount);
+        return _tlb._staleCheck != StaleCheck.AllLevels || e.UpperCount == 0
+            || UpperUnchanged(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_smallUpper), slot), e.UpperCount);
     }
 
+    /// <summary>The non-leaf entries of a hit, compared without a loop (at most three).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool UpperUnchanged(ref UpperEntries upper, int count)
     {
-        for (int i = 0; i < count; i++)
-            if (((ReadEntry(upper[i].Address) ^ upper[i].Value) & _tableMask) != 0) return false;
-        return true;
+        ref EntrySnapshot s0 = ref Unsafe.As<UpperEntries, EntrySnapshot>(ref upper);
+        ulong diff;
+        if (_entry64)
+        {
+            diff = *(ulong*)(_ram + s0.Address) ^ s0.Value;
+            if (count > 1)
+            {
+                ref EntrySnapshot s1 = ref Unsafe.Add(ref s0, 1);
+                diff |= *(ulong*)(_ram + s1.Address) ^ s1.Value;
+                if (count > 2)
+                {
+                    ref EntrySnapshot s2 = ref Unsafe.Add(ref s0, 2);
+                    diff |= *(ulong*)(_ram + s2.Address) ^ s2.Value;
+                }
+            }
+        }
+        else
+        {
+            diff = *(uint*)(_ram + s0.Address) ^ s0.Value;   // 32-bit paging: one PDE above a PTE
+        }
+        return (diff & _tableMask) == 0;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
