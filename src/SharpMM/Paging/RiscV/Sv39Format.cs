@@ -1,0 +1,97 @@
+namespace SharpMM.Paging.RiscV;
+
+/// <summary>
+/// RISC-V Sv39 (satp.MODE = 8; privileged spec, "Sv39"): three levels of 512 eight-byte entries
+/// (<see cref="Sv39Pte"/>), 4 KiB pages, 2 MiB megapages and 1 GiB gigapages; 39-bit virtual
+/// addresses with bits 63:39 equal to bit 38; 56-bit physical addresses.
+/// <code>
+///   virtual address
+///   63    39 38     30 29     21 20     12 11          0
+///  +--------+---------+---------+---------+-------------+
+///  | sign   | VPN[2]  | VPN[1]  | VPN[0]  | page offset |
+///  +--------+---------+---------+---------+-------------+
+///   level 2: root -> level-1 table or 1 GiB gigapage
+///   level 1:      -> level-0 table or 2 MiB megapage
+///   level 0:      -> 4 KiB page
+/// </code>
+/// WriteThrough and CacheDisable are ignored (no Svpbmt use); pointers carry V only.
+/// </summary>
+public unsafe struct Sv39Format : IPagingFormat
+{
+    /// <inheritdoc/>
+    public static string Name => "RISC-V Sv39";
+    /// <inheritdoc/>
+    public static int Levels => 3;
+    /// <inheritdoc/>
+    public static int EntrySize => 8;
+    /// <inheritdoc/>
+    public static int EntriesPerTable(int level) => 512;
+    /// <inheritdoc/>
+    public static int IndexShift(int level) => 12 + 9 * level;
+    /// <inheritdoc/>
+    public static bool CanBeLeaf(int level) => (uint)level <= 2;
+    /// <inheritdoc/>
+    public static int VirtualBits => 39;
+    /// <inheritdoc/>
+    public static bool IsCanonical(ulong va) => (ulong)((long)va << 25 >> 25) == va;
+    /// <inheritdoc/>
+    public static ulong Canonicalize(ulong va) => (ulong)((long)va << 25 >> 25);
+    /// <inheritdoc/>
+    public static ulong TablePhysLimit(int level) => Sv39Pte.PhysLimit;
+    /// <inheritdoc/>
+    public static ulong LeafPhysLimit(int level) => Sv39Pte.PhysLimit;
+    /// <inheritdoc/>
+    public static bool RootEntriesLatched => false;
+    /// <inheritdoc/>
+    public static bool SupportsRecursiveMapping => false;
+    /// <inheritdoc/>
+    public static PageFlags Effective(PageFlags requested) => requested & ~RiscVBits.Ignored;
+
+    /// <inheritdoc/>
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
+    /// <inheritdoc/>
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
+
+    /// <inheritdoc/>
+    public static ulong MakeTable(int level, ulong tablePhys)
+    {
+        if (level != 1 && level != 2) Panic.Fail("Sv39Format.MakeTable: level does not point at tables", (ulong)level);
+        return Sv39Pte.Pointer(tablePhys).Raw;
+    }
+
+    /// <inheritdoc/>
+    public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
+    {
+        if ((uint)level > 2 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv39Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
+        return Sv39Pte.Leaf(pagePhys, (Sv39PteFlags)RiscVBits.FromPortable(flags)).Raw;
+    }
+
+    /// <inheritdoc/>
+    public static bool IsPresent(ulong entry) => (entry & RiscVBits.Valid) != 0;
+    /// <inheritdoc/>
+    public static bool IsLeaf(int level, ulong entry) => RiscVBits.IsLeaf(entry);
+    /// <inheritdoc/>
+    public static ulong Address(int level, ulong entry) => new Sv39Pte(entry).Address;
+    /// <inheritdoc/>
+    public static PageFlags Flags(int level, ulong entry) => RiscVBits.ToPortable(entry);
+
+    /// <inheritdoc/>
+    public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
+        (entry & ~RiscVBits.PortableMask) | RiscVBits.FromPortable(flags);
+
+    /// <inheritdoc/>
+    public static ulong SplitLeaf(int level, ulong entry)
+    {
+        if ((level != 1 && level != 2) || !RiscVBits.IsLeaf(entry)) Panic.Fail("Sv39Format.SplitLeaf: not a superpage", entry);
+        return entry;
+    }
+
+    /// <inheritdoc/>
+    public static ulong WithAddress(int level, ulong entry, ulong pagePhys) =>
+        (entry & ~Sv39Pte.PpnMask) | (pagePhys >> 12 << Sv39Pte.PpnShift);
+
+    /// <inheritdoc/>
+    public static string LevelName(int level) => level == 2 ? "L2" : level == 1 ? "L1" : "L0";
+    /// <inheritdoc/>
+    public static string BitName(int level, ulong entry, int bit) => RiscVBits.BitName(bit);
+}

@@ -1,0 +1,68 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// A 4-level paging page-directory entry (Intel SDM vol. 3A, 4.5): 512 per directory, each
+/// covering 2 MiB (virtual bits 29:21).
+/// <code>
+///  table form (PS = 0)
+///   63 62     52 51                                12 11  8 7 6 5 4 3 2 1 0
+///  +--+---------+------------------------------------+-----+-+-+-+-+-+-+-+-+
+///  |XD| ignored | page-table physical address        | ign |0|i|A|C|T|U|W|P|
+///  +--+---------+------------------------------------+-----+-+-+-+-+-+-+-+-+
+///  2 MiB form (PS = 1)
+///   63 62  59 58  52 51               21 20       13 12 11  9 8 7 6 5 4 3 2 1 0
+///  +--+------+------+-------------------+-----------+---+-----+-+-+-+-+-+-+-+-+-+
+///  |XD| PKey | ign  | page addr 51:21   | res 0     |PAT| avl |G|1|D|A|C|T|U|W|P|
+///  +--+------+------+-------------------+-----------+---+-----+-+-+-+-+-+-+-+-+-+
+/// </code>
+/// </summary>
+public readonly struct LongPde
+{
+    /// <summary>Physical address of the page table, bits 51:12.</summary>
+    public const ulong TableAddressMask = 0x000F_FFFF_FFFF_F000;
+    /// <summary>Physical address of a 2 MiB page, bits 51:21.</summary>
+    public const ulong LargeAddressMask = 0x000F_FFFF_FFE0_0000;
+    /// <summary>Protection key, bits 62:59 (2 MiB form).</summary>
+    public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
+    /// <summary>Every bit <see cref="LongPdeFlags"/> names.</summary>
+    public const ulong FlagMask = 0x8000_0000_0000_11FF;
+
+    /// <summary>The raw 64-bit entry.</summary>
+    public readonly ulong Raw;
+
+    /// <summary>Wraps a raw entry.</summary>
+    public LongPde(ulong raw) { Raw = raw; }
+
+    /// <summary>An entry pointing at the page table at <paramref name="tablePhys"/> (4 KiB-aligned,
+    /// below 2^52; panics otherwise). PS and the 2 MiB-only bits are cleared.</summary>
+    public static LongPde Table(ulong tablePhys, LongPdeFlags flags)
+    {
+        if ((tablePhys & ~TableAddressMask) != 0) Panic.Fail("LongPde.Table: address not 4 KiB-aligned below 2^52", tablePhys);
+        const LongPdeFlags largeOnly = LongPdeFlags.PageSize | LongPdeFlags.Dirty | LongPdeFlags.Global | LongPdeFlags.Pat;
+        return new LongPde(tablePhys | (ulong)(flags & ~largeOnly));
+    }
+
+    /// <summary>An entry mapping the 2 MiB page at <paramref name="pagePhys"/> (2 MiB-aligned,
+    /// below 2^52; panics otherwise). PS is set.</summary>
+    public static LongPde LargePage(ulong pagePhys, LongPdeFlags flags)
+    {
+        if ((pagePhys & ~LargeAddressMask) != 0) Panic.Fail("LongPde.LargePage: address not 2 MiB-aligned below 2^52", pagePhys);
+        return new LongPde(pagePhys | (ulong)flags | (ulong)LongPdeFlags.PageSize);
+    }
+
+    /// <summary>The flag bits.</summary>
+    public LongPdeFlags Flags => (LongPdeFlags)(Raw & FlagMask);
+    /// <summary>P is set.</summary>
+    public bool IsPresent => (Raw & (ulong)LongPdeFlags.Present) != 0;
+    /// <summary>PS is set: the entry maps a 2 MiB page.</summary>
+    public bool IsLargePage => (Raw & (ulong)LongPdeFlags.PageSize) != 0;
+    /// <summary>The page table's physical address (table form).</summary>
+    public ulong TableAddress => Raw & TableAddressMask;
+    /// <summary>The 2 MiB page's physical address (2 MiB form).</summary>
+    public ulong LargePageAddress => Raw & LargeAddressMask;
+    /// <summary>The protection key (2 MiB form).</summary>
+    public uint ProtectionKey => (uint)((Raw & ProtectionKeyMask) >> 59);
+
+    /// <summary>The same entry with its flag bits replaced (address, key and software bits kept).</summary>
+    public LongPde WithFlags(LongPdeFlags flags) => new LongPde((Raw & ~FlagMask) | (ulong)flags);
+}

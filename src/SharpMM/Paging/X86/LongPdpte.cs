@@ -1,0 +1,68 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// A 4-level paging PDPT entry (Intel SDM vol. 3A, 4.5): 512 per table, each covering 1 GiB
+/// (virtual bits 38:30).
+/// <code>
+///  table form (PS = 0)
+///   63 62     52 51                                12 11  8 7 6 5 4 3 2 1 0
+///  +--+---------+------------------------------------+-----+-+-+-+-+-+-+-+-+
+///  |XD| ignored | page-directory physical address    | ign |0|i|A|C|T|U|W|P|
+///  +--+---------+------------------------------------+-----+-+-+-+-+-+-+-+-+
+///  1 GiB form (PS = 1)
+///   63 62  59 58  52 51               30 29       13 12 11  9 8 7 6 5 4 3 2 1 0
+///  +--+------+------+-------------------+-----------+---+-----+-+-+-+-+-+-+-+-+-+
+///  |XD| PKey | ign  | page addr 51:30   | res 0     |PAT| avl |G|1|D|A|C|T|U|W|P|
+///  +--+------+------+-------------------+-----------+---+-----+-+-+-+-+-+-+-+-+-+
+/// </code>
+/// </summary>
+public readonly struct LongPdpte
+{
+    /// <summary>Physical address of the page directory, bits 51:12.</summary>
+    public const ulong TableAddressMask = 0x000F_FFFF_FFFF_F000;
+    /// <summary>Physical address of a 1 GiB page, bits 51:30.</summary>
+    public const ulong HugeAddressMask = 0x000F_FFFF_C000_0000;
+    /// <summary>Protection key, bits 62:59 (1 GiB form).</summary>
+    public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
+    /// <summary>Every bit <see cref="LongPdpteFlags"/> names.</summary>
+    public const ulong FlagMask = 0x8000_0000_0000_11FF;
+
+    /// <summary>The raw 64-bit entry.</summary>
+    public readonly ulong Raw;
+
+    /// <summary>Wraps a raw entry.</summary>
+    public LongPdpte(ulong raw) { Raw = raw; }
+
+    /// <summary>An entry pointing at the page directory at <paramref name="directoryPhys"/>
+    /// (4 KiB-aligned, below 2^52; panics otherwise). PS and the 1 GiB-only bits are cleared.</summary>
+    public static LongPdpte Table(ulong directoryPhys, LongPdpteFlags flags)
+    {
+        if ((directoryPhys & ~TableAddressMask) != 0) Panic.Fail("LongPdpte.Table: address not 4 KiB-aligned below 2^52", directoryPhys);
+        const LongPdpteFlags hugeOnly = LongPdpteFlags.PageSize | LongPdpteFlags.Dirty | LongPdpteFlags.Global | LongPdpteFlags.Pat;
+        return new LongPdpte(directoryPhys | (ulong)(flags & ~hugeOnly));
+    }
+
+    /// <summary>An entry mapping the 1 GiB page at <paramref name="pagePhys"/> (1 GiB-aligned,
+    /// below 2^52; panics otherwise). PS is set.</summary>
+    public static LongPdpte HugePage(ulong pagePhys, LongPdpteFlags flags)
+    {
+        if ((pagePhys & ~HugeAddressMask) != 0) Panic.Fail("LongPdpte.HugePage: address not 1 GiB-aligned below 2^52", pagePhys);
+        return new LongPdpte(pagePhys | (ulong)flags | (ulong)LongPdpteFlags.PageSize);
+    }
+
+    /// <summary>The flag bits.</summary>
+    public LongPdpteFlags Flags => (LongPdpteFlags)(Raw & FlagMask);
+    /// <summary>P is set.</summary>
+    public bool IsPresent => (Raw & (ulong)LongPdpteFlags.Present) != 0;
+    /// <summary>PS is set: the entry maps a 1 GiB page.</summary>
+    public bool IsHugePage => (Raw & (ulong)LongPdpteFlags.PageSize) != 0;
+    /// <summary>The page directory's physical address (table form).</summary>
+    public ulong TableAddress => Raw & TableAddressMask;
+    /// <summary>The 1 GiB page's physical address (1 GiB form).</summary>
+    public ulong HugePageAddress => Raw & HugeAddressMask;
+    /// <summary>The protection key (1 GiB form).</summary>
+    public uint ProtectionKey => (uint)((Raw & ProtectionKeyMask) >> 59);
+
+    /// <summary>The same entry with its flag bits replaced (address, key and software bits kept).</summary>
+    public LongPdpte WithFlags(LongPdpteFlags flags) => new LongPdpte((Raw & ~FlagMask) | (ulong)flags);
+}

@@ -1,0 +1,36 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// The hardware bits of a 4-level paging PDPT entry (Intel SDM vol. 3A, 4.5, tables 4-16 and
+/// 4-17): it points at a page directory (PS = 0) or maps a 1 GiB page (PS = 1, CPUID
+/// pdpe1gb). Bits marked "1 GiB only" are ignored in the table form. The 4-bit protection key
+/// (bits 62:59, 1 GiB only, with CR4.PKE/PKS) is a field, <see cref="LongPdpte.ProtectionKeyMask"/>.
+/// </summary>
+[System.Flags]
+public enum LongPdpteFlags : ulong
+{
+    /// <summary>No bit set (not present).</summary>
+    None = 0,
+    /// <summary>Bit 0, P: the entry is valid.</summary>
+    Present = 1UL << 0,
+    /// <summary>Bit 1, R/W: writes allowed in the 1 GiB region.</summary>
+    Writable = 1UL << 1,
+    /// <summary>Bit 2, U/S: user-mode accesses allowed in the 1 GiB region.</summary>
+    User = 1UL << 2,
+    /// <summary>Bit 3, PWT: write-through.</summary>
+    WriteThrough = 1UL << 3,
+    /// <summary>Bit 4, PCD: cache disabled.</summary>
+    CacheDisable = 1UL << 4,
+    /// <summary>Bit 5, A: set by the CPU when the entry is used.</summary>
+    Accessed = 1UL << 5,
+    /// <summary>Bit 6, D (1 GiB only): set by the CPU on a write.</summary>
+    Dirty = 1UL << 6,
+    /// <summary>Bit 7, PS: 1 = maps a 1 GiB page, 0 = points at a page directory.</summary>
+    PageSize = 1UL << 7,
+    /// <summary>Bit 8, G (1 GiB only, CR4.PGE): survives CR3 loads.</summary>
+    Global = 1UL << 8,
+    /// <summary>Bit 12, PAT (1 GiB only): high bit of the PAT index.</summary>
+    Pat = 1UL << 12,
+    /// <summary>Bit 63, XD: instruction fetches from the region fault.</summary>
+    ExecuteDisable = 1UL << 63,
+}

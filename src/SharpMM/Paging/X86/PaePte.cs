@@ -1,0 +1,44 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// A PAE page-table entry (Intel SDM vol. 3A, 4.4.2): maps one 4 KiB page; 512 per table.
+/// <code>
+///   63 62     52 51                                12 11  9 8 7 6 5 4 3 2 1 0
+///  +--+---------+------------------------------------+-----+-+---+-+-+-+-+-+-+-+
+///  |XD| res 0   | page physical address 51:12        | avl |G|PAT|D|A|C|T|U|W|P|
+///  +--+---------+------------------------------------+-----+-+---+-+-+-+-+-+-+-+
+/// </code>
+/// </summary>
+public readonly struct PaePte
+{
+    /// <summary>Physical address of the page, bits 51:12.</summary>
+    public const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
+    /// <summary>Bits 11:9, ignored by the CPU, free for software.</summary>
+    public const ulong AvailableMask = 0x0E00;
+    /// <summary>Every bit <see cref="PaePteFlags"/> names.</summary>
+    public const ulong FlagMask = 0x8000_0000_0000_01FF;
+
+    /// <summary>The raw 64-bit entry.</summary>
+    public readonly ulong Raw;
+
+    /// <summary>Wraps a raw entry.</summary>
+    public PaePte(ulong raw) { Raw = raw; }
+
+    /// <summary>An entry mapping the 4 KiB page at <paramref name="pagePhys"/> (aligned, below
+    /// 2^52; panics otherwise).</summary>
+    public static PaePte Page(ulong pagePhys, PaePteFlags flags)
+    {
+        if ((pagePhys & ~AddressMask) != 0) Panic.Fail("PaePte.Page: address not 4 KiB-aligned below 2^52", pagePhys);
+        return new PaePte(pagePhys | (ulong)flags);
+    }
+
+    /// <summary>The flag bits.</summary>
+    public PaePteFlags Flags => (PaePteFlags)(Raw & FlagMask);
+    /// <summary>P is set.</summary>
+    public bool IsPresent => (Raw & (ulong)PaePteFlags.Present) != 0;
+    /// <summary>The page's physical address.</summary>
+    public ulong Address => Raw & AddressMask;
+
+    /// <summary>The same entry with its flag bits replaced (address and software bits kept).</summary>
+    public PaePte WithFlags(PaePteFlags flags) => new PaePte((Raw & ~FlagMask) | (ulong)flags);
+}

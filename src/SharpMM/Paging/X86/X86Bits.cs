@@ -1,0 +1,78 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// What the three x86 formats share: bits 1-6 and 8 mean the same in every x86 entry that maps
+/// a page (R/W, U/S, PWT, PCD, A, D, G), and XD is bit 63 where it exists, so the portable
+/// <see cref="PageFlags"/> convert the same way everywhere. Bit 7 (PS in a directory entry, PAT
+/// in a PTE) and bit 12 (PAT in a large page) are not portable flags and are never touched here.
+/// </summary>
+internal static class X86Bits
+{
+    public const ulong Present = 1UL << 0;
+    public const ulong Writable = 1UL << 1;
+    public const ulong User = 1UL << 2;
+    public const ulong WriteThrough = 1UL << 3;
+    public const ulong CacheDisable = 1UL << 4;
+    public const ulong Accessed = 1UL << 5;
+    public const ulong Dirty = 1UL << 6;
+    public const ulong PageSize = 1UL << 7;
+    public const ulong Global = 1UL << 8;
+    public const ulong LargePat = 1UL << 12;
+    public const ulong PtePat = 1UL << 7;
+    public const ulong ExecuteDisable = 1UL << 63;
+    public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
+
+    /// <summary>The bits <see cref="FromPortable"/> may set.</summary>
+    public static ulong PortableMask(bool hasNx) =>
+        Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (hasNx ? ExecuteDisable : 0);
+
+    public static ulong FromPortable(PageFlags f, bool hasNx)
+    {
+        ulong e = 0;
+        if ((f & PageFlags.Writable) != 0) e |= Writable;
+        if ((f & PageFlags.User) != 0) e |= User;
+        if ((f & PageFlags.WriteThrough) != 0) e |= WriteThrough;
+        if ((f & PageFlags.CacheDisable) != 0) e |= CacheDisable;
+        if ((f & PageFlags.Accessed) != 0) e |= Accessed;
+        if ((f & PageFlags.Dirty) != 0) e |= Dirty;
+        if ((f & PageFlags.Global) != 0) e |= Global;
+        if (hasNx && (f & PageFlags.Executable) == 0) e |= ExecuteDisable;
+        return e;
+    }
+
+    public static PageFlags ToPortable(ulong e, bool hasNx)
+    {
+        PageFlags f = PageFlags.None;
+        if ((e & Writable) != 0) f |= PageFlags.Writable;
+        if ((e & User) != 0) f |= PageFlags.User;
+        if ((e & WriteThrough) != 0) f |= PageFlags.WriteThrough;
+        if ((e & CacheDisable) != 0) f |= PageFlags.CacheDisable;
+        if ((e & Accessed) != 0) f |= PageFlags.Accessed;
+        if ((e & Dirty) != 0) f |= PageFlags.Dirty;
+        if ((e & Global) != 0) f |= PageFlags.Global;
+        if (!hasNx || (e & ExecuteDisable) == 0) f |= PageFlags.Executable;
+        return f;
+    }
+
+    /// <summary>Bit names shared by the x86 formats; <paramref name="leaf"/> and
+    /// <paramref name="largeLeaf"/> say which form the entry has (D, G, PAT only mean something
+    /// in a leaf; bit 7 is PS above level 0 and PAT in a PTE).</summary>
+    public static string BitName(int level, int bit, bool leaf, bool largeLeaf, bool bit7IsPs)
+    {
+        switch (bit)
+        {
+            case 0: return "P";
+            case 1: return "RW";
+            case 2: return "US";
+            case 3: return "PWT";
+            case 4: return "PCD";
+            case 5: return "A";
+            case 6: return leaf ? "D" : null;
+            case 7: return level == 0 ? "PAT" : bit7IsPs ? "PS" : null;
+            case 8: return leaf ? "G" : null;
+            case 12: return largeLeaf ? "PAT" : null;
+            case 63: return "XD";
+            default: return null;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+namespace SharpMM.Paging.X86;
+
+/// <summary>
+/// x86-64 4-level paging (IA-32e mode, CR4.LA57 = 0; Intel SDM vol. 3A, 4.5): four levels of
+/// 512 eight-byte entries; 4 KiB, 2 MiB and 1 GiB pages; execute-disable; 48-bit canonical
+/// virtual addresses (bits 63:47 equal), physical addresses up to 2^52.
+/// <code>
+///   virtual address
+///   63    48 47     39 38     30 29     21 20     12 11          0
+///  +--------+---------+---------+---------+---------+-------------+
+///  | sign   | PML4    | PDPT    | PD      | PT      | page offset |
+///  +--------+---------+---------+---------+---------+-------------+
+///   level 3: PML4 (LongPml4e)  -> PDPT
+///   level 2: PDPT (LongPdpte)  -> page directory or 1 GiB page
+///   level 1: PD   (LongPde)    -> page table or 2 MiB page
+///   level 0: PT   (LongPte)    -> 4 KiB page
+/// </code>
+/// 1 GiB pages need CPUID.80000001H:EDX.Page1GB; the mapper does not check: pass a smaller
+/// largest size to the range operations on a CPU without it.
+/// </summary>
+public unsafe struct X86LongModeFormat : IPagingFormat
+{
+    /// <inheritdoc/>
+    public static string Name => "x86-64 4-level";
+    /// <inheritdoc/>
+    public static int Levels => 4;
+    /// <inheritdoc/>
+    public static int EntrySize => 8;
+    /// <inheritdoc/>
+    public static int EntriesPerTable(int level) => 512;
+    /// <inheritdoc/>
+    public static int IndexShift(int level) => 12 + 9 * level;
+    /// <inheritdoc/>
+    public static bool CanBeLeaf(int level) => (uint)level <= 2;
+    /// <inheritdoc/>
+    public static int VirtualBits => 48;
+    /// <inheritdoc/>
+    public static bool IsCanonical(ulong va) => Addressing.VirtAddr.IsCanonical(va);
+    /// <inheritdoc/>
+    public static ulong Canonicalize(ulong va) => (ulong)((long)va << 16 >> 16);
+    /// <inheritdoc/>
+    public static ulong TablePhysLimit(int level) => 1UL << 52;
+    /// <inheritdoc/>
+    public static ulong LeafPhysLimit(int level) => 1UL << 52;
+    /// <inheritdoc/>
+    public static bool RootEntriesLatched => false;
+    /// <inheritdoc/>
+    public static bool SupportsRecursiveMapping => true;
+    /// <inheritdoc/>
+    public static PageFlags Effective(PageFlags requested) => requested;
+
+    /// <inheritdoc/>
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
+    /// <inheritdoc/>
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
+
+    /// <inheritdoc/>
+    public static ulong MakeTable(int level, ulong tablePhys)
+    {
+        switch (level)
+        {
+            case 3: return LongPml4e.Table(tablePhys, LongPml4eFlags.Present | LongPml4eFlags.Writable | LongPml4eFlags.User).Raw;
+            case 2: return LongPdpte.Table(tablePhys, LongPdpteFlags.Present | LongPdpteFlags.Writable | LongPdpteFlags.User).Raw;
+            case 1: return LongPde.Table(tablePhys, LongPdeFlags.Present | LongPdeFlags.Writable | LongPdeFlags.User).Raw;
+        }
+        Panic.Fail("X86LongModeFormat.MakeTable: level does not point at tables", (ulong)level);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
+    {
+        ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
+        switch (level)
+        {
+            case 0: return LongPte.Page(pagePhys, (LongPteFlags)bits).Raw;
+            case 1: return LongPde.LargePage(pagePhys, (LongPdeFlags)bits).Raw;
+            case 2: return LongPdpte.HugePage(pagePhys, (LongPdpteFlags)bits).Raw;
+        }
+        Panic.Fail("X86LongModeFormat.MakeLeaf: level cannot hold a leaf", (ulong)level);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public static bool IsPresent(ulong entry) => (entry & X86Bits.Present) != 0;
+    /// <inheritdoc/>
+    public static bool IsLeaf(int level, ulong entry) =>
+        (entry & X86Bits.Present) != 0 && (level == 0 || ((uint)level <= 2 && (entry & X86Bits.PageSize) != 0));
+
+    /// <inheritdoc/>
+    public static ulong Address(int level, ulong entry)
+    {
+        if (level != 0 && level <= 2 && (entry & X86Bits.PageSize) != 0)
+            return entry & (level == 1 ? LongPde.LargeAddressMask : LongPdpte.HugeAddressMask);
+        return entry & LongPte.AddressMask;
+    }
+
+    /// <inheritdoc/>
+    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
+
+    /// <inheritdoc/>
+    public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
+        (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
+
+    /// <inheritdoc/>
+    public static ulong SplitLeaf(int level, ulong entry)
+    {
+        if ((level != 1 && level != 2) || !IsLeaf(level, entry)) Panic.Fail("X86LongModeFormat.SplitLeaf: not a 2 MiB or 1 GiB leaf", entry);
+        if (level == 2) return entry; // a 1 GiB PDPTE and a 2 MiB PDE share PS, PAT (bit 12) and the key
+        ulong e = entry & ~(X86Bits.PageSize | X86Bits.LargePat);
+        if ((entry & X86Bits.LargePat) != 0) e |= X86Bits.PtePat;
+        return e;
+    }
+
+    /// <inheritdoc/>
+    public static ulong WithAddress(int level, ulong entry, ulong pagePhys)
+    {
+        ulong mask = level == 0 ? LongPte.AddressMask : level == 1 ? LongPde.LargeAddressMask : LongPdpte.HugeAddressMask;
+        return (entry & ~mask) | pagePhys;
+    }
+
+    /// <inheritdoc/>
+    public static string LevelName(int level) => level switch { 3 => "PML4", 2 => "PDPT", 1 => "PD", _ => "PT" };
+
+    /// <inheritdoc/>
+    public static string BitName(int level, ulong entry, int bit)
+    {
+        bool leaf = IsLeaf(level, entry);
+        if (leaf && bit >= 59 && bit <= 62) return "PK";
+        return X86Bits.BitName(level, bit, leaf, leaf && level > 0, bit7IsPs: level == 1 || level == 2);
+    }
+}
