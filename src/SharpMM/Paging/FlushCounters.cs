@@ -1,0 +1,16 @@
+namespace SharpMM.Paging;
+
+/// <summary>What a <see cref="FlushPolicy"/> has done, for tests, benchmarks and reports.</summary>
+public struct FlushCounters
+{
+    /// <summary>Single-page invalidations issued (invlpg, sfence.vma with an address).</summary>
+    public ulong PagesInvalidated;
+    /// <summary>Full flushes including global entries (<see cref="IArchHooks.FlushAll"/>).</summary>
+    public ulong FullFlushes;
+    /// <summary>Root reloads (<see cref="IArchHooks.WriteCr3"/> with the current root).</summary>
+    public ulong Cr3Reloads;
+    /// <summary>Non-empty tokens and batches dropped with Ignore.</summary>
+    public ulong Ignored;
+    /// <summary>Non-empty tokens and batches flushed.</summary>
+    public ulong Flushed;
+}
