@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
@@ -50,6 +51,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private ZoneArray _zones;
     private int _zoneCount;
     private int _userZone;
+    // EndPfn of zones 0..2 (NoZoneEnd past the last zone), for the branch-free zone lookup.
+    private fixed ulong _zoneEnd[ZoneLayout.MaxZones - 1];
     private ZoneLayout _layout;
     private ulong _managedFrames;
     private bool _initialised;
@@ -73,6 +76,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         _zoneCount = layout.Count;
         _userZone = layout.HighestZoneFor(MemoryClass.User);
         _managedFrames = 0;
+        for (int z = 0; z < ZoneLayout.MaxZones - 1; z++) _zoneEnd[z] = z < _zoneCount - 1 ? layout.EndPfn(z) : NoZoneEnd;
         ulong** bases = stackalloc ulong*[FrameMap.PairOrders];
         for (int z = 0; z < _zoneCount; z++)
         {
@@ -149,13 +153,17 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         }
     }
 
+    // Which zone a frame is in, without branches: frees of random frames across zones would
+    // mispredict a compare-and-jump chain. With pfn < 2^32 and 1 <= end < 2^63, the top bit of
+    // (end - 1 - pfn) is set exactly when pfn >= end (the subtraction wraps).
+    private const ulong NoZoneEnd = 1UL << 62;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly int ZoneIndexOf(ulong pfn)
-    {
-        int z = 0;
-        while (z < _zoneCount - 1 && pfn >= _zones[z].EndPfn) z++;
-        return z;
-    }
+    private readonly int ZoneIndexOf(ulong pfn) =>
+        (int)((_zoneEnd[0] - 1 - pfn) >> 63) + (int)((_zoneEnd[1] - 1 - pfn) >> 63) + (int)((_zoneEnd[2] - 1 - pfn) >> 63);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    private ref Zone ZoneOf(ulong pfn) => ref Unsafe.Add(ref _zones[0], ZoneIndexOf(pfn));
 
     // ---- free-list primitives, generic over how metadata is reached. Raw versions do not
     // touch the pair bits. ----
@@ -217,13 +225,15 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         while (order < MaxOrderValue)
         {
             if (a.TogglePair(ref zone, pfn, order)) break; // now exactly one free: the buddy is not
-            uint buddy = pfn ^ (1u << (int)order);
-            byte* bi = a.Info(buddy);
-            if (*bi != FrameInfo.Make(FrameState.Free, order))
+            uint bit = 1u << (int)order;
+            uint buddy = pfn ^ bit;
+            if (*a.Info(buddy) != FrameInfo.Make(FrameState.Free, order))
                 Panic.Fail("buddy: pair bit says the buddy is free but its state byte disagrees", buddy);
             UnlinkRaw(ref zone, a, order, buddy);
-            if (buddy < pfn) { *a.Info(pfn) = FrameInfo.Make(FrameState.Tail, 0); pfn = buddy; }
-            else *bi = FrameInfo.Make(FrameState.Tail, 0);
+            // The upper half becomes a tail, the lower half heads the merged block. Computed, not
+            // branched on: which of the two is being freed is a coin flip.
+            *a.Info(pfn | bit) = FrameInfo.Make(FrameState.Tail, 0);
+            pfn &= ~bit;
             order++;
         }
         *a.Info(pfn) = FrameInfo.Make(FrameState.Free, order);
@@ -234,7 +244,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint AllocInZone<TA>(ref Zone zone, TA a, uint order) where TA : struct, IFrameAddressing
     {
-        if (order != 0 || zone.PcpHigh == 0) return AllocFromLists(ref zone, a, order);
+        if (zone.PcpHigh == 0 || order != 0) return AllocFromLists(ref zone, a, order); // setting first: see FreeChecked
         if (zone.PcpCount == 0 && !RefillPcp(ref zone, a)) return 0;
         uint p = zone.Pcp[--zone.PcpCount];
         *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
@@ -296,7 +306,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         if (order > MaxOrderValue) return Status.InvalidArgument;
         ulong p = pfn.Value;
         if ((p & ((1UL << (int)order) - 1)) != 0) return Status.Misaligned;
-        ref Zone zone = ref _zones[ZoneIndexOf(p)];
+        ref Zone zone = ref ZoneOf(p);
         if (zone.DenseInfo != null)
         {
             if (p - zone.SpannedStartPfn >= zone.SpannedEndPfn - zone.SpannedStartPfn) return Status.OutOfRange;
@@ -328,7 +338,9 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
             if (st == FrameState.Allocated) return Status.WrongOrder;
             return st == FrameState.Free || st == FrameState.PerCpu ? Status.DoubleFree : Status.NotAllocated;
         }
-        if (order == 0 && zone.PcpHigh != 0)
+        // The zone's setting first: it is the same on every call and predicts perfectly, while
+        // "order is 0" is a coin flip in mixed-order workloads (a mispredict cost 3.5 ns here).
+        if (zone.PcpHigh != 0 && order == 0)
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
             zone.Pcp[zone.PcpCount++] = p;
