@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
 using SharpMM.Hosted;
+using Hw = SharpMM.Hosted.Machine;
 using SharpMM.Paging;
 using SharpMM.Physical;
 
@@ -115,16 +116,71 @@ public struct FakeArch : IArchHooks
     public readonly bool HasInvalidatePage => Invlpg;
 }
 
+/// <summary>A window that records its invalidations and knows how to flush a batch on its machine.</summary>
+public interface IRecordingWindow : IVirtualWindow
+{
+    List<ulong> Invalidated { get; }
+    /// <summary>Flushes (or, with no TLB, drops) a batch.</summary>
+    void Flush(ref FlushBatch batch, ref FlushPolicy policy);
+    /// <summary>Fails the test if the machine saw something wrong.</summary>
+    void Verify();
+}
+
+/// <summary>
+/// The recursive accessor's window on the hosted MMU model: pointers come from the model's own
+/// translation (TLB included, strict: a stale translation throws), invalidations are invlpg.
+/// </summary>
+public unsafe struct MmuWindow : IRecordingWindow
+{
+    public Hw.Mmu Mmu;
+    public List<ulong> Invalidated { get; private set; }
+
+    public static MmuWindow Boot(TableRam ram, Hw.PagingMode mode, ulong root)
+    {
+        var mmu = new Hw.Mmu(ram.Ram);
+        mmu.Cr4 = Hw.Cr4Flags.PageSizeExtensions | Hw.Cr4Flags.PageGlobalEnable;
+        if (mode != Hw.PagingMode.Bits32) mmu.Efer = Hw.EferFlags.NoExecuteEnable;
+        mmu.Cr0 = Hw.Cr0Flags.ProtectionEnable | Hw.Cr0Flags.WriteProtect;
+        mmu.EnablePaging(mode, root);
+        mmu.Tlb.PanicOnViolation = true;
+        return new MmuWindow { Mmu = mmu, Invalidated = new() };
+    }
+
+    public byte* Pointer(ulong va)
+    {
+        var r = Mmu.Translate(va, Hw.AccessKind.Write, Hw.Privilege.Supervisor, out ulong pa);
+        if (r != Hw.TranslationResult.Ok) throw new InvalidOperationException($"MMU: {r} at 0x{va:x}");
+        return Mmu.Ram.Base + pa;
+    }
+
+    public void Invalidate(ulong va)
+    {
+        Invalidated.Add(va);
+        Mmu.InvalidatePage(va);
+    }
+
+    public void Flush(ref FlushBatch batch, ref FlushPolicy policy)
+    {
+        var arch = Mmu.ArchHooks;
+        batch.Flush(ref arch, ref policy);
+    }
+
+    public readonly void Verify()
+    {
+        if (Mmu.Tlb.ViolationCount != 0) throw new InvalidOperationException($"{Mmu.Tlb.ViolationCount} stale translations");
+    }
+}
+
 /// <summary>
 /// The MMU's view for the recursive accessor, done in software: a page walk from the root over
 /// the real table bytes (so the self-map resolves exactly as on hardware), returning the host
 /// pointer of the byte. Invalidations are recorded. A walk that faults throws, naming the address.
 /// </summary>
-public unsafe struct SoftWalkWindow<TFormat> : IVirtualWindow where TFormat : struct, IPagingFormat
+public unsafe struct SoftWalkWindow<TFormat> : IRecordingWindow where TFormat : struct, IPagingFormat
 {
     public DirectMap Dm;
     public ulong RootPhys;
-    public List<ulong> Invalidated;
+    public List<ulong> Invalidated { get; private set; }
 
     public static SoftWalkWindow<TFormat> New(DirectMap dm, ulong root) => new() { Dm = dm, RootPhys = root, Invalidated = new() };
 
@@ -145,6 +201,11 @@ public unsafe struct SoftWalkWindow<TFormat> : IVirtualWindow where TFormat : st
     }
 
     public void Invalidate(ulong va) => Invalidated.Add(va);
+
+    /// <summary>No TLB: nothing to flush.</summary>
+    public void Flush(ref FlushBatch batch, ref FlushPolicy policy) => batch.Ignore(ref policy);
+
+    public readonly void Verify() { }
 }
 
 public static class PagingAssert
