@@ -170,13 +170,23 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             Panic.Fail("mapper: the frame allocator refused a page-table frame back", phys);
     }
 
+    /// <summary>True when the table holds no present entry. The scan starts at
+    /// <paramref name="va"/>'s entry (the one just cleared) and moves outward on both sides: a
+    /// neighbour is the likeliest entry to be present, so page-by-page unmapping in either
+    /// direction costs O(1) per page instead of O(entries).</summary>
     private bool IsTableEmpty(ulong tablePhys, int level, ulong va)
     {
         byte* t = _access.Table(tablePhys, level, va);
         int n = TFormat.EntriesPerTable(level);
-        for (int i = 0; i < n; i++)
-            if (TFormat.IsPresent(TFormat.Read(t, i))) return false;
-        return true;
+        int hint = Index(level, va);
+        if (TFormat.IsPresent(TFormat.Read(t, hint))) return false;
+        for (int d = 1; ; d++)
+        {
+            int above = hint + d, below = hint - d;
+            if (above >= n && below < 0) return true;
+            if (above < n && TFormat.IsPresent(TFormat.Read(t, above))) return false;
+            if (below >= 0 && TFormat.IsPresent(TFormat.Read(t, below))) return false;
+        }
     }
 
     /// <summary>Allocates a zeroed table for level - 1 and links it at entry
