@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 using SharpMM.Hosted;
+using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Workloads;
 using SharpMM.Physical;
 
@@ -26,6 +27,7 @@ internal static unsafe class BenchCommand
         if (scale <= 0 || scale > 100) throw new UsageException("--scale must be in (0, 100]");
         int reps = o.Get("--reps") is string rs ? int.Parse(rs, CultureInfo.InvariantCulture) : 5;
         if (reps < 1 || reps > 64) throw new UsageException("--reps must be 1..64");
+        if (wl == "W4") return BenchW4.Run(scale, reps, o.Has("--json"));
         // Compare like with like: W0 against refbuddy+pcp, W1/W2 against refbuddy (no cache).
         bool pcp = (o.Get("--pcp") ?? (wl == "W0" ? "on" : "off")) switch
         {
@@ -78,8 +80,13 @@ internal static unsafe class BenchCommand
                 Human($"{name,-22} W2{(maxo == 10 ? "   " : "-o9")} end state         : free pages {last.FreePages}, largest allocatable order {last.LargestOrder}, allocatable order-10 blocks {last.Order10Blocks} (ideal {last.FreePages >> 10}), order-9 blocks {last.Order9Blocks} (ideal {last.FreePages >> 9})");
                 break;
             }
+            case "W3":
+            case "W3T":
+            case "W3H":
+                gc += HeapBench(wl, scale, reps, fields, Human);
+                break;
             default:
-                throw new UsageException($"unknown workload '{o.Positional[0]}' (W0, W1, W2, W2o9)");
+                throw new UsageException($"unknown workload '{o.Positional[0]}' (W0, W1, W2, W2o9, W3, W3t, W3h)");
         }
         fields["gc_bytes_in_measured_regions"] = gc;
         if (o.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(fields));
@@ -112,6 +119,83 @@ internal static unsafe class BenchCommand
             finally { PageWorkloads.Destroy(b, meta); }
         }
         return results;
+    }
+
+    // W3, W3t, W3h (shared/peers/README.md) on SharpMM's kmalloc and, in the same process and
+    // period, on the peer mallocs this machine has (glibc always; mimalloc, jemalloc, tcmalloc
+    // when their Debian packages are installed). Backends take turns within each round so that
+    // a drift of the machine's clock hits all of them alike; round -1 is an untimed warm-up.
+    // Fields: pair_ns, footprint_bytes, live_bytes for SharpMM; the same under "peers".
+    private static long HeapBench(string wl, double scale, int reps, Dictionary<string, object> fields, Action<string> human)
+    {
+        string label = wl switch { "W3" => "W3", "W3T" => "W3t", _ => "W3h" };
+        fields["workload"] = label;
+        fields.Remove("pcp");
+        long ops = (long)(HeapWorkloads.Ops * scale);
+        var backends = new List<string>();
+        var skipped = new Dictionary<string, string>();
+        foreach (string b in HeapWorkloads.Backends)
+        {
+            if (b == "sharpmm" || PeerLibraries.IsAvailable(b, out string why)) backends.Add(b);
+            else skipped[b] = why;
+        }
+        var ns = backends.ToDictionary(b => b, _ => new List<double>());
+        var first = new Dictionary<string, W3Result>();
+        long gc = 0;
+        ulong failures = 0;
+        using var trace = wl == "W3H" ? null : new W3Trace(ops);
+        for (int r = -1; r < reps; r++)
+        {
+            foreach (string b in backends)
+            {
+                double v;
+                if (trace == null)
+                {
+                    v = HeapWorkloads.RunW3h(b, ops, out ulong f, out long g);
+                    failures += f; gc += g;
+                }
+                else
+                {
+                    W3Result res = HeapWorkloads.RunW3(b, trace, wl == "W3T");
+                    failures += res.Failures; gc += res.GcBytes;
+                    v = res.PairNs;
+                    if (r == 0) first[b] = res;
+                }
+                if (r >= 0) ns[b].Add(v);
+            }
+        }
+        if (failures != 0) throw new InvalidOperationException($"{label}: {failures} failed allocations or refused frees");
+        var peers = new Dictionary<string, object>();
+        foreach (string b in backends)
+        {
+            var list = ns[b];
+            double med = Median(list);
+            var entry = new Dictionary<string, object> { ["pair_ns"] = Math.Round(med, 2) };
+            string name = b == "sharpmm" ? "sharpmm(kmalloc)" : b;
+            if (trace == null)
+                human($"{name,-18} W3h hot malloc(64)+free       : median {med,6:F2} ns per pair (min {list.Min():F2} max {list.Max():F2})  [ops={ops} reps={reps}]");
+            else
+            {
+                W3Result f = first[b];
+                entry["footprint_bytes"] = f.FootprintBytes;
+                entry["live_bytes"] = f.LiveBytes;
+                human($"{name,-18} {label,-3} random 8..2047B, 100k live: median {med,6:F2} ns per free+malloc pair (min {list.Min():F2} max {list.Max():F2})  [ops={ops} reps={reps}]");
+                if (wl == "W3")
+                    human($"{name,-18} W3 footprint after run 1      : {f.FootprintBytes / 1048576.0:F1} MiB for {f.LiveBytes / 1048576.0:F1} MiB requested live ({(double)f.FootprintBytes / f.LiveBytes:F2}x)");
+            }
+            if (b == "sharpmm") foreach (var kv in entry) fields[kv.Key] = kv.Value;
+            else peers[b] = entry;
+        }
+        foreach (var kv in skipped) human($"{kv.Key,-18} skipped: {kv.Value}");
+        if (ns.TryGetValue("sharpmm", out var own))
+        {
+            double m = Median(own);
+            foreach (string b in backends.Where(b => b != "sharpmm"))
+                human($"ratio sharpmm / {b,-9}: {m / Median(ns[b]):F2}");
+        }
+        fields["peers"] = peers;
+        if (skipped.Count != 0) fields["skipped"] = skipped;
+        return gc;
     }
 
     private static double Median(List<double> v)

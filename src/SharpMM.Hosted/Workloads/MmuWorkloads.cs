@@ -1,0 +1,111 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Hosted.Machine;
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.Physical;
+
+namespace SharpMM.Hosted.Workloads;
+
+/// <summary>W4's figures (ns per operation) and the number of table pages the mapping took.</summary>
+public struct W4Result
+{
+    public double MapNs, WalkNs, HitNs, UnmapNs;
+    public ulong TablePages;
+    public ulong Checksum;
+}
+
+/// <summary>
+/// W4 of shared/peers/README.md: map 262,144 4 KiB pages at sequential virtual addresses from
+/// 0x7f0000000000 to frames bound(next, 2^24) with the library's x86-64 mapper (table pages from
+/// a buddy allocator over a 1 GiB simulated RAM, zeroed); then translations through the hosted
+/// MMU model with a 64-entry direct-mapped TLB, as the C reference's software TLB: random pages
+/// (every one a TLB miss and a 4-level walk of the real table bytes) and 32 hot pages (TLB hits);
+/// then unmap everything in a random order, each change flushed with invlpg through the policy.
+/// Draws are the C reference's: seed 4, the frames, the permutation, then the random pages.
+/// The MMU model checks rights and sets Accessed on its walks (the reference does neither);
+/// its stale-translation check is off for the timing, as hardware has none.
+/// </summary>
+public static unsafe class MmuWorkloads
+{
+    /// <summary>Pages mapped.</summary>
+    public const uint Pages = 262_144;
+    /// <summary>First virtual address.</summary>
+    public const ulong VirtualBase = 0x00007f0000000000;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static W4Result W4(long translations)
+    {
+        uint* perm = (uint*)NativeMemory.Alloc(Pages, 4);
+        uint* target = (uint*)NativeMemory.Alloc(Pages, 4);
+        uint* q = (uint*)NativeMemory.Alloc((nuint)translations, 4);
+        using var ram = new HostMemory(1UL << 30);
+        using var meta = new HostMemory(8UL << 20);
+        var buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
+        var result = new W4Result();
+        try
+        {
+            var rng = new SplitMix64(4);
+            for (uint i = 0; i < Pages; i++) { perm[i] = i; target[i] = SplitMix64.Bound(rng.Next(), 1u << 24); }
+            for (uint i = Pages - 1; i > 0; i--) { uint j = SplitMix64.Bound(rng.Next(), i + 1); (perm[i], perm[j]) = (perm[j], perm[i]); }
+            for (long k = 0; k < translations; k++) q[k] = SplitMix64.Bound(rng.Next(), Pages);
+
+            // Table frames: every frame of the 1 GiB RAM but the first MiB, handed out zeroed by the mapper.
+            var md = new HostMetadata(meta.Base, meta.Size, 1UL << 40);
+            ulong* ranges = stackalloc ulong[2] { 256, Pages };
+            if (buddy->Init(ref md, ranges, 1, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
+            buddy->AddFreeRange(256, Pages);
+            ulong free0 = buddy->FreeFrames;
+
+            var mmu = new Mmu(ram, new MmuOptions { Tlb = TlbGeometry.DirectMapped64 });
+            mmu.Tlb.StaleCheck = StaleCheck.Off;
+            var access = new DirectMapTableAccess(new DirectMap((ulong)ram.Base));
+            if (Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(access, ref *buddy, out var mapper) != Status.Ok) throw new InvalidOperationException("mapper");
+            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
+            mmu.Efer = EferFlags.NoExecuteEnable;
+            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
+            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            MmuArchHooks arch = mmu.ArchHooks;
+            FlushPolicy policy = FlushPolicy.Default;
+            ulong sink = 0, failures = 0;
+
+            long t0 = Stopwatch.GetTimestamp();
+            for (uint i = 0; i < Pages; i++)
+            {
+                failures += mapper.Map(VirtAddr.NewUnchecked(VirtualBase + ((ulong)i << 12)), PhysAddr.NewUnchecked((ulong)target[i] << 12),
+                    MappingSize.Size4KiB, PageFlags.Writable, ref *buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+                token.Flush(ref arch, ref policy);
+            }
+            long t1 = Stopwatch.GetTimestamp();
+            result.TablePages = free0 - buddy->FreeFrames;
+            for (long k = 0; k < translations; k++)
+                sink += mmu.Translate(VirtualBase + ((ulong)q[k] << 12) + ((ulong)k & 4095), AccessKind.Read, Privilege.Supervisor, out ulong pa) == TranslationResult.Ok ? pa : ~0UL;
+            long t2 = Stopwatch.GetTimestamp();
+            for (long k = 0; k < translations; k++)
+                sink += mmu.Translate(VirtualBase + ((ulong)(q[k] & 31) << 12), AccessKind.Read, Privilege.Supervisor, out ulong pa) == TranslationResult.Ok ? pa : ~0UL;
+            long t3 = Stopwatch.GetTimestamp();
+            for (uint i = 0; i < Pages; i++)
+            {
+                failures += mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref *buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+                token.Flush(ref arch, ref policy);
+            }
+            long t4 = Stopwatch.GetTimestamp();
+            if (failures != 0) throw new InvalidOperationException($"W4: {failures} map/unmap calls failed");
+            if (buddy->FreeFrames != free0 - 1) throw new InvalidOperationException("W4: table pages not returned after unmapping everything");
+            double f = 1e9 / Stopwatch.Frequency;
+            result.MapNs = (t1 - t0) * f / Pages;
+            result.WalkNs = (t2 - t1) * f / translations;
+            result.HitNs = (t3 - t2) * f / translations;
+            result.UnmapNs = (t4 - t3) * f / Pages;
+            result.Checksum = sink;
+            return result;
+        }
+        finally
+        {
+            NativeMemory.Free(perm); NativeMemory.Free(target); NativeMemory.Free(q); NativeMemory.Free(buddy);
+        }
+    }
+}
