@@ -507,6 +507,29 @@ public sealed class X86LegacyMapperTests : MapperConformance<X86LegacyFormat>
 {
     protected override ulong Boundary => 0x8000_0000;
     protected override ulong NonCanonical => 0x1_0000_0000;
+
+    /// <summary>PSE-36: a 4 MiB page may lie above 4 GiB (entry bits 20:13 = physical 39:32),
+    /// a 4 KiB page may not, and such a 4 MiB page cannot be split into 4 KiB pages.</summary>
+    [Fact]
+    public void Pse36_LargePagesAbove4GiB()
+    {
+        Assert.Equal(Status.Ok, Map(0xC000_0000, 0xAB_FFC0_0000, MappingSize.Size4MiB, PageFlags.Writable));
+        Assert.Equal(Status.Ok, M.Translate(V(0xC012_3456), out Translation t));
+        Assert.Equal(0xAB_FFD2_3456UL, t.Phys.Value);
+        Assert.Equal(Status.InvalidArgument, Map(0xC040_0000, 0x1_0000_0000, MappingSize.Size4KiB, PageFlags.None));
+        Assert.Equal(Status.InvalidArgument, Map(0xC040_0000, 1UL << 40, MappingSize.Size4MiB, PageFlags.None));
+        // A range above 4 GiB maps with 4 MiB pages where it can and fails (rolled back) where it cannot.
+        ulong free = Ram.Free;
+        Assert.Equal(Status.InvalidArgument, MapRange(0xC040_0000, 0x2_0040_0000, (4UL << 20) + PageSize.Bytes, PageFlags.None));
+        Assert.Equal(free, Ram.Free);
+        Assert.Equal(Status.NotMapped, M.Translate(V(0xC040_0000), out _));
+        Assert.Equal(Status.Ok, MapRange(0xC040_0000, 0x2_0040_0000, 8UL << 20, PageFlags.None));
+        Assert.Equal(Status.Unsupported, UnmapRange(0xC000_1000, PageSize.Bytes));
+        Assert.Equal(Status.Unsupported, ProtectRange(0xC000_0000, PageSize.Bytes, PageFlags.None));
+        Assert.Equal(free, Ram.Free);
+        Assert.Equal(Status.Ok, UnmapRange(0xC000_0000, 12UL << 20));
+        Assert.Equal(FreeBeforeRoot - 1, Ram.Free);
+    }
 }
 
 public sealed class X86PaeMapperTests : MapperConformance<X86PaeFormat>

@@ -189,6 +189,20 @@ public sealed class MmuOracleLegacyTests : MmuOracleTests<X86LegacyFormat>
 {
     protected override PagingMode Mode => PagingMode.Bits32;
     protected override ulong Boundary => 0x8000_0000;
+
+    [Fact]
+    public void Pse36_PageAbove4GiB_AsTheModelReadsIt()
+    {
+        using var ram = new TableRam(64);
+        var frames = ram.Frames();
+        Assert.Equal(Status.Ok, Mapper<X86LegacyFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var m));
+        Assert.Equal(Status.Ok, m.Map(V(0xC000_0000), P(0x3F_FFC0_0000), MappingSize.Size4MiB, PageFlags.Writable, ref frames, out _));
+        var mmu = new Mmu(ram.Ram, new MmuOptions { MaxPhysicalAddressBits = 40 });
+        mmu.Cr4 = Cr4Flags.PageSizeExtensions;
+        mmu.EnablePaging(PagingMode.Bits32, m.RootPhys);
+        Assert.Equal(TranslationResult.Ok, mmu.Translate(0xC012_3456, AccessKind.Write, Privilege.Supervisor, out ulong pa));
+        Assert.Equal(0x3F_FFD2_3456UL, pa);
+    }
 }
 
 public sealed class MmuOraclePaeTests : MmuOracleTests<X86PaeFormat>
