@@ -1,0 +1,36 @@
+using SharpMM.Addressing;
+
+namespace SharpMM.Heap;
+
+/// <summary>
+/// Large allocations reached through the direct map (no page-table change): the block's
+/// address is its direct-map address. What kmalloc uses until the paging layer provides a
+/// mapper over a virtual range (which also brings guard pages and blocks that need not be
+/// physically contiguous).
+/// </summary>
+public readonly unsafe struct DirectLargeMapper : ILargeMapper
+{
+    private readonly DirectMap _map;
+
+    /// <summary>A mapper over <paramref name="map"/>.</summary>
+    public DirectLargeMapper(DirectMap map) { _map = map; }
+
+    /// <inheritdoc/>
+    public Status Map(Pfn first, uint order, out byte* virt)
+    {
+        virt = _map.ToVirt(first.Value << PageSize.Shift);
+        return Status.Ok;
+    }
+
+    /// <inheritdoc/>
+    public void Unmap(byte* virt, uint order) { }
+
+    /// <inheritdoc/>
+    public bool TryTranslate(void* virt, out Pfn pfn)
+    {
+        ulong v = (ulong)virt;
+        if (v < _map.Offset || v - _map.Offset >= PhysAddr.Limit) { pfn = default; return false; }
+        pfn = Pfn.NewUnchecked((v - _map.Offset) >> PageSize.Shift);
+        return true;
+    }
+}

@@ -1,0 +1,182 @@
+using SharpMM.Addressing;
+using SharpMM.Diagnostics;
+
+namespace SharpMM.Heap;
+
+/// <summary>
+/// The heap's statistics in the forms kernel engineers read: a /proc/slabinfo table (one line
+/// per live cache), /proc/meminfo lines (Slab, kmalloc large blocks, heap metadata), the debug
+/// mode's leak report (allocation sites with live objects and bytes) and event log; and the
+/// same figures as JSON for the boot report (<see cref="WriteJson"/> emits the two members
+/// "slabinfo" and "meminfo_heap" into the object being written).
+///
+/// Columns: active_objs = objects handed out; num_objs = objects in all slabs; cpu_cached =
+/// objects parked in per-CPU magazines (free, but not in their slabs); objsize = the size asked
+/// for; slot = bytes per object in the slab (with debug red zones and trailer).
+/// </summary>
+public static unsafe class HeapReport
+{
+    /// <summary>Writes the slabinfo table.</summary>
+    public static void WriteSlabinfo<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        w.Line("slabinfo - version: 2.1 (sharpmm)");
+        w.Line("# name                 <active_objs> <num_objs> <objsize> <slot> <objperslab> <pagesperslab> : slabdata <active_slabs> <num_slabs> <cpu_cached>");
+        for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache)
+        {
+            c->WriteName(ref w);
+            w.Spaces(SlabCache.NameBytes - c->NameLength);
+            w.DecPad(c->ActiveObjects, 14);
+            w.DecPad(c->TotalObjects, 11);
+            w.DecPad(c->ObjectSize, 10);
+            w.DecPad(c->SlotSize, 7);
+            w.DecPad(c->ObjectsPerSlab, 13);
+            w.DecPad(c->PagesPerSlab, 15);
+            w.Str(" : slabdata");
+            w.DecPad(c->ActiveSlabs, 15);
+            w.DecPad(c->Slabs, 12);
+            w.DecPad(c->CpuCachedObjects, 13);
+            w.Line();
+        }
+    }
+
+    /// <summary>Writes the heap's /proc/meminfo lines (kB, as Linux prints them).</summary>
+    public static void WriteMeminfo<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        Kb(ref w, "Slab:", pages.SlabPages << PageSize.Shift);
+        Kb(ref w, "SlabEmpty:", EmptySlabPages(in pages) << PageSize.Shift);
+        Kb(ref w, "KmallocLarge:", pages.LargePages << PageSize.Shift);
+        Kb(ref w, "KmallocLargeUsed:", pages.LargeBytes);
+        Kb(ref w, "HeapMetadata:", pages.MetadataPages << PageSize.Shift);
+        w.StrPad("KmallocLargeBlocks:", 18); w.DecPad(pages.LargeCount, 9); w.Line();
+    }
+
+    private static void Kb<TSink>(ref TextWriter<TSink> w, string label, ulong bytes) where TSink : struct, ITextSink
+    {
+        w.StrPad(label, 18);
+        w.DecPad((bytes + 1023) / 1024, 9);
+        w.Line(" kB");
+    }
+
+    /// <summary>Pages of empty slabs kept by the caches (given back by a shrink).</summary>
+    public static ulong EmptySlabPages(in HeapPages pages)
+    {
+        ulong n = 0;
+        for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache) n += c->EmptySlabs * c->PagesPerSlab;
+        return n;
+    }
+
+    /// <summary>Objects handed out by all caches and their slot bytes.</summary>
+    public static void ActiveTotals(in HeapPages pages, out ulong objects, out ulong slotBytes)
+    {
+        objects = 0; slotBytes = 0;
+        for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache)
+        {
+            objects += c->ActiveObjects;
+            slotBytes += c->ActiveObjects * c->SlotSize;
+        }
+    }
+
+    /// <summary>Writes slabinfo and meminfo.</summary>
+    public static void WriteText<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        WriteSlabinfo(ref w, in pages);
+        w.Line();
+        WriteMeminfo(ref w, in pages);
+    }
+
+    /// <summary>
+    /// Emits <c>"slabinfo": [ {name, active_objs, num_objs, objsize, slot_size, objperslab,
+    /// pagesperslab, active_slabs, num_slabs, cpu_cached}, ... ]</c> and <c>"meminfo_heap":
+    /// {slab_bytes, slab_empty_bytes, kmalloc_large_bytes, kmalloc_large_used_bytes,
+    /// kmalloc_large_blocks, metadata_bytes, caches, reclaims, debug}</c> as members of the JSON
+    /// object <paramref name="j"/> is writing.
+    /// </summary>
+    public static void WriteJson<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        j.BeginArray(ref w, "slabinfo");
+        ulong caches = 0;
+        for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache)
+        {
+            caches++;
+            j.BeginObject(ref w);
+            j.Number(ref w, "active_objs", c->ActiveObjects);
+            j.Number(ref w, "num_objs", c->TotalObjects);
+            j.Number(ref w, "objsize", c->ObjectSize);
+            j.Number(ref w, "slot_size", c->SlotSize);
+            j.Number(ref w, "objperslab", c->ObjectsPerSlab);
+            j.Number(ref w, "pagesperslab", c->PagesPerSlab);
+            j.Number(ref w, "active_slabs", c->ActiveSlabs);
+            j.Number(ref w, "num_slabs", c->Slabs);
+            j.Number(ref w, "cpu_cached", c->CpuCachedObjects);
+            // The name is bytes kept in the cache (the writer takes only strings): written as
+            // the last member, after the comma the writer would have put. Names hold no quote,
+            // backslash or control character (SlabCache.Create replaces them).
+            w.Str(",\"name\":\"");
+            c->WriteName(ref w);
+            w.Char('"');
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginObject(ref w, "meminfo_heap");
+        j.Number(ref w, "slab_bytes", pages.SlabPages << PageSize.Shift);
+        j.Number(ref w, "slab_empty_bytes", EmptySlabPages(in pages) << PageSize.Shift);
+        j.Number(ref w, "kmalloc_large_bytes", pages.LargePages << PageSize.Shift);
+        j.Number(ref w, "kmalloc_large_used_bytes", pages.LargeBytes);
+        j.Number(ref w, "kmalloc_large_blocks", pages.LargeCount);
+        j.Number(ref w, "metadata_bytes", pages.MetadataPages << PageSize.Shift);
+        j.Number(ref w, "caches", caches);
+        j.Number(ref w, "reclaims", pages.Reclaims);
+        j.Bool(ref w, "debug", pages.IsDebug);
+        j.EndObject(ref w);
+    }
+
+    /// <summary>
+    /// The leak report (debug mode): every allocation site with live allocations, its file and
+    /// line, live objects and live requested bytes, and the totals. In fast mode one line says
+    /// that sites are not tracked.
+    /// </summary>
+    public static void WriteLeaks<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        HeapDebug* dbg = pages.Debug;
+        if (dbg == null) { w.Line("leak report: allocation sites are tracked in debug mode only"); return; }
+        dbg->Totals(out ulong objects, out ulong bytes, out uint sites);
+        w.Str("leak report: "); w.Dec(objects); w.Str(" live allocations, "); w.Dec(bytes); w.Str(" bytes, from ");
+        w.Dec(sites); w.Line(sites == 1 ? " site" : " sites");
+        for (uint i = 0; i < HeapDebug.SiteCapacity; i++)
+        {
+            AllocationSite s = dbg->SiteAt(i);
+            if (s.LiveObjects == 0) continue;
+            w.Str("  ");
+            int width = (int)s.FileLength;
+            dbg->WriteSite(ref w, i);
+            if (i != 0) width += 1 + TextWriter<TSink>.DecimalWidth(s.Line);
+            w.Spaces(36 - width);
+            w.DecPad(s.LiveObjects, 8); w.Str(" objects");
+            w.DecPad(s.LiveBytes, 12); w.Str(" bytes");
+            w.DecPad(s.Allocations, 10); w.Line(" allocations");
+        }
+    }
+
+    /// <summary>The debug mode's findings: counts per kind and the most recent events.</summary>
+    public static void WriteEvents<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        HeapDebug* dbg = pages.Debug;
+        if (dbg == null) { w.Line("heap events: recorded in debug mode only"); return; }
+        w.Str("heap events: "); w.Dec(dbg->EventTotal); w.Line();
+        for (int k = 0; k < HeapEventKindNames.Count; k++)
+        {
+            ulong n = dbg->Count((HeapEventKind)k);
+            if (n == 0) continue;
+            w.Str("  "); w.StrPad(HeapEventKindNames.Name((HeapEventKind)k), 24); w.Dec(n); w.Line();
+        }
+        for (int back = 0; dbg->TryGetEvent(back, out HeapEvent e); back++)
+        {
+            w.Str("  "); w.Str(HeapEventKindNames.Name(e.Kind)); w.Str(" at "); w.Hex(e.Address);
+            w.Str(" ("); w.Str(StatusNames.Name(e.Status)); w.Str("), allocated at ");
+            dbg->WriteSite(ref w, e.AllocSite);
+            w.Str(", freed/seen at ");
+            dbg->WriteSite(ref w, e.FreeSite);
+            w.Line();
+        }
+    }
+}

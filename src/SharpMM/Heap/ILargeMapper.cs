@@ -1,0 +1,26 @@
+using SharpMM.Addressing;
+
+namespace SharpMM.Heap;
+
+/// <summary>
+/// The page-mapping step of kmalloc's large path (seed 002: "maps them at a free virtual
+/// address"), kept behind this interface so that the direct-map version used until the paging
+/// layer exists (<see cref="DirectLargeMapper"/>) can be swapped for one that maps the frames at
+/// a free range of the kernel's virtual address space. The heap does the rest: it takes the
+/// frames from the buddy allocator, records them in its owner table, writes the header and
+/// validates frees. Used as a generic constraint on a struct (static dispatch).
+/// </summary>
+public unsafe interface ILargeMapper
+{
+    /// <summary>Makes frames [first, first + 2^order) reachable at one virtual range.
+    /// Return: Ok and its address; OutOfMemory when no address range or table page is left
+    /// (nothing changed).</summary>
+    Status Map(Pfn first, uint order, out byte* virt);
+
+    /// <summary>Undoes <see cref="Map"/> for the range at <paramref name="virt"/>.</summary>
+    void Unmap(byte* virt, uint order);
+
+    /// <summary>The frame behind <paramref name="virt"/> when it lies in memory this mapper
+    /// reaches; false otherwise (kfree then reports OutOfRange).</summary>
+    bool TryTranslate(void* virt, out Pfn pfn);
+}

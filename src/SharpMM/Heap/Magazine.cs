@@ -1,0 +1,33 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpMM.Heap;
+
+/// <summary>
+/// A per-CPU object cache in front of a slab cache: a stack of object pointers (jemalloc's
+/// tcache bins, SLUB's sheaves), not a free list threaded through the objects, so neither
+/// allocation nor free writes into an object. Allocation pops (and sets the object's allocated
+/// bit through <see cref="MagazineEntry.Mark"/>); free pushes (after the slab's bitmap said the
+/// object was handed out). An empty magazine is refilled with <see cref="Batch"/> objects from
+/// the slab lists; a full one returns its oldest <see cref="Batch"/> objects to their slabs.
+/// Capacity 0 (debug mode, or magazines turned off) sends every operation to the slab lists.
+/// </summary>
+public struct Magazine
+{
+    /// <summary>Most entries a magazine can hold.</summary>
+    public const int MaxCapacity = 64;
+
+    /// <summary>Entries held.</summary>
+    public uint Count;
+    /// <summary>Most entries this magazine holds (at most <see cref="MaxCapacity"/>).</summary>
+    public uint Capacity;
+    /// <summary>Objects moved per refill or flush.</summary>
+    public uint Batch;
+    private uint _pad;
+    /// <summary>The stack; entries [0, Count) are valid, the top is Count - 1.</summary>
+    public MagazineSlots Slots;
+
+    /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; Capacity by construction).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    public ref MagazineEntry At(uint i) => ref Unsafe.Add(ref Slots[0], (nint)i);
+}

@@ -1,0 +1,86 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace SharpMM.Heap;
+
+/// <summary>
+/// Per-slab metadata, kept off the slab (the slab's pages hold objects only, so power-of-two
+/// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the
+/// <see cref="FrameOwnerTable"/>. A 48-byte header followed by two bitmaps of one bit per
+/// object, W = ceil(objects / 64) words each:
+///
+/// <code>
+///   +0   Start    first object's address       +24  Next   } links on the cache's
+///   +8   Inverse  inverse of Slot's odd part    +32  Prev   } full/partial/empty list
+///   +16  Cache    the owning cache              +40  Total (16 bits), InUse (16), Shift (8)
+///   +48     Alloc[W]  1 = handed out to a caller (checked on every free: double/invalid free)
+///   +48+8W  Free[W]   1 = free in the slab (refills take from here)
+/// </code>
+///
+/// An object is in exactly one of three states: handed out (Alloc 1, Free 0), parked in a
+/// per-CPU magazine (both 0), free in the slab (Free 1, Alloc 0); the one object waiting in a
+/// CPU's <see cref="HotSlot"/> keeps Alloc 1. InUse counts all but the free ones. Classes of 64
+/// bytes and more have one word per bitmap, so the whole descriptor is one 64-byte line.
+///
+/// Object index of a pointer, and the boundary check, in one multiply: with Slot = o * 2^Shift
+/// (o odd) and Inverse = o^-1 mod 2^64, q = rotr((p - Start) * Inverse, Shift) equals
+/// (p - Start) / Slot when Slot divides p - Start, and is at least 2^(64 - Shift) / o otherwise
+/// (the divisibility test of Granlund and Montgomery), so "q &lt; Total" accepts exactly the
+/// object boundaries (a pointer below Start wraps to a huge difference and fails too).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct SlabDescriptor
+{
+    /// <summary>Bytes before the bitmaps.</summary>
+    public const int HeaderBytes = 48;
+
+    /// <summary>Address of object 0.</summary>
+    public ulong Start;
+    /// <summary>Multiplicative inverse (mod 2^64) of the odd part of the slot size.</summary>
+    public ulong Inverse;
+    /// <summary>The owning cache.</summary>
+    public SlabCache* Cache;
+    /// <summary>Next slab on the cache's list.</summary>
+    public SlabDescriptor* Next;
+    /// <summary>Previous slab on the cache's list.</summary>
+    public SlabDescriptor* Prev;
+    /// <summary>Objects in the slab.</summary>
+    public ushort Total;
+    /// <summary>Objects not free in the slab (handed out, in a magazine or a hot slot).</summary>
+    public ushort InUse;
+    /// <summary>log2 of the power-of-two part of the slot size.</summary>
+    public byte Shift;
+    private byte _pad0;
+    private ushort _pad1;
+
+    /// <summary>The object index of <paramref name="p"/> when it is an object boundary of slab
+    /// <paramref name="d"/>, else a value of at least <see cref="Total"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong IndexOf(SlabDescriptor* d, ulong p) => BitOperations.RotateRight((p - d->Start) * d->Inverse, d->Shift);
+
+    /// <summary>Inverse and shift for a slot size (see the type's summary).</summary>
+    public static void DivisorFor(uint slot, out ulong inverse, out byte shift)
+    {
+        int k = BitOperations.TrailingZeroCount(slot);
+        ulong o = slot >> k;
+        ulong x = o; // correct to 3 bits: o * o = 1 mod 8 for odd o
+        for (int i = 0; i < 5; i++) x *= 2 - o * x; // each step doubles the correct bits
+        inverse = x;
+        shift = (byte)k;
+    }
+
+    /// <summary>The allocated bitmap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong* AllocBits(SlabDescriptor* d) => (ulong*)((byte*)d + HeaderBytes);
+
+    /// <summary>The free bitmap (after <paramref name="words"/> allocated words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong* FreeBits(SlabDescriptor* d, uint words) => (ulong*)((byte*)d + HeaderBytes) + words;
+
+    /// <summary>Bitmap words for <paramref name="objects"/> objects.</summary>
+    public static uint WordsFor(uint objects) => (objects + 63) / 64;
+
+    /// <summary>Descriptor size for <paramref name="objects"/> objects, a multiple of 64.</summary>
+    public static uint BytesFor(uint objects) => (HeaderBytes + 16 * WordsFor(objects) + 63) & ~63u;
+}
