@@ -4,6 +4,7 @@ using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Hosted;
 using SharpMM.Physical;
+using SharpMM.Virtual;
 
 namespace SharpMM.Cli;
 
@@ -14,47 +15,28 @@ internal static unsafe class BootCommand
     {
         var o = new Options(args, new[] { "--mem", "--map", "--machine", "--layout" }, new[] { "--json" });
         if (o.Positional.Count > 0) throw new UsageException($"unexpected argument '{o.Positional[0]}'");
-        if (o.Has("--mem") && o.Has("--map")) throw new UsageException("give --mem or --map, not both");
         bool json = o.Has("--json");
-
-        MemoryMap raw = default;
-        string source;
-        if (o.Get("--map") is string path)
-        {
-            byte[] bytes = File.ReadAllBytes(path);
-            if (bytes.Length == 0) return Program.Fail($"{path}: file is empty");
-            Status st;
-            MapError err;
-            MapFormat format;
-            fixed (byte* p = bytes) st = MapLoader.Load(p, bytes.Length, ref raw, out err, out format);
-            if (st != Status.Ok) return Program.Fail($"{path}: {Describe(err)}");
-            source = $"{path} ({format})";
-        }
-        else
-        {
-            ulong mem = o.Get("--mem") is string m ? Options.ParseSize(m) : 128UL << 20;
-            string machine = o.Get("--machine") ?? "pc";
-            try { raw = QemuMaps.ForMachine(mem, machine); }
-            catch (ArgumentException e) { throw new UsageException(e.Message); }
-            var w0 = StringSink.NewWriter();
-            w0.Size(mem);
-            source = $"QEMU {machine} guest with {w0.Sink.Text}";
-        }
+        MemoryMap raw = MapSource.Load(o, out string source);
 
         BootInfo info = BootInfo.Default();
-        info.Layout = (o.Get("--layout") ?? "x86_64") switch
+        string layoutName = o.Get("--layout") ?? "";
+        // Address-space layouts run the seeds' boot sequence (page tables, CR3 switch) first;
+        // "i386" and "lowhigh" only choose the 32-bit zone layouts for the physical boot.
+        if (layoutName is not ("" or "i386" or "lowhigh") && AddressSpaceLayout.TryParse(layoutName, out LayoutId layoutId))
+            return BootWithLayout(layoutId, raw, source, json);
+        info.Layout = layoutName switch
         {
-            "x86_64" => ZoneLayout.X86_64(),
+            "" or "x86_64" => ZoneLayout.X86_64(),
             "i386" => ZoneLayout.I386(),
             "lowhigh" => ZoneLayout.LowHigh(),
-            var l => throw new UsageException($"unknown layout '{l}' (x86_64, i386, lowhigh)"),
+            var l => throw new UsageException($"unknown layout '{l}' (i386-higher-half, i386-low-2g, phantom-ia32, x86_64; zones only: i386, lowhigh)"),
         };
         // Stand-ins for what a loader reports: a 2 MiB kernel at 1 MiB, Multiboot info at 36 KiB.
         PhysRange.TryFromBounds(0x100000, 0x300000, out info.KernelImage);
         PhysRange.TryFromBounds(0x9000, 0xa000, out info.BootInformation);
 
         using var machineState = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
-        if (machineState is null) return Program.Fail($"{source}: {Describe(sanErr)}");
+        if (machineState is null) return Program.Fail($"{source}: {MapSource.Describe(sanErr)}");
         if (machineState.BootStatus != Status.Ok)
             return Program.Fail($"{source}: boot failed: {StatusNames.Name(machineState.BootStatus)}");
 
@@ -76,10 +58,26 @@ internal static unsafe class BootCommand
         return 0;
     }
 
-    private static string Describe(in MapError e)
+    private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, bool json)
     {
+        using var boot = LayoutBoot.Run(id, raw);
         var w = StringSink.NewWriter();
-        e.Write(ref w);
-        return w.Sink.Text.ToString();
+        if (json)
+        {
+            BootReport.WriteJson(ref w, in *boot.Machine.Memory);
+            w.Line();
+        }
+        else
+        {
+            w.Str("SharpMM: booted a simulated machine: "); w.Str(source); w.Line();
+            w.Line();
+            boot.Layout.WriteMap(ref w);
+            w.Line();
+            w.Str(boot.Log);
+            w.Line();
+            BootReport.WriteText(ref w, in *boot.Machine.Memory);
+        }
+        Console.Out.Write(w.Sink.Text.ToString());
+        return boot.FailedChecks == 0 ? 0 : 1;
     }
 }

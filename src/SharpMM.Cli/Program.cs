@@ -11,11 +11,18 @@ internal static class Program
         usage: sharpmm <command> [options]
 
         commands:
-          boot [--mem SIZE [--machine pc|q35] | --map FILE] [--layout x86_64|i386|lowhigh] [--json]
+          boot [--mem SIZE [--machine pc|q35] | --map FILE] [--layout NAME] [--json]
               Boot a simulated machine and show what the memory manager did: the sanitized map,
               memblock reservations, zones, buddyinfo and meminfo. Without --mem or --map: the
               map QEMU gives a 128 MiB pc guest. --map reads Linux boot-log text (dmesg
               BIOS-e820 lines), raw E820 entries, or a Multiboot 1/2 memory map.
+              --layout i386-higher-half|i386-low-2g|phantom-ia32|x86_64 first runs the boot
+              sequence of that kernel layout (temporary tables, final tables, CR3 switch) on the
+              MMU model and prints each step; --layout i386|lowhigh only picks 32-bit zones.
+          pagetable [--layout NAME] [--mem SIZE | --map FILE]
+              The layout's final page tables after boot, as merged runs with page sizes and flags.
+          translate --layout NAME ADDR
+              The walk of virtual address ADDR (hex) level by level, and the MMU model's answer.
           bench W0|W1|W2|W2o9 [--scale S] [--pcp on|off] [--reps N] [--json]
               Page-allocator workloads (docs/benchmarks.md), same definitions as the C peers.
           qemu [--mem SIZE] [--machine pc|q35] [--append CMDLINE]
@@ -43,6 +50,8 @@ internal static class Program
                 "bench" => BenchCommand.Run(rest),
                 "qemu" => QemuCommand.Run(rest),
                 "check-kernel-log" => CheckKernelLogCommand.Run(rest),
+                "pagetable" => PagingCommands.PageTable(rest),
+                "translate" => PagingCommands.Translate(rest),
                 _ => Fail($"unknown command '{args[0]}' (try: sharpmm help)"),
             };
         }
@@ -57,6 +66,12 @@ internal static class Program
         catch (UnauthorizedAccessException e)
         {
             return Fail(e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A library step refused (e.g. a layout's boot sequence on a map it cannot serve).
+            Console.Error.WriteLine($"sharpmm: {e.Message}");
+            return 1;
         }
     }
 

@@ -18,10 +18,10 @@ public sealed unsafe class SimulatedMachine : IDisposable
     public DirectMap DirectMap { get; }
     /// <summary>The physical memory manager (native memory: it is a large struct).</summary>
     public PhysicalMemory* Memory { get; }
-    /// <summary>Boot status.</summary>
-    public Status BootStatus { get; }
+    /// <summary>Boot status (<see cref="Status.Retired"/> for a machine prepared but not booted here).</summary>
+    public Status BootStatus { get; private set; }
     /// <summary>Wall-clock time of the boot sequence.</summary>
-    public TimeSpan BootTime { get; }
+    public TimeSpan BootTime { get; private set; }
 
     private SimulatedMachine(HostMemory ram, PhysicalMemory* pm, Status status, TimeSpan time)
     {
@@ -40,16 +40,24 @@ public sealed unsafe class SimulatedMachine : IDisposable
     /// <summary>Boots over an already sanitized map.</summary>
     public static SimulatedMachine BootSanitized(in MemoryMap sanitized, in BootInfo info)
     {
+        var m = Prepare(in sanitized);
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        m.BootStatus = m.Memory->Boot(in sanitized, in info, m.DirectMap);
+        m.BootTime = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+        return m;
+    }
+
+    /// <summary>RAM sized for the map's usable memory and an empty physical memory manager,
+    /// for callers that run the boot sequence themselves (step by step).</summary>
+    public static SimulatedMachine Prepare(in MemoryMap sanitized)
+    {
         ulong top = 0, limit = Pfn.ManagedLimit << PageSize.Shift;
         for (int i = 0; i < sanitized.Count; i++)
             if (sanitized[i].Type == MemoryType.Usable && sanitized[i].Start < limit)
                 top = Math.Max(top, Math.Min(sanitized[i].End, limit));
         var ram = new HostMemory(Math.Max(top, 1UL << 20));
         var pm = (PhysicalMemory*)NativeMemory.AllocZeroed((nuint)sizeof(PhysicalMemory));
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        Status st = pm->Boot(in sanitized, in info, new DirectMap((ulong)ram.Base));
-        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
-        return new SimulatedMachine(ram, pm, st, elapsed);
+        return new SimulatedMachine(ram, pm, Status.Retired, TimeSpan.Zero);
     }
 
     /// <inheritdoc/>

@@ -77,6 +77,8 @@ public struct AddressSpaceLayout
     public int AddressBits;
     /// <summary>First kernel address (the user/kernel split).</summary>
     public ulong KernelBase;
+    /// <summary>Where the kernel image runs: virtual = physical + this (0: identity-mapped).</summary>
+    public ulong KernelVirtualOffset;
 
     /// <summary>Number of regions.</summary>
     public readonly int Count => _count;
@@ -137,7 +139,7 @@ public struct AddressSpaceLayout
     public static AddressSpaceLayout I386HigherHalf()
     {
         AddressSpaceLayout l = default;
-        l.Id = LayoutId.I386HigherHalf; l.AddressBits = 32; l.KernelBase = 0xC0000000;
+        l.Id = LayoutId.I386HigherHalf; l.AddressBits = 32; l.KernelBase = 0xC0000000; l.KernelVirtualOffset = 0xC0000000;
         l.Add(0x00000000, 0x00001000, RegionKind.Guard);
         l.Add(0x08048000, 0x40000000, RegionKind.UserText, user: true); // text, data, then brk heap
         l.Add(0x40000000, 0xBF800000, RegionKind.SharedLibraries, user: true);
@@ -158,7 +160,7 @@ public struct AddressSpaceLayout
     public static AddressSpaceLayout I386Low2G()
     {
         AddressSpaceLayout l = default;
-        l.Id = LayoutId.I386Low2G; l.AddressBits = 32; l.KernelBase = 0x80000000;
+        l.Id = LayoutId.I386Low2G; l.AddressBits = 32; l.KernelBase = 0x80000000; l.KernelVirtualOffset = 0x80000000;
         l.Add(0x00000000, 0x00001000, RegionKind.Guard);
         l.Add(0x00001000, 0x80000000, RegionKind.IdentityMap);          // Low zone: RAM below 2 GiB, virt == phys
         l.Add(0x80000000, 0x80400000, RegionKind.KernelImage);
@@ -177,7 +179,7 @@ public struct AddressSpaceLayout
     public static AddressSpaceLayout PhantomIa32()
     {
         AddressSpaceLayout l = default;
-        l.Id = LayoutId.PhantomIa32; l.AddressBits = 32; l.KernelBase = 0x00100000;
+        l.Id = LayoutId.PhantomIa32; l.AddressBits = 32; l.KernelBase = 0x00100000; l.KernelVirtualOffset = 0;
         l.Add(0x00000000, 0x00001000, RegionKind.Guard);
         l.Add(0x00001000, 0x00100000, RegionKind.IdentityMap);          // low memory: BIOS, trampolines
         l.Add(0x00100000, 0x00400000, RegionKind.KernelImage);
@@ -198,7 +200,7 @@ public struct AddressSpaceLayout
     public static AddressSpaceLayout X86_64()
     {
         AddressSpaceLayout l = default;
-        l.Id = LayoutId.X86_64; l.AddressBits = 48; l.KernelBase = 0xFFFF800000000000;
+        l.Id = LayoutId.X86_64; l.AddressBits = 48; l.KernelBase = 0xFFFF800000000000; l.KernelVirtualOffset = 0xFFFFFFFF80000000;
         l.Add(0x0000000000000000, 0x0000000000001000, RegionKind.Guard);
         l.Add(0x0000000000400000, 0x0000100000000000, RegionKind.UserText, user: true);
         l.Add(0x0000100000000000, 0x00007FFF00000000, RegionKind.SharedLibraries, user: true);
