@@ -90,6 +90,15 @@ FUNC arch_rdmsr
     or      %rdx, %rax
     ret
 
+/* void arch_wrmsr(uint msr, ulong value) */
+FUNC arch_wrmsr
+    mov     %edi, %ecx
+    mov     %rsi, %rax
+    mov     %rsi, %rdx
+    shr     $32, %rdx
+    wrmsr
+    ret
+
 /* void arch_cpuid(uint leaf, uint subleaf, uint* out4): eax, ebx, ecx, edx into out4[0..3] */
 FUNC arch_cpuid
     push    %rbx
@@ -131,6 +140,12 @@ FUNC arch_kernel_end
     ret
 FUNC arch_text_end
     lea     __text_end(%rip), %rax
+    ret
+FUNC arch_rodata_start
+    lea     __rodata_start(%rip), %rax
+    ret
+FUNC arch_data_start
+    lea     __data_start(%rip), %rax
     ret
 FUNC arch_bss_start
     lea     __bss_start(%rip), %rax
@@ -180,6 +195,80 @@ FUNC arch_boot_pml4
     ret
 FUNC arch_boot_pt0
     lea     boot_pt0(%rip), %rax
+    ret
+
+/*
+ * void arch_run_on_stack(ulong top): moves rsp to `top` (16-byte aligned, the first byte above
+ * the new stack) and calls kmain_stage2 (KernelMain.cs) there with an empty frame chain. The
+ * frames below on the old stack stay where they are. kmain_stage2 does not return; if it does,
+ * the kernel stops through the exit device (status 9), like a kmain that returns.
+ */
+FUNC arch_run_on_stack
+    mov     %rdi, %rsp
+    xor     %ebp, %ebp
+    call    kmain_stage2
+    mov     $0xF4, %dx
+    mov     $0x04, %eax
+    outl    %eax, %dx
+1:  cli
+    hlt
+    jmp     1b
+
+/*
+ * Fault probes: one access that may fault, with a fixup (the exception-table idea). When the
+ * access faults with a #PF while FaultProbe.cs has armed the probe, the dispatcher records CR2
+ * and the error code and resumes at the fixup instead of reporting. Return: 0 the access
+ * completed, 1 it faulted.
+ *
+ *   int arch_probe_read(ulong addr, ulong* value)    reads 8 bytes at addr into *value
+ *   int arch_probe_write(ulong addr, ulong value)    writes 8 bytes at addr
+ *   int arch_probe_exec(ulong addr)                  calls addr (which must hold a ret)
+ *
+ * The faulting instruction of read and write is at arch_probe_read_insn / arch_probe_write_insn
+ * (nothing pushed yet: the fixup just returns 1). A fetch fault has RIP = addr with the return
+ * address already pushed by the call: arch_probe_exec_fixup drops it.
+ */
+FUNC arch_probe_read
+    .global arch_probe_read_insn
+arch_probe_read_insn:
+    mov     (%rdi), %rcx
+    mov     %rcx, (%rsi)
+    xor     %eax, %eax
+    ret
+
+FUNC arch_probe_write
+    .global arch_probe_write_insn
+arch_probe_write_insn:
+    mov     %rsi, (%rdi)
+    xor     %eax, %eax
+    ret
+
+FUNC arch_probe_fixup
+    mov     $1, %eax
+    ret
+
+FUNC arch_probe_exec
+    call    *%rdi
+    xor     %eax, %eax
+    ret
+
+FUNC arch_probe_exec_fixup
+    add     $8, %rsp
+    mov     $1, %eax
+    ret
+
+/* Addresses of the probe labels, for the dispatcher's comparison with the faulting RIP. */
+FUNC arch_probe_read_insn_addr
+    lea     arch_probe_read_insn(%rip), %rax
+    ret
+FUNC arch_probe_write_insn_addr
+    lea     arch_probe_write_insn(%rip), %rax
+    ret
+FUNC arch_probe_fixup_addr
+    lea     arch_probe_fixup(%rip), %rax
+    ret
+FUNC arch_probe_exec_fixup_addr
+    lea     arch_probe_exec_fixup(%rip), %rax
     ret
 
     .section .note.GNU-stack, "", @progbits

@@ -34,6 +34,16 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_rdtsc")] public static extern ulong Rdtsc();
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_rdmsr")] public static extern ulong ReadMsr(uint msr);
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_wrmsr")] public static extern void WriteMsr(uint msr, ulong value);
+
+    /// <summary>IA32_EFER and its no-execute enable bit.</summary>
+    public const uint MsrEfer = 0xC0000080;
+    public const ulong EferNxe = 1UL << 11;
+    /// <summary>CR0.WP: supervisor writes honour read-only pages (boot.S sets it).</summary>
+    public const ulong Cr0WriteProtect = 1UL << 16;
+    /// <summary>CR4.PSE (large pages; always on in long mode, set for clarity) and CR4.PGE (global pages).</summary>
+    public const ulong Cr4Pse = 1UL << 4;
+    public const ulong Cr4Pge = 1UL << 7;
 
     /// <summary>CPUID leaf/subleaf; writes eax, ebx, ecx, edx to <paramref name="regs"/>[0..3].</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_cpuid")] public static extern void CpuId(uint leaf, uint subleaf, uint* regs);
@@ -53,6 +63,8 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_kernel_start")] public static extern ulong KernelStart();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_kernel_end")] public static extern ulong KernelEnd();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_text_end")] public static extern ulong TextEnd();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_rodata_start")] public static extern ulong RodataStart();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_data_start")] public static extern ulong DataStart();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_bss_start")] public static extern ulong BssStart();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_tsc")] public static extern ulong BootTsc();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pml4")] public static extern ulong* BootPml4();
@@ -67,4 +79,16 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_rtr_header")] public static extern byte* ReadyToRunHeader();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage")] public static extern byte* GcStaticsStorage();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage_end")] public static extern byte* GcStaticsStorageEnd();
+
+    /// <summary>Moves to the stack below <paramref name="top"/> and calls kmain_stage2 there; never returns.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_run_on_stack")] public static extern void RunOnStack(ulong top);
+
+    // Fault probes (boot/arch.S, FaultProbe.cs): 0 when the access completed, 1 when it faulted.
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_read")] public static extern int ProbeRead(ulong addr, ulong* value);
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_write")] public static extern int ProbeWrite(ulong addr, ulong value);
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_exec")] public static extern int ProbeExec(ulong addr);
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_read_insn_addr")] public static extern ulong ProbeReadInsn();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_write_insn_addr")] public static extern ulong ProbeWriteInsn();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_fixup_addr")] public static extern ulong ProbeFixup();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_exec_fixup_addr")] public static extern ulong ProbeExecFixup();
 }
