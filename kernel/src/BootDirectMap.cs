@@ -5,7 +5,8 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// The boot stub identity-maps [0, 4 GiB). This extends the same map (virt == phys, 2 MiB pages,
 /// writable, cacheable) over RAM the firmware reports above 4 GiB, so code can touch all memory
-/// before the library builds the kernel's own page tables.
+/// before the library builds the kernel's own page tables (KernelAddressSpace), which replace
+/// these tables in CR3; they are not used after that.
 /// <code>
 ///   PML4[0] -> boot_pdpt[0..3]   PDs from boot.S                    0 - 4 GiB
 ///              boot_pdpt[4..63]  PDs from direct_map_pd_pool        4 - 64 GiB, filled here
@@ -75,23 +76,5 @@ internal static unsafe class BootDirectMap
             }
         }
         if (changed) Arch.WriteCr3(Arch.ReadCr3());
-    }
-
-    /// <summary>True when the boot tables map <paramref name="addr"/> (walks them, no access to
-    /// the address itself).</summary>
-    public static bool IsMapped(ulong addr)
-    {
-        if (addr >= 512UL << 30) return false;
-        ulong* pml4 = Arch.BootPml4();
-        if ((pml4[0] & Present) == 0) return false;
-        ulong* pdpt = (ulong*)(pml4[0] & AddressMask);
-        ulong pdpte = pdpt[(addr >> 30) & 511];
-        if ((pdpte & Present) == 0) return false;
-        ulong* pd = (ulong*)(pdpte & AddressMask);
-        ulong pde = pd[(addr >> 21) & 511];
-        if ((pde & Present) == 0) return false;
-        if ((pde & LargePageFlag) != 0) return true;
-        ulong* pt = (ulong*)(pde & AddressMask);
-        return (pt[(addr >> 12) & 511] & Present) != 0;
     }
 }

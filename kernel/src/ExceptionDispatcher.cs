@@ -17,12 +17,15 @@ namespace SharpMM.Kernel;
 ///   panic: unhandled cpu exception (0xe)
 /// </code>
 /// Every register is "NAME=0x" and 16 lowercase hex digits. CR2 (the faulting address) is printed
-/// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB)
-/// and a boot-stack overflow (CR2 in the guard page; reported as #DF, taken on the IST stack). Map RIP to source with
+/// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB),
+/// a kernel or boot stack overflow (CR2 in a guard page; reported as #DF, taken on the IST stack),
+/// a touch of a guard page (#PF), a write to kernel text or rodata and an instruction fetch from a
+/// no-execute page (WriteNote). Map RIP to source with
 /// <c>addr2line -f -e kernel/build/sharpmm.elf 0xRIP</c>.
 ///
-/// The one exception that returns: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
-/// by the IDT self-test to check that a trap comes back with every register intact.
+/// The exceptions that return: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
+/// by the IDT self-test to check that a trap comes back with every register intact, and a #PF
+/// taken by an armed <see cref="FaultProbe"/> (resumed at the probe's fixup).
 /// </summary>
 internal static unsafe class ExceptionDispatcher
 {
@@ -45,6 +48,7 @@ internal static unsafe class ExceptionDispatcher
         }
 
         ulong cr2 = Arch.ReadCr2();
+        if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
         if (s_reporting)
         {
             // The report itself faulted: printing again would fault again. Leave with a minimal
@@ -69,12 +73,7 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "RIP", frame->Rip);
         Reg(ref w, "CR2", cr2);
-        if (frame->Vector == 14 || frame->Vector == 8)
-        {
-            // A #PF that cannot push its frame (stack overflow) arrives as #DF, with CR2 still set.
-            if (frame->Vector == 14 && cr2 < 4096) w.Str(" note: null pointer dereference");
-            else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(" note: boot stack overflow (guard page)");
-        }
+        if (frame->Vector == 14 || frame->Vector == 8) WriteNote(ref w, frame->Vector, frame->ErrorCode, cr2);
         w.Line();
         w.Char(' ');
         Reg(ref w, "RSP", frame->Rsp); Reg(ref w, "RFLAGS", frame->Rflags); Reg(ref w, "CS", frame->Cs); Reg(ref w, "CR3", Arch.ReadCr3());
@@ -92,6 +91,20 @@ internal static unsafe class ExceptionDispatcher
         Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
         w.Line();
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
+    }
+
+    /// <summary>What CR2 points at, when the kernel knows: page 0, a guard page, kernel text, a
+    /// no-execute page. A #PF that cannot push its frame (a stack overflow) arrives as #DF with CR2
+    /// still set, hence "overflow" for #DF and "guard page" for a #PF.</summary>
+    private static void WriteNote(ref TextWriter<SerialSink> w, ulong vector, ulong error, ulong cr2)
+    {
+        bool pf = vector == 14;
+        if (pf && cr2 < 4096) w.Str(" note: null pointer dereference");
+        else if (KernelStack.IsGuard(cr2)) w.Str(pf ? " note: kernel stack guard page" : " note: kernel stack overflow (guard page)");
+        else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(pf ? " note: boot stack guard page" : " note: boot stack overflow (guard page)");
+        else if (pf && (error & 0x10) != 0) w.Str(" note: instruction fetch from a no-execute page");
+        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.Start && cr2 < KernelImage.RodataStart) w.Str(" note: write to kernel text (read-only)");
+        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.RodataStart && cr2 < KernelImage.DataStart) w.Str(" note: write to kernel rodata (read-only)");
     }
 
     private static void Reg(ref TextWriter<SerialSink> w, string name, ulong value)

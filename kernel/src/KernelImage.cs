@@ -15,8 +15,15 @@ internal static class KernelImage
     /// <summary>__kernel_end: end of .bss rounded up to 4 KiB.</summary>
     public static ulong End => Arch.KernelEnd();
 
-    /// <summary>End of code (__text_end).</summary>
+    /// <summary>End of code (__text_end, not page aligned).</summary>
     public static ulong TextEnd => Arch.TextEnd();
+
+    /// <summary>__rodata_start, page aligned: [Start, RodataStart) is text (read-only, executable).</summary>
+    public static ulong RodataStart => Arch.RodataStart();
+
+    /// <summary>__data_start, page aligned: [RodataStart, DataStart) is read-only data;
+    /// [DataStart, End) is .data, .tdata and .bss (read-write, no-execute).</summary>
+    public static ulong DataStart => Arch.DataStart();
 
     /// <summary>The image as a range.</summary>
     public static PhysRange Range => PhysRange.FromBounds(Start, End);

@@ -9,13 +9,18 @@ namespace SharpMM.Kernel;
 /// kmain: entered from boot.S in long mode on the boot stack, interrupts off, identity map of
 /// [0, 4 GiB) with page 0 unmapped. Brings up serial output, the panic paths, the IDT
 /// and the map of RAM above 4 GiB, prints what the loader reported, boots the library's physical
-/// memory manager over all RAM (PhysicalBoot: report and SHARPMM-JSON line), runs the in-kernel
-/// tests and exits QEMU (status 33 when every test passed).
+/// memory manager over all RAM (PhysicalBoot: report and SHARPMM-JSON line), builds the kernel's
+/// own page tables with the library and loads them into CR3 (KernelAddressSpace: ptdump and a
+/// summary line), then moves to the kernel stack (KernelStack) and continues in
+/// <see cref="Stage2"/>: runs the in-kernel tests and exits QEMU (status 33 when every test passed).
 ///
 /// Command line switches (QEMU -append), each replacing the test suite with a deliberate failure
-/// that test.sh checks:
+/// that test.sh checks (all run on the kernel's own tables and stack):
 ///   test=nullderef       read address 0: page-fault report with CR2=0x0000000000000000, status 7
-///   test=stackoverflow   recurse until the boot stack's guard page: #DF report on the IST stack, status 7
+///   test=stackoverflow   recurse until the kernel stack's guard page: #DF report on the IST stack, status 7
+///   test=guardpage       write to the kernel stack's guard page: #PF [not-present write], status 7
+///   test=writetext       write to kernel text: #PF [protection write], status 7
+///   test=execdata        call a ret placed in .bss: #PF [protection fetch], status 7
 ///   test=panic           SharpMM.Panic.Fail through the library hook: "panic: ... (0x2a)", status 3
 /// </summary>
 internal static unsafe class KernelMain
@@ -87,9 +92,22 @@ internal static unsafe class KernelMain
         }
 
         PhysicalBoot.Run(ref loader);
+        KernelAddressSpace.Build(ref loader);
+        Arch.RunOnStack(KernelStack.Top);
+    }
 
+    /// <summary>The rest of kmain, on the kernel stack (arch_run_on_stack calls it there): the
+    /// deliberate failures, the test suite, the exit. Never returns.</summary>
+    [RuntimeExport("kmain_stage2")]
+    private static void Stage2()
+    {
+        ref LoaderInfo loader = ref s_loader;
+        TextWriter<SerialSink> w = Log.Writer();
         if (loader.CommandLine.Has("test=nullderef")) NullDereference();
         if (loader.CommandLine.Has("test=stackoverflow")) StackOverflow();
+        if (loader.CommandLine.Has("test=guardpage")) GuardPage();
+        if (loader.CommandLine.Has("test=writetext")) WriteText();
+        if (loader.CommandLine.Has("test=execdata")) ExecuteData();
         if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
 
         ulong testsStart = Arch.Rdtsc();
@@ -185,12 +203,55 @@ internal static unsafe class KernelMain
         KernelPanic.Fail("test=nullderef: reading address 0 did not fault, it read", value);
     }
 
-    /// <summary>test=stackoverflow: recursion that runs into the guard page below the boot stack.</summary>
+    /// <summary>test=stackoverflow: recursion that runs into the guard page below the kernel stack.</summary>
     private static void StackOverflow()
     {
-        Log.Line("test=stackoverflow: recursing into the boot stack guard page, expecting a double fault");
+        Log.Line("test=stackoverflow: recursing into the kernel stack guard page, expecting a double fault");
         ulong sum = Recurse(0);
         KernelPanic.Fail("test=stackoverflow: recursion returned", sum);
+    }
+
+    /// <summary>test=guardpage: one write to the guard page below the kernel stack, from well
+    /// above it: a plain #PF (the CPU can push its frame), not-present write.</summary>
+    private static void GuardPage()
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("test=guardpage: writing to the kernel stack guard page at ");
+        w.Hex(KernelStack.Guard, 16);
+        w.Line(", expecting a page fault [not-present write]");
+        *Opaque((ulong*)(KernelStack.Guard + 0x800)) = 0x6A7D;
+        KernelPanic.Fail("test=guardpage: writing the guard page did not fault");
+    }
+
+    /// <summary>test=writetext: a write to the first byte of this method's own code (kernel text,
+    /// mapped read-only): #PF, protection write.</summary>
+    private static void WriteText()
+    {
+        ulong target = (ulong)(delegate*<void>)&WriteText;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("test=writetext: writing to kernel text at ");
+        w.Hex(target, 16);
+        w.Line(", expecting a page fault [protection write]");
+        *(byte*)Opaque((ulong*)target) = 0xCC;
+        KernelPanic.Fail("test=writetext: writing kernel text did not fault");
+    }
+
+    private static ulong s_execBuffer;
+
+    /// <summary>test=execdata: calls a ret instruction stored in .bss (mapped no-execute): #PF,
+    /// protection fetch, with RIP and CR2 at the buffer.</summary>
+    private static void ExecuteData()
+    {
+        fixed (ulong* p = &s_execBuffer)
+        {
+            *(byte*)p = 0xC3;
+            TextWriter<SerialSink> w = Log.Writer();
+            w.Str("test=execdata: calling a ret in .bss at ");
+            w.Hex((ulong)p, 16);
+            w.Line(", expecting a page fault [protection fetch]");
+            ((delegate* unmanaged<void>)Opaque(p))();
+        }
+        KernelPanic.Fail("test=execdata: executing .bss did not fault");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -67,20 +67,24 @@ internal static unsafe class KernelTests
 
     // ---- paging ---------------------------------------------------------------------------
 
+    /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
+    /// are holes, page 1 is mapped. PagingTests checks the same holes with the hardware.</summary>
     private static void NullPageNotMapped(ref TestContext t)
     {
-        t.Check(!BootDirectMap.IsMapped(0), "page 0 not present");
-        t.Check(!BootDirectMap.IsMapped(0xFFF), "last byte of page 0 not present");
-        t.Check(BootDirectMap.IsMapped(0x1000), "page 1 present");
-        t.Check(!BootDirectMap.IsMapped(Arch.BootStackGuard()), "boot stack guard page not present");
-        t.Equal(Arch.ReadCr3() & ~0xFFFUL, (ulong)Arch.BootPml4(), "CR3 holds the boot PML4");
+        t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not present");
+        t.Check(!KernelAddressSpace.IsMapped(0xFFF), "last byte of page 0 not present");
+        t.Check(KernelAddressSpace.IsMapped(0x1000), "page 1 present");
+        t.Check(!KernelAddressSpace.IsMapped(Arch.BootStackGuard()), "boot stack guard page not present");
+        t.Check(!KernelAddressSpace.IsMapped(KernelStack.Guard), "kernel stack guard page not present");
+        t.Equal(Arch.ReadCr3() & ~0xFFFUL, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's PML4");
         t.Check((Arch.ReadCr0() & Arch.Cr0PagingEnabled) != 0, "CR0.PG set");
     }
 
     /// <summary>
     /// For every usable range above 1 MiB (the part outside the kernel image), writes and reads
     /// back a pattern over its first and last 4 KiB page, restoring each word, and touches the
-    /// last usable byte of RAM. Needs the boot identity map plus BootDirectMap above 4 GiB.
+    /// last usable byte of RAM, all through the kernel's direct map (virt == phys: each page
+    /// tested must translate to itself).
     /// </summary>
     private static void DirectMapReachesRam(ref TestContext t)
     {
@@ -101,7 +105,6 @@ internal static unsafe class KernelTests
                 if (start >= imageStart) start = imageEnd;
                 else end = imageStart;
             }
-            if (end > BootDirectMap.Limit) end = BootDirectMap.Limit;
             if (start >= end) continue;
             pages += TestPage(ref t, start);
             pages += TestPage(ref t, end - 0x1000);
@@ -109,26 +112,23 @@ internal static unsafe class KernelTests
         }
         t.Check(pages > 0, "at least one usable page above the kernel image");
         ulong top = loader.HighestUsableEnd();
-        if (top <= BootDirectMap.Limit)
+        t.Equal(highestTested, top & ~0xFFFUL, "highest page tested is the last usable page");
+        if (KernelAddressSpace.IsMapped(top - 1))
         {
-            t.Equal(highestTested, top & ~0xFFFUL, "highest page tested is the last usable page");
-            if (BootDirectMap.IsMapped(top - 1))
-            {
-                byte* last = (byte*)(top - 1);
-                byte saved = *last;
-                *last = 0xA5;
-                t.Equal(*last, 0xA5, "last usable byte of RAM holds a write");
-                *last = saved;
-            }
-            else t.Check(false, "last usable byte of RAM is mapped");
+            byte* last = (byte*)(top - 1);
+            byte saved = *last;
+            *last = 0xA5;
+            t.Equal(*last, 0xA5, "last usable byte of RAM holds a write");
+            *last = saved;
         }
+        else t.Check(false, "last usable byte of RAM is mapped");
     }
 
     private static int TestPage(ref TestContext t, ulong addr)
     {
-        if (!BootDirectMap.IsMapped(addr))
+        if (KernelAddressSpace.Translate(addr, out SharpMM.Paging.Translation tr) != Status.Ok || tr.Phys.Value != addr)
         {
-            t.Equal(addr, 0, "usable page not mapped");
+            t.Equal(addr, 0, "usable page not mapped at virt == phys");
             return 0;
         }
         ulong* p = (ulong*)addr;

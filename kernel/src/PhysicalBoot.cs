@@ -16,9 +16,13 @@ namespace SharpMM.Kernel;
 internal static unsafe class PhysicalBoot
 {
     private static PhysicalMemory s_memory;
+    private static MemoryMap s_sanitized;
 
     /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
     public static ref PhysicalMemory Memory => ref s_memory;
+
+    /// <summary>The sanitized memory map the boot ran on (sorted, no overlaps; valid after <see cref="Run"/>).</summary>
+    public static ref MemoryMap Sanitized => ref s_sanitized;
 
     /// <summary>rdtsc cycles the library's boot sequence took.</summary>
     public static ulong InitCycles { get; private set; }
@@ -28,7 +32,7 @@ internal static unsafe class PhysicalBoot
     {
         TextWriter<SerialSink> w = Log.Writer();
         MemoryMap raw = loader.Map;
-        MemoryMap sanitized = default;
+        ref MemoryMap sanitized = ref s_sanitized;
         if (MapSanitizer.Sanitize(ref raw, ref sanitized, out MapError error) != Status.Ok)
         {
             w.Str("memory map rejected: ");

@@ -1,0 +1,55 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.Physical;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The stack kmain moves to once the kernel's own page tables are active (KernelMain's stage 2):
+/// 256 KiB of buddy frames (kernel class, not contiguous) mapped read-write, no-execute at
+/// <see cref="Bottom"/> in a region of its own, with one page left unmapped below it as a guard.
+/// Running into the guard is a #PF (a direct touch) or, when the fault cannot push its frame, a
+/// #DF on the IST stack; the dispatcher names the page either way.
+/// <code>
+///   0xffffc90000000000  Guard    not present (4 KiB)
+///   0xffffc90000001000  Bottom   stack pages, RW NX global
+///   0xffffc90000041000  Top      initial rsp; the stack grows down from here
+/// </code>
+/// </summary>
+internal static unsafe class KernelStack
+{
+    /// <summary>Start of the stack region (PML4 slot 402), and the guard page.</summary>
+    public const ulong Base = 0xFFFF_C900_0000_0000UL;
+    /// <summary>Usable bytes (as the boot stack).</summary>
+    public const ulong Size = 256UL << 10;
+
+    public const ulong Guard = Base;
+    public const ulong Bottom = Base + PageSize.Bytes;
+    public const ulong Top = Bottom + Size;
+
+    /// <summary>True once the pages are mapped.</summary>
+    public static bool Mapped { get; private set; }
+
+    /// <summary>True when <paramref name="va"/> lies in the guard page (once the stack exists).</summary>
+    public static bool IsGuard(ulong va) => Mapped && va >= Guard && va < Guard + PageSize.Bytes;
+
+    /// <summary>True when <paramref name="va"/> lies in the stack pages.</summary>
+    public static bool Contains(ulong va) => va >= Bottom && va < Top;
+
+    /// <summary>Maps the stack pages into <paramref name="mapper"/> (one order-0 frame each), adding
+    /// the changes to <paramref name="batch"/>. Panics when memory runs out.</summary>
+    public static void Map(ref Mapper<X86LongModeFormat, DirectMapTableAccess> mapper, PageFlags noExecute, ref FlushBatch batch)
+    {
+        KernelFrames frames = default;
+        for (ulong va = Bottom; va < Top; va += PageSize.Bytes)
+        {
+            if (frames.Allocate(0, out Pfn pfn) != Status.Ok) KernelPanic.Fail("kernel stack: out of memory");
+            Status s = mapper.Map(VirtAddr.NewUnchecked(va), pfn.ToAddr(), MappingSize.Size4KiB,
+                PageFlags.Writable | PageFlags.Global | noExecute, ref frames, out FlushToken token);
+            if (s != Status.Ok) KernelPanic.Fail("kernel stack: map failed, status", (ulong)s);
+            batch.Add(in token);
+        }
+        Mapped = true;
+    }
+}
