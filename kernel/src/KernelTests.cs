@@ -22,6 +22,7 @@ internal static unsafe class KernelTests
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("new goes through the KernelHeap hook", &NewUsesHeapHook);
         CorelibTests.RunAll(ref r);
+        PagingTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
     }
 
