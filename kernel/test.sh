@@ -2,17 +2,24 @@
 # Builds the kernel, then boots it in every configuration and checks each run:
 #
 #   machines pc and q35  x  memory 32M, 512M, 3G, 6G
-#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, and `sharpmm
+#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the kernel's
+#       "page tables: N table pages ..." line (it switched to its own tables), and `sharpmm
 #       check-kernel-log`: present frames and zones equal what the hosted library computes from
 #       the map the kernel printed
 #   pc, 512M, -append test=nullderef
 #       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
 #   pc, 512M, -append test=stackoverflow
-#       status 7 and a double-fault report that names the boot stack guard page
+#       status 7 and a double-fault report that names the kernel stack guard page
+#   pc, 512M, -append test=guardpage
+#       status 7 and a #PF [not-present write] report with CR2 in the kernel stack guard page
+#   pc, 512M, -append test=writetext
+#       status 7 and a #PF [protection write] report with CR2 at the text address the kernel named
+#   pc, 512M, -append test=execdata
+#       status 7 and a #PF [protection fetch] report with RIP and CR2 at the .bss address named
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
 #
-# Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log). Prints one line
+# Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
 # when any configuration failed.
 #
@@ -79,6 +86,7 @@ check_suite() {
     m="${line#*passed, }"; m="${m%% failed}"
     [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
     [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
+    grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (kernel tables not built)"; return; }
     local cmp
     if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
@@ -92,10 +100,46 @@ check_nullderef() {
     grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0x0000000000000000( |$)' "$1" || { echo "#PF report does not name CR2=0x0000000000000000"; return; }
 }
 
-# A deliberate stack overflow: #DF on the IST stack, CR2 in the guard page.
+# A deliberate stack overflow: #DF on the IST stack, CR2 in the kernel stack's guard page.
 check_stackoverflow() {
     grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
-    grep -q 'note: boot stack overflow (guard page)' "$1" || { echo "#DF report does not name the guard page"; return; }
+    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0xffffc90000000[0-9a-f]{3} note: kernel stack overflow \(guard page\)$' "$1" \
+        || { echo "#DF report does not name the kernel stack guard page"; return; }
+}
+
+# One write to the kernel stack's guard page: a plain #PF, not present, write.
+check_guardpage() {
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000002 [not-present write supervisor]' "$1" \
+        || { echo "no #PF [not-present write] report"; return; }
+    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0xffffc90000000[0-9a-f]{3} note: kernel stack guard page$' "$1" \
+        || { echo "#PF report does not name the kernel stack guard page"; return; }
+}
+
+# The address the kernel announced on its "test=NAME: ... at 0x..." line.
+announced() {
+    sed -n "s/^test=$2: .* at \(0x[0-9a-f]\{16\}\), expecting.*/\1/p" "$1" | head -n 1
+}
+
+# A write to kernel text: #PF, protection violation on a write, CR2 = the announced address.
+check_writetext() {
+    local addr
+    addr="$(announced "$1" writetext)"
+    [ -n "$addr" ] || { echo "no 'test=writetext: ... at 0x...' line"; return; }
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000003 [protection write supervisor]' "$1" \
+        || { echo "no #PF [protection write] report"; return; }
+    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=$addr note: write to kernel text \(read-only\)$" "$1" \
+        || { echo "#PF report does not name CR2=$addr in kernel text"; return; }
+}
+
+# A call into .bss: #PF on the instruction fetch (NX), RIP = CR2 = the announced address.
+check_execdata() {
+    local addr
+    addr="$(announced "$1" execdata)"
+    [ -n "$addr" ] || { echo "no 'test=execdata: ... at 0x...' line"; return; }
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000011 [protection fetch supervisor]' "$1" \
+        || { echo "no #PF [protection fetch] report"; return; }
+    grep -qE "^ +RIP=$addr CR2=$addr note: instruction fetch from a no-execute page$" "$1" \
+        || { echo "#PF report does not name RIP=CR2=$addr"; return; }
 }
 
 # The library's Panic.Fail through the kernel's hook.
@@ -110,6 +154,9 @@ for machine in pc q35; do
 done
 run nullderef 7 check_nullderef -- --machine pc --mem 512M --append test=nullderef
 run stackoverflow 7 check_stackoverflow -- --machine pc --mem 512M --append test=stackoverflow
+run guardpage 7 check_guardpage -- --machine pc --mem 512M --append test=guardpage
+run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writetext
+run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 
 echo "$passed passed, $failed failed"
