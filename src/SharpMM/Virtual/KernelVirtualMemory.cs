@@ -1,0 +1,158 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+using SharpMM.Physical;
+
+namespace SharpMM.Virtual;
+
+/// <summary>
+/// The kernel's virtually contiguous allocations and device mappings (Linux's vmalloc and
+/// ioremap; Phantom OS's page_map_io into its address-space pool), over one address space:
+///
+/// <code>
+///   vmalloc window:  [ area | guard | area | guard | ... ]   pages from the frame allocator,
+///                                                            mapped RW NX, freed with the area
+///   device window:   [ mmio | guard | ... ]                  caller's physical range, mapped
+///                                                            uncached RW NX, never freed here
+/// </code>
+///
+/// Every area is followed by an unmapped guard page (<see cref="VirtualRangeAllocator"/>).
+/// Multi-step operations roll back: a <see cref="Vmalloc"/> that runs out of frames or table
+/// pages half way unmaps and frees what it did and returns the range, so the frame allocator's
+/// free count is what it was. Page-table changes are flushed through the policy and the arch
+/// hooks before a call returns (new mappings need none on x86; removals invalidate).
+///
+/// Not done: huge-page vmalloc, lazy purging of freed ranges, write-combining (needs PAT).
+/// </summary>
+public unsafe struct KernelVirtualMemory<TFormat, TAccess>
+    where TFormat : struct, IPagingFormat
+    where TAccess : struct, ITableAccess
+{
+    private VirtualRangeAllocator _vmalloc;
+    private VirtualRangeAllocator _devices;
+    private Mapper<TFormat, TAccess> _mapper;
+    private FlushPolicy _policy;
+    private ulong _vmallocPages;
+
+    /// <summary>Uses <paramref name="mapper"/>'s address space, vmalloc window
+    /// [vmallocStart, vmallocEnd) and device window [deviceStart, deviceEnd).</summary>
+    public Status Init(Mapper<TFormat, TAccess> mapper, ulong vmallocStart, ulong vmallocEnd, ulong deviceStart, ulong deviceEnd)
+    {
+        Status s = _vmalloc.Init(vmallocStart, vmallocEnd);
+        if (s == Status.Ok) s = _devices.Init(deviceStart, deviceEnd);
+        if (s != Status.Ok) return s;
+        _mapper = mapper;
+        _policy = FlushPolicy.Default;
+        _vmallocPages = 0;
+        return Status.Ok;
+    }
+
+    /// <summary>Pages currently backing vmalloc areas.</summary>
+    public readonly ulong VmallocPages => _vmallocPages;
+    /// <summary>The flush counters.</summary>
+    public readonly FlushCounters Counters => _policy.Counters;
+    /// <summary>The vmalloc window's range allocator (for reports).</summary>
+    public readonly VirtualRangeAllocator VmallocRanges => _vmalloc;
+
+    /// <summary>
+    /// <paramref name="bytes"/> (rounded up to pages) of virtually contiguous kernel memory:
+    /// order-0 frames from <paramref name="frames"/>, mapped read-write, not executable.
+    /// Return: Ok and the address; InvalidArgument; OutOfMemory (window, frames or table pages:
+    /// everything undone); NoSpace.
+    /// </summary>
+    public Status Vmalloc<TFrames, TArch>(ulong bytes, ref TFrames frames, ref TArch arch, out ulong va)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        Status s = _vmalloc.Allocate(bytes, PageSize.Bytes, out va);
+        if (s != Status.Ok) return s;
+        _vmalloc.TryGetSize(va, out ulong size);
+        ulong done = 0;
+        for (; done < size; done += PageSize.Bytes)
+        {
+            s = frames.Allocate(0, out Pfn pfn);
+            if (s != Status.Ok) break;
+            s = _mapper.Map(VirtAddr.NewTruncate(va + done), pfn.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken t);
+            if (s != Status.Ok) { frames.Free(pfn, 0); break; }
+            t.Flush(ref arch, ref _policy);
+        }
+        if (s == Status.Ok)
+        {
+            _vmallocPages += size >> PageSize.Shift;
+            return Status.Ok;
+        }
+        UnmapAndFree(va, done, ref frames, ref arch);
+        _vmalloc.Free(va);
+        va = 0;
+        return s == Status.NoSpace ? s : Status.OutOfMemory;
+    }
+
+    /// <summary>Frees a vmalloc area: unmaps it, returns its frames, releases the range.
+    /// Return: Ok; NotAllocated / OutOfRange for an address that is not a live area's start
+    /// (nothing changed).</summary>
+    public Status Vfree<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        if (va < _vmalloc.WindowStart || va >= _vmalloc.WindowEnd) return Status.OutOfRange;
+        if (!_vmalloc.TryGetSize(va, out ulong size)) return Status.NotAllocated;
+        UnmapAndFree(va, size, ref frames, ref arch);
+        _vmallocPages -= size >> PageSize.Shift;
+        return _vmalloc.Free(va);
+    }
+
+    private void UnmapAndFree<TFrames, TArch>(ulong va, ulong bytes, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        for (ulong off = 0; off < bytes; off += PageSize.Bytes)
+        {
+            VirtAddr page = VirtAddr.NewTruncate(va + off);
+            if (_mapper.Translate(page, out Translation tr) != Status.Ok) Panic.Fail("vmalloc: page of a live area is not mapped", va + off);
+            if (_mapper.Unmap(page, ref frames, out FlushToken t) != Status.Ok) Panic.Fail("vmalloc: unmap of a live area failed", va + off);
+            t.Flush(ref arch, ref _policy);
+            if (frames.Free(Pfn.NewUnchecked(tr.PageBase.Value >> PageSize.Shift), 0) != Status.Ok) Panic.Fail("vmalloc: frame of an area was not allocated", tr.PageBase.Value);
+        }
+    }
+
+    /// <summary>
+    /// Maps device memory [phys, phys + bytes) (page-aligned start) into the device window with
+    /// <paramref name="mode"/> caching, read-write, not executable. The frames stay the caller's.
+    /// Return: Ok and the address; Misaligned; InvalidArgument; OutOfMemory (window or tables:
+    /// nothing left mapped); NoSpace.
+    /// </summary>
+    public Status MapDevice<TFrames, TArch>(ulong phys, ulong bytes, CacheMode mode, ref TFrames frames, ref TArch arch, out ulong va)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        va = 0;
+        if (!PageSize.IsAligned(phys)) return Status.Misaligned;
+        Status s = _devices.Allocate(bytes, PageSize.Bytes, out va);
+        if (s != Status.Ok) return s;
+        _devices.TryGetSize(va, out ulong size);
+        PageFlags flags = PageFlags.Writable | mode switch
+        {
+            CacheMode.Uncached => PageFlags.CacheDisable | PageFlags.WriteThrough,
+            CacheMode.WriteThrough => PageFlags.WriteThrough,
+            _ => 0,
+        };
+        var batch = new FlushBatch();
+        s = _mapper.MapRange(VirtAddr.NewTruncate(va), PhysAddr.NewUnchecked(phys), size, flags, MappingSize.Size4KiB, ref frames, ref batch);
+        batch.Flush(ref arch, ref _policy);
+        if (s != Status.Ok)
+        {
+            _devices.Free(va);
+            va = 0;
+            return s;
+        }
+        return Status.Ok;
+    }
+
+    /// <summary>Unmaps a device mapping made by <see cref="MapDevice"/>.
+    /// Return: Ok; NotAllocated / OutOfRange (nothing changed).</summary>
+    public Status UnmapDevice<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        if (va < _devices.WindowStart || va >= _devices.WindowEnd) return Status.OutOfRange;
+        if (!_devices.TryGetSize(va, out ulong size)) return Status.NotAllocated;
+        var batch = new FlushBatch();
+        if (_mapper.UnmapRange(VirtAddr.NewTruncate(va), size, ref frames, ref batch) != Status.Ok) Panic.Fail("ioremap: unmap of a live mapping failed", va);
+        batch.Flush(ref arch, ref _policy);
+        return _devices.Free(va);
+    }
+}
