@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Boots the kernel under QEMU (TCG) and streams its serial output.
 #
-#   kernel/qemu.sh [--mem SIZE] [--machine pc|q35] [--append CMDLINE] [--log FILE]
+#   kernel/qemu.sh [--mem SIZE] [--machine pc|q35] [--cpu MODEL] [--append CMDLINE] [--log FILE]
 #                  [--timeout SECONDS] [--no-build]
+#
+# --cpu passes a CPU model to QEMU (default: QEMU's, qemu64, which has no 1 GiB pages;
+# "qemu64,+pdpe1gb" adds them).
 #
 # Builds first unless kernel/build/sharpmm.bin is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
@@ -16,6 +19,7 @@ IMAGE="$BUILD_DIR/sharpmm.bin"
 
 MEM=512M
 MACHINE=pc
+CPU=""
 APPEND=""
 LOG=""
 TIMEOUT=60
@@ -24,11 +28,12 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --mem) MEM="$2"; shift 2 ;;
         --machine) MACHINE="$2"; shift 2 ;;
+        --cpu) CPU="$2"; shift 2 ;;
         --append) APPEND="$2"; shift 2 ;;
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
@@ -51,6 +56,7 @@ fi
 args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
       -display none -serial stdio -no-reboot -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "$CPU" ] && args+=(-cpu "$CPU")
 [ -n "$APPEND" ] && args+=(-append "$APPEND")
 
 set +e

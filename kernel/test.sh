@@ -6,6 +6,8 @@
 #       "page tables: N table pages ..." line (it switched to its own tables), and `sharpmm
 #       check-kernel-log`: present frames and zones equal what the hosted library computes from
 #       the map the kernel printed
+#   q35, 6G, --cpu qemu64,+pdpe1gb
+#       as above, and the direct map uses 1 GiB pages (a "1G" page-size column in the ptdump)
 #   pc, 512M, -append test=nullderef
 #       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
 #   pc, 512M, -append test=stackoverflow
@@ -94,6 +96,14 @@ check_suite() {
     fi
 }
 
+# The suite as above on a CPU with 1 GiB pages: the direct map must use them.
+check_suite_1g() {
+    local why
+    why="$(check_suite "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^0x[0-9a-f]{16}-0x[0-9a-f]{16} +[0-9]+[KMGT]  1G  ' "$1" || { echo "no 1 GiB pages in the ptdump"; return; }
+}
+
 # The page-fault report for a read of address 0.
 check_nullderef() {
     grep -q '^cpu exception: vector 14 #PF page fault' "$1" || { echo "no #PF report"; return; }
@@ -152,6 +162,7 @@ for machine in pc q35; do
         run "$machine-$mem" 33 check_suite -- --machine "$machine" --mem "$mem"
     done
 done
+run q35-6G-1G 33 check_suite_1g -- --machine q35 --mem 6G --cpu qemu64,+pdpe1gb
 run nullderef 7 check_nullderef -- --machine pc --mem 512M --append test=nullderef
 run stackoverflow 7 check_stackoverflow -- --machine pc --mem 512M --append test=stackoverflow
 run guardpage 7 check_guardpage -- --machine pc --mem 512M --append test=guardpage
