@@ -263,15 +263,15 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     // ---------------------------------------------------------------- ksize, krealloc
 
     /// <summary>
-    /// The usable size of a live allocation (ksize): the class size of a slab object (the
-    /// requested size in debug mode, where the rest is red zone), the requested size of a large
-    /// block. Return: Ok; the statuses of <see cref="Kfree"/> for a pointer that is not a live
-    /// allocation (nothing is freed or changed).
+    /// The usable size of a live allocation (ksize): the class size of a slab object, the
+    /// block's pages minus the header for a large one; in debug mode the requested size (the
+    /// rest is red zone). Return: Ok; the statuses of <see cref="Kfree"/> for a pointer that is
+    /// not a live allocation (nothing is freed or changed).
     /// </summary>
     public Status Ksize(void* ptr, out ulong size)
     {
-        Status s = Inspect(ptr, out _, out ulong usable, out _);
-        size = s == Status.Ok ? usable : 0;
+        Status s = Inspect(ptr, out _, out ulong capacity, out ulong used);
+        size = s != Status.Ok ? 0 : _pages.IsDebug ? used : capacity;
         return s;
     }
 

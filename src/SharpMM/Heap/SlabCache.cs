@@ -278,6 +278,7 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Allocate(out void* obj, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
+        if (_pages == null) { obj = null; return Status.InvalidArgument; } // never created
         void* p = AllocateSized(_objectSize, file, line);
         obj = p;
         return p != null ? Status.Ok : _pages->TakeFailure();
@@ -423,6 +424,7 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Free(void* obj, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
+        if (_pages == null) return Status.InvalidArgument; // never created
         ref HotSlot hot = ref _pages->Hot[0];
         if ((ulong)obj == hot.Object)
         {
