@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 
 namespace SharpMM.Paging;
@@ -20,7 +21,8 @@ public readonly unsafe struct DirectMapTableAccess : ITableAccess
     public DirectMap Map => _map;
 
     /// <inheritdoc/>
-    public byte* Table(ulong tablePhys, int level, ulong va) => _map.ToVirt(tablePhys);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Table(ulong tablePhys, int level, ulong va) => (byte*)(_map.Offset + tablePhys);
     /// <inheritdoc/>
     public byte* BeginUnlinked(ulong framePhys) => _map.ToVirt(framePhys);
     /// <inheritdoc/>
@@ -30,6 +32,7 @@ public readonly unsafe struct DirectMapTableAccess : ITableAccess
     /// <inheritdoc/>
     public void Unlinked(int level, ulong va) { }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool OverlapsReserved(ulong first, ulong last) => false;
     /// <inheritdoc/>
     public bool WithinReserved(ulong first, ulong last) => false;

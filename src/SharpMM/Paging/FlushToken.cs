@@ -34,11 +34,26 @@ public readonly struct FlushToken
     public bool NeedsRootReload => (_kind & Kind.RootReload) != 0;
 
     /// <summary>Invalidates what changed, as <paramref name="policy"/> decides.</summary>
-    public unsafe void Flush<TArch>(ref TArch arch, ref FlushPolicy policy) where TArch : struct, IArchHooks
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Flush<TArch>(ref TArch arch, ref FlushPolicy policy) where TArch : struct, IArchHooks
     {
         if (IsEmpty) return;
-        ulong va = _va;
-        policy.Apply(ref arch, HasPage ? 1 : 0, &va, IsGlobal, NeedsFullFlush, NeedsRootReload);
+        // One page, nothing else: what the policy does for it, without the general path.
+        if ((_kind & ~Kind.Global) == Kind.Page && policy.Ceiling >= 1 && arch.HasInvalidatePage)
+        {
+            policy.Counters.Flushed++;
+            arch.InvalidatePage(_va);
+            policy.Counters.PagesInvalidated++;
+            return;
+        }
+        FlushSlow(_va, _kind, ref arch, ref policy);
+    }
+
+    // By value, so that a token that never leaves registers stays there.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static unsafe void FlushSlow<TArch>(ulong va, Kind kind, ref TArch arch, ref FlushPolicy policy) where TArch : struct, IArchHooks
+    {
+        policy.Apply(ref arch, (kind & Kind.Page) != 0 ? 1 : 0, &va, (kind & Kind.Global) != 0, (kind & Kind.Full) != 0, (kind & Kind.RootReload) != 0);
     }
 
     /// <summary>Drops the token without flushing: the caller takes responsibility (the change is

@@ -1,5 +1,5 @@
+using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
-using SharpMM.Diagnostics;
 using SharpMM.Physical;
 
 namespace SharpMM.Paging;
@@ -69,7 +69,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (s != Status.Ok) return s;
         byte* p = m._access.BeginUnlinked(phys);
         if (p == null) { FreeFrame(ref frames, phys); return Status.Unsupported; }
-        MemoryOps.Zero(p, PageSize.Bytes);
+        ZeroTable(p);
         m._access.EndUnlinked(phys);
         m._root = phys;
         mapper = m;
@@ -103,13 +103,32 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return false;
     }
 
+    // The level whose leaves have `size`, or -1; the same answer as TryGetLevel, written out per
+    // level so that it folds to a compare or two for each format.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LevelOf(MappingSize size)
+    {
+        int s = (int)size;
+        if (TFormat.CanBeLeaf(0) && s == TFormat.IndexShift(0)) return 0;
+        if (TFormat.Levels > 1 && TFormat.CanBeLeaf(1) && s == TFormat.IndexShift(1)) return 1;
+        if (TFormat.Levels > 2 && TFormat.CanBeLeaf(2) && s == TFormat.IndexShift(2)) return 2;
+        if (TFormat.Levels > 3 && TFormat.CanBeLeaf(3) && s == TFormat.IndexShift(3)) return 3;
+        if (TFormat.Levels > 4 && TFormat.CanBeLeaf(4) && s == TFormat.IndexShift(4)) return 4;
+        return -1;
+    }
+
     // ---- geometry ----
 
-    private static int Top => TFormat.Levels - 1;
+    private static int Top { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => TFormat.Levels - 1; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Span(int level) => 1UL << TFormat.IndexShift(level);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Index(int level, ulong va) => (int)((va >> TFormat.IndexShift(level)) & (ulong)(TFormat.EntriesPerTable(level) - 1));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static MappingSize SizeOf(int level) => (MappingSize)TFormat.IndexShift(level);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsGlobal(int level, ulong entry) => (TFormat.Flags(level, entry) & PageFlags.Global) != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ValidFlags(PageFlags flags) => (flags & ~AllFlags) == 0;
 
     // The highest leaf level whose pages are no larger than `largest`.
@@ -141,6 +160,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     // Checks one page-aligned address for a single-page operation.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly Status CheckPage(ulong va)
     {
         if (!TFormat.IsCanonical(va) || _access.OverlapsReserved(va, va)) return Status.InvalidArgument;
@@ -170,22 +190,73 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             Panic.Fail("mapper: the frame allocator refused a page-table frame back", phys);
     }
 
-    /// <summary>True when the table holds no present entry. The scan starts at
-    /// <paramref name="va"/>'s entry (the one just cleared) and moves outward on both sides: a
-    /// neighbour is the likeliest entry to be present, so page-by-page unmapping in either
-    /// direction costs O(1) per page instead of O(entries).</summary>
-    private bool IsTableEmpty(ulong tablePhys, int level, ulong va)
+    /// <summary>
+    /// True when the table at <paramref name="t"/> holds no present entry; <paramref name="hint"/>
+    /// is the index of the entry just cleared. Entries are read a 64-byte cache line at a time
+    /// and OR-ed (present is one bit in every format, so the OR of a line is present exactly
+    /// when one of its entries is): first the hint's own line, which the caller has just
+    /// touched, then lines moving outward on both sides, since a neighbour is the likeliest
+    /// entry to be present. Page-by-page unmapping in any order stops within a line or two
+    /// while the table is well filled; only the last pages of a table scan further.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsTableEmpty(byte* t, int level, int hint)
     {
-        byte* t = _access.Table(tablePhys, level, va);
-        int n = TFormat.EntriesPerTable(level);
-        int hint = Index(level, va);
-        if (TFormat.IsPresent(TFormat.Read(t, hint))) return false;
+        if (TFormat.EntriesPerTable(level) * TFormat.EntrySize < LineBytes) return IsSmallTableEmpty(t, level);
+        if (LineHasPresent(t + (hint * TFormat.EntrySize & ~(LineBytes - 1)))) return false;
+        return AreOtherLinesEmpty(t, level, hint);
+    }
+
+    private const int LineBytes = 64;
+
+    private static bool IsSmallTableEmpty(byte* t, int level)
+    {
+        for (int i = 0; i < TFormat.EntriesPerTable(level); i++)
+            if (TFormat.IsPresent(TFormat.Read(t, i))) return false;
+        return true;
+    }
+
+    // The lines other than the hint's, moving outward on both sides.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool AreOtherLinesEmpty(byte* t, int level, int hint)
+    {
+        int lines = TFormat.EntriesPerTable(level) * TFormat.EntrySize / LineBytes;
+        int home = hint * TFormat.EntrySize / LineBytes;
         for (int d = 1; ; d++)
         {
-            int above = hint + d, below = hint - d;
-            if (above >= n && below < 0) return true;
-            if (above < n && TFormat.IsPresent(TFormat.Read(t, above))) return false;
-            if (below >= 0 && TFormat.IsPresent(TFormat.Read(t, below))) return false;
+            int above = home + d, below = home - d;
+            if (above < lines)
+            {
+                if (LineHasPresent(t + above * LineBytes)) return false;
+            }
+            else if (below < 0) return true;
+            if (below >= 0 && LineHasPresent(t + below * LineBytes)) return false;
+        }
+    }
+
+    // True when one of the entries in the 64-byte line at `line` is present.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool LineHasPresent(byte* line)
+    {
+        ulong* q = (ulong*)line;
+        ulong acc = (q[0] | q[1]) | (q[2] | q[3]) | ((q[4] | q[5]) | (q[6] | q[7]));
+        // Four-byte entries: fold the upper entry of each word onto the lower one.
+        if (TFormat.EntrySize == 4) acc = (acc | (acc >> 32)) & 0xFFFF_FFFF;
+        return TFormat.IsPresent(acc);
+    }
+
+    // The table at `level` for `va`, found empty or not, by a scan from `va`'s entry.
+    private bool IsTableEmpty(ulong tablePhys, int level, ulong va) =>
+        IsTableEmpty(_access.Table(tablePhys, level, va), level, Index(level, va));
+
+    /// <summary>Zeroes a 4 KiB table frame, eight 8-byte stores per iteration.</summary>
+    private static void ZeroTable(byte* p)
+    {
+        ulong* q = (ulong*)p;
+        for (int i = 0; i < (int)(PageSize.Bytes / 8); i += 8)
+        {
+            q[i] = 0; q[i + 1] = 0; q[i + 2] = 0; q[i + 3] = 0;
+            q[i + 4] = 0; q[i + 5] = 0; q[i + 6] = 0; q[i + 7] = 0;
         }
     }
 
@@ -196,20 +267,56 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         child = 0;
+        Status s = LinkNewTable(t, level, index, va, ref frames);
+        if (s != Status.Ok) return s;
+        if (level == Top && TFormat.RootEntriesLatched) rec.RootChanged();
+        child = TFormat.Address(level, TFormat.Read(t, index));
+        return Status.Ok;
+    }
+
+    // The same, leaving the flush record to the caller (a new top-level entry of a format with
+    // RootEntriesLatched needs a root reload); the entry now at `index` points at the table.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status LinkNewTable<TFrames>(byte* t, int level, int index, ulong va, ref TFrames frames)
+        where TFrames : struct, IFrameAllocator
+    {
         Status s = AllocateFrame(ref frames, level - 1, out ulong phys);
         if (s != Status.Ok) return s;
         byte* p = _access.BeginUnlinked(phys);
         if (p != null)
         {
-            MemoryOps.Zero(p, PageSize.Bytes);
+            ZeroTable(p);
             _access.EndUnlinked(phys);
         }
         TFormat.Write(t, index, TFormat.MakeTable(level, phys));
         _access.Linked(level - 1, va);
-        if (p == null) MemoryOps.Zero(_access.Table(phys, level - 1, va), PageSize.Bytes);
-        if (level == Top && TFormat.RootEntriesLatched) rec.RootChanged();
-        child = phys;
+        if (p == null) ZeroTable(_access.Table(phys, level - 1, va));
         return Status.Ok;
+    }
+
+    /// <summary>Frees, bottom up, the tables on <paramref name="va"/>'s path from level
+    /// <paramref name="level"/> upward that are empty, stopping at the first that is not (its
+    /// ancestors hold it, so they are not empty either). The root is never freed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeEmptyTables<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec)
+        where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
+    {
+        WalkPath path = default;
+        ulong tablePhys = _root;
+        for (int l = Top; l >= level; l--)
+        {
+            path.Table[l] = tablePhys;
+            if (l == level) break;
+            ulong e = TFormat.Read(_access.Table(tablePhys, l, va), Index(l, va));
+            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(l, e)) Panic.Fail("mapper: the path to an emptied table is gone", va);
+            tablePhys = TFormat.Address(l, e);
+        }
+        for (int l = level; l < Top; l++)
+        {
+            if (!IsTableEmpty(path.Table[l], l, va)) break;
+            byte* parent = _access.Table(path.Table[l + 1], l + 1, va);
+            UnlinkTable(parent, l + 1, Index(l + 1, va), va, path.Table[l], ref frames, ref rec);
+        }
     }
 
     /// <summary>Clears entry <paramref name="index"/> (pointing at the empty table
@@ -262,22 +369,110 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// larger page covers va); OutOfMemory / OutOfRange (no usable table frame; tables
     /// allocated by this call are freed again).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Map<TFrames>(VirtAddr va, PhysAddr pa, MappingSize size, PageFlags flags, ref TFrames frames, out FlushToken token)
         where TFrames : struct, IFrameAllocator
     {
         token = default;
-        if (!TryGetLevel(size, out int level) || !ValidFlags(flags)) return Status.InvalidArgument;
+        int level = LevelOf(size);
+        if (level < 0 || !ValidFlags(flags)) return Status.InvalidArgument;
+        ulong v = va.Value, p = pa.Value;
+        ulong mask = Span(level) - 1;
+        ulong limit = TFormat.LeafPhysLimit(level);
+        // One test for the common case; any failure is sorted out by the full checks, in order.
+        // A canonical va aligned to a page smaller than half the virtual space is followed by
+        // the whole page without leaving the canonical range (IPagingFormat.IsCanonical: below
+        // 2^VirtualBits, or sign-extended from bit VirtualBits - 1).
+        if (((v | p) & mask) != 0 || !TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1)
+            || p >= limit || mask >= limit - p || _access.OverlapsReserved(v, v | mask))
+        {
+            Status c = CheckMap(v, p, level);
+            if (c != Status.Ok) return c;
+        }
+
+        // The walk, written out per level (each step folds for its constant level; `level < L`
+        // picks the steps the page size needs). Missing tables are left to MapMissing, so this
+        // path makes no call.
+        ulong tablePhys = _root;
+        byte* t;
+        int i, r;
+        ulong e;
+        if (Top >= 4 && level < 4 && (r = FindStep(4, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 3 && level < 3 && (r = FindStep(3, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 2 && level < 2 && (r = FindStep(2, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (level < 1 && (r = FindStep(1, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        t = _access.Table(tablePhys, level, v);
+        i = Index(level, v);
+        if (TFormat.IsPresent(TFormat.Read(t, i))) return Status.AlreadyMapped;
+        TFormat.Write(t, i, level == 0 ? TFormat.MakeLeaf(0, p, flags) : TFormat.MakeLeaf(level, p, flags));
+        token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
+        return Status.Ok;
+    Stopped:
+        // A larger page covers va, or a table is missing.
+        if (r == 1) return Status.ParentIsHugePage;
+        int m = MapMissing(v, p, level, flags, ref frames);
+        Status ms = (Status)(m & 0xFF);
+        FlushToken.Kind root = (m & RootChangedBit) != 0 ? FlushToken.Kind.RootReload : 0;
+        if (ms == Status.Ok)
+            token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0) | root);
+        else if (root != 0)
+            token = new FlushToken(0, root);
+        return ms;
+    }
+
+    // MapMissing's result: the status, and this bit when a latched root entry changed.
+    private const int RootChangedBit = 0x100;
+
+    /// <summary>Map where a table on the path is missing: walks again from the root, making
+    /// the missing tables, then writes the leaf. On failure the tables it linked are freed.
+    /// Returns the status, with <see cref="RootChangedBit"/> when a latched root entry changed
+    /// (Map makes the token: passing it here would keep it in memory on Map's fast path).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int MapMissing<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
+        where TFrames : struct, IFrameAllocator
+    {
+        ulong tablePhys = _root;
+        bool rootChanged = false;
+        for (int l = Top; l > level; l--)
+        {
+            byte* t = _access.Table(tablePhys, l, va);
+            int i = Index(l, va);
+            ulong e = TFormat.Read(t, i);
+            if (!TFormat.IsPresent(e))
+            {
+                Status s = LinkNewTable(t, l, i, va, ref frames);
+                if (s != Status.Ok)
+                {
+                    // The tables linked above are empty: free them again.
+                    var rec = new TokenRecorder();
+                    if (l < Top) FreeEmptyTables(va, l, ref frames, ref rec);
+                    return (int)s | (rootChanged || rec.Token.NeedsRootReload ? RootChangedBit : 0);
+                }
+                if (l == Top && TFormat.RootEntriesLatched) rootChanged = true;
+                e = TFormat.Read(t, i);
+            }
+            else if (TFormat.IsLeaf(l, e)) return (int)Status.ParentIsHugePage;
+            tablePhys = TFormat.Address(l, e);
+        }
+        byte* leafTable = _access.Table(tablePhys, level, va);
+        int li = Index(level, va);
+        if (TFormat.IsPresent(TFormat.Read(leafTable, li))) return (int)Status.AlreadyMapped;
+        TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
+        return (int)Status.Ok | (rootChanged ? RootChangedBit : 0);
+    }
+
+    // Map's argument checks in their documented order (the first failing one gives the status).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Status CheckMap(ulong va, ulong pa, int level)
+    {
         ulong bytes = Span(level);
-        Status s = CheckRange(va.Value, bytes, out ulong last);
+        Status s = CheckRange(va, bytes, out _);
         if (s == Status.Overflow) s = Status.Misaligned; // a page that would wrap cannot be aligned
         if (s != Status.Ok) return s;
-        if (((va.Value | pa.Value) & (bytes - 1)) != 0) return Status.Misaligned;
+        if (((va | pa) & (bytes - 1)) != 0) return Status.Misaligned;
         ulong limit = TFormat.LeafPhysLimit(level);
-        if (pa.Value >= limit || bytes > limit - pa.Value) return Status.InvalidArgument;
-        var rec = new TokenRecorder();
-        s = MapCore(va.Value, last, pa.Value, flags, level, level, ref frames, ref rec);
-        token = rec.Token;
-        return s;
+        if (pa >= limit || bytes > limit - pa) return Status.InvalidArgument;
+        return Status.Ok;
     }
 
     /// <summary>
@@ -286,28 +481,64 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// larger page but not at its start: use <see cref="UnmapRange"/>, which splits);
     /// Misaligned; InvalidArgument (non-canonical or reserved).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Unmap<TFrames>(VirtAddr va, ref TFrames frames, out FlushToken token)
         where TFrames : struct, IFrameAllocator
     {
         token = default;
         ulong v = va.Value;
-        Status s = CheckPage(v);
-        if (s != Status.Ok) return s;
-        WalkPath path = default;
-        s = FindLeaf(v, ref path, out int level, out ulong e);
-        if (s != Status.Ok) return s;
+        if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
+        if ((v & PageSize.OffsetMask) != 0) return Status.Misaligned;
+        // The walk, written out per level as in Map.
+        ulong tablePhys = _root;
+        byte* t;
+        int i, level, r;
+        ulong e;
+        if (Top >= 4 && (r = FindStep(level = 4, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
+        if (Top >= 3 && (r = FindStep(level = 3, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
+        if (Top >= 2 && (r = FindStep(level = 2, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
+        if ((r = FindStep(level = 1, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
+        level = 0;
+        t = _access.Table(tablePhys, 0, v);
+        i = Index(0, v);
+        e = TFormat.Read(t, i);
+        if (!TFormat.IsPresent(e)) return Status.NotMapped;
+        if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
+        goto Leaf;
+    Found:
+        if (r == 2) return Status.NotMapped;
+    Leaf:
         if ((v & (Span(level) - 1)) != 0) return Status.ParentIsHugePage;
-        var rec = new TokenRecorder();
-        TFormat.Write(_access.Table(path.Table[level], level, v), path.Index[level], 0);
-        rec.Page(v, IsGlobal(level, e));
-        for (int l = level; l < Top; l++)
-        {
-            if (!IsTableEmpty(path.Table[l], l, v)) break;
-            byte* parent = _access.Table(path.Table[l + 1], l + 1, v);
-            UnlinkTable(parent, l + 1, path.Index[l + 1], v, path.Table[l], ref frames, ref rec);
-        }
-        token = rec.Token;
+        TFormat.Write(t, i, 0);
+        token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(level, e) ? FlushToken.Kind.Global : 0));
+        if (level < Top && IsTableEmpty(t, level, i))
+            token = UnmapFreeTables(v, level, token, ref frames);
         return Status.Ok;
+    }
+
+    // One level of a walk: the entry for `va` in the level-`level` table at `tablePhys` is a
+    // leaf (1), not present (2), or points at a table, and `tablePhys` moves there (0).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FindStep(int level, ulong va, ref ulong tablePhys, out byte* t, out int i, out ulong e)
+    {
+        t = _access.Table(tablePhys, level, va);
+        i = Index(level, va);
+        e = TFormat.Read(t, i);
+        if (!TFormat.IsPresent(e)) return 2;
+        if (TFormat.IsLeaf(level, e)) return 1;
+        tablePhys = TFormat.Address(level, e);
+        return 0;
+    }
+
+    // Unmap emptied the table at `level`: free it and the ancestors it leaves empty.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FlushToken UnmapFreeTables<TFrames>(ulong va, int level, FlushToken token, ref TFrames frames)
+        where TFrames : struct, IFrameAllocator
+    {
+        var rec = new TokenRecorder();
+        rec.Page(va, token.IsGlobal);
+        FreeEmptyTables(va, level, ref frames, ref rec);
+        return rec.Token;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.RiscV;
 
 /// <summary>
@@ -21,38 +23,48 @@ public unsafe struct Sv32Format : IPagingFormat
     /// <inheritdoc/>
     public static string Name => "RISC-V Sv32";
     /// <inheritdoc/>
-    public static int Levels => 2;
+    public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
     /// <inheritdoc/>
-    public static int EntrySize => 4;
+    public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => 1024;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexShift(int level) => 12 + 10 * level;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
     /// <inheritdoc/>
-    public static int VirtualBits => 32;
+    public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 32; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong va) => va <= uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => va & uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TablePhysLimit(int level) => Sv32Pte.PhysLimit;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafPhysLimit(int level) => Sv32Pte.PhysLimit;
     /// <inheritdoc/>
-    public static bool RootEntriesLatched => false;
+    public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => false;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested & ~RiscVBits.Ignored;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Read(byte* table, int index) => ((uint*)table)[index];
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write(byte* table, int index, ulong entry) => ((uint*)table)[index] = (uint)entry;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1) Panic.Fail("Sv32Format.MakeTable: only level 1 points at tables", (ulong)level);
@@ -60,6 +72,7 @@ public unsafe struct Sv32Format : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         if ((uint)level > 1 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv32Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
@@ -67,15 +80,20 @@ public unsafe struct Sv32Format : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong entry) => (entry & RiscVBits.Valid) != 0;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) => RiscVBits.IsLeaf(entry);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) => new Sv32Pte((uint)entry).Address;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PageFlags Flags(int level, ulong entry) => RiscVBits.ToPortable(entry);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~RiscVBits.PortableMask) | RiscVBits.FromPortable(flags);
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.RiscV;
 
 /// <summary>
@@ -21,38 +23,48 @@ public unsafe struct Sv39Format : IPagingFormat
     /// <inheritdoc/>
     public static string Name => "RISC-V Sv39";
     /// <inheritdoc/>
-    public static int Levels => 3;
+    public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 3; }
     /// <inheritdoc/>
-    public static int EntrySize => 8;
+    public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 8; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => 512;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 2;
     /// <inheritdoc/>
-    public static int VirtualBits => 39;
+    public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 39; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong va) => (ulong)((long)va << 25 >> 25) == va;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => (ulong)((long)va << 25 >> 25);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TablePhysLimit(int level) => Sv39Pte.PhysLimit;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafPhysLimit(int level) => Sv39Pte.PhysLimit;
     /// <inheritdoc/>
-    public static bool RootEntriesLatched => false;
+    public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => false;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested & ~RiscVBits.Ignored;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1 && level != 2) Panic.Fail("Sv39Format.MakeTable: level does not point at tables", (ulong)level);
@@ -60,6 +72,7 @@ public unsafe struct Sv39Format : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         if ((uint)level > 2 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv39Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
@@ -67,15 +80,20 @@ public unsafe struct Sv39Format : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong entry) => (entry & RiscVBits.Valid) != 0;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) => RiscVBits.IsLeaf(entry);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) => new Sv39Pte(entry).Address;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PageFlags Flags(int level, ulong entry) => RiscVBits.ToPortable(entry);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~RiscVBits.PortableMask) | RiscVBits.FromPortable(flags);
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -35,6 +37,7 @@ public readonly struct LongPde
 
     /// <summary>An entry pointing at the page table at <paramref name="tablePhys"/> (4 KiB-aligned,
     /// below 2^52; panics otherwise). PS and the 2 MiB-only bits are cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPde Table(ulong tablePhys, LongPdeFlags flags)
     {
         if ((tablePhys & ~TableAddressMask) != 0) Panic.Fail("LongPde.Table: address not 4 KiB-aligned below 2^52", tablePhys);
@@ -44,6 +47,7 @@ public readonly struct LongPde
 
     /// <summary>An entry mapping the 2 MiB page at <paramref name="pagePhys"/> (2 MiB-aligned,
     /// below 2^52; panics otherwise). PS is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPde LargePage(ulong pagePhys, LongPdeFlags flags)
     {
         if ((pagePhys & ~LargeAddressMask) != 0) Panic.Fail("LongPde.LargePage: address not 2 MiB-aligned below 2^52", pagePhys);

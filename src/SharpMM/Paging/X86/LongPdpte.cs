@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -35,6 +37,7 @@ public readonly struct LongPdpte
 
     /// <summary>An entry pointing at the page directory at <paramref name="directoryPhys"/>
     /// (4 KiB-aligned, below 2^52; panics otherwise). PS and the 1 GiB-only bits are cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPdpte Table(ulong directoryPhys, LongPdpteFlags flags)
     {
         if ((directoryPhys & ~TableAddressMask) != 0) Panic.Fail("LongPdpte.Table: address not 4 KiB-aligned below 2^52", directoryPhys);
@@ -44,6 +47,7 @@ public readonly struct LongPdpte
 
     /// <summary>An entry mapping the 1 GiB page at <paramref name="pagePhys"/> (1 GiB-aligned,
     /// below 2^52; panics otherwise). PS is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPdpte HugePage(ulong pagePhys, LongPdpteFlags flags)
     {
         if ((pagePhys & ~HugeAddressMask) != 0) Panic.Fail("LongPdpte.HugePage: address not 1 GiB-aligned below 2^52", pagePhys);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -27,6 +29,7 @@ public readonly struct LongPml4e
 
     /// <summary>An entry pointing at the PDPT at <paramref name="pdptPhys"/> (4 KiB-aligned,
     /// below 2^52; panics otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPml4e Table(ulong pdptPhys, LongPml4eFlags flags)
     {
         if ((pdptPhys & ~AddressMask) != 0) Panic.Fail("LongPml4e.Table: address not 4 KiB-aligned below 2^52", pdptPhys);

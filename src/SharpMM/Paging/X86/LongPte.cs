@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -27,6 +29,7 @@ public readonly struct LongPte
 
     /// <summary>An entry mapping the 4 KiB page at <paramref name="pagePhys"/> (aligned, below
     /// 2^52; panics otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LongPte Page(ulong pagePhys, LongPteFlags flags)
     {
         if ((pagePhys & ~AddressMask) != 0) Panic.Fail("LongPte.Page: address not 4 KiB-aligned below 2^52", pagePhys);

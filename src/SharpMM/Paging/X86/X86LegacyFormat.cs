@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -21,38 +23,48 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     /// <inheritdoc/>
     public static string Name => "x86 32-bit";
     /// <inheritdoc/>
-    public static int Levels => 2;
+    public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
     /// <inheritdoc/>
-    public static int EntrySize => 4;
+    public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => 1024;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexShift(int level) => 12 + 10 * level;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
     /// <inheritdoc/>
-    public static int VirtualBits => 32;
+    public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 32; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong va) => va <= uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => va & uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TablePhysLimit(int level) => 1UL << 32;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafPhysLimit(int level) => level == 0 ? 1UL << 32 : LegacyPde.LargePhysLimit;
     /// <inheritdoc/>
-    public static bool RootEntriesLatched => false;
+    public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => true;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested | PageFlags.Executable;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Read(byte* table, int index) => ((uint*)table)[index];
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write(byte* table, int index, ulong entry) => ((uint*)table)[index] = (uint)entry;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1) Panic.Fail("X86LegacyFormat.MakeTable: only level 1 points at tables", (ulong)level);
@@ -60,6 +72,7 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         uint bits = (uint)X86Bits.FromPortable(flags, hasNx: false) | (uint)X86Bits.Present;
@@ -70,11 +83,14 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong entry) => (entry & X86Bits.Present) != 0;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) => (entry & X86Bits.Present) != 0 && (level == 0 || (entry & X86Bits.PageSize) != 0);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry)
     {
         if (level == 1 && (entry & X86Bits.PageSize) != 0) return new LegacyPde((uint)entry).LargePageAddress;
@@ -82,9 +98,11 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~X86Bits.PortableMask(false)) | X86Bits.FromPortable(flags, hasNx: false);
 

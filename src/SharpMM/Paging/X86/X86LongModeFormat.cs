@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -23,38 +25,48 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     /// <inheritdoc/>
     public static string Name => "x86-64 4-level";
     /// <inheritdoc/>
-    public static int Levels => 4;
+    public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
     /// <inheritdoc/>
-    public static int EntrySize => 8;
+    public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 8; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => 512;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 2;
     /// <inheritdoc/>
-    public static int VirtualBits => 48;
+    public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 48; }
     /// <inheritdoc/>
-    public static bool IsCanonical(ulong va) => Addressing.VirtAddr.IsCanonical(va);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsCanonical(ulong va) => (ulong)((long)va << 16 >> 16) == va;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => (ulong)((long)va << 16 >> 16);
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TablePhysLimit(int level) => 1UL << 52;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafPhysLimit(int level) => 1UL << 52;
     /// <inheritdoc/>
-    public static bool RootEntriesLatched => false;
+    public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => true;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         switch (level)
@@ -68,6 +80,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
@@ -82,12 +95,15 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong entry) => (entry & X86Bits.Present) != 0;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) =>
         (entry & X86Bits.Present) != 0 && (level == 0 || ((uint)level <= 2 && (entry & X86Bits.PageSize) != 0));
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry)
     {
         if (level != 0 && level <= 2 && (entry & X86Bits.PageSize) != 0)
@@ -96,9 +112,11 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
 

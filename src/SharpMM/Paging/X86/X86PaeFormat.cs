@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpMM.Paging.X86;
 
 /// <summary>
@@ -23,38 +25,48 @@ public unsafe struct X86PaeFormat : IPagingFormat
     /// <inheritdoc/>
     public static string Name => "x86 PAE";
     /// <inheritdoc/>
-    public static int Levels => 3;
+    public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 3; }
     /// <inheritdoc/>
-    public static int EntrySize => 8;
+    public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 8; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => level == 2 ? 4 : 512;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
     /// <inheritdoc/>
-    public static int VirtualBits => 32;
+    public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 32; }
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong va) => va <= uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => va & uint.MaxValue;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TablePhysLimit(int level) => level == 2 ? 1UL << 32 : 1UL << 52;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LeafPhysLimit(int level) => 1UL << 52;
     /// <inheritdoc/>
-    public static bool RootEntriesLatched => true;
+    public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
     /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => false;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level == 2) return PaePdpte.Directory(tablePhys, PaePdpteFlags.Present).Raw;
@@ -64,6 +76,7 @@ public unsafe struct X86PaeFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
@@ -74,19 +87,24 @@ public unsafe struct X86PaeFormat : IPagingFormat
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPresent(ulong entry) => (entry & X86Bits.Present) != 0;
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) =>
         (entry & X86Bits.Present) != 0 && (level == 0 || (level == 1 && (entry & X86Bits.PageSize) != 0));
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) =>
         level == 1 && (entry & X86Bits.PageSize) != 0 ? entry & PaePde.LargeAddressMask : entry & PaePte.AddressMask;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
 
