@@ -23,8 +23,8 @@ namespace SharpMM.Heap;
 /// out). Any other pointer must translate to a frame the heap covers (else OutOfRange) that
 /// starts a live large block (a freed one: DoubleFree; another frame of a live one: Misaligned;
 /// anything else: NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its
-/// header's magic and size must agree with each other and with the block's order (else
-/// Malformed). kfree(null) does nothing. A refused free changes nothing.
+/// header's magic and size must agree with each other, the size must be a large one and fit
+/// the block's order (else Malformed). kfree(null) does nothing. A refused free changes nothing.
 ///
 /// The heap must not move after <see cref="Init"/> (its caches are pointed at). One CPU, no
 /// locking. Not done here: the paging-backed large mapper, vmalloc, __GFP flags (every request
@@ -241,8 +241,8 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
         LargeHeader* hdr = (LargeHeader*)((byte*)ptr - LargeHeader.Bytes);
         uint o = (uint)(e >> 8) & 0xFF;
         if (hdr->Magic != LargeHeader.MagicFor(hdr->Size) || hdr->Size <= KmallocClasses.MaxSmall
-            || hdr->Size > MaxLargeSize || OrderFor(hdr->Size) != o)
-            return Status.Malformed;
+            || hdr->Size > MaxLargeSize || OrderFor(hdr->Size) > o)
+            return Status.Malformed; // krealloc may shrink a block in place: the size must fit it
         pfn = page.Value; order = o; h = hdr;
         return Status.Ok;
     }

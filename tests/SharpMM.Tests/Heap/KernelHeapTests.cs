@@ -177,7 +177,7 @@ public unsafe class KernelHeapTests
         h->Size = 100;             // a small size with a matching magic: not a large block
         h->Magic = LargeHeader.MagicFor(100);
         Assert.Equal(Status.Malformed, f.H.Kfree(large));
-        h->Size = 60_000;          // consistent magic, but not this block's order
+        h->Size = 60_000;          // consistent magic, but larger than the block
         h->Magic = LargeHeader.MagicFor(60_000);
         Assert.Equal(Status.Malformed, f.H.Kfree(large));
         h->Size = 30_000;
