@@ -13,7 +13,8 @@ namespace SharpMM.Heap;
 /// The owner table spans the frames of the zones <see cref="MemoryClass.Kernel"/> may use, so
 /// any block the heap gets from the buddy allocator is covered. Under memory pressure (the buddy
 /// allocator has no block for a new slab or large allocation) every cache is shrunk (magazines
-/// flushed, empty slabs released) and the request retried once.
+/// flushed, empty slabs released), the buddy allocator's per-CPU page lists are drained, and
+/// the request is retried once.
 ///
 /// Must not move after <see cref="Init"/>: caches and descriptors point at it.
 /// Not done: locking (one CPU; the caller serialises).
@@ -163,8 +164,7 @@ public unsafe struct HeapPages
     {
         Status s = TryBlock(order, out pfn, out virt);
         if (s != Status.OutOfMemory) return s;
-        _reclaims++;
-        ShrinkAll();
+        Reclaim();
         return TryBlock(order, out pfn, out virt);
     }
 
@@ -181,12 +181,21 @@ public unsafe struct HeapPages
 
     internal void FreeBlock(ulong pfn, uint order) => _src.Free(pfn, order);
 
+    // Memory pressure: every cache gives back its magazines' objects and empty slabs, and the
+    // buddy allocator's per-CPU page lists are drained so that freed frames can merge (Linux
+    // drains the per-CPU lists in the allocation slow path for the same reason).
+    private void Reclaim()
+    {
+        _reclaims++;
+        ShrinkAll();
+        _src.Buddy->Drain();
+    }
+
     internal Status AllocateDescriptor(uint bytes, out SlabDescriptor* d)
     {
         Status s = _descriptors.Allocate(_src, bytes, out d);
         if (s != Status.OutOfMemory) return s;
-        _reclaims++;
-        ShrinkAll();
+        Reclaim();
         return _descriptors.Allocate(_src, bytes, out d);
     }
 
