@@ -47,12 +47,12 @@ public static unsafe class HeapReport
         Kb(ref w, "KmallocLarge:", pages.LargePages << PageSize.Shift);
         Kb(ref w, "KmallocLargeUsed:", pages.LargeBytes);
         Kb(ref w, "HeapMetadata:", pages.MetadataPages << PageSize.Shift);
-        w.StrPad("KmallocLargeBlocks:", 18); w.DecPad(pages.LargeCount, 9); w.Line();
+        w.StrPad("KmallocLargeBlocks:", 20); w.DecPad(pages.LargeCount, 9); w.Line();
     }
 
     private static void Kb<TSink>(ref TextWriter<TSink> w, string label, ulong bytes) where TSink : struct, ITextSink
     {
-        w.StrPad(label, 18);
+        w.StrPad(label, 20);
         w.DecPad((bytes + 1023) / 1024, 9);
         w.Line(" kB");
     }
