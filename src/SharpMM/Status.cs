@@ -45,6 +45,9 @@ public enum Status : byte
     ParentIsHugePage,
     /// <summary>An address or range overlaps one that is already present or reserved.</summary>
     Overlap,
+    /// <summary>A backing store could not read or write a page (device error, short transfer, a
+    /// crash injected by a test).</summary>
+    IoError,
 }
 
 /// <summary>Names for <see cref="Status"/> values, usable freestanding (no Enum.ToString there).</summary>
@@ -72,6 +75,7 @@ public static class StatusNames
         Status.NotMapped => "NotMapped",
         Status.ParentIsHugePage => "ParentIsHugePage",
         Status.Overlap => "Overlap",
+        Status.IoError => "IoError",
         _ => "Unknown",
     };
 }
