@@ -1,0 +1,94 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+
+namespace SharpMM.User;
+
+// fork with copy-on-write.
+public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
+{
+    /// <summary>
+    /// Makes <paramref name="child"/> (caller's memory, not live) a copy of
+    /// <paramref name="parent"/>: the same regions and break, and every populated page shared
+    /// instead of copied. A present page becomes read-only in both spaces and its mapping count
+    /// goes up (a write copies it, or takes it back when the writer holds the last mapping); a
+    /// paged-out page's slot gains a reference; device mappings are shared as they are. The
+    /// parent's Dirty bits are folded into the frames' clean state first, so a page written
+    /// before the fork is never taken for an untouched one. The kernel half is copied from the
+    /// parent. Return: Ok; OutOfMemory (the half-made child is destroyed: the parent keeps
+    /// every page, some now read-only until written); NoSpace (no registry slot).
+    /// </summary>
+    public Status Fork<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!parent->IsLive || child->IsLive) return Status.InvalidArgument;
+        Status s = CreateSpace(child, parent->Layout, parent->RootPhys);
+        if (s != Status.Ok) return s;
+        child->Regions = parent->Regions;
+        child->BrkStart = parent->BrkStart;
+        child->Brk = parent->Brk;
+        var batch = new FlushBatch();
+        for (int r = 0; r < parent->Regions.Count && s == Status.Ok; r++)
+        {
+            Vma v = parent->Regions[r];
+            s = ForkRegion(parent, child, v, ref batch, ref arch);
+        }
+        Finish(parent, ref batch, ref arch);
+        if (s != Status.Ok)
+        {
+            Destroy(child, ref arch);
+            *child = default;
+            return s;
+        }
+        return Status.Ok;
+    }
+
+    private Status ForkRegion<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, in Vma v, ref FlushBatch batch, ref TArch arch)
+        where TArch : struct, IArchHooks
+    {
+        ulong p = v.Start;
+        while (p < v.End)
+        {
+            p = parent->NextLeafTable(p, v.End, out byte* pt);
+            if (pt == null) break;
+            ulong tableEnd = TableEnd(p, v.End);
+            byte* ct = null;
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                int idx = AddressSpace<TFormat>.LeafIndex(p);
+                ulong e = TFormat.Read(pt, idx);
+                if (e == 0) continue;
+                if (ct == null)
+                {
+                    // Tables only, never a user frame: reclaim is not run here, so the parent's
+                    // entries cannot change under the loop.
+                    Status s = child->EnsureLeafTable(p, ref Frames, out ct);
+                    if (s != Status.Ok) return s;
+                }
+                if (!TFormat.IsPresent(e))
+                {
+                    _slots.AddRef(AddressSpace<TFormat>.SlotOf(e));
+                    TFormat.Write(ct, idx, e);
+                    child->SwappedPages++;
+                    continue;
+                }
+                PageFlags flags = TFormat.Flags(0, e);
+                if (v.Kind != VmaKind.Device)
+                {
+                    ref UserFrame f = ref _table[TFormat.Address(0, e) >> PageSize.Shift];
+                    if ((flags & PageFlags.Dirty) != 0) f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
+                    if (f.Refs == ushort.MaxValue) Panic.Fail("user memory: frame mapping count overflow", TFormat.Address(0, e));
+                    f.Refs++;
+                    if ((flags & PageFlags.Writable) != 0)
+                    {
+                        e = TFormat.WithFlags(0, e, flags & ~PageFlags.Writable);
+                        TFormat.Write(pt, idx, e);
+                        batch.Add(p, false);
+                    }
+                    Counters.ForkSharedPages++;
+                }
+                TFormat.Write(ct, idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
+                child->ResidentPages++;
+            }
+        }
+        return Status.Ok;
+    }
+}

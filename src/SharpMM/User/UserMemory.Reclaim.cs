@@ -1,0 +1,155 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+
+namespace SharpMM.User;
+
+// Page replacement: the clock over the registered spaces' Accessed bits.
+public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
+{
+    /// <summary>
+    /// Frees up to <paramref name="pages"/> user frames by the clock: the hand moves through the
+    /// registered spaces, their regions and present entries in address order, from where it
+    /// stopped last time. Accessed set: cleared, a second chance. Accessed clear: the mapping
+    /// goes (see the type's notes); the frame is freed with its last mapping. Device regions
+    /// are skipped; a dirty page with no free swap slot (or a failing store) stays. The hand
+    /// passes each present entry at most twice per call, so a call ends even when nothing can
+    /// go. Return: frames freed (0: nothing could be reclaimed).
+    /// </summary>
+    public ulong Reclaim<TArch>(ulong pages, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        Counters.ReclaimRuns++;
+        if (_spaceCount == 0 || pages == 0) return 0;
+        ulong budget = 16;
+        for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) budget += 2 * SpaceAt(i)->ResidentPages;
+        ulong freed = 0, scanned = 0;
+        int spacesVisited = 0;
+        while (freed < pages && scanned < budget)
+        {
+            if ((uint)_handSpace >= MaxSpaces) { _handSpace = 0; _handVa = 0; }
+            AddressSpace<TFormat>* s = SpaceAt(_handSpace);
+            if (s == null || !s->IsLive)
+            {
+                NextSpace();
+                if (++spacesVisited > 2 * MaxSpaces) break;
+                continue;
+            }
+            var batch = new FlushBatch();
+            bool done = ScanSpace(s, pages, ref freed, ref scanned, budget, ref batch);
+            Finish(s, ref batch, ref arch);
+            if (done)
+            {
+                NextSpace();
+                if (++spacesVisited > 2 * MaxSpaces) break;
+            }
+        }
+        return freed;
+    }
+
+    private void NextSpace()
+    {
+        _handSpace = _handSpace + 1 >= MaxSpaces ? 0 : _handSpace + 1;
+        _handVa = 0;
+    }
+
+    // Scans `s` from the hand; true when the hand reached the end of the space.
+    private bool ScanSpace(AddressSpace<TFormat>* s, ulong pages, ref ulong freed, ref ulong scanned, ulong budget, ref FlushBatch batch)
+    {
+        ref VmaSet regions = ref s->Regions;
+        for (int r = regions.FirstEndingAfter(_handVa); r < regions.Count; r++)
+        {
+            Vma v = regions[r];
+            if (v.Kind == VmaKind.Device) { _handVa = v.End; continue; }
+            ulong p = _handVa > v.Start ? _handVa : v.Start;
+            while (p < v.End)
+            {
+                p = s->NextLeafTable(p, v.End, out byte* t);
+                if (t == null) break;
+                ulong tableEnd = TableEnd(p, v.End);
+                for (; p < tableEnd; p += PageSize.Bytes)
+                {
+                    if (freed >= pages || scanned >= budget)
+                    {
+                        _handVa = p;
+                        return false;
+                    }
+                    int idx = AddressSpace<TFormat>.LeafIndex(p);
+                    ulong e = TFormat.Read(t, idx);
+                    if (!TFormat.IsPresent(e)) continue;
+                    scanned++;
+                    Counters.ClockScans++;
+                    PageFlags flags = TFormat.Flags(0, e);
+                    if ((flags & PageFlags.Accessed) != 0)
+                    {
+                        TFormat.Write(t, idx, TFormat.WithFlags(0, e, flags & ~PageFlags.Accessed));
+                        batch.Add(p, false);
+                        Counters.SecondChances++;
+                        continue;
+                    }
+                    if (Evict(s, v, t, idx, p, e, ref batch)) freed++;
+                }
+            }
+            _handVa = v.End;
+        }
+        return true;
+    }
+
+    // Takes one mapping away: the entry becomes a swap entry (or zero for a clean zero page).
+    // True when the frame was freed (its last mapping). A dirty page that cannot be written
+    // (no free slot, store error) keeps its mapping.
+    private bool Evict(AddressSpace<TFormat>* s, in Vma v, byte* t, int idx, ulong va, ulong e, ref FlushBatch batch)
+    {
+        ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
+        ref UserFrame f = ref _table[pfn];
+        if ((TFormat.Flags(0, e) & PageFlags.Dirty) != 0)
+        {
+            f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
+            if (v.Kind == VmaKind.StoreBacked && _region != null && _region->Owner == s) _region->MarkDirty(v.OffsetAt(va));
+        }
+        ulong ne;
+        if (f.IsClean && !f.HasSlot && v.Kind != VmaKind.StoreBacked)
+        {
+            ne = 0; // still all zero: the next touch zero-fills again
+            Counters.CleanDrops++;
+        }
+        else if (f.IsClean && f.HasSlot)
+        {
+            ne = AddressSpace<TFormat>.SwapEntry(f.Slot);
+            _slots.AddRef(f.Slot);
+            Counters.CleanDrops++;
+        }
+        else
+        {
+            uint slot;
+            bool fresh = false;
+            if (f.HasSlot && _slots.RefCount(f.Slot) == 1) slot = f.Slot; // only this frame's cache names it: overwrite
+            else
+            {
+                if (_slots.Allocate(out slot) != Status.Ok) { Counters.EvictionsRefused++; return false; }
+                fresh = true;
+            }
+            if (Store.Write(slot, PagePointer(pfn)) != Status.Ok)
+            {
+                if (fresh) _slots.Release(slot);
+                Counters.StoreErrors++;
+                Counters.EvictionsRefused++;
+                return false;
+            }
+            if (fresh)
+            {
+                if (f.HasSlot) _slots.Release(f.Slot);
+                f.Slot = slot;
+            }
+            f.Flags |= UserFrame.CleanFlag | UserFrame.HasSlotFlag;
+            Counters.PagesOut++;
+            ne = AddressSpace<TFormat>.SwapEntry(slot);
+            _slots.AddRef(slot);
+        }
+        TFormat.Write(t, idx, ne);
+        batch.Add(va, false);
+        s->ResidentPages--;
+        if (ne != 0) s->SwappedPages++;
+        bool last = f.Refs == 1;
+        DropFrame(pfn);
+        return last;
+    }
+}

@@ -1,0 +1,104 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+
+namespace SharpMM.User;
+
+// Snapshots of the persistent region from its owner's store-backed regions.
+public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
+{
+    /// <summary>
+    /// Saves the attached persistent region: every page of the owner's store-backed regions that
+    /// changed since the last snapshot goes to its in-progress copy, then the commit record
+    /// (<see cref="PersistentRegion.Commit"/>). A page changed when its entry has Dirty set, or
+    /// when it left RAM dirty since (the region's mark); its current content is the frame when
+    /// present, the swap slot when paged out. Pages never touched keep their last good copy.
+    /// Once the record is durable, Dirty bits are cleared (folded into the frames' clean state
+    /// first) and flushed when the owner is active. Return: Ok and the pages written;
+    /// Unsupported (no region or no owner); IoError (the last good snapshot stays the previous
+    /// one; nothing in RAM changed).
+    /// </summary>
+    public Status Snapshot<TArch>(ref TArch arch, out ulong pagesWritten) where TArch : struct, IArchHooks
+    {
+        pagesWritten = 0;
+        if (_region == null || _region->Owner == null) return Status.Unsupported;
+        var space = (AddressSpace<TFormat>*)_region->Owner;
+        _region->BeginSnapshot();
+        Status s = Status.Ok;
+        byte* scratch = stackalloc byte[(int)PageSize.Bytes];
+        for (int r = 0; r < space->Regions.Count && s == Status.Ok; r++)
+        {
+            Vma v = space->Regions[r];
+            if (v.Kind == VmaKind.StoreBacked) s = SnapshotRegion(space, v, scratch);
+        }
+        if (s == Status.Ok) s = _region->Commit(ref Store);
+        if (s != Status.Ok)
+        {
+            _region->AbortSnapshot();
+            Counters.StoreErrors++;
+            return s;
+        }
+        pagesWritten = _region->WrittenCount;
+        var batch = new FlushBatch();
+        for (int r = 0; r < space->Regions.Count; r++)
+        {
+            Vma v = space->Regions[r];
+            if (v.Kind == VmaKind.StoreBacked) ClearDirty(space, v, ref batch);
+        }
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
+    private Status SnapshotRegion(AddressSpace<TFormat>* space, in Vma v, byte* scratch)
+    {
+        ulong p = v.Start;
+        while (p < v.End)
+        {
+            p = space->NextLeafTable(p, v.End, out byte* t);
+            if (t == null) break;
+            ulong tableEnd = TableEnd(p, v.End);
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                ulong e = TFormat.Read(t, AddressSpace<TFormat>.LeafIndex(p));
+                if (e == 0) continue;
+                ulong page = v.OffsetAt(p);
+                bool present = TFormat.IsPresent(e);
+                bool changed = _region->IsDirty(page) || (present && (TFormat.Flags(0, e) & PageFlags.Dirty) != 0);
+                if (!changed) continue;
+                byte* data;
+                if (present) data = PagePointer(TFormat.Address(0, e) >> PageSize.Shift);
+                else
+                {
+                    Status rs = Store.Read(AddressSpace<TFormat>.SlotOf(e), scratch);
+                    if (rs != Status.Ok) return rs;
+                    data = scratch;
+                }
+                Status ws = _region->WritePage(ref Store, page, data);
+                if (ws != Status.Ok) return ws;
+            }
+        }
+        return Status.Ok;
+    }
+
+    // After a commit: the saved pages' Dirty bits go (into the frames' clean state first).
+    private void ClearDirty(AddressSpace<TFormat>* space, in Vma v, ref FlushBatch batch)
+    {
+        ulong p = v.Start;
+        while (p < v.End)
+        {
+            p = space->NextLeafTable(p, v.End, out byte* t);
+            if (t == null) break;
+            ulong tableEnd = TableEnd(p, v.End);
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                int idx = AddressSpace<TFormat>.LeafIndex(p);
+                ulong e = TFormat.Read(t, idx);
+                if (!TFormat.IsPresent(e)) continue;
+                PageFlags f = TFormat.Flags(0, e);
+                if ((f & PageFlags.Dirty) == 0) continue;
+                _table[TFormat.Address(0, e) >> PageSize.Shift].Flags &= unchecked((byte)~UserFrame.CleanFlag);
+                TFormat.Write(t, idx, TFormat.WithFlags(0, e, f & ~PageFlags.Dirty));
+                batch.Add(p, false);
+            }
+        }
+    }
+}

@@ -1,0 +1,568 @@
+using System.Runtime.CompilerServices;
+using SharpMM.Addressing;
+using SharpMM.Paging;
+using SharpMM.Physical;
+
+namespace SharpMM.User;
+
+/// <summary>
+/// The user-space memory manager: address spaces (<see cref="AddressSpace{TFormat}"/>, owned by
+/// the caller and registered here), their regions and pages, the page-fault handler, fork with
+/// copy-on-write, and paging to a backing store under memory pressure.
+///
+/// <code>
+///   frames  TFrames (the buddy allocator)  -- user pages and user page tables, order 0
+///   table   UserFrameTable                 -- per frame: mapping count (COW), clean, cached slot
+///   store   TStore : IBackingStore          -- slots [0, swap first): persistent regions;
+///   slots   StoreSlots                      --   [swap first, end): swap, reference-counted
+///   spaces  up to MaxSpaces registered      -- the clock's hand walks them for reclaim
+/// </code>
+///
+/// Pages are populated on demand (<see cref="HandleFault"/>): zeroed for anonymous memory and
+/// stacks, read from the store for pages that were paged out or that a persistent region
+/// holds. Fork shares every populated page read-only and counts its mappings; the first write
+/// copies it, or takes it back writable when the writer is its last mapping.
+///
+/// Under pressure (the frame allocator is empty, or <see cref="ResidentLimit"/> user frames are
+/// in use) the clock (second chance over the Accessed bits) walks the registered spaces'
+/// present entries in address order: an entry with Accessed set has it cleared (and its TLB
+/// entry invalidated, so a later access sets it again); one with Accessed clear loses its
+/// mapping. A page that is clean (zero and never written, or the same as a slot it was read
+/// from: <see cref="UserFrame"/>) leaves without a write; a dirty one is written to a swap slot.
+/// The entry becomes a swap entry naming the slot (or zero for a clean zero page), and the
+/// frame is freed when its last mapping goes. Shared pages go the same way, one mapping at a
+/// time: the first write puts the page in a slot that the later mappings reuse.
+///
+/// Every page-table change is flushed through the arch hooks before a call returns when the
+/// space is the active one (CR3), and dropped otherwise (a CR3 load flushes user entries, none
+/// is global). Failures are statuses; a process's bad access is a <see cref="FaultResult"/>.
+/// Broken invariants panic naming them. Multi-step operations roll back: a fork that runs out
+/// of memory destroys the half-made child (the parent keeps its pages, now copy-on-write).
+///
+/// Not done: locking and TLB shootdown (one CPU), shared (MAP_SHARED) anonymous memory, file
+/// mappings other than persistent regions, huge pages in user space, swap-slot clustering and
+/// readahead, a reverse map (the clock scans page tables, Linux 2.4 style, so a shared page is
+/// freed only when the clock has reached each of its mappings), an OOM killer.
+/// </summary>
+public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
+    where TFormat : struct, IPagingFormat
+    where TFrames : struct, IFrameAllocator
+    where TStore : struct, IBackingStore
+{
+    /// <summary>Most address spaces registered at once.</summary>
+    public const int MaxSpaces = 128;
+
+    /// <summary>The frame allocator (user pages and user page tables).</summary>
+    public TFrames Frames;
+    /// <summary>The backing store.</summary>
+    public TStore Store;
+    /// <summary>Most user frames in RAM at once (ulong.MaxValue: as many as the allocator gives).</summary>
+    public ulong ResidentLimit;
+    /// <summary>Pages the clock frees per reclaim (a batch, so pressure does not reclaim per fault).</summary>
+    public uint ReclaimBatch;
+    /// <summary>What was done.</summary>
+    public UserCounters Counters;
+
+    private DirectMap _dm;
+    private UserFrameTable _table;
+    private StoreSlots _slots;
+    private FlushPolicy _policy;
+    private fixed ulong _spaces[MaxSpaces];
+    private int _spaceCount;
+    private int _handSpace;
+    private ulong _handVa;
+    private ulong _userFrames;
+    private PersistentRegion* _region;
+
+    /// <summary>
+    /// Sets up over <paramref name="frames"/> and <paramref name="store"/>, RAM reached through
+    /// <paramref name="dm"/>, the frame table <paramref name="table"/> (covering every frame the
+    /// allocator can give) and the swap slots <paramref name="slots"/> (slots of the store not
+    /// used by persistent regions; an empty set for no paging).
+    /// </summary>
+    public void Init(TFrames frames, TStore store, DirectMap dm, in UserFrameTable table, in StoreSlots slots)
+    {
+        this = default;
+        Frames = frames;
+        Store = store;
+        _dm = dm;
+        _table = table;
+        _slots = slots;
+        _policy = FlushPolicy.Default;
+        ResidentLimit = ulong.MaxValue;
+        ReclaimBatch = 32;
+        if (slots.Count != 0 && slots.First + slots.Count > AddressSpace<TFormat>.MaxSlots)
+            Panic.Fail("user memory: swap slots beyond what a swap entry can name", slots.First + slots.Count);
+    }
+
+    /// <summary>The frame table.</summary>
+    public readonly UserFrameTable FrameTable => _table;
+    /// <summary>The swap slots.</summary>
+    public readonly StoreSlots Slots => _slots;
+    /// <summary>The TLB flush counters.</summary>
+    public readonly FlushCounters FlushCounters => _policy.Counters;
+    /// <summary>User frames in RAM now (each counted once, however many spaces map it).</summary>
+    public readonly ulong UserFrames => _userFrames;
+    /// <summary>Registered address spaces.</summary>
+    public readonly int SpaceCount => _spaceCount;
+    /// <summary>The persistent region store-backed regions read from (null: none).</summary>
+    public readonly PersistentRegion* Region => _region;
+
+    /// <summary>Attaches the persistent region that store-backed regions read from and that
+    /// <see cref="Snapshot"/> writes (it uses this manager's store; its slots must lie below the
+    /// swap slots).</summary>
+    public void AttachRegion(PersistentRegion* region)
+    {
+        if (region != null && region->EndSlot > _slots.First && _slots.Count != 0)
+            Panic.Fail("user memory: the persistent region overlaps the swap slots", region->EndSlot);
+        _region = region;
+    }
+
+    // ---- spaces ----
+
+    /// <summary>
+    /// Makes <paramref name="space"/> (caller's memory, not live) an empty address space with
+    /// <paramref name="layout"/>, its kernel half copied from <paramref name="kernelRoot"/>, and
+    /// registers it. Return: Ok; OutOfMemory; NoSpace (<see cref="MaxSpaces"/> registered);
+    /// InvalidArgument (a live space, or a layout the format cannot hold).
+    /// </summary>
+    public Status CreateSpace(AddressSpace<TFormat>* space, in UserLayout layout, ulong kernelRoot)
+    {
+        if (space->IsLive) return Status.InvalidArgument;
+        int slot = FreeRegistrySlot();
+        if (slot < 0) return Status.NoSpace;
+        Status s = space->Init(layout, _dm, kernelRoot, ref Frames);
+        if (s != Status.Ok) return s;
+        Register(space, slot);
+        return Status.Ok;
+    }
+
+    private readonly int FreeRegistrySlot()
+    {
+        for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] == 0) return i;
+        return -1;
+    }
+
+    private void Register(AddressSpace<TFormat>* space, int slot)
+    {
+        _spaces[slot] = (ulong)space;
+        space->RegistryIndex = slot;
+        _spaceCount++;
+    }
+
+    private readonly AddressSpace<TFormat>* SpaceAt(int i) => (AddressSpace<TFormat>*)_spaces[i];
+
+    /// <summary>
+    /// Releases every page and table of <paramref name="space"/> and unregisters it: its frames
+    /// go back to the allocator when no other space maps them, its slots when no entry names
+    /// them. Return: Ok; InvalidArgument (not live, or the active space: switch CR3 away first).
+    /// </summary>
+    public Status Destroy<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!space->IsLive || IsActive(space, ref arch)) return Status.InvalidArgument;
+        var batch = new FlushBatch();
+        ReleaseAll(space, ref batch);
+        batch.Ignore(ref _policy);
+        space->FreeTables(ref Frames);
+        if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
+        int slot = space->RegistryIndex;
+        if ((uint)slot >= MaxSpaces || _spaces[slot] != (ulong)space) Panic.Fail("user memory: destroyed space is not registered", (ulong)slot);
+        _spaces[slot] = 0;
+        _spaceCount--;
+        space->RegistryIndex = -1;
+        if (_region != null && _region->Owner == space) _region->Owner = null;
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// The exec-like reset: every region and page of <paramref name="space"/> goes, then a
+    /// fresh image is laid out: text (read, execute) of <paramref name="textBytes"/> at the
+    /// layout's text base, data (read, write) of <paramref name="dataBytes"/> after it, the brk
+    /// heap starting empty after the data, and a stack of one page below the layout's stack top
+    /// that may grow to the layout's maximum. All of it is populated on demand (the caller fills
+    /// text and data, for instance through faults). Return: Ok; InvalidArgument (sizes that do
+    /// not fit below the mmap base).
+    /// </summary>
+    public Status Exec<TArch>(AddressSpace<TFormat>* space, ulong textBytes, ulong dataBytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!space->IsLive) return Status.InvalidArgument;
+        UserLayout l = space->Layout;
+        if (!PageSize.TryAlignUp(textBytes, out ulong text) || !PageSize.TryAlignUp(dataBytes, out ulong data) || text == 0
+            || text > l.MmapBase - l.TextBase || data > l.MmapBase - l.TextBase - text)
+            return Status.InvalidArgument;
+        Reset(space, ref arch);
+        var t = new Vma { Start = l.TextBase, End = l.TextBase + text, Limit = l.TextBase, Protection = VmaProtection.ReadExecute, Kind = VmaKind.Anonymous };
+        Require(space->Regions.Insert(t), "exec: text");
+        if (data != 0)
+        {
+            var d = new Vma { Start = t.End, End = t.End + data, Limit = t.End, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
+            Require(space->Regions.Insert(d), "exec: data");
+        }
+        space->BrkStart = space->Brk = t.End + data;
+        var stack = new Vma
+        {
+            Start = l.StackTop - PageSize.Bytes, End = l.StackTop, Limit = l.StackLimit,
+            Protection = VmaProtection.ReadWrite, Kind = VmaKind.Stack,
+        };
+        Require(space->Regions.Insert(stack), "exec: stack");
+        return Status.Ok;
+    }
+
+    private static void Require(Status s, string what)
+    {
+        if (s != Status.Ok) Panic.Fail(what, (ulong)s);
+    }
+
+    /// <summary>Removes every region and page of <paramref name="space"/> (exec's first half);
+    /// the space stays live and registered, its kernel half untouched.</summary>
+    public void Reset<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        var batch = new FlushBatch();
+        ReleaseAll(space, ref batch);
+        Finish(space, ref batch, ref arch);
+        space->Regions.Clear();
+        space->BrkStart = space->Brk = 0;
+    }
+
+    private void ReleaseAll(AddressSpace<TFormat>* space, ref FlushBatch batch)
+    {
+        for (int i = 0; i < space->Regions.Count; i++)
+        {
+            Vma v = space->Regions[i];
+            ReleasePages(space, v.Start, v.End, v.Kind, ref batch);
+        }
+    }
+
+    // ---- mapping regions ----
+
+    /// <summary>
+    /// A new anonymous region of <paramref name="bytes"/> (rounded up to pages), populated on
+    /// demand, at <paramref name="va"/> or, when it is 0, at the lowest free range at or above
+    /// the mmap base that ends below the stack's guard gap. Return: Ok and the start;
+    /// InvalidArgument (zero bytes, outside user space); Misaligned; Overlap (va given and in
+    /// use: nothing is replaced); NoSpace (no free range, or the region table is full).
+    /// </summary>
+    public Status MapAnonymous(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
+        MapRegion(space, va, bytes, protection, VmaKind.Anonymous, 0, out start);
+
+    /// <summary>
+    /// A store-backed region of <paramref name="bytes"/> whose first page is page
+    /// <paramref name="regionPage"/> of the attached persistent region: each page is read from
+    /// the region's last good snapshot on first touch (zero when the region never held it).
+    /// The space becomes the region's owner, whose pages <see cref="Snapshot"/> saves.
+    /// Return: as <see cref="MapAnonymous"/>; Unsupported (no region attached); OutOfRange
+    /// (pages beyond the region).
+    /// </summary>
+    public Status MapStore(AddressSpace<TFormat>* space, ulong va, ulong bytes, ulong regionPage, VmaProtection protection, out ulong start)
+    {
+        start = 0;
+        if (_region == null) return Status.Unsupported;
+        if (!PageSize.TryAlignUp(bytes, out ulong b) || regionPage > _region->PageCount || b >> PageSize.Shift > _region->PageCount - regionPage)
+            return Status.OutOfRange;
+        if (_region->Owner != null && _region->Owner != space) return Status.Overlap;
+        Status s = MapRegion(space, va, bytes, protection, VmaKind.StoreBacked, regionPage, out start);
+        if (s == Status.Ok) _region->Owner = space;
+        return s;
+    }
+
+    /// <summary>
+    /// A stack region: [top - 1 page, top), growing down on faults to top -
+    /// <paramref name="maxBytes"/>, never into the guard gap above the region below.
+    /// Return: Ok; InvalidArgument; Misaligned; Overlap; NoSpace.
+    /// </summary>
+    public Status MapStack(AddressSpace<TFormat>* space, ulong top, ulong maxBytes, VmaProtection protection)
+    {
+        if (!PageSize.IsAligned(top) || !PageSize.IsAligned(maxBytes)) return Status.Misaligned;
+        if (maxBytes < PageSize.Bytes || top < maxBytes || !space->Layout.IsUserRange(top - maxBytes, top)) return Status.InvalidArgument;
+        var v = new Vma { Start = top - PageSize.Bytes, End = top, Limit = top - maxBytes, Protection = protection, Kind = VmaKind.Stack };
+        if (space->Regions.Overlaps(v.Start, v.End)) return Status.Overlap;
+        return space->Regions.Insert(v);
+    }
+
+    /// <summary>
+    /// Maps the caller's physical range [phys, phys + bytes) at <paramref name="va"/> now
+    /// (uncached; a device's registers or a frame buffer). Its frames are never counted, paged
+    /// or freed; fork shares the mapping as it is. Return: Ok; Misaligned; InvalidArgument;
+    /// Overlap; NoSpace; OutOfMemory (tables: nothing left mapped).
+    /// </summary>
+    public Status MapDevice<TArch>(AddressSpace<TFormat>* space, ulong va, ulong phys, ulong bytes, VmaProtection protection, ref TArch arch)
+        where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(phys) || !PageSize.IsAligned(va)) return Status.Misaligned;
+        if (va == 0) return Status.InvalidArgument;
+        Status s = MapRegion(space, va, bytes, protection, VmaKind.Device, phys, out ulong start);
+        if (s != Status.Ok) return s;
+        ulong end = start + ((bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask);
+        var batch = new FlushBatch();
+        for (ulong p = start; p < end; p += PageSize.Bytes)
+        {
+            s = EnsureTable(space, p, ref arch, out byte* t);
+            if (s != Status.Ok) break;
+            TFormat.Write(t, AddressSpace<TFormat>.LeafIndex(p), Leaf(phys + (p - start), protection, VmaKind.Device, true, 0));
+            space->ResidentPages++;
+            batch.Add(p, false);
+        }
+        if (s != Status.Ok)
+        {
+            ReleasePages(space, start, end, VmaKind.Device, ref batch);
+            space->Regions.Remove(start, end);
+        }
+        Finish(space, ref batch, ref arch);
+        return s;
+    }
+
+    private Status MapRegion(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, VmaKind kind, ulong offset, out ulong start)
+    {
+        start = 0;
+        if (!space->IsLive || bytes == 0) return Status.InvalidArgument;
+        if (!PageSize.TryAlignUp(bytes, out ulong b)) return Status.Overflow;
+        if (va == 0)
+        {
+            Status f = FindFree(space, b, out va);
+            if (f != Status.Ok) return f;
+        }
+        else if (!PageSize.IsAligned(va)) return Status.Misaligned;
+        if (va + b < va || !space->Layout.IsUserRange(va, va + b)) return Status.InvalidArgument;
+        if (space->Regions.Overlaps(va, va + b)) return Status.Overlap;
+        var v = new Vma { Start = va, End = va + b, Limit = va, Offset = offset, Protection = protection, Kind = kind };
+        Status s = space->Regions.Insert(v);
+        if (s == Status.Ok) start = va;
+        return s;
+    }
+
+    // First fit from the mmap base up to the stack's limit less the guard gap.
+    private readonly Status FindFree(AddressSpace<TFormat>* space, ulong bytes, out ulong va)
+    {
+        UserLayout l = space->Layout;
+        ulong ceiling = l.StackLimit - l.GuardGapBytes;
+        ulong at = l.MmapBase;
+        int i = space->Regions.FirstEndingAfter(at);
+        for (; ; i++)
+        {
+            ulong next = i < space->Regions.Count ? space->Regions[i].Start : ceiling;
+            if (next > ceiling) next = ceiling;
+            if (next >= at && next - at >= bytes) { va = at; return Status.Ok; }
+            if (i >= space->Regions.Count || at >= ceiling) break;
+            ulong end = space->Regions[i].End;
+            if (end > at) at = end;
+        }
+        va = 0;
+        return Status.NoSpace;
+    }
+
+    /// <summary>
+    /// Removes [va, va + bytes) from <paramref name="space"/>: the regions there are cut (split
+    /// where the range is inside one), their pages released (frames freed when no other space
+    /// maps them, swap slots when no entry names them). Holes are skipped.
+    /// Return: Ok; Misaligned; InvalidArgument; NoSpace (a split with the region table full:
+    /// nothing changed).
+    /// </summary>
+    public Status Unmap<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(va)) return Status.Misaligned;
+        if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
+        ulong end = va + b;
+        if (space->Regions.RemoveSplits(va, end) && space->Regions.Count == VmaSet.Capacity) return Status.NoSpace;
+        var batch = new FlushBatch();
+        for (int i = space->Regions.FirstEndingAfter(va); i < space->Regions.Count && space->Regions[i].Start < end; i++)
+        {
+            Vma v = space->Regions[i];
+            ReleasePages(space, v.Start > va ? v.Start : va, v.End < end ? v.End : end, v.Kind, ref batch);
+        }
+        Require(space->Regions.Remove(va, end), "unmap: region split after the capacity check");
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// Gives [va, va + bytes) <paramref name="protection"/>: regions split and merge, present
+    /// pages get the new rights at once (a shared copy-on-write page stays read-only until it
+    /// is written). Return: Ok; Misaligned; InvalidArgument; NotMapped (a hole in the range:
+    /// nothing changed); NoSpace (the region table is full: nothing changed).
+    /// </summary>
+    public Status Protect<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(va)) return Status.Misaligned;
+        if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
+        ulong end = va + b;
+        Status s = space->Regions.Protect(va, end, protection);
+        if (s != Status.Ok) return s;
+        var batch = new FlushBatch();
+        for (int i = space->Regions.FirstEndingAfter(va); i < space->Regions.Count && space->Regions[i].Start < end; i++)
+        {
+            Vma v = space->Regions[i];
+            ulong lo = v.Start > va ? v.Start : va, hi = v.End < end ? v.End : end;
+            ulong p = lo;
+            while (p < hi)
+            {
+                p = space->NextLeafTable(p, hi, out byte* t);
+                if (t == null) break;
+                ulong tableEnd = TableEnd(p, hi);
+                for (; p < tableEnd; p += PageSize.Bytes)
+                {
+                    int idx = AddressSpace<TFormat>.LeafIndex(p);
+                    ulong e = TFormat.Read(t, idx);
+                    if (!TFormat.IsPresent(e)) continue;
+                    bool exclusive = v.Kind == VmaKind.Device || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1;
+                    ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
+                    if (ne == e) continue;
+                    TFormat.Write(t, idx, ne);
+                    batch.Add(p, false);
+                }
+            }
+        }
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// Moves the break of <paramref name="space"/> to <paramref name="newBrk"/> (0: only report
+    /// it): growing adds anonymous read-write pages after the data (populated on demand),
+    /// shrinking releases the pages past the new break. Return: Ok and the break; InvalidArgument
+    /// (below the start of the heap, or no heap: exec first); NoSpace (the growth would run into
+    /// another region or the mmap base).
+    /// </summary>
+    public Status SetBrk<TArch>(AddressSpace<TFormat>* space, ulong newBrk, ref TArch arch, out ulong brk) where TArch : struct, IArchHooks
+    {
+        brk = space->Brk;
+        if (newBrk == 0) return Status.Ok;
+        if (space->BrkStart == 0 || newBrk < space->BrkStart) return Status.InvalidArgument;
+        if (!PageSize.TryAlignUp(space->Brk, out ulong oldEnd) || !PageSize.TryAlignUp(newBrk, out ulong newEnd)) return Status.InvalidArgument;
+        if (newEnd > oldEnd)
+        {
+            if (newEnd > space->Layout.MmapBase || space->Regions.Overlaps(oldEnd, newEnd)) return Status.NoSpace;
+            var v = new Vma { Start = oldEnd, End = newEnd, Limit = oldEnd, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
+            Status s = space->Regions.Insert(v);
+            if (s != Status.Ok) return s;
+        }
+        else if (newEnd < oldEnd)
+        {
+            Status s = Unmap(space, newEnd, oldEnd - newEnd, ref arch);
+            if (s != Status.Ok) return s;
+        }
+        space->Brk = brk = newBrk;
+        return Status.Ok;
+    }
+
+    // ---- pages ----
+
+    // The leaf entry for a user page: rights from the region (PROT_NONE: a supervisor-only,
+    // read-only page, so every user access faults while the kernel can still reach it),
+    // writable only when `exclusive` (not shared copy-on-write), uncached for devices.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Leaf(ulong phys, VmaProtection protection, VmaKind kind, bool exclusive, PageFlags extra)
+    {
+        PageFlags f = extra;
+        if (protection != VmaProtection.None)
+        {
+            f |= PageFlags.User;
+            if (exclusive && (protection & VmaProtection.Write) != 0) f |= PageFlags.Writable;
+            if ((protection & VmaProtection.Execute) != 0) f |= PageFlags.Executable;
+        }
+        if (kind == VmaKind.Device) f |= PageFlags.CacheDisable | PageFlags.WriteThrough;
+        return TFormat.MakeLeaf(0, phys, f);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong TableEnd(ulong va, ulong limit)
+    {
+        ulong span = AddressSpace<TFormat>.LeafTableSpan;
+        ulong end = (va & ~(span - 1)) + span;
+        return end < limit && end > va ? end : limit;
+    }
+
+    // Clears every entry in [start, end) of a region of `kind` and releases what it held; frees
+    // the tables left empty.
+    private void ReleasePages(AddressSpace<TFormat>* space, ulong start, ulong end, VmaKind kind, ref FlushBatch batch)
+    {
+        ulong p = start;
+        while (p < end)
+        {
+            p = space->NextLeafTable(p, end, out byte* t);
+            if (t == null) break;
+            ulong tableEnd = TableEnd(p, end);
+            bool any = false;
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                int idx = AddressSpace<TFormat>.LeafIndex(p);
+                ulong e = TFormat.Read(t, idx);
+                if (e == 0) continue;
+                TFormat.Write(t, idx, 0);
+                any = true;
+                if (TFormat.IsPresent(e))
+                {
+                    batch.Add(p, false);
+                    space->ResidentPages--;
+                    if (kind != VmaKind.Device) DropFrame(TFormat.Address(0, e) >> PageSize.Shift);
+                }
+                else
+                {
+                    space->SwappedPages--;
+                    _slots.Release(AddressSpace<TFormat>.SlotOf(e));
+                }
+            }
+            if (any) space->ReleaseTables(p - PageSize.Bytes, ref Frames);
+        }
+    }
+
+    // Drops one mapping of a user frame; the last one frees it (and its cached slot).
+    private void DropFrame(ulong pfn)
+    {
+        ref UserFrame f = ref _table[pfn];
+        if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
+        if (--f.Refs != 0) return;
+        if (f.HasSlot) _slots.Release(f.Slot);
+        f = default;
+        if (Frames.Free(Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+        _userFrames--;
+    }
+
+    // A frame for a user page: under the resident limit, reclaiming first when at it, and again
+    // when the allocator is empty. Return: Ok; OutOfMemory (nothing left to reclaim).
+    private Status AllocateUserFrame<TArch>(ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
+    {
+        pfn = 0;
+        if (_userFrames >= ResidentLimit && Reclaim(ReclaimBatch, ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
+        for (int attempt = 0; ; attempt++)
+        {
+            Status s = Frames.Allocate(0, out Pfn p);
+            if (s == Status.Ok)
+            {
+                if (!_table.Covers(p.Value) || (p.Value << PageSize.Shift) >= TFormat.LeafPhysLimit(0))
+                {
+                    Frames.Free(p, 0);
+                    return Status.OutOfRange;
+                }
+                pfn = p.Value;
+                _userFrames++;
+                return Status.Ok;
+            }
+            if (attempt >= 2 || Reclaim(ReclaimBatch, ref arch) == 0) return Status.OutOfMemory;
+        }
+    }
+
+    // The leaf table for va, reclaiming when the allocator is empty.
+    private Status EnsureTable<TArch>(AddressSpace<TFormat>* space, ulong va, ref TArch arch, out byte* table) where TArch : struct, IArchHooks
+    {
+        Status s = space->EnsureLeafTable(va, ref Frames, out table);
+        for (int attempt = 0; s == Status.OutOfMemory && attempt < 2 && Reclaim(ReclaimBatch, ref arch) != 0; attempt++)
+            s = space->EnsureLeafTable(va, ref Frames, out table);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly byte* PagePointer(ulong pfn) => (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+
+    /// <summary>True when <paramref name="space"/> is the one CR3 holds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsActive<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks =>
+        space->RootPhys != 0 && arch.ReadCr3() == space->RootPhys;
+
+    // Flushes what changed in `space` when it is active; otherwise the next CR3 load covers it.
+    private void Finish<TArch>(AddressSpace<TFormat>* space, ref FlushBatch batch, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (batch.IsEmpty) return;
+        if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
+        else batch.Ignore(ref _policy);
+    }
+}

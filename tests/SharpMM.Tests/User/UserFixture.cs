@@ -1,0 +1,297 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Hosted;
+using SharpMM.Hosted.Machine;
+using SharpMM.Hosted.User;
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.Physical;
+using SharpMM.Tests.Physical;
+using SharpMM.User;
+using Xunit;
+
+namespace SharpMM.Tests.User;
+
+/// <summary>What a test store does and has done; shared by every copy of a <see cref="TestStore"/>.</summary>
+public struct StoreControl
+{
+    public long Writes, Reads, Flushes;
+    /// <summary>The write that crashes (1-based): it is torn (first half written) and the store
+    /// is dead afterwards (every call fails). 0: never.</summary>
+    public long CrashAtWrite;
+    public bool Dead;
+    public bool FailReads;
+}
+
+/// <summary>A RAM-disk store with counters, read failures and crash injection.</summary>
+public unsafe struct TestStore : IBackingStore
+{
+    public RamDiskStore Disk;
+    public StoreControl* Control;
+
+    public readonly ulong SlotCount => Disk.SlotCount;
+
+    public readonly Status Read(ulong slot, byte* page)
+    {
+        if (Control->Dead || Control->FailReads) return Status.IoError;
+        Control->Reads++;
+        return Disk.Read(slot, page);
+    }
+
+    public readonly Status Write(ulong slot, byte* page)
+    {
+        if (Control->Dead) return Status.IoError;
+        Control->Writes++;
+        if (Control->CrashAtWrite != 0 && Control->Writes == Control->CrashAtWrite)
+        {
+            if (slot < Disk.SlotCount) Buffer.MemoryCopy(page, Disk.SlotPointer(slot), 2048, 2048);
+            Control->Dead = true;
+            return Status.IoError;
+        }
+        return Disk.Write(slot, page);
+    }
+
+    public readonly Status Flush()
+    {
+        if (Control->Dead) return Status.IoError;
+        Control->Flushes++;
+        return Status.Ok;
+    }
+}
+
+/// <summary>
+/// A private machine for user-memory tests: RAM, a buddy allocator over it (frames poisoned on
+/// allocation and free), a kernel top-level table with one kernel page mapped, the MMU model
+/// (strict TLB: a stale translation throws) whose page-fault handler is the library's, and a
+/// store (a RAM disk with a persistent region's slots first, then swap slots).
+///
+///   physical: [0, 1 MiB) unused | [1 MiB, RamBytes) buddy frames
+///   store:    [0, RegionSlots) persistent region | [RegionSlots, StoreSlots) swap
+/// </summary>
+public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, IPagingFormat
+{
+    public const ulong FirstPfn = 256;
+    public readonly ulong RamBytes;
+    public readonly HostMemory Ram;
+    public readonly BuddyFixture Buddy;
+    public readonly Mmu Mmu;
+    public MmuArchHooks Arch;
+    public readonly UserMemory<TFormat, BuddyFrames, TestStore>* Mem;
+    public readonly StoreControl* Control;
+    public readonly UserLayout Layout;
+    public readonly ulong KernelRoot;
+    public readonly ulong KernelPageVa;
+    public readonly ulong KernelPagePhys;
+    public readonly List<FaultResult> Faults = new();
+    public AddressSpace<TFormat>* Current;
+    private readonly List<IntPtr> _allocations = new();
+    private readonly byte* _store;
+    private readonly void* _meta;
+    public readonly ulong StoreSlots, RegionSlots;
+
+    public static bool Is32Bit => TFormat.EntrySize == 4;
+
+    public UserFixture(ulong ramBytes = 16UL << 20, ulong storeSlots = 4096, ulong regionPages = 64)
+    {
+        RamBytes = ramBytes;
+        Ram = new HostMemory(ramBytes);
+        ulong frames = (ramBytes >> PageSize.Shift) - FirstPfn;
+        Buddy = BuddyFixture.Flat(FirstPfn, frames);
+        Layout = Is32Bit ? UserLayout.I386HigherHalf() : UserLayout.X86_64();
+        var dm = new DirectMap((ulong)Ram.Base);
+
+        // The kernel's tables: one page mapped in the kernel half, supervisor only, global.
+        var kframes = new BuddyFrames(Buddy.Buddy, Ram.Base);
+        Assert.Equal(Status.Ok, Mapper<TFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref kframes, out var kernel));
+        Assert.Equal(Status.Ok, kframes.Allocate(0, out Pfn kp));
+        KernelPagePhys = kp.Value << PageSize.Shift;
+        KernelPageVa = Is32Bit ? 0xC0100000UL : 0xFFFFFFFF80100000UL;
+        Assert.Equal(Status.Ok, kernel.Map(VirtAddr.NewTruncate(KernelPageVa), kp.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable | PageFlags.Global, ref kframes, out _));
+        if (Is32Bit)
+            Assert.Equal(Status.Ok, RecursiveTableAccess<X86LegacyFormat, NoWindow>.InstallLoop(dm.ToVirt(kernel.RootPhys), kernel.RootPhys, 1023));
+        KernelRoot = kernel.RootPhys;
+
+        // Store: region slots first, then swap.
+        StoreSlots = storeSlots;
+        RegionSlots = PersistentRegion.SlotsFor(regionPages);
+        _store = (byte*)NativeMemory.AllocZeroed((nuint)(storeSlots << PageSize.Shift));
+        Control = (StoreControl*)Alloc((ulong)sizeof(StoreControl));
+        var store = new TestStore { Disk = new RamDiskStore(_store, storeSlots), Control = Control };
+        uint swapSlots = (uint)(storeSlots - RegionSlots);
+        _meta = Alloc(StoreSlots_BytesFor(swapSlots) + UserFrameTable.BytesFor(ramBytes >> PageSize.Shift));
+        var slots = new StoreSlots();
+        slots.Init(_meta, RegionSlots, swapSlots);
+        var table = new UserFrameTable();
+        table.Init((byte*)_meta + StoreSlots_BytesFor(swapSlots), 0, ramBytes >> PageSize.Shift);
+
+        Mem = (UserMemory<TFormat, BuddyFrames, TestStore>*)Alloc((ulong)sizeof(UserMemory<TFormat, BuddyFrames, TestStore>));
+        Mem->Init(new BuddyFrames(Buddy.Buddy, Ram.Base, poison: true), store, dm, table, slots);
+
+        Mmu = new Mmu(Ram);
+        Arch = Mmu.ArchHooks;
+        Mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable;
+        if (!Is32Bit) Mmu.Efer = EferFlags.NoExecuteEnable;
+        Mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
+        Mmu.EnablePaging(Is32Bit ? PagingMode.Bits32 : PagingMode.FourLevel, KernelRoot);
+        Mmu.Tlb.PanicOnViolation = true;
+        Mmu.FaultHandler = (mmu, fault) =>
+        {
+            if (Current == null) return FaultResolution.Fail;
+            FaultResult r = Mem->HandleFault(Current, fault, ref Arch);
+            Faults.Add(r);
+            return r.IsResolved ? FaultResolution.Retry : FaultResolution.Fail;
+        };
+    }
+
+    private static ulong StoreSlots_BytesFor(uint count) => SharpMM.User.StoreSlots.BytesFor(count);
+
+    public void* Alloc(ulong bytes)
+    {
+        void* p = NativeMemory.AllocZeroed((nuint)bytes);
+        _allocations.Add((IntPtr)p);
+        return p;
+    }
+
+    public ref UserMemory<TFormat, BuddyFrames, TestStore> M => ref *Mem;
+    public ulong FreeFrames => Buddy.B.FreeFrames;
+    public RamDiskStore Disk => Mem->Store.Disk;
+    public byte* StoreMemory => _store;
+
+    /// <summary>A new registered address space (not active).</summary>
+    public AddressSpace<TFormat>* NewSpace()
+    {
+        var s = Blank();
+        Assert.Equal(Status.Ok, Mem->CreateSpace(s, Layout, KernelRoot));
+        return s;
+    }
+
+    /// <summary>Uninitialised memory for a fork child.</summary>
+    public AddressSpace<TFormat>* Blank()
+    {
+        var s = (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        _spaces.Add((IntPtr)s);
+        return s;
+    }
+
+    /// <summary>Makes <paramref name="s"/> the running space (CR3 load).</summary>
+    public void Switch(AddressSpace<TFormat>* s)
+    {
+        Arch.WriteCr3(s == null ? KernelRoot : s->RootPhys);
+        Current = s;
+    }
+
+    public FaultKind? LastFault => Faults.Count == 0 ? null : Faults[^1].Kind;
+
+    public AccessStatus Write(ulong va, ulong value) => Mmu.TryWrite64(va, value, Privilege.User);
+    public AccessStatus Read(ulong va, out ulong value) => Mmu.TryRead64(va, Privilege.User, out value);
+    public AccessStatus Fetch(ulong va) => Mmu.TryFetch(va, Privilege.User, out _);
+
+    public ulong MustRead(ulong va)
+    {
+        var st = Read(va, out ulong v);
+        Assert.True(st == AccessStatus.Ok, $"read of 0x{va:x}: {st}, last fault {LastFault}");
+        return v;
+    }
+
+    public void MustWrite(ulong va, ulong value)
+    {
+        var st = Write(va, value);
+        Assert.True(st == AccessStatus.Ok, $"write of 0x{va:x}: {st}, last fault {LastFault}");
+    }
+
+    public int Count(FaultKind k)
+    {
+        int n = 0;
+        foreach (var f in Faults) if (f.Kind == k) n++;
+        return n;
+    }
+
+    /// <summary>The frame mapped at <paramref name="va"/> in <paramref name="s"/>, or ulong.MaxValue.</summary>
+    public ulong FrameAt(AddressSpace<TFormat>* s, ulong va)
+    {
+        ulong e = s->Entry(va);
+        return TFormat.IsPresent(e) ? TFormat.Address(0, e) >> PageSize.Shift : ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// Checks every registered space against the metadata: entries only inside regions, device
+    /// frames only in device regions, resident and swapped counts, each frame's mapping count
+    /// equal to the entries naming it, each swap slot's count equal to the entries naming it
+    /// plus the frames caching it, the user-frame total.
+    /// </summary>
+    public void Validate(string context = "")
+    {
+        var refs = new Dictionary<ulong, int>();
+        var slotRefs = new Dictionary<ulong, int>();
+        foreach (IntPtr p in _spaces)
+        {
+            var s = (AddressSpace<TFormat>*)p;
+            if (!s->IsLive) continue;
+            s->Regions.Validate();
+            var v = new Collect { Entries = new List<(ulong, ulong)>() };
+            s->VisitEntries(ref v);
+            ulong resident = 0, swapped = 0;
+            foreach (var (va, e) in v.Entries)
+            {
+                int r = s->Regions.Find(va);
+                Assert.True(r >= 0, $"{context}: entry 0x{e:x} at 0x{va:x} outside every region");
+                if (TFormat.IsPresent(e))
+                {
+                    resident++;
+                    if (s->Regions[r].Kind == VmaKind.Device) continue;
+                    ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
+                    refs[pfn] = refs.GetValueOrDefault(pfn) + 1;
+                    if ((TFormat.Flags(0, e) & PageFlags.Writable) != 0)
+                        Assert.True(Mem->FrameTable[pfn].Refs == 1, $"{context}: shared frame {pfn} writable at 0x{va:x}");
+                }
+                else
+                {
+                    swapped++;
+                    ulong slot = AddressSpace<TFormat>.SlotOf(e);
+                    slotRefs[slot] = slotRefs.GetValueOrDefault(slot) + 1;
+                }
+            }
+            Assert.True(resident == s->ResidentPages, $"{context}: resident {s->ResidentPages}, entries say {resident}");
+            Assert.True(swapped == s->SwappedPages, $"{context}: swapped {s->SwappedPages}, entries say {swapped}");
+        }
+        var table = Mem->FrameTable;
+        ulong inUse = 0;
+        for (ulong pfn = table.BasePfn; pfn < table.BasePfn + table.Count; pfn++)
+        {
+            UserFrame f = table[pfn];
+            Assert.True(f.Refs == refs.GetValueOrDefault(pfn), $"{context}: frame {pfn} counts {f.Refs} mappings, entries say {refs.GetValueOrDefault(pfn)}");
+            if (f.Refs != 0) inUse++;
+            if (f.HasSlot) slotRefs[f.Slot] = slotRefs.GetValueOrDefault(f.Slot) + 1;
+        }
+        Assert.True(inUse == Mem->UserFrames, $"{context}: {Mem->UserFrames} user frames counted, {inUse} in the table");
+        var slots = Mem->Slots;
+        for (ulong sl = slots.First; sl < slots.First + slots.Count; sl++)
+            Assert.True(slots.RefCount(sl) == (uint)slotRefs.GetValueOrDefault(sl), $"{context}: slot {sl} counts {slots.RefCount(sl)}, holders say {slotRefs.GetValueOrDefault(sl)}");
+    }
+
+    private readonly List<IntPtr> _spaces = new();
+
+    private struct Collect : IUserEntryVisitor
+    {
+        public List<(ulong, ulong)> Entries;
+        public void Entry(ulong va, ulong entry) => Entries.Add((va, entry));
+    }
+
+    public void Dispose()
+    {
+        Mmu.FaultHandler = null;
+        foreach (var p in _allocations) NativeMemory.Free((void*)p);
+        NativeMemory.Free(_store);
+        Buddy.Dispose();
+        Ram.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private struct NoWindow : IVirtualWindow
+    {
+        public byte* Pointer(ulong va) => null;
+        public void Invalidate(ulong va) { }
+    }
+}
