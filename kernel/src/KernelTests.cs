@@ -24,6 +24,7 @@ internal static unsafe class KernelTests
         CorelibTests.RunAll(ref r);
         PagingTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
+        HeapTests.RunAll(ref r);
     }
 
     // ---- serial formatter -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
+using SharpMM.Heap;
 using SharpMM.Physical;
 
 namespace SharpMM.Kernel;
@@ -11,11 +12,15 @@ namespace SharpMM.Kernel;
 /// memory-map buffer, command line, modules), builds memblock and the buddy allocator over all
 /// RAM through the identity direct map (virt == phys, see BootDirectMap), prints the same report
 /// as `sharpmm boot` and, on one line, the same JSON as `sharpmm boot --json`, prefixed
-/// "SHARPMM-JSON ". From here on kernel <c>new</c> is served by the buddy allocator.
+/// "SHARPMM-JSON ". It then brings up the kernel heap; from here on kernel <c>new</c> is kmalloc.
 /// </summary>
 internal static unsafe class PhysicalBoot
 {
     private static PhysicalMemory s_memory;
+    private static SharpMM.Heap.KernelHeap<DirectLargeMapper> s_heap;
+
+    /// <summary>The kernel heap (kmalloc), up after <see cref="Run"/>; kernel <c>new</c> goes here.</summary>
+    public static ref SharpMM.Heap.KernelHeap<DirectLargeMapper> Heap => ref s_heap;
     private static MemoryMap s_sanitized;
 
     /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
@@ -65,6 +70,11 @@ internal static unsafe class PhysicalBoot
         InitCycles = Arch.Rdtsc() - t0;
         if (st != Status.Ok) KernelPanic.Fail("kmain: physical memory boot failed, status", (ulong)st);
 
+        // The heap before the report, so the report counts what it holds.
+        st = s_heap.Init(ref s_memory.Buddy, new DirectMap(0), new DirectLargeMapper(new DirectMap(0)), HeapConfig.Default);
+        if (st != Status.Ok) KernelPanic.Fail("kmain: kernel heap init failed, status", (ulong)st);
+        KernelHeap.SetAllocator(&NewFromKmalloc);
+
         w.Line();
         BootReport.WriteText(ref w, in s_memory);
         w.Str("memory init: ");
@@ -72,26 +82,18 @@ internal static unsafe class PhysicalBoot
         w.Str(" cycles for ");
         w.Size(s_memory.PresentFrames << PageSize.Shift);
         w.Line(" (sanitize excluded: memblock, frame metadata, hand-over)");
+        w.Line();
+        HeapReport.WriteText(ref w, in s_heap.Pages);
         w.Str("SHARPMM-JSON ");
-        BootReport.WriteJson(ref w, in s_memory);
+        BootReport.WriteJson(ref w, in s_memory, in s_heap.Pages);
         w.Line();
         w.Line();
-
-        KernelHeap.SetAllocator(&NewFromBuddy);
     }
 
-    /// <summary>
-    /// Kernel <c>new</c> until the heap layer exists: each object gets its own block of whole
-    /// pages from the buddy allocator (kernel class, so directly mapped), the smallest order
-    /// that holds it. Objects are never freed (there is no GC), and the pages count as
-    /// allocated in every report, so nothing is hidden from the memory manager.
-    /// </summary>
-    private static void* NewFromBuddy(nuint byteCount)
+    /// <summary>Kernel <c>new</c>: kmalloc (slab size classes up to 8 KiB, buddy blocks with a
+    /// header beyond). Objects are never freed (there is no GC), and they count in slabinfo.</summary>
+    private static void* NewFromKmalloc(nuint byteCount)
     {
-        ulong pages = ((ulong)byteCount + PageSize.OffsetMask) >> PageSize.Shift;
-        uint order = 0;
-        while ((1UL << (int)order) < pages) order++;
-        if (s_memory.Buddy.Allocate(order, MemoryClass.Kernel, out Pfn pfn) != Status.Ok) return null;
-        return (void*)pfn.ToAddr().Value;
+        return s_heap.Kmalloc(byteCount, out void* p) == Status.Ok ? p : null;
     }
 }

@@ -16,7 +16,6 @@ internal static unsafe class PhysicalTests
         r.Run("physical: zones add up to the present frames", &ZonesAddUp);
         r.Run("physical: bad frees are refused and change nothing", &BadFreesRefused);
         r.Run("physical: low memory stays apart and below 1 MiB", &LowMemory);
-        r.Run("physical: new takes pages from the buddy allocator", &NewUsesBuddy);
         r.Run("physical: all memory in mixed orders, patterns, random free", &AllMemory);
     }
 
@@ -68,22 +67,6 @@ internal static unsafe class PhysicalTests
         t.Equal(q[0], 0x1234_5678_9abc_def0UL, "low frame holds a write");
         t.Equal((ulong)low.FreeRun(p, 2), (ulong)Status.Ok, "free");
         t.Equal(low.FreeFrames, free, "low memory count back");
-    }
-
-    private sealed class Probe
-    {
-        public ulong A, B;
-    }
-
-    private static void NewUsesBuddy(ref TestContext t)
-    {
-        ulong free = Buddy.FreeFrames;
-        Probe p = new Probe();
-        p.A = 7; p.B = 9;
-        t.Equal(free - Buddy.FreeFrames, 1, "one frame taken for a small object");
-        t.Equal(p.A + p.B, 16, "object fields hold their values");
-        ulong addr = (ulong)Unsafe.As<Probe, nuint>(ref p);
-        t.Equal((ulong)Buddy.StateOf(addr >> PageSize.Shift), (ulong)FrameState.Allocated, "object lives in an allocated frame");
     }
 
     // splitmix64, as the hosted workloads use it.

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using SharpMM.Addressing;
 using SharpMM.Boot;
+using SharpMM.Heap;
 using SharpMM.Hosted;
 using SharpMM.Physical;
 using SharpMM.Virtual;
@@ -40,10 +41,11 @@ internal static unsafe class BootCommand
         if (machineState.BootStatus != Status.Ok)
             return Program.Fail($"{source}: boot failed: {StatusNames.Name(machineState.BootStatus)}");
 
+        using var heap = new BootHeap(machineState);
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *machineState.Memory);
+            BootReport.WriteJson(ref w, in *machineState.Memory, in heap.Heap->Pages);
             w.Line();
         }
         else
@@ -53,6 +55,8 @@ internal static unsafe class BootCommand
             w.Line();
             BootReport.WriteText(ref w, in *machineState.Memory);
             w.Str("boot sequence took "); w.Dec((ulong)(machineState.BootTime.TotalMilliseconds * 1000)); w.Line(" us");
+            w.Line();
+            HeapReport.WriteText(ref w, in heap.Heap->Pages);
         }
         Console.Out.Write(w.Sink.Text.ToString());
         return 0;
@@ -61,10 +65,11 @@ internal static unsafe class BootCommand
     private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, bool json)
     {
         using var boot = LayoutBoot.Run(id, raw);
+        using var heap = new BootHeap(boot.Machine);
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *boot.Machine.Memory);
+            BootReport.WriteJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
             w.Line();
         }
         else
@@ -76,8 +81,27 @@ internal static unsafe class BootCommand
             w.Str(boot.Log);
             w.Line();
             BootReport.WriteText(ref w, in *boot.Machine.Memory);
+            w.Line();
+            HeapReport.WriteText(ref w, in heap.Heap->Pages);
         }
         Console.Out.Write(w.Sink.Text.ToString());
         return boot.FailedChecks == 0 ? 0 : 1;
     }
+}
+
+/// <summary>The kernel heap brought up after the physical boot, as a kernel would (fast mode,
+/// kernel-zone frames, large blocks through the direct map); in native memory because a heap
+/// must not move after Init.</summary>
+internal sealed unsafe class BootHeap : IDisposable
+{
+    public KernelHeap<DirectLargeMapper>* Heap { get; }
+
+    public BootHeap(SimulatedMachine machine)
+    {
+        Heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
+        Status st = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
+        if (st != Status.Ok) throw new InvalidOperationException($"heap init failed: {StatusNames.Name(st)}");
+    }
+
+    public void Dispose() => System.Runtime.InteropServices.NativeMemory.Free(Heap);
 }
