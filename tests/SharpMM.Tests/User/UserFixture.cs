@@ -18,9 +18,11 @@ namespace SharpMM.Tests.User;
 public struct StoreControl
 {
     public long Writes, Reads, Flushes;
-    /// <summary>The write that crashes (1-based): it is torn (first half written) and the store
-    /// is dead afterwards (every call fails). 0: never.</summary>
+    /// <summary>The write that crashes (1-based): it is torn (its first <see cref="TearBytes"/>
+    /// bytes land) and the store is dead afterwards (every call fails). 0: never.</summary>
     public long CrashAtWrite;
+    /// <summary>Bytes of the crashing write that reach the store (a torn write; 0: none).</summary>
+    public int TearBytes;
     public bool Dead;
     public bool FailReads;
 }
@@ -46,7 +48,7 @@ public unsafe struct TestStore : IBackingStore
         Control->Writes++;
         if (Control->CrashAtWrite != 0 && Control->Writes == Control->CrashAtWrite)
         {
-            if (slot < Disk.SlotCount) Buffer.MemoryCopy(page, Disk.SlotPointer(slot), 2048, 2048);
+            if (slot < Disk.SlotCount) Buffer.MemoryCopy(page, Disk.SlotPointer(slot), Control->TearBytes, Control->TearBytes);
             Control->Dead = true;
             return Status.IoError;
         }
@@ -93,7 +95,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
 
     public static bool Is32Bit => TFormat.EntrySize == 4;
 
-    public UserFixture(ulong ramBytes = 16UL << 20, ulong storeSlots = 4096, ulong regionPages = 64)
+    public UserFixture(ulong ramBytes = 16UL << 20, ulong storeSlots = 4096, ulong regionPages = 64, byte[]? storeImage = null)
     {
         RamBytes = ramBytes;
         Ram = new HostMemory(ramBytes);
@@ -117,6 +119,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
         StoreSlots = storeSlots;
         RegionSlots = PersistentRegion.SlotsFor(regionPages);
         _store = (byte*)NativeMemory.AllocZeroed((nuint)(storeSlots << PageSize.Shift));
+        if (storeImage != null) storeImage.AsSpan().CopyTo(new Span<byte>(_store, (int)(storeSlots << PageSize.Shift)));
         Control = (StoreControl*)Alloc((ulong)sizeof(StoreControl));
         var store = new TestStore { Disk = new RamDiskStore(_store, storeSlots), Control = Control };
         uint swapSlots = (uint)(storeSlots - RegionSlots);
@@ -158,6 +161,20 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
     public ulong FreeFrames => Buddy.B.FreeFrames;
     public RamDiskStore Disk => Mem->Store.Disk;
     public byte* StoreMemory => _store;
+
+    /// <summary>A copy of the store's bytes (what survives a restart).</summary>
+    public byte[] StoreImage() => new Span<byte>(_store, (int)(StoreSlots << PageSize.Shift)).ToArray();
+
+    /// <summary>A region of <paramref name="pages"/> pages at slot 0, formatted or opened, attached.</summary>
+    public PersistentRegion* AttachRegion(ulong pages, bool format)
+    {
+        var r = (PersistentRegion*)Alloc((ulong)sizeof(PersistentRegion));
+        byte* meta = (byte*)Alloc(PersistentRegion.MetadataBytes(pages));
+        Status st = format ? r->Format(ref Mem->Store, 0, pages, meta) : r->Open(ref Mem->Store, 0, pages, meta);
+        Assert.Equal(Status.Ok, st);
+        Mem->AttachRegion(r);
+        return r;
+    }
 
     /// <summary>A new registered address space (not active).</summary>
     public AddressSpace<TFormat>* NewSpace()
