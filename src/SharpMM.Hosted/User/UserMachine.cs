@@ -1,0 +1,169 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Hosted.Machine;
+using SharpMM.Paging;
+using SharpMM.Physical;
+using SharpMM.User;
+using SharpMM.Virtual;
+
+namespace SharpMM.Hosted.User;
+
+/// <summary>
+/// A hosted machine running user processes: a layout booted by the seeds' sequence
+/// (<see cref="LayoutBoot"/>: the kernel's own tables, the buddy allocator over QEMU's map for
+/// the RAM size), the user memory manager over the buddy allocator and a file store, and the
+/// MMU model as the CPU: processes' loads and stores go through it, its page faults go to the
+/// library's handler, timed per fault kind. The TLB reports any stale translation as an error
+/// (a missing flush fails the run).
+/// </summary>
+public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : struct, IPagingFormat
+{
+    private readonly List<nint> _allocations = new();
+
+    /// <summary>The booted kernel layout (RAM, buddy allocator, kernel tables, MMU).</summary>
+    public LayoutBoot Boot { get; }
+    /// <summary>The CPU model.</summary>
+    public Mmu Mmu => Boot.Mmu;
+    /// <summary>The arch hooks driving the MMU.</summary>
+    public MmuArchHooks Arch;
+    /// <summary>The user memory manager (native memory).</summary>
+    public UserMemory<TFormat, BuddyFrames, FileBackingStore>* Mem { get; }
+    /// <summary>The store's file.</summary>
+    public StoreFile Store { get; }
+    /// <summary>The user layout.</summary>
+    public UserLayout Layout { get; }
+    /// <summary>The running process (its space is in CR3).</summary>
+    public AddressSpace<TFormat>* Current { get; private set; }
+    /// <summary>Faults by kind.</summary>
+    public long[] FaultCounts { get; } = new long[(int)FaultKind.Count];
+    /// <summary>Stopwatch ticks spent in the handler, by kind.</summary>
+    public long[] FaultTicks { get; } = new long[(int)FaultKind.Count];
+    /// <summary>Each fault's handler time (ticks), by kind (for the median and tail).</summary>
+    public List<long>[] FaultSamples { get; } = NewSamples();
+
+    private static List<long>[] NewSamples()
+    {
+        var a = new List<long>[(int)FaultKind.Count];
+        for (int i = 0; i < a.Length; i++) a[i] = new List<long>();
+        return a;
+    }
+    /// <summary>The last fault result.</summary>
+    public FaultResult LastFault { get; private set; }
+    /// <summary>User frames at the start (free frames of the buddy allocator then).</summary>
+    public ulong FreeFramesAtStart { get; }
+
+    /// <summary>Boots <paramref name="layout"/> on a QEMU pc map of <paramref name="ramBytes"/> and
+    /// prepares a store of <paramref name="storeSlots"/> slots (a temporary file unless
+    /// <paramref name="storePath"/> is given), the first <paramref name="regionSlots"/> of them
+    /// for a persistent region.</summary>
+    public UserMachine(LayoutId layout, ulong ramBytes, string? storePath, ulong storeSlots, ulong regionSlots = 0)
+    {
+        if (UserLayout.For(layout, out UserLayout ul) != Status.Ok) throw new ArgumentException($"layout {AddressSpaceLayout.NameOf(layout)} has no user space");
+        Layout = ul;
+        Boot = LayoutBoot.Run(layout, QemuMaps.ForMachine(ramBytes, "pc"));
+        BuddyAllocator* buddy = &Boot.Machine.Memory->Buddy;
+        var frames = new BuddyFrames(buddy, Boot.Machine.Ram.Base);
+        var dm = Boot.Machine.DirectMap;
+        var (lo, hi) = frames.Span;
+        var table = new UserFrameTable();
+        Require(table.InitFromFrames(ref frames, dm, lo, hi), "frame table");
+        Store = new StoreFile(storePath, storeSlots);
+        uint swap = (uint)(storeSlots - regionSlots);
+        var slots = new StoreSlots();
+        slots.Init(Alloc(StoreSlots.BytesFor(swap)), regionSlots, swap);
+        Mem = (UserMemory<TFormat, BuddyFrames, FileBackingStore>*)Alloc((ulong)sizeof(UserMemory<TFormat, BuddyFrames, FileBackingStore>));
+        Mem->Init(frames, new FileBackingStore(Store), dm, table, slots);
+        Arch = Mmu.ArchHooks;
+        Mmu.Tlb.PanicOnViolation = true;
+        Mmu.FaultHandler = OnFault;
+        FreeFramesAtStart = frames.FreeFrames;
+    }
+
+    private FaultResolution OnFault(Mmu mmu, PageFault fault)
+    {
+        if (Current == null) return FaultResolution.Fail;
+        long t0 = Stopwatch.GetTimestamp();
+        FaultResult r = Mem->HandleFault(Current, fault, ref Arch);
+        long dt = Stopwatch.GetTimestamp() - t0;
+        FaultTicks[(int)r.Kind] += dt;
+        FaultSamples[(int)r.Kind].Add(dt);
+        FaultCounts[(int)r.Kind]++;
+        LastFault = r;
+        return r.IsResolved ? FaultResolution.Retry : FaultResolution.Fail;
+    }
+
+    private static void Require(Status s, string what)
+    {
+        if (s != Status.Ok) throw new InvalidOperationException($"{what}: {StatusNames.Name(s)}");
+    }
+
+    /// <summary>Native memory freed with the machine.</summary>
+    public void* Alloc(ulong bytes)
+    {
+        void* p = NativeMemory.AllocZeroed((nuint)bytes);
+        _allocations.Add((nint)p);
+        return p;
+    }
+
+    /// <summary>A new process: an empty space with the kernel half, laid out by exec.</summary>
+    public AddressSpace<TFormat>* Spawn(ulong textBytes, ulong dataBytes)
+    {
+        var s = (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        Require(Mem->CreateSpace(s, Layout, Boot.FinalRoot), "create space");
+        Require(Mem->Exec(s, textBytes, dataBytes, ref Arch), "exec");
+        return s;
+    }
+
+    /// <summary>fork of <paramref name="parent"/>.</summary>
+    public AddressSpace<TFormat>* Fork(AddressSpace<TFormat>* parent)
+    {
+        var c = (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        Require(Mem->Fork(parent, c, ref Arch), "fork");
+        return c;
+    }
+
+    /// <summary>Process exit: its space is destroyed (switching to the kernel's tables first if it runs).</summary>
+    public void Exit(AddressSpace<TFormat>* s)
+    {
+        if (Current == s) Switch(null);
+        Require(Mem->Destroy(s, ref Arch), "destroy");
+    }
+
+    /// <summary>Runs <paramref name="s"/> (CR3 load); null: the kernel's tables.</summary>
+    public void Switch(AddressSpace<TFormat>* s)
+    {
+        Arch.WriteCr3(s == null ? Boot.FinalRoot : s->RootPhys);
+        Current = s;
+    }
+
+    /// <summary>A user-mode 8-byte store; false when it faulted (see <see cref="LastFault"/>).</summary>
+    public bool TryWrite(ulong va, ulong value) => Mmu.TryWrite64(va, value, Privilege.User) == AccessStatus.Ok;
+
+    /// <summary>A user-mode 8-byte load; false when it faulted.</summary>
+    public bool TryRead(ulong va, out ulong value) => Mmu.TryRead64(va, Privilege.User, out value) == AccessStatus.Ok;
+
+    /// <summary>A store that must succeed.</summary>
+    public void Write(ulong va, ulong value)
+    {
+        if (!TryWrite(va, value)) throw new InvalidOperationException($"user write at 0x{va:x} failed: {FaultKindNames.Name(LastFault.Kind)}");
+    }
+
+    /// <summary>A load that must succeed.</summary>
+    public ulong Read(ulong va)
+    {
+        if (!TryRead(va, out ulong v)) throw new InvalidOperationException($"user read at 0x{va:x} failed: {FaultKindNames.Name(LastFault.Kind)}");
+        return v;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Mmu.FaultHandler = null;
+        foreach (nint p in _allocations) NativeMemory.Free((void*)p);
+        Store.Dispose();
+        Boot.Dispose();
+    }
+}

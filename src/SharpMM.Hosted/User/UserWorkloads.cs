@@ -1,0 +1,266 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using SharpMM.Hosted.Workloads;
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.User;
+using SharpMM.Virtual;
+
+namespace SharpMM.Hosted.User;
+
+/// <summary>How to run a user workload.</summary>
+public sealed class UserWorkloadOptions
+{
+    /// <summary>Kernel layout (x86_64 or i386-higher-half).</summary>
+    public LayoutId Layout { get; init; } = LayoutId.X86_64;
+    /// <summary>Simulated RAM.</summary>
+    public ulong RamBytes { get; init; } = 64UL << 20;
+    /// <summary>The store file (null: a temporary file).</summary>
+    public string? StorePath { get; init; }
+    /// <summary>Seed of the access patterns.</summary>
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Multiplies the amount of work (requests, accesses).</summary>
+    public double Scale { get; init; } = 1.0;
+}
+
+/// <summary>
+/// Named user workloads run on a <see cref="UserMachine{TFormat}"/> (`sharpmm workload NAME`):
+/// <code>
+///   fork-server   a server with 16 MiB of state forks a child per request; each child reads a
+///                 few pages of the parent's state, writes two, uses some stack and a buffer,
+///                 and exits a few requests later: copy-on-write keeps the copies few
+///   recursion     a call chain 400 bytes a frame grows the stack one fault a page until it
+///                 reaches the 8 MiB limit (a stack-overflow result, as SIGSEGV would be), then
+///                 unwinds reading every frame back
+///   memory-hog    a process writes twice as many pages as RAM holds, reads them back in order,
+///                 then makes random accesses with a hot tenth: the clock pages out to the
+///                 store and faults bring pages back
+/// </code>
+/// Every value read is checked against what was written; every process exits at the end and
+/// the frames it had must all be back in the allocator.
+/// </summary>
+public static class UserWorkloads
+{
+    /// <summary>The workload names.</summary>
+    public static readonly string[] Names = { "fork-server", "recursion", "memory-hog" };
+
+    /// <summary>Runs workload <paramref name="name"/>. Throws ArgumentException for an unknown name.</summary>
+    public static WorkloadReport Run(string name, UserWorkloadOptions o) =>
+        o.Layout == LayoutId.I386HigherHalf ? Run<X86LegacyFormat>(name, o) : Run<X86LongModeFormat>(name, o);
+
+    private static WorkloadReport Run<TFormat>(string name, UserWorkloadOptions o) where TFormat : struct, IPagingFormat
+    {
+        ulong ramPages = o.RamBytes >> 12;
+        ulong storeSlots = name == "memory-hog" ? 2 * ramPages + ramPages / 2 + 1024 : ramPages + 1024;
+        using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots);
+        var report = new WorkloadReport
+        {
+            Name = name, Layout = AddressSpaceLayout.NameOf(o.Layout), RamBytes = o.RamBytes, FreeFramesAtStart = m.FreeFramesAtStart,
+            Description = name switch
+            {
+                "fork-server" => "a server forks a child per request; children touch little of the parent",
+                "recursion" => "a deep call chain grows the stack to its limit",
+                "memory-hog" => "a process uses twice the RAM: the clock pages out to the store",
+                _ => throw new ArgumentException($"unknown workload '{name}' (one of: {string.Join(", ", Names)})"),
+            },
+        };
+        long t0 = Stopwatch.GetTimestamp();
+        switch (name)
+        {
+            case "fork-server": ForkServer(m, o, report); break;
+            case "recursion": Recursion(m, o, report); break;
+            default: MemoryHog(m, o, report); break;
+        }
+        report.Elapsed = Stopwatch.GetElapsedTime(t0);
+        Collect(m, report);
+        return report;
+    }
+
+    private static unsafe void Collect<TFormat>(UserMachine<TFormat> m, WorkloadReport r) where TFormat : struct, IPagingFormat
+    {
+        Array.Copy(m.FaultCounts, r.FaultCounts = new long[m.FaultCounts.Length], m.FaultCounts.Length);
+        Array.Copy(m.FaultTicks, r.FaultTicks = new long[m.FaultTicks.Length], m.FaultTicks.Length);
+        r.MedianUs = new double[m.FaultSamples.Length];
+        r.P99Us = new double[m.FaultSamples.Length];
+        for (int i = 0; i < m.FaultSamples.Length; i++)
+        {
+            var list = m.FaultSamples[i];
+            if (list.Count == 0) continue;
+            list.Sort();
+            r.MedianUs[i] = list[list.Count / 2] * 1e6 / Stopwatch.Frequency;
+            r.P99Us[i] = list[Math.Min(list.Count - 1, list.Count * 99 / 100)] * 1e6 / Stopwatch.Frequency;
+        }
+        UserCounters k = m.Mem->Counters;
+        r.PagesOut = k.PagesOut; r.PagesIn = k.PagesIn; r.CleanDrops = k.CleanDrops; r.SecondChances = k.SecondChances;
+        r.ClockScans = k.ClockScans; r.ReclaimRuns = k.ReclaimRuns; r.EvictionsRefused = k.EvictionsRefused; r.ForkSharedPages = k.ForkSharedPages;
+        r.StoreWrites = m.Store.Writes; r.StoreReads = m.Store.Reads; r.StoreWriteTicks = m.Store.WriteTicks; r.StoreReadTicks = m.Store.ReadTicks;
+        FlushCounters fc = m.Mem->FlushCounters;
+        r.PagesInvalidated = fc.PagesInvalidated; r.Cr3Reloads = fc.Cr3Reloads; r.FullFlushes = fc.FullFlushes;
+        r.FramesNotReturned = (long)m.FreeFramesAtStart - (long)m.Mem->Frames.FreeFrames;
+    }
+
+    private static unsafe void Sample<TFormat>(UserMachine<TFormat> m, WorkloadReport r, long step, string label, AddressSpace<TFormat>* main,
+        List<nint> live) where TFormat : struct, IPagingFormat
+    {
+        ulong all = 0, swapped = 0;
+        foreach (nint p in live) { all += ((AddressSpace<TFormat>*)p)->ResidentPages; swapped += ((AddressSpace<TFormat>*)p)->SwappedPages; }
+        r.Samples.Add(new RssSample(step, label, main->ResidentPages, all, m.Mem->UserFrames, swapped));
+    }
+
+    private static void Check(WorkloadReport r, bool ok, string what)
+    {
+        if (ok) return;
+        if (r.Verified) r.Notes.Add("MISMATCH: " + what);
+        r.Verified = false;
+    }
+
+    // ---- fork-server ----
+
+    private static unsafe void ForkServer<TFormat>(UserMachine<TFormat> m, UserWorkloadOptions o, WorkloadReport r) where TFormat : struct, IPagingFormat
+    {
+        var rng = new SplitMix64(o.Seed);
+        var parent = m.Spawn(64 << 10, 64 << 10);
+        var live = new List<nint> { (nint)parent };
+        m.Switch(parent);
+        UserLayout l = m.Layout;
+        ulong heapPages = Math.Min(4096UL, (o.RamBytes >> 12) / 4);
+        ulong heap = parent->BrkStart;
+        if (m.Mem->SetBrk(parent, heap + heapPages * 4096, ref m.Arch, out _) != Status.Ok) throw new InvalidOperationException("brk");
+        // The server's state: word 0 of heap page i holds (i << 20) | version.
+        var version = new uint[heapPages];
+        for (ulong t = 0; t < 16; t++) m.Read(l.TextBase + t * 4096);
+        for (ulong i = 0; i < heapPages; i++) m.Write(heap + i * 4096, i << 20);
+        for (ulong s = 1; s <= 4; s++) m.Write(l.StackTop - s * 4096, s);
+        Sample(m, r, 0, "server ready", parent, live);
+        ulong serverPages = parent->ResidentPages;
+
+        int requests = (int)(300 * o.Scale);
+        const int Concurrent = 4;
+        var children = new Queue<(nint space, uint[] seen)>();
+        int copies = 0;
+        for (int req = 1; req <= requests; req++)
+        {
+            var child = m.Fork(parent);
+            live.Add((nint)child);
+            uint[] atFork = (uint[])version.Clone();
+            m.Switch(child);
+            // The request: read 8 pages of state, update 2, use 16 pages of stack and a 64 KiB buffer.
+            for (int k = 0; k < 8; k++)
+            {
+                ulong i = SplitMix64.Bound(rng.Next(), (uint)heapPages);
+                Check(r, m.Read(heap + i * 4096) == ((i << 20) | atFork[i]), $"request {req} read page {i}");
+            }
+            for (int k = 0; k < 2; k++)
+            {
+                ulong i = SplitMix64.Bound(rng.Next(), (uint)heapPages);
+                atFork[i] = 0xFFFFF;
+                m.Write(heap + i * 4096, (i << 20) | 0xFFFFF);
+                copies++;
+            }
+            for (ulong s = 0; s < 16; s++) m.Write(l.StackTop - 8 - s * 4096, (ulong)req);
+            if (m.Mem->MapAnonymous(child, 0, 64 << 10, VmaProtection.ReadWrite, out ulong buf) != Status.Ok) throw new InvalidOperationException("mmap");
+            for (ulong b = 0; b < 16; b++) m.Write(buf + b * 4096, (ulong)req);
+            children.Enqueue(((nint)child, atFork));
+            // The server goes on: updates one page of its own state.
+            m.Switch(parent);
+            ulong u = SplitMix64.Bound(rng.Next(), (uint)heapPages);
+            version[u] = (version[u] + 1) & 0xFFFFF;
+            m.Write(heap + u * 4096, (u << 20) | version[u]);
+            if (children.Count > Concurrent)
+            {
+                var (old, seen) = children.Dequeue();
+                m.Switch((AddressSpace<TFormat>*)old);
+                // Before exiting, the child checks a page it did not write still shows the state at its fork.
+                ulong i = SplitMix64.Bound(rng.Next(), (uint)heapPages);
+                Check(r, m.Read(heap + i * 4096) == ((i << 20) | seen[i]), $"child of an earlier request sees page {i} changed");
+                m.Exit((AddressSpace<TFormat>*)old);
+                live.Remove(old);
+                m.Switch(parent);
+            }
+            if (req % Math.Max(1, requests / 12) == 0) Sample(m, r, req, $"request {req}", parent, live);
+        }
+        while (children.Count > 0)
+        {
+            var (old, _) = children.Dequeue();
+            m.Exit((AddressSpace<TFormat>*)old);
+            live.Remove(old);
+        }
+        Sample(m, r, requests, "children gone", parent, live);
+        for (ulong i = 0; i < heapPages; i++) Check(r, m.Read(heap + i * 4096) == ((i << 20) | version[i]), $"server page {i} at the end");
+        ulong cow = (ulong)m.FaultCounts[(int)FaultKind.CopyOnWrite];
+        r.Notes.Add($"{requests} requests, {Concurrent} children alive at a time; the server's {serverPages} resident pages were shared with each child, {cow} pages copied in all ({(double)cow / requests:F1} per request)");
+        m.Exit(parent);
+    }
+
+    // ---- recursion ----
+
+    private static unsafe void Recursion<TFormat>(UserMachine<TFormat> m, UserWorkloadOptions o, WorkloadReport r) where TFormat : struct, IPagingFormat
+    {
+        var p = m.Spawn(16 << 10, 16 << 10);
+        var live = new List<nint> { (nint)p };
+        m.Switch(p);
+        const ulong Frame = 400;
+        ulong top = m.Layout.StackTop;
+        ulong sp = top;
+        long depth = 0;
+        Sample(m, r, 0, "main", p, live);
+        // Call: push the return address and a local; stop at the first fault that does not resolve.
+        while (true)
+        {
+            ulong next = sp - Frame;
+            if (!m.TryWrite(next + Frame - 8, 0x401000UL + (ulong)(depth & 0xFFF)) || !m.TryWrite(next, (ulong)depth)) break;
+            sp = next;
+            depth++;
+            if (depth % 2500 == 0) Sample(m, r, depth, $"depth {depth}", p, live);
+        }
+        FaultResult stop = m.LastFault;
+        Sample(m, r, depth, FaultKindNames.Name(stop.Kind), p, live);
+        r.Notes.Add($"recursion stopped at depth {depth} ({(top - sp) >> 10} KiB of stack): {FaultKindNames.Name(stop.Kind)} at 0x{stop.Address:x}, limit 0x{m.Layout.StackLimit:x}");
+        Check(r, stop.Kind == FaultKind.StackOverflow, "the recursion should end in a stack overflow");
+        // Unwind: every frame reads back.
+        for (long d = depth - 1; d >= 0; d--, sp += Frame)
+            Check(r, m.Read(sp) == (ulong)d && m.Read(sp + Frame - 8) == 0x401000UL + (ulong)(d & 0xFFF), $"frame at depth {d}");
+        Sample(m, r, 0, "unwound", p, live);
+        m.Exit(p);
+    }
+
+    // ---- memory-hog ----
+
+    private static unsafe void MemoryHog<TFormat>(UserMachine<TFormat> m, UserWorkloadOptions o, WorkloadReport r) where TFormat : struct, IPagingFormat
+    {
+        var rng = new SplitMix64(o.Seed);
+        var p = m.Spawn(16 << 10, 16 << 10);
+        var live = new List<nint> { (nint)p };
+        m.Switch(p);
+        ulong pages = 2 * (o.RamBytes >> 12);
+        if (m.Mem->MapAnonymous(p, 0, pages * 4096, VmaProtection.ReadWrite, out ulong va) != Status.Ok) throw new InvalidOperationException("mmap");
+        var value = new ulong[pages];
+        ulong every = Math.Max(1, pages / 8);
+        for (ulong i = 0; i < pages; i++)
+        {
+            value[i] = (i << 16) | 1;
+            m.Write(va + i * 4096 + (i & 0x1FF) * 8, value[i]);
+            if ((i + 1) % every == 0) Sample(m, r, (long)(i + 1), $"write {(i + 1) * 100 / pages}%", p, live);
+        }
+        for (ulong i = 0; i < pages; i++) Check(r, m.Read(va + i * 4096 + (i & 0x1FF) * 8) == value[i], $"page {i} in the sequential pass");
+        Sample(m, r, (long)pages, "sequential read", p, live);
+        long accesses = (long)(pages * 2 * o.Scale);
+        ulong hot = pages / 10;
+        for (long a = 1; a <= accesses; a++)
+        {
+            ulong x = rng.Next();
+            ulong i = (x & 0xFF) < 205 ? SplitMix64.Bound(rng.Next(), (uint)hot) : SplitMix64.Bound(rng.Next(), (uint)pages);
+            ulong at = va + i * 4096 + (i & 0x1FF) * 8;
+            if ((x >> 8 & 0xFF) < 77)
+            {
+                value[i] = (value[i] & ~0xFFFFUL) | ((value[i] + 1) & 0xFFFF);
+                m.Write(at, value[i]);
+            }
+            else Check(r, m.Read(at) == value[i], $"page {i} in the random pass");
+            if (a % Math.Max(1, accesses / 8) == 0) Sample(m, r, (long)pages + a, $"random {a * 100 / accesses}%", p, live);
+        }
+        r.Notes.Add($"{pages} pages ({pages >> 8} MiB) in {m.FreeFramesAtStart} free frames; then {accesses} random accesses, 80% to a hot tenth, 30% writes");
+        m.Exit(p);
+    }
+}

@@ -1,0 +1,55 @@
+using SharpMM.Hosted.User;
+using SharpMM.User;
+using SharpMM.Virtual;
+using Xunit;
+
+namespace SharpMM.Tests.User;
+
+/// <summary>The `sharpmm workload` programs, small: each checks its data, ends with every frame
+/// back, and shows the behaviour it is named for.</summary>
+public class UserWorkloadTests
+{
+    private static WorkloadReport Run(string name, LayoutId layout, double scale = 0.2) =>
+        UserWorkloads.Run(name, new UserWorkloadOptions { Layout = layout, RamBytes = 16UL << 20, Scale = scale });
+
+    // Expect: children copy a few pages each, far fewer than the parent's resident set.
+    [Theory]
+    [InlineData(LayoutId.X86_64)]
+    [InlineData(LayoutId.I386HigherHalf)]
+    public void ForkServer_CopiesLittle(LayoutId layout)
+    {
+        var r = Run("fork-server", layout);
+        Assert.True(r.Verified, string.Join("; ", r.Notes));
+        Assert.Equal(0, r.FramesNotReturned);
+        long cow = r.FaultCounts[(int)FaultKind.CopyOnWrite];
+        Assert.True(cow > 0 && (ulong)cow < r.Samples[0].ProcessPages, $"{cow} copies");
+        Assert.True(r.ForkSharedPages > (ulong)cow * 10);
+    }
+
+    // Expect: the stack grows one fault a page to 8 MiB, then a stack-overflow result.
+    [Theory]
+    [InlineData(LayoutId.X86_64)]
+    [InlineData(LayoutId.I386HigherHalf)]
+    public void Recursion_GrowsTheStackToItsLimit(LayoutId layout)
+    {
+        var r = Run("recursion", layout);
+        Assert.True(r.Verified, string.Join("; ", r.Notes));
+        Assert.Equal(0, r.FramesNotReturned);
+        Assert.Equal(1, r.FaultCounts[(int)FaultKind.StackOverflow]);
+        Assert.True(r.FaultCounts[(int)FaultKind.StackGrowth] >= 2000);
+    }
+
+    // Expect: twice the RAM in use: pages go out to the store and come back, data intact.
+    [Theory]
+    [InlineData(LayoutId.X86_64)]
+    [InlineData(LayoutId.I386HigherHalf)]
+    public void MemoryHog_PagesThroughTheStore(LayoutId layout)
+    {
+        var r = Run("memory-hog", layout);
+        Assert.True(r.Verified, string.Join("; ", r.Notes));
+        Assert.Equal(0, r.FramesNotReturned);
+        Assert.True(r.PagesOut > 4096 && r.PagesIn > 4096, $"out {r.PagesOut} in {r.PagesIn}");
+        Assert.True(r.StoreWrites == (long)r.PagesOut);
+        foreach (var s in r.Samples) Assert.True(s.UserFrames <= r.FreeFramesAtStart);
+    }
+}
