@@ -93,6 +93,7 @@ internal static unsafe class KernelMain
 
         PhysicalBoot.Run(ref loader);
         KernelAddressSpace.Build(ref loader);
+        VmallocLargeMapper.Attach();
         Arch.RunOnStack(KernelStack.Top);
     }
 

@@ -143,6 +143,18 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         return Status.Ok;
     }
 
+    /// <summary>
+    /// Maps frames the caller owns (kmalloc's large blocks: seed 002's "buddy pages mapped at a
+    /// free virtual address") at a free range of the physical-mapping window, write-back,
+    /// read-write, not executable, followed by a guard page. Undo with <see cref="UnmapDevice"/>.
+    /// </summary>
+    public Status MapFrames<TFrames, TArch>(ulong phys, ulong bytes, ref TFrames frames, ref TArch arch, out ulong va)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks =>
+        MapDevice(phys, bytes, CacheMode.WriteBack, ref frames, ref arch, out va);
+
+    /// <summary>True when <paramref name="va"/> lies in the physical-mapping (device) window.</summary>
+    public readonly bool InPhysicalWindow(ulong va) => va >= _devices.WindowStart && va < _devices.WindowEnd;
+
     /// <summary>Unmaps a device mapping made by <see cref="MapDevice"/>.
     /// Return: Ok; NotAllocated / OutOfRange (nothing changed).</summary>
     public Status UnmapDevice<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
