@@ -71,7 +71,8 @@ public unsafe interface IPagingFormat
     /// <summary>A leaf of <paramref name="level"/> mapping <paramref name="pagePhys"/> (aligned to
     /// the level's page size, below <see cref="LeafPhysLimit"/>; panics otherwise).</summary>
     static abstract ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags);
-    /// <summary>True when the entry is present (x86 P, RISC-V V).</summary>
+    /// <summary>True when the entry is present (x86 P, RISC-V V). A test of one bit: the mapper
+    /// ORs entries together and tests the result to see whether any of them is present.</summary>
     static abstract bool IsPresent(ulong entry);
     /// <summary>True when the entry is present and maps a page.</summary>
     static abstract bool IsLeaf(int level, ulong entry);
@@ -87,6 +88,25 @@ public unsafe interface IPagingFormat
     static abstract ulong SplitLeaf(int level, ulong entry);
     /// <summary>A leaf with its page address replaced (aligned to the level's page size).</summary>
     static abstract ulong WithAddress(int level, ulong entry, ulong pagePhys);
+
+    // ---- present-entry counts (internal: how the mapper knows a table is empty) ----
+
+    /// <summary>True when a pointer entry below the top level has room, in bits the processor
+    /// ignores, for a count field: the mapper then keeps there 1 + the number of present
+    /// entries of the table the entry points at, so it sees a table become empty without
+    /// reading the table. False (the default): the mapper scans the table instead.</summary>
+    internal static virtual bool CountsChildren => false;
+    /// <summary>The count field of a pointer entry: 0 when the entry carries no count (made
+    /// elsewhere, or a top-level entry), otherwise 1 + the number of present entries in the
+    /// table it points at.</summary>
+    internal static virtual int ChildCountField(ulong entry) => 0;
+    /// <summary>The pointer entry with its count field replaced (0 up to 1 + the entries per table).</summary>
+    internal static virtual ulong WithChildCountField(ulong entry, int field) => entry;
+    /// <summary>Adds <paramref name="delta"/> (1 or -1) to the count field of pointer entry
+    /// <paramref name="index"/> of <paramref name="table"/>, whose value is <paramref name="entry"/>,
+    /// the format's fastest way. Returns 0 when the entry carries no count (nothing changed),
+    /// 1 when the table it points at is now empty, 2 otherwise.</summary>
+    internal static virtual int AddChildCount(byte* table, int index, ulong entry, int delta) => 0;
 
     /// <summary>The architecture's name for tables of <paramref name="level"/> ("PML4", "PD", "L2"...).</summary>
     static abstract string LevelName(int level);

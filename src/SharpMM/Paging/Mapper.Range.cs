@@ -68,7 +68,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (s != Status.Ok) return s;
         s = SplitBoundaries(va.Value, last, ref frames, ref batch);
         if (s != Status.Ok) return s;
-        return UnmapIn(Top, _root, va.Value, last, ref frames, ref batch) ? Status.Ok : Status.NotMapped;
+        return UnmapIn(Top, _root, null, 0, va.Value, last, ref frames, ref batch) ? Status.Ok : Status.NotMapped;
     }
 
     /// <summary>
@@ -100,17 +100,18 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         ulong done = first;
-        Status s = MapIn(Top, _root, first, last, pa - first, flags, minLeaf, maxLeaf, ref frames, ref rec, ref done);
+        Status s = MapIn(Top, _root, null, 0, first, last, pa - first, flags, minLeaf, maxLeaf, ref frames, ref rec, ref done);
         if (s != Status.Ok && done != first)
         {
             // [first, done) consists of leaves this call wrote, so no split is needed to remove them.
-            if (!UnmapIn(Top, _root, first, done - 1, ref frames, ref rec)) Panic.Fail("mapper: rollback found nothing to unmap", first);
+            if (!UnmapIn(Top, _root, null, 0, first, done - 1, ref frames, ref rec)) Panic.Fail("mapper: rollback found nothing to unmap", first);
         }
         return s;
     }
 
-    // `delta` = pa - va (mod 2^64); `done` = one past the last byte mapped so far.
-    private Status MapIn<TFrames, TRec>(int level, ulong tablePhys, ulong cur, ulong last, ulong delta, PageFlags flags, int minLeaf, int maxLeaf,
+    // `delta` = pa - va (mod 2^64); `done` = one past the last byte mapped so far; (pt, pi) is the
+    // entry pointing at this table (null for the root), whose count this call keeps.
+    private Status MapIn<TFrames, TRec>(int level, ulong tablePhys, byte* pt, int pi, ulong cur, ulong last, ulong delta, PageFlags flags, int minLeaf, int maxLeaf,
         ref TFrames frames, ref TRec rec, ref ulong done)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
@@ -118,6 +119,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         ulong span = Span(level);
         int idx = Index(level, cur);
         bool global = (flags & PageFlags.Global) != 0;
+        int added = 0;
+        Status result = Status.Ok;
         while (true)
         {
             ulong entryLast = cur | (span - 1);
@@ -132,6 +135,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             if (leafFits && !present)
             {
                 TFormat.Write(t, idx, TFormat.MakeLeaf(level, pcur, flags));
+                added++;
                 rec.Page(cur, global);
                 done = chunkLast + 1;
             }
@@ -139,11 +143,13 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             {
                 // In use where this call would map: a mapping (or a table, which is never empty)
                 // covering the whole chunk, or a larger page covering part of it.
-                return whole || !TFormat.IsLeaf(level, e) ? Status.AlreadyMapped : Status.ParentIsHugePage;
+                result = whole || !TFormat.IsLeaf(level, e) ? Status.AlreadyMapped : Status.ParentIsHugePage;
+                break;
             }
             else if (level <= minLeaf)
             {
-                return Status.InvalidArgument; // the physical address is beyond what the smallest allowed page can map
+                result = Status.InvalidArgument; // the physical address is beyond what the smallest allowed page can map
+                break;
             }
             else
             {
@@ -152,32 +158,42 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                 else
                 {
                     Status a = LinkNewTable(t, level, idx, cur, ref frames, ref rec, out child);
-                    if (a != Status.Ok) return a;
+                    if (a != Status.Ok) { result = a; break; }
+                    added++;
                 }
-                Status s = MapIn(level - 1, child, cur, chunkLast, delta, flags, minLeaf, maxLeaf, ref frames, ref rec, ref done);
+                Status s = MapIn(level - 1, child, t, idx, cur, chunkLast, delta, flags, minLeaf, maxLeaf, ref frames, ref rec, ref done);
                 if (s != Status.Ok)
                 {
                     // A table left empty by the failure (made by this call) goes now; tables that
                     // still hold this call's pages go with the rollback.
-                    if (IsTableEmpty(child, level - 1, cur)) UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
-                    return s;
+                    if (IsChildEmpty(t, idx, level, child, cur))
+                    {
+                        UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
+                        added--;
+                    }
+                    result = s;
+                    break;
                 }
             }
-            if (chunkLast >= last) return Status.Ok;
+            if (chunkLast >= last) break;
             cur = chunkLast + 1;
             idx++;
         }
+        AdjustCount(pt, pi, level + 1, added);
+        return result;
     }
 
     /// <summary>Clears every leaf in [cur, last] and frees tables that become empty; every leaf
-    /// met must lie wholly inside (boundaries already split). Returns whether anything was mapped.</summary>
-    private bool UnmapIn<TFrames, TRec>(int level, ulong tablePhys, ulong cur, ulong last, ref TFrames frames, ref TRec rec)
+    /// met must lie wholly inside (boundaries already split). Returns whether anything was
+    /// mapped. (pt, pi) is the entry pointing at this table (null for the root).</summary>
+    private bool UnmapIn<TFrames, TRec>(int level, ulong tablePhys, byte* pt, int pi, ulong cur, ulong last, ref TFrames frames, ref TRec rec)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         byte* t = _access.Table(tablePhys, level, cur);
         ulong span = Span(level);
         int idx = Index(level, cur);
         bool any = false;
+        int removed = 0;
         while (true)
         {
             ulong entryLast = cur | (span - 1);
@@ -190,21 +206,28 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                 {
                     if (!whole) Panic.Fail("mapper: unmap cuts through a leaf whose boundary was not split", cur);
                     TFormat.Write(t, idx, 0);
+                    removed++;
                     rec.Page(cur, IsGlobal(level, e));
                     any = true;
                 }
                 else
                 {
                     ulong child = TFormat.Address(level, e);
-                    if (UnmapIn(level - 1, child, cur, chunkLast, ref frames, ref rec)) any = true;
+                    if (UnmapIn(level - 1, child, t, idx, cur, chunkLast, ref frames, ref rec)) any = true;
                     // A wholly covered table is empty now; a partly covered one has to be looked at.
-                    if (whole || IsTableEmpty(child, level - 1, cur)) UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
+                    if (whole || IsChildEmpty(t, idx, level, child, cur))
+                    {
+                        UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
+                        removed++;
+                    }
                 }
             }
-            if (chunkLast >= last) return any;
+            if (chunkLast >= last) break;
             cur = chunkLast + 1;
             idx++;
         }
+        AdjustCount(pt, pi, level + 1, -removed);
+        return any;
     }
 
     /// <summary>Rewrites the flags of every leaf in [cur, last]; boundaries already split, no holes.</summary>
@@ -350,7 +373,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         ulong template = TFormat.SplitLeaf(level, e);
         for (int i = 0; i < n; i++) TFormat.Write(p, i, TFormat.WithAddress(cl, template, page + (ulong)i * cspan));
         _access.EndUnlinked(phys);
-        TFormat.Write(t, index, TFormat.MakeTable(level, phys));
+        TFormat.Write(t, index, NewPointer(level, phys, n));
         _access.Linked(cl, va);
         rec.SizeChanged(IsGlobal(level, e));
         if (level == Top && TFormat.RootEntriesLatched) rec.RootChanged();

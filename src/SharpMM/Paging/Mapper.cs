@@ -249,6 +249,58 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private bool IsTableEmpty(ulong tablePhys, int level, ulong va) =>
         IsTableEmpty(_access.Table(tablePhys, level, va), level, Index(level, va));
 
+    // ---- present-entry counts ----
+    //
+    // With TFormat.CountsChildren, every pointer entry the mapper makes below the top level
+    // carries 1 + the number of present entries of the table it points at (the count field;
+    // top-level entries carry none, as the tables below the root may be shared between address
+    // spaces, whose root entries would then hold diverging copies). A change of presence in a
+    // table adjusts the field in the entry pointing at it, so a table is seen to become empty
+    // without reading it. Entries made elsewhere (tables built before the mapper took them
+    // over) have field 0: those tables are scanned, as with formats without room for a count.
+
+    // A pointer entry of `level` for the table at `phys`, which holds `present` present entries.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong NewPointer(int level, ulong phys, int present)
+    {
+        ulong e = TFormat.MakeTable(level, phys);
+        if (TFormat.CountsChildren && level < Top) e = TFormat.WithChildCountField(e, present + 1);
+        return e;
+    }
+
+    // The table pointed at by entry `index` of the level-`level` table `t` (null: the root, which
+    // has no such entry) gained `delta` present entries (lost, when negative).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AdjustCount(byte* t, int index, int level, int delta)
+    {
+        if (!TFormat.CountsChildren || t == null || level >= Top || delta == 0) return;
+        ulong e = TFormat.Read(t, index);
+        int f = TFormat.ChildCountField(e);
+        if (f == 0) return;
+        f += delta;
+        if (f < 1 || f > TFormat.EntriesPerTable(level - 1) + 1) Panic.Fail("mapper: a present-entry count out of range", e);
+        TFormat.Write(t, index, TFormat.WithChildCountField(e, f));
+    }
+
+    /// <summary>True when the table <paramref name="child"/>, pointed at by entry
+    /// <paramref name="index"/> of the level-<paramref name="level"/> table <paramref name="t"/>,
+    /// holds no present entry: by its count when the entry has one (checked against the table,
+    /// which is read only then, just before it is freed), otherwise by a scan.</summary>
+    private bool IsChildEmpty(byte* t, int index, int level, ulong child, ulong va)
+    {
+        if (TFormat.CountsChildren && level < Top)
+        {
+            int f = TFormat.ChildCountField(TFormat.Read(t, index));
+            if (f != 0)
+            {
+                if (f != 1) return false;
+                if (!IsTableEmpty(child, level - 1, va)) Panic.Fail("mapper: a table counted empty holds present entries", child);
+                return true;
+            }
+        }
+        return IsTableEmpty(child, level - 1, va);
+    }
+
     /// <summary>Zeroes a 4 KiB table frame, eight 8-byte stores per iteration.</summary>
     private static void ZeroTable(byte* p)
     {
@@ -262,7 +314,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
 
     /// <summary>Allocates a zeroed table for level - 1 and links it at entry
     /// <paramref name="index"/> of the level-<paramref name="level"/> table <paramref name="t"/>.
-    /// The table is zeroed before it is linked when the access strategy can reach it.</summary>
+    /// The table is zeroed before it is linked when the access strategy can reach it. The
+    /// caller adjusts the count of <paramref name="t"/>.</summary>
     private Status LinkNewTable<TFrames, TRec>(byte* t, int level, int index, ulong va, ref TFrames frames, ref TRec rec, out ulong child)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
@@ -275,7 +328,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     // The same, leaving the flush record to the caller (a new top-level entry of a format with
-    // RootEntriesLatched needs a root reload); the entry now at `index` points at the table.
+    // RootEntriesLatched needs a root reload) and the count of `t` (it gained an entry); the
+    // entry now at `index` points at the table.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status LinkNewTable<TFrames>(byte* t, int level, int index, ulong va, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
@@ -288,7 +342,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             ZeroTable(p);
             _access.EndUnlinked(phys);
         }
-        TFormat.Write(t, index, TFormat.MakeTable(level, phys));
+        TFormat.Write(t, index, NewPointer(level, phys, 0));
         _access.Linked(level - 1, va);
         if (p == null) ZeroTable(_access.Table(phys, level - 1, va));
         return Status.Ok;
@@ -313,14 +367,17 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         }
         for (int l = level; l < Top; l++)
         {
-            if (!IsTableEmpty(path.Table[l], l, va)) break;
             byte* parent = _access.Table(path.Table[l + 1], l + 1, va);
-            UnlinkTable(parent, l + 1, Index(l + 1, va), va, path.Table[l], ref frames, ref rec);
+            int pi = Index(l + 1, va);
+            if (!IsChildEmpty(parent, pi, l + 1, path.Table[l], va)) break;
+            UnlinkTable(parent, l + 1, pi, va, path.Table[l], ref frames, ref rec);
+            if (l + 1 < Top) AdjustCount(_access.Table(path.Table[l + 2], l + 2, va), Index(l + 2, va), l + 2, -1);
         }
     }
 
     /// <summary>Clears entry <paramref name="index"/> (pointing at the empty table
-    /// <paramref name="child"/>) and frees the table.</summary>
+    /// <paramref name="child"/>) and frees the table. The caller adjusts the count of
+    /// <paramref name="t"/>.</summary>
     private void UnlinkTable<TFrames, TRec>(byte* t, int level, int index, ulong va, ulong child, ref TFrames frames, ref TRec rec)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
@@ -393,18 +450,20 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // The walk, written out per level (each step folds for its constant level; `level < L`
         // picks the steps the page size needs). Missing tables are left to MapMissing, so this
         // path makes no call.
+        // The last step leaves in (t, i, e) the entry pointing at the leaf's table.
         ulong tablePhys = _root;
-        byte* t;
-        int i, r;
-        ulong e;
+        byte* t = null;
+        int i = 0, r;
+        ulong e = 0;
         if (Top >= 4 && level < 4 && (r = FindStep(4, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
         if (Top >= 3 && level < 3 && (r = FindStep(3, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
         if (Top >= 2 && level < 2 && (r = FindStep(2, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
         if (level < 1 && (r = FindStep(1, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        t = _access.Table(tablePhys, level, v);
-        i = Index(level, v);
-        if (TFormat.IsPresent(TFormat.Read(t, i))) return Status.AlreadyMapped;
-        TFormat.Write(t, i, level == 0 ? TFormat.MakeLeaf(0, p, flags) : TFormat.MakeLeaf(level, p, flags));
+        byte* lt = _access.Table(tablePhys, level, v);
+        int li = Index(level, v);
+        if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
+        TFormat.Write(lt, li, level == 0 ? TFormat.MakeLeaf(0, p, flags) : TFormat.MakeLeaf(level, p, flags));
+        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(t, i, e, 1);
         token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
         return Status.Ok;
     Stopped:
@@ -433,6 +492,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         ulong tablePhys = _root;
         bool rootChanged = false;
+        byte* pt = null; // the entry pointing at the current table (none for the root)
+        int pi = 0;
         for (int l = Top; l > level; l--)
         {
             byte* t = _access.Table(tablePhys, l, va);
@@ -448,16 +509,20 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                     if (l < Top) FreeEmptyTables(va, l, ref frames, ref rec);
                     return (int)s | (rootChanged || rec.Token.NeedsRootReload ? RootChangedBit : 0);
                 }
+                AdjustCount(pt, pi, l + 1, 1);
                 if (l == Top && TFormat.RootEntriesLatched) rootChanged = true;
                 e = TFormat.Read(t, i);
             }
             else if (TFormat.IsLeaf(l, e)) return (int)Status.ParentIsHugePage;
+            pt = t;
+            pi = i;
             tablePhys = TFormat.Address(l, e);
         }
         byte* leafTable = _access.Table(tablePhys, level, va);
         int li = Index(level, va);
         if (TFormat.IsPresent(TFormat.Read(leafTable, li))) return (int)Status.AlreadyMapped;
         TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
+        AdjustCount(pt, pi, level + 1, 1);
         return (int)Status.Ok | (rootChanged ? RootChangedBit : 0);
     }
 
@@ -489,31 +554,60 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         ulong v = va.Value;
         if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
         if ((v & PageSize.OffsetMask) != 0) return Status.Misaligned;
-        // The walk, written out per level as in Map.
+        // The walk, written out per level as in Map, for a 4 KiB page; a larger one is left to
+        // UnmapLarge. (pt, pi, pe): the entry pointing at the page table.
         ulong tablePhys = _root;
         byte* t;
-        int i, level, r;
+        int i, r;
         ulong e;
-        if (Top >= 4 && (r = FindStep(level = 4, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
-        if (Top >= 3 && (r = FindStep(level = 3, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
-        if (Top >= 2 && (r = FindStep(level = 2, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
-        if ((r = FindStep(level = 1, v, ref tablePhys, out t, out i, out e)) != 0) goto Found;
-        level = 0;
+        if (Top >= 4 && (r = FindStep(4, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 3 && (r = FindStep(3, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 2 && (r = FindStep(2, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if ((r = FindStep(1, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        byte* pt = t;
+        int pi = i;
+        ulong pe = e;
         t = _access.Table(tablePhys, 0, v);
         i = Index(0, v);
         e = TFormat.Read(t, i);
         if (!TFormat.IsPresent(e)) return Status.NotMapped;
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
-        goto Leaf;
-    Found:
-        if (r == 2) return Status.NotMapped;
-    Leaf:
-        if ((v & (Span(level) - 1)) != 0) return Status.ParentIsHugePage;
         TFormat.Write(t, i, 0);
-        token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(level, e) ? FlushToken.Kind.Global : 0));
-        if (level < Top && IsTableEmpty(t, level, i))
-            token = UnmapFreeTables(v, level, token, ref frames);
+        token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(0, e) ? FlushToken.Kind.Global : 0));
+        int c = TFormat.CountsChildren && Top > 1 ? TFormat.AddChildCount(pt, pi, pe, -1) : 0;
+        if (c == 2) return Status.Ok;
+        if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
         return Status.Ok;
+    Stopped:
+        if (r == 2) return Status.NotMapped;
+        token = UnmapLarge(v, ref frames, out Status ls);
+        return ls;
+    }
+
+    /// <summary>Unmap of a page larger than 4 KiB (or a 4 KiB one inside it: ParentIsHugePage).
+    /// The token comes back as the result, so that Unmap's own stays out of memory.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FlushToken UnmapLarge<TFrames>(ulong v, ref TFrames frames, out Status status)
+        where TFrames : struct, IFrameAllocator
+    {
+        WalkPath path = default;
+        status = FindLeaf(v, ref path, out int level, out ulong e);
+        if (status != Status.Ok) return default;
+        if ((v & (Span(level) - 1)) != 0) { status = Status.ParentIsHugePage; return default; }
+        byte* t = _access.Table(path.Table[level], level, v);
+        int i = path.Index[level];
+        TFormat.Write(t, i, 0);
+        var token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(level, e) ? FlushToken.Kind.Global : 0));
+        if (level >= Top) return token;
+        int c = 0;
+        if (TFormat.CountsChildren && level < Top - 1)
+        {
+            byte* pt = _access.Table(path.Table[level + 1], level + 1, v);
+            int pi = path.Index[level + 1];
+            c = TFormat.AddChildCount(pt, pi, TFormat.Read(pt, pi), -1);
+        }
+        if (c == 1 || (c == 0 && IsTableEmpty(t, level, i))) token = UnmapFreeTables(v, level, token, ref frames);
+        return token;
     }
 
     // One level of a walk: the entry for `va` in the level-`level` table at `tablePhys` is a

@@ -94,6 +94,7 @@ public abstract unsafe class MapperConformance<TFormat> : IDisposable where TFor
             Assert.True(any, $"{ctx}: empty level-{level} table at 0x{phys:x} (va 0x{va:x}) was not freed");
         }
         Assert.True(Ram.Free + (ulong)v.Tables.Count == FreeBeforeRoot, $"{ctx}: {Ram.Free} free + {v.Tables.Count} tables != {FreeBeforeRoot}");
+        if (typeof(TFormat) == typeof(X86LongModeFormat)) PresentCounts.Check(ref M, Ram, v.Tables, ctx);
     }
 
     private FlushToken _t;

@@ -137,6 +137,57 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         return (entry & ~mask) | pagePhys;
     }
 
+    // The mapper's count field in a PDPTE or PDE that points at a table: its low 7 bits in bits
+    // 58:52 and its high 3 bits in bits 11:9. The processor ignores these bits in every entry,
+    // also when a recursive mapping makes it read a PDE as a PTE (bits 62:59 would then be a
+    // protection key). Values up to 513 (1 + 512 entries).
+    private const ulong CountMask = 0x07F0_0000_0000_0E00;
+
+    static bool IPagingFormat.CountsChildren
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int IPagingFormat.ChildCountField(ulong entry) => CountField(entry);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong IPagingFormat.WithChildCountField(ulong entry, int field) => WithCountField(entry, field);
+
+    // While the low 7 bits neither overflow nor come near 0 (125 changes in 128), one add at
+    // bit 52. (A whole-entry store: the next walk reads the entry back at once, and a narrower
+    // store would not forward to that load.)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta)
+    {
+        uint low = (uint)(entry >> 52) & 0x7F;
+        if (delta > 0 ? low - 1 < 0x7E : low - 3 < 0x7D)
+        {
+            ((ulong*)table)[index] = entry + ((ulong)(long)delta << 52);
+            return 2;
+        }
+        return AddCountSlow(table, index, entry, delta);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int AddCountSlow(byte* table, int index, ulong entry, int delta)
+    {
+        int field = CountField(entry);
+        if (field == 0) return 0;
+        field += delta;
+        if (field < 1 || field > 513) Panic.Fail("X86LongModeFormat: a present-entry count out of range", entry);
+        ((ulong*)table)[index] = WithCountField(entry, field);
+        return field == 1 ? 1 : 2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CountField(ulong entry) => (int)((entry >> 52) & 0x7F) | (int)((entry >> 2) & 0x380);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong WithCountField(ulong entry, int field) =>
+        (entry & ~CountMask) | ((ulong)(uint)(field & 0x7F) << 52) | ((ulong)(uint)(field & 0x380) << 2);
+
     /// <inheritdoc/>
     public static string LevelName(int level) => level switch { 3 => "PML4", 2 => "PDPT", 1 => "PD", _ => "PT" };
 
