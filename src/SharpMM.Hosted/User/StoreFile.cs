@@ -53,6 +53,12 @@ public sealed class StoreFile : IDisposable
     /// <summary>Pages per second read, over the time spent reading.</summary>
     public double ReadPagesPerSecond => ReadTicks == 0 ? 0 : Reads / ((double)ReadTicks / Stopwatch.Frequency);
 
+    /// <summary>Zeroes the counters.</summary>
+    public void ResetStatistics()
+    {
+        Reads = Writes = Flushes = ReadTicks = WriteTicks = 0;
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {

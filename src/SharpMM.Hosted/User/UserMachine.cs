@@ -52,8 +52,10 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     }
     /// <summary>The last fault result.</summary>
     public FaultResult LastFault { get; private set; }
-    /// <summary>User frames at the start (free frames of the buddy allocator then).</summary>
-    public ulong FreeFramesAtStart { get; }
+    /// <summary>Free frames of the buddy allocator at the start (after <see cref="WarmUp"/>, if run).</summary>
+    public ulong FreeFramesAtStart { get; private set; }
+    /// <summary>TLB flush counters at the start (after <see cref="WarmUp"/>, if run).</summary>
+    public FlushCounters FlushAtStart { get; private set; }
 
     /// <summary>Boots <paramref name="layout"/> on a QEMU pc map of <paramref name="ramBytes"/> and
     /// prepares a store of <paramref name="storeSlots"/> slots (a temporary file unless
@@ -79,7 +81,42 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         Arch = Mmu.ArchHooks;
         Mmu.Tlb.PanicOnViolation = true;
         Mmu.FaultHandler = OnFault;
+        // Commit the simulated RAM now (it is reserved lazily by the host): a first touch costs a
+        // host page fault that would otherwise be counted in the fault handler's time.
+        byte* ram = Boot.Machine.Ram.Base;
+        for (ulong off = 0; off < Boot.Machine.Ram.Size; off += 4096) ram[off] = ram[off];
         FreeFramesAtStart = frames.FreeFrames;
+        FlushAtStart = Mem->FlushCounters;
+    }
+
+    /// <summary>
+    /// Runs every fault path a few hundred times in a throwaway process (demand zero, stack
+    /// growth, copy-on-write and reuse, page-out and page-in), so that the workload's timings
+    /// are of compiled code; then zeroes the counters, the store's statistics and the samples.
+    /// </summary>
+    public void WarmUp()
+    {
+        var s = Spawn(4096, 4096);
+        Switch(s);
+        Require(Mem->MapAnonymous(s, 0, 512 * 4096, VmaProtection.ReadWrite, out ulong va), "warm-up map");
+        for (ulong i = 0; i < 512; i++) Write(va + i * 4096, i);
+        for (ulong i = 0; i < 64; i++) Write(Layout.StackTop - 8 - i * 4096, i);
+        var c = Fork(s);
+        Switch(c);
+        for (ulong i = 0; i < 256; i++) Write(va + i * 4096, i + 1);
+        Exit(c);
+        Switch(s);
+        for (ulong i = 0; i < 512; i++) Write(va + i * 4096, i + 2);
+        Mem->Reclaim(1024, ref Arch);
+        for (ulong i = 0; i < 512; i++) Read(va + i * 4096);
+        Exit(s);
+        Array.Clear(FaultCounts);
+        Array.Clear(FaultTicks);
+        foreach (var l in FaultSamples) l.Clear();
+        Mem->Counters = default;
+        Store.ResetStatistics();
+        FreeFramesAtStart = Mem->Frames.FreeFrames;
+        FlushAtStart = Mem->FlushCounters;
     }
 
     private FaultResolution OnFault(Mmu mmu, PageFault fault)

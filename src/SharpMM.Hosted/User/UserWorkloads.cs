@@ -38,7 +38,8 @@ public sealed class UserWorkloadOptions
 ///                 store and faults bring pages back
 /// </code>
 /// Every value read is checked against what was written; every process exits at the end and
-/// the frames it had must all be back in the allocator.
+/// the frames it had must all be back in the allocator. Each run starts after a warm-up
+/// (<see cref="UserMachine{TFormat}.WarmUp"/>) so the handler's timings are of compiled code.
 /// </summary>
 public static class UserWorkloads
 {
@@ -54,6 +55,7 @@ public static class UserWorkloads
         ulong ramPages = o.RamBytes >> 12;
         ulong storeSlots = name == "memory-hog" ? 2 * ramPages + ramPages / 2 + 1024 : ramPages + 1024;
         using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots);
+        m.WarmUp();
         var report = new WorkloadReport
         {
             Name = name, Layout = AddressSpaceLayout.NameOf(o.Layout), RamBytes = o.RamBytes, FreeFramesAtStart = m.FreeFramesAtStart,
@@ -96,7 +98,8 @@ public static class UserWorkloads
         r.ClockScans = k.ClockScans; r.ReclaimRuns = k.ReclaimRuns; r.EvictionsRefused = k.EvictionsRefused; r.ForkSharedPages = k.ForkSharedPages;
         r.StoreWrites = m.Store.Writes; r.StoreReads = m.Store.Reads; r.StoreWriteTicks = m.Store.WriteTicks; r.StoreReadTicks = m.Store.ReadTicks;
         FlushCounters fc = m.Mem->FlushCounters;
-        r.PagesInvalidated = fc.PagesInvalidated; r.Cr3Reloads = fc.Cr3Reloads; r.FullFlushes = fc.FullFlushes;
+        FlushCounters f0 = m.FlushAtStart;
+        r.PagesInvalidated = fc.PagesInvalidated - f0.PagesInvalidated; r.Cr3Reloads = fc.Cr3Reloads - f0.Cr3Reloads; r.FullFlushes = fc.FullFlushes - f0.FullFlushes;
         r.FramesNotReturned = (long)m.FreeFramesAtStart - (long)m.Mem->Frames.FreeFrames;
     }
 
@@ -139,9 +142,12 @@ public static class UserWorkloads
         const int Concurrent = 4;
         var children = new Queue<(nint space, uint[] seen)>();
         int copies = 0;
+        long forkTicks = 0, exitTicks = 0;
         for (int req = 1; req <= requests; req++)
         {
+            long f0 = Stopwatch.GetTimestamp();
             var child = m.Fork(parent);
+            forkTicks += Stopwatch.GetTimestamp() - f0;
             live.Add((nint)child);
             uint[] atFork = (uint[])version.Clone();
             m.Switch(child);
@@ -174,7 +180,10 @@ public static class UserWorkloads
                 // Before exiting, the child checks a page it did not write still shows the state at its fork.
                 ulong i = SplitMix64.Bound(rng.Next(), (uint)heapPages);
                 Check(r, m.Read(heap + i * 4096) == ((i << 20) | seen[i]), $"child of an earlier request sees page {i} changed");
+                m.Switch(null);
+                long e0 = Stopwatch.GetTimestamp();
                 m.Exit((AddressSpace<TFormat>*)old);
+                exitTicks += Stopwatch.GetTimestamp() - e0;
                 live.Remove(old);
                 m.Switch(parent);
             }
@@ -190,6 +199,8 @@ public static class UserWorkloads
         for (ulong i = 0; i < heapPages; i++) Check(r, m.Read(heap + i * 4096) == ((i << 20) | version[i]), $"server page {i} at the end");
         ulong cow = (ulong)m.FaultCounts[(int)FaultKind.CopyOnWrite];
         r.Notes.Add($"{requests} requests, {Concurrent} children alive at a time; the server's {serverPages} resident pages were shared with each child, {cow} pages copied in all ({(double)cow / requests:F1} per request)");
+        double forkUs = (double)forkTicks / Stopwatch.Frequency * 1e6 / requests;
+        r.Notes.Add($"fork: {forkUs:F0} us each ({forkUs * 1000 / serverPages:F1} ns per shared page); exit (destroy) of a child: {(double)exitTicks / Stopwatch.Frequency * 1e6 / Math.Max(1, requests - Concurrent):F0} us each");
         m.Exit(parent);
     }
 
@@ -261,6 +272,25 @@ public static class UserWorkloads
             if (a % Math.Max(1, accesses / 8) == 0) Sample(m, r, (long)pages + a, $"random {a * 100 / accesses}%", p, live);
         }
         r.Notes.Add($"{pages} pages ({pages >> 8} MiB) in {m.FreeFramesAtStart} free frames; then {accesses} random accesses, 80% to a hot tenth, 30% writes");
+        // Paging throughput end to end: dirty every resident page, then one reclaim call takes
+        // them all out (clock passes, store writes, unmapping, TLB flushes); then a pass brings
+        // them back in by faults (fault, store read, mapping).
+        var resident = new List<ulong>();
+        for (ulong i = 0; i < pages; i++)
+            if (AddressSpace<TFormat>.IsSwapEntry(p->Entry(va + i * 4096)) == false && p->Entry(va + i * 4096) != 0) resident.Add(i);
+        foreach (ulong i in resident) { value[i] ^= 0x8000; m.Write(va + i * 4096 + (i & 0x1FF) * 8, value[i]); }
+        long written0 = m.Store.Writes;
+        long t0 = Stopwatch.GetTimestamp();
+        ulong freed = m.Mem->Reclaim((ulong)resident.Count, ref m.Arch);
+        double outSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long written = m.Store.Writes - written0;
+        long in0 = m.FaultCounts[(int)FaultKind.PageIn];
+        t0 = Stopwatch.GetTimestamp();
+        foreach (ulong i in resident) Check(r, m.Read(va + i * 4096 + (i & 0x1FF) * 8) == value[i], $"page {i} after the reclaim");
+        double inSeconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        long pagedIn = m.FaultCounts[(int)FaultKind.PageIn] - in0;
+        r.Notes.Add($"page-out, end to end: one reclaim of {resident.Count} dirty resident pages freed {freed} frames with {written} store writes in {outSeconds * 1e3:F1} ms: {freed / outSeconds:N0} pages/s ({freed / outSeconds * 4096 / 1048576:F0} MiB/s)");
+        r.Notes.Add($"page-in, end to end: reading them back took {pagedIn} page-in faults in {inSeconds * 1e3:F1} ms: {pagedIn / inSeconds:N0} pages/s ({pagedIn / inSeconds * 4096 / 1048576:F0} MiB/s), through the MMU model");
         m.Exit(p);
     }
 }
