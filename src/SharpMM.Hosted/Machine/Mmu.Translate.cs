@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Threading;
 using SharpMM.Paging;
 
 namespace SharpMM.Hosted.Machine;
@@ -15,68 +17,169 @@ public sealed unsafe partial class Mmu
     /// <returns>Ok with <paramref name="pa"/>; PageFault with CR2 and <see cref="LastFault"/> set
     /// (the faulting page's TLB entries are dropped); GeneralProtection for a non-canonical address
     /// (4-level) or one above 4 GiB (other modes). <paramref name="pa"/> is 0 on failure.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TranslationResult Translate(ulong va, AccessKind access, Privilege privilege, out ulong pa)
     {
-        // Hit path: one set of the 4 KiB array. Empty slots have Tag 0 and never match (the key has
-        // bit 0 set); with paging off the TLB is empty, so every access takes the slow path.
-        int slot = ((int)(va >> 12) & _smallSetMask) * _smallWays;
-        ulong tag = (va & ~0xFFFUL) | 1;
-        ref TlbEntry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_smallEntries), slot);
-        for (int way = _smallWays; ;)
+        // Hit path: the first way of the set in the 4 KiB array. Empty slots have Tag 0 and never
+        // match (the key has its low bits set); with paging off the TLB is empty, so every access
+        // takes another path. While the stale check is on, the required rights include
+        // TlbRights.Checked, which no entry has, so hits are then served by the checking path.
+        TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+        ulong tag = va | 0xFFF;
+        uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
+        if (e->Tag == tag)
         {
-            if (e.Tag == tag)
+            if ((e->Rights & need) == need)
             {
-                uint need = (uint)(_required >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
-                if ((e.Rights & need) == need && (_tlb._staleCheck == StaleCheck.Off || Unchanged(ref e, slot)))
-                {
-                    _tlb._hits++;
-                    pa = e.Frame | (va & 0xFFF);
-                    return TranslationResult.Ok;
-                }
-                break;
-            }
-            if (--way == 0) break;
-            e = ref Unsafe.Add(ref e, 1);
-            slot++;
-        }
-        return TranslateSlow(va, access, privilege, out pa);
-    }
-
-    /// <summary>True when the entries a 4 KiB hit was built from still hold their cached values.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Unchanged(ref TlbEntry e, int slot)
-    {
-        ulong current = _entry64 ? *(ulong*)(_ram + e.LeafAddress) : *(uint*)(_ram + e.LeafAddress);
-        if (((current ^ e.LeafValue) & _leafMask) != 0) return false;
-        return _tlb._staleCheck != StaleCheck.AllLevels || e.UpperCount == 0
-            || UpperUnchanged(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_smallUpper), slot), e.UpperCount);
-    }
-
-    /// <summary>The non-leaf entries of a hit, compared without a loop (at most three).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool UpperUnchanged(ref UpperEntries upper, int count)
-    {
-        ref EntrySnapshot s0 = ref Unsafe.As<UpperEntries, EntrySnapshot>(ref upper);
-        ulong diff;
-        if (_entry64)
-        {
-            diff = *(ulong*)(_ram + s0.Address) ^ s0.Value;
-            if (count > 1)
-            {
-                ref EntrySnapshot s1 = ref Unsafe.Add(ref s0, 1);
-                diff |= *(ulong*)(_ram + s1.Address) ^ s1.Value;
-                if (count > 2)
-                {
-                    ref EntrySnapshot s2 = ref Unsafe.Add(ref s0, 2);
-                    diff |= *(ulong*)(_ram + s2.Address) ^ s2.Value;
-                }
+                e->Hits += 1;
+                pa = e->Frame | (va & 0xFFF);
+                return TranslationResult.Ok;
             }
         }
-        else
+        else if (_fastInline && FastFill(va, e, access, privilege, out pa))
         {
-            diff = *(uint*)(_ram + s0.Address) ^ s0.Value;   // 32-bit paging: one PDE above a PTE
+            return TranslationResult.Ok;
         }
-        return (diff & _tableMask) == 0;
+        Translation t = TranslateMiss(va, access, privilege);
+        pa = t.PhysicalAddress;
+        return t.Result;
+    }
+
+    /// <summary>
+    /// The common miss, walked and cached in the slot <paramref name="e"/> (empty or to be
+    /// evicted; the caller knows no slot holds the page): 4-level paging, a 4 KiB page, every
+    /// entry present with no reserved bit, Accessed already set in the non-leaf entries, the
+    /// access allowed. The same reads, checks and updates as <see cref="WalkTables"/> and
+    /// <see cref="Fill"/>, each entry read once. Anything else (a non-canonical address, an entry
+    /// that is not present, has a reserved bit, maps a large page, points at a table at or above
+    /// the largest power of two within RAM or needs its Accessed bit set, a refused access, a
+    /// leaf that changes under the Accessed update) returns false with RAM and the TLB untouched.
+    ///
+    /// Written for the out-of-order core that runs it. A walk waits on a cache miss for the PTE,
+    /// and speed comes from overlapping many walks, so from how little of each one waits for
+    /// that load: everything the PML4E, PDPTE and PDE (usually cached) and the access decide is
+    /// computed apart, and the PTE meets it in a handful of operations. The walk does not branch
+    /// on what it reads: the verdicts of all levels end in one word tested once, and table
+    /// addresses are masked below the fast-walk limit, so a bad entry only makes the walk read
+    /// harmless RAM before that test.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FastFill(ulong va, TlbEntry* e, AccessKind access, Privilege privilege, out ulong pa)
+    {
+        const ulong frame = 0x000F_FFFF_FFFF_F000UL;   // bits 51:12
+        const ulong writeUser = EntryBits.Writable | EntryBits.User;
+
+        pa = 0;
+        if ((ulong)((long)va >> 47) + 1 > 1) return false;   // non-canonical: #GP
+        byte* ram = _ram;
+        ulong next = _fastTableMask;
+        ulong a = _rootTable + ((va >> 36) & 0xFF8);
+        ulong raw = *(ulong*)(ram + a);
+        ulong all = raw, any = raw;
+        Vector128<ulong> pml4e = Vector128.Create(a, raw);
+        a = (raw & next) + ((va >> 27) & 0xFF8);
+        raw = *(ulong*)(ram + a);
+        all &= raw;
+        any |= raw;
+        Vector128<ulong> pdpte = Vector128.Create(a, raw);
+        a = (raw & next) + ((va >> 18) & 0xFF8);
+        raw = *(ulong*)(ram + a);
+        all &= raw;
+        any |= raw;
+        Vector128<ulong> pde = Vector128.Create(a, raw);
+        a = (raw & next) + ((va >> 9) & 0xFF8);
+
+        // The checks and the rights, as far as the PML4E, PDPTE, PDE and the access decide them,
+        // apart from the PTE (see FastWalkMasks). Rights: R/W and U/S by AND over the four
+        // entries, XD by OR (XD = 1 passes the reserved-bit checks only with NXE = 1), the leaf's
+        // D (set by a write) and, with CR4.PGE, G.
+        ref FastWalkMasks m = ref Unsafe.Add(ref Unsafe.As<FastWalkMaskTable, FastWalkMasks>(ref _fastMasks), (int)access * 2 + (int)privilege);
+        ulong bad = (~all & m.UpperMustSet) | (any & m.UpperMustClear);
+        ulong rightsMask = (all & writeUser) | _leafRights;
+        ulong rightsWord = m.RightsBase | ((any >> 63) ^ TlbRights.Execute);
+
+        ulong pte = *(ulong*)(ram + a);
+        bad |= (~pte & m.LeafMustSet) | (pte & m.LeafMustClear);
+        if (bad != 0) return false;
+        ulong leaf = pte | m.LeafSet;
+        if (leaf != pte && Interlocked.CompareExchange(ref *(ulong*)(ram + a), leaf, pte) != pte) return false;
+        rightsWord = ((pte & rightsMask) | rightsWord) & ~(pte >> 63);
+
+        _fastFills++;
+        if (e->Tag == 0) _fastEmptyFills++;
+        ulong page = pte & frame;
+        e->Tag = va | 0xFFF;
+        e->Frame = page;
+        e->LeafAddress = a;
+        e->LeafValue = leaf;
+        *(ulong*)&e->Rights = rightsWord;
+        ulong* upper = (ulong*)((byte*)_smallUpper + ((byte*)e - (byte*)_smallEntries));
+        Vector256.Create(pml4e, pdpte).Store(upper);
+        pde.Store(upper + 4);
+        pa = page | (va & 0xFFF);
+        return true;
+    }
+
+    /// <summary>
+    /// Everything the inline path of <see cref="Translate"/> does not serve: with a
+    /// set-associative 4 KiB array a hit in another way or a fast fill of the way
+    /// <see cref="PickWay"/> chooses; otherwise (another paging mode, a large page, a cached
+    /// translation whose rights refuse the access or that must be compared with RAM, any fault)
+    /// <see cref="TranslateSlow"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Translation TranslateMiss(ulong va, AccessKind access, Privilege privilege)
+    {
+        if (_smallWays != 1)
+        {
+            ulong tag = va | 0xFFF;
+            uint set = (uint)((nuint)(va >> 12) & _smallSetMask);
+            TlbEntry* first = (TlbEntry*)((byte*)_smallEntries + set * _smallSetBytes);
+            uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
+            for (int i = 0; i < _smallWays; i++)
+            {
+                TlbEntry* e = first + i;
+                if (e->Tag == tag && (e->Rights & need) == need)
+                {
+                    e->Hits++;
+                    return new Translation(e->Frame | (va & 0xFFF), TranslationResult.Ok);
+                }
+            }
+            int way;
+            if (_fastWalk && (way = PickWay(first, tag, set)) >= 0)
+            {
+                TlbEntry* e = first + way;
+                bool evicting = e->Tag != 0;
+                if (FastFill(va, e, access, privilege, out ulong filled))
+                {
+                    if (evicting) AdvanceVictim(set);
+                    return new Translation(filled, TranslationResult.Ok);
+                }
+            }
+        }
+        TranslationResult r = TranslateSlow(va, access, privilege, out ulong pa);
+        return new Translation(pa, r);
+    }
+
+    /// <summary>The way of a set-associative 4 KiB array's set that a fill of <paramref name="tag"/>
+    /// takes (an empty way, else the FIFO victim, as <see cref="TlbArray.Allocate"/>; the victim
+    /// counter moves only when the fill happens), or -1 when a way already holds the tag.</summary>
+    private int PickWay(TlbEntry* first, ulong tag, uint set)
+    {
+        int empty = -1;
+        for (int i = 0; i < _smallWays; i++)
+        {
+            ulong t = first[i].Tag;
+            if (t == tag) return -1;
+            if (t == 0 && empty < 0) empty = i;
+        }
+        return empty >= 0 ? empty : _tlb.Small.NextVictim[set];
+    }
+
+    private void AdvanceVictim(uint set)
+    {
+        byte[] next = _tlb.Small.NextVictim;
+        next[set] = (byte)(next[set] + 1 == _smallWays ? 0 : next[set] + 1);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -149,6 +252,11 @@ public sealed unsafe partial class Mmu
             if ((leaf & EntryBits.Dirty) != 0) rights |= TlbRights.Dirty;
             if ((leaf & EntryBits.Global) != 0 && (_cr4 & Cr4Flags.PageGlobalEnable) != 0) rights |= TlbRights.Global;
             TlbArray array = _tlb.ArrayFor(s.PageShift);
+            if (array != _tlb.Small && !_tlb._largeMayHold)
+            {
+                _tlb._largeMayHold = true;
+                RefreshFastWalk();
+            }
             int slot = array.Allocate(va, out bool evicted);
             if (evicted) _tlb._evictions++;
             _tlb._fills++;

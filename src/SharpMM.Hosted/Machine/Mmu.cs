@@ -1,5 +1,7 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SharpMM.Paging;
 
 namespace SharpMM.Hosted.Machine;
@@ -36,12 +38,14 @@ public sealed unsafe partial class Mmu
     private readonly ulong _ramSize;
     private readonly int _maxPhysBits;
     private readonly Tlb _tlb;
-    private readonly MmuCounters _counters = new();
+    private readonly MmuCounters _counters;
 
-    // The 4 KiB TLB array, held directly for the hit path.
-    private readonly TlbEntry[] _smallEntries;
-    private readonly UpperEntries[] _smallUpper;
-    private readonly int _smallSetMask, _smallWays;
+    // The 4 KiB TLB array (pinned), held directly for the hit path: slot s is at
+    // _smallEntries + s, set i starts at byte (i * _smallSetBytes).
+    private readonly TlbEntry* _smallEntries;
+    private readonly UpperEntries* _smallUpper;
+    private readonly nuint _smallSetMask, _smallSetBytes;
+    private readonly int _smallWays;
 
     private Cr0Flags _cr0;
     private ulong _cr2, _cr3;
@@ -53,7 +57,23 @@ public sealed unsafe partial class Mmu
 
     // Derived from the registers by Recompute().
     // _required: the TlbRights an access needs, one byte per (access * 2 + privilege).
-    private ulong _required;
+    // _hitRequired: the same plus TlbRights.Checked while the stale check is on.
+    private ulong _required, _hitRequired;
+    // The fast walk (FastFill): 4-level paging, 4 KiB pages, Accessed already set in the non-leaf
+    // entries. _fastWalk: it may run (4-level, root table below _fastLimit, the largest power of
+    // two within RAM, no large-page TLB entries); _fastInline: and the 4 KiB array is
+    // direct-mapped, so it runs inline in Translate. _fastMasks: its checks per access;
+    // _leafRights: the PTE bits that become TlbRights (D, and G with CR4.PGE).
+    private bool _fastWalk, _fastInline;
+    private readonly bool _fastWalkAllowed;
+    private ulong _leafRights;
+    private FastWalkMaskTable _fastMasks;
+    private ulong _rootTable;
+    private readonly ulong _fastLimit, _fastTableMask;
+    // Fast fills, and those of them that took an empty slot. One count per fast fill stands for a
+    // miss, a walk, a fill and (unless the slot was empty) an eviction; Tlb and MmuCounters add
+    // them in, relative to their values at the last reset.
+    internal long _fastFills, _fastEmptyFills;
     private bool _entry64, _nx;
     private ulong _leafMask, _tableMask;
     private readonly ulong[] _reservedTable = new ulong[5];
@@ -74,11 +94,19 @@ public sealed unsafe partial class Mmu
         _maxPhysBits = options.MaxPhysicalAddressBits;
         Supports1GiBPages = options.Supports1GiBPages;
         HasInvalidatePage = options.HasInvalidatePage;
+        _fastWalkAllowed = options.FastWalk;
+        _fastLimit = ram.Size == 0 ? 0 : 1UL << (63 - System.Numerics.BitOperations.LeadingZeroCount(ram.Size));
+        _fastTableMask = EntryBits.Range(51, 12) & (_fastLimit - 1);
         _tlb = new Tlb(options.Tlb);
-        _smallEntries = _tlb.Small.Entries;
-        _smallUpper = _tlb.Small.Upper;
-        _smallSetMask = _tlb.Small.SetMask;
+        _tlb._owner = this;
+        _counters = new MmuCounters(this);
+        _smallEntries = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb.Small.Entries));
+        _smallUpper = (UpperEntries*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb.Small.Upper));
+        _smallSetMask = (nuint)_tlb.Small.SetMask;
         _smallWays = _tlb.Small.Ways;
+        _smallSetBytes = (nuint)(_smallWays * sizeof(TlbEntry));
+        // The fast fill finds a slot's snapshot at the slot's byte offset in the entry array.
+        if (sizeof(UpperEntries) != sizeof(TlbEntry)) throw new InvalidOperationException("TlbEntry and UpperEntries must have the same size");
         Recompute();
     }
 
@@ -194,6 +222,8 @@ public sealed unsafe partial class Mmu
         }
         if (_mode == PagingMode.Pae) LoadPdptes(value);
         _cr3 = value;
+        _rootTable = value & EntryBits.Range(_maxPhysBits - 1, 12);
+        RefreshFastWalk();
         _tlb.FlushNonGlobal();
     }
 
@@ -252,7 +282,7 @@ public sealed unsafe partial class Mmu
 
     /// <summary>Derives the walk parameters, reserved-bit masks and per-access required rights from
     /// the registers (SDM vol. 3A, Tables 4-4..4-6, 4-8..4-11, 4-14..4-19).</summary>
-    private void Recompute()
+    internal void Recompute()
     {
         _entry64 = _mode is PagingMode.Pae or PagingMode.FourLevel;
         _nx = _entry64 && (_efer & EferFlags.NoExecuteEnable) != 0;
@@ -265,6 +295,7 @@ public sealed unsafe partial class Mmu
                   | Pack(AccessKind.Write, Privilege.User, d | w | u)
                   | Pack(AccessKind.Fetch, Privilege.Supervisor, x)
                   | Pack(AccessKind.Fetch, Privilege.User, x | u);
+        _hitRequired = _required | (_tlb._staleCheck == StaleCheck.Off ? 0 : 0x0101_0101_0101UL * TlbRights.Checked);
 
         Array.Clear(_reservedTable);
         Array.Clear(_reservedLarge);
@@ -305,6 +336,38 @@ public sealed unsafe partial class Mmu
         _leafMask = ~(EntryBits.Accessed | EntryBits.SoftwareLow | EntryBits.SoftwareHigh);
         _tableMask = _leafMask & ~(EntryBits.Dirty | EntryBits.Global);
         _tlb.Large.Shift = _mode == PagingMode.Bits32 ? 22 : 21;
+
+        // The fast walk's masks. With 4-level paging PML4E.PS is reserved and a PDPTE or PDE with
+        // PS = 1 maps a large page (or is reserved): the fast walk leaves all three to the slow
+        // path, as it does tables at or above _fastLimit (so it never reads outside RAM).
+        // TlbRights.Write and User are the R/W and U/S bits; Execute needs XD (bit 63) clear.
+        ulong beyond = EntryBits.Range(51, 12) & ~(_fastLimit - 1);
+        ulong upperMustClear = _reservedTable[4] | _reservedTable[3] | _reservedTable[2] | EntryBits.PageSize | beyond;
+        for (int i = 0; i < 6; i++)
+        {
+            uint need = (uint)(_required >> (i * 8)) & 0xFF;
+            ulong writeUser = need & (TlbRights.Write | TlbRights.User);
+            ulong noXd = (need & TlbRights.Execute) != 0 ? EntryBits.NoExecute : 0;
+            _fastMasks[i] = new FastWalkMasks
+            {
+                UpperMustSet = EntryBits.Present | EntryBits.Accessed | writeUser,
+                UpperMustClear = upperMustClear | noXd,
+                LeafMustSet = EntryBits.Present | writeUser,
+                LeafMustClear = _reservedTable[1] | noXd,
+                LeafSet = EntryBits.Accessed | (need & TlbRights.Dirty),
+                RightsBase = (need & TlbRights.Dirty) | (3UL << 32) | (12UL << 40),
+            };
+        }
+        _leafRights = EntryBits.Dirty | ((_cr4 & Cr4Flags.PageGlobalEnable) != 0 ? EntryBits.Global : 0);
+        RefreshFastWalk();
+    }
+
+    /// <summary>Re-derives whether the fast walk may run: after a register load, and when the
+    /// large-page arrays of the TLB gain or lose entries.</summary>
+    internal void RefreshFastWalk()
+    {
+        _fastWalk = _fastWalkAllowed && _mode == PagingMode.FourLevel && _rootTable < _fastLimit && !_tlb._largeMayHold;
+        _fastInline = _fastWalk && _smallWays == 1;
     }
 
     private static ulong Pack(AccessKind access, Privilege privilege, uint rights) =>

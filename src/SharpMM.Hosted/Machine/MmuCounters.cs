@@ -9,6 +9,10 @@ public sealed class MmuCounters
     internal long _pageFaults, _notPresent, _protection, _reservedBit;
     internal long _readFaults, _writeFaults, _fetchFaults, _userFaults, _supervisorFaults;
     internal long _generalProtection, _walks, _handlerCalls, _handlerRetries, _handlerFailures, _retryLimit;
+    private readonly Mmu _mmu;
+    private long _fastWalksAtReset;
+
+    internal MmuCounters(Mmu mmu) => _mmu = mmu;
 
     /// <summary>Page faults delivered (CR2 set).</summary>
     public long PageFaults => _pageFaults;
@@ -31,7 +35,7 @@ public sealed class MmuCounters
     /// <summary>General-protection results (non-canonical or too-wide addresses).</summary>
     public long GeneralProtection => _generalProtection;
     /// <summary>Page-table walks that filled (or tried to fill) the TLB.</summary>
-    public long Walks => _walks;
+    public long Walks => _walks + (_mmu._fastFills - _fastWalksAtReset);
     /// <summary>Calls of the fault handler.</summary>
     public long HandlerCalls => _handlerCalls;
     /// <summary>Handler answers Retry.</summary>
@@ -59,5 +63,6 @@ public sealed class MmuCounters
         _pageFaults = _notPresent = _protection = _reservedBit = 0;
         _readFaults = _writeFaults = _fetchFaults = _userFaults = _supervisorFaults = 0;
         _generalProtection = _walks = _handlerCalls = _handlerRetries = _handlerFailures = _retryLimit = 0;
+        _fastWalksAtReset = _mmu._fastFills;
     }
 }

@@ -10,6 +10,11 @@ public sealed record MmuOptions
     public bool Supports1GiBPages { get; init; } = true;
     /// <summary>invlpg exists (false models an i386: <see cref="Mmu.InvalidatePage"/> then throws, as #UD).</summary>
     public bool HasInvalidatePage { get; init; } = true;
+    /// <summary>Serve the common 4-level TLB miss (a 4 KiB page, every entry present and valid,
+    /// the non-leaf entries already accessed, the access allowed) with the fast walk; anything
+    /// else takes the general walker either way. The results, counters and RAM updates are the
+    /// same without it, which tests check; default true.</summary>
+    public bool FastWalk { get; init; } = true;
     /// <summary>TLB array sizes.</summary>
     public TlbGeometry Tlb { get; init; } = TlbGeometry.Default;
 }

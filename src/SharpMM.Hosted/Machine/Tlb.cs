@@ -29,6 +29,15 @@ public sealed class Tlb
     internal long _hits, _misses, _fills, _evictions, _pageInvalidations, _cr3Flushes, _fullFlushes;
     internal long _faultInvalidations, _cachedRightsFaults, _dirtyWalks;
     internal StaleCheck _staleCheck = StaleCheck.AllLevels;
+    /// <summary>False only while the 2 MiB/4 MiB and 1 GiB arrays are known to be empty, so that a
+    /// miss in the 4 KiB array need not probe them. Set by every fill of those arrays, cleared by
+    /// flushes that leave them empty; it may stay set after they empty otherwise (conservative).</summary>
+    internal bool _largeMayHold;
+    /// <summary>The MMU this TLB belongs to (told when the stale check changes).</summary>
+    internal Mmu? _owner;
+    private long _fastFillsAtReset, _fastEmptyFillsAtReset;
+    private long FastFills => _owner == null ? 0 : _owner._fastFills - _fastFillsAtReset;
+    private long FastEvictions => _owner == null ? 0 : (_owner._fastFills - _fastFillsAtReset) - (_owner._fastEmptyFills - _fastEmptyFillsAtReset);
 
     /// <summary>Violations kept in <see cref="Violations"/>; later ones are only counted.</summary>
     public const int MaxRecordedViolations = 4096;
@@ -46,7 +55,15 @@ public sealed class Tlb
     public TlbGeometry Geometry { get; }
 
     /// <summary>What a hit compares with RAM. Default: every level.</summary>
-    public StaleCheck StaleCheck { get => _staleCheck; set => _staleCheck = value; }
+    public StaleCheck StaleCheck
+    {
+        get => _staleCheck;
+        set
+        {
+            _staleCheck = value;
+            _owner?.Recompute();
+        }
+    }
     /// <summary>Which changes are violations. Default: any change of an interpreted bit.</summary>
     public StalePolicy StalePolicy { get; set; } = StalePolicy.ReportAnyChange;
     /// <summary>Throw <see cref="StaleTranslationException"/> on the first violation.</summary>
@@ -58,13 +75,13 @@ public sealed class Tlb
     public long ViolationCount { get; private set; }
 
     /// <summary>Translations served from the TLB.</summary>
-    public long Hits => _hits;
+    public long Hits => _hits + Small.SlotHits;
     /// <summary>Translations that needed a walk (including writes through a clean entry).</summary>
-    public long Misses => _misses;
+    public long Misses => _misses + FastFills;
     /// <summary>Entries created.</summary>
-    public long Fills => _fills;
+    public long Fills => _fills + FastFills;
     /// <summary>Valid entries replaced by a fill (capacity or conflict).</summary>
-    public long Evictions => _evictions;
+    public long Evictions => _evictions + FastEvictions;
     /// <summary>invlpg executions.</summary>
     public long PageInvalidations => _pageInvalidations;
     /// <summary>CR3 loads (each drops every non-global entry).</summary>
@@ -97,6 +114,12 @@ public sealed class Tlb
     {
         _hits = _misses = _fills = _evictions = _pageInvalidations = _cr3Flushes = _fullFlushes = 0;
         _faultInvalidations = _cachedRightsFaults = _dirtyWalks = 0;
+        if (_owner != null)
+        {
+            _fastFillsAtReset = _owner._fastFills;
+            _fastEmptyFillsAtReset = _owner._fastEmptyFills;
+        }
+        Small.ResetSlotHits();
     }
 
     internal void Record(in TlbViolation violation)
@@ -128,6 +151,8 @@ public sealed class Tlb
         Small.FlushNonGlobal();
         Large.FlushNonGlobal();
         Huge.FlushNonGlobal();
+        _largeMayHold = Large.Any() || Huge.Any();
+        _owner?.RefreshFastWalk();
     }
 
     internal void FlushAll()
@@ -136,5 +161,7 @@ public sealed class Tlb
         Small.FlushAll();
         Large.FlushAll();
         Huge.FlushAll();
+        _largeMayHold = false;
+        _owner?.RefreshFastWalk();
     }
 }

@@ -5,7 +5,8 @@ namespace SharpMM.Hosted.Machine;
 /// <summary>
 /// One set-associative array of the TLB, for one page size class. Entry i of set s is slot
 /// s * ways + i. Replacement is FIFO within a set (a per-set next-victim counter), preferring an
-/// empty way: hardware uses pseudo-LRU, FIFO keeps a hit free of bookkeeping writes.
+/// empty way: hardware uses pseudo-LRU, FIFO keeps a hit free of bookkeeping writes. The arrays
+/// are allocated pinned, so the MMU's hit path can address them without a bounds or null check.
 /// </summary>
 internal sealed class TlbArray
 {
@@ -15,20 +16,22 @@ internal sealed class TlbArray
     public readonly int Ways;
     /// <summary>log2 of the page size this array holds (set on mode changes, after a flush).</summary>
     public int Shift;
-    private readonly byte[] _nextVictim;
+    /// <summary>Per set, the way FIFO replacement takes next when no way is empty.</summary>
+    public readonly byte[] NextVictim;
 
     public TlbArray(int sets, int ways, int shift)
     {
-        Entries = new TlbEntry[sets * ways];
-        Upper = new UpperEntries[sets * ways];
+        Entries = GC.AllocateArray<TlbEntry>(sets * ways, pinned: true);
+        Upper = GC.AllocateArray<UpperEntries>(sets * ways, pinned: true);
         SetMask = sets - 1;
         Ways = ways;
         Shift = shift;
-        _nextVictim = new byte[sets];
+        NextVictim = new byte[sets];
     }
 
-    /// <summary>The tag a page containing <paramref name="va"/> would carry.</summary>
-    public ulong TagOf(ulong va) => (va & ~((1UL << Shift) - 1)) | 1;
+    /// <summary>The tag a page containing <paramref name="va"/> would carry: the address with the
+    /// offset bits all set (never 0, the empty tag).</summary>
+    public ulong TagOf(ulong va) => va | ((1UL << Shift) - 1);
 
     private int FirstSlot(ulong va) => ((int)(va >> Shift) & SetMask) * Ways;
 
@@ -49,8 +52,8 @@ internal sealed class TlbArray
         int first = set * Ways;
         for (int i = first; i < first + Ways; i++)
             if (Entries[i].Tag == 0) { evicted = false; return i; }
-        int victim = _nextVictim[set];
-        _nextVictim[set] = (byte)(victim + 1 == Ways ? 0 : victim + 1);
+        int victim = NextVictim[set];
+        NextVictim[set] = (byte)(victim + 1 == Ways ? 0 : victim + 1);
         evicted = true;
         return first + victim;
     }
@@ -78,6 +81,30 @@ internal sealed class TlbArray
     {
         TlbEntry[] e = Entries;
         for (int i = 0; i < e.Length; i++) e[i].Tag = 0;
+    }
+
+    /// <summary>Hits counted in the slots (<see cref="TlbEntry.Hits"/>).</summary>
+    public long SlotHits
+    {
+        get
+        {
+            long n = 0;
+            foreach (ref readonly TlbEntry e in Entries.AsSpan()) n += e.Hits;
+            return n;
+        }
+    }
+
+    /// <summary>Zeroes the slots' hit counters.</summary>
+    public void ResetSlotHits()
+    {
+        foreach (ref TlbEntry e in Entries.AsSpan()) e.Hits = 0;
+    }
+
+    /// <summary>True when some entry is valid.</summary>
+    public bool Any()
+    {
+        foreach (ref readonly TlbEntry e in Entries.AsSpan()) if (e.Tag != 0) return true;
+        return false;
     }
 
     /// <summary>Valid entries.</summary>
