@@ -25,6 +25,7 @@ internal static class X86Bits
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
 
     /// <summary>The bits <see cref="FromPortable"/> may set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong PortableMask(bool hasNx) =>
         Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (hasNx ? ExecuteDisable : 0);
 
