@@ -11,20 +11,23 @@ namespace SharpMM.Heap;
 /// The kernel heap: kmalloc, kzalloc, krealloc, kfree and ksize over the buddy allocator.
 ///
 /// Small requests (1..8192 bytes) go to one of 13 <see cref="SlabCache"/>s
-/// (<see cref="KmallocClasses"/>), through its per-CPU magazine. Larger requests (up to 4 MiB
+/// (<see cref="KmallocClasses"/>, one table lookup), through the per-CPU hot slot and the
+/// cache's magazine (see <see cref="SlabCache"/>). Larger requests (up to 4 MiB
 /// minus the header) take seed 002's path: a buddy block of 2^order kernel frames, made
 /// reachable by <typeparamref name="TMapper"/> (the direct map until paging provides a virtual
 /// range), with a <see cref="LargeHeader"/> {size, magic} in front; the returned pointer is the
 /// block's start + 16. The owner table marks the block's first frame (with its order) and its
 /// other frames.
 ///
-/// kfree trusts nothing it is given. A pointer in a slab frame must be an object boundary
-/// (else Misaligned) whose allocated bit is set (else DoubleFree: freed before, or never handed
-/// out). Any other pointer must translate to a frame the heap covers (else OutOfRange) that
-/// starts a live large block (a freed one: DoubleFree; another frame of a live one: Misaligned;
-/// anything else: NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its
-/// header's magic and size must agree with each other, the size must be a large one and fit
-/// the block's order (else Malformed). kfree(null) does nothing. A refused free changes nothing.
+/// kfree trusts nothing it is given. The CPU's lent hot object is recognised by identity (the
+/// slot handed it out and every free of it comes here first); the parked one is a double free.
+/// A pointer in a slab frame must be an object boundary (else Misaligned) whose allocated bit
+/// is set (else DoubleFree: freed before, or never handed out). Any other pointer must
+/// translate to a frame the heap covers (else OutOfRange) that starts a live large block (a
+/// freed one: DoubleFree; another frame of a live one: Misaligned; anything else:
+/// NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its header's magic and
+/// size must agree with each other, the size must be a large one and fit the block's order
+/// (else Malformed). kfree(null) does nothing. A refused free changes nothing.
 ///
 /// The heap must not move after <see cref="Init"/> (its caches are pointed at). One CPU, no
 /// locking. Not done here: the paging-backed large mapper, vmalloc, __GFP flags (every request
@@ -44,7 +47,8 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     /// Builds the heap over <paramref name="buddy"/> (kernel-zone frames, reached through
     /// <paramref name="map"/>; the buddy allocator must stay at its address), with
     /// <paramref name="mapper"/> for large blocks. Takes the owner table's directory (one
-    /// page per 1 GiB spanned) and, in debug mode, 16 KiB of debug state; slabs come on demand.
+    /// page per 1 GiB spanned) and a shared leaf and, in debug mode, 16 KiB of debug state;
+    /// slabs come on demand.
     /// Return: Ok; InvalidArgument (bad configuration, second Init); Unsupported (kernel zones
     /// span more than 1 TiB); OutOfMemory (nothing held).
     /// </summary>

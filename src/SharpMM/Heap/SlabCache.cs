@@ -11,24 +11,29 @@ namespace SharpMM.Heap;
 ///
 /// Algorithm. Each slab has an off-slab <see cref="SlabDescriptor"/> with two bitmaps (handed
 /// out; free in the slab) and sits on a list by how many of its objects are in use: full,
-/// partial (binned by log2 of the objects free), empty. In front of the lists, one
-/// <see cref="Magazine"/> per CPU holds object pointers, and the heap's per-CPU
-/// <see cref="HotSlot"/> holds the object freed last. Allocation takes the hot object when it
-/// is this cache's, else pops the magazine and sets the object's allocated bit; an empty
-/// magazine is refilled with a batch from the fullest partial slabs first, then the empty ones,
-/// then a new slab, so that sparse slabs drain and are given back.
-/// Free looks the slab up in the <see cref="FrameOwnerTable"/>, checks that the pointer is an
-/// object boundary whose allocated bit is set (otherwise Misaligned or DoubleFree, nothing
-/// changed), clears the bit and pushes; a full magazine first returns its oldest batch to the
-/// slabs. Neither path writes into an object, and neither touches the lists: only refill and
-/// flush do. Empty slabs beyond <see cref="HeapConfig.KeepEmptySlabs"/> go back to the buddy
-/// allocator when they become empty; <see cref="Shrink"/> flushes the magazines and returns
-/// every empty slab.
+/// partial (binned by log2 of the objects free), empty. In front of the lists sit two per-CPU
+/// layers that hold object pointers, never links inside objects: this cache's
+/// <see cref="Magazine"/> (a stack, refilled and flushed a batch at a time) and the heap's
+/// <see cref="HotSlot"/> (the one object freed last, whatever its cache).
 ///
-/// Why a double free is caught although freed objects wait in a magazine: the allocated bit is
-/// cleared when the object enters the magazine and set when it leaves it, so the bit is exactly
-/// "handed out"; one read of the descriptor's bitmap word (the line the free reads anyway)
-/// decides.
+/// Allocation: the hot object when it belongs to this cache (marked lent; nothing else
+/// written); else a magazine pop, setting the object's allocated bit; an empty magazine is
+/// refilled from the fullest partial slabs first, then kept empty slabs, then a new slab.
+/// Free (<see cref="FreeObject"/>): the lent hot object goes back to parked with no lookup;
+/// any other pointer is looked up in the <see cref="FrameOwnerTable"/>, must be an object
+/// boundary (else Misaligned) with its allocated bit set (else DoubleFree), and is parked in
+/// the hot slot; the object parked there before moves on, into its cache's magazine (bit
+/// cleared; a full magazine first returns its oldest batch to the slabs) or, when its slab is
+/// at least a quarter free, straight back to that slab so sparse slabs drain. Only refills and
+/// flushes touch the lists. Empty slabs beyond <see cref="HeapConfig.KeepEmptySlabs"/> go back
+/// to the buddy allocator as soon as they are empty; <see cref="Shrink"/> empties the
+/// per-CPU layers and returns every empty slab.
+///
+/// Why a double free is caught although freed objects wait in per-CPU layers: an object's
+/// allocated bit is cleared when it enters a magazine and set when it leaves, so there the bit
+/// means "handed out"; the hot slot keeps the bit set and is checked by identity instead (a
+/// free of the parked object is a double free). Either costs one compare on a line the free
+/// reads anyway.
 ///
 /// Geometry: slot = object size rounded up to the alignment (at least 8); the slab order is the
 /// smallest of 0..3 that holds at least 8 objects (larger when one object needs more), at most
@@ -103,6 +108,7 @@ public unsafe struct SlabCache
     private uint _keepEmpty;
     private bool _debug;
     private bool _live;
+    private bool _refilling;
     private int _nameLength;
     private fixed byte _name[NameBytes];
 
@@ -346,36 +352,49 @@ public unsafe struct SlabCache
     }
 
     // Fills an empty magazine with up to a batch of objects: the fullest partial slabs first,
-    // then kept empty slabs, then new slabs. Lowest addresses end on top.
+    // then kept empty slabs, then new slabs. Lowest addresses end on top. A new slab may meet
+    // memory pressure: the reclaim that follows shrinks every cache, this one too, but leaves
+    // the batch being assembled alone (_refilling), or it would give back what this refill
+    // took and the refill would start over for ever. m.Count stays current entry by entry.
     private Status Refill(ref Magazine m)
     {
-        uint n = 0, target = m.Batch;
-        while (n < target)
+        _refilling = true;
+        Status s = RefillBatch(ref m);
+        _refilling = false;
+        return s;
+    }
+
+    private Status RefillBatch(ref Magazine m)
+    {
+        uint target = m.Batch;
+        while (m.Count < target)
         {
             SlabDescriptor* d = FullestWithFree();
             if (d == null && NewSlab(out d) != Status.Ok) break;
             uint before = d->InUse;
             ulong* a = SlabDescriptor.AllocBits(d);
             ulong* f = a + _words;
-            for (uint w = 0; w < _words && n < target; w++)
+            for (uint w = 0; w < _words && m.Count < target; w++)
             {
                 ulong bits = f[w];
-                while (bits != 0 && n < target)
+                uint taken = 0;
+                while (bits != 0 && m.Count < target)
                 {
                     int b = BitOperations.TrailingZeroCount(bits);
                     bits &= bits - 1;
-                    ref MagazineEntry e = ref m.At(n);
+                    ref MagazineEntry e = ref m.At(m.Count);
                     e.Object = d->Start + (ulong)(w * 64 + (uint)b) * _slot;
                     e.Mark = ((ulong)(a + w) << 6) | (uint)b;
-                    n++;
+                    m.Count++;
+                    taken++;
                 }
-                uint taken = (uint)BitOperations.PopCount(f[w]) - (uint)BitOperations.PopCount(bits);
                 f[w] = bits;
                 d->InUse = (ushort)(d->InUse + taken);
                 _inUse += taken;
             }
             Reclassify(d, before);
         }
+        uint n = m.Count;
         if (n == 0) return Status.OutOfMemory;
         for (uint i = 0, j = n - 1; i < j; i++, j--)
         {
@@ -383,7 +402,6 @@ public unsafe struct SlabCache
             m.At(i) = m.At(j);
             m.At(j) = t;
         }
-        m.Count = n;
         return Status.Ok;
     }
 
@@ -573,27 +591,15 @@ public unsafe struct SlabCache
         return s;
     }
 
-    // Magazine full (flush a batch, then push), magazines off, or debug mode. The object has
-    // been validated: a boundary of slab d whose allocated bit is set.
+    // Debug mode, or no per-CPU layer (magazines off): the object goes straight back to its
+    // slab. The object has been validated: a boundary of slab d whose allocated bit is set.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeSlow(SlabDescriptor* d, uint idx, void* p, string file, int line)
     {
         if (_debug) return FreeDebug(d, idx, p, file, line);
-        ref Magazine m = ref _cpu[0];
-        ulong* w = SlabDescriptor.AllocBits(d) + (idx >> 6);
-        if (m.Capacity == 0)
-        {
-            *w &= ~(1UL << (int)idx);
-            ReturnToSlab(d, idx);
-            TrimEmpty();
-            return Status.Ok;
-        }
-        Flush(ref m, m.Batch);
-        *w &= ~(1UL << (int)idx);
-        ref MagazineEntry e = ref m.At(m.Count);
-        e.Object = (ulong)p;
-        e.Mark = ((ulong)w << 6) | (idx & 63);
-        m.Count++;
+        SlabDescriptor.AllocBits(d)[idx >> 6] &= ~(1UL << (int)idx);
+        ReturnToSlab(d, idx);
+        TrimEmpty();
         return Status.Ok;
     }
 
@@ -641,7 +647,7 @@ public unsafe struct SlabCache
         {
             EvictHot(c);
             ref Magazine m = ref _cpu[c];
-            Flush(ref m, m.Count);
+            if (!_refilling) Flush(ref m, m.Count);
         }
         ulong released = 0;
         while (_head[EmptyList] != 0)
