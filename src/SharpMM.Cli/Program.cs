@@ -28,7 +28,7 @@ internal static class Program
           qemu [--mem SIZE] [--machine pc|q35] [--append CMDLINE]
               Build the bare-metal kernel if needed, boot it under QEMU, stream its serial
               output and exit with its verdict.
-          workload fork-server|recursion|memory-hog [--layout x86_64|i386-higher-half] [--mem SIZE]
+          workload fork-server|recursion|memory-hog|object-space [--layout x86_64|i386-higher-half] [--mem SIZE]
                    [--store FILE] [--seed N] [--scale S] [--json]
               Run user processes on the MMU model (default 64 MiB, x86_64): faults by kind with the
               handler's cost, pages out to the store file and back, resident set over time.

@@ -145,6 +145,17 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         return p;
     }
 
+    /// <summary>Formats (or opens) a persistent region of <paramref name="pages"/> pages at slot 0
+    /// of the store and attaches it. Throws when the store refuses (Malformed: nothing to open).</summary>
+    public PersistentRegion* AttachRegion(ulong pages, bool format)
+    {
+        var r = (PersistentRegion*)Alloc((ulong)sizeof(PersistentRegion));
+        byte* meta = (byte*)Alloc(PersistentRegion.MetadataBytes(pages));
+        Require(format ? r->Format(ref Mem->Store, 0, pages, meta) : r->Open(ref Mem->Store, 0, pages, meta), format ? "format region" : "open region");
+        Mem->AttachRegion(r);
+        return r;
+    }
+
     /// <summary>A new process: an empty space with the kernel half, laid out by exec.</summary>
     public AddressSpace<TFormat>* Spawn(ulong textBytes, ulong dataBytes)
     {

@@ -36,6 +36,10 @@ public sealed class UserWorkloadOptions
 ///   memory-hog    a process writes twice as many pages as RAM holds, reads them back in order,
 ///                 then makes random accesses with a hot tenth: the clock pages out to the
 ///                 store and faults bring pages back
+///   object-space  Phantom's persistent object space: a process fills a store-backed region,
+///                 snapshots it, changes a tenth and snapshots again, changes more and the
+///                 machine stops without a snapshot; a new machine opens the same store file
+///                 and finds the second snapshot, page for page
 /// </code>
 /// Every value read is checked against what was written; every process exits at the end and
 /// the frames it had must all be back in the allocator. Each run starts after a warm-up
@@ -44,11 +48,15 @@ public sealed class UserWorkloadOptions
 public static class UserWorkloads
 {
     /// <summary>The workload names.</summary>
-    public static readonly string[] Names = { "fork-server", "recursion", "memory-hog" };
+    public static readonly string[] Names = { "fork-server", "recursion", "memory-hog", "object-space" };
 
     /// <summary>Runs workload <paramref name="name"/>. Throws ArgumentException for an unknown name.</summary>
-    public static WorkloadReport Run(string name, UserWorkloadOptions o) =>
-        o.Layout == LayoutId.I386HigherHalf ? Run<X86LegacyFormat>(name, o) : Run<X86LongModeFormat>(name, o);
+    public static WorkloadReport Run(string name, UserWorkloadOptions o)
+    {
+        if (name == "object-space")
+            return o.Layout == LayoutId.I386HigherHalf ? ObjectSpace<X86LegacyFormat>(o) : ObjectSpace<X86LongModeFormat>(o);
+        return o.Layout == LayoutId.I386HigherHalf ? Run<X86LegacyFormat>(name, o) : Run<X86LongModeFormat>(name, o);
+    }
 
     private static WorkloadReport Run<TFormat>(string name, UserWorkloadOptions o) where TFormat : struct, IPagingFormat
     {
@@ -79,27 +87,31 @@ public static class UserWorkloads
         return report;
     }
 
-    private static unsafe void Collect<TFormat>(UserMachine<TFormat> m, WorkloadReport r) where TFormat : struct, IPagingFormat
+    private static unsafe void Collect<TFormat>(UserMachine<TFormat> m, WorkloadReport r, List<long>[]? earlier = null) where TFormat : struct, IPagingFormat
     {
-        Array.Copy(m.FaultCounts, r.FaultCounts = new long[m.FaultCounts.Length], m.FaultCounts.Length);
-        Array.Copy(m.FaultTicks, r.FaultTicks = new long[m.FaultTicks.Length], m.FaultTicks.Length);
-        r.MedianUs = new double[m.FaultSamples.Length];
-        r.P99Us = new double[m.FaultSamples.Length];
-        for (int i = 0; i < m.FaultSamples.Length; i++)
+        int n = m.FaultCounts.Length;
+        r.FaultCounts = new long[n];
+        r.FaultTicks = new long[n];
+        r.MedianUs = new double[n];
+        r.P99Us = new double[n];
+        for (int i = 0; i < n; i++)
         {
-            var list = m.FaultSamples[i];
+            var list = new List<long>(m.FaultSamples[i]);
+            if (earlier != null) list.AddRange(earlier[i]);
+            r.FaultCounts[i] = list.Count;
+            foreach (long t in list) r.FaultTicks[i] += t;
             if (list.Count == 0) continue;
             list.Sort();
             r.MedianUs[i] = list[list.Count / 2] * 1e6 / Stopwatch.Frequency;
             r.P99Us[i] = list[Math.Min(list.Count - 1, list.Count * 99 / 100)] * 1e6 / Stopwatch.Frequency;
         }
         UserCounters k = m.Mem->Counters;
-        r.PagesOut = k.PagesOut; r.PagesIn = k.PagesIn; r.CleanDrops = k.CleanDrops; r.SecondChances = k.SecondChances;
-        r.ClockScans = k.ClockScans; r.ReclaimRuns = k.ReclaimRuns; r.EvictionsRefused = k.EvictionsRefused; r.ForkSharedPages = k.ForkSharedPages;
-        r.StoreWrites = m.Store.Writes; r.StoreReads = m.Store.Reads; r.StoreWriteTicks = m.Store.WriteTicks; r.StoreReadTicks = m.Store.ReadTicks;
+        r.PagesOut += k.PagesOut; r.PagesIn += k.PagesIn; r.CleanDrops += k.CleanDrops; r.SecondChances += k.SecondChances;
+        r.ClockScans += k.ClockScans; r.ReclaimRuns += k.ReclaimRuns; r.EvictionsRefused += k.EvictionsRefused; r.ForkSharedPages += k.ForkSharedPages;
+        r.StoreWrites += m.Store.Writes; r.StoreReads += m.Store.Reads; r.StoreWriteTicks += m.Store.WriteTicks; r.StoreReadTicks += m.Store.ReadTicks;
         FlushCounters fc = m.Mem->FlushCounters;
         FlushCounters f0 = m.FlushAtStart;
-        r.PagesInvalidated = fc.PagesInvalidated - f0.PagesInvalidated; r.Cr3Reloads = fc.Cr3Reloads - f0.Cr3Reloads; r.FullFlushes = fc.FullFlushes - f0.FullFlushes;
+        r.PagesInvalidated += fc.PagesInvalidated - f0.PagesInvalidated; r.Cr3Reloads += fc.Cr3Reloads - f0.Cr3Reloads; r.FullFlushes += fc.FullFlushes - f0.FullFlushes;
         r.FramesNotReturned = (long)m.FreeFramesAtStart - (long)m.Mem->Frames.FreeFrames;
     }
 
@@ -292,5 +304,94 @@ public static class UserWorkloads
         r.Notes.Add($"page-out, end to end: one reclaim of {resident.Count} dirty resident pages freed {freed} frames with {written} store writes in {outSeconds * 1e3:F1} ms: {freed / outSeconds:N0} pages/s ({freed / outSeconds * 4096 / 1048576:F0} MiB/s)");
         r.Notes.Add($"page-in, end to end: reading them back took {pagedIn} page-in faults in {inSeconds * 1e3:F1} ms: {pagedIn / inSeconds:N0} pages/s ({pagedIn / inSeconds * 4096 / 1048576:F0} MiB/s), through the MMU model");
         m.Exit(p);
+    }
+
+    // ---- object-space ----
+
+    private static unsafe WorkloadReport ObjectSpace<TFormat>(UserWorkloadOptions o) where TFormat : struct, IPagingFormat
+    {
+        ulong pages = Math.Min(PersistentRegion.MaxPages, (o.RamBytes >> 12) / 4);
+        ulong regionSlots = PersistentRegion.SlotsFor(pages);
+        ulong storeSlots = regionSlots + (o.RamBytes >> 12) + 1024;
+        string path = o.StorePath ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sharpmm-objects-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
+        bool temporary = o.StorePath == null;
+        var rng = new SplitMix64(o.Seed);
+        var value = new ulong[pages];
+        var saved = new ulong[pages];
+        List<long>[]? firstMachine = null;
+        var r = new WorkloadReport
+        {
+            Name = "object-space", Layout = AddressSpaceLayout.NameOf(o.Layout), RamBytes = o.RamBytes,
+            Description = "a persistent region is snapshotted, the machine stops, a new one reopens it",
+        };
+        try
+        {
+            if (System.IO.File.Exists(path)) System.IO.File.Delete(path);
+            long t0 = Stopwatch.GetTimestamp();
+            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots))
+            {
+                m.WarmUp();
+                r.FreeFramesAtStart = m.FreeFramesAtStart;
+                m.AttachRegion(pages, format: true);
+                var p = m.Spawn(16 << 10, 16 << 10);
+                var live = new List<nint> { (nint)p };
+                m.Switch(p);
+                if (m.Mem->MapStore(p, 0, pages * 4096, 0, VmaProtection.ReadWrite, out ulong va) != Status.Ok) throw new InvalidOperationException("map store");
+                for (ulong i = 0; i < pages; i++) { value[i] = (i << 24) | 1; m.Write(va + i * 4096 + (i & 0x1FF) * 8, value[i]); }
+                Sample(m, r, 0, "objects written", p, live);
+                Snap(m, r, "first snapshot (every page)");
+                for (ulong k = 0; k < pages / 10; k++)
+                {
+                    ulong i = SplitMix64.Bound(rng.Next(), (uint)pages);
+                    value[i] = (value[i] & ~0xFFFFFFUL) | ((value[i] + 1) & 0xFFFFFF);
+                    m.Write(va + i * 4096 + (i & 0x1FF) * 8, value[i]);
+                }
+                m.Mem->Reclaim(pages / 4, ref m.Arch); // some changed pages leave RAM before the snapshot
+                Sample(m, r, 1, "a tenth changed", p, live);
+                Snap(m, r, "second snapshot (changed pages)");
+                Array.Copy(value, saved, (long)pages);
+                for (ulong k = 0; k < pages / 20; k++)
+                {
+                    ulong i = SplitMix64.Bound(rng.Next(), (uint)pages);
+                    m.Write(va + i * 4096 + (i & 0x1FF) * 8, 0xDEAD);
+                }
+                Sample(m, r, 2, "changed, not saved", p, live);
+                firstMachine = new List<long>[m.FaultSamples.Length];
+                for (int i = 0; i < firstMachine.Length; i++) firstMachine[i] = new List<long>(m.FaultSamples[i]);
+                Collect(m, r);
+                r.Notes.Add("the machine stops here without a snapshot (its RAM is gone; the store file stays)");
+            }
+            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots))
+            {
+                m.WarmUp();
+                PersistentRegion* region = m.AttachRegion(pages, format: false);
+                var p = m.Spawn(16 << 10, 16 << 10);
+                var live = new List<nint> { (nint)p };
+                m.Switch(p);
+                if (m.Mem->MapStore(p, 0, pages * 4096, 0, VmaProtection.ReadWrite, out ulong va) != Status.Ok) throw new InvalidOperationException("map store");
+                long t1 = Stopwatch.GetTimestamp();
+                for (ulong i = 0; i < pages; i++) Check(r, m.Read(va + i * 4096 + (i & 0x1FF) * 8) == saved[i], $"object page {i} after the restart");
+                double s = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+                Sample(m, r, 3, "reopened, all read", p, live);
+                r.Notes.Add($"restart: opened generation {region->Generation}; {pages} pages read back by {m.FaultCounts[(int)FaultKind.StoreFill]} store-fill faults in {s * 1e3:F1} ms ({pages / s:N0} pages/s), every one as the second snapshot left it");
+                m.Exit(p);
+                Collect(m, r, firstMachine); // both machines' counters, faults from both machines' samples
+            }
+            r.Elapsed = Stopwatch.GetElapsedTime(t0);
+        }
+        finally
+        {
+            if (temporary && System.IO.File.Exists(path)) System.IO.File.Delete(path);
+        }
+        return r;
+    }
+
+    private static unsafe void Snap<TFormat>(UserMachine<TFormat> m, WorkloadReport r, string what) where TFormat : struct, IPagingFormat
+    {
+        long w0 = m.Store.Writes, f0 = m.Store.Flushes;
+        long t0 = Stopwatch.GetTimestamp();
+        if (m.Mem->Snapshot(ref m.Arch, out ulong written) != Status.Ok) throw new InvalidOperationException("snapshot");
+        double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        r.Notes.Add($"{what}: {written} pages, {m.Store.Writes - w0} store writes, {m.Store.Flushes - f0} fsyncs, {s * 1e3:F1} ms ({written / s:N0} pages/s, {written / s * 4096 / 1048576:F0} MiB/s)");
     }
 }

@@ -29,7 +29,7 @@ public sealed class WorkloadReport
     /// <summary>Simulated RAM.</summary>
     public ulong RamBytes { get; init; }
     /// <summary>Frames the buddy allocator had free for user memory at the start.</summary>
-    public ulong FreeFramesAtStart { get; init; }
+    public ulong FreeFramesAtStart { get; set; }
     /// <summary>Faults by kind.</summary>
     public long[] FaultCounts { get; set; } = Array.Empty<long>();
     /// <summary>Handler time by kind (Stopwatch ticks).</summary>

@@ -52,4 +52,16 @@ public class UserWorkloadTests
         Assert.True(r.StoreWrites == (long)r.PagesOut);
         foreach (var s in r.Samples) Assert.True(s.UserFrames <= r.FreeFramesAtStart);
     }
+
+    // Expect: after the restart every object page is as the last snapshot left it.
+    [Theory]
+    [InlineData(LayoutId.X86_64)]
+    [InlineData(LayoutId.I386HigherHalf)]
+    public void ObjectSpace_ReopensTheLastSnapshot(LayoutId layout)
+    {
+        var r = Run("object-space", layout);
+        Assert.True(r.Verified, string.Join("; ", r.Notes));
+        Assert.Equal(0, r.FramesNotReturned);
+        Assert.Equal(1024, r.FaultCounts[(int)FaultKind.StoreFill]);
+    }
 }
