@@ -8,10 +8,10 @@ namespace SharpMM.Cli;
 
 /// <summary>
 /// `sharpmm workload NAME`: runs a user-space workload (fork-server, recursion, memory-hog,
-/// object-space) on a
-/// booted layout with the MMU model as the CPU and a file as the backing store, and reports
-/// faults by kind with the handler's cost, pages in and out with the store's throughput, and
-/// the resident set over time.
+/// object-space) on a booted layout with the MMU model as the CPU and a file as the backing
+/// store, and reports faults by kind with the handler's cost, pages in and out with the store's
+/// throughput, and the resident set over time. Exit status 1 when a value read back differed or
+/// a frame was not returned.
 /// </summary>
 internal static class WorkloadCommand
 {

@@ -30,6 +30,27 @@ public abstract unsafe class AddressSpaceTests<TFormat> where TFormat : struct, 
         Assert.Equal(FaultKind.KernelAddress, f.LastFault);
     }
 
+    // Expect: a kernel mapping under a top-level entry made after the space was created is not
+    // seen until SyncKernelHalf copies the kernel's entries again; then it is.
+    [Fact]
+    public void SyncKernelHalf_BringsLaterKernelEntries()
+    {
+        using var f = New();
+        var s = f.NewSpace();
+        var dm = new DirectMap((ulong)f.Ram.Base);
+        var kernel = new Mapper<TFormat, DirectMapTableAccess>(f.KernelRoot, new DirectMapTableAccess(dm));
+        var frames = new SharpMM.Hosted.User.BuddyFrames(f.Buddy.Buddy, f.Ram.Base);
+        ulong va = UserFixture<TFormat>.Is32Bit ? 0xD0000000UL : 0xFFFF900000000000UL;
+        Assert.Equal(Status.Ok, frames.Allocate(0, out Pfn page));
+        Assert.Equal(Status.Ok, kernel.Map(VirtAddr.NewTruncate(va), page.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out _));
+        f.Switch(s);
+        Assert.Equal(TranslationResult.PageFault, f.Mmu.Translate(va, AccessKind.Read, Privilege.Supervisor, out _));
+        s->SyncKernelHalf(f.KernelRoot);
+        f.Arch.WriteCr3(s->RootPhys);
+        Assert.Equal(TranslationResult.Ok, f.Mmu.Translate(va, AccessKind.Read, Privilege.Supervisor, out ulong pa));
+        Assert.Equal(page.Value << 12, pa);
+    }
+
     // Expect (32-bit): directory entry 1023 of a user space points at the space's own directory,
     // so the self-map shows its tables, not the kernel's.
     [Fact]
