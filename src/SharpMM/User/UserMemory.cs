@@ -249,7 +249,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// A store-backed region of <paramref name="bytes"/> whose first page is page
     /// <paramref name="regionPage"/> of the attached persistent region: each page is read from
     /// the region's last good snapshot on first touch (zero when the region never held it).
-    /// The space becomes the region's owner, whose pages <see cref="Snapshot"/> saves.
+    /// The space becomes the region's owner, whose pages <see cref="Snapshot"/> saves. A page
+    /// not yet touched in a space reads the last snapshot at its first touch, so a child forked
+    /// from the owner may see snapshots taken after the fork in pages neither had touched (as a
+    /// MAP_PRIVATE file mapping may see later writes to its file).
     /// Return: as <see cref="MapAnonymous"/>; Unsupported (no region attached); OutOfRange
     /// (pages beyond the region).
     /// </summary>
