@@ -21,8 +21,12 @@ namespace SharpMM.Heap;
 /// </summary>
 public unsafe struct HeapPages
 {
-    /// <summary>CPUs with their own magazines. One today.</summary>
+    /// <summary>CPUs with their own magazines and hot slot. One today.</summary>
     public const int MaxCpus = 1;
+    /// <summary>The running CPU's index into the per-CPU arrays. With one CPU, a constant; with
+    /// more, the arch layer's CPU number (and no other change to the fast paths, which touch only
+    /// that CPU's magazine and hot slot; refill, flush and the lists would then need a lock).</summary>
+    public const int CurrentCpu = 0;
 
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;

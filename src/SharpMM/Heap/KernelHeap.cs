@@ -175,7 +175,7 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Kfree(void* ptr, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        ref HotSlot hot = ref _pages.Hot[0];
+        ref HotSlot hot = ref _pages.Hot[HeapPages.CurrentCpu];
         if ((ulong)ptr == hot.Object)
         {
             // The CPU's hot object: lent (handed out by the slot and not freed since) goes back

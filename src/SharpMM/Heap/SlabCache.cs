@@ -263,7 +263,7 @@ public unsafe struct SlabCache
     /// <summary>Slabs given back so far.</summary>
     public readonly ulong SlabsReleased => _slabsReleased;
     /// <summary>Magazine capacity (0: no per-CPU layer).</summary>
-    public readonly uint MagazineCapacity => _cpu[0].Capacity;
+    public readonly uint MagazineCapacity => _cpu[HeapPages.CurrentCpu].Capacity;
 
     /// <summary>Writes the cache's name.</summary>
     public readonly void WriteName<TSink>(ref TextWriter<TSink> w) where TSink : struct, ITextSink
@@ -304,14 +304,14 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* AllocateFrom(HeapPages* hp, SlabCache* c, uint requested, string file, int line)
     {
-        ref HotSlot hot = ref hp->Hot[0];
+        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         if (hot.OwnerWord == (ulong)c)
         {
             // The object freed last, parked with its allocated bit set: lend it out.
             hot.OwnerWord = (ulong)c | HotSlot.Lent;
             return (void*)hot.Object;
         }
-        ref Magazine m = ref c->_cpu[0];
+        ref Magazine m = ref c->_cpu[HeapPages.CurrentCpu];
         uint n = m.Count;
         if (n == 0) return c->AllocateSlow(requested, file, line);
         n--;
@@ -335,7 +335,7 @@ public unsafe struct SlabCache
         obj = null;
         if (!_live) return Status.InvalidArgument;
         if (_debug) return AllocateDebug(requested, out obj, file, line);
-        ref Magazine m = ref _cpu[0];
+        ref Magazine m = ref _cpu[HeapPages.CurrentCpu];
         Status s;
         if (m.Capacity == 0)
         {
@@ -443,7 +443,7 @@ public unsafe struct SlabCache
     public Status Free(void* obj, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         if (_pages == null) return Status.InvalidArgument; // never created
-        ref HotSlot hot = ref _pages->Hot[0];
+        ref HotSlot hot = ref _pages->Hot[HeapPages.CurrentCpu];
         if ((ulong)obj == hot.Object)
         {
             if (hot.OwnerWord == ((ulong)Self | HotSlot.Lent)) { hot.OwnerWord = (ulong)Self; return Status.Ok; }
@@ -460,7 +460,7 @@ public unsafe struct SlabCache
     private Status RejectHot(void* obj, string file, int line)
     {
         if (obj == null) return Status.Ok;
-        HotSlot hot = _pages->Hot[0];
+        HotSlot hot = _pages->Hot[HeapPages.CurrentCpu];
         return Reject(obj, hot.Owner != Self ? Status.InvalidArgument : Status.DoubleFree, file, line);
     }
 
@@ -488,7 +488,7 @@ public unsafe struct SlabCache
         ulong* w = SlabDescriptor.AllocBits(d) + (idx >> 6);
         if ((*w & (1UL << (int)idx)) == 0) return d->Cache->Reject(p, Status.DoubleFree, file, line);
         if (!hp->HotEnabled) return d->Cache->FreeSlow(d, (uint)idx, p, file, line);
-        ref HotSlot hot = ref hp->Hot[0];
+        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         ulong ownerWord = hot.OwnerWord;
         if (ownerWord != 0 && (ownerWord & HotSlot.Lent) == 0)
         {
@@ -498,7 +498,7 @@ public unsafe struct SlabCache
             SlabDescriptor* hd = hot.Slab;
             if ((uint)hd->InUse * 4 <= (uint)hd->Total * 3) return EvictToSparseSlab(owner, hp, d, (uint)idx, p);
             ulong prev = hot.Object;
-            ref Magazine m = ref owner->_cpu[0];
+            ref Magazine m = ref owner->_cpu[HeapPages.CurrentCpu];
             uint n = m.Count;
             if (n >= m.Capacity) return FreeWithFullMagazine(owner, hp, d, (uint)idx, p);
             ulong mark = hot.Mark;
@@ -524,7 +524,7 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Status EvictToSparseSlab(SlabCache* owner, HeapPages* hp, SlabDescriptor* d, uint idx, void* p)
     {
-        ref HotSlot hot = ref hp->Hot[0];
+        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         SlabDescriptor* hd = hot.Slab;
         ulong mark = hot.Mark;
         ulong* word = (ulong*)((long)mark >> 6);
@@ -544,9 +544,9 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Status FreeWithFullMagazine(SlabCache* owner, HeapPages* hp, SlabDescriptor* d, uint idx, void* p)
     {
-        ref Magazine m = ref owner->_cpu[0];
+        ref Magazine m = ref owner->_cpu[HeapPages.CurrentCpu];
         owner->Flush(ref m, m.Batch);
-        ref HotSlot hot = ref hp->Hot[0];
+        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         owner->EvictInto(ref m, ref hot);
         hot.Object = (ulong)p;
         hot.Mark = ((ulong)(SlabDescriptor.AllocBits(d) + (idx >> 6)) << 6) | (idx & 63);
