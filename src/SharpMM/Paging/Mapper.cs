@@ -442,9 +442,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // One test for the common case; any failure is sorted out by the full checks, in order.
         // A canonical va aligned to a page smaller than half the virtual space is followed by
         // the whole page without leaving the canonical range (IPagingFormat.IsCanonical: below
-        // 2^VirtualBits, or sign-extended from bit VirtualBits - 1).
+        // 2^VirtualBits, or sign-extended from bit VirtualBits - 1); an aligned pa below a
+        // limit aligned to the page size has the whole page below it.
         if (((v | p) & mask) != 0 || !TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1)
-            || p >= limit || mask >= limit - p || _access.OverlapsReserved(v, v | mask))
+            || p >= limit || ((limit & mask) != 0 && mask >= limit - p) || _access.OverlapsReserved(v, v | mask))
         {
             Status c = CheckMap(v, p, level);
             if (c != Status.Ok) return c;
@@ -456,12 +457,12 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // The last step leaves in (t, i, e) the entry pointing at the leaf's table.
         ulong tablePhys = _root;
         byte* t = null;
-        int i = 0, r;
+        int i = 0;
         ulong e = 0;
-        if (Top >= 4 && level < 4 && (r = FindStep(4, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if (Top >= 3 && level < 3 && (r = FindStep(3, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if (Top >= 2 && level < 2 && (r = FindStep(2, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if (level < 1 && (r = FindStep(1, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (level < 1 && !Descend(1, v, ref tablePhys, out t, out i, out e)) goto Stopped;
         byte* lt = _access.Table(tablePhys, level, v);
         int li = Index(level, v);
         if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
@@ -471,7 +472,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return Status.Ok;
     Stopped:
         // A larger page covers va, or a table is missing.
-        if (r == 1) return Status.ParentIsHugePage;
+        if (TFormat.IsPresent(e)) return Status.ParentIsHugePage;
         int m = MapMissing(v, p, level, flags, ref frames);
         Status ms = (Status)(m & 0xFF);
         FlushToken.Kind root = (m & RootChangedBit) != 0 ? FlushToken.Kind.RootReload : 0;
@@ -561,12 +562,12 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // UnmapLarge. (pt, pi, pe): the entry pointing at the page table.
         ulong tablePhys = _root;
         byte* t;
-        int i, r;
+        int i;
         ulong e;
-        if (Top >= 4 && (r = FindStep(4, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if (Top >= 3 && (r = FindStep(3, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if (Top >= 2 && (r = FindStep(2, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
-        if ((r = FindStep(1, v, ref tablePhys, out t, out i, out e)) != 0) goto Stopped;
+        if (Top >= 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (Top >= 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (Top >= 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (!Descend(1, v, ref tablePhys, out t, out i, out e)) goto Stopped;
         byte* pt = t;
         int pi = i;
         ulong pe = e;
@@ -582,7 +583,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
         return Status.Ok;
     Stopped:
-        if (r == 2) return Status.NotMapped;
+        if (!TFormat.IsPresent(e)) return Status.NotMapped;
         token = UnmapLarge(v, ref frames, out Status ls);
         return ls;
     }
@@ -613,18 +614,18 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return token;
     }
 
-    // One level of a walk: the entry for `va` in the level-`level` table at `tablePhys` is a
-    // leaf (1), not present (2), or points at a table, and `tablePhys` moves there (0).
+    // One level of a walk: when the entry for `va` in the level-`level` table at `tablePhys`
+    // points at a table, `tablePhys` moves there (true); otherwise (not present, or a leaf) the
+    // walk stops there (false). Either way (t, i, e) is the entry.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int FindStep(int level, ulong va, ref ulong tablePhys, out byte* t, out int i, out ulong e)
+    private bool Descend(int level, ulong va, ref ulong tablePhys, out byte* t, out int i, out ulong e)
     {
         t = _access.Table(tablePhys, level, va);
         i = Index(level, va);
         e = TFormat.Read(t, i);
-        if (!TFormat.IsPresent(e)) return 2;
-        if (TFormat.IsLeaf(level, e)) return 1;
+        if (!TFormat.IsPresent(e) || TFormat.IsLeaf(level, e)) return false;
         tablePhys = TFormat.Address(level, e);
-        return 0;
+        return true;
     }
 
     // Unmap emptied the table at `level`: free it and the ancestors it leaves empty.
