@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -29,7 +30,7 @@ public sealed unsafe partial class Mmu
         uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
         if (e->Tag == tag)
         {
-            if ((e->Rights & need) == need)
+            if ((need & ~e->Rights) == 0)
             {
                 e->Hits += 1;
                 pa = e->Frame | (va & 0xFFF);
@@ -73,21 +74,21 @@ public sealed unsafe partial class Mmu
         if ((ulong)((long)va >> 47) + 1 > 1) return false;   // non-canonical: #GP
         byte* ram = _ram;
         ulong next = _fastTableMask;
-        ulong a = _rootTable + ((va >> 36) & 0xFF8);
+        ulong a = _rootTable + (BitOperations.RotateRight(va, 36) & 0xFF8);
         ulong raw = *(ulong*)(ram + a);
         ulong all = raw, any = raw;
         Vector128<ulong> pml4e = Vector128.Create(a, raw);
-        a = (raw & next) + ((va >> 27) & 0xFF8);
+        a = (raw & next) + (BitOperations.RotateRight(va, 27) & 0xFF8);
         raw = *(ulong*)(ram + a);
         all &= raw;
         any |= raw;
         Vector128<ulong> pdpte = Vector128.Create(a, raw);
-        a = (raw & next) + ((va >> 18) & 0xFF8);
+        a = (raw & next) + (BitOperations.RotateRight(va, 18) & 0xFF8);
         raw = *(ulong*)(ram + a);
         all &= raw;
         any |= raw;
         Vector128<ulong> pde = Vector128.Create(a, raw);
-        a = (raw & next) + ((va >> 9) & 0xFF8);
+        a = (raw & next) + (BitOperations.RotateRight(va, 9) & 0xFF8);
 
         // The checks and the rights, as far as the PML4E, PDPTE, PDE and the access decide them,
         // apart from the PTE (see FastWalkMasks). Rights: R/W and U/S by AND over the four
@@ -113,7 +114,7 @@ public sealed unsafe partial class Mmu
         e->LeafAddress = a;
         e->LeafValue = leaf;
         *(ulong*)&e->Rights = rightsWord;
-        ulong* upper = (ulong*)((byte*)_smallUpper + ((byte*)e - (byte*)_smallEntries));
+        ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
         Vector256.Create(pml4e, pdpte).Store(upper);
         pde.Store(upper + 4);
         pa = page | (va & 0xFFF);

@@ -30,6 +30,12 @@ namespace SharpMM.Hosted.Machine;
 /// in a data access, throws <see cref="PhysicalAddressException"/> rather than reading all ones.
 /// Control-register loads that raise #GP on hardware throw <see cref="MachineFaultException"/>.
 /// Single-threaded: one host thread drives one MMU.
+///
+/// <see cref="Translate"/> is inlined into its callers: a hit in the first way of the 4 KiB TLB
+/// array, and with 4-level paging and a direct-mapped array the common miss (a 4 KiB page, every
+/// entry valid, the access allowed), are served there; the rest goes out of line to the general
+/// walker. The fast walk has the general walker's results, faults, counters and RAM updates
+/// (<see cref="MmuOptions.FastWalk"/> turns it off; tests compare the two).
 /// </summary>
 public sealed unsafe partial class Mmu
 {
@@ -46,6 +52,9 @@ public sealed unsafe partial class Mmu
     private readonly UpperEntries* _smallUpper;
     private readonly nuint _smallSetMask, _smallSetBytes;
     private readonly int _smallWays;
+    // From a slot's entry to its snapshot of non-leaf entries (the arrays are pinned, their
+    // elements the same size).
+    private readonly nint _smallUpperOffset;
 
     private Cr0Flags _cr0;
     private ulong _cr2, _cr3;
@@ -107,6 +116,7 @@ public sealed unsafe partial class Mmu
         _smallSetBytes = (nuint)(_smallWays * sizeof(TlbEntry));
         // The fast fill finds a slot's snapshot at the slot's byte offset in the entry array.
         if (sizeof(UpperEntries) != sizeof(TlbEntry)) throw new InvalidOperationException("TlbEntry and UpperEntries must have the same size");
+        _smallUpperOffset = (nint)((byte*)_smallUpper - (byte*)_smallEntries);
         Recompute();
     }
 

@@ -6,31 +6,30 @@ namespace SharpMM.Hosted.Machine;
 /// One cached translation (SDM vol. 3A, 4.10.2): the page, its frame, the rights combined over the
 /// walk, and where the leaf entry lives with the value it held, so a hit can see whether the table
 /// changed under it. The non-leaf entries are kept in a parallel array (<see cref="UpperEntries"/>)
-/// to keep this one small. The layout is fixed: the MMU's fast fill writes bytes 0-31 (tag, frame,
-/// leaf address and value) as one 32-byte store and bytes 32-39 (rights, upper count, page shift,
-/// two unused bytes) as one 8-byte store.
+/// to keep this one small. The layout is fixed: the MMU's fast fill writes bytes 40-47 (rights,
+/// upper count, page shift, two unused bytes) as one 8-byte store.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 48)]
 internal struct TlbEntry
 {
-    /// <summary>The page's linear address with the offset bits all set (see <see cref="TlbArray.TagOf"/>).
-    /// 0 = empty slot; a probe key always has bit 0 set.</summary>
-    [FieldOffset(0)] public ulong Tag;
-    /// <summary>Physical base address of the page.</summary>
-    [FieldOffset(8)] public ulong Frame;
-    /// <summary>Physical address of the entry that maps the page (PTE, or PDE/PDPTE with PS = 1).</summary>
-    [FieldOffset(16)] public ulong LeafAddress;
-    /// <summary>Its raw value when cached (or last re-checked).</summary>
-    [FieldOffset(24)] public ulong LeafValue;
-    /// <summary><see cref="TlbRights"/> bits.</summary>
-    [FieldOffset(32)] public uint Rights;
-    /// <summary>How many non-leaf entries the walk used (0 to 3).</summary>
-    [FieldOffset(36)] public byte UpperCount;
-    /// <summary>log2 of the page size: 12, 21, 22 or 30.</summary>
-    [FieldOffset(37)] public byte PageShift;
     /// <summary>Hits served by this slot's fast path since the counters were last reset. It belongs
     /// to the slot, not to the translation: fills and flushes leave it alone, and
     /// <see cref="Tlb.Hits"/> adds it up. One counter per slot keeps hits on different pages from
     /// forming a chain of read-modify-writes on one memory word.</summary>
-    [FieldOffset(40)] public long Hits;
+    [FieldOffset(0)] public long Hits;
+    /// <summary>The page's linear address with the offset bits all set (see <see cref="TlbArray.TagOf"/>).
+    /// 0 = empty slot; a probe key always has bit 0 set.</summary>
+    [FieldOffset(8)] public ulong Tag;
+    /// <summary>Physical base address of the page.</summary>
+    [FieldOffset(16)] public ulong Frame;
+    /// <summary>Physical address of the entry that maps the page (PTE, or PDE/PDPTE with PS = 1).</summary>
+    [FieldOffset(24)] public ulong LeafAddress;
+    /// <summary>Its raw value when cached (or last re-checked).</summary>
+    [FieldOffset(32)] public ulong LeafValue;
+    /// <summary><see cref="TlbRights"/> bits.</summary>
+    [FieldOffset(40)] public uint Rights;
+    /// <summary>How many non-leaf entries the walk used (0 to 3).</summary>
+    [FieldOffset(44)] public byte UpperCount;
+    /// <summary>log2 of the page size: 12, 21, 22 or 30.</summary>
+    [FieldOffset(45)] public byte PageShift;
 }
