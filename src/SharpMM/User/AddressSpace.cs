@@ -27,7 +27,9 @@ namespace SharpMM.User;
 /// The kernel half is copied when the space is made (<see cref="SyncKernelHalf"/> copies it again
 /// after the kernel adds a top-level entry; on x86-64 the kernel's PML4 entries are made once at
 /// boot, so this is needed only for 32-bit layouts that add page tables for the kernel later).
-/// Where the layout has a recursive self-map, this space's slot points at its own table.
+/// Where the layout has a recursive self-map, this space's slot points at its own table. A layout
+/// with low kernel entries (<see cref="UserLayout.KernelLowEndIndex"/>) has them copied the same
+/// way: a kernel identity-mapped at the bottom of the address space stays reachable.
 ///
 /// Callers serialise operations on one space (no locking: one CPU).
 /// </summary>
@@ -91,7 +93,9 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         where TFrames : struct, IFrameAllocator
     {
         if (layout.KernelEndIndex > TFormat.EntriesPerTable(Top) || layout.KernelFirstIndex > layout.KernelEndIndex
-            || !TFormat.IsCanonical(layout.UserEnd - 1) || (layout.UserEnd - 1) >> TFormat.IndexShift(Top) >= (ulong)layout.KernelFirstIndex)
+            || !TFormat.IsCanonical(layout.UserEnd - 1) || (layout.UserEnd - 1) >> TFormat.IndexShift(Top) >= (ulong)layout.KernelFirstIndex
+            || layout.KernelLowEndIndex < 0 || layout.KernelLowEndIndex > layout.KernelFirstIndex
+            || layout.UserStart >> TFormat.IndexShift(Top) < (ulong)layout.KernelLowEndIndex)
             return Status.InvalidArgument;
         this = default;
         _dm = dm;
@@ -105,12 +109,13 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         return Status.Ok;
     }
 
-    /// <summary>Copies the kernel's top-level entries [KernelFirstIndex, KernelEndIndex) from
-    /// <paramref name="kernelRoot"/>; the recursive slot, if any, is pointed at this space's
-    /// own table with the kernel entry's other bits (supervisor only).</summary>
+    /// <summary>Copies the kernel's top-level entries [KernelFirstIndex, KernelEndIndex) and
+    /// [0, KernelLowEndIndex) from <paramref name="kernelRoot"/>; the recursive slot, if any, is
+    /// pointed at this space's own table with the kernel entry's other bits (supervisor only).</summary>
     public readonly void SyncKernelHalf(ulong kernelRoot)
     {
         byte* k = Table(kernelRoot), u = Table(_root);
+        for (int i = 0; i < Layout.KernelLowEndIndex; i++) TFormat.Write(u, i, TFormat.Read(k, i));
         for (int i = Layout.KernelFirstIndex; i < Layout.KernelEndIndex; i++)
         {
             ulong e = TFormat.Read(k, i);
@@ -272,13 +277,15 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     /// <summary>
     /// Frees every table of the user half (every level-0 entry must already be zero: the owner
     /// released what they held) and the top-level table, leaving the space dead. The kernel
-    /// half's tables are shared and untouched.
+    /// half's tables (and those under the low kernel entries, <see cref="UserLayout.KernelLowEndIndex"/>)
+    /// are shared and untouched.
     /// </summary>
     public void FreeTables<TFrames>(ref TFrames frames) where TFrames : struct, IFrameAllocator
     {
         if (_root == 0) return;
         byte* top = Table(_root);
-        for (int i = 0; i < Layout.KernelFirstIndex; i++)
+        for (int i = 0; i < Layout.KernelLowEndIndex; i++) TFormat.Write(top, i, 0);
+        for (int i = Layout.KernelLowEndIndex; i < Layout.KernelFirstIndex; i++)
         {
             ulong e = TFormat.Read(top, i);
             if (!TFormat.IsPresent(e)) continue;
@@ -325,7 +332,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         byte* t = Table(tablePhys);
         int n = level == Top ? Layout.KernelFirstIndex : TFormat.EntriesPerTable(level);
         ulong span = 1UL << TFormat.IndexShift(level);
-        for (int i = 0; i < n; i++)
+        for (int i = level == Top ? Layout.KernelLowEndIndex : 0; i < n; i++)
         {
             ulong e = TFormat.Read(t, i);
             if (e == 0) continue;

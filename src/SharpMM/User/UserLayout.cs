@@ -18,6 +18,11 @@ namespace SharpMM.User;
 /// </code>
 /// The guard gap (Linux's stack_guard_gap, 256 pages) is kept between the stack and the region
 /// below it: the stack never grows into it, and a fault there is a fault result.
+///
+/// A kernel that also lives at the bottom of the address space (the bare-metal x86-64 kernel
+/// runs identity-mapped, virt == phys, under PML4 entry 0) names those top-level entries with
+/// <see cref="KernelLowEndIndex"/>: they are shared like the kernel half, and user space starts
+/// above them.
 /// </summary>
 public struct UserLayout
 {
@@ -41,6 +46,10 @@ public struct UserLayout
     public int KernelEndIndex;
     /// <summary>Top-level index of the recursive self-map, -1 for none.</summary>
     public int RecursiveIndex;
+    /// <summary>Top-level entries [0, KernelLowEndIndex) belong to the kernel too (copied and
+    /// never freed, as the kernel half): a kernel mapped at the bottom of the address space.
+    /// 0 for none; <see cref="UserStart"/> must lie above them.</summary>
+    public int KernelLowEndIndex;
 
     /// <summary>Seed 003's user space: below 0xC0000000, text at 0x08048000, mmap from
     /// 0x40000000, an 8 MiB stack below 0xC0000000; kernel PDEs 768-1023, the self-map at 1023.</summary>
