@@ -52,6 +52,13 @@ public unsafe interface IPagingFormat
     /// <summary>True when the CPU copies the top-level entries into registers at a root load
     /// (PAE PDPTEs): a change to one needs a CR3 reload.</summary>
     static abstract bool RootEntriesLatched { get; }
+    /// <summary>True when a translation cache may hold what an entry said while it was not
+    /// present, so that making an entry present still needs an invalidation. x86: false, no TLB
+    /// or paging-structure-cache entry is made from an entry with P = 0 (SDM vol. 3A, 4.10.4.3),
+    /// so a mapping where nothing was mapped gives an empty flush token, as Linux skips the flush
+    /// for a new PTE. RISC-V: true, SFENCE.VMA is required after a PTE becomes valid unless the
+    /// hart has Svvptc.</summary>
+    static abstract bool NewMappingNeedsFlush { get; }
     /// <summary>True when a top-level entry pointing at the top-level table yields a usable
     /// recursive window (x86 32-bit and 4-level; not PAE, whose top table is 4 entries, nor
     /// RISC-V, where the last step of such a walk would see a pointer, not a leaf).</summary>

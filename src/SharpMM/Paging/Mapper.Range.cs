@@ -136,7 +136,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             {
                 TFormat.Write(t, idx, TFormat.MakeLeaf(level, pcur, flags));
                 added++;
-                rec.Page(cur, global);
+                if (TFormat.NewMappingNeedsFlush) rec.Page(cur, global);
                 done = chunkLast + 1;
             }
             else if (present && (level <= minLeaf || TFormat.IsLeaf(level, e)))

@@ -428,6 +428,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// size); AlreadyMapped (the entry is in use, as a leaf or a table); ParentIsHugePage (a
     /// larger page covers va); OutOfMemory / OutOfRange (no usable table frame; tables
     /// allocated by this call are freed again).
+    /// The token is empty on success when the format caches no not-present entry
+    /// (<see cref="IPagingFormat.NewMappingNeedsFlush"/>: x86), apart from a PAE root reload.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Map<TFrames>(VirtAddr va, PhysAddr pa, MappingSize size, PageFlags flags, ref TFrames frames, out FlushToken token)
@@ -468,7 +470,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
         TFormat.Write(lt, li, level == 0 ? TFormat.MakeLeaf(0, p, flags) : TFormat.MakeLeaf(level, p, flags));
         if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(t, i, e, 1);
-        token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
+        if (TFormat.NewMappingNeedsFlush)
+            token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
         return Status.Ok;
     Stopped:
         // A larger page covers va, or a table is missing.
@@ -476,10 +479,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         int m = MapMissing(v, p, level, flags, ref frames);
         Status ms = (Status)(m & 0xFF);
         FlushToken.Kind root = (m & RootChangedBit) != 0 ? FlushToken.Kind.RootReload : 0;
-        if (ms == Status.Ok)
+        if (ms == Status.Ok && TFormat.NewMappingNeedsFlush)
             token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0) | root);
         else if (root != 0)
-            token = new FlushToken(0, root);
+            token = new FlushToken(0, root); // also on success when the page itself needs no flush
         return ms;
     }
 

@@ -52,6 +52,8 @@ public unsafe struct Sv32Format : IPagingFormat
     /// <inheritdoc/>
     public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
+    public static bool NewMappingNeedsFlush { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+    /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => false;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested & ~RiscVBits.Ignored;

@@ -52,6 +52,8 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     /// <inheritdoc/>
     public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
     /// <inheritdoc/>
+    public static bool NewMappingNeedsFlush { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
+    /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => true;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested | PageFlags.Executable;

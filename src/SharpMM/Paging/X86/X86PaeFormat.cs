@@ -54,6 +54,8 @@ public unsafe struct X86PaeFormat : IPagingFormat
     /// <inheritdoc/>
     public static bool RootEntriesLatched { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
     /// <inheritdoc/>
+    public static bool NewMappingNeedsFlush { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => false; }
+    /// <inheritdoc/>
     public static bool SupportsRecursiveMapping => false;
     /// <inheritdoc/>
     public static PageFlags Effective(PageFlags requested) => requested;
