@@ -18,6 +18,9 @@
 #       status 7 and a #PF [protection write] report with CR2 at the text address the kernel named
 #   pc, 512M, -append test=execdata
 #       status 7 and a #PF [protection fetch] report with RIP and CR2 at the .bss address named
+#   pc, 512M, -append test=userfault
+#       status 7 and a #PF [not-present read] report with CR2 at the address named, outside every
+#       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
 #
@@ -152,6 +155,18 @@ check_execdata() {
         || { echo "#PF report does not name RIP=CR2=$addr"; return; }
 }
 
+# A plain read outside every region of a loaded user space: the library's fault handler refuses
+# it (no-region), no probe takes it, so it is reported, with the library's answer as the note.
+check_userfault() {
+    local addr
+    addr="$(announced "$1" userfault)"
+    [ -n "$addr" ] || { echo "no 'test=userfault: ... at 0x...' line"; return; }
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000000 [not-present read supervisor]' "$1" \
+        || { echo "no #PF [not-present read] report"; return; }
+    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=$addr note: user memory refused it: no-region$" "$1" \
+        || { echo "#PF report does not name CR2=$addr with the library's no-region answer"; return; }
+}
+
 # The library's Panic.Fail through the kernel's hook.
 check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
@@ -168,6 +183,7 @@ run stackoverflow 7 check_stackoverflow -- --machine pc --mem 512M --append test
 run guardpage 7 check_guardpage -- --machine pc --mem 512M --append test=guardpage
 run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writetext
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
+run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 
 echo "$passed passed, $failed failed"

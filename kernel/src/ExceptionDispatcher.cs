@@ -24,8 +24,11 @@ namespace SharpMM.Kernel;
 /// <c>addr2line -f -e kernel/build/sharpmm.elf 0xRIP</c>.
 ///
 /// The exceptions that return: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
-/// by the IDT self-test to check that a trap comes back with every register intact, and a #PF
-/// taken by an armed <see cref="FaultProbe"/> (resumed at the probe's fixup).
+/// by the IDT self-test to check that a trap comes back with every register intact, a #PF in
+/// the user half of the loaded test address space that the library's fault handler resolves
+/// (<see cref="DemandPaging"/>: the access runs again), and a #PF taken by an armed
+/// <see cref="FaultProbe"/> (resumed at the probe's fixup). A fault the library refuses and no
+/// probe takes is reported with "note: user memory refused it: KIND".
 /// </summary>
 internal static unsafe class ExceptionDispatcher
 {
@@ -48,6 +51,7 @@ internal static unsafe class ExceptionDispatcher
         }
 
         ulong cr2 = Arch.ReadCr2();
+        if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
         if (s_reporting)
         {
@@ -99,7 +103,12 @@ internal static unsafe class ExceptionDispatcher
     private static void WriteNote(ref TextWriter<SerialSink> w, ulong vector, ulong error, ulong cr2)
     {
         bool pf = vector == 14;
-        if (pf && cr2 < 4096) w.Str(" note: null pointer dereference");
+        if (pf && DemandPaging.RefusedAt(cr2))
+        {
+            w.Str(" note: user memory refused it: ");
+            w.Str(SharpMM.User.FaultKindNames.Name(DemandPaging.LastResult.Kind));
+        }
+        else if (pf && cr2 < 4096) w.Str(" note: null pointer dereference");
         else if (KernelStack.IsGuard(cr2)) w.Str(pf ? " note: kernel stack guard page" : " note: kernel stack overflow (guard page)");
         else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(pf ? " note: boot stack guard page" : " note: boot stack overflow (guard page)");
         else if (pf && (error & 0x10) != 0) w.Str(" note: instruction fetch from a no-execute page");

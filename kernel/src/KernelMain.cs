@@ -109,6 +109,7 @@ internal static unsafe class KernelMain
         if (loader.CommandLine.Has("test=guardpage")) GuardPage();
         if (loader.CommandLine.Has("test=writetext")) WriteText();
         if (loader.CommandLine.Has("test=execdata")) ExecuteData();
+        if (loader.CommandLine.Has("test=userfault")) UserTests.DeliberateNoRegionRead();
         if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
 
         ulong testsStart = Arch.Rdtsc();

@@ -25,6 +25,7 @@ internal static unsafe class KernelTests
         PagingTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
         HeapTests.RunAll(ref r);
+        UserTests.RunAll(ref r);
     }
 
     // ---- serial formatter -----------------------------------------------------------------

@@ -1,0 +1,91 @@
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.User;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// Routes page faults to the library's user fault handler
+/// (<see cref="UserMemory{TFormat, TFrames, TStore}.HandleFault"/>) on the real MMU. A space is
+/// loaded with <see cref="Load"/> (CR3 gets its root); from then on a #PF whose CR2 lies in its
+/// user half, while CR3 still holds that root, goes to the handler, with the CPU's error code:
+/// <code>
+///   #PF -> isr stub -> ExceptionDispatcher -> TryHandle
+///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iretq: the access runs again
+///            refused (no region, access violation, ...)           -> false: an armed FaultProbe
+///                                                                     takes it (the test reads
+///                                                                     LastResult), else the report
+///   any other fault (kernel address, reserved bit, no space loaded)  -> false, untouched
+/// </code>
+/// The handler runs on the faulting code's stack (the kernel stack), interrupts off. A fault
+/// taken inside the handler is never routed again: it is reported (a bug in the manager).
+/// </summary>
+internal static unsafe class DemandPaging
+{
+    private const ulong ReservedBitError = 8;
+
+    private static UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore>* s_memory;
+    private static AddressSpace<X86LongModeFormat>* s_space;
+    private static bool s_inHandler;
+
+    /// <summary>Faults the handler resolved since boot.</summary>
+    public static ulong Resolved;
+    /// <summary>Faults the handler refused since boot (each was left to a probe or the report).</summary>
+    public static ulong Refused;
+    /// <summary>The last result the handler gave (resolved or not).</summary>
+    public static FaultResult LastResult;
+    /// <summary>The #PF error code of the last fault routed to the handler.</summary>
+    public static ulong LastErrorCode;
+    /// <summary>rdtsc cycles of the last handler call (HandleFault alone, not the trap).</summary>
+    public static ulong LastCycles;
+
+    /// <summary>The space faults are routed to (null: none).</summary>
+    public static AddressSpace<X86LongModeFormat>* Space => s_space;
+
+    /// <summary>
+    /// Loads <paramref name="space"/> of <paramref name="memory"/> into CR3 and routes its user
+    /// half's faults to the library; null loads the kernel's own tables and routes nothing.
+    /// </summary>
+    public static void Load(UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore>* memory, AddressSpace<X86LongModeFormat>* space)
+    {
+        if (space == null)
+        {
+            s_space = null;
+            s_memory = null;
+            KernelAddressSpace.Hooks.WriteCr3(KernelAddressSpace.Mapper.RootPhys);
+            return;
+        }
+        if (!space->IsLive) KernelPanic.Fail("demand paging: load of a space that is not live", (ulong)space);
+        s_memory = memory;
+        s_space = space;
+        KernelAddressSpace.Hooks.WriteCr3(space->RootPhys);
+    }
+
+    /// <summary>Called by the dispatcher for every #PF before anything else: true when the
+    /// library resolved it (return from the exception: the access is retried).</summary>
+    public static bool TryHandle(InterruptFrame* frame, ulong cr2)
+    {
+        AddressSpace<X86LongModeFormat>* space = s_space;
+        if (space == null || s_inHandler || (frame->ErrorCode & ReservedBitError) != 0) return false;
+        if (cr2 < space->Layout.UserStart || cr2 >= space->Layout.UserEnd) return false;
+        if (KernelAddressSpace.Hooks.ReadCr3() != space->RootPhys) return false;
+        s_inHandler = true;
+        LastErrorCode = frame->ErrorCode;
+        ulong t0 = Arch.Rdtsc();
+        FaultResult r = s_memory->HandleFault(space, new PageFault(cr2, (PageFaultErrorCode)(uint)frame->ErrorCode), ref KernelAddressSpace.Hooks);
+        LastCycles = Arch.Rdtsc() - t0;
+        LastResult = r;
+        s_inHandler = false;
+        if (r.IsResolved)
+        {
+            Resolved++;
+            return true;
+        }
+        Refused++;
+        return false;
+    }
+
+    /// <summary>True when the last fault the handler refused was at <paramref name="cr2"/> (the
+    /// report names the result).</summary>
+    public static bool RefusedAt(ulong cr2) => s_space != null && !LastResult.IsResolved && LastResult.Address == cr2;
+}
