@@ -54,7 +54,7 @@ public sealed unsafe partial class Mmu
     /// <see cref="Fill"/>, each entry read once. Anything else (a non-canonical address, an entry
     /// that is not present, has a reserved bit, maps a large page, points at a table at or above
     /// the largest power of two within RAM or needs its Accessed bit set, a refused access, a
-    /// leaf that changes under the Accessed update) returns false with RAM and the TLB untouched.
+    /// leaf) returns false with RAM and the TLB untouched.
     ///
     /// Written for the out-of-order core that runs it. A walk waits on a cache miss for the PTE,
     /// and speed comes from overlapping many walks, so from how little of each one waits for
@@ -103,7 +103,9 @@ public sealed unsafe partial class Mmu
         bad |= (~pte & m.LeafMustSet) | (pte & m.LeafMustClear);
         if (bad != 0) return false;
         ulong leaf = pte | m.LeafSet;
-        if (leaf != pte && Interlocked.CompareExchange(ref *(ulong*)(ram + a), leaf, pte) != pte) return false;
+        // Hardware sets Accessed with a locked update; one host thread drives the model, so a
+        // plain store is the same update (a lock here stalled every walk in flight behind it).
+        if (leaf != pte) *(ulong*)(ram + a) = leaf;
         rightsWord = ((pte & rightsMask) | rightsWord) & ~(pte >> 63);
 
         _fastFills++;
@@ -114,9 +116,12 @@ public sealed unsafe partial class Mmu
         e->LeafAddress = a;
         e->LeafValue = leaf;
         *(ulong*)&e->Rights = rightsWord;
-        ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
-        Vector256.Create(pml4e, pdpte).Store(upper);
-        pde.Store(upper + 4);
+        if (_snapshotUpper)
+        {
+            ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
+            Vector256.Create(pml4e, pdpte).Store(upper);
+            pde.Store(upper + 4);
+        }
         pa = page | (va & 0xFFF);
         return true;
     }
@@ -320,7 +325,8 @@ public sealed unsafe partial class Mmu
         }
 
         StaleKind kind = Classify(ref e, va, access, privilege);
-        for (int i = 0; i < e.UpperCount; i++) upper[i].Value = ReadEntry(upper[i].Address);
+        if (_tlb._staleCheck == StaleCheck.AllLevels)
+            for (int i = 0; i < e.UpperCount; i++) upper[i].Value = ReadEntry(upper[i].Address);
         e.LeafValue = ReadEntry(e.LeafAddress);
         if (kind == StaleKind.HarmlessChange && _tlb.StalePolicy == StalePolicy.ReportUnsafeUse) return;
         _tlb.Record(new TlbViolation(va, kind, access, level, address, cached, current));

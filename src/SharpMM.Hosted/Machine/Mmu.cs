@@ -74,6 +74,13 @@ public sealed unsafe partial class Mmu
     // direct-mapped, so it runs inline in Translate. _fastMasks: its checks per access;
     // _leafRights: the PTE bits that become TlbRights (D, and G with CR4.PGE).
     private bool _fastWalk, _fastInline;
+    // The fast fill keeps the non-leaf entries it read (for the stale check of every level) only
+    // while that check is on; turning it on drops every cached translation (Tlb.StaleCheck).
+    private bool _snapshotUpper;
+    // invlpg may take its one-slot path: it exists, the 4 KiB array is direct-mapped and the
+    // large-page arrays are empty. _fastInvalidations: invlpgs it served (Tlb.PageInvalidations adds them).
+    private bool _invlpgFast;
+    internal long _fastInvalidations;
     private readonly bool _fastWalkAllowed;
     private ulong _leafRights;
     private FastWalkMaskTable _fastMasks;
@@ -240,12 +247,26 @@ public sealed unsafe partial class Mmu
     /// <summary>invlpg: drops the TLB entries for the page containing <paramref name="va"/>, global
     /// ones included, whatever their page size (SDM vol. 3A, 4.10.4.1). Throws
     /// InvalidOperationException (as #UD) when the modelled CPU has no invlpg.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void InvalidatePage(ulong va)
+    {
+        if (_invlpgFast)
+        {
+            // invlpg exists and only the direct-mapped 4 KiB array can hold an entry: one slot.
+            _fastInvalidations++;
+            TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+            if (e->Tag == (va | 0xFFF)) e->Tag = 0;
+            return;
+        }
+        InvalidatePageSlow(va);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void InvalidatePageSlow(ulong va)
     {
         if (!HasInvalidatePage) throw new InvalidOperationException("invlpg is not available on this CPU model (#UD): reload CR3 instead");
         _tlb._pageInvalidations++;
         if (_tlb._largeMayHold) { _tlb.DropPage(va); return; }
-        // Only the 4 KiB array can hold an entry: the page's set, read through the pinned pointer.
         TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
         ulong tag = va | 0xFFF;
         for (int i = 0; i < _smallWays; i++)
@@ -383,6 +404,8 @@ public sealed unsafe partial class Mmu
     {
         _fastWalk = _fastWalkAllowed && _mode == PagingMode.FourLevel && _rootTable < _fastLimit && !_tlb._largeMayHold;
         _fastInline = _fastWalk && _smallWays == 1;
+        _snapshotUpper = _tlb._staleCheck == StaleCheck.AllLevels;
+        _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
     }
 
     private static ulong Pack(AccessKind access, Privilege privilege, uint rights) =>

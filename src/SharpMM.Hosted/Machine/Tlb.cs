@@ -35,7 +35,7 @@ public sealed class Tlb
     internal bool _largeMayHold;
     /// <summary>The MMU this TLB belongs to (told when the stale check changes).</summary>
     internal Mmu? _owner;
-    private long _fastFillsAtReset, _fastEmptyFillsAtReset;
+    private long _fastFillsAtReset, _fastEmptyFillsAtReset, _fastInvalidationsAtReset;
     private long FastFills => _owner == null ? 0 : _owner._fastFills - _fastFillsAtReset;
     private long FastEvictions => _owner == null ? 0 : (_owner._fastFills - _fastFillsAtReset) - (_owner._fastEmptyFills - _fastEmptyFillsAtReset);
 
@@ -54,13 +54,24 @@ public sealed class Tlb
     /// <summary>The array sizes.</summary>
     public TlbGeometry Geometry { get; }
 
-    /// <summary>What a hit compares with RAM. Default: every level.</summary>
+    /// <summary>What a hit compares with RAM. Default: every level. Translations cached while
+    /// the non-leaf entries were not checked kept no copy of them, so a change to
+    /// <see cref="StaleCheck.AllLevels"/> from another setting drops every cached translation
+    /// (a model event: hardware has no such check).</summary>
     public StaleCheck StaleCheck
     {
         get => _staleCheck;
         set
         {
+            bool drop = value == StaleCheck.AllLevels && _staleCheck != StaleCheck.AllLevels;
             _staleCheck = value;
+            if (drop)
+            {
+                Small.FlushAll();
+                Large.FlushAll();
+                Huge.FlushAll();
+                _largeMayHold = false;
+            }
             _owner?.Recompute();
         }
     }
@@ -83,7 +94,7 @@ public sealed class Tlb
     /// <summary>Valid entries replaced by a fill (capacity or conflict).</summary>
     public long Evictions => _evictions + FastEvictions;
     /// <summary>invlpg executions.</summary>
-    public long PageInvalidations => _pageInvalidations;
+    public long PageInvalidations => _pageInvalidations + (_owner == null ? 0 : _owner._fastInvalidations - _fastInvalidationsAtReset);
     /// <summary>CR3 loads (each drops every non-global entry).</summary>
     public long Cr3Flushes => _cr3Flushes;
     /// <summary>Full flushes, global entries included.</summary>
@@ -118,6 +129,7 @@ public sealed class Tlb
         {
             _fastFillsAtReset = _owner._fastFills;
             _fastEmptyFillsAtReset = _owner._fastEmptyFills;
+            _fastInvalidationsAtReset = _owner._fastInvalidations;
         }
         Small.ResetSlotHits();
     }

@@ -71,19 +71,18 @@ public static unsafe class MmuWorkloads
             mmu.Efer = EferFlags.NoExecuteEnable;
             mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
             mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
-            MmuArchHooks arch = mmu.ArchHooks;
-            FlushPolicy policy = FlushPolicy.Default;
             ulong sink = 0, failures = 0;
 
             long t0 = Stopwatch.GetTimestamp();
-            failures += MapPhase(ref mapper, ref *buddy, target, ref arch, ref policy);
+            var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
+            failures += MapPhase(ref c, target);
             long t1 = Stopwatch.GetTimestamp();
             result.TablePages = free0 - buddy->FreeFrames;
             sink += WalkPhase(mmu, q, translations);
             long t2 = Stopwatch.GetTimestamp();
             sink += HitPhase(mmu, q, translations);
             long t3 = Stopwatch.GetTimestamp();
-            failures += UnmapPhase(ref mapper, ref *buddy, perm, ref arch, ref policy);
+            failures += UnmapPhase(ref c, perm);
             long t4 = Stopwatch.GetTimestamp();
             if (failures != 0) throw new InvalidOperationException($"W4: {failures} map/unmap calls failed");
             if (buddy->FreeFrames != free0 - 1) throw new InvalidOperationException("W4: table pages not returned after unmapping everything");
@@ -104,16 +103,25 @@ public static unsafe class MmuWorkloads
     // Each phase is a method of its own, so that its loop keeps its few live values in
     // registers (inlined into one method, the loop counter and the checksum went to the stack).
 
+    // What the map and unmap loops use, behind one reference: with the loop counter, the
+    // checksum and the array, few enough live values for the callee-saved registers.
+    private struct PhaseContext
+    {
+        public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
+        public BuddyAllocator* Buddy;
+        public MmuArchHooks Arch;
+        public FlushPolicy Policy;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static ulong MapPhase(ref Mapper<X86LongModeFormat, DirectMapTableAccess> mapper, ref BuddyAllocator buddy, uint* target,
-        ref MmuArchHooks arch, ref FlushPolicy policy)
+    private static ulong MapPhase(ref PhaseContext c, uint* target)
     {
         ulong failures = 0;
         for (uint i = 0; i < Pages; i++)
         {
-            failures += mapper.Map(VirtAddr.NewUnchecked(VirtualBase + ((ulong)i << 12)), PhysAddr.NewUnchecked((ulong)target[i] << 12),
-                MappingSize.Size4KiB, PageFlags.Writable, ref buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
-            token.Flush(ref arch, ref policy);
+            failures += c.Mapper.Map(VirtAddr.NewUnchecked(VirtualBase + ((ulong)i << 12)), PhysAddr.NewUnchecked((ulong)target[i] << 12),
+                MappingSize.Size4KiB, PageFlags.Writable, ref *c.Buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+            token.Flush(ref c.Arch, ref c.Policy);
         }
         return failures;
     }
@@ -137,14 +145,13 @@ public static unsafe class MmuWorkloads
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static ulong UnmapPhase(ref Mapper<X86LongModeFormat, DirectMapTableAccess> mapper, ref BuddyAllocator buddy, uint* perm,
-        ref MmuArchHooks arch, ref FlushPolicy policy)
+    private static ulong UnmapPhase(ref PhaseContext c, uint* perm)
     {
         ulong failures = 0;
         for (uint i = 0; i < Pages; i++)
         {
-            failures += mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
-            token.Flush(ref arch, ref policy);
+            failures += c.Mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref *c.Buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+            token.Flush(ref c.Arch, ref c.Policy);
         }
         return failures;
     }

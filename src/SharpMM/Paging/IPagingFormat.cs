@@ -114,6 +114,11 @@ public unsafe interface IPagingFormat
     /// the format's fastest way. Returns 0 when the entry carries no count (nothing changed),
     /// 1 when the table it points at is now empty, 2 otherwise.</summary>
     internal static virtual int AddChildCount(byte* table, int index, ulong entry, int delta) => 0;
+    /// <summary>The common case of taking one from the count of pointer entry
+    /// <paramref name="index"/> of <paramref name="table"/> (value <paramref name="entry"/>),
+    /// done inline: true when the entry carries a count that stays well above empty and it was
+    /// decremented; false (nothing changed) otherwise, for <see cref="AddChildCount"/> to decide.</summary>
+    internal static virtual bool TryCountDownFast(byte* table, int index, ulong entry) => false;
 
     /// <summary>The architecture's name for tables of <paramref name="level"/> ("PML4", "PD", "L2"...).</summary>
     static abstract string LevelName(int level);

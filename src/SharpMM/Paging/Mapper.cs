@@ -581,14 +581,29 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
         TFormat.Write(t, i, 0);
         token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(0, e) ? FlushToken.Kind.Global : 0));
-        int c = TFormat.CountsChildren && Top > 1 ? TFormat.AddChildCount(pt, pi, pe, -1) : 0;
-        if (c == 2) return Status.Ok;
-        if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
+        // The common case inline: the page table's count stays well above empty. Everything
+        // else (a count near its limits, no count, a table that may now be empty) is one call,
+        // so that no value of this path has to live across a call.
+        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pt, pi, pe)) return Status.Ok;
+        token = UnmapTail(v, t, i, pt, pi, pe, token, ref frames);
         return Status.Ok;
     Stopped:
         if (!TFormat.IsPresent(e)) return Status.NotMapped;
         token = UnmapLarge(v, ref frames, out Status ls);
         return ls;
+    }
+
+    /// <summary>The rest of a 4 KiB Unmap after the leaf at entry <paramref name="i"/> of the page
+    /// table <paramref name="t"/> was cleared: the count in the entry (pt, pi, pe) pointing at
+    /// it, and the tables left empty.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FlushToken UnmapTail<TFrames>(ulong v, byte* t, int i, byte* pt, int pi, ulong pe, FlushToken token, ref TFrames frames)
+        where TFrames : struct, IFrameAllocator
+    {
+        int c = TFormat.CountsChildren && Top > 1 ? TFormat.AddChildCount(pt, pi, pe, -1) : 0;
+        if (c == 2) return token;
+        if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
+        return token;
     }
 
     /// <summary>Unmap of a page larger than 4 KiB (or a 4 KiB one inside it: ParentIsHugePage).

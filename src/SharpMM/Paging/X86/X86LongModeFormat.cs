@@ -172,6 +172,14 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         return AddCountSlow(table, index, entry, delta);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry)
+    {
+        if (((uint)(entry >> 52) & 0x7F) - 3 >= 0x7D) return false;
+        ((ulong*)table)[index] = entry - (1UL << 52);
+        return true;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int AddCountSlow(byte* table, int index, ulong entry, int delta)
     {
