@@ -75,20 +75,13 @@ public sealed unsafe partial class Mmu
         byte* ram = _ram;
         ulong next = _fastTableMask;
         ulong a = _rootTable + (BitOperations.RotateRight(va, 36) & 0xFF8);
-        ulong raw = *(ulong*)(ram + a);
-        ulong all = raw, any = raw;
-        Vector128<ulong> pml4e = Vector128.Create(a, raw);
-        a = (raw & next) + (BitOperations.RotateRight(va, 27) & 0xFF8);
-        raw = *(ulong*)(ram + a);
-        all &= raw;
-        any |= raw;
-        Vector128<ulong> pdpte = Vector128.Create(a, raw);
-        a = (raw & next) + (BitOperations.RotateRight(va, 18) & 0xFF8);
-        raw = *(ulong*)(ram + a);
-        all &= raw;
-        any |= raw;
-        Vector128<ulong> pde = Vector128.Create(a, raw);
-        a = (raw & next) + (BitOperations.RotateRight(va, 9) & 0xFF8);
+        ulong r4 = *(ulong*)(ram + a);
+        a = (r4 & next) + (BitOperations.RotateRight(va, 27) & 0xFF8);
+        ulong r3 = *(ulong*)(ram + a);
+        a = (r3 & next) + (BitOperations.RotateRight(va, 18) & 0xFF8);
+        ulong r2 = *(ulong*)(ram + a);
+        a = (r2 & next) + (BitOperations.RotateRight(va, 9) & 0xFF8);
+        ulong all = r4 & r3 & r2, any = r4 | r3 | r2;
 
         // The checks and the rights, as far as the PML4E, PDPTE, PDE and the access decide them,
         // apart from the PTE (see FastWalkMasks). Rights: R/W and U/S by AND over the four
@@ -102,28 +95,40 @@ public sealed unsafe partial class Mmu
         ulong pte = *(ulong*)(ram + a);
         bad |= (~pte & m.LeafMustSet) | (pte & m.LeafMustClear);
         if (bad != 0) return false;
+        // Accessed (and Dirty for a write), stored whether or not they were set already: the same
+        // value then, and no branch on whether this is the page's first walk. Hardware does a
+        // locked update; one host thread drives the model, so a plain store is the same update.
         ulong leaf = pte | m.LeafSet;
-        // Hardware sets Accessed with a locked update; one host thread drives the model, so a
-        // plain store is the same update (a lock here stalled every walk in flight behind it).
-        if (leaf != pte) *(ulong*)(ram + a) = leaf;
+        *(ulong*)(ram + a) = leaf;
         rightsWord = ((pte & rightsMask) | rightsWord) & ~(pte >> 63);
 
         _fastFills++;
-        if (e->Tag == 0) _fastEmptyFills++;
+        _fastEmptyFills += e->Tag == 0 ? 1 : 0;
         ulong page = pte & frame;
         e->Tag = va | 0xFFF;
         e->Frame = page;
         e->LeafAddress = a;
         e->LeafValue = leaf;
         *(ulong*)&e->Rights = rightsWord;
-        if (_snapshotUpper)
-        {
-            ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
-            Vector256.Create(pml4e, pdpte).Store(upper);
-            pde.Store(upper + 4);
-        }
+        if (_snapshotUpper) SnapshotUpper(va, e);
         pa = page | (va & 0xFFF);
         return true;
+    }
+
+    /// <summary>The fast fill's copy of the PML4E, PDPTE and PDE it read (addresses and values),
+    /// for the stale check of every level: read again, as nothing changed them since.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SnapshotUpper(ulong va, TlbEntry* e)
+    {
+        ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
+        ulong a = _rootTable + (BitOperations.RotateRight(va, 36) & 0xFF8);
+        for (int i = 0; i < 3; i++)
+        {
+            ulong raw = *(ulong*)(_ram + a);
+            upper[2 * i] = a;
+            upper[2 * i + 1] = raw;
+            a = (raw & _fastTableMask) + (BitOperations.RotateRight(va, 27 - 9 * i) & 0xFF8);
+        }
     }
 
     /// <summary>
