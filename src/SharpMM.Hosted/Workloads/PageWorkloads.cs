@@ -71,16 +71,41 @@ public static unsafe class PageWorkloads
         for (int i = 0; i < 1000; i++) { b.Allocate(0, out Pfn w); b.Free(w, 0); }
         long gc0 = GC.GetAllocatedBytesForCurrentThread();
         long t0 = Now();
+        ulong failed = W0Loop(ref b, iters);
+        long t1 = Now();
+        if (failed != 0) throw new InvalidOperationException("W0 alloc failed");
+        GcBytes = GC.GetAllocatedBytesForCurrentThread() - gc0;
+        return Ns(t1 - t0) / iters;
+    }
+
+    // The timed loop, in a method of its own so that its few live values stay in registers.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static ulong W0Loop(ref BuddyAllocator b, long iters)
+    {
         ulong failed = 0;
         for (long i = 0; i < iters; i++)
         {
             failed += b.Allocate(0, out Pfn p) != Status.Ok ? 1UL : 0;
             b.Free(p, 0);
         }
-        long t1 = Now();
-        if (failed != 0) throw new InvalidOperationException("W0 alloc failed");
-        GcBytes = GC.GetAllocatedBytesForCurrentThread() - gc0;
-        return Ns(t1 - t0) / iters;
+        return failed;
+    }
+
+    // W1's timed loops, each in a method of its own (as W0Loop).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void W1Alloc(ref BuddyAllocator b, uint* pages, uint n)
+    {
+        for (uint i = 0; i < n; i++)
+        {
+            b.Allocate(0, out Pfn p);
+            pages[i] = (uint)p.Value;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void W1Free(ref BuddyAllocator b, uint* pages, uint* perm, uint n)
+    {
+        for (uint i = 0; i < n; i++) b.Free(Pfn.NewUnchecked(pages[perm[i]]), 0);
     }
 
     /// <summary>The Fisher-Yates permutation W1 draws for one round.</summary>
@@ -110,15 +135,11 @@ public static unsafe class PageWorkloads
                 Permute(perm, n, ref rng);
                 long gc0 = GC.GetAllocatedBytesForCurrentThread();
                 long t0 = Now();
-                for (uint i = 0; i < n; i++)
-                {
-                    b.Allocate(0, out Pfn p);
-                    pages[i] = (uint)p.Value;
-                }
+                W1Alloc(ref b, pages, n);
                 long t1 = Now();
                 for (uint i = 0; i < n; i++) if (pages[i] == 0) throw new InvalidOperationException("W1 alloc failed");
                 long t2 = Now();
-                for (uint i = 0; i < n; i++) b.Free(Pfn.NewUnchecked(pages[perm[i]]), 0);
+                W1Free(ref b, pages, perm, n);
                 long t3 = Now();
                 gc += GC.GetAllocatedBytesForCurrentThread() - gc0;
                 ta += t1 - t0; tf += t3 - t2;
