@@ -77,6 +77,8 @@ public sealed unsafe partial class Mmu
     // The fast fill keeps the non-leaf entries it read (for the stale check of every level) only
     // while that check is on; turning it on drops every cached translation (Tlb.StaleCheck).
     private bool _snapshotUpper;
+    // Likewise the leaf entry's address and value, kept only while a stale check is on.
+    private bool _snapshotLeaf;
     // invlpg may take its one-slot path: it exists, the 4 KiB array is direct-mapped and the
     // large-page arrays are empty. _fastInvalidations: invlpgs it served (Tlb.PageInvalidations adds them).
     private bool _invlpgFast;
@@ -405,6 +407,7 @@ public sealed unsafe partial class Mmu
         _fastWalk = _fastWalkAllowed && _mode == PagingMode.FourLevel && _rootTable < _fastLimit && !_tlb._largeMayHold;
         _fastInline = _fastWalk && _smallWays == 1;
         _snapshotUpper = _tlb._staleCheck == StaleCheck.AllLevels;
+        _snapshotLeaf = _tlb._staleCheck != StaleCheck.Off;
         _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
     }
 

@@ -55,15 +55,15 @@ public sealed class Tlb
     public TlbGeometry Geometry { get; }
 
     /// <summary>What a hit compares with RAM. Default: every level. Translations cached while
-    /// the non-leaf entries were not checked kept no copy of them, so a change to
-    /// <see cref="StaleCheck.AllLevels"/> from another setting drops every cached translation
-    /// (a model event: hardware has no such check).</summary>
+    /// an entry was not checked kept no copy of it (the fast walk skips the copies), so a change
+    /// to a setting that checks more entries drops every cached translation (a model event:
+    /// hardware has no such check).</summary>
     public StaleCheck StaleCheck
     {
         get => _staleCheck;
         set
         {
-            bool drop = value == StaleCheck.AllLevels && _staleCheck != StaleCheck.AllLevels;
+            bool drop = Checks(value) > Checks(_staleCheck);
             _staleCheck = value;
             if (drop)
             {
@@ -75,6 +75,8 @@ public sealed class Tlb
             _owner?.Recompute();
         }
     }
+    private static int Checks(StaleCheck c) => c == StaleCheck.AllLevels ? 2 : c == StaleCheck.Off ? 0 : 1;
+
     /// <summary>Which changes are violations. Default: any change of an interpreted bit.</summary>
     public StalePolicy StalePolicy { get; set; } = StalePolicy.ReportAnyChange;
     /// <summary>Throw <see cref="StaleTranslationException"/> on the first violation.</summary>

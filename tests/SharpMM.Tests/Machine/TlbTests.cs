@@ -209,6 +209,29 @@ public class TlbTests
         Assert.Empty(f.Mmu.Tlb.Violations);
     }
 
+    [Theory]
+    [InlineData(StaleCheck.Off, StaleCheck.Leaf, true)]
+    [InlineData(StaleCheck.Off, StaleCheck.AllLevels, true)]
+    [InlineData(StaleCheck.Leaf, StaleCheck.AllLevels, true)]
+    [InlineData(StaleCheck.AllLevels, StaleCheck.Leaf, false)]
+    [InlineData(StaleCheck.Leaf, StaleCheck.Off, false)]
+    public void TurningTheStaleCheckUpDropsTranslationsCachedWithoutCopies(StaleCheck from, StaleCheck to, bool drops)
+    {
+        // Entries cached while an entry was not checked hold no copy of it: a check that covers
+        // more starts from an empty TLB, and then catches a change made without invalidation.
+        using PagingFixture f = FourLevel();
+        f.Mmu.Tlb.StaleCheck = from;
+        Assert.Equal(Frame(0), f.T(Va).Pa);
+        Assert.True(f.Mmu.Tlb.Contains(Va));
+        f.Mmu.Tlb.StaleCheck = to;
+        Assert.Equal(!drops, f.Mmu.Tlb.Contains(Va));
+        if (to == StaleCheck.Off) return;
+        Assert.Equal(Frame(0), f.T(Va).Pa);
+        f.Set(f.EntryAddress(Va, 1), Frame(3) | P | RW);
+        Assert.Equal(Frame(0), f.T(Va).Pa);   // served stale, and reported
+        Assert.Equal(Va, Assert.Single(f.Mmu.Tlb.Violations).VirtualAddress);
+    }
+
     [Fact]
     public void InvlpgDropsGlobalEntries()
     {
