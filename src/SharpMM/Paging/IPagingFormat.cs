@@ -87,6 +87,13 @@ public unsafe interface IPagingFormat
     static abstract ulong Address(int level, ulong entry);
     /// <summary>The portable flags of a leaf (on a pointer: the same bits, read as rights).</summary>
     static abstract PageFlags Flags(int level, ulong entry);
+    /// <summary>What a pointer entry of <paramref name="level"/> (one that points at a table)
+    /// lets the leaves below it do: some of <see cref="PageFlags.Writable"/>,
+    /// <see cref="PageFlags.User"/> and <see cref="PageFlags.Executable"/>. An access is allowed
+    /// only if every entry of the walk allows it, so a leaf's effective rights are its own ANDed
+    /// with these. x86: R/W, U/S and (with NX) XD of the entry; a PAE PDPTE has no such bits and
+    /// allows everything; RISC-V: pointers carry no permissions, everything.</summary>
+    static abstract PageFlags PointerRights(int level, ulong entry);
     /// <summary>A leaf with its portable flag bits replaced; the address and every bit the
     /// portable flags do not name (PAT, protection key, software bits) are kept.</summary>
     static abstract ulong WithFlags(int level, ulong entry, PageFlags flags);

@@ -12,15 +12,23 @@ public readonly struct LeafMapping
     public readonly PhysAddr Phys;
     /// <summary>Page size.</summary>
     public readonly MappingSize Size;
-    /// <summary>Portable flags.</summary>
+    /// <summary>Portable flags of the leaf entry.</summary>
     public readonly PageFlags Flags;
     /// <summary>The raw entry.</summary>
     public readonly ulong Entry;
+    /// <summary><see cref="Flags"/> with Writable, User and Executable as the whole walk allows
+    /// them (ANDed with every pointer entry's <see cref="IPagingFormat.PointerRights"/>): what the
+    /// MMU grants.</summary>
+    public readonly PageFlags Effective;
 
-    /// <summary>Builds a record.</summary>
+    /// <summary>Builds a record whose walk restricts nothing.</summary>
     public LeafMapping(VirtAddr start, PhysAddr phys, MappingSize size, PageFlags flags, ulong entry)
+        : this(start, phys, size, flags, entry, flags) { }
+
+    /// <summary>Builds a record with its effective flags.</summary>
+    public LeafMapping(VirtAddr start, PhysAddr phys, MappingSize size, PageFlags flags, ulong entry, PageFlags effective)
     {
-        Start = start; Phys = phys; Size = size; Flags = flags; Entry = entry;
+        Start = start; Phys = phys; Size = size; Flags = flags; Entry = entry; Effective = effective;
     }
 
     /// <summary>Size in bytes.</summary>

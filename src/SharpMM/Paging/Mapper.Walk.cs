@@ -53,8 +53,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// windows (the recursive slot).</summary>
     public void Visit<TVisitor>(ref TVisitor visitor) where TVisitor : struct, IPageTableVisitor
     {
-        VisitIn(Top, _root, 0, ref visitor);
+        VisitIn(Top, _root, 0, RightsMask, ref visitor);
     }
+
+    private const PageFlags RightsMask = PageFlags.Writable | PageFlags.User | PageFlags.Executable;
 
     /// <summary>Tables and leaves per level.</summary>
     public TableCensus Census()
@@ -64,7 +66,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return c;
     }
 
-    private void VisitIn<TVisitor>(int level, ulong tablePhys, ulong first, ref TVisitor visitor) where TVisitor : struct, IPageTableVisitor
+    // `allowed`: the rights the pointer entries above this table leave (RightsMask at the root).
+    private void VisitIn<TVisitor>(int level, ulong tablePhys, ulong first, PageFlags allowed, ref TVisitor visitor) where TVisitor : struct, IPageTableVisitor
     {
         ulong cfirst = TFormat.Canonicalize(first);
         visitor.Table(level, cfirst, tablePhys);
@@ -79,12 +82,13 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             if (_access.WithinReserved(va, va + (span - 1))) continue;
             if (TFormat.IsLeaf(level, e))
             {
+                PageFlags flags = TFormat.Flags(level, e);
                 visitor.Leaf(new LeafMapping(VirtAddr.NewUnchecked(va), PhysAddr.NewUnchecked(TFormat.Address(level, e)),
-                    SizeOf(level), TFormat.Flags(level, e), e));
+                    SizeOf(level), flags, e, flags & (allowed | ~RightsMask)));
             }
             else if (level > 0)
             {
-                VisitIn(level - 1, TFormat.Address(level, e), first + (ulong)i * span, ref visitor);
+                VisitIn(level - 1, TFormat.Address(level, e), first + (ulong)i * span, allowed & TFormat.PointerRights(level, e), ref visitor);
                 // The recursive accessor computes table addresses from va; re-derive after the call.
                 t = _access.Table(tablePhys, level, cfirst);
             }

@@ -10,7 +10,10 @@ namespace SharpMM.Paging;
 /// <see cref="Write"/> walks every leaf in ascending virtual order and merges neighbours that
 /// are contiguous in virtual space, have the same page size and the same flags (Accessed and
 /// Dirty are left out, as Linux's ptdump masks them) into one line per run; physical contiguity
-/// is not required. Columns: range, run size, page size, then USR, RW/ro, NX/x, GLB, PWT, PCD:
+/// is not required. Columns: range, run size, page size, then USR, RW/ro, NX/x, GLB, PWT, PCD.
+/// USR, RW and x are the effective rights (the leaf's ANDed with every entry of its walk, as the
+/// MMU grants them: a page table seen through a supervisor-only recursive slot is not USR even
+/// though its entries, read as PTEs, have U/S set):
 /// <code>
 ///   x86-64 4-level, root 0x0000000000001000
 ///   0x0000000000400000-0x0000000000600000      2M  4K  USR ro x
@@ -181,7 +184,7 @@ public static class PageTableDump
         public void Leaf(in LeafMapping m)
         {
             Census.Leaf(m);
-            PageFlags key = m.Flags & ~(PageFlags.Accessed | PageFlags.Dirty);
+            PageFlags key = m.Effective & ~(PageFlags.Accessed | PageFlags.Dirty);
             ulong start = m.Start.Value;
             if (_open && _last != ulong.MaxValue && start == _last + 1 && m.Size == _size && key == _flags)
             {
@@ -203,7 +206,13 @@ public static class PageTableDump
             int digits = VaDigits<TFormat>();
             Writer.Hex(_start, digits);
             Writer.Char('-');
-            Writer.Hex(_last + 1, digits);
+            // The end is exclusive; a run that ends the address space ends at 2^32 or 2^64.
+            if (_last == ulong.MaxValue || (digits == 8 && _last == uint.MaxValue))
+            {
+                Writer.Str("0x1");
+                for (int i = 0; i < digits; i++) Writer.Char('0');
+            }
+            else Writer.Hex(_last + 1, digits);
             // Right-align the run size in 8 columns.
             ulong bytes = _last - _start + 1;
             var probe = new TextWriter<CountingSink>(default);

@@ -56,9 +56,46 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.Equal(
             $"x86 32-bit, root 0x{m.RootPhys:x10}\n" +
             "0xc0000000-0xc0800000      8M  4M      RW x  GLB\n" +
-            "0xffc00000-0x00000000      4M  4M      ro x\n" + // the end wraps past 2^32
+            "0xffc00000-0x100000000      4M  4M      ro x\n" + // ends the address space: 2^32
             "tables: PD 1 (4 KiB); leaves: 4M 3\n",
             w.Sink.Text.ToString());
+    }
+
+    [Fact]
+    public void RightsAreWhatTheWholeWalkAllows()
+    {
+        // A user page whose PDE someone made supervisor-only and read-only: the leaf still says
+        // USR RW, the MMU grants neither, and the report shows what the MMU grants.
+        Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(_ram.Access, ref _frames, out var m));
+        Assert.Equal(Status.Ok, m.Map(V(0x40_0000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.User | PageFlags.Writable, ref _frames, out _));
+        Assert.Equal(Status.Ok, m.Map(V(0x80_0000), P(0x100_1000), MappingSize.Size4KiB, PageFlags.User | PageFlags.Writable, ref _frames, out _));
+        PageWalk walk = m.Walk(V(0x40_0000));
+        WalkStep pde = walk[2];
+        Assert.Equal(1, pde.Level);
+        ulong* entry = (ulong*)_ram.Ptr(pde.TablePhys) + pde.Index;
+        *entry &= ~0b110UL; // R/W (bit 1) and U/S (bit 2)
+
+        var leaves = LeafList.New();
+        m.Visit(ref leaves);
+        Assert.Equal(PageFlags.User | PageFlags.Writable, leaves.Leaves[0].Flags & (PageFlags.User | PageFlags.Writable));
+        Assert.Equal(PageFlags.None, leaves.Leaves[0].Effective & (PageFlags.User | PageFlags.Writable));
+        Assert.Equal(PageFlags.User | PageFlags.Writable, leaves.Leaves[1].Effective & (PageFlags.User | PageFlags.Writable));
+
+        var w = StringSink.NewWriter();
+        PageTableDump.Write(ref m, ref w);
+        string[] lines = w.Sink.Text.ToString().Split('\n');
+        Assert.Equal("0x0000000000400000-0x0000000000401000      4K  4K      ro NX", lines[1]);
+        Assert.Equal("0x0000000000800000-0x0000000000801000      4K  4K  USR RW NX", lines[2]);
+    }
+
+    [Fact]
+    public void TheLastPageOfA64BitSpaceEndsAt2To64()
+    {
+        Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(_ram.Access, ref _frames, out var m));
+        Assert.Equal(Status.Ok, m.Map(V(0xFFFF_FFFF_FFFF_F000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.Writable, ref _frames, out _));
+        var w = StringSink.NewWriter();
+        PageTableDump.Write(ref m, ref w);
+        Assert.Equal("0xfffffffffffff000-0x10000000000000000      4K  4K      RW NX", w.Sink.Text.ToString().Split('\n')[1]);
     }
 
     [Fact]

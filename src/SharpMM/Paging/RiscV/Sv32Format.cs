@@ -95,6 +95,9 @@ public unsafe struct Sv32Format : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => RiscVBits.ToPortable(entry);
 
     /// <inheritdoc/>
+    public static PageFlags PointerRights(int level, ulong entry) => PageFlags.Writable | PageFlags.User | PageFlags.Executable;
+
+    /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~RiscVBits.PortableMask) | RiscVBits.FromPortable(flags);

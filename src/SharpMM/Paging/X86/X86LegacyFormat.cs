@@ -104,6 +104,9 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false);
 
     /// <inheritdoc/>
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false) & (PageFlags.Writable | PageFlags.User | PageFlags.Executable);
+
+    /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~X86Bits.PortableMask(false)) | X86Bits.FromPortable(flags, hasNx: false);

@@ -106,6 +106,10 @@ public unsafe struct X86PaeFormat : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
 
     /// <inheritdoc/>
+    public static PageFlags PointerRights(int level, ulong entry) =>
+        level == 2 ? PageFlags.Writable | PageFlags.User | PageFlags.Executable : X86Bits.ToPortable(entry, hasNx: true) & (PageFlags.Writable | PageFlags.User | PageFlags.Executable);
+
+    /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
         (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
