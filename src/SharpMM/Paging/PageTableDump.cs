@@ -21,7 +21,8 @@ namespace SharpMM.Paging;
 ///   tables: PML4 1, PDPT 2, PD 1, PT 1 (20 KiB); leaves: 4K 512, 1G 1
 /// </code>
 /// <see cref="WriteWalk"/> prints the walk for one address, one line per level: table name,
-/// index, table address, entry value and the names of the bits set in it.
+/// index, table address, entry value and the names of the bits set in it, then the page and
+/// the rights the whole walk grants.
 /// Reserved windows (the recursive slot) are not listed.
 /// </summary>
 public static class PageTableDump
@@ -124,12 +125,16 @@ public static class PageTableDump
             return;
         }
         mapper.Translate(va, out Translation t);
+        // The rights the MMU grants: the leaf's, ANDed with every pointer entry's on the way.
+        const PageFlags rights = PageFlags.Writable | PageFlags.User | PageFlags.Executable;
+        PageFlags allowed = rights;
+        for (int i = 0; i + 1 < walk.Count; i++) allowed &= TFormat.PointerRights(walk[i].Level, walk[i].Entry);
         w.Str("  => ");
         w.Hex(t.Phys.Value, paDigits);
         w.Str("  ");
         WriteSize(ref w, 1UL << (int)t.Size);
         w.Str(" page ");
-        WriteFlags(ref w, t.Flags);
+        WriteFlags(ref w, t.Flags & (allowed | ~rights));
         w.Line();
     }
 

@@ -86,6 +86,10 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         string[] lines = w.Sink.Text.ToString().Split('\n');
         Assert.Equal("0x0000000000400000-0x0000000000401000      4K  4K      ro NX", lines[1]);
         Assert.Equal("0x0000000000800000-0x0000000000801000      4K  4K  USR RW NX", lines[2]);
+
+        var ww = StringSink.NewWriter();
+        PageTableDump.WriteWalk(ref m, V(0x40_0123), ref ww);
+        Assert.EndsWith("=> 0x0000000001000123  4K page     ro NX\n", ww.Sink.Text.ToString());
     }
 
     [Fact]
