@@ -85,7 +85,7 @@ public static unsafe class PageWorkloads
         ulong failed = 0;
         for (long i = 0; i < iters; i++)
         {
-            failed += b.Allocate(0, out Pfn p) != Status.Ok ? 1UL : 0;
+            if (b.Allocate(0, out Pfn p) != Status.Ok) failed++;
             b.Free(p, 0);
         }
         return failed;

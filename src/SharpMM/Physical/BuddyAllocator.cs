@@ -55,8 +55,10 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private fixed ulong _zoneEnd[ZoneLayout.MaxZones - 1];
     private ZoneLayout _layout;
     private ulong _managedFrames;
-    // The zone of the last free that went to a dense zone: where Free looks first.
-    private int _freeHint;
+    // Byte offsets into _zones of the user zone (where Allocate starts) and of the zone of the
+    // last free that went to a dense zone (where Free looks first): the hot paths reach them
+    // with one add rather than a sign extension and a multiply.
+    private nint _userZoneOffset, _freeHintOffset;
     private bool _initialised;
 
     /// <summary>
@@ -77,7 +79,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         _layout = layout;
         _zoneCount = layout.Count;
         _userZone = layout.HighestZoneFor(MemoryClass.User);
-        _freeHint = _userZone;
+        _userZoneOffset = _userZone * sizeof(Zone);
+        _freeHintOffset = _userZoneOffset;
         _managedFrames = 0;
         for (int z = 0; z < ZoneLayout.MaxZones - 1; z++) _zoneEnd[z] = z < _zoneCount - 1 ? layout.EndPfn(z) : NoZoneEnd;
         ulong** bases = stackalloc ulong*[FrameMap.PairOrders];
@@ -103,6 +106,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
             if (zone.PresentFrames == 0) { lo = zone.StartPfn; hi = zone.StartPfn; }
             zone.SpannedStartPfn = lo;
             zone.SpannedEndPfn = hi;
+            zone.SpannedFrames = hi - lo;
             if (zone.PresentFrames != 0 && _map.TryDenseRun(lo, hi, out FrameLinks* dl, out byte* di, bases))
             {
                 zone.DenseLinks = dl; zone.DenseInfo = di;
@@ -271,7 +275,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Status Allocate(uint order, out Pfn pfn) => AllocateFrom(order, _userZone, out pfn);
+    public Status Allocate(uint order, out Pfn pfn) => AllocateFrom(order, -1, out pfn);
 
     /// <summary>
     /// Allocates a block of 2^<paramref name="order"/> frames from the highest zone
@@ -283,13 +287,17 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         AllocateFrom(order, _layout.HighestZoneFor(memoryClass), out pfn);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // highestZone -1: the user zone (read only on the slow path, so that the fast path keeps
+    // nothing live for the call).
     private Status AllocateFrom(uint order, int highestZone, out Pfn pfn)
     {
         // The common cases inline, with no call on their path: the first zone is dense and
         // serves the request from its per-CPU cache or its lists. Anything else (an invalid
         // order, a refill, a zone with holes, falling back to lower zones, out of memory) is one
         // call, whose result comes back in a register rather than through pfn.
-        ref Zone zone = ref Unsafe.Add(ref _zones[0], highestZone);
+        ref Zone zone = ref highestZone < 0
+            ? ref Unsafe.AddByteOffset(ref _zones[0], _userZoneOffset)
+            : ref Unsafe.Add(ref _zones[0], highestZone);
         if (zone.DenseInfo != null && order <= MaxOrderValue)
         {
             var a = new DenseAddressing(in zone);
@@ -320,6 +328,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private ulong AllocateSlow(uint order, int highestZone)
     {
         if (order > MaxOrderValue) return (ulong)Status.InvalidArgument << 32;
+        if (highestZone < 0) highestZone = _userZone;
         for (int z = highestZone; z >= 0; z--)
         {
             ref Zone zone = ref Unsafe.Add(ref _zones[0], z);
@@ -346,8 +355,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         // First the zone the previous free went to. Its address does not depend on the frame,
         // so the stores that follow (state byte, per-CPU stack) need not wait for a zone lookup
         // on the frame just allocated; the frame only decides a branch, which predicts well.
-        ref Zone zone = ref Unsafe.Add(ref _zones[0], _freeHint);
-        if (zone.DenseInfo != null && p - zone.SpannedStartPfn < zone.SpannedEndPfn - zone.SpannedStartPfn)
+        ref Zone zone = ref Unsafe.AddByteOffset(ref _zones[0], _freeHintOffset);
+        if (zone.DenseInfo != null && p - zone.SpannedStartPfn < zone.SpannedFrames)
             return FreeChecked(ref zone, new DenseAddressing(in zone), (uint)p, order);
         return FreeInAnyZone(p, order);
     }
@@ -360,8 +369,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         ref Zone zone = ref Unsafe.Add(ref _zones[0], z);
         if (zone.DenseInfo != null)
         {
-            if (p - zone.SpannedStartPfn >= zone.SpannedEndPfn - zone.SpannedStartPfn) return Status.OutOfRange;
-            _freeHint = z;
+            if (p - zone.SpannedStartPfn >= zone.SpannedFrames) return Status.OutOfRange;
+            _freeHintOffset = z * sizeof(Zone);
             return FreeChecked(ref zone, new DenseAddressing(in zone), (uint)p, order);
         }
         return FreeSparse(ref zone, p, order);

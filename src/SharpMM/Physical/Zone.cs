@@ -26,6 +26,9 @@ public unsafe struct Zone
     public ulong SpannedStartPfn;
     /// <summary>One past the highest frame of RAM in the zone.</summary>
     public ulong SpannedEndPfn;
+    /// <summary><see cref="SpannedEndPfn"/> - <see cref="SpannedStartPfn"/> (a frame is in the
+    /// zone's span when pfn - SpannedStartPfn is below it: one compare on the free path).</summary>
+    public ulong SpannedFrames;
     /// <summary>Frames of RAM in the zone (reserved ones included).</summary>
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
