@@ -108,6 +108,43 @@ public static unsafe class PageWorkloads
         for (uint i = 0; i < n; i++) b.Free(Pfn.NewUnchecked(pages[perm[i]]), 0);
     }
 
+    private struct W2State
+    {
+        public SplitMix64 Rng;
+        public uint NLive;
+        public ulong LivePages, Allocs, Frees, Failed, FailedHigh;
+    }
+
+    // W2's timed steps, in a method of its own (as W0Loop), the state in locals while it runs.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void W2Steps(ref BuddyAllocator b, LiveBlock* live, long steps, int maxOrder, ref W2State st)
+    {
+        const ulong target = Frames / 2;
+        SplitMix64 rng = st.Rng;
+        uint nlive = st.NLive;
+        ulong livePages = st.LivePages, allocs = 0, frees = 0, failed = 0, failedHigh = 0;
+        for (long s = 0; s < steps; s++)
+        {
+            ulong r1 = rng.Next(), r2 = rng.Next();
+            if (livePages < target)
+            {
+                uint o = (uint)BitOperations.TrailingZeroCount(r1 | (1UL << maxOrder));
+                if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
+                else { failed++; if (o >= 9) failedHigh++; }
+            }
+            else
+            {
+                uint i = SplitMix64.Bound(r2, nlive);
+                b.Free(Pfn.NewUnchecked(live[i].Pfn), live[i].Order);
+                livePages -= 1UL << live[i].Order;
+                live[i] = live[--nlive];
+                frees++;
+            }
+        }
+        st.Rng = rng; st.NLive = nlive; st.LivePages = livePages;
+        st.Allocs = allocs; st.Frees = frees; st.Failed = failed; st.FailedHigh = failedHigh;
+    }
+
     /// <summary>The Fisher-Yates permutation W1 draws for one round.</summary>
     public static void Permute(uint* perm, uint n, ref SplitMix64 rng)
     {
@@ -175,31 +212,15 @@ public static unsafe class PageWorkloads
                 if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; }
             }
             res.FillNs = Ns(Now() - f0) / fillOps;
-            ulong allocs = 0, frees = 0, failed = 0, failedHigh = 0;
+            var st = new W2State { Rng = rng, NLive = nlive, LivePages = livePages };
             long gc0 = GC.GetAllocatedBytesForCurrentThread();
             long t0 = Now();
-            for (long s = 0; s < steps; s++)
-            {
-                ulong r1 = rng.Next(), r2 = rng.Next();
-                if (livePages < target)
-                {
-                    uint o = (uint)BitOperations.TrailingZeroCount(r1 | (1UL << maxOrder));
-                    if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
-                    else { failed++; if (o >= 9) failedHigh++; }
-                }
-                else
-                {
-                    uint i = SplitMix64.Bound(r2, nlive);
-                    b.Free(Pfn.NewUnchecked(live[i].Pfn), live[i].Order);
-                    livePages -= 1UL << live[i].Order;
-                    live[i] = live[--nlive];
-                    frees++;
-                }
-            }
+            W2Steps(ref b, live, steps, maxOrder, ref st);
             long t1 = Now();
             GcBytes = GC.GetAllocatedBytesForCurrentThread() - gc0;
+            nlive = st.NLive; livePages = st.LivePages;
             res.StepNs = Ns(t1 - t0) / steps;
-            res.Allocs = allocs; res.Frees = frees; res.Failed = failed; res.FailedHigh = failedHigh;
+            res.Allocs = st.Allocs; res.Frees = st.Frees; res.Failed = st.Failed; res.FailedHigh = st.FailedHigh;
 
             b.Drain();
             res.LargestOrder = -1;
