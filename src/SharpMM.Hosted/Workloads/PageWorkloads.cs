@@ -116,21 +116,25 @@ public static unsafe class PageWorkloads
     }
 
     // W2's timed steps, in a method of its own (as W0Loop), the state in locals while it runs.
+    // Few live values: the steps count down, frees and allocations follow from the number of
+    // allocation steps, and the failure counters (never touched in a correct run) stay in st.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void W2Steps(ref BuddyAllocator b, LiveBlock* live, long steps, int maxOrder, ref W2State st)
     {
         const ulong target = Frames / 2;
         SplitMix64 rng = st.Rng;
         uint nlive = st.NLive;
-        ulong livePages = st.LivePages, allocs = 0, frees = 0, failed = 0, failedHigh = 0;
-        for (long s = 0; s < steps; s++)
+        ulong livePages = st.LivePages, cap = 1UL << maxOrder;
+        long allocSteps = 0;
+        for (long left = steps; left > 0; left--)
         {
             ulong r1 = rng.Next(), r2 = rng.Next();
             if (livePages < target)
             {
-                uint o = (uint)BitOperations.TrailingZeroCount(r1 | (1UL << maxOrder));
-                if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; allocs++; }
-                else { failed++; if (o >= 9) failedHigh++; }
+                allocSteps++;
+                uint o = (uint)BitOperations.TrailingZeroCount(r1 | cap);
+                if (b.Allocate(o, out Pfn p) == Status.Ok) { live[nlive].Pfn = (uint)p.Value; live[nlive].Order = (byte)o; nlive++; livePages += 1UL << (int)o; }
+                else { st.Failed++; if (o >= 9) st.FailedHigh++; }
             }
             else
             {
@@ -138,11 +142,11 @@ public static unsafe class PageWorkloads
                 b.Free(Pfn.NewUnchecked(live[i].Pfn), live[i].Order);
                 livePages -= 1UL << live[i].Order;
                 live[i] = live[--nlive];
-                frees++;
             }
         }
         st.Rng = rng; st.NLive = nlive; st.LivePages = livePages;
-        st.Allocs = allocs; st.Frees = frees; st.Failed = failed; st.FailedHigh = failedHigh;
+        st.Allocs = (ulong)allocSteps - st.Failed;
+        st.Frees = (ulong)(steps - allocSteps);
     }
 
     /// <summary>The Fisher-Yates permutation W1 draws for one round.</summary>
