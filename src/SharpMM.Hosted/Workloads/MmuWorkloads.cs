@@ -119,8 +119,8 @@ public static unsafe class MmuWorkloads
         ulong failures = 0;
         for (uint i = 0; i < Pages; i++)
         {
-            failures += c.Mapper.Map(VirtAddr.NewUnchecked(VirtualBase + ((ulong)i << 12)), PhysAddr.NewUnchecked((ulong)target[i] << 12),
-                MappingSize.Size4KiB, PageFlags.Writable, ref *c.Buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+            if (c.Mapper.Map(VirtAddr.NewUnchecked(VirtualBase + ((ulong)i << 12)), PhysAddr.NewUnchecked((ulong)target[i] << 12),
+                MappingSize.Size4KiB, PageFlags.Writable, ref *c.Buddy, out FlushToken token) != Status.Ok) failures++;
             token.Flush(ref c.Arch, ref c.Policy);
         }
         return failures;
@@ -150,7 +150,7 @@ public static unsafe class MmuWorkloads
         ulong failures = 0;
         for (uint i = 0; i < Pages; i++)
         {
-            failures += c.Mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref *c.Buddy, out FlushToken token) == Status.Ok ? 0UL : 1UL;
+            if (c.Mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref *c.Buddy, out FlushToken token) != Status.Ok) failures++;
             token.Flush(ref c.Arch, ref c.Policy);
         }
         return failures;

@@ -448,35 +448,33 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // limit aligned to the page size has the whole page below it.
         if (((v | p) & mask) != 0 || !TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1)
             || p >= limit || ((limit & mask) != 0 && mask >= limit - p) || _access.OverlapsReserved(v, v | mask))
-        {
-            Status c = CheckMap(v, p, level);
-            if (c != Status.Ok) return c;
-        }
+            goto Slow;
 
         // The walk, written out per level (each step folds for its constant level; `level < L`
-        // picks the steps the page size needs). Missing tables are left to MapMissing, so this
-        // path makes no call.
+        // picks the steps the page size needs). Everything else (bad arguments, a missing
+        // table, a larger page on the way) is one call, MapSlow, so that no value of this path
+        // has to live across a call.
         // The last step leaves in (t, i, e) the entry pointing at the leaf's table.
         ulong tablePhys = _root;
         byte* t = null;
         int i = 0;
         ulong e = 0;
-        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (level < 1 && !Descend(1, v, ref tablePhys, out t, out i, out e)) goto Stopped;
+        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Slow;
+        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Slow;
+        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Slow;
+        if (level < 1 && !Descend(1, v, ref tablePhys, out t, out i, out e)) goto Slow;
         byte* lt = _access.Table(tablePhys, level, v);
         int li = Index(level, v);
         if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
-        TFormat.Write(lt, li, level == 0 ? TFormat.MakeLeaf(0, p, flags) : TFormat.MakeLeaf(level, p, flags));
-        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(t, i, e, 1);
+        // p was checked above (aligned, below the level's limit).
+        TFormat.Write(lt, li, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
+        if (TFormat.CountsChildren && level < Top - 1 && !TFormat.TryCountUpFast(t, i, e)) TFormat.AddChildCount(t, i, e, 1);
         if (TFormat.NewMappingNeedsFlush)
             token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
         return Status.Ok;
-    Stopped:
-        // A larger page covers va, or a table is missing.
-        if (TFormat.IsPresent(e)) return Status.ParentIsHugePage;
-        int m = MapMissing(v, p, level, flags, ref frames);
+    Slow:
+        // (The token is made here from MapSlow's result, so that it never has an address.)
+        int m = MapSlow(v, p, level, flags, ref frames);
         Status ms = (Status)(m & 0xFF);
         FlushToken.Kind root = (m & RootChangedBit) != 0 ? FlushToken.Kind.RootReload : 0;
         if (ms == Status.Ok && TFormat.NewMappingNeedsFlush)
@@ -484,6 +482,17 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         else if (root != 0)
             token = new FlushToken(0, root); // also on success when the page itself needs no flush
         return ms;
+    }
+
+    /// <summary>Map's checks in their documented order, then the walk that makes missing tables
+    /// (or finds a larger page or the entry in use). Returns as <see cref="MapMissing"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int MapSlow<TFrames>(ulong v, ulong p, int level, PageFlags flags, ref TFrames frames)
+        where TFrames : struct, IFrameAllocator
+    {
+        Status c = CheckMap(v, p, level);
+        if (c != Status.Ok) return (int)c;
+        return MapMissing(v, p, level, flags, ref frames);
     }
 
     // MapMissing's result: the status, and this bit when a latched root entry changed.

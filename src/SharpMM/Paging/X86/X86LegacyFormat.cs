@@ -60,10 +60,10 @@ public unsafe struct X86LegacyFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Read(byte* table, int index) => ((uint*)table)[index];
+    public static ulong Read(byte* table, int index) => ((uint*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Write(byte* table, int index, ulong entry) => ((uint*)table)[index] = (uint)entry;
+    public static void Write(byte* table, int index, ulong entry) => ((uint*)table)[(uint)index] = (uint)entry;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

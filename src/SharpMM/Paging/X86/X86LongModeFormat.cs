@@ -62,10 +62,10 @@ public unsafe struct X86LongModeFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[(uint)index] = entry;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -179,7 +179,21 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry)
     {
         if (((uint)(entry >> 52) & 0x7F) - 3 >= 0x7D) return false;
-        ((ulong*)table)[index] = entry - (1UL << 52);
+        ((ulong*)table)[(uint)index] = entry - (1UL << 52);
+        return true;
+    }
+
+    static bool IPagingFormat.LeafIsAddressOrFlags
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IPagingFormat.TryCountUpFast(byte* table, int index, ulong entry)
+    {
+        if (((uint)(entry >> 52) & 0x7F) - 1 >= 0x7E) return false;
+        ((ulong*)table)[(uint)index] = entry + (1UL << 52);
         return true;
     }
 

@@ -62,10 +62,10 @@ public unsafe struct X86PaeFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Read(byte* table, int index) => ((ulong*)table)[index];
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[index] = entry;
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[(uint)index] = entry;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
