@@ -4,7 +4,7 @@ namespace SharpMM.Paging;
 public struct FlushCounters
 {
     /// <summary>Single-page invalidations issued (invlpg, sfence.vma with an address).</summary>
-    public ulong PagesInvalidated;
+    public readonly ulong PagesInvalidated => BatchPages + SinglePages;
     /// <summary>Full flushes including global entries (<see cref="IArchHooks.FlushAll"/>).</summary>
     public ulong FullFlushes;
     /// <summary>Root reloads (<see cref="IArchHooks.WriteCr3"/> with the current root).</summary>
@@ -12,5 +12,11 @@ public struct FlushCounters
     /// <summary>Non-empty tokens and batches dropped with Ignore.</summary>
     public ulong Ignored;
     /// <summary>Non-empty tokens and batches flushed.</summary>
-    public ulong Flushed;
+    public readonly ulong Flushed => BatchFlushes + SinglePages;
+
+    // A token for one page, flushed with one invalidation (the common case) is counted once,
+    // here, and shows in both Flushed and PagesInvalidated: one counter to update, not two.
+    internal ulong SinglePages;
+    // Everything else: flushes through FlushPolicy.Apply and the pages they invalidated.
+    internal ulong BatchFlushes, BatchPages;
 }

@@ -41,7 +41,7 @@ public struct FlushPolicy
     internal unsafe void Apply<TArch>(ref TArch arch, int pageCount, ulong* pages, bool global, bool full, bool rootReload)
         where TArch : struct, IArchHooks
     {
-        Counters.Flushed++;
+        Counters.BatchFlushes++;
         if (rootReload) ReloadRoot(ref arch);
         bool pageByPage = !full && pageCount <= Ceiling && arch.HasInvalidatePage;
         if (pageByPage)
@@ -50,7 +50,7 @@ public struct FlushPolicy
             for (int i = 0; i < pageCount; i++)
             {
                 arch.InvalidatePage(pages[i]);
-                Counters.PagesInvalidated++;
+                Counters.BatchPages++;
             }
         }
         else if (global)

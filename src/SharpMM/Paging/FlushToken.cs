@@ -41,9 +41,8 @@ public readonly struct FlushToken
         // One page, nothing else: what the policy does for it, without the general path.
         if ((_kind & ~Kind.Global) == Kind.Page && policy.Ceiling >= 1 && arch.HasInvalidatePage)
         {
-            policy.Counters.Flushed++;
             arch.InvalidatePage(_va);
-            policy.Counters.PagesInvalidated++;
+            policy.Counters.SinglePages++;
             return;
         }
         FlushSlow(_va, _kind, ref arch, ref policy);

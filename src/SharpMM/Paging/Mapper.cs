@@ -594,7 +594,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // else (a count near its limits, no count, a table that may now be empty) is one call,
         // so that no value of this path has to live across a call.
         if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pt, pi, pe)) return Status.Ok;
-        token = UnmapTail(v, t, i, pt, pi, pe, token, ref frames);
+        token = UnmapTail(v, token, ref frames);
         return Status.Ok;
     Stopped:
         if (!TFormat.IsPresent(e)) return Status.NotMapped;
@@ -602,13 +602,27 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return ls;
     }
 
-    /// <summary>The rest of a 4 KiB Unmap after the leaf at entry <paramref name="i"/> of the page
-    /// table <paramref name="t"/> was cleared: the count in the entry (pt, pi, pe) pointing at
-    /// it, and the tables left empty.</summary>
+    /// <summary>The rest of a 4 KiB Unmap after the leaf for <paramref name="v"/> was cleared:
+    /// the count in the entry pointing at its page table, and the tables left empty. The path
+    /// is walked again (the tables are still linked), so that Unmap passes only the address.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private FlushToken UnmapTail<TFrames>(ulong v, byte* t, int i, byte* pt, int pi, ulong pe, FlushToken token, ref TFrames frames)
+    private FlushToken UnmapTail<TFrames>(ulong v, FlushToken token, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
+        ulong tablePhys = _root;
+        byte* pt = null;
+        int pi = 0;
+        ulong pe = 0;
+        for (int l = Top; l >= 1; l--)
+        {
+            pt = _access.Table(tablePhys, l, v);
+            pi = Index(l, v);
+            pe = TFormat.Read(pt, pi);
+            if (!TFormat.IsPresent(pe) || TFormat.IsLeaf(l, pe)) Panic.Fail("mapper: the path to an unmapped page's table is gone", v);
+            tablePhys = TFormat.Address(l, pe);
+        }
+        byte* t = _access.Table(tablePhys, 0, v);
+        int i = Index(0, v);
         int c = TFormat.CountsChildren && Top > 1 ? TFormat.AddChildCount(pt, pi, pe, -1) : 0;
         if (c == 2) return token;
         if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
