@@ -111,21 +111,15 @@ public sealed unsafe partial class Mmu
         e->Frame = page;
         *(ulong*)&e->Rights = rightsWord;
         pa = page | (va & 0xFFF);
-        if (_snapshotLeaf)
-        {
-            // What the stale check compares with RAM on later hits. Last, so that nothing of
-            // this path is live across the call.
-            e->LeafAddress = a;
-            e->LeafValue = leaf;
-            if (_snapshotUpper) SnapshotUpper(e);
-        }
         return true;
     }
 
-    /// <summary>The fast fill's copy of the PML4E, PDPTE and PDE it read (addresses and values),
-    /// for the stale check of every level: read again, as nothing changed them since.</summary>
+    /// <summary>After a fast fill of <paramref name="e"/> while a stale check is on: the copies
+    /// of the entries the walk read (the leaf's address and value; with the every-level check
+    /// also the PML4E, PDPTE and PDE), for later hits to compare with RAM. Read again, as
+    /// nothing changed them since the fill.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SnapshotUpper(TlbEntry* e)
+    private void Snapshot(TlbEntry* e)
     {
         ulong va = e->Tag;
         ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
@@ -133,10 +127,15 @@ public sealed unsafe partial class Mmu
         for (int i = 0; i < 3; i++)
         {
             ulong raw = *(ulong*)(_ram + a);
-            upper[2 * i] = a;
-            upper[2 * i + 1] = raw;
+            if (_snapshotUpper)
+            {
+                upper[2 * i] = a;
+                upper[2 * i + 1] = raw;
+            }
             a = (raw & _fastTableMask) + (BitOperations.RotateRight(va, 27 - 9 * i) & 0xFF8);
         }
+        e->LeafAddress = a;
+        e->LeafValue = *(ulong*)(_ram + a);
     }
 
     /// <summary>
@@ -149,7 +148,21 @@ public sealed unsafe partial class Mmu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Translation TranslateMiss(ulong va, AccessKind access, Privilege privilege)
     {
-        if (_smallWays != 1)
+        if (_smallWays == 1)
+        {
+            // With a stale check on, the inline path leaves the fast fill to here (the copies
+            // the check needs are made out of line); a hit is checked by TranslateSlow.
+            if (_fastWalk && _snapshotLeaf)
+            {
+                TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+                if (e->Tag != (va | 0xFFF) && FastFill(va, e, access, privilege, out ulong filled))
+                {
+                    Snapshot(e);
+                    return new Translation(filled, TranslationResult.Ok);
+                }
+            }
+        }
+        else
         {
             ulong tag = va | 0xFFF;
             uint set = (uint)((nuint)(va >> 12) & _smallSetMask);
@@ -172,6 +185,7 @@ public sealed unsafe partial class Mmu
                 if (FastFill(va, e, access, privilege, out ulong filled))
                 {
                     if (evicting) AdvanceVictim(set);
+                    if (_snapshotLeaf) Snapshot(e);
                     return new Translation(filled, TranslationResult.Ok);
                 }
             }

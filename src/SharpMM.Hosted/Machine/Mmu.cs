@@ -71,7 +71,9 @@ public sealed unsafe partial class Mmu
     // The fast walk (FastFill): 4-level paging, 4 KiB pages, Accessed already set in the non-leaf
     // entries. _fastWalk: it may run (4-level, root table below _fastLimit, the largest power of
     // two within RAM, no large-page TLB entries); _fastInline: and the 4 KiB array is
-    // direct-mapped, so it runs inline in Translate. _fastMasks: its checks per access;
+    // direct-mapped and no stale check is on, so it runs inline in Translate (with a stale check
+    // it runs from TranslateMiss, which also makes the copies the check needs). _fastMasks: its
+    // checks per access;
     // _leafRights: the PTE bits that become TlbRights (D, and G with CR4.PGE).
     private bool _fastWalk, _fastInline;
     // The fast fill keeps the non-leaf entries it read (for the stale check of every level) only
@@ -405,9 +407,9 @@ public sealed unsafe partial class Mmu
     internal void RefreshFastWalk()
     {
         _fastWalk = _fastWalkAllowed && _mode == PagingMode.FourLevel && _rootTable < _fastLimit && !_tlb._largeMayHold;
-        _fastInline = _fastWalk && _smallWays == 1;
         _snapshotUpper = _tlb._staleCheck == StaleCheck.AllLevels;
         _snapshotLeaf = _tlb._staleCheck != StaleCheck.Off;
+        _fastInline = _fastWalk && _smallWays == 1 && !_snapshotLeaf;
         _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
     }
 
