@@ -213,13 +213,24 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         uint pfn = zone.Head[o];
         UnlinkRaw(ref zone, a, o, pfn);
         if (o < MaxOrderValue) a.TogglePair(ref zone, pfn, o);
-        while (o > order)
+        if (o > order)
         {
-            o--;
-            uint upper = pfn + (1u << (int)o);
-            *a.Info(upper) = FrameInfo.Make(FrameState.Free, o);
-            AddRaw(ref zone, a, o, upper);
-            a.TogglePair(ref zone, upper, o);
+            // Split: the upper halves go to the lists order..o-1, which are all empty (o is the
+            // first non-empty order at or above the request), so each becomes a list's only entry.
+            zone.NonEmpty |= (1u << (int)o) - (1u << (int)order);
+            do
+            {
+                o--;
+                uint upper = pfn + (1u << (int)o);
+                *a.Info(upper) = FrameInfo.Make(FrameState.Free, o);
+                FrameLinks* l = a.Links(upper);
+                l->Next = 0;
+                l->Prev = 0;
+                zone.Head[o] = upper;
+                zone.Blocks[o] = 1;
+                a.TogglePair(ref zone, upper, o);
+            }
+            while (o > order);
         }
         *a.Info(pfn) = FrameInfo.Make(FrameState.Allocated, order);
         return pfn;
