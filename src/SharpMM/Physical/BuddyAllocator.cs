@@ -292,10 +292,13 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     /// Allocates a block of 2^<paramref name="order"/> frames from the highest zone
     /// <paramref name="memoryClass"/> may use, falling back to lower zones.
     /// Return: Ok and the first frame; OutOfMemory (nothing changed); InvalidArgument for an
-    /// order above 10.
+    /// order above 10 or an unknown memory class.
     /// </summary>
-    public Status Allocate(uint order, MemoryClass memoryClass, out Pfn pfn) =>
-        AllocateFrom(order, _layout.HighestZoneFor(memoryClass), out pfn);
+    public Status Allocate(uint order, MemoryClass memoryClass, out Pfn pfn)
+    {
+        if ((uint)memoryClass > (uint)MemoryClass.User) { pfn = default; return Status.InvalidArgument; }
+        return AllocateFrom(order, _layout.HighestZoneFor(memoryClass), out pfn);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     // highestZone -1: the user zone (read only on the slow path, so that the fast path keeps

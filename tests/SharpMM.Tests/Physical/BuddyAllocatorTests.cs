@@ -62,6 +62,20 @@ public unsafe class BuddyAllocatorTests
     }
 
     [Fact]
+    public void BadAllocationArguments_AreRefused_AndChangeNothing()
+    {
+        using var f = BuddyFixture.Flat(1024, 1024);
+        ulong free0 = f.B.FreeFrames;
+        Assert.Equal(Status.InvalidArgument, f.B.Allocate(11, out Pfn p));
+        Assert.Equal(0UL, p.Value);
+        Assert.Equal(Status.InvalidArgument, f.B.Allocate(0, (MemoryClass)4, out p));
+        Assert.Equal(Status.InvalidArgument, f.B.Allocate(0, (MemoryClass)255, out p));
+        Assert.Equal(Status.InvalidArgument, f.B.Allocate(uint.MaxValue, MemoryClass.Kernel, out p));
+        Assert.Equal(free0, f.B.FreeFrames);
+        f.B.Validate();
+    }
+
+    [Fact]
     public void BadFrees_AreRefused_AndChangeNothing()
     {
         using var f = BuddyFixture.Flat(1024, 2048, pcp: true);
