@@ -6,6 +6,7 @@ namespace SharpMM.Tests.Heap;
 
 /// <summary>W3, W3t and W3h are the peers' workloads: same generator, same trace; SharpMM runs
 /// them without a failure and without GC allocation.</summary>
+[Collection(AllocationFreeCollection.Name)]
 public unsafe class HeapWorkloadTests
 {
     // The checksums shared/peers/README.md gives for the W3 trace (10,000,000 operations),

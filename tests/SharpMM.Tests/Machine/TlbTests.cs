@@ -10,6 +10,7 @@ namespace SharpMM.Tests.Machine;
 /// The TLB (SDM vol. 3A, 4.10): cached translations survive table changes until invalidated;
 /// the model reports their use; invlpg, CR3 loads and full flushes drop what the SDM says.
 /// </summary>
+[Collection(AllocationFreeCollection.Name)]
 public class TlbTests
 {
     private const ulong Va = 0x0000_0000_4000_0000;

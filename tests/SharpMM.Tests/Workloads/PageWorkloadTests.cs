@@ -7,6 +7,7 @@ using Xunit;
 namespace SharpMM.Tests.Workloads;
 
 /// <summary>The workloads are the peers' workloads: same PRNG stream, same draws, same end state.</summary>
+[Collection(AllocationFreeCollection.Name)]
 public unsafe class PageWorkloadTests
 {
     // Values printed by the peers' own generator (shared/peers/common.h rng_next). Its README
