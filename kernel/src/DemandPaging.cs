@@ -24,7 +24,7 @@ internal static unsafe class DemandPaging
 {
     private const ulong ReservedBitError = 8;
 
-    private static UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore>* s_memory;
+    private static UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore>* s_memory;
     private static AddressSpace<X86LongModeFormat>* s_space;
     private static bool s_inHandler;
 
@@ -46,7 +46,7 @@ internal static unsafe class DemandPaging
     /// Loads <paramref name="space"/> of <paramref name="memory"/> into CR3 and routes its user
     /// half's faults to the library; null loads the kernel's own tables and routes nothing.
     /// </summary>
-    public static void Load(UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore>* memory, AddressSpace<X86LongModeFormat>* space)
+    public static void Load(UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore>* memory, AddressSpace<X86LongModeFormat>* space)
     {
         if (space == null)
         {

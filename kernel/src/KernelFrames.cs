@@ -4,10 +4,11 @@ using SharpMM.Physical;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// The frame allocator the kernel's mapper takes page-table frames from: the buddy allocator of
-/// <see cref="PhysicalBoot.Memory"/>, kernel class (frames the direct map reaches). Stateless:
-/// every copy is the same allocator. Counts what it handed out and took back, so a report can say
-/// how many table pages an operation cost.
+/// The frame allocator the kernel takes frames from for its page tables and for the user memory
+/// the in-kernel tests run: the buddy allocator of <see cref="PhysicalBoot.Memory"/>, kernel
+/// class (frames the direct map reaches, so the library can zero, copy and page them through
+/// it). Stateless: every copy is the same allocator. Counts what it handed out and took back, so
+/// a test can say how many frames an operation cost (user memory keeps its own count too).
 /// </summary>
 internal struct KernelFrames : IFrameAllocator
 {

@@ -8,7 +8,7 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// The library's user memory manager on this machine, for the in-kernel tests: a
 /// <see cref="UserMemory{TFormat, TFrames, TStore}"/> over the buddy allocator
-/// (<see cref="UserPageFrames"/>) with a RAM-disk store, room for <see cref="SpaceCount"/>
+/// (<see cref="KernelFrames"/>) with a RAM-disk store, room for <see cref="SpaceCount"/>
 /// address spaces, the frame table and the swap slots' metadata, all in one vmalloc area, so
 /// that creating and destroying a machine leaves the buddy allocator as it was.
 /// <code>
@@ -35,7 +35,7 @@ internal unsafe struct UserMachine
     public const int SpaceCount = 4;
 
     /// <summary>The memory manager.</summary>
-    public UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore> Memory;
+    public UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> Memory;
     /// <summary>The layout every space of this machine has.</summary>
     public UserLayout Layout;
     /// <summary>The backing store's slots (a RAM disk in the vmalloc area).</summary>

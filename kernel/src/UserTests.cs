@@ -77,7 +77,7 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore> mem = ref m->Memory;
+        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* s = m->Space(0);
         t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
         const int Pages = 64;
@@ -174,7 +174,7 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (UserMachine.Create(96, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore> mem = ref m->Memory;
+        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         const ulong Budget = 16, Pages = 64;
         mem.ResidentLimit = Budget;
         mem.ReclaimBatch = 4;
@@ -257,7 +257,7 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore> mem = ref m->Memory;
+        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
         ulong free1 = Buddy.FreeFrames;
         t.Equal((ulong)mem.CreateSpace(parent, m->Layout, KernelRoot), (ulong)Status.Ok, "parent created");
@@ -351,7 +351,7 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, UserPageFrames, RamDiskStore> mem = ref m->Memory;
+        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
         const ulong Pages = 32;
         t.Equal((ulong)mem.CreateSpace(parent, m->Layout, KernelRoot), (ulong)Status.Ok, "parent created");

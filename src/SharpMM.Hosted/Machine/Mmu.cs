@@ -270,11 +270,7 @@ public sealed unsafe partial class Mmu
     {
         if (!HasInvalidatePage) throw new InvalidOperationException("invlpg is not available on this CPU model (#UD): reload CR3 instead");
         _tlb._pageInvalidations++;
-        if (_tlb._largeMayHold) { _tlb.DropPage(va); return; }
-        TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
-        ulong tag = va | 0xFFF;
-        for (int i = 0; i < _smallWays; i++)
-            if (e[i].Tag == tag) e[i].Tag = 0;
+        _tlb.DropPage(va);
     }
 
     /// <summary>Drops every TLB entry, global ones included, as toggling CR4.PGE does.</summary>

@@ -126,9 +126,6 @@ public unsafe interface IPagingFormat
     /// done inline: true when the entry carries a count that stays well above empty and it was
     /// decremented; false (nothing changed) otherwise, for <see cref="AddChildCount"/> to decide.</summary>
     internal static virtual bool TryCountDownFast(byte* table, int index, ulong entry) => false;
-    /// <summary>The common case of adding one to that count, inline: true when it was done;
-    /// false (nothing changed) otherwise, for <see cref="AddChildCount"/>.</summary>
-    internal static virtual bool TryCountUpFast(byte* table, int index, ulong entry) => false;
 
     /// <summary>True when a leaf is its address ORed into the leaf <see cref="MakeLeaf"/> makes
     /// for address 0 (x86-64: the address sits unshifted in its own bits), so that the mapper,

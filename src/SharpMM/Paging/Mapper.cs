@@ -468,7 +468,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
         // p was checked above (aligned, below the level's limit).
         TFormat.Write(lt, li, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
-        if (TFormat.CountsChildren && level < Top - 1 && !TFormat.TryCountUpFast(t, i, e)) TFormat.AddChildCount(t, i, e, 1);
+        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(t, i, e, 1);
         if (TFormat.NewMappingNeedsFlush)
             token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
         return Status.Ok;

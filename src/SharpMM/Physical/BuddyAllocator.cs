@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
@@ -50,7 +49,6 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private FrameMap _map;
     private ZoneArray _zones;
     private int _zoneCount;
-    private int _userZone;
     // EndPfn of zones 0..2 (NoZoneEnd past the last zone), for the branch-free zone lookup.
     private fixed ulong _zoneEnd[ZoneLayout.MaxZones - 1];
     private ZoneLayout _layout;
@@ -78,8 +76,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         _map = map;
         _layout = layout;
         _zoneCount = layout.Count;
-        _userZone = layout.HighestZoneFor(MemoryClass.User);
-        _userZoneOffset = _userZone * sizeof(Zone);
+        _userZoneOffset = layout.HighestZoneFor(MemoryClass.User) * sizeof(Zone);
         _freeHintOffset = _userZoneOffset;
         _managedFrames = 0;
         for (int z = 0; z < ZoneLayout.MaxZones - 1; z++) _zoneEnd[z] = z < _zoneCount - 1 ? layout.EndPfn(z) : NoZoneEnd;
@@ -168,9 +165,6 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private readonly int ZoneIndexOf(ulong pfn) =>
         (int)((_zoneEnd[0] - 1 - pfn) >> 63) + (int)((_zoneEnd[1] - 1 - pfn) >> 63) + (int)((_zoneEnd[2] - 1 - pfn) >> 63);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [UnscopedRef]
-    private ref Zone ZoneOf(ulong pfn) => ref Unsafe.Add(ref _zones[0], ZoneIndexOf(pfn));
 
     // ---- free-list primitives, generic over how metadata is reached. Raw versions do not
     // touch the pair bits. ----
@@ -344,7 +338,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private ulong AllocateSlow(uint order, int highestZone)
     {
         if (order > MaxOrderValue) return (ulong)Status.InvalidArgument << 32;
-        if (highestZone < 0) highestZone = _userZone;
+        if (highestZone < 0) highestZone = (int)(_userZoneOffset / sizeof(Zone));
         for (int z = highestZone; z >= 0; z--)
         {
             ref Zone zone = ref Unsafe.Add(ref _zones[0], z);

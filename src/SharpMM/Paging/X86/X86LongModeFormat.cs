@@ -164,19 +164,24 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     // bit 52. (A whole-entry store: the next walk reads the entry back at once, and a narrower
     // store would not forward to that load.)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta)
-    {
-        uint low = (uint)(entry >> 52) & 0x7F;
-        if (delta > 0 ? low - 1 < 0x7E : low - 3 < 0x7D)
-        {
-            ((ulong*)table)[index] = entry + ((ulong)(long)delta << 52);
-            return 2;
-        }
-        return AddCountSlow(table, index, entry, delta);
-    }
+    static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta) =>
+        (delta > 0 ? CountUpFast(table, index, entry) : CountDownFast(table, index, entry)) ? 2 : AddCountSlow(table, index, entry, delta);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry)
+    static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry) => CountDownFast(table, index, entry);
+
+    // The common increment: the low 7 bits neither overflow nor are 0 (no count).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CountUpFast(byte* table, int index, ulong entry)
+    {
+        if (((uint)(entry >> 52) & 0x7F) - 1 >= 0x7E) return false;
+        ((ulong*)table)[(uint)index] = entry + (1UL << 52);
+        return true;
+    }
+
+    // The common decrement: the low 7 bits stay at 2 or more (the table cannot become empty).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CountDownFast(byte* table, int index, ulong entry)
     {
         if (((uint)(entry >> 52) & 0x7F) - 3 >= 0x7D) return false;
         ((ulong*)table)[(uint)index] = entry - (1UL << 52);
@@ -187,14 +192,6 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => true;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool IPagingFormat.TryCountUpFast(byte* table, int index, ulong entry)
-    {
-        if (((uint)(entry >> 52) & 0x7F) - 1 >= 0x7E) return false;
-        ((ulong*)table)[(uint)index] = entry + (1UL << 52);
-        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
