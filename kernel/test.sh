@@ -133,38 +133,36 @@ announced() {
     sed -n "s/^test=$2: .* at \(0x[0-9a-f]\{16\}\), expecting.*/\1/p" "$1" | head -n 1
 }
 
+# A #PF at the address the kernel announced for test NAME: check_announced_pf LOG NAME ERROR LINE
+# where ERROR is the report's "error=... [...]" text and LINE the regex of the RIP/CR2/note line,
+# with ADDR standing for the announced address.
+check_announced_pf() {
+    local addr
+    addr="$(announced "$1" "$2")"
+    [ -n "$addr" ] || { echo "no 'test=$2: ... at 0x...' line"; return; }
+    grep -qF "cpu exception: vector 14 #PF page fault, error=$3" "$1" \
+        || { echo "no #PF report with error=$3"; return; }
+    grep -qE "${4//ADDR/$addr}" "$1" \
+        || { echo "#PF report does not match ${4//ADDR/$addr}"; return; }
+}
+
 # A write to kernel text: #PF, protection violation on a write, CR2 = the announced address.
 check_writetext() {
-    local addr
-    addr="$(announced "$1" writetext)"
-    [ -n "$addr" ] || { echo "no 'test=writetext: ... at 0x...' line"; return; }
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000003 [protection write supervisor]' "$1" \
-        || { echo "no #PF [protection write] report"; return; }
-    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=$addr note: write to kernel text \(read-only\)$" "$1" \
-        || { echo "#PF report does not name CR2=$addr in kernel text"; return; }
+    check_announced_pf "$1" writetext '0x0000000000000003 [protection write supervisor]' \
+        '^ +RIP=0x[0-9a-f]{16} CR2=ADDR note: write to kernel text \(read-only\)$'
 }
 
 # A call into .bss: #PF on the instruction fetch (NX), RIP = CR2 = the announced address.
 check_execdata() {
-    local addr
-    addr="$(announced "$1" execdata)"
-    [ -n "$addr" ] || { echo "no 'test=execdata: ... at 0x...' line"; return; }
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000011 [protection fetch supervisor]' "$1" \
-        || { echo "no #PF [protection fetch] report"; return; }
-    grep -qE "^ +RIP=$addr CR2=$addr note: instruction fetch from a no-execute page$" "$1" \
-        || { echo "#PF report does not name RIP=CR2=$addr"; return; }
+    check_announced_pf "$1" execdata '0x0000000000000011 [protection fetch supervisor]' \
+        '^ +RIP=ADDR CR2=ADDR note: instruction fetch from a no-execute page$'
 }
 
 # A plain read outside every region of a loaded user space: the library's fault handler refuses
 # it (no-region), no probe takes it, so it is reported, with the library's answer as the note.
 check_userfault() {
-    local addr
-    addr="$(announced "$1" userfault)"
-    [ -n "$addr" ] || { echo "no 'test=userfault: ... at 0x...' line"; return; }
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000000 [not-present read supervisor]' "$1" \
-        || { echo "no #PF [not-present read] report"; return; }
-    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=$addr note: user memory refused it: no-region$" "$1" \
-        || { echo "#PF report does not name CR2=$addr with the library's no-region answer"; return; }
+    check_announced_pf "$1" userfault '0x0000000000000000 [not-present read supervisor]' \
+        '^ +RIP=0x[0-9a-f]{16} CR2=ADDR note: user memory refused it: no-region$'
 }
 
 # The library's Panic.Fail through the kernel's hook.
