@@ -4,9 +4,9 @@ namespace SharpMM.Tests;
 
 /// <summary>
 /// Tests that assert a measured region allocated nothing on the GC heap
-/// (<see cref="System.GC.GetAllocatedBytesForCurrentThread"/> unchanged) run alone: while other
-/// tests run in parallel, a collection they trigger retires this thread's allocation context and
-/// the reading jumps by up to one allocation quantum (about 8 KiB) with nothing allocated.
+/// (<see cref="System.GC.GetAllocatedBytesForCurrentThread"/> unchanged). They measure inside a
+/// <see cref="NoGcRegion"/>, as a collection triggered by any thread moves the reading with nothing
+/// allocated, and run apart from the parallel tests, whose allocations would use up the region's budget.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class AllocationFreeCollection

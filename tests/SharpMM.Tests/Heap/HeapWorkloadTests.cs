@@ -39,7 +39,12 @@ public unsafe class HeapWorkloadTests
     public void W3_FullScale_MeetsTheFootprintTarget()
     {
         using var t = new W3Trace(HeapWorkloads.Ops);
-        W3Result r = HeapWorkloads.RunW3("sharpmm", t, touch: false);
+        W3Result r;
+        using (new NoGcRegion())
+        {
+            r = HeapWorkloads.RunW3("sharpmm", t, touch: false);
+            Assert.True(NoGcRegion.Held, "a collection ran during W3");
+        }
         Assert.Equal(0UL, r.Failures);
         Assert.Equal(0L, r.GcBytes);
         Assert.Equal(t.LiveBytesAtEnd, r.LiveBytes);
@@ -50,10 +55,17 @@ public unsafe class HeapWorkloadTests
     public void W3t_And_W3h_RunClean()
     {
         using var t = new W3Trace(200_000);
-        W3Result r = HeapWorkloads.RunW3("sharpmm", t, touch: true);
+        W3Result r;
+        ulong failures;
+        long gc;
+        using (new NoGcRegion())
+        {
+            r = HeapWorkloads.RunW3("sharpmm", t, touch: true);
+            HeapWorkloads.RunW3h("sharpmm", 200_000, out failures, out gc);
+            Assert.True(NoGcRegion.Held, "a collection ran during W3t/W3h");
+        }
         Assert.Equal(0UL, r.Failures);
         Assert.Equal(0L, r.GcBytes);
-        HeapWorkloads.RunW3h("sharpmm", 200_000, out ulong failures, out long gc);
         Assert.Equal(0UL, failures);
         Assert.Equal(0L, gc);
     }

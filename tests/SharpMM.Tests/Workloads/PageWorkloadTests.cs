@@ -53,7 +53,12 @@ public unsafe class PageWorkloadTests
         var b = PageWorkloads.Create(PcpConfig.Off, out var meta);
         try
         {
-            var r = PageWorkloads.W2(ref *b, 2_000_000, 10);
+            W2Result r;
+            using (new NoGcRegion())
+            {
+                r = PageWorkloads.W2(ref *b, 2_000_000, 10);
+                Assert.True(NoGcRegion.Held, "a collection ran during W2");
+            }
             Assert.Equal(998640UL, r.Allocs);
             Assert.Equal(1001360UL, r.Frees);
             Assert.Equal(0UL, r.Failed);
@@ -74,10 +79,14 @@ public unsafe class PageWorkloadTests
         var b = PageWorkloads.Create(PcpConfig.Default, out var meta);
         try
         {
-            PageWorkloads.W0(ref *b, 100_000);
-            Assert.Equal(0L, PageWorkloads.GcBytes);
-            PageWorkloads.W1(ref *b, 100_000, 2);
-            Assert.Equal(0L, PageWorkloads.GcBytes);
+            using (new NoGcRegion())
+            {
+                PageWorkloads.W0(ref *b, 100_000);
+                Assert.Equal(0L, PageWorkloads.GcBytes);
+                PageWorkloads.W1(ref *b, 100_000, 2);
+                Assert.Equal(0L, PageWorkloads.GcBytes);
+                Assert.True(NoGcRegion.Held, "a collection ran during W0/W1");
+            }
             Assert.Equal((ulong)PageWorkloads.Frames, b->FreeFrames);
             b->Validate();
         }
