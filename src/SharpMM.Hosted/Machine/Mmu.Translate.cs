@@ -27,9 +27,9 @@ public sealed unsafe partial class Mmu
         // TlbRights.Checked, which no entry has, so hits are then served by the checking path.
         TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
         ulong tag = va | 0xFFF;
-        uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
         if (e->Tag == tag)
         {
+            uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
             if ((need & ~e->Rights) == 0)
             {
                 e->Hits += 1;
@@ -37,7 +37,7 @@ public sealed unsafe partial class Mmu
                 return TranslationResult.Ok;
             }
         }
-        else if (_fastInline && FastFill(va, e, access, privilege, out pa))
+        else if (FastFill(va, e, access, privilege, _walkRam, _walkRoot, out pa))
         {
             return TranslationResult.Ok;
         }
@@ -65,51 +65,50 @@ public sealed unsafe partial class Mmu
     /// harmless RAM before that test.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool FastFill(ulong va, TlbEntry* e, AccessKind access, Privilege privilege, out ulong pa)
+    private bool FastFill(ulong va, TlbEntry* e, AccessKind access, Privilege privilege, byte* ram, byte* root, out ulong pa)
     {
         const ulong frame = 0x000F_FFFF_FFFF_F000UL;   // bits 51:12
-        const ulong writeUser = EntryBits.Writable | EntryBits.User;
 
         pa = 0;
         if ((ulong)((long)va >> 47) + 1 > 1) return false;   // non-canonical: #GP
-        byte* ram = _ram;
         ulong next = _fastTableMask;
-        ulong a = _rootTable + (BitOperations.RotateRight(va, 36) & 0xFF8);
-        ulong r4 = *(ulong*)(ram + a);
-        a = (r4 & next) + (BitOperations.RotateRight(va, 27) & 0xFF8);
+        ulong r4 = *(ulong*)(root + (BitOperations.RotateRight(va, 36) & 0xFF8));
+        ulong a = (r4 & next) + (BitOperations.RotateRight(va, 27) & 0xFF8);
         ulong r3 = *(ulong*)(ram + a);
         a = (r3 & next) + (BitOperations.RotateRight(va, 18) & 0xFF8);
         ulong r2 = *(ulong*)(ram + a);
         a = (r2 & next) + (BitOperations.RotateRight(va, 9) & 0xFF8);
         ulong all = r4 & r3 & r2, any = r4 | r3 | r2;
 
-        // The checks and the rights, as far as the PML4E, PDPTE, PDE and the access decide them,
-        // apart from the PTE (see FastWalkMasks). Rights: R/W and U/S by AND over the four
-        // entries, XD by OR (XD = 1 passes the reserved-bit checks only with NXE = 1), the leaf's
-        // D (set by a write) and, with CR4.PGE, G.
+        // The PML4E, PDPTE and PDE, tested before the PTE arrives (see FastWalkMasks). Their XD
+        // is among the bits that must be clear, for every access: the rights below take XD from
+        // the PTE alone (a walk through a non-leaf entry with XD = 1 is left to the slow path).
         ref FastWalkMasks m = ref Unsafe.Add(ref Unsafe.As<FastWalkMaskTable, FastWalkMasks>(ref _fastMasks), (int)access * 2 + (int)privilege);
-        ulong bad = (~all & m.UpperMustSet) | (any & m.UpperMustClear);
-        ulong rightsMask = (all & writeUser) | _leafRights;
-        ulong rightsWord = m.RightsBase | ((any >> 63) ^ TlbRights.Execute);
+        if ((~all & m.UpperMustSet) != 0 || (any & m.UpperMustClear) != 0) return false;
+        // R/W and U/S of the non-leaf entries, with the PTE's D and G let through (non-leaf
+        // entries ignore bits 6 and 8).
+        ulong upperRights = all | EntryBits.Dirty | EntryBits.Global;
 
         ulong pte = *(ulong*)(ram + a);
-        bad |= (~pte & m.LeafMustSet) | (pte & m.LeafMustClear);
-        if (bad != 0) return false;
+        if ((pte & m.LeafTested) != m.LeafMustSet) return false;
         // Accessed (and Dirty for a write), stored whether or not they were set already: the same
         // value then, and no branch on whether this is the page's first walk (measured faster
         // on W4's walks than the test). Hardware does a locked update; one host thread drives
         // the model, so a plain store is the same update.
-        ulong leaf = pte | m.LeafSet;
+        ulong leaf = pte | EntryBits.Accessed | (access == AccessKind.Write ? EntryBits.Dirty : 0);
         *(ulong*)(ram + a) = leaf;
-        rightsWord = ((pte & rightsMask) | rightsWord) & ~(pte >> 63);
-
+        // The rights in TlbRights bits, which are the entry bits they come from: R/W and U/S by
+        // AND over the four entries, the PTE's D and G. Bit 0 of the AND is P, 1 in every entry
+        // here: XOR with the PTE's XD makes it Execute (XD = 1 passes the reserved-bit checks only
+        // with NXE = 1). The other bits are left as they come: no access requires them, and
+        // bit 7 (TlbRights.Checked) is 0, as PS is 0 in the non-leaf entries.
+        uint rights = (uint)(upperRights & leaf) ^ (uint)(leaf >> 63);
 
         ulong page = pte & frame;
         _fastFills++;
-        if (e->Tag == 0) _fastEmptyFills++; // taken only while the TLB fills up
         e->Tag = va | 0xFFF;
         e->Frame = page;
-        *(ulong*)&e->Rights = rightsWord;
+        e->Rights = rights;
         pa = page | (va & 0xFFF);
         return true;
     }
@@ -136,6 +135,7 @@ public sealed unsafe partial class Mmu
         }
         e->LeafAddress = a;
         e->LeafValue = *(ulong*)(_ram + a);
+        e->UpperCount = 3;
     }
 
     /// <summary>
@@ -155,7 +155,7 @@ public sealed unsafe partial class Mmu
             if (_fastWalk && _snapshotLeaf)
             {
                 TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
-                if (e->Tag != (va | 0xFFF) && FastFill(va, e, access, privilege, out ulong filled))
+                if (e->Tag != (va | 0xFFF) && FastFill(va, e, access, privilege, _ram, _ram + _rootTable, out ulong filled))
                 {
                     Snapshot(e);
                     return new Translation(filled, TranslationResult.Ok);
@@ -182,7 +182,7 @@ public sealed unsafe partial class Mmu
             {
                 TlbEntry* e = first + way;
                 bool evicting = e->Tag != 0;
-                if (FastFill(va, e, access, privilege, out ulong filled))
+                if (FastFill(va, e, access, privilege, _ram, _ram + _rootTable, out ulong filled))
                 {
                     if (evicting) AdvanceVictim(set);
                     if (_snapshotLeaf) Snapshot(e);
@@ -247,12 +247,13 @@ public sealed unsafe partial class Mmu
             if (missing == 0)
             {
                 _tlb._hits++;
-                pa = e.Frame | (va & ((1UL << e.PageShift) - 1));
+                pa = e.Frame | (va & ((1UL << array.Shift) - 1));
                 return TranslationResult.Ok;
             }
             // A write through an entry cached with Dirty = 0: the CPU walks again to set Dirty (4.8).
             _tlb._dirtyWalks++;
             e.Tag = 0;
+            array.Dropped++;
         }
         _tlb._misses++;
         return Fill(va, access, privilege, need, out pa);
@@ -283,15 +284,14 @@ public sealed unsafe partial class Mmu
 
             uint rights = s.Rights;
             if ((leaf & EntryBits.Dirty) != 0) rights |= TlbRights.Dirty;
-            if ((leaf & EntryBits.Global) != 0 && (_cr4 & Cr4Flags.PageGlobalEnable) != 0) rights |= TlbRights.Global;
+            if ((leaf & EntryBits.Global) != 0) rights |= TlbRights.Global;
             TlbArray array = _tlb.ArrayFor(s.PageShift);
             if (array != _tlb.Small && !_tlb._largeMayHold)
             {
                 _tlb._largeMayHold = true;
                 RefreshFastWalk();
             }
-            int slot = array.Allocate(va, out bool evicted);
-            if (evicted) _tlb._evictions++;
+            int slot = array.Allocate(va);
             _tlb._fills++;
             ref TlbEntry e = ref array.Entries[slot];
             e.Tag = array.TagOf(va);
@@ -300,7 +300,6 @@ public sealed unsafe partial class Mmu
             e.LeafValue = leaf;
             e.Rights = rights;
             e.UpperCount = (byte)s.UpperCount;
-            e.PageShift = (byte)s.PageShift;
             array.Upper[slot] = s.Upper;
             pa = s.Frame | (va & ((1UL << s.PageShift) - 1));
             return TranslationResult.Ok;
@@ -351,7 +350,7 @@ public sealed unsafe partial class Mmu
             (level, address, cached, current) = (top - e.UpperCount, e.LeafAddress, e.LeafValue, now);
         }
 
-        StaleKind kind = Classify(ref e, va, access, privilege);
+        StaleKind kind = Classify(array, ref e, va, access, privilege);
         if (_tlb._staleCheck == StaleCheck.AllLevels)
             for (int i = 0; i < e.UpperCount; i++) upper[i].Value = ReadEntry(upper[i].Address);
         e.LeafValue = ReadEntry(e.LeafAddress);
@@ -359,7 +358,7 @@ public sealed unsafe partial class Mmu
         _tlb.Record(new TlbViolation(va, kind, access, level, address, cached, current));
     }
 
-    private StaleKind Classify(ref TlbEntry e, ulong va, AccessKind access, Privilege privilege)
+    private StaleKind Classify(TlbArray array, ref TlbEntry e, ulong va, AccessKind access, Privilege privilege)
     {
         WalkState s = default;
         switch (WalkTables(va, false, access, ref s))
@@ -368,10 +367,10 @@ public sealed unsafe partial class Mmu
             case WalkOutcome.Reserved: return StaleKind.ReservedBit;
             case WalkOutcome.OutsideRam: return StaleKind.TableOutsideRam;
         }
-        if (s.Frame != e.Frame || s.PageShift != e.PageShift) return StaleKind.MappingChanged;
+        if (s.Frame != e.Frame || s.PageShift != array.Shift) return StaleKind.MappingChanged;
         if ((e.Rights & TlbRights.AllAccess & ~s.Rights) != 0) return StaleKind.RightsReduced;
         if ((e.Rights & TlbRights.Dirty) != 0 && (s.EntryValue & EntryBits.Dirty) == 0) return StaleKind.DirtyCleared;
-        bool global = (s.EntryValue & EntryBits.Global) != 0 && (_cr4 & Cr4Flags.PageGlobalEnable) != 0;
+        bool global = (s.EntryValue & EntryBits.Global) != 0;
         ulong pat = s.PageShift == 12 ? EntryBits.PageSize : 1UL << 12;
         ulong caching = EntryBits.WriteThrough | EntryBits.CacheDisable | pat;
         if (global != ((e.Rights & TlbRights.Global) != 0) || ((s.EntryValue ^ e.LeafValue) & caching) != 0)

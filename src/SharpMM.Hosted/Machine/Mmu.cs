@@ -73,9 +73,13 @@ public sealed unsafe partial class Mmu
     // two within RAM, no large-page TLB entries); _fastInline: and the 4 KiB array is
     // direct-mapped and no stale check is on, so it runs inline in Translate (with a stale check
     // it runs from TranslateMiss, which also makes the copies the check needs). _fastMasks: its
-    // checks per access;
-    // _leafRights: the PTE bits that become TlbRights (D, and G with CR4.PGE).
+    // checks per access.
     private bool _fastWalk, _fastInline;
+    // What the inline fast fill walks: RAM and the root table (its host address) while
+    // _fastInline, else a table of zeros (s_emptyTable), in which the first entry read is not
+    // present, so that the fill declines without a test of its own on the path.
+    private byte* _walkRam, _walkRoot;
+    private static readonly byte* s_emptyTable = (byte*)NativeMemory.AllocZeroed(4096);
     // The fast fill keeps the non-leaf entries it read (for the stale check of every level) only
     // while that check is on; turning it on drops every cached translation (Tlb.StaleCheck).
     private bool _snapshotUpper;
@@ -86,14 +90,12 @@ public sealed unsafe partial class Mmu
     private bool _invlpgFast;
     internal long _fastInvalidations;
     private readonly bool _fastWalkAllowed;
-    private ulong _leafRights;
     private FastWalkMaskTable _fastMasks;
     private ulong _rootTable;
     private readonly ulong _fastLimit, _fastTableMask;
-    // Fast fills, and those of them that took an empty slot. One count per fast fill stands for a
-    // miss, a walk, a fill and (unless the slot was empty) an eviction; Tlb and MmuCounters add
-    // them in, relative to their values at the last reset.
-    internal long _fastFills, _fastEmptyFills;
+    // Fast fills: one count stands for a miss, a walk and a fill; Tlb and MmuCounters add them
+    // in, relative to their values at the last reset. _fastDropped: entries the one-slot invlpg dropped.
+    internal long _fastFills, _fastDropped;
     private bool _entry64, _nx;
     private ulong _leafMask, _tableMask;
     private readonly ulong[] _reservedTable = new ulong[5];
@@ -245,7 +247,7 @@ public sealed unsafe partial class Mmu
         _cr3 = value;
         _rootTable = value & EntryBits.Range(_maxPhysBits - 1, 12);
         RefreshFastWalk();
-        _tlb.FlushNonGlobal();
+        _tlb.FlushNonGlobal((_cr4 & Cr4Flags.PageGlobalEnable) != 0);
     }
 
     /// <summary>invlpg: drops the TLB entries for the page containing <paramref name="va"/>, global
@@ -259,7 +261,11 @@ public sealed unsafe partial class Mmu
             // invlpg exists and only the direct-mapped 4 KiB array can hold an entry: one slot.
             _fastInvalidations++;
             TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
-            if (e->Tag == (va | 0xFFF)) e->Tag = 0;
+            if (e->Tag == (va | 0xFFF))
+            {
+                e->Tag = 0;
+                _fastDropped++;
+            }
             return;
         }
         InvalidatePageSlow(va);
@@ -378,23 +384,23 @@ public sealed unsafe partial class Mmu
         // path, as it does tables at or above _fastLimit (so it never reads outside RAM).
         // TlbRights.Write and User are the R/W and U/S bits; Execute needs XD (bit 63) clear.
         ulong beyond = EntryBits.Range(51, 12) & ~(_fastLimit - 1);
-        ulong upperMustClear = _reservedTable[4] | _reservedTable[3] | _reservedTable[2] | EntryBits.PageSize | beyond;
+        // The fast fill also leaves non-leaf entries with XD = 1 to the slow path (its rights take
+        // XD from the PTE).
+        ulong upperMustClear = _reservedTable[4] | _reservedTable[3] | _reservedTable[2] | EntryBits.PageSize | beyond | EntryBits.NoExecute;
         for (int i = 0; i < 6; i++)
         {
             uint need = (uint)(_required >> (i * 8)) & 0xFF;
             ulong writeUser = need & (TlbRights.Write | TlbRights.User);
             ulong noXd = (need & TlbRights.Execute) != 0 ? EntryBits.NoExecute : 0;
+            ulong leafMustSet = EntryBits.Present | writeUser, leafMustClear = _reservedTable[1] | noXd;
             _fastMasks[i] = new FastWalkMasks
             {
                 UpperMustSet = EntryBits.Present | EntryBits.Accessed | writeUser,
-                UpperMustClear = upperMustClear | noXd,
-                LeafMustSet = EntryBits.Present | writeUser,
-                LeafMustClear = _reservedTable[1] | noXd,
-                LeafSet = EntryBits.Accessed | (need & TlbRights.Dirty),
-                RightsBase = (need & TlbRights.Dirty) | (3UL << 32) | (12UL << 40),
+                UpperMustClear = upperMustClear,
+                LeafMustSet = leafMustSet,
+                LeafTested = leafMustSet | leafMustClear,
             };
         }
-        _leafRights = EntryBits.Dirty | ((_cr4 & Cr4Flags.PageGlobalEnable) != 0 ? EntryBits.Global : 0);
         RefreshFastWalk();
     }
 
@@ -406,6 +412,8 @@ public sealed unsafe partial class Mmu
         _snapshotUpper = _tlb._staleCheck == StaleCheck.AllLevels;
         _snapshotLeaf = _tlb._staleCheck != StaleCheck.Off;
         _fastInline = _fastWalk && _smallWays == 1 && !_snapshotLeaf;
+        _walkRam = _fastInline ? _ram : s_emptyTable;
+        _walkRoot = _fastInline ? _ram + _rootTable : s_emptyTable;
         _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
     }
 

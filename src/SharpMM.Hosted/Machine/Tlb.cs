@@ -26,7 +26,7 @@ public sealed class Tlb
     internal readonly TlbArray Small, Large, Huge;
     private readonly List<TlbViolation> _violations = new();
 
-    internal long _hits, _misses, _fills, _evictions, _pageInvalidations, _cr3Flushes, _fullFlushes;
+    internal long _hits, _misses, _fills, _pageInvalidations, _cr3Flushes, _fullFlushes;
     internal long _faultInvalidations, _cachedRightsFaults, _dirtyWalks;
     internal StaleCheck _staleCheck = StaleCheck.AllLevels;
     /// <summary>False only while the 2 MiB/4 MiB and 1 GiB arrays are known to be empty, so that a
@@ -35,9 +35,10 @@ public sealed class Tlb
     internal bool _largeMayHold;
     /// <summary>The MMU this TLB belongs to (told when the stale check changes).</summary>
     internal Mmu? _owner;
-    private long _fastFillsAtReset, _fastEmptyFillsAtReset, _fastInvalidationsAtReset;
+    private long _fastFillsAtReset, _fastInvalidationsAtReset, _droppedAtReset, _countAtReset;
     private long FastFills => _owner == null ? 0 : _owner._fastFills - _fastFillsAtReset;
-    private long FastEvictions => _owner == null ? 0 : (_owner._fastFills - _fastFillsAtReset) - (_owner._fastEmptyFills - _fastEmptyFillsAtReset);
+    // Valid entries dropped by invalidations and flushes, in every array and by the MMU's one-slot invlpg.
+    private long DroppedEver => Small.Dropped + Large.Dropped + Huge.Dropped + (_owner == null ? 0 : _owner._fastDropped);
 
     /// <summary>Violations kept in <see cref="Violations"/>; later ones are only counted.</summary>
     public const int MaxRecordedViolations = 4096;
@@ -93,8 +94,11 @@ public sealed class Tlb
     public long Misses => _misses + FastFills;
     /// <summary>Entries created.</summary>
     public long Fills => _fills + FastFills;
-    /// <summary>Valid entries replaced by a fill (capacity or conflict).</summary>
-    public long Evictions => _evictions + FastEvictions;
+    /// <summary>Valid entries replaced by a fill (capacity or conflict). Derived rather than
+    /// counted on the fill paths: a fill either takes an empty slot or evicts, and the fills
+    /// that took an empty slot are the entries dropped since the reset plus the growth in
+    /// <see cref="Count"/>.</summary>
+    public long Evictions => Fills - (DroppedEver - _droppedAtReset + Count - _countAtReset);
     /// <summary>invlpg executions.</summary>
     public long PageInvalidations => _pageInvalidations + (_owner == null ? 0 : _owner._fastInvalidations - _fastInvalidationsAtReset);
     /// <summary>CR3 loads (each drops every non-global entry).</summary>
@@ -125,14 +129,15 @@ public sealed class Tlb
     /// <summary>Zeroes the hit, miss, fill and invalidation counters.</summary>
     public void ResetCounters()
     {
-        _hits = _misses = _fills = _evictions = _pageInvalidations = _cr3Flushes = _fullFlushes = 0;
+        _hits = _misses = _fills = _pageInvalidations = _cr3Flushes = _fullFlushes = 0;
         _faultInvalidations = _cachedRightsFaults = _dirtyWalks = 0;
         if (_owner != null)
         {
             _fastFillsAtReset = _owner._fastFills;
-            _fastEmptyFillsAtReset = _owner._fastEmptyFills;
             _fastInvalidationsAtReset = _owner._fastInvalidations;
         }
+        _droppedAtReset = DroppedEver;
+        _countAtReset = Count;
         Small.ResetSlotHits();
     }
 
@@ -159,12 +164,14 @@ public sealed class Tlb
     /// <summary>Drops the page's entries in every array (invlpg, or a page fault).</summary>
     internal int DropPage(ulong va) => Small.InvalidatePage(va) + Large.InvalidatePage(va) + Huge.InvalidatePage(va);
 
-    internal void FlushNonGlobal()
+    /// <summary>A CR3 load: drops every entry, but those with G while <paramref name="globalPages"/> (CR4.PGE).</summary>
+    internal void FlushNonGlobal(bool globalPages)
     {
         _cr3Flushes++;
-        Small.FlushNonGlobal();
-        Large.FlushNonGlobal();
-        Huge.FlushNonGlobal();
+        uint keep = globalPages ? TlbRights.Global : 0;
+        Small.FlushNonGlobal(keep);
+        Large.FlushNonGlobal(keep);
+        Huge.FlushNonGlobal(keep);
         _largeMayHold = Large.Any() || Huge.Any();
         _owner?.RefreshFastWalk();
     }

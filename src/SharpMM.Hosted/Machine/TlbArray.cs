@@ -18,6 +18,9 @@ internal sealed class TlbArray
     public int Shift;
     /// <summary>Per set, the way FIFO replacement takes next when no way is empty.</summary>
     public readonly byte[] NextVictim;
+    /// <summary>Valid entries this array's invalidations and flushes dropped (ever). With the
+    /// change in <see cref="Count"/> it says how many fills took an empty slot.</summary>
+    public long Dropped;
 
     public TlbArray(int sets, int ways, int shift)
     {
@@ -46,15 +49,14 @@ internal sealed class TlbArray
     }
 
     /// <summary>A slot for <paramref name="va"/>'s page: an empty way, else the set's FIFO victim.</summary>
-    public int Allocate(ulong va, out bool evicted)
+    public int Allocate(ulong va)
     {
         int set = (int)(va >> Shift) & SetMask;
         int first = set * Ways;
         for (int i = first; i < first + Ways; i++)
-            if (Entries[i].Tag == 0) { evicted = false; return i; }
+            if (Entries[i].Tag == 0) return i;
         int victim = NextVictim[set];
         NextVictim[set] = (byte)(victim + 1 == Ways ? 0 : victim + 1);
-        evicted = true;
         return first + victim;
     }
 
@@ -65,22 +67,25 @@ internal sealed class TlbArray
         int first = FirstSlot(va), n = 0;
         for (int i = first; i < first + Ways; i++)
             if (Entries[i].Tag == tag) { Entries[i].Tag = 0; n++; }
+        Dropped += n;
         return n;
     }
 
-    /// <summary>Drops every entry without the global right.</summary>
-    public void FlushNonGlobal()
+    /// <summary>Drops every entry without one of the <paramref name="keep"/> rights
+    /// (<see cref="TlbRights.Global"/> while CR4.PGE = 1, else none).</summary>
+    public void FlushNonGlobal(uint keep)
     {
         TlbEntry[] e = Entries;
         for (int i = 0; i < e.Length; i++)
-            if ((e[i].Rights & TlbRights.Global) == 0) e[i].Tag = 0;
+            if (e[i].Tag != 0 && (e[i].Rights & keep) == 0) { e[i].Tag = 0; Dropped++; }
     }
 
     /// <summary>Drops every entry.</summary>
     public void FlushAll()
     {
         TlbEntry[] e = Entries;
-        for (int i = 0; i < e.Length; i++) e[i].Tag = 0;
+        for (int i = 0; i < e.Length; i++)
+            if (e[i].Tag != 0) { e[i].Tag = 0; Dropped++; }
     }
 
     /// <summary>Hits counted in the slots (<see cref="TlbEntry.Hits"/>).</summary>

@@ -6,8 +6,7 @@ namespace SharpMM.Hosted.Machine;
 /// One cached translation (SDM vol. 3A, 4.10.2): the page, its frame, the rights combined over the
 /// walk, and where the leaf entry lives with the value it held, so a hit can see whether the table
 /// changed under it. The non-leaf entries are kept in a parallel array (<see cref="UpperEntries"/>)
-/// to keep this one small. The layout is fixed: the MMU's fast fill writes bytes 40-47 (rights,
-/// upper count, page shift, two unused bytes) as one 8-byte store.
+/// to keep this one small. The page size is the array's (<see cref="TlbArray.Shift"/>).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 48)]
 internal struct TlbEntry
@@ -26,10 +25,10 @@ internal struct TlbEntry
     [FieldOffset(24)] public ulong LeafAddress;
     /// <summary>Its raw value when cached (or last re-checked).</summary>
     [FieldOffset(32)] public ulong LeafValue;
-    /// <summary><see cref="TlbRights"/> bits.</summary>
+    /// <summary><see cref="TlbRights"/> bits; the other bits may hold anything (the fast fill
+    /// leaves entry bits there), so readers mask.</summary>
     [FieldOffset(40)] public uint Rights;
-    /// <summary>How many non-leaf entries the walk used (0 to 3).</summary>
+    /// <summary>How many non-leaf entries the walk used (0 to 3). Kept, as the copies above, only
+    /// while a stale check is on (the check is what reads it).</summary>
     [FieldOffset(44)] public byte UpperCount;
-    /// <summary>log2 of the page size: 12, 21, 22 or 30.</summary>
-    [FieldOffset(45)] public byte PageShift;
 }

@@ -17,11 +17,15 @@ internal static class TlbRights
     /// <summary>U/S = 1 at every level (entry bit 2).</summary>
     public const uint User = 4;
     /// <summary>Never set in an entry. The inline hit path requires it while hits are compared with
-    /// RAM (<see cref="StaleCheck"/> not Off), so that every hit then takes the checking path.</summary>
-    public const uint Checked = 8;
+    /// RAM (<see cref="StaleCheck"/> not Off), so that every hit then takes the checking path.
+    /// Bit 7: the fast fill copies entry bits it does not use into the rights, and bit 7 is PS,
+    /// 0 in the non-leaf entries it accepts.</summary>
+    public const uint Checked = 128;
     /// <summary>The leaf's D was 1 when cached: a write may use the entry without a walk (entry bit 6).</summary>
     public const uint Dirty = 64;
-    /// <summary>G = 1 in the leaf and CR4.PGE = 1: survives CR3 loads (entry bit 8).</summary>
+    /// <summary>G = 1 in the leaf (entry bit 8): the entry survives CR3 loads while CR4.PGE = 1.
+    /// Kept whatever CR4.PGE is, as a change of PGE flushes every entry: an entry present while
+    /// PGE = 1 was cached while it was 1.</summary>
     public const uint Global = 256;
     /// <summary>The permission bits a walk produces.</summary>
     public const uint AllAccess = Write | User | Execute;
