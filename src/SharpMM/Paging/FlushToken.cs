@@ -13,12 +13,15 @@ namespace SharpMM.Paging;
 public readonly struct FlushToken
 {
     [System.Flags]
-    internal enum Kind : byte { None = 0, Page = 1, Global = 2, Full = 4, RootReload = 8 }
+    internal enum Kind : uint { None = 0, Page = 1, Global = 2, Full = 4, RootReload = 8 }
 
     private readonly ulong _va;
     private readonly Kind _kind;
 
     internal FlushToken(ulong va, Kind kind) { _va = va; _kind = kind; }
+
+    /// <summary>What the token asks for.</summary>
+    internal Kind Kinds => _kind;
 
     /// <summary>True when nothing changed.</summary>
     public bool IsEmpty => _kind == Kind.None;
@@ -38,8 +41,10 @@ public readonly struct FlushToken
     public void Flush<TArch>(ref TArch arch, ref FlushPolicy policy) where TArch : struct, IArchHooks
     {
         if (IsEmpty) return;
-        // One page, nothing else: what the policy does for it, without the general path.
-        if ((_kind & ~Kind.Global) == Kind.Page && policy.Ceiling >= 1 && arch.HasInvalidatePage)
+        // One page, nothing else: what the policy does for it, without the general path. (A
+        // token that is not empty and has no bit but Page and Global has Page: Global comes
+        // only with Page or Full.)
+        if ((_kind & ~(Kind.Page | Kind.Global)) == 0 && policy.Ceiling >= 1 && arch.HasInvalidatePage)
         {
             arch.InvalidatePage(_va);
             policy.Counters.SinglePages++;

@@ -124,6 +124,16 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private static ulong Span(int level) => 1UL << TFormat.IndexShift(level);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Index(int level, ulong va) => (int)((va >> TFormat.IndexShift(level)) & (ulong)(TFormat.EntriesPerTable(level) - 1));
+    // The byte offset of va's entry in a level-`level` table: one rotate and one mask (the bits
+    // the rotate brings round land above the mask), so the fast paths address entries without a
+    // separate index.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nuint EntryOffset(int level, ulong va)
+    {
+        int entryShift = TFormat.EntrySize == 8 ? 3 : 2;
+        return (nuint)(System.Numerics.BitOperations.RotateRight(va, TFormat.IndexShift(level) - entryShift)
+            & ((ulong)(TFormat.EntriesPerTable(level) - 1) << entryShift));
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static MappingSize SizeOf(int level) => (MappingSize)TFormat.IndexShift(level);
     // The Global flag of a leaf, as the one entry bit that Global sets (x86 G, RISC-V G): the
@@ -131,6 +141,14 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsGlobal(int level, ulong entry) =>
         (entry & (TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable))) != 0;
+    // The token kind for a change of the leaf `entry`: Page, and Global when it is global,
+    // without a branch (the format's G bit, one bit, shifted to Kind.Global's place).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static FlushToken.Kind PageKind(int level, ulong entry)
+    {
+        ulong g = TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable);
+        return FlushToken.Kind.Page | (FlushToken.Kind)(uint)((entry & g) / (g / (ulong)FlushToken.Kind.Global));
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ValidFlags(PageFlags flags) => (flags & ~AllFlags) == 0;
 
@@ -446,29 +464,34 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // the whole page without leaving the canonical range (IPagingFormat.IsCanonical: below
         // 2^VirtualBits, or sign-extended from bit VirtualBits - 1); an aligned pa below a
         // limit aligned to the page size has the whole page below it.
-        if (((v | p) & mask) != 0 || !TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1)
-            || p >= limit || ((limit & mask) != 0 && mask >= limit - p) || _access.OverlapsReserved(v, v | mask))
+        // When the limit is a power of two aligned to the page (x86, RISC-V), pa's two tests are
+        // one: no bit at or above the limit, none below the page size.
+        if ((v & mask) != 0) goto Slow;
+        if ((limit & (limit - 1)) == 0 && (limit & mask) == 0)
+        {
+            if ((p & (mask | ~(limit - 1))) != 0) goto Slow;
+        }
+        else if ((p & mask) != 0 || p >= limit || ((limit & mask) != 0 && mask >= limit - p)) goto Slow;
+        if (!TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1) || _access.OverlapsReserved(v, v | mask))
             goto Slow;
 
         // The walk, written out per level (each step folds for its constant level; `level < L`
         // picks the steps the page size needs). Everything else (bad arguments, a missing
         // table, a larger page on the way) is one call, MapSlow, so that no value of this path
         // has to live across a call.
-        // The last step leaves in (t, i, e) the entry pointing at the leaf's table.
+        // The last step leaves in (ep, e) the entry pointing at the leaf's table.
         ulong tablePhys = _root;
-        byte* t = null;
-        int i = 0;
+        byte* ep = null;
         ulong e = 0;
-        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Slow;
-        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Slow;
-        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Slow;
-        if (level < 1 && !Descend(1, v, ref tablePhys, out t, out i, out e)) goto Slow;
-        byte* lt = _access.Table(tablePhys, level, v);
-        int li = Index(level, v);
-        if (TFormat.IsPresent(TFormat.Read(lt, li))) return Status.AlreadyMapped;
+        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out ep, out e)) goto Slow;
+        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out ep, out e)) goto Slow;
+        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out ep, out e)) goto Slow;
+        if (level < 1 && !Descend(1, v, ref tablePhys, out ep, out e)) goto Slow;
+        byte* lp = _access.Table(tablePhys, level, v) + EntryOffset(level, v);
+        if (TFormat.IsPresent(TFormat.Read(lp, 0))) return Status.AlreadyMapped;
         // p was checked above (aligned, below the level's limit).
-        TFormat.Write(lt, li, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
-        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(t, i, e, 1);
+        TFormat.Write(lp, 0, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
+        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(ep, 0, e, 1);
         if (TFormat.NewMappingNeedsFlush)
             token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
         return Status.Ok;
@@ -571,35 +594,33 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
         if ((v & PageSize.OffsetMask) != 0) return Status.Misaligned;
         // The walk, written out per level as in Map, for a 4 KiB page; a larger one is left to
-        // UnmapLarge. (pt, pi, pe): the entry pointing at the page table.
+        // UnmapLarge. (pep, pe): the entry pointing at the page table.
         ulong tablePhys = _root;
-        byte* t;
-        int i;
+        byte* ep;
         ulong e;
-        if (Top >= 4 && !Descend(4, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (Top >= 3 && !Descend(3, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (Top >= 2 && !Descend(2, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        if (!Descend(1, v, ref tablePhys, out t, out i, out e)) goto Stopped;
-        byte* pt = t;
-        int pi = i;
+        if (Top >= 4 && !Descend(4, v, ref tablePhys, out ep, out e)) goto Stopped;
+        if (Top >= 3 && !Descend(3, v, ref tablePhys, out ep, out e)) goto Stopped;
+        if (Top >= 2 && !Descend(2, v, ref tablePhys, out ep, out e)) goto Stopped;
+        if (!Descend(1, v, ref tablePhys, out ep, out e)) goto Stopped;
+        byte* pep = ep;
         ulong pe = e;
-        t = _access.Table(tablePhys, 0, v);
-        i = Index(0, v);
-        e = TFormat.Read(t, i);
+        ep = _access.Table(tablePhys, 0, v) + EntryOffset(0, v);
+        e = TFormat.Read(ep, 0);
         if (!TFormat.IsPresent(e)) return Status.NotMapped;
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
-        TFormat.Write(t, i, 0);
-        token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(0, e) ? FlushToken.Kind.Global : 0));
+        TFormat.Write(ep, 0, 0);
+        token = new FlushToken(v, PageKind(0, e));
         // The common case inline: the page table's count stays well above empty. Everything
         // else (a count near its limits, no count, a table that may now be empty) is one call,
         // so that no value of this path has to live across a call.
-        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pt, pi, pe)) return Status.Ok;
+        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pep, 0, pe)) return Status.Ok;
         token = UnmapTail(v, token, ref frames);
         return Status.Ok;
     Stopped:
         if (!TFormat.IsPresent(e)) return Status.NotMapped;
-        token = UnmapLarge(v, ref frames, out Status ls);
-        return ls;
+        int large = UnmapLarge(v, ref frames);
+        token = new FlushToken(v, (FlushToken.Kind)((uint)large >> 8));
+        return (Status)(large & 0xFF);
     }
 
     /// <summary>The rest of a 4 KiB Unmap after the leaf for <paramref name="v"/> was cleared:
@@ -630,40 +651,44 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     /// <summary>Unmap of a page larger than 4 KiB (or a 4 KiB one inside it: ParentIsHugePage).
-    /// The token comes back as the result, so that Unmap's own stays out of memory.</summary>
+    /// Returns the status, with the flush token's kind in bits 15:8 (the token's page is
+    /// <paramref name="v"/>), so that nothing of Unmap's has to live in memory.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private FlushToken UnmapLarge<TFrames>(ulong v, ref TFrames frames, out Status status)
+    private int UnmapLarge<TFrames>(ulong v, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
         WalkPath path = default;
-        status = FindLeaf(v, ref path, out int level, out ulong e);
-        if (status != Status.Ok) return default;
-        if ((v & (Span(level) - 1)) != 0) { status = Status.ParentIsHugePage; return default; }
+        Status status = FindLeaf(v, ref path, out int level, out ulong e);
+        if (status != Status.Ok) return (int)status;
+        if ((v & (Span(level) - 1)) != 0) return (int)Status.ParentIsHugePage;
         byte* t = _access.Table(path.Table[level], level, v);
         int i = path.Index[level];
         TFormat.Write(t, i, 0);
-        var token = new FlushToken(v, FlushToken.Kind.Page | (IsGlobal(level, e) ? FlushToken.Kind.Global : 0));
-        if (level >= Top) return token;
-        int c = 0;
-        if (TFormat.CountsChildren && level < Top - 1)
+        var token = new FlushToken(v, PageKind(level, e));
+        if (level < Top)
         {
-            byte* pt = _access.Table(path.Table[level + 1], level + 1, v);
-            int pi = path.Index[level + 1];
-            c = TFormat.AddChildCount(pt, pi, TFormat.Read(pt, pi), -1);
+            int c = 0;
+            if (TFormat.CountsChildren && level < Top - 1)
+            {
+                byte* pt = _access.Table(path.Table[level + 1], level + 1, v);
+                int pi = path.Index[level + 1];
+                c = TFormat.AddChildCount(pt, pi, TFormat.Read(pt, pi), -1);
+            }
+            if (c == 1 || (c == 0 && IsTableEmpty(t, level, i))) token = UnmapFreeTables(v, level, token, ref frames);
         }
-        if (c == 1 || (c == 0 && IsTableEmpty(t, level, i))) token = UnmapFreeTables(v, level, token, ref frames);
-        return token;
+        return (int)Status.Ok | ((int)token.Kinds << 8);
     }
 
     // One level of a walk: when the entry for `va` in the level-`level` table at `tablePhys`
     // points at a table, `tablePhys` moves there (true); otherwise (not present, or a leaf) the
-    // walk stops there (false). Either way (t, i, e) is the entry.
+    // walk stops there (false). Either way `ep` is the entry's address and `e` its value.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Descend(int level, ulong va, ref ulong tablePhys, out byte* t, out int i, out ulong e)
+    private bool Descend(int level, ulong va, ref ulong tablePhys, out byte* ep, out ulong e)
     {
-        t = _access.Table(tablePhys, level, va);
-        i = Index(level, va);
-        e = TFormat.Read(t, i);
+        byte* t = _access.Table(tablePhys, level, va);
+        nuint off = EntryOffset(level, va);
+        e = TFormat.Read(t + off, 0);
+        ep = t + off;
         if (!TFormat.IsPresent(e) || TFormat.IsLeaf(level, e)) return false;
         tablePhys = TFormat.Address(level, e);
         return true;

@@ -160,7 +160,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static ulong IPagingFormat.WithChildCountField(ulong entry, int field) => WithCountField(entry, field);
 
-    // While the low 7 bits neither overflow nor come near 0 (125 changes in 128), one add at
+    // While the low 7 bits neither overflow nor come near 0 (124 changes in 128), one add at
     // bit 52. (A whole-entry store: the next walk reads the entry back at once, and a narrower
     // store would not forward to that load.)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -170,20 +170,24 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry) => CountDownFast(table, index, entry);
 
-    // The common increment: the low 7 bits neither overflow nor are 0 (no count).
+    // The common increment: the low 7 bits neither overflow nor are 0 (no count). Tested on
+    // the sum: its low 7 bits are 2 or more (one of bits 58:53 set) exactly when they were 1
+    // to 126 before (127 wraps to 0, 0 becomes 1).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CountUpFast(byte* table, int index, ulong entry)
     {
-        if (((uint)(entry >> 52) & 0x7F) - 1 >= 0x7E) return false;
-        ((ulong*)table)[(uint)index] = entry + (1UL << 52);
+        ulong sum = entry + (1UL << 52);
+        if ((sum & (0x7EUL << 52)) == 0) return false;
+        ((ulong*)table)[(uint)index] = sum;
         return true;
     }
 
-    // The common decrement: the low 7 bits stay at 2 or more (the table cannot become empty).
+    // The common decrement: the low 7 bits are 4 or more (one of bits 58:54 set), so they stay
+    // at 3 or more and the table cannot become empty.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CountDownFast(byte* table, int index, ulong entry)
     {
-        if (((uint)(entry >> 52) & 0x7F) - 3 >= 0x7D) return false;
+        if ((entry & (0x7CUL << 52)) == 0) return false;
         ((ulong*)table)[(uint)index] = entry - (1UL << 52);
         return true;
     }
