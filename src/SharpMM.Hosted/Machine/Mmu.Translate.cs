@@ -25,7 +25,7 @@ public sealed unsafe partial class Mmu
         // match (the key has its low bits set); with paging off the TLB is empty, so every access
         // takes another path. While the stale check is on, the required rights include
         // TlbRights.Checked, which no entry has, so hits are then served by the checking path.
-        TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+        TlbEntry* e = SmallSlot(va);
         ulong tag = va | 0xFFF;
         if (e->Tag == tag)
         {
@@ -121,21 +121,17 @@ public sealed unsafe partial class Mmu
     private void Snapshot(TlbEntry* e)
     {
         ulong va = e->Tag;
-        ulong* upper = (ulong*)((byte*)e + _smallUpperOffset);
+        TlbCopies* c = _smallCopies + (e - _smallEntries);
         ulong a = _rootTable + (BitOperations.RotateRight(va, 36) & 0xFF8);
         for (int i = 0; i < 3; i++)
         {
             ulong raw = *(ulong*)(_ram + a);
-            if (_snapshotUpper)
-            {
-                upper[2 * i] = a;
-                upper[2 * i + 1] = raw;
-            }
+            if (_snapshotUpper) c->Upper[i] = new EntrySnapshot { Address = a, Value = raw };
             a = (raw & _fastTableMask) + (BitOperations.RotateRight(va, 27 - 9 * i) & 0xFF8);
         }
-        e->LeafAddress = a;
-        e->LeafValue = *(ulong*)(_ram + a);
-        e->UpperCount = 3;
+        c->LeafAddress = a;
+        c->LeafValue = *(ulong*)(_ram + a);
+        c->UpperCount = 3;
     }
 
     /// <summary>
@@ -154,7 +150,7 @@ public sealed unsafe partial class Mmu
             // the check needs are made out of line); a hit is checked by TranslateSlow.
             if (_fastWalk && _snapshotLeaf)
             {
-                TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+                TlbEntry* e = SmallSlot(va);
                 if (e->Tag != (va | 0xFFF) && FastFill(va, e, access, privilege, _ram, _ram + _rootTable, out ulong filled))
                 {
                     Snapshot(e);
@@ -166,7 +162,7 @@ public sealed unsafe partial class Mmu
         {
             ulong tag = va | 0xFFF;
             uint set = (uint)((nuint)(va >> 12) & _smallSetMask);
-            TlbEntry* first = (TlbEntry*)((byte*)_smallEntries + set * _smallSetBytes);
+            TlbEntry* first = _smallEntries + set * (uint)_smallStride;
             uint need = (uint)(_hitRequired >> (((int)access * 2 + (int)privilege) * 8)) & 0xFF;
             for (int i = 0; i < _smallWays; i++)
             {
@@ -296,11 +292,12 @@ public sealed unsafe partial class Mmu
             ref TlbEntry e = ref array.Entries[slot];
             e.Tag = array.TagOf(va);
             e.Frame = s.Frame;
-            e.LeafAddress = s.EntryAddress;
-            e.LeafValue = leaf;
             e.Rights = rights;
-            e.UpperCount = (byte)s.UpperCount;
-            array.Upper[slot] = s.Upper;
+            ref TlbCopies c = ref array.Copies[slot];
+            c.LeafAddress = s.EntryAddress;
+            c.LeafValue = leaf;
+            c.UpperCount = s.UpperCount;
+            c.Upper = s.Upper;
             pa = s.Frame | (va & ((1UL << s.PageShift) - 1));
             return TranslationResult.Ok;
         }
@@ -330,35 +327,35 @@ public sealed unsafe partial class Mmu
     private void CheckStale(TlbArray array, int slot, ulong va, AccessKind access, Privilege privilege)
     {
         ref TlbEntry e = ref array.Entries[slot];
-        ref UpperEntries upper = ref array.Upper[slot];
+        ref TlbCopies c = ref array.Copies[slot];
         int top = _mode == PagingMode.FourLevel ? 4 : 2;
         int level = 0;
         ulong address = 0, cached = 0, current = 0;
         if (_tlb._staleCheck == StaleCheck.AllLevels)
         {
-            for (int i = 0; i < e.UpperCount && level == 0; i++)
+            for (int i = 0; i < c.UpperCount && level == 0; i++)
             {
-                ulong now = ReadEntry(upper[i].Address);
-                if (((now ^ upper[i].Value) & _tableMask) != 0)
-                    (level, address, cached, current) = (top - i, upper[i].Address, upper[i].Value, now);
+                ulong now = ReadEntry(c.Upper[i].Address);
+                if (((now ^ c.Upper[i].Value) & _tableMask) != 0)
+                    (level, address, cached, current) = (top - i, c.Upper[i].Address, c.Upper[i].Value, now);
             }
         }
         if (level == 0)
         {
-            ulong now = ReadEntry(e.LeafAddress);
-            if (((now ^ e.LeafValue) & _leafMask) == 0) return;
-            (level, address, cached, current) = (top - e.UpperCount, e.LeafAddress, e.LeafValue, now);
+            ulong now = ReadEntry(c.LeafAddress);
+            if (((now ^ c.LeafValue) & _leafMask) == 0) return;
+            (level, address, cached, current) = (top - c.UpperCount, c.LeafAddress, c.LeafValue, now);
         }
 
-        StaleKind kind = Classify(array, ref e, va, access, privilege);
+        StaleKind kind = Classify(array, ref e, c.LeafValue, va, access, privilege);
         if (_tlb._staleCheck == StaleCheck.AllLevels)
-            for (int i = 0; i < e.UpperCount; i++) upper[i].Value = ReadEntry(upper[i].Address);
-        e.LeafValue = ReadEntry(e.LeafAddress);
+            for (int i = 0; i < c.UpperCount; i++) c.Upper[i].Value = ReadEntry(c.Upper[i].Address);
+        c.LeafValue = ReadEntry(c.LeafAddress);
         if (kind == StaleKind.HarmlessChange && _tlb.StalePolicy == StalePolicy.ReportUnsafeUse) return;
         _tlb.Record(new TlbViolation(va, kind, access, level, address, cached, current));
     }
 
-    private StaleKind Classify(TlbArray array, ref TlbEntry e, ulong va, AccessKind access, Privilege privilege)
+    private StaleKind Classify(TlbArray array, ref TlbEntry e, ulong cachedLeaf, ulong va, AccessKind access, Privilege privilege)
     {
         WalkState s = default;
         switch (WalkTables(va, false, access, ref s))
@@ -373,7 +370,7 @@ public sealed unsafe partial class Mmu
         bool global = (s.EntryValue & EntryBits.Global) != 0;
         ulong pat = s.PageShift == 12 ? EntryBits.PageSize : 1UL << 12;
         ulong caching = EntryBits.WriteThrough | EntryBits.CacheDisable | pat;
-        if (global != ((e.Rights & TlbRights.Global) != 0) || ((s.EntryValue ^ e.LeafValue) & caching) != 0)
+        if (global != ((e.Rights & TlbRights.Global) != 0) || ((s.EntryValue ^ cachedLeaf) & caching) != 0)
             return StaleKind.AttributesChanged;
         return StaleKind.HarmlessChange;
     }

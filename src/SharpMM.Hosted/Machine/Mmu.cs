@@ -47,14 +47,12 @@ public sealed unsafe partial class Mmu
     private readonly MmuCounters _counters;
 
     // The 4 KiB TLB array (pinned), held directly for the hit path: slot s is at
-    // _smallEntries + s, set i starts at byte (i * _smallSetBytes).
+    // _smallEntries + s, and the first slot of va's set at byte ((va >> _smallSlotShift) &
+    // _smallSlotMask) (a set is _smallStride slots, a power of two, of 32 bytes each).
     private readonly TlbEntry* _smallEntries;
-    private readonly UpperEntries* _smallUpper;
-    private readonly nuint _smallSetMask, _smallSetBytes;
-    private readonly int _smallWays;
-    // From a slot's entry to its snapshot of non-leaf entries (the arrays are pinned, their
-    // elements the same size).
-    private readonly nint _smallUpperOffset;
+    private readonly TlbCopies* _smallCopies;
+    private readonly nuint _smallSetMask, _smallSlotMask;
+    private readonly int _smallSlotShift, _smallStride, _smallWays;
 
     private Cr0Flags _cr0;
     private ulong _cr2, _cr3;
@@ -123,13 +121,18 @@ public sealed unsafe partial class Mmu
         _tlb._owner = this;
         _counters = new MmuCounters(this);
         _smallEntries = (TlbEntry*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb.Small.Entries));
-        _smallUpper = (UpperEntries*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb.Small.Upper));
+        _smallCopies = (TlbCopies*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_tlb.Small.Copies));
         _smallSetMask = (nuint)_tlb.Small.SetMask;
         _smallWays = _tlb.Small.Ways;
-        _smallSetBytes = (nuint)(_smallWays * sizeof(TlbEntry));
-        // The fast fill finds a slot's snapshot at the slot's byte offset in the entry array.
-        if (sizeof(UpperEntries) != sizeof(TlbEntry)) throw new InvalidOperationException("TlbEntry and UpperEntries must have the same size");
-        _smallUpperOffset = (nint)((byte*)_smallUpper - (byte*)_smallEntries);
+        _smallStride = _tlb.Small.Stride;
+        // A set's first slot: the page number times the set's bytes, masked, is the address
+        // shifted right by 12 - log2(set bytes). TlbGeometry keeps a set within 4 KiB unless
+        // there is one set (then the mask is 0 and the shift does not matter).
+        int setBytesLog2 = System.Numerics.BitOperations.Log2((uint)(_smallStride * sizeof(TlbEntry)));
+        _smallSlotShift = Math.Max(0, 12 - setBytesLog2);
+        _smallSlotMask = _smallSetMask << setBytesLog2;
+        if (setBytesLog2 > 12 && _smallSetMask != 0) throw new InvalidOperationException("TLB: a set of the 4 KiB array spans more than 4 KiB");
+        if (sizeof(TlbEntry) != 1 << 5) throw new InvalidOperationException("TlbEntry must be 32 bytes (InvalidatePage's one-slot path)");
         Recompute();
     }
 
@@ -258,9 +261,10 @@ public sealed unsafe partial class Mmu
     {
         if (_invlpgFast)
         {
-            // invlpg exists and only the direct-mapped 4 KiB array can hold an entry: one slot.
+            // invlpg exists and only the direct-mapped 4 KiB array can hold an entry: one slot,
+            // found with a constant shift (one 32-byte slot per set).
             _fastInvalidations++;
-            TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> 12) & _smallSetMask) * _smallSetBytes);
+            TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> (12 - 5)) & _smallSlotMask));
             if (e->Tag == (va | 0xFFF))
             {
                 e->Tag = 0;
@@ -416,6 +420,10 @@ public sealed unsafe partial class Mmu
         _walkRoot = _fastInline ? _ram + _rootTable : s_emptyTable;
         _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
     }
+
+    /// <summary>The first slot of <paramref name="va"/>'s set in the 4 KiB array.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TlbEntry* SmallSlot(ulong va) => (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> _smallSlotShift) & _smallSlotMask));
 
     private static ulong Pack(AccessKind access, Privilege privilege, uint rights) =>
         (ulong)rights << (((int)access * 2 + (int)privilege) * 8);

@@ -4,16 +4,21 @@ namespace SharpMM.Hosted.Machine;
 
 /// <summary>
 /// One set-associative array of the TLB, for one page size class. Entry i of set s is slot
-/// s * ways + i. Replacement is FIFO within a set (a per-set next-victim counter), preferring an
-/// empty way: hardware uses pseudo-LRU, FIFO keeps a hit free of bookkeeping writes. The arrays
-/// are allocated pinned, so the MMU's hit path can address them without a bounds or null check.
+/// s * <see cref="Stride"/> + i, the stride being the way count rounded up to a power of two (the
+/// slots past the ways stay empty), so that a set's first slot is a shift away from the page
+/// number. Replacement is FIFO within a set (a per-set next-victim counter), preferring an empty
+/// way: hardware uses pseudo-LRU, FIFO keeps a hit free of bookkeeping writes. The arrays are
+/// allocated pinned, so the MMU's hit path can address them without a bounds or null check.
 /// </summary>
 internal sealed class TlbArray
 {
     public readonly TlbEntry[] Entries;
-    public readonly UpperEntries[] Upper;
+    /// <summary>Per slot, what the stale check compares with RAM.</summary>
+    public readonly TlbCopies[] Copies;
     public readonly int SetMask;
     public readonly int Ways;
+    /// <summary>Slots per set: <see cref="Ways"/> rounded up to a power of two.</summary>
+    public readonly int Stride;
     /// <summary>log2 of the page size this array holds (set on mode changes, after a flush).</summary>
     public int Shift;
     /// <summary>Per set, the way FIFO replacement takes next when no way is empty.</summary>
@@ -24,8 +29,9 @@ internal sealed class TlbArray
 
     public TlbArray(int sets, int ways, int shift)
     {
-        Entries = GC.AllocateArray<TlbEntry>(sets * ways, pinned: true);
-        Upper = GC.AllocateArray<UpperEntries>(sets * ways, pinned: true);
+        Stride = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)ways);
+        Entries = GC.AllocateArray<TlbEntry>(sets * Stride, pinned: true);
+        Copies = GC.AllocateArray<TlbCopies>(sets * Stride, pinned: true);
         SetMask = sets - 1;
         Ways = ways;
         Shift = shift;
@@ -36,7 +42,7 @@ internal sealed class TlbArray
     /// offset bits all set (never 0, the empty tag).</summary>
     public ulong TagOf(ulong va) => va | ((1UL << Shift) - 1);
 
-    private int FirstSlot(ulong va) => ((int)(va >> Shift) & SetMask) * Ways;
+    private int FirstSlot(ulong va) => ((int)(va >> Shift) & SetMask) * Stride;
 
     /// <summary>Slot caching <paramref name="va"/>, or -1.</summary>
     public int Find(ulong va)
@@ -52,7 +58,7 @@ internal sealed class TlbArray
     public int Allocate(ulong va)
     {
         int set = (int)(va >> Shift) & SetMask;
-        int first = set * Ways;
+        int first = set * Stride;
         for (int i = first; i < first + Ways; i++)
             if (Entries[i].Tag == 0) return i;
         int victim = NextVictim[set];

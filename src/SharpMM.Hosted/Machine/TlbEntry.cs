@@ -3,12 +3,12 @@ using System.Runtime.InteropServices;
 namespace SharpMM.Hosted.Machine;
 
 /// <summary>
-/// One cached translation (SDM vol. 3A, 4.10.2): the page, its frame, the rights combined over the
-/// walk, and where the leaf entry lives with the value it held, so a hit can see whether the table
-/// changed under it. The non-leaf entries are kept in a parallel array (<see cref="UpperEntries"/>)
-/// to keep this one small. The page size is the array's (<see cref="TlbArray.Shift"/>).
+/// One cached translation (SDM vol. 3A, 4.10.2): the page, its frame and the rights combined over
+/// the walk. 32 bytes, so that a slot's address is a shift and a mask of the linear address. What
+/// the stale check compares with RAM is kept apart (<see cref="TlbCopies"/>); the page size is the
+/// array's (<see cref="TlbArray.Shift"/>).
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 48)]
+[StructLayout(LayoutKind.Explicit, Size = 32)]
 internal struct TlbEntry
 {
     /// <summary>Hits served by this slot's fast path since the counters were last reset. It belongs
@@ -21,14 +21,24 @@ internal struct TlbEntry
     [FieldOffset(8)] public ulong Tag;
     /// <summary>Physical base address of the page.</summary>
     [FieldOffset(16)] public ulong Frame;
-    /// <summary>Physical address of the entry that maps the page (PTE, or PDE/PDPTE with PS = 1).</summary>
-    [FieldOffset(24)] public ulong LeafAddress;
-    /// <summary>Its raw value when cached (or last re-checked).</summary>
-    [FieldOffset(32)] public ulong LeafValue;
     /// <summary><see cref="TlbRights"/> bits; the other bits may hold anything (the fast fill
     /// leaves entry bits there), so readers mask.</summary>
-    [FieldOffset(40)] public uint Rights;
-    /// <summary>How many non-leaf entries the walk used (0 to 3). Kept, as the copies above, only
-    /// while a stale check is on (the check is what reads it).</summary>
-    [FieldOffset(44)] public byte UpperCount;
+    [FieldOffset(24)] public uint Rights;
+}
+
+/// <summary>
+/// What a slot's translation was built from, for the stale check (<see cref="Tlb.StaleCheck"/>):
+/// where the leaf entry lives and the value it held, and the non-leaf entries of the walk. Kept
+/// only while a check is on (turning a check on drops every cached translation).
+/// </summary>
+internal struct TlbCopies
+{
+    /// <summary>Physical address of the entry that maps the page (PTE, or PDE/PDPTE with PS = 1).</summary>
+    public ulong LeafAddress;
+    /// <summary>Its raw value when cached (or last re-checked).</summary>
+    public ulong LeafValue;
+    /// <summary>The non-leaf entries, top level first.</summary>
+    public UpperEntries Upper;
+    /// <summary>How many of them the walk used (0 to 3).</summary>
+    public int UpperCount;
 }

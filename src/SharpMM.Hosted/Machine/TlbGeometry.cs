@@ -26,10 +26,14 @@ public readonly record struct TlbGeometry(int SmallSets, int SmallWays, int Larg
     /// <summary>Entries for 4 KiB pages.</summary>
     public int SmallEntries => SmallSets * SmallWays;
 
-    /// <summary>Throws when a count is not usable (sets not a power of two, ways outside 1..255).</summary>
+    /// <summary>Throws when a count is not usable (sets not a power of two, ways outside 1..255,
+    /// more than 128 ways in a 4 KiB array of more than one set: the model finds a set by
+    /// shifting the linear address, which keeps a set within 4 KiB of 32-byte slots).</summary>
     public void Validate()
     {
         Check(SmallSets, SmallWays, "4 KiB");
+        if (SmallSets > 1 && SmallWays > 128)
+            throw new ArgumentOutOfRangeException(nameof(SmallWays), $"4 KiB TLB: {SmallWays} ways need a single set (at most 128 ways with {SmallSets} sets)");
         Check(LargeSets, LargeWays, "large-page");
         if (HugeEntries < 1 || HugeEntries > 255) throw new ArgumentOutOfRangeException(nameof(HugeEntries), "1 GiB array needs 1..255 entries");
     }

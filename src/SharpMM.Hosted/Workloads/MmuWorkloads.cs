@@ -74,6 +74,7 @@ public static unsafe class MmuWorkloads
             ulong sink = 0, failures = 0;
 
             long t0 = Stopwatch.GetTimestamp();
+            if (sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16) throw new InvalidOperationException("W4: PhaseContext's layout assumes a 16-byte mapper");
             var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
             failures += MapPhase(ref c, target);
             long t1 = Stopwatch.GetTimestamp();
@@ -106,13 +107,16 @@ public static unsafe class MmuWorkloads
     // registers (inlined into one method, the loop counter and the checksum went to the stack).
 
     // What the map and unmap loops use, behind one reference: with the loop counter, the
-    // checksum and the array, few enough live values for the callee-saved registers.
+    // checksum and the array, few enough live values for the callee-saved registers. The mapper
+    // at offset 0 is the reference itself (the runtime would put the hooks' object reference
+    // first).
+    [StructLayout(LayoutKind.Explicit)]
     private struct PhaseContext
     {
-        public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
-        public BuddyAllocator* Buddy;
-        public MmuArchHooks Arch;
-        public FlushPolicy Policy;
+        [FieldOffset(0)] public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
+        [FieldOffset(16)] public BuddyAllocator* Buddy;
+        [FieldOffset(24)] public MmuArchHooks Arch;
+        [FieldOffset(32)] public FlushPolicy Policy;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

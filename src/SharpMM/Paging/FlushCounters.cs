@@ -3,6 +3,10 @@ namespace SharpMM.Paging;
 /// <summary>What a <see cref="FlushPolicy"/> has done, for tests, benchmarks and reports.</summary>
 public struct FlushCounters
 {
+    // A token for one page, flushed with one invalidation (the common case) is counted once,
+    // here, and shows in both Flushed and PagesInvalidated: one counter to update, not two.
+    // First, so that a reference to the policy is a reference to it.
+    internal ulong SinglePages;
     /// <summary>Single-page invalidations issued (invlpg, sfence.vma with an address).</summary>
     public readonly ulong PagesInvalidated => BatchPages + SinglePages;
     /// <summary>Full flushes including global entries (<see cref="IArchHooks.FlushAll"/>).</summary>
@@ -14,9 +18,6 @@ public struct FlushCounters
     /// <summary>Non-empty tokens and batches flushed.</summary>
     public readonly ulong Flushed => BatchFlushes + SinglePages;
 
-    // A token for one page, flushed with one invalidation (the common case) is counted once,
-    // here, and shows in both Flushed and PagesInvalidated: one counter to update, not two.
-    internal ulong SinglePages;
     // Everything else: flushes through FlushPolicy.Apply and the pages they invalidated.
     internal ulong BatchFlushes, BatchPages;
 }

@@ -26,11 +26,11 @@ public struct FlushPolicy
     /// <summary>Linux's tlb_single_page_flush_ceiling.</summary>
     public const int LinuxCeiling = 33;
 
+    /// <summary>What has been done so far.</summary>
+    public FlushCounters Counters;
     /// <summary>Most pages invalidated one by one; above, a full flush. Values above
     /// <see cref="FlushBatch.Capacity"/> behave as the capacity.</summary>
     public int Ceiling;
-    /// <summary>What has been done so far.</summary>
-    public FlushCounters Counters;
 
     /// <summary>A policy with <paramref name="ceiling"/> (0: every flush is a full one).</summary>
     public FlushPolicy(int ceiling) { Ceiling = ceiling; Counters = default; }
