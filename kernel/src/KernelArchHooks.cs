@@ -38,4 +38,10 @@ internal struct KernelArchHooks : IArchHooks
     }
 
     public bool HasInvalidatePage => true;
+
+    public bool TryInvalidatePage(ulong virtualAddress)
+    {
+        Arch.Invlpg(virtualAddress);
+        return true;
+    }
 }

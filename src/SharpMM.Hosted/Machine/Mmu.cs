@@ -259,20 +259,25 @@ public sealed unsafe partial class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void InvalidatePage(ulong va)
     {
-        if (_invlpgFast)
+        if (!TryInvalidatePage(va)) InvalidatePageSlow(va);
+    }
+
+    /// <summary>invlpg on its one-slot path: when invlpg exists and only the direct-mapped 4 KiB
+    /// array can hold an entry (true). Otherwise false, with nothing done: use
+    /// <see cref="InvalidatePage"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryInvalidatePage(ulong va)
+    {
+        if (!_invlpgFast) return false;
+        // One slot, found with a constant shift (one 32-byte slot per set).
+        _fastInvalidations++;
+        TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> (12 - 5)) & _smallSlotMask));
+        if (e->Tag == (va | 0xFFF))
         {
-            // invlpg exists and only the direct-mapped 4 KiB array can hold an entry: one slot,
-            // found with a constant shift (one 32-byte slot per set).
-            _fastInvalidations++;
-            TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> (12 - 5)) & _smallSlotMask));
-            if (e->Tag == (va | 0xFFF))
-            {
-                e->Tag = 0;
-                _fastDropped++;
-            }
-            return;
+            e->Tag = 0;
+            _fastDropped++;
         }
-        InvalidatePageSlow(va);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -29,4 +29,7 @@ public readonly struct MmuArchHooks : IArchHooks
 
     /// <inheritdoc/>
     public bool HasInvalidatePage => _mmu.HasInvalidatePage;
+
+    /// <inheritdoc/>
+    public bool TryInvalidatePage(ulong virtualAddress) => _mmu.TryInvalidatePage(virtualAddress);
 }

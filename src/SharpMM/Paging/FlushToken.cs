@@ -44,9 +44,8 @@ public readonly struct FlushToken
         // One page, nothing else: what the policy does for it, without the general path. (A
         // token that is not empty and has no bit but Page and Global has Page: Global comes
         // only with Page or Full.)
-        if ((_kind & ~(Kind.Page | Kind.Global)) == 0 && policy.Ceiling >= 1 && arch.HasInvalidatePage)
+        if ((_kind & ~(Kind.Page | Kind.Global)) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(_va))
         {
-            arch.InvalidatePage(_va);
             policy.Counters.SinglePages++;
             return;
         }

@@ -18,4 +18,9 @@ public interface IArchHooks
     void FlushAll();
     /// <summary>False on an i386 without invlpg: single-page invalidation must reload CR3.</summary>
     bool HasInvalidatePage { get; }
+    /// <summary><see cref="InvalidatePage"/> when the hooks can do it at once (true); false, with
+    /// nothing done, otherwise (no invlpg, or a way the hooks prefer not to take inline), and the
+    /// caller takes the general path (<see cref="HasInvalidatePage"/>, <see cref="InvalidatePage"/>).
+    /// What a single-page flush tries first: one call instead of a question and an order.</summary>
+    bool TryInvalidatePage(ulong virtualAddress);
 }

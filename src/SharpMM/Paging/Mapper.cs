@@ -589,10 +589,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     public Status Unmap<TFrames>(VirtAddr va, ref TFrames frames, out FlushToken token)
         where TFrames : struct, IFrameAllocator
     {
-        token = default;
+        // (token is set on each path, so that the common one writes it once.)
         ulong v = va.Value;
-        if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
-        if ((v & PageSize.OffsetMask) != 0) return Status.Misaligned;
+        if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) { token = default; return Status.InvalidArgument; }
+        if ((v & PageSize.OffsetMask) != 0) { token = default; return Status.Misaligned; }
         // The walk, written out per level as in Map, for a 4 KiB page; a larger one is left to
         // UnmapLarge. (pep, pe): the entry pointing at the page table.
         ulong tablePhys = _root;
@@ -606,7 +606,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         ulong pe = e;
         ep = _access.Table(tablePhys, 0, v) + EntryOffset(0, v);
         e = TFormat.Read(ep, 0);
-        if (!TFormat.IsPresent(e)) return Status.NotMapped;
+        if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
         TFormat.Write(ep, 0, 0);
         token = new FlushToken(v, PageKind(0, e));
@@ -617,7 +617,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         token = UnmapTail(v, token, ref frames);
         return Status.Ok;
     Stopped:
-        if (!TFormat.IsPresent(e)) return Status.NotMapped;
+        if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         int large = UnmapLarge(v, ref frames);
         token = new FlushToken(v, (FlushToken.Kind)((uint)large >> 8));
         return (Status)(large & 0xFF);

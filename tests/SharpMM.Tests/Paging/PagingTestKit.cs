@@ -114,6 +114,12 @@ public struct FakeArch : IArchHooks
     public void InvalidatePage(ulong virtualAddress) => Log.Add($"invlpg {virtualAddress:x}");
     public void FlushAll() => Log.Add("flushall");
     public readonly bool HasInvalidatePage => Invlpg;
+    public bool TryInvalidatePage(ulong virtualAddress)
+    {
+        if (!Invlpg) return false;
+        InvalidatePage(virtualAddress);
+        return true;
+    }
 }
 
 /// <summary>A window that records its invalidations and knows how to flush a batch on its machine.</summary>

@@ -39,7 +39,7 @@ public unsafe struct Sv39Format : IPagingFormat
     public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 39; }
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsCanonical(ulong va) => (ulong)((long)va << 25 >> 25) == va;
+    public static bool IsCanonical(ulong va) => (va + (1UL << 38)) >> 39 == 0;   // bits 63:38 all equal
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => (ulong)((long)va << 25 >> 25);

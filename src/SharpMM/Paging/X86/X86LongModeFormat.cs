@@ -41,7 +41,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     public static int VirtualBits { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 48; }
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsCanonical(ulong va) => (ulong)((long)va << 16 >> 16) == va;
+    public static bool IsCanonical(ulong va) => (va + (1UL << 47)) >> 48 == 0;   // bits 63:47 all equal
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Canonicalize(ulong va) => (ulong)((long)va << 16 >> 16);
