@@ -75,6 +75,9 @@ public static unsafe class MmuWorkloads
 
             long t0 = Stopwatch.GetTimestamp();
             if (sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16) throw new InvalidOperationException("W4: PhaseContext's layout assumes a 16-byte mapper");
+            // The phases are compiled once, at their first call: with the format's statics (the
+            // walk's constants) initialized by then, they are compiled without an initialization check.
+            RuntimeHelpers.RunClassConstructor(typeof(X86LongModeFormat).TypeHandle);
             var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
             failures += MapPhase(ref c, target);
             long t1 = Stopwatch.GetTimestamp();

@@ -1,3 +1,5 @@
+using SharpMM.Addressing;
+
 namespace SharpMM.Paging;
 
 /// <summary>
@@ -15,26 +17,36 @@ public readonly struct FlushToken
     [System.Flags]
     internal enum Kind : uint { None = 0, Page = 1, Global = 2, Full = 4, RootReload = 8 }
 
-    private readonly ulong _va;
-    private readonly Kind _kind;
+    // One word: the page's address (bits 63:12) and the kind (bits 3:0), so that a token lives
+    // in one register.
+    private readonly ulong _bits;
+    private const ulong KindBits = 0xF;
 
-    internal FlushToken(ulong va, Kind kind) { _va = va; _kind = kind; }
+    internal FlushToken(ulong va, Kind kind) { _bits = (va & ~(ulong)PageSize.OffsetMask) | (ulong)kind; }
+
+    private FlushToken(ulong bits) { _bits = bits; }
+
+    /// <summary>A token for the page at <paramref name="pageVa"/>, which is page-aligned (its
+    /// offset bits are not masked).</summary>
+    internal static FlushToken ForPage(ulong pageVa, Kind kind) => new FlushToken(pageVa | (ulong)kind);
+
+    private Kind KindOf => (Kind)(_bits & KindBits);
 
     /// <summary>What the token asks for.</summary>
-    internal Kind Kinds => _kind;
+    internal Kind Kinds => KindOf;
 
     /// <summary>True when nothing changed.</summary>
-    public bool IsEmpty => _kind == Kind.None;
+    public bool IsEmpty => (_bits & KindBits) == 0;
     /// <summary>True when a page needs invalidating (<see cref="VirtualAddress"/>).</summary>
-    public bool HasPage => (_kind & Kind.Page) != 0;
-    /// <summary>The page whose translation changed.</summary>
-    public ulong VirtualAddress => _va;
+    public bool HasPage => (KindOf & Kind.Page) != 0;
+    /// <summary>The page whose translation changed (its first byte).</summary>
+    public ulong VirtualAddress => _bits & ~(ulong)PageSize.OffsetMask;
     /// <summary>The old or the new mapping is global (a CR3 reload does not remove it).</summary>
-    public bool IsGlobal => (_kind & Kind.Global) != 0;
+    public bool IsGlobal => (KindOf & Kind.Global) != 0;
     /// <summary>Only a full flush is correct.</summary>
-    public bool NeedsFullFlush => (_kind & Kind.Full) != 0;
+    public bool NeedsFullFlush => (KindOf & Kind.Full) != 0;
     /// <summary>The root must be reloaded (PAE PDPTE changed).</summary>
-    public bool NeedsRootReload => (_kind & Kind.RootReload) != 0;
+    public bool NeedsRootReload => (KindOf & Kind.RootReload) != 0;
 
     /// <summary>Invalidates what changed, as <paramref name="policy"/> decides.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -44,12 +56,12 @@ public readonly struct FlushToken
         // One page, nothing else: what the policy does for it, without the general path. (A
         // token that is not empty and has no bit but Page and Global has Page: Global comes
         // only with Page or Full.)
-        if ((_kind & ~(Kind.Page | Kind.Global)) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(_va))
+        if ((_bits & (KindBits & ~(ulong)(Kind.Page | Kind.Global))) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(VirtualAddress))
         {
             policy.Counters.SinglePages++;
             return;
         }
-        FlushSlow(_va, _kind, ref arch, ref policy);
+        FlushSlow(VirtualAddress, KindOf, ref arch, ref policy);
     }
 
     // By value, so that a token that never leaves registers stays there.

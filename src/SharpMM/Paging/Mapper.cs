@@ -614,7 +614,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
         TFormat.Write(ep, 0, 0);
-        token = new FlushToken(v, PageKind(0, e));
+        token = FlushToken.ForPage(v, PageKind(0, e));
         // The common case inline: the page table's count stays well above empty. Everything
         // else (a count near its limits, no count, a table that may now be empty) is one call,
         // so that no value of this path has to live across a call.
@@ -624,7 +624,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     Stopped:
         if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         int large = UnmapLarge(v, ref frames);
-        token = new FlushToken(v, (FlushToken.Kind)((uint)large >> 8));
+        token = FlushToken.ForPage(v, (FlushToken.Kind)((uint)large >> 8));
         return (Status)(large & 0xFF);
     }
 
