@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the hosted xunit suite, the freestanding compile of the library, the kernel
-# build and the QEMU boots. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils).
+# Runs every test: the hosted xunit suite, the freestanding compile of the library, the compile of
+# the benchmarks, the kernel build and the QEMU boots. Installs what a fresh Debian machine lacks
+# (qemu-system-x86, binutils).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -48,6 +49,7 @@ suite() {
 
 suite "hosted tests (xunit)" dotnet test tests/SharpMM.Tests/SharpMM.Tests.csproj -c Release --nologo
 suite "library compiles freestanding (csc -nostdlib, kernel corelib)" bash kernel/check-library.sh
+suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench/SharpMM.Benchmarks/SharpMM.Benchmarks.csproj -c Release --nologo -v q
 suite "kernel build and QEMU boots" bash kernel/test.sh
 
 echo "$passed passed, $failed failed"
