@@ -36,21 +36,27 @@ public static unsafe class MmuWorkloads
     /// <summary>First virtual address.</summary>
     public const ulong VirtualBase = 0x00007f0000000000;
 
+    /// <summary>The simulated RAM W4 runs in: 1 GiB committed when mapped (MAP_POPULATE), so that
+    /// no host page fault lands in a measured phase. Like the C reference's arena, it is mapped
+    /// once and reused by every run (each run starts its allocator and tables afresh).</summary>
+    public static HostMemory NewArena() => new HostMemory(RamBytes, populate: true);
+
+    /// <summary>Bytes of simulated RAM.</summary>
+    public const ulong RamBytes = 1UL << 30;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static W4Result W4(long translations)
+    public static W4Result W4(long translations, HostMemory ram)
     {
+        ArgumentNullException.ThrowIfNull(ram);
+        if (ram.Size != RamBytes) throw new ArgumentException("W4 runs in a 1 GiB arena (NewArena)", nameof(ram));
         uint* perm = (uint*)NativeMemory.Alloc(Pages, 4);
         uint* target = (uint*)NativeMemory.Alloc(Pages, 4);
         uint* q = (uint*)NativeMemory.Alloc((nuint)translations, 4);
-        using var ram = new HostMemory(1UL << 30);
         using var meta = new HostMemory(8UL << 20);
         var buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
         var result = new W4Result();
         try
         {
-            // The C reference's arena is populated when mapped: touch every page of the
-            // simulated RAM once, so that no host page fault lands in a measured phase.
-            for (ulong o = 0; o < ram.Size; o += 4096) ram.Base[o] = 0;
             var rng = new SplitMix64(4);
             for (uint i = 0; i < Pages; i++) { perm[i] = i; target[i] = SplitMix64.Bound(rng.Next(), 1u << 24); }
             for (uint i = Pages - 1; i > 0; i--) { uint j = SplitMix64.Bound(rng.Next(), i + 1); (perm[i], perm[j]) = (perm[j], perm[i]); }
