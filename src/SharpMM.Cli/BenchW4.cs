@@ -13,10 +13,10 @@ internal static class BenchW4
     {
         long m = (long)(10_000_000 * scale);
         var runs = new List<W4Result>();
-        using var arena = MmuWorkloads.NewArena();   // mapped once, as the C reference's
+        using var setup = new W4Setup(m);   // the arena and the draws, made once as the C reference's
         for (int r = -1; r < reps; r++)   // one untimed warm-up run
         {
-            var res = MmuWorkloads.W4(m, arena);
+            var res = MmuWorkloads.W4(setup);
             if (r >= 0) runs.Add(res);
         }
         double Med(Func<W4Result, double> f) { var v = runs.Select(f).OrderBy(x => x).ToList(); return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2; }

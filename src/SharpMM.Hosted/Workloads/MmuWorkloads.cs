@@ -19,6 +19,42 @@ public struct W4Result
 }
 
 /// <summary>
+/// What every run of W4 shares, made once as the C reference makes it: the simulated RAM (1 GiB,
+/// committed when mapped with MAP_POPULATE, so that no host page fault lands in a measured
+/// phase) and the draws (seed 4: each page's frame, the unmap permutation, the translated pages).
+/// </summary>
+public sealed unsafe class W4Setup : IDisposable
+{
+    /// <summary>The simulated RAM.</summary>
+    public HostMemory Ram { get; }
+    /// <summary>Translations per phase.</summary>
+    public long Translations { get; }
+    internal uint* Perm, Target, Q;
+
+    public W4Setup(long translations)
+    {
+        if (translations <= 0) throw new ArgumentOutOfRangeException(nameof(translations));
+        Translations = translations;
+        Ram = new HostMemory(MmuWorkloads.RamBytes, populate: true);
+        const uint pages = MmuWorkloads.Pages;
+        Perm = (uint*)NativeMemory.Alloc(pages, 4);
+        Target = (uint*)NativeMemory.Alloc(pages, 4);
+        Q = (uint*)NativeMemory.Alloc((nuint)translations, 4);
+        var rng = new SplitMix64(4);
+        for (uint i = 0; i < pages; i++) { Perm[i] = i; Target[i] = SplitMix64.Bound(rng.Next(), 1u << 24); }
+        for (uint i = pages - 1; i > 0; i--) { uint j = SplitMix64.Bound(rng.Next(), i + 1); (Perm[i], Perm[j]) = (Perm[j], Perm[i]); }
+        for (long k = 0; k < translations; k++) Q[k] = SplitMix64.Bound(rng.Next(), pages);
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.Free(Perm); NativeMemory.Free(Target); NativeMemory.Free(Q);
+        Perm = Target = Q = null;
+        Ram.Dispose();
+    }
+}
+
+/// <summary>
 /// W4 of shared/peers/README.md: map 262,144 4 KiB pages at sequential virtual addresses from
 /// 0x7f0000000000 to frames bound(next, 2^24) with the library's x86-64 mapper (table pages from
 /// a buddy allocator over a 1 GiB simulated RAM, zeroed); then translations through the hosted
@@ -36,32 +72,23 @@ public static unsafe class MmuWorkloads
     /// <summary>First virtual address.</summary>
     public const ulong VirtualBase = 0x00007f0000000000;
 
-    /// <summary>The simulated RAM W4 runs in: 1 GiB committed when mapped (MAP_POPULATE), so that
-    /// no host page fault lands in a measured phase. Like the C reference's arena, it is mapped
-    /// once and reused by every run (each run starts its allocator and tables afresh).</summary>
-    public static HostMemory NewArena() => new HostMemory(RamBytes, populate: true);
-
     /// <summary>Bytes of simulated RAM.</summary>
     public const ulong RamBytes = 1UL << 30;
 
+    /// <summary>One run of W4 in <paramref name="setup"/>'s arena with its draws: a fresh buddy
+    /// allocator, address space and MMU; the arena and the draws are reused as they are.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static W4Result W4(long translations, HostMemory ram)
+    public static W4Result W4(W4Setup setup)
     {
-        ArgumentNullException.ThrowIfNull(ram);
-        if (ram.Size != RamBytes) throw new ArgumentException("W4 runs in a 1 GiB arena (NewArena)", nameof(ram));
-        uint* perm = (uint*)NativeMemory.Alloc(Pages, 4);
-        uint* target = (uint*)NativeMemory.Alloc(Pages, 4);
-        uint* q = (uint*)NativeMemory.Alloc((nuint)translations, 4);
+        ArgumentNullException.ThrowIfNull(setup);
+        HostMemory ram = setup.Ram;
+        uint* perm = setup.Perm, target = setup.Target, q = setup.Q;
+        long translations = setup.Translations;
         using var meta = new HostMemory(8UL << 20);
         var buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
         var result = new W4Result();
         try
         {
-            var rng = new SplitMix64(4);
-            for (uint i = 0; i < Pages; i++) { perm[i] = i; target[i] = SplitMix64.Bound(rng.Next(), 1u << 24); }
-            for (uint i = Pages - 1; i > 0; i--) { uint j = SplitMix64.Bound(rng.Next(), i + 1); (perm[i], perm[j]) = (perm[j], perm[i]); }
-            for (long k = 0; k < translations; k++) q[k] = SplitMix64.Bound(rng.Next(), Pages);
-
             // Table frames: every frame of the 1 GiB RAM but the first MiB, handed out zeroed by the mapper.
             var md = new HostMetadata(meta.Base, meta.Size, 1UL << 40);
             ulong* ranges = stackalloc ulong[2] { 256, Pages };
@@ -108,7 +135,7 @@ public static unsafe class MmuWorkloads
         }
         finally
         {
-            NativeMemory.Free(perm); NativeMemory.Free(target); NativeMemory.Free(q); NativeMemory.Free(buddy);
+            NativeMemory.Free(buddy);
         }
     }
 
