@@ -55,8 +55,9 @@ public readonly struct FlushToken
         if (IsEmpty) return;
         // One page, nothing else: what the policy does for it, without the general path. (A
         // token that is not empty and has no bit but Page and Global has Page: Global comes
-        // only with Page or Full.)
-        if ((_bits & (KindBits & ~(ulong)(Kind.Page | Kind.Global))) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(VirtualAddress))
+        // only with Page or Full.) The word itself is an address in the page (the kind sits in
+        // its offset bits), which is all an invalidation needs.
+        if ((_bits & (KindBits & ~(ulong)(Kind.Page | Kind.Global))) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(_bits))
         {
             policy.Counters.SinglePages++;
             return;

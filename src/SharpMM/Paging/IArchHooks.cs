@@ -21,6 +21,8 @@ public interface IArchHooks
     /// <summary><see cref="InvalidatePage"/> when the hooks can do it at once (true); false, with
     /// nothing done, otherwise (no invlpg, or a way the hooks prefer not to take inline), and the
     /// caller takes the general path (<see cref="HasInvalidatePage"/>, <see cref="InvalidatePage"/>).
-    /// What a single-page flush tries first: one call instead of a question and an order.</summary>
+    /// What a single-page flush tries first: one call instead of a question and an order.
+    /// <paramref name="virtualAddress"/> is an address in the page; its offset bits may be set
+    /// (invlpg takes any address in the page).</summary>
     bool TryInvalidatePage(ulong virtualAddress);
 }

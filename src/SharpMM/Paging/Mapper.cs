@@ -141,6 +141,19 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsGlobal(int level, ulong entry) =>
         (entry & (TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable))) != 0;
+    // IsCanonical(va) and va aligned to `mask` + 1, as one test (both fold for a format's
+    // constants): a sign-extended format's canonical addresses are those that, offset by half
+    // the space, fall below 2^VirtualBits; the others' are those below it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsCanonicalAligned(ulong va, ulong mask)
+    {
+        int bits = TFormat.VirtualBits;
+        ulong outside = ~((1UL << bits) - 1);
+        if (TFormat.IsCanonical(ulong.MaxValue))
+            return ((va + (1UL << (bits - 1))) & (outside | mask)) == 0;
+        return (va & (outside | mask)) == 0;
+    }
+
     // The token kind for a change of the leaf `entry`: Page, and Global when it is global,
     // without a branch (the format's G bit, one bit, shifted to Kind.Global's place).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -187,6 +200,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (!TFormat.IsCanonical(va) || _access.OverlapsReserved(va, va)) return Status.InvalidArgument;
         return (va & PageSize.OffsetMask) != 0 ? Status.Misaligned : Status.Ok;
     }
+
+    // Why a single-page operation's one-test check failed (out of line: the fast paths' cold side).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Status RejectedPage(ulong va) => CheckPage(va);
 
     // ---- table frames ----
 
@@ -471,13 +488,13 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // limit aligned to the page size has the whole page below it.
         // When the limit is a power of two aligned to the page (x86, RISC-V), pa's two tests are
         // one: no bit at or above the limit, none below the page size.
-        if ((v & mask) != 0) goto Slow;
+        if (!IsCanonicalAligned(v, mask)) goto Slow;
         if ((limit & (limit - 1)) == 0 && (limit & mask) == 0)
         {
             if ((p & (mask | ~(limit - 1))) != 0) goto Slow;
         }
         else if ((p & mask) != 0 || p >= limit || ((limit & mask) != 0 && mask >= limit - p)) goto Slow;
-        if (!TFormat.IsCanonical(v) || mask >= 1UL << (TFormat.VirtualBits - 1) || _access.OverlapsReserved(v, v | mask))
+        if (mask >= 1UL << (TFormat.VirtualBits - 1) || _access.OverlapsReserved(v, v | mask))
             goto Slow;
 
         // The walk, written out per level (each step folds for its constant level; `level < L`
@@ -596,8 +613,11 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         // (token is set on each path, so that the common one writes it once.)
         ulong v = va.Value;
-        if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) { token = default; return Status.InvalidArgument; }
-        if ((v & PageSize.OffsetMask) != 0) { token = default; return Status.Misaligned; }
+        if (!IsCanonicalAligned(v, PageSize.OffsetMask) || _access.OverlapsReserved(v, v))
+        {
+            token = default;
+            return RejectedPage(v);
+        }
         // The walk, written out per level as in Map, for a 4 KiB page; a larger one is left to
         // UnmapLarge. (pep, pe): the entry pointing at the page table.
         ulong tablePhys = _root;

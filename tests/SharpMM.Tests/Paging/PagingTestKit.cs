@@ -117,7 +117,7 @@ public struct FakeArch : IArchHooks
     public bool TryInvalidatePage(ulong virtualAddress)
     {
         if (!Invlpg) return false;
-        InvalidatePage(virtualAddress);
+        InvalidatePage(virtualAddress & ~0xFFFUL);   // any address in the page: logged as the page
         return true;
     }
 }
