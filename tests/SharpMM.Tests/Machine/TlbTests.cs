@@ -288,6 +288,26 @@ public class TlbTests
         Assert.Equal(flushes + 2, f.Mmu.Tlb.FullFlushes);
     }
 
+    [Theory]
+    [InlineData(4, 3)]     // sets padded to 4 slots, the fourth never used
+    [InlineData(1, 200)]   // one set wider than 4 KiB of slots
+    public void SetAssociativeTlb_WithAnyWayCount_CachesEvictsAndInvalidates(int sets, int ways)
+    {
+        // 13 pages through a TLB of sets x ways: Count is min(13, capacity) minus nothing, a
+        // second pass over the last pages hits, invlpg drops exactly its page.
+        using PagingFixture f = FourLevel(pages: 13, options: new MmuOptions { Tlb = new TlbGeometry(sets, ways, 1, 1, 1) });
+        for (int i = 0; i < 13; i++) f.T(Va + (ulong)i * KiB4);
+        int capacity = sets * ways;
+        Assert.Equal(System.Math.Min(13, capacity), f.Mmu.Tlb.Count);
+        Assert.Equal(System.Math.Max(0, 13 - capacity), f.Mmu.Tlb.Evictions);
+        long hits = f.Mmu.Tlb.Hits;
+        f.T(Va + 12 * KiB4);
+        Assert.Equal(hits + 1, f.Mmu.Tlb.Hits);
+        f.Mmu.InvalidatePage(Va + 12 * KiB4);
+        Assert.False(f.Mmu.Tlb.Contains(Va + 12 * KiB4));
+        Assert.Equal(System.Math.Min(13, capacity) - 1, f.Mmu.Tlb.Count);
+    }
+
     [Fact]
     public void DirectMappedTlbEvictsOnConflict()
     {
@@ -344,6 +364,10 @@ public class TlbTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new TlbGeometry(3, 1, 1, 1, 1).Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new TlbGeometry(4, 0, 1, 1, 1).Validate());
+        // A set of the 4 KiB array must fit in 4 KiB of 32-byte slots unless it is the only set.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TlbGeometry(2, 129, 1, 1, 1).Validate());
+        new TlbGeometry(2, 128, 1, 1, 1).Validate();
+        new TlbGeometry(1, 255, 1, 1, 1).Validate();
         Assert.Equal(1536, TlbGeometry.Default.SmallEntries);
         Assert.Equal(64, TlbGeometry.DirectMapped64.SmallEntries);
     }
