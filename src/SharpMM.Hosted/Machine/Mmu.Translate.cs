@@ -53,16 +53,17 @@ public sealed unsafe partial class Mmu
     /// access allowed. The same reads, checks and updates as <see cref="WalkTables"/> and
     /// <see cref="Fill"/>, each entry read once. Anything else (a non-canonical address, an entry
     /// that is not present, has a reserved bit, maps a large page, points at a table at or above
-    /// the largest power of two within RAM or needs its Accessed bit set, a refused access, a
-    /// leaf) returns false with RAM and the TLB untouched.
+    /// the largest power of two within RAM or needs its Accessed bit set, a non-leaf entry with
+    /// XD = 1, a refused access) returns false with RAM and the TLB untouched. <paramref name="ram"/>
+    /// and <paramref name="root"/> are RAM and the root table's host address, or (inline, when
+    /// the fast walk may not run there) a table of zeros, whose first entry declines the walk.
     ///
     /// Written for the out-of-order core that runs it. A walk waits on a cache miss for the PTE,
-    /// and speed comes from overlapping many walks, so from how little of each one waits for
-    /// that load: everything the PML4E, PDPTE and PDE (usually cached) and the access decide is
-    /// computed apart, and the PTE meets it in a handful of operations. The walk does not branch
-    /// on what it reads: the verdicts of all levels end in one word tested once, and table
-    /// addresses are masked below the fast-walk limit, so a bad entry only makes the walk read
-    /// harmless RAM before that test.
+    /// and its speed is how many walks overlap, which follows how few instructions each takes:
+    /// the PML4E, PDPTE and PDE (usually cached) are tested together before the PTE arrives, the
+    /// PTE with one mask and compare, and the rights come from one AND. Table addresses are
+    /// masked below the fast-walk limit, so a bad entry only makes the walk read harmless RAM
+    /// before the test that refuses it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool FastFill(ulong va, TlbEntry* e, AccessKind access, Privilege privilege, byte* ram, byte* root, out ulong pa)
