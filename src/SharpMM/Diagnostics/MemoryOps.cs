@@ -3,8 +3,14 @@ namespace SharpMM.Diagnostics;
 /// <summary>Byte fills and copies that need nothing from the runtime (freestanding-safe).</summary>
 public static unsafe class MemoryOps
 {
-    /// <summary>Zeroes <paramref name="bytes"/> bytes at <paramref name="p"/>.</summary>
-    public static void Zero(void* p, ulong bytes) => Fill(p, 0, bytes);
+    /// <summary>Zeroes <paramref name="bytes"/> bytes at <paramref name="p"/> (a block clear: what
+    /// the compiler makes of it is its memset, vector stores on x86-64).</summary>
+    public static void Zero(void* p, ulong bytes)
+    {
+        byte* b = (byte*)p;
+        for (; bytes > int.MaxValue; bytes -= int.MaxValue, b += int.MaxValue) new System.Span<byte>(b, int.MaxValue).Clear();
+        new System.Span<byte>(b, (int)bytes).Clear();
+    }
 
     /// <summary>Fills <paramref name="bytes"/> bytes with <paramref name="value"/>, 8 bytes at a time.</summary>
     public static void Fill(void* p, byte value, ulong bytes)
@@ -19,9 +25,6 @@ public static unsafe class MemoryOps
     }
 
     /// <summary>Copies <paramref name="bytes"/> bytes; the ranges must not overlap.</summary>
-    public static void Copy(void* dst, void* src, ulong bytes)
-    {
-        byte* d = (byte*)dst, s = (byte*)src;
-        for (ulong i = 0; i < bytes; i++) d[i] = s[i];
-    }
+    public static void Copy(void* dst, void* src, ulong bytes) =>
+        System.Buffer.MemoryCopy(src, dst, (long)bytes, (long)bytes);
 }

@@ -362,12 +362,12 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         int n = TFormat.EntriesPerTable(cl);
         if ((ulong)n * cspan != Span(level)) Panic.Fail("mapper: child table does not cover its parent entry", (ulong)level);
         if (!TFormat.CanBeLeaf(cl) || page + Span(level) > TFormat.LeafPhysLimit(cl)) return Status.Unsupported;
-        Status s = AllocateFrame(ref frames, cl, out ulong phys);
+        Status s = TableFrames<TFormat>.Allocate(ref frames, cl, out ulong phys);
         if (s != Status.Ok) return s;
         byte* p = _access.BeginUnlinked(phys);
         if (p == null)
         {
-            FreeFrame(ref frames, phys);
+            TableFrames<TFormat>.Free(ref frames, phys);
             return Status.Unsupported;
         }
         ulong template = TFormat.SplitLeaf(level, e);
@@ -392,7 +392,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             ulong tablePhys = TablePhysAt(level, va);
             TFormat.Write(_access.Table(tablePhys, level, va), Index(level, va), original);
             _access.Unlinked(level - 1, va);
-            FreeFrame(ref frames, log.Child[i]);
+            TableFrames<TFormat>.Free(ref frames, log.Child[i]);
             rec.SizeChanged(IsGlobal(level, original));
             if (level == Top && TFormat.RootEntriesLatched) rec.RootChanged();
         }

@@ -106,7 +106,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         if (_root == 0) return;
         DestroyIn(Top, _root, 0, ref frames);
-        FreeFrame(ref frames, _root);
+        TableFrames<TFormat>.Free(ref frames, _root);
         _root = 0;
     }
 
@@ -124,7 +124,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             if (_access.WithinReserved(va, va + (span - 1))) continue;
             ulong child = TFormat.Address(level, e);
             DestroyIn(level - 1, child, first + (ulong)i * span, ref frames);
-            FreeFrame(ref frames, child);
+            TableFrames<TFormat>.Free(ref frames, child);
         }
     }
 }

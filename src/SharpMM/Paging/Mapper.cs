@@ -1,3 +1,4 @@
+using SharpMM.Diagnostics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Physical;
@@ -65,11 +66,11 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         mapper = default;
         var m = new Mapper<TFormat, TAccess>(0, access);
-        Status s = AllocateFrame(ref frames, Top, out ulong phys);
+        Status s = TableFrames<TFormat>.Allocate(ref frames, Top, out ulong phys);
         if (s != Status.Ok) return s;
         byte* p = m._access.BeginUnlinked(phys);
-        if (p == null) { FreeFrame(ref frames, phys); return Status.Unsupported; }
-        ZeroTable(p);
+        if (p == null) { TableFrames<TFormat>.Free(ref frames, phys); return Status.Unsupported; }
+        MemoryOps.Zero(p, PageSize.Bytes);
         m._access.EndUnlinked(phys);
         m._root = phys;
         mapper = m;
@@ -207,27 +208,6 @@ public unsafe partial struct Mapper<TFormat, TAccess>
 
     // ---- table frames ----
 
-    private static Status AllocateFrame<TFrames>(ref TFrames frames, int level, out ulong phys) where TFrames : struct, IFrameAllocator
-    {
-        phys = 0;
-        Status s = frames.Allocate(0, out Pfn pfn);
-        if (s != Status.Ok) return s;
-        ulong p = pfn.Value << PageSize.Shift;
-        if (p >= TFormat.TablePhysLimit(level))
-        {
-            FreeFrame(ref frames, p);
-            return Status.OutOfRange;
-        }
-        phys = p;
-        return Status.Ok;
-    }
-
-    private static void FreeFrame<TFrames>(ref TFrames frames, ulong phys) where TFrames : struct, IFrameAllocator
-    {
-        if (frames.Free(Pfn.NewUnchecked(phys >> PageSize.Shift), 0) != Status.Ok)
-            Panic.Fail("mapper: the frame allocator refused a page-table frame back", phys);
-    }
-
     /// <summary>
     /// True when the table at <paramref name="t"/> holds no present entry; <paramref name="hint"/>
     /// is the index of the entry just cleared. Entries are read a 64-byte cache line at a time
@@ -339,22 +319,6 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return IsTableEmpty(child, level - 1, va);
     }
 
-    /// <summary>Zeroes a 4 KiB table frame, eight 8-byte stores per iteration.</summary>
-    private static void ZeroTable(byte* p)
-    {
-        // 64 bytes a store where the compiler has the registers for it (a struct's zeroing is
-        // one block store: vector stores on x86-64).
-        Line* q = (Line*)p;
-        for (int i = 0; i < (int)(PageSize.Bytes / 64); i++) q[i] = default;
-    }
-
-    private struct Line
-    {
-#pragma warning disable CS0649 // never assigned: only ever zeroed as a whole
-        public ulong A, B, C, D, E, F, G, H;
-#pragma warning restore CS0649
-    }
-
     /// <summary>Allocates a zeroed table for level - 1 and links it at entry
     /// <paramref name="index"/> of the level-<paramref name="level"/> table <paramref name="t"/>.
     /// The table is zeroed before it is linked when the access strategy can reach it. The
@@ -377,17 +341,17 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private Status LinkNewTable<TFrames>(byte* t, int level, int index, ulong va, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
-        Status s = AllocateFrame(ref frames, level - 1, out ulong phys);
+        Status s = TableFrames<TFormat>.Allocate(ref frames, level - 1, out ulong phys);
         if (s != Status.Ok) return s;
         byte* p = _access.BeginUnlinked(phys);
         if (p != null)
         {
-            ZeroTable(p);
+            MemoryOps.Zero(p, PageSize.Bytes);
             _access.EndUnlinked(phys);
         }
         TFormat.Write(t, index, NewPointer(level, phys, 0));
         _access.Linked(level - 1, va);
-        if (p == null) ZeroTable(_access.Table(phys, level - 1, va));
+        if (p == null) MemoryOps.Zero(_access.Table(phys, level - 1, va), PageSize.Bytes);
         return Status.Ok;
     }
 
@@ -426,7 +390,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         TFormat.Write(t, index, 0);
         _access.Unlinked(level - 1, va);
-        FreeFrame(ref frames, child);
+        TableFrames<TFormat>.Free(ref frames, child);
         if (level == Top && TFormat.RootEntriesLatched) rec.RootChanged();
     }
 

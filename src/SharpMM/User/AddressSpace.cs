@@ -1,3 +1,4 @@
+using SharpMM.Diagnostics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Paging;
@@ -127,27 +128,14 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
 
     // ---- user-half tables ----
 
+    // A zeroed table frame (TableFrames: the limits of the format).
     private readonly Status AllocateTable<TFrames>(ref TFrames frames, int level, out ulong phys) where TFrames : struct, IFrameAllocator
     {
-        phys = 0;
-        Status s = frames.Allocate(0, out Pfn pfn);
-        if (s != Status.Ok) return s;
-        ulong p = pfn.Value << PageSize.Shift;
-        if (p >= TFormat.TablePhysLimit(level))
-        {
-            FreeTable(ref frames, p);
-            return Status.OutOfRange;
-        }
-        PageData.Zero(Table(p));
-        phys = p;
-        return Status.Ok;
+        Status s = TableFrames<TFormat>.Allocate(ref frames, level, out phys);
+        if (s == Status.Ok) MemoryOps.Zero(Table(phys), PageSize.Bytes);
+        return s;
     }
 
-    private static void FreeTable<TFrames>(ref TFrames frames, ulong phys) where TFrames : struct, IFrameAllocator
-    {
-        if (frames.Free(Pfn.NewUnchecked(phys >> PageSize.Shift), 0) != Status.Ok)
-            Panic.Fail("user tables: the frame allocator refused a table frame back", phys);
-    }
 
     /// <summary>The level-0 table holding <paramref name="va"/>'s entry, or null when a table on
     /// the path is missing.</summary>
@@ -228,7 +216,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         {
             if (!IsZeroTable(Table(path[level]))) return;
             TFormat.Write(Table(path[level + 1]), Index(level + 1, va), 0);
-            FreeTable(ref frames, path[level]);
+            TableFrames<TFormat>.Free(ref frames, path[level]);
             TablePages--;
         }
     }
@@ -292,7 +280,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
             FreeBelow(Top - 1, TFormat.Address(Top, e), ref frames);
             TFormat.Write(top, i, 0);
         }
-        FreeTable(ref frames, _root);
+        TableFrames<TFormat>.Free(ref frames, _root);
         TablePages--;
         if (TablePages != 0) Panic.Fail("user tables: table count does not add up after destroy", TablePages);
         _root = 0;
@@ -315,7 +303,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
                 FreeBelow(level - 1, TFormat.Address(level, e), ref frames);
             }
         }
-        FreeTable(ref frames, tablePhys);
+        TableFrames<TFormat>.Free(ref frames, tablePhys);
         TablePages--;
     }
 

@@ -1,3 +1,4 @@
+using SharpMM.Diagnostics;
 using SharpMM.Addressing;
 
 namespace SharpMM.User;
@@ -96,7 +97,7 @@ public unsafe struct PersistentRegion
     {
         Status s = Setup(firstSlot, pages, memory, store.SlotCount);
         if (s != Status.Ok) return s;
-        PageData.Zero(_scratch);
+        MemoryOps.Zero(_scratch, PageSize.Bytes);
         if ((s = store.Write(_first + 1, _scratch)) != Status.Ok) return s;
         _generation = 0;
         _record = 1;
@@ -126,8 +127,8 @@ public unsafe struct PersistentRegion
         if ((s = store.Read(_first + (ulong)bestRecord, _scratch)) != Status.Ok) return s;
         _generation = best;
         _record = bestRecord;
-        PageData.CopyBytes(_present, _scratch + HeaderBytes, _bitmapBytes);
-        PageData.CopyBytes(_good, _scratch + HeaderBytes + _bitmapBytes, _bitmapBytes);
+        MemoryOps.Copy(_present, _scratch + HeaderBytes, _bitmapBytes);
+        MemoryOps.Copy(_good, _scratch + HeaderBytes + _bitmapBytes, _bitmapBytes);
         return Status.Ok;
     }
 
@@ -169,7 +170,7 @@ public unsafe struct PersistentRegion
     public readonly Status ReadPage<TStore>(ref TStore store, ulong page, byte* destination) where TStore : struct, IBackingStore
     {
         if (page >= _pages) return Status.OutOfRange;
-        if (!Bit(_present, page)) { PageData.Zero(destination); return Status.Ok; }
+        if (!Bit(_present, page)) { MemoryOps.Zero(destination, PageSize.Bytes); return Status.Ok; }
         return store.Read(GoodSlot(page), destination);
     }
 
@@ -222,7 +223,7 @@ public unsafe struct PersistentRegion
         if (s != Status.Ok) return s;
         // The new bitmaps: written pages are present and flip their good copy.
         byte* rec = _scratch;
-        PageData.Zero(rec);
+        MemoryOps.Zero(rec, PageSize.Bytes);
         byte* present = rec + HeaderBytes, good = rec + HeaderBytes + _bitmapBytes;
         for (ulong i = 0; i < _bitmapBytes; i++)
         {
@@ -235,8 +236,8 @@ public unsafe struct PersistentRegion
         h[3] = Checksum(rec, HeaderBytes + 2 * _bitmapBytes);
         if ((s = store.Write(_first + (ulong)target, rec)) != Status.Ok) return s;
         if ((s = store.Flush()) != Status.Ok) return s;
-        PageData.CopyBytes(_present, present, _bitmapBytes);
-        PageData.CopyBytes(_good, good, _bitmapBytes);
+        MemoryOps.Copy(_present, present, _bitmapBytes);
+        MemoryOps.Copy(_good, good, _bitmapBytes);
         for (ulong i = 0; i < _bitmapBytes; i++) _dirty[i] &= (byte)~_written[i];
         _generation++;
         _record = target;

@@ -1,3 +1,4 @@
+using SharpMM.Diagnostics;
 using SharpMM.Addressing;
 
 namespace SharpMM.User;
@@ -26,7 +27,7 @@ public readonly unsafe struct RamDiskStore : IBackingStore
     public Status Read(ulong slot, byte* page)
     {
         if (slot >= _slots) return Status.OutOfRange;
-        PageData.Copy(page, _base + (slot << PageSize.Shift));
+        MemoryOps.Copy(page, _base + (slot << PageSize.Shift), PageSize.Bytes);
         return Status.Ok;
     }
 
@@ -34,7 +35,7 @@ public readonly unsafe struct RamDiskStore : IBackingStore
     public Status Write(ulong slot, byte* page)
     {
         if (slot >= _slots) return Status.OutOfRange;
-        PageData.Copy(_base + (slot << PageSize.Shift), page);
+        MemoryOps.Copy(_base + (slot << PageSize.Shift), page, PageSize.Bytes);
         return Status.Ok;
     }
 

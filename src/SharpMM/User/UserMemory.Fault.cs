@@ -1,3 +1,4 @@
+using SharpMM.Diagnostics;
 using SharpMM.Addressing;
 using SharpMM.Paging;
 
@@ -120,7 +121,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
-                    PageData.Copy(PagePointer(frame), PagePointer(pfn));
+                    MemoryOps.Copy(PagePointer(frame), PagePointer(pfn), PageSize.Bytes);
                     _table[frame] = new UserFrame { Refs = 1 };
                     haveFrame = false;
                     DropFrame(pfn);
@@ -169,7 +170,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             }
             else
             {
-                PageData.Zero(data);
+                MemoryOps.Zero(data, PageSize.Bytes);
                 _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
                 kind = FaultKind.DemandZero;
             }
