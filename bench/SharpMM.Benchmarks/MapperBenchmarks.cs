@@ -43,9 +43,6 @@ public unsafe class MapperBenchmarks
     [GlobalSetup]
     public void GlobalSetup()
     {
-        // MapAll and UnmapAll compile once, at their first call: with the format's statics (the
-        // walk's constants) initialized by then, they carry no class-initialization check.
-        RuntimeHelpers.RunClassConstructor(typeof(X86LongModeFormat).TypeHandle);
         _ram = new HostMemory(1UL << 30);
         for (ulong o = 0; o < _ram.Size; o += PageSize.Bytes) _ram.Base[o] = 0;
         _meta = new HostMemory(8UL << 20);

@@ -107,9 +107,6 @@ public static unsafe class MmuWorkloads
             ulong sink = 0, failures = 0;
 
             if (sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16) throw new InvalidOperationException("W4: PhaseContext's layout assumes a 16-byte mapper");
-            // The phases are compiled once, at their first call: with the format's statics (the
-            // walk's constants) initialized by then, they are compiled without an initialization check.
-            RuntimeHelpers.RunClassConstructor(typeof(X86LongModeFormat).TypeHandle);
             var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
 
             long t0 = Stopwatch.GetTimestamp();

@@ -110,17 +110,8 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     {
         if (level != 0 && level <= 2 && (entry & X86Bits.PageSize) != 0)
             return entry & (level == 1 ? LongPde.LargeAddressMask : LongPdpte.HugeAddressMask);
-        return entry & s_addressMask;
+        return entry & LongPte.AddressMask;
     }
-
-    // Constants of the hot paths read from memory: an operation with a memory operand is one
-    // instruction where a 64-bit immediate takes two (the JIT does not keep such constants in
-    // registers across a walk). Never written.
-    // LongPte.AddressMask, which a walk applies at every level.
-    private static ulong s_addressMask = LongPte.AddressMask;
-    // One present entry in a count (bit 52), and the count bits whose being set lets an
-    // increment (on the sum: 58:53) or a decrement (58:54) take the fast path.
-    private static ulong s_countOne = 1UL << 52, s_countUpFast = 0x7EUL << 52, s_countDownFast = 0x7CUL << 52;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -185,8 +176,8 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CountUpFast(byte* table, int index, ulong entry)
     {
-        ulong sum = entry + s_countOne;
-        if ((sum & s_countUpFast) == 0) return false;
+        ulong sum = entry + (1UL << 52);
+        if ((sum & (0x7EUL << 52)) == 0) return false;
         ((ulong*)table)[(uint)index] = sum;
         return true;
     }
@@ -196,8 +187,8 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CountDownFast(byte* table, int index, ulong entry)
     {
-        if ((entry & s_countDownFast) == 0) return false;
-        ((ulong*)table)[(uint)index] = entry - s_countOne;
+        if ((entry & (0x7CUL << 52)) == 0) return false;
+        ((ulong*)table)[(uint)index] = entry - (1UL << 52);
         return true;
     }
 
