@@ -30,23 +30,21 @@ public readonly struct FlushToken
     /// offset bits are not masked).</summary>
     internal static FlushToken ForPage(ulong pageVa, Kind kind) => new FlushToken(pageVa | (ulong)kind);
 
-    private Kind KindOf => (Kind)(_bits & KindBits);
-
     /// <summary>What the token asks for.</summary>
-    internal Kind Kinds => KindOf;
+    internal Kind Kinds => (Kind)(_bits & KindBits);
 
     /// <summary>True when nothing changed.</summary>
     public bool IsEmpty => (_bits & KindBits) == 0;
     /// <summary>True when a page needs invalidating (<see cref="VirtualAddress"/>).</summary>
-    public bool HasPage => (KindOf & Kind.Page) != 0;
+    public bool HasPage => (Kinds & Kind.Page) != 0;
     /// <summary>The page whose translation changed (its first byte).</summary>
     public ulong VirtualAddress => _bits & ~(ulong)PageSize.OffsetMask;
     /// <summary>The old or the new mapping is global (a CR3 reload does not remove it).</summary>
-    public bool IsGlobal => (KindOf & Kind.Global) != 0;
+    public bool IsGlobal => (Kinds & Kind.Global) != 0;
     /// <summary>Only a full flush is correct.</summary>
-    public bool NeedsFullFlush => (KindOf & Kind.Full) != 0;
+    public bool NeedsFullFlush => (Kinds & Kind.Full) != 0;
     /// <summary>The root must be reloaded (PAE PDPTE changed).</summary>
-    public bool NeedsRootReload => (KindOf & Kind.RootReload) != 0;
+    public bool NeedsRootReload => (Kinds & Kind.RootReload) != 0;
 
     /// <summary>Invalidates what changed, as <paramref name="policy"/> decides.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -62,7 +60,7 @@ public readonly struct FlushToken
             policy.Counters.SinglePages++;
             return;
         }
-        FlushSlow(VirtualAddress, KindOf, ref arch, ref policy);
+        FlushSlow(VirtualAddress, Kinds, ref arch, ref policy);
     }
 
     // By value, so that a token that never leaves registers stays there.
