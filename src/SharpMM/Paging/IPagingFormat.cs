@@ -83,6 +83,12 @@ public unsafe interface IPagingFormat
     static abstract bool IsPresent(ulong entry);
     /// <summary>True when the entry is present and maps a page.</summary>
     static abstract bool IsLeaf(int level, ulong entry);
+    /// <summary>True when the entry is present and points at a table (IsPresent and not
+    /// IsLeaf), as the format's cheapest test: a walk asks it at every level.</summary>
+    static abstract bool PointsToTable(int level, ulong entry);
+    /// <summary>The table a pointer entry points at (<see cref="PointsToTable"/> is true): what
+    /// <see cref="Address"/> answers for it, without asking again whether it is a leaf.</summary>
+    static abstract ulong TableAddress(ulong entry);
     /// <summary>The physical address the entry points at: the table, or the page of a leaf.</summary>
     static abstract ulong Address(int level, ulong entry);
     /// <summary>The portable flags of a leaf (on a pointer: the same bits, read as rights).</summary>

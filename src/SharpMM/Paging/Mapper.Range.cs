@@ -407,8 +407,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         for (int l = Top; l > level; l--)
         {
             ulong e = TFormat.Read(_access.Table(tablePhys, l, va), Index(l, va));
-            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(l, e)) Panic.Fail("mapper: the path to a split table is gone", va);
-            tablePhys = TFormat.Address(l, e);
+            if (!TFormat.PointsToTable(l, e)) Panic.Fail("mapper: the path to a split table is gone", va);
+            tablePhys = TFormat.TableAddress(e);
         }
         return tablePhys;
     }

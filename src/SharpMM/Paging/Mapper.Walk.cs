@@ -119,10 +119,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         {
             byte* t = _access.Table(tablePhys, level, TFormat.Canonicalize(first));
             ulong e = TFormat.Read(t, i);
-            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(level, e)) continue;
+            if (!TFormat.PointsToTable(level, e)) continue;
             ulong va = TFormat.Canonicalize(first + (ulong)i * span);
             if (_access.WithinReserved(va, va + (span - 1))) continue;
-            ulong child = TFormat.Address(level, e);
+            ulong child = TFormat.TableAddress(e);
             DestroyIn(level - 1, child, first + (ulong)i * span, ref frames);
             TableFrames<TFormat>.Free(ref frames, child);
         }

@@ -39,6 +39,34 @@ public unsafe class FormatTests
         }
     }
 
+    // PointsToTable is the walk's one-test form of "present and not a leaf", and TableAddress
+    // its Address: the same answers for every level and every combination of the low byte (P,
+    // PS, V/R/W/X...), with random upper bits, for each format.
+    [Fact]
+    public void PointsToTable_IsPresentAndNotLeaf()
+    {
+        Check<X86LegacyFormat>(); Check<X86PaeFormat>(); Check<X86LongModeFormat>(); Check<Sv32Format>(); Check<Sv39Format>();
+
+        static void Check<F>() where F : struct, IPagingFormat
+        {
+            var rng = new Random(17);
+            int tables = 0;
+            for (int level = 0; level < F.Levels; level++)
+                for (ulong low = 0; low < 256; low++)
+                    for (int k = 0; k < 8; k++)
+                    {
+                        ulong high = k == 0 ? 0 : (ulong)rng.NextInt64() << 8 | (k == 1 ? 1UL << 63 : 0);
+                        ulong e = F.EntrySize == 4 ? (uint)(high | low) : high | low;
+                        bool expected = F.IsPresent(e) && !F.IsLeaf(level, e);
+                        Assert.True(expected == F.PointsToTable(level, e), $"{F.Name} level {level} entry {e:x}: PointsToTable {!expected}");
+                        if (!expected) continue;
+                        tables++;
+                        Assert.True(F.Address(level, e) == F.TableAddress(e), $"{F.Name} level {level} entry {e:x}: TableAddress {F.TableAddress(e):x}, Address {F.Address(level, e):x}");
+                    }
+            Assert.True(tables > 0, $"{F.Name}: no entry pointed at a table");
+        }
+    }
+
     [Fact]
     public void CanonicalRules()
     {

@@ -46,6 +46,8 @@ internal static class RiscVBits
     }
 
     public static bool IsLeaf(ulong e) => (e & Valid) != 0 && (e & LeafMask) != 0;
+    /// <summary>Valid and none of R, W, X: the entry points at a table.</summary>
+    public static bool IsPointer(ulong e) => (e & (Valid | LeafMask)) == Valid;
 
     public static string BitName(int bit) => bit switch
     {

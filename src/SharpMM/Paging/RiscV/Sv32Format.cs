@@ -89,6 +89,12 @@ public unsafe struct Sv32Format : IPagingFormat
     public static bool IsLeaf(int level, ulong entry) => RiscVBits.IsLeaf(entry);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool PointsToTable(int level, ulong entry) => RiscVBits.IsPointer(entry);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong TableAddress(ulong entry) => Address(0, entry);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) => new Sv32Pte((uint)entry).Address;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

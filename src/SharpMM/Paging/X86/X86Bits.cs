@@ -24,6 +24,11 @@ internal static class X86Bits
     public const ulong ExecuteDisable = 1UL << 63;
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
 
+    /// <summary>P set and PS clear, in one test: one less than the entry has both bits clear
+    /// exactly then (P clear makes bit 0 of the difference 1, PS set keeps bit 7 of it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsPresentNotLarge(ulong entry) => ((entry - 1) & (Present | PageSize)) == 0;
+
     /// <summary>The bits <see cref="FromPortable"/> may set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong PortableMask(bool hasNx) =>

@@ -90,6 +90,12 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) => (entry & X86Bits.Present) != 0 && (level == 0 || (entry & X86Bits.PageSize) != 0);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool PointsToTable(int level, ulong entry) => level != 0 && X86Bits.IsPresentNotLarge(entry);
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong TableAddress(ulong entry) => entry & LegacyPte.AddressMask;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -95,6 +95,13 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsLeaf(int level, ulong entry) =>
         (entry & X86Bits.Present) != 0 && (level == 0 || (level == 1 && (entry & X86Bits.PageSize) != 0));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool PointsToTable(int level, ulong entry) =>
+        level != 0 && (level != 1 ? (entry & X86Bits.Present) != 0 : X86Bits.IsPresentNotLarge(entry));
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong TableAddress(ulong entry) => entry & PaePte.AddressMask;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
