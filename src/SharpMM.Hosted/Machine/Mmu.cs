@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SharpMM.Paging;
@@ -83,9 +84,10 @@ public sealed unsafe partial class Mmu
     private bool _snapshotUpper;
     // Likewise the leaf entry's address and value, kept only while a stale check is on.
     private bool _snapshotLeaf;
-    // invlpg may take its one-slot path: it exists, the 4 KiB array is direct-mapped and the
-    // large-page arrays are empty. _fastInvalidations: invlpgs it served (Tlb.PageInvalidations adds them).
-    private bool _invlpgFast;
+    // The 4 KiB array when invlpg may take its one-slot path (it exists, the array is
+    // direct-mapped and the large-page arrays are empty), otherwise null: one load both decides
+    // and finds the array. _fastInvalidations: invlpgs it served (Tlb.PageInvalidations adds them).
+    private TlbEntry* _invlpgEntries;
     internal long _fastInvalidations;
     private readonly bool _fastWalkAllowed;
     private FastWalkMaskTable _fastMasks;
@@ -268,10 +270,12 @@ public sealed unsafe partial class Mmu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryInvalidatePage(ulong va)
     {
-        if (!_invlpgFast) return false;
-        // One slot, found with a constant shift (one 32-byte slot per set).
+        TlbEntry* entries = _invlpgEntries;
+        if (entries == null) return false;
+        // One slot, found with a constant shift (one 32-byte slot per set); a rotate, as the
+        // mask drops what it brings round, keeps va in its register.
         _fastInvalidations++;
-        TlbEntry* e = (TlbEntry*)((byte*)_smallEntries + ((nuint)(va >> (12 - 5)) & _smallSlotMask));
+        TlbEntry* e = (TlbEntry*)((byte*)entries + ((nuint)BitOperations.RotateRight(va, 12 - 5) & _smallSlotMask));
         if (e->Tag == (va | 0xFFF))
         {
             e->Tag = 0;
@@ -423,7 +427,7 @@ public sealed unsafe partial class Mmu
         _fastInline = _fastWalk && _smallWays == 1 && !_snapshotLeaf;
         _walkRam = _fastInline ? _ram : s_emptyTable;
         _walkRoot = _fastInline ? _ram + _rootTable : s_emptyTable;
-        _invlpgFast = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold;
+        _invlpgEntries = HasInvalidatePage && _smallWays == 1 && !_tlb._largeMayHold ? _smallEntries : null;
     }
 
     /// <summary>The first slot of <paramref name="va"/>'s set in the 4 KiB array.</summary>

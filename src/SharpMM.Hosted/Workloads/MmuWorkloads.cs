@@ -106,7 +106,8 @@ public static unsafe class MmuWorkloads
             mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
             ulong sink = 0, failures = 0;
 
-            if (sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16) throw new InvalidOperationException("W4: PhaseContext's layout assumes a 16-byte mapper");
+            if (sizeof(FlushPolicy) > 64 || Unsafe.SizeOf<MmuArchHooks>() != 8 || sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16)
+                throw new InvalidOperationException("W4: PhaseContext's layout does not fit the policy, hooks and mapper");
             var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
 
             long t0 = Stopwatch.GetTimestamp();
@@ -140,17 +141,18 @@ public static unsafe class MmuWorkloads
     // Each phase is a method of its own, so that its loop keeps its few live values in
     // registers (inlined into one method, the loop counter and the checksum went to the stack).
 
-    // What the map and unmap loops use, behind one reference: with the loop counter, the
-    // checksum and the array, few enough live values for the callee-saved registers. The mapper
-    // at offset 0 is the reference itself (the runtime would put the hooks' object reference
-    // first).
+    // What the map and unmap loops use, behind one reference: with the loop's pointer and
+    // count and the frame allocator, few enough live values for the callee-saved registers.
+    // The policy at offset 0 is the reference itself, so that passing it costs nothing (the
+    // runtime would put the hooks' object reference first).
     [StructLayout(LayoutKind.Explicit)]
     private struct PhaseContext
     {
-        [FieldOffset(0)] public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
-        [FieldOffset(16)] public BuddyAllocator* Buddy;
-        [FieldOffset(24)] public MmuArchHooks Arch;
-        [FieldOffset(32)] public FlushPolicy Policy;
+        [FieldOffset(0)] public FlushPolicy Policy;
+        [FieldOffset(64)] public MmuArchHooks Arch;
+        [FieldOffset(72)] public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
+        [FieldOffset(88)] public BuddyAllocator* Buddy;
+        [FieldOffset(96)] public ulong Failures;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -194,12 +196,15 @@ public static unsafe class MmuWorkloads
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static ulong UnmapPhase(ref PhaseContext c, uint* perm)
     {
-        ulong failures = 0;
-        for (uint i = 0; i < Pages; i++)
+        ref BuddyAllocator buddy = ref *c.Buddy;
+        c.Failures = 0;
+        for (nuint i = 0; i < Pages; i++)
         {
-            if (c.Mapper.Unmap(VirtAddr.NewUnchecked(VirtualBase + ((ulong)perm[i] << 12)), ref *c.Buddy, out FlushToken token) != Status.Ok) failures++;
+            // The address first: the mapper's null check then folds into its first use of `c`.
+            ulong va = VirtualBase + ((ulong)perm[i] << 12);
+            if (c.Mapper.Unmap(VirtAddr.NewUnchecked(va), ref buddy, out FlushToken token) != Status.Ok) c.Failures++;
             token.Flush(ref c.Arch, ref c.Policy);
         }
-        return failures;
+        return c.Failures;
     }
 }

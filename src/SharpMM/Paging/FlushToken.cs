@@ -15,23 +15,32 @@ namespace SharpMM.Paging;
 public readonly struct FlushToken
 {
     [System.Flags]
-    internal enum Kind : uint { None = 0, Page = 1, Global = 2, Full = 4, RootReload = 8 }
+    internal enum Kind : uint { None = 0, Page = 1, Full = 2, RootReload = 4, Global = 0x100 }
 
-    // One word: the page's address (bits 63:12) and the kind (bits 3:0), so that a token lives
-    // in one register.
+    // Two words. _bits: the page's address (bits 63:12) and the kinds known before the old
+    // entry is read (Page, Full, RootReload: bits 2:0). _global: Kind.Global or 0, which comes
+    // from the old entry (its G bit, at bit 8 for x86 as in the entry). Apart, so that the
+    // single-page path, which never needs Global (invlpg drops global entries too), does not
+    // wait for the entry: when the entry's cache line is still coming from memory, the
+    // invalidation runs meanwhile instead of queueing behind it.
     private readonly ulong _bits;
-    private const ulong KindBits = 0xF;
+    private readonly ulong _global;
+    private const ulong KindBits = 7;
 
-    internal FlushToken(ulong va, Kind kind) { _bits = (va & ~(ulong)PageSize.OffsetMask) | (ulong)kind; }
+    internal FlushToken(ulong va, Kind kind)
+    {
+        _bits = (va & ~(ulong)PageSize.OffsetMask) | ((ulong)kind & KindBits);
+        _global = (ulong)(kind & Kind.Global);
+    }
 
-    private FlushToken(ulong bits) { _bits = bits; }
+    private FlushToken(ulong bits, ulong global) { _bits = bits; _global = global; }
 
-    /// <summary>A token for the page at <paramref name="pageVa"/>, which is page-aligned (its
-    /// offset bits are not masked).</summary>
-    internal static FlushToken ForPage(ulong pageVa, Kind kind) => new FlushToken(pageVa | (ulong)kind);
+    /// <summary>A token for the page at <paramref name="pageVa"/> (page-aligned: its offset bits
+    /// are not masked), global when <paramref name="global"/> is <see cref="Kind.Global"/>.</summary>
+    internal static FlushToken ForPage(ulong pageVa, ulong global) => new FlushToken(pageVa | (ulong)Kind.Page, global);
 
     /// <summary>What the token asks for.</summary>
-    internal Kind Kinds => (Kind)(_bits & KindBits);
+    internal Kind Kinds => (Kind)((_bits & KindBits) | _global);
 
     /// <summary>True when nothing changed.</summary>
     public bool IsEmpty => (_bits & KindBits) == 0;
@@ -50,16 +59,16 @@ public readonly struct FlushToken
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Flush<TArch>(ref TArch arch, ref FlushPolicy policy) where TArch : struct, IArchHooks
     {
-        if (IsEmpty) return;
-        // One page, nothing else: what the policy does for it, without the general path. (A
-        // token that is not empty and has no bit but Page and Global has Page: Global comes
-        // only with Page or Full.) The word itself is an address in the page (the kind sits in
-        // its offset bits), which is all an invalidation needs.
-        if ((_bits & (KindBits & ~(ulong)(Kind.Page | Kind.Global))) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(_bits))
+        // One page, nothing else: what the policy does for it, without the general path. The
+        // test: bits 2:0 of the word minus one are zero exactly when they held Page alone; an
+        // empty token borrows from the address and fails it. The word itself is an address in
+        // the page (the kind sits in its offset bits), which is all an invalidation needs.
+        if (((_bits - 1) & (ulong)(Kind.Page | Kind.Full | Kind.RootReload)) == 0 && policy.Ceiling >= 1 && arch.TryInvalidatePage(_bits))
         {
             policy.Counters.SinglePages++;
             return;
         }
+        if (IsEmpty) return;
         FlushSlow(VirtualAddress, Kinds, ref arch, ref policy);
     }
 

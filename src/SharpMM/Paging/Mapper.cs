@@ -155,13 +155,16 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return (va & (outside | mask)) == 0;
     }
 
-    // The token kind for a change of the leaf `entry`: Page, and Global when it is global,
-    // without a branch (the format's G bit, one bit, shifted to Kind.Global's place).
+    // The token for a change of the leaf `entry` of the page at `v`: Page, and Global when the
+    // leaf is global, without a branch (the format's G bit, one bit, moved to Kind.Global's
+    // place: for x86 that is where it already is), in 64-bit arithmetic throughout.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static FlushToken.Kind PageKind(int level, ulong entry)
+    private static FlushToken PageToken(ulong v, int level, ulong entry)
     {
         ulong g = TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable);
-        return FlushToken.Kind.Page | (FlushToken.Kind)(uint)((entry & g) / (g / (ulong)FlushToken.Kind.Global));
+        const ulong kg = (ulong)FlushToken.Kind.Global;
+        ulong global = g >= kg ? (entry & g) / (g / kg) : (entry & g) * (kg / g);
+        return FlushToken.ForPage(v, global);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ValidFlags(PageFlags flags) => (flags & ~AllFlags) == 0;
@@ -369,8 +372,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             path.Table[l] = tablePhys;
             if (l == level) break;
             ulong e = TFormat.Read(_access.Table(tablePhys, l, va), Index(l, va));
-            if (!TFormat.IsPresent(e) || TFormat.IsLeaf(l, e)) Panic.Fail("mapper: the path to an emptied table is gone", va);
-            tablePhys = TFormat.Address(l, e);
+            if (!TFormat.PointsToTable(l, e)) Panic.Fail("mapper: the path to an emptied table is gone", va);
+            tablePhys = TFormat.TableAddress(e);
         }
         for (int l = level; l < Top; l++)
         {
@@ -598,17 +601,20 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
         TFormat.Write(ep, 0, 0);
-        token = FlushToken.ForPage(v, PageKind(0, e));
         // The common case inline: the page table's count stays well above empty. Everything
         // else (a count near its limits, no count, a table that may now be empty) is one call,
         // so that no value of this path has to live across a call.
-        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pep, 0, pe)) return Status.Ok;
-        token = UnmapTail(v, token, ref frames);
+        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pep, 0, pe))
+        {
+            token = PageToken(v, 0, e);
+            return Status.Ok;
+        }
+        token = UnmapTail(v, PageToken(v, 0, e), ref frames);
         return Status.Ok;
     Stopped:
         if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
         int large = UnmapLarge(v, ref frames);
-        token = FlushToken.ForPage(v, (FlushToken.Kind)((uint)large >> 8));
+        token = new FlushToken(v, (FlushToken.Kind)((uint)large >> 8));
         return (Status)(large & 0xFF);
     }
 
@@ -628,8 +634,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             pt = _access.Table(tablePhys, l, v);
             pi = Index(l, v);
             pe = TFormat.Read(pt, pi);
-            if (!TFormat.IsPresent(pe) || TFormat.IsLeaf(l, pe)) Panic.Fail("mapper: the path to an unmapped page's table is gone", v);
-            tablePhys = TFormat.Address(l, pe);
+            if (!TFormat.PointsToTable(l, pe)) Panic.Fail("mapper: the path to an unmapped page's table is gone", v);
+            tablePhys = TFormat.TableAddress(pe);
         }
         byte* t = _access.Table(tablePhys, 0, v);
         int i = Index(0, v);
@@ -653,7 +659,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         byte* t = _access.Table(path.Table[level], level, v);
         int i = path.Index[level];
         TFormat.Write(t, i, 0);
-        var token = new FlushToken(v, PageKind(level, e));
+        var token = PageToken(v & ~(ulong)PageSize.OffsetMask, level, e);
         if (level < Top)
         {
             int c = 0;
@@ -678,8 +684,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         nuint off = EntryOffset(level, va);
         e = TFormat.Read(t + off, 0);
         ep = t + off;
-        if (!TFormat.IsPresent(e) || TFormat.IsLeaf(level, e)) return false;
-        tablePhys = TFormat.Address(level, e);
+        if (!TFormat.PointsToTable(level, e)) return false;
+        tablePhys = TFormat.TableAddress(e);
         return true;
     }
 

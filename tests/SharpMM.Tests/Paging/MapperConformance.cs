@@ -132,10 +132,33 @@ public abstract unsafe class MapperConformance<TFormat> : IDisposable where TFor
             Assert.Equal(Status.NotMapped, M.Translate(V(va - 1), out _));
             CheckInvariants($"after mapping {size}");
             Assert.Equal(Status.Ok, Unmap(va));
+            Assert.True(_t.HasPage && _t.VirtualAddress == va && _t.IsGlobal, $"{size}: unmap token {_t.VirtualAddress:x} page {_t.HasPage} global {_t.IsGlobal}");
             Assert.Equal(Status.NotMapped, M.Translate(V(va), out _));
             Assert.Equal(1UL, Tables());
             Assert.Equal(FreeBeforeRoot - 1, Ram.Free);
         }
+    }
+
+    // The unmap token carries Global from the old entry (kept apart from the page word): set
+    // for a global page, clear otherwise, with a neighbour keeping the table (the inline path)
+    // and without (the path that frees tables).
+    [Fact]
+    public void UnmapToken_GlobalComesFromTheOldEntry()
+    {
+        ulong keeper = Boundary + 9 * PageSize.Bytes;
+        foreach (bool neighbour in new[] { true, false })
+            foreach (PageFlags f in new[] { PageFlags.Writable, PageFlags.Writable | PageFlags.Global })
+            {
+                ulong va = Boundary + 3 * PageSize.Bytes;
+                if (neighbour) Assert.Equal(Status.Ok, Map(keeper, 0x7000, MappingSize.Size4KiB, PageFlags.None));
+                Assert.Equal(Status.Ok, Map(va, 0x5000, MappingSize.Size4KiB, f));
+                Assert.Equal(Status.Ok, Unmap(va));
+                bool global = (f & PageFlags.Global) != 0;
+                Assert.True(_t.HasPage && _t.VirtualAddress == va && _t.IsGlobal == global && !_t.NeedsFullFlush,
+                    $"neighbour {neighbour}, {f}: token page {_t.HasPage} at {_t.VirtualAddress:x}, global {_t.IsGlobal}, full {_t.NeedsFullFlush}");
+                if (neighbour) Assert.Equal(Status.Ok, Unmap(keeper));
+                Assert.Equal(1UL, Tables());
+            }
     }
 
     [Fact]
