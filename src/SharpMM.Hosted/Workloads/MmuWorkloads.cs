@@ -106,9 +106,9 @@ public static unsafe class MmuWorkloads
             mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
             ulong sink = 0, failures = 0;
 
-            if (sizeof(FlushPolicy) > 64 || Unsafe.SizeOf<MmuArchHooks>() != 8 || sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 16)
+            if (sizeof(FlushPolicy) > 64 || Unsafe.SizeOf<MmuArchHooks>() != 8 || sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 40)
                 throw new InvalidOperationException("W4: PhaseContext's layout does not fit the policy, hooks and mapper");
-            var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default };
+            var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default, Base = VirtualBase };
 
             long t0 = Stopwatch.GetTimestamp();
             failures += MapPhase(ref c, target);
@@ -151,8 +151,10 @@ public static unsafe class MmuWorkloads
         [FieldOffset(0)] public FlushPolicy Policy;
         [FieldOffset(64)] public MmuArchHooks Arch;
         [FieldOffset(72)] public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
-        [FieldOffset(88)] public BuddyAllocator* Buddy;
-        [FieldOffset(96)] public ulong Failures;
+        [FieldOffset(112)] public BuddyAllocator* Buddy;
+        [FieldOffset(120)] public ulong Failures;
+        // VirtualBase, read as a memory operand (a constant would be a 10-byte move each time).
+        [FieldOffset(128)] public ulong Base;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -201,7 +203,7 @@ public static unsafe class MmuWorkloads
         for (nuint i = 0; i < Pages; i++)
         {
             // The address first: the mapper's null check then folds into its first use of `c`.
-            ulong va = VirtualBase + ((ulong)perm[i] << 12);
+            ulong va = ((ulong)perm[i] << 12) + c.Base;
             if (c.Mapper.Unmap(VirtAddr.NewUnchecked(va), ref buddy, out FlushToken token) != Status.Ok) c.Failures++;
             token.Flush(ref c.Arch, ref c.Policy);
         }

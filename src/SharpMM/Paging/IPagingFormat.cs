@@ -138,6 +138,10 @@ public unsafe interface IPagingFormat
     /// having checked the address itself, builds the entry without checking it again.</summary>
     internal static virtual bool LeafIsAddressOrFlags => false;
 
+    /// <summary>The mask <see cref="TableAddress"/> ANDs an entry with, when that is all it
+    /// does (x86); 0 otherwise (RISC-V shifts the PPN). A mapper keeps it in its instance.</summary>
+    internal static virtual ulong TableAddressMask => 0;
+
     /// <summary>The architecture's name for tables of <paramref name="level"/> ("PML4", "PD", "L2"...).</summary>
     static abstract string LevelName(int level);
     /// <summary>The name of bit <paramref name="bit"/> as it reads in <paramref name="entry"/> at

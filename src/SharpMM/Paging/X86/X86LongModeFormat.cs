@@ -208,6 +208,12 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         get => true;
     }
 
+    static ulong IPagingFormat.TableAddressMask
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => LongPte.AddressMask;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int AddCountSlow(byte* table, int index, ulong entry, int delta)
     {

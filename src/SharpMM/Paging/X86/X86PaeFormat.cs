@@ -103,6 +103,12 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong TableAddress(ulong entry) => entry & PaePte.AddressMask;
 
+    static ulong IPagingFormat.TableAddressMask
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => PaePte.AddressMask;
+    }
+
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) =>
