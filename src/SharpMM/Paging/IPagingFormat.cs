@@ -127,11 +127,14 @@ public unsafe interface IPagingFormat
     /// the format's fastest way. Returns 0 when the entry carries no count (nothing changed),
     /// 1 when the table it points at is now empty, 2 otherwise.</summary>
     internal static virtual int AddChildCount(byte* table, int index, ulong entry, int delta) => 0;
-    /// <summary>The common case of taking one from the count of pointer entry
-    /// <paramref name="index"/> of <paramref name="table"/> (value <paramref name="entry"/>),
-    /// done inline: true when the entry carries a count that stays well above empty and it was
-    /// decremented; false (nothing changed) otherwise, for <see cref="AddChildCount"/> to decide.</summary>
-    internal static virtual bool TryCountDownFast(byte* table, int index, ulong entry) => false;
+    /// <summary>The common case of taking one from a pointer entry's count, as two constants
+    /// (a mapper keeps them in its instance): when the entry has a bit of
+    /// <see cref="CountDownFastBits"/> set, its count stays well above empty and the entry
+    /// minus <see cref="CountDownUnit"/> is the entry with one less; otherwise
+    /// <see cref="AddChildCount"/> decides. 0 and 0 when the format keeps no count.</summary>
+    internal static virtual ulong CountDownFastBits => 0;
+    /// <summary>See <see cref="CountDownFastBits"/>.</summary>
+    internal static virtual ulong CountDownUnit => 0;
 
     /// <summary>True when a leaf is its address ORed into the leaf <see cref="MakeLeaf"/> makes
     /// for address 0 (x86-64: the address sits unshifted in its own bits), so that the mapper,

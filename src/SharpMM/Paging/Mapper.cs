@@ -55,7 +55,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     // an unmap that waits for its page table's line from memory overlaps with more of the next
     // ones the fewer instructions it has (W4's unmap: about 0.17 ns an instruction). Set by
     // the constructor from TFormat; nothing else writes them.
-    private readonly ulong _tableMask, _pageCheckBias, _pageCheckMask;
+    private readonly ulong _tableMask, _pageCheckBias, _pageCheckMask, _countDownFastBits, _countDownUnit;
 
     /// <summary>A mapper over the existing top-level table at <paramref name="rootPhys"/> (for
     /// instance the one CR3 points at), reached through <paramref name="access"/>.</summary>
@@ -64,6 +64,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         _root = rootPhys;
         _access = access;
         _tableMask = TFormat.TableAddressMask;
+        _countDownFastBits = TFormat.CountDownFastBits;
+        _countDownUnit = TFormat.CountDownUnit;
         PageCheck(PageSize.OffsetMask, out _pageCheckBias, out _pageCheckMask);
     }
 
@@ -627,8 +629,9 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         // The common case inline: the page table's count stays well above empty. Everything
         // else (a count near its limits, no count, a table that may now be empty) is one call,
         // so that no value of this path has to live across a call.
-        if (TFormat.CountsChildren && Top > 1 && TFormat.TryCountDownFast(pep, 0, pe))
+        if (TFormat.CountsChildren && Top > 1 && TFormat.CountDownFastBits != 0 && (pe & _countDownFastBits) != 0)
         {
+            TFormat.Write(pep, 0, pe - _countDownUnit);
             token = PageToken(v, 0, e);
             return Status.Ok;
         }

@@ -174,8 +174,17 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta) =>
         (delta > 0 ? CountUpFast(table, index, entry) : CountDownFast(table, index, entry)) ? 2 : AddCountSlow(table, index, entry, delta);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool IPagingFormat.TryCountDownFast(byte* table, int index, ulong entry) => CountDownFast(table, index, entry);
+    static ulong IPagingFormat.CountDownFastBits
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => DownFastBits;
+    }
+
+    static ulong IPagingFormat.CountDownUnit
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => CountUnit;
+    }
 
     // The common increment: the low 7 bits neither overflow nor are 0 (no count). Tested on
     // the sum: its low 7 bits are 2 or more (one of bits 58:53 set) exactly when they were 1
@@ -197,10 +206,11 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CountDownFast(byte* table, int index, ulong entry)
     {
-        if ((entry & (0x7CUL << 52)) == 0) return false;
-        ((ulong*)table)[(uint)index] = entry - (1UL << 52);
+        if ((entry & DownFastBits) == 0) return false;
+        ((ulong*)table)[(uint)index] = entry - CountUnit;
         return true;
     }
+    private const ulong DownFastBits = 0x7CUL << 52, CountUnit = 1UL << 52;
 
     static bool IPagingFormat.LeafIsAddressOrFlags
     {
