@@ -45,7 +45,6 @@ internal static unsafe class UserTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Store(ulong va, ulong value) => *(ulong*)va = value;
 
-    private static ulong Entry(AddressSpace<X86LongModeFormat>* s, ulong va) => s->Entry(va);
     private static ulong FrameOf(AddressSpace<X86LongModeFormat>* s, ulong va) => X86LongModeFormat.Address(0, s->Entry(va)) >> PageSize.Shift;
     private static PageFlags FlagsOf(AddressSpace<X86LongModeFormat>* s, ulong va) => X86LongModeFormat.Flags(0, s->Entry(va));
 

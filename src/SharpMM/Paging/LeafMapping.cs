@@ -6,6 +6,13 @@ namespace SharpMM.Paging;
 /// <see cref="Start"/> mapping <see cref="Phys"/>.</summary>
 public readonly struct LeafMapping
 {
+    /// <summary>The flags a walk's pointer entries can take away (<see cref="IPagingFormat.PointerRights"/>).</summary>
+    public const PageFlags WalkRights = PageFlags.Writable | PageFlags.User | PageFlags.Executable;
+
+    /// <summary><paramref name="leaf"/>'s flags with the walk rights only as far as
+    /// <paramref name="allowed"/> (the AND of the walk's pointer rights) lets them.</summary>
+    public static PageFlags Restrict(PageFlags leaf, PageFlags allowed) => leaf & (allowed | ~WalkRights);
+
     /// <summary>First virtual address (canonical).</summary>
     public readonly VirtAddr Start;
     /// <summary>First physical address.</summary>

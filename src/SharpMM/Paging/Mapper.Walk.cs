@@ -53,10 +53,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// windows (the recursive slot).</summary>
     public void Visit<TVisitor>(ref TVisitor visitor) where TVisitor : struct, IPageTableVisitor
     {
-        VisitIn(Top, _root, 0, RightsMask, ref visitor);
+        VisitIn(Top, _root, 0, LeafMapping.WalkRights, ref visitor);
     }
-
-    private const PageFlags RightsMask = PageFlags.Writable | PageFlags.User | PageFlags.Executable;
 
     /// <summary>Tables and leaves per level.</summary>
     public TableCensus Census()
@@ -66,7 +64,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return c;
     }
 
-    // `allowed`: the rights the pointer entries above this table leave (RightsMask at the root).
+    // `allowed`: the rights the pointer entries above this table leave (all of WalkRights at the root).
     private void VisitIn<TVisitor>(int level, ulong tablePhys, ulong first, PageFlags allowed, ref TVisitor visitor) where TVisitor : struct, IPageTableVisitor
     {
         ulong cfirst = TFormat.Canonicalize(first);
@@ -84,7 +82,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             {
                 PageFlags flags = TFormat.Flags(level, e);
                 visitor.Leaf(new LeafMapping(VirtAddr.NewUnchecked(va), PhysAddr.NewUnchecked(TFormat.Address(level, e)),
-                    SizeOf(level), flags, e, flags & (allowed | ~RightsMask)));
+                    SizeOf(level), flags, e, LeafMapping.Restrict(flags, allowed)));
             }
             else if (level > 0)
             {

@@ -151,11 +151,13 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static MappingSize SizeOf(int level) => (MappingSize)TFormat.IndexShift(level);
-    // The Global flag of a leaf, as the one entry bit that Global sets (x86 G, RISC-V G): the
-    // same answer as Flags(level, entry) & Global, and it folds to one test.
+    // The one entry bit that Global sets in a leaf of `level` (x86 G, RISC-V G); a constant.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsGlobal(int level, ulong entry) =>
-        (entry & (TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable))) != 0;
+    private static ulong GlobalBit(int level) =>
+        TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable);
+    // The Global flag of a leaf: the same answer as Flags(level, entry) & Global, in one test.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsGlobal(int level, ulong entry) => (entry & GlobalBit(level)) != 0;
     // IsCanonical(va) and va aligned to `mask` + 1, as one test (both fold for a format's
     // constants): a sign-extended format's canonical addresses are those that, offset by half
     // the space, fall below 2^VirtualBits; the others' are those below it.
@@ -186,7 +188,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static FlushToken PageToken(ulong v, int level, ulong entry)
     {
-        ulong g = TFormat.WithFlags(level, 0, PageFlags.Global | PageFlags.Executable) ^ TFormat.WithFlags(level, 0, PageFlags.Executable);
+        ulong g = GlobalBit(level);
         const ulong kg = (ulong)FlushToken.Kind.Global;
         ulong global = g >= kg ? (entry & g) / (g / kg) : (entry & g) * (kg / g);
         return FlushToken.ForPage(v, global);
@@ -672,7 +674,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     /// <summary>Unmap of a page larger than 4 KiB (or a 4 KiB one inside it: ParentIsHugePage).
-    /// Returns the status, with the flush token's kind in bits 15:8 (the token's page is
+    /// Returns the status, with the flush token's kind from bit 8 up (the token's page is
     /// <paramref name="v"/>), so that nothing of Unmap's has to live in memory.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int UnmapLarge<TFrames>(ulong v, ref TFrames frames)
@@ -685,7 +687,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         byte* t = _access.Table(path.Table[level], level, v);
         int i = path.Index[level];
         TFormat.Write(t, i, 0);
-        var token = PageToken(v & ~(ulong)PageSize.OffsetMask, level, e);
+        var token = PageToken(v, level, e);   // v is the page's start (checked above)
         if (level < Top)
         {
             int c = 0;

@@ -126,15 +126,14 @@ public static class PageTableDump
         }
         mapper.Translate(va, out Translation t);
         // The rights the MMU grants: the leaf's, ANDed with every pointer entry's on the way.
-        const PageFlags rights = PageFlags.Writable | PageFlags.User | PageFlags.Executable;
-        PageFlags allowed = rights;
+        PageFlags allowed = LeafMapping.WalkRights;
         for (int i = 0; i + 1 < walk.Count; i++) allowed &= TFormat.PointerRights(walk[i].Level, walk[i].Entry);
         w.Str("  => ");
         w.Hex(t.Phys.Value, paDigits);
         w.Str("  ");
         WriteSize(ref w, 1UL << (int)t.Size);
         w.Str(" page ");
-        WriteFlags(ref w, t.Flags & (allowed | ~rights));
+        WriteFlags(ref w, LeafMapping.Restrict(t.Flags, allowed));
         w.Line();
     }
 

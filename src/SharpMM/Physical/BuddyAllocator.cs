@@ -165,7 +165,6 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private readonly int ZoneIndexOf(ulong pfn) =>
         (int)((_zoneEnd[0] - 1 - pfn) >> 63) + (int)((_zoneEnd[1] - 1 - pfn) >> 63) + (int)((_zoneEnd[2] - 1 - pfn) >> 63);
 
-
     // ---- free-list primitives, generic over how metadata is reached. Raw versions do not
     // touch the pair bits. ----
 

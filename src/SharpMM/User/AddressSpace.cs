@@ -136,7 +136,6 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         return s;
     }
 
-
     /// <summary>The level-0 table holding <paramref name="va"/>'s entry, or null when a table on
     /// the path is missing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -101,7 +101,7 @@ public unsafe struct Sv39Format : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => RiscVBits.ToPortable(entry);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => PageFlags.Writable | PageFlags.User | PageFlags.Executable;
+    public static PageFlags PointerRights(int level, ulong entry) => LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

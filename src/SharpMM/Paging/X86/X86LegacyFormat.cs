@@ -110,7 +110,7 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false) & (PageFlags.Writable | PageFlags.User | PageFlags.Executable);
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -125,7 +125,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true) & (PageFlags.Writable | PageFlags.User | PageFlags.Executable);
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

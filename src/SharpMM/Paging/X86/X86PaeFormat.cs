@@ -120,7 +120,7 @@ public unsafe struct X86PaeFormat : IPagingFormat
 
     /// <inheritdoc/>
     public static PageFlags PointerRights(int level, ulong entry) =>
-        level == 2 ? PageFlags.Writable | PageFlags.User | PageFlags.Executable : X86Bits.ToPortable(entry, hasNx: true) & (PageFlags.Writable | PageFlags.User | PageFlags.Executable);
+        level == 2 ? LeafMapping.WalkRights : X86Bits.ToPortable(entry, hasNx: true) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
