@@ -27,6 +27,11 @@ internal static class CliValues
             error = $"'{text}' is not a size (examples: 4096, 512K, 128M, 6G)";
             return false;
         }
+        if (v > (decimal)max / unit)
+        {
+            error = $"'{text}' is out of range: give {FormatSize(min)} to {FormatSize(max)}";
+            return false;
+        }
         decimal exact = v * unit;
         if (exact != decimal.Floor(exact))
         {
