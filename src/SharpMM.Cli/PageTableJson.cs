@@ -16,12 +16,12 @@ namespace SharpMM.Cli;
 /// </summary>
 internal static class PageTableJson
 {
-    /// <summary>{format, root, runs [{start, end, bytes, page_size, flags}], tables [{level, count}],
+    /// <summary>{format, root_phys, runs [{start, end, bytes, page_size, flags}], tables [{level, count}],
     /// table_bytes, leaves [{page_size, count}]}.</summary>
     public static JsonObject Tables(LayoutBoot boot) =>
         boot.Layout.AddressBits == 32 ? Tables<X86LegacyFormat>(boot) : Tables<X86LongModeFormat>(boot);
 
-    /// <summary>{address, canonical, format, root, steps [...], mapped, page {...}|null, mmu {...}}.</summary>
+    /// <summary>{address, canonical, format, root_phys, steps [...], mapped, page {...}|null, mmu {...}}.</summary>
     public static JsonObject Walk(LayoutBoot boot, ulong va) =>
         boot.Layout.AddressBits == 32 ? Walk<X86LegacyFormat>(boot, va) : Walk<X86LongModeFormat>(boot, va);
 
@@ -93,7 +93,7 @@ internal static class PageTableJson
             if (census.Leaves(level) != 0) leafCounts.Add(new JsonObject { ["page_size"] = 1UL << TFormat.IndexShift(level), ["count"] = census.Leaves(level) });
         return new JsonObject
         {
-            ["format"] = TFormat.Name, ["root"] = mapper.RootPhys, ["runs"] = runs,
+            ["format"] = TFormat.Name, ["root_phys"] = mapper.RootPhys, ["runs"] = runs,
             ["tables"] = tables, ["table_bytes"] = census.TotalTables * PageSize.Bytes, ["leaves"] = leafCounts,
         };
     }
@@ -103,7 +103,7 @@ internal static class PageTableJson
     private static JsonObject Walk<TFormat>(LayoutBoot boot, ulong va) where TFormat : struct, IPagingFormat
     {
         var mapper = FinalTables<TFormat>(boot);
-        var doc = new JsonObject { ["address"] = va, ["canonical"] = TFormat.IsCanonical(va), ["format"] = TFormat.Name, ["root"] = mapper.RootPhys };
+        var doc = new JsonObject { ["address"] = va, ["canonical"] = TFormat.IsCanonical(va), ["format"] = TFormat.Name, ["root_phys"] = mapper.RootPhys };
         var steps = new JsonArray();
         doc["steps"] = steps;
         doc["mapped"] = false;
@@ -116,7 +116,7 @@ internal static class PageTableJson
                 WalkStep s = walk[i];
                 var step = new JsonObject
                 {
-                    ["level"] = TFormat.LevelName(s.Level), ["index"] = s.Index, ["table"] = s.TablePhys, ["entry"] = s.Entry,
+                    ["level"] = TFormat.LevelName(s.Level), ["index"] = s.Index, ["table_phys"] = s.TablePhys, ["entry"] = s.Entry,
                     ["present"] = TFormat.IsPresent(s.Entry),
                 };
                 if (TFormat.IsPresent(s.Entry))
@@ -133,7 +133,7 @@ internal static class PageTableJson
                     }
                     step["bits"] = bits;
                     step["points_to"] = TFormat.IsLeaf(s.Level, s.Entry) ? "page" : "table";
-                    step["address"] = TFormat.Address(s.Level, s.Entry);
+                    step["target_phys"] = TFormat.Address(s.Level, s.Entry);
                 }
                 steps.Add(step);
             }

@@ -60,6 +60,8 @@ internal static class WorkloadCommand
             if (asJson)
             {
                 var doc = CliJson.Document("workload");
+                // The layout as every command describes it (the report names it only).
+                doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
                 CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
                 CliJson.Write(doc);
             }

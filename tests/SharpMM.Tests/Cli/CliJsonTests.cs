@@ -31,6 +31,7 @@ public class CliJsonTests
     [InlineData("bench", "W0", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "w1", "--scale", "0.01", "--reps", "1")]
     [InlineData("bench", "W2o9", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W3t", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W3h", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W4", "--scale", "0.001", "--reps", "1")]
     [InlineData("workload", "recursion", "--scale", "0.01")]
