@@ -70,6 +70,8 @@ internal static unsafe class BenchCommand
     {
         string wl = label.ToUpperInvariant();
         using var progress = new Progress($"bench {label}: starting", json);
+        if (pcpChoice != null && wl is ("W3" or "W3T" or "W3H" or "W4"))
+            throw new UsageException($"--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not {label}");
         if (wl == "W4") return BenchW4.Run(scale, reps, json, progress);
         // Compare like with like: W0 against refbuddy+pcp, W1/W2 against refbuddy (no cache).
         bool pcp = (pcpChoice ?? (wl == "W0" ? "on" : "off")) == "on";

@@ -56,6 +56,7 @@ public class CliBadInputTests
     [InlineData("unknown argument 'extra' for 'sharpmm boot'", "boot", "extra")]
     [InlineData("no command given", new string[0])]
     [InlineData("--install-peers goes with W3, W3t or W3h", "bench", "W0", "--install-peers")]
+    [InlineData("--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not W4", "bench", "W4", "--pcp", "on")]
     // Addresses.
     [InlineData("ADDR: 'zzz' is not a 64-bit hexadecimal address", "translate", "zzz")]
     [InlineData("ADDR: '0x1ffffffffffffffff' is not a 64-bit hexadecimal address", "translate", "0x1ffffffffffffffff")]
