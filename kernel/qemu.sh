@@ -48,6 +48,8 @@ if [ "$BUILD" = 1 ]; then
     newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/boot" "$KERNEL_DIR/../src/SharpMM" \
         "$KERNEL_DIR/linker.ld" "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
     if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
+        # The build takes a minute or more: say so on a terminal (pipes and logs stay quiet).
+        [ -t 2 ] && echo "qemu.sh: building the kernel (kernel/build.sh)..." >&2
         "$KERNEL_DIR/build.sh" --quiet || { echo "qemu.sh: build failed" >&2; exit 1; }
     fi
 fi

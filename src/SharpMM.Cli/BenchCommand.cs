@@ -1,9 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
+using System.CommandLine;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Workloads;
@@ -12,105 +11,148 @@ using SharpMM.Physical;
 namespace SharpMM.Cli;
 
 /// <summary>
-/// `sharpmm bench W0|W1|W2|W2o9`: quick runs of the page-allocator workloads, reported like the
-/// C peers (median of --reps runs, a fresh allocator per run) so the two can be run side by side
-/// (../shared/peers/run.sh pages). Per-operation costs with confidence intervals come from the
-/// BenchmarkDotNet project (bench/SharpMM.Benchmarks).
+/// `sharpmm bench WORKLOAD`: quick runs of the page-allocator, heap and page-table workloads,
+/// reported like the C peers (median of --reps runs, a fresh allocator per run) so the two can
+/// be run side by side (../shared/peers/run.sh). Per-operation costs with confidence intervals
+/// come from the BenchmarkDotNet project (bench/SharpMM.Benchmarks).
 /// </summary>
 internal static unsafe class BenchCommand
 {
-    public static int Run(string[] args)
+    /// <summary>Every workload the command runs, as the help and the JSON spell them.</summary>
+    private static readonly string[] Workloads = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h", "W4" };
+
+    public static Command Create()
     {
-        var o = new Options(args, new[] { "--scale", "--pcp", "--reps" }, new[] { "--json" });
-        if (o.Positional.Count != 1) throw new UsageException("bench needs one workload: W0, W1, W2 or W2o9");
-        string wl = o.Positional[0].ToUpperInvariant();
-        double scale = o.Get("--scale") is string s ? double.Parse(s, CultureInfo.InvariantCulture) : 1.0;
-        if (scale <= 0 || scale > 100) throw new UsageException("--scale must be in (0, 100]");
-        int reps = o.Get("--reps") is string rs ? int.Parse(rs, CultureInfo.InvariantCulture) : 5;
-        if (reps < 1 || reps > 64) throw new UsageException("--reps must be 1..64");
-        if (wl == "W4") return BenchW4.Run(scale, reps, o.Has("--json"));
-        // Compare like with like: W0 against refbuddy+pcp, W1/W2 against refbuddy (no cache).
-        bool pcp = (o.Get("--pcp") ?? (wl == "W0" ? "on" : "off")) switch
+        var workload = new Argument<string>("WORKLOAD")
         {
-            "on" => true,
-            "off" => false,
-            var v => throw new UsageException($"--pcp takes on or off, not '{v}'"),
+            HelpName = string.Join('|', Workloads),
+            Description = "W0 hot order-0 alloc+free pairs; W1 order-0 churn (alloc then free 100k pages); W2 mixed orders 0..10 at 50% live; " +
+                          "W2o9 the same with orders 0..9; W3 kmalloc: random 8..2047 B with 100k live; W3t W3's trace replayed in another thread " +
+                          "order; W3h hot malloc(64)+free; W4 page tables: map, walk (TLB miss), TLB hit, unmap. W3, W3t and W3h also run the " +
+                          "peer mallocs installed here (glibc; mimalloc, jemalloc, tcmalloc from their Debian packages).",
+            CustomParser = r =>
+            {
+                string v = r.Tokens[0].Value;
+                string? match = Workloads.FirstOrDefault(w => string.Equals(w, v, StringComparison.OrdinalIgnoreCase));
+                if (match == null) r.AddError($"unknown workload '{v}' (one of: {string.Join(", ", Workloads)})");
+                return match ?? "";
+            },
         };
+        var scale = CliOptions.Real("--scale", "Multiplies the amount of work (iterations, steps, operations).", 0.001, 100, 1.0);
+        var reps = CliOptions.Integer("--reps", "Timed repetitions; the median is reported (one untimed warm-up run comes first).", 1, 64, 5);
+        var pcp = CliOptions.Choice("--pcp", "The buddy allocator's per-CPU cache for W0..W2o9 (default: on for W0, off for the others, as the C peers they are compared with).", null, "on", "off");
+        var installPeers = new Option<bool>("--install-peers")
+        {
+            Description = "Before W3, W3t or W3h: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
+        };
+        var json = CliOptions.Json();
+        var c = new Command("bench", "Run a workload of docs/benchmarks.md and print the median time per operation.");
+        c.Arguments.Add(workload);
+        c.Options.Add(scale);
+        c.Options.Add(reps);
+        c.Options.Add(pcp);
+        c.Options.Add(installPeers);
+        c.Options.Add(json);
+        c.SetAction(r =>
+        {
+            string label = r.GetValue(workload)!;
+            if (r.GetValue(installPeers))
+            {
+                if (!label.StartsWith("W3", StringComparison.Ordinal)) throw new UsageException("--install-peers goes with W3, W3t or W3h (the workloads that run peer mallocs)");
+                InstallPeers();
+            }
+            return Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
+        });
+        return c;
+    }
+
+    private static int Run(string label, double scale, int reps, string? pcpChoice, bool json)
+    {
+        string wl = label.ToUpperInvariant();
+        using var progress = new Progress($"bench {label}: starting", json);
+        if (pcpChoice != null && wl is ("W3" or "W3T" or "W3H" or "W4"))
+            throw new UsageException($"--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not {label}");
+        if (wl == "W4") return BenchW4.Run(scale, reps, json, progress);
+        // Compare like with like: W0 against refbuddy+pcp, W1/W2 against refbuddy (no cache).
+        bool pcp = (pcpChoice ?? (wl == "W0" ? "on" : "off")) == "on";
         var cfg = pcp ? PcpConfig.Default : PcpConfig.Off;
-        var fields = new Dictionary<string, object> { ["workload"] = wl, ["pcp"] = pcp, ["scale"] = scale, ["reps"] = reps };
+        var fields = new Dictionary<string, object> { ["workload"] = label, ["pcp"] = pcp, ["scale"] = scale, ["reps"] = reps };
         string name = pcp ? "sharpmm-buddy+pcp" : "sharpmm-buddy";
         long gc = 0;
+        var lines = new List<string>();
 
         switch (wl)
         {
             case "W0":
             {
-                long iters = (long)(10_000_000 * scale);
-                var ns = Repeat(reps, cfg, b => { double v = PageWorkloads.W0(ref *(BuddyAllocator*)b, iters); gc += PageWorkloads.GcBytes; return v; });
+                long iters = Math.Max(1, (long)(10_000_000 * scale));
+                var ns = Repeat(label, reps, cfg, progress, b => { double v = PageWorkloads.W0(ref *(BuddyAllocator*)b, iters); gc += PageWorkloads.GcBytes; return v; });
                 fields["pair_ns"] = Math.Round(Median(ns), 2);
-                Human($"{name,-22} W0 hot alloc+free pair   : median {Median(ns),7:F2} ns/pair (min {ns.Min():F2} max {ns.Max():F2})  [iters={iters} reps={reps}]");
+                fields["iterations"] = iters;
+                lines.Add($"{name,-22} W0 hot alloc+free pair   : median {Median(ns),7:F2} ns/pair (min {ns.Min():F2} max {ns.Max():F2})  [iters={iters} reps={reps}]");
                 break;
             }
             case "W1":
             {
                 int rounds = scale >= 1 ? 20 : 2;
                 var a = new List<double>(); var f = new List<double>();
-                Repeat(reps, cfg, b => { var (x, y) = PageWorkloads.W1(ref *(BuddyAllocator*)b, 100_000, rounds); gc += PageWorkloads.GcBytes; a.Add(x); f.Add(y); return x + y; });
+                Repeat(label, reps, cfg, progress, b => { var (x, y) = PageWorkloads.W1(ref *(BuddyAllocator*)b, 100_000, rounds); gc += PageWorkloads.GcBytes; a.Add(x); f.Add(y); return x + y; });
+                // Repeat's warm-up run is not timed: drop its figures.
+                a.RemoveAt(0); f.RemoveAt(0);
                 fields["alloc_ns"] = Math.Round(Median(a), 2);
                 fields["free_ns"] = Math.Round(Median(f), 2);
-                Human($"{name,-22} W1 order-0 churn         : alloc {Median(a),6:F2} ns  free {Median(f),6:F2} ns  [N=100000 rounds={rounds} reps={reps}]");
+                fields["rounds"] = rounds;
+                lines.Add($"{name,-22} W1 order-0 churn         : alloc {Median(a),6:F2} ns  free {Median(f),6:F2} ns  [N=100000 rounds={rounds} reps={reps}]");
                 break;
             }
             case "W2":
             case "W2O9":
             {
                 int maxo = wl == "W2" ? 10 : 9;
-                long steps = (long)(2_000_000 * scale);
+                long steps = Math.Max(1, (long)(2_000_000 * scale));
                 W2Result last = default;
-                var ns = Repeat(reps, cfg, b => { last = PageWorkloads.W2(ref *(BuddyAllocator*)b, steps, maxo); gc += PageWorkloads.GcBytes; return last.StepNs; });
-                fields["workload"] = maxo == 10 ? "W2" : "W2o9";
+                var ns = Repeat(label, reps, cfg, progress, b => { last = PageWorkloads.W2(ref *(BuddyAllocator*)b, steps, maxo); gc += PageWorkloads.GcBytes; return last.StepNs; });
                 fields["step_ns"] = Math.Round(Median(ns), 2);
+                fields["fill_ns"] = Math.Round(last.FillNs, 2);
+                fields["steps"] = steps;
                 fields["failed"] = last.Failed;
+                fields["failed_high_order"] = last.FailedHigh;
                 fields["order10_blocks"] = last.Order10Blocks;
                 fields["order9_blocks"] = last.Order9Blocks;
                 fields["free_pages"] = last.FreePages;
                 fields["largest_order"] = last.LargestOrder;
                 fields["allocs"] = last.Allocs;
                 fields["frees"] = last.Frees;
-                Human($"{name,-22} W2{(maxo == 10 ? "   " : "-o9")} mixed 50% live   : {Median(ns),6:F2} ns/op (min {ns.Min():F2} max {ns.Max():F2})  fill {last.FillNs,6:F2} ns/alloc  [steps={steps} allocs={last.Allocs} frees={last.Frees} failed={last.Failed} (order>=9: {last.FailedHigh})]");
-                Human($"{name,-22} W2{(maxo == 10 ? "   " : "-o9")} end state         : free pages {last.FreePages}, largest allocatable order {last.LargestOrder}, allocatable order-10 blocks {last.Order10Blocks} (ideal {last.FreePages >> 10}), order-9 blocks {last.Order9Blocks} (ideal {last.FreePages >> 9})");
+                lines.Add($"{name,-22} W2{(maxo == 10 ? "   " : "-o9")} mixed 50% live   : {Median(ns),6:F2} ns/op (min {ns.Min():F2} max {ns.Max():F2})  fill {last.FillNs,6:F2} ns/alloc  [steps={steps} allocs={last.Allocs} frees={last.Frees} failed={last.Failed} (order>=9: {last.FailedHigh})]");
+                lines.Add($"{name,-22} W2{(maxo == 10 ? "   " : "-o9")} end state         : free pages {last.FreePages}, largest allocatable order {last.LargestOrder}, allocatable order-10 blocks {last.Order10Blocks} (ideal {last.FreePages >> 10}), order-9 blocks {last.Order9Blocks} (ideal {last.FreePages >> 9})");
                 break;
             }
-            case "W3":
-            case "W3T":
-            case "W3H":
-                gc += HeapBench(wl, scale, reps, fields, Human);
+            default: // W3, W3t, W3h
+                fields.Remove("pcp");
+                gc += HeapBench(wl, label, scale, reps, fields, lines, progress);
                 break;
-            default:
-                throw new UsageException($"unknown workload '{o.Positional[0]}' (W0, W1, W2, W2o9, W3, W3t, W3h)");
         }
         fields["gc_bytes_in_measured_regions"] = gc;
-        if (o.Has("--json")) Console.WriteLine(JsonSerializer.Serialize(fields));
-        if (gc != 0)
+        progress.Dispose();
+        if (json)
         {
-            Console.Error.WriteLine($"sharpmm: measured regions allocated {gc} GC bytes");
-            return 1;
+            var doc = CliJson.Document("bench");
+            CliJson.Merge(doc, CliJson.From(fields)!.ToJsonString());
+            CliJson.Write(doc);
         }
-        return 0;
-
-        void Human(string line)
-        {
-            if (!o.Has("--json")) Console.WriteLine(line);
-        }
+        else foreach (string line in lines) Console.Out.WriteLine(line);
+        if (gc != 0) throw new CommandFailedException($"measured regions allocated {gc} GC bytes");
+        return ExitCode.Done;
     }
 
     // One untimed run first: the C peers are compiled ahead of time, the JIT needs a run to
     // reach its optimised tier (BenchmarkDotNet's warm-up does the same).
-    private static List<double> Repeat(int reps, PcpConfig cfg, Func<nint, double> run)
+    private static List<double> Repeat(string label, int reps, PcpConfig cfg, Progress progress, Func<nint, double> run)
     {
         var results = new List<double>();
         for (int r = -1; r < reps; r++)
         {
+            progress.Update(Step(label, r, reps));
             BuddyAllocator* b = PageWorkloads.Create(cfg, out HostMemory meta);
             try
             {
@@ -127,13 +169,16 @@ internal static unsafe class BenchCommand
     // when their Debian packages are installed). Backends take turns within each round so that
     // a drift of the machine's clock hits all of them alike; round -1 is an untimed warm-up.
     // Fields: pair_ns, footprint_bytes, live_bytes for SharpMM; the same under "peers".
-    private static long HeapBench(string wl, double scale, int reps, Dictionary<string, object> fields, Action<string> human)
+    private static long HeapBench(string wl, string label, double scale, int reps, Dictionary<string, object> fields, List<string> lines, Progress progress)
     {
-        if (NeedsStaticTlsRoom()) Environment.Exit(RerunWithStaticTlsRoom());
-        string label = wl switch { "W3" => "W3", "W3T" => "W3t", _ => "W3h" };
-        fields["workload"] = label;
-        fields.Remove("pcp");
-        long ops = (long)(HeapWorkloads.Ops * scale);
+        if (NeedsStaticTlsRoom())
+        {
+            progress.Dispose();
+            Environment.Exit(RerunWithStaticTlsRoom());
+        }
+        Action<string> human = lines.Add;
+        long ops = Math.Max(1, (long)(HeapWorkloads.Ops * scale));
+        fields["ops"] = ops;
         var backends = new List<string>();
         var skipped = new Dictionary<string, string>();
         foreach (string b in HeapWorkloads.Backends)
@@ -150,6 +195,7 @@ internal static unsafe class BenchCommand
         {
             foreach (string b in backends)
             {
+                progress.Update($"{Step(label, r, reps)}, {b}");
                 double v;
                 if (trace == null)
                 {
@@ -168,7 +214,7 @@ internal static unsafe class BenchCommand
                 if (r >= 0) ns[b].Add(v);
             }
         }
-        if (failures != 0) throw new InvalidOperationException($"{label}: {failures} failed allocations or refused frees");
+        if (failures != 0) throw new CommandFailedException($"{label}: {failures} failed allocations or refused frees");
         var peers = new Dictionary<string, object>();
         foreach (string b in backends)
         {
@@ -195,6 +241,11 @@ internal static unsafe class BenchCommand
             else peers[b] = entry;
         }
         foreach (var kv in skipped) human($"{kv.Key,-18} skipped: {kv.Value}");
+        if (skipped.Count != 0)
+        {
+            fields["install_command"] = InstallCommand(skipped.Keys);
+            human($"to compare with them too: {fields["install_command"]}   (or: sharpmm bench {label} --install-peers)");
+        }
         if (ns.TryGetValue("sharpmm", out var own))
         {
             double m = Median(own);
@@ -204,6 +255,29 @@ internal static unsafe class BenchCommand
         fields["peers"] = peers;
         if (skipped.Count != 0) fields["skipped"] = skipped;
         return gc;
+    }
+
+    private static string[] MissingPeers() => PeerLibraries.Names.Where(p => !PeerLibraries.IsAvailable(p, out _)).ToArray();
+
+    private static bool IsRoot() => Environment.UserName == "root";
+
+    /// <summary>The apt-get command that installs <paramref name="peers"/>.</summary>
+    private static string InstallCommand(IEnumerable<string> peers) =>
+        $"{(IsRoot() ? "" : "sudo ")}apt-get install -y {string.Join(' ', peers.Select(PeerLibraries.DebianPackage))}";
+
+    // --install-peers: apt-get install of the missing peers' packages, its output on stderr.
+    private static void InstallPeers()
+    {
+        string[] missing = MissingPeers();
+        if (missing.Length == 0) return;
+        string command = InstallCommand(missing);
+        Console.Error.WriteLine($"sharpmm: installing the peer mallocs: {command}");
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"{(IsRoot() ? "" : "sudo ")}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {command} >&2");
+        using var p = System.Diagnostics.Process.Start(psi) ?? throw new CommandFailedException("could not start apt-get");
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new CommandFailedException($"'{command}' failed with exit status {p.ExitCode}");
     }
 
     // Debian's jemalloc uses initial-exec TLS: dlopen after start-up fails with "cannot allocate
@@ -227,6 +301,10 @@ internal static unsafe class BenchCommand
         child.WaitForExit();
         return child.ExitCode;
     }
+
+    /// <summary>"bench W0: warm-up run" or "bench W0: repetition 3 of 5".</summary>
+    internal static string Step(string label, int rep, int reps) =>
+        rep < 0 ? $"bench {label}: warm-up run" : $"bench {label}: repetition {rep + 1} of {reps}";
 
     private static double Median(List<double> v)
     {

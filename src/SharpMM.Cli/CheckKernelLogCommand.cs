@@ -1,8 +1,11 @@
 using System;
+using System.Collections.Generic;
+using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using SharpMM.Boot;
 using SharpMM.Hosted;
 
@@ -10,22 +13,50 @@ namespace SharpMM.Cli;
 
 /// <summary>
 /// `sharpmm check-kernel-log LOG`: the kernel prints the memory map it was given (BIOS-e820
-/// lines) and its boot report as one `SHARPMM-JSON {...}` line. This boots the same map hosted
-/// and checks that both sides counted the same memory: present_frames, and per zone its name,
-/// spanned frames and present frames. Prints one line per check; exit 0 when all agree.
+/// lines) and its boot report as one `SHARPMM-JSON {...}` line (BootReport.WriteJson). This boots
+/// the same map hosted and checks that both sides counted the same memory: the report's
+/// schema_version, present_frames, and per zone its name, spanned frames and present frames.
+/// Prints one line per check; exit 0 when all agree, 1 when one differs, 2 when the log is not
+/// usable (no SHARPMM-JSON line, or one that is not the boot report).
 /// </summary>
 internal static unsafe class CheckKernelLogCommand
 {
     private const string Marker = "SHARPMM-JSON ";
+    private const long MaxLogBytes = 64L << 20;
 
-    public static int Run(string[] args)
+    private sealed record Check(string What, string Kernel, string Hosted)
     {
-        if (args.Length != 1) throw new UsageException("check-kernel-log needs one file: a kernel serial log");
-        string path = args[0];
-        string text = File.ReadAllText(path);
+        public bool Ok => Kernel == Hosted;
+    }
+
+    public static Command Create()
+    {
+        var log = new Argument<FileInfo>("LOG") { Description = "A kernel serial log (kernel/build/logs/*.log, or qemu --log FILE)." };
+        var json = CliOptions.Json();
+        var c = new Command("check-kernel-log",
+            "Boot the map a kernel serial log shows, hosted, and check that present frames and zones equal what the kernel reported " +
+            "on its SHARPMM-JSON line. Exit status 1 when a count differs.");
+        c.Arguments.Add(log);
+        c.Options.Add(json);
+        c.SetAction(r => Run(r.GetValue(log)!.ToString(), r.GetValue(json)));
+        return c;
+    }
+
+    private static int Run(string path, bool json)
+    {
+        string text = Encoding.ASCII.GetString(InputFile.ReadAll(path, MaxLogBytes, "a kernel log"));
         string? jsonLine = text.Split('\n').Select(l => l.TrimEnd('\r')).LastOrDefault(l => l.StartsWith(Marker, StringComparison.Ordinal));
-        if (jsonLine is null) return Program.Fail($"{path}: no '{Marker.Trim()}' line (did the kernel boot?)");
-        using var kernel = JsonDocument.Parse(jsonLine[Marker.Length..]);
+        if (jsonLine is null) throw new UsageException($"{path}: no '{Marker.Trim()}' line (did the kernel boot?)");
+        JsonElement kernel;
+        try
+        {
+            using var parsed = JsonDocument.Parse(jsonLine[Marker.Length..]);
+            kernel = parsed.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{path}: the {Marker.Trim()} line is not valid JSON ({e.Message})");
+        }
 
         // Only the map the loader handed over: the lines before the kernel's own report.
         int reportAt = text.IndexOf("BIOS-provided physical RAM map (sanitized)", StringComparison.Ordinal);
@@ -34,37 +65,57 @@ internal static unsafe class CheckKernelLogCommand
         Status st;
         MapError err;
         fixed (byte* p = mapText) st = BootLogParser.Parse(p, mapText.Length, ref raw, out err);
-        if (st != Status.Ok)
-        {
-            var ew = StringSink.NewWriter();
-            err.Write(ref ew);
-            return Program.Fail($"{path}: {ew.Sink.Text}");
-        }
+        if (st != Status.Ok) throw new UsageException($"{path}: {MapSource.Describe(err)}");
         BootInfo info = BootInfo.Default();
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
-        if (machine is null || machine.BootStatus != Status.Ok) return Program.Fail($"{path}: the hosted boot of the kernel's map failed");
+        if (machine is null) throw new UsageException($"{path}: {MapSource.Describe(sanErr)}");
+        if (machine.BootStatus != Status.Ok) throw new CommandFailedException($"{path}: the hosted boot of the kernel's map failed: {StatusNames.Name(machine.BootStatus)}");
         var w = StringSink.NewWriter();
         BootReport.WriteJson(ref w, in *machine.Memory);
-        using var hosted = JsonDocument.Parse(w.Sink.Text.ToString());
+        using var hostedDoc = JsonDocument.Parse(w.Sink.Text.ToString());
+        JsonElement hosted = hostedDoc.RootElement;
 
-        int failures = 0;
-        void Check(string what, string k, string h)
+        var checks = new List<Check>
         {
-            bool ok = k == h;
-            if (!ok) failures++;
-            Console.WriteLine($"{(ok ? "ok  " : "FAIL")} {what}: kernel {k}, hosted {h}");
-        }
-        Check("present_frames", kernel.RootElement.GetProperty("present_frames").ToString(), hosted.RootElement.GetProperty("present_frames").ToString());
-        var kz = kernel.RootElement.GetProperty("zones").EnumerateArray().ToArray();
-        var hz = hosted.RootElement.GetProperty("zones").EnumerateArray().ToArray();
-        Check("zone count", kz.Length.ToString(), hz.Length.ToString());
+            new("schema_version", Member(path, kernel, "schema_version"), Member(path, hosted, "schema_version")),
+            new("present_frames", Member(path, kernel, "present_frames"), Member(path, hosted, "present_frames")),
+        };
+        var kz = Zones(path, kernel);
+        var hz = Zones(path, hosted);
+        checks.Add(new("zone count", kz.Length.ToString(), hz.Length.ToString()));
         for (int i = 0; i < Math.Min(kz.Length, hz.Length); i++)
         {
-            string name = hz[i].GetProperty("name").GetString()!;
-            Check($"zone {i} name", kz[i].GetProperty("name").GetString()!, name);
+            string name = Member(path, hz[i], "name");
+            checks.Add(new($"zone {i} name", Member(path, kz[i], "name"), name));
             foreach (var field in new[] { "start_pfn", "end_pfn", "present_frames" })
-                Check($"zone {name} {field}", kz[i].GetProperty(field).ToString(), hz[i].GetProperty(field).ToString());
+                checks.Add(new($"zone {name} {field}", Member(path, kz[i], field), Member(path, hz[i], field)));
         }
-        return failures == 0 ? 0 : 1;
+        int failures = checks.Count(c => !c.Ok);
+        if (json)
+        {
+            var doc = CliJson.Document("check-kernel-log");
+            doc["log"] = path;
+            doc["checks"] = new JsonArray(checks.Select(c => (JsonNode?)new JsonObject { ["what"] = c.What, ["kernel"] = c.Kernel, ["hosted"] = c.Hosted, ["ok"] = c.Ok }).ToArray());
+            doc["failures"] = failures;
+            doc["ok"] = failures == 0;
+            CliJson.Write(doc);
+        }
+        else foreach (var c in checks) Console.WriteLine($"{(c.Ok ? "ok  " : "FAIL")} {c.What}: kernel {c.Kernel}, hosted {c.Hosted}");
+        return failures == 0 ? ExitCode.Done : ExitCode.Failed;
+    }
+
+    // A member of the report as text; a report without it is not the boot report.
+    private static string Member(string path, JsonElement e, string name)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out JsonElement v) || v.ValueKind is not (JsonValueKind.Number or JsonValueKind.String))
+            throw new UsageException($"{path}: the {Marker.Trim()} line has no '{name}' (not the kernel's boot report)");
+        return v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
+    }
+
+    private static JsonElement[] Zones(string path, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("zones", out JsonElement z) || z.ValueKind != JsonValueKind.Array)
+            throw new UsageException($"{path}: the {Marker.Trim()} line has no 'zones' array (not the kernel's boot report)");
+        return z.EnumerateArray().ToArray();
     }
 }

@@ -1,5 +1,6 @@
 using System;
-using System.Globalization;
+using System.CommandLine;
+using SharpMM.Addressing;
 using SharpMM.Hosted;
 using SharpMM.Virtual;
 
@@ -9,44 +10,90 @@ namespace SharpMM.Cli;
 /// show its final page tables, or the walk of one address through them.</summary>
 internal static class PagingCommands
 {
-    public static int PageTable(string[] args)
+    public static Command PageTable()
     {
-        var o = new Options(args, new[] { "--mem", "--map", "--machine", "--layout" }, Array.Empty<string>());
-        if (o.Positional.Count > 0) throw new UsageException($"unexpected argument '{o.Positional[0]}'");
-        using var boot = Boot(o);
-        var w = StringSink.NewWriter();
-        boot.Layout.WriteMap(ref w);
-        w.Line();
-        boot.WritePageTables(ref w);
-        Console.Out.Write(w.Sink.Text.ToString());
-        return 0;
+        var map = new MapSource();
+        var layout = LayoutOptions.AddressSpace();
+        var json = CliOptions.Json();
+        var c = new Command("pagetable", "The layout's final page tables after its boot sequence, ptdump-style: merged runs with page sizes and flags, then table and leaf counts.");
+        map.AddTo(c);
+        c.Options.Add(layout);
+        c.Options.Add(json);
+        c.SetAction(r =>
+        {
+            using var boot = LayoutBoot.Run(LayoutOptions.Id(r.GetValue(layout)!), map.Load(r, out string source));
+            if (r.GetValue(json))
+            {
+                var doc = CliJson.Document("pagetable");
+                doc["source"] = source;
+                doc["layout"] = LayoutOptions.Json(boot.Layout);
+                CliJson.Merge(doc, PageTableJson.Tables(boot).ToJsonString());
+                CliJson.Write(doc);
+                return ExitCode.Done;
+            }
+            var w = StringSink.NewWriter();
+            boot.Layout.WriteMap(ref w);
+            w.Line();
+            boot.WritePageTables(ref w);
+            Console.Out.Write(w.Sink.Text.ToString());
+            return ExitCode.Done;
+        });
+        return c;
     }
 
-    public static int Translate(string[] args)
+    public static Command Translate()
     {
-        var o = new Options(args, new[] { "--mem", "--map", "--machine", "--layout" }, Array.Empty<string>());
-        if (o.Positional.Count != 1) throw new UsageException("translate needs one virtual address, e.g. 0xc0100000");
-        string text = o.Positional[0];
-        string digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
-        if (!ulong.TryParse(digits, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong va))
-            throw new UsageException($"'{text}' is not a hexadecimal address");
-        using var boot = Boot(o);
-        if (boot.Layout.AddressBits == 32 && va > 0xFFFFFFFF) throw new UsageException($"{text} does not fit a 32-bit address space");
-        var w = StringSink.NewWriter();
-        w.Str("layout "); w.Str(boot.Layout.Name); w.Str(": ");
-        if (boot.Layout.TryFind(va, out LayoutRegion region)) w.Line(RegionNames.Name(region.Kind));
-        else w.Line("outside every region");
-        boot.WriteWalk(va, ref w);
-        Console.Out.Write(w.Sink.Text.ToString());
-        return 0;
-    }
-
-    private static LayoutBoot Boot(Options o)
-    {
-        string name = o.Get("--layout") ?? "x86_64";
-        if (!AddressSpaceLayout.TryParse(name, out LayoutId id))
-            throw new UsageException($"unknown layout '{name}' (i386-higher-half, i386-low-2g, phantom-ia32, x86_64)");
-        var raw = MapSource.Load(o, out _);
-        return LayoutBoot.Run(id, raw);
+        var map = new MapSource();
+        var layout = LayoutOptions.AddressSpace();
+        var json = CliOptions.Json();
+        var address = new Argument<ulong>("ADDR")
+        {
+            Description = "Virtual address in hexadecimal, e.g. 0xffffffff80100000.",
+            CustomParser = r =>
+            {
+                if (CliValues.TryParseAddress(r.Tokens[0].Value, out ulong va, out string e)) return va;
+                r.AddError($"ADDR: {e}");
+                return 0;
+            },
+        };
+        var c = new Command("translate",
+            "The walk of virtual address ADDR through the layout's final tables, level by level (table, index, entry, bits), " +
+            "and the MMU model's answer. A non-canonical x86-64 address is not walked: the CPU raises general protection.");
+        c.Arguments.Add(address);
+        map.AddTo(c);
+        c.Options.Add(layout);
+        c.Options.Add(json);
+        c.SetAction(r =>
+        {
+            ulong va = r.GetValue(address);
+            string text = r.GetResult(address)!.Tokens[0].Value;
+            using var boot = LayoutBoot.Run(LayoutOptions.Id(r.GetValue(layout)!), map.Load(r, out string source));
+            if (boot.Layout.AddressBits == 32 && va > 0xFFFFFFFF) throw new UsageException($"ADDR: {text} does not fit a 32-bit address space");
+            bool found = boot.Layout.TryFind(va, out LayoutRegion region);
+            if (r.GetValue(json))
+            {
+                var doc = CliJson.Document("translate");
+                doc["source"] = source;
+                doc["layout"] = LayoutOptions.Json(boot.Layout);
+                doc["region"] = found ? CliJson.Snake(RegionNames.Name(region.Kind)) : null;
+                CliJson.Merge(doc, PageTableJson.Walk(boot, va).ToJsonString());
+                CliJson.Write(doc);
+                return ExitCode.Done;
+            }
+            var w = StringSink.NewWriter();
+            w.Str("layout "); w.Str(boot.Layout.Name); w.Str(": ");
+            w.Line(found ? RegionNames.Name(region.Kind) : "outside every region");
+            if (boot.Layout.AddressBits > 32 && !VirtAddr.IsCanonical(va))
+            {
+                // Walking would sign-extend the address and show another page's walk.
+                w.Hex(va, 16); w.Line(" is not canonical (bits 63..47 must all equal bit 47): nothing to walk");
+                w.Str("MMU model: "); w.Hex(va, 16); w.Char(' ');
+                w.Line(PageTableJson.Mmu(boot, va)["result"]!.GetValue<string>().Replace('_', ' '));
+            }
+            else boot.WriteWalk(va, ref w);
+            Console.Out.Write(w.Sink.Text.ToString());
+            return ExitCode.Done;
+        });
+        return c;
     }
 }

@@ -1,91 +1,93 @@
 using System;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.IO;
+using System.Linq;
 using SharpMM.Hosted;
 
 namespace SharpMM.Cli;
 
-/// <summary>The `sharpmm` command.</summary>
+/// <summary>
+/// The `sharpmm` command. Every outcome is an exit status (<see cref="ExitCode"/>): 0 done,
+/// 1 the thing run failed, 2 bad usage or input. An error is one line on stderr starting with
+/// "sharpmm: "; nothing unexpected reaches the user as a stack trace.
+/// </summary>
 internal static class Program
 {
-    private const string Usage = """
-        usage: sharpmm <command> [options]
-
-        commands:
-          boot [--mem SIZE [--machine pc|q35] | --map FILE] [--layout NAME] [--json]
-              Boot a simulated machine and show what the memory manager did: the sanitized map,
-              memblock reservations, zones, buddyinfo and meminfo. Without --mem or --map: the
-              map QEMU gives a 128 MiB pc guest. --map reads Linux boot-log text (dmesg
-              BIOS-e820 lines), raw E820 entries, or a Multiboot 1/2 memory map.
-              --layout i386-higher-half|i386-low-2g|phantom-ia32|x86_64 first runs the boot
-              sequence of that kernel layout (temporary tables, final tables, CR3 switch) on the
-              MMU model and prints each step; --layout i386|lowhigh only picks 32-bit zones.
-          pagetable [--layout NAME] [--mem SIZE | --map FILE]
-              The layout's final page tables after boot, as merged runs with page sizes and flags.
-          translate --layout NAME ADDR
-              The walk of virtual address ADDR (hex) level by level, and the MMU model's answer.
-          bench W0|W1|W2|W2o9 [--scale S] [--pcp on|off] [--reps N] [--json]
-              Page-allocator workloads (docs/benchmarks.md), same definitions as the C peers.
-          qemu [--mem SIZE] [--machine pc|q35] [--append CMDLINE]
-              Build the bare-metal kernel if needed, boot it under QEMU, stream its serial
-              output and exit with its verdict.
-          workload fork-server|recursion|memory-hog|object-space [--layout x86_64|i386-higher-half] [--mem SIZE]
-                   [--store FILE] [--seed N] [--scale S] [--json]
-              Run user processes on the MMU model (default 64 MiB, x86_64): faults by kind with the
-              handler's cost, pages out to the store file and back, resident set over time.
-          check-kernel-log LOG
-              Boot the map a kernel serial log shows, hosted, and check that present frames
-              and zones equal what the kernel reported on its SHARPMM-JSON line.
-        """;
-
     private static int Main(string[] args)
     {
         HostedPanic.Install();
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            Console.Out.Write(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
         try
         {
-            var rest = args[1..];
-            return args[0] switch
-            {
-                "boot" => BootCommand.Run(rest),
-                "bench" => BenchCommand.Run(rest),
-                "qemu" => QemuCommand.Run(rest),
-                "check-kernel-log" => CheckKernelLogCommand.Run(rest),
-                "pagetable" => PagingCommands.PageTable(rest),
-                "translate" => PagingCommands.Translate(rest),
-                "workload" => WorkloadCommand.Run(rest),
-                _ => Fail($"unknown command '{args[0]}' (try: sharpmm help)"),
-            };
+            return Run(args);
         }
-        catch (UsageException e)
+        catch (Exception e)
         {
-            return Fail(e.Message);
-        }
-        catch (IOException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (InvalidOperationException e)
-        {
-            // A library step refused (e.g. a layout's boot sequence on a map it cannot serve).
-            Console.Error.WriteLine($"sharpmm: {e.Message}");
-            return 1;
+            return Report(e);
         }
     }
 
-    internal static int Fail(string message)
+    /// <summary>The command tree; the help of each command and option is written here and in
+    /// the command's file.</summary>
+    internal static RootCommand Commands()
     {
-        Console.Error.WriteLine($"sharpmm: {message}");
-        return 2;
+        var root = new RootCommand(
+            "SharpMM: a kernel memory manager in C#, run hosted on simulated memory or booted as a kernel under QEMU.\n" +
+            "Exit status: 0 done, 1 the thing run failed, 2 bad usage or input. docs/cli.md has the details.")
+        {
+            BootCommand.Create(),
+            PagingCommands.PageTable(),
+            PagingCommands.Translate(),
+            BenchCommand.Create(),
+            WorkloadCommand.Create(),
+            QemuCommand.Create(),
+            CheckKernelLogCommand.Create(),
+        };
+        root.HelpName = "sharpmm";
+        var helpOption = root.Options.OfType<HelpOption>().Single();
+        var help = (HelpAction)helpOption.Action!;
+        // Wrapped to the terminal, or to 100 columns when the help goes to a file or pipe.
+        help.MaxWidth = Console.IsOutputRedirected ? 100 : Math.Clamp(Console.WindowWidth, 60, 140);
+        helpOption.Action = new SynopsisHelpAction(help);
+        return root;
     }
-}
 
-/// <summary>Bad command-line input: printed as one line, exit status 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+    private static int Run(string[] args)
+    {
+        // `sharpmm help [COMMAND]` as well as `--help`.
+        if (args.Length > 0 && args[0] == "help") args = args.Skip(1).Append("--help").ToArray();
+        RootCommand root = Commands();
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Action is ParseErrorAction)
+        {
+            Console.Error.WriteLine($"sharpmm: {ParseErrors.Describe(parsed)}");
+            return ExitCode.BadInput;
+        }
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>One line on stderr for an exception, and the exit status its kind means.</summary>
+    private static int Report(Exception e)
+    {
+        (string message, int exit) = e switch
+        {
+            UsageException => (e.Message, ExitCode.BadInput),
+            // A file named on the command line that is missing, unreadable or not a file.
+            FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException => (e.Message, ExitCode.BadInput),
+            CommandFailedException => (e.Message, ExitCode.Failed),
+            // A library step refused (e.g. a layout's boot sequence on a map it cannot serve),
+            // or a library invariant broke (hosted panic).
+            InvalidOperationException or PanicException => (e.Message, ExitCode.Failed),
+            OutOfMemoryException => ("out of host memory", ExitCode.Failed),
+            _ => ($"internal error: {e.GetType().Name}: {e.Message}", ExitCode.Failed),
+        };
+        Console.Out.Flush();
+        Console.Error.WriteLine($"sharpmm: {OneLine(message)}");
+        return exit;
+    }
+
+    /// <summary><paramref name="text"/> with its line breaks and tabs as single spaces.</summary>
+    internal static string OneLine(string text) =>
+        string.Join(' ', text.Split(new[] { '\r', '\n', '\t' }, StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()).Where(s => s.Length > 0));
+}

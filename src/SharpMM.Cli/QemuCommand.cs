@@ -1,4 +1,5 @@
 using System;
+using System.CommandLine;
 using System.Diagnostics;
 using System.IO;
 
@@ -7,17 +8,77 @@ namespace SharpMM.Cli;
 /// <summary>`sharpmm qemu`: build the kernel if needed and boot it (kernel/qemu.sh does the work).</summary>
 internal static class QemuCommand
 {
-    public static int Run(string[] args)
+    /// <summary>The least RAM the kernel boots in: below 4 MiB its heap cannot start (2 MiB: "kernel
+    /// heap init failed"; 3 MiB: a page fault while building its tables).</summary>
+    public const ulong MinimumMemory = 4UL << 20;
+
+    /// <summary>QEMU's 64-bit guests on pc and q35 take up to 1 TiB without extra options.</summary>
+    public const ulong MaximumMemory = 1UL << 40;
+
+    public static Command Create()
     {
-        string root = RepoRoot();
-        string script = Path.Combine(root, "kernel", "qemu.sh");
-        if (!File.Exists(script)) return Program.Fail($"{script} not found");
-        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new IOException("could not start bash");
-        p.WaitForExit();
-        return p.ExitCode;
+        var mem = CliOptions.Size("--mem", $"Guest RAM in whole MiB (default 512M; at least {CliValues.FormatSize(MinimumMemory)}, what the kernel needs to boot).", 1, MaximumMemory);
+        var machine = CliOptions.Choice("--machine", "QEMU machine.", "pc", "pc", "q35");
+        var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
+        var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
+        var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
+        var timeout = CliOptions.Integer("--timeout", "Stop QEMU after this many seconds.", 1, 86_400, 60);
+        var noBuild = new Option<bool>("--no-build") { Description = "Boot kernel/build/sharpmm.bin as it is, without rebuilding it when a source is newer." };
+        var c = new Command("qemu",
+            "Build the bare-metal kernel if needed (kernel/build.sh), boot it under QEMU (TCG), stream its serial output and exit " +
+            "with its verdict: 0 when the in-kernel tests passed, 1 when they failed, the kernel panicked or faulted, QEMU timed out " +
+            "or the build failed (the reason on stderr).");
+        c.Options.Add(mem);
+        c.Options.Add(machine);
+        c.Options.Add(cpu);
+        c.Options.Add(append);
+        c.Options.Add(log);
+        c.Options.Add(timeout);
+        c.Options.Add(noBuild);
+        c.SetAction(r =>
+        {
+            ulong bytes = r.GetValue(mem) ?? 512UL << 20;
+            if (bytes < MinimumMemory)
+                throw new UsageException($"--mem: the kernel needs at least {CliValues.FormatSize(MinimumMemory)} of RAM, not {CliValues.FormatSize(bytes)}");
+            if (bytes % (1UL << 20) != 0) throw new UsageException($"--mem: give whole MiB (QEMU's -m unit), not {CliValues.FormatSize(bytes)}");
+            string script = Path.Combine(RepoRoot(), "kernel", "qemu.sh");
+            if (!File.Exists(script)) throw new CommandFailedException($"{script} not found");
+            var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+            psi.ArgumentList.Add(script);
+            Add(psi, "--mem", $"{bytes >> 20}M");
+            Add(psi, "--machine", r.GetValue(machine));
+            Add(psi, "--cpu", r.GetValue(cpu));
+            Add(psi, "--append", r.GetValue(append));
+            Add(psi, "--log", r.GetValue(log)?.ToString());
+            Add(psi, "--timeout", r.GetValue(timeout).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (r.GetValue(noBuild)) psi.ArgumentList.Add("--no-build");
+            using var p = Process.Start(psi) ?? throw new CommandFailedException("could not start bash");
+            p.WaitForExit();
+            // qemu.sh exits 0 when the kernel's tests passed; every other status is a failure
+            // it has already explained on stderr (3 panic, 5 tests failed, 7 CPU exception, 9 boot
+            // failure, 124 timeout, 1 build error or triple fault).
+            if (p.ExitCode == 0) return ExitCode.Done;
+            Console.Error.WriteLine($"sharpmm: the kernel run failed: {Verdict(p.ExitCode)}");
+            return ExitCode.Failed;
+        });
+        return c;
+    }
+
+    private static string Verdict(int status) => status switch
+    {
+        3 => "kernel panic (status 3)",
+        5 => "in-kernel tests failed (status 5)",
+        7 => "CPU exception (status 7)",
+        9 => "boot failure (status 9)",
+        124 => "timed out (status 124)",
+        _ => $"kernel/qemu.sh exited with status {status}",
+    };
+
+    private static void Add(ProcessStartInfo psi, string option, string? value)
+    {
+        if (value == null) return;
+        psi.ArgumentList.Add(option);
+        psi.ArgumentList.Add(value);
     }
 
     internal static string RepoRoot()
@@ -26,6 +87,6 @@ internal static class QemuCommand
         if (!string.IsNullOrEmpty(env)) return env;
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SharpMM.slnx"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new IOException("cannot find the repository root (SharpMM.slnx)");
+        return dir?.FullName ?? throw new CommandFailedException("cannot find the repository root (SharpMM.slnx)");
     }
 }

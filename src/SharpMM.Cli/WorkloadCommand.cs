@@ -1,6 +1,6 @@
 using System;
-using System.Globalization;
-using System.Text.Json;
+using System.CommandLine;
+using System.IO;
 using SharpMM.Hosted.User;
 using SharpMM.Virtual;
 
@@ -15,26 +15,61 @@ namespace SharpMM.Cli;
 /// </summary>
 internal static class WorkloadCommand
 {
-    public static int Run(string[] args)
+    private static readonly string[] Layouts = { "x86_64", "i386-higher-half" };
+
+    public static Command Create()
     {
-        var o = new Options(args, new[] { "--layout", "--mem", "--store", "--seed", "--scale" }, new[] { "--json" });
-        if (o.Positional.Count != 1)
-            throw new UsageException($"workload needs one name: {string.Join(", ", UserWorkloads.Names)}");
-        string name = o.Positional[0];
-        if (Array.IndexOf(UserWorkloads.Names, name) < 0)
-            throw new UsageException($"unknown workload '{name}' (one of: {string.Join(", ", UserWorkloads.Names)})");
-        string layoutName = o.Get("--layout") ?? "x86_64";
-        if (!AddressSpaceLayout.TryParse(layoutName, out LayoutId id) || id is not (LayoutId.X86_64 or LayoutId.I386HigherHalf))
-            throw new UsageException($"layout '{layoutName}' has no user space here (x86_64 or i386-higher-half)");
-        ulong mem = o.Get("--mem") is string m ? Options.ParseSize(m) : 64UL << 20;
-        if (mem < (16UL << 20) || mem > (id == LayoutId.X86_64 ? 8UL << 30 : 3UL << 30))
-            throw new UsageException("--mem must be at least 16M (at most 3G for i386-higher-half, 8G for x86_64)");
-        ulong seed = o.Get("--seed") is string s ? ulong.Parse(s, CultureInfo.InvariantCulture) : 1;
-        double scale = o.Get("--scale") is string sc ? double.Parse(sc, CultureInfo.InvariantCulture) : 1.0;
-        if (scale <= 0 || scale > 100) throw new UsageException("--scale must be in (0, 100]");
-        var report = UserWorkloads.Run(name, new UserWorkloadOptions { Layout = id, RamBytes = mem, StorePath = o.Get("--store"), Seed = seed, Scale = scale });
-        if (o.Has("--json")) Console.Out.WriteLine(JsonSerializer.Serialize(report.ToJson()));
-        else Console.Out.Write(report.ToText());
-        return report.Verified && report.FramesNotReturned == 0 ? 0 : 1;
+        var name = CliOptions.Choice("NAME",
+            "fork-server: a server with 16 MiB of state forks a child per request; recursion: a deep call chain grows the stack " +
+            "to its limit; memory-hog: a process uses twice the RAM, the clock pages out to the store; object-space: a persistent " +
+            "region is snapshotted, the machine stops, a new one reopens it.", UserWorkloads.Names);
+        var layout = CliOptions.Choice("--layout", "Kernel layout whose user space runs the workload.", "x86_64", Layouts);
+        var mem = CliOptions.Size("--mem", "Simulated RAM (default 64M; at most 3G for i386-higher-half, 8G for x86_64).", 16UL << 20, 8UL << 30);
+        var store = new Option<FileInfo>("--store")
+        {
+            Description = "Backing store file, kept after the run (default: a temporary file). An existing file that is not a SharpMM store is refused unless --force is given.",
+            HelpName = "FILE",
+        };
+        var force = new Option<bool>("--force") { Description = "Let --store replace an existing file that is not a SharpMM store." };
+        var seed = CliOptions.Integer("--seed", "Seed of the access patterns.", 0, ulong.MaxValue, 1);
+        var scale = CliOptions.Real("--scale", "Multiplies the amount of work (requests, accesses).", 0.001, 100, 1.0);
+        var json = CliOptions.Json();
+        var c = new Command("workload",
+            "Run user processes on the MMU model: faults by kind with the handler's cost, pages out to the store file and back, " +
+            "resident set over time. Exit status 1 when a value read back differed or a frame was not returned.");
+        c.Arguments.Add(name);
+        c.Options.Add(layout);
+        c.Options.Add(mem);
+        c.Options.Add(store);
+        c.Options.Add(force);
+        c.Options.Add(seed);
+        c.Options.Add(scale);
+        c.Options.Add(json);
+        c.SetAction(r =>
+        {
+            LayoutId id = LayoutOptions.Id(r.GetValue(layout)!);
+            ulong ram = r.GetValue(mem) ?? 64UL << 20;
+            if (id == LayoutId.I386HigherHalf && ram > 3UL << 30) throw new UsageException("--mem: at most 3G for i386-higher-half");
+            string? storePath = r.GetValue(store)?.ToString();
+            if (storePath != null) StoreFileGuard.CheckMayUse(storePath, r.GetValue(force));
+            bool asJson = r.GetValue(json);
+            string workload = r.GetValue(name)!;
+            WorkloadReport report;
+            using (new Progress($"workload {workload}: running", asJson))
+                report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale) });
+            if (asJson)
+            {
+                var doc = CliJson.Document("workload");
+                // The layout as every command describes it (the report names it only).
+                doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
+                CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
+                CliJson.Write(doc);
+            }
+            else Console.Out.Write(report.ToText());
+            if (!report.Verified) Console.Error.WriteLine("sharpmm: a value read back differed from what was written");
+            else if (report.FramesNotReturned != 0) Console.Error.WriteLine($"sharpmm: {report.FramesNotReturned} frames were not returned after every process exited");
+            return report.Verified && report.FramesNotReturned == 0 ? ExitCode.Done : ExitCode.Failed;
+        });
+        return c;
     }
 }

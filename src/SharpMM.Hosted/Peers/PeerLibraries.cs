@@ -27,11 +27,12 @@ public static class PeerLibraries
         why = "";
         if (lib == null) return true;
         if (NativeLibrary.TryLoad(lib, out _)) return true;
-        why = $"{lib} not found (Debian package {Package(peer)})";
+        why = $"{lib} not found (Debian package {DebianPackage(peer)})";
         return false;
     }
 
-    private static string Package(string peer) => peer switch
+    /// <summary>The Debian package that installs <paramref name="peer"/>.</summary>
+    public static string DebianPackage(string peer) => peer switch
     {
         "mimalloc" => "libmimalloc2.0",
         "jemalloc" => "libjemalloc2",

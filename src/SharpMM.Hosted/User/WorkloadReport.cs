@@ -92,30 +92,36 @@ public sealed class WorkloadReport
         return b.ToString();
     }
 
-    /// <summary>The report as a JSON-ready dictionary.</summary>
+    /// <summary>The report as a JSON-ready dictionary: what <see cref="ToText"/> shows, with
+    /// snake_case names (fault kinds too: "demand_zero"); docs/schemas/workload.schema.json.</summary>
     public Dictionary<string, object> ToJson()
     {
         var faults = new Dictionary<string, object>();
         for (int k = 0; k < FaultCounts.Length; k++)
             if (FaultCounts[k] != 0)
-                faults[FaultKindNames.Name((FaultKind)k)] = new Dictionary<string, object>
+                faults[FaultKindNames.Name((FaultKind)k).Replace('-', '_')] = new Dictionary<string, object>
                 {
                     ["count"] = FaultCounts[k],
                     ["handler_us"] = Math.Round(Seconds(FaultTicks[k]) * 1e6 / FaultCounts[k], 3),
                     ["per_second"] = Math.Round(FaultsPerSecond((FaultKind)k)),
                     ["median_us"] = Math.Round(MedianUs[k], 3),
                     ["p99_us"] = Math.Round(P99Us[k], 3),
+                    ["per_second_at_median"] = Math.Round(MedianUs[k] > 0 ? 1e6 / MedianUs[k] : 0),
                 };
         var samples = new List<object>();
         foreach (var s in Samples)
             samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages });
         return new Dictionary<string, object>
         {
-            ["workload"] = Name, ["layout"] = Layout, ["ram_bytes"] = RamBytes, ["elapsed_ms"] = Math.Round(Elapsed.TotalMilliseconds, 1),
+            ["workload"] = Name, ["description"] = Description, ["layout"] = Layout, ["ram_bytes"] = RamBytes,
+            ["free_frames_at_start"] = FreeFramesAtStart, ["elapsed_ms"] = Math.Round(Elapsed.TotalMilliseconds, 1),
             ["verified"] = Verified, ["frames_not_returned"] = FramesNotReturned, ["faults"] = faults,
             ["pages_out"] = PagesOut, ["pages_in"] = PagesIn, ["clean_drops"] = CleanDrops, ["second_chances"] = SecondChances,
+            ["clock_scans"] = ClockScans, ["reclaim_runs"] = ReclaimRuns, ["evictions_refused"] = EvictionsRefused,
+            ["fork_shared_pages"] = ForkSharedPages,
             ["store_writes"] = StoreWrites, ["store_reads"] = StoreReads,
             ["page_out_per_s"] = Math.Round(PageOutPerSecond), ["page_in_per_s"] = Math.Round(PageInPerSecond),
+            ["pages_invalidated"] = PagesInvalidated, ["cr3_reloads"] = Cr3Reloads, ["full_flushes"] = FullFlushes,
             ["rss"] = samples, ["notes"] = Notes,
         };
     }

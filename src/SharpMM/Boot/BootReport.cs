@@ -12,6 +12,9 @@ namespace SharpMM.Boot;
 /// </summary>
 public static class BootReport
 {
+    /// <summary>The version of the JSON layout written by <see cref="WriteJson{TSink}(ref TextWriter{TSink}, in PhysicalMemory)"/>.</summary>
+    public const ulong SchemaVersion = 1;
+
     /// <summary>Writes the human-readable report.</summary>
     public static void WriteText<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
@@ -67,9 +70,14 @@ public static class BootReport
         Kb(ref w, "Present:", pm.PresentFrames);
         Kb(ref w, "Reserved:", pm.PresentFrames - pm.Buddy.ManagedFrames - pm.LowFrames);
         Kb(ref w, "LowMemFree:", pm.LowMemory.FreeFrames);
+        Kb(ref w, "PerCpuCached:", PerCpuCachedFrames(in pm));
+    }
+
+    private static ulong PerCpuCachedFrames(in PhysicalMemory pm)
+    {
         ulong pcp = 0;
         for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.GetZone(z).PcpCount;
-        Kb(ref w, "PerCpuCached:", pcp);
+        return pcp;
     }
 
     private static void Kb<TSink>(ref TextWriter<TSink> w, string label, ulong frames) where TSink : struct, ITextSink
@@ -78,11 +86,14 @@ public static class BootReport
     }
 
     /// <summary>
-    /// Writes one JSON object (no trailing newline) with: map [{start, end, type}] (end exclusive),
-    /// present_frames, refused_ram_bytes, zones [{name, start_pfn, end_pfn, present_frames,
-    /// managed_frames, free_frames}] (start/end: the spanned frames), buddyinfo [{zone,
-    /// free_blocks[11]}], reserved [{start, end, owner}], low_memory {free_frames, managed_frames},
-    /// meminfo {total_kb, free_kb, reserved_kb}, metadata_bytes.
+    /// Writes one JSON object (no trailing newline) with: schema_version, map [{start, end, type}]
+    /// (end exclusive), present_frames, refused_ram_bytes, zones [{name, start_pfn, end_pfn,
+    /// present_frames, managed_frames, free_frames}] (start/end: the spanned frames), buddyinfo
+    /// [{zone, free_blocks[11]}], memblock_memory [{start, end}], reserved [{start, end, owner}],
+    /// low_memory {free_frames, managed_frames}, meminfo {total_kb, free_kb, present_kb,
+    /// reserved_kb, low_mem_free_kb, per_cpu_cached_kb}, metadata_bytes. The layout is described
+    /// by docs/schemas/boot.schema.json; <see cref="SchemaVersion"/> changes when a member
+    /// changes meaning or goes away.
     /// </summary>
     public static void WriteJson<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
@@ -106,6 +117,7 @@ public static class BootReport
 
     private static void WriteJsonMembers<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
+        j.Number(ref w, "schema_version", SchemaVersion);
         j.BeginArray(ref w, "map");
         for (int i = 0; i < pm.Map.Count; i++)
         {
@@ -144,6 +156,16 @@ public static class BootReport
             j.EndObject(ref w);
         }
         j.EndArray(ref w);
+        j.BeginArray(ref w, "memblock_memory");
+        for (int i = 0; i < pm.Memblock.MemoryCount; i++)
+        {
+            MemblockRegion r = pm.Memblock.Memory(i);
+            j.BeginObject(ref w);
+            j.Number(ref w, "start", r.Start);
+            j.Number(ref w, "end", r.End);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
         j.BeginArray(ref w, "reserved");
         for (int i = 0; i < pm.Memblock.ReservedCount; i++)
         {
@@ -151,7 +173,7 @@ public static class BootReport
             j.BeginObject(ref w);
             j.Number(ref w, "start", r.Start);
             j.Number(ref w, "end", r.End);
-            j.String(ref w, "owner", ReservedForNames.Name(r.Owner));
+            j.String(ref w, "owner", ReservedForNames.JsonName(r.Owner));
             j.EndObject(ref w);
         }
         j.EndArray(ref w);
@@ -162,7 +184,10 @@ public static class BootReport
         j.BeginObject(ref w, "meminfo");
         j.Number(ref w, "total_kb", (pm.Buddy.ManagedFrames + pm.LowFrames) * 4);
         j.Number(ref w, "free_kb", (pm.Buddy.FreeFrames + pm.LowMemory.FreeFrames) * 4);
+        j.Number(ref w, "present_kb", pm.PresentFrames * 4);
         j.Number(ref w, "reserved_kb", (pm.PresentFrames - pm.Buddy.ManagedFrames - pm.LowFrames) * 4);
+        j.Number(ref w, "low_mem_free_kb", pm.LowMemory.FreeFrames * 4);
+        j.Number(ref w, "per_cpu_cached_kb", PerCpuCachedFrames(in pm) * 4);
         j.EndObject(ref w);
         j.Number(ref w, "metadata_bytes", pm.Buddy.Map.MetadataBytes);
     }

@@ -48,4 +48,22 @@ public static class ReservedForNames
         ReservedFor.Other => "other",
         _ => "none",
     };
+
+    /// <summary>The name for machine-readable output: <see cref="Name"/> in snake_case, e.g.
+    /// "kernel_image".</summary>
+    public static string JsonName(ReservedFor r) => r switch
+    {
+        ReservedFor.PageZero => "page_zero",
+        ReservedFor.LowMemory => "low_memory",
+        ReservedFor.KernelImage => "kernel_image",
+        ReservedFor.BootInfo => "boot_info",
+        ReservedFor.Modules => "modules",
+        ReservedFor.MemoryMap => "memory_map",
+        ReservedFor.FrameMetadata => "frame_metadata",
+        ReservedFor.PageTables => "page_tables",
+        ReservedFor.Stack => "stack",
+        ReservedFor.BootAllocation => "boot_allocation",
+        ReservedFor.Other => "other",
+        _ => "none",
+    };
 }

@@ -129,8 +129,8 @@ public unsafe class PhysicalMemoryTests
         var map = root.GetProperty("map").EnumerateArray().ToArray();
         Assert.Contains(map, e => e.GetProperty("type").GetString() == "usable" && e.GetProperty("start").GetUInt64() == 0x100000000);
         var owners = root.GetProperty("reserved").EnumerateArray().Select(r => r.GetProperty("owner").GetString()).ToArray();
-        Assert.Contains("page-zero", owners);
-        Assert.Contains("frame-metadata", owners);
+        Assert.Contains("page_zero", owners);
+        Assert.Contains("frame_metadata", owners);
     }
 
     // The i386 higher-half layout: DMA, Normal below 896 MiB, HighMem above; user pages come

@@ -1,39 +1,19 @@
-using System;
-using System.Diagnostics;
 using System.IO;
 using System.Text.Json;
 using Xunit;
+using static SharpMM.Tests.Cli.CliRun;
 
 namespace SharpMM.Tests.Cli;
 
 /// <summary>The `sharpmm` command, run as a process: what a user sees.</summary>
 public class CliTests
 {
-    private static (int exit, string stdout, string stderr) Run(params string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "SharpMM.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdoutTask = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdoutTask.Result, stderr);
-    }
-
-    private static string TempFile(string text)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"sharpmm-cli-{Guid.NewGuid():N}.txt");
-        File.WriteAllText(path, text);
-        return path;
-    }
-
     [Fact]
     public void Boot_Default_ShowsTheReport()
     {
-        var (exit, stdout, _) = Run("boot");
+        var (exit, stdout, stderr) = Run("boot");
         Assert.Equal(0, exit);
+        Assert.Equal("", stderr);
         Assert.Contains("BIOS-e820: [mem 0x0000000000100000-0x0000000007fdffff] usable", stdout);
         Assert.Contains("buddyinfo", stdout);
         Assert.Contains("present frames: 32638", stdout);
@@ -48,6 +28,17 @@ public class CliTests
         Assert.Equal(3, doc.RootElement.GetProperty("zones").GetArrayLength());
     }
 
+    // Nothing is allocated after the boot: the leak report finds no live allocation.
+    [Fact]
+    public void Boot_DebugHeap_PrintsTheLeakReport()
+    {
+        var (exit, stdout, _) = Run("boot", "--debug-heap");
+        Assert.Equal(0, exit);
+        Assert.EndsWith("leak report: 0 live allocations, 0 bytes, from 0 sites\n", stdout);
+        Assert.Contains("\"debug\":true", Run("boot", "--debug-heap", "--json").Stdout);
+        Assert.DoesNotContain("leak report", Run("boot").Stdout);
+    }
+
     [Theory]
     [InlineData("[    0.000000] BIOS-e820: [mem 0x0000000000200000-0x00000000000fffff] usable\n", "line 1")]
     [InlineData("junk\nBIOS-e820: [mem 0x00000000000zz000-0x00000000000fffff] usable\n", "line 2")]
@@ -57,29 +48,19 @@ public class CliTests
         string path = TempFile(text);
         try
         {
-            var (exit, stdout, stderr) = Run("boot", "--map", path);
-            Assert.Equal(2, exit);
-            Assert.Equal("", stdout);
-            string[] lines = stderr.TrimEnd().Split('\n');
-            Assert.Single(lines);
-            Assert.StartsWith("sharpmm: ", lines[0]);
-            Assert.Contains(names, lines[0]);
-            Assert.DoesNotContain("   at ", stderr);
+            var r = Run("boot", "--map", path);
+            Assert.Equal("", r.Stdout);
+            AssertBadInput(r, path, names);
         }
         finally { File.Delete(path); }
     }
 
-    [Theory]
-    [InlineData("boot", "--mem", "12Q")]
-    [InlineData("boot", "--map", "/nonexistent/map.txt")]
-    [InlineData("boot", "--frobnicate")]
-    [InlineData("bench", "W9")]
-    [InlineData("nosuchcommand")]
-    public void BadArguments_ExitTwo_WithOneLine(params string[] args)
+    [Fact]
+    public void Workload_TextReport_NamesTheWorkload()
     {
-        var (exit, _, stderr) = Run(args);
-        Assert.Equal(2, exit);
-        Assert.Single(stderr.TrimEnd().Split('\n'));
-        Assert.DoesNotContain("   at ", stderr);
+        var (exit, stdout, _) = Run("workload", "memory-hog", "--scale", "0.01");
+        Assert.Equal(0, exit);
+        Assert.Contains("workload memory-hog on x86_64", stdout);
+        Assert.Contains("data checked: ok", stdout);
     }
 }

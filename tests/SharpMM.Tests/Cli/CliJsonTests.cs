@@ -1,0 +1,149 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Xunit;
+using static SharpMM.Tests.Cli.CliRun;
+
+namespace SharpMM.Tests.Cli;
+
+/// <summary>Every command's --json output on good input: one document that validates against
+/// its schema in docs/schemas/, with schema_version and command first, and the figures the text
+/// shows.</summary>
+public class CliJsonTests
+{
+    private static string KernelLog => Path.Combine(AppContext.BaseDirectory, "Cli", "Logs", "kernel-pc-128M.log");
+
+    [Theory]
+    [InlineData("boot")]
+    [InlineData("boot", "--mem", "6G", "--machine", "q35")]
+    [InlineData("boot", "--layout", "i386")]
+    [InlineData("boot", "--layout", "x86_64")]
+    [InlineData("boot", "--layout", "i386-higher-half")]
+    [InlineData("boot", "--layout", "phantom-ia32", "--mem", "64M")]
+    [InlineData("boot", "--debug-heap")]
+    [InlineData("pagetable")]
+    [InlineData("pagetable", "--layout", "i386-low-2g")]
+    [InlineData("translate", "0xffffffff80100000")]
+    [InlineData("translate", "--layout", "i386-higher-half", "0xc0100000")]
+    [InlineData("translate", "0x1000")]
+    [InlineData("translate", "0x0000888000001000")]
+    [InlineData("bench", "W0", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "w1", "--scale", "0.01", "--reps", "1")]
+    [InlineData("bench", "W2o9", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W3t", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W3h", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W4", "--scale", "0.001", "--reps", "1")]
+    [InlineData("workload", "recursion", "--scale", "0.01")]
+    [InlineData("workload", "fork-server", "--scale", "0.01", "--layout", "i386-higher-half")]
+    public void Json_ValidatesAgainstItsSchema(params string[] args)
+    {
+        var r = Run(args.Append("--json").ToArray());
+        using var doc = CliSchemas.AssertValid(args[0], r);
+        var names = doc.RootElement.EnumerateObject().Select(p => p.Name).Take(2).ToArray();
+        Assert.Equal(new[] { "schema_version", "command" }, names);
+        Assert.Equal(args[0], doc.RootElement.GetProperty("command").GetString());
+    }
+
+    [Fact]
+    public void CheckKernelLog_Json_ValidatesAndAgrees()
+    {
+        var r = Run("check-kernel-log", KernelLog, "--json");
+        using var doc = CliSchemas.AssertValid("check-kernel-log", r);
+        Assert.True(doc.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Contains(doc.RootElement.GetProperty("checks").EnumerateArray(), c => c.GetProperty("what").GetString() == "present_frames" && c.GetProperty("kernel").GetString() == "32638");
+    }
+
+    [Fact]
+    public void CheckKernelLog_Text_OneLinePerCheck()
+    {
+        var r = Run("check-kernel-log", KernelLog);
+        Assert.Equal(0, r.Exit);
+        Assert.Contains("ok   present_frames: kernel 32638, hosted 32638", r.Stdout);
+        Assert.DoesNotContain("FAIL", r.Stdout);
+    }
+
+    // The figures meminfo's text shows are in the JSON too.
+    [Fact]
+    public void Boot_Json_HasWhatTheTextShows()
+    {
+        using var doc = CliSchemas.AssertValid("boot", Run("boot", "--json"));
+        var root = doc.RootElement;
+        string text = Run("boot").Stdout;
+        var meminfo = root.GetProperty("meminfo");
+        Assert.Contains($"Present:        {meminfo.GetProperty("present_kb").GetUInt64(),12} kB", text);
+        Assert.Contains($"LowMemFree:     {meminfo.GetProperty("low_mem_free_kb").GetUInt64(),12} kB", text);
+        Assert.Contains($"PerCpuCached:   {meminfo.GetProperty("per_cpu_cached_kb").GetUInt64(),12} kB", text);
+        Assert.Equal(root.GetProperty("present_frames").GetUInt64() * 4, meminfo.GetProperty("present_kb").GetUInt64());
+        Assert.True(root.GetProperty("memblock_memory").GetArrayLength() > 0);
+        Assert.True(root.GetProperty("boot_time_us").GetUInt64() > 0);
+    }
+
+    [Fact]
+    public void Boot_Layout_Json_HasTheBootSteps()
+    {
+        using var doc = CliSchemas.AssertValid("boot", Run("boot", "--layout", "x86_64", "--json"));
+        var steps = doc.RootElement.GetProperty("layout_boot").GetProperty("steps").EnumerateArray().Select(s => s.GetString()!).ToArray();
+        Assert.Contains(steps, s => s.Contains("CR3"));
+        Assert.Equal(0, doc.RootElement.GetProperty("layout_boot").GetProperty("failed_checks").GetInt32());
+    }
+
+    [Fact]
+    public void Workload_Json_FaultKindsAreSnakeCase()
+    {
+        using var doc = CliSchemas.AssertValid("workload", Run("workload", "recursion", "--scale", "0.01", "--json"));
+        var kinds = doc.RootElement.GetProperty("faults").EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Contains("stack_growth", kinds);
+        Assert.DoesNotContain(kinds, k => k.Contains('-'));
+    }
+
+    [Fact]
+    public void Translate_Json_WalksEveryLevelOfAMappedAddress()
+    {
+        using var doc = CliSchemas.AssertValid("translate", Run("translate", "0xffffffff80100000", "--json"));
+        var root = doc.RootElement;
+        Assert.Equal(new[] { "PML4", "PDPT", "PD", "PT" }, root.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("level").GetString()));
+        Assert.True(root.GetProperty("mapped").GetBoolean());
+        Assert.Equal("kernel_image", root.GetProperty("region").GetString());
+        Assert.Equal(0x100000UL, root.GetProperty("page").GetProperty("phys").GetUInt64());
+        Assert.Equal("ok", root.GetProperty("mmu").GetProperty("result").GetString());
+    }
+
+    // A non-canonical address is not sign-extended and walked: no steps, general protection.
+    [Fact]
+    public void Translate_NonCanonical_WalksNothing()
+    {
+        using var doc = CliSchemas.AssertValid("translate", Run("translate", "--layout", "x86_64", "0x0000888000001000", "--json"));
+        Assert.False(doc.RootElement.GetProperty("canonical").GetBoolean());
+        Assert.Equal(0, doc.RootElement.GetProperty("steps").GetArrayLength());
+        Assert.Equal("general_protection", doc.RootElement.GetProperty("mmu").GetProperty("result").GetString());
+
+        var text = Run("translate", "--layout", "x86_64", "0x0000888000001000");
+        Assert.Equal(0, text.Exit);
+        Assert.Contains("0x0000888000001000 is not canonical", text.Stdout);
+        Assert.DoesNotContain("walk ", text.Stdout);
+        Assert.DoesNotContain("0xffff888000001000", text.Stdout);
+    }
+
+    [Fact]
+    public void Pagetable_Json_RunsMatchTheText()
+    {
+        using var doc = CliSchemas.AssertValid("pagetable", Run("pagetable", "--json"));
+        string text = Run("pagetable").Stdout;
+        var runs = doc.RootElement.GetProperty("runs").EnumerateArray().ToArray();
+        Assert.NotEmpty(runs);
+        foreach (var run in runs)
+            Assert.Contains($"0x{run.GetProperty("start").GetUInt64():x16}-0x{run.GetProperty("end").GetUInt64():x16}", text);
+    }
+
+    // The schemas are strict enough to catch what they are for.
+    [Fact]
+    public void Schemas_RefuseDocumentsThatBreakTheConventions()
+    {
+        string good = Run("check-kernel-log", KernelLog, "--json").Stdout.Trim();
+        Assert.Equal("", CliSchemas.Errors("check-kernel-log", good));
+        Assert.NotEqual("", CliSchemas.Errors("check-kernel-log", good.Replace("\"schema_version\":1,", "")));
+        Assert.NotEqual("", CliSchemas.Errors("check-kernel-log", good.Replace("\"failures\"", "\"failureCount\"")));
+        Assert.NotEqual("", CliSchemas.Errors("check-kernel-log", good.Replace("\"ok\":true}", "\"ok\":\"yes\"}")));
+    }
+}
