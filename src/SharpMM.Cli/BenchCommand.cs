@@ -14,7 +14,7 @@ namespace SharpMM.Cli;
 /// <summary>
 /// `sharpmm bench W0|W1|W2|W2o9`: quick runs of the page-allocator workloads, reported like the
 /// C peers (median of --reps runs, a fresh allocator per run) so the two can be run side by side
-/// (../shared/peers/run.sh pages). Per-operation costs with confidence intervals come from the
+/// (bench/compare.sh runs both). Per-operation costs with confidence intervals come from the
 /// BenchmarkDotNet project (bench/SharpMM.Benchmarks).
 /// </summary>
 internal static unsafe class BenchCommand
@@ -122,7 +122,7 @@ internal static unsafe class BenchCommand
         return results;
     }
 
-    // W3, W3t, W3h (shared/peers/README.md) on SharpMM's kmalloc and, in the same process and
+    // W3, W3t, W3h (bench/peers/README.md) on SharpMM's kmalloc and, in the same process and
     // period, on the peer mallocs this machine has (glibc always; mimalloc, jemalloc, tcmalloc
     // when their Debian packages are installed). Backends take turns within each round so that
     // a drift of the machine's clock hits all of them alike; round -1 is an untimed warm-up.
