@@ -21,8 +21,9 @@ internal static unsafe class BootCommand
 
         BootInfo info = BootInfo.Default();
         string layoutName = o.Get("--layout") ?? "";
-        // Address-space layouts run the seeds' boot sequence (page tables, CR3 switch) first;
-        // "i386" and "lowhigh" only choose the 32-bit zone layouts for the physical boot.
+        // Address-space layouts run the classic higher-half boot sequence (page tables, CR3
+        // switch) first; "i386" and "lowhigh" only choose the 32-bit zone layouts for the
+        // physical boot.
         if (layoutName is not ("" or "i386" or "lowhigh") && AddressSpaceLayout.TryParse(layoutName, out LayoutId layoutId))
             return BootWithLayout(layoutId, raw, source, json);
         info.Layout = layoutName switch
