@@ -131,20 +131,28 @@ static uint64_t buddy_free_frames(const struct buddy *b)
     return n;
 }
 
-/* ---- the per-CPU order-0 cache (one CPU here) ---- */
-#define PCP_BATCH 63
-#define PCP_HIGH 378
+/* ---- the per-CPU order-0 cache (one CPU here) ----
+ * Batch and high mark are fields, as in Linux (tunable at run time) and in SharpMM's PcpConfig,
+ * not compile-time constants. */
+#define PCP_CAPACITY 1024
 
 struct pcp_cache {
-    uint32_t count;
-    uint32_t frames[PCP_HIGH + 1];
+    uint32_t count, batch, high;
+    uint32_t frames[PCP_CAPACITY];
 };
+
+static void buddy_pcp_init(struct pcp_cache *c)
+{
+    c->count = 0;
+    c->batch = 63;
+    c->high = 378;   /* high + 1 <= PCP_CAPACITY: a free pushes before it drains */
+}
 
 HOT uint32_t buddy_pcp_alloc(struct buddy *b, struct pcp_cache *c, int order)
 {
     if (order != 0) return buddy_alloc(b, order);
     if (c->count == 0) {
-        while (c->count < PCP_BATCH) {
+        while (c->count < c->batch) {
             uint32_t pfn = buddy_alloc(b, 0);
             if (pfn == NO_FRAME) break;
             c->frames[c->count++] = pfn;
@@ -158,10 +166,10 @@ HOT void buddy_pcp_free(struct buddy *b, struct pcp_cache *c, uint32_t pfn, int 
 {
     if (order != 0) { buddy_free(b, pfn, order); return; }
     c->frames[c->count++] = pfn;
-    if (c->count <= PCP_HIGH) return;
-    for (uint32_t i = 0; i < PCP_BATCH; i++) buddy_free(b, c->frames[i], 0);
-    c->count -= PCP_BATCH;
-    memmove(c->frames, c->frames + PCP_BATCH, c->count * sizeof(uint32_t));
+    if (c->count <= c->high) return;
+    for (uint32_t i = 0; i < c->batch; i++) buddy_free(b, c->frames[i], 0);
+    c->count -= c->batch;
+    memmove(c->frames, c->frames + c->batch, c->count * sizeof(uint32_t));
 }
 
 /* Returns every cached frame to the buddy (before the end-state probes). */

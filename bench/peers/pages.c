@@ -29,7 +29,7 @@ static void fresh(void)
 {
     buddy_init(&alloc_state, FRAMES);
 #ifdef WITH_PCP
-    cpu_cache.count = 0;
+    buddy_pcp_init(&cpu_cache);
 #endif
 }
 
