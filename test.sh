@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the hosted xunit suite, the freestanding compile of the library, the compile of
-# the benchmarks, the kernel build and the QEMU boots. Installs what a fresh Debian machine lacks
-# (qemu-system-x86, binutils).
+# the benchmarks and of their C references (with the references' self-tests), the kernel build and
+# the QEMU boots. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils, gcc).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -10,6 +10,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 missing=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 { command -v as && command -v ld && command -v objcopy; } >/dev/null 2>&1 || missing+=(binutils)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
@@ -50,6 +51,7 @@ suite() {
 suite "hosted tests (xunit)" dotnet test tests/SharpMM.Tests/SharpMM.Tests.csproj -c Release --nologo
 suite "library compiles freestanding (csc -nostdlib, kernel corelib)" bash kernel/check-library.sh
 suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench/SharpMM.Benchmarks/SharpMM.Benchmarks.csproj -c Release --nologo -v q
+suite "C benchmark references build and pass their self-tests (gcc, no timings)" bash bench/peers/selftest.sh
 suite "kernel build and QEMU boots" bash kernel/test.sh
 
 echo "$passed passed, $failed failed"

@@ -11,7 +11,7 @@ using SharpMM.Hosted.Workloads;
 namespace SharpMM.Benchmarks;
 
 /// <summary>
-/// W3, W3t and W3h (shared/peers/README.md) under BenchmarkDotNet, on SharpMM's kmalloc and on
+/// W3, W3t and W3h (bench/peers/README.md) under BenchmarkDotNet, on SharpMM's kmalloc and on
 /// the peer mallocs called in-process (glibc; mimalloc, jemalloc, tcmalloc when their Debian
 /// packages are installed). Each invocation runs one workload: W3/W3t fill 100,000 slots and
 /// then do 1,000,000 free+malloc pairs of the 10,000,000-operation trace's first million

@@ -13,7 +13,7 @@ using SharpMM.Physical;
 namespace SharpMM.Benchmarks;
 
 /// <summary>
-/// W4's map and unmap phases (shared/peers/README.md) for the x86-64 mapper alone: 262,144
+/// W4's map and unmap phases (bench/peers/README.md) for the x86-64 mapper alone: 262,144
 /// pages mapped at sequential virtual addresses to the C reference's frames (table frames from
 /// a buddy allocator, zeroed by the mapper), then unmapped in the reference's random order
 /// (tables freed as they empty). The simulated RAM is allocated and touched once, as the C

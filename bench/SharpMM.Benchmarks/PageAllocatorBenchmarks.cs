@@ -9,7 +9,7 @@ using SharpMM.Physical;
 namespace SharpMM.Benchmarks;
 
 /// <summary>
-/// W0, W1 and W2 (shared/peers/README.md) under BenchmarkDotNet. Each invocation runs a whole
+/// W0, W1 and W2 (bench/peers/README.md) under BenchmarkDotNet. Each invocation runs a whole
 /// workload on a fresh allocator; OperationsPerInvoke turns the figure into ns per pair, per
 /// allocation + free, or per step, comparable with the C peers' lines. Allocations on the GC
 /// heap in the measured region are reported by the MemoryDiagnoser (expected: 0 B).

@@ -22,7 +22,8 @@
  *                            direct_map_pd_pool (BootDirectMap.cs), up to 64 GiB
  *
  * Everything is mapped writable and executable, cacheable (MMIO in 3-4 GiB too; nothing touches
- * it yet). The kernel replaces these tables once the library's paging layer is up.
+ * it yet). kmain replaces these tables with its own, built by the library's mapper
+ * (KernelAddressSpace.cs).
  */
 
 .equ MB_MAGIC, 0x1BADB002

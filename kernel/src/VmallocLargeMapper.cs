@@ -7,7 +7,7 @@ using SharpMM.Virtual;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// kmalloc's large path as seed 002 describes it: the heap takes a buddy block and this maps it
+/// kmalloc's large path in the classic design: the heap takes a buddy block and this maps it
 /// at a free virtual range of the kernel (followed by an unmapped guard page), so an overrun
 /// faults instead of running into the next block. Until the kernel runs on its own page tables
 /// (<see cref="KernelAddressSpace.Active"/>) blocks are reached through the boot identity map,

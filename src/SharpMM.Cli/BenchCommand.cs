@@ -13,7 +13,7 @@ namespace SharpMM.Cli;
 /// <summary>
 /// `sharpmm bench WORKLOAD`: quick runs of the page-allocator, heap and page-table workloads,
 /// reported like the C peers (median of --reps runs, a fresh allocator per run) so the two can
-/// be run side by side (../shared/peers/run.sh). Per-operation costs with confidence intervals
+/// be run side by side (bench/compare.sh runs both). Per-operation costs with confidence intervals
 /// come from the BenchmarkDotNet project (bench/SharpMM.Benchmarks).
 /// </summary>
 internal static unsafe class BenchCommand
@@ -164,7 +164,7 @@ internal static unsafe class BenchCommand
         return results;
     }
 
-    // W3, W3t, W3h (shared/peers/README.md) on SharpMM's kmalloc and, in the same process and
+    // W3, W3t, W3h (bench/peers/README.md) on SharpMM's kmalloc and, in the same process and
     // period, on the peer mallocs this machine has (glibc always; mimalloc, jemalloc, tcmalloc
     // when their Debian packages are installed). Backends take turns within each round so that
     // a drift of the machine's clock hits all of them alike; round -1 is an untimed warm-up.

@@ -5,7 +5,7 @@ using SharpMM.Hosted.Workloads;
 
 namespace SharpMM.Cli;
 
-/// <summary>`sharpmm bench W4`: the page-table workload, reported like ../shared/peers/run.sh mmu.</summary>
+/// <summary>`sharpmm bench W4`: the page-table workload, reported like the C reference bench/peers/mmu.c.</summary>
 internal static class BenchW4
 {
     public static int Run(double scale, int reps, bool json, Progress progress)

@@ -15,7 +15,7 @@ namespace SharpMM.Cli;
 internal static unsafe class BootCommand
 {
     // "i386" and "lowhigh" only choose the 32-bit zone layouts for the physical boot; the
-    // address-space layouts run the seeds' boot sequence (page tables, CR3 switch) first.
+    // address-space layouts run the classic higher-half boot sequence (page tables, CR3 switch) first.
     private static readonly string[] ZoneLayouts = { "i386", "lowhigh" };
 
     public static Command Create()

@@ -6,8 +6,8 @@ using SharpMM.Virtual;
 
 namespace SharpMM.Cli;
 
-/// <summary>`sharpmm pagetable` and `sharpmm translate`: boot a layout (the seeds' sequence) and
-/// show its final page tables, or the walk of one address through them.</summary>
+/// <summary>`sharpmm pagetable` and `sharpmm translate`: boot a layout (the higher-half boot
+/// sequence) and show its final page tables, or the walk of one address through them.</summary>
 internal static class PagingCommands
 {
     public static Command PageTable()

@@ -11,9 +11,9 @@ using SharpMM.Virtual;
 namespace SharpMM.Hosted;
 
 /// <summary>
-/// The seeds' boot sequence for one address-space layout, run hosted: the hosted MMU model is
-/// the CPU, the library does the work, and every step is checked by translating addresses
-/// through the model (which reads the raw table bytes) and printed.
+/// The classic higher-half boot sequence for one address-space layout, run hosted: the hosted
+/// MMU model is the CPU, the library does the work, and every step is checked by translating
+/// addresses through the model (which reads the raw table bytes) and printed.
 ///
 /// <code>
 ///  1. paging off; a temporary page directory in the kernel image's bss: the first 4 MiB

@@ -12,7 +12,7 @@ using SharpMM.Virtual;
 namespace SharpMM.Hosted.User;
 
 /// <summary>
-/// A hosted machine running user processes: a layout booted by the seeds' sequence
+/// A hosted machine running user processes: a layout booted by the higher-half boot sequence
 /// (<see cref="LayoutBoot"/>: the kernel's own tables, the buddy allocator over QEMU's map for
 /// the RAM size), the user memory manager over the buddy allocator and a file store, and the
 /// MMU model as the CPU: processes' loads and stores go through it, its page faults go to the

@@ -40,7 +40,7 @@ public sealed unsafe class W3Trace : IDisposable
     public ushort* OpSizes { get; private set; }
     /// <summary>Operations.</summary>
     public long Ops { get; }
-    /// <summary>Sum of the fill sizes (38,066,095: shared/peers/README.md).</summary>
+    /// <summary>Sum of the fill sizes (38,066,095: bench/peers/README.md).</summary>
     public ulong FillSizeSum { get; }
     /// <summary>Sum of the operation sizes (3,820,101,847 for 10,000,000 operations).</summary>
     public ulong OpSizeSum { get; }
@@ -168,7 +168,7 @@ public sealed unsafe class HeapArena : IDisposable
 }
 
 /// <summary>
-/// The kmalloc workloads of shared/peers/README.md, for any <see cref="IMalloc"/>:
+/// The kmalloc workloads of bench/peers/README.md, for any <see cref="IMalloc"/>:
 /// W3 (100,000 slots filled with w3_size sizes, then timed operations { free a random slot;
 /// allocate a w3_size object into it }), W3t (the same, writing 8 bytes at the start of each new
 /// object) and W3h (a hot malloc(64) + free pair). The drivers are compiled fully optimised at

@@ -55,7 +55,7 @@ public sealed unsafe class W4Setup : IDisposable
 }
 
 /// <summary>
-/// W4 of shared/peers/README.md: map 262,144 4 KiB pages at sequential virtual addresses from
+/// W4 of bench/peers/README.md: map 262,144 4 KiB pages at sequential virtual addresses from
 /// 0x7f0000000000 to frames bound(next, 2^24) with the library's x86-64 mapper (table pages from
 /// a buddy allocator over a 1 GiB simulated RAM, zeroed); then translations through the hosted
 /// MMU model with a 64-entry direct-mapped TLB, as the C reference's software TLB: random pages

@@ -8,7 +8,7 @@ using SharpMM.Physical;
 
 namespace SharpMM.Hosted.Workloads;
 
-/// <summary>A live block in W2: the C peers' blk_t (8 bytes: frame, order, padding).</summary>
+/// <summary>A live block in W2: the C reference's struct live_block (8 bytes: frame, order).</summary>
 internal struct LiveBlock
 {
     public uint Pfn;
@@ -24,7 +24,7 @@ public struct W2Result
 }
 
 /// <summary>
-/// The page-allocator workloads W0, W1, W2 of shared/peers/README.md, over a 1 GiB arena of
+/// The page-allocator workloads W0, W1, W2 of bench/peers/README.md, over a 1 GiB arena of
 /// 262,144 frames. The arena starts at frame 262,144 (frame 0 is never managed; any 4 MiB-aligned
 /// base gives the same block structure) and is handed over in descending 4 MiB blocks so the
 /// lists start as the C reference's do: ascending, lowest at the head. Measured regions allocate

@@ -4,9 +4,9 @@ namespace SharpMM.Heap;
 
 /// <summary>
 /// Large allocations reached through the direct map (no page-table change): the block's
-/// address is its direct-map address. What kmalloc uses until the paging layer provides a
-/// mapper over a virtual range (which also brings guard pages and blocks that need not be
-/// physically contiguous).
+/// address is its direct-map address. The hosted heap uses it; the kernel maps large blocks into
+/// its vmalloc window instead (kernel/src/VmallocLargeMapper.cs), which puts a guard page after
+/// each block.
 /// </summary>
 public readonly unsafe struct DirectLargeMapper : ILargeMapper
 {

@@ -3,10 +3,11 @@ using SharpMM.Addressing;
 namespace SharpMM.Heap;
 
 /// <summary>
-/// The page-mapping step of kmalloc's large path (seed 002: "maps them at a free virtual
-/// address"), kept behind this interface so that the direct-map version used until the paging
-/// layer exists (<see cref="DirectLargeMapper"/>) can be swapped for one that maps the frames at
-/// a free range of the kernel's virtual address space. The heap does the rest: it takes the
+/// The page-mapping step of kmalloc's large path (the classic design: buddy pages mapped at a free
+/// virtual address), behind this interface so that the heap runs on the direct map
+/// (<see cref="DirectLargeMapper"/>, hosted) or on a mapper that maps the frames at a free range
+/// of the kernel's virtual address space (the kernel's VmallocLargeMapper, with a guard page
+/// after each block). The heap does the rest: it takes the
 /// frames from the buddy allocator, records them in its owner table, writes the header and
 /// validates frees. Used as a generic constraint on a struct (static dispatch).
 /// </summary>

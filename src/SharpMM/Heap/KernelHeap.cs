@@ -13,9 +13,10 @@ namespace SharpMM.Heap;
 /// Small requests (1..8192 bytes) go to one of 13 <see cref="SlabCache"/>s
 /// (<see cref="KmallocClasses"/>, one table lookup), through the per-CPU hot slot and the
 /// cache's magazine (see <see cref="SlabCache"/>). Larger requests (up to 4 MiB
-/// minus the header) take seed 002's path: a buddy block of 2^order kernel frames, made
-/// reachable by <typeparamref name="TMapper"/> (the direct map until paging provides a virtual
-/// range), with a <see cref="LargeHeader"/> {size, magic} in front; the returned pointer is the
+/// minus the header) take the classic large path: a buddy block of 2^order kernel frames, made
+/// reachable by <typeparamref name="TMapper"/> (hosted: the direct map; the kernel: a free range
+/// of its vmalloc window with a guard page), with a <see cref="LargeHeader"/> {size, magic} in
+/// front; the returned pointer is the
 /// block's start + 16. The owner table marks the block's first frame (with its order) and its
 /// other frames.
 ///
@@ -30,8 +31,9 @@ namespace SharpMM.Heap;
 /// (else Malformed). kfree(null) does nothing. A refused free changes nothing.
 ///
 /// The heap must not move after <see cref="Init"/> (its caches are pointed at). One CPU, no
-/// locking. Not done here: the paging-backed large mapper, vmalloc, __GFP flags (every request
-/// may take kernel-zone memory), kmalloc_array overflow helpers.
+/// locking. Not done here: large blocks built from scattered frames (a mapper maps one contiguous
+/// buddy block), __GFP flags (every request may take kernel-zone memory), kmalloc_array
+/// overflow helpers.
 /// </summary>
 public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
 {

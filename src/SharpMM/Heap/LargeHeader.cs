@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace SharpMM.Heap;
 
 /// <summary>
-/// The 16 bytes in front of a large kmalloc block (seed 002's {size, magic}): the requested
-/// size, a magic that also folds in the size (so a header whose size was overwritten fails the
-/// check), and the allocation site in debug mode. kfree trusts nothing here until the owner
-/// table says the page starts a live large block, the magic matches the size and the size
+/// The 16 bytes in front of a large kmalloc block (the classic {size, magic} header): the
+/// requested size, a magic that also folds in the size (so a header whose size was overwritten
+/// fails the check), and the allocation site in debug mode. kfree trusts nothing here until the
+/// owner table says the page starts a live large block, the magic matches the size and the size
 /// needs exactly that block's order.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]

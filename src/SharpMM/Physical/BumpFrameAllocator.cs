@@ -4,11 +4,12 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Physical;
 
 /// <summary>
-/// The simplest frame allocator (seed 004): a cursor moving up through one frame range. Each
-/// allocation aligns the cursor to its order, zeroes the frames through the direct map and
-/// advances. There is no free (<see cref="Free"/> returns Unsupported); frames skipped for
-/// alignment are lost. Out of memory is a status. Useful before anything else exists and as the
-/// baseline every other allocator is compared with.
+/// The simplest frame allocator, the bump allocator many small kernels boot with: a cursor
+/// moving up through one frame range. Each allocation aligns the cursor to its order, zeroes
+/// the frames through the direct map and advances. There is no free (<see cref="Free"/>
+/// returns Unsupported); frames skipped for alignment are lost. Out of memory is a status.
+/// Useful before anything else exists and as the baseline every other allocator is compared
+/// with.
 /// </summary>
 public unsafe struct BumpFrameAllocator : IFrameAllocator
 {

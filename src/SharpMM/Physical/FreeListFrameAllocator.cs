@@ -4,10 +4,11 @@ using SharpMM.Boot;
 namespace SharpMM.Physical;
 
 /// <summary>
-/// A singly linked stack of free frames (seed 000): the link to the next free frame is stored
-/// in the first 8 bytes of each free frame, reached through the direct map. O(1) allocate and
-/// free, order 0 only. A bitmap (1 bit per frame, set = allocated) guards the trust boundary:
-/// a double free or a free of a frame outside the range is refused instead of corrupting the list.
+/// A singly linked stack of free frames (the classic small-kernel design, xv6's kalloc among
+/// them): the link to the next free frame is stored in the first 8 bytes of each free frame,
+/// reached through the direct map. O(1) allocate and free, order 0 only. A bitmap (1 bit per
+/// frame, set = allocated) guards the trust boundary: a double free or a free of a frame outside
+/// the range is refused instead of corrupting the list.
 /// Cost of the design: every free writes the freed page, every allocation reads it (cold cache
 /// lines), which is why the buddy allocator keeps its links in descriptors instead.
 /// </summary>

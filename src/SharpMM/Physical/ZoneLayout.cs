@@ -81,8 +81,8 @@ public unsafe struct ZoneLayout
         return l;
     }
 
-    /// <summary>Seed 000's layout: a Low zone identity-mapped below 2 GiB (DMA carved out below
-    /// 16 MiB) and a HighMem zone above.</summary>
+    /// <summary>The 2G/2G split's layout: a Low zone identity-mapped below 2 GiB (DMA carved out
+    /// below 16 MiB) and a HighMem zone above.</summary>
     public static ZoneLayout LowHigh()
     {
         ZoneLayout l = default;

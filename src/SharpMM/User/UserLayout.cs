@@ -6,7 +6,7 @@ namespace SharpMM.User;
 /// Where user space is in a layout and how a process is laid out in it; the kernel half's
 /// top-level entries that every address space shares.
 /// <code>
-///   seed 003 (i386-higher-half, 32-bit)        x86-64 (4-level)
+///   i386-higher-half (classic i386, 32-bit)    x86-64 (4-level)
 ///   0x00000000  guard (page 0 never mapped)     0x0000000000000000  guard
 ///   0x08048000  text, data, then brk heap ^     0x0000000000400000  text, data, then brk heap ^
 ///   0x40000000  mmap area (libraries) ^         0x0000100000000000  mmap area ^
@@ -51,7 +51,7 @@ public struct UserLayout
     /// 0 for none; <see cref="UserStart"/> must lie above them.</summary>
     public int KernelLowEndIndex;
 
-    /// <summary>Seed 003's user space: below 0xC0000000, text at 0x08048000, mmap from
+    /// <summary>The classic i386 user space: below 0xC0000000, text at 0x08048000, mmap from
     /// 0x40000000, an 8 MiB stack below 0xC0000000; kernel PDEs 768-1023, the self-map at 1023.</summary>
     public static UserLayout I386HigherHalf() => new UserLayout
     {
@@ -70,7 +70,7 @@ public struct UserLayout
     };
 
     /// <summary>The user layout of kernel layout <paramref name="id"/>. Return: Ok; Unsupported
-    /// for layouts without a user space (seed 000's and Phantom's kernels).</summary>
+    /// for layouts without a user space (the 2G/2G split's and Phantom OS's kernels).</summary>
     public static Status For(LayoutId id, out UserLayout layout)
     {
         layout = default;

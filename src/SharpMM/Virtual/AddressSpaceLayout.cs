@@ -29,11 +29,11 @@ public struct LayoutRegions
 /// <summary>Which layout (freestanding: layouts are named by this, not by strings in a struct).</summary>
 public enum LayoutId : byte
 {
-    /// <summary>Seed 003: 32-bit higher half at 0xC0000000 with a recursive page directory.</summary>
+    /// <summary>The classic i386 higher-half kernel at 0xC0000000 with a recursive page directory.</summary>
     I386HigherHalf,
-    /// <summary>Seed 000: kernel at 0x80000000, RAM below 2 GiB identity-mapped (Low zone), High zone above.</summary>
+    /// <summary>The 2G/2G split: kernel at 0x80000000, RAM below 2 GiB identity-mapped (Low zone), High zone above.</summary>
     I386Low2G,
-    /// <summary>Seed 001 (Phantom OS, ia32): kernel heap below 1 GiB, device pool, persistent object space.</summary>
+    /// <summary>Phantom OS's IA32 map: kernel heap below 1 GiB, device pool, persistent object space.</summary>
     PhantomIa32,
     /// <summary>x86-64: direct map of all RAM, vmalloc area, kernel in the top 2 GiB.</summary>
     X86_64,
@@ -45,7 +45,7 @@ public enum LayoutId : byte
 /// report). Page 0 is never inside a mapped region: every layout starts with a guard region.
 /// The maps, as <see cref="WriteMap{TSink}"/> prints them:
 /// <code>
-///  i386-higher-half (seed 003)              x86-64
+///  i386-higher-half (classic i386)          x86-64
 ///  0x00000000 +--------------------+        0x0000000000000000 +---------------------------+
 ///             | guard (page 0)     |                           | guard (page 0)            |
 ///  0x00001000 +--------------------+        0x0000000000001000 +---------------------------+
@@ -130,7 +130,7 @@ public struct AddressSpaceLayout
     };
 
     /// <summary>
-    /// Seed 003's 32-bit higher half: user space below 0xC0000000 (text at 0x08048000, heap
+    /// The classic i386 higher half: user space below 0xC0000000 (text at 0x08048000, heap
     /// growing up after it, shared libraries from 0x40000000, stack below 0xC0000000 growing
     /// down); the kernel's 4 MiB image at 0xC0000000, its heap up to 0xFF3FFFFF, kernel stacks
     /// 0xFF400000-0xFFBFFFFF growing down, the page tables at 0xFFC00000 and the page directory
@@ -153,9 +153,9 @@ public struct AddressSpaceLayout
     }
 
     /// <summary>
-    /// Seed 000: the kernel at 0x80000000; RAM below 2 GiB identity-mapped for the kernel (the
-    /// Low zone, directly usable), pages of the High zone above 2 GiB of RAM mapped on demand
-    /// through a window; user space below 2 GiB.
+    /// The 2G/2G split: the kernel at 0x80000000; RAM below 2 GiB identity-mapped for the kernel
+    /// (the Low zone, directly usable), pages of the High zone above 2 GiB of RAM mapped on
+    /// demand through a window; user space below 2 GiB.
     /// </summary>
     public static AddressSpaceLayout I386Low2G()
     {
@@ -172,7 +172,7 @@ public struct AddressSpaceLayout
     }
 
     /// <summary>
-    /// Seed 001 (Phantom OS on ia32): the kernel image and heap below 0x40000000; the unmapped
+    /// Phantom OS's IA32 map: the kernel image and heap below 0x40000000; the unmapped
     /// address-space pool 0x40000000-0x80000000 from which device memory is mapped (page_map_io);
     /// the persistent object space 0x80000000-0xC0000000, backed by disk and snapshotted.
     /// </summary>

@@ -144,7 +144,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     }
 
     /// <summary>
-    /// Maps frames the caller owns (kmalloc's large blocks: seed 002's "buddy pages mapped at a
+    /// Maps frames the caller owns (kmalloc's large blocks: the classic "buddy pages mapped at a
     /// free virtual address") at a free range of the physical-mapping window, write-back,
     /// read-write, not executable, followed by a guard page. Undo with <see cref="UnmapDevice"/>.
     /// </summary>

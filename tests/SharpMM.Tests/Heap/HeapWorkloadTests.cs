@@ -9,11 +9,10 @@ namespace SharpMM.Tests.Heap;
 [Collection(AllocationFreeCollection.Name)]
 public unsafe class HeapWorkloadTests
 {
-    // The checksums shared/peers/README.md gives for the W3 trace (10,000,000 operations),
-    // confirmed by running the C generator (common.h rng_next, mbench.c w3_size); the README's
-    // splitmix64 check values list the outputs out of order, these three it gives correctly.
+    // The checksums bench/peers/README.md gives for the W3 trace (10,000,000 operations), which
+    // the C reference's self-test also checks (bench/peers/kmalloc.c).
     // Expect: fill-size sum 38066095, op-size sum 3820101847, slot-index sum 499865727279;
-    // live bytes at the end 38148935 (what the C peers print as 36.4 MiB).
+    // live bytes at the end 38148935 (what the C reference reports as live_bytes).
     [Fact]
     public void W3Trace_MatchesThePublishedChecksums()
     {

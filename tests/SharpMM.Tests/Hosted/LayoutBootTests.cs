@@ -5,7 +5,8 @@ using Xunit;
 
 namespace SharpMM.Tests.Hosted;
 
-/// <summary>The seeds' boot sequence on each layout, checked by the MMU model at every step.</summary>
+/// <summary>The classic higher-half boot sequence on each layout, checked by the MMU model at
+/// every step.</summary>
 public class LayoutBootTests
 {
     [Theory]
@@ -25,9 +26,9 @@ public class LayoutBootTests
         Assert.Equal(boot.FinalRoot, boot.Mmu.Cr3 & ~0xFFFUL);
     }
 
-    // Seed 003: after the switch the kernel runs at 0xC0100000, the identity map is gone, the
-    // directory is reachable through the self-map, and the stack top is writable while the page
-    // under it is a guard.
+    // The classic i386 higher half: after the switch the kernel runs at 0xC0100000, the identity
+    // map is gone, the directory is reachable through the self-map, and the stack top is writable
+    // while the page under it is a guard.
     [Fact]
     public void I386HigherHalf_FinalAddressSpace()
     {

@@ -10,7 +10,7 @@ namespace SharpMM.Tests.User;
 /// <summary>
 /// Address spaces on the MMU model: the shared kernel half, exec's layout, brk, map, unmap and
 /// protect as the hardware sees them, and destroy giving back every frame and table page.
-/// Run for seed 003's 32-bit layout and for x86-64.
+/// Run for the classic i386 higher half's 32-bit layout and for x86-64.
 /// </summary>
 public abstract unsafe class AddressSpaceTests<TFormat> where TFormat : struct, IPagingFormat
 {

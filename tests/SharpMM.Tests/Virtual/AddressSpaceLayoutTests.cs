@@ -38,7 +38,7 @@ public class AddressSpaceLayoutTests
         Assert.True(AddressSpaceLayout.TryParse(l.Name, out var back) && back == id);
     }
 
-    // Seed 003's numbers exactly.
+    // The classic i386 higher half's numbers exactly.
     [Fact]
     public void I386HigherHalf_HasSeed003Addresses()
     {

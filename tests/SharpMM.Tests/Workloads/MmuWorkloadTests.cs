@@ -3,7 +3,7 @@ using Xunit;
 
 namespace SharpMM.Tests.Workloads;
 
-/// <summary>W4 (shared/peers/README.md) translates what it mapped: its checksum is the sum of the
+/// <summary>W4 (bench/peers/README.md) translates what it mapped: its checksum is the sum of the
 /// physical addresses the draws call for, computed here from the draws alone.</summary>
 public class MmuWorkloadTests
 {

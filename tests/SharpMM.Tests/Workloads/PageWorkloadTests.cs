@@ -10,9 +10,8 @@ namespace SharpMM.Tests.Workloads;
 [Collection(AllocationFreeCollection.Name)]
 public unsafe class PageWorkloadTests
 {
-    // Values printed by the peers' own generator (shared/peers/common.h rng_next). Its README
-    // lists the seed-1 triple last-first and, for seed 2, the third output (987bbcbfdd7e532f); the
-    // code is the definition the C runs use, so the check is against the code.
+    // The generator's outputs as bench/peers/README.md lists them (the C reference's self-test
+    // checks the same values: bench/peers/pages.c).
     [Fact]
     public void SplitMix64_MatchesTheCGenerator()
     {
