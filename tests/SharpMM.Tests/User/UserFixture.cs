@@ -266,7 +266,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
                 else
                 {
                     swapped++;
-                    ulong slot = AddressSpace<TFormat>.SlotOf(e);
+                    ulong slot = SwapEntry<TFormat>.SlotOf(e);
                     slotRefs[slot] = slotRefs.GetValueOrDefault(slot) + 1;
                 }
             }
