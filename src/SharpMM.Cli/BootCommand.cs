@@ -45,7 +45,7 @@ internal static unsafe class BootCommand
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *machineState.Memory, in heap.Heap->Pages);
+            HeapReport.WriteBootJson(ref w, in *machineState.Memory, in heap.Heap->Pages);
             w.Line();
         }
         else
@@ -69,7 +69,7 @@ internal static unsafe class BootCommand
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
+            HeapReport.WriteBootJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
             w.Line();
         }
         else
