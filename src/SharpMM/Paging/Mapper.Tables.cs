@@ -50,40 +50,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         tablesMade = 0;
         ulong v = va.Value;
         if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
-        ulong tablePhys = _root;
-        byte* pt = null; // the entry pointing at the current table (none for the root)
-        int pi = 0;
-        int made = 0;
-        Status s = Status.Ok;
-        int l = Top;
-        for (; l >= 1; l--)
-        {
-            byte* t = _access.Table(tablePhys, l, v);
-            int i = Index(l, v);
-            ulong e = TFormat.Read(t, i);
-            if (e == 0)
-            {
-                s = LinkNewTable(t, l, i, v, ref frames, ref batch, out _);
-                if (s != Status.Ok) break;
-                AdjustCount(pt, pi, l + 1, 1);
-                made++;
-                e = TFormat.Read(t, i);
-            }
-            else if (!TFormat.PointsToTable(l, e))
-            {
-                s = TFormat.IsLeaf(l, e) ? Status.ParentIsHugePage : Status.AlreadyMapped;
-                break;
-            }
-            pt = t;
-            pi = i;
-            tablePhys = TFormat.TableAddress(e);
-        }
-        if (s != Status.Ok)
-        {
-            // The tables linked above level l are empty: free them again.
-            if (made != 0 && FreeEmptyTables(v, l, ref frames, ref batch) != made) Panic.Fail("mapper: a table made for an ensure was not empty", v);
-            return s;
-        }
+        Status s = EnsurePath(v, 0, ref frames, ref batch, out ulong tablePhys, out byte* pt, out int pi, out int made);
+        if (s != Status.Ok) return s;
         table = new LeafTable<TFormat>(_access.Table(tablePhys, 0, v), pt + pi * TFormat.EntrySize);
         tablesMade = made;
         return Status.Ok;

@@ -547,17 +547,42 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private const int RootChangedBit = 0x100;
 
     /// <summary>Map where a table on the path is missing: walks again from the root, making
-    /// the missing tables, then writes the leaf. On failure the tables it linked are freed.
-    /// Returns the status, with <see cref="RootChangedBit"/> when a latched root entry changed
-    /// (Map makes the token: passing it here would keep it in memory on Map's fast path).</summary>
+    /// the missing tables (<see cref="EnsurePath"/>), then writes the leaf. On failure the
+    /// tables it linked are freed. Returns the status, with <see cref="RootChangedBit"/> when a
+    /// latched root entry changed (Map makes the token: passing it here would keep it in memory
+    /// on Map's fast path).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int MapMissing<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
-        ulong tablePhys = _root;
-        bool rootChanged = false;
-        byte* pt = null; // the entry pointing at the current table (none for the root)
-        int pi = 0;
+        var rec = new TokenRecorder();
+        Status s = EnsurePath(va, level, ref frames, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
+        int root = rec.Token.NeedsRootReload ? RootChangedBit : 0;
+        if (s != Status.Ok) return (int)s | root;
+        byte* leafTable = _access.Table(tablePhys, level, va);
+        int li = Index(level, va);
+        if (TFormat.Read(leafTable, li) != 0) return (int)Status.AlreadyMapped;
+        TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
+        AdjustCount(pt, pi, level + 1, 1);
+        return (int)Status.Ok | root;
+    }
+
+    /// <summary>
+    /// The walk from the root to the level-<paramref name="level"/> table for
+    /// <paramref name="va"/>, making the missing tables on the way (Map's slow path and
+    /// <see cref="EnsureLeafTable"/>). Return: Ok with the table's physical address, the entry
+    /// pointing at it (<paramref name="pt"/>, <paramref name="pi"/>; null for the root) and the
+    /// number of tables made; ParentIsHugePage; AlreadyMapped (a pointer entry the OS keeps);
+    /// OutOfMemory / OutOfRange (the tables this call made are freed again). A changed latched
+    /// root entry is recorded in <paramref name="rec"/>.
+    /// </summary>
+    private Status EnsurePath<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec, out ulong tablePhys, out byte* pt, out int pi, out int made)
+        where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
+    {
+        tablePhys = _root;
+        pt = null;
+        pi = 0;
+        made = 0;
         for (int l = Top; l > level; l--)
         {
             byte* t = _access.Table(tablePhys, l, va);
@@ -565,30 +590,25 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             ulong e = TFormat.Read(t, i);
             if (e == 0)
             {
-                Status s = LinkNewTable(t, l, i, va, ref frames);
+                Status s = LinkNewTable(t, l, i, va, ref frames, ref rec, out _);
                 if (s != Status.Ok)
                 {
                     // The tables linked above are empty: free them again.
-                    var rec = new TokenRecorder();
-                    if (l < Top) FreeEmptyTables(va, l, ref frames, ref rec);
-                    return (int)s | (rootChanged || rec.Token.NeedsRootReload ? RootChangedBit : 0);
+                    if (made != 0 && FreeEmptyTables(va, l, ref frames, ref rec) != made) Panic.Fail("mapper: a table made on a walk was not empty", va);
+                    made = 0;
+                    return s;
                 }
                 AdjustCount(pt, pi, l + 1, 1);
-                if (l == Top && TFormat.RootEntriesLatched) rootChanged = true;
+                made++;
                 e = TFormat.Read(t, i);
             }
-            else if (TFormat.IsLeaf(l, e)) return (int)Status.ParentIsHugePage;
-            else if (!TFormat.IsPresent(e)) return (int)Status.AlreadyMapped; // an entry the OS keeps
+            else if (TFormat.IsLeaf(l, e)) return Status.ParentIsHugePage;
+            else if (!TFormat.IsPresent(e)) return Status.AlreadyMapped; // an entry the OS keeps
             pt = t;
             pi = i;
             tablePhys = TFormat.Address(l, e);
         }
-        byte* leafTable = _access.Table(tablePhys, level, va);
-        int li = Index(level, va);
-        if (TFormat.Read(leafTable, li) != 0) return (int)Status.AlreadyMapped;
-        TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
-        AdjustCount(pt, pi, level + 1, 1);
-        return (int)Status.Ok | (rootChanged ? RootChangedBit : 0);
+        return Status.Ok;
     }
 
     // Map's argument checks in their documented order (the first failing one gives the status).
