@@ -85,7 +85,7 @@ internal static unsafe class PhysicalBoot
         w.Line();
         HeapReport.WriteText(ref w, in s_heap.Pages);
         w.Str("SHARPMM-JSON ");
-        BootReport.WriteJson(ref w, in s_memory, in s_heap.Pages);
+        HeapReport.WriteBootJson(ref w, in s_memory, in s_heap.Pages);
         w.Line();
         w.Line();
     }

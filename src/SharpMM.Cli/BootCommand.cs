@@ -78,7 +78,7 @@ internal static unsafe class BootCommand
             doc["boot_info"] = Range(info.BootInformation);
             doc["boot_time_us"] = bootUs;
             var w = StringSink.NewWriter();
-            BootReport.WriteJson(ref w, in *machine.Memory, in heap.Heap->Pages);
+            HeapReport.WriteBootJson(ref w, in *machine.Memory, in heap.Heap->Pages);
             CliJson.Merge(doc, w.Sink.Text.ToString());
             CliJson.Write(doc);
             return ExitCode.Done;
@@ -109,7 +109,7 @@ internal static unsafe class BootCommand
             doc["layout"] = LayoutOptions.Json(boot.Layout);
             doc["layout_boot"] = new JsonObject { ["steps"] = LayoutOptions.Steps(boot), ["failed_checks"] = boot.FailedChecks };
             var w = StringSink.NewWriter();
-            BootReport.WriteJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
+            HeapReport.WriteBootJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
             CliJson.Merge(doc, w.Sink.Text.ToString());
             CliJson.Write(doc);
             return exit;

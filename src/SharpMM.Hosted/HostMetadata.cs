@@ -1,4 +1,5 @@
 using SharpMM.Boot;
+using SharpMM.Physical;
 
 namespace SharpMM.Hosted;
 

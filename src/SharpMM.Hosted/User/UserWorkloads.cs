@@ -289,7 +289,7 @@ public static class UserWorkloads
         // them back in by faults (fault, store read, mapping).
         var resident = new List<ulong>();
         for (ulong i = 0; i < pages; i++)
-            if (AddressSpace<TFormat>.IsSwapEntry(p->Entry(va + i * 4096)) == false && p->Entry(va + i * 4096) != 0) resident.Add(i);
+            if (SwapEntry<TFormat>.Is(p->Entry(va + i * 4096)) == false && p->Entry(va + i * 4096) != 0) resident.Add(i);
         foreach (ulong i in resident) { value[i] ^= 0x8000; m.Write(va + i * 4096 + (i & 0x1FF) * 8, value[i]); }
         long written0 = m.Store.Writes;
         long t0 = Stopwatch.GetTimestamp();

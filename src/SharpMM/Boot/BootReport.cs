@@ -103,19 +103,9 @@ public static class BootReport
         j.EndObject(ref w);
     }
 
-    /// <summary>The same object with the kernel heap's members added: <c>slabinfo</c> [{name,
-    /// active_objs, num_objs, objsize, ...}] and <c>meminfo_heap</c> {slab_bytes,
-    /// kmalloc_large_bytes, ...} (see <see cref="SharpMM.Heap.HeapReport.WriteJson"/>).</summary>
-    public static void WriteJson<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm, in SharpMM.Heap.HeapPages heap) where TSink : struct, ITextSink
-    {
-        JsonWriter<TSink> j = default;
-        j.BeginObject(ref w);
-        WriteJsonMembers(ref j, ref w, in pm);
-        SharpMM.Heap.HeapReport.WriteJson(ref j, ref w, in heap);
-        j.EndObject(ref w);
-    }
-
-    private static void WriteJsonMembers<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    /// <summary>The members of <see cref="WriteJson"/>'s object, for a report that adds its own
+    /// (the heap's: <c>Heap.HeapReport.WriteBootJson</c>).</summary>
+    public static void WriteJsonMembers<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
         j.Number(ref w, "schema_version", SchemaVersion);
         j.BeginArray(ref w, "map");

@@ -1,5 +1,6 @@
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
+using SharpMM.Physical;
 
 namespace SharpMM.Boot;
 

@@ -18,7 +18,10 @@ namespace SharpMM.Paging;
 ///   Sv39            3     512            8 B    12 21 30                     4K 2M 1G
 /// </code>
 /// Entries are handled as raw ulongs here; the typed entry structs (X86.LegacyPde, RiscV.Sv39Pte...)
-/// build and decode them. Every member is pure: no state, no memory access except
+/// build and decode them. An entry is zero (empty), present (bit 0: x86 P, RISC-V V), or, at
+/// level 0 only, non-zero and not present: an entry the OS keeps, whose encoding (a swap slot)
+/// is the same in every format (<see cref="SwapEntry{TFormat}"/>). A table is in use while any
+/// of its entries is non-zero. Every member is pure: no state, no memory access except
 /// <see cref="Read"/>/<see cref="Write"/> on a table pointer the caller provides.
 /// </summary>
 public unsafe interface IPagingFormat
@@ -109,15 +112,17 @@ public unsafe interface IPagingFormat
     /// <summary>A leaf with its page address replaced (aligned to the level's page size).</summary>
     static abstract ulong WithAddress(int level, ulong entry, ulong pagePhys);
 
-    // ---- present-entry counts (internal: how the mapper knows a table is empty) ----
+    // ---- occupancy counts (internal: how the mapper knows a table is empty) ----
 
     /// <summary>True when a pointer entry below the top level has room, in bits the processor
-    /// ignores, for a count field: the mapper then keeps there 1 + the number of present
-    /// entries of the table the entry points at, so it sees a table become empty without
-    /// reading the table. False (the default): the mapper scans the table instead.</summary>
+    /// ignores, for a count field: the mapper then keeps there 1 + the number of non-zero
+    /// entries of the table the entry points at (mappings, tables, and the swap entries of
+    /// <see cref="SwapEntry{TFormat}"/>, which hold their table like mappings), so it sees a
+    /// table become empty without reading the table. False (the default): the mapper scans the
+    /// table instead.</summary>
     internal static virtual bool CountsChildren => false;
     /// <summary>The count field of a pointer entry: 0 when the entry carries no count (made
-    /// elsewhere, or a top-level entry), otherwise 1 + the number of present entries in the
+    /// elsewhere, or a top-level entry), otherwise 1 + the number of non-zero entries in the
     /// table it points at.</summary>
     internal static virtual int ChildCountField(ulong entry) => 0;
     /// <summary>The pointer entry with its count field replaced (0 up to 1 + the entries per table).</summary>

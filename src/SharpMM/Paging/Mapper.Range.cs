@@ -55,8 +55,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     /// <summary>
-    /// Unmaps every page in [va, va + byteCount) (holes are skipped), splitting large pages
-    /// that straddle either end, and frees tables that become empty.
+    /// Unmaps every page in [va, va + byteCount) (holes and entries the OS keeps are skipped),
+    /// splitting large pages that straddle either end, and frees tables that become empty.
     /// Return: Ok; NotMapped (nothing in the range was mapped); InvalidArgument; Misaligned;
     /// Overflow; OutOfMemory / OutOfRange / Unsupported (a needed split could not be made;
     /// nothing changed).
@@ -68,7 +68,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (s != Status.Ok) return s;
         s = SplitBoundaries(va.Value, last, ref frames, ref batch);
         if (s != Status.Ok) return s;
-        return UnmapIn(Top, _root, null, 0, va.Value, last, ref frames, ref batch) ? Status.Ok : Status.NotMapped;
+        return (UnmapIn(Top, _root, null, 0, va.Value, last, ref frames, ref batch) & Unmapped) != 0 ? Status.Ok : Status.NotMapped;
     }
 
     /// <summary>
@@ -104,7 +104,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (s != Status.Ok && done != first)
         {
             // [first, done) consists of leaves this call wrote, so no split is needed to remove them.
-            if (!UnmapIn(Top, _root, null, 0, first, done - 1, ref frames, ref rec)) Panic.Fail("mapper: rollback found nothing to unmap", first);
+            if ((UnmapIn(Top, _root, null, 0, first, done - 1, ref frames, ref rec) & Unmapped) == 0) Panic.Fail("mapper: rollback found nothing to unmap", first);
         }
         return s;
     }
@@ -132,17 +132,18 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             bool present = TFormat.IsPresent(e);
             bool leafFits = whole && level <= maxLeaf && TFormat.CanBeLeaf(level) && (pcur & (span - 1)) == 0
                 && pcur < limit && span <= limit - pcur;
-            if (leafFits && !present)
+            if (leafFits && e == 0)
             {
                 TFormat.Write(t, idx, TFormat.MakeLeaf(level, pcur, flags));
                 added++;
                 if (TFormat.NewMappingNeedsFlush) rec.Page(cur, global);
                 done = chunkLast + 1;
             }
-            else if (present && (level <= minLeaf || TFormat.IsLeaf(level, e)))
+            else if (e != 0 && (level <= minLeaf || !present || TFormat.IsLeaf(level, e)))
             {
-                // In use where this call would map: a mapping (or a table, which is never empty)
-                // covering the whole chunk, or a larger page covering part of it.
+                // In use where this call would map: a mapping, an entry the OS keeps (or a
+                // table, which is never empty) covering the whole chunk, or a larger page
+                // covering part of it.
                 result = whole || !TFormat.IsLeaf(level, e) ? Status.AlreadyMapped : Status.ParentIsHugePage;
                 break;
             }
@@ -184,15 +185,17 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     /// <summary>Clears every leaf in [cur, last] and frees tables that become empty; every leaf
-    /// met must lie wholly inside (boundaries already split). Returns whether anything was
-    /// mapped. (pt, pi) is the entry pointing at this table (null for the root).</summary>
-    private bool UnmapIn<TFrames, TRec>(int level, ulong tablePhys, byte* pt, int pi, ulong cur, ulong last, ref TFrames frames, ref TRec rec)
+    /// met must lie wholly inside (boundaries already split); entries the OS keeps (non-zero,
+    /// not present) stay, and so do their tables. Returns whether anything was mapped
+    /// (<see cref="Unmapped"/>) and whether such an entry was left (<see cref="KeptEntries"/>).
+    /// (pt, pi) is the entry pointing at this table (null for the root).</summary>
+    private int UnmapIn<TFrames, TRec>(int level, ulong tablePhys, byte* pt, int pi, ulong cur, ulong last, ref TFrames frames, ref TRec rec)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         byte* t = _access.Table(tablePhys, level, cur);
         ulong span = Span(level);
         int idx = Index(level, cur);
-        bool any = false;
+        int result = 0;
         int removed = 0;
         while (true)
         {
@@ -208,27 +211,33 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                     TFormat.Write(t, idx, 0);
                     removed++;
                     rec.Page(cur, IsGlobal(level, e));
-                    any = true;
+                    result |= Unmapped;
                 }
                 else
                 {
                     ulong child = TFormat.Address(level, e);
-                    if (UnmapIn(level - 1, child, t, idx, cur, chunkLast, ref frames, ref rec)) any = true;
-                    // A wholly covered table is empty now; a partly covered one has to be looked at.
-                    if (whole || IsChildEmpty(t, idx, level, child, cur))
+                    int below = UnmapIn(level - 1, child, t, idx, cur, chunkLast, ref frames, ref rec);
+                    result |= below;
+                    // A wholly covered table is empty now unless it kept entries; a partly
+                    // covered one has to be looked at.
+                    if (whole ? (below & KeptEntries) == 0 : IsChildEmpty(t, idx, level, child, cur))
                     {
                         UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
                         removed++;
                     }
                 }
             }
+            else if (e != 0) result |= KeptEntries;
             if (chunkLast >= last) break;
             cur = chunkLast + 1;
             idx++;
         }
         AdjustCount(pt, pi, level + 1, -removed);
-        return any;
+        return result;
     }
+
+    // UnmapIn's result bits.
+    private const int Unmapped = 1, KeptEntries = 2;
 
     /// <summary>Rewrites the flags of every leaf in [cur, last]; boundaries already split, no holes.</summary>
     private void ProtectIn<TRec>(int level, ulong tablePhys, ulong cur, ulong last, PageFlags flags, ref TRec rec)

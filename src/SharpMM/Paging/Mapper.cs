@@ -14,9 +14,14 @@ namespace SharpMM.Paging;
 /// can serve many address spaces and tests can inject failures.
 ///
 /// Invariants kept between calls:
-///   - every table below the root holds at least one present entry: a table is freed (its
-///     parent entry cleared, its frame returned) as soon as it becomes empty; the root is
-///     never freed except by <see cref="Destroy"/>;
+///   - every table below the root holds at least one non-zero entry: a table is freed (its
+///     parent entry cleared, its frame returned) as soon as every entry in it is zero; the
+///     root is never freed except by <see cref="Destroy"/>. An entry that is not present but
+///     not zero is one the OS keeps (a swap entry, <see cref="SwapEntry{TFormat}"/>): it holds
+///     its table like a mapping, Map refuses to write over it (AlreadyMapped), Unmap, Protect
+///     and Translate see no mapping there (NotMapped), UnmapRange leaves it. Such entries are
+///     written through <see cref="LeafTable{TFormat}"/> (Mapper.Tables.cs), the walker that
+///     callers keeping their own level-0 entries (user address spaces) use;
 ///   - pointer entries are permissive (x86: P | R/W | U/S; PAE PDPTE: P; RISC-V: V), so a
 ///     leaf's own flags decide access;
 ///   - every call that returns a status other than Ok leaves the mappings and the number of
@@ -239,10 +244,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     // ---- table frames ----
 
     /// <summary>
-    /// True when the table at <paramref name="t"/> holds no present entry; <paramref name="hint"/>
+    /// True when every entry of the table at <paramref name="t"/> is zero; <paramref name="hint"/>
     /// is the index of the entry just cleared. Entries are read a 64-byte cache line at a time
-    /// and OR-ed (present is one bit in every format, so the OR of a line is present exactly
-    /// when one of its entries is): first the hint's own line, which the caller has just
+    /// and OR-ed (the OR of a line is zero exactly when each of its entries is): first the
+    /// hint's own line, which the caller has just
     /// touched, then lines moving outward on both sides, since a neighbour is the likeliest
     /// entry to be present. Page-by-page unmapping in any order stops within a line or two
     /// while the table is well filled; only the last pages of a table scan further.
@@ -251,7 +256,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private static bool IsTableEmpty(byte* t, int level, int hint)
     {
         if (TFormat.EntriesPerTable(level) * TFormat.EntrySize < LineBytes) return IsSmallTableEmpty(t, level);
-        if (LineHasPresent(t + (hint * TFormat.EntrySize & ~(LineBytes - 1)))) return false;
+        if (LineHasEntry(t + (hint * TFormat.EntrySize & ~(LineBytes - 1)))) return false;
         return AreOtherLinesEmpty(t, level, hint);
     }
 
@@ -260,7 +265,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private static bool IsSmallTableEmpty(byte* t, int level)
     {
         for (int i = 0; i < TFormat.EntriesPerTable(level); i++)
-            if (TFormat.IsPresent(TFormat.Read(t, i))) return false;
+            if (TFormat.Read(t, i) != 0) return false;
         return true;
     }
 
@@ -275,49 +280,49 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             int above = home + d, below = home - d;
             if (above < lines)
             {
-                if (LineHasPresent(t + above * LineBytes)) return false;
+                if (LineHasEntry(t + above * LineBytes)) return false;
             }
             else if (below < 0) return true;
-            if (below >= 0 && LineHasPresent(t + below * LineBytes)) return false;
+            if (below >= 0 && LineHasEntry(t + below * LineBytes)) return false;
         }
     }
 
-    // True when one of the entries in the 64-byte line at `line` is present.
+    // True when one of the entries in the 64-byte line at `line` is not zero (whatever the
+    // entry size: the line is read as eight words).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool LineHasPresent(byte* line)
+    private static bool LineHasEntry(byte* line)
     {
         ulong* q = (ulong*)line;
-        ulong acc = (q[0] | q[1]) | (q[2] | q[3]) | ((q[4] | q[5]) | (q[6] | q[7]));
-        // Four-byte entries: fold the upper entry of each word onto the lower one.
-        if (TFormat.EntrySize == 4) acc = (acc | (acc >> 32)) & 0xFFFF_FFFF;
-        return TFormat.IsPresent(acc);
+        return ((q[0] | q[1]) | (q[2] | q[3]) | ((q[4] | q[5]) | (q[6] | q[7]))) != 0;
     }
 
     // The table at `level` for `va`, found empty or not, by a scan from `va`'s entry.
     private bool IsTableEmpty(ulong tablePhys, int level, ulong va) =>
         IsTableEmpty(_access.Table(tablePhys, level, va), level, Index(level, va));
 
-    // ---- present-entry counts ----
+    // ---- occupancy counts ----
     //
     // With TFormat.CountsChildren, every pointer entry the mapper makes below the top level
-    // carries 1 + the number of present entries of the table it points at (the count field;
+    // carries 1 + the number of non-zero entries of the table it points at (the count field;
     // top-level entries carry none, as the tables below the root may be shared between address
-    // spaces, whose root entries would then hold diverging copies). A change of presence in a
-    // table adjusts the field in the entry pointing at it, so a table is seen to become empty
-    // without reading it. Entries made elsewhere (tables built before the mapper took them
+    // spaces, whose root entries would then hold diverging copies). An entry that becomes
+    // non-zero or zero in a table adjusts the field in the entry pointing at it, so a table is
+    // seen to become empty without reading it. (The mapper itself writes only present entries
+    // and zeros, so for its own calls "non-zero" and "present" are the same test;
+    // LeafTable.Write keeps the field for the entries others keep.) Entries made elsewhere (tables built before the mapper took them
     // over) have field 0: those tables are scanned, as with formats without room for a count.
 
-    // A pointer entry of `level` for the table at `phys`, which holds `present` present entries.
+    // A pointer entry of `level` for the table at `phys`, which holds `used` non-zero entries.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong NewPointer(int level, ulong phys, int present)
+    private static ulong NewPointer(int level, ulong phys, int used)
     {
         ulong e = TFormat.MakeTable(level, phys);
-        if (TFormat.CountsChildren && level < Top) e = TFormat.WithChildCountField(e, present + 1);
+        if (TFormat.CountsChildren && level < Top) e = TFormat.WithChildCountField(e, used + 1);
         return e;
     }
 
     // The table pointed at by entry `index` of the level-`level` table `t` (null: the root, which
-    // has no such entry) gained `delta` present entries (lost, when negative).
+    // has no such entry) gained `delta` non-zero entries (lost, when negative).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AdjustCount(byte* t, int index, int level, int delta)
     {
@@ -326,13 +331,13 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         int f = TFormat.ChildCountField(e);
         if (f == 0) return;
         f += delta;
-        if (f < 1 || f > TFormat.EntriesPerTable(level - 1) + 1) Panic.Fail("mapper: a present-entry count out of range", e);
+        if (f < 1 || f > TFormat.EntriesPerTable(level - 1) + 1) Panic.Fail("mapper: a table-occupancy count out of range", e);
         TFormat.Write(t, index, TFormat.WithChildCountField(e, f));
     }
 
     /// <summary>True when the table <paramref name="child"/>, pointed at by entry
     /// <paramref name="index"/> of the level-<paramref name="level"/> table <paramref name="t"/>,
-    /// holds no present entry: by its count when the entry has one (checked against the table,
+    /// holds only zero entries: by its count when the entry has one (checked against the table,
     /// which is read only then, just before it is freed), otherwise by a scan.</summary>
     private bool IsChildEmpty(byte* t, int index, int level, ulong child, ulong va)
     {
@@ -342,7 +347,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             if (f != 0)
             {
                 if (f != 1) return false;
-                if (!IsTableEmpty(child, level - 1, va)) Panic.Fail("mapper: a table counted empty holds present entries", child);
+                if (!IsTableEmpty(child, level - 1, va)) Panic.Fail("mapper: a table counted empty holds non-zero entries", child);
                 return true;
             }
         }
@@ -387,9 +392,10 @@ public unsafe partial struct Mapper<TFormat, TAccess>
 
     /// <summary>Frees, bottom up, the tables on <paramref name="va"/>'s path from level
     /// <paramref name="level"/> upward that are empty, stopping at the first that is not (its
-    /// ancestors hold it, so they are not empty either). The root is never freed.</summary>
+    /// ancestors hold it, so they are not empty either). The root is never freed. Returns the
+    /// number of tables freed.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeEmptyTables<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec)
+    private int FreeEmptyTables<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec)
         where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         WalkPath path = default;
@@ -402,14 +408,17 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             if (!TFormat.PointsToTable(l, e)) Panic.Fail("mapper: the path to an emptied table is gone", va);
             tablePhys = TFormat.TableAddress(e);
         }
+        int freed = 0;
         for (int l = level; l < Top; l++)
         {
             byte* parent = _access.Table(path.Table[l + 1], l + 1, va);
             int pi = Index(l + 1, va);
             if (!IsChildEmpty(parent, pi, l + 1, path.Table[l], va)) break;
             UnlinkTable(parent, l + 1, pi, va, path.Table[l], ref frames, ref rec);
+            freed++;
             if (l + 1 < Top) AdjustCount(_access.Table(path.Table[l + 2], l + 2, va), Index(l + 2, va), l + 2, -1);
         }
+        return freed;
     }
 
     /// <summary>Clears entry <paramref name="index"/> (pointing at the empty table
@@ -459,7 +468,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// allocating missing tables from <paramref name="frames"/>.
     /// Return: Ok; InvalidArgument (size the format cannot map, unknown flag bits, non-canonical
     /// or reserved va, pa beyond what the level can map); Misaligned (va or pa not aligned to
-    /// size); AlreadyMapped (the entry is in use, as a leaf or a table); ParentIsHugePage (a
+    /// size); AlreadyMapped (the entry is in use: a leaf, a table, or an entry the OS keeps); ParentIsHugePage (a
     /// larger page covers va); OutOfMemory / OutOfRange (no usable table frame; tables
     /// allocated by this call are freed again).
     /// The token is empty on success when the format caches no not-present entry
@@ -504,7 +513,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out ep, out e)) goto Slow;
         if (level < 1 && !Descend(1, v, ref tablePhys, out ep, out e)) goto Slow;
         byte* lp = _access.Table(tablePhys, level, v) + EntryOffset(level, v);
-        if (TFormat.IsPresent(TFormat.Read(lp, 0))) return Status.AlreadyMapped;
+        if (TFormat.Read(lp, 0) != 0) return Status.AlreadyMapped; // a mapping, a table, or an entry the OS keeps
         // p was checked above (aligned, below the level's limit).
         TFormat.Write(lp, 0, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
         if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(ep, 0, e, 1);
@@ -538,47 +547,68 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private const int RootChangedBit = 0x100;
 
     /// <summary>Map where a table on the path is missing: walks again from the root, making
-    /// the missing tables, then writes the leaf. On failure the tables it linked are freed.
-    /// Returns the status, with <see cref="RootChangedBit"/> when a latched root entry changed
-    /// (Map makes the token: passing it here would keep it in memory on Map's fast path).</summary>
+    /// the missing tables (<see cref="EnsurePath"/>), then writes the leaf. On failure the
+    /// tables it linked are freed. Returns the status, with <see cref="RootChangedBit"/> when a
+    /// latched root entry changed (Map makes the token: passing it here would keep it in memory
+    /// on Map's fast path).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int MapMissing<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
-        ulong tablePhys = _root;
-        bool rootChanged = false;
-        byte* pt = null; // the entry pointing at the current table (none for the root)
-        int pi = 0;
+        var rec = new TokenRecorder();
+        Status s = EnsurePath(va, level, ref frames, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
+        int root = rec.Token.NeedsRootReload ? RootChangedBit : 0;
+        if (s != Status.Ok) return (int)s | root;
+        byte* leafTable = _access.Table(tablePhys, level, va);
+        int li = Index(level, va);
+        if (TFormat.Read(leafTable, li) != 0) return (int)Status.AlreadyMapped;
+        TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
+        AdjustCount(pt, pi, level + 1, 1);
+        return (int)Status.Ok | root;
+    }
+
+    /// <summary>
+    /// The walk from the root to the level-<paramref name="level"/> table for
+    /// <paramref name="va"/>, making the missing tables on the way (Map's slow path and
+    /// <see cref="EnsureLeafTable"/>). Return: Ok with the table's physical address, the entry
+    /// pointing at it (<paramref name="pt"/>, <paramref name="pi"/>; null for the root) and the
+    /// number of tables made; ParentIsHugePage; AlreadyMapped (a pointer entry the OS keeps);
+    /// OutOfMemory / OutOfRange (the tables this call made are freed again). A changed latched
+    /// root entry is recorded in <paramref name="rec"/>.
+    /// </summary>
+    private Status EnsurePath<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec, out ulong tablePhys, out byte* pt, out int pi, out int made)
+        where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
+    {
+        tablePhys = _root;
+        pt = null;
+        pi = 0;
+        made = 0;
         for (int l = Top; l > level; l--)
         {
             byte* t = _access.Table(tablePhys, l, va);
             int i = Index(l, va);
             ulong e = TFormat.Read(t, i);
-            if (!TFormat.IsPresent(e))
+            if (e == 0)
             {
-                Status s = LinkNewTable(t, l, i, va, ref frames);
+                Status s = LinkNewTable(t, l, i, va, ref frames, ref rec, out _);
                 if (s != Status.Ok)
                 {
                     // The tables linked above are empty: free them again.
-                    var rec = new TokenRecorder();
-                    if (l < Top) FreeEmptyTables(va, l, ref frames, ref rec);
-                    return (int)s | (rootChanged || rec.Token.NeedsRootReload ? RootChangedBit : 0);
+                    if (made != 0 && FreeEmptyTables(va, l, ref frames, ref rec) != made) Panic.Fail("mapper: a table made on a walk was not empty", va);
+                    made = 0;
+                    return s;
                 }
                 AdjustCount(pt, pi, l + 1, 1);
-                if (l == Top && TFormat.RootEntriesLatched) rootChanged = true;
+                made++;
                 e = TFormat.Read(t, i);
             }
-            else if (TFormat.IsLeaf(l, e)) return (int)Status.ParentIsHugePage;
+            else if (TFormat.IsLeaf(l, e)) return Status.ParentIsHugePage;
+            else if (!TFormat.IsPresent(e)) return Status.AlreadyMapped; // an entry the OS keeps
             pt = t;
             pi = i;
             tablePhys = TFormat.Address(l, e);
         }
-        byte* leafTable = _access.Table(tablePhys, level, va);
-        int li = Index(level, va);
-        if (TFormat.IsPresent(TFormat.Read(leafTable, li))) return (int)Status.AlreadyMapped;
-        TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
-        AdjustCount(pt, pi, level + 1, 1);
-        return (int)Status.Ok | (rootChanged ? RootChangedBit : 0);
+        return Status.Ok;
     }
 
     // Map's argument checks in their documented order (the first failing one gives the status).

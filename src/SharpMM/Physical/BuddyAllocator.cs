@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
-using SharpMM.Boot;
 
 namespace SharpMM.Physical;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
-using SharpMM.Boot;
 
 namespace SharpMM.Physical;
 

@@ -1,5 +1,4 @@
 using SharpMM.Addressing;
-using SharpMM.Boot;
 
 namespace SharpMM.Physical;
 

@@ -95,18 +95,23 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     private FaultKind ResolvePage<TArch>(AddressSpace<TFormat>* space, in Vma v, ulong page, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
     {
-        Status s = EnsureTable(space, page, ref arch, out byte* t);
-        if (s != Status.Ok) return FaultKind.OutOfMemory;
-        int idx = AddressSpace<TFormat>.LeafIndex(page);
+        var batch = new FlushBatch();
+        Status s = EnsureTable(space, page, ref batch, ref arch, out LeafTable<TFormat> t);
+        if (s != Status.Ok)
+        {
+            Finish(space, ref batch, ref arch);
+            return FaultKind.OutOfMemory;
+        }
+        int idx = LeafTable<TFormat>.IndexOf(page);
         ulong frame = 0;
         bool haveFrame = false;
-        var batch = new FlushBatch();
         FaultKind kind;
         // Decide on the entry as it is now; a frame is allocated first where one is needed
-        // (allocation may reclaim and so change this very entry), then the entry is read again.
+        // (allocation may reclaim, and so change this very entry or free its table), then the
+        // table is found again and the entry read again.
         for (; ; )
         {
-            ulong e = TFormat.Read(t, idx);
+            ulong e = t.Read(idx);
             if (TFormat.IsPresent(e))
             {
                 ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
@@ -125,14 +130,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     _table[frame] = new UserFrame { Refs = 1 };
                     haveFrame = false;
                     DropFrame(pfn);
-                    TFormat.Write(t, idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
+                    t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
                     batch.Add(page, false);
                     kind = FaultKind.CopyOnWrite;
                     break;
                 }
                 // The last mapping of a copy-on-write page, or rights the region allows that the
                 // entry lacks: rebuild the entry's rights from the region.
-                TFormat.Write(t, idx, Leaf(pfn << PageSize.Shift, v.Protection, v.Kind, f.Refs == 1, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty)));
+                t.Write(idx, Leaf(pfn << PageSize.Shift, v.Protection, v.Kind, f.Refs == 1, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty)));
                 batch.Add(page, false);
                 kind = fault.IsWrite ? FaultKind.CowReuse : FaultKind.Spurious;
                 break;
@@ -142,7 +147,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             if (e != 0)
             {
                 // Paged out: read back; the entry's reference on the slot passes to the frame.
-                uint slot = AddressSpace<TFormat>.SlotOf(e);
+                uint slot = SwapEntry<TFormat>.SlotOf(e);
                 if (Store.Read(slot, data) != Status.Ok)
                 {
                     Counters.StoreErrors++;
@@ -175,7 +180,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 kind = FaultKind.DemandZero;
             }
             haveFrame = false;
-            TFormat.Write(t, idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed));
+            t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed));
             space->ResidentPages++;
             batch.Add(page, false);
             break;
@@ -187,9 +192,16 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 break;
             }
             haveFrame = true;
+            s = EnsureTable(space, page, ref batch, ref arch, out t);
+            if (s != Status.Ok)
+            {
+                kind = FaultKind.OutOfMemory;
+                break;
+            }
         }
         if (haveFrame) ReturnUnusedFrame(frame);
-        if (kind >= FaultKind.FirstError && TFormat.Read(t, idx) == 0) space->ReleaseTables(page, ref Frames);
+        // An error changed no entry: the tables made for it (if this call made them) go again.
+        if (kind >= FaultKind.FirstError) space->FreeEmptyTables(page, ref Frames, ref batch);
         Finish(space, ref batch, ref arch);
         return kind;
     }

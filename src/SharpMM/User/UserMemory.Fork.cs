@@ -26,12 +26,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         child->BrkStart = parent->BrkStart;
         child->Brk = parent->Brk;
         var batch = new FlushBatch();
+        var childBatch = new FlushBatch();
         for (int r = 0; r < parent->Regions.Count && s == Status.Ok; r++)
         {
             Vma v = parent->Regions[r];
-            s = ForkRegion(parent, child, v, ref batch, ref arch);
+            s = ForkRegion(parent, child, v, ref batch, ref childBatch, ref arch);
         }
         Finish(parent, ref batch, ref arch);
+        Finish(child, ref childBatch, ref arch);
         if (s != Status.Ok)
         {
             Destroy(child, ref arch);
@@ -41,32 +43,32 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    private Status ForkRegion<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, in Vma v, ref FlushBatch batch, ref TArch arch)
+    private Status ForkRegion<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, in Vma v, ref FlushBatch batch, ref FlushBatch childBatch, ref TArch arch)
         where TArch : struct, IArchHooks
     {
         ulong p = v.Start;
         while (p < v.End)
         {
-            p = parent->NextLeafTable(p, v.End, out byte* pt);
-            if (pt == null) break;
+            p = parent->NextLeafTable(p, v.End, out LeafTable<TFormat> pt);
+            if (pt.IsNull) break;
             ulong tableEnd = TableEnd(p, v.End);
-            byte* ct = null;
+            LeafTable<TFormat> ct = default;
             for (; p < tableEnd; p += PageSize.Bytes)
             {
-                int idx = AddressSpace<TFormat>.LeafIndex(p);
-                ulong e = TFormat.Read(pt, idx);
+                int idx = LeafTable<TFormat>.IndexOf(p);
+                ulong e = pt.Read(idx);
                 if (e == 0) continue;
-                if (ct == null)
+                if (ct.IsNull)
                 {
                     // Tables only, never a user frame: reclaim is not run here, so the parent's
                     // entries cannot change under the loop.
-                    Status s = child->EnsureLeafTable(p, ref Frames, out ct);
+                    Status s = child->EnsureLeafTable(p, ref Frames, ref childBatch, out ct);
                     if (s != Status.Ok) return s;
                 }
                 if (!TFormat.IsPresent(e))
                 {
-                    _slots.AddRef(AddressSpace<TFormat>.SlotOf(e));
-                    TFormat.Write(ct, idx, e);
+                    _slots.AddRef(SwapEntry<TFormat>.SlotOf(e));
+                    ct.Write(idx, e);
                     child->SwappedPages++;
                     continue;
                 }
@@ -80,12 +82,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if ((flags & PageFlags.Writable) != 0)
                     {
                         e = TFormat.WithFlags(0, e, flags & ~PageFlags.Writable);
-                        TFormat.Write(pt, idx, e);
+                        pt.Write(idx, e);
                         batch.Add(p, false);
                     }
                     Counters.ForkSharedPages++;
                 }
-                TFormat.Write(ct, idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
+                ct.Write(idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
                 child->ResidentPages++;
             }
         }

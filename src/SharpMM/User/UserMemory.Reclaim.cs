@@ -62,31 +62,36 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             ulong p = _handVa > v.Start ? _handVa : v.Start;
             while (p < v.End)
             {
-                p = s->NextLeafTable(p, v.End, out byte* t);
-                if (t == null) break;
+                p = s->NextLeafTable(p, v.End, out LeafTable<TFormat> t);
+                if (t.IsNull) break;
+                ulong tableStart = p;
                 ulong tableEnd = TableEnd(p, v.End);
+                bool cleared = false; // an entry of this table became zero (a clean page dropped)
                 for (; p < tableEnd; p += PageSize.Bytes)
                 {
                     if (freed >= pages || scanned >= budget)
                     {
+                        if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
                         _handVa = p;
                         return false;
                     }
-                    int idx = AddressSpace<TFormat>.LeafIndex(p);
-                    ulong e = TFormat.Read(t, idx);
+                    int idx = LeafTable<TFormat>.IndexOf(p);
+                    ulong e = t.Read(idx);
                     if (!TFormat.IsPresent(e)) continue;
                     scanned++;
                     Counters.ClockScans++;
                     PageFlags flags = TFormat.Flags(0, e);
                     if ((flags & PageFlags.Accessed) != 0)
                     {
-                        TFormat.Write(t, idx, TFormat.WithFlags(0, e, flags & ~PageFlags.Accessed));
+                        t.Write(idx, TFormat.WithFlags(0, e, flags & ~PageFlags.Accessed));
                         batch.Add(p, false);
                         Counters.SecondChances++;
                         continue;
                     }
                     if (Evict(s, v, t, idx, p, e, ref batch)) freed++;
+                    if (t.Read(idx) == 0) cleared = true;
                 }
+                if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
             }
             _handVa = v.End;
         }
@@ -96,7 +101,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     // Takes one mapping away: the entry becomes a swap entry (or zero for a clean zero page).
     // True when the frame was freed (its last mapping). A dirty page that cannot be written
     // (no free slot, store error) keeps its mapping.
-    private bool Evict(AddressSpace<TFormat>* s, in Vma v, byte* t, int idx, ulong va, ulong e, ref FlushBatch batch)
+    private bool Evict(AddressSpace<TFormat>* s, in Vma v, LeafTable<TFormat> t, int idx, ulong va, ulong e, ref FlushBatch batch)
     {
         ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
         ref UserFrame f = ref _table[pfn];
@@ -113,7 +118,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
         else if (f.IsClean && f.HasSlot)
         {
-            ne = AddressSpace<TFormat>.SwapEntry(f.Slot);
+            ne = SwapEntry<TFormat>.Make(f.Slot);
             _slots.AddRef(f.Slot);
             Counters.CleanDrops++;
         }
@@ -141,10 +146,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             }
             f.Flags |= UserFrame.CleanFlag | UserFrame.HasSlotFlag;
             Counters.PagesOut++;
-            ne = AddressSpace<TFormat>.SwapEntry(slot);
+            ne = SwapEntry<TFormat>.Make(slot);
             _slots.AddRef(slot);
         }
-        TFormat.Write(t, idx, ne);
+        t.Write(idx, ne);
         batch.Add(va, false);
         s->ResidentPages--;
         if (ne != 0) s->SwappedPages++;

@@ -53,12 +53,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         ulong p = v.Start;
         while (p < v.End)
         {
-            p = space->NextLeafTable(p, v.End, out byte* t);
-            if (t == null) break;
+            p = space->NextLeafTable(p, v.End, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
             ulong tableEnd = TableEnd(p, v.End);
             for (; p < tableEnd; p += PageSize.Bytes)
             {
-                ulong e = TFormat.Read(t, AddressSpace<TFormat>.LeafIndex(p));
+                ulong e = t.Read(LeafTable<TFormat>.IndexOf(p));
                 if (e == 0) continue;
                 ulong page = v.OffsetAt(p);
                 bool present = TFormat.IsPresent(e);
@@ -68,7 +68,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if (present) data = PagePointer(TFormat.Address(0, e) >> PageSize.Shift);
                 else
                 {
-                    Status rs = Store.Read(AddressSpace<TFormat>.SlotOf(e), scratch);
+                    Status rs = Store.Read(SwapEntry<TFormat>.SlotOf(e), scratch);
                     if (rs != Status.Ok) return rs;
                     data = scratch;
                 }
@@ -85,18 +85,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         ulong p = v.Start;
         while (p < v.End)
         {
-            p = space->NextLeafTable(p, v.End, out byte* t);
-            if (t == null) break;
+            p = space->NextLeafTable(p, v.End, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
             ulong tableEnd = TableEnd(p, v.End);
             for (; p < tableEnd; p += PageSize.Bytes)
             {
-                int idx = AddressSpace<TFormat>.LeafIndex(p);
-                ulong e = TFormat.Read(t, idx);
+                int idx = LeafTable<TFormat>.IndexOf(p);
+                ulong e = t.Read(idx);
                 if (!TFormat.IsPresent(e)) continue;
                 PageFlags f = TFormat.Flags(0, e);
                 if ((f & PageFlags.Dirty) == 0) continue;
                 _table[TFormat.Address(0, e) >> PageSize.Shift].Flags &= unchecked((byte)~UserFrame.CleanFlag);
-                TFormat.Write(t, idx, TFormat.WithFlags(0, e, f & ~PageFlags.Dirty));
+                t.Write(idx, TFormat.WithFlags(0, e, f & ~PageFlags.Dirty));
                 batch.Add(p, false);
             }
         }

@@ -91,7 +91,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _policy = FlushPolicy.Default;
         ResidentLimit = ulong.MaxValue;
         ReclaimBatch = 32;
-        if (slots.Count != 0 && slots.First + slots.Count > AddressSpace<TFormat>.MaxSlots)
+        if (slots.Count != 0 && slots.First + slots.Count > SwapEntry<TFormat>.MaxSlots)
             Panic.Fail("user memory: swap slots beyond what a swap entry can name", slots.First + slots.Count);
     }
 
@@ -299,9 +299,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         var batch = new FlushBatch();
         for (ulong p = start; p < end; p += PageSize.Bytes)
         {
-            s = EnsureTable(space, p, ref arch, out byte* t);
+            s = EnsureTable(space, p, ref batch, ref arch, out LeafTable<TFormat> t);
             if (s != Status.Ok) break;
-            TFormat.Write(t, AddressSpace<TFormat>.LeafIndex(p), Leaf(phys + (p - start), protection, VmaKind.Device, true, 0));
+            t.Write(LeafTable<TFormat>.IndexOf(p), Leaf(phys + (p - start), protection, VmaKind.Device, true, 0));
             space->ResidentPages++;
             batch.Add(p, false);
         }
@@ -398,18 +398,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             ulong p = lo;
             while (p < hi)
             {
-                p = space->NextLeafTable(p, hi, out byte* t);
-                if (t == null) break;
+                p = space->NextLeafTable(p, hi, out LeafTable<TFormat> t);
+                if (t.IsNull) break;
                 ulong tableEnd = TableEnd(p, hi);
                 for (; p < tableEnd; p += PageSize.Bytes)
                 {
-                    int idx = AddressSpace<TFormat>.LeafIndex(p);
-                    ulong e = TFormat.Read(t, idx);
+                    int idx = LeafTable<TFormat>.IndexOf(p);
+                    ulong e = t.Read(idx);
                     if (!TFormat.IsPresent(e)) continue;
                     bool exclusive = v.Kind == VmaKind.Device || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1;
                     ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
                     if (ne == e) continue;
-                    TFormat.Write(t, idx, ne);
+                    t.Write(idx, ne);
                     batch.Add(p, false);
                 }
             }
@@ -469,7 +469,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong TableEnd(ulong va, ulong limit)
     {
-        ulong span = AddressSpace<TFormat>.LeafTableSpan;
+        ulong span = LeafTable<TFormat>.Span;
         ulong end = (va & ~(span - 1)) + span;
         return end < limit && end > va ? end : limit;
     }
@@ -481,16 +481,16 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         ulong p = start;
         while (p < end)
         {
-            p = space->NextLeafTable(p, end, out byte* t);
-            if (t == null) break;
+            p = space->NextLeafTable(p, end, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
             ulong tableEnd = TableEnd(p, end);
             bool any = false;
             for (; p < tableEnd; p += PageSize.Bytes)
             {
-                int idx = AddressSpace<TFormat>.LeafIndex(p);
-                ulong e = TFormat.Read(t, idx);
+                int idx = LeafTable<TFormat>.IndexOf(p);
+                ulong e = t.Read(idx);
                 if (e == 0) continue;
-                TFormat.Write(t, idx, 0);
+                t.Write(idx, 0);
                 any = true;
                 if (TFormat.IsPresent(e))
                 {
@@ -501,10 +501,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 else
                 {
                     space->SwappedPages--;
-                    _slots.Release(AddressSpace<TFormat>.SlotOf(e));
+                    _slots.Release(SwapEntry<TFormat>.SlotOf(e));
                 }
             }
-            if (any) space->ReleaseTables(p - PageSize.Bytes, ref Frames);
+            if (any) space->FreeEmptyTables(p - PageSize.Bytes, ref Frames, ref batch);
         }
     }
 
@@ -544,12 +544,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
     }
 
-    // The leaf table for va, reclaiming when the allocator is empty.
-    private Status EnsureTable<TArch>(AddressSpace<TFormat>* space, ulong va, ref TArch arch, out byte* table) where TArch : struct, IArchHooks
+    // The leaf table for va, reclaiming when the allocator is empty. (A reclaim may free
+    // tables, any table handle taken before it included.)
+    private Status EnsureTable<TArch>(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch, ref TArch arch, out LeafTable<TFormat> table)
+        where TArch : struct, IArchHooks
     {
-        Status s = space->EnsureLeafTable(va, ref Frames, out table);
+        Status s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
         for (int attempt = 0; s == Status.OutOfMemory && attempt < 2 && Reclaim(ReclaimBatch, ref arch) != 0; attempt++)
-            s = space->EnsureLeafTable(va, ref Frames, out table);
+            s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
         return s;
     }
 

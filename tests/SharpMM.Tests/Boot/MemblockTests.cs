@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Hosted;
+using SharpMM.Physical;
 using Xunit;
 
 namespace SharpMM.Tests.Boot;

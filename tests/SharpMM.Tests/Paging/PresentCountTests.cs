@@ -11,7 +11,7 @@ namespace SharpMM.Tests.Paging;
 
 /// <summary>
 /// The x86-64 mapper keeps, in every PDPTE and PDE it makes that points at a table, 1 + the
-/// number of present entries of that table (bits 58:52 and 11:9, which the processor ignores);
+/// number of non-zero entries of that table (present ones, and swap entries the OS keeps) (bits 58:52 and 11:9, which the processor ignores);
 /// PML4 entries carry none. Entries without the field (tables built before the mapper took them
 /// over) make the mapper scan the table instead.
 /// </summary>
@@ -21,15 +21,15 @@ public static unsafe class PresentCounts
 
     public static int Field(ulong entry) => (int)((entry >> 52) & 0x7F) | (int)((entry >> 2) & 0x380);
 
-    public static int Present(byte* table)
+    public static int NonZero(byte* table)
     {
         int n = 0;
-        for (int i = 0; i < 512; i++) if ((((ulong*)table)[i] & 1) != 0) n++;
+        for (int i = 0; i < 512; i++) if (((ulong*)table)[i] != 0) n++;
         return n;
     }
 
     /// <summary>Every table below the root: the entry pointing at it has the field
-    /// <paramref name="expected"/> gives (default: 0 for PDPTs, 1 + present entries otherwise).</summary>
+    /// <paramref name="expected"/> gives (default: 0 for PDPTs, 1 + non-zero entries otherwise).</summary>
     public static void Check<TFormat>(ref Mapper<TFormat, DirectMapTableAccess> m, TableRam ram, List<(int level, ulong va, ulong phys)> tables, string ctx,
         Func<int, ulong, int, int>? expected = null) where TFormat : struct, IPagingFormat
     {
@@ -39,10 +39,10 @@ public static unsafe class PresentCounts
             PageWalk w = m.Walk(V(va));
             WalkStep parent = w[3 - (level + 1)];
             Assert.True(parent.Level == level + 1 && (parent.Entry & 0x000F_FFFF_FFFF_F000) == phys, $"{ctx}: walk to the table at 0x{phys:x}");
-            int present = Present(ram.Ptr(phys));
+            int present = NonZero(ram.Ptr(phys));
             int want = expected != null ? expected(level, va, present) : level == 2 ? 0 : 1 + present;
             Assert.True(Field(parent.Entry) == want,
-                $"{ctx}: level-{level} table 0x{phys:x} (va 0x{va:x}) has {present} present entries, its entry 0x{parent.Entry:x} carries field {Field(parent.Entry)}, expected {want}");
+                $"{ctx}: level-{level} table 0x{phys:x} (va 0x{va:x}) has {present} non-zero entries, its entry 0x{parent.Entry:x} carries field {Field(parent.Entry)}, expected {want}");
         }
     }
 }

@@ -47,20 +47,20 @@ public abstract unsafe class PagingTests<TFormat> where TFormat : struct, IPagin
         f.MustWrite(va + 4096, 7);   // dirty
         f.M.Reclaim(2, ref f.Arch);
         Assert.Equal(0UL, s->Entry(va));
-        Assert.True(AddressSpace<TFormat>.IsSwapEntry(s->Entry(va + 4096)));
+        Assert.True(SwapEntry<TFormat>.Is(s->Entry(va + 4096)));
         Assert.Equal(1L, f.Control->Writes);
         Assert.Equal(1UL, f.M.Counters.CleanDrops);
-        uint slot = AddressSpace<TFormat>.SlotOf(s->Entry(va + 4096));
+        uint slot = SwapEntry<TFormat>.SlotOf(s->Entry(va + 4096));
 
         Assert.Equal(7UL, f.MustRead(va + 4096));
         f.M.Reclaim(1, ref f.Arch);
         Assert.Equal(1L, f.Control->Writes);                 // clean: the slot still holds it
-        Assert.Equal(slot, AddressSpace<TFormat>.SlotOf(s->Entry(va + 4096)));
+        Assert.Equal(slot, SwapEntry<TFormat>.SlotOf(s->Entry(va + 4096)));
 
         f.MustWrite(va + 4096, 8);
         f.M.Reclaim(1, ref f.Arch);
         Assert.Equal(2L, f.Control->Writes);
-        Assert.Equal(slot, AddressSpace<TFormat>.SlotOf(s->Entry(va + 4096))); // rewritten in place
+        Assert.Equal(slot, SwapEntry<TFormat>.SlotOf(s->Entry(va + 4096))); // rewritten in place
         Assert.Equal(8UL, f.MustRead(va + 4096));
         Assert.Equal(0UL, f.MustRead(va));
         f.Validate();

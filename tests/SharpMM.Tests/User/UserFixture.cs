@@ -236,7 +236,8 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
     /// Checks every registered space against the metadata: entries only inside regions, device
     /// frames only in device regions, resident and swapped counts, each frame's mapping count
     /// equal to the entries naming it, each swap slot's count equal to the entries naming it
-    /// plus the frames caching it, the user-frame total.
+    /// plus the frames caching it, the user-frame total; and the tables of each user half
+    /// (<see cref="CheckTables"/>).
     /// </summary>
     public void Validate(string context = "")
     {
@@ -266,12 +267,13 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
                 else
                 {
                     swapped++;
-                    ulong slot = AddressSpace<TFormat>.SlotOf(e);
+                    ulong slot = SwapEntry<TFormat>.SlotOf(e);
                     slotRefs[slot] = slotRefs.GetValueOrDefault(slot) + 1;
                 }
             }
             Assert.True(resident == s->ResidentPages, $"{context}: resident {s->ResidentPages}, entries say {resident}");
             Assert.True(swapped == s->SwappedPages, $"{context}: swapped {s->SwappedPages}, entries say {swapped}");
+            CheckTables(s, context);
         }
         var table = Mem->FrameTable;
         ulong inUse = 0;
@@ -289,6 +291,52 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
     }
 
     private readonly List<IntPtr> _spaces = new();
+
+    /// <summary>
+    /// Reads the raw tables of <paramref name="s"/>'s user half (top-level entries
+    /// [KernelLowEndIndex, KernelFirstIndex)) and checks the walker's rule and counts: every
+    /// table below the root holds a non-zero entry (a table goes with its last one); on x86-64
+    /// the occupancy count in each PDPTE and PDE equals 1 + the non-zero entries of its table
+    /// (swap entries included), so any entry written behind the walker's back (a raw store
+    /// that made an entry zero or non-zero) shows up; and the tables add up to
+    /// <see cref="AddressSpace{TFormat}.TablePages"/>.
+    /// </summary>
+    public void CheckTables(AddressSpace<TFormat>* s, string context = "")
+    {
+        int top = TFormat.Levels - 1;
+        ulong tables = 1;
+        void Check(int level, ulong phys, ulong pointer, ulong va)
+        {
+            byte* t = Ram.Base + phys;
+            int used = 0;
+            for (int i = 0; i < TFormat.EntriesPerTable(level); i++)
+            {
+                ulong e = TFormat.Read(t, i);
+                if (e == 0) continue;
+                used++;
+                ulong child = va + ((ulong)i << TFormat.IndexShift(level));
+                if (level > 0)
+                {
+                    Assert.True(TFormat.PointsToTable(level, e), $"{context}: level-{level} entry 0x{e:x} for 0x{child:x} is not a table pointer");
+                    tables++;
+                    Check(level - 1, TFormat.Address(level, e), e, child);
+                }
+            }
+            Assert.True(used > 0, $"{context}: an empty level-{level} table at 0x{phys:x} (va 0x{va:x}) is still linked");
+            if (typeof(TFormat) == typeof(X86LongModeFormat) && level < top - 1)
+                Assert.True(Paging.PresentCounts.Field(pointer) == used + 1,
+                    $"{context}: the level-{level} table at 0x{phys:x} (va 0x{va:x}) holds {used} non-zero entries, its entry 0x{pointer:x} counts {Paging.PresentCounts.Field(pointer) - 1}");
+        }
+        byte* root = Ram.Base + s->RootPhys;
+        for (int i = s->Layout.KernelLowEndIndex; i < s->Layout.KernelFirstIndex; i++)
+        {
+            ulong e = TFormat.Read(root, i);
+            if (e == 0) continue;
+            tables++;
+            Check(top - 1, TFormat.Address(top, e), e, (ulong)i << TFormat.IndexShift(top));
+        }
+        Assert.True(tables == s->TablePages, $"{context}: {tables} user tables in the walk, the space counts {s->TablePages}");
+    }
 
     private struct Collect : IUserEntryVisitor
     {

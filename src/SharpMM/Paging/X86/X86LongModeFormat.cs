@@ -149,10 +149,12 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         return (entry & ~mask) | pagePhys;
     }
 
-    // The mapper's count field in a PDPTE or PDE that points at a table: its low 7 bits in bits
-    // 58:52 and its high 3 bits in bits 11:9. The processor ignores these bits in every entry,
-    // also when a recursive mapping makes it read a PDE as a PTE (bits 62:59 would then be a
-    // protection key). Values up to 513 (1 + 512 entries).
+    // The mapper's count field in a PDPTE or PDE that points at a table: 1 + the number of
+    // non-zero entries of that table, its low 7 bits in bits 58:52 and its high 3 bits in bits
+    // 11:9. The processor ignores these bits in every entry, also when a recursive mapping makes
+    // it read a PDE as a PTE (bits 62:59 would then be a protection key). Values up to 513
+    // (1 + 512 entries). A PTE that is not present but non-zero is a swap entry, slot << 12 |
+    // 0b10 (SwapEntry; with P = 0 the processor ignores every other bit): it counts as an entry.
     private const ulong CountMask = 0x07F0_0000_0000_0E00;
 
     static bool IPagingFormat.CountsChildren
@@ -230,7 +232,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         int field = CountField(entry);
         if (field == 0) return 0;
         field += delta;
-        if (field < 1 || field > 513) Panic.Fail("X86LongModeFormat: a present-entry count out of range", entry);
+        if (field < 1 || field > 513) Panic.Fail("X86LongModeFormat: a table-occupancy count out of range", entry);
         ((ulong*)table)[index] = WithCountField(entry, field);
         return field == 1 ? 1 : 2;
     }

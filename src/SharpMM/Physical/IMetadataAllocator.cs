@@ -1,8 +1,10 @@
-namespace SharpMM.Boot;
+namespace SharpMM.Physical;
 
 /// <summary>
 /// Where a page allocator takes its own metadata from while it is being built: memblock at
 /// boot, or a host buffer in benchmarks. Memory handed out is zero-filled and never freed.
+/// (Declared here, with the allocators that use it, so that Boot, which implements it, depends
+/// on Physical and not the other way round.)
 /// </summary>
 public unsafe interface IMetadataAllocator
 {
@@ -10,11 +12,4 @@ public unsafe interface IMetadataAllocator
     /// (a power of two). Returns the direct-map pointer and the physical address, or
     /// <see cref="Status.OutOfMemory"/> with nothing allocated.</summary>
     Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out ulong phys);
-}
-
-/// <summary>Receives the free ranges memblock hands over when the page allocator takes over.</summary>
-public interface IFreeRangeSink
-{
-    /// <summary>Frames [startPfn, endPfn) are free RAM and now belong to the receiver.</summary>
-    void AddFreeRange(ulong startPfn, ulong endPfn);
 }

@@ -1,0 +1,9 @@
+namespace SharpMM.Physical;
+
+/// <summary>Receives the free ranges memblock hands over when the page allocator takes over
+/// (implemented by the allocators here, called by Boot's memblock).</summary>
+public interface IFreeRangeSink
+{
+    /// <summary>Frames [startPfn, endPfn) are free RAM and now belong to the receiver.</summary>
+    void AddFreeRange(ulong startPfn, ulong endPfn);
+}
