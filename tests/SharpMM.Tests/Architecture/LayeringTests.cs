@@ -65,7 +65,10 @@ public sealed class LayeringTests
     {
         string root = LibraryRoot();
         Assert.True(Directory.Exists(root), $"library sources not found at {root}");
-        var folders = Directory.GetDirectories(root).Select(Path.GetFileName).Where(d => d is not ("bin" or "obj")).ToList();
+        // A layer is a folder of C# sources; build/ holds the package's MSBuild targets, not code.
+        var folders = Directory.GetDirectories(root)
+            .Where(d => Directory.EnumerateFiles(d, "*.cs", SearchOption.AllDirectories).Any())
+            .Select(Path.GetFileName).Where(d => d is not ("bin" or "obj")).ToList();
         Assert.NotEmpty(folders);
         foreach (string? f in folders) Assert.True(Layers.Contains(f), $"src/SharpMM/{f} has no place in LayeringTests.Layers (and docs/architecture.md)");
     }
