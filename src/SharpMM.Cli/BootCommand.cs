@@ -45,7 +45,7 @@ internal static unsafe class BootCommand
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *machineState.Memory, in heap.Heap->Pages);
+            heap.WriteJson(ref w, in *machineState.Memory);
             w.Line();
         }
         else
@@ -56,7 +56,7 @@ internal static unsafe class BootCommand
             BootReport.WriteText(ref w, in *machineState.Memory);
             w.Str("boot sequence took "); w.Dec((ulong)(machineState.BootTime.TotalMilliseconds * 1000)); w.Line(" us");
             w.Line();
-            HeapReport.WriteText(ref w, in heap.Heap->Pages);
+            heap.WriteText(ref w);
         }
         Console.Out.Write(w.Sink.Text.ToString());
         return 0;
@@ -69,7 +69,7 @@ internal static unsafe class BootCommand
         var w = StringSink.NewWriter();
         if (json)
         {
-            BootReport.WriteJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
+            heap.WriteJson(ref w, in *boot.Machine.Memory);
             w.Line();
         }
         else
@@ -82,7 +82,7 @@ internal static unsafe class BootCommand
             w.Line();
             BootReport.WriteText(ref w, in *boot.Machine.Memory);
             w.Line();
-            HeapReport.WriteText(ref w, in heap.Heap->Pages);
+            heap.WriteText(ref w);
         }
         Console.Out.Write(w.Sink.Text.ToString());
         return boot.FailedChecks == 0 ? 0 : 1;
@@ -91,17 +91,35 @@ internal static unsafe class BootCommand
 
 /// <summary>The kernel heap brought up after the physical boot, as a kernel would (fast mode,
 /// kernel-zone frames, large blocks through the direct map); in native memory because a heap
-/// must not move after Init.</summary>
+/// must not move after Init. A heap that cannot start (its frame-owner table covers at most
+/// 1 TiB of kernel zones) leaves <see cref="Heap"/> null: the physical report still prints.</summary>
 internal sealed unsafe class BootHeap : IDisposable
 {
     public KernelHeap<DirectLargeMapper>* Heap { get; }
+    public Status Status { get; }
 
     public BootHeap(SimulatedMachine machine)
     {
         Heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status st = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
-        if (st != Status.Ok) throw new InvalidOperationException($"heap init failed: {StatusNames.Name(st)}");
+        Status = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
+        if (Status != Status.Ok) { System.Runtime.InteropServices.NativeMemory.Free(Heap); Heap = null; }
     }
 
-    public void Dispose() => System.Runtime.InteropServices.NativeMemory.Free(Heap);
+    public void WriteText(ref SharpMM.Diagnostics.TextWriter<StringSink> w)
+    {
+        if (Heap != null) { HeapReport.WriteText(ref w, in Heap->Pages); return; }
+        w.Str("kernel heap not started: "); w.Str(StatusNames.Name(Status));
+        w.Line(Status == Status.Unsupported ? " (the kernel zones span more than the 1 TiB its frame-owner table covers)" : "");
+    }
+
+    public void WriteJson(ref SharpMM.Diagnostics.TextWriter<StringSink> w, in PhysicalMemory pm)
+    {
+        if (Heap != null) BootReport.WriteJson(ref w, in pm, in Heap->Pages);
+        else BootReport.WriteJson(ref w, in pm);
+    }
+
+    public void Dispose()
+    {
+        if (Heap != null) System.Runtime.InteropServices.NativeMemory.Free(Heap);
+    }
 }

@@ -17,10 +17,7 @@ public static class BootReport
     {
         w.Line("BIOS-provided physical RAM map (sanitized):");
         BootLogWriter.Write(ref w, in pm.Map);
-        if (pm.RefusedRamBytes != 0)
-        {
-            w.Str("warning: "); w.Size(pm.RefusedRamBytes); w.Line(" of RAM at or above 16 TiB refused (frame numbers must fit 32 bits)");
-        }
+        if (pm.RefusedRamBytes != 0) WriteRefused(ref w, in pm);
         w.Line();
         pm.Memblock.Dump(ref w);
         w.Line();
@@ -70,6 +67,21 @@ public static class BootReport
         ulong pcp = 0;
         for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.GetZone(z).PcpCount;
         Kb(ref w, "PerCpuCached:", pcp);
+    }
+
+    // One line per usable entry that reaches past the limit, naming the part refused, then the total.
+    private static void WriteRefused<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    {
+        const ulong limit = PhysicalMemory.ManagedLimitBytes;
+        for (int i = 0; i < pm.Map.Count; i++)
+        {
+            MemoryMapEntry e = pm.Map[i];
+            if (e.Type != MemoryType.Usable || e.End <= limit) continue;
+            ulong start = e.Start > limit ? e.Start : limit;
+            w.Str("warning: RAM [mem "); w.Hex(start, 16); w.Char('-'); w.Hex(e.End - 1, 16);
+            w.Line("] refused: at or above 16 TiB (frame numbers must fit 32 bits)");
+        }
+        w.Str("warning: "); w.Size(pm.RefusedRamBytes); w.Line(" of RAM refused in all; present frames, zones and meminfo leave it out");
     }
 
     private static void Kb<TSink>(ref TextWriter<TSink> w, string label, ulong frames) where TSink : struct, ITextSink
