@@ -232,6 +232,31 @@ public abstract unsafe class AddressSpaceTests<TFormat> where TFormat : struct, 
         Assert.True(f.FreeFrames > free);
     }
 
+    // A device range the format's entries cannot hold (x86-64/PAE: 2^52, 32-bit: 4 GiB), wholly
+    // above the limit or crossing it. Expect: InvalidArgument, no region registered, no page
+    // mapped, the tables untouched (no frame taken).
+    [Fact]
+    public void MapDevice_BeyondTheFormatsPhysicalLimit_IsRefused_NothingChanged()
+    {
+        using var f = New();
+        var s = f.NewSpace();
+        ulong limit = TFormat.LeafPhysLimit(0);
+        ulong va = f.Layout.MmapBase + 0x100000;
+        ulong free = f.FreeFrames;
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit, 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit - 4096, 2 * 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit - 4096, ulong.MaxValue - 4095, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.False(s->Regions.Overlaps(va, va + 2 * 4096));
+        var m = new Mapper<TFormat, DirectMapTableAccess>(s->RootPhys, new DirectMapTableAccess(new DirectMap((ulong)f.Ram.Base)));
+        Assert.NotEqual(Status.Ok, m.Translate(VirtAddr.NewTruncate(va), out _));
+        Assert.Equal(free, f.FreeFrames);
+        // The last page below the limit is accepted.
+        Assert.Equal(Status.Ok, f.M.MapDevice(s, va, limit - 4096, 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.Ok, m.Translate(VirtAddr.NewTruncate(va), out Translation t));
+        Assert.Equal(limit - 4096, t.PageBase.Value);
+        f.Validate();
+    }
+
     // Expect: after touching pages in several regions (tables at several levels), destroy gives
     // back every frame and every table page: the allocator's free count is what it was before
     // the space existed. Destroying the active space is refused.
