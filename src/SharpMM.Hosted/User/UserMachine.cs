@@ -60,11 +60,14 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     /// <summary>Boots <paramref name="layout"/> on a QEMU pc map of <paramref name="ramBytes"/> and
     /// prepares a store of <paramref name="storeSlots"/> slots (a temporary file unless
     /// <paramref name="storePath"/> is given), the first <paramref name="regionSlots"/> of them
-    /// for a persistent region.</summary>
-    public UserMachine(LayoutId layout, ulong ramBytes, string? storePath, ulong storeSlots, ulong regionSlots = 0)
+    /// for a persistent region. An existing file at <paramref name="storePath"/> that is not a
+    /// store is refused (<see cref="StoreFileRefusedException"/>) unless
+    /// <paramref name="replaceForeignStore"/>.</summary>
+    public UserMachine(LayoutId layout, ulong ramBytes, string? storePath, ulong storeSlots, ulong regionSlots = 0, bool replaceForeignStore = false)
     {
         if (UserLayout.For(layout, out UserLayout ul) != Status.Ok) throw new ArgumentException($"layout {AddressSpaceLayout.NameOf(layout)} has no user space");
         Layout = ul;
+        StoreFile.EnsureOpenable(storePath, replaceForeignStore); // before anything is allocated
         Boot = LayoutBoot.Run(layout, QemuMaps.ForMachine(ramBytes, "pc"));
         BuddyAllocator* buddy = &Boot.Machine.Memory->Buddy;
         var frames = new BuddyFrames(buddy, Boot.Machine.Ram.Base);
@@ -72,7 +75,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         var (lo, hi) = frames.Span;
         var table = new UserFrameTable();
         Require(table.InitFromFrames(ref frames, dm, lo, hi), "frame table");
-        Store = new StoreFile(storePath, storeSlots);
+        Store = new StoreFile(storePath, storeSlots, replaceForeign: replaceForeignStore);
         uint swap = (uint)(storeSlots - regionSlots);
         var slots = new StoreSlots();
         slots.Init(Alloc(StoreSlots.BytesFor(swap)), regionSlots, swap);

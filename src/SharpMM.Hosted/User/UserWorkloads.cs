@@ -18,6 +18,9 @@ public sealed class UserWorkloadOptions
     public ulong RamBytes { get; init; } = 64UL << 20;
     /// <summary>The store file (null: a temporary file).</summary>
     public string? StorePath { get; init; }
+    /// <summary>Replace <see cref="StorePath"/> even when it is an existing file that is not a
+    /// store (<see cref="StoreFile.IsForeignFile"/>); without it such a file is refused.</summary>
+    public bool ReplaceForeignStore { get; init; }
     /// <summary>Seed of the access patterns.</summary>
     public ulong Seed { get; init; } = 1;
     /// <summary>Multiplies the amount of work (requests, accesses).</summary>
@@ -62,7 +65,7 @@ public static class UserWorkloads
     {
         ulong ramPages = o.RamBytes >> 12;
         ulong storeSlots = name == "memory-hog" ? 2 * ramPages + ramPages / 2 + 1024 : ramPages + 1024;
-        using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots);
+        using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots, replaceForeignStore: o.ReplaceForeignStore);
         m.WarmUp();
         var report = new WorkloadReport
         {
@@ -326,6 +329,9 @@ public static class UserWorkloads
         };
         try
         {
+            // The workload formats its region afresh: an old store at the path is replaced, a
+            // file that is not a store only when the caller said so.
+            StoreFile.EnsureOpenable(temporary ? null : path, o.ReplaceForeignStore);
             if (System.IO.File.Exists(path)) System.IO.File.Delete(path);
             long t0 = Stopwatch.GetTimestamp();
             using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots))
