@@ -320,18 +320,19 @@ public sealed unsafe class LayoutBoot : IDisposable
         if (s != Status.Ok) throw new StepRefused(step, s);
     }
 
-    /// <summary>Prints the final tables (ptdump form).</summary>
+    /// <summary>Prints the final tables (ptdump form, with the layout's section markers).</summary>
     public void WritePageTables(ref TextWriter<StringSink> w)
     {
+        var sections = new LayoutDumpSections(Layout);
         if (Layout.AddressBits == 32)
         {
             var m = new Mapper<X86LegacyFormat, DirectMapTableAccess>(FinalRoot, new DirectMapTableAccess(_dm));
-            PageTableDump.Write(ref m, ref w);
+            PageTableDump.Write(ref m, ref w, sections);
         }
         else
         {
             var m = new Mapper<X86LongModeFormat, DirectMapTableAccess>(FinalRoot, new DirectMapTableAccess(_dm));
-            PageTableDump.Write(ref m, ref w);
+            PageTableDump.Write(ref m, ref w, sections);
         }
     }
 

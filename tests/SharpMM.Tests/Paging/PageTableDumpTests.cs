@@ -56,7 +56,7 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.Equal(
             $"x86 32-bit, root 0x{m.RootPhys:x10}\n" +
             "0xc0000000-0xc0800000      8M  4M      RW x  GLB\n" +
-            "0xffc00000-0x100000000      4M  4M      ro x\n" + // ends the address space: 2^32
+            "0xffc00000-0x100000000     4M  4M      ro x\n" + // ends the address space: 2^32, columns kept
             "tables: PD 1 (4 KiB); leaves: 4M 3\n",
             w.Sink.Text.ToString());
     }
@@ -99,7 +99,7 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.Equal(Status.Ok, m.Map(V(0xFFFF_FFFF_FFFF_F000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.Writable, ref _frames, out _));
         var w = StringSink.NewWriter();
         PageTableDump.Write(ref m, ref w);
-        Assert.Equal("0xfffffffffffff000-0x10000000000000000      4K  4K      RW NX", w.Sink.Text.ToString().Split('\n')[1]);
+        Assert.Equal("0xfffffffffffff000-0x10000000000000000     4K  4K      RW NX", w.Sink.Text.ToString().Split('\n')[1]);
     }
 
     [Fact]
