@@ -22,15 +22,7 @@ public static class BootReport
         pm.Memblock.Dump(ref w);
         w.Line();
 
-        w.Line("Zone ranges:");
-        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
-        {
-            Zone zone = pm.Buddy.GetZone(z);
-            w.Str("  "); w.StrPad(zone.Name, 9);
-            if (zone.PresentFrames == 0) { w.Line("empty"); continue; }
-            w.Str("[mem "); w.Hex(zone.SpannedStartPfn << PageSize.Shift, 16); w.Char('-');
-            w.Hex((zone.SpannedEndPfn << PageSize.Shift) - 1, 16); w.Line("]");
-        }
+        WriteZoneRanges(ref w, in pm);
         w.Str("present frames: "); w.Dec(pm.PresentFrames); w.Str(" ("); w.Size(pm.PresentFrames << PageSize.Shift); w.Line(")");
         ulong hundredths = pm.PresentFrames == 0 ? 0 : pm.Buddy.Map.MetadataBytes * 100 / pm.PresentFrames;
         w.Str("frame metadata: "); w.Size(pm.Buddy.Map.MetadataBytes); w.Str(" in "); w.Dec(pm.Buddy.Map.SectionCount);
@@ -38,13 +30,8 @@ public static class BootReport
         w.Line(" bytes per present frame");
         w.Line();
 
-        w.Line("zone       present   managed      free  spanned pfns");
-        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
-        {
-            Zone zone = pm.Buddy.GetZone(z);
-            w.StrPad(zone.Name, 8); w.DecPad(zone.PresentFrames, 10); w.DecPad(zone.ManagedFrames, 10); w.DecPad(zone.FreeFrames, 10);
-            w.Str("  ["); w.Hex(zone.SpannedStartPfn); w.Str(", "); w.Hex(zone.SpannedEndPfn); w.Line(")");
-        }
+        w.Line("zoneinfo:");
+        WriteZoneinfo(ref w, in pm);
         w.Str("low memory (below 1 MiB, own allocator): "); w.Dec(pm.LowMemory.FreeFrames); w.Line(" free frames");
         w.Line();
 
@@ -67,6 +54,82 @@ public static class BootReport
         ulong pcp = 0;
         for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.GetZone(z).PcpCount;
         Kb(ref w, "PerCpuCached:", pcp);
+    }
+
+    /// <summary>
+    /// Linux's "Zone ranges:" lines (mm/mm_init.c): each zone from where the previous one ends
+    /// (the first from the lowest frame of RAM) to its limit, cut at the end of RAM only where
+    /// RAM ends first; "empty" when nothing is left for it.
+    /// <code>
+    ///   Zone ranges:
+    ///     DMA      [mem 0x0000000000001000-0x0000000000ffffff]
+    ///     DMA32    [mem 0x0000000001000000-0x00000000ffffffff]
+    ///     Normal   [mem 0x0000000100000000-0x000000023fffffff]
+    /// </code>
+    /// </summary>
+    public static void WriteZoneRanges<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    {
+        w.Line("Zone ranges:");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            w.Str("  "); w.StrPad(pm.Buddy.GetZone(z).Name, 9);
+            ZoneRange(in pm, z, out ulong start, out ulong end);
+            if (end <= start) { w.Line("empty"); continue; }
+            w.Str("[mem "); w.Hex(start << PageSize.Shift, 16); w.Char('-');
+            w.Hex((end << PageSize.Shift) - 1, 16); w.Line("]");
+        }
+    }
+
+    /// <summary>Zone <paramref name="z"/>'s frames as Linux reckons them (mm/mm_init.c): from
+    /// the previous zone's end (the first zone from the lowest frame of RAM) to the zone's limit
+    /// or the end of RAM, whichever is lower; empty (end == start) when nothing is left.</summary>
+    public static void ZoneRange(in PhysicalMemory pm, int z, out ulong startPfn, out ulong endPfn)
+    {
+        ulong lowest = ulong.MaxValue, highest = 0;
+        for (int i = 0; i < pm.Buddy.ZoneCount; i++)
+        {
+            Zone zone = pm.Buddy.GetZone(i);
+            if (zone.PresentFrames == 0) continue;
+            if (zone.SpannedStartPfn < lowest) lowest = zone.SpannedStartPfn;
+            if (zone.SpannedEndPfn > highest) highest = zone.SpannedEndPfn;
+        }
+        startPfn = endPfn = 0;
+        if (highest == 0) return;
+        ulong start = lowest;
+        for (int i = 0; i <= z; i++)
+        {
+            ulong limit = pm.Buddy.GetZone(i).EndPfn;
+            ulong end = limit < highest ? limit : highest;
+            if (end < start) end = start;
+            startPfn = start; endPfn = end;
+            start = end;
+        }
+    }
+
+    /// <summary>
+    /// A /proc/zoneinfo block per zone, in its layout and with its names: free pages, spanned
+    /// (the frames of the zone's range as "Zone ranges" prints it, holes included), present (RAM
+    /// frames), managed (frames the buddy allocator was given), the per-CPU pageset, start_pfn
+    /// (the range's first frame). There are no watermark lines: this allocator has no watermarks.
+    /// </summary>
+    public static void WriteZoneinfo<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
+    {
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+        {
+            Zone zone = pm.Buddy.GetZone(z);
+            ZoneRange(in pm, z, out ulong start, out ulong end);
+            w.Str("Node 0, zone "); w.Spaces(8 - zone.Name.Length); w.Line(zone.Name);
+            w.Str("  pages free     "); w.Dec(zone.FreeFrames); w.Line();
+            w.Str("        spanned  "); w.Dec(end - start); w.Line();
+            w.Str("        present  "); w.Dec(zone.PresentFrames); w.Line();
+            w.Str("        managed  "); w.Dec(zone.ManagedFrames); w.Line();
+            w.Line("  pagesets");
+            w.Line("    cpu: 0");
+            w.Str("              count: "); w.Dec(zone.PcpCount); w.Line();
+            w.Str("              high:  "); w.Dec(zone.PcpHigh); w.Line();
+            w.Str("              batch: "); w.Dec(zone.PcpBatch); w.Line();
+            w.Str("  start_pfn:           "); w.Dec(start); w.Line();
+        }
     }
 
     // One line per usable entry that reaches past the limit, naming the part refused, then the total.
