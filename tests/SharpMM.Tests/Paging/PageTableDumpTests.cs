@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using SharpMM.Addressing;
 using SharpMM.Hosted;
@@ -90,6 +91,21 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         var ww = StringSink.NewWriter();
         PageTableDump.WriteWalk(ref m, V(0x40_0123), ref ww);
         Assert.EndsWith("=> 0x0000000001000123  4K page     ro NX\n", ww.Sink.Text.ToString());
+    }
+
+    // Expect: a walk names the software bits set in an entry (here SW1 and SW57 in the PTE).
+    [Fact]
+    public void Walk_NamesSoftwareBits()
+    {
+        Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(_ram.Access, ref _frames, out var m));
+        Assert.Equal(Status.Ok, m.Map(V(0x40_0000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.Writable, ref _frames, out _));
+        PageWalk walk = m.Walk(V(0x40_0000));
+        WalkStep pte = walk[walk.Count - 1];
+        *((ulong*)_ram.Ptr(pte.TablePhys) + pte.Index) |= (1UL << 9) | (1UL << 57);
+        var w = StringSink.NewWriter();
+        PageTableDump.WriteWalk(ref m, V(0x40_0000), ref w);
+        string pteLine = w.Sink.Text.ToString().Split('\n').Single(l => l.TrimStart().StartsWith("PT "));
+        Assert.Contains(" P RW SW1 SW57 XD  -> page ", pteLine);
     }
 
     [Fact]
