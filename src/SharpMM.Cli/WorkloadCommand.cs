@@ -17,7 +17,7 @@ internal static class WorkloadCommand
 {
     public static int Run(string[] args)
     {
-        var o = new Options(args, new[] { "--layout", "--mem", "--store", "--seed", "--scale" }, new[] { "--json" });
+        var o = new Options(args, new[] { "--layout", "--mem", "--store", "--seed", "--scale" }, new[] { "--json", "--pmap" });
         if (o.Positional.Count != 1)
             throw new UsageException($"workload needs one name: {string.Join(", ", UserWorkloads.Names)}");
         string name = o.Positional[0];
@@ -35,6 +35,7 @@ internal static class WorkloadCommand
         var report = UserWorkloads.Run(name, new UserWorkloadOptions { Layout = id, RamBytes = mem, StorePath = o.Get("--store"), Seed = seed, Scale = scale });
         if (o.Has("--json")) Console.Out.WriteLine(JsonSerializer.Serialize(report.ToJson()));
         else Console.Out.Write(report.ToText());
+        if (o.Has("--pmap") && !o.Has("--json")) Console.Out.Write(Environment.NewLine + report.Pmap);
         return report.Verified && report.FramesNotReturned == 0 ? 0 : 1;
     }
 }

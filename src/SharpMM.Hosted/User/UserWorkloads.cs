@@ -124,6 +124,10 @@ public static class UserWorkloads
         ulong all = 0, swapped = 0;
         foreach (nint p in live) { all += ((AddressSpace<TFormat>*)p)->ResidentPages; swapped += ((AddressSpace<TFormat>*)p)->SwappedPages; }
         r.Samples.Add(new RssSample(step, label, main->ResidentPages, all, m.Mem->UserFrames, swapped));
+        var w = StringSink.NewWriter();
+        w.Str("pmap of the main process at step "); w.Dec((ulong)step); w.Str(" ("); w.Str(label); w.Line("):");
+        ProcessMap.Write(ref w, in *main);
+        r.Pmap = w.Sink.Text.ToString();
     }
 
     private static void Check(WorkloadReport r, bool ok, string what)

@@ -48,6 +48,9 @@ public sealed class WorkloadReport
     public List<RssSample> Samples { get; } = new();
     /// <summary>Findings, one line each.</summary>
     public List<string> Notes { get; } = new();
+    /// <summary>The main process's regions, pmap -x style (<see cref="SharpMM.User.ProcessMap"/>),
+    /// at the last RSS sample: printed by `workload NAME --pmap`.</summary>
+    public string Pmap { get; set; } = "";
     /// <summary>Every value read back matched what was written.</summary>
     public bool Verified { get; set; } = true;
     /// <summary>Wall time of the workload (machine boot excluded).</summary>
