@@ -14,9 +14,10 @@ internal static unsafe class BootCommand
 {
     public static int Run(string[] args)
     {
-        var o = new Options(args, new[] { "--mem", "--map", "--machine", "--layout" }, new[] { "--json" });
+        var o = new Options(args, new[] { "--mem", "--map", "--machine", "--layout" }, new[] { "--json", "--debug-heap" });
         if (o.Positional.Count > 0) throw new UsageException($"unexpected argument '{o.Positional[0]}'");
         bool json = o.Has("--json");
+        HeapMode heapMode = o.Has("--debug-heap") ? HeapMode.Debug : HeapMode.Fast;
         MemoryMap raw = MapSource.Load(o, out string source);
 
         BootInfo info = BootInfo.Default();
@@ -24,7 +25,7 @@ internal static unsafe class BootCommand
         // Address-space layouts run the seeds' boot sequence (page tables, CR3 switch) first;
         // "i386" and "lowhigh" only choose the 32-bit zone layouts for the physical boot.
         if (layoutName is not ("" or "i386" or "lowhigh") && AddressSpaceLayout.TryParse(layoutName, out LayoutId layoutId))
-            return BootWithLayout(layoutId, raw, source, json);
+            return BootWithLayout(layoutId, raw, source, json, heapMode);
         info.Layout = layoutName switch
         {
             "" or "x86_64" => ZoneLayout.X86_64(),
@@ -41,7 +42,7 @@ internal static unsafe class BootCommand
         if (machineState.BootStatus != Status.Ok)
             return Program.Fail($"{source}: boot failed: {StatusNames.Name(machineState.BootStatus)}");
 
-        using var heap = new BootHeap(machineState);
+        using var heap = new MachineHeap(machineState, heapMode);
         var w = StringSink.NewWriter();
         if (json)
         {
@@ -62,10 +63,10 @@ internal static unsafe class BootCommand
         return 0;
     }
 
-    private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, bool json)
+    private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, bool json, HeapMode heapMode)
     {
         using var boot = LayoutBoot.Run(id, raw);
-        using var heap = new BootHeap(boot.Machine);
+        using var heap = new MachineHeap(boot.Machine, heapMode);
         var w = StringSink.NewWriter();
         if (json)
         {
@@ -86,40 +87,5 @@ internal static unsafe class BootCommand
         }
         Console.Out.Write(w.Sink.Text.ToString());
         return boot.FailedChecks == 0 ? 0 : 1;
-    }
-}
-
-/// <summary>The kernel heap brought up after the physical boot, as a kernel would (fast mode,
-/// kernel-zone frames, large blocks through the direct map); in native memory because a heap
-/// must not move after Init. A heap that cannot start (its frame-owner table covers at most
-/// 1 TiB of kernel zones) leaves <see cref="Heap"/> null: the physical report still prints.</summary>
-internal sealed unsafe class BootHeap : IDisposable
-{
-    public KernelHeap<DirectLargeMapper>* Heap { get; }
-    public Status Status { get; }
-
-    public BootHeap(SimulatedMachine machine)
-    {
-        Heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
-        if (Status != Status.Ok) { System.Runtime.InteropServices.NativeMemory.Free(Heap); Heap = null; }
-    }
-
-    public void WriteText(ref SharpMM.Diagnostics.TextWriter<StringSink> w)
-    {
-        if (Heap != null) { HeapReport.WriteText(ref w, in Heap->Pages); return; }
-        w.Str("kernel heap not started: "); w.Str(StatusNames.Name(Status));
-        w.Line(Status == Status.Unsupported ? " (the kernel zones span more than the 1 TiB its frame-owner table covers)" : "");
-    }
-
-    public void WriteJson(ref SharpMM.Diagnostics.TextWriter<StringSink> w, in PhysicalMemory pm)
-    {
-        if (Heap != null) BootReport.WriteJson(ref w, in pm, in Heap->Pages);
-        else BootReport.WriteJson(ref w, in pm);
-    }
-
-    public void Dispose()
-    {
-        if (Heap != null) System.Runtime.InteropServices.NativeMemory.Free(Heap);
     }
 }

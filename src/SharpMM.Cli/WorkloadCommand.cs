@@ -17,7 +17,7 @@ internal static class WorkloadCommand
 {
     public static int Run(string[] args)
     {
-        var o = new Options(args, new[] { "--layout", "--mem", "--store", "--seed", "--scale" }, new[] { "--json", "--pmap" });
+        var o = new Options(args, new[] { "--layout", "--mem", "--store", "--seed", "--scale" }, new[] { "--json", "--pmap", "--debug-heap" });
         if (o.Positional.Count != 1)
             throw new UsageException($"workload needs one name: {string.Join(", ", UserWorkloads.Names)}");
         string name = o.Positional[0];
@@ -32,10 +32,11 @@ internal static class WorkloadCommand
         ulong seed = o.Get("--seed") is string s ? ulong.Parse(s, CultureInfo.InvariantCulture) : 1;
         double scale = o.Get("--scale") is string sc ? double.Parse(sc, CultureInfo.InvariantCulture) : 1.0;
         if (scale <= 0 || scale > 100) throw new UsageException("--scale must be in (0, 100]");
-        var report = UserWorkloads.Run(name, new UserWorkloadOptions { Layout = id, RamBytes = mem, StorePath = o.Get("--store"), Seed = seed, Scale = scale });
+        var report = UserWorkloads.Run(name, new UserWorkloadOptions { Layout = id, RamBytes = mem, StorePath = o.Get("--store"), Seed = seed, Scale = scale, DebugHeap = o.Has("--debug-heap") });
         if (o.Has("--json")) Console.Out.WriteLine(JsonSerializer.Serialize(report.ToJson()));
         else Console.Out.Write(report.ToText());
         if (o.Has("--pmap") && !o.Has("--json")) Console.Out.Write(Environment.NewLine + report.Pmap);
+        if (report.LeakReport != null && !o.Has("--json")) Console.Out.Write(Environment.NewLine + report.LeakReport);
         return report.Verified && report.FramesNotReturned == 0 ? 0 : 1;
     }
 }

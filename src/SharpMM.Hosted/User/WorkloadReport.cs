@@ -51,6 +51,10 @@ public sealed class WorkloadReport
     /// <summary>The main process's regions, pmap -x style (<see cref="SharpMM.User.ProcessMap"/>),
     /// at the last RSS sample: printed by `workload NAME --pmap`.</summary>
     public string Pmap { get; set; } = "";
+    /// <summary>With the debug heap: its leak report and findings (text), else null.</summary>
+    public string? LeakReport { get; set; }
+    /// <summary>The same as the JSON member "leak_report" (<see cref="SharpMM.Heap.HeapReport.WriteLeaksJson"/>).</summary>
+    public System.Text.Json.JsonElement? LeakReportJson { get; set; }
     /// <summary>Every value read back matched what was written.</summary>
     public bool Verified { get; set; } = true;
     /// <summary>Wall time of the workload (machine boot excluded).</summary>
@@ -112,7 +116,7 @@ public sealed class WorkloadReport
         var samples = new List<object>();
         foreach (var s in Samples)
             samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages });
-        return new Dictionary<string, object>
+        var json = new Dictionary<string, object>
         {
             ["workload"] = Name, ["layout"] = Layout, ["ram_bytes"] = RamBytes, ["elapsed_ms"] = Math.Round(Elapsed.TotalMilliseconds, 1),
             ["verified"] = Verified, ["frames_not_returned"] = FramesNotReturned, ["faults"] = faults,
@@ -121,5 +125,7 @@ public sealed class WorkloadReport
             ["page_out_per_s"] = Math.Round(PageOutPerSecond), ["page_in_per_s"] = Math.Round(PageInPerSecond),
             ["rss"] = samples, ["notes"] = Notes,
         };
+        if (LeakReportJson is { } leaks) json["leak_report"] = leaks;
+        return json;
     }
 }

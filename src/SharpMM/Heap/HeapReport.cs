@@ -150,6 +150,54 @@ public static unsafe class HeapReport
         j.Number(ref w, "reclaims", pages.Reclaims);
         j.Bool(ref w, "debug", pages.IsDebug);
         j.EndObject(ref w);
+        if (pages.Debug != null) WriteLeaksJson(ref j, ref w, in pages);
+    }
+
+    /// <summary>
+    /// Debug mode only: <c>"leak_report": {live_objects, live_bytes, sites: [{live_objects,
+    /// live_bytes, allocations, site}], events: {total, kinds: [{kind, count}]}}</c>, the leak
+    /// report and the findings of <see cref="WriteLeaks"/> and <see cref="WriteEvents"/>.
+    /// </summary>
+    public static void WriteLeaksJson<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        HeapDebug* dbg = pages.Debug;
+        if (dbg == null) return;
+        dbg->Totals(out ulong objects, out ulong bytes, out _);
+        j.BeginObject(ref w, "leak_report");
+        j.Number(ref w, "live_objects", objects);
+        j.Number(ref w, "live_bytes", bytes);
+        j.BeginArray(ref w, "sites");
+        for (uint i = 0; i < HeapDebug.SiteCapacity; i++)
+        {
+            AllocationSite site = dbg->SiteAt(i);
+            if (site.LiveObjects == 0) continue;
+            j.BeginObject(ref w);
+            j.Number(ref w, "live_objects", site.LiveObjects);
+            j.Number(ref w, "live_bytes", site.LiveBytes);
+            j.Number(ref w, "allocations", site.Allocations);
+            // The site is bytes kept by the debug state (file name tail and line): written as
+            // the last member, after the comma the writer would have put, as slab names are.
+            w.Str(",\"site\":\"");
+            dbg->WriteSite(ref w, i);
+            w.Char('"');
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginObject(ref w, "events");
+        j.Number(ref w, "total", dbg->EventTotal);
+        j.BeginArray(ref w, "kinds");
+        for (int k = 0; k < HeapEventKindNames.Count; k++)
+        {
+            ulong n = dbg->Count((HeapEventKind)k);
+            if (n == 0) continue;
+            j.BeginObject(ref w);
+            j.String(ref w, "kind", HeapEventKindNames.Name((HeapEventKind)k));
+            j.Number(ref w, "count", n);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.EndObject(ref w);
+        j.EndObject(ref w);
     }
 
     /// <summary>
