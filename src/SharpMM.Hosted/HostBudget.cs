@@ -26,11 +26,15 @@ public static class HostBudget
 
     /// <summary>The limit in force: the variable's value, or the default. Return: false with a
     /// message when the variable is set but is not a size.</summary>
-    public static bool TryGetLimit(out ulong bytes, out string? error)
+    public static bool TryGetLimit(out ulong bytes, out string? error) =>
+        TryParseLimit(Environment.GetEnvironmentVariable(LimitVariable), out bytes, out error);
+
+    /// <summary>The limit a value of the variable sets: the default for null or blank.
+    /// Return: false with a message naming the variable when it is not a size.</summary>
+    public static bool TryParseLimit(string? text, out ulong bytes, out string? error)
     {
         error = null;
         bytes = DefaultLimitBytes;
-        string? text = Environment.GetEnvironmentVariable(LimitVariable);
         if (string.IsNullOrWhiteSpace(text)) return true;
         if (TryParseSize(text.Trim(), out bytes)) return true;
         error = $"{LimitVariable}='{text}' is not a size (examples: 512M, 4G, 2T)";
@@ -45,6 +49,14 @@ public static class HostBudget
     public static Status Check(in MemoryMap sanitized, out string? refusal)
     {
         if (!TryGetLimit(out ulong limit, out refusal)) return Status.InvalidArgument;
+        return Check(in sanitized, limit, out refusal);
+    }
+
+    /// <summary>The same against <paramref name="limit"/> bytes: Ok, or OutOfMemory with the
+    /// refusal.</summary>
+    public static Status Check(in MemoryMap sanitized, ulong limit, out string? refusal)
+    {
+        refusal = null;
         ulong cost = CostOf(in sanitized);
         if (cost <= limit) return Status.Ok;
         ulong ram = 0;

@@ -9,10 +9,8 @@ namespace SharpMM.Tests.Hosted;
 /// <summary>
 /// What a simulated machine may cost the host: its frame metadata, estimated before anything
 /// is allocated, against <see cref="HostBudget"/>'s limit (default 1 GiB, the environment
-/// variable SHARPMM_MAX_HOST_MEMORY changes it). The limit is process state, so these tests
-/// run in one collection that no other test changes it in.
+/// variable SHARPMM_MAX_HOST_MEMORY changes it).
 /// </summary>
-[Collection(nameof(HostBudgetTests))]
 public unsafe class HostBudgetTests
 {
     private static MemoryMap Sanitized(MemoryMap raw)
@@ -55,26 +53,38 @@ public unsafe class HostBudgetTests
         Assert.Contains("SHARPMM_MAX_HOST_MEMORY", error);
     }
 
-    // Expect: the variable lowers and raises the limit; a value that is not a size is refused
-    // with a message naming it.
+    // A Multiboot 2 boot information with only a basic-meminfo tag, mem_upper 0xffffffff KiB
+    // (about 4 TiB above 1 MiB). Expect: refused before anything is allocated, not 60 s and
+    // 9.6 GB of metadata as before the budget.
+    [Fact]
+    public void Multiboot2BasicMeminfo_OfFourTiB_IsRefused()
+    {
+        var payload = new byte[8];
+        BitConverter.TryWriteBytes(payload.AsSpan(0, 4), 639u);
+        BitConverter.TryWriteBytes(payload.AsSpan(4, 4), 0xffffffffu);
+        var raw = new MemoryMap();
+        Assert.Equal(Status.Ok, SharpMM.Tests.Boot.BootTestKit.Load(SharpMM.Tests.Boot.BootTestKit.Mb2Info(SharpMM.Tests.Boot.BootTestKit.Mb2Tag(4, payload)), ref raw, out _, out _));
+        MemoryMap s = Sanitized(raw);
+        Assert.Equal(Status.OutOfMemory, HostBudget.Check(in s, out string? refusal));
+        Assert.Contains("above the limit of 1 GiB", refusal);
+    }
+
+    // Expect: the variable's value sets the limit (read through the same parser; the process
+    // environment is left alone so that tests running in parallel are not affected); a value
+    // that is not a size is refused with a message naming it.
     [Fact]
     public void TheVariable_SetsTheLimit()
     {
         MemoryMap s = Sanitized(QemuMaps.ForMachine(6UL << 30, "q35")); // about 13.6 MiB of metadata
-        try
-        {
-            Environment.SetEnvironmentVariable(HostBudget.LimitVariable, "8M");
-            Assert.Equal(Status.OutOfMemory, HostBudget.Check(in s, out string? refusal));
-            Assert.Contains("SHARPMM_MAX_HOST_MEMORY=14M", refusal);
-            Environment.SetEnvironmentVariable(HostBudget.LimitVariable, "14M");
-            Assert.Equal(Status.Ok, HostBudget.Check(in s, out _));
-            Environment.SetEnvironmentVariable(HostBudget.LimitVariable, "lots");
-            Assert.Equal(Status.InvalidArgument, HostBudget.Check(in s, out refusal));
-            Assert.Contains("SHARPMM_MAX_HOST_MEMORY='lots' is not a size", refusal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(HostBudget.LimitVariable, null);
-        }
+        Assert.True(HostBudget.TryParseLimit("8M", out ulong limit, out _));
+        Assert.Equal(8UL << 20, limit);
+        Assert.Equal(Status.OutOfMemory, HostBudget.Check(in s, limit, out string? refusal));
+        Assert.Contains("SHARPMM_MAX_HOST_MEMORY=14M", refusal);
+        Assert.True(HostBudget.TryParseLimit("14MiB", out limit, out _));
+        Assert.Equal(Status.Ok, HostBudget.Check(in s, limit, out _));
+        Assert.True(HostBudget.TryParseLimit(null, out limit, out _));
+        Assert.Equal(HostBudget.DefaultLimitBytes, limit);
+        Assert.False(HostBudget.TryParseLimit("lots", out _, out string? error));
+        Assert.Equal("SHARPMM_MAX_HOST_MEMORY='lots' is not a size (examples: 512M, 4G, 2T)", error);
     }
 }
