@@ -62,8 +62,8 @@ public static class HostBudget
         ulong ram = 0;
         for (int i = 0; i < sanitized.Count; i++)
             if (sanitized[i].Type == MemoryType.Usable) ram += sanitized[i].Size;
-        refusal = $"the simulated machine would cost the host {Size(cost)} of frame metadata for {Size(ram)} of RAM, " +
-                  $"above the limit of {Size(limit)}; raise it with {LimitVariable}={Suggest(cost)}";
+        refusal = $"the simulated machine would cost the host {Size(cost)} ({cost} bytes) of frame metadata for {Size(ram)} of RAM, " +
+                  $"above the limit of {Size(limit)} ({limit} bytes); raise it with {LimitVariable}={Suggest(cost)}";
         return Status.OutOfMemory;
     }
 
