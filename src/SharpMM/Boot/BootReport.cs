@@ -154,8 +154,10 @@ public static class BootReport
 
     /// <summary>
     /// Writes one JSON object (no trailing newline) with: map [{start, end, type}] (end exclusive),
-    /// present_frames, refused_ram_bytes, zones [{name, start_pfn, end_pfn, present_frames,
-    /// managed_frames, free_frames}] (start/end: the spanned frames), buddyinfo [{zone,
+    /// present_frames, refused_ram_bytes, refused_ram [{start, end}], zones [{name, start_pfn,
+    /// end_pfn, present_frames, managed_frames, free_frames, range_start_pfn, spanned_frames}]
+    /// (start/end: the frames from the first to the last RAM; range and spanned: the zone as
+    /// "Zone ranges" and zoneinfo print it), buddyinfo [{zone,
     /// free_blocks[11]}], reserved [{start, end, owner}], low_memory {free_frames, managed_frames},
     /// meminfo {total_kb, free_kb, reserved_kb}, metadata_bytes.
     /// </summary>
@@ -194,6 +196,17 @@ public static class BootReport
         j.EndArray(ref w);
         j.Number(ref w, "present_frames", pm.PresentFrames);
         j.Number(ref w, "refused_ram_bytes", pm.RefusedRamBytes);
+        j.BeginArray(ref w, "refused_ram");
+        for (int i = 0; i < pm.Map.Count; i++)
+        {
+            MemoryMapEntry e = pm.Map[i];
+            if (e.Type != MemoryType.Usable || e.End <= PhysicalMemory.ManagedLimitBytes) continue;
+            j.BeginObject(ref w);
+            j.Number(ref w, "start", e.Start > PhysicalMemory.ManagedLimitBytes ? e.Start : PhysicalMemory.ManagedLimitBytes);
+            j.Number(ref w, "end", e.End);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
         j.BeginArray(ref w, "zones");
         for (int z = 0; z < pm.Buddy.ZoneCount; z++)
         {
@@ -205,6 +218,9 @@ public static class BootReport
             j.Number(ref w, "present_frames", zone.PresentFrames);
             j.Number(ref w, "managed_frames", zone.ManagedFrames);
             j.Number(ref w, "free_frames", zone.FreeFrames);
+            ZoneRange(in pm, z, out ulong rangeStart, out ulong rangeEnd);
+            j.Number(ref w, "range_start_pfn", rangeStart);
+            j.Number(ref w, "spanned_frames", rangeEnd - rangeStart);
             j.EndObject(ref w);
         }
         j.EndArray(ref w);

@@ -66,4 +66,20 @@ public unsafe class LinuxTextTests
         Assert.Contains("Node 0, zone      DMA", lines);
         Assert.Contains("Node 0, zone   Normal", lines);
     }
+
+    // Expect: the JSON zones carry the same range and spanned count as the text.
+    [Fact]
+    public void Json_Zones_CarryRangeAndSpanned()
+    {
+        var raw = QemuMaps.ForMachine(6UL << 30, "q35");
+        var info = BootInfo.Default();
+        using var m = SimulatedMachine.Boot(ref raw, in info, out _)!;
+        var w = SharpMM.Hosted.StringSink.NewWriter();
+        BootReport.WriteJson(ref w, in *m.Memory);
+        using var doc = System.Text.Json.JsonDocument.Parse(w.Sink.Text.ToString());
+        var dma32 = doc.RootElement.GetProperty("zones")[1];
+        Assert.Equal(4096UL, dma32.GetProperty("range_start_pfn").GetUInt64());
+        Assert.Equal(1044480UL, dma32.GetProperty("spanned_frames").GetUInt64());
+        Assert.Equal(0, doc.RootElement.GetProperty("refused_ram").GetArrayLength());
+    }
 }

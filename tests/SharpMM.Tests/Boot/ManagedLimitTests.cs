@@ -112,6 +112,14 @@ public unsafe class ManagedLimitTests
         Assert.Contains("warning: RAM [mem 0x0000100000000000-0x000010003fffffff] refused", text);
         Assert.Contains($"{"Present:",-16}{pm.PresentFrames * 4,12} kB", text);
         Assert.Contains($"present frames: {pm.PresentFrames} ", text);
+        var j = SharpMM.Hosted.StringSink.NewWriter();
+        BootReport.WriteJson(ref j, in pm);
+        using var doc = System.Text.Json.JsonDocument.Parse(j.Sink.Text.ToString());
+        var refused = doc.RootElement.GetProperty("refused_ram");
+        Assert.Equal(1, refused.GetArrayLength());
+        Assert.Equal(TiB16, refused[0].GetProperty("start").GetUInt64());
+        Assert.Equal(TiB16 + GiB, refused[0].GetProperty("end").GetUInt64());
+        Assert.Equal(pm.PresentFrames, doc.RootElement.GetProperty("present_frames").GetUInt64());
         pm.Buddy.Validate();
     }
 
