@@ -8,6 +8,10 @@
 #       the map the kernel printed
 #   q35, 6G, --cpu qemu64,+pdpe1gb
 #       as above, and the direct map uses 1 GiB pages (a "1G" page-size column in the ptdump)
+#   pc, 512M, -append debug=heap
+#       as the suite above with the kernel heap in debug mode: the heap says so at boot, the
+#       in-kernel heap tests pass with it on, and the leak report and the heap's findings (the
+#       suite's deliberate double free among them) print before the summary
 #   pc, 512M, -append test=nullderef
 #       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
 #   pc, 512M, -append test=stackoverflow
@@ -107,6 +111,17 @@ check_suite_1g() {
     grep -qE '^0x[0-9a-f]{16}-0x[0-9a-f]{16} +[0-9]+[KMGT]  1G  ' "$1" || { echo "no 1 GiB pages in the ptdump"; return; }
 }
 
+# The suite as above with the heap in debug mode (debug=heap): announced at boot, a leak report
+# and the deliberate double free of the heap tests recorded.
+check_heap_debug() {
+    local why
+    why="$(check_suite "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -q '^kernel heap: debug mode (debug=heap)' "$1" || { echo "the heap did not start in debug mode"; return; }
+    grep -qE '^leak report: [0-9]+ live allocations' "$1" || { echo "no leak report"; return; }
+    grep -qE '^  double-free +[1-9]' "$1" || { echo "the heap tests' double free was not recorded"; return; }
+}
+
 # The page-fault report for a read of address 0.
 check_nullderef() {
     grep -q '^cpu exception: vector 14 #PF page fault' "$1" || { echo "no #PF report"; return; }
@@ -176,6 +191,7 @@ for machine in pc q35; do
     done
 done
 run q35-6G-1G 33 check_suite_1g -- --machine q35 --mem 6G --cpu qemu64,+pdpe1gb
+run heap-debug 33 check_heap_debug -- --machine pc --mem 512M --append debug=heap
 run nullderef 7 check_nullderef -- --machine pc --mem 512M --append test=nullderef
 run stackoverflow 7 check_stackoverflow -- --machine pc --mem 512M --append test=stackoverflow
 run guardpage 7 check_guardpage -- --machine pc --mem 512M --append test=guardpage

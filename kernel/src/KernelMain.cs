@@ -2,6 +2,7 @@ using System.Runtime;
 using System.Runtime.CompilerServices;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
+using SharpMM.Heap;
 
 namespace SharpMM.Kernel;
 
@@ -122,6 +123,11 @@ internal static unsafe class KernelMain
         w.Str("total: ");
         w.Dec(testsEnd - loader.BootTsc);
         w.Line(" cycles from boot stub entry to exit");
+        if (PhysicalBoot.Heap.Pages.IsDebug)
+        {
+            HeapReport.WriteLeaks(ref w, in PhysicalBoot.Heap.Pages);
+            HeapReport.WriteEvents(ref w, in PhysicalBoot.Heap.Pages);
+        }
         runner.PrintSummary();
         QemuExit.Exit(runner.Failed == 0 ? ExitCode.Success : ExitCode.TestsFailed);
     }

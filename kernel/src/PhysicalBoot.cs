@@ -70,9 +70,13 @@ internal static unsafe class PhysicalBoot
         InitCycles = Arch.Rdtsc() - t0;
         if (st != Status.Ok) KernelPanic.Fail("kmain: physical memory boot failed, status", (ulong)st);
 
-        // The heap before the report, so the report counts what it holds.
-        st = s_heap.Init(ref s_memory.Buddy, new DirectMap(0), default(VmallocLargeMapper), HeapConfig.Default);
+        // The heap before the report, so the report counts what it holds. "debug=heap" on the
+        // command line starts it in debug mode (poison, red zones, use-after-free and double-free
+        // detection, the leak report by allocation site, printed before the test summary).
+        bool debugHeap = loader.CommandLine.Has("debug=heap");
+        st = s_heap.Init(ref s_memory.Buddy, new DirectMap(0), default(VmallocLargeMapper), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
         if (st != Status.Ok) KernelPanic.Fail("kmain: kernel heap init failed, status", (ulong)st);
+        if (debugHeap) w.Line("kernel heap: debug mode (debug=heap): poison, red zones, use-after-free and double-free checks, leak report");
         KernelHeap.SetAllocator(&NewFromKmalloc);
 
         w.Line();

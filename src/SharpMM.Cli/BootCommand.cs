@@ -42,15 +42,15 @@ internal static unsafe class BootCommand
         {
             MemoryMap raw = map.Load(r, out string source);
             string? layoutName = r.GetValue(layout);
-            HeapConfig heapConfig = r.GetValue(debugHeap) ? HeapConfig.Debugging : HeapConfig.Default;
+            HeapMode heapMode = r.GetValue(debugHeap) ? HeapMode.Debug : HeapMode.Fast;
             if (layoutName != null && Array.IndexOf(ZoneLayouts, layoutName) < 0)
-                return BootWithLayout(LayoutOptions.Id(layoutName), raw, source, heapConfig, r.GetValue(json));
-            return Boot(raw, source, layoutName, heapConfig, r.GetValue(json));
+                return BootWithLayout(LayoutOptions.Id(layoutName), raw, source, heapMode, r.GetValue(json));
+            return Boot(raw, source, layoutName, heapMode, r.GetValue(json));
         });
         return c;
     }
 
-    private static int Boot(MemoryMap raw, string source, string? zoneLayout, HeapConfig heapConfig, bool json)
+    private static int Boot(MemoryMap raw, string source, string? zoneLayout, HeapMode heapMode, bool json)
     {
         BootInfo info = BootInfo.Default();
         info.Layout = zoneLayout switch
@@ -68,7 +68,7 @@ internal static unsafe class BootCommand
         if (machine.BootStatus != Status.Ok)
             throw new CommandFailedException($"{source}: boot failed: {StatusNames.Name(machine.BootStatus)}");
 
-        using var heap = new BootHeap(machine, heapConfig);
+        using var heap = new MachineHeap(machine, heapMode);
         ulong bootUs = (ulong)(machine.BootTime.TotalMilliseconds * 1000);
         if (json)
         {
@@ -78,7 +78,7 @@ internal static unsafe class BootCommand
             doc["boot_info"] = Range(info.BootInformation);
             doc["boot_time_us"] = bootUs;
             var w = StringSink.NewWriter();
-            HeapReport.WriteBootJson(ref w, in *machine.Memory, in heap.Heap->Pages);
+            heap.WriteJson(ref w, in *machine.Memory);
             CliJson.Merge(doc, w.Sink.Text.ToString());
             CliJson.Write(doc);
             return ExitCode.Done;
@@ -91,16 +91,15 @@ internal static unsafe class BootCommand
         BootReport.WriteText(ref t, in *machine.Memory);
         t.Str("boot sequence took "); t.Dec(bootUs); t.Line(" us");
         t.Line();
-        HeapReport.WriteText(ref t, in heap.Heap->Pages);
-        WriteLeaks(ref t, heap, heapConfig);
+        heap.WriteText(ref t);
         Console.Out.Write(t.Sink.Text.ToString());
         return ExitCode.Done;
     }
 
-    private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, HeapConfig heapConfig, bool json)
+    private static int BootWithLayout(LayoutId id, MemoryMap raw, string source, HeapMode heapMode, bool json)
     {
-        using var boot = LayoutBoot.Run(id, raw);
-        using var heap = new BootHeap(boot.Machine, heapConfig);
+        using LayoutBoot boot = LayoutOptions.Boot(id, raw, source);
+        using var heap = new MachineHeap(boot.Machine, heapMode);
         int exit = boot.FailedChecks == 0 ? ExitCode.Done : ExitCode.Failed;
         if (json)
         {
@@ -109,7 +108,7 @@ internal static unsafe class BootCommand
             doc["layout"] = LayoutOptions.Json(boot.Layout);
             doc["layout_boot"] = new JsonObject { ["steps"] = LayoutOptions.Steps(boot), ["failed_checks"] = boot.FailedChecks };
             var w = StringSink.NewWriter();
-            HeapReport.WriteBootJson(ref w, in *boot.Machine.Memory, in heap.Heap->Pages);
+            heap.WriteJson(ref w, in *boot.Machine.Memory);
             CliJson.Merge(doc, w.Sink.Text.ToString());
             CliJson.Write(doc);
             return exit;
@@ -123,42 +122,11 @@ internal static unsafe class BootCommand
         t.Line();
         BootReport.WriteText(ref t, in *boot.Machine.Memory);
         t.Line();
-        HeapReport.WriteText(ref t, in heap.Heap->Pages);
-        WriteLeaks(ref t, heap, heapConfig);
+        heap.WriteText(ref t);
         Console.Out.Write(t.Sink.Text.ToString());
         if (exit != ExitCode.Done) Console.Error.WriteLine($"sharpmm: {boot.FailedChecks} checks of the {boot.Layout.Name} boot sequence failed (see CHECK FAILED above)");
         return exit;
     }
 
-    // The heap's debug mode: its leak report after the boot report. (Its JSON form belongs with
-    // the heap's debug-mode report in the library; the text is what exists today.)
-    private static void WriteLeaks(ref Diagnostics.TextWriter<StringSink> t, BootHeap heap, HeapConfig config)
-    {
-        if (config.Mode != HeapMode.Debug) return;
-        t.Line();
-        HeapReport.WriteLeaks(ref t, in heap.Heap->Pages);
-    }
-
     private static JsonObject Range(PhysRange r) => new() { ["start"] = r.Start, ["end"] = r.End };
-}
-
-/// <summary>The kernel heap brought up after the physical boot, as a kernel would (kernel-zone
-/// frames, large blocks through the direct map); in native memory because a heap must not move
-/// after Init.</summary>
-internal sealed unsafe class BootHeap : IDisposable
-{
-    public KernelHeap<DirectLargeMapper>* Heap { get; }
-
-    public BootHeap(SimulatedMachine machine, HeapConfig config)
-    {
-        Heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status st = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), config);
-        if (st != Status.Ok)
-        {
-            System.Runtime.InteropServices.NativeMemory.Free(Heap);
-            throw new CommandFailedException($"kernel heap init failed: {StatusNames.Name(st)}");
-        }
-    }
-
-    public void Dispose() => System.Runtime.InteropServices.NativeMemory.Free(Heap);
 }

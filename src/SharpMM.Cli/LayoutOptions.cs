@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Linq;
 using System.Text.Json.Nodes;
+using SharpMM.Boot;
 using SharpMM.Hosted;
 using SharpMM.Virtual;
 
@@ -22,6 +23,13 @@ internal static class LayoutOptions
     /// <summary>The id of a name <see cref="AddressSpace"/> accepted.</summary>
     public static LayoutId Id(string name) =>
         AddressSpaceLayout.TryParse(name, out LayoutId id) ? id : throw new UsageException($"unknown layout '{name}'");
+
+    /// <summary>Runs layout <paramref name="id"/>'s boot sequence on <paramref name="raw"/>; a
+    /// map the layout does not fit (no usable RAM where it puts its image and boot tables) is
+    /// bad input, refused with the reason.</summary>
+    public static LayoutBoot Boot(LayoutId id, MemoryMap raw, string source) =>
+        LayoutBoot.TryRun(id, raw, out LayoutBoot? boot, out string? error) == Status.Ok
+            ? boot! : throw new UsageException($"{source}: {error}");
 
     /// <summary>{name, address_bits, regions [{kind, start, end, user, grows_down}]}.</summary>
     public static JsonObject Json(in AddressSpaceLayout layout)

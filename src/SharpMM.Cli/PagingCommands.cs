@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using SharpMM.Addressing;
+using SharpMM.Boot;
 using SharpMM.Hosted;
 using SharpMM.Virtual;
 
@@ -21,7 +22,8 @@ internal static class PagingCommands
         c.Options.Add(json);
         c.SetAction(r =>
         {
-            using var boot = LayoutBoot.Run(LayoutOptions.Id(r.GetValue(layout)!), map.Load(r, out string source));
+            MemoryMap raw = map.Load(r, out string source);
+            using var boot = LayoutOptions.Boot(LayoutOptions.Id(r.GetValue(layout)!), raw, source);
             if (r.GetValue(json))
             {
                 var doc = CliJson.Document("pagetable");
@@ -67,7 +69,8 @@ internal static class PagingCommands
         {
             ulong va = r.GetValue(address);
             string text = r.GetResult(address)!.Tokens[0].Value;
-            using var boot = LayoutBoot.Run(LayoutOptions.Id(r.GetValue(layout)!), map.Load(r, out string source));
+            MemoryMap raw = map.Load(r, out string source);
+            using var boot = LayoutOptions.Boot(LayoutOptions.Id(r.GetValue(layout)!), raw, source);
             if (boot.Layout.AddressBits == 32 && va > 0xFFFFFFFF) throw new UsageException($"ADDR: {text} does not fit a 32-bit address space");
             bool found = boot.Layout.TryFind(va, out LayoutRegion region);
             if (r.GetValue(json))

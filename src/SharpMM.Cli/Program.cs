@@ -5,6 +5,7 @@ using System.CommandLine.Invocation;
 using System.IO;
 using System.Linq;
 using SharpMM.Hosted;
+using SharpMM.Hosted.User;
 
 namespace SharpMM.Cli;
 
@@ -76,6 +77,8 @@ internal static class Program
             // A file named on the command line that is missing, unreadable or not a file.
             FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException => (e.Message, ExitCode.BadInput),
             CommandFailedException => (e.Message, ExitCode.Failed),
+            // A machine larger than the host budget, or a store path that is not a store: input.
+            HostBudgetExceededException or StoreFileRefusedException => (e.Message, ExitCode.BadInput),
             // A library step refused (e.g. a layout's boot sequence on a map it cannot serve),
             // or a library invariant broke (hosted panic).
             InvalidOperationException or PanicException => (e.Message, ExitCode.Failed),

@@ -33,6 +33,11 @@ internal static class WorkloadCommand
         var force = new Option<bool>("--force") { Description = "Let --store replace an existing file that is not a SharpMM store." };
         var seed = CliOptions.Integer("--seed", "Seed of the access patterns.", 0, ulong.MaxValue, 1);
         var scale = CliOptions.Real("--scale", "Multiplies the amount of work (requests, accesses).", 0.001, 100, 1.0);
+        var pmap = new Option<bool>("--pmap") { Description = "After the report, list the main process's regions as pmap -x does." };
+        var debugHeap = new Option<bool>("--debug-heap")
+        {
+            Description = "Take the processes' kernel structures from the heap in debug mode (poison, red zones, allocation sites) and print its leak report.",
+        };
         var json = CliOptions.Json();
         var c = new Command("workload",
             "Run user processes on the MMU model: faults by kind with the handler's cost, pages out to the store file and back, " +
@@ -44,6 +49,8 @@ internal static class WorkloadCommand
         c.Options.Add(force);
         c.Options.Add(seed);
         c.Options.Add(scale);
+        c.Options.Add(pmap);
+        c.Options.Add(debugHeap);
         c.Options.Add(json);
         c.SetAction(r =>
         {
@@ -56,7 +63,8 @@ internal static class WorkloadCommand
             string workload = r.GetValue(name)!;
             WorkloadReport report;
             using (new Progress($"workload {workload}: running", asJson))
-                report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale) });
+                report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale),
+                    ReplaceForeignStore = r.GetValue(force), DebugHeap = r.GetValue(debugHeap) });
             if (asJson)
             {
                 var doc = CliJson.Document("workload");
@@ -65,7 +73,12 @@ internal static class WorkloadCommand
                 CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
                 CliJson.Write(doc);
             }
-            else Console.Out.Write(report.ToText());
+            else
+            {
+                Console.Out.Write(report.ToText());
+                if (r.GetValue(pmap)) Console.Out.Write(Environment.NewLine + report.Pmap);
+                if (report.LeakReport != null) Console.Out.Write(Environment.NewLine + report.LeakReport);
+            }
             if (!report.Verified) Console.Error.WriteLine("sharpmm: a value read back differed from what was written");
             else if (report.FramesNotReturned != 0) Console.Error.WriteLine($"sharpmm: {report.FramesNotReturned} frames were not returned after every process exited");
             return report.Verified && report.FramesNotReturned == 0 ? ExitCode.Done : ExitCode.Failed;

@@ -36,6 +36,11 @@ public sealed unsafe class LayoutBoot : IDisposable
     /// <summary>The kernel image the sequence assumes: loaded at 1 MiB, 2 MiB long; its last four
     /// pages are the bss holding the temporary page tables.</summary>
     public const ulong KernelPhysStart = 0x100000, KernelPhysEnd = 0x300000;
+    /// <summary>The image's sections, mapped W^X as the kernel maps its own (kernel/src/
+    /// KernelAddressSpace.cs): text [start, RodataStart) read-only executable, rodata
+    /// [RodataStart, DataStart) read-only no-execute, data and bss [DataStart, end) writable
+    /// no-execute. The 32-bit formats have no NX bit: there W^X is only "text is not writable".</summary>
+    public const ulong KernelRodataStart = 0x200000, KernelDataStart = 0x280000;
     private const ulong BootTablesStart = KernelPhysEnd - 8 * 4096; // 8 pages: enough for 4-level
     private const ulong StackBytes = 16 * 1024;
 
@@ -68,27 +73,82 @@ public sealed unsafe class LayoutBoot : IDisposable
         _ => ZoneLayout.X86_64(),
     };
 
-    /// <summary>Runs the sequence for <paramref name="id"/> on the raw map (which must keep RAM
-    /// below 4 GiB for the 32-bit layouts' tables). Throws for host failures; a step the library
-    /// refuses is reported in the log and as an exception naming the step.</summary>
-    public static LayoutBoot Run(LayoutId id, MemoryMap raw)
+    /// <summary>Runs the sequence for <paramref name="id"/> on the raw map; throws
+    /// InvalidOperationException with <see cref="TryRun"/>'s message when it refuses.</summary>
+    public static LayoutBoot Run(LayoutId id, MemoryMap raw) =>
+        TryRun(id, raw, out LayoutBoot? boot, out string? error) == Status.Ok ? boot! : throw new InvalidOperationException(error);
+
+    /// <summary>
+    /// Runs the sequence for <paramref name="id"/> on the raw map. The sequence puts the kernel
+    /// image and its boot tables at [<see cref="KernelPhysStart"/>, <see cref="KernelPhysEnd"/>),
+    /// so the map must have usable RAM there, and the 32-bit layouts need their tables below the
+    /// direct-map limit. Return: Ok with <paramref name="boot"/>; the sanitizer's status for a bad
+    /// map; InvalidArgument when the kernel image is not in RAM; OutOfMemory when the machine
+    /// is over the <see cref="HostBudget"/>; the status of the first step the library refuses
+    /// (OutOfMemory when RAM runs out). On failure <paramref name="error"/> says why in one line
+    /// and nothing is left allocated.
+    /// </summary>
+    public static Status TryRun(LayoutId id, MemoryMap raw, out LayoutBoot? boot, out string? error)
     {
+        boot = null;
         var layout = AddressSpaceLayout.Get(id);
         var w = StringSink.NewWriter();
         w.Str("boot sequence for layout "); w.Str(layout.Name); w.Line(":");
 
         // Step 2 comes first in the code only because the simulated RAM is sized from the map.
         MemoryMap sanitized = default;
-        if (MapSanitizer.Sanitize(ref raw, ref sanitized, out MapError err) != Status.Ok)
-            throw new InvalidOperationException($"sanitize: {err.Reason}");
+        Status st = MapSanitizer.Sanitize(ref raw, ref sanitized, out MapError err);
+        if (st != Status.Ok) { error = $"layout {layout.Name}: map: {err.Reason ?? StatusNames.Name(st)}"; return st; }
+        if (!IsUsableRam(in sanitized, KernelPhysStart, KernelPhysEnd))
+        {
+            error = $"layout {layout.Name} needs usable RAM at [0x{KernelPhysStart:x}, 0x{KernelPhysEnd:x}) for the kernel image and its boot tables; the map does not cover it with usable RAM";
+            return Status.InvalidArgument;
+        }
+        st = HostBudget.Check(in sanitized, out error);
+        if (st != Status.Ok) return st;
         BootInfo info = BootInfo.Default();
         info.Layout = ZonesFor(id);
         info.KernelImage = PhysRange.FromBounds(KernelPhysStart, KernelPhysEnd);
         var machine = SimulatedMachine.Prepare(in sanitized);
-        var mmu = new Mmu(machine.Ram, new MmuOptions { Supports1GiBPages = false });
-        return layout.AddressBits == 32
-            ? Sequence<X86LegacyFormat>(machine, mmu, layout, sanitized, info, ref w, PagingMode.Bits32, MappingSize.Size4MiB)
-            : Sequence<X86LongModeFormat>(machine, mmu, layout, sanitized, info, ref w, PagingMode.FourLevel, MappingSize.Size2MiB);
+        try
+        {
+            var mmu = new Mmu(machine.Ram, new MmuOptions { Supports1GiBPages = false });
+            boot = layout.AddressBits == 32
+                ? Sequence<X86LegacyFormat>(machine, mmu, layout, sanitized, info, ref w, PagingMode.Bits32, MappingSize.Size4MiB)
+                : Sequence<X86LongModeFormat>(machine, mmu, layout, sanitized, info, ref w, PagingMode.FourLevel, MappingSize.Size2MiB);
+            error = null;
+            return Status.Ok;
+        }
+        catch (StepRefused e)
+        {
+            machine.Dispose();
+            error = $"layout {layout.Name}: boot step '{e.Step}' failed: {StatusNames.Name(e.Status)}";
+            return e.Status;
+        }
+        catch
+        {
+            machine.Dispose();
+            throw;
+        }
+    }
+
+    // True when usable entries of the sanitized (sorted, non-overlapping) map cover [start, end).
+    private static bool IsUsableRam(in MemoryMap sanitized, ulong start, ulong end)
+    {
+        ulong covered = start;
+        for (int i = 0; i < sanitized.Count && covered < end; i++)
+        {
+            MemoryMapEntry e = sanitized[i];
+            if (e.Type == MemoryType.Usable && e.Start <= covered && e.End > covered) covered = e.End;
+        }
+        return covered >= end;
+    }
+
+    // A step the library refused; caught by TryRun, never seen by callers.
+    private sealed class StepRefused(string step, Status status) : Exception(step)
+    {
+        public string Step { get; } = step;
+        public Status Status { get; } = status;
     }
 
     private static LayoutBoot Sequence<TFormat>(SimulatedMachine machine, Mmu mmu, AddressSpaceLayout layout, MemoryMap sanitized,
@@ -140,10 +200,17 @@ public sealed unsafe class LayoutBoot : IDisposable
         Require(Mapper<TFormat, DirectMapTableAccess>.Create(access, ref frames, out var final), "final root");
         batch = new FlushBatch();
         w.Str("  4. final tables at "); w.Hex(final.RootPhys); w.Line(":");
-        // Kernel image, 4 KiB pages, at the kernel base + its physical address.
-        Require(final.MapRange(VirtAddr.NewTruncate(kernelVirt + KernelPhysStart), PhysAddr.NewUnchecked(KernelPhysStart), KernelPhysEnd - KernelPhysStart,
-            PageFlags.Writable | PageFlags.Executable | PageFlags.Global, MappingSize.Size4KiB, ref frames, ref batch), "kernel image");
-        Mapped(ref w, kernelVirt + KernelPhysStart, KernelPhysEnd - KernelPhysStart, KernelPhysStart, "kernel image, 4 KiB pages, global");
+        // Kernel image, 4 KiB pages, at the kernel base + its physical address, W^X by section.
+        int digits = layout.AddressBits == 32 ? 8 : 16;
+        Require(final.MapRange(VirtAddr.NewTruncate(kernelVirt + KernelPhysStart), PhysAddr.NewUnchecked(KernelPhysStart), KernelRodataStart - KernelPhysStart,
+            PageFlags.Executable | PageFlags.Global, MappingSize.Size4KiB, ref frames, ref batch), "kernel text");
+        Mapped(ref w, digits, kernelVirt + KernelPhysStart, KernelRodataStart - KernelPhysStart, KernelPhysStart, "kernel text, read-only executable, 4 KiB pages, global");
+        Require(final.MapRange(VirtAddr.NewTruncate(kernelVirt + KernelRodataStart), PhysAddr.NewUnchecked(KernelRodataStart), KernelDataStart - KernelRodataStart,
+            PageFlags.Global, MappingSize.Size4KiB, ref frames, ref batch), "kernel rodata");
+        Mapped(ref w, digits, kernelVirt + KernelRodataStart, KernelDataStart - KernelRodataStart, KernelRodataStart, "kernel rodata, read-only no-execute, 4 KiB pages, global");
+        Require(final.MapRange(VirtAddr.NewTruncate(kernelVirt + KernelDataStart), PhysAddr.NewUnchecked(KernelDataStart), KernelPhysEnd - KernelDataStart,
+            PageFlags.Writable | PageFlags.Global, MappingSize.Size4KiB, ref frames, ref batch), "kernel data");
+        Mapped(ref w, digits, kernelVirt + KernelDataStart, KernelPhysEnd - KernelDataStart, KernelDataStart, "kernel data and bss, writable no-execute, 4 KiB pages, global");
         ulong ramTop = 0;
         for (int i = 0; i < sanitized.Count; i++) if (sanitized[i].Type == MemoryType.Usable) ramTop = Math.Max(ramTop, sanitized[i].End);
         for (int r = 0; r < layout.Count; r++)
@@ -159,12 +226,12 @@ public sealed unsafe class LayoutBoot : IDisposable
                 {
                     Require(final.MapRange(VirtAddr.NewUnchecked(Math.Max(region.Start, 0x1000)), PhysAddr.NewUnchecked(Math.Max(region.Start, 0x1000)),
                         Math.Min(largeBytes, hi) - Math.Max(region.Start, 0x1000), PageFlags.Writable, MappingSize.Size4KiB, ref frames, ref batch), "low identity map");
-                    Mapped(ref w, Math.Max(region.Start, 0x1000), Math.Min(largeBytes, hi) - Math.Max(region.Start, 0x1000), Math.Max(region.Start, 0x1000), "identity map, 4 KiB pages (page 0 unmapped)");
+                    Mapped(ref w, digits, Math.Max(region.Start, 0x1000), Math.Min(largeBytes, hi) - Math.Max(region.Start, 0x1000), Math.Max(region.Start, 0x1000), "identity map, 4 KiB pages (page 0 unmapped)");
                 }
                 if (hi > lo)
                 {
                     Require(final.MapRange(VirtAddr.NewTruncate(lo), PhysAddr.NewUnchecked(lo - offset), hi - lo, PageFlags.Writable, large, ref frames, ref batch), RegionNames.Name(region.Kind));
-                    Mapped(ref w, lo, hi - lo, lo - offset, region.Kind == RegionKind.DirectMap ? "direct map of RAM, large pages" : "identity map of RAM, large pages");
+                    Mapped(ref w, digits, lo, hi - lo, lo - offset, region.Kind == RegionKind.DirectMap ? "direct map of RAM, large pages" : "identity map of RAM, large pages");
                 }
             }
         }
@@ -177,7 +244,7 @@ public sealed unsafe class LayoutBoot : IDisposable
             Require(final.Map(VirtAddr.NewTruncate(va), f.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken t), "stack page");
             t.Ignore(ref policy); // not yet the active tables
         }
-        w.Str("     "); w.Hex(stackBottom, layout.AddressBits / 4); w.Char('-'); w.Hex(stackTop - 1, layout.AddressBits / 4);
+        w.Str("     "); w.Hex(stackBottom, digits); w.Char('-'); w.Hex(stackTop - 1, digits);
         w.Str("  kernel stack, "); w.Size(StackBytes); w.Str(", guard page at "); w.Hex(stackBottom - 4096); w.Line(" left unmapped");
         // The recursive self-map where the layout has one (32-bit: directory entry 1023).
         if (layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dirRegion))
@@ -193,6 +260,10 @@ public sealed unsafe class LayoutBoot : IDisposable
         w.Str("  5. CR3 <- "); w.Hex(final.RootPhys); w.Line();
         failed += Check(mmu, ref w, kernelVirt + KernelPhysStart, KernelPhysStart, "kernel through its base");
         failed += Check(mmu, ref w, 0, ulong.MaxValue, "page 0");
+        failed += CheckWrite(mmu, ref w, kernelVirt + KernelPhysStart, false, "kernel text");
+        failed += CheckWrite(mmu, ref w, kernelVirt + KernelRodataStart, false, "kernel rodata");
+        failed += CheckWrite(mmu, ref w, kernelVirt + KernelDataStart, true, "kernel data");
+        if (mode != PagingMode.Bits32) failed += CheckFetch(mmu, ref w, kernelVirt + KernelDataStart, false, "kernel data");
         if (layout.TryFind(RegionKind.PageDirectory, out _))
             failed += Check(mmu, ref w, 0xFFFFF000, final.RootPhys, "directory through the self-map");
 
@@ -202,16 +273,15 @@ public sealed unsafe class LayoutBoot : IDisposable
         failed += Check(mmu, ref w, KernelPhysStart, identityKept ? KernelPhysStart : ulong.MaxValue, "kernel's physical address");
 
         // 7. Stack relocated: writable at its top, guard page below faults.
-        w.Str("  7. stack pointer moved to "); w.Hex(stackTop, layout.AddressBits / 4); w.Line();
+        w.Str("  7. stack pointer moved to "); w.Hex(stackTop, digits); w.Line();
         failed += CheckWrite(mmu, ref w, stackTop - 8, true, "top of the new stack");
         failed += CheckWrite(mmu, ref w, stackBottom - 8, false, "guard page below the stack");
         w.Str(failed == 0 ? "all checks passed" : "CHECKS FAILED: "); if (failed != 0) w.Dec((ulong)failed); w.Line();
         return new LayoutBoot(machine, mmu, layout, w.Sink.Text.ToString(), final.RootPhys, failed);
     }
 
-    private static void Mapped(ref TextWriter<StringSink> w, ulong va, ulong bytes, ulong pa, string what)
+    private static void Mapped(ref TextWriter<StringSink> w, int digits, ulong va, ulong bytes, ulong pa, string what)
     {
-        int digits = va > 0xFFFFFFFFUL ? 16 : 8;
         w.Str("     "); w.Hex(va, digits); w.Char('-'); w.Hex(va + bytes - 1, digits); w.Str(" -> "); w.Hex(pa); w.Str("  ");
         w.Size(bytes); w.Str(", "); w.Line(what);
     }
@@ -236,23 +306,33 @@ public sealed unsafe class LayoutBoot : IDisposable
         return ok ? 0 : 1;
     }
 
-    private static void Require(Status s, string step)
+    private static int CheckFetch(Mmu mmu, ref TextWriter<StringSink> w, ulong va, bool allowed, string what)
     {
-        if (s != Status.Ok) throw new InvalidOperationException($"boot step '{step}' failed: {StatusNames.Name(s)}");
+        var r = mmu.Translate(va, AccessKind.Fetch, Privilege.Supervisor, out _);
+        bool ok = (r == TranslationResult.Ok) == allowed;
+        w.Str(ok ? "     check ok: " : "     CHECK FAILED: "); w.Str(what); w.Str(" "); w.Hex(va);
+        w.Line(r == TranslationResult.Ok ? " executable" : " faults on instruction fetch");
+        return ok ? 0 : 1;
     }
 
-    /// <summary>Prints the final tables (ptdump form).</summary>
+    private static void Require(Status s, string step)
+    {
+        if (s != Status.Ok) throw new StepRefused(step, s);
+    }
+
+    /// <summary>Prints the final tables (ptdump form, with the layout's section markers).</summary>
     public void WritePageTables(ref TextWriter<StringSink> w)
     {
+        var sections = new LayoutDumpSections(Layout);
         if (Layout.AddressBits == 32)
         {
             var m = new Mapper<X86LegacyFormat, DirectMapTableAccess>(FinalRoot, new DirectMapTableAccess(_dm));
-            PageTableDump.Write(ref m, ref w);
+            PageTableDump.Write(ref m, ref w, sections);
         }
         else
         {
             var m = new Mapper<X86LongModeFormat, DirectMapTableAccess>(FinalRoot, new DirectMapTableAccess(_dm));
-            PageTableDump.Write(ref m, ref w);
+            PageTableDump.Write(ref m, ref w, sections);
         }
     }
 

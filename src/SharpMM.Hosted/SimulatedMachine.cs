@@ -28,8 +28,10 @@ public sealed unsafe class SimulatedMachine : IDisposable
         Ram = ram; DirectMap = new DirectMap((ulong)ram.Base); Memory = pm; BootStatus = status; BootTime = time;
     }
 
-    /// <summary>Sanitizes <paramref name="raw"/> and boots. Throws only for host failures;
-    /// library failures come back in <see cref="BootStatus"/> or <paramref name="error"/>.</summary>
+    /// <summary>Sanitizes <paramref name="raw"/> and boots. Throws only for host failures
+    /// (<see cref="HostBudgetExceededException"/> when the machine costs more than
+    /// <see cref="HostBudget"/> allows); library failures come back in <see cref="BootStatus"/>
+    /// or <paramref name="error"/>.</summary>
     public static SimulatedMachine? Boot(ref MemoryMap raw, in BootInfo info, out MapError error)
     {
         MemoryMap sanitized = default;
@@ -48,9 +50,13 @@ public sealed unsafe class SimulatedMachine : IDisposable
     }
 
     /// <summary>RAM sized for the map's usable memory and an empty physical memory manager,
-    /// for callers that run the boot sequence themselves (step by step).</summary>
+    /// for callers that run the boot sequence themselves (step by step). Throws
+    /// <see cref="HostBudgetExceededException"/>, before allocating anything, when the machine
+    /// costs more than <see cref="HostBudget"/> allows (callers that want a status call
+    /// <see cref="HostBudget.Check"/> first).</summary>
     public static SimulatedMachine Prepare(in MemoryMap sanitized)
     {
+        if (HostBudget.Check(in sanitized, out string? refusal) != Status.Ok) throw new HostBudgetExceededException(refusal!);
         ulong top = 0, limit = Pfn.ManagedLimit << PageSize.Shift;
         for (int i = 0; i < sanitized.Count; i++)
             if (sanitized[i].Type == MemoryType.Usable && sanitized[i].Start < limit)
@@ -67,3 +73,7 @@ public sealed unsafe class SimulatedMachine : IDisposable
         Ram.Dispose();
     }
 }
+
+/// <summary>A simulated machine refused because it would cost the host more than
+/// <see cref="HostBudget"/> allows; the message names the amount, the limit and how to raise it.</summary>
+public sealed class HostBudgetExceededException(string message) : InvalidOperationException(message);

@@ -7,7 +7,7 @@ using SharpMM.User;
 namespace SharpMM.Hosted.User;
 
 /// <summary>
-/// The hosted <see cref="IBackingStore"/>: page-sized slots in a <see cref="StoreFile"/>, read and
+/// The hosted <see cref="IBackingStore"/>: page-sized slots in a <see cref="StoreFile"/> (after its header page), read and
 /// written with positional I/O (pread/pwrite); <see cref="Flush"/> is fsync. I/O exceptions
 /// become IoError, as a device error would. The file is held through a GC handle, so the struct
 /// stays unmanaged and can live in native memory inside the user memory manager.
@@ -31,7 +31,7 @@ public readonly unsafe struct FileBackingStore : IBackingStore
         long t0 = Stopwatch.GetTimestamp();
         try
         {
-            if (RandomAccess.Read(_file.Handle, new Span<byte>(page, 4096), (long)(slot << 12)) != 4096)
+            if (RandomAccess.Read(_file.Handle, new Span<byte>(page, 4096), StoreFile.SlotOffset(slot)) != 4096)
                 new Span<byte>(page, 4096).Clear(); // past the end written so far: a sparse file reads zero
         }
         catch (IOException) { return Status.IoError; }
@@ -45,7 +45,7 @@ public readonly unsafe struct FileBackingStore : IBackingStore
     {
         if (slot >= _file.Slots) return Status.OutOfRange;
         long t0 = Stopwatch.GetTimestamp();
-        try { RandomAccess.Write(_file.Handle, new ReadOnlySpan<byte>(page, 4096), (long)(slot << 12)); }
+        try { RandomAccess.Write(_file.Handle, new ReadOnlySpan<byte>(page, 4096), StoreFile.SlotOffset(slot)); }
         catch (IOException) { return Status.IoError; }
         _file.WriteTicks += Stopwatch.GetTimestamp() - t0;
         _file.Writes++;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
+using SharpMM.Heap;
 using SharpMM.Hosted.Machine;
 using SharpMM.Paging;
 using SharpMM.Physical;
@@ -60,11 +61,15 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     /// <summary>Boots <paramref name="layout"/> on a QEMU pc map of <paramref name="ramBytes"/> and
     /// prepares a store of <paramref name="storeSlots"/> slots (a temporary file unless
     /// <paramref name="storePath"/> is given), the first <paramref name="regionSlots"/> of them
-    /// for a persistent region.</summary>
-    public UserMachine(LayoutId layout, ulong ramBytes, string? storePath, ulong storeSlots, ulong regionSlots = 0)
+    /// for a persistent region. An existing file at <paramref name="storePath"/> that is not a
+    /// store is refused (<see cref="StoreFileRefusedException"/>) unless
+    /// <paramref name="replaceForeignStore"/>.</summary>
+    public UserMachine(LayoutId layout, ulong ramBytes, string? storePath, ulong storeSlots, ulong regionSlots = 0, bool replaceForeignStore = false,
+        HeapMode heapMode = HeapMode.Fast)
     {
         if (UserLayout.For(layout, out UserLayout ul) != Status.Ok) throw new ArgumentException($"layout {AddressSpaceLayout.NameOf(layout)} has no user space");
         Layout = ul;
+        StoreFile.EnsureOpenable(storePath, replaceForeignStore); // before anything is allocated
         Boot = LayoutBoot.Run(layout, QemuMaps.ForMachine(ramBytes, "pc"));
         BuddyAllocator* buddy = &Boot.Machine.Memory->Buddy;
         var frames = new BuddyFrames(buddy, Boot.Machine.Ram.Base);
@@ -72,12 +77,19 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         var (lo, hi) = frames.Span;
         var table = new UserFrameTable();
         Require(table.InitFromFrames(ref frames, dm, lo, hi), "frame table");
-        Store = new StoreFile(storePath, storeSlots);
+        Store = new StoreFile(storePath, storeSlots, replaceForeign: replaceForeignStore);
         uint swap = (uint)(storeSlots - regionSlots);
         var slots = new StoreSlots();
         slots.Init(Alloc(StoreSlots.BytesFor(swap)), regionSlots, swap);
         Mem = (UserMemory<TFormat, BuddyFrames, FileBackingStore>*)Alloc((ulong)sizeof(UserMemory<TFormat, BuddyFrames, FileBackingStore>));
         Mem->Init(frames, new FileBackingStore(Store), dm, table, slots);
+        if (heapMode == HeapMode.Debug)
+        {
+            // Process structures from the kernel heap in debug mode: kfree checks every exit,
+            // and the leak report names the processes never reaped.
+            Heap = new MachineHeap(Boot.Machine, HeapMode.Debug);
+            if (Heap.Heap == null) throw new InvalidOperationException($"kernel heap: {StatusNames.Name(Heap.Status)}");
+        }
         Arch = Mmu.ArchHooks;
         Mmu.Tlb.PanicOnViolation = true;
         Mmu.FaultHandler = OnFault;
@@ -115,6 +127,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         foreach (var l in FaultSamples) l.Clear();
         Mem->Counters = default;
         Store.ResetStatistics();
+        if (Heap != null) Heap.Heap->Shrink(); // the baseline holds no empty slab (Collect shrinks too)
         FreeFramesAtStart = Mem->Frames.FreeFrames;
         FlushAtStart = Mem->FlushCounters;
     }
@@ -135,6 +148,17 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     private static void Require(Status s, string what)
     {
         if (s != Status.Ok) throw new InvalidOperationException($"{what}: {StatusNames.Name(s)}");
+    }
+
+    /// <summary>The kernel heap (debug mode) the process structures come from, or null: native memory.</summary>
+    public MachineHeap? Heap { get; }
+
+    // A process structure: kzalloc'd from the debug heap when there is one (kfree'd at exit).
+    private AddressSpace<TFormat>* NewSpaceStruct()
+    {
+        if (Heap == null) return (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        Require(Heap.Heap->Kzalloc((ulong)sizeof(AddressSpace<TFormat>), out void* p), "kzalloc process");
+        return (AddressSpace<TFormat>*)p;
     }
 
     /// <summary>Native memory freed with the machine.</summary>
@@ -159,7 +183,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     /// <summary>A new process: an empty space with the kernel half, laid out by exec.</summary>
     public AddressSpace<TFormat>* Spawn(ulong textBytes, ulong dataBytes)
     {
-        var s = (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        var s = NewSpaceStruct();
         Require(Mem->CreateSpace(s, Layout, Boot.FinalRoot), "create space");
         Require(Mem->Exec(s, textBytes, dataBytes, ref Arch), "exec");
         return s;
@@ -168,7 +192,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     /// <summary>fork of <paramref name="parent"/>.</summary>
     public AddressSpace<TFormat>* Fork(AddressSpace<TFormat>* parent)
     {
-        var c = (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
+        var c = NewSpaceStruct();
         Require(Mem->Fork(parent, c, ref Arch), "fork");
         return c;
     }
@@ -178,6 +202,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     {
         if (Current == s) Switch(null);
         Require(Mem->Destroy(s, ref Arch), "destroy");
+        if (Heap != null) Require(Heap.Heap->Kfree(s), "kfree process");
     }
 
     /// <summary>Runs <paramref name="s"/> (CR3 load); null: the kernel's tables.</summary>
@@ -211,6 +236,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     {
         Mmu.FaultHandler = null;
         foreach (nint p in _allocations) NativeMemory.Free((void*)p);
+        Heap?.Dispose();
         Store.Dispose();
         Boot.Dispose();
     }

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using SharpMM.Diagnostics;
+using SharpMM.Heap;
 using SharpMM.Hosted.Workloads;
 using SharpMM.Paging;
 using SharpMM.Paging.X86;
@@ -18,6 +20,12 @@ public sealed class UserWorkloadOptions
     public ulong RamBytes { get; init; } = 64UL << 20;
     /// <summary>The store file (null: a temporary file).</summary>
     public string? StorePath { get; init; }
+    /// <summary>Replace <see cref="StorePath"/> even when it is an existing file that is not a
+    /// store (<see cref="StoreFile.IsForeignFile"/>); without it such a file is refused.</summary>
+    public bool ReplaceForeignStore { get; init; }
+    /// <summary>Process structures from the kernel heap in debug mode; the report then carries
+    /// its leak report (`workload NAME --debug-heap`).</summary>
+    public bool DebugHeap { get; init; }
     /// <summary>Seed of the access patterns.</summary>
     public ulong Seed { get; init; } = 1;
     /// <summary>Multiplies the amount of work (requests, accesses).</summary>
@@ -62,7 +70,7 @@ public static class UserWorkloads
     {
         ulong ramPages = o.RamBytes >> 12;
         ulong storeSlots = name == "memory-hog" ? 2 * ramPages + ramPages / 2 + 1024 : ramPages + 1024;
-        using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots);
+        using var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, o.StorePath, storeSlots, replaceForeignStore: o.ReplaceForeignStore, heapMode: o.DebugHeap ? HeapMode.Debug : HeapMode.Fast);
         m.WarmUp();
         var report = new WorkloadReport
         {
@@ -112,6 +120,22 @@ public static class UserWorkloads
         FlushCounters fc = m.Mem->FlushCounters;
         FlushCounters f0 = m.FlushAtStart;
         r.PagesInvalidated += fc.PagesInvalidated - f0.PagesInvalidated; r.Cr3Reloads += fc.Cr3Reloads - f0.Cr3Reloads; r.FullFlushes += fc.FullFlushes - f0.FullFlushes;
+        if (m.Heap != null && m.Heap.Heap != null)
+        {
+            var heap = m.Heap.Heap;
+            heap->Shrink(); // empty slabs go back, so only live allocations keep frames
+            var t = StringSink.NewWriter();
+            HeapReport.WriteLeaks(ref t, in heap->Pages);
+            HeapReport.WriteEvents(ref t, in heap->Pages);
+            r.LeakReport = t.Sink.Text.ToString();
+            var j = StringSink.NewWriter();
+            JsonWriter<StringSink> jw = default;
+            jw.BeginObject(ref j);
+            HeapReport.WriteLeaksJson(ref jw, ref j, in heap->Pages);
+            jw.EndObject(ref j);
+            using var doc = System.Text.Json.JsonDocument.Parse(j.Sink.Text.ToString());
+            r.LeakReportJson = doc.RootElement.GetProperty("leak_report").Clone();
+        }
         r.FramesNotReturned = (long)m.FreeFramesAtStart - (long)m.Mem->Frames.FreeFrames;
     }
 
@@ -121,6 +145,10 @@ public static class UserWorkloads
         ulong all = 0, swapped = 0;
         foreach (nint p in live) { all += ((AddressSpace<TFormat>*)p)->ResidentPages; swapped += ((AddressSpace<TFormat>*)p)->SwappedPages; }
         r.Samples.Add(new RssSample(step, label, main->ResidentPages, all, m.Mem->UserFrames, swapped));
+        var w = StringSink.NewWriter();
+        w.Str("pmap of the main process at step "); w.Dec((ulong)step); w.Str(" ("); w.Str(label); w.Line("):");
+        ProcessMap.Write(ref w, in *main);
+        r.Pmap = w.Sink.Text.ToString();
     }
 
     private static void Check(WorkloadReport r, bool ok, string what)
@@ -326,9 +354,12 @@ public static class UserWorkloads
         };
         try
         {
+            // The workload formats its region afresh: an old store at the path is replaced, a
+            // file that is not a store only when the caller said so.
+            StoreFile.EnsureOpenable(temporary ? null : path, o.ReplaceForeignStore);
             if (System.IO.File.Exists(path)) System.IO.File.Delete(path);
             long t0 = Stopwatch.GetTimestamp();
-            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots))
+            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots, o.ReplaceForeignStore, o.DebugHeap ? HeapMode.Debug : HeapMode.Fast))
             {
                 m.WarmUp();
                 r.FreeFramesAtStart = m.FreeFramesAtStart;
@@ -361,7 +392,7 @@ public static class UserWorkloads
                 Collect(m, r);
                 r.Notes.Add("the machine stops here without a snapshot (its RAM is gone; the store file stays)");
             }
-            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots))
+            using (var m = new UserMachine<TFormat>(o.Layout, o.RamBytes, path, storeSlots, regionSlots, o.ReplaceForeignStore, o.DebugHeap ? HeapMode.Debug : HeapMode.Fast))
             {
                 m.WarmUp();
                 PersistentRegion* region = m.AttachRegion(pages, format: false);

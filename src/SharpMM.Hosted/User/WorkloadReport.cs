@@ -48,6 +48,13 @@ public sealed class WorkloadReport
     public List<RssSample> Samples { get; } = new();
     /// <summary>Findings, one line each.</summary>
     public List<string> Notes { get; } = new();
+    /// <summary>The main process's regions, pmap -x style (<see cref="SharpMM.User.ProcessMap"/>),
+    /// at the last RSS sample: printed by `workload NAME --pmap`.</summary>
+    public string Pmap { get; set; } = "";
+    /// <summary>With the debug heap: its leak report and findings (text), else null.</summary>
+    public string? LeakReport { get; set; }
+    /// <summary>The same as the JSON member "leak_report" (<see cref="SharpMM.Heap.HeapReport.WriteLeaksJson"/>).</summary>
+    public System.Text.Json.JsonElement? LeakReportJson { get; set; }
     /// <summary>Every value read back matched what was written.</summary>
     public bool Verified { get; set; } = true;
     /// <summary>Wall time of the workload (machine boot excluded).</summary>
@@ -111,7 +118,7 @@ public sealed class WorkloadReport
         var samples = new List<object>();
         foreach (var s in Samples)
             samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages });
-        return new Dictionary<string, object>
+        var json = new Dictionary<string, object>
         {
             ["workload"] = Name, ["description"] = Description, ["layout"] = Layout, ["ram_bytes"] = RamBytes,
             ["free_frames_at_start"] = FreeFramesAtStart, ["elapsed_ms"] = Math.Round(Elapsed.TotalMilliseconds, 1),
@@ -124,5 +131,7 @@ public sealed class WorkloadReport
             ["pages_invalidated"] = PagesInvalidated, ["cr3_reloads"] = Cr3Reloads, ["full_flushes"] = FullFlushes,
             ["rss"] = samples, ["notes"] = Notes,
         };
+        if (LeakReportJson is { } leaks) json["leak_report"] = leaks;
+        return json;
     }
 }

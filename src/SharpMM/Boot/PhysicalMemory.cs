@@ -28,9 +28,11 @@ public unsafe struct PhysicalMemory
     public BuddyAllocator Buddy;
     /// <summary>The usable frames below 1 MiB.</summary>
     public LowMemoryAllocator LowMemory;
-    /// <summary>Frames of usable RAM in the sanitized map (reserved and low ones included).</summary>
+    /// <summary>Frames of usable RAM the zones hold (reserved and low ones included; refused RAM
+    /// and page 0 not): the sum of the zones' present frames.</summary>
     public ulong PresentFrames;
-    /// <summary>Usable RAM ignored because it lies at or above the 16 TiB limit.</summary>
+    /// <summary>Usable RAM ignored because it lies at or above the 16 TiB limit (the ranges are
+    /// the usable map entries' parts above <see cref="ManagedLimitBytes"/>).</summary>
     public ulong RefusedRamBytes;
     /// <summary>Frames memblock handed to the buddy allocator.</summary>
     public ulong HandedOverFrames;
@@ -40,6 +42,10 @@ public unsafe struct PhysicalMemory
     public bool IsReady;
 
     private const ulong LowMemoryEnd = 1UL << 20;
+
+    /// <summary>The first physical address whose frame number does not fit 32 bits (16 TiB):
+    /// usable RAM at or above it is refused.</summary>
+    public const ulong ManagedLimitBytes = Pfn.ManagedLimit << PageSize.Shift;
 
     /// <summary>
     /// Runs the boot sequence over a sanitized map. Return: Ok; EmptyMap when no usable RAM
@@ -51,11 +57,11 @@ public unsafe struct PhysicalMemory
     {
         IsReady = false;
         Map = sanitized;
-        PresentFrames = sanitized.UsableFrames();
+        PresentFrames = 0;
         RefusedRamBytes = 0;
         Memblock.Init(directMap);
 
-        ulong limit = Pfn.ManagedLimit << PageSize.Shift;
+        const ulong limit = ManagedLimitBytes;
         for (int i = 0; i < sanitized.Count; i++)
         {
             MemoryMapEntry e = sanitized[i];
@@ -86,6 +92,7 @@ public unsafe struct PhysicalMemory
             if (s == 0) s = 1;
             if (e <= s) continue;
             ranges[2 * n] = s; ranges[2 * n + 1] = e; n++;
+            PresentFrames += e - s;
         }
         if (n == 0) return Status.EmptyMap;
 
@@ -100,6 +107,29 @@ public unsafe struct PhysicalMemory
         HandedOverFrames = Memblock.HandOver(ref Buddy);
         IsReady = true;
         return Status.Ok;
+    }
+
+    /// <summary>
+    /// The bytes of frame metadata <see cref="Boot"/> would take from RAM for this sanitized map
+    /// (usable RAM below the limit, aligned inward, frame 0 left out, as Boot hands it to the
+    /// frame map), so a host can refuse a machine it cannot afford before booting it.
+    /// </summary>
+    public static ulong MetadataBytesFor(in MemoryMap sanitized)
+    {
+        ulong* ranges = stackalloc ulong[2 * MemoryMap.Capacity];
+        int n = 0;
+        for (int i = 0; i < sanitized.Count; i++)
+        {
+            MemoryMapEntry e = sanitized[i];
+            if (e.Type != MemoryType.Usable || e.Start >= ManagedLimitBytes) continue;
+            ulong end = e.End < ManagedLimitBytes ? e.End : ManagedLimitBytes;
+            ulong s = (e.Start + PageSize.OffsetMask) >> PageSize.Shift, f = end >> PageSize.Shift;
+            if (s == 0) s = 1;
+            if (f <= s) continue;
+            if (n > 0 && ranges[2 * n - 1] == s) { ranges[2 * n - 1] = f; continue; }
+            ranges[2 * n] = s; ranges[2 * n + 1] = f; n++;
+        }
+        return n == 0 ? 0 : FrameMap.MetadataBytesFor(ranges, n);
     }
 
     private Status ReserveRange(PhysRange r, ReservedFor owner) =>

@@ -11,31 +11,50 @@ namespace SharpMM.Heap;
 /// same figures as JSON for the boot report (<see cref="WriteJson"/> emits the two members
 /// "slabinfo" and "meminfo_heap" into the object being written).
 ///
-/// Columns: active_objs = objects handed out; num_objs = objects in all slabs; cpu_cached =
-/// objects parked in per-CPU magazines (free, but not in their slabs); objsize = the size asked
-/// for; slot = bytes per object in the slab (with debug red zones and trailer).
+/// The slabinfo table is Linux's version 2.1 exactly (mm/slab_common.c's header and
+/// "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu"), so tools
+/// that parse it read this one: objsize is the slot (the object with debug red zones and
+/// trailer, Linux's s->size), the tunables are 0 as SLUB prints them, sharedavail is 0. What
+/// Linux has no column for follows in a separate table (<see cref="WriteSlabExtras"/>): the
+/// size asked for and cpu_cached, objects parked in per-CPU magazines (free, but not in their
+/// slabs; counted in active_objs as SLUB counts its per-CPU objects).
 /// </summary>
 public static unsafe class HeapReport
 {
-    /// <summary>Writes the slabinfo table.</summary>
+    /// <summary>Writes the slabinfo table (version 2.1).</summary>
     public static void WriteSlabinfo<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
     {
-        w.Line("slabinfo - version: 2.1 (sharpmm)");
-        w.Line("# name                 <active_objs> <num_objs> <objsize> <slot> <objperslab> <pagesperslab> : slabdata <active_slabs> <num_slabs> <cpu_cached>");
+        w.Line("slabinfo - version: 2.1");
+        w.Line("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>");
         for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache)
         {
             c->WriteName(ref w);
-            w.Spaces(SlabCache.NameBytes - c->NameLength);
-            w.DecPad(c->ActiveObjects, 14);
-            w.DecPad(c->TotalObjects, 11);
-            w.DecPad(c->ObjectSize, 10);
-            w.DecPad(c->SlotSize, 7);
-            w.DecPad(c->ObjectsPerSlab, 13);
-            w.DecPad(c->PagesPerSlab, 15);
-            w.Str(" : slabdata");
-            w.DecPad(c->ActiveSlabs, 15);
-            w.DecPad(c->Slabs, 12);
-            w.DecPad(c->CpuCachedObjects, 13);
+            w.Spaces(17 - c->NameLength);
+            w.Char(' '); w.DecPad(c->ActiveObjects, 6);
+            w.Char(' '); w.DecPad(c->TotalObjects, 6);
+            w.Char(' '); w.DecPad(c->SlotSize, 6);
+            w.Char(' '); w.DecPad(c->ObjectsPerSlab, 4);
+            w.Char(' '); w.DecPad(c->PagesPerSlab, 4);
+            w.Str(" : tunables    0    0    0");
+            w.Str(" : slabdata ");
+            w.DecPad(c->ActiveSlabs, 6);
+            w.Char(' '); w.DecPad(c->Slabs, 6);
+            w.Char(' '); w.DecPad(0, 6);
+            w.Line();
+        }
+    }
+
+    /// <summary>Writes what slabinfo 2.1 has no column for, one line per cache: the object
+    /// size asked for and the objects cached per CPU.</summary>
+    public static void WriteSlabExtras<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        w.Line("# name            <object_size> <cpu_cached>");
+        for (SlabCache* c = pages.FirstCache; c != null; c = c->NextCache)
+        {
+            c->WriteName(ref w);
+            w.Spaces(17 - c->NameLength);
+            w.Char(' '); w.DecPad(c->ObjectSize, 13);
+            w.Char(' '); w.DecPad(c->CpuCachedObjects, 12);
             w.Line();
         }
     }
@@ -77,10 +96,13 @@ public static unsafe class HeapReport
         }
     }
 
-    /// <summary>Writes slabinfo and meminfo.</summary>
+    /// <summary>Writes slabinfo, the extras table and meminfo.</summary>
     public static void WriteText<TSink>(ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
     {
         WriteSlabinfo(ref w, in pages);
+        w.Line();
+        w.Line("slab caches, beyond slabinfo:");
+        WriteSlabExtras(ref w, in pages);
         w.Line();
         WriteMeminfo(ref w, in pages);
     }
@@ -141,6 +163,54 @@ public static unsafe class HeapReport
         j.Number(ref w, "caches", caches);
         j.Number(ref w, "reclaims", pages.Reclaims);
         j.Bool(ref w, "debug", pages.IsDebug);
+        j.EndObject(ref w);
+        if (pages.Debug != null) WriteLeaksJson(ref j, ref w, in pages);
+    }
+
+    /// <summary>
+    /// Debug mode only: <c>"leak_report": {live_objects, live_bytes, sites: [{live_objects,
+    /// live_bytes, allocations, site}], events: {total, kinds: [{kind, count}]}}</c>, the leak
+    /// report and the findings of <see cref="WriteLeaks"/> and <see cref="WriteEvents"/>.
+    /// </summary>
+    public static void WriteLeaksJson<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in HeapPages pages) where TSink : struct, ITextSink
+    {
+        HeapDebug* dbg = pages.Debug;
+        if (dbg == null) return;
+        dbg->Totals(out ulong objects, out ulong bytes, out _);
+        j.BeginObject(ref w, "leak_report");
+        j.Number(ref w, "live_objects", objects);
+        j.Number(ref w, "live_bytes", bytes);
+        j.BeginArray(ref w, "sites");
+        for (uint i = 0; i < HeapDebug.SiteCapacity; i++)
+        {
+            AllocationSite site = dbg->SiteAt(i);
+            if (site.LiveObjects == 0) continue;
+            j.BeginObject(ref w);
+            j.Number(ref w, "live_objects", site.LiveObjects);
+            j.Number(ref w, "live_bytes", site.LiveBytes);
+            j.Number(ref w, "allocations", site.Allocations);
+            // The site is bytes kept by the debug state (file name tail and line): written as
+            // the last member, after the comma the writer would have put, as slab names are.
+            w.Str(",\"site\":\"");
+            dbg->WriteSite(ref w, i);
+            w.Char('"');
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.BeginObject(ref w, "events");
+        j.Number(ref w, "total", dbg->EventTotal);
+        j.BeginArray(ref w, "kinds");
+        for (int k = 0; k < HeapEventKindNames.Count; k++)
+        {
+            ulong n = dbg->Count((HeapEventKind)k);
+            if (n == 0) continue;
+            j.BeginObject(ref w);
+            j.String(ref w, "kind", HeapEventKindNames.Name((HeapEventKind)k));
+            j.Number(ref w, "count", n);
+            j.EndObject(ref w);
+        }
+        j.EndArray(ref w);
+        j.EndObject(ref w);
         j.EndObject(ref w);
     }
 

@@ -7,7 +7,7 @@ namespace SharpMM.Paging;
 /// Text reports of an address space, allocation-free through <see cref="TextWriter{TSink}"/>
 /// (the same code prints hosted and on the kernel's serial port).
 ///
-/// <see cref="Write"/> walks every leaf in ascending virtual order and merges neighbours that
+/// <c>Write</c> walks every leaf in ascending virtual order and merges neighbours that
 /// are contiguous in virtual space, have the same page size and the same flags (Accessed and
 /// Dirty are left out, as Linux's ptdump masks them) into one line per run; physical contiguity
 /// is not required. Columns: range, run size, page size, then USR, RW/ro, NX/x, GLB, PWT, PCD.
@@ -30,15 +30,24 @@ public static class PageTableDump
     /// <summary>Writes the merged mapping list of <paramref name="mapper"/>, a header and a
     /// table/leaf summary.</summary>
     public static void Write<TFormat, TAccess, TSink>(ref Mapper<TFormat, TAccess> mapper, ref TextWriter<TSink> w)
+        where TFormat : struct, IPagingFormat where TAccess : struct, ITableAccess where TSink : struct, ITextSink =>
+        Write(ref mapper, ref w, default(NoDumpSections));
+
+    /// <summary>The same with ptdump's section markers ("---[ Kernel Mapping ]---") before the
+    /// first run of each section; runs never merge across a section start, and sections with
+    /// nothing mapped still print their marker, as Linux's do.</summary>
+    public static void Write<TFormat, TAccess, TSink, TSections>(ref Mapper<TFormat, TAccess> mapper, ref TextWriter<TSink> w, TSections sections)
         where TFormat : struct, IPagingFormat where TAccess : struct, ITableAccess where TSink : struct, ITextSink
+        where TSections : struct, IDumpSections
     {
         w.Str(TFormat.Name);
         w.Str(", root ");
         w.Hex(mapper.RootPhys, PhysDigits<TFormat>());
         w.Line();
-        var runs = new RunWriter<TFormat, TSink> { Writer = w };
+        var runs = new RunWriter<TFormat, TSink, TSections> { Writer = w, Sections = sections };
         mapper.Visit(ref runs);
         runs.Finish();
+        runs.MarkersUpTo(ulong.MaxValue);
         w = runs.Writer;
         TableCensus census = runs.Census;
         w.Str("tables:");
@@ -173,11 +182,25 @@ public static class PageTableDump
     internal static int PhysDigits<TFormat>() where TFormat : struct, IPagingFormat => TFormat.EntrySize == 8 ? 16 : 10;
 
     // Merges leaves into runs and prints one line per run.
-    private struct RunWriter<TFormat, TSink> : IPageTableVisitor
-        where TFormat : struct, IPagingFormat where TSink : struct, ITextSink
+    private struct RunWriter<TFormat, TSink, TSections> : IPageTableVisitor
+        where TFormat : struct, IPagingFormat where TSink : struct, ITextSink where TSections : struct, IDumpSections
     {
         public TextWriter<TSink> Writer;
         public TableCensus Census;
+        public TSections Sections;
+        private int _nextSection;
+
+        // Prints the marker of every section that starts at or below va and was not printed.
+        public void MarkersUpTo(ulong va)
+        {
+            while (_nextSection < Sections.Count && Sections.Start(_nextSection) <= va)
+            {
+                Writer.Str("---[ ");
+                Writer.Str(Sections.Name(_nextSection));
+                Writer.Line(" ]---");
+                _nextSection++;
+            }
+        }
         private bool _open;
         private ulong _start, _last;
         private MappingSize _size;
@@ -190,12 +213,14 @@ public static class PageTableDump
             Census.Leaf(m);
             PageFlags key = m.Effective & ~(PageFlags.Accessed | PageFlags.Dirty);
             ulong start = m.Start.Value;
-            if (_open && _last != ulong.MaxValue && start == _last + 1 && m.Size == _size && key == _flags)
+            bool sectionStarts = _nextSection < Sections.Count && Sections.Start(_nextSection) <= start;
+            if (_open && !sectionStarts && _last != ulong.MaxValue && start == _last + 1 && m.Size == _size && key == _flags)
             {
                 _last = start + (m.Bytes - 1);
                 return;
             }
             Finish();
+            MarkersUpTo(start);
             _open = true;
             _start = start;
             _last = start + (m.Bytes - 1);
@@ -210,18 +235,21 @@ public static class PageTableDump
             int digits = VaDigits<TFormat>();
             Writer.Hex(_start, digits);
             Writer.Char('-');
-            // The end is exclusive; a run that ends the address space ends at 2^32 or 2^64.
+            // The end is exclusive; a run that ends the address space ends at 2^32 or 2^64, one
+            // digit wider than the column, which the padding before the size gives back.
+            int wider = 0;
             if (_last == ulong.MaxValue || (digits == 8 && _last == uint.MaxValue))
             {
                 Writer.Str("0x1");
                 for (int i = 0; i < digits; i++) Writer.Char('0');
+                wider = 1;
             }
             else Writer.Hex(_last + 1, digits);
             // Right-align the run size in 8 columns.
             ulong bytes = _last - _start + 1;
             var probe = new TextWriter<CountingSink>(default);
             WriteSize(ref probe, bytes);
-            Writer.Spaces(8 - probe.Sink.Count);
+            Writer.Spaces(8 - wider - probe.Sink.Count);
             WriteSize(ref Writer, bytes);
             Writer.Spaces(2); // every page size prints in two characters: 4K 2M 4M 1G
             WriteSize(ref Writer, 1UL << (int)_size);

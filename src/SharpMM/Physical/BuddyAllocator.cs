@@ -351,7 +351,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     /// <summary>
     /// Frees a block. Checks, in order: order at most 10 (InvalidArgument), frame aligned to the
     /// order (Misaligned), frame managed (OutOfRange), frame is the start of an allocated block
-    /// (DoubleFree when it is free or cached, NotAllocated otherwise), same order as allocated
+    /// (DoubleFree when it is free, cached, or inside a free block it merged into; NotAllocated
+    /// otherwise), same order as allocated
     /// (WrongOrder). Any failure changes nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -401,7 +402,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     {
         byte* info = a.Info(p);
         byte v = *info;
-        if (v != FrameInfo.Make(FrameState.Allocated, order)) return Refused(v);
+        if (v != FrameInfo.Make(FrameState.Allocated, order)) return Refused(ref zone, a, p, v);
         // The zone's setting first: it is the same on every call and predicts perfectly, while
         // "order is 0" is a coin flip in mixed-order workloads (a mispredict cost 3.5 ns here).
         uint high = zone.PcpHigh;
@@ -419,13 +420,28 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     }
 
     // Why a free is refused, from the frame's state byte (the block is not an allocated block
-    // of the order given).
+    // of the order given). A Tail frame lies inside a block that starts below it: inside a free
+    // block it was freed already (a block freed twice after it merged with its buddy), inside an
+    // allocated block it was never a block of its own. Blocks are naturally aligned, so the
+    // first head that is not Tail among p rounded down to 2, 4, ... 1024 frames is the enclosing
+    // block's.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Status Refused(byte v)
+    private static Status Refused<TA>(ref Zone zone, TA a, uint p, byte v) where TA : struct, IFrameAddressing
     {
         FrameState st = FrameInfo.State(v);
         if (st == FrameState.Allocated) return Status.WrongOrder;
-        return st == FrameState.Free || st == FrameState.PerCpu ? Status.DoubleFree : Status.NotAllocated;
+        if (st == FrameState.Free || st == FrameState.PerCpu) return Status.DoubleFree;
+        if (st != FrameState.Tail) return Status.NotAllocated;
+        for (int o = 1; o <= MaxOrderValue; o++)
+        {
+            uint head = p & ~((1u << o) - 1);
+            if (head == p) continue;
+            if (head < zone.SpannedStartPfn || !a.HasInfo(head)) break;
+            FrameState hs = FrameInfo.State(*a.Info(head));
+            if (hs == FrameState.Tail) continue;
+            return hs == FrameState.Free ? Status.DoubleFree : Status.NotAllocated;
+        }
+        return Status.NotAllocated;
     }
 
     // Returns the oldest batch (the bottom of the stack) to the lists.

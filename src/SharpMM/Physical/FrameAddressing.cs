@@ -12,6 +12,9 @@ internal unsafe interface IFrameAddressing
     byte* Info(uint pfn);
     /// <summary>Flips the pair bit of the order-<paramref name="order"/> block; returns the new value.</summary>
     bool TogglePair(ref Zone zone, uint pfn, uint order);
+    /// <summary>True when a frame of the zone's span has a state byte (the slow paths ask before
+    /// reading a frame they did not get from a list).</summary>
+    bool HasInfo(uint pfn);
 }
 
 /// <summary>A zone whose metadata is one packed run: base + pfn, no table lookup.</summary>
@@ -29,6 +32,8 @@ internal readonly unsafe struct DenseAddressing : IFrameAddressing
     public byte* Info(uint pfn) => _info + pfn;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TogglePair(ref Zone zone, uint pfn, uint order) => FrameMap.Toggle((ulong*)zone.DensePairs[order], pfn >> (int)(order + 1));
+    /// <summary>Every frame of a dense zone's span has metadata.</summary>
+    public bool HasInfo(uint pfn) => true;
 }
 
 /// <summary>Any zone: through the section table.</summary>
@@ -45,4 +50,5 @@ internal readonly unsafe struct SparseAddressing : IFrameAddressing
     public byte* Info(uint pfn) => _map.Info(pfn);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TogglePair(ref Zone zone, uint pfn, uint order) => _map.TogglePair(pfn, order);
+    public bool HasInfo(uint pfn) => _map.HasMetadata(pfn);
 }

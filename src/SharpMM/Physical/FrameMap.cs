@@ -10,9 +10,9 @@ namespace SharpMM.Physical;
 ///
 /// <code>
 ///   section table: one 32-byte entry per 256 MiB of address space below the highest RAM
-///   +-----------+-----------+---------+----+----+
-///   | LinkBase  | InfoBase  | Ordinal | Lo | Hi |   entry s covers frames [s*65536, (s+1)*65536)
-///   +-----------+-----------+---------+----+----+   metadata exists for frames [Lo, Hi) only
+///   +-----------+-----------+---------+----+---------+
+///   | LinkBase  | InfoBase  | Ordinal | Lo | Hi      |   entry s covers frames [s*65536, (s+1)*65536)
+///   +-----------+-----------+---------+----+---------+   metadata exists for frames [Lo, Hi) only
 ///
 ///   one metadata block: [ section table | links, packed in frame order (8 B/frame)
 ///                         | state bytes, packed likewise (1 B/frame)
@@ -54,11 +54,12 @@ public unsafe struct FrameMap
         /// <summary>State bytes minus Lo (biased).</summary>
         public byte* InfoBase;
         /// <summary>1 + the section's index among present sections; 0 when it holds no RAM.</summary>
-        public ulong Ordinal;
+        public uint Ordinal;
         /// <summary>First frame with metadata.</summary>
         public uint Lo;
-        /// <summary>One past the last frame with metadata.</summary>
-        public uint Hi;
+        /// <summary>One past the last frame with metadata. 64-bit: the last section below
+        /// <see cref="Pfn.ManagedLimit"/> ends at frame 2^32, which a uint would wrap to 0.</summary>
+        public ulong Hi;
     }
 
     private Section* _sections;
@@ -94,25 +95,10 @@ public unsafe struct FrameMap
         where TMeta : struct, IMetadataAllocator
     {
         map = default;
-        if (rangeCount <= 0) return Status.InvalidArgument;
-        ulong prevEnd = 0;
-        for (int i = 0; i < rangeCount; i++)
-        {
-            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
-            if (e <= s || s < prevEnd || e > Pfn.ManagedLimit) return Status.InvalidArgument;
-            prevEnd = e;
-        }
-        uint sectionCount = (uint)((prevEnd + SectionFrames - 1) >> SectionShift);
-
-        // Pass 1: count frames spanned and sections present, so one allocation serves all.
-        ulong frames = 0, present = 0;
-        Walk(ranges, rangeCount, null, ref frames, ref present, null, null);
-        ulong tableBytes = Align64((ulong)sectionCount * (ulong)sizeof(Section));
-        ulong linkBytes = Align64(frames * (ulong)sizeof(FrameLinks));
-        ulong infoBytes = Align64(frames);
-        ulong pairWords = 0;
-        for (int o = 0; o < PairOrders; o++) pairWords += present * PairWords(o);
-        ulong bytes = tableBytes + linkBytes + infoBytes + pairWords * 8;
+        if (!Measure(ranges, rangeCount, out Sizes z)) return Status.InvalidArgument;
+        uint sectionCount = z.SectionCount;
+        ulong present = z.PresentSections, tableBytes = z.TableBytes, linkBytes = z.LinkBytes, infoBytes = z.InfoBytes;
+        ulong bytes = z.TotalBytes;
         if (meta.AllocateMetadata(bytes, 4096, out byte* block, out ulong phys) != Status.Ok) return Status.OutOfMemory;
 
         // Pass 2: carve.
@@ -129,6 +115,47 @@ public unsafe struct FrameMap
         map._metadataBytes = bytes;
         map._metadataPhys = phys;
         return Status.Ok;
+    }
+
+    /// <summary>
+    /// The bytes of metadata <see cref="Build"/> takes for these ranges (same rules), so a host can
+    /// refuse a machine whose bookkeeping it cannot afford before any of it is allocated.
+    /// Return: the byte count; 0 for ranges Build would refuse as InvalidArgument.
+    /// </summary>
+    public static ulong MetadataBytesFor(ulong* ranges, int rangeCount) =>
+        Measure(ranges, rangeCount, out Sizes z) ? z.TotalBytes : 0;
+
+    private struct Sizes
+    {
+        public uint SectionCount;
+        public ulong PresentSections, TableBytes, LinkBytes, InfoBytes, PairBytes;
+        public readonly ulong TotalBytes => TableBytes + LinkBytes + InfoBytes + PairBytes;
+    }
+
+    // Validates the ranges and counts frames spanned and sections present (pass 1), so one
+    // allocation serves all.
+    private static bool Measure(ulong* ranges, int rangeCount, out Sizes z)
+    {
+        z = default;
+        if (rangeCount <= 0) return false;
+        ulong prevEnd = 0;
+        for (int i = 0; i < rangeCount; i++)
+        {
+            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
+            if (e <= s || s < prevEnd || e > Pfn.ManagedLimit) return false;
+            prevEnd = e;
+        }
+        z.SectionCount = (uint)((prevEnd + SectionFrames - 1) >> SectionShift);
+        ulong frames = 0, present = 0;
+        Walk(ranges, rangeCount, null, ref frames, ref present, null, null);
+        z.PresentSections = present;
+        z.TableBytes = Align64((ulong)z.SectionCount * (ulong)sizeof(Section));
+        z.LinkBytes = Align64(frames * (ulong)sizeof(FrameLinks));
+        z.InfoBytes = Align64(frames);
+        ulong pairWords = 0;
+        for (int o = 0; o < PairOrders; o++) pairWords += present * PairWords(o);
+        z.PairBytes = pairWords * 8;
+        return true;
     }
 
     private static ulong Align64(ulong v) => (v + 63) & ~63UL;
@@ -168,9 +195,9 @@ public unsafe struct FrameMap
             Section* entry = table + sec;
             entry->LinkBase = links + frames - lo;
             entry->InfoBase = infos + frames - lo;
-            entry->Ordinal = present + 1;
+            entry->Ordinal = (uint)(present + 1);
             entry->Lo = (uint)lo;
-            entry->Hi = (uint)hi;
+            entry->Hi = hi;
         }
         frames += hi - lo;
         present++;
@@ -191,7 +218,7 @@ public unsafe struct FrameMap
         for (uint s = first; s <= last; s++)
         {
             Section* sec = _sections + s;
-            if (sec->Ordinal != s0->Ordinal + (s - first) || sec->LinkBase != s0->LinkBase || sec->InfoBase != s0->InfoBase) return false;
+            if (sec->Ordinal != (ulong)s0->Ordinal + (s - first) || sec->LinkBase != s0->LinkBase || sec->InfoBase != s0->InfoBase) return false;
             ulong expectLo = s == first ? s0->Lo : (ulong)s << SectionShift;
             ulong expectHi = s == last ? endPfn : ((ulong)s + 1) << SectionShift;
             if (sec->Lo != expectLo || sec->Hi < expectHi) return false;
@@ -228,7 +255,7 @@ public unsafe struct FrameMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly ulong* PairWord(uint pfn, uint order, out ulong mask)
     {
-        ulong slice = _sections[pfn >> SectionShift].Ordinal - 1;
+        ulong slice = (ulong)_sections[pfn >> SectionShift].Ordinal - 1;
         ulong bit = (slice << (int)(SectionShift - 1 - order)) + ((pfn & (SectionFrames - 1)) >> (int)(order + 1));
         mask = 1UL << (int)(bit & 63);
         return (ulong*)_pairs[(int)order] + (bit >> 6);

@@ -285,14 +285,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// <summary>
     /// Maps the caller's physical range [phys, phys + bytes) at <paramref name="va"/> now
     /// (uncached; a device's registers or a frame buffer). Its frames are never counted, paged
-    /// or freed; fork shares the mapping as it is. Return: Ok; Misaligned; InvalidArgument;
-    /// Overlap; NoSpace; OutOfMemory (tables: nothing left mapped).
+    /// or freed; fork shares the mapping as it is. Return: Ok; Misaligned; InvalidArgument
+    /// (also a physical range the format's entries cannot hold: at or above 2^52 on x86-64 and
+    /// PAE, 4 GiB on 32-bit; nothing registered or mapped); Overlap; NoSpace; OutOfMemory
+    /// (tables: nothing left mapped).
     /// </summary>
     public Status MapDevice<TArch>(AddressSpace<TFormat>* space, ulong va, ulong phys, ulong bytes, VmaProtection protection, ref TArch arch)
         where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(phys) || !PageSize.IsAligned(va)) return Status.Misaligned;
         if (va == 0) return Status.InvalidArgument;
+        ulong physLimit = TFormat.LeafPhysLimit(0);
+        if (!PageSize.TryAlignUp(bytes, out ulong physBytes) || phys >= physLimit || physBytes > physLimit - phys) return Status.InvalidArgument;
         Status s = MapRegion(space, va, bytes, protection, VmaKind.Device, phys, out ulong start);
         if (s != Status.Ok) return s;
         ulong end = start + ((bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask);

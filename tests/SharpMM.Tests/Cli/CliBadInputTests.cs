@@ -78,21 +78,6 @@ public class CliBadInputTests
         AssertBadInput(r, message);
     }
 
-    // Bad input of issue 15 that the hosted machine itself must refuse (a layout whose boot
-    // tables fall outside RAM, RAM beyond what the host can give): today these die by SIGSEGV or
-    // run out of host memory. Enable when the hosted bounds and budget land.
-    [Theory(Skip = "SIGSEGV or host out-of-memory until the hosted machine refuses layouts that do not fit and RAM beyond its budget (issue 15, items 2 and 3)")]
-    [InlineData("boot", "--layout", "x86_64", "--mem", "2M")]
-    [InlineData("pagetable", "--layout", "i386-low-2g", "--mem", "3M")]
-    [InlineData("boot", "--mem", "16T")]
-    public void RefusedByTheHostedMachine(params string[] args)
-    {
-        var r = Run(args);
-        Assert.NotEqual(0, r.Exit);
-        Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
-        Assert.StartsWith("sharpmm: ", r.Stderr);
-    }
-
     // A map file larger than any map is refused by its size, before it is read.
     [Fact]
     public void MapFile_OverTheCap_IsRefusedByName()

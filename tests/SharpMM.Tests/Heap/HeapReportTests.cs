@@ -26,11 +26,16 @@ public unsafe class HeapReportTests
         var w = StringSink.NewWriter();
         HeapReport.WriteText(ref w, in f.Pages);
         string text = w.Sink.Text.ToString();
-        string line = text.Split('\n').Single(l => l.StartsWith("kmalloc-64 "));
-        var cols = line.Split(' ', System.StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("100", cols[1]);                         // active_objs
-        Assert.Equal("128", cols[2]);                         // num_objs: 2 slabs of 64
-        Assert.Equal(new[] { "64", "64", "64", "1" }, cols[3..7]);
+        string[] lines = text.Split('\n');
+        Assert.Equal("slabinfo - version: 2.1", lines[0]);
+        Assert.Equal("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>", lines[1]);
+        // Linux's "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu".
+        string line = lines.First(l => l.StartsWith("kmalloc-64 "));
+        Assert.Equal("kmalloc-64           100    128     64   64    1 : tunables    0    0    0 : slabdata      2      2      0", line);
+        string extra = lines.SkipWhile(l => !l.StartsWith("slab caches, beyond slabinfo:")).First(l => l.StartsWith("kmalloc-64 "));
+        string[] extraCols = extra.Split(' ', System.StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(new[] { "kmalloc-64", "64" }, extraCols[..2]);   // name, object size asked for
+        Assert.True(ulong.Parse(extraCols[2]) <= 128 - 100);          // cpu_cached: free objects of the slabs
         Assert.Contains("kmalloc-8k", text);
         Assert.Contains($"{"Slab:",-20}{(f.Pages.SlabPages * 4096 + 1023) / 1024,9} kB", text);
         Assert.Contains($"{"KmallocLarge:",-20}{32,9} kB", text);

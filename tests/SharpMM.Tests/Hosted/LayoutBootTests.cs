@@ -1,3 +1,4 @@
+using System.Linq;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Machine;
 using SharpMM.Virtual;
@@ -58,5 +59,61 @@ public class LayoutBootTests
         boot.WriteWalk(0xFFFF888000200000, ref t);
         string walk = t.Sink.Text.ToString();
         Assert.Contains("MMU model: 0xffff888000200000 -> 0x200000", walk);
+    }
+    // Expect: on every layout the final tables map the kernel image W^X as the real kernel maps
+    // its own: text not writable, rodata not writable, data writable; on x86-64 (which has NX)
+    // rodata and data are not executable and text is.
+    [Theory]
+    [InlineData(LayoutId.I386HigherHalf)]
+    [InlineData(LayoutId.I386Low2G)]
+    [InlineData(LayoutId.PhantomIa32)]
+    [InlineData(LayoutId.X86_64)]
+    public void KernelImage_IsMappedWriteXorExecute(LayoutId id)
+    {
+        using var boot = LayoutBoot.Run(id, QemuMaps.ForMachine(128UL << 20, "pc"));
+        var mmu = boot.Mmu;
+        ulong k = boot.Layout.KernelVirtualOffset;
+        TranslationResult At(ulong pa, AccessKind kind) => mmu.Translate(k + pa, kind, Privilege.Supervisor, out _);
+        Assert.Equal(TranslationResult.Ok, At(LayoutBoot.KernelPhysStart, AccessKind.Fetch));
+        Assert.Equal(TranslationResult.PageFault, At(LayoutBoot.KernelPhysStart, AccessKind.Write));
+        Assert.Equal(TranslationResult.PageFault, At(LayoutBoot.KernelRodataStart, AccessKind.Write));
+        Assert.Equal(TranslationResult.Ok, At(LayoutBoot.KernelRodataStart, AccessKind.Read));
+        Assert.Equal(TranslationResult.Ok, At(LayoutBoot.KernelDataStart, AccessKind.Write));
+        Assert.Equal(TranslationResult.Ok, At(LayoutBoot.KernelPhysEnd - 8, AccessKind.Write));
+        if (boot.Layout.AddressBits > 32)
+        {
+            Assert.Equal(TranslationResult.PageFault, At(LayoutBoot.KernelRodataStart, AccessKind.Fetch));
+            Assert.Equal(TranslationResult.PageFault, At(LayoutBoot.KernelDataStart, AccessKind.Fetch));
+        }
+    }
+
+    // Expect: x86-64 boot steps print addresses in 16 digits (the stack at the top of the
+    // address space was cut to 12), and the dump carries Linux's section markers.
+    [Fact]
+    public void X86_64_Report_PrintsFullWidthAddresses_AndSectionMarkers()
+    {
+        using var boot = LayoutBoot.Run(LayoutId.X86_64, QemuMaps.ForMachine(128UL << 20, "pc"));
+        Assert.Contains("     0xffffffffffffb000-0xffffffffffffefff  kernel stack", boot.Log);
+        Assert.Contains("7. stack pointer moved to 0xfffffffffffff000\n", boot.Log);
+        var w = StringSink.NewWriter();
+        boot.WritePageTables(ref w);
+        string dump = w.Sink.Text.ToString();
+        string[] markers = dump.Split('\n').Where(l => l.StartsWith("---[")).ToArray();
+        Assert.Equal(new[] { "---[ User Space ]---", "---[ Kernel Space ]---", "---[ Low Kernel Mapping ]---", "---[ vmalloc() Area ]---",
+                             "---[ High Kernel Mapping ]---", "---[ Kernel Stack ]---" }, markers);
+        Assert.Contains("---[ High Kernel Mapping ]---\n0xffffffff80100000-0xffffffff80200000      1M  4K      ro x  GLB\n", dump);
+    }
+
+    // Expect: the 32-bit dump's last run, which ends at 2^32, keeps the columns of the others.
+    [Fact]
+    public void I386_Dump_RunEndingAt4GiB_KeepsTheColumns()
+    {
+        using var boot = LayoutBoot.Run(LayoutId.I386HigherHalf, QemuMaps.ForMachine(128UL << 20, "pc"));
+        var w = StringSink.NewWriter();
+        boot.WritePageTables(ref w);
+        string[] runs = w.Sink.Text.ToString().Split('\n').Where(l => l.StartsWith("0x")).ToArray();
+        Assert.EndsWith("-0x100000000     4K  4K      RW x", runs[^1]);
+        int pageSizeColumn = runs[0].LastIndexOf("4K", System.StringComparison.Ordinal);
+        Assert.All(runs, r => Assert.Equal(pageSizeColumn, r.LastIndexOf("4K", System.StringComparison.Ordinal)));
     }
 }

@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using SharpMM.Paging;
 using SharpMM.Paging.RiscV;
@@ -191,5 +192,20 @@ public unsafe class FormatTests
         Assert.Equal("PML4", X86LongModeFormat.LevelName(3));
         Assert.Equal("PD", X86LegacyFormat.LevelName(1));
         Assert.Equal("L2", Sv39Format.LevelName(2));
+    }
+
+    // Expect: the bits the MMU ignores and software may use are named: x86 9-11 (Linux's
+    // SOFTW1-3) in every format, 52-58 in 4-level entries; RISC-V's two RSW bits.
+    [Fact]
+    public void BitNames_SoftwareBits()
+    {
+        ulong pte = X86LongModeFormat.MakeLeaf(0, 0x1000, PageFlags.Writable);
+        Assert.Equal(new[] { "SW1", "SW2", "SW3" }, new[] { 9, 10, 11 }.Select(b => X86LongModeFormat.BitName(0, pte, b)));
+        Assert.Equal("SW52", X86LongModeFormat.BitName(0, pte, 52));
+        Assert.Equal("SW58", X86LongModeFormat.BitName(3, X86LongModeFormat.MakeTable(3, 0x1000), 58));
+        Assert.Equal("SW1", X86LegacyFormat.BitName(0, 0x1003, 9));
+        Assert.Equal("SW3", X86PaeFormat.BitName(0, 0x1003, 11));
+        Assert.Equal("RSW0", Sv39Format.BitName(0, 0, 8));
+        Assert.Equal("RSW1", Sv39Format.BitName(0, 0, 9));
     }
 }

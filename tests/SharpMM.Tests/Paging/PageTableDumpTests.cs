@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using SharpMM.Addressing;
 using SharpMM.Hosted;
@@ -56,7 +57,7 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.Equal(
             $"x86 32-bit, root 0x{m.RootPhys:x10}\n" +
             "0xc0000000-0xc0800000      8M  4M      RW x  GLB\n" +
-            "0xffc00000-0x100000000      4M  4M      ro x\n" + // ends the address space: 2^32
+            "0xffc00000-0x100000000     4M  4M      ro x\n" + // ends the address space: 2^32, columns kept
             "tables: PD 1 (4 KiB); leaves: 4M 3\n",
             w.Sink.Text.ToString());
     }
@@ -92,6 +93,21 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.EndsWith("=> 0x0000000001000123  4K page     ro NX\n", ww.Sink.Text.ToString());
     }
 
+    // Expect: a walk names the software bits set in an entry (here SW1 and SW57 in the PTE).
+    [Fact]
+    public void Walk_NamesSoftwareBits()
+    {
+        Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(_ram.Access, ref _frames, out var m));
+        Assert.Equal(Status.Ok, m.Map(V(0x40_0000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.Writable, ref _frames, out _));
+        PageWalk walk = m.Walk(V(0x40_0000));
+        WalkStep pte = walk[walk.Count - 1];
+        *((ulong*)_ram.Ptr(pte.TablePhys) + pte.Index) |= (1UL << 9) | (1UL << 57);
+        var w = StringSink.NewWriter();
+        PageTableDump.WriteWalk(ref m, V(0x40_0000), ref w);
+        string pteLine = w.Sink.Text.ToString().Split('\n').Single(l => l.TrimStart().StartsWith("PT "));
+        Assert.Contains(" P RW SW1 SW57 XD  -> page ", pteLine);
+    }
+
     [Fact]
     public void TheLastPageOfA64BitSpaceEndsAt2To64()
     {
@@ -99,7 +115,7 @@ public sealed unsafe class PageTableDumpTests : IDisposable
         Assert.Equal(Status.Ok, m.Map(V(0xFFFF_FFFF_FFFF_F000), P(0x100_0000), MappingSize.Size4KiB, PageFlags.Writable, ref _frames, out _));
         var w = StringSink.NewWriter();
         PageTableDump.Write(ref m, ref w);
-        Assert.Equal("0xfffffffffffff000-0x10000000000000000      4K  4K      RW NX", w.Sink.Text.ToString().Split('\n')[1]);
+        Assert.Equal("0xfffffffffffff000-0x10000000000000000     4K  4K      RW NX", w.Sink.Text.ToString().Split('\n')[1]);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public unsafe class BuddyAllocatorTests
         Assert.Equal(Status.OutOfRange, f.B.Free(Pfn.NewUnchecked(5000), 0));
         Assert.Equal(Status.OutOfRange, f.B.Free(Pfn.NewUnchecked(1UL << 40), 0));
         Assert.Equal(Status.InvalidArgument, f.B.Free(a, 11));
-        Assert.Equal(Status.NotAllocated, f.B.Free(Pfn.NewUnchecked(2047), 0)); // free, inside a free block
+        Assert.Equal(Status.DoubleFree, f.B.Free(Pfn.NewUnchecked(2047), 0));   // free, inside a free block
         Assert.Equal(free, f.B.FreeFrames);
         f.B.Validate();
 
@@ -99,6 +99,32 @@ public unsafe class BuddyAllocatorTests
         Assert.Equal(Status.Ok, f.B.Free(b, 0));                       // goes to the per-CPU cache
         Assert.Equal(Status.DoubleFree, f.B.Free(b, 0));
         Assert.Equal(2048UL, f.B.FreeFrames);
+        f.B.Validate();
+    }
+
+    // An order-3 block freed, merged with its free buddy, then freed again.
+    // <code>
+    //   frames 1024 .. 1039: [ a: order 3 | b: order 3 ]  both allocated
+    //   free b, free a: one free order-4 block at 1024 (b's head is now a tail of it)
+    // </code>
+    // Expect: the second free of either is DoubleFree, not NotAllocated, and changes nothing;
+    // a frame inside an allocated block is still NotAllocated.
+    [Fact]
+    public void SecondFree_OfABlockThatMerged_IsDoubleFree()
+    {
+        using var f = BuddyFixture.Flat(1024, 16);
+        Assert.Equal(Status.Ok, f.B.Allocate(3, out Pfn a));
+        Assert.Equal(Status.Ok, f.B.Allocate(3, out Pfn b));
+        if (b.Value < a.Value) (a, b) = (b, a);
+        Assert.Equal(a.Value + 8, b.Value);
+        Assert.Equal(Status.NotAllocated, f.B.Free(b.Add(2), 1));       // inside allocated b
+        Assert.Equal(Status.Ok, f.B.Free(b, 3));
+        Assert.Equal(Status.Ok, f.B.Free(a, 3));
+        Assert.Equal(1UL, f.B.FreeBlocks(0, 4));
+        Assert.Equal(Status.DoubleFree, f.B.Free(b, 3));
+        Assert.Equal(Status.DoubleFree, f.B.Free(a, 3));
+        Assert.Equal(16UL, f.B.FreeFrames);
+        Assert.Equal(1UL, f.B.FreeBlocks(0, 4));
         f.B.Validate();
     }
 

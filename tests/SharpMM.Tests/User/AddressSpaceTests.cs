@@ -232,6 +232,56 @@ public abstract unsafe class AddressSpaceTests<TFormat> where TFormat : struct, 
         Assert.True(f.FreeFrames > free);
     }
 
+    // A device range the format's entries cannot hold (x86-64/PAE: 2^52, 32-bit: 4 GiB), wholly
+    // above the limit or crossing it. Expect: InvalidArgument, no region registered, no page
+    // mapped, the tables untouched (no frame taken).
+    [Fact]
+    public void MapDevice_BeyondTheFormatsPhysicalLimit_IsRefused_NothingChanged()
+    {
+        using var f = New();
+        var s = f.NewSpace();
+        ulong limit = TFormat.LeafPhysLimit(0);
+        ulong va = f.Layout.MmapBase + 0x100000;
+        ulong free = f.FreeFrames;
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit, 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit - 4096, 2 * 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.InvalidArgument, f.M.MapDevice(s, va, limit - 4096, ulong.MaxValue - 4095, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.False(s->Regions.Overlaps(va, va + 2 * 4096));
+        var m = new Mapper<TFormat, DirectMapTableAccess>(s->RootPhys, new DirectMapTableAccess(new DirectMap((ulong)f.Ram.Base)));
+        Assert.NotEqual(Status.Ok, m.Translate(VirtAddr.NewTruncate(va), out _));
+        Assert.Equal(free, f.FreeFrames);
+        // The last page below the limit is accepted.
+        Assert.Equal(Status.Ok, f.M.MapDevice(s, va, limit - 4096, 4096, VmaProtection.ReadWrite, ref f.Arch));
+        Assert.Equal(Status.Ok, m.Translate(VirtAddr.NewTruncate(va), out Translation t));
+        Assert.Equal(limit - 4096, t.PageBase.Value);
+        f.Validate();
+    }
+
+    // A 64 KiB read-write region with 3 pages written and 2 read, a 16 KiB read-only one never
+    // touched. Expect: pmap -x lines (Kbytes, RSS, Dirty, Mode, Mapping) and totals to match.
+    [Fact]
+    public void ProcessMap_ListsRegionsLikePmap()
+    {
+        using var f = New();
+        var s = f.NewSpace();
+        f.Switch(s);
+        ulong va = f.Layout.MmapBase + 0x100000;
+        Assert.Equal(Status.Ok, f.M.MapAnonymous(s, va, 64 << 10, VmaProtection.ReadWrite, out _));
+        Assert.Equal(Status.Ok, f.M.MapAnonymous(s, va + (1 << 20), 16 << 10, VmaProtection.Read, out _));
+        for (ulong i = 0; i < 3; i++) f.MustWrite(va + i * 4096, i + 1);
+        for (ulong i = 3; i < 5; i++) f.MustRead(va + i * 4096);
+        var w = SharpMM.Hosted.StringSink.NewWriter();
+        ProcessMap.Write(ref w, in *s);
+        string[] lines = w.Sink.Text.ToString().Split('\n');
+        int digits = UserFixture<TFormat>.Is32Bit ? 8 : 16;
+        string Addr(ulong a) => a.ToString(UserFixture<TFormat>.Is32Bit ? "x8" : "x16");
+        Assert.Equal("Address" + new string(' ', digits - 7) + "   Kbytes     RSS   Dirty Mode  Mapping", lines[0]);
+        Assert.Equal($"{Addr(va)}       64      20      12 rw--- [ anon ]", lines[1]);
+        Assert.Equal($"{Addr(va + (1 << 20))}       16       0       0 r---- [ anon ]", lines[2]);
+        Assert.Equal(new string('-', digits) + " ------- ------- -------", lines[3]);
+        Assert.Equal("total kB" + new string(' ', digits - 8) + "       80      20      12", lines[4]);
+    }
+
     // Expect: after touching pages in several regions (tables at several levels), destroy gives
     // back every frame and every table page: the allocator's free count is what it was before
     // the space existed. Destroying the active space is refused.

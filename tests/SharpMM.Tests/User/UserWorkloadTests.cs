@@ -64,4 +64,36 @@ public class UserWorkloadTests
         Assert.Equal(0, r.FramesNotReturned);
         Assert.Equal(1024, r.FaultCounts[(int)FaultKind.StoreFill]);
     }
+
+    // Expect: with the debug heap the workload still checks out and gives every frame back, and
+    // its report carries a leak report with nothing live (every process was reaped), as text
+    // and as the JSON member leak_report; the pmap listing names the main process's regions.
+    [Fact]
+    public void ForkServer_WithTheDebugHeap_ReportsNoLeaks()
+    {
+        var r = UserWorkloads.Run("fork-server", new UserWorkloadOptions { Layout = LayoutId.X86_64, RamBytes = 16UL << 20, Scale = 0.2, DebugHeap = true });
+        Assert.True(r.Verified, string.Join("; ", r.Notes));
+        Assert.Equal(0, r.FramesNotReturned);
+        Assert.StartsWith("leak report: 0 live allocations, 0 bytes, from 0 sites", r.LeakReport);
+        Assert.Equal(0, r.LeakReportJson!.Value.GetProperty("live_objects").GetInt64());
+        Assert.Contains("leak_report", r.ToJson().Keys);
+        Assert.Contains("Address            Kbytes     RSS   Dirty Mode  Mapping", r.Pmap);
+        Assert.Null(Run("recursion", LayoutId.X86_64).LeakReport);
+    }
+
+    // Expect: a process never reaped is a live allocation of the debug heap, named by the site
+    // that made it (UserMachine's spawn).
+    [Fact]
+    public unsafe void ProcessNeverReaped_IsInTheLeakReport()
+    {
+        using var m = new UserMachine<SharpMM.Paging.X86.X86LongModeFormat>(LayoutId.X86_64, 16UL << 20, null, 64, heapMode: SharpMM.Heap.HeapMode.Debug);
+        var p = m.Spawn(4096, 4096);
+        m.Exit(m.Spawn(4096, 4096));
+        var w = SharpMM.Hosted.StringSink.NewWriter();
+        SharpMM.Heap.HeapReport.WriteLeaks(ref w, in m.Heap!.Heap->Pages);
+        string text = w.Sink.Text.ToString();
+        Assert.StartsWith("leak report: 1 live allocations", text);
+        Assert.Contains("UserMachine.cs:", text);
+        m.Exit(p);
+    }
 }

@@ -1,3 +1,4 @@
+using SharpMM.Addressing;
 using System;
 using System.Runtime.InteropServices;
 using SharpMM.Hosted.Machine;
@@ -84,6 +85,43 @@ public unsafe class KernelVirtualMemoryTests : IDisposable
             Assert.Equal(0UL, _vm->VmallocPages);
             Assert.Equal(0, _vm->VmallocRanges.LiveCount);
         }
+    }
+
+    // ioremap of a range at or crossing 2^52 (x86-64 entries hold 52-bit addresses).
+    // Expect: InvalidArgument, nothing mapped, the device window's range released (the next
+    // mapping gets the same address), no table page taken.
+    [Fact]
+    public void MapDevice_BeyondTheFormatsPhysicalLimit_IsRefused_NothingChanged()
+    {
+        const ulong limit = 1UL << 52;
+        ulong free = _frames.FreeFrames;
+        Assert.Equal(Status.InvalidArgument, _vm->MapDevice(limit, 4096, CacheMode.Uncached, ref _frames, ref _arch, out ulong va));
+        Assert.Equal(0UL, va);
+        Assert.Equal(Status.InvalidArgument, _vm->MapDevice(limit - 4096, 2 * 4096, CacheMode.Uncached, ref _frames, ref _arch, out va));
+        Assert.Equal(0UL, va);
+        Assert.Equal(free, _frames.FreeFrames);
+        Assert.Equal(TranslationResult.PageFault, _mmu.Translate(DeviceBase, AccessKind.Read, Privilege.Supervisor, out _));
+        Assert.Equal(Status.Ok, _vm->MapDevice(limit - 4096, 4096, CacheMode.Uncached, ref _frames, ref _arch, out va));
+        Assert.Equal(DeviceBase, va);
+    }
+
+    // The same on 32-bit tables (4 KiB entries hold addresses below 4 GiB): at and across 4 GiB.
+    [Fact]
+    public void MapDevice_BeyondFourGiB_On32BitTables_IsRefused_NothingChanged()
+    {
+        using var ram = new TableRam(64);
+        TestFrames frames = ram.Frames();
+        Assert.Equal(Status.Ok, Mapper<X86LegacyFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
+        var vm = new KernelVirtualMemory<X86LegacyFormat, DirectMapTableAccess>();
+        Assert.Equal(Status.Ok, vm.Init(mapper, 0xE0000000, 0xE1000000, 0xF0000000, 0xF1000000));
+        ulong free = frames.FreeFrames;
+        var arch = new FakeArch();
+        Assert.Equal(Status.InvalidArgument, vm.MapDevice(1UL << 32, 4096, CacheMode.Uncached, ref frames, ref arch, out ulong va));
+        Assert.Equal(Status.InvalidArgument, vm.MapDevice((1UL << 32) - 4096, 2 * 4096, CacheMode.Uncached, ref frames, ref arch, out va));
+        Assert.Equal(free, frames.FreeFrames);
+        Assert.NotEqual(Status.Ok, mapper.Translate(VirtAddr.NewUnchecked(0xF0000000), out _));
+        Assert.Equal(Status.Ok, vm.MapDevice((1UL << 32) - 4096, 4096, CacheMode.Uncached, ref frames, ref arch, out va));
+        Assert.Equal(0xF0000000UL, va);
     }
 
     [Fact]

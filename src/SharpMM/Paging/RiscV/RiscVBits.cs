@@ -52,6 +52,7 @@ internal static class RiscVBits
     public static string BitName(int bit) => bit switch
     {
         0 => "V", 1 => "R", 2 => "W", 3 => "X", 4 => "U", 5 => "G", 6 => "A", 7 => "D",
+        8 => "RSW0", 9 => "RSW1", // reserved for software: the hardware ignores them
         61 => "PBMT0", 62 => "PBMT1", 63 => "N",
         _ => null,
     };

@@ -70,6 +70,11 @@ internal static class X86Bits
             case 6: return leaf ? "D" : null;
             case 7: return level == 0 ? "PAT" : bit7IsPs ? "PS" : null;
             case 8: return leaf ? "G" : null;
+            // Ignored by the MMU, free for software (Linux's _PAGE_BIT_SOFTW1..3): named so a
+            // walk shows what software stored there.
+            case 9: return "SW1";
+            case 10: return "SW2";
+            case 11: return "SW3";
             case 12: return largeLeaf ? "PAT" : null;
             case 63: return "XD";
             default: return null;

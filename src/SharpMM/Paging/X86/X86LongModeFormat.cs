@@ -252,6 +252,18 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     {
         bool leaf = IsLeaf(level, entry);
         if (leaf && bit >= 59 && bit <= 62) return "PK";
+        // Bits 52-58 are ignored by the MMU in every 4-level entry: software's (Linux's SOFTW4
+        // is 57, SOFTW5 58).
+        switch (bit)
+        {
+            case 52: return "SW52";
+            case 53: return "SW53";
+            case 54: return "SW54";
+            case 55: return "SW55";
+            case 56: return "SW56";
+            case 57: return "SW57";
+            case 58: return "SW58";
+        }
         return X86Bits.BitName(level, bit, leaf, leaf && level > 0, bit7IsPs: level == 1 || level == 2);
     }
 }

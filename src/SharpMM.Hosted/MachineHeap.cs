@@ -1,0 +1,65 @@
+using System;
+using System.Runtime.InteropServices;
+using SharpMM.Boot;
+using SharpMM.Diagnostics;
+using SharpMM.Heap;
+
+namespace SharpMM.Hosted;
+
+/// <summary>
+/// The kernel heap brought up after a simulated machine's physical boot, as a kernel would
+/// (kernel-zone frames, large blocks through the direct map), in native memory because a heap
+/// must not move after Init. Fast mode by default; <see cref="HeapMode.Debug"/> turns on the
+/// debug mode (poison, red zones, use-after-free and double-free detection, the leak report by
+/// allocation site), which the reports then include. A heap that cannot start (its frame-owner
+/// table covers at most 1 TiB of kernel zones) leaves <see cref="Heap"/> null and says why in
+/// <see cref="Status"/>: the machine's physical report still prints.
+/// </summary>
+public sealed unsafe class MachineHeap : IDisposable
+{
+    /// <summary>The heap, or null when it could not start.</summary>
+    public KernelHeap<DirectLargeMapper>* Heap { get; private set; }
+    /// <summary>Init's status.</summary>
+    public Status Status { get; }
+
+    /// <summary>Starts the heap over <paramref name="machine"/>'s buddy allocator.</summary>
+    public MachineHeap(SimulatedMachine machine, HeapMode mode = HeapMode.Fast)
+    {
+        Heap = (KernelHeap<DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
+        HeapConfig config = mode == HeapMode.Debug ? HeapConfig.Debugging : HeapConfig.Default;
+        Status = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), config);
+        if (Status != Status.Ok) { NativeMemory.Free(Heap); Heap = null; }
+    }
+
+    /// <summary>slabinfo and meminfo; in debug mode also the leak report and the heap's
+    /// findings; when the heap did not start, one line saying why.</summary>
+    public void WriteText(ref TextWriter<StringSink> w)
+    {
+        if (Heap == null)
+        {
+            w.Str("kernel heap not started: "); w.Str(StatusNames.Name(Status));
+            w.Line(Status == Status.Unsupported ? " (the kernel zones span more than the 1 TiB its frame-owner table covers)" : "");
+            return;
+        }
+        HeapReport.WriteText(ref w, in Heap->Pages);
+        if (!Heap->Pages.IsDebug) return;
+        w.Line();
+        HeapReport.WriteLeaks(ref w, in Heap->Pages);
+        HeapReport.WriteEvents(ref w, in Heap->Pages);
+    }
+
+    /// <summary>The boot report's JSON with the heap's members (the leak report in debug mode),
+    /// or without them when the heap did not start.</summary>
+    public void WriteJson(ref TextWriter<StringSink> w, in PhysicalMemory pm)
+    {
+        if (Heap != null) HeapReport.WriteBootJson(ref w, in pm, in Heap->Pages);
+        else BootReport.WriteJson(ref w, in pm);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (Heap != null) NativeMemory.Free(Heap);
+        Heap = null;
+    }
+}
