@@ -94,12 +94,12 @@ internal static unsafe class BootCommand
 /// must not move after Init.</summary>
 internal sealed unsafe class BootHeap : IDisposable
 {
-    public KernelHeap<DirectLargeMapper>* Heap { get; }
+    public KernelHeap<BuddyClassFrames, DirectLargeMapper>* Heap { get; }
 
     public BootHeap(SimulatedMachine machine)
     {
-        Heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status st = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
+        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
+        Status st = Heap->Init(new BuddyClassFrames(&machine.Memory->Buddy, MemoryClass.Kernel), machine.DirectMap, new DirectLargeMapper(machine.DirectMap), HeapConfig.Default);
         if (st != Status.Ok) throw new InvalidOperationException($"heap init failed: {StatusNames.Name(st)}");
     }
 

@@ -7,7 +7,7 @@ namespace SharpMM.Heap;
 /// address"), kept behind this interface so that the direct-map version used until the paging
 /// layer exists (<see cref="DirectLargeMapper"/>) can be swapped for one that maps the frames at
 /// a free range of the kernel's virtual address space. The heap does the rest: it takes the
-/// frames from the buddy allocator, records them in its owner table, writes the header and
+/// frames from its frame allocator, marks them in their owner words, writes the header and
 /// validates frees. Used as a generic constraint on a struct (static dispatch).
 /// </summary>
 public unsafe interface ILargeMapper

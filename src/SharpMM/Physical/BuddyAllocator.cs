@@ -28,8 +28,11 @@ public struct PcpConfig
 /// splits, keeping the lower half and freeing upper halves down the orders. Free coalesces with
 /// the buddy (frame ^ 2^k) while the buddy is free at the same order.
 ///
-/// Metadata: per-frame list links and state bytes and, per order, one bit per buddy pair that is 1 exactly when
-/// one of the two is a free block of that order (see <see cref="FrameMap"/>). Free flips the bit:
+/// Metadata: the frame table (<see cref="FrameMap"/>: per frame a state byte and a word that
+/// holds the list links while the frame heads a free block; the word is zeroed when a frame
+/// leaves the lists and is its owner's while allocated, <see cref="FrameOwner"/>) and, per
+/// order, one bit per buddy pair that is 1 exactly when one of the two is a free block of that
+/// order. Free flips the bit:
 /// if it becomes 0 the buddy was free and they merge, so the merge decision reads one bit; the
 /// buddy's state byte is then checked to agree (else panic). Per-frame state (Reserved, Tail,
 /// Free, Allocated, PerCpu) is checked on every free, so a free of a frame that is not the start
@@ -41,7 +44,7 @@ public struct PcpConfig
 ///
 /// Not done here: locking and more than one CPU, watermarks/reclaim, migrate types, compaction.
 /// </summary>
-public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
+public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 {
     /// <summary>Highest order: 2^10 frames = 4 MiB, one i386 PSE page.</summary>
     public const uint MaxOrderValue = 10;
@@ -114,7 +117,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         return Status.Ok;
     }
 
-    /// <summary>The frame metadata (descriptors, pair bits).</summary>
+    /// <summary>The frame table (descriptors, pair bits), shared with the owners of allocated frames.</summary>
     public readonly FrameMap Map => _map;
 
     /// <summary>Number of zones.</summary>
@@ -186,6 +189,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     {
         FrameLinks* l = a.Links(pfn);
         uint next = l->Next, prev = l->Prev;
+        // The word becomes the owner word: "no owner" (FrameOwner), in a line just read.
+        *(ulong*)l = 0;
         if (prev != 0) a.Links(prev)->Next = next;
         else
         {
@@ -488,11 +493,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     }
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
-    public readonly FrameState StateOf(ulong pfn)
-    {
-        byte* info = _map.TryInfo(pfn);
-        return info == null ? FrameState.Reserved : FrameInfo.State(*info);
-    }
+    public readonly FrameState StateOf(ulong pfn) => _map.StateOf(pfn);
 
     /// <summary>
     /// Full O(frames) consistency check; panics naming the first broken invariant: list links

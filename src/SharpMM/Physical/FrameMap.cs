@@ -5,9 +5,18 @@ using SharpMM.Boot;
 namespace SharpMM.Physical;
 
 /// <summary>
-/// Sparse frame metadata: list links, state bytes and buddy pair bitmaps, kept per 256 MiB
-/// section and only for sections that hold RAM, so metadata is sized by the RAM present, not by
-/// the highest physical address.
+/// The frame table: one descriptor per frame of RAM, shared by every layer (Linux's struct page
+/// array, SerenityOS's PhysicalPageEntry), plus the buddy allocator's pair bitmaps, kept per
+/// 256 MiB section and only for sections that hold RAM, so metadata is sized by the RAM
+/// present, not by the highest physical address.
+///
+/// A descriptor is 9 bytes in two parallel arrays: a state byte (<see cref="FrameInfo"/>: state
+/// and block order, written by the buddy allocator) and an 8-byte word that holds the free-list
+/// links (<see cref="FrameLinks"/>) while the frame heads a free block and the owner word
+/// (<see cref="FrameOwner"/>: the heap's slab descriptor or large-block mark, a user page's
+/// mapping count and swap slot) while it is allocated. The two are apart because every free
+/// reads the state byte to validate the caller's frame, and a dense byte array stays in cache
+/// where a wider descriptor array does not (see <see cref="FrameInfo"/>).
 ///
 /// <code>
 ///   section table: one 32-byte entry per 256 MiB of address space below the highest RAM
@@ -15,7 +24,7 @@ namespace SharpMM.Physical;
 ///   | LinkBase  | InfoBase  | Ordinal | Lo | Hi |   entry s covers frames [s*65536, (s+1)*65536)
 ///   +-----------+-----------+---------+----+----+   metadata exists for frames [Lo, Hi) only
 ///
-///   one metadata block: [ section table | links, packed in frame order (8 B/frame)
+///   one metadata block: [ section table | links/owner words, packed in frame order (8 B/frame)
 ///                         | state bytes, packed likewise (1 B/frame)
 ///                         | pair bits of order 0 for present sections 0,1,2.. | order 1 | ... | order 9 ]
 /// </code>
@@ -50,7 +59,7 @@ public unsafe struct FrameMap
     /// <summary>One section's metadata pointers and span.</summary>
     public struct Section
     {
-        /// <summary>List links minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
+        /// <summary>Words (list links or owner word) minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
         public FrameLinks* LinkBase;
         /// <summary>State bytes minus Lo (biased).</summary>
         public byte* InfoBase;
@@ -71,7 +80,7 @@ public unsafe struct FrameMap
     /// <summary>One past the highest frame that may have metadata.</summary>
     public readonly ulong EndPfn => (ulong)_sectionCount << SectionShift;
 
-    /// <summary>Bytes of metadata allocated (section table, links, states, bitmaps).</summary>
+    /// <summary>Bytes of metadata allocated (section table, words, states, bitmaps).</summary>
     public readonly ulong MetadataBytes => _metadataBytes;
 
     /// <summary>Physical address of the single metadata block.</summary>
@@ -224,6 +233,37 @@ public unsafe struct FrameMap
 
     /// <summary>True when frame <paramref name="pfn"/> has metadata.</summary>
     public readonly bool HasMetadata(ulong pfn) => TryInfo(pfn) != null;
+
+    /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without metadata).</summary>
+    public readonly FrameState StateOf(ulong pfn)
+    {
+        byte* info = TryInfo(pfn);
+        return info == null ? FrameState.Reserved : FrameInfo.State(*info);
+    }
+
+    /// <summary>The owner word of a frame known to have metadata, for its owner to write (no
+    /// check; see <see cref="FrameOwner"/>). While the frame heads a free block the word holds
+    /// its list links: only the frame's owner may use this.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong* OwnerWord(uint pfn) => (ulong*)(_sections[pfn >> SectionShift].LinkBase + pfn);
+
+    /// <summary>
+    /// The owner word of an untrusted frame number (a pointer handed to kfree, say). Return:
+    /// true and the word (0: no owner); false when the frame has no metadata or heads a free
+    /// block (its word then holds list links, not an owner).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool TryOwnerWord(ulong pfn, out ulong word)
+    {
+        word = 0;
+        if (pfn >= EndPfn) return false;
+        Section* s = _sections + (pfn >> SectionShift);
+        // A section without RAM has Lo == Hi == 0.
+        if (pfn < s->Lo || pfn >= s->Hi) return false;
+        if (s->InfoBase[pfn] >> 4 == (uint)FrameState.Free) return false;
+        word = *(ulong*)(s->LinkBase + pfn);
+        return true;
+    }
 
     /// <summary>The order-<paramref name="order"/> pair word and bit of a managed frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

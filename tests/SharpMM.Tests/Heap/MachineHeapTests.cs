@@ -25,11 +25,11 @@ public unsafe class MachineHeapTests
         Assert.Equal(Status.Ok, m.BootStatus);
         ref BuddyAllocator buddy = ref m.Memory->Buddy;
         ulong free0 = buddy.FreeFrames;
-        var heap = (KernelHeap<DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
+        var heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
         try
         {
-            Assert.Equal(Status.Ok, heap->Init(ref buddy, m.DirectMap, new DirectLargeMapper(m.DirectMap), HeapConfig.Default));
-            Assert.Equal(buddy.GetZone(0).SpannedStartPfn, heap->Pages.Owners.FirstPfn);
+            Assert.Equal(Status.Ok, heap->Init(new BuddyClassFrames(&m.Memory->Buddy, MemoryClass.Kernel), m.DirectMap, new DirectLargeMapper(m.DirectMap), HeapConfig.Default));
+            Assert.Equal(buddy.Map.EndPfn, heap->Pages.Frames.EndPfn); // the heap's owner words are in the buddy allocator's frame table
             var ptrs = new List<ulong>();
             for (int i = 0; i < 3000; i++)
             {
