@@ -1,3 +1,4 @@
+using System;
 using SharpMM.Addressing;
 using SharpMM.Physical;
 
@@ -76,8 +77,8 @@ public unsafe struct PhysicalMemory
         for (int i = 0; st == Status.Ok && i < info.ModuleCount; i++) st = ReserveRange(info.Modules[i], ReservedFor.Modules);
         if (st != Status.Ok) return st;
 
-        // RAM frame ranges for the frame map: memblock's memory, aligned inward, frame 0 excluded.
-        ulong* ranges = stackalloc ulong[2 * Memblock.Capacity];
+        // RAM for the frame map: memblock's memory, aligned inward, frame 0 excluded.
+        PhysRange* ranges = stackalloc PhysRange[Memblock.Capacity];
         int n = 0;
         for (int i = 0; i < Memblock.MemoryCount; i++)
         {
@@ -85,13 +86,13 @@ public unsafe struct PhysicalMemory
             ulong s = (r.Start + PageSize.OffsetMask) >> PageSize.Shift, e = r.End >> PageSize.Shift;
             if (s == 0) s = 1;
             if (e <= s) continue;
-            ranges[2 * n] = s; ranges[2 * n + 1] = e; n++;
+            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, e << PageSize.Shift);
         }
         if (n == 0) return Status.EmptyMap;
 
         st = LowMemory.Init(ref Memblock);
         if (st != Status.Ok) return st;
-        st = Buddy.Init(ref Memblock, ranges, n, info.Layout, info.Pcp);
+        st = Buddy.Init(ref Memblock, new ReadOnlySpan<PhysRange>(ranges, n), info.Layout, info.Pcp);
         if (st != Status.Ok) return st;
 
         LowFrames = Memblock.ForEachFree(ref LowMemory, LowMemoryEnd >> PageSize.Shift);

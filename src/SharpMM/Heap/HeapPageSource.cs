@@ -51,21 +51,20 @@ public readonly unsafe struct HeapPageSource
 
     /// <summary>Allocates 2^<paramref name="order"/> frames. Return: Ok with the first frame and
     /// its direct-map address; OutOfMemory (nothing changed).</summary>
-    public Status Allocate(uint order, out ulong pfn, out byte* virt)
+    public Status Allocate(uint order, out Pfn pfn, out byte* virt)
     {
-        Status s = _allocate(_frames, order, out Pfn p);
-        if (s != Status.Ok) { pfn = 0; virt = null; return s; }
-        pfn = p.Value;
-        virt = _map.ToVirt(pfn << PageSize.Shift);
+        Status s = _allocate(_frames, order, out pfn);
+        if (s != Status.Ok) { pfn = default; virt = null; return s; }
+        virt = ToVirt(pfn);
         return Status.Ok;
     }
 
     /// <summary>Returns a block this source handed out; panics if the allocator refuses it (the
     /// heap's own bookkeeping would then be wrong).</summary>
-    public void Free(ulong pfn, uint order)
+    public void Free(Pfn pfn, uint order)
     {
-        Status s = _free(_frames, Pfn.NewUnchecked(pfn), order);
-        if (s != Status.Ok) Panic.Fail("heap: the frame allocator refused a block the heap owned", pfn);
+        Status s = _free(_frames, pfn, order);
+        if (s != Status.Ok) Panic.Fail("heap: the frame allocator refused a block the heap owned", pfn.Value);
     }
 
     /// <summary>Returns the block whose first page is at <paramref name="virt"/>.</summary>
@@ -75,9 +74,9 @@ public readonly unsafe struct HeapPageSource
     public void Drain() => _drain(_frames);
 
     /// <summary>The direct-map address of frame <paramref name="pfn"/>.</summary>
-    public byte* ToVirt(ulong pfn) => _map.ToVirt(pfn << PageSize.Shift);
+    public byte* ToVirt(Pfn pfn) => _map.ToVirt(pfn.ToAddr().Value);
 
     /// <summary>The frame behind a direct-map address.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong PfnOf(void* virt) => _map.ToPhys(virt) >> PageSize.Shift;
+    public Pfn PfnOf(void* virt) => Pfn.NewUnchecked(_map.ToPhys(virt) >> PageSize.Shift);
 }

@@ -117,31 +117,31 @@ public unsafe struct HeapPages
     /// <summary>The frame behind direct-map address <paramref name="p"/> (any pointer: the
     /// result may be a frame without metadata).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong PfnOf(void* p) => ((ulong)p - _directMapOffset) >> PageSize.Shift;
+    public readonly Pfn PfnOf(void* p) => Pfn.NewUnchecked(((ulong)p - _directMapOffset) >> PageSize.Shift);
 
     /// <summary>The slab descriptor of the slab holding <paramref name="p"/>, or null when
     /// <paramref name="p"/> is not in a slab.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        if (!_frames.TryOwnerWord(PfnOf(p), out ulong e) || !FrameOwner.IsAddress(e)) return null;
+        if (!_frames.TryOwnerWord(PfnOf(p).Value, out ulong e) || !FrameOwner.IsAddress(e)) return null;
         return (SlabDescriptor*)e;
     }
 
     /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no
     /// metadata, or a free block's head).</summary>
-    public readonly bool TryOwner(ulong pfn, out ulong word) => _frames.TryOwnerWord(pfn, out word);
+    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn.Value, out word);
 
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (is RAM).</summary>
-    public readonly bool IsRam(ulong pfn) => _frames.HasMetadata(pfn);
+    public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn.Value);
 
-    /// <summary>Sets the owner words of frames [pfn, pfn + count), which the heap holds.</summary>
-    public readonly void SetOwner(ulong pfn, ulong count, ulong word)
+    /// <summary>Sets the owner words of frames [first, first + count), which the heap holds.</summary>
+    public readonly void SetOwner(Pfn first, ulong count, ulong word)
     {
-        for (ulong k = 0; k < count; k++)
+        for (ulong pfn = first.Value; pfn < first.Value + count; pfn++)
         {
-            if (!_frames.HasMetadata(pfn + k)) Panic.Fail("heap: owner word of a frame without a descriptor", pfn + k);
-            *_frames.OwnerWord((uint)(pfn + k)) = word;
+            if (!_frames.HasMetadata(pfn)) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
+            *_frames.OwnerWord((uint)pfn) = word;
         }
     }
 
@@ -176,7 +176,7 @@ public unsafe struct HeapPages
 
     /// <summary>2^order frames; on pressure, shrinks every cache and tries once more.
     /// Return: Ok; OutOfMemory (nothing held).</summary>
-    internal Status AllocateBlock(uint order, out ulong pfn, out byte* virt)
+    internal Status AllocateBlock(uint order, out Pfn pfn, out byte* virt)
     {
         Status s = TryBlock(order, out pfn, out virt);
         if (s != Status.OutOfMemory) return s;
@@ -184,16 +184,16 @@ public unsafe struct HeapPages
         return TryBlock(order, out pfn, out virt);
     }
 
-    private Status TryBlock(uint order, out ulong pfn, out byte* virt)
+    private Status TryBlock(uint order, out Pfn pfn, out byte* virt)
     {
         Status s = _src.Allocate(order, out pfn, out virt);
         if (s != Status.Ok) return s;
-        if (!_frames.HasMetadata(pfn) || !_frames.HasMetadata(pfn + (1UL << (int)order) - 1))
-            Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn);
+        if (!_frames.HasMetadata(pfn.Value) || !_frames.HasMetadata(pfn.Value + (1UL << (int)order) - 1))
+            Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn.Value);
         return s;
     }
 
-    internal void FreeBlock(ulong pfn, uint order) => _src.Free(pfn, order);
+    internal void FreeBlock(Pfn pfn, uint order) => _src.Free(pfn, order);
 
     // Memory pressure: every cache gives back its magazines' objects and empty slabs, and the
     // buddy allocator's per-CPU page lists are drained so that freed frames can merge (Linux

@@ -134,13 +134,13 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         ptr = null;
         if (!_ready || size == 0 || size > MaxLargeSize) return Status.InvalidArgument;
         uint order = OrderFor(size);
-        Status s = _pages.AllocateBlock(order, out ulong pfn, out _);
+        Status s = _pages.AllocateBlock(order, out Pfn pfn, out _);
         if (s != Status.Ok) return s;
-        s = _mapper.Map(Pfn.NewUnchecked(pfn), order, out byte* virt);
+        s = _mapper.Map(pfn, order, out byte* virt);
         if (s != Status.Ok) { _pages.FreeBlock(pfn, order); return s; }
         ulong frames = 1UL << (int)order;
         _pages.SetOwner(pfn, 1, FrameOwner.LargeHeadOf(order));
-        if (frames > 1) _pages.SetOwner(pfn + 1, frames - 1, FrameOwner.LargeTail);
+        if (frames > 1) _pages.SetOwner(pfn.Add(1), frames - 1, FrameOwner.LargeTail);
         LargeHeader* h = (LargeHeader*)virt;
         h->Size = size;
         h->Magic = LargeHeader.MagicFor(size);
@@ -195,7 +195,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     private Status FreeOther(void* ptr, string file, int line)
     {
         if (ptr == null) return Status.Ok;
-        Status s = CheckLarge(ptr, out ulong pfn, out uint order, out LargeHeader* h);
+        Status s = CheckLarge(ptr, out Pfn pfn, out uint order, out LargeHeader* h);
         if (s != Status.Ok) return Refused(ptr, s, file, line);
         byte* p = (byte*)ptr;
         ulong frames = 1UL << (int)order;
@@ -216,20 +216,20 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         h->Magic = 0;
         _mapper.Unmap((byte*)h, order);
         _pages.SetOwner(pfn, 1, FrameOwner.LargeFreed);
-        if (frames > 1) _pages.SetOwner(pfn + 1, frames - 1, FrameOwner.None);
+        if (frames > 1) _pages.SetOwner(pfn.Add(1), frames - 1, FrameOwner.None);
         _pages.FreeBlock(pfn, order);
         _pages.LargeChanged(-(long)frames, -(long)size, -1);
         return Status.Ok;
     }
 
     // Is ptr a live large block? Reads only.
-    private readonly Status CheckLarge(void* ptr, out ulong pfn, out uint order, out LargeHeader* h)
+    private readonly Status CheckLarge(void* ptr, out Pfn pfn, out uint order, out LargeHeader* h)
     {
-        pfn = 0; order = 0; h = null;
+        pfn = default; order = 0; h = null;
         if (!_ready) return Status.InvalidArgument;
         if (!_mapper.TryTranslate(ptr, out Pfn page)) return Status.OutOfRange;
-        if (!_pages.IsRam(page.Value)) return Status.OutOfRange;
-        if (!_pages.TryOwner(page.Value, out ulong e)) return Status.DoubleFree; // the head of a free block
+        if (!_pages.IsRam(page)) return Status.OutOfRange;
+        if (!_pages.TryOwner(page, out ulong e)) return Status.DoubleFree; // the head of a free block
         ulong kind = FrameOwner.Kind(e);
         if (kind == FrameOwner.LargeFreed) return Status.DoubleFree;
         if (kind == FrameOwner.LargeTail) return Status.Misaligned;
@@ -240,7 +240,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         if (hdr->Magic != LargeHeader.MagicFor(hdr->Size) || hdr->Size <= KmallocClasses.MaxSmall
             || hdr->Size > MaxLargeSize || OrderFor(hdr->Size) > o)
             return Status.Malformed; // krealloc may shrink a block in place: the size must fit it
-        pfn = page.Value; order = o; h = hdr;
+        pfn = page; order = o; h = hdr;
         return Status.Ok;
     }
 

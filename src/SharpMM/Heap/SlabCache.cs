@@ -664,7 +664,7 @@ public unsafe struct SlabCache
     private Status NewSlab(out SlabDescriptor* d)
     {
         d = null;
-        Status s = _pages->AllocateBlock(_order, out ulong pfn, out byte* slab);
+        Status s = _pages->AllocateBlock(_order, out Pfn pfn, out byte* slab);
         if (s != Status.Ok) return s;
         s = _pages->AllocateDescriptor(_descBytes, out SlabDescriptor* nd);
         if (s != Status.Ok) { _pages->FreeBlock(pfn, _order); return s; }
@@ -697,7 +697,7 @@ public unsafe struct SlabCache
         if (d->InUse != 0) Panic.Fail("heap: releasing a slab with objects in use", (ulong)d);
         Unlink(d, EmptyList);
         byte* slab = (byte*)(d->Start - _leftPad);
-        ulong pfn = _pages->Source.PfnOf(slab);
+        Pfn pfn = _pages->Source.PfnOf(slab);
         _pages->SetOwner(pfn, 1UL << (int)_order, FrameOwner.None);
         _pages->FreeDescriptor(d);
         _pages->FreeBlock(pfn, _order);
@@ -933,9 +933,9 @@ public unsafe struct SlabCache
                 alloc += (ulong)BitOperations.PopCount(a[w]);
             }
             if (free != (ulong)(d->Total - d->InUse)) Panic.Fail("heap: free bits disagree with the slab's in-use count", (ulong)d);
-            ulong pfn = _pages->Source.PfnOf((void*)(d->Start - _leftPad));
+            Pfn pfn = _pages->Source.PfnOf((void*)(d->Start - _leftPad));
             for (ulong k = 0; k < (1UL << (int)_order); k++)
-                if (!_pages->TryOwner(pfn + k, out ulong word) || word != (ulong)d) Panic.Fail("heap: a slab frame's owner word does not name the slab", pfn + k);
+                if (!_pages->TryOwner(pfn.Add(k), out ulong word) || word != (ulong)d) Panic.Fail("heap: a slab frame's owner word does not name the slab", pfn.Value + k);
             allocated += alloc;
             inUse += d->InUse;
             prev = d;

@@ -1,3 +1,4 @@
+using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
@@ -63,18 +64,19 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private bool _initialised;
 
     /// <summary>
-    /// Builds the allocator over RAM frame ranges (sorted, non-overlapping pairs [start, end) in
-    /// <paramref name="ranges"/>), taking metadata from <paramref name="meta"/>. Every frame starts
+    /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
+    /// page-aligned ranges), taking metadata from <paramref name="meta"/>. Every frame starts
     /// reserved; hand free memory over with <see cref="AddFreeRange"/> (memblock's hand-over does).
     /// Frame 0 and frames at or above <see cref="Pfn.ManagedLimit"/> must not be in the ranges.
-    /// Return: Ok; InvalidArgument for bad ranges; OutOfMemory when metadata does not fit.
+    /// Return: Ok; InvalidArgument for bad ranges or per-CPU settings; Misaligned for a range
+    /// that is not page-aligned; OutOfMemory when metadata does not fit.
     /// </summary>
-    public Status Init<TMeta>(ref TMeta meta, ulong* ranges, int rangeCount, in ZoneLayout layout, PcpConfig pcp)
+    public Status Init<TMeta>(ref TMeta meta, ReadOnlySpan<PhysRange> ram, in ZoneLayout layout, PcpConfig pcp)
         where TMeta : struct, IMetadataAllocator
     {
         if (pcp.High >= Zone.PcpCapacity || (pcp.High != 0 && (pcp.Batch == 0 || pcp.Batch > pcp.High))) return Status.InvalidArgument;
-        if (rangeCount > 0 && ranges[0] == 0) return Status.InvalidArgument;
-        Status s = FrameMap.Build(ref meta, ranges, rangeCount, out FrameMap map);
+        if (ram.Length > 0 && ram[0].Start < PageSize.Bytes) return Status.InvalidArgument;
+        Status s = FrameMap.Build(ref meta, ram, out FrameMap map);
         if (s != Status.Ok) return s;
         _map = map;
         _layout = layout;
@@ -94,10 +96,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             zone.PcpHigh = pcp.High;
             zone.PcpBatch = pcp.Batch;
             ulong lo = ulong.MaxValue, hi = 0;
-            for (int i = 0; i < rangeCount; i++)
+            for (int i = 0; i < ram.Length; i++)
             {
-                ulong a = ranges[2 * i] > zone.StartPfn ? ranges[2 * i] : zone.StartPfn;
-                ulong b = ranges[2 * i + 1] < zone.EndPfn ? ranges[2 * i + 1] : zone.EndPfn;
+                ulong rs = ram[i].Start >> PageSize.Shift, re = ram[i].End >> PageSize.Shift;
+                ulong a = rs > zone.StartPfn ? rs : zone.StartPfn;
+                ulong b = re < zone.EndPfn ? re : zone.EndPfn;
                 if (b <= a) continue;
                 zone.PresentFrames += b - a;
                 if (a < lo) lo = a;

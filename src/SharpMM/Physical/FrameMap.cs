@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Boot;
@@ -93,22 +94,23 @@ public unsafe struct FrameMap
     public readonly Section* SectionAt(uint s) => _sections + s;
 
     /// <summary>
-    /// Builds the map for <paramref name="rangeCount"/> sorted, non-overlapping frame ranges
-    /// (pairs [start, end) in <paramref name="ranges"/>, all below <see cref="Pfn.ManagedLimit"/>),
-    /// taking one zeroed block of metadata from <paramref name="meta"/>. Every frame starts
-    /// <see cref="FrameState.Reserved"/>.
-    /// Return: Ok; InvalidArgument for unsorted, empty or out-of-limit ranges; OutOfMemory when
-    /// the metadata does not fit (nothing allocated then).
+    /// Builds the map for the RAM in <paramref name="ram"/> (sorted, non-overlapping, page-aligned
+    /// ranges, all below frame <see cref="Pfn.ManagedLimit"/>), taking one zeroed block of
+    /// metadata from <paramref name="meta"/>. Every frame starts <see cref="FrameState.Reserved"/>.
+    /// Return: Ok; InvalidArgument for no ranges, or unsorted, empty or out-of-limit ones;
+    /// Misaligned for a range that is not page-aligned; OutOfMemory when the metadata does not
+    /// fit (nothing allocated then).
     /// </summary>
-    public static Status Build<TMeta>(ref TMeta meta, ulong* ranges, int rangeCount, out FrameMap map)
+    public static Status Build<TMeta>(ref TMeta meta, ReadOnlySpan<PhysRange> ram, out FrameMap map)
         where TMeta : struct, IMetadataAllocator
     {
         map = default;
-        if (rangeCount <= 0) return Status.InvalidArgument;
+        if (ram.Length == 0) return Status.InvalidArgument;
         ulong prevEnd = 0;
-        for (int i = 0; i < rangeCount; i++)
+        for (int i = 0; i < ram.Length; i++)
         {
-            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
+            if (((ram[i].Start | ram[i].End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
+            ulong s = ram[i].Start >> PageSize.Shift, e = ram[i].End >> PageSize.Shift;
             if (e <= s || s < prevEnd || e > Pfn.ManagedLimit) return Status.InvalidArgument;
             prevEnd = e;
         }
@@ -116,7 +118,7 @@ public unsafe struct FrameMap
 
         // Pass 1: count frames spanned and sections present, so one allocation serves all.
         ulong frames = 0, present = 0;
-        Walk(ranges, rangeCount, null, ref frames, ref present, null, null);
+        Walk(ram, null, ref frames, ref present, null, null);
         ulong tableBytes = Align64((ulong)sectionCount * (ulong)sizeof(Section));
         ulong linkBytes = Align64(frames * (ulong)sizeof(FrameLinks));
         ulong infoBytes = Align64(frames);
@@ -127,7 +129,7 @@ public unsafe struct FrameMap
 
         // Pass 2: carve.
         ulong f = 0, p = 0;
-        Walk(ranges, rangeCount, (Section*)block, ref f, ref p, (FrameLinks*)(block + tableBytes), block + tableBytes + linkBytes);
+        Walk(ram, (Section*)block, ref f, ref p, (FrameLinks*)(block + tableBytes), block + tableBytes + linkBytes);
         ulong* bits = (ulong*)(block + tableBytes + linkBytes + infoBytes);
         for (int o = 0; o < PairOrders; o++)
         {
@@ -145,14 +147,14 @@ public unsafe struct FrameMap
 
     // Visits each section's span [lo, hi) (min start, max end of the ranges inside it), counting
     // frames and sections; with a table it also assigns the packed arrays.
-    private static void Walk(ulong* ranges, int rangeCount, Section* table, ref ulong frames, ref ulong present,
+    private static void Walk(ReadOnlySpan<PhysRange> ram, Section* table, ref ulong frames, ref ulong present,
                              FrameLinks* links, byte* infos)
     {
         uint current = uint.MaxValue;
         ulong lo = 0, hi = 0;
-        for (int i = 0; i < rangeCount; i++)
+        for (int i = 0; i < ram.Length; i++)
         {
-            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
+            ulong s = ram[i].Start >> PageSize.Shift, e = ram[i].End >> PageSize.Shift;
             while (s < e)
             {
                 uint sec = (uint)(s >> SectionShift);

@@ -41,8 +41,8 @@ public sealed unsafe class HeapFixture : IDisposable
         _meta = new HostMemory(8UL << 20);
         var md = new HostMetadata(_meta.Base, _meta.Size, 0x1_0000_0000_0000);
         Buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
-        ulong* r = stackalloc ulong[2] { StartPfn, StartPfn + frames };
-        if (Buddy->Init(ref md, r, 1, ZoneLayout.Flat(), PcpConfig.Default) != Status.Ok) throw new InvalidOperationException("buddy init");
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(StartPfn), Pfn.New(StartPfn + frames)) };
+        if (Buddy->Init(ref md, ram, ZoneLayout.Flat(), PcpConfig.Default) != Status.Ok) throw new InvalidOperationException("buddy init");
         Buddy->AddFreeRange(StartPfn, StartPfn + frames);
         _kernelFrames = (BuddyClassFrames*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyClassFrames));
         *_kernelFrames = new BuddyClassFrames(Buddy, MemoryClass.Kernel);

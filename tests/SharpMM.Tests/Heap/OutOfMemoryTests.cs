@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
@@ -123,8 +124,8 @@ public unsafe class OutOfMemoryTests
         var h = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
         try
         {
-            ulong* r = stackalloc ulong[2] { 1024, 1024 + 64 };
-            Assert.Equal(Status.Ok, b->Init(ref md, r, 1, ZoneLayout.Flat(), PcpConfig.Off));
+            ReadOnlySpan<PhysRange> frames = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(1024), Pfn.New(1024 + 64)) };
+            Assert.Equal(Status.Ok, b->Init(ref md, frames, ZoneLayout.Flat(), PcpConfig.Off));
             b->AddFreeRange(1024, 1024 + 64);
             var taken = new List<Pfn>();
             while (b->FreeFrames > 3 && b->Allocate(0, MemoryClass.Kernel, out Pfn p) == Status.Ok) taken.Add(p);

@@ -242,8 +242,8 @@ public unsafe class BuddyConformance : FrameAllocatorConformance<BuddyAllocator>
     protected override ulong Hi => 4096;
     protected override void Build(ref BuddyAllocator a)
     {
-        ulong* r = stackalloc ulong[2] { 256, 4096 };
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, r, 1, ZoneLayout.X86_64(), PcpConfig.Default));
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(4096)) };
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.X86_64(), PcpConfig.Default));
         a.AddFreeRange(256, 1000);
         a.AddFreeRange(1010, 4096); // a reserved hole at [1000, 1010)
     }
@@ -256,8 +256,8 @@ public unsafe class BuddyNoPcpConformance : FrameAllocatorConformance<BuddyAlloc
     protected override ulong Hi => 3000;
     protected override void Build(ref BuddyAllocator a)
     {
-        ulong* r = stackalloc ulong[2] { 300, 3000 };
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, r, 1, ZoneLayout.Flat(), PcpConfig.Off));
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(300), Pfn.New(3000)) };
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.Flat(), PcpConfig.Off));
         a.AddFreeRange(300, 3000);
     }
     protected override void Validate(ref BuddyAllocator a) => a.Validate();

@@ -63,19 +63,22 @@ public unsafe class FrameMapTests
         f.B.Validate();
     }
 
-    // Limits: RAM must be below 16 TiB (Pfn.ManagedLimit), sorted and non-empty.
-    // Expect: InvalidArgument and nothing allocated.
+    // Limits: RAM must be below 16 TiB (Pfn.ManagedLimit), sorted, non-empty and page-aligned.
+    // Expect: InvalidArgument (Misaligned for the unaligned range) and nothing allocated.
     [Fact]
     public void Build_RefusesRangesPastTheLimit()
     {
         using var meta = new HostMemory(1UL << 20);
         var md = new HostMetadata(meta.Base, meta.Size, 0x1_0000_0000_0000);
-        ulong* past = stackalloc ulong[2] { Pfn.ManagedLimit - 16, Pfn.ManagedLimit + 16 };
-        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, past, 1, out _));
-        ulong* unsorted = stackalloc ulong[4] { 4096, 8192, 256, 1024 };
-        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, unsorted, 2, out _));
-        ulong* empty = stackalloc ulong[2] { 4096, 4096 };
-        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, empty, 1, out _));
+        PhysRange[] past = { R(Pfn.ManagedLimit - 16, Pfn.ManagedLimit + 16) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, past, out _));
+        PhysRange[] unsorted = { R(4096, 8192), R(256, 1024) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, unsorted, out _));
+        PhysRange[] empty = { R(4096, 4096) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, empty, out _));
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, System.ReadOnlySpan<PhysRange>.Empty, out _));
+        PhysRange[] unaligned = { PhysRange.FromBounds(0x10_0000, 0x20_0800) };
+        Assert.Equal(Status.Misaligned, FrameMap.Build(ref md, unaligned, out _));
         Assert.Equal(0UL, md.Used);
     }
 
@@ -148,6 +151,8 @@ public unsafe class FrameMapTests
         *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, kernel.Free(p, 0));
     }
+
+    private static PhysRange R(ulong firstPfn, ulong endPfn) => PhysRange.FromFrames(Pfn.NewUnchecked(firstPfn), Pfn.NewUnchecked(endPfn));
 
     [Theory]
     [InlineData(0UL, 0u)]
