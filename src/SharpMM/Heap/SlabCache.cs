@@ -475,7 +475,7 @@ public unsafe struct SlabCache
     }
 
     /// <summary>
-    /// The free path shared by <see cref="Free"/> and kfree, once the owner table has named the
+    /// The free path shared by <see cref="Free"/> and kfree, once the frame's owner word has named the
     /// slab <paramref name="d"/> holding <paramref name="p"/> and the caller has found that
     /// <paramref name="p"/> is not the hot slot's object: checks the boundary and the allocated
     /// bit, moves a parked hot object into its cache's magazine and parks <paramref name="p"/>
@@ -860,7 +860,7 @@ public unsafe struct SlabCache
     /// O(slabs) consistency check; panics naming the first broken invariant: each list's
     /// slabs are this cache's with the list's fill level, counts equal list lengths, the bitmaps
     /// agree with InUse (free bits = objects - InUse; no object both allocated and free; no bit
-    /// past the last object), owner-table entries name the descriptor, magazine entries are
+    /// past the last object), the slab frames' owner words name the descriptor, magazine entries are
     /// this cache's objects that are neither allocated nor free in their slab, each once, and
     /// handed-out + parked objects add up to the in-use count.
     /// </summary>
