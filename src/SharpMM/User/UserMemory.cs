@@ -12,7 +12,7 @@ namespace SharpMM.User;
 ///
 /// <code>
 ///   frames  TFrames (the buddy allocator)  -- user pages and user page tables, order 0
-///   frames  UserFrames (the frame table)   -- per frame: mapping count (COW), clean, cached slot
+///   table   UserFrames (frame table words)  -- per frame: mapping count (COW), clean, cached slot
 ///   store   TStore : IBackingStore          -- slots [0, swap first): persistent regions;
 ///   slots   StoreSlots                      --   [swap first, end): swap, reference-counted
 ///   spaces  up to MaxSpaces registered      -- the clock's hand walks them for reclaim
