@@ -66,8 +66,8 @@ public unsafe class MapperBenchmarks
     {
         NativeMemory.Clear(_buddy, (nuint)sizeof(BuddyAllocator));
         var md = new HostMetadata(_meta!.Base, _meta.Size, 1UL << 40);
-        ulong* ranges = stackalloc ulong[2] { 256, Pages };
-        if (_buddy->Init(ref md, ranges, 1, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(Pages)) };
+        if (_buddy->Init(ref md, ram, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
         _buddy->AddFreeRange(256, Pages);
         var access = new DirectMapTableAccess(new DirectMap((ulong)_ram!.Base));
         if (Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(access, ref *_buddy, out _mapper) != Status.Ok) throw new InvalidOperationException("mapper");

@@ -21,7 +21,7 @@ internal static unsafe class HeapTests
         r.Run("heap: large kmalloc is mapped at a virtual range with a guard page", &LargeBlocksAreMapped);
     }
 
-    private static ref KernelHeap<VmallocLargeMapper> Heap => ref PhysicalBoot.Heap;
+    private static ref KernelHeap<BuddyClassFrames, VmallocLargeMapper> Heap => ref PhysicalBoot.Heap;
 
     private sealed class Probe
     {

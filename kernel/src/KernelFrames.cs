@@ -10,7 +10,7 @@ namespace SharpMM.Kernel;
 /// it). Stateless: every copy is the same allocator. Counts what it handed out and took back, so
 /// a test can say how many frames an operation cost (user memory keeps its own count too).
 /// </summary>
-internal struct KernelFrames : IFrameAllocator
+internal struct KernelFrames : IFrameTableAllocator
 {
     /// <summary>Frames allocated through any KernelFrames since boot.</summary>
     public static ulong Allocated;
@@ -35,6 +35,8 @@ internal struct KernelFrames : IFrameAllocator
     public bool CanFree => true;
     public ulong FreeFrames => PhysicalBoot.Memory.Buddy.FreeFrames;
     public ulong ManagedFrames => PhysicalBoot.Memory.Buddy.ManagedFrames;
+    public FrameMap Map => PhysicalBoot.Memory.Buddy.Map;
+    public void Drain() => PhysicalBoot.Memory.Buddy.Drain();
 
     /// <summary>Frames held now (allocated minus freed).</summary>
     public static ulong InUse => Allocated - Freed;

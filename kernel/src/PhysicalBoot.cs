@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
@@ -17,10 +18,10 @@ namespace SharpMM.Kernel;
 internal static unsafe class PhysicalBoot
 {
     private static PhysicalMemory s_memory;
-    private static SharpMM.Heap.KernelHeap<VmallocLargeMapper> s_heap;
+    private static SharpMM.Heap.KernelHeap<BuddyClassFrames, VmallocLargeMapper> s_heap;
 
     /// <summary>The kernel heap (kmalloc), up after <see cref="Run"/>; kernel <c>new</c> goes here.</summary>
-    public static ref SharpMM.Heap.KernelHeap<VmallocLargeMapper> Heap => ref s_heap;
+    public static ref SharpMM.Heap.KernelHeap<BuddyClassFrames, VmallocLargeMapper> Heap => ref s_heap;
     private static MemoryMap s_sanitized;
 
     /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
@@ -74,7 +75,8 @@ internal static unsafe class PhysicalBoot
         // command line starts it in debug mode (poison, red zones, use-after-free and double-free
         // detection, the leak report by allocation site, printed before the test summary).
         bool debugHeap = loader.CommandLine.Has("debug=heap");
-        st = s_heap.Init(ref s_memory.Buddy, new DirectMap(0), default(VmallocLargeMapper), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
+        var kernelFrames = new BuddyClassFrames((BuddyAllocator*)Unsafe.AsPointer(ref s_memory.Buddy), MemoryClass.Kernel);
+        st = s_heap.Init(kernelFrames, new DirectMap(0), default(VmallocLargeMapper), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
         if (st != Status.Ok) KernelPanic.Fail("kmain: kernel heap init failed, status", (ulong)st);
         if (debugHeap) w.Line("kernel heap: debug mode (debug=heap): poison, red zones, use-after-free and double-free checks, leak report");
         KernelHeap.SetAllocator(&NewFromKmalloc);

@@ -9,13 +9,12 @@ namespace SharpMM.Kernel;
 /// The library's user memory manager on this machine, for the in-kernel tests: a
 /// <see cref="UserMemory{TFormat, TFrames, TStore}"/> over the buddy allocator
 /// (<see cref="KernelFrames"/>) with a RAM-disk store, room for <see cref="SpaceCount"/>
-/// address spaces, the frame table and the swap slots' metadata, all in one vmalloc area, so
-/// that creating and destroying a machine leaves the buddy allocator as it was.
+/// address spaces and the swap slots' metadata, all in one vmalloc area, so that creating and
+/// destroying a machine leaves the buddy allocator as it was. What user memory keeps per frame
+/// is in the buddy allocator's frame table (each frame's owner word).
 /// <code>
-///   vmalloc area: this header | spaces | swap-slot metadata | frame table | (page) store slots
+///   vmalloc area: this header | spaces | swap-slot metadata | (page) store slots
 /// </code>
-/// The frame table covers every frame the buddy allocator manages ([0, FrameMap.EndPfn), 8
-/// bytes a frame: 1 MiB for 512 MiB of RAM).
 ///
 /// The spaces' layout (<see cref="Layout"/>) is x86-64's lower half with the kernel's own
 /// entries at both ends: the kernel runs identity-mapped (virt == phys) under the first PML4
@@ -58,12 +57,10 @@ internal unsafe struct UserMachine
     public static Status Create(uint storeSlots, out UserMachine* machine)
     {
         machine = null;
-        ulong frames = PhysicalBoot.Memory.Buddy.Map.EndPfn;
         ulong header = Align64((ulong)sizeof(UserMachine));
         ulong spaces = Align64((ulong)sizeof(AddressSpace<X86LongModeFormat>) * SpaceCount);
         ulong slotMeta = Align64(SharpMM.User.StoreSlots.BytesFor(storeSlots));
-        ulong table = UserFrameTable.BytesFor(frames);
-        ulong storeOffset = (header + spaces + slotMeta + table + PageSize.OffsetMask) & ~PageSize.OffsetMask;
+        ulong storeOffset = (header + spaces + slotMeta + PageSize.OffsetMask) & ~PageSize.OffsetMask;
         ulong bytes = storeOffset + ((ulong)storeSlots << PageSize.Shift);
         KernelFrames kf = default;
         Status s = VmallocLargeMapper.Vm.Vmalloc(bytes, ref kf, ref KernelAddressSpace.Hooks, out ulong va);
@@ -76,12 +73,10 @@ internal unsafe struct UserMachine
         for (int i = 0; i < SpaceCount; i++) m->_spaces[i] = default;
         var slots = new SharpMM.User.StoreSlots();
         slots.Init((byte*)(va + header + spaces), 0, storeSlots);
-        var frameTable = new UserFrameTable();
-        frameTable.Init((byte*)(va + header + spaces + slotMeta), 0, frames);
         var store = new RamDiskStore((byte*)(va + storeOffset), storeSlots);
         m->StoreSlots = storeSlots;
         m->Layout = KernelUserLayout();
-        m->Memory.Init(default, store, new DirectMap(0), frameTable, slots);
+        m->Memory.Init(default, store, new DirectMap(0), slots);
         machine = m;
         return Status.Ok;
     }

@@ -163,7 +163,7 @@ public sealed unsafe class LayoutBoot : IDisposable
 
         // 1. Temporary tables from the kernel image's bss (no allocator exists yet).
         BumpFrameAllocator bss = default;
-        Require(bss.Init(machine.DirectMap, BootTablesStart >> 12, KernelPhysEnd >> 12), "boot tables");
+        Require(bss.Init(machine.DirectMap, PhysRange.FromBounds(BootTablesStart, KernelPhysEnd)), "boot tables");
         Require(Mapper<TFormat, DirectMapTableAccess>.Create(access, ref bss, out var boot), "temporary root");
         var batch = new FlushBatch();
         Require(boot.MapRange(VirtAddr.NewUnchecked(0x1000), PhysAddr.NewUnchecked(0x1000), largeBytes - 0x1000, PageFlags.Writable | PageFlags.Executable, MappingSize.Size4KiB, ref bss, ref batch), "identity map");

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
 using SharpMM.Heap;
+using SharpMM.Physical;
 
 namespace SharpMM.Hosted;
 
@@ -11,23 +12,23 @@ namespace SharpMM.Hosted;
 /// (kernel-zone frames, large blocks through the direct map), in native memory because a heap
 /// must not move after Init. Fast mode by default; <see cref="HeapMode.Debug"/> turns on the
 /// debug mode (poison, red zones, use-after-free and double-free detection, the leak report by
-/// allocation site), which the reports then include. A heap that cannot start (its frame-owner
-/// table covers at most 1 TiB of kernel zones) leaves <see cref="Heap"/> null and says why in
-/// <see cref="Status"/>: the machine's physical report still prints.
+/// allocation site), which the reports then include. A heap that cannot start (no memory left for
+/// its first pages) leaves <see cref="Heap"/> null and says why in <see cref="Status"/>: the
+/// machine's physical report still prints.
 /// </summary>
 public sealed unsafe class MachineHeap : IDisposable
 {
     /// <summary>The heap, or null when it could not start.</summary>
-    public KernelHeap<DirectLargeMapper>* Heap { get; private set; }
+    public KernelHeap<BuddyClassFrames, DirectLargeMapper>* Heap { get; private set; }
     /// <summary>Init's status.</summary>
     public Status Status { get; }
 
     /// <summary>Starts the heap over <paramref name="machine"/>'s buddy allocator.</summary>
     public MachineHeap(SimulatedMachine machine, HeapMode mode = HeapMode.Fast)
     {
-        Heap = (KernelHeap<DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
+        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
         HeapConfig config = mode == HeapMode.Debug ? HeapConfig.Debugging : HeapConfig.Default;
-        Status = Heap->Init(ref machine.Memory->Buddy, machine.DirectMap, new DirectLargeMapper(machine.DirectMap), config);
+        Status = Heap->Init(new BuddyClassFrames(&machine.Memory->Buddy, MemoryClass.Kernel), machine.DirectMap, new DirectLargeMapper(machine.DirectMap), config);
         if (Status != Status.Ok) { NativeMemory.Free(Heap); Heap = null; }
     }
 
@@ -38,7 +39,7 @@ public sealed unsafe class MachineHeap : IDisposable
         if (Heap == null)
         {
             w.Str("kernel heap not started: "); w.Str(StatusNames.Name(Status));
-            w.Line(Status == Status.Unsupported ? " (the kernel zones span more than the 1 TiB its frame-owner table covers)" : "");
+            w.Line();
             return;
         }
         HeapReport.WriteText(ref w, in Heap->Pages);

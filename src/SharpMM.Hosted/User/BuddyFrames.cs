@@ -9,7 +9,7 @@ namespace SharpMM.Hosted.User;
 /// (0x6B) so a page handed to a process without zeroing shows up, and failing the
 /// <see cref="FailAt"/>-th allocation (1-based; 0 = never) to test out-of-memory paths.
 /// </summary>
-public unsafe struct BuddyFrames : IFrameAllocator
+public unsafe struct BuddyFrames : IFrameTableAllocator
 {
     private readonly BuddyAllocator* _buddy;
     private readonly byte* _ram;
@@ -53,20 +53,8 @@ public unsafe struct BuddyFrames : IFrameAllocator
     /// <inheritdoc/>
     public readonly ulong ManagedFrames => _buddy->ManagedFrames;
 
-    /// <summary>The span of frame numbers the buddy allocator's zones cover (for the frame table).</summary>
-    public readonly (ulong Start, ulong End) Span
-    {
-        get
-        {
-            ulong lo = ulong.MaxValue, hi = 0;
-            for (int z = 0; z < _buddy->ZoneCount; z++)
-            {
-                Zone zone = _buddy->GetZone(z);
-                if (zone.PresentFrames == 0) continue;
-                if (zone.SpannedStartPfn < lo) lo = zone.SpannedStartPfn;
-                if (zone.SpannedEndPfn > hi) hi = zone.SpannedEndPfn;
-            }
-            return lo < hi ? (lo, hi) : (0, 0);
-        }
-    }
+    /// <inheritdoc/>
+    public readonly FrameMap Map => _buddy->Map;
+    /// <inheritdoc/>
+    public readonly void Drain() => _buddy->Drain();
 }

@@ -74,15 +74,12 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         BuddyAllocator* buddy = &Boot.Machine.Memory->Buddy;
         var frames = new BuddyFrames(buddy, Boot.Machine.Ram.Base);
         var dm = Boot.Machine.DirectMap;
-        var (lo, hi) = frames.Span;
-        var table = new UserFrameTable();
-        Require(table.InitFromFrames(ref frames, dm, lo, hi), "frame table");
         Store = new StoreFile(storePath, storeSlots, replaceForeign: replaceForeignStore);
         uint swap = (uint)(storeSlots - regionSlots);
         var slots = new StoreSlots();
         slots.Init(Alloc(StoreSlots.BytesFor(swap)), regionSlots, swap);
         Mem = (UserMemory<TFormat, BuddyFrames, FileBackingStore>*)Alloc((ulong)sizeof(UserMemory<TFormat, BuddyFrames, FileBackingStore>));
-        Mem->Init(frames, new FileBackingStore(Store), dm, table, slots);
+        Mem->Init(frames, new FileBackingStore(Store), dm, slots);
         if (heapMode == HeapMode.Debug)
         {
             // Process structures from the kernel heap in debug mode: kfree checks every exit,

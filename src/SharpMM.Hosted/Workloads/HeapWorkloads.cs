@@ -92,10 +92,10 @@ public sealed unsafe class W3Trace : IDisposable
 /// allocator; see <see cref="HeapArena"/>).</summary>
 public unsafe struct KmallocBackend : IMalloc
 {
-    private readonly KernelHeap<DirectLargeMapper>* _heap;
+    private readonly KernelHeap<BuddyClassFrames, DirectLargeMapper>* _heap;
 
     /// <summary>Calls into <paramref name="heap"/>.</summary>
-    public KmallocBackend(KernelHeap<DirectLargeMapper>* heap) { _heap = heap; }
+    public KmallocBackend(KernelHeap<BuddyClassFrames, DirectLargeMapper>* heap) { _heap = heap; }
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -126,7 +126,7 @@ public sealed unsafe class HeapArena : IDisposable
     /// <summary>The buddy allocator under the heap.</summary>
     public BuddyAllocator* Buddy { get; private set; }
     /// <summary>The heap.</summary>
-    public KernelHeap<DirectLargeMapper>* Heap { get; private set; }
+    public KernelHeap<BuddyClassFrames, DirectLargeMapper>* Heap { get; private set; }
     /// <summary>The direct map (physical frame Base is the first byte of the RAM buffer).</summary>
     public DirectMap Map { get; }
 
@@ -136,8 +136,8 @@ public sealed unsafe class HeapArena : IDisposable
         HostMemory ram = Ram();
         Buddy = PageWorkloads.Create(PcpConfig.Default, out _meta);
         Map = new DirectMap((ulong)ram.Base - (PageWorkloads.Base << PageSize.Shift));
-        Heap = (KernelHeap<DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status s = Heap->Init(ref *Buddy, Map, new DirectLargeMapper(Map), config);
+        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
+        Status s = Heap->Init(new BuddyClassFrames(Buddy, MemoryClass.Kernel), Map, new DirectLargeMapper(Map), config);
         if (s != Status.Ok) throw new InvalidOperationException($"heap init failed: {s}");
     }
 

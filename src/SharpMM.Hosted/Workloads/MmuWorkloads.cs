@@ -91,8 +91,8 @@ public static unsafe class MmuWorkloads
         {
             // Table frames: every frame of the 1 GiB RAM but the first MiB, handed out zeroed by the mapper.
             var md = new HostMetadata(meta.Base, meta.Size, 1UL << 40);
-            ulong* ranges = stackalloc ulong[2] { 256, Pages };
-            if (buddy->Init(ref md, ranges, 1, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
+            ReadOnlySpan<PhysRange> frames = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(Pages)) };
+            if (buddy->Init(ref md, frames, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
             buddy->AddFreeRange(256, Pages);
             ulong free0 = buddy->FreeFrames;
 

@@ -48,8 +48,8 @@ public static unsafe class PageWorkloads
         meta = new HostMemory(8UL << 20);
         var md = new HostMetadata(meta.Base, meta.Size, 0x1_0000_0000_0000);
         var b = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
-        ulong* r = stackalloc ulong[2] { Base, Base + Frames };
-        if (b->Init(ref md, r, 1, ZoneLayout.Flat(), pcp) != Status.Ok) throw new InvalidOperationException("buddy init failed");
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(Base), Pfn.New(Base + Frames)) };
+        if (b->Init(ref md, ram, ZoneLayout.Flat(), pcp) != Status.Ok) throw new InvalidOperationException("buddy init failed");
         for (ulong top = Base + Frames; top > Base; top -= 1024) b->AddFreeRange(top - 1024, top);
         return b;
     }

@@ -36,6 +36,10 @@ public readonly struct PhysRange
         return new PhysRange(start, end);
     }
 
+    /// <summary>The frames [<paramref name="first"/>, <paramref name="end"/>) as a byte range,
+    /// for trusted values; panics when end &lt; first.</summary>
+    public static PhysRange FromFrames(Pfn first, Pfn end) => FromBounds(first.ToAddr().Value, end.ToAddr().Value);
+
     /// <summary>Size in bytes.</summary>
     public ulong Size => End - Start;
 

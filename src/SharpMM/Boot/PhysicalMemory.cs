@@ -1,3 +1,4 @@
+using System;
 using SharpMM.Addressing;
 using SharpMM.Physical;
 
@@ -82,8 +83,8 @@ public unsafe struct PhysicalMemory
         for (int i = 0; st == Status.Ok && i < info.ModuleCount; i++) st = ReserveRange(info.Modules[i], ReservedFor.Modules);
         if (st != Status.Ok) return st;
 
-        // RAM frame ranges for the frame map: memblock's memory, aligned inward, frame 0 excluded.
-        ulong* ranges = stackalloc ulong[2 * Memblock.Capacity];
+        // RAM for the frame map: memblock's memory, aligned inward, frame 0 excluded.
+        PhysRange* ranges = stackalloc PhysRange[Memblock.Capacity];
         int n = 0;
         for (int i = 0; i < Memblock.MemoryCount; i++)
         {
@@ -91,14 +92,14 @@ public unsafe struct PhysicalMemory
             ulong s = (r.Start + PageSize.OffsetMask) >> PageSize.Shift, e = r.End >> PageSize.Shift;
             if (s == 0) s = 1;
             if (e <= s) continue;
-            ranges[2 * n] = s; ranges[2 * n + 1] = e; n++;
+            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, e << PageSize.Shift);
             PresentFrames += e - s;
         }
         if (n == 0) return Status.EmptyMap;
 
         st = LowMemory.Init(ref Memblock);
         if (st != Status.Ok) return st;
-        st = Buddy.Init(ref Memblock, ranges, n, info.Layout, info.Pcp);
+        st = Buddy.Init(ref Memblock, new ReadOnlySpan<PhysRange>(ranges, n), info.Layout, info.Pcp);
         if (st != Status.Ok) return st;
 
         LowFrames = Memblock.ForEachFree(ref LowMemory, LowMemoryEnd >> PageSize.Shift);
@@ -116,7 +117,7 @@ public unsafe struct PhysicalMemory
     /// </summary>
     public static ulong MetadataBytesFor(in MemoryMap sanitized)
     {
-        ulong* ranges = stackalloc ulong[2 * MemoryMap.Capacity];
+        PhysRange* ranges = stackalloc PhysRange[MemoryMap.Capacity];
         int n = 0;
         for (int i = 0; i < sanitized.Count; i++)
         {
@@ -126,10 +127,10 @@ public unsafe struct PhysicalMemory
             ulong s = (e.Start + PageSize.OffsetMask) >> PageSize.Shift, f = end >> PageSize.Shift;
             if (s == 0) s = 1;
             if (f <= s) continue;
-            if (n > 0 && ranges[2 * n - 1] == s) { ranges[2 * n - 1] = f; continue; }
-            ranges[2 * n] = s; ranges[2 * n + 1] = f; n++;
+            if (n > 0 && ranges[n - 1].End == s << PageSize.Shift) { ranges[n - 1] = PhysRange.FromBounds(ranges[n - 1].Start, f << PageSize.Shift); continue; }
+            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, f << PageSize.Shift);
         }
-        return n == 0 ? 0 : FrameMap.MetadataBytesFor(ranges, n);
+        return n == 0 ? 0 : FrameMap.MetadataBytesFor(new ReadOnlySpan<PhysRange>(ranges, n));
     }
 
     private Status ReserveRange(PhysRange r, ReservedFor owner) =>

@@ -7,7 +7,7 @@ namespace SharpMM.Heap;
 /// Storage for <see cref="SlabDescriptor"/>s: fixed-size slots of 64, 128, 192 or 256 bytes
 /// carved from single buddy pages. Each pool page starts with a 64-byte header (free-slot list,
 /// count, list links) followed by its slots; slots are 64-byte aligned, so a descriptor address
-/// has its low 6 bits clear (the owner table uses them as tags) and its page is found by masking
+/// has its low 6 bits clear (owner words use them for the kind) and its page is found by masking
 /// (the direct map is page aligned). Pages with a free slot are on their size's partial list; a
 /// page whose last slot is freed goes back to the buddy allocator at once.
 ///

@@ -5,16 +5,15 @@ using SharpMM.Physical;
 namespace SharpMM.Heap;
 
 /// <summary>
-/// What every slab cache of one heap shares: the page source (buddy allocator, kernel frames,
-/// direct map), the <see cref="FrameOwnerTable"/> that maps a pointer to its slab, the
+/// What every slab cache of one heap shares: the page source (<see cref="HeapPageSource"/>:
+/// the frame allocator and the direct map), the frame table whose owner words map a pointer to
+/// its slab (<see cref="FrameOwner"/>: a slab frame's word is its descriptor's address), the
 /// <see cref="DescriptorPool"/>, the mode, the debug bookkeeping, the registry of live caches
 /// (for reports and for reclaim) and the page counters behind /proc/meminfo's Slab line.
 ///
-/// The owner table spans the frames of the zones <see cref="MemoryClass.Kernel"/> may use, so
-/// any block the heap gets from the buddy allocator is covered. Under memory pressure (the buddy
-/// allocator has no block for a new slab or large allocation) every cache is shrunk (magazines
-/// flushed, empty slabs released), the buddy allocator's per-CPU page lists are drained, and
-/// the request is retried once.
+/// Under memory pressure (the allocator has no block for a new slab or large allocation) every
+/// cache is shrunk (magazines flushed, empty slabs released), the allocator's per-CPU page
+/// lists are drained, and the request is retried once.
 ///
 /// Must not move after <see cref="Init"/>: caches and descriptors point at it.
 /// Not done: locking (one CPU; the caller serialises).
@@ -30,8 +29,10 @@ public unsafe struct HeapPages
 
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
-    /// <summary>The pointer-to-slab table (read by every free).</summary>
-    public FrameOwnerTable Owners;
+    // The frame table (its owner words map a pointer to its slab: read by every free) and the
+    // direct map's offset, next to each other for kfree.
+    private FrameMap _frames;
+    private ulong _directMapOffset;
     private HeapPageSource _src;
     private DescriptorPool _descriptors;
     private HeapDebug* _debug;
@@ -49,41 +50,28 @@ public unsafe struct HeapPages
     private const uint DebugOrder = 2;
 
     /// <summary>
-    /// Sets up over <paramref name="buddy"/> (which must stay at its address while the heap
-    /// lives) and <paramref name="map"/> (page aligned). Return: Ok; InvalidArgument for a bad
-    /// configuration, an unaligned direct map or a second Init; Unsupported when the kernel
-    /// zones span more than the owner table can cover (1 TiB); OutOfMemory (nothing held).
+    /// Sets up over <paramref name="src"/> (frames the direct map reaches) and the frame table
+    /// <paramref name="table"/> that describes them (the heap keeps its owner words there).
+    /// Return: Ok; InvalidArgument for a bad configuration, an unaligned direct map, a source
+    /// that is not set up or a second Init; OutOfMemory (nothing held).
     /// </summary>
-    public Status Init(ref BuddyAllocator buddy, DirectMap map, HeapConfig config)
+    public Status Init(HeapPageSource src, in FrameMap table, HeapConfig config)
     {
         if (_ready) return Status.InvalidArgument;
         if (config.MagazineCapacity > Magazine.MaxCapacity || config.Mode > HeapMode.Debug) return Status.InvalidArgument;
-        if ((map.Offset & PageSize.OffsetMask) != 0) return Status.InvalidArgument;
-        int top = buddy.Layout.HighestZoneFor(MemoryClass.Kernel);
-        ulong lo = ulong.MaxValue, hi = 0;
-        for (int z = 0; z <= top && z < buddy.ZoneCount; z++)
-        {
-            Zone zone = buddy.GetZone(z);
-            if (zone.PresentFrames == 0) continue;
-            if (zone.SpannedStartPfn < lo) lo = zone.SpannedStartPfn;
-            if (zone.SpannedEndPfn > hi) hi = zone.SpannedEndPfn;
-        }
-        if (hi <= lo) return Status.OutOfMemory;
-        var src = new HeapPageSource((BuddyAllocator*)Unsafe.AsPointer(ref buddy), map);
-        FrameOwnerTable owners = default;
-        Status s = owners.Init(src, lo, hi);
-        if (s != Status.Ok) return s;
+        if ((src.Map.Offset & PageSize.OffsetMask) != 0 || !src.IsValid || table.SectionCount == 0) return Status.InvalidArgument;
         HeapDebug* dbg = null;
         if (config.Mode == HeapMode.Debug)
         {
             if ((ulong)sizeof(HeapDebug) > (PageSize.Bytes << (int)DebugOrder)) Panic.Fail("heap: debug state outgrew its pages");
-            s = src.Allocate(DebugOrder, out _, out byte* raw);
-            if (s != Status.Ok) { owners.Release(src); return s; }
+            Status s = src.Allocate(DebugOrder, out _, out byte* raw);
+            if (s != Status.Ok) return s;
             dbg = (HeapDebug*)raw;
             dbg->Init();
         }
         this = default;
-        Owners = owners;
+        _frames = table;
+        _directMapOffset = src.Map.Offset;
         _src = src;
         _debug = dbg;
         _config = config;
@@ -119,18 +107,42 @@ public unsafe struct HeapPages
     public readonly ulong Reclaims => _reclaims;
     /// <summary>Slab descriptors in use.</summary>
     public readonly ulong Descriptors => _descriptors.SlotsUsed;
-    /// <summary>Pages of heap metadata: owner table, descriptor pages, debug state.</summary>
-    public readonly ulong MetadataPages => Owners.MetadataPages + _descriptors.Pages + (_debug != null ? 1UL << (int)DebugOrder : 0);
+    /// <summary>Pages of heap metadata: descriptor pages, debug state (the owner words are
+    /// part of the frame table, counted with the physical layer's metadata).</summary>
+    public readonly ulong MetadataPages => _descriptors.Pages + (_debug != null ? 1UL << (int)DebugOrder : 0);
+
+    /// <summary>The frame table the heap keeps its owner words in.</summary>
+    public readonly FrameMap Frames => _frames;
+
+    /// <summary>The frame behind direct-map address <paramref name="p"/> (any pointer: the
+    /// result may be a frame without metadata).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Pfn PfnOf(void* p) => Pfn.NewUnchecked(((ulong)p - _directMapOffset) >> PageSize.Shift);
 
     /// <summary>The slab descriptor of the slab holding <paramref name="p"/>, or null when
     /// <paramref name="p"/> is not in a slab.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        ulong index = ((ulong)p - Owners.VirtBase) >> PageSize.Shift;
-        if (index >= Owners.Frames) return null;
-        ulong e = Owners.At(index);
-        return (e & FrameOwnerTable.TagMask) == 0 ? (SlabDescriptor*)e : null;
+        if (!_frames.TryOwnerWord(PfnOf(p).Value, out ulong e) || !FrameOwner.IsAddress(e)) return null;
+        return (SlabDescriptor*)e;
+    }
+
+    /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no
+    /// metadata, or a free block's head).</summary>
+    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn.Value, out word);
+
+    /// <summary>True when frame <paramref name="pfn"/> has a descriptor (is RAM).</summary>
+    public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn.Value);
+
+    /// <summary>Sets the owner words of frames [first, first + count), which the heap holds.</summary>
+    public readonly void SetOwner(Pfn first, ulong count, ulong word)
+    {
+        for (ulong pfn = first.Value; pfn < first.Value + count; pfn++)
+        {
+            if (!_frames.HasMetadata(pfn)) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
+            *_frames.OwnerWord((uint)pfn) = word;
+        }
     }
 
     // ---- used by the caches and the large-allocation path ----
@@ -162,9 +174,9 @@ public unsafe struct HeapPages
         c->PrevCache = null;
     }
 
-    /// <summary>2^order kernel frames with owner-table leaves in place; on pressure, shrinks
-    /// every cache and tries once more. Return: Ok; OutOfMemory (nothing held).</summary>
-    internal Status AllocateBlock(uint order, out ulong pfn, out byte* virt)
+    /// <summary>2^order frames; on pressure, shrinks every cache and tries once more.
+    /// Return: Ok; OutOfMemory (nothing held).</summary>
+    internal Status AllocateBlock(uint order, out Pfn pfn, out byte* virt)
     {
         Status s = TryBlock(order, out pfn, out virt);
         if (s != Status.OutOfMemory) return s;
@@ -172,18 +184,16 @@ public unsafe struct HeapPages
         return TryBlock(order, out pfn, out virt);
     }
 
-    private Status TryBlock(uint order, out ulong pfn, out byte* virt)
+    private Status TryBlock(uint order, out Pfn pfn, out byte* virt)
     {
         Status s = _src.Allocate(order, out pfn, out virt);
         if (s != Status.Ok) return s;
-        if (!Owners.Covers(pfn) || !Owners.Covers(pfn + (1UL << (int)order) - 1))
-            Panic.Fail("heap: the buddy allocator returned a kernel frame outside the kernel zones", pfn);
-        s = Owners.Ensure(_src, pfn, 1UL << (int)order);
-        if (s != Status.Ok) { _src.Free(pfn, order); pfn = 0; virt = null; }
+        if (!_frames.HasMetadata(pfn.Value) || !_frames.HasMetadata(pfn.Value + (1UL << (int)order) - 1))
+            Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn.Value);
         return s;
     }
 
-    internal void FreeBlock(ulong pfn, uint order) => _src.Free(pfn, order);
+    internal void FreeBlock(Pfn pfn, uint order) => _src.Free(pfn, order);
 
     // Memory pressure: every cache gives back its magazines' objects and empty slabs, and the
     // buddy allocator's per-CPU page lists are drained so that freed frames can merge (Linux
@@ -192,7 +202,7 @@ public unsafe struct HeapPages
     {
         _reclaims++;
         ShrinkAll();
-        _src.Buddy->Drain();
+        _src.Drain();
     }
 
     internal Status AllocateDescriptor(uint bytes, out SlabDescriptor* d)
@@ -229,7 +239,7 @@ public unsafe struct HeapPages
         return pages;
     }
 
-    /// <summary>Gives the owner table and debug pages back. Every cache must have been
+    /// <summary>Gives the debug pages back. Every cache must have been
     /// destroyed and every large allocation freed. Return: Ok; InvalidArgument (nothing
     /// changed) while a cache or a large allocation is live.</summary>
     public Status Release()
@@ -237,7 +247,6 @@ public unsafe struct HeapPages
         if (!_ready) return Status.InvalidArgument;
         if (_firstCache != null || _largeCount != 0 || _descriptors.SlotsUsed != 0) return Status.InvalidArgument;
         if (_debug != null) _src.Free(_debug, DebugOrder);
-        Owners.Release(_src);
         this = default;
         return Status.Ok;
     }

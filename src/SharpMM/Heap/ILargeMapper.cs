@@ -8,7 +8,7 @@ namespace SharpMM.Heap;
 /// (<see cref="DirectLargeMapper"/>, hosted) or on a mapper that maps the frames at a free range
 /// of the kernel's virtual address space (the kernel's VmallocLargeMapper, with a guard page
 /// after each block). The heap does the rest: it takes the
-/// frames from the buddy allocator, records them in its owner table, writes the header and
+/// frames from its frame allocator, marks them in their owner words, writes the header and
 /// validates frees. Used as a generic constraint on a struct (static dispatch).
 /// </summary>
 public unsafe interface ILargeMapper

@@ -8,25 +8,26 @@ using SharpMM.Physical;
 namespace SharpMM.Heap;
 
 /// <summary>
-/// The kernel heap: kmalloc, kzalloc, krealloc, kfree and ksize over the buddy allocator.
+/// The kernel heap: kmalloc, kzalloc, krealloc, kfree and ksize over a frame allocator
+/// (<typeparamref name="TFrames"/>: frames the direct map reaches, described by a frame table;
+/// the buddy allocator's kernel class through <see cref="BuddyClassFrames"/>, or a wrapper).
 ///
 /// Small requests (1..8192 bytes) go to one of 13 <see cref="SlabCache"/>s
 /// (<see cref="KmallocClasses"/>, one table lookup), through the per-CPU hot slot and the
 /// cache's magazine (see <see cref="SlabCache"/>). Larger requests (up to 4 MiB
-/// minus the header) take the classic large path: a buddy block of 2^order kernel frames, made
+/// minus the header) take the classic large path: a block of 2^order kernel frames, made
 /// reachable by <typeparamref name="TMapper"/> (hosted: the direct map; the kernel: a free range
 /// of its vmalloc window with a guard page), with a <see cref="LargeHeader"/> {size, magic} in
-/// front; the returned pointer is the
-/// block's start + 16. The owner table marks the block's first frame (with its order) and its
-/// other frames.
+/// front; the returned pointer is the block's start + 16. The frames' owner words
+/// (<see cref="FrameOwner"/>) mark the block's first frame (with its order) and its other frames.
 ///
 /// kfree trusts nothing it is given. The CPU's lent hot object is recognised by identity (the
 /// slot handed it out and every free of it comes here first); the parked one is a double free.
 /// A pointer in a slab frame must be an object boundary (else Misaligned) whose allocated bit
 /// is set (else DoubleFree: freed before, or never handed out). Any other pointer must
-/// translate to a frame the heap covers (else OutOfRange) that starts a live large block (a
-/// freed one: DoubleFree; another frame of a live one: Misaligned; anything else:
-/// NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its header's magic and
+/// translate to a frame of RAM (else OutOfRange) that starts a live large block (a freed one,
+/// or any frame the allocator holds free: DoubleFree; another frame of a live one: Misaligned;
+/// anything else: NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its header's magic and
 /// size must agree with each other, the size must be a large one and fit the block's order
 /// (else Malformed). kfree(null) does nothing. A refused free changes nothing.
 ///
@@ -35,7 +36,9 @@ namespace SharpMM.Heap;
 /// buddy block), __GFP flags (every request may take kernel-zone memory), kmalloc_array
 /// overflow helpers.
 /// </summary>
-public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
+public unsafe struct KernelHeap<TFrames, TMapper>
+    where TFrames : unmanaged, IFrameTableAllocator
+    where TMapper : struct, ILargeMapper
 {
     /// <summary>Largest request the large path serves: a 4 MiB block minus the header.</summary>
     public const ulong MaxLargeSize = (PageSize.Bytes << (int)BuddyAllocator.MaxOrderValue) - LargeHeader.Bytes;
@@ -43,21 +46,22 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     private HeapPages _pages;
     private KmallocCacheArray _caches;
     private TMapper _mapper;
+    private TFrames _frames;
     private bool _ready;
 
     /// <summary>
-    /// Builds the heap over <paramref name="buddy"/> (kernel-zone frames, reached through
-    /// <paramref name="map"/>; the buddy allocator must stay at its address), with
-    /// <paramref name="mapper"/> for large blocks. Takes the owner table's directory (one
-    /// page per 1 GiB spanned) and a shared leaf and, in debug mode, 16 KiB of debug state;
-    /// slabs come on demand.
-    /// Return: Ok; InvalidArgument (bad configuration, second Init); Unsupported (kernel zones
-    /// span more than 1 TiB); OutOfMemory (nothing held).
+    /// Builds the heap over <paramref name="frames"/> (frames reached through
+    /// <paramref name="map"/>; the heap keeps its copy, whose address the page source holds),
+    /// with <paramref name="mapper"/> for large blocks. Takes, in debug mode, 16 KiB of debug
+    /// state; slabs come on demand.
+    /// Return: Ok; InvalidArgument (bad configuration, second Init); OutOfMemory (nothing held).
     /// </summary>
-    public Status Init(ref BuddyAllocator buddy, DirectMap map, TMapper mapper, HeapConfig config)
+    public Status Init(TFrames frames, DirectMap map, TMapper mapper, HeapConfig config)
     {
         if (_ready) return Status.InvalidArgument;
-        Status s = _pages.Init(ref buddy, map, config);
+        _frames = frames;
+        TFrames* self = (TFrames*)Unsafe.AsPointer(ref _frames);
+        Status s = _pages.Init(HeapPageSource.Over(self, map), frames.Map, config);
         if (s != Status.Ok) return s;
         HeapPages* pages = (HeapPages*)Unsafe.AsPointer(ref _pages);
         for (int i = 0; i < KmallocClasses.Count; i++)
@@ -131,13 +135,13 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
         ptr = null;
         if (!_ready || size == 0 || size > MaxLargeSize) return Status.InvalidArgument;
         uint order = OrderFor(size);
-        Status s = _pages.AllocateBlock(order, out ulong pfn, out _);
+        Status s = _pages.AllocateBlock(order, out Pfn pfn, out _);
         if (s != Status.Ok) return s;
-        s = _mapper.Map(Pfn.NewUnchecked(pfn), order, out byte* virt);
+        s = _mapper.Map(pfn, order, out byte* virt);
         if (s != Status.Ok) { _pages.FreeBlock(pfn, order); return s; }
         ulong frames = 1UL << (int)order;
-        _pages.Owners.Set(pfn, 1, FrameOwnerTable.LargeHead | ((ulong)order << 8));
-        if (frames > 1) _pages.Owners.Set(pfn + 1, frames - 1, FrameOwnerTable.LargeTail);
+        _pages.SetOwner(pfn, 1, FrameOwner.LargeHeadOf(order));
+        if (frames > 1) _pages.SetOwner(pfn.Add(1), frames - 1, FrameOwner.LargeTail);
         LargeHeader* h = (LargeHeader*)virt;
         h->Size = size;
         h->Magic = LargeHeader.MagicFor(size);
@@ -156,13 +160,7 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
         return Status.Ok;
     }
 
-    private static uint OrderFor(ulong size)
-    {
-        ulong pages = (size + LargeHeader.Bytes + PageSize.OffsetMask) >> PageSize.Shift;
-        uint order = 0;
-        while ((1UL << (int)order) < pages) order++;
-        return order;
-    }
+    private static uint OrderFor(ulong size) => BlockOrder.ForBytes(size + LargeHeader.Bytes);
 
     // ---------------------------------------------------------------- kfree
 
@@ -186,13 +184,8 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
             if ((owner & HotSlot.Lent) != 0) { hot.OwnerWord = owner ^ HotSlot.Lent; return Status.Ok; }
             return RefuseHot(ptr, file, line);
         }
-        ulong index = ((ulong)ptr - _pages.Owners.VirtBase) >> PageSize.Shift;
-        if (index < _pages.Owners.Frames)
-        {
-            ulong e = _pages.Owners.At(index);
-            if ((e & FrameOwnerTable.TagMask) == 0)
-                return SlabCache.FreeObject((HeapPages*)Unsafe.AsPointer(ref _pages), (SlabDescriptor*)e, ptr, file, line);
-        }
+        SlabDescriptor* d = _pages.SlabOf(ptr);
+        if (d != null) return SlabCache.FreeObject((HeapPages*)Unsafe.AsPointer(ref _pages), d, ptr, file, line);
         return FreeOther(ptr, file, line);
     }
 
@@ -203,7 +196,7 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     private Status FreeOther(void* ptr, string file, int line)
     {
         if (ptr == null) return Status.Ok;
-        Status s = CheckLarge(ptr, out ulong pfn, out uint order, out LargeHeader* h);
+        Status s = CheckLarge(ptr, out Pfn pfn, out uint order, out LargeHeader* h);
         if (s != Status.Ok) return Refused(ptr, s, file, line);
         byte* p = (byte*)ptr;
         ulong frames = 1UL << (int)order;
@@ -223,33 +216,32 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
         }
         h->Magic = 0;
         _mapper.Unmap((byte*)h, order);
-        _pages.Owners.Set(pfn, 1, FrameOwnerTable.LargeFreed);
-        if (frames > 1) _pages.Owners.Set(pfn + 1, frames - 1, FrameOwnerTable.None);
+        _pages.SetOwner(pfn, 1, FrameOwner.LargeFreed);
+        if (frames > 1) _pages.SetOwner(pfn.Add(1), frames - 1, FrameOwner.None);
         _pages.FreeBlock(pfn, order);
         _pages.LargeChanged(-(long)frames, -(long)size, -1);
         return Status.Ok;
     }
 
     // Is ptr a live large block? Reads only.
-    private readonly Status CheckLarge(void* ptr, out ulong pfn, out uint order, out LargeHeader* h)
+    private readonly Status CheckLarge(void* ptr, out Pfn pfn, out uint order, out LargeHeader* h)
     {
-        pfn = 0; order = 0; h = null;
+        pfn = default; order = 0; h = null;
         if (!_ready) return Status.InvalidArgument;
         if (!_mapper.TryTranslate(ptr, out Pfn page)) return Status.OutOfRange;
-        if (!_pages.Owners.Covers(page.Value)) return Status.OutOfRange;
-        ulong e = _pages.Owners.Get(page.Value);
-        ulong tag = e & FrameOwnerTable.TagMask;
-        if (tag == FrameOwnerTable.None) return Status.NotAllocated;
-        if (tag == FrameOwnerTable.LargeFreed) return Status.DoubleFree;
-        if (tag == FrameOwnerTable.LargeTail) return Status.Misaligned;
-        if (tag != FrameOwnerTable.LargeHead) return Status.NotAllocated; // a slab frame reached through the mapper: not a large block
+        if (!_pages.IsRam(page)) return Status.OutOfRange;
+        if (!_pages.TryOwner(page, out ulong e)) return Status.DoubleFree; // the head of a free block
+        ulong kind = FrameOwner.Kind(e);
+        if (kind == FrameOwner.LargeFreed) return Status.DoubleFree;
+        if (kind == FrameOwner.LargeTail) return Status.Misaligned;
+        if (kind != FrameOwner.LargeHead) return Status.NotAllocated; // no owner, another owner, or a slab frame reached through the mapper
         if (((ulong)ptr & PageSize.OffsetMask) != LargeHeader.Bytes) return Status.Misaligned;
         LargeHeader* hdr = (LargeHeader*)((byte*)ptr - LargeHeader.Bytes);
-        uint o = (uint)(e >> 8) & 0xFF;
+        uint o = FrameOwner.LargeOrder(e);
         if (hdr->Magic != LargeHeader.MagicFor(hdr->Size) || hdr->Size <= KmallocClasses.MaxSmall
             || hdr->Size > MaxLargeSize || OrderFor(hdr->Size) > o)
             return Status.Malformed; // krealloc may shrink a block in place: the size must fit it
-        pfn = page.Value; order = o; h = hdr;
+        pfn = page; order = o; h = hdr;
         return Status.Ok;
     }
 
@@ -397,9 +389,9 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
     }
 
     /// <summary>
-    /// O(frames spanned + slabs) consistency check of the whole heap; panics naming the first
+    /// O(frames of RAM + slabs) consistency check of the whole heap; panics naming the first
     /// broken invariant: every cache (<see cref="SlabCache.Validate"/>), slab pages equal the
-    /// caches' slabs, descriptors in use equal the slabs, and the owner table's large-block
+    /// caches' slabs, descriptors in use equal the slabs, and the owner words' large-block
     /// marks equal the live large allocations and their pages.
     /// </summary>
     public readonly void Validate()
@@ -414,14 +406,17 @@ public unsafe struct KernelHeap<TMapper> where TMapper : struct, ILargeMapper
         if (slabPages != _pages.SlabPages) Panic.Fail("heap: slab page count disagrees with the caches", _pages.SlabPages);
         if (slabs != _pages.Descriptors) Panic.Fail("heap: descriptors in use disagree with the slabs", _pages.Descriptors);
         ulong heads = 0, pages = 0;
-        for (ulong i = 0; i < _pages.Owners.Frames; i++)
+        FrameMap frames = _pages.Frames;
+        for (uint sec = 0; sec < frames.SectionCount; sec++)
         {
-            ulong e = _pages.Owners.At(i);
-            ulong tag = e & FrameOwnerTable.TagMask;
-            if (tag == 0 || tag == FrameOwnerTable.None || tag == FrameOwnerTable.LargeFreed) continue;
-            if (tag == FrameOwnerTable.LargeHead) { heads++; pages++; }
-            else if (tag == FrameOwnerTable.LargeTail) pages++;
-            else Panic.Fail("heap: owner table entry with an unknown tag", i);
+            FrameMap.Section* section = frames.SectionAt(sec);
+            for (ulong pfn = section->Lo; pfn < section->Hi; pfn++)
+            {
+                if (!frames.TryOwnerWord(pfn, out ulong e)) continue;
+                ulong kind = FrameOwner.Kind(e);
+                if (kind == FrameOwner.LargeHead) { heads++; pages++; }
+                else if (kind == FrameOwner.LargeTail) pages++;
+            }
         }
         if (heads != _pages.LargeCount || pages != _pages.LargePages) Panic.Fail("heap: large-block marks disagree with the large counters", heads);
     }

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
+using SharpMM.Physical;
 
 namespace SharpMM.Heap;
 
@@ -20,7 +21,7 @@ namespace SharpMM.Heap;
 /// written); else a magazine pop, setting the object's allocated bit; an empty magazine is
 /// refilled from the fullest partial slabs first, then kept empty slabs, then a new slab.
 /// Free (<see cref="FreeObject"/>): the lent hot object goes back to parked with no lookup;
-/// any other pointer is looked up in the <see cref="FrameOwnerTable"/>, must be an object
+/// any other pointer is looked up in the frame table (its frame's owner word), must be an object
 /// boundary (else Misaligned) with its allocated bit set (else DoubleFree), and is parked in
 /// the hot slot; the object parked there before moves on, into its cache's magazine (bit
 /// cleared; a full magazine first returns its oldest batch to the slabs) or, when its slab is
@@ -468,13 +469,13 @@ public unsafe struct SlabCache
     private Status RejectForeign(void* obj, SlabDescriptor* d, string file, int line)
     {
         Status s = d != null ? Status.InvalidArgument
-            : ((ulong)obj - _pages->Owners.VirtBase) >> PageSize.Shift < _pages->Owners.Frames ? Status.NotAllocated : Status.OutOfRange;
+            : _pages->IsRam(_pages->PfnOf(obj)) ? Status.NotAllocated : Status.OutOfRange;
         if (_pages->IsDebug) _pages->Debug->Record(HeapEventKind.InvalidFree, s, (ulong)obj, 0, _pages->Debug->Site(file, line));
         return s;
     }
 
     /// <summary>
-    /// The free path shared by <see cref="Free"/> and kfree, once the owner table has named the
+    /// The free path shared by <see cref="Free"/> and kfree, once the frame's owner word has named the
     /// slab <paramref name="d"/> holding <paramref name="p"/> and the caller has found that
     /// <paramref name="p"/> is not the hot slot's object: checks the boundary and the allocated
     /// bit, moves a parked hot object into its cache's magazine and parks <paramref name="p"/>
@@ -663,7 +664,7 @@ public unsafe struct SlabCache
     private Status NewSlab(out SlabDescriptor* d)
     {
         d = null;
-        Status s = _pages->AllocateBlock(_order, out ulong pfn, out byte* slab);
+        Status s = _pages->AllocateBlock(_order, out Pfn pfn, out byte* slab);
         if (s != Status.Ok) return s;
         s = _pages->AllocateDescriptor(_descBytes, out SlabDescriptor* nd);
         if (s != Status.Ok) { _pages->FreeBlock(pfn, _order); return s; }
@@ -683,7 +684,7 @@ public unsafe struct SlabCache
         {
             for (uint i = 0; i < _objects; i++) PaintFree(nd->Start + (ulong)i * _slot, true);
         }
-        _pages->Owners.Set(pfn, 1UL << (int)_order, (ulong)nd);
+        _pages->SetOwner(pfn, 1UL << (int)_order, (ulong)nd);
         Link(nd, EmptyList);
         _pages->SlabPagesChanged(1L << (int)_order);
         _slabsCreated++;
@@ -696,8 +697,8 @@ public unsafe struct SlabCache
         if (d->InUse != 0) Panic.Fail("heap: releasing a slab with objects in use", (ulong)d);
         Unlink(d, EmptyList);
         byte* slab = (byte*)(d->Start - _leftPad);
-        ulong pfn = _pages->Source.PfnOf(slab);
-        _pages->Owners.Set(pfn, 1UL << (int)_order, FrameOwnerTable.None);
+        Pfn pfn = _pages->Source.PfnOf(slab);
+        _pages->SetOwner(pfn, 1UL << (int)_order, FrameOwner.None);
         _pages->FreeDescriptor(d);
         _pages->FreeBlock(pfn, _order);
         _pages->SlabPagesChanged(-(1L << (int)_order));
@@ -859,7 +860,7 @@ public unsafe struct SlabCache
     /// O(slabs) consistency check; panics naming the first broken invariant: each list's
     /// slabs are this cache's with the list's fill level, counts equal list lengths, the bitmaps
     /// agree with InUse (free bits = objects - InUse; no object both allocated and free; no bit
-    /// past the last object), owner-table entries name the descriptor, magazine entries are
+    /// past the last object), the slab frames' owner words name the descriptor, magazine entries are
     /// this cache's objects that are neither allocated nor free in their slab, each once, and
     /// handed-out + parked objects add up to the in-use count.
     /// </summary>
@@ -932,9 +933,9 @@ public unsafe struct SlabCache
                 alloc += (ulong)BitOperations.PopCount(a[w]);
             }
             if (free != (ulong)(d->Total - d->InUse)) Panic.Fail("heap: free bits disagree with the slab's in-use count", (ulong)d);
-            ulong pfn = _pages->Source.PfnOf((void*)(d->Start - _leftPad));
+            Pfn pfn = _pages->Source.PfnOf((void*)(d->Start - _leftPad));
             for (ulong k = 0; k < (1UL << (int)_order); k++)
-                if (_pages->Owners.Get(pfn + k) != (ulong)d) Panic.Fail("heap: owner table does not name the slab", pfn + k);
+                if (!_pages->TryOwner(pfn.Add(k), out ulong word) || word != (ulong)d) Panic.Fail("heap: a slab frame's owner word does not name the slab", pfn.Value + k);
             allocated += alloc;
             inUse += d->InUse;
             prev = d;

@@ -6,8 +6,9 @@ namespace SharpMM.Heap;
 
 /// <summary>
 /// Per-slab metadata, kept off the slab (the slab's pages hold objects only, so power-of-two
-/// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the
-/// <see cref="FrameOwnerTable"/>. A 48-byte header followed by two bitmaps of one bit per
+/// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the owner word of
+/// each of the slab's frames (<see cref="SharpMM.Physical.FrameOwner"/>: 64-byte alignment keeps
+/// the kind bits of the address clear). A 48-byte header followed by two bitmaps of one bit per
 /// object, W = ceil(objects / 64) words each:
 ///
 /// <code>

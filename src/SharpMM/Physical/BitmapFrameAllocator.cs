@@ -18,10 +18,13 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     private ulong* _head;
     private ulong* _avail;
 
-    /// <summary>Manages [startPfn, endPfn), every frame unavailable until <see cref="AddFreeRange"/>.
-    /// Bitmaps come from <paramref name="meta"/>. Return: InvalidArgument; OutOfMemory.</summary>
-    public Status Init<TMeta>(ref TMeta meta, ulong startPfn, ulong endPfn) where TMeta : struct, IMetadataAllocator
+    /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), every frame
+    /// unavailable until <see cref="AddFreeRange"/>. Bitmaps come from <paramref name="meta"/>.
+    /// Return: InvalidArgument (empty range, or frame 0 included); Misaligned; OutOfMemory.</summary>
+    public Status Init<TMeta>(ref TMeta meta, PhysRange ram) where TMeta : struct, IMetadataAllocator
     {
+        if (((ram.Start | ram.End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
+        ulong startPfn = ram.Start >> PageSize.Shift, endPfn = ram.End >> PageSize.Shift;
         if (endPfn <= startPfn || startPfn == 0) return Status.InvalidArgument;
         ulong words = (endPfn - startPfn + 63) / 64;
         Status s = meta.AllocateMetadata(words * 24, 64, out byte* bits, out _);

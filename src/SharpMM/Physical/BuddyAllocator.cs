@@ -1,3 +1,4 @@
+using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
@@ -27,8 +28,11 @@ public struct PcpConfig
 /// splits, keeping the lower half and freeing upper halves down the orders. Free coalesces with
 /// the buddy (frame ^ 2^k) while the buddy is free at the same order.
 ///
-/// Metadata: per-frame list links and state bytes and, per order, one bit per buddy pair that is 1 exactly when
-/// one of the two is a free block of that order (see <see cref="FrameMap"/>). Free flips the bit:
+/// Metadata: the frame table (<see cref="FrameMap"/>: per frame a state byte and a word that
+/// holds the list links while the frame heads a free block; the word is zeroed when a frame
+/// leaves the lists and is its owner's while allocated, <see cref="FrameOwner"/>) and, per
+/// order, one bit per buddy pair that is 1 exactly when one of the two is a free block of that
+/// order. Free flips the bit:
 /// if it becomes 0 the buddy was free and they merge, so the merge decision reads one bit; the
 /// buddy's state byte is then checked to agree (else panic). Per-frame state (Reserved, Tail,
 /// Free, Allocated, PerCpu) is checked on every free, so a free of a frame that is not the start
@@ -40,7 +44,7 @@ public struct PcpConfig
 ///
 /// Not done here: locking and more than one CPU, watermarks/reclaim, migrate types, compaction.
 /// </summary>
-public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
+public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 {
     /// <summary>Highest order: 2^10 frames = 4 MiB, one i386 PSE page.</summary>
     public const uint MaxOrderValue = 10;
@@ -59,18 +63,19 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     private bool _initialised;
 
     /// <summary>
-    /// Builds the allocator over RAM frame ranges (sorted, non-overlapping pairs [start, end) in
-    /// <paramref name="ranges"/>), taking metadata from <paramref name="meta"/>. Every frame starts
+    /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
+    /// page-aligned ranges), taking metadata from <paramref name="meta"/>. Every frame starts
     /// reserved; hand free memory over with <see cref="AddFreeRange"/> (memblock's hand-over does).
     /// Frame 0 and frames at or above <see cref="Pfn.ManagedLimit"/> must not be in the ranges.
-    /// Return: Ok; InvalidArgument for bad ranges; OutOfMemory when metadata does not fit.
+    /// Return: Ok; InvalidArgument for bad ranges or per-CPU settings; Misaligned for a range
+    /// that is not page-aligned; OutOfMemory when metadata does not fit.
     /// </summary>
-    public Status Init<TMeta>(ref TMeta meta, ulong* ranges, int rangeCount, in ZoneLayout layout, PcpConfig pcp)
+    public Status Init<TMeta>(ref TMeta meta, ReadOnlySpan<PhysRange> ram, in ZoneLayout layout, PcpConfig pcp)
         where TMeta : struct, IMetadataAllocator
     {
         if (pcp.High >= Zone.PcpCapacity || (pcp.High != 0 && (pcp.Batch == 0 || pcp.Batch > pcp.High))) return Status.InvalidArgument;
-        if (rangeCount > 0 && ranges[0] == 0) return Status.InvalidArgument;
-        Status s = FrameMap.Build(ref meta, ranges, rangeCount, out FrameMap map);
+        if (ram.Length > 0 && ram[0].Start < PageSize.Bytes) return Status.InvalidArgument;
+        Status s = FrameMap.Build(ref meta, ram, out FrameMap map);
         if (s != Status.Ok) return s;
         _map = map;
         _layout = layout;
@@ -90,10 +95,11 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
             zone.PcpHigh = pcp.High;
             zone.PcpBatch = pcp.Batch;
             ulong lo = ulong.MaxValue, hi = 0;
-            for (int i = 0; i < rangeCount; i++)
+            for (int i = 0; i < ram.Length; i++)
             {
-                ulong a = ranges[2 * i] > zone.StartPfn ? ranges[2 * i] : zone.StartPfn;
-                ulong b = ranges[2 * i + 1] < zone.EndPfn ? ranges[2 * i + 1] : zone.EndPfn;
+                ulong rs = ram[i].Start >> PageSize.Shift, re = ram[i].End >> PageSize.Shift;
+                ulong a = rs > zone.StartPfn ? rs : zone.StartPfn;
+                ulong b = re < zone.EndPfn ? re : zone.EndPfn;
                 if (b <= a) continue;
                 zone.PresentFrames += b - a;
                 if (a < lo) lo = a;
@@ -113,7 +119,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
         return Status.Ok;
     }
 
-    /// <summary>The frame metadata (descriptors, pair bits).</summary>
+    /// <summary>The frame table (descriptors, pair bits), shared with the owners of allocated frames.</summary>
     public readonly FrameMap Map => _map;
 
     /// <summary>Number of zones.</summary>
@@ -185,6 +191,8 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     {
         FrameLinks* l = a.Links(pfn);
         uint next = l->Next, prev = l->Prev;
+        // The word becomes the owner word: "no owner" (FrameOwner), in a line just read.
+        *(ulong*)l = 0;
         if (prev != 0) a.Links(prev)->Next = next;
         else
         {
@@ -503,11 +511,7 @@ public unsafe struct BuddyAllocator : IFrameAllocator, IFreeRangeSink
     }
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
-    public readonly FrameState StateOf(ulong pfn)
-    {
-        byte* info = _map.TryInfo(pfn);
-        return info == null ? FrameState.Reserved : FrameInfo.State(*info);
-    }
+    public readonly FrameState StateOf(ulong pfn) => _map.StateOf(pfn);
 
     /// <summary>
     /// Full O(frames) consistency check; panics naming the first broken invariant: list links

@@ -16,11 +16,14 @@ public unsafe struct BumpFrameAllocator : IFrameAllocator
     private ulong _start, _end, _next;
     private DirectMap _directMap;
 
-    /// <summary>Manages frames [startPfn, endPfn), reached through <paramref name="directMap"/>.
-    /// Return: InvalidArgument when end &lt; start or frame 0 is included.</summary>
-    public Status Init(DirectMap directMap, ulong startPfn, ulong endPfn)
+    /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), reached through
+    /// <paramref name="directMap"/>. Return: InvalidArgument when frame 0 is included;
+    /// Misaligned.</summary>
+    public Status Init(DirectMap directMap, PhysRange ram)
     {
-        if (endPfn < startPfn || startPfn == 0) return Status.InvalidArgument;
+        if (((ram.Start | ram.End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
+        ulong startPfn = ram.Start >> PageSize.Shift, endPfn = ram.End >> PageSize.Shift;
+        if (startPfn == 0) return Status.InvalidArgument;
         _start = startPfn; _end = endPfn; _next = startPfn; _directMap = directMap;
         return Status.Ok;
     }

@@ -44,10 +44,12 @@ public static class FrameInfo
 }
 
 /// <summary>
-/// Free-list links of one frame (8 bytes; Linux's struct page reduced to the lru list). Links
-/// live here, not in the free pages: links stored in the pages measured 7-15x slower on random
-/// frees because every free touched a cold page. Links are frame numbers; 0 means "none" (frame
-/// 0 is never managed: page 0 stays unmapped).
+/// Free-list links of one frame (8 bytes; Linux's struct page reduced to the lru list), in the
+/// frame's word of <see cref="FrameMap"/>: the word holds them while the frame heads a free
+/// block, and the owner word (<see cref="FrameOwner"/>) otherwise; the buddy allocator zeroes
+/// the word when a frame leaves its lists. Links live here, not in the free pages: links stored
+/// in the pages measured 7-15x slower on random frees because every free touched a cold page.
+/// Links are frame numbers; 0 means "none" (frame 0 is never managed: page 0 stays unmapped).
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct FrameLinks

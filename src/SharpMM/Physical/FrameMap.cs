@@ -1,12 +1,22 @@
+using System;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 
 namespace SharpMM.Physical;
 
 /// <summary>
-/// Sparse frame metadata: list links, state bytes and buddy pair bitmaps, kept per 256 MiB
-/// section and only for sections that hold RAM, so metadata is sized by the RAM present, not by
-/// the highest physical address.
+/// The frame table: one descriptor per frame of RAM, shared by every layer (Linux's struct page
+/// array, SerenityOS's PhysicalPageEntry), plus the buddy allocator's pair bitmaps, kept per
+/// 256 MiB section and only for sections that hold RAM, so metadata is sized by the RAM
+/// present, not by the highest physical address.
+///
+/// A descriptor is 9 bytes in two parallel arrays: a state byte (<see cref="FrameInfo"/>: state
+/// and block order, written by the buddy allocator) and an 8-byte word that holds the free-list
+/// links (<see cref="FrameLinks"/>) while the frame heads a free block and the owner word
+/// (<see cref="FrameOwner"/>: the heap's slab descriptor or large-block mark, a user page's
+/// mapping count and swap slot) while it is allocated. The two are apart because every free
+/// reads the state byte to validate the caller's frame, and a dense byte array stays in cache
+/// where a wider descriptor array does not (see <see cref="FrameInfo"/>).
 ///
 /// <code>
 ///   section table: one 32-byte entry per 256 MiB of address space below the highest RAM
@@ -14,7 +24,7 @@ namespace SharpMM.Physical;
 ///   | LinkBase  | InfoBase  | Ordinal | Lo | Hi      |   entry s covers frames [s*65536, (s+1)*65536)
 ///   +-----------+-----------+---------+----+---------+   metadata exists for frames [Lo, Hi) only
 ///
-///   one metadata block: [ section table | links, packed in frame order (8 B/frame)
+///   one metadata block: [ section table | links/owner words, packed in frame order (8 B/frame)
 ///                         | state bytes, packed likewise (1 B/frame)
 ///                         | pair bits of order 0 for present sections 0,1,2.. | order 1 | ... | order 9 ]
 /// </code>
@@ -49,7 +59,7 @@ public unsafe struct FrameMap
     /// <summary>One section's metadata pointers and span.</summary>
     public struct Section
     {
-        /// <summary>List links minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
+        /// <summary>Words (list links or owner word) minus Lo (biased; valid for frames in [Lo, Hi)).</summary>
         public FrameLinks* LinkBase;
         /// <summary>State bytes minus Lo (biased).</summary>
         public byte* InfoBase;
@@ -71,7 +81,7 @@ public unsafe struct FrameMap
     /// <summary>One past the highest frame that may have metadata.</summary>
     public readonly ulong EndPfn => (ulong)_sectionCount << SectionShift;
 
-    /// <summary>Bytes of metadata allocated (section table, links, states, bitmaps).</summary>
+    /// <summary>Bytes of metadata allocated (section table, words, states, bitmaps).</summary>
     public readonly ulong MetadataBytes => _metadataBytes;
 
     /// <summary>Physical address of the single metadata block.</summary>
@@ -84,18 +94,19 @@ public unsafe struct FrameMap
     public readonly Section* SectionAt(uint s) => _sections + s;
 
     /// <summary>
-    /// Builds the map for <paramref name="rangeCount"/> sorted, non-overlapping frame ranges
-    /// (pairs [start, end) in <paramref name="ranges"/>, all below <see cref="Pfn.ManagedLimit"/>),
-    /// taking one zeroed block of metadata from <paramref name="meta"/>. Every frame starts
-    /// <see cref="FrameState.Reserved"/>.
-    /// Return: Ok; InvalidArgument for unsorted, empty or out-of-limit ranges; OutOfMemory when
-    /// the metadata does not fit (nothing allocated then).
+    /// Builds the map for the RAM in <paramref name="ram"/> (sorted, non-overlapping, page-aligned
+    /// ranges, all below frame <see cref="Pfn.ManagedLimit"/>), taking one zeroed block of
+    /// metadata from <paramref name="meta"/>. Every frame starts <see cref="FrameState.Reserved"/>.
+    /// Return: Ok; InvalidArgument for no ranges, or unsorted, empty or out-of-limit ones;
+    /// Misaligned for a range that is not page-aligned; OutOfMemory when the metadata does not
+    /// fit (nothing allocated then).
     /// </summary>
-    public static Status Build<TMeta>(ref TMeta meta, ulong* ranges, int rangeCount, out FrameMap map)
+    public static Status Build<TMeta>(ref TMeta meta, ReadOnlySpan<PhysRange> ram, out FrameMap map)
         where TMeta : struct, IMetadataAllocator
     {
         map = default;
-        if (!Measure(ranges, rangeCount, out Sizes z)) return Status.InvalidArgument;
+        Status measured = Measure(ram, out Sizes z);
+        if (measured != Status.Ok) return measured;
         uint sectionCount = z.SectionCount;
         ulong present = z.PresentSections, tableBytes = z.TableBytes, linkBytes = z.LinkBytes, infoBytes = z.InfoBytes;
         ulong bytes = z.TotalBytes;
@@ -103,7 +114,7 @@ public unsafe struct FrameMap
 
         // Pass 2: carve.
         ulong f = 0, p = 0;
-        Walk(ranges, rangeCount, (Section*)block, ref f, ref p, (FrameLinks*)(block + tableBytes), block + tableBytes + linkBytes);
+        Walk(ram, (Section*)block, ref f, ref p, (FrameLinks*)(block + tableBytes), block + tableBytes + linkBytes);
         ulong* bits = (ulong*)(block + tableBytes + linkBytes + infoBytes);
         for (int o = 0; o < PairOrders; o++)
         {
@@ -122,8 +133,8 @@ public unsafe struct FrameMap
     /// refuse a machine whose bookkeeping it cannot afford before any of it is allocated.
     /// Return: the byte count; 0 for ranges Build would refuse as InvalidArgument.
     /// </summary>
-    public static ulong MetadataBytesFor(ulong* ranges, int rangeCount) =>
-        Measure(ranges, rangeCount, out Sizes z) ? z.TotalBytes : 0;
+    public static ulong MetadataBytesFor(ReadOnlySpan<PhysRange> ram) =>
+        Measure(ram, out Sizes z) == Status.Ok ? z.TotalBytes : 0;
 
     private struct Sizes
     {
@@ -132,22 +143,23 @@ public unsafe struct FrameMap
         public readonly ulong TotalBytes => TableBytes + LinkBytes + InfoBytes + PairBytes;
     }
 
-    // Validates the ranges and counts frames spanned and sections present (pass 1), so one
-    // allocation serves all.
-    private static bool Measure(ulong* ranges, int rangeCount, out Sizes z)
+    // Validates the ranges (Build's Return rules) and counts frames spanned and sections present
+    // (pass 1), so one allocation serves all.
+    private static Status Measure(ReadOnlySpan<PhysRange> ram, out Sizes z)
     {
         z = default;
-        if (rangeCount <= 0) return false;
+        if (ram.Length == 0) return Status.InvalidArgument;
         ulong prevEnd = 0;
-        for (int i = 0; i < rangeCount; i++)
+        for (int i = 0; i < ram.Length; i++)
         {
-            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
-            if (e <= s || s < prevEnd || e > Pfn.ManagedLimit) return false;
+            if (((ram[i].Start | ram[i].End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
+            ulong s = ram[i].Start >> PageSize.Shift, e = ram[i].End >> PageSize.Shift;
+            if (e <= s || s < prevEnd || e > Pfn.ManagedLimit) return Status.InvalidArgument;
             prevEnd = e;
         }
         z.SectionCount = (uint)((prevEnd + SectionFrames - 1) >> SectionShift);
         ulong frames = 0, present = 0;
-        Walk(ranges, rangeCount, null, ref frames, ref present, null, null);
+        Walk(ram, null, ref frames, ref present, null, null);
         z.PresentSections = present;
         z.TableBytes = Align64((ulong)z.SectionCount * (ulong)sizeof(Section));
         z.LinkBytes = Align64(frames * (ulong)sizeof(FrameLinks));
@@ -155,21 +167,21 @@ public unsafe struct FrameMap
         ulong pairWords = 0;
         for (int o = 0; o < PairOrders; o++) pairWords += present * PairWords(o);
         z.PairBytes = pairWords * 8;
-        return true;
+        return Status.Ok;
     }
 
     private static ulong Align64(ulong v) => (v + 63) & ~63UL;
 
     // Visits each section's span [lo, hi) (min start, max end of the ranges inside it), counting
     // frames and sections; with a table it also assigns the packed arrays.
-    private static void Walk(ulong* ranges, int rangeCount, Section* table, ref ulong frames, ref ulong present,
+    private static void Walk(ReadOnlySpan<PhysRange> ram, Section* table, ref ulong frames, ref ulong present,
                              FrameLinks* links, byte* infos)
     {
         uint current = uint.MaxValue;
         ulong lo = 0, hi = 0;
-        for (int i = 0; i < rangeCount; i++)
+        for (int i = 0; i < ram.Length; i++)
         {
-            ulong s = ranges[2 * i], e = ranges[2 * i + 1];
+            ulong s = ram[i].Start >> PageSize.Shift, e = ram[i].End >> PageSize.Shift;
             while (s < e)
             {
                 uint sec = (uint)(s >> SectionShift);
@@ -250,6 +262,37 @@ public unsafe struct FrameMap
 
     /// <summary>True when frame <paramref name="pfn"/> has metadata.</summary>
     public readonly bool HasMetadata(ulong pfn) => TryInfo(pfn) != null;
+
+    /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without metadata).</summary>
+    public readonly FrameState StateOf(ulong pfn)
+    {
+        byte* info = TryInfo(pfn);
+        return info == null ? FrameState.Reserved : FrameInfo.State(*info);
+    }
+
+    /// <summary>The owner word of a frame known to have metadata, for its owner to write (no
+    /// check; see <see cref="FrameOwner"/>). While the frame heads a free block the word holds
+    /// its list links: only the frame's owner may use this.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong* OwnerWord(uint pfn) => (ulong*)(_sections[pfn >> SectionShift].LinkBase + pfn);
+
+    /// <summary>
+    /// The owner word of an untrusted frame number (a pointer handed to kfree, say). Return:
+    /// true and the word (0: no owner); false when the frame has no metadata or heads a free
+    /// block (its word then holds list links, not an owner).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool TryOwnerWord(ulong pfn, out ulong word)
+    {
+        word = 0;
+        if (pfn >= EndPfn) return false;
+        Section* s = _sections + (pfn >> SectionShift);
+        // A section without RAM has Lo == Hi == 0.
+        if (pfn < s->Lo || pfn >= s->Hi) return false;
+        if (s->InfoBase[pfn] >> 4 == (uint)FrameState.Free) return false;
+        word = *(ulong*)(s->LinkBase + pfn);
+        return true;
+    }
 
     /// <summary>The order-<paramref name="order"/> pair word and bit of a managed frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,11 +18,14 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
     private ulong* _allocated;
     private DirectMap _directMap;
 
-    /// <summary>Manages frames [startPfn, endPfn), all free; the bitmap comes from <paramref name="meta"/>.
-    /// Return: InvalidArgument (end before start, frame 0 included); OutOfMemory for the bitmap.</summary>
-    public Status Init<TMeta>(ref TMeta meta, DirectMap directMap, ulong startPfn, ulong endPfn) where TMeta : struct, IMetadataAllocator
+    /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), all free; the bitmap
+    /// comes from <paramref name="meta"/>. Return: InvalidArgument (frame 0 included);
+    /// Misaligned; OutOfMemory for the bitmap.</summary>
+    public Status Init<TMeta>(ref TMeta meta, DirectMap directMap, PhysRange ram) where TMeta : struct, IMetadataAllocator
     {
-        if (endPfn < startPfn || startPfn == 0) return Status.InvalidArgument;
+        if (((ram.Start | ram.End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
+        ulong startPfn = ram.Start >> PageSize.Shift, endPfn = ram.End >> PageSize.Shift;
+        if (startPfn == 0) return Status.InvalidArgument;
         ulong words = (endPfn - startPfn + 63) / 64;
         Status s = meta.AllocateMetadata(words * 8 + 8, 64, out byte* bits, out _);
         if (s != Status.Ok) return s;

@@ -18,7 +18,7 @@ public unsafe struct LowMemoryAllocator : IFrameAllocator, IFreeRangeSink
 
     /// <summary>Takes its bitmaps from <paramref name="meta"/>; every frame starts unavailable.</summary>
     public Status Init<TMeta>(ref TMeta meta) where TMeta : struct, IMetadataAllocator =>
-        _bitmap.Init(ref meta, 1, EndPfn);
+        _bitmap.Init(ref meta, PhysRange.FromFrames(Pfn.New(1), Pfn.New(EndPfn)));
 
     /// <summary>Frames [startPfn, endPfn) (clipped to [1, 256)) become available.</summary>
     public void AddFreeRange(ulong startPfn, ulong endPfn)

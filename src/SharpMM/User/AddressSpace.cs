@@ -20,7 +20,7 @@ namespace SharpMM.User;
 /// <see cref="SwapEntry{TFormat}"/>):
 /// <code>
 ///   0                        nothing: the page is not populated (first touch faults it in)
-///   present                  a frame (its metadata in <see cref="UserFrameTable"/>)
+///   present                  a frame (its metadata in <see cref="UserFrames"/>)
 ///   not present, non-zero    a swap entry: (slot &lt;&lt; 12) | 0b10, the page is in store slot `slot`
 /// </code>
 /// The user half holds only 4 KiB pages. Tables are reached through the direct map. A table is

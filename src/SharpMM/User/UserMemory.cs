@@ -12,7 +12,7 @@ namespace SharpMM.User;
 ///
 /// <code>
 ///   frames  TFrames (the buddy allocator)  -- user pages and user page tables, order 0
-///   table   UserFrameTable                 -- per frame: mapping count (COW), clean, cached slot
+///   table   UserFrames (frame table words)  -- per frame: mapping count (COW), clean, cached slot
 ///   store   TStore : IBackingStore          -- slots [0, swap first): persistent regions;
 ///   slots   StoreSlots                      --   [swap first, end): swap, reference-counted
 ///   spaces  up to MaxSpaces registered      -- the clock's hand walks them for reclaim
@@ -46,7 +46,7 @@ namespace SharpMM.User;
 /// </summary>
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     where TFormat : struct, IPagingFormat
-    where TFrames : struct, IFrameAllocator
+    where TFrames : struct, IFrameTableAllocator
     where TStore : struct, IBackingStore
 {
     /// <summary>Most address spaces registered at once.</summary>
@@ -64,7 +64,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public UserCounters Counters;
 
     private DirectMap _dm;
-    private UserFrameTable _table;
+    private UserFrames _table;
     private StoreSlots _slots;
     private FlushPolicy _policy;
     private fixed ulong _spaces[MaxSpaces];
@@ -75,18 +75,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private PersistentRegion* _region;
 
     /// <summary>
-    /// Sets up over <paramref name="frames"/> and <paramref name="store"/>, RAM reached through
-    /// <paramref name="dm"/>, the frame table <paramref name="table"/> (covering every frame the
-    /// allocator can give) and the swap slots <paramref name="slots"/> (slots of the store not
+    /// Sets up over <paramref name="frames"/> (whose frame table keeps each user page's mapping
+    /// count, clean flag and cached slot) and <paramref name="store"/>, RAM reached through
+    /// <paramref name="dm"/>, and the swap slots <paramref name="slots"/> (slots of the store not
     /// used by persistent regions; an empty set for no paging).
     /// </summary>
-    public void Init(TFrames frames, TStore store, DirectMap dm, in UserFrameTable table, in StoreSlots slots)
+    public void Init(TFrames frames, TStore store, DirectMap dm, in StoreSlots slots)
     {
         this = default;
         Frames = frames;
         Store = store;
         _dm = dm;
-        _table = table;
+        _table = new UserFrames(frames.Map);
         _slots = slots;
         _policy = FlushPolicy.Default;
         ResidentLimit = ulong.MaxValue;
@@ -95,8 +95,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             Panic.Fail("user memory: swap slots beyond what a swap entry can name", slots.First + slots.Count);
     }
 
-    /// <summary>The frame table.</summary>
-    public readonly UserFrameTable FrameTable => _table;
+    /// <summary>The user pages' words in the frame table.</summary>
+    public readonly UserFrames FrameTable => _table;
     /// <summary>The swap slots.</summary>
     public readonly StoreSlots Slots => _slots;
     /// <summary>The TLB flush counters.</summary>

@@ -13,7 +13,7 @@ public unsafe class DescriptorPoolTests
     public void Slots_AreAlignedAndZeroed_PagesReturnWhenEmpty()
     {
         using var f = new HeapFixture(1024);
-        var src = new HeapPageSource(f.Buddy, f.Map);
+        var src = f.Source;
         DescriptorPool pool = default;
         ulong free0 = f.Buddy->FreeFrames;
         var got = new List<ulong>();
@@ -45,7 +45,7 @@ public unsafe class DescriptorPoolTests
     {
         using var f = new HeapFixture(256);
         DescriptorPool pool = default;
-        Assert.Equal(Status.InvalidArgument, pool.Allocate(new HeapPageSource(f.Buddy, f.Map), bytes, out _));
+        Assert.Equal(Status.InvalidArgument, pool.Allocate(f.Source, bytes, out _));
         Assert.Equal(0UL, pool.Pages);
     }
 
@@ -53,7 +53,7 @@ public unsafe class DescriptorPoolTests
     public void FreeOfANonSlot_Panics()
     {
         using var f = new HeapFixture(256);
-        var src = new HeapPageSource(f.Buddy, f.Map);
+        var src = f.Source;
         DescriptorPool pool = default;
         Assert.Equal(Status.Ok, pool.Allocate(src, 64, out SlabDescriptor* d));
         Assert.Throws<PanicException>(() => pool.Free(src, (SlabDescriptor*)((byte*)d + 8)));

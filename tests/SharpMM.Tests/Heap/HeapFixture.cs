@@ -23,10 +23,13 @@ public sealed unsafe class HeapFixture : IDisposable
     private bool _destroyed;
 
     public BuddyAllocator* Buddy { get; }
-    public KernelHeap<DirectLargeMapper>* Heap { get; }
+    public KernelHeap<BuddyClassFrames, DirectLargeMapper>* Heap { get; }
     public DirectMap Map { get; }
     public ulong Frames { get; }
-    /// <summary>Free frames right after the heap's Init (its owner-table pages and debug state taken).</summary>
+    /// <summary>A page source over the buddy allocator's kernel frames (for tests of the heap's parts).</summary>
+    public HeapPageSource Source => HeapPageSource.Over(_kernelFrames, Map);
+    private readonly BuddyClassFrames* _kernelFrames;
+    /// <summary>Free frames right after the heap's Init (its debug state taken).</summary>
     public ulong FreeAfterInit { get; }
     /// <summary>Free frames before the heap existed.</summary>
     public ulong FreeBeforeInit { get; }
@@ -38,18 +41,20 @@ public sealed unsafe class HeapFixture : IDisposable
         _meta = new HostMemory(8UL << 20);
         var md = new HostMetadata(_meta.Base, _meta.Size, 0x1_0000_0000_0000);
         Buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
-        ulong* r = stackalloc ulong[2] { StartPfn, StartPfn + frames };
-        if (Buddy->Init(ref md, r, 1, ZoneLayout.Flat(), PcpConfig.Default) != Status.Ok) throw new InvalidOperationException("buddy init");
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(StartPfn), Pfn.New(StartPfn + frames)) };
+        if (Buddy->Init(ref md, ram, ZoneLayout.Flat(), PcpConfig.Default) != Status.Ok) throw new InvalidOperationException("buddy init");
         Buddy->AddFreeRange(StartPfn, StartPfn + frames);
+        _kernelFrames = (BuddyClassFrames*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyClassFrames));
+        *_kernelFrames = new BuddyClassFrames(Buddy, MemoryClass.Kernel);
         Map = new DirectMap((ulong)_ram.Base - (StartPfn << PageSize.Shift));
         FreeBeforeInit = Buddy->FreeFrames;
-        Heap = (KernelHeap<DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
-        Status s = Heap->Init(ref *Buddy, Map, new DirectLargeMapper(Map), config ?? HeapConfig.Default);
+        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
+        Status s = Heap->Init(new BuddyClassFrames(Buddy, MemoryClass.Kernel), Map, new DirectLargeMapper(Map), config ?? HeapConfig.Default);
         if (s != Status.Ok) throw new InvalidOperationException($"heap init: {s}");
         FreeAfterInit = Buddy->FreeFrames;
     }
 
-    public ref KernelHeap<DirectLargeMapper> H => ref *Heap;
+    public ref KernelHeap<BuddyClassFrames, DirectLargeMapper> H => ref *Heap;
     public ref HeapPages Pages => ref Heap->Pages;
     public HeapPages* PagesPtr => (HeapPages*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Heap->Pages);
 
@@ -71,6 +76,7 @@ public sealed unsafe class HeapFixture : IDisposable
     {
         if (!_destroyed) Heap->Destroy();
         NativeMemory.Free(Heap);
+        NativeMemory.Free(_kernelFrames);
         NativeMemory.Free(Buddy);
         _ram.Dispose();
         _meta.Dispose();

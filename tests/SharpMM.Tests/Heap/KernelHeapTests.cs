@@ -1,6 +1,7 @@
 using System;
 using SharpMM.Addressing;
 using SharpMM.Heap;
+using SharpMM.Physical;
 using Xunit;
 
 namespace SharpMM.Tests.Heap;
@@ -58,7 +59,7 @@ public unsafe class KernelHeapTests
         Assert.Equal(Status.Ok, f.H.Kfree(p));
         Assert.Equal(0UL, f.Pages.LargePages);
         Assert.Equal(0UL, f.Pages.LargeCount);
-        Assert.Equal(Status.Ok, f.H.Kmalloc(KernelHeap<DirectLargeMapper>.MaxLargeSize, out void* biggest));
+        Assert.Equal(Status.Ok, f.H.Kmalloc(KernelHeap<BuddyClassFrames, DirectLargeMapper>.MaxLargeSize, out void* biggest));
         Assert.Equal(1024UL, f.Pages.LargePages);
         Assert.Equal(Status.Ok, f.H.Kfree(biggest));
         f.DestroyAndCheck();
@@ -71,7 +72,7 @@ public unsafe class KernelHeapTests
         var before = HeapSnapshot.Take(f);
         Assert.Equal(Status.InvalidArgument, f.H.Kmalloc(0, out void* p));
         Assert.True(p == null);
-        Assert.Equal(Status.InvalidArgument, f.H.Kmalloc(KernelHeap<DirectLargeMapper>.MaxLargeSize + 1, out p));
+        Assert.Equal(Status.InvalidArgument, f.H.Kmalloc(KernelHeap<BuddyClassFrames, DirectLargeMapper>.MaxLargeSize + 1, out p));
         Assert.Equal(Status.InvalidArgument, f.H.Kmalloc(ulong.MaxValue, out p));
         Assert.Equal(before, HeapSnapshot.Take(f));
         f.DestroyAndCheck();

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
@@ -112,7 +113,7 @@ public unsafe class OutOfMemoryTests
         f.DestroyAndCheck();
     }
 
-    // Debug mode needs 16 KiB of state at Init: without it, Init fails and takes nothing.
+    // Debug mode needs 16 KiB of state at Init: with 3 frames left, Init fails and takes nothing.
     [Fact]
     public void Init_OutOfMemory_HoldsNothing()
     {
@@ -120,21 +121,21 @@ public unsafe class OutOfMemoryTests
         using var ram = new HostMemory(64 * 4096);
         var md = new HostMetadata(meta.Base, meta.Size, 0x1_0000_0000_0000);
         var b = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
-        var h = (KernelHeap<DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<DirectLargeMapper>));
+        var h = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
         try
         {
-            ulong* r = stackalloc ulong[2] { 1024, 1024 + 64 };
-            Assert.Equal(Status.Ok, b->Init(ref md, r, 1, ZoneLayout.Flat(), PcpConfig.Off));
+            ReadOnlySpan<PhysRange> frames = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(1024), Pfn.New(1024 + 64)) };
+            Assert.Equal(Status.Ok, b->Init(ref md, frames, ZoneLayout.Flat(), PcpConfig.Off));
             b->AddFreeRange(1024, 1024 + 64);
             var taken = new List<Pfn>();
-            while (b->FreeFrames > 5 && b->Allocate(0, MemoryClass.Kernel, out Pfn p) == Status.Ok) taken.Add(p);
+            while (b->FreeFrames > 3 && b->Allocate(0, MemoryClass.Kernel, out Pfn p) == Status.Ok) taken.Add(p);
             var map = new DirectMap((ulong)ram.Base - (1024UL << 12));
-            Assert.Equal(Status.OutOfMemory, h->Init(ref *b, map, new DirectLargeMapper(map), HeapConfig.Debugging));
-            Assert.Equal(5UL, b->FreeFrames);
+            Assert.Equal(Status.OutOfMemory, h->Init(new BuddyClassFrames(b, MemoryClass.Kernel), map, new DirectLargeMapper(map), HeapConfig.Debugging));
+            Assert.Equal(3UL, b->FreeFrames);
             Assert.False(h->IsReady);
-            Assert.Equal(Status.Ok, h->Init(ref *b, map, new DirectLargeMapper(map), HeapConfig.Default));
+            Assert.Equal(Status.Ok, h->Init(new BuddyClassFrames(b, MemoryClass.Kernel), map, new DirectLargeMapper(map), HeapConfig.Default));
             Assert.Equal(Status.Ok, h->Destroy());
-            Assert.Equal(5UL, b->FreeFrames);
+            Assert.Equal(3UL, b->FreeFrames);
             foreach (Pfn p in taken) b->Free(p, 0);
         }
         finally { NativeMemory.Free(h); NativeMemory.Free(b); }

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using SharpMM.Addressing;
 using SharpMM.Hosted;
 using SharpMM.Physical;
 
@@ -18,9 +19,9 @@ public sealed unsafe class BuddyFixture : IDisposable
         _meta = new HostMemory(64UL << 20);
         Metadata = new HostMetadata(_meta.Base, _meta.Size, 0x1_0000_0000_0000);
         Buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
-        ulong* r = stackalloc ulong[ranges.Length * 2];
-        for (int i = 0; i < ranges.Length; i++) { r[2 * i] = ranges[i].start; r[2 * i + 1] = ranges[i].end; }
-        var st = Buddy->Init(ref Metadata, r, ranges.Length, layout, pcp);
+        var ram = new PhysRange[ranges.Length];
+        for (int i = 0; i < ranges.Length; i++) ram[i] = PhysRange.FromFrames(Pfn.New(ranges[i].start), Pfn.New(ranges[i].end));
+        var st = Buddy->Init(ref Metadata, ram, layout, pcp);
         if (st != Status.Ok) throw new InvalidOperationException($"Init: {st}");
         foreach (var (s, e) in ranges)
         {

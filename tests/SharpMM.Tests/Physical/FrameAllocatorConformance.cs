@@ -242,8 +242,8 @@ public unsafe class BuddyConformance : FrameAllocatorConformance<BuddyAllocator>
     protected override ulong Hi => 4096;
     protected override void Build(ref BuddyAllocator a)
     {
-        ulong* r = stackalloc ulong[2] { 256, 4096 };
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, r, 1, ZoneLayout.X86_64(), PcpConfig.Default));
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(4096)) };
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.X86_64(), PcpConfig.Default));
         a.AddFreeRange(256, 1000);
         a.AddFreeRange(1010, 4096); // a reserved hole at [1000, 1010)
     }
@@ -256,8 +256,8 @@ public unsafe class BuddyNoPcpConformance : FrameAllocatorConformance<BuddyAlloc
     protected override ulong Hi => 3000;
     protected override void Build(ref BuddyAllocator a)
     {
-        ulong* r = stackalloc ulong[2] { 300, 3000 };
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, r, 1, ZoneLayout.Flat(), PcpConfig.Off));
+        ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(300), Pfn.New(3000)) };
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.Flat(), PcpConfig.Off));
         a.AddFreeRange(300, 3000);
     }
     protected override void Validate(ref BuddyAllocator a) => a.Validate();
@@ -269,7 +269,7 @@ public unsafe class BitmapConformance : FrameAllocatorConformance<BitmapFrameAll
     protected override ulong Hi => 4000;
     protected override void Build(ref BitmapFrameAllocator a)
     {
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, 257, 4000));
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, PhysRange.FromFrames(Pfn.New(257), Pfn.New(4000))));
         a.AddFreeRange(257, 2000);
         a.AddFreeRange(2100, 4000);
     }
@@ -280,14 +280,14 @@ public unsafe class FreeListConformance : FrameAllocatorConformance<FreeListFram
     protected override ulong Lo => 256;
     protected override ulong Hi => 1024;
     protected override void Build(ref FreeListFrameAllocator a) =>
-        Assert.Equal(Status.Ok, a.Init(ref Metadata, Dm, 256, 1024));
+        Assert.Equal(Status.Ok, a.Init(ref Metadata, Dm, PhysRange.FromFrames(Pfn.New(256), Pfn.New(1024))));
 }
 
 public unsafe class BumpConformance : FrameAllocatorConformance<BumpFrameAllocator>
 {
     protected override ulong Lo => 300;
     protected override ulong Hi => 1500;
-    protected override void Build(ref BumpFrameAllocator a) => Assert.Equal(Status.Ok, a.Init(Dm, 300, 1500));
+    protected override void Build(ref BumpFrameAllocator a) => Assert.Equal(Status.Ok, a.Init(Dm, PhysRange.FromFrames(Pfn.New(300), Pfn.New(1500))));
 }
 
 public unsafe class LowMemoryConformance : FrameAllocatorConformance<LowMemoryAllocator>

@@ -123,14 +123,12 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
         Control = (StoreControl*)Alloc((ulong)sizeof(StoreControl));
         var store = new TestStore { Disk = new RamDiskStore(_store, storeSlots), Control = Control };
         uint swapSlots = (uint)(storeSlots - RegionSlots);
-        _meta = Alloc(StoreSlots_BytesFor(swapSlots) + UserFrameTable.BytesFor(ramBytes >> PageSize.Shift));
+        _meta = Alloc(StoreSlots_BytesFor(swapSlots));
         var slots = new StoreSlots();
         slots.Init(_meta, RegionSlots, swapSlots);
-        var table = new UserFrameTable();
-        table.Init((byte*)_meta + StoreSlots_BytesFor(swapSlots), 0, ramBytes >> PageSize.Shift);
 
         Mem = (UserMemory<TFormat, BuddyFrames, TestStore>*)Alloc((ulong)sizeof(UserMemory<TFormat, BuddyFrames, TestStore>));
-        Mem->Init(new BuddyFrames(Buddy.Buddy, Ram.Base, poison: true), store, dm, table, slots);
+        Mem->Init(new BuddyFrames(Buddy.Buddy, Ram.Base, poison: true), store, dm, slots);
 
         Mmu = new Mmu(Ram);
         Arch = Mmu.ArchHooks;
@@ -277,9 +275,9 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
         }
         var table = Mem->FrameTable;
         ulong inUse = 0;
-        for (ulong pfn = table.BasePfn; pfn < table.BasePfn + table.Count; pfn++)
+        for (ulong pfn = 0; pfn < table.EndPfn; pfn++)
         {
-            UserFrame f = table[pfn];
+            UserFrame f = table.Get(pfn);
             Assert.True(f.Refs == refs.GetValueOrDefault(pfn), $"{context}: frame {pfn} counts {f.Refs} mappings, entries say {refs.GetValueOrDefault(pfn)}");
             if (f.Refs != 0) inUse++;
             if (f.HasSlot) slotRefs[f.Slot] = slotRefs.GetValueOrDefault(f.Slot) + 1;

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpMM.Physical;
+
+/// <summary>
+/// The owner word: what the owner of an allocated frame keeps about it, in the frame's 8-byte
+/// word of <see cref="FrameMap"/> (Linux's struct page fields for slab, anonymous pages and
+/// mappings, reduced to one word). The word is shared with the free-list links: while a frame
+/// heads a free block (<see cref="FrameState.Free"/>) it holds <see cref="FrameLinks"/>, and
+/// <see cref="FrameMap.TryOwnerWord"/> says "no owner". Every owner kind is listed here so
+/// that two layers cannot pick the same encoding.
+/// <code>
+///   bits 5..0 (kind)   the rest of the word
+///   0                  0: no owner (the state a frame leaves the buddy allocator's lists in);
+///                      otherwise the address of the heap's SlabDescriptor (64-byte aligned)
+///   1  LargeHead       bits 15..8: order; first frame of a live heap large block
+///   2  LargeTail       another frame of a live heap large block
+///   3  LargeFreed      first frame of a heap large block since freed (a later kfree of it is
+///                      a double free until the frame gets another owner)
+///   4  UserPage        a user page: bits 15..8 flags, 31..16 mapping count, 63..32 swap slot
+///                      (<see cref="SharpMM.User.UserFrame"/> is this word as a struct)
+/// </code>
+/// Rules: the buddy allocator clears the word when a frame leaves its free lists, so a frame
+/// comes out with 0 or with what its last owner left; an owner writes the word of every frame
+/// it gets before relying on it, and before giving a frame back leaves 0 or a kind that is not
+/// an address (a stale address would let a later lookup follow it).
+/// </summary>
+public static class FrameOwner
+{
+    /// <summary>Bits of the word that hold the kind.</summary>
+    public const ulong KindMask = 63;
+    /// <summary>No owner.</summary>
+    public const ulong None = 0;
+    /// <summary>Kind: first frame of a live heap large block (order in bits 15..8).</summary>
+    public const ulong LargeHead = 1;
+    /// <summary>Kind: another frame of a live heap large block.</summary>
+    public const ulong LargeTail = 2;
+    /// <summary>Kind: first frame of a freed heap large block.</summary>
+    public const ulong LargeFreed = 3;
+    /// <summary>Kind: a user page.</summary>
+    public const ulong UserPage = 4;
+
+    /// <summary>True when <paramref name="word"/> is an owner object's address (a slab descriptor).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsAddress(ulong word) => (word & KindMask) == 0 && word != 0;
+
+    /// <summary>The kind of <paramref name="word"/> (0 for an address or no owner).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Kind(ulong word) => word & KindMask;
+
+    /// <summary>The word of the first frame of a live heap large block of 2^<paramref name="order"/> frames.</summary>
+    public static ulong LargeHeadOf(uint order) => LargeHead | ((ulong)order << 8);
+
+    /// <summary>The order in a <see cref="LargeHead"/> word.</summary>
+    public static uint LargeOrder(ulong word) => (uint)(word >> 8) & 0xFF;
+}

@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+using SharpMM.Addressing;
+using SharpMM.Hosted;
+using SharpMM.Physical;
+using SharpMM.User;
+using Xunit;
+
+namespace SharpMM.Tests.Physical;
+
+/// <summary>The frame table: one descriptor per frame of RAM (state byte + links/owner word),
+/// in sparse sections, shared by the buddy allocator, the heap and user memory.</summary>
+public unsafe class FrameMapTests
+{
+    // A descriptor is a state byte and one 8-byte word; the budget is 16 bytes a frame.
+    // Expect: 9 bytes, and a user page's word is exactly the word.
+    [Fact]
+    public void Descriptor_FitsSixteenBytes()
+    {
+        int perFrame = sizeof(FrameLinks) + sizeof(byte);
+        Assert.Equal(9, perFrame);
+        Assert.True(perFrame <= 16);
+        Assert.Equal(sizeof(ulong), sizeof(FrameLinks));
+        Assert.Equal(sizeof(ulong), sizeof(UserFrame));
+    }
+
+    // 1 GiB of RAM in one run: metadata is 9 bytes a frame plus the pair bits and the table.
+    // Expect: between 9 and 10 bytes per frame.
+    [Fact]
+    public void Metadata_NineBytesPerFrameOfRam()
+    {
+        using var f = BuddyFixture.Flat(256, 262144 - 256);
+        ulong frames = 262144 - 256;
+        Assert.InRange(f.B.Map.MetadataBytes, 9 * frames, 10 * frames);
+    }
+
+    //   RAM: [1 MiB, 32 MiB) and 16 MiB ending 16 MiB below the 16 TiB limit; nothing between.
+    // Expect: both runs described, the hole not, and metadata sized by the RAM (< 4 MiB).
+    [Fact]
+    public void Sections_OnlyWhereRamIs()
+    {
+        ulong high = Pfn.ManagedLimit - 8192;
+        using var f = new BuddyFixture(new[] { (256UL, 8192UL), (high, high + 4096) }, ZoneLayout.X86_64(), PcpConfig.Off);
+        FrameMap map = f.B.Map;
+        Assert.True(map.MetadataBytes < (4UL << 20), $"metadata {map.MetadataBytes} bytes");
+        Assert.True(map.HasMetadata(256) && map.HasMetadata(8191) && map.HasMetadata(high) && map.HasMetadata(high + 4095));
+        Assert.False(map.HasMetadata(255));
+        Assert.False(map.HasMetadata(8192));
+        Assert.False(map.HasMetadata(1UL << 30));
+        Assert.False(map.HasMetadata(high + 4096));
+        Assert.False(map.HasMetadata(Pfn.ManagedLimit));
+        Assert.False(map.TryOwnerWord(1UL << 30, out _));
+        Assert.False(map.TryOwnerWord(ulong.MaxValue, out _));
+        Assert.Equal(FrameState.Reserved, map.StateOf(1UL << 30));
+
+        // A frame of the high run carries an owner word like any other.
+        Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
+        Assert.True(p.Value >= high);
+        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
+        Assert.True(map.TryOwnerWord(p.Value, out ulong w));
+        Assert.Equal(FrameOwner.LargeTail, w);
+        *map.OwnerWord((uint)p.Value) = FrameOwner.None;
+        Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        f.B.Validate();
+    }
+
+    // Limits: RAM must be below 16 TiB (Pfn.ManagedLimit), sorted, non-empty and page-aligned.
+    // Expect: InvalidArgument (Misaligned for the unaligned range) and nothing allocated.
+    [Fact]
+    public void Build_RefusesRangesPastTheLimit()
+    {
+        using var meta = new HostMemory(1UL << 20);
+        var md = new HostMetadata(meta.Base, meta.Size, 0x1_0000_0000_0000);
+        PhysRange[] past = { R(Pfn.ManagedLimit - 16, Pfn.ManagedLimit + 16) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, past, out _));
+        PhysRange[] unsorted = { R(4096, 8192), R(256, 1024) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, unsorted, out _));
+        PhysRange[] empty = { R(4096, 4096) };
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, empty, out _));
+        Assert.Equal(Status.InvalidArgument, FrameMap.Build(ref md, System.ReadOnlySpan<PhysRange>.Empty, out _));
+        PhysRange[] unaligned = { PhysRange.FromBounds(0x10_0000, 0x20_0800) };
+        Assert.Equal(Status.Misaligned, FrameMap.Build(ref md, unaligned, out _));
+        Assert.Equal(0UL, md.Used);
+    }
+
+    // The word's life: 0 when the buddy allocator hands a frame out, the owner's while it is
+    // allocated, list links (not an owner word) while the frame heads a free block, and 0 again
+    // when it leaves the lists.
+    [Fact]
+    public void OwnerWord_ClearedWhenAFrameLeavesTheFreeLists()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096);
+        FrameMap map = f.B.Map;
+        Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn p));
+        for (uint k = 0; k < 4; k++)
+        {
+            Assert.True(map.TryOwnerWord(p.Value + k, out ulong w));
+            Assert.Equal(0UL, w);
+        }
+        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
+        Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn q));          // p's buddy: now both allocated
+        *map.OwnerWord((uint)p.Value) = FrameOwner.None;
+        Assert.Equal(Status.Ok, f.B.Free(q, 2));
+        Assert.Equal(FrameState.Free, map.StateOf(q.Value));
+        Assert.False(map.TryOwnerWord(q.Value, out _));                // its word holds list links
+        Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn again));
+        Assert.Equal(q, again);
+        Assert.True(map.TryOwnerWord(q.Value, out ulong cleared));
+        Assert.Equal(0UL, cleared);
+        f.B.Validate();
+    }
+
+    // Owner kinds are distinct, an address is told from a kind by its low 6 bits, and a user
+    // page's word carries the UserPage kind in its low byte.
+    [Fact]
+    public void OwnerWord_Encodings()
+    {
+        ulong[] kinds = { FrameOwner.LargeHead, FrameOwner.LargeTail, FrameOwner.LargeFreed, FrameOwner.UserPage };
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            Assert.False(FrameOwner.IsAddress(kinds[i]));
+            Assert.Equal(kinds[i], FrameOwner.Kind(kinds[i]));
+            for (int j = i + 1; j < kinds.Length; j++) Assert.NotEqual(kinds[i], kinds[j]);
+        }
+        Assert.False(FrameOwner.IsAddress(FrameOwner.None));
+        Assert.True(FrameOwner.IsAddress(0xFFFF_8000_0012_3440));       // a 64-byte aligned descriptor
+        Assert.False(FrameOwner.IsAddress(0xFFFF_8000_0012_3448));
+        Assert.Equal(FrameOwner.LargeHead, FrameOwner.Kind(FrameOwner.LargeHeadOf(10)));
+        Assert.Equal(10u, FrameOwner.LargeOrder(FrameOwner.LargeHeadOf(10)));
+
+        var u = new UserFrame { Refs = 0x1234, Flags = UserFrame.CleanFlag | UserFrame.HasSlotFlag, Slot = 0xDEADBEEF };
+        ulong word = *(ulong*)&u;
+        Assert.Equal(FrameOwner.UserPage, FrameOwner.Kind(word));
+        Assert.Equal(0xDEADBEEF_1234_0304UL, word);
+        Assert.True(u.IsUserPage);
+        UserFrame none = default;
+        Assert.Equal(0UL, *(ulong*)&none);
+        Assert.False(none.IsUserPage);
+    }
+
+    // The heap's and user memory's frame allocators describe their frames in the buddy
+    // allocator's one table.
+    [Fact]
+    public void Wrappers_ShareTheBuddyAllocatorsTable()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096);
+        var kernel = new BuddyClassFrames(f.Buddy, MemoryClass.Kernel);
+        Assert.Equal(Status.Ok, kernel.Allocate(0, out Pfn p));
+        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeFreed;
+        Assert.True(f.B.Map.TryOwnerWord(p.Value, out ulong w));
+        Assert.Equal(FrameOwner.LargeFreed, w);
+        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.None;
+        Assert.Equal(Status.Ok, kernel.Free(p, 0));
+    }
+
+    private static PhysRange R(ulong firstPfn, ulong endPfn) => PhysRange.FromFrames(Pfn.NewUnchecked(firstPfn), Pfn.NewUnchecked(endPfn));
+
+    [Theory]
+    [InlineData(0UL, 0u)]
+    [InlineData(1UL, 0u)]
+    [InlineData(2UL, 1u)]
+    [InlineData(3UL, 2u)]
+    [InlineData(1024UL, 10u)]
+    [InlineData(1025UL, 11u)]
+    public void BlockOrder_ForPages(ulong pages, uint order) => Assert.Equal(order, BlockOrder.ForPages(pages));
+
+    [Theory]
+    [InlineData(0UL, 0u)]
+    [InlineData(1UL, 0u)]
+    [InlineData(4096UL, 0u)]
+    [InlineData(4097UL, 1u)]
+    [InlineData(4UL << 20, 10u)]
+    [InlineData((4UL << 20) + 1, 11u)]
+    public void BlockOrder_ForBytes(ulong bytes, uint order) => Assert.Equal(order, BlockOrder.ForBytes(bytes));
+}
