@@ -6,7 +6,8 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// The in-kernel test suite. To add a test: write a
 /// <c>private static void Name(ref TestContext t)</c> here (or in a new file) and add one
-/// <c>r.Run("name", &amp;Name);</c> line to <see cref="RunAll"/>. Tests may read
+/// <c>r.Run("name", &amp;Name);</c> line to <see cref="RunAll"/>; a test that holds on one
+/// architecture only goes to tests/ARCH/ArchTests.cs (or a file it runs). Tests may read
 /// <see cref="KernelMain.Loader"/>; they should leave the machine as they found it.
 /// </summary>
 internal static unsafe class KernelTests
@@ -16,16 +17,12 @@ internal static unsafe class KernelTests
     {
         r.Run("serial formatter", &SerialFormatter);
         r.Run("rdtsc advances", &RdtscAdvances);
-        r.Run("page 0 is not mapped", &NullPageNotMapped);
-        r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
         r.Run("gc statics initialised", &GcStaticsInitialised);
-        r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("new goes through the KernelHeap hook", &NewUsesHeapHook);
         CorelibTests.RunAll(ref r);
-        PagingTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
         HeapTests.RunAll(ref r);
-        UserTests.RunAll(ref r);
+        ArchTests.RunAll(ref r);
     }
 
     // ---- serial formatter -----------------------------------------------------------------
@@ -68,91 +65,6 @@ internal static unsafe class KernelTests
         t.Check(t0 > KernelMain.Loader.BootTsc, "rdtsc now is larger than at boot");
     }
 
-    // ---- paging ---------------------------------------------------------------------------
-
-    /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
-    /// are holes, page 1 is mapped. PagingTests checks the same holes with the hardware.</summary>
-    private static void NullPageNotMapped(ref TestContext t)
-    {
-        t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not present");
-        t.Check(!KernelAddressSpace.IsMapped(0xFFF), "last byte of page 0 not present");
-        t.Check(KernelAddressSpace.IsMapped(0x1000), "page 1 present");
-        t.Check(!KernelAddressSpace.IsMapped(Arch.BootStackGuard()), "boot stack guard page not present");
-        t.Check(!KernelAddressSpace.IsMapped(KernelStack.Guard), "kernel stack guard page not present");
-        t.Equal(Arch.ReadCr3() & ~0xFFFUL, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's PML4");
-        t.Check((Arch.ReadCr0() & Arch.Cr0PagingEnabled) != 0, "CR0.PG set");
-    }
-
-    /// <summary>
-    /// For every usable range above 1 MiB (the part outside the kernel image), writes and reads
-    /// back a pattern over its first and last 4 KiB page, restoring each word, and touches the
-    /// last usable byte of RAM, all through the kernel's direct map (virt == phys: each page
-    /// tested must translate to itself).
-    /// </summary>
-    private static void DirectMapReachesRam(ref TestContext t)
-    {
-        ref LoaderInfo loader = ref KernelMain.Loader;
-        ulong imageStart = KernelImage.Start, imageEnd = KernelImage.End;
-        ulong highestTested = 0;
-        int pages = 0;
-        for (int i = 0; i < loader.Map.Count; i++)
-        {
-            MemoryMapEntry e = loader.Map[i];
-            if (e.Type != MemoryType.Usable) continue;
-            ulong start = (e.Start + 0xFFF) & ~0xFFFUL;
-            ulong end = e.End & ~0xFFFUL;
-            if (start < 0x100000) start = 0x100000;
-            if (start < imageEnd && end > imageStart)
-            {
-                // The image sits at 1 MiB, at the bottom of its range: test what lies above it.
-                if (start >= imageStart) start = imageEnd;
-                else end = imageStart;
-            }
-            if (start >= end) continue;
-            pages += TestPage(ref t, start);
-            pages += TestPage(ref t, end - 0x1000);
-            if (end > highestTested) highestTested = end;
-        }
-        t.Check(pages > 0, "at least one usable page above the kernel image");
-        ulong top = loader.HighestUsableEnd();
-        t.Equal(highestTested, top & ~0xFFFUL, "highest page tested is the last usable page");
-        if (KernelAddressSpace.IsMapped(top - 1))
-        {
-            byte* last = (byte*)(top - 1);
-            byte saved = *last;
-            *last = 0xA5;
-            t.Equal(*last, 0xA5, "last usable byte of RAM holds a write");
-            *last = saved;
-        }
-        else t.Check(false, "last usable byte of RAM is mapped");
-    }
-
-    private static int TestPage(ref TestContext t, ulong addr)
-    {
-        if (KernelAddressSpace.Translate(addr, out SharpMM.Paging.Translation tr) != Status.Ok || tr.Phys.Value != addr)
-        {
-            t.Equal(addr, 0, "usable page not mapped at virt == phys");
-            return 0;
-        }
-        ulong* p = (ulong*)addr;
-        for (int i = 0; i < 512; i++)
-        {
-            ulong saved = p[i];
-            ulong pattern = (addr + (ulong)i * 8) ^ 0x5A5AA5A5C3C33C3CUL;
-            p[i] = pattern;
-            ulong back = p[i];
-            p[i] = ~pattern;
-            ulong back2 = p[i];
-            p[i] = saved;
-            if (back != pattern || back2 != ~pattern)
-            {
-                t.Equal(back, pattern, "pattern read back from a usable page");
-                return 1;
-            }
-        }
-        return 1;
-    }
-
     // ---- runtime --------------------------------------------------------------------------
 
     // Not readonly, and written below: ilc must keep them as real fields in a GC static block
@@ -178,16 +90,6 @@ internal static unsafe class KernelTests
         t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
         s_gcStaticProbe = probe;
         s_gcStaticOther = null;
-    }
-
-    /// <summary>int3 goes through the IDT, the stub, the dispatcher and iretq, and comes back.</summary>
-    private static void BreakpointTrapReturns(ref TestContext t)
-    {
-        int before = ExceptionDispatcher.BreakpointCount;
-        ExceptionDispatcher.ExpectBreakpoint = true;
-        Arch.Int3();
-        t.Equal((ulong)(ExceptionDispatcher.BreakpointCount - before), 1, "breakpoints taken");
-        t.Check(!ExceptionDispatcher.ExpectBreakpoint, "dispatcher consumed the expectation");
     }
 
     // A test fixture, not a heap: the test points the KernelHeap hook at this buffer for the

@@ -62,7 +62,7 @@ internal static unsafe class PhysicalTests
         t.Equal((ulong)low.AllocateRun(2, 1, out Pfn p), (ulong)Status.Ok, "two low frames");
         t.Check(p.Value >= 1 && p.Value + 2 <= LowMemoryAllocator.EndPfn, "below 1 MiB and not page 0");
         t.Equal((ulong)Buddy.StateOf(p.Value), (ulong)FrameState.Reserved, "not the buddy allocator's");
-        ulong* q = (ulong*)p.ToAddr().Value;
+        ulong* q = (ulong*)Platform.DirectMap.ToVirt(p.ToAddr().Value);
         q[0] = 0x1234_5678_9abc_def0UL;
         t.Equal(q[0], 0x1234_5678_9abc_def0UL, "low frame holds a write");
         t.Equal((ulong)low.FreeRun(p, 2), (ulong)Status.Ok, "free");
@@ -102,7 +102,7 @@ internal static unsafe class PhysicalTests
         for (int i = 0; i < dirBlocks; i++)
         {
             if (b.Allocate(10, MemoryClass.Kernel, out Pfn d) != Status.Ok) { t.Check(false, "tracking block"); return; }
-            dir[i] = (ulong*)d.ToAddr().Value;
+            dir[i] = (ulong*)Platform.DirectMap.ToVirt(d.ToAddr().Value);
         }
         ulong capacity = (ulong)dirBlocks * EntriesPerBlock;
         ulong seed = 0x5EED, rng = 42, n = 0, frames = 0;
@@ -120,7 +120,7 @@ internal static unsafe class PhysicalTests
             ulong count = 1UL << (int)order;
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)((p.Value + f) << PageSize.Shift);
+                ulong* page = (ulong*)Platform.DirectMap.ToVirt((p.Value + f) << PageSize.Shift);
                 page[0] = Pattern(p.Value + f, seed);
                 page[511] = ~Pattern(p.Value + f, seed);
             }
@@ -138,7 +138,7 @@ internal static unsafe class PhysicalTests
             ulong pfn = e & ((1UL << 56) - 1), count = 1UL << (int)(e >> 56);
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)((pfn + f) << PageSize.Shift);
+                ulong* page = (ulong*)Platform.DirectMap.ToVirt((pfn + f) << PageSize.Shift);
                 if (page[0] != Pattern(pfn + f, seed) || page[511] != ~Pattern(pfn + f, seed)) bad++;
             }
         }
