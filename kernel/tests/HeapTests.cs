@@ -31,8 +31,8 @@ internal static unsafe class HeapTests
     {
         Probe p = new Probe();
         p.A = 7; p.B = 9;
-        // An object reference points past the 8-byte object header that RhpNewFast puts first.
-        void* addr = (byte*)Unsafe.As<Probe, nuint>(ref p) - 8;
+        // An object reference points past the object header word that RhpNewFast puts first.
+        void* addr = (byte*)Unsafe.As<Probe, nuint>(ref p) - sizeof(nint);
         t.Equal((ulong)Heap.Ksize(addr, out ulong size), (ulong)Status.Ok, "the object is a live kmalloc allocation");
         t.Check(size >= 24 && size <= 32, "a small object comes from a small size class");
         t.Equal(p.A + p.B, 16, "fields hold their values");

@@ -160,7 +160,7 @@ internal static unsafe class PhysicalTests
             if (b.Free(Pfn.NewUnchecked(e & ((1UL << 56) - 1)), (uint)(e >> 56)) != Status.Ok) failedFrees++;
         }
         t.Equal(failedFrees, 0, "frees refused");
-        for (int i = 0; i < dirBlocks; i++) b.Free(Pfn.NewUnchecked((ulong)dir[i] >> PageSize.Shift), 10);
+        for (int i = 0; i < dirBlocks; i++) b.Free(Pfn.NewUnchecked(Platform.DirectMap.ToPhys(dir[i]) >> PageSize.Shift), 10);
         b.Drain();
         t.Equal(b.FreeFrames, free0, "free frames back to the start");
         b.Validate();

@@ -6,7 +6,8 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// The x86-64 part of the in-kernel suite (KernelTests.RunAll runs it last): the kernel's own
 /// tables seen through the library's walk (page 0 and the guard pages are holes, the identity
-/// direct map reaches the end of RAM), the IDT's breakpoint round trip, kmalloc's large blocks
+/// direct map reaches the end of RAM), the IDT's breakpoint round trip, reference-type statics,
+/// kmalloc's large blocks
 /// in the vmalloc window, then the paging and user-memory suites.
 /// </summary>
 internal static unsafe class ArchTests
@@ -16,6 +17,7 @@ internal static unsafe class ArchTests
         r.Run("page 0 is not mapped", &NullPageNotMapped);
         r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
+        r.Run("gc statics initialised", &GcStaticsInitialised);
         r.Run("heap: large kmalloc is mapped at a virtual range with a guard page", &LargeBlocksAreMapped);
         PagingTests.RunAll(ref r);
         UserTests.RunAll(ref r);
@@ -114,6 +116,33 @@ internal static unsafe class ArchTests
         Arch.Int3();
         t.Equal((ulong)(ExceptionDispatcher.BreakpointCount - before), 1, "breakpoints taken");
         t.Check(!ExceptionDispatcher.ExpectBreakpoint, "dispatcher consumed the expectation");
+    }
+
+    // ---- runtime (the i386 image has no reference-type statics: see GcStatics) ---------------
+
+    // Not readonly, and written below: ilc must keep them as real fields in a GC static block
+    // (a readonly one it would fold into a constant).
+    private static string s_gcStaticProbe = "gc-static";
+    private static string s_gcStaticOther;
+
+    /// <summary>Reference-type statics live in blocks GcStatics.Initialize allocated; the
+    /// preinitialised value is there and the field can be written.</summary>
+    private static void GcStaticsInitialised(ref TestContext t)
+    {
+        t.Check(GcStatics.BlockCount > 0, "at least one GC static block");
+        t.Check((object)s_gcStaticOther == null, "reference static without initialiser is null");
+        string probe = s_gcStaticProbe;
+        t.Check((object)probe != null, "preinitialised string static is set");
+        if ((object)probe != null)
+        {
+            t.Equal((ulong)probe.Length, 9, "preinitialised string static length");
+            t.Check(probe[0] == 'g' && probe[8] == 'c', "preinitialised string static text");
+        }
+        s_gcStaticOther = "other";
+        s_gcStaticProbe = s_gcStaticOther;
+        t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
+        s_gcStaticProbe = probe;
+        s_gcStaticOther = null;
     }
 
     // ---- heap -----------------------------------------------------------------------------
