@@ -69,7 +69,7 @@ case "$ARCH" in
             as_flags=(--64 -g); ld_flags=() ;;
     i386)   OBJ="$BUILD_DIR/SharpMM.Kernel.obj"
             ilc_target=(--targetos:windows --targetarch:x86)
-            as_flags=(--32 -g); ld_flags=(-m elf_i386) ;;
+            as_flags=(--32 -g); ld_flags=(-m elf_i386 -z noexecstack) ;;
 esac
 say "ilc: $ILC"
 "$ILC" "$BUILD_DIR/SharpMM.Kernel.dll" -o "$OBJ" \

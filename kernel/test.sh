@@ -23,12 +23,17 @@
 #       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
+#   i386 (qemu-system-i386), pc, 32M and 512M
+#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's four
+#       steps (temporary page directory, paging on, higher half) and a SHARPMM-JSON line whose
+#       zones are DMA, Normal and HighMem
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
 # when any configuration failed.
 #
 # Usage: kernel/test.sh [--no-build] [--timeout SECONDS]
+# (The x86-64 kernel's logs are kernel/build/logs/NAME.log, the i386 kernel's i386-NAME.log.)
 set -uo pipefail
 KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
 LOG_DIR="$KERNEL_DIR/build/logs"
@@ -43,11 +48,13 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$BUILD" = 1 ]; then
-    if ! "$KERNEL_DIR/build.sh" --quiet; then
-        echo "test.sh: kernel build failed" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
+    for arch in x86_64 i386; do
+        if ! "$KERNEL_DIR/build.sh" --arch "$arch" --quiet; then
+            echo "test.sh: kernel build failed ($arch)" >&2
+            echo "0 passed, 1 failed"
+            exit 1
+        fi
+    done
 fi
 rm -rf "$LOG_DIR"
 mkdir -p "$LOG_DIR"
@@ -97,6 +104,24 @@ check_suite() {
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
         return
     fi
+}
+
+# The i386 kernel: the boot stub printed its steps, the in-kernel suite ran and reported no
+# failure, and the library's report names the 32-bit zones.
+check_suite_i386() {
+    local line
+    for step in 'boot: temporary page directory at 0x[0-9a-f]{8}: \[0, 4 MiB\) identity and 0xc0000000 -> ' \
+                'boot: paging on' 'boot: jumped to the higher half, running at 0xc0[0-9a-f]{6}$'; do
+        grep -qE "^$step" "$1" || { echo "no boot stub line matching '$step'"; return; }
+    done
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
+    [ -n "$line" ] || { echo "no 'N passed, M failed' line"; return; }
+    local n="${line%% passed*}" m
+    m="${line#*passed, }"; m="${m%% failed}"
+    [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
+    [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
+    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"Normal".*\{"name":"HighMem"' "$1" \
+        || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -183,6 +208,9 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
+for mem in 32M 512M; do
+    run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

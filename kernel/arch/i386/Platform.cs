@@ -1,0 +1,64 @@
+global using KernelLargeMapper = SharpMM.Heap.DirectLargeMapper;
+
+using SharpMM.Addressing;
+using SharpMM.Diagnostics;
+using SharpMM.Heap;
+using SharpMM.Physical;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The i386 steps of kmain's boot flow (src/KernelMain.cs calls them in order). The classic
+/// higher-half design: the kernel runs at 0xC0000000 + phys, and low memory (below 896 MiB) is
+/// mapped linearly there, so the library reaches physical memory through
+/// <see cref="DirectMap"/> with offset 0xC0000000; RAM above the limit is the HighMem zone,
+/// which that map does not reach.
+/// <code>
+///   EarlyInit            nothing: boot.S installed the IDT before kmain
+///   BeforePhysicalBoot   prints the boot stub's direct map
+///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
+///                        the identity map dropped; then Stage2 on the boot stack
+/// </code>
+/// </summary>
+internal static unsafe class Platform
+{
+    public const string Name = "i386";
+
+    /// <summary>Low memory the boot stub and the final directory map at 0xC0000000: the 3G/1G
+    /// split's 896 MiB (the rest of the top gigabyte is for the recursive slot and windows).</summary>
+    public const ulong DirectMapLimit = 896UL << 20;
+
+    /// <summary>How the kernel reaches physical memory below <see cref="DirectMapLimit"/>.</summary>
+    public static DirectMap DirectMap => new DirectMap(Arch.KernelVirtualBase);
+
+    /// <summary>DMA below 16 MiB, Normal up to the direct-map limit, HighMem above.</summary>
+    public static ZoneLayout Zones => ZoneLayout.I386(DirectMapLimit);
+
+    /// <summary>kmalloc's large path: blocks reached through the direct map (no vmalloc yet).</summary>
+    public static KernelLargeMapper NewLargeMapper() => new DirectLargeMapper(DirectMap);
+
+    public static void EarlyInit() { }
+
+    public static void BeforePhysicalBoot(ref LoaderInfo loader)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        ulong top = loader.HighestUsableEnd();
+        w.Str("direct map: ");
+        w.Hex(Arch.KernelVirtualBase, 8);
+        w.Str(" -> [0, ");
+        w.Size(DirectMapLimit);
+        w.Str(") (boot page directory, 4 MiB pages); RAM above it: ");
+        w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
+        w.Line(" (HighMem)");
+    }
+
+    public static void AfterPhysicalBoot(ref LoaderInfo loader)
+    {
+        KernelMain.Stage2();
+    }
+
+    public static void DeliberateFailures(ref LoaderInfo loader)
+    {
+        if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+    }
+}
