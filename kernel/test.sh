@@ -24,9 +24,13 @@
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
 #   i386 (qemu-system-i386), pc, 32M and 512M
-#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's four
-#       steps (temporary page directory, paging on, higher half) and a SHARPMM-JSON line whose
-#       zones are DMA, Normal and HighMem
+#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
+#       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
+#       zones are DMA, Normal and HighMem, the final directory's "page tables:" line and
+#       "identity map dropped: ... faults"
+#   i386, pc, 32M, -append test=nullderef / test=writetext / test=panic
+#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
+#       #PF [protection write] at the announced text address; status 3 and the library panic line
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -122,6 +126,24 @@ check_suite_i386() {
     [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
     grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"Normal".*\{"name":"HighMem"' "$1" \
         || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
+    grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
+    grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
+}
+
+# i386 page-fault reports: 32-bit registers (8 hex digits).
+check_nullderef_i386() {
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000000 [not-present read supervisor]' "$1" || { echo "no #PF [not-present read] report"; return; }
+    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0x00000000 note: null pointer dereference$' "$1" || { echo "#PF report does not name CR2=0x00000000"; return; }
+}
+
+check_writetext_i386() {
+    local addr
+    addr="$(sed -n 's/^test=writetext: .* at 0x0*\([0-9a-f]\{8\}\), expecting.*/\1/p' "$1" | head -n 1)"
+    [ -n "$addr" ] || { echo "no 'test=writetext: ... at 0x...' line"; return; }
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000003 [protection write supervisor]' "$1" \
+        || { echo "no #PF [protection write] report"; return; }
+    grep -qE "^ +EIP=0x[0-9a-f]{8} CR2=0x$addr note: write to kernel text \(read-only\)$" "$1" \
+        || { echo "#PF report does not name CR2=0x$addr as kernel text"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -211,6 +233,9 @@ run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 for mem in 32M 512M; do
     run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
 done
+run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-writetext 7 check_writetext_i386 -- --arch i386 --machine pc --mem 32M --append test=writetext
+run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -17,7 +17,8 @@ namespace SharpMM.Kernel;
 ///   EarlyInit            nothing: boot.S installed the IDT before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
-///                        the identity map dropped; then Stage2 on the boot stack
+///                        the identity map dropped; then Stage2 on the boot stack (still in the
+///                        image's .bss: no separate kernel stack region yet)
 /// </code>
 /// </summary>
 internal static unsafe class Platform
@@ -54,6 +55,7 @@ internal static unsafe class Platform
 
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
+        KernelAddressSpace.Build(ref loader);
         KernelMain.Stage2();
     }
 

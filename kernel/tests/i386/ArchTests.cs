@@ -1,9 +1,118 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+using SharpMM.Physical;
+
 namespace SharpMM.Kernel;
 
-/// <summary>The i386 part of the in-kernel suite (KernelTests.RunAll runs it last).</summary>
+/// <summary>
+/// The i386 part of the in-kernel suite (KernelTests.RunAll runs it last): the final page
+/// directory as the library's walk and the MMU see it (page 0 and the identity map gone, text
+/// read-only, low memory in 4 MiB pages), the recursive slot (the directory at 0xFFFFF000, a
+/// table at 0xFFC00000 + 4096 * (va >> 22), a PTE changed there taking effect after invlpg).
+/// </summary>
 internal static unsafe class ArchTests
 {
     public static void RunAll(ref TestRunner r)
     {
+        r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
+        r.Run("i386: kernel text is read-only", &TextIsReadOnly);
+        r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
+        r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
+        r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+    }
+
+    private static void NoIdentityMap(ref TestContext t)
+    {
+        t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not in the kernel's tables");
+        t.Check(!FaultProbe.Read(0, out _), "reading address 0 faults");
+        t.Equal(FaultProbe.LastCr2, 0, "CR2 of the fault on address 0");
+        t.Equal(FaultProbe.LastErrorCode & 1, 0, "not-present fault");
+        t.Check(!KernelAddressSpace.IsMapped(KernelImage.Start), "the image's physical address is not mapped");
+        t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
+        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at 0xC0000000 + phys");
+        t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
+    }
+
+    private static void TextIsReadOnly(ref TestContext t)
+    {
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start + 0x1000;
+        t.Check(FaultProbe.Read(text, out ulong v), "kernel text reads");
+        t.Check(!FaultProbe.Write(text, v), "a write to kernel text faults (CR0.WP)");
+        t.Equal(FaultProbe.LastErrorCode & 3, 3, "protection fault on a write");
+        t.Equal(FaultProbe.LastCr2, text, "CR2 of the write");
+        ulong rodata = Arch.KernelVirtualBase + KernelImage.RodataStart;
+        t.Check(KernelAddressSpace.Translate(rodata, out Translation tr) == Status.Ok && (tr.Flags & PageFlags.Writable) == 0, "rodata mapped read-only");
+        ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
+        t.Check(KernelAddressSpace.Translate(data, out tr) == Status.Ok && (tr.Flags & PageFlags.Writable) != 0, "data mapped writable");
+    }
+
+    private static void LargePageTranslates(ref TestContext t)
+    {
+        // The first 4 MiB-aligned usable run above the image: low memory at 8 MiB (every guest
+        // test.sh boots has at least 32 MiB).
+        const ulong phys = 8UL << 20;
+        ulong va = Arch.KernelVirtualBase + phys;
+        t.Equal((ulong)KernelAddressSpace.Translate(va + 0x1234, out Translation tr), (ulong)Status.Ok, "translate 0xC0801234");
+        t.Equal((ulong)tr.Size, (ulong)MappingSize.Size4MiB, "a 4 MiB page");
+        t.Equal(tr.Phys.Value, phys + 0x1234, "physical address");
+        // The MMU agrees: a value written through the large page reads back through the recursive
+        // view of its directory entry's frame, i.e. the same physical memory.
+        uint pde = ((uint*)KernelAddressSpace.DirectoryAddress)[va >> 22];
+        t.Equal(pde & 0x81, 0x81, "PDE present with PS set");
+        t.Equal(pde & 0xFFC00000, phys, "PDE frame");
+    }
+
+    private static void DirectoryThroughRecursiveSlot(ref TestContext t)
+    {
+        uint* dir = (uint*)KernelAddressSpace.DirectoryAddress;
+        ulong root = KernelAddressSpace.Mapper.RootPhys;
+        t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0xFFFFF000, root, "PD[1023] points at the directory");
+        t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0x7, 0x3, "PD[1023] present, writable, supervisor");
+        t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
+        // The directory read through the slot is the one the library built (through the direct map).
+        uint* built = (uint*)Platform.DirectMap.ToVirt(root);
+        int differ = 0;
+        for (int i = 0; i < 1024; i++) if (dir[i] != built[i]) differ++;
+        t.Equal((ulong)differ, 0, "entries that differ from the directory read through the direct map");
+        // The kernel text's page table at 0xFFC00000 + 4096 * 768: its PTE for the text page.
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start;
+        uint pte = ((uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(text >> 22)))[(text >> 12) & 1023];
+        t.Equal(pte & 0xFFFFF000, KernelImage.Start, "text PTE frame through the slot");
+        t.Equal(pte & 0x3, 0x1, "text PTE present, read-only");
+    }
+
+    private static void PteThroughRecursiveSlot(ref TestContext t)
+    {
+        // A page outside the direct map (the kernel-heap region above 0xF8000000), mapped to
+        // frame A; its PTE is then pointed at frame B through 0xFFC00000.
+        const ulong va = 0xF8400000;
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn a) != Status.Ok || frames.Allocate(0, out Pfn b) != Status.Ok) { t.Check(false, "two frames"); return; }
+        DirectMap dm = Platform.DirectMap;
+        *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xAAAA_0001;
+        *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xBBBB_0002;
+        ref Mapper<SharpMM.Paging.X86.X86LegacyFormat, DirectMapTableAccess> m = ref KernelAddressSpace.Mapper;
+        Status s = m.Map(VirtAddr.NewUnchecked(va), a.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken token);
+        t.Equal((ulong)s, (ulong)Status.Ok, "map the test page");
+        if (s != Status.Ok) return;
+        token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
+        t.Check(FaultProbe.Read(va, out ulong before) && before == 0xAAAA_0001, "the page reads frame A");
+
+        uint* pte = (uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(va >> 22)) + ((va >> 12) & 1023);
+        t.Equal(*pte & 0xFFFFF000, a.ToAddr().Value, "PTE through the slot names frame A");
+        *pte = (uint)b.ToAddr().Value | (*pte & 0xFFF);
+        Arch.Invlpg((uint)va);
+        t.Check(FaultProbe.Read(va, out ulong after) && after == 0xBBBB_0002, "after invlpg the page reads frame B");
+        t.Check(m.Translate(VirtAddr.NewUnchecked(va), out Translation tr) == Status.Ok && tr.PageBase.Value == b.ToAddr().Value, "the library's walk sees frame B");
+
+        s = m.Unmap(VirtAddr.NewUnchecked(va), ref frames, out token);
+        t.Equal((ulong)s, (ulong)Status.Ok, "unmap");
+        token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
+        t.Check(!FaultProbe.Read(va, out _), "the page faults after unmap");
+        // The unmap freed the page table; its window address may still be cached (the live
+        // tables are changed through the direct map, which does not know the window).
+        Arch.Invlpg((uint)pte);
+        frames.Free(a, 0);
+        frames.Free(b, 0);
     }
 }
