@@ -56,6 +56,9 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage")] public static extern byte* GcStaticsStorage();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage_end")] public static extern byte* GcStaticsStorageEnd();
 
+    /// <summary>Moves to the stack below <paramref name="top"/> and calls kmain_stage2 there; never returns.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_run_on_stack")] public static extern void RunOnStack(uint top);
+
     // Fault probes (arch.S, FaultProbe.cs): 0 when the access completed, 1 when it faulted.
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_read")] public static extern int ProbeRead(ulong addr, ulong* value);
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_write")] public static extern int ProbeWrite(ulong addr, ulong value);

@@ -63,12 +63,14 @@ internal static unsafe class ExceptionDispatcher
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
     }
 
-    /// <summary>What CR2 points at, when the kernel knows: page 0, kernel text or rodata.</summary>
+    /// <summary>What CR2 points at, when the kernel knows: page 0, the kernel stack's guard page,
+    /// kernel text or rodata.</summary>
     private static void WriteNote(ref TextWriter<SerialSink> w, uint error, uint cr2)
     {
         ulong text = Arch.KernelVirtualBase + KernelImage.Start, rodata = Arch.KernelVirtualBase + KernelImage.RodataStart;
         ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
         if (cr2 < 4096) w.Str(" note: null pointer dereference");
+        else if (KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack guard page");
         else if ((error & 3) == 3 && cr2 >= text && cr2 < rodata) w.Str(" note: write to kernel text (read-only)");
         else if ((error & 3) == 3 && cr2 >= rodata && cr2 < data) w.Str(" note: write to kernel rodata (read-only)");
     }

@@ -12,6 +12,7 @@ namespace SharpMM.Kernel;
 /// <code>
 ///   0xFFFFF000             the directory itself        PD[1023] -> the directory (recursive slot):
 ///   0xFFC00000             the page tables             the table for va at 0xFFC00000 + 4096 * (va >> 22)
+///   0xFFBC0000-0xFFBFFFFF  kernel stack (256 KiB)     RW, guard page at 0xFFBBF000 not present
 ///   0xF8000000             (end of the direct map)
 ///   0xC0000000 + phys      low memory, RAM entries     RW, 4 MiB pages where aligned, else 4 KiB
 ///   0xC0000000 + image     kernel image, 4 KiB pages   text read-only, rodata read-only, data RW
@@ -64,10 +65,13 @@ internal static unsafe class KernelAddressSpace
         Map(KernelImage.DataStart, KernelImage.End, PageFlags.Writable, MappingSize.Size4KiB, "kernel data", ref batch);
         ulong directBytes = MapLowMemory(ref batch);
         MapLoaderData(ref loader, ref batch);
+        ulong tablesBeforeStack = KernelFrames.InUse;
+        KernelStack.Map(ref s_mapper, ref batch);
         s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.InstallLoop(dm.ToVirt(s_mapper.RootPhys), s_mapper.RootPhys, RecursiveSlot);
         if (s != Status.Ok) KernelPanic.Fail("address space: recursive slot, status", (ulong)s);
         BuildCycles = Arch.Rdtsc() - t0;
-        TablePages = KernelFrames.InUse - framesBefore;
+        // Stack frames are data, not tables: count the tables the stack mapping needed only.
+        TablePages = (tablesBeforeStack - framesBefore) + (KernelFrames.InUse - tablesBeforeStack - KernelStack.Size / PageSize.Bytes);
 
         w.Str("paging: final page directory at ");
         w.Hex(s_mapper.RootPhys, 8);
@@ -97,6 +101,12 @@ internal static unsafe class KernelAddressSpace
         w.Hex(BootCr3, 8);
         w.Str(" -> ");
         w.Hex(s_hooks.ReadCr3(), 8);
+        w.Str("; kernel stack [");
+        w.Hex(KernelStack.Bottom, 8);
+        w.Char('-');
+        w.Hex(KernelStack.Top - 1, 8);
+        w.Str("], guard page ");
+        w.Hex(KernelStack.Guard, 8);
         w.Line();
 
         // The boot stub's identity map is gone: the image's physical address faults now.

@@ -17,8 +17,8 @@ namespace SharpMM.Kernel;
 ///   EarlyInit            nothing: boot.S installed the IDT before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
-///                        the identity map dropped; then Stage2 on the boot stack (still in the
-///                        image's .bss: no separate kernel stack region yet)
+///                        the identity map dropped; then Stage2 on the kernel stack (its own
+///                        region, guard page below)
 /// </code>
 /// </summary>
 internal static unsafe class Platform
@@ -56,11 +56,13 @@ internal static unsafe class Platform
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
         KernelAddressSpace.Build(ref loader);
-        KernelMain.Stage2();
+        Log.Line("kernel stack: moving to its region, kmain continues there");
+        Arch.RunOnStack((uint)KernelStack.Top);
     }
 
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
+        if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
     }
 }

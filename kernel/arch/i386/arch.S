@@ -120,6 +120,22 @@ FUNC arch_gc_statics_storage_end
     ret
 
 /*
+ * void arch_run_on_stack(uint top): moves esp to `top` (ecx; the first byte above the new stack)
+ * and calls kmain_stage2 (KernelMain.cs) there with an empty frame chain. kmain_stage2 does not
+ * return; if it does, the kernel stops through the exit device (status 9).
+ */
+FUNC arch_run_on_stack
+    mov     %ecx, %esp
+    xor     %ebp, %ebp
+    call    kmain_stage2
+    mov     $0xF4, %dx
+    mov     $0x04, %eax
+    outl    %eax, %dx
+1:  cli
+    hlt
+    jmp     1b
+
+/*
  * Fault probes (FaultProbe.cs): one access that may fault, with a fixup. When the access faults
  * with a #PF while the probe is armed, the dispatcher records CR2 and the error code and
  * resumes at the probe's fixup instead of reporting. Return: 0 the access completed, 1 it

@@ -15,6 +15,7 @@ internal static unsafe class ArchTests
     public static void RunAll(ref TestRunner r)
     {
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
+        r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
         r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
         r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
@@ -31,6 +32,18 @@ internal static unsafe class ArchTests
         t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
         t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at 0xC0000000 + phys");
         t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
+    }
+
+    private static void OnKernelStack(ref TestContext t)
+    {
+        byte local = 0;
+        ulong esp = (ulong)(nuint)(&local);
+        t.Check(esp >= KernelStack.Bottom && esp < KernelStack.Top, "a local lives in [Bottom, Top)");
+        t.Check(KernelAddressSpace.IsMapped(KernelStack.Bottom) && KernelAddressSpace.IsMapped(KernelStack.Top - 1), "stack pages mapped");
+        t.Check(!KernelAddressSpace.IsMapped(KernelStack.Guard), "guard page not mapped");
+        t.Check(!FaultProbe.Write(KernelStack.Guard + 8, 0), "a write to the guard page faults");
+        t.Equal(FaultProbe.LastCr2, KernelStack.Guard + 8, "CR2 in the guard page");
+        t.Equal(FaultProbe.LastErrorCode & 3, 2, "not-present write");
     }
 
     private static void TextIsReadOnly(ref TestContext t)
