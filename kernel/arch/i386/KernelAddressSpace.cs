@@ -30,12 +30,24 @@ internal static unsafe class KernelAddressSpace
     public const uint PageTablesBase = 0xFFC00000;
     public const uint DirectoryAddress = 0xFFFFF000;
 
+    /// <summary>The live mapper's scratch page: where a new table is zeroed before it is linked.
+    /// It lies in the kernel stack's 4 MiB span (0xFF800000-0xFFBFFFFF), whose table exists and
+    /// which the live mapper then leaves alone.</summary>
+    public const uint ScratchPage = 0xFF800000;
+
     private static Mapper<X86LegacyFormat, DirectMapTableAccess> s_mapper;
+    private static Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> s_live;
     private static KernelArchHooks s_hooks;
     private static FlushPolicy s_policy;
 
-    /// <summary>The kernel's tables (valid after <see cref="Build"/>).</summary>
+    /// <summary>The kernel's tables as built, reached through the direct map (valid after
+    /// <see cref="Build"/>; for walks and dumps).</summary>
     public static ref Mapper<X86LegacyFormat, DirectMapTableAccess> Mapper => ref s_mapper;
+
+    /// <summary>The same tables as the running kernel changes them: through the recursive slot
+    /// (the directory at 0xFFFFF000, the tables at 0xFFC00000), with the window address of a
+    /// table invalidated (invlpg) when the table is linked or freed.</summary>
+    public static ref Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> Live => ref s_live;
     public static ref KernelArchHooks Hooks => ref s_hooks;
     public static ref FlushPolicy Policy => ref s_policy;
 
@@ -107,6 +119,18 @@ internal static unsafe class KernelAddressSpace
         w.Hex(KernelStack.Top - 1, 8);
         w.Str("], guard page ");
         w.Hex(KernelStack.Guard, 8);
+        w.Line();
+
+        s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
+            default(KernelWindow), ScratchPage, out RecursiveTableAccess<X86LegacyFormat, KernelWindow> access);
+        if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
+        s_live = new Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>>(s_mapper.RootPhys, access);
+        w.Str("paging: live tables through the recursive slot: directory at ");
+        w.Hex(DirectoryAddress, 8);
+        w.Str(", tables at ");
+        w.Hex(PageTablesBase, 8);
+        w.Str(", scratch page ");
+        w.Hex(ScratchPage, 8);
         w.Line();
 
         // The boot stub's identity map is gone: the image's physical address faults now.
