@@ -26,8 +26,9 @@
 #   i386 (qemu-system-i386), pc, 32M and 512M
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
 #       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
-#       zones are DMA, Normal and HighMem, the final directory's "page tables:" line and
-#       "identity map dropped: ... faults"
+#       zones are DMA, Normal and HighMem, the final directory's "page tables:" line,
+#       "identity map dropped: ... faults", and `sharpmm check-kernel-log` (the hosted library
+#       with the i386 zones counts the same present frames and zones)
 #   i386, pc, 32M, -append test=nullderef / test=guardpage / test=writetext / test=panic
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
 #       #PF [not-present write] in the kernel stack's guard page; status 7 and a #PF [protection
@@ -129,6 +130,11 @@ check_suite_i386() {
         || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
     grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
     grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
+    local cmp
+    if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
+        echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
+        return
+    fi
 }
 
 # i386 page-fault reports: 32-bit registers (8 hex digits).

@@ -12,7 +12,7 @@ namespace SharpMM.Cli;
 /// `sharpmm check-kernel-log LOG`: the kernel prints the memory map it was given (BIOS-e820
 /// lines) and its boot report as one `SHARPMM-JSON {...}` line. This boots the same map hosted
 /// and checks that both sides counted the same memory: present_frames, and per zone its name,
-/// spanned frames and present frames. Prints one line per check; exit 0 when all agree.
+/// spanned frames and present frames (with the i386 zones when the banner names i386). Prints one line per check; exit 0 when all agree.
 /// </summary>
 internal static unsafe class CheckKernelLogCommand
 {
@@ -41,6 +41,8 @@ internal static unsafe class CheckKernelLogCommand
             return Program.Fail($"{path}: {ew.Sink.Text}");
         }
         BootInfo info = BootInfo.Default();
+        // The i386 kernel boots the 3G/1G split's zones (DMA, Normal up to 896 MiB, HighMem).
+        if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal)) info.Layout = SharpMM.Physical.ZoneLayout.I386();
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
         if (machine is null || machine.BootStatus != Status.Ok) return Program.Fail($"{path}: the hosted boot of the kernel's map failed");
         var w = StringSink.NewWriter();
