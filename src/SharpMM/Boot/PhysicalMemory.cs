@@ -53,7 +53,7 @@ public unsafe struct PhysicalMemory
         Map = sanitized;
         PresentFrames = sanitized.UsableFrames();
         RefusedRamBytes = 0;
-        Memblock.Init(directMap);
+        Memblock.Init(directMap, info.DirectMapLimit);
 
         ulong limit = Pfn.ManagedLimit << PageSize.Shift;
         for (int i = 0; i < sanitized.Count; i++)
