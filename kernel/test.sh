@@ -23,7 +23,7 @@
 #       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
-#   i386 (qemu-system-i386), pc, 32M and 512M
+#   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
 #       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
 #       zones are DMA, Normal and HighMem, the final directory's "page tables:" line,
@@ -244,7 +244,7 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
-for mem in 32M 512M; do
+for mem in 32M 512M 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
 done
 run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef

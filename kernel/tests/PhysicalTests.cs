@@ -120,9 +120,11 @@ internal static unsafe class PhysicalTests
             ulong count = 1UL << (int)order;
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)Platform.DirectMap.ToVirt((p.Value + f) << PageSize.Shift);
+                // MemoryClass.User may be HighMem on i386: reached through a temporary mapping.
+                ulong* page = (ulong*)Platform.MapFrame((p.Value + f) << PageSize.Shift);
                 page[0] = Pattern(p.Value + f, seed);
                 page[511] = ~Pattern(p.Value + f, seed);
+                Platform.UnmapFrame((byte*)page);
             }
             dir[n / EntriesPerBlock][n % EntriesPerBlock] = p.Value | ((ulong)order << 56);
             n++;
@@ -138,8 +140,9 @@ internal static unsafe class PhysicalTests
             ulong pfn = e & ((1UL << 56) - 1), count = 1UL << (int)(e >> 56);
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)Platform.DirectMap.ToVirt((pfn + f) << PageSize.Shift);
+                ulong* page = (ulong*)Platform.MapFrame((pfn + f) << PageSize.Shift);
                 if (page[0] != Pattern(pfn + f, seed) || page[511] != ~Pattern(pfn + f, seed)) bad++;
+                Platform.UnmapFrame((byte*)page);
             }
         }
         t.Equal(bad, 0, "frames whose pattern was overwritten (handed out twice)");

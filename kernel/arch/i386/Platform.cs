@@ -17,8 +17,8 @@ namespace SharpMM.Kernel;
 ///   EarlyInit            nothing: boot.S installed the IDT before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
-///                        the identity map dropped; then Stage2 on the kernel stack (its own
-///                        region, guard page below)
+///                        the identity map dropped, the kmap window; then Stage2 on the kernel
+///                        stack (its own region, guard page below)
 /// </code>
 /// </summary>
 internal static unsafe class Platform
@@ -40,6 +40,16 @@ internal static unsafe class Platform
 
     public static void EarlyInit() { }
 
+    /// <summary>A pointer to the frame at <paramref name="phys"/>: through the direct map below
+    /// the limit, else through a kmap slot (give it back with <see cref="UnmapFrame"/>).</summary>
+    public static byte* MapFrame(ulong phys) => phys < DirectMapLimit ? DirectMap.ToVirt(phys) : Kmap.Map(phys);
+
+    /// <summary>Ends <see cref="MapFrame"/> (nothing to do for a direct-map pointer).</summary>
+    public static void UnmapFrame(byte* p)
+    {
+        if ((ulong)(nuint)p >= Kmap.WindowStart) Kmap.Unmap(p);
+    }
+
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
@@ -56,6 +66,7 @@ internal static unsafe class Platform
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
         KernelAddressSpace.Build(ref loader);
+        Kmap.Init();
         Log.Line("kernel stack: moving to its region, kmain continues there");
         Arch.RunOnStack((uint)KernelStack.Top);
     }

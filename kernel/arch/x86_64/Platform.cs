@@ -28,6 +28,9 @@ internal static unsafe class Platform
     /// <summary>How the kernel reaches physical memory: virt == phys.</summary>
     public static DirectMap DirectMap => new DirectMap(0);
 
+    /// <summary>The direct map reaches all RAM (BootInfo.DirectMapLimit: 0, no limit).</summary>
+    public const ulong DirectMapLimit = 0;
+
     /// <summary>The zones the buddy allocator uses: DMA, DMA32, Normal.</summary>
     public static ZoneLayout Zones => ZoneLayout.X86_64();
 
@@ -35,6 +38,12 @@ internal static unsafe class Platform
     public static KernelLargeMapper NewLargeMapper() => default;
 
     public static void EarlyInit() => Idt.Install();
+
+    /// <summary>A pointer to the frame at <paramref name="phys"/>: the direct map reaches all RAM.</summary>
+    public static byte* MapFrame(ulong phys) => DirectMap.ToVirt(phys);
+
+    /// <summary>Ends <see cref="MapFrame"/>: nothing to do.</summary>
+    public static void UnmapFrame(byte* p) { }
 
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
