@@ -1,5 +1,4 @@
 using System.Runtime;
-using System.Runtime.CompilerServices;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
 
@@ -18,7 +17,7 @@ namespace SharpMM.Kernel;
 ///
 /// Command line switches (QEMU -append), each replacing the test suite with a deliberate failure
 /// that test.sh checks (DeliberateFaults.cs; all run on the kernel's own tables and stack):
-///   test=nullderef       read address 0: page-fault report with CR2=0x0000000000000000, status 7
+///   test=nullderef       read address 0: page-fault report with CR2=0 (all digits zero), status 7
 ///   test=stackoverflow   recurse until the kernel stack's guard page: #DF report on the IST stack, status 7
 ///   test=guardpage       write to the kernel stack's guard page: #PF [not-present write], status 7
 ///   test=writetext       write to kernel text: #PF [protection write], status 7
@@ -90,7 +89,7 @@ internal static unsafe class KernelMain
     /// arch_run_on_stack calls it there): the deliberate failures, the test suite, the exit.
     /// Never returns.</summary>
     [RuntimeExport("kmain_stage2")]
-    public static void Stage2()
+    private static void Stage2()
     {
         ref LoaderInfo loader = ref s_loader;
         TextWriter<SerialSink> w = Log.Writer();

@@ -6,7 +6,8 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// Temporary mappings of single frames, for the frames the direct map does not reach (HighMem,
 /// above <see cref="Platform.DirectMapLimit"/>): a window of <see cref="Slots"/> pages at
-/// <see cref="WindowStart"/>, in the layout's HighMem-window region. Its page table is made once,
+/// <see cref="WindowStart"/>, at the top of the i386-higher-half layout's kernel-heap region
+/// (above the direct map's end at 0xF8000000). Its page table is made once,
 /// by the library (<see cref="Init"/> maps the window's first page, the zero page, for good);
 /// a kmap then writes the slot's PTE through the recursive slot and invalidates the slot's TLB
 /// entry (invlpg), since the slot may still translate to the frame it held before.

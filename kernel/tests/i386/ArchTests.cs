@@ -1,6 +1,7 @@
 using SharpMM.Addressing;
 using SharpMM.Paging;
 using SharpMM.Physical;
+using SharpMM.Virtual;
 
 namespace SharpMM.Kernel;
 
@@ -16,6 +17,7 @@ internal static unsafe class ArchTests
 {
     public static void RunAll(ref TestRunner r)
     {
+        r.Run("i386: the address space follows the library's i386-higher-half layout", &FollowsLayout);
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
@@ -24,6 +26,20 @@ internal static unsafe class ArchTests
         r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
+    }
+
+    private static void FollowsLayout(ref TestContext t)
+    {
+        AddressSpaceLayout layout = AddressSpaceLayout.Get(LayoutId.I386HigherHalf);
+        t.Equal(layout.KernelVirtualOffset, Arch.KernelVirtualBase, "kernel virtual offset");
+        t.Check(layout.TryFind(RegionKind.KernelStack, out LayoutRegion stack) && stack.End == KernelStack.Top && stack.Start <= KernelStack.Guard,
+            "the kernel stack (and its guard) at the top of the kernel-stack region");
+        t.Check(layout.TryFind(RegionKind.PageTables, out LayoutRegion tables) && tables.Start == KernelAddressSpace.PageTablesBase, "page tables where the layout puts them");
+        t.Check(layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dir) && dir.Start == KernelAddressSpace.DirectoryAddress, "the directory where the layout puts it");
+        t.Check(layout.TryFind(RegionKind.KernelImage, out LayoutRegion image) && image.Start <= Arch.KernelVirtualBase + KernelImage.Start
+            && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
+        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
+            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
     }
 
     private static void NoIdentityMap(ref TestContext t)
