@@ -29,10 +29,12 @@
 #       zones are DMA, Normal and HighMem, the final directory's "page tables:" line,
 #       "identity map dropped: ... faults", and `sharpmm check-kernel-log` (the hosted library
 #       with the i386 zones counts the same present frames and zones)
-#   i386, pc, 32M, -append test=nullderef / test=guardpage / test=writetext / test=panic
+#   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
+#   / test=panic
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
-#       #PF [not-present write] in the kernel stack's guard page; status 7 and a #PF [protection
-#       write] at the announced text address; status 3 and the library panic line
+#       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
+#       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
+#       announced text address; status 3 and the library panic line
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -143,6 +145,12 @@ check_nullderef_i386() {
     grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0x00000000 note: null pointer dereference$' "$1" || { echo "#PF report does not name CR2=0x00000000"; return; }
 }
 
+check_stackoverflow_i386() {
+    grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
+    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0xffbbf[0-9a-f]{3} note: kernel stack overflow \(guard page\)$' "$1" \
+        || { echo "#DF report does not name the kernel stack guard page"; return; }
+}
+
 check_guardpage_i386() {
     grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000002 [not-present write supervisor]' "$1" \
         || { echo "no #PF [not-present write] report"; return; }
@@ -248,6 +256,7 @@ for mem in 32M 512M 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
 done
 run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-stackoverflow 7 check_stackoverflow_i386 -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage_i386 -- --arch i386 --machine pc --mem 32M --append test=guardpage
 run i386-writetext 7 check_writetext_i386 -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic

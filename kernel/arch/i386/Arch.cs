@@ -52,9 +52,17 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_tsc")] public static extern ulong BootTsc();
     /// <summary>The boot stub's page directory (virtual address, in .bss).</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pd")] public static extern uint* BootPageDirectory();
+    /// <summary>The earliest allocator's region [__free_ram, __free_ram_end) (virtual addresses).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram")] public static extern byte* FreeRam();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram_end")] public static extern byte* FreeRamEnd();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_rtr_header")] public static extern byte* ReadyToRunHeader();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage")] public static extern byte* GcStaticsStorage();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_gc_statics_storage_end")] public static extern byte* GcStaticsStorageEnd();
+
+    /// <summary>Installs the double-fault task (isr.S) with the stack below <paramref name="stackTop"/>.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "df_install")] public static extern void InstallDoubleFaultTask(uint stackTop);
+    /// <summary>The directory the double-fault task switches to.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "df_set_cr3")] public static extern void SetDoubleFaultCr3(uint cr3);
 
     /// <summary>Moves to the stack below <paramref name="top"/> and calls kmain_stage2 there; never returns.</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_run_on_stack")] public static extern void RunOnStack(uint top);

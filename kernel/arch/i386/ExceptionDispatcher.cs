@@ -4,7 +4,8 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// Called by the exception stubs (isr.S) for every CPU exception. A #PF taken by an armed
+/// Called by the exception stubs (isr.S) for every CPU exception (#DF: from the double-fault
+/// task, on its own stack; a kernel stack overflow is reported with the guard-page note). A #PF taken by an armed
 /// <see cref="FaultProbe"/> resumes at the probe's fixup; anything else prints a report in the
 /// x86-64 kernel's format (32-bit registers, 8 hex digits) and stops QEMU with
 /// <see cref="ExitCode.CpuException"/> (status 7):
@@ -48,10 +49,12 @@ internal static unsafe class ExceptionDispatcher
         Reg(ref w, "EIP", frame->Eip);
         Reg(ref w, "CR2", cr2);
         if (frame->Vector == 14) WriteNote(ref w, frame->ErrorCode, cr2);
+        if (frame->Vector == 8 && KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack overflow (guard page)");
         w.Line();
         w.Char(' ');
-        // The interrupted code's esp: just above the CPU's three words (no privilege change).
-        Reg(ref w, "ESP", (uint)((byte*)frame + sizeof(InterruptFrame)));
+        // The interrupted code's esp: just above the CPU's three words (no privilege change);
+        // for #DF the interrupted task's, which df_entry stored in the frame.
+        Reg(ref w, "ESP", frame->Vector == 8 ? frame->Esp : (uint)((byte*)frame + sizeof(InterruptFrame)));
         Reg(ref w, "EFLAGS", frame->Eflags); Reg(ref w, "CS", frame->Cs); Reg(ref w, "CR3", Arch.ReadCr3());
         w.Line();
         w.Char(' ');

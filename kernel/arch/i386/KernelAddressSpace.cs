@@ -103,6 +103,7 @@ internal static unsafe class KernelAddressSpace
         FlushPolicy unused = FlushPolicy.Default;
         batch.Ignore(ref unused);
         s_hooks.WriteCr3(s_mapper.RootPhys);
+        Arch.SetDoubleFaultCr3((uint)s_mapper.RootPhys);
         w.Str("page tables: ");
         w.Dec(TablePages);
         w.Str(" table pages (");

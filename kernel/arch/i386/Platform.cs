@@ -14,7 +14,8 @@ namespace SharpMM.Kernel;
 /// <see cref="DirectMap"/> with offset 0xC0000000; RAM above the limit is the HighMem zone,
 /// which that map does not reach.
 /// <code>
-///   EarlyInit            nothing: boot.S installed the IDT before kmain
+///   EarlyInit            the double-fault task (its stack from EarlyPages); boot.S installed the
+///                        other exception gates before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
 ///                        the identity map dropped, the kmap window; then Stage2 on the kernel
@@ -38,7 +39,16 @@ internal static unsafe class Platform
     /// <summary>kmalloc's large path: blocks reached through the direct map (no vmalloc yet).</summary>
     public static KernelLargeMapper NewLargeMapper() => new DirectLargeMapper(DirectMap);
 
-    public static void EarlyInit() { }
+    /// <summary>Pages of the double-fault task's stack (from the earliest allocator).</summary>
+    private const uint DoubleFaultStackPages = 4;
+
+    /// <summary>The double-fault task, on a stack from the earliest allocator (nothing else
+    /// hands out memory yet); boot.S installed the other exception gates.</summary>
+    public static void EarlyInit()
+    {
+        byte* stack = EarlyPages.Alloc(DoubleFaultStackPages);
+        Arch.InstallDoubleFaultTask((uint)(nuint)(stack + DoubleFaultStackPages * 4096));
+    }
 
     /// <summary>A pointer to the frame at <paramref name="phys"/>: through the direct map below
     /// the limit, else through a kmap slot (give it back with <see cref="UnmapFrame"/>).</summary>
@@ -73,6 +83,7 @@ internal static unsafe class Platform
 
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
+        if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
         if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
     }

@@ -109,6 +109,12 @@ FUNC arch_boot_tsc
 FUNC arch_boot_pd
     mov     $boot_pd, %eax
     ret
+FUNC arch_free_ram
+    mov     $__free_ram, %eax
+    ret
+FUNC arch_free_ram_end
+    mov     $__free_ram_end, %eax
+    ret
 FUNC arch_rtr_header
     mov     $__ReadyToRunHeader, %eax
     ret

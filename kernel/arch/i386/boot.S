@@ -210,6 +210,11 @@ gdt:
     .quad 0
     .quad 0x00CF9A000000FFFF                /* 0x08 code: flat, 32-bit, ring 0 */
     .quad 0x00CF92000000FFFF                /* 0x10 data: flat, writable */
+    .global gdt_main_tss, gdt_df_tss
+gdt_main_tss:
+    .quad 0x0000890000000067                /* 0x18 TSS (the kernel's task): base set by df_install */
+gdt_df_tss:
+    .quad 0x0000890000000067                /* 0x20 TSS of the double-fault task */
 gdt_end:
 gdt_ptr:
     .word gdt_end - gdt - 1

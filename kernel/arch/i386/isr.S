@@ -12,9 +12,13 @@
  *            eip  cs  eflags                          (pushed by the CPU: ring 0 to ring 0)
  *
  * Below the frame isr_common reserves 512 bytes for fxsave, 16-byte aligned: the managed
- * dispatcher uses xmm registers, which must survive for the interrupted code. All gates are
- * interrupt gates on the current stack (no task gate for #DF: a kernel stack overflow is a
- * triple fault here).
+ * dispatcher uses xmm registers, which must survive for the interrupted code. All gates but #DF's
+ * are interrupt gates on the current stack.
+ *
+ * #DF (vector 8) is a task gate to df_tss (df_install): the CPU switches to a separate stack and
+ * CR3 even when the fault came from a stack that cannot take another push (a kernel stack
+ * overflow into its guard page), saving the interrupted state in main_tss. df_entry builds an
+ * InterruptFrame from that saved state and calls the dispatcher, which reports and stops.
  */
     .text
     .code32
@@ -99,6 +103,79 @@ isr_install:
     lidt    idt_ptr
     ret
 
+/*
+ * void df_install(uint stackTop): the double-fault task (managed convention: stackTop in ecx,
+ * the top of a stack from EarlyPages). Fills df_tss (entry df_entry, that stack, flat segments,
+ * the current CR3), points the GDT's TSS descriptors at main_tss and df_tss, loads the task
+ * register with main_tss (where the CPU saves the interrupted state) and makes IDT[8] a task gate.
+ */
+    .global df_install
+df_install:
+    mov     %ecx, df_tss + 0x38             /* esp */
+    movl    $0x10, df_tss + 0x50            /* ss */
+    movl    $0x10, df_tss + 0x48            /* es */
+    movl    $0x10, df_tss + 0x54            /* ds */
+    movl    $0x10, df_tss + 0x58            /* fs */
+    movl    $0x10, df_tss + 0x5C            /* gs */
+    movl    $0x08, df_tss + 0x4C            /* cs */
+    movl    $df_entry, df_tss + 0x20        /* eip */
+    movl    $0x2, df_tss + 0x24             /* eflags: interrupts off */
+    mov     %cr3, %eax
+    mov     %eax, df_tss + 0x1C             /* cr3 */
+    movw    $104, df_tss + 0x66             /* I/O map base past the limit: no I/O bitmap */
+    movw    $104, main_tss + 0x66
+    mov     $main_tss, %eax
+    mov     $gdt_main_tss, %edx
+    call    set_tss_base
+    mov     $df_tss, %eax
+    mov     $gdt_df_tss, %edx
+    call    set_tss_base
+    mov     $0x18, %ax
+    ltr     %ax
+    /* IDT[8]: task gate, selector 0x20, present, DPL 0, type 5. */
+    movl    $0x00200000, idt_table + 8 * 8
+    movl    $0x00008500, idt_table + 8 * 8 + 4
+    ret
+
+/* The base of the TSS descriptor at edx := eax. Clobbers eax. */
+set_tss_base:
+    mov     %ax, 2(%edx)
+    shr     $16, %eax
+    mov     %al, 4(%edx)
+    mov     %ah, 7(%edx)
+    ret
+
+/* void df_set_cr3(uint cr3): the directory the double-fault task runs on (ecx), once the kernel
+   has switched to its own. */
+    .global df_set_cr3
+df_set_cr3:
+    mov     %ecx, df_tss + 0x1C
+    ret
+
+/* The double-fault task: the CPU pushed the error code on the df stack. CR0.TS is set by the
+   task switch: cleared first, since the dispatcher uses SSE. Never returns. */
+df_entry:
+    clts
+    pop     %eax                            /* error code */
+    pushl   main_tss + 0x24                 /* eflags */
+    pushl   main_tss + 0x4C                 /* cs */
+    pushl   main_tss + 0x20                 /* eip */
+    pushl   %eax
+    pushl   $8
+    pushl   main_tss + 0x28                 /* eax */
+    pushl   main_tss + 0x2C                 /* ecx */
+    pushl   main_tss + 0x30                 /* edx */
+    pushl   main_tss + 0x34                 /* ebx */
+    pushl   main_tss + 0x38                 /* esp of the interrupted code */
+    pushl   main_tss + 0x3C                 /* ebp */
+    pushl   main_tss + 0x40                 /* esi */
+    pushl   main_tss + 0x44                 /* edi */
+    mov     %esp, %ecx
+    call    isr_dispatch
+1:  cli
+    hlt
+    jmp     1b
+
     .section .rodata
     .balign 4
 isr_stub_table:
@@ -113,5 +190,11 @@ idt_ptr:
     .balign 4096
 idt_table:
     .skip 256 * 8
+    .balign 16
+main_tss:
+    .skip 104
+    .balign 16
+df_tss:
+    .skip 104
 
     .section .note.GNU-stack, "", @progbits

@@ -19,6 +19,7 @@ internal static unsafe class ArchTests
     {
         r.Run("i386: the address space follows the library's i386-higher-half layout", &FollowsLayout);
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
+        r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
         r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
@@ -40,6 +41,25 @@ internal static unsafe class ArchTests
             && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
         t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
             && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
+    }
+
+    private static void EarlyPagesZeroAndLimit(ref TestContext t)
+    {
+        byte* region = Arch.FreeRam(), regionEnd = Arch.FreeRamEnd();
+        ulong regionPhys = (ulong)(nuint)region - Arch.KernelVirtualBase;
+        t.Check(regionPhys >= KernelImage.Start && (ulong)(nuint)regionEnd - Arch.KernelVirtualBase <= KernelImage.End,
+            "the region lies inside the image (memblock reserved it)");
+        uint left = EarlyPages.Remaining;
+        t.Check(left >= 2 && left < 16, "EarlyInit took the double-fault stack, some pages left");
+        byte* p = EarlyPages.Alloc(1);
+        t.Check(p >= region && p + 4096 <= regionEnd, "the page comes from the region");
+        int nonzero = 0;
+        for (int i = 0; i < 4096; i++) if (p[i] != 0) nonzero++;
+        t.Equal((ulong)nonzero, 0, "non-zero bytes in a new page");
+        t.Equal(EarlyPages.Remaining, left - 1, "one page fewer left");
+        t.Check(EarlyPages.TryAlloc(EarlyPages.Remaining + 1) == null, "asking for more than is left is refused");
+        t.Equal(EarlyPages.Remaining, left - 1, "a refused request takes nothing");
+        t.Check(EarlyPages.TryAlloc(0) == null, "zero pages is refused");
     }
 
     private static void NoIdentityMap(ref TestContext t)
