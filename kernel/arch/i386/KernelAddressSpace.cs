@@ -3,6 +3,7 @@ using SharpMM.Boot;
 using SharpMM.Diagnostics;
 using SharpMM.Paging;
 using SharpMM.Paging.X86;
+using SharpMM.Virtual;
 
 namespace SharpMM.Kernel;
 
@@ -85,6 +86,8 @@ internal static unsafe class KernelAddressSpace
         // Stack frames are data, not tables: count the tables the stack mapping needed only.
         TablePages = (tablesBeforeStack - framesBefore) + (KernelFrames.InUse - tablesBeforeStack - KernelStack.Size / PageSize.Bytes);
 
+        BootSteps.FinalTables(ref w, s_mapper.RootPhys);
+        BootSteps.RecursiveSlot(ref w, RecursiveSlot, PageTablesBase, DirectoryAddress);
         w.Str("paging: final page directory at ");
         w.Hex(s_mapper.RootPhys, 8);
         w.Str(": kernel image in 4 KiB pages (text and rodata read-only), direct map of ");
@@ -104,6 +107,7 @@ internal static unsafe class KernelAddressSpace
         batch.Ignore(ref unused);
         s_hooks.WriteCr3(s_mapper.RootPhys);
         Arch.SetDoubleFaultCr3((uint)s_mapper.RootPhys);
+        BootSteps.Switched(ref w, s_mapper.RootPhys);
         w.Str("page tables: ");
         w.Dec(TablePages);
         w.Str(" table pages (");
@@ -140,6 +144,7 @@ internal static unsafe class KernelAddressSpace
         w.Hex(KernelImage.Start, 8);
         w.Line(identityGone ? " faults" : " still reads (IDENTITY MAP STILL PRESENT)");
         if (!identityGone) KernelPanic.Fail("address space: the identity map survived the switch");
+        BootSteps.IdentityDropped(ref w, false);
         w.Line();
     }
 

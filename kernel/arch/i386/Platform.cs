@@ -4,6 +4,7 @@ using SharpMM.Addressing;
 using SharpMM.Diagnostics;
 using SharpMM.Heap;
 using SharpMM.Physical;
+using SharpMM.Virtual;
 
 namespace SharpMM.Kernel;
 
@@ -73,10 +74,28 @@ internal static unsafe class Platform
         w.Line(" (HighMem)");
     }
 
+    /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
+    /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
+    public const string LayoutName = "i386-higher-half";
+
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
+        // Steps 1-3 of the layout's boot sequence happened already (boot.S, PhysicalBoot); they are
+        // summed up here in the hosted run's words, and steps 4-7 are printed as they happen.
+        TextWriter<SerialSink> w = Log.Writer();
+        BootSteps.Header(ref w, LayoutName);
+        w.Str("  1. temporary tables at ");
+        w.Hex((ulong)(nuint)Arch.BootPageDirectory() - Arch.KernelVirtualBase);
+        w.Str(" (kernel bss): [0x0, 0x400000) identity and ");
+        w.Hex(Arch.KernelVirtualBase);
+        w.Str(" -> [0x0, ");
+        w.Hex(DirectMapLimit);
+        w.Line(") in 4M pages; paging on");
+        BootSteps.Sanitized(ref w, in PhysicalBoot.Sanitized);
+        BootSteps.HandedOver(ref w, ref PhysicalBoot.Memory);
         KernelAddressSpace.Build(ref loader);
         Kmap.Init();
+        BootSteps.StackMoved(ref w, KernelStack.Top, 32);
         Log.Line("kernel stack: moving to its region, kmain continues there");
         Arch.RunOnStack((uint)KernelStack.Top);
     }
