@@ -12,7 +12,7 @@ namespace SharpMM.Kernel;
 /// prints what the loader reported, boots the library's physical memory manager over all RAM
 /// (PhysicalBoot: report and SHARPMM-JSON line, then kmalloc) and hands over to
 /// Platform.AfterPhysicalBoot, which builds the kernel's own page tables and continues in
-/// <see cref="Stage2"/> (on x86-64 on the kernel stack): the deliberate failures, the in-kernel
+/// <see cref="Stage2"/> on the kernel stack: the deliberate failures, the in-kernel
 /// tests and the exit (status 33 when every test passed).
 ///
 /// Command line switches (QEMU -append), each replacing the test suite with a deliberate failure
@@ -85,9 +85,8 @@ internal static unsafe class KernelMain
         Platform.AfterPhysicalBoot(ref loader);
     }
 
-    /// <summary>The rest of kmain, on the kernel's own tables (x86-64: on the kernel stack,
-    /// arch_run_on_stack calls it there): the deliberate failures, the test suite, the exit.
-    /// Never returns.</summary>
+    /// <summary>The rest of kmain, on the kernel's own tables and stack (arch_run_on_stack calls
+    /// it there): the deliberate failures, the test suite, the exit. Never returns.</summary>
     [RuntimeExport("kmain_stage2")]
     private static void Stage2()
     {

@@ -7,7 +7,7 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// Runtime entry points that code compiled by ilc calls by symbol name (the "Rhp" helpers of the
 /// NativeAOT runtime, which the kernel does not link). Helpers with a narrower register contract
-/// (write barriers, GC transitions, memset) are in boot/runtime.S.
+/// (write barriers, GC transitions, memset) are in arch/ARCH/runtime.S.
 ///
 /// Object layout (ilc): an object reference points at its MethodTable pointer; the header word
 /// (pointer sized: 8 bytes on x86-64, 4 on i386) sits just before it and is counted in
