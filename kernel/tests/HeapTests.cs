@@ -18,6 +18,7 @@ internal static unsafe class HeapTests
         r.Run("heap: kmalloc mixed sizes, patterns, random free", &MixedSizes);
         r.Run("heap: bad frees are refused and change nothing", &BadFrees);
         r.Run("heap: slab cache create, allocate, free, destroy", &CacheLifecycle);
+        r.Run("heap: large kmalloc is mapped at a virtual range with a guard page", &LargeBlocksAreMapped);
     }
 
     private static ref KernelHeap<KernelLargeMapper> Heap => ref PhysicalBoot.Heap;
@@ -121,5 +122,19 @@ internal static unsafe class HeapTests
         t.Equal((ulong)cache->Destroy(), (ulong)Status.Ok, "destroy");
         PhysicalBoot.Memory.Buddy.Drain();
         t.Check(PhysicalBoot.Memory.Buddy.FreeFrames + 8 >= free0, "slab pages back");
+    }
+
+    private static void LargeBlocksAreMapped(ref TestContext t)
+    {
+        t.Equal((ulong)Heap.Kmalloc(20000, out void* p), (ulong)Status.Ok, "kmalloc(20000)");
+        ulong va = (ulong)(nuint)p;
+        t.Check(va >= Platform.WindowStart && va < Platform.WindowEnd, "the block lies in the physical-mapping window");
+        ((byte*)p)[0] = 0x5A; ((byte*)p)[19999] = 0xA5;
+        t.Check(((byte*)p)[0] == 0x5A && ((byte*)p)[19999] == 0xA5, "both ends hold writes");
+        // The block is 8 pages (order 3, the header first); the page after it is the guard.
+        ulong blockStart = va & ~0xFFFUL, guard = blockStart + (8UL << 12);
+        t.Check(!FaultProbe.Read(guard, out _), "the guard page after the block faults");
+        t.Equal((ulong)Heap.Kfree(p), (ulong)Status.Ok, "kfree");
+        t.Check(!FaultProbe.Read(blockStart, out _), "the range is unmapped after kfree");
     }
 }

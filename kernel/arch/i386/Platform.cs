@@ -1,8 +1,10 @@
-global using KernelLargeMapper = SharpMM.Heap.DirectLargeMapper;
+global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
+global using KernelPagingFormat = SharpMM.Paging.X86.X86LegacyFormat;
+global using KernelTableAccess = SharpMM.Paging.RecursiveTableAccess<SharpMM.Paging.X86.X86LegacyFormat, SharpMM.Kernel.KernelAddressSpace.KernelWindow>;
 
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
-using SharpMM.Heap;
+using SharpMM.Paging;
 using SharpMM.Physical;
 using SharpMM.Virtual;
 
@@ -19,7 +21,7 @@ namespace SharpMM.Kernel;
 ///                        other exception gates before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
-///                        the identity map dropped, the kmap window; then Stage2 on the kernel
+///                        the identity map dropped, the vmalloc and kmap windows; then Stage2 on the kernel
 ///                        stack (its own region, guard page below)
 /// </code>
 /// </summary>
@@ -37,8 +39,19 @@ internal static unsafe class Platform
     /// <summary>DMA below 16 MiB, Normal up to the direct-map limit, HighMem above.</summary>
     public static ZoneLayout Zones => ZoneLayout.I386(DirectMapLimit);
 
-    /// <summary>kmalloc's large path: blocks reached through the direct map (no vmalloc yet).</summary>
-    public static KernelLargeMapper NewLargeMapper() => new DirectLargeMapper(DirectMap);
+    /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
+    public static KernelLargeMapper NewLargeMapper() => default;
+
+    /// <summary>VmallocLargeMapper's areas, in the layout's kernel-heap region above the direct
+    /// map's end (0xF8000000) and below the kmap window (0xFF000000).</summary>
+    public const ulong VmallocStart = 0xF8800000, VmallocEnd = 0xFC000000;
+    public const ulong WindowStart = 0xFC000000, WindowEnd = 0xFF000000;
+
+    /// <summary>The tables the running kernel changes: through the recursive slot.</summary>
+    public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Live;
+
+    /// <summary>True when <paramref name="va"/> is a direct-map address of low memory.</summary>
+    public static bool InDirectMap(ulong va) => va >= Arch.KernelVirtualBase + 4096 && va < Arch.KernelVirtualBase + DirectMapLimit;
 
     /// <summary>Pages of the double-fault task's stack (from the earliest allocator).</summary>
     private const uint DoubleFaultStackPages = 4;
@@ -94,6 +107,7 @@ internal static unsafe class Platform
         BootSteps.Sanitized(ref w, in PhysicalBoot.Sanitized);
         BootSteps.HandedOver(ref w, ref PhysicalBoot.Memory);
         KernelAddressSpace.Build(ref loader);
+        VmallocLargeMapper.Attach();
         Kmap.Init();
         BootSteps.StackMoved(ref w, KernelStack.Top, 32);
         Log.Line("kernel stack: moving to its region, kmain continues there");

@@ -1,8 +1,11 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
+global using KernelPagingFormat = SharpMM.Paging.X86.X86LongModeFormat;
+global using KernelTableAccess = SharpMM.Paging.DirectMapTableAccess;
 
 using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Diagnostics;
+using SharpMM.Paging;
 using SharpMM.Physical;
 
 namespace SharpMM.Kernel;
@@ -36,6 +39,16 @@ internal static unsafe class Platform
 
     /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
     public static KernelLargeMapper NewLargeMapper() => default;
+
+    /// <summary>VmallocLargeMapper's areas: vmalloc, and the physical-mapping window.</summary>
+    public const ulong VmallocStart = 0xffffc90100000000, VmallocEnd = 0xffffc90500000000;
+    public const ulong WindowStart = 0xffffd00000000000, WindowEnd = 0xffffd00400000000;
+
+    /// <summary>The tables the running kernel changes (reached through the direct map).</summary>
+    public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Mapper;
+
+    /// <summary>True when <paramref name="va"/> is a direct-map (identity) address of RAM.</summary>
+    public static bool InDirectMap(ulong va) => va >= PageSize.Bytes && va < KernelAddressSpace.DirectMapEnd;
 
     public static void EarlyInit() => Idt.Install();
 

@@ -41,6 +41,8 @@ internal static unsafe class ArchTests
             && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
         t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
             && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
+        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == RegionKind.KernelHeap && Platform.WindowEnd <= heap.End
+            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in the kernel-heap region, above the direct map");
     }
 
     private static void EarlyPagesZeroAndLimit(ref TestContext t)

@@ -18,12 +18,9 @@ internal static unsafe class ArchTests
         r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("gc statics initialised", &GcStaticsInitialised);
-        r.Run("heap: large kmalloc is mapped at a virtual range with a guard page", &LargeBlocksAreMapped);
         PagingTests.RunAll(ref r);
         UserTests.RunAll(ref r);
     }
-
-    private static ref KernelHeap<VmallocLargeMapper> Heap => ref PhysicalBoot.Heap;
 
     /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
     /// are holes, page 1 is mapped. PagingTests checks the same holes with the hardware.</summary>
@@ -143,21 +140,5 @@ internal static unsafe class ArchTests
         t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
         s_gcStaticProbe = probe;
         s_gcStaticOther = null;
-    }
-
-    // ---- heap -----------------------------------------------------------------------------
-
-    private static void LargeBlocksAreMapped(ref TestContext t)
-    {
-        t.Equal((ulong)Heap.Kmalloc(20000, out void* p), (ulong)Status.Ok, "kmalloc(20000)");
-        ulong va = (ulong)p;
-        t.Check(va >= VmallocLargeMapper.WindowStart && va < VmallocLargeMapper.WindowEnd, "the block lies in the physical-mapping window");
-        ((byte*)p)[0] = 0x5A; ((byte*)p)[19999] = 0xA5;
-        t.Check(((byte*)p)[0] == 0x5A && ((byte*)p)[19999] == 0xA5, "both ends hold writes");
-        // The block is 8 pages (order 3, the header first); the page after it is the guard.
-        ulong blockStart = va & ~0xFFFUL, guard = blockStart + (8UL << 12);
-        t.Check(!FaultProbe.Read(guard, out _), "the guard page after the block faults");
-        t.Equal((ulong)Heap.Kfree(p), (ulong)Status.Ok, "kfree");
-        t.Check(!FaultProbe.Read(blockStart, out _), "the range is unmapped after kfree");
     }
 }
