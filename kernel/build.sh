@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Builds the SharpMM kernel:
+# Builds the SharpMM kernel for one architecture (x86_64 by default):
 #
-#   csc -nostdlib  corelib + kernel/src + src/SharpMM  ->  build/SharpMM.Kernel.dll  (one assembly,
-#                                                          it is its own System module)
-#   ilc            SharpMM.Kernel.dll                  ->  build/SharpMM.Kernel.o    (native x64)
-#   as             boot/*.S                            ->  build/*.o
-#   ld -T linker.ld                                    ->  build/sharpmm.elf         (DWARF, for addr2line)
-#   objcopy -O binary                                  ->  build/sharpmm.bin         (what QEMU -kernel loads)
+#   csc -nostdlib  corelib + kernel/src + kernel/tests + kernel/arch/ARCH + kernel/tests/ARCH
+#                  + src/SharpMM                   ->  build/ARCH/SharpMM.Kernel.dll  (one assembly,
+#                                                      it is its own System module)
+#   ilc            SharpMM.Kernel.dll              ->  x86_64: SharpMM.Kernel.o   (ELF, native x64)
+#                                                      i386:   SharpMM.Kernel.obj (i386 COFF)
+#   as             arch/ARCH/*.S                   ->  build/ARCH/*.o
+#   ld -T arch/ARCH/linker.ld                      ->  build/ARCH/sharpmm.elf
+#   x86_64: objcopy -O binary                      ->  build/x86_64/sharpmm.bin (what QEMU -kernel
+#           loads through the Multiboot a.out kludge); i386: QEMU loads sharpmm.elf (ELF32) itself
 #
 # Restores the pinned ilc package first (kernel/ilc/ilc.csproj). Exits non-zero when any step fails.
-# Usage: kernel/build.sh [--quiet]
+# Usage: kernel/build.sh [--arch x86_64|i386] [--quiet]
 set -euo pipefail
-source "$(dirname "$0")/tools.sh"
 
 QUIET=0
-[ "${1:-}" = "--quiet" ] && QUIET=1
+ARCH=x86_64
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quiet) QUIET=1; shift ;;
+        --arch) ARCH="$2"; shift 2 ;;
+        *) echo "build.sh: unknown argument $1" >&2; exit 1 ;;
+    esac
+done
+source "$(dirname "$0")/tools.sh"
 say() { [ "$QUIET" = 1 ] || echo "$@"; }
 
 for tool in as ld objcopy; do
@@ -39,38 +49,54 @@ ILC="${packages%/}/runtime.linux-x64.microsoft.dotnet.ilcompiler/$ilc_version/to
 
 # 2. C# -> IL. One assembly: the corelib must be the system module ilc compiles against, and
 #    the kernel and library reach its internals (RuntimeExport, MethodTable).
-say "csc: corelib (${#CORELIB_SRC[@]}) + kernel (${#KERNEL_SRC[@]}) + library (${#LIBRARY_SRC[@]} files)"
+say "csc ($ARCH): corelib (${#CORELIB_SRC[@]}) + kernel (${#KERNEL_SRC[@]}) + library (${#LIBRARY_SRC[@]} files)"
 dotnet "$CSC_DLL" "${CSC_FLAGS[@]}" -target:library -optimize+ -debug:embedded \
     -out:"$BUILD_DIR/SharpMM.Kernel.dll" \
     "${CORELIB_SRC[@]}" "${KERNEL_SRC[@]}" "${LIBRARY_SRC[@]}"
 
 # 3. IL -> native object. --nativelib: no managed Main, the entry is the exported kmain.
 #    ilc compiles only what kmain reaches (whole-program): library code kmain does not call yet
-#    is checked by csc above, not by ilc. --instruction-set x86-64: the original baseline
-#    (SSE2); QEMU's default CPU model (qemu64) lacks SSE4.x and POPCNT, which newer defaults assume.
+#    is checked by csc above, not by ilc.
+#    x86_64: --instruction-set x86-64 is the original baseline (SSE2); QEMU's default CPU model
+#    (qemu64) lacks SSE4.x and POPCNT, which newer defaults assume.
+#    i386: the package has a JIT for win-x86 but none for unix-x86, so the object is i386 COFF
+#    (Windows target), which GNU ld links into the ELF32 kernel as it is. The code uses the
+#    managed x86 calling convention (arg0 ecx, arg1 edx, the rest on the stack, callee pops);
+#    arch/i386/*.S follows it. -g would be CodeView (no DWARF for addr2line), so it is left out.
+case "$ARCH" in
+    x86_64) OBJ="$BUILD_DIR/SharpMM.Kernel.o"
+            ilc_target=(--targetos:linux --targetarch:x64 --instruction-set:x86-64 -g)
+            as_flags=(--64 -g); ld_flags=() ;;
+    i386)   OBJ="$BUILD_DIR/SharpMM.Kernel.obj"
+            ilc_target=(--targetos:windows --targetarch:x86)
+            as_flags=(--32 -g); ld_flags=(-m elf_i386 -z noexecstack) ;;
+esac
 say "ilc: $ILC"
-"$ILC" "$BUILD_DIR/SharpMM.Kernel.dll" -o "$BUILD_DIR/SharpMM.Kernel.o" \
-    --systemmodule:SharpMM.Kernel --targetos:linux --targetarch:x64 \
-    --instruction-set:x86-64 \
-    -O --nativelib -g \
+"$ILC" "$BUILD_DIR/SharpMM.Kernel.dll" -o "$OBJ" \
+    --systemmodule:SharpMM.Kernel "${ilc_target[@]}" \
+    -O --nativelib \
     --map:"$BUILD_DIR/SharpMM.Kernel.map.xml"
 
 # 4. Boot stub and helpers: plain GNU as (constants are .equ, no C preprocessor).
 objs=()
-for s in "$KERNEL_DIR"/boot/*.S; do
+for s in "$ARCH_DIR"/*.S; do
     o="$BUILD_DIR/$(basename "${s%.S}").o"
-    say "as: $(basename "$s")"
-    as --64 -g -o "$o" "$s"
+    say "as: arch/$ARCH/$(basename "$s")"
+    as "${as_flags[@]}" -o "$o" "$s"
     objs+=("$o")
 done
 
-# 5. Link at 1 MiB, then the flat image QEMU loads through the Multiboot a.out kludge.
-say "ld: linker.ld"
-ld -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments --orphan-handling=error \
-    -T "$KERNEL_DIR/linker.ld" -o "$BUILD_DIR/sharpmm.elf" \
-    "${objs[@]}" "$BUILD_DIR/SharpMM.Kernel.o"
-objcopy -O binary "$BUILD_DIR/sharpmm.elf" "$BUILD_DIR/sharpmm.bin"
+# 5. Link at 1 MiB physical (i386: 0xC0100000 virtual).
+say "ld: arch/$ARCH/linker.ld"
+ld "${ld_flags[@]}" -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments --orphan-handling=error \
+    -T "$ARCH_DIR/linker.ld" -o "$BUILD_DIR/sharpmm.elf" \
+    "${objs[@]}" "$OBJ"
+IMAGE="$BUILD_DIR/sharpmm.elf"
+if [ "$ARCH" = x86_64 ]; then
+    objcopy -O binary "$BUILD_DIR/sharpmm.elf" "$BUILD_DIR/sharpmm.bin"
+    IMAGE="$BUILD_DIR/sharpmm.bin"
+fi
 
 end_ns=$(date +%s%N)
-size=$(stat -c %s "$BUILD_DIR/sharpmm.bin")
-say "built: kernel/build/sharpmm.bin ($size bytes), kernel/build/sharpmm.elf, in $(( (end_ns - start_ns) / 1000000 )) ms"
+size=$(stat -c %s "$IMAGE")
+say "built: ${IMAGE#$REPO_DIR/} ($size bytes) in $(( (end_ns - start_ns) / 1000000 )) ms"

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # Boots the kernel under QEMU (TCG) and streams its serial output.
 #
-#   kernel/qemu.sh [--mem SIZE] [--machine pc|q35] [--cpu MODEL] [--append CMDLINE] [--log FILE]
-#                  [--timeout SECONDS] [--no-build]
+#   kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--machine pc|q35] [--cpu MODEL]
+#                  [--append CMDLINE] [--log FILE] [--timeout SECONDS] [--no-build]
 #
-# --cpu passes a CPU model to QEMU (default: QEMU's, qemu64, which has no 1 GiB pages;
-# "qemu64,+pdpe1gb" adds them).
+# --arch picks the kernel and the emulator: x86_64 (default, qemu-system-x86_64 loading
+# build/x86_64/sharpmm.bin) or i386 (qemu-system-i386 loading build/i386/sharpmm.elf).
+# --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
+# pages, "qemu64,+pdpe1gb" adds them).
 #
-# Builds first unless kernel/build/sharpmm.bin is newer than every source (or --no-build).
+# Builds first unless the image is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
 # passed); otherwise QEMU's status (3 panic, 5 tests failed, 7 CPU exception, 9 boot failure;
 # see src/ExitCode.cs), 124 on timeout, 1 for a usage or build error, and 1 when QEMU itself
 # exits with 0: with -no-reboot that is what a triple fault looks like.
 set -euo pipefail
 KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
-BUILD_DIR="$KERNEL_DIR/build"
-IMAGE="$BUILD_DIR/sharpmm.bin"
 
+ARCH=x86_64
 MEM=512M
 MACHINE=pc
 CPU=""
@@ -26,6 +27,7 @@ TIMEOUT=60
 BUILD=1
 while [ $# -gt 0 ]; do
     case "$1" in
+        --arch) ARCH="$2"; shift 2 ;;
         --mem) MEM="$2"; shift 2 ;;
         --machine) MACHINE="$2"; shift 2 ;;
         --cpu) CPU="$2"; shift 2 ;;
@@ -33,27 +35,32 @@ while [ $# -gt 0 ]; do
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
 case "$MACHINE" in pc|q35) ;; *) echo "qemu.sh: --machine must be pc or q35" >&2; exit 1 ;; esac
+case "$ARCH" in
+    x86_64) QEMU=qemu-system-x86_64; IMAGE="$KERNEL_DIR/build/x86_64/sharpmm.bin" ;;
+    i386)   QEMU=qemu-system-i386; IMAGE="$KERNEL_DIR/build/i386/sharpmm.elf" ;;
+    *) echo "qemu.sh: --arch must be x86_64 or i386" >&2; exit 1 ;;
+esac
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
+if ! command -v "$QEMU" >/dev/null; then
     echo "qemu.sh: installing qemu-system-x86 (apt-get)" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >&2
 fi
 
 if [ "$BUILD" = 1 ]; then
-    newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/boot" "$KERNEL_DIR/../src/SharpMM" \
-        "$KERNEL_DIR/linker.ld" "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
+    newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/tests" "$KERNEL_DIR/arch/$ARCH" "$KERNEL_DIR/../src/SharpMM" \
+        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
     if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
         # The build takes a minute or more: say so on a terminal (pipes and logs stay quiet).
-        [ -t 2 ] && echo "qemu.sh: building the kernel (kernel/build.sh)..." >&2
-        "$KERNEL_DIR/build.sh" --quiet || { echo "qemu.sh: build failed" >&2; exit 1; }
+        [ -t 2 ] && echo "qemu.sh: building the $ARCH kernel (kernel/build.sh)..." >&2
+        "$KERNEL_DIR/build.sh" --arch "$ARCH" --quiet || { echo "qemu.sh: build failed" >&2; exit 1; }
     fi
 fi
-[ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh)" >&2; exit 1; }
+[ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh --arch $ARCH)" >&2; exit 1; }
 
 args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
       -display none -serial stdio -no-reboot -monitor none
@@ -64,10 +71,10 @@ args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
 set +e
 if [ -n "$LOG" ]; then
     mkdir -p "$(dirname "$LOG")"
-    timeout --foreground "$TIMEOUT" qemu-system-x86_64 "${args[@]}" </dev/null | tee "$LOG"
+    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null | tee "$LOG"
     status=${PIPESTATUS[0]}
 else
-    timeout --foreground "$TIMEOUT" qemu-system-x86_64 "${args[@]}" </dev/null
+    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null
     status=$?
 fi
 set -e

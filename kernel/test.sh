@@ -27,12 +27,26 @@
 #       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
+#   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
+#       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
+#       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
+#       zones are DMA, Normal and HighMem, the final directory's "page tables:" line,
+#       "identity map dropped: ... faults", `sharpmm check-kernel-log` (the hosted library
+#       with the i386 zones counts the same present frames and zones), and its boot-sequence
+#       lines match `sharpmm boot --layout i386-higher-half` on the same map (check_steps_i386)
+#   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
+#   / test=panic
+#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
+#       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
+#       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
+#       announced text address; status 3 and the library panic line
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
 # when any configuration failed.
 #
 # Usage: kernel/test.sh [--no-build] [--timeout SECONDS]
+# (The x86-64 kernel's logs are kernel/build/logs/NAME.log, the i386 kernel's i386-NAME.log.)
 set -uo pipefail
 KERNEL_DIR="$(cd "$(dirname "$0")" && pwd)"
 LOG_DIR="$KERNEL_DIR/build/logs"
@@ -47,11 +61,13 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$BUILD" = 1 ]; then
-    if ! "$KERNEL_DIR/build.sh" --quiet; then
-        echo "test.sh: kernel build failed" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
+    for arch in x86_64 i386; do
+        if ! "$KERNEL_DIR/build.sh" --arch "$arch" --quiet; then
+            echo "test.sh: kernel build failed ($arch)" >&2
+            echo "0 passed, 1 failed"
+            exit 1
+        fi
+    done
 fi
 rm -rf "$LOG_DIR"
 mkdir -p "$LOG_DIR"
@@ -101,6 +117,81 @@ check_suite() {
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
         return
     fi
+}
+
+# The i386 kernel: the boot stub printed its steps, the in-kernel suite ran and reported no
+# failure, and the library's report names the 32-bit zones.
+check_suite_i386() {
+    local line
+    for step in 'boot: temporary page directory at 0x[0-9a-f]{8}: \[0, 4 MiB\) identity and 0xc0000000 -> ' \
+                'boot: paging on' 'boot: jumped to the higher half, running at 0xc0[0-9a-f]{6}$'; do
+        grep -qE "^$step" "$1" || { echo "no boot stub line matching '$step'"; return; }
+    done
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
+    [ -n "$line" ] || { echo "no 'N passed, M failed' line"; return; }
+    local n="${line%% passed*}" m
+    m="${line#*passed, }"; m="${m%% failed}"
+    [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
+    [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
+    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"Normal".*\{"name":"HighMem"' "$1" \
+        || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
+    grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
+    grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
+    local cmp
+    if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
+        echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
+        return
+    fi
+    check_steps_i386 "$1"
+}
+
+# The kernel's boot-sequence lines against the hosted run of the same layout on the map the kernel
+# printed (sharpmm boot --layout i386-higher-half --map LOG): the same seven steps in order, the
+# same sanitized map, zones, recursive slot, identity drop and stack top. (Step 1 and the table
+# addresses differ by design: the stub uses 4 MiB pages; the hosted image is a 2 MiB stand-in.)
+check_steps_i386() {
+    local hosted kernel h k
+    hosted="$("$KERNEL_DIR/../sharpmm" boot --layout i386-higher-half --map "$1" 2>&1)" || { echo "hosted boot of the kernel's map failed"; return; }
+    grep -qx 'all checks passed' <<<"$hosted" || { echo "hosted boot sequence: checks failed"; return; }
+    hosted="$(grep -E '^  [1-7]\. |^     directory entry ' <<<"$hosted")"
+    kernel="$(grep -E '^  [1-7]\. |^     directory entry ' "$1")"
+    h="$(awk '{print $1, $2, $3}' <<<"$hosted")"; k="$(awk '{print $1, $2, $3}' <<<"$kernel")"
+    [ "$h" = "$k" ] || { echo "boot steps differ from the hosted run: $(tr '\n' '|' <<<"$k") vs $(tr '\n' '|' <<<"$h")"; return; }
+    for step in '  2\. ' '     directory entry ' '  6\. ' '  7\. '; do
+        h="$(grep -E "^$step" <<<"$hosted")"; k="$(grep -E "^$step" <<<"$kernel")"
+        [ "$h" = "$k" ] || { echo "boot step differs from the hosted run: '$k' vs '$h'"; return; }
+    done
+    h="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$hosted")"; k="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$kernel")"
+    [ -n "$k" ] && [ "$h" = "$k" ] || { echo "zones differ from the hosted run: '$k' vs '$h'"; return; }
+}
+
+# i386 page-fault reports: 32-bit registers (8 hex digits).
+check_nullderef_i386() {
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000000 [not-present read supervisor]' "$1" || { echo "no #PF [not-present read] report"; return; }
+    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0x00000000 note: null pointer dereference$' "$1" || { echo "#PF report does not name CR2=0x00000000"; return; }
+}
+
+check_stackoverflow_i386() {
+    grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
+    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0xffbbf[0-9a-f]{3} note: kernel stack overflow \(guard page\)$' "$1" \
+        || { echo "#DF report does not name the kernel stack guard page"; return; }
+}
+
+check_guardpage_i386() {
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000002 [not-present write supervisor]' "$1" \
+        || { echo "no #PF [not-present write] report"; return; }
+    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0xffbbf[0-9a-f]{3} note: kernel stack guard page$' "$1" \
+        || { echo "#PF report does not name the kernel stack guard page"; return; }
+}
+
+check_writetext_i386() {
+    local addr
+    addr="$(sed -n 's/^test=writetext: .* at 0x0*\([0-9a-f]\{8\}\), expecting.*/\1/p' "$1" | head -n 1)"
+    [ -n "$addr" ] || { echo "no 'test=writetext: ... at 0x...' line"; return; }
+    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000003 [protection write supervisor]' "$1" \
+        || { echo "no #PF [protection write] report"; return; }
+    grep -qE "^ +EIP=0x[0-9a-f]{8} CR2=0x$addr note: write to kernel text \(read-only\)$" "$1" \
+        || { echo "#PF report does not name CR2=0x$addr as kernel text"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -199,6 +290,14 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
+for mem in 32M 512M 2G 3G; do
+    run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
+done
+run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-stackoverflow 7 check_stackoverflow_i386 -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
+run i386-guardpage 7 check_guardpage_i386 -- --arch i386 --machine pc --mem 32M --append test=guardpage
+run i386-writetext 7 check_writetext_i386 -- --arch i386 --machine pc --mem 32M --append test=writetext
+run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

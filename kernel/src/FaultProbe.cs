@@ -2,7 +2,7 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// Asks the hardware whether an access is allowed, by making it: one read, write or instruction
-/// fetch (boot/arch.S probes) that may take a page fault. While a probe is armed, a #PF at the
+/// fetch (the probes in arch/ARCH/arch.S) that may take a page fault. While a probe is armed, a #PF at the
 /// probe's own instruction (or, for a fetch, at the probed address) is recorded and the probe
 /// returns "faulted" instead of the fault being reported; any other fault is reported as usual.
 /// This is how the in-kernel tests check the MMU's view (not present, read-only, no-execute)
@@ -67,16 +67,17 @@ internal static unsafe class FaultProbe
     public static bool TryHandle(InterruptFrame* frame, ulong cr2)
     {
         if (!s_armed || frame->Vector != 14) return false;
-        ulong rip = frame->Rip;
+        ulong rip = frame->InstructionPointer;
         ulong fixup;
-        if (rip == Arch.ProbeReadInsn() || rip == Arch.ProbeWriteInsn()) fixup = Arch.ProbeFixup();
+        if (rip == Arch.ProbeReadInsn()) fixup = Arch.ProbeReadFixup();
+        else if (rip == Arch.ProbeWriteInsn()) fixup = Arch.ProbeWriteFixup();
         else if (s_execTarget != 0 && rip == s_execTarget) fixup = Arch.ProbeExecFixup();
         else return false;
         s_armed = false;
         LastCr2 = cr2;
         LastErrorCode = frame->ErrorCode;
         Caught++;
-        frame->Rip = fixup;
+        frame->InstructionPointer = fixup;
         return true;
     }
 }

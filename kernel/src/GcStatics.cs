@@ -9,11 +9,11 @@ namespace SharpMM.Kernel;
 /// ilc emits a ReadyToRun header (symbol __ReadyToRunHeader) listing the module's sections:
 /// <code>
 ///   header   uint signature "RTR\0", ushort major, minor, uint flags,
-///            ushort sectionCount, byte entrySize (24), byte entryType
-///   entry    int sectionId, int flags, void* start, void* end
+///            ushort sectionCount, byte entrySize (24 on 64-bit, 16 on 32-bit), byte entryType
+///   entry    int sectionId, int flags, void* start, void* end   (pointers: 8 or 4 bytes)
 /// </code>
 /// Section 201 (GCStaticRegion) is an array of rel32 pointers, one per type with GC statics,
-/// each to that type's 8-byte static block:
+/// each to that type's static block:
 /// <code>
 ///   block+0  rel32 -> GC-static MethodTable, low bits: 1 = not yet initialised,
 ///                                                      2 = has preinitialised data
@@ -23,7 +23,7 @@ namespace SharpMM.Kernel;
 /// fixed 16 KiB area in .bss: the heap is not up this early), copies the preinitialised data
 /// (references to frozen objects: string literals, constant arrays) and overwrites the block
 /// with the object reference. Generated code then reads a static field as
-/// [block] + 8 + field offset. Without this step that read would go through the encoded
+/// [block] + pointer size + field offset. Without this step that read would go through the encoded
 /// MethodTable pointer: wrong data, no fault.
 /// </summary>
 internal static unsafe class GcStatics
@@ -33,7 +33,8 @@ internal static unsafe class GcStatics
     private const ulong FlagUninitialized = 1;
     private const ulong FlagHasPreInitializedData = 2;
     private const ulong FlagMask = 3;
-    private const int HeaderSize = 8;
+    // The object header word before the MethodTable pointer: pointer sized.
+    private static int HeaderSize => sizeof(nint);
 
     /// <summary>Number of static blocks initialised.</summary>
     public static int BlockCount { get; private set; }
@@ -49,7 +50,7 @@ internal static unsafe class GcStatics
         if (*(uint*)header != ReadyToRunSignature) return false;
         int sectionCount = *(ushort*)(header + 12);
         int entrySize = header[14];
-        if (entrySize < 24) return false;
+        if (entrySize < 8 + 2 * sizeof(nint)) return false;
 
         byte* storage = Arch.GcStaticsStorage();
         byte* storageEnd = Arch.GcStaticsStorageEnd();
@@ -61,9 +62,14 @@ internal static unsafe class GcStatics
             byte* entry = header + 16 + i * entrySize;
             if (*(int*)entry != GcStaticRegionSection) continue;
             byte* start = *(byte**)(entry + 8);
-            byte* end = *(byte**)(entry + 16);
+            byte* end = *(byte**)(entry + 8 + sizeof(nint));
             for (byte* cell = start; cell < end; cell += sizeof(int))
             {
+                // i386: ilc emits these as COFF DISP32 relocations against symbols that GNU ld
+                // resolves to the start of the target's section (the offset is lost), so the
+                // MethodTable and data pointers below would be wrong: refuse instead of
+                // misreading. The i386 kernel and the library have no reference-type statics.
+                if (sizeof(nint) == 4) KernelPanic.Fail("gc statics: reference-type statics are not supported on i386 (ld misresolves their relative pointers)");
                 byte* block = cell + *(int*)cell;
                 ulong encoded = (ulong)(block + *(int*)block);
                 if ((encoded & FlagUninitialized) == 0) continue;

@@ -3,7 +3,8 @@ using SharpMM.Addressing;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// Where the kernel image lies in physical memory (= virtual, identity mapped), from linker.ld:
+/// Where the kernel image lies in physical memory, from arch/ARCH/linker.ld (x86-64: also its
+/// virtual addresses, identity mapped; i386: it runs at 0xC0000000 + these):
 /// [Start, End) covers text, data and bss (page tables, stacks) and is page aligned. Anything
 /// that hands out physical memory must reserve it.
 /// </summary>

@@ -8,7 +8,9 @@ namespace SharpMM.Kernel;
 /// is the input of its boot sequence and is built from this): the Multiboot 1 information structure, the command line,
 /// the firmware memory map exactly as reported (unsorted, possibly overlapping: the raw input
 /// for the library's sanitizer) and the TSC at the first instruction of the boot stub.
-/// All addresses are physical and, below <see cref="BootDirectMap.End"/>, also virtual.
+/// The pointers (<see cref="Multiboot"/>, the command line) are direct-map pointers; the
+/// addresses inside the Multiboot structures are physical (<see cref="Platform.DirectMap"/>
+/// turns one into the other).
 /// </summary>
 internal unsafe struct LoaderInfo
 {
@@ -21,7 +23,7 @@ internal unsafe struct LoaderInfo
     /// <summary>The firmware map as the loader reported it, one entry per mmap record, End exclusive.</summary>
     public MemoryMap Map;
 
-    /// <summary>rdtsc at _start32.</summary>
+    /// <summary>rdtsc at the boot stub's first instruction.</summary>
     public ulong BootTsc;
 
     /// <summary>rdtsc at kmain entry.</summary>
@@ -34,7 +36,7 @@ internal unsafe struct LoaderInfo
     {
         Map.Clear();
         Multiboot1Info info = Multiboot1Info.Read((byte*)Multiboot);
-        return info.AppendMemoryMap((byte*)(ulong)info.MmapAddr, ref Map, out error);
+        return info.AppendMemoryMap(Platform.DirectMap.ToVirt(info.MmapAddr), ref Map, out error);
     }
 
     /// <summary>End (exclusive) of the highest usable RAM entry; 0 when there is none.</summary>

@@ -11,17 +11,17 @@ namespace SharpMM.Kernel;
 /// Stage 2 of kmain: the library's boot sequence on the machine's real memory. Sanitizes the
 /// loader's map, reserves what the loader and the kernel occupy (image, Multiboot information,
 /// memory-map buffer, command line, modules), builds memblock and the buddy allocator over all
-/// RAM through the identity direct map (virt == phys, see BootDirectMap), prints the same report
+/// RAM through the architecture's direct map (<see cref="Platform.DirectMap"/>) with its zones, prints the same report
 /// as `sharpmm boot` and, on one line, the same JSON as `sharpmm boot --json`, prefixed
 /// "SHARPMM-JSON ". It then brings up the kernel heap; from here on kernel <c>new</c> is kmalloc.
 /// </summary>
 internal static unsafe class PhysicalBoot
 {
     private static PhysicalMemory s_memory;
-    private static SharpMM.Heap.KernelHeap<BuddyClassFrames, VmallocLargeMapper> s_heap;
+    private static SharpMM.Heap.KernelHeap<BuddyClassFrames, KernelLargeMapper> s_heap;
 
     /// <summary>The kernel heap (kmalloc), up after <see cref="Run"/>; kernel <c>new</c> goes here.</summary>
-    public static ref SharpMM.Heap.KernelHeap<BuddyClassFrames, VmallocLargeMapper> Heap => ref s_heap;
+    public static ref SharpMM.Heap.KernelHeap<BuddyClassFrames, KernelLargeMapper> Heap => ref s_heap;
     private static MemoryMap s_sanitized;
 
     /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
@@ -48,16 +48,23 @@ internal static unsafe class PhysicalBoot
         }
 
         BootInfo info = BootInfo.Default();
+        info.Layout = Platform.Zones;
+        info.DirectMapLimit = Platform.DirectMapLimit;
         info.KernelImage = KernelImage.Range;
         MultibootInfo* mb = loader.Multiboot;
-        info.BootInformation = PhysRange.FromBounds((ulong)mb, (ulong)mb + (ulong)sizeof(MultibootInfo));
+        DirectMap dm = Platform.DirectMap;
+        ulong mbPhys = dm.ToPhys(mb);
+        info.BootInformation = PhysRange.FromBounds(mbPhys, mbPhys + (ulong)sizeof(MultibootInfo));
         if ((mb->Flags & MultibootInfo.FlagMemoryMap) != 0)
             info.MapBuffer = PhysRange.FromBounds(mb->MmapAddr, (ulong)mb->MmapAddr + mb->MmapLength);
         if (loader.CommandLine.Text != null)
-            info.CommandLine = PhysRange.FromBounds((ulong)loader.CommandLine.Text, (ulong)loader.CommandLine.Text + (ulong)loader.CommandLine.Length + 1);
+        {
+            ulong cmdPhys = dm.ToPhys(loader.CommandLine.Text);
+            info.CommandLine = PhysRange.FromBounds(cmdPhys, cmdPhys + (ulong)loader.CommandLine.Length + 1);
+        }
         if ((mb->Flags & MultibootInfo.FlagModules) != 0)
         {
-            MultibootModule* mods = (MultibootModule*)(ulong)mb->ModulesAddr;
+            MultibootModule* mods = (MultibootModule*)dm.ToVirt(mb->ModulesAddr);
             for (uint i = 0; i < mb->ModuleCount; i++)
             {
                 if (info.AddModule(PhysRange.FromBounds(mods[i].Start, mods[i].End)) != Status.Ok)
@@ -67,7 +74,7 @@ internal static unsafe class PhysicalBoot
         }
 
         ulong t0 = Arch.Rdtsc();
-        Status st = s_memory.Boot(in sanitized, in info, new DirectMap(0));
+        Status st = s_memory.Boot(in sanitized, in info, dm);
         InitCycles = Arch.Rdtsc() - t0;
         if (st != Status.Ok) KernelPanic.Fail("kmain: physical memory boot failed, status", (ulong)st);
 
@@ -76,7 +83,7 @@ internal static unsafe class PhysicalBoot
         // detection, the leak report by allocation site, printed before the test summary).
         bool debugHeap = loader.CommandLine.Has("debug=heap");
         var kernelFrames = new BuddyClassFrames((BuddyAllocator*)Unsafe.AsPointer(ref s_memory.Buddy), MemoryClass.Kernel);
-        st = s_heap.Init(kernelFrames, new DirectMap(0), default(VmallocLargeMapper), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
+        st = s_heap.Init(kernelFrames, dm, Platform.NewLargeMapper(), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
         if (st != Status.Ok) KernelPanic.Fail("kmain: kernel heap init failed, status", (ulong)st);
         if (debugHeap) w.Line("kernel heap: debug mode (debug=heap): poison, red zones, use-after-free and double-free checks, leak report");
         KernelHeap.SetAllocator(&NewFromKmalloc);

@@ -7,15 +7,16 @@ namespace SharpMM.Kernel;
 /// <summary>
 /// Runtime entry points that code compiled by ilc calls by symbol name (the "Rhp" helpers of the
 /// NativeAOT runtime, which the kernel does not link). Helpers with a narrower register contract
-/// (write barriers, GC transitions, memset) are in boot/runtime.S.
+/// (write barriers, GC transitions, memset) are in arch/ARCH/runtime.S.
 ///
-/// Object layout (ilc): an object reference points at its MethodTable pointer; the 8-byte
-/// header word sits just before it and is counted in MethodTable.BaseSize. So an allocation of
-/// BaseSize (+ elements) bytes at p holds the object at p + 8.
+/// Object layout (ilc): an object reference points at its MethodTable pointer; the header word
+/// (pointer sized: 8 bytes on x86-64, 4 on i386) sits just before it and is counted in
+/// MethodTable.BaseSize. So an allocation of BaseSize (+ elements) bytes at p holds the object
+/// at p + the header size.
 /// </summary>
 internal static unsafe class RuntimeExports
 {
-    private const int HeaderSize = 8;
+    private static int HeaderSize => sizeof(nint);
 
     [RuntimeExport("RhpNewFast")]
     private static object RhpNewFast(MethodTable* type) => Allocate(type, type->BaseSize);

@@ -15,7 +15,8 @@ namespace SharpMM.Cli;
 /// `sharpmm check-kernel-log LOG`: the kernel prints the memory map it was given (BIOS-e820
 /// lines) and its boot report as one `SHARPMM-JSON {...}` line (BootReport.WriteJson). This boots
 /// the same map hosted and checks that both sides counted the same memory: the report's
-/// schema_version, present_frames, and per zone its name, spanned frames and present frames.
+/// schema_version, present_frames, and per zone its name, spanned frames and present frames
+/// (with the i386 zones when the banner names the i386 kernel).
 /// Prints one line per check; exit 0 when all agree, 1 when one differs, 2 when the log is not
 /// usable (no SHARPMM-JSON line, or one that is not the boot report).
 /// </summary>
@@ -67,6 +68,8 @@ internal static unsafe class CheckKernelLogCommand
         fixed (byte* p = mapText) st = BootLogParser.Parse(p, mapText.Length, ref raw, out err);
         if (st != Status.Ok) throw new UsageException($"{path}: {MapSource.Describe(err)}");
         BootInfo info = BootInfo.Default();
+        // The i386 kernel boots the 3G/1G split's zones (DMA, Normal up to 896 MiB, HighMem).
+        if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal)) info.Layout = SharpMM.Physical.ZoneLayout.I386();
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
         if (machine is null) throw new UsageException($"{path}: {MapSource.Describe(sanErr)}");
         if (machine.BootStatus != Status.Ok) throw new CommandFailedException($"{path}: the hosted boot of the kernel's map failed: {StatusNames.Name(machine.BootStatus)}");

@@ -15,19 +15,25 @@ internal static class QemuCommand
     /// <summary>QEMU's 64-bit guests on pc and q35 take up to 1 TiB without extra options.</summary>
     public const ulong MaximumMemory = 1UL << 40;
 
+    /// <summary>The i386 kernel manages 32-bit physical addresses without PAE: QEMU's pc machine
+    /// puts RAM beyond 3 GiB above 4 GiB, where it could not be reached.</summary>
+    public const ulong MaximumMemoryI386 = 3UL << 30;
+
     public static Command Create()
     {
         var mem = CliOptions.Size("--mem", $"Guest RAM in whole MiB (default 512M; at least {CliValues.FormatSize(MinimumMemory)}, what the kernel needs to boot).", 1, MaximumMemory);
+        var arch = CliOptions.Choice("--arch", "Kernel architecture: x86_64 (qemu-system-x86_64) or i386 (qemu-system-i386, the classic higher-half kernel).", "x86_64", "x86_64", "i386");
         var machine = CliOptions.Choice("--machine", "QEMU machine.", "pc", "pc", "q35");
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
         var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
         var timeout = CliOptions.Integer("--timeout", "Stop QEMU after this many seconds.", 1, 86_400, 60);
-        var noBuild = new Option<bool>("--no-build") { Description = "Boot kernel/build/sharpmm.bin as it is, without rebuilding it when a source is newer." };
+        var noBuild = new Option<bool>("--no-build") { Description = "Boot the kernel in kernel/build/ARCH/ as it is, without rebuilding it when a source is newer." };
         var c = new Command("qemu",
             "Build the bare-metal kernel if needed (kernel/build.sh), boot it under QEMU (TCG), stream its serial output and exit " +
             "with its verdict: 0 when the in-kernel tests passed, 1 when they failed, the kernel panicked or faulted, QEMU timed out " +
             "or the build failed (the reason on stderr).");
+        c.Options.Add(arch);
         c.Options.Add(mem);
         c.Options.Add(machine);
         c.Options.Add(cpu);
@@ -40,11 +46,15 @@ internal static class QemuCommand
             ulong bytes = r.GetValue(mem) ?? 512UL << 20;
             if (bytes < MinimumMemory)
                 throw new UsageException($"--mem: the kernel needs at least {CliValues.FormatSize(MinimumMemory)} of RAM, not {CliValues.FormatSize(bytes)}");
+            string archName = r.GetValue(arch)!;
+            if (archName == "i386" && bytes > MaximumMemoryI386)
+                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386)} (no PAE), not {CliValues.FormatSize(bytes)}");
             if (bytes % (1UL << 20) != 0) throw new UsageException($"--mem: give whole MiB (QEMU's -m unit), not {CliValues.FormatSize(bytes)}");
             string script = Path.Combine(RepoRoot(), "kernel", "qemu.sh");
             if (!File.Exists(script)) throw new CommandFailedException($"{script} not found");
             var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
             psi.ArgumentList.Add(script);
+            Add(psi, "--arch", archName);
             Add(psi, "--mem", $"{bytes >> 20}M");
             Add(psi, "--machine", r.GetValue(machine));
             Add(psi, "--cpu", r.GetValue(cpu));

@@ -93,7 +93,7 @@ public sealed unsafe class LayoutBoot : IDisposable
         boot = null;
         var layout = AddressSpaceLayout.Get(id);
         var w = StringSink.NewWriter();
-        w.Str("boot sequence for layout "); w.Str(layout.Name); w.Line(":");
+        BootSteps.Header(ref w, layout.Name);
 
         // Step 2 comes first in the code only because the simulated RAM is sized from the map.
         MemoryMap sanitized = default;
@@ -184,14 +184,10 @@ public sealed unsafe class LayoutBoot : IDisposable
         failed += Check(mmu, ref w, 0, ulong.MaxValue, "page 0");
 
         // 2, 3. Map, memblock, buddy.
-        w.Str("  2. firmware map sanitized: "); w.Dec((ulong)sanitized.Count); w.Str(" entries, ");
-        w.Size(sanitized.UsableFrames() << 12); w.Line(" usable");
+        BootSteps.Sanitized(ref w, in sanitized);
         ref PhysicalMemory pm = ref *machine.Memory;
         Require(pm.Boot(in sanitized, in info, machine.DirectMap), "physical memory boot");
-        w.Str("  3. memblock reserved the kernel image and "); w.Size(pm.Buddy.Map.MetadataBytes);
-        w.Str(" of frame metadata, then handed "); w.Dec(pm.HandedOverFrames); w.Str(" frames to the buddy allocator (zones");
-        for (int z = 0; z < pm.Buddy.ZoneCount; z++) { w.Char(' '); w.Str(pm.Buddy.GetZone(z).Name); }
-        w.Line(")");
+        BootSteps.HandedOver(ref w, ref pm);
 
         // 4. Final tables from the buddy allocator.
         ref BuddyAllocator buddy = ref pm.Buddy;
@@ -199,7 +195,7 @@ public sealed unsafe class LayoutBoot : IDisposable
         ulong free0 = buddy.FreeFrames;
         Require(Mapper<TFormat, DirectMapTableAccess>.Create(access, ref frames, out var final), "final root");
         batch = new FlushBatch();
-        w.Str("  4. final tables at "); w.Hex(final.RootPhys); w.Line(":");
+        BootSteps.FinalTables(ref w, final.RootPhys);
         // Kernel image, 4 KiB pages, at the kernel base + its physical address, W^X by section.
         int digits = layout.AddressBits == 32 ? 8 : 16;
         Require(final.MapRange(VirtAddr.NewTruncate(kernelVirt + KernelPhysStart), PhysAddr.NewUnchecked(KernelPhysStart), KernelRodataStart - KernelPhysStart,
@@ -250,14 +246,14 @@ public sealed unsafe class LayoutBoot : IDisposable
         if (layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dirRegion))
         {
             Require(RecursiveTableAccess<TFormat, NoWindow>.InstallLoop(machine.DirectMap.ToVirt(final.RootPhys), final.RootPhys, 1023), "recursive slot");
-            w.Str("     directory entry 1023 -> the directory itself: tables at "); w.Hex(0xFFC00000); w.Str(", directory at "); w.Hex(dirRegion.Start); w.Line();
+            BootSteps.RecursiveSlot(ref w, 1023, 0xFFC00000, dirRegion.Start);
         }
         batch.Ignore(ref policy);
         w.Str("     "); w.Dec(free0 - buddy.FreeFrames); w.Line(" frames from the buddy allocator (tables and stack)");
 
         // 5. Switch.
         arch.WriteCr3(final.RootPhys);
-        w.Str("  5. CR3 <- "); w.Hex(final.RootPhys); w.Line();
+        BootSteps.Switched(ref w, final.RootPhys);
         failed += Check(mmu, ref w, kernelVirt + KernelPhysStart, KernelPhysStart, "kernel through its base");
         failed += Check(mmu, ref w, 0, ulong.MaxValue, "page 0");
         failed += CheckWrite(mmu, ref w, kernelVirt + KernelPhysStart, false, "kernel text");
@@ -269,11 +265,11 @@ public sealed unsafe class LayoutBoot : IDisposable
 
         // 6. The boot identity map is gone unless the layout keeps one there.
         bool identityKept = kernelVirt == 0 || (layout.TryFind(KernelPhysStart, out LayoutRegion at) && at.Kind == RegionKind.IdentityMap);
-        w.Str("  6. boot identity map dropped"); w.Line(identityKept ? " (the layout identity-maps the kernel and low RAM itself)" : "");
+        BootSteps.IdentityDropped(ref w, identityKept);
         failed += Check(mmu, ref w, KernelPhysStart, identityKept ? KernelPhysStart : ulong.MaxValue, "kernel's physical address");
 
         // 7. Stack relocated: writable at its top, guard page below faults.
-        w.Str("  7. stack pointer moved to "); w.Hex(stackTop, digits); w.Line();
+        BootSteps.StackMoved(ref w, stackTop, layout.AddressBits);
         failed += CheckWrite(mmu, ref w, stackTop - 8, true, "top of the new stack");
         failed += CheckWrite(mmu, ref w, stackBottom - 8, false, "guard page below the stack");
         w.Str(failed == 0 ? "all checks passed" : "CHECKS FAILED: "); if (failed != 0) w.Dec((ulong)failed); w.Line();

@@ -38,6 +38,10 @@ public struct BootInfo
     public ZoneLayout Layout;
     /// <summary>Per-CPU cache settings.</summary>
     public PcpConfig Pcp;
+    /// <summary>End (exclusive) of the physical memory the direct map reaches, where it does not
+    /// reach all RAM (a 32-bit kernel: 896 MiB on the 3G/1G split); 0 when it reaches everything.
+    /// Boot metadata (frame descriptors, bitmaps) is placed below it.</summary>
+    public ulong DirectMapLimit;
 
     /// <summary>x86-64 zones, default per-CPU cache, nothing reserved yet.</summary>
     public static BootInfo Default()

@@ -26,16 +26,23 @@ public unsafe struct Memblock : IMetadataAllocator
     private int _memoryCount;
     private int _reservedCount;
     private DirectMap _directMap;
+    private ulong _metadataLimit;
     private bool _retired;
     private bool _initialised;
 
     /// <summary>Empties both sets and records how physical memory is reached (for zeroing
     /// metadata allocations).</summary>
-    public void Init(DirectMap directMap)
+    public void Init(DirectMap directMap) => Init(directMap, 0);
+
+    /// <summary>As <see cref="Init(DirectMap)"/>, with metadata kept below
+    /// <paramref name="directMapLimit"/> (physical, exclusive; 0: no limit), where the direct map
+    /// reaches it.</summary>
+    public void Init(DirectMap directMap, ulong directMapLimit)
     {
         _memoryCount = 0;
         _reservedCount = 0;
         _directMap = directMap;
+        _metadataLimit = directMapLimit == 0 ? ulong.MaxValue : directMapLimit;
         _retired = false;
         _initialised = true;
     }
@@ -154,11 +161,12 @@ public unsafe struct Memblock : IMetadataAllocator
     }
 
     /// <summary><see cref="IMetadataAllocator"/>: a zeroed top-down allocation for
-    /// <see cref="ReservedFor.FrameMetadata"/>, below the 52-bit limit.</summary>
+    /// <see cref="ReservedFor.FrameMetadata"/>, below the direct-map limit given to
+    /// <see cref="Init(DirectMap, ulong)"/> (else below the 52-bit limit).</summary>
     public Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out ulong phys)
     {
         virt = null;
-        Status s = Allocate(bytes, alignment, ulong.MaxValue, ReservedFor.FrameMetadata, out phys);
+        Status s = Allocate(bytes, alignment, _metadataLimit, ReservedFor.FrameMetadata, out phys);
         if (s != Status.Ok) return s;
         virt = _directMap.ToVirt(phys);
         MemoryOps.Zero(virt, (bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask);

@@ -60,7 +60,7 @@ public unsafe struct PhysicalMemory
         Map = sanitized;
         PresentFrames = 0;
         RefusedRamBytes = 0;
-        Memblock.Init(directMap);
+        Memblock.Init(directMap, info.DirectMapLimit);
 
         const ulong limit = ManagedLimitBytes;
         for (int i = 0; i < sanitized.Count; i++)

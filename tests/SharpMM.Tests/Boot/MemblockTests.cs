@@ -127,6 +127,29 @@ public unsafe class MemblockTests : IDisposable
         for (int i = 0; i < 4096; i++) Assert.Equal(0, v[i]);
     }
 
+    //   memory [1 MiB, 64 MiB), direct-map limit 16 MiB (a 32-bit kernel's low memory)
+    // Expect: metadata is placed top-down below the limit, not at the top of RAM; a request
+    // that does not fit below the limit is OutOfMemory even though RAM above it is free.
+    [Fact]
+    public void MetadataAllocations_StayBelowTheDirectMapLimit()
+    {
+        M.Init(new DirectMap((ulong)_ram.Base), 16UL << 20);
+        M.AddMemory(0x100000, 64UL << 20);
+        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out ulong phys));
+        Assert.Equal((16UL << 20) - 8192, phys);
+        Assert.Equal(Status.OutOfMemory, M.AllocateMetadata(16UL << 20, 4096, out _, out _));
+    }
+
+    // Without a limit (0), metadata goes to the top of RAM as before.
+    [Fact]
+    public void MetadataAllocations_WithoutLimit_GoToTheTopOfRam()
+    {
+        M.Init(new DirectMap((ulong)_ram.Base), 0);
+        M.AddMemory(0x100000, 64UL << 20);
+        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out ulong phys));
+        Assert.Equal((64UL << 20) - 8192, phys);
+    }
+
     [Fact]
     public void Dump_ListsOwners()
     {

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// What the exception stubs (boot/isr.S) leave on the stack, lowest address first: the general
+/// What the exception stubs (isr.S) leave on the stack, lowest address first: the general
 /// registers isr_common pushed, the vector and error code the stub pushed (0 when the CPU pushes
 /// none), then the CPU's interrupt frame. Writing a field changes the register (or the return
 /// RIP) the interrupted code resumes with.
@@ -16,4 +16,7 @@ internal struct InterruptFrame
     public ulong Vector;
     public ulong ErrorCode;
     public ulong Rip, Cs, Rflags, Rsp, Ss;
+
+    /// <summary>The return address, by the name shared code uses on every architecture.</summary>
+    public ulong InstructionPointer { readonly get => Rip; set => Rip = value; }
 }

@@ -21,7 +21,7 @@ internal static unsafe class HeapTests
         r.Run("heap: large kmalloc is mapped at a virtual range with a guard page", &LargeBlocksAreMapped);
     }
 
-    private static ref KernelHeap<BuddyClassFrames, VmallocLargeMapper> Heap => ref PhysicalBoot.Heap;
+    private static ref KernelHeap<BuddyClassFrames, KernelLargeMapper> Heap => ref PhysicalBoot.Heap;
 
     private sealed class Probe
     {
@@ -32,8 +32,8 @@ internal static unsafe class HeapTests
     {
         Probe p = new Probe();
         p.A = 7; p.B = 9;
-        // An object reference points past the 8-byte object header that RhpNewFast puts first.
-        void* addr = (byte*)Unsafe.As<Probe, nuint>(ref p) - 8;
+        // An object reference points past the object header word that RhpNewFast puts first.
+        void* addr = (byte*)Unsafe.As<Probe, nuint>(ref p) - sizeof(nint);
         t.Equal((ulong)Heap.Ksize(addr, out ulong size), (ulong)Status.Ok, "the object is a live kmalloc allocation");
         t.Check(size >= 24 && size <= 32, "a small object comes from a small size class");
         t.Equal(p.A + p.B, 16, "fields hold their values");
@@ -127,8 +127,8 @@ internal static unsafe class HeapTests
     private static void LargeBlocksAreMapped(ref TestContext t)
     {
         t.Equal((ulong)Heap.Kmalloc(20000, out void* p), (ulong)Status.Ok, "kmalloc(20000)");
-        ulong va = (ulong)p;
-        t.Check(va >= VmallocLargeMapper.WindowStart && va < VmallocLargeMapper.WindowEnd, "the block lies in the physical-mapping window");
+        ulong va = (ulong)(nuint)p;
+        t.Check(va >= Platform.WindowStart && va < Platform.WindowEnd, "the block lies in the physical-mapping window");
         ((byte*)p)[0] = 0x5A; ((byte*)p)[19999] = 0xA5;
         t.Check(((byte*)p)[0] == 0x5A && ((byte*)p)[19999] == 0xA5, "both ends hold writes");
         // The block is 8 pages (order 3, the header first); the page after it is the guard.

@@ -62,7 +62,7 @@ internal static unsafe class PhysicalTests
         t.Equal((ulong)low.AllocateRun(2, 1, out Pfn p), (ulong)Status.Ok, "two low frames");
         t.Check(p.Value >= 1 && p.Value + 2 <= LowMemoryAllocator.EndPfn, "below 1 MiB and not page 0");
         t.Equal((ulong)Buddy.StateOf(p.Value), (ulong)FrameState.Reserved, "not the buddy allocator's");
-        ulong* q = (ulong*)p.ToAddr().Value;
+        ulong* q = (ulong*)Platform.DirectMap.ToVirt(p.ToAddr().Value);
         q[0] = 0x1234_5678_9abc_def0UL;
         t.Equal(q[0], 0x1234_5678_9abc_def0UL, "low frame holds a write");
         t.Equal((ulong)low.FreeRun(p, 2), (ulong)Status.Ok, "free");
@@ -102,7 +102,7 @@ internal static unsafe class PhysicalTests
         for (int i = 0; i < dirBlocks; i++)
         {
             if (b.Allocate(10, MemoryClass.Kernel, out Pfn d) != Status.Ok) { t.Check(false, "tracking block"); return; }
-            dir[i] = (ulong*)d.ToAddr().Value;
+            dir[i] = (ulong*)Platform.DirectMap.ToVirt(d.ToAddr().Value);
         }
         ulong capacity = (ulong)dirBlocks * EntriesPerBlock;
         ulong seed = 0x5EED, rng = 42, n = 0, frames = 0;
@@ -120,9 +120,11 @@ internal static unsafe class PhysicalTests
             ulong count = 1UL << (int)order;
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)((p.Value + f) << PageSize.Shift);
+                // MemoryClass.User may be HighMem on i386: reached through a temporary mapping.
+                ulong* page = (ulong*)Platform.MapFrame((p.Value + f) << PageSize.Shift);
                 page[0] = Pattern(p.Value + f, seed);
                 page[511] = ~Pattern(p.Value + f, seed);
+                Platform.UnmapFrame((byte*)page);
             }
             dir[n / EntriesPerBlock][n % EntriesPerBlock] = p.Value | ((ulong)order << 56);
             n++;
@@ -138,8 +140,9 @@ internal static unsafe class PhysicalTests
             ulong pfn = e & ((1UL << 56) - 1), count = 1UL << (int)(e >> 56);
             for (ulong f = 0; f < count; f++)
             {
-                ulong* page = (ulong*)((pfn + f) << PageSize.Shift);
+                ulong* page = (ulong*)Platform.MapFrame((pfn + f) << PageSize.Shift);
                 if (page[0] != Pattern(pfn + f, seed) || page[511] != ~Pattern(pfn + f, seed)) bad++;
+                Platform.UnmapFrame((byte*)page);
             }
         }
         t.Equal(bad, 0, "frames whose pattern was overwritten (handed out twice)");
@@ -160,7 +163,7 @@ internal static unsafe class PhysicalTests
             if (b.Free(Pfn.NewUnchecked(e & ((1UL << 56) - 1)), (uint)(e >> 56)) != Status.Ok) failedFrees++;
         }
         t.Equal(failedFrees, 0, "frees refused");
-        for (int i = 0; i < dirBlocks; i++) b.Free(Pfn.NewUnchecked((ulong)dir[i] >> PageSize.Shift), 10);
+        for (int i = 0; i < dirBlocks; i++) b.Free(Pfn.NewUnchecked(Platform.DirectMap.ToPhys(dir[i]) >> PageSize.Shift), 10);
         b.Drain();
         t.Equal(b.FreeFrames, free0, "free frames back to the start");
         b.Validate();

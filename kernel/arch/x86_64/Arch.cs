@@ -90,5 +90,8 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_read_insn_addr")] public static extern ulong ProbeReadInsn();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_write_insn_addr")] public static extern ulong ProbeWriteInsn();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_fixup_addr")] public static extern ulong ProbeFixup();
+    // Read and write share one fixup here (nothing to pop); i386 needs one each (ret $n).
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_fixup_addr")] public static extern ulong ProbeReadFixup();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_fixup_addr")] public static extern ulong ProbeWriteFixup();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_probe_exec_fixup_addr")] public static extern ulong ProbeExecFixup();
 }

@@ -21,7 +21,7 @@ namespace SharpMM.Kernel;
 /// a kernel or boot stack overflow (CR2 in a guard page; reported as #DF, taken on the IST stack),
 /// a touch of a guard page (#PF), a write to kernel text or rodata and an instruction fetch from a
 /// no-execute page (WriteNote). Map RIP to source with
-/// <c>addr2line -f -e kernel/build/sharpmm.elf 0xRIP</c>.
+/// <c>addr2line -f -e kernel/build/x86_64/sharpmm.elf 0xRIP</c>.
 ///
 /// The exceptions that return: #BP (int3) while <see cref="ExpectBreakpoint"/> is set, used
 /// by the IDT self-test to check that a trap comes back with every register intact, a #PF in
@@ -66,12 +66,12 @@ internal static unsafe class ExceptionDispatcher
         w.Str("cpu exception: vector ");
         w.Dec(frame->Vector);
         w.Char(' ');
-        w.Str(Mnemonic(frame->Vector));
+        w.Str(X86Exceptions.Mnemonic(frame->Vector));
         w.Char(' ');
-        w.Str(Description(frame->Vector));
+        w.Str(X86Exceptions.Description(frame->Vector));
         w.Str(", error=");
         w.Hex(frame->ErrorCode, 16);
-        if (frame->Vector == 14) WritePageFaultError(ref w, frame->ErrorCode);
+        if (frame->Vector == 14) X86Exceptions.WritePageFaultError(ref w, frame->ErrorCode);
         w.Line();
 
         w.Char(' ');
@@ -123,36 +123,4 @@ internal static unsafe class ExceptionDispatcher
         w.Char('=');
         w.Hex(value, 16);
     }
-
-    /// <summary>Decodes the #PF error code: P (bit 0), W/R (1), U/S (2), RSVD (3), I/D (4).</summary>
-    private static void WritePageFaultError(ref TextWriter<SerialSink> w, ulong error)
-    {
-        w.Str(" [");
-        w.Str((error & 1) != 0 ? "protection" : "not-present");
-        w.Str((error & 16) != 0 ? " fetch" : (error & 2) != 0 ? " write" : " read");
-        w.Str((error & 4) != 0 ? " user" : " supervisor");
-        if ((error & 8) != 0) w.Str(" reserved-bit");
-        w.Char(']');
-    }
-
-    /// <summary>The architectural mnemonic of a vector ("#PF").</summary>
-    public static string Mnemonic(ulong vector) => vector switch
-    {
-        0 => "#DE", 1 => "#DB", 2 => "NMI", 3 => "#BP", 4 => "#OF", 5 => "#BR", 6 => "#UD", 7 => "#NM",
-        8 => "#DF", 9 => "#CSO", 10 => "#TS", 11 => "#NP", 12 => "#SS", 13 => "#GP", 14 => "#PF", 16 => "#MF",
-        17 => "#AC", 18 => "#MC", 19 => "#XM", 20 => "#VE", 21 => "#CP", 28 => "#HV", 29 => "#VC", 30 => "#SX",
-        _ => "#??",
-    };
-
-    /// <summary>A short description of a vector ("page fault").</summary>
-    public static string Description(ulong vector) => vector switch
-    {
-        0 => "divide error", 1 => "debug", 2 => "non-maskable interrupt", 3 => "breakpoint",
-        4 => "overflow", 5 => "bound range exceeded", 6 => "invalid opcode", 7 => "device not available",
-        8 => "double fault", 9 => "coprocessor segment overrun", 10 => "invalid TSS", 11 => "segment not present",
-        12 => "stack-segment fault", 13 => "general protection", 14 => "page fault", 16 => "x87 floating-point error",
-        17 => "alignment check", 18 => "machine check", 19 => "SIMD floating-point", 20 => "virtualization",
-        21 => "control protection", 28 => "hypervisor injection", 29 => "VMM communication", 30 => "security",
-        _ => "reserved",
-    };
 }

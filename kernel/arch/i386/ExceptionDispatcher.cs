@@ -1,0 +1,88 @@
+using System.Runtime;
+using SharpMM.Diagnostics;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// Called by the exception stubs (isr.S) for every CPU exception (#DF: from the double-fault
+/// task, on its own stack; a kernel stack overflow is reported with the guard-page note). A #PF taken by an armed
+/// <see cref="FaultProbe"/> resumes at the probe's fixup; anything else prints a report in the
+/// x86-64 kernel's format (32-bit registers, 8 hex digits) and stops QEMU with
+/// <see cref="ExitCode.CpuException"/> (status 7):
+/// <code>
+///   cpu exception: vector 14 #PF page fault, error=0x00000000 [not-present read supervisor]
+///     EIP=0xc0102a16 CR2=0x00000000 note: null pointer dereference
+///     ESP=0x... EFLAGS=0x... CS=0x... CR3=0x...
+///     EAX=0x... EBX=0x... ECX=0x... EDX=0x...
+///     ESI=0x... EDI=0x... EBP=0x...
+///   panic: unhandled cpu exception (0xe)
+/// </code>
+/// </summary>
+internal static unsafe class ExceptionDispatcher
+{
+    private static bool s_reporting;
+
+    [RuntimeExport("isr_dispatch")]
+    private static void Dispatch(InterruptFrame* frame)
+    {
+        uint cr2 = Arch.ReadCr2();
+        if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
+        if (s_reporting)
+        {
+            Log.Line("cpu exception: nested fault while reporting a previous one");
+            QemuExit.Exit(ExitCode.CpuException);
+        }
+        s_reporting = true;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Line();
+        w.Str("cpu exception: vector ");
+        w.Dec(frame->Vector);
+        w.Char(' ');
+        w.Str(X86Exceptions.Mnemonic(frame->Vector));
+        w.Char(' ');
+        w.Str(X86Exceptions.Description(frame->Vector));
+        w.Str(", error=");
+        w.Hex(frame->ErrorCode, 8);
+        if (frame->Vector == 14) X86Exceptions.WritePageFaultError(ref w, frame->ErrorCode);
+        w.Line();
+        w.Char(' ');
+        Reg(ref w, "EIP", frame->Eip);
+        Reg(ref w, "CR2", cr2);
+        if (frame->Vector == 14) WriteNote(ref w, frame->ErrorCode, cr2);
+        if (frame->Vector == 8 && KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack overflow (guard page)");
+        w.Line();
+        w.Char(' ');
+        // The interrupted code's esp: just above the CPU's three words (no privilege change);
+        // for #DF the interrupted task's, which df_entry stored in the frame.
+        Reg(ref w, "ESP", frame->Vector == 8 ? frame->Esp : (uint)((byte*)frame + sizeof(InterruptFrame)));
+        Reg(ref w, "EFLAGS", frame->Eflags); Reg(ref w, "CS", frame->Cs); Reg(ref w, "CR3", Arch.ReadCr3());
+        w.Line();
+        w.Char(' ');
+        Reg(ref w, "EAX", frame->Eax); Reg(ref w, "EBX", frame->Ebx); Reg(ref w, "ECX", frame->Ecx); Reg(ref w, "EDX", frame->Edx);
+        w.Line();
+        w.Char(' ');
+        Reg(ref w, "ESI", frame->Esi); Reg(ref w, "EDI", frame->Edi); Reg(ref w, "EBP", frame->Ebp);
+        w.Line();
+        KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
+    }
+
+    /// <summary>What CR2 points at, when the kernel knows: page 0, the kernel stack's guard page,
+    /// kernel text or rodata.</summary>
+    private static void WriteNote(ref TextWriter<SerialSink> w, uint error, uint cr2)
+    {
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start, rodata = Arch.KernelVirtualBase + KernelImage.RodataStart;
+        ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
+        if (cr2 < 4096) w.Str(" note: null pointer dereference");
+        else if (KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack guard page");
+        else if ((error & 3) == 3 && cr2 >= text && cr2 < rodata) w.Str(" note: write to kernel text (read-only)");
+        else if ((error & 3) == 3 && cr2 >= rodata && cr2 < data) w.Str(" note: write to kernel rodata (read-only)");
+    }
+
+    private static void Reg(ref TextWriter<SerialSink> w, string name, uint value)
+    {
+        w.Char(' ');
+        w.Str(name);
+        w.Char('=');
+        w.Hex(value, 8);
+    }
+}

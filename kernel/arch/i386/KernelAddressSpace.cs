@@ -1,0 +1,244 @@
+using SharpMM.Addressing;
+using SharpMM.Boot;
+using SharpMM.Diagnostics;
+using SharpMM.Paging;
+using SharpMM.Paging.X86;
+using SharpMM.Virtual;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The i386 kernel's final page directory, built by the library once the buddy allocator is up
+/// (after <see cref="PhysicalBoot.Run"/>), then loaded into CR3:
+/// <code>
+///   0xFFFFF000             the directory itself        PD[1023] -> the directory (recursive slot):
+///   0xFFC00000             the page tables             the table for va at 0xFFC00000 + 4096 * (va >> 22)
+///   0xFFBC0000-0xFFBFFFFF  kernel stack (256 KiB)     RW, guard page at 0xFFBBF000 not present
+///   0xF8000000             (end of the direct map)
+///   0xC0000000 + phys      low memory, RAM entries     RW, 4 MiB pages where aligned, else 4 KiB
+///   0xC0000000 + image     kernel image, 4 KiB pages   text read-only, rodata read-only, data RW
+///   below 0xC0000000       nothing: the boot stub's identity map of [0, 4 MiB) is gone, page 0 faults
+/// </code>
+/// The image lies inside the direct map (it is linked at 0xC0000000 + its load address), so it
+/// has one mapping only: no writable alias of its text. Legacy 32-bit paging has no no-execute
+/// bit, so read-only is what the W^X split can enforce. Tables come from the buddy allocator's
+/// low zones (<see cref="KernelFrames"/>), built through the direct map.
+/// </summary>
+internal static unsafe class KernelAddressSpace
+{
+    /// <summary>The recursive slot and where it puts the tables and the directory.</summary>
+    public const int RecursiveSlot = 1023;
+    public const uint PageTablesBase = 0xFFC00000;
+    public const uint DirectoryAddress = 0xFFFFF000;
+
+    /// <summary>The live mapper's scratch page: where a new table is zeroed before it is linked.
+    /// It lies in the kernel stack's 4 MiB span (0xFF800000-0xFFBFFFFF), whose table exists and
+    /// which the live mapper then leaves alone.</summary>
+    public const uint ScratchPage = 0xFF800000;
+
+    private static Mapper<X86LegacyFormat, DirectMapTableAccess> s_mapper;
+    private static Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> s_live;
+    private static KernelArchHooks s_hooks;
+    private static FlushPolicy s_policy;
+
+    /// <summary>The kernel's tables as built, reached through the direct map (valid after
+    /// <see cref="Build"/>; for walks and dumps).</summary>
+    public static ref Mapper<X86LegacyFormat, DirectMapTableAccess> Mapper => ref s_mapper;
+
+    /// <summary>The same tables as the running kernel changes them: through the recursive slot
+    /// (the directory at 0xFFFFF000, the tables at 0xFFC00000), with the window address of a
+    /// table invalidated (invlpg) when the table is linked or freed.</summary>
+    public static ref Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> Live => ref s_live;
+    public static ref KernelArchHooks Hooks => ref s_hooks;
+    public static ref FlushPolicy Policy => ref s_policy;
+
+    /// <summary>CR3 of the boot stub's directory.</summary>
+    public static ulong BootCr3 { get; private set; }
+    /// <summary>Table pages the build took from the buddy allocator (directory included).</summary>
+    public static ulong TablePages { get; private set; }
+    public static ulong BuildCycles { get; private set; }
+
+    /// <summary>Builds the directory, installs the recursive slot, switches CR3 and checks that
+    /// the identity map is gone. Panics when a mapping fails.</summary>
+    public static void Build(ref LoaderInfo loader)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        s_policy = FlushPolicy.Default;
+        BootCr3 = s_hooks.ReadCr3();
+        DirectMap dm = Platform.DirectMap;
+        ulong framesBefore = KernelFrames.InUse;
+        KernelFrames frames = default;
+        FlushBatch batch = default;
+        ulong t0 = Arch.Rdtsc();
+        Status s = Mapper<X86LegacyFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out s_mapper);
+        if (s != Status.Ok) KernelPanic.Fail("address space: no frame for the page directory, status", (ulong)s);
+
+        Map(KernelImage.Start, KernelImage.RodataStart, PageFlags.Executable, MappingSize.Size4KiB, "kernel text", ref batch);
+        Map(KernelImage.RodataStart, KernelImage.DataStart, PageFlags.None, MappingSize.Size4KiB, "kernel rodata", ref batch);
+        Map(KernelImage.DataStart, KernelImage.End, PageFlags.Writable, MappingSize.Size4KiB, "kernel data", ref batch);
+        ulong directBytes = MapLowMemory(ref batch);
+        MapLoaderData(ref loader, ref batch);
+        ulong tablesBeforeStack = KernelFrames.InUse;
+        KernelStack.Map(ref s_mapper, ref batch);
+        s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.InstallLoop(dm.ToVirt(s_mapper.RootPhys), s_mapper.RootPhys, RecursiveSlot);
+        if (s != Status.Ok) KernelPanic.Fail("address space: recursive slot, status", (ulong)s);
+        BuildCycles = Arch.Rdtsc() - t0;
+        // Stack frames are data, not tables: count the tables the stack mapping needed only.
+        TablePages = (tablesBeforeStack - framesBefore) + (KernelFrames.InUse - tablesBeforeStack - KernelStack.Size / PageSize.Bytes);
+
+        BootSteps.FinalTables(ref w, s_mapper.RootPhys);
+        BootSteps.RecursiveSlot(ref w, RecursiveSlot, PageTablesBase, DirectoryAddress);
+        w.Str("paging: final page directory at ");
+        w.Hex(s_mapper.RootPhys, 8);
+        w.Str(": kernel image in 4 KiB pages (text and rodata read-only), direct map of ");
+        w.Size(directBytes);
+        w.Str(" of low memory at ");
+        w.Hex(Arch.KernelVirtualBase, 8);
+        w.Str(", PD[1023] -> the directory (tables at ");
+        w.Hex(PageTablesBase, 8);
+        w.Str(", directory at ");
+        w.Hex(DirectoryAddress, 8);
+        w.Line(")");
+        PageTableDump.Write(ref s_mapper, ref w);
+
+        // Not active yet: nothing in the TLB comes from these tables; the CR3 load drops the boot
+        // stub's translations (none of them global).
+        FlushPolicy unused = FlushPolicy.Default;
+        batch.Ignore(ref unused);
+        s_hooks.WriteCr3(s_mapper.RootPhys);
+        Arch.SetDoubleFaultCr3((uint)s_mapper.RootPhys);
+        BootSteps.Switched(ref w, s_mapper.RootPhys);
+        w.Str("page tables: ");
+        w.Dec(TablePages);
+        w.Str(" table pages (");
+        w.Size(TablePages * PageSize.Bytes);
+        w.Str(") built in ");
+        w.Dec(BuildCycles);
+        w.Str(" cycles; CR3 ");
+        w.Hex(BootCr3, 8);
+        w.Str(" -> ");
+        w.Hex(s_hooks.ReadCr3(), 8);
+        w.Str("; kernel stack [");
+        w.Hex(KernelStack.Bottom, 8);
+        w.Char('-');
+        w.Hex(KernelStack.Top - 1, 8);
+        w.Str("], guard page ");
+        w.Hex(KernelStack.Guard, 8);
+        w.Line();
+
+        s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
+            default(KernelWindow), ScratchPage, out RecursiveTableAccess<X86LegacyFormat, KernelWindow> access);
+        if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
+        s_live = new Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>>(s_mapper.RootPhys, access);
+        w.Str("paging: live tables through the recursive slot: directory at ");
+        w.Hex(DirectoryAddress, 8);
+        w.Str(", tables at ");
+        w.Hex(PageTablesBase, 8);
+        w.Str(", scratch page ");
+        w.Hex(ScratchPage, 8);
+        w.Line();
+
+        // The boot stub's identity map is gone: the image's physical address faults now.
+        bool identityGone = !FaultProbe.Read(KernelImage.Start, out _);
+        w.Str("paging: identity map dropped: ");
+        w.Hex(KernelImage.Start, 8);
+        w.Line(identityGone ? " faults" : " still reads (IDENTITY MAP STILL PRESENT)");
+        if (!identityGone) KernelPanic.Fail("address space: the identity map survived the switch");
+        BootSteps.IdentityDropped(ref w, false);
+        w.Line();
+    }
+
+    private static void Map(ulong physStart, ulong physEnd, PageFlags flags, MappingSize largest, string what, ref FlushBatch batch)
+    {
+        if (physEnd <= physStart) return;
+        KernelFrames frames = default;
+        Status s = s_mapper.MapRange(VirtAddr.NewUnchecked(Arch.KernelVirtualBase + physStart), PhysAddr.NewUnchecked(physStart),
+            physEnd - physStart, flags, largest, ref frames, ref batch);
+        if (s == Status.Ok) return;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("address space: mapping ");
+        w.Str(what);
+        w.Str(" [");
+        w.Hex(physStart, 8);
+        w.Char('-');
+        w.Hex(physEnd, 8);
+        w.Str(") failed: ");
+        w.Str(StatusNames.Name(s));
+        w.Line();
+        KernelPanic.Fail("address space: a kernel mapping failed, status", (ulong)s);
+    }
+
+    /// <summary>Every usable / ACPI page below the direct-map limit but page 0 and the image, at
+    /// 0xC0000000 + phys. Returns the bytes mapped.</summary>
+    private static ulong MapLowMemory(ref FlushBatch batch)
+    {
+        ref MemoryMap map = ref PhysicalBoot.Sanitized;
+        ulong kStart = KernelImage.Start, kEnd = KernelImage.End, limit = Platform.DirectMapLimit, bytes = 0;
+        for (int i = 0; i < map.Count; i++)
+        {
+            MemoryMapEntry e = map[i];
+            if (e.Type != MemoryType.Usable && e.Type != MemoryType.AcpiData && e.Type != MemoryType.AcpiNvs) continue;
+            ulong s = (e.Start + PageSize.OffsetMask) & ~PageSize.OffsetMask;
+            ulong t = e.End & ~PageSize.OffsetMask;
+            if (s < PageSize.Bytes) s = PageSize.Bytes;
+            if (t > limit) t = limit;
+            if (t <= s) continue;
+            if (s < kEnd && t > kStart)
+            {
+                Map(s, kStart < t ? kStart : t, PageFlags.Writable, MappingSize.Size4MiB, "low memory below the kernel", ref batch);
+                Map(kEnd > s ? kEnd : s, t, PageFlags.Writable, MappingSize.Size4MiB, "low memory above the kernel", ref batch);
+                bytes += (t - s) - ((t < kEnd ? t : kEnd) - (s > kStart ? s : kStart));
+            }
+            else
+            {
+                Map(s, t, PageFlags.Writable, MappingSize.Size4MiB, "low memory", ref batch);
+                bytes += t - s;
+            }
+        }
+        return bytes;
+    }
+
+    /// <summary>The Multiboot structures and command line, read-only, where the RAM map left
+    /// them out (QEMU puts them in usable RAM: then nothing is added).</summary>
+    private static void MapLoaderData(ref LoaderInfo loader, ref FlushBatch batch)
+    {
+        DirectMap dm = Platform.DirectMap;
+        MultibootInfo* mb = loader.Multiboot;
+        MapReadOnly(dm.ToPhys(mb), (ulong)sizeof(MultibootInfo), ref batch);
+        if ((mb->Flags & MultibootInfo.FlagMemoryMap) != 0) MapReadOnly(mb->MmapAddr, mb->MmapLength, ref batch);
+        if (loader.CommandLine.Text != null) MapReadOnly(dm.ToPhys(loader.CommandLine.Text), (ulong)loader.CommandLine.Length + 1, ref batch);
+    }
+
+    private static void MapReadOnly(ulong start, ulong bytes, ref FlushBatch batch)
+    {
+        ulong first = start & ~PageSize.OffsetMask;
+        ulong end = (start + bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask;
+        KernelFrames frames = default;
+        for (ulong p = first; p < end; p += PageSize.Bytes)
+        {
+            ulong va = Arch.KernelVirtualBase + p;
+            if (p == 0 || s_mapper.Translate(VirtAddr.NewUnchecked(va), out _) == Status.Ok) continue;
+            Status s = s_mapper.Map(VirtAddr.NewUnchecked(va), PhysAddr.NewUnchecked(p), MappingSize.Size4KiB, PageFlags.None, ref frames, out FlushToken token);
+            if (s != Status.Ok) KernelPanic.Fail("address space: mapping loader data failed at", p);
+            batch.Add(in token);
+        }
+    }
+
+    /// <summary>True when the library's walk of the kernel's tables finds <paramref name="va"/> mapped.</summary>
+    public static bool IsMapped(ulong va) => va <= 0xFFFFFFFFUL && s_mapper.Translate(VirtAddr.NewUnchecked(va), out _) == Status.Ok;
+
+    public static Status Translate(ulong va, out Translation t)
+    {
+        t = default;
+        if (va > 0xFFFFFFFFUL) return Status.InvalidArgument;
+        return s_mapper.Translate(VirtAddr.NewUnchecked(va), out t);
+    }
+
+    /// <summary>The recursive window as the CPU sees it: a virtual address is a pointer; a table's
+    /// window address is invalidated with invlpg when the table is linked or unlinked.</summary>
+    internal struct KernelWindow : IVirtualWindow
+    {
+        public byte* Pointer(ulong va) => (byte*)(nuint)va;
+        public void Invalidate(ulong va) => Arch.Invlpg((uint)va);
+    }
+}

@@ -1,0 +1,123 @@
+global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
+global using KernelPagingFormat = SharpMM.Paging.X86.X86LegacyFormat;
+global using KernelTableAccess = SharpMM.Paging.RecursiveTableAccess<SharpMM.Paging.X86.X86LegacyFormat, SharpMM.Kernel.KernelAddressSpace.KernelWindow>;
+
+using SharpMM.Addressing;
+using SharpMM.Diagnostics;
+using SharpMM.Paging;
+using SharpMM.Physical;
+using SharpMM.Virtual;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The i386 steps of kmain's boot flow (src/KernelMain.cs calls them in order). The classic
+/// higher-half design: the kernel runs at 0xC0000000 + phys, and low memory (below 896 MiB) is
+/// mapped linearly there, so the library reaches physical memory through
+/// <see cref="DirectMap"/> with offset 0xC0000000; RAM above the limit is the HighMem zone,
+/// which that map does not reach.
+/// <code>
+///   EarlyInit            the double-fault task (its stack from EarlyPages); boot.S installed the
+///                        other exception gates before kmain
+///   BeforePhysicalBoot   prints the boot stub's direct map
+///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
+///                        the identity map dropped, the vmalloc and kmap windows; then Stage2 on the kernel
+///                        stack (its own region, guard page below)
+/// </code>
+/// </summary>
+internal static unsafe class Platform
+{
+    public const string Name = "i386";
+
+    /// <summary>Low memory the boot stub and the final directory map at 0xC0000000: the 3G/1G
+    /// split's 896 MiB (the rest of the top gigabyte is for the recursive slot and windows).</summary>
+    public const ulong DirectMapLimit = 896UL << 20;
+
+    /// <summary>How the kernel reaches physical memory below <see cref="DirectMapLimit"/>.</summary>
+    public static DirectMap DirectMap => new DirectMap(Arch.KernelVirtualBase);
+
+    /// <summary>DMA below 16 MiB, Normal up to the direct-map limit, HighMem above.</summary>
+    public static ZoneLayout Zones => ZoneLayout.I386(DirectMapLimit);
+
+    /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
+    public static KernelLargeMapper NewLargeMapper() => default;
+
+    /// <summary>VmallocLargeMapper's areas, in the layout's kernel-heap region above the direct
+    /// map's end (0xF8000000) and below the kmap window (0xFF000000).</summary>
+    public const ulong VmallocStart = 0xF8800000, VmallocEnd = 0xFC000000;
+    public const ulong WindowStart = 0xFC000000, WindowEnd = 0xFF000000;
+
+    /// <summary>The tables the running kernel changes: through the recursive slot.</summary>
+    public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Live;
+
+    /// <summary>True when <paramref name="va"/> is a direct-map address of low memory.</summary>
+    public static bool InDirectMap(ulong va) => va >= Arch.KernelVirtualBase + 4096 && va < Arch.KernelVirtualBase + DirectMapLimit;
+
+    /// <summary>Pages of the double-fault task's stack (from the earliest allocator).</summary>
+    private const uint DoubleFaultStackPages = 4;
+
+    /// <summary>The double-fault task, on a stack from the earliest allocator (nothing else
+    /// hands out memory yet); boot.S installed the other exception gates.</summary>
+    public static void EarlyInit()
+    {
+        byte* stack = EarlyPages.Alloc(DoubleFaultStackPages);
+        Arch.InstallDoubleFaultTask((uint)(nuint)(stack + DoubleFaultStackPages * 4096));
+    }
+
+    /// <summary>A pointer to the frame at <paramref name="phys"/>: through the direct map below
+    /// the limit, else through a kmap slot (give it back with <see cref="UnmapFrame"/>).</summary>
+    public static byte* MapFrame(ulong phys) => phys < DirectMapLimit ? DirectMap.ToVirt(phys) : Kmap.Map(phys);
+
+    /// <summary>Ends <see cref="MapFrame"/> (nothing to do for a direct-map pointer).</summary>
+    public static void UnmapFrame(byte* p)
+    {
+        if ((ulong)(nuint)p >= Kmap.WindowStart) Kmap.Unmap(p);
+    }
+
+    public static void BeforePhysicalBoot(ref LoaderInfo loader)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        ulong top = loader.HighestUsableEnd();
+        w.Str("direct map: ");
+        w.Hex(Arch.KernelVirtualBase, 8);
+        w.Str(" -> [0, ");
+        w.Size(DirectMapLimit);
+        w.Str(") (boot page directory, 4 MiB pages); RAM above it: ");
+        w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
+        w.Line(" (HighMem)");
+    }
+
+    /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
+    /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
+    public const string LayoutName = "i386-higher-half";
+
+    public static void AfterPhysicalBoot(ref LoaderInfo loader)
+    {
+        // Steps 1-3 of the layout's boot sequence happened already (boot.S, PhysicalBoot); they are
+        // summed up here in the hosted run's words, and steps 4-7 are printed as they happen.
+        TextWriter<SerialSink> w = Log.Writer();
+        BootSteps.Header(ref w, LayoutName);
+        w.Str("  1. temporary tables at ");
+        w.Hex((ulong)(nuint)Arch.BootPageDirectory() - Arch.KernelVirtualBase);
+        w.Str(" (kernel bss): [0x0, 0x400000) identity and ");
+        w.Hex(Arch.KernelVirtualBase);
+        w.Str(" -> [0x0, ");
+        w.Hex(DirectMapLimit);
+        w.Line(") in 4M pages; paging on");
+        BootSteps.Sanitized(ref w, in PhysicalBoot.Sanitized);
+        BootSteps.HandedOver(ref w, ref PhysicalBoot.Memory);
+        KernelAddressSpace.Build(ref loader);
+        VmallocLargeMapper.Attach();
+        Kmap.Init();
+        BootSteps.StackMoved(ref w, KernelStack.Top, 32);
+        Log.Line("kernel stack: moving to its region, kmain continues there");
+        Arch.RunOnStack((uint)KernelStack.Top);
+    }
+
+    public static void DeliberateFailures(ref LoaderInfo loader)
+    {
+        if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
+        if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
+        if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+    }
+}

@@ -1,0 +1,98 @@
+global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
+global using KernelPagingFormat = SharpMM.Paging.X86.X86LongModeFormat;
+global using KernelTableAccess = SharpMM.Paging.DirectMapTableAccess;
+
+using SharpMM.Addressing;
+using SharpMM.Boot;
+using SharpMM.Diagnostics;
+using SharpMM.Paging;
+using SharpMM.Physical;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The x86-64 steps of kmain's boot flow (src/KernelMain.cs calls them in order; every
+/// architecture has a Platform with the same members):
+/// <code>
+///   EarlyInit            IDT (exception stubs, #DF/NMI on the IST stack)
+///   BeforePhysicalBoot   boot direct map extended over RAM above 4 GiB, printed
+///   AfterPhysicalBoot    the kernel's own page tables (KernelAddressSpace), the vmalloc window,
+///                        then kmain_stage2 on the kernel stack (never returns)
+///   DeliberateFailures   the test= switches only this architecture has
+/// </code>
+/// The kernel image is identity mapped: physical addresses are pointers (<see cref="DirectMap"/>
+/// has offset 0).
+/// </summary>
+internal static unsafe class Platform
+{
+    /// <summary>The name in the banner.</summary>
+    public const string Name = "x86-64";
+
+    /// <summary>How the kernel reaches physical memory: virt == phys.</summary>
+    public static DirectMap DirectMap => new DirectMap(0);
+
+    /// <summary>The direct map reaches all RAM (BootInfo.DirectMapLimit: 0, no limit).</summary>
+    public const ulong DirectMapLimit = 0;
+
+    /// <summary>The zones the buddy allocator uses: DMA, DMA32, Normal.</summary>
+    public static ZoneLayout Zones => ZoneLayout.X86_64();
+
+    /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
+    public static KernelLargeMapper NewLargeMapper() => default;
+
+    /// <summary>VmallocLargeMapper's areas: vmalloc, and the physical-mapping window.</summary>
+    public const ulong VmallocStart = 0xffffc90100000000, VmallocEnd = 0xffffc90500000000;
+    public const ulong WindowStart = 0xffffd00000000000, WindowEnd = 0xffffd00400000000;
+
+    /// <summary>The tables the running kernel changes (reached through the direct map).</summary>
+    public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Mapper;
+
+    /// <summary>True when <paramref name="va"/> is a direct-map (identity) address of RAM.</summary>
+    public static bool InDirectMap(ulong va) => va >= PageSize.Bytes && va < KernelAddressSpace.DirectMapEnd;
+
+    public static void EarlyInit() => Idt.Install();
+
+    /// <summary>A pointer to the frame at <paramref name="phys"/>: the direct map reaches all RAM.</summary>
+    public static byte* MapFrame(ulong phys) => DirectMap.ToVirt(phys);
+
+    /// <summary>Ends <see cref="MapFrame"/>: nothing to do.</summary>
+    public static void UnmapFrame(byte* p) { }
+
+    public static void BeforePhysicalBoot(ref LoaderInfo loader)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
+        BootDirectMap.Extend(in loader.Map);
+        w.Str("direct map: [0-4 GiB) plus ");
+        w.Size(BootDirectMap.MappedBytes);
+        w.Str(" of RAM above 4 GiB (2 MiB pages, ");
+        w.Dec((ulong)BootDirectMap.PageDirectoriesUsed);
+        w.Str(" page directories), highest mapped byte ");
+        w.Hex(BootDirectMap.End - 1, 16);
+        w.Line();
+        if (BootDirectMap.SkippedBytes != 0)
+        {
+            w.Str("direct map: warning: ");
+            w.Size(BootDirectMap.SkippedBytes);
+            w.Line(" of RAM above 64 GiB left unmapped");
+        }
+    }
+
+    /// <summary>Builds and loads the kernel's tables, then continues in kmain_stage2 on the
+    /// kernel stack.</summary>
+    public static void AfterPhysicalBoot(ref LoaderInfo loader)
+    {
+        KernelAddressSpace.Build(ref loader);
+        VmallocLargeMapper.Attach();
+        Arch.RunOnStack(KernelStack.Top);
+    }
+
+    /// <summary>The test= switches of this architecture (each ends the run when present).</summary>
+    public static void DeliberateFailures(ref LoaderInfo loader)
+    {
+        if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
+        if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
+        if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+        if (loader.CommandLine.Has("test=execdata")) DeliberateFaults.ExecuteData();
+        if (loader.CommandLine.Has("test=userfault")) UserTests.DeliberateNoRegionRead();
+    }
+}

@@ -1,0 +1,278 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+using SharpMM.Physical;
+using SharpMM.Virtual;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The i386 part of the in-kernel suite (KernelTests.RunAll runs it last): the final page
+/// directory as the library's walk and the MMU see it (page 0 and the identity map gone, text
+/// read-only, low memory in 4 MiB pages), the recursive slot (the directory at 0xFFFFF000, a
+/// table at 0xFFC00000 + 4096 * (va >> 22), a PTE changed there taking effect after invlpg, a page
+/// mapped and unmapped through the live (recursive) mapper), kmap (a reused slot shows its new
+/// frame; a HighMem frame, which the direct map does not reach, is written and zeroed through it).
+/// </summary>
+internal static unsafe class ArchTests
+{
+    public static void RunAll(ref TestRunner r)
+    {
+        r.Run("i386: the address space follows the library's i386-higher-half layout", &FollowsLayout);
+        r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
+        r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
+        r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
+        r.Run("i386: kernel text is read-only", &TextIsReadOnly);
+        r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
+        r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
+        r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+        r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
+        r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
+    }
+
+    private static void FollowsLayout(ref TestContext t)
+    {
+        AddressSpaceLayout layout = AddressSpaceLayout.Get(LayoutId.I386HigherHalf);
+        t.Equal(layout.KernelVirtualOffset, Arch.KernelVirtualBase, "kernel virtual offset");
+        t.Check(layout.TryFind(RegionKind.KernelStack, out LayoutRegion stack) && stack.End == KernelStack.Top && stack.Start <= KernelStack.Guard,
+            "the kernel stack (and its guard) at the top of the kernel-stack region");
+        t.Check(layout.TryFind(RegionKind.PageTables, out LayoutRegion tables) && tables.Start == KernelAddressSpace.PageTablesBase, "page tables where the layout puts them");
+        t.Check(layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dir) && dir.Start == KernelAddressSpace.DirectoryAddress, "the directory where the layout puts it");
+        t.Check(layout.TryFind(RegionKind.KernelImage, out LayoutRegion image) && image.Start <= Arch.KernelVirtualBase + KernelImage.Start
+            && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
+        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
+            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
+        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == RegionKind.KernelHeap && Platform.WindowEnd <= heap.End
+            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in the kernel-heap region, above the direct map");
+    }
+
+    private static void EarlyPagesZeroAndLimit(ref TestContext t)
+    {
+        byte* region = Arch.FreeRam(), regionEnd = Arch.FreeRamEnd();
+        ulong regionPhys = (ulong)(nuint)region - Arch.KernelVirtualBase;
+        t.Check(regionPhys >= KernelImage.Start && (ulong)(nuint)regionEnd - Arch.KernelVirtualBase <= KernelImage.End,
+            "the region lies inside the image (memblock reserved it)");
+        uint left = EarlyPages.Remaining;
+        t.Check(left >= 2 && left < 16, "EarlyInit took the double-fault stack, some pages left");
+        byte* p = EarlyPages.Alloc(1);
+        t.Check(p >= region && p + 4096 <= regionEnd, "the page comes from the region");
+        int nonzero = 0;
+        for (int i = 0; i < 4096; i++) if (p[i] != 0) nonzero++;
+        t.Equal((ulong)nonzero, 0, "non-zero bytes in a new page");
+        t.Equal(EarlyPages.Remaining, left - 1, "one page fewer left");
+        t.Check(EarlyPages.TryAlloc(EarlyPages.Remaining + 1) == null, "asking for more than is left is refused");
+        t.Equal(EarlyPages.Remaining, left - 1, "a refused request takes nothing");
+        t.Check(EarlyPages.TryAlloc(0) == null, "zero pages is refused");
+    }
+
+    private static void NoIdentityMap(ref TestContext t)
+    {
+        t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not in the kernel's tables");
+        t.Check(!FaultProbe.Read(0, out _), "reading address 0 faults");
+        t.Equal(FaultProbe.LastCr2, 0, "CR2 of the fault on address 0");
+        t.Equal(FaultProbe.LastErrorCode & 1, 0, "not-present fault");
+        t.Check(!KernelAddressSpace.IsMapped(KernelImage.Start), "the image's physical address is not mapped");
+        t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
+        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at 0xC0000000 + phys");
+        t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
+    }
+
+    private static void OnKernelStack(ref TestContext t)
+    {
+        byte local = 0;
+        ulong esp = (ulong)(nuint)(&local);
+        t.Check(esp >= KernelStack.Bottom && esp < KernelStack.Top, "a local lives in [Bottom, Top)");
+        t.Check(KernelAddressSpace.IsMapped(KernelStack.Bottom) && KernelAddressSpace.IsMapped(KernelStack.Top - 1), "stack pages mapped");
+        t.Check(!KernelAddressSpace.IsMapped(KernelStack.Guard), "guard page not mapped");
+        t.Check(!FaultProbe.Write(KernelStack.Guard + 8, 0), "a write to the guard page faults");
+        t.Equal(FaultProbe.LastCr2, KernelStack.Guard + 8, "CR2 in the guard page");
+        t.Equal(FaultProbe.LastErrorCode & 3, 2, "not-present write");
+    }
+
+    private static void TextIsReadOnly(ref TestContext t)
+    {
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start + 0x1000;
+        t.Check(FaultProbe.Read(text, out ulong v), "kernel text reads");
+        t.Check(!FaultProbe.Write(text, v), "a write to kernel text faults (CR0.WP)");
+        t.Equal(FaultProbe.LastErrorCode & 3, 3, "protection fault on a write");
+        t.Equal(FaultProbe.LastCr2, text, "CR2 of the write");
+        ulong rodata = Arch.KernelVirtualBase + KernelImage.RodataStart;
+        t.Check(KernelAddressSpace.Translate(rodata, out Translation tr) == Status.Ok && (tr.Flags & PageFlags.Writable) == 0, "rodata mapped read-only");
+        ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
+        t.Check(KernelAddressSpace.Translate(data, out tr) == Status.Ok && (tr.Flags & PageFlags.Writable) != 0, "data mapped writable");
+    }
+
+    private static void LargePageTranslates(ref TestContext t)
+    {
+        // The first 4 MiB-aligned usable run above the image: low memory at 8 MiB (every guest
+        // test.sh boots has at least 32 MiB).
+        const ulong phys = 8UL << 20;
+        ulong va = Arch.KernelVirtualBase + phys;
+        t.Equal((ulong)KernelAddressSpace.Translate(va + 0x1234, out Translation tr), (ulong)Status.Ok, "translate 0xC0801234");
+        t.Equal((ulong)tr.Size, (ulong)MappingSize.Size4MiB, "a 4 MiB page");
+        t.Equal(tr.Phys.Value, phys + 0x1234, "physical address");
+        // The MMU agrees: a value written through the large page reads back through the recursive
+        // view of its directory entry's frame, i.e. the same physical memory.
+        uint pde = ((uint*)KernelAddressSpace.DirectoryAddress)[va >> 22];
+        t.Equal(pde & 0x81, 0x81, "PDE present with PS set");
+        t.Equal(pde & 0xFFC00000, phys, "PDE frame");
+    }
+
+    private static void DirectoryThroughRecursiveSlot(ref TestContext t)
+    {
+        uint* dir = (uint*)KernelAddressSpace.DirectoryAddress;
+        ulong root = KernelAddressSpace.Mapper.RootPhys;
+        t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0xFFFFF000, root, "PD[1023] points at the directory");
+        t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0x7, 0x3, "PD[1023] present, writable, supervisor");
+        t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
+        // The directory read through the slot is the one the library built (through the direct map).
+        uint* built = (uint*)Platform.DirectMap.ToVirt(root);
+        int differ = 0;
+        for (int i = 0; i < 1024; i++) if (dir[i] != built[i]) differ++;
+        t.Equal((ulong)differ, 0, "entries that differ from the directory read through the direct map");
+        // The kernel text's page table at 0xFFC00000 + 4096 * 768: its PTE for the text page.
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start;
+        uint pte = ((uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(text >> 22)))[(text >> 12) & 1023];
+        t.Equal(pte & 0xFFFFF000, KernelImage.Start, "text PTE frame through the slot");
+        t.Equal(pte & 0x3, 0x1, "text PTE present, read-only");
+
+        // The walk through the recursive window and through the direct map give the same answer
+        // for every page of the image; the cost of each is printed.
+        ulong start = Arch.KernelVirtualBase + KernelImage.Start, end = Arch.KernelVirtualBase + KernelImage.End;
+        int pages = 0, disagree = 0;
+        for (ulong va = start; va < end; va += PageSize.Bytes)
+        {
+            pages++;
+            if (KernelAddressSpace.Mapper.Translate(VirtAddr.NewUnchecked(va), out Translation d) != Status.Ok
+                || KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out Translation l) != Status.Ok
+                || d.Phys.Value != l.Phys.Value || d.Flags != l.Flags) disagree++;
+        }
+        // Timed after that first pass, so both walks' code is translated (TCG) and warm.
+        ulong t0 = Arch.Rdtsc();
+        for (ulong va = start; va < end; va += PageSize.Bytes) KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out _);
+        ulong recursive = Arch.Rdtsc() - t0;
+        t0 = Arch.Rdtsc();
+        for (ulong va = start; va < end; va += PageSize.Bytes) KernelAddressSpace.Mapper.Translate(VirtAddr.NewUnchecked(va), out _);
+        ulong direct = Arch.Rdtsc() - t0;
+        t.Equal((ulong)disagree, 0, "image pages where the two walks disagree");
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  translate through the recursive window: ");
+        w.Dec(recursive / (ulong)pages);
+        w.Str(" cycles a page; through the direct map: ");
+        w.Dec(direct / (ulong)pages);
+        w.Str(" (");
+        w.Dec((ulong)pages);
+        w.Line(" image pages)");
+    }
+
+    private static void PteThroughRecursiveSlot(ref TestContext t)
+    {
+        // A page outside the direct map (the kernel-heap region above 0xF8000000), mapped to
+        // frame A; its PTE is then pointed at frame B through 0xFFC00000.
+        const ulong va = 0xF8400000;
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn a) != Status.Ok || frames.Allocate(0, out Pfn b) != Status.Ok) { t.Check(false, "two frames"); return; }
+        DirectMap dm = Platform.DirectMap;
+        *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xAAAA_0001;
+        *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xBBBB_0002;
+        // Through the live mapper: the new page table is zeroed at the scratch page, linked, and
+        // its window address invalidated; the unmap frees it and invalidates the window again.
+        ref var m = ref KernelAddressSpace.Live;
+        Status s = m.Map(VirtAddr.NewUnchecked(va), a.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken token);
+        t.Equal((ulong)s, (ulong)Status.Ok, "map the test page");
+        if (s != Status.Ok) return;
+        token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
+        t.Check(FaultProbe.Read(va, out ulong before) && before == 0xAAAA_0001, "the page reads frame A");
+
+        uint* pte = (uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(va >> 22)) + ((va >> 12) & 1023);
+        t.Equal(*pte & 0xFFFFF000, a.ToAddr().Value, "PTE through the slot names frame A");
+        *pte = (uint)b.ToAddr().Value | (*pte & 0xFFF);
+        Arch.Invlpg((uint)va);
+        t.Check(FaultProbe.Read(va, out ulong after) && after == 0xBBBB_0002, "after invlpg the page reads frame B");
+        t.Check(m.Translate(VirtAddr.NewUnchecked(va), out Translation tr) == Status.Ok && tr.PageBase.Value == b.ToAddr().Value, "the library's walk sees frame B");
+
+        s = m.Unmap(VirtAddr.NewUnchecked(va), ref frames, out token);
+        t.Equal((ulong)s, (ulong)Status.Ok, "unmap");
+        token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
+        t.Check(!FaultProbe.Read(va, out _), "the page faults after unmap");
+        t.Check(!KernelAddressSpace.IsMapped(va), "the direct-map walk agrees (the table is gone)");
+        frames.Free(a, 0);
+        frames.Free(b, 0);
+    }
+
+    private static void KmapSlotReuse(ref TestContext t)
+    {
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn a) != Status.Ok || frames.Allocate(0, out Pfn b) != Status.Ok) { t.Check(false, "two frames"); return; }
+        DirectMap dm = Platform.DirectMap;
+        *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xA1A1;
+        *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xB2B2;
+        byte* pa = Kmap.Map(a.ToAddr().Value);
+        t.Equal(*(ulong*)pa, 0xA1A1, "frame A through its slot");
+        Kmap.Unmap(pa);
+        // Round robin over Slots - 1 slots: the (Slots - 1)th next kmap takes A's slot again.
+        byte* pb = null;
+        for (int i = 0; i < Kmap.Slots - 1; i++)
+        {
+            pb = Kmap.Map(b.ToAddr().Value);
+            if (i < Kmap.Slots - 2) Kmap.Unmap(pb);
+        }
+        t.Equal((ulong)(nuint)pb, (ulong)(nuint)pa, "the same slot again");
+        t.Equal(*(ulong*)pb, 0xB2B2, "frame B through the reused slot");
+        Kmap.Unmap(pb);
+        t.Check(!FaultProbe.Read((ulong)(nuint)pb, out _), "the slot faults after kunmap");
+
+        // Round trips: each kmap of A or B, alternating, must show that frame (and prints the cost).
+        const int Trips = 256;
+        int wrong = 0;
+        ulong t0 = Arch.Rdtsc();
+        for (int i = 0; i < Trips; i++)
+        {
+            ulong expect = (i & 1) == 0 ? 0xA1A1UL : 0xB2B2UL;
+            byte* q = Kmap.Map(((i & 1) == 0 ? a : b).ToAddr().Value);
+            if (*(ulong*)q != expect) wrong++;
+            Kmap.Unmap(q);
+        }
+        ulong cycles = (Arch.Rdtsc() - t0) / Trips;
+        t.Equal((ulong)wrong, 0, "round trips that read the wrong frame");
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  kmap round trip (PTE write, invlpg, one read, PTE clear, invlpg): ");
+        w.Dec(cycles);
+        w.Line(" cycles (mean of 256)");
+        frames.Free(a, 0);
+        frames.Free(b, 0);
+    }
+
+    private static void HighMemFrameThroughKmap(ref TestContext t)
+    {
+        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+        ulong highMem = 0;
+        for (int z = 0; z < buddy.ZoneCount; z++)
+            if (buddy.GetZone(z).Kind == ZoneKind.HighMem) highMem = buddy.GetZone(z).ManagedFrames;
+        if (highMem == 0)
+        {
+            // Nothing to reach: every frame of this guest is in the direct map.
+            t.Check(PhysicalBoot.Memory.Buddy.ManagedFrames > 0, "frames managed");
+            Log.Line("  no HighMem on this machine (RAM below 896 MiB): nothing to kmap");
+            return;
+        }
+        t.Equal((ulong)buddy.Allocate(0, MemoryClass.User, out Pfn f), (ulong)Status.Ok, "a user frame");
+        ulong phys = f.ToAddr().Value;
+        t.Check(phys >= Platform.DirectMapLimit, "user frames come from HighMem first");
+        t.Check(!KernelAddressSpace.IsMapped(Arch.KernelVirtualBase + phys), "the frame has no direct-map address");
+        byte* p = Kmap.Map(phys);
+        for (int i = 0; i < 4096; i++) p[i] = 0xA5;
+        Kmap.Unmap(p);
+        p = Kmap.Map(phys);
+        int dirty = 0;
+        for (int i = 0; i < 4096; i++) if (p[i] != 0xA5) dirty++;
+        t.Equal((ulong)dirty, 0, "bytes that lost the pattern between two kmaps");
+        SharpMM.Diagnostics.MemoryOps.Zero(p, 4096);
+        Kmap.Unmap(p);
+        p = Kmap.Map(phys);
+        int nonzero = 0;
+        for (int i = 0; i < 4096; i++) if (p[i] != 0) nonzero++;
+        t.Equal((ulong)nonzero, 0, "non-zero bytes after zeroing through kmap");
+        Kmap.Unmap(p);
+        t.Equal((ulong)buddy.Free(f, 0), (ulong)Status.Ok, "free");
+    }
+}

@@ -1,0 +1,144 @@
+using SharpMM.Boot;
+using SharpMM.Heap;
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The x86-64 part of the in-kernel suite (KernelTests.RunAll runs it last): the kernel's own
+/// tables seen through the library's walk (page 0 and the guard pages are holes, the identity
+/// direct map reaches the end of RAM), the IDT's breakpoint round trip, reference-type statics,
+/// kmalloc's large blocks
+/// in the vmalloc window, then the paging and user-memory suites.
+/// </summary>
+internal static unsafe class ArchTests
+{
+    public static void RunAll(ref TestRunner r)
+    {
+        r.Run("page 0 is not mapped", &NullPageNotMapped);
+        r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
+        r.Run("breakpoint trap returns", &BreakpointTrapReturns);
+        r.Run("gc statics initialised", &GcStaticsInitialised);
+        PagingTests.RunAll(ref r);
+        UserTests.RunAll(ref r);
+    }
+
+    /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
+    /// are holes, page 1 is mapped. PagingTests checks the same holes with the hardware.</summary>
+    private static void NullPageNotMapped(ref TestContext t)
+    {
+        t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not present");
+        t.Check(!KernelAddressSpace.IsMapped(0xFFF), "last byte of page 0 not present");
+        t.Check(KernelAddressSpace.IsMapped(0x1000), "page 1 present");
+        t.Check(!KernelAddressSpace.IsMapped(Arch.BootStackGuard()), "boot stack guard page not present");
+        t.Check(!KernelAddressSpace.IsMapped(KernelStack.Guard), "kernel stack guard page not present");
+        t.Equal(Arch.ReadCr3() & ~0xFFFUL, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's PML4");
+        t.Check((Arch.ReadCr0() & Arch.Cr0PagingEnabled) != 0, "CR0.PG set");
+    }
+
+    /// <summary>
+    /// For every usable range above 1 MiB (the part outside the kernel image), writes and reads
+    /// back a pattern over its first and last 4 KiB page, restoring each word, and touches the
+    /// last usable byte of RAM, all through the kernel's direct map (virt == phys: each page
+    /// tested must translate to itself).
+    /// </summary>
+    private static void DirectMapReachesRam(ref TestContext t)
+    {
+        ref LoaderInfo loader = ref KernelMain.Loader;
+        ulong imageStart = KernelImage.Start, imageEnd = KernelImage.End;
+        ulong highestTested = 0;
+        int pages = 0;
+        for (int i = 0; i < loader.Map.Count; i++)
+        {
+            MemoryMapEntry e = loader.Map[i];
+            if (e.Type != MemoryType.Usable) continue;
+            ulong start = (e.Start + 0xFFF) & ~0xFFFUL;
+            ulong end = e.End & ~0xFFFUL;
+            if (start < 0x100000) start = 0x100000;
+            if (start < imageEnd && end > imageStart)
+            {
+                // The image sits at 1 MiB, at the bottom of its range: test what lies above it.
+                if (start >= imageStart) start = imageEnd;
+                else end = imageStart;
+            }
+            if (start >= end) continue;
+            pages += TestPage(ref t, start);
+            pages += TestPage(ref t, end - 0x1000);
+            if (end > highestTested) highestTested = end;
+        }
+        t.Check(pages > 0, "at least one usable page above the kernel image");
+        ulong top = loader.HighestUsableEnd();
+        t.Equal(highestTested, top & ~0xFFFUL, "highest page tested is the last usable page");
+        if (KernelAddressSpace.IsMapped(top - 1))
+        {
+            byte* last = (byte*)(top - 1);
+            byte saved = *last;
+            *last = 0xA5;
+            t.Equal(*last, 0xA5, "last usable byte of RAM holds a write");
+            *last = saved;
+        }
+        else t.Check(false, "last usable byte of RAM is mapped");
+    }
+
+    private static int TestPage(ref TestContext t, ulong addr)
+    {
+        if (KernelAddressSpace.Translate(addr, out SharpMM.Paging.Translation tr) != Status.Ok || tr.Phys.Value != addr)
+        {
+            t.Equal(addr, 0, "usable page not mapped at virt == phys");
+            return 0;
+        }
+        ulong* p = (ulong*)addr;
+        for (int i = 0; i < 512; i++)
+        {
+            ulong saved = p[i];
+            ulong pattern = (addr + (ulong)i * 8) ^ 0x5A5AA5A5C3C33C3CUL;
+            p[i] = pattern;
+            ulong back = p[i];
+            p[i] = ~pattern;
+            ulong back2 = p[i];
+            p[i] = saved;
+            if (back != pattern || back2 != ~pattern)
+            {
+                t.Equal(back, pattern, "pattern read back from a usable page");
+                return 1;
+            }
+        }
+        return 1;
+    }
+
+    /// <summary>int3 goes through the IDT, the stub, the dispatcher and iretq, and comes back.</summary>
+    private static void BreakpointTrapReturns(ref TestContext t)
+    {
+        int before = ExceptionDispatcher.BreakpointCount;
+        ExceptionDispatcher.ExpectBreakpoint = true;
+        Arch.Int3();
+        t.Equal((ulong)(ExceptionDispatcher.BreakpointCount - before), 1, "breakpoints taken");
+        t.Check(!ExceptionDispatcher.ExpectBreakpoint, "dispatcher consumed the expectation");
+    }
+
+    // ---- runtime (the i386 image has no reference-type statics: see GcStatics) ---------------
+
+    // Not readonly, and written below: ilc must keep them as real fields in a GC static block
+    // (a readonly one it would fold into a constant).
+    private static string s_gcStaticProbe = "gc-static";
+    private static string s_gcStaticOther;
+
+    /// <summary>Reference-type statics live in blocks GcStatics.Initialize allocated; the
+    /// preinitialised value is there and the field can be written.</summary>
+    private static void GcStaticsInitialised(ref TestContext t)
+    {
+        t.Check(GcStatics.BlockCount > 0, "at least one GC static block");
+        t.Check((object)s_gcStaticOther == null, "reference static without initialiser is null");
+        string probe = s_gcStaticProbe;
+        t.Check((object)probe != null, "preinitialised string static is set");
+        if ((object)probe != null)
+        {
+            t.Equal((ulong)probe.Length, 9, "preinitialised string static length");
+            t.Check(probe[0] == 'g' && probe[8] == 'c', "preinitialised string static text");
+        }
+        s_gcStaticOther = "other";
+        s_gcStaticProbe = s_gcStaticOther;
+        t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
+        s_gcStaticProbe = probe;
+        s_gcStaticOther = null;
+    }
+}
