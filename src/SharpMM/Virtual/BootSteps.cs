@@ -65,6 +65,8 @@ public static class BootSteps
 
     public static void StackMoved<TSink>(ref TextWriter<TSink> w, ulong top, int addressBits) where TSink : struct, ITextSink
     {
-        w.Str("  7. stack pointer moved to "); w.Hex(top, addressBits / 4); w.Line();
+        // Full width: 8 digits on 32-bit layouts, 16 on x86-64 (whose 48-bit addresses are
+        // sign-extended, so 12 digits would cut the top of the address space).
+        w.Str("  7. stack pointer moved to "); w.Hex(top, addressBits <= 32 ? 8 : 16); w.Line();
     }
 }
