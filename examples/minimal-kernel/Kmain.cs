@@ -134,10 +134,10 @@ internal static unsafe class Kernel
         s = s_heap.Init(frames, Identity, new DirectLargeMapper(Identity), HeapConfig.Default);
         if (s != Status.Ok) Panic.Fail("kmalloc init failed, status", (ulong)s);
         w.Line("kmalloc: up");
-        byte* a = null, b = null, c = null;
+        // '&', not '&&': all three are attempted, so each pointer is assigned (null on failure).
         bool allocated = s_heap.Kmalloc(24, out void* pa) == Status.Ok & s_heap.Kmalloc(200, out void* pb) == Status.Ok
                          & s_heap.Kmalloc(1000, out void* pc) == Status.Ok;
-        a = (byte*)pa; b = (byte*)pb; c = (byte*)pc;
+        byte* a = (byte*)pa, b = (byte*)pb, c = (byte*)pc;
         Check(allocated && a != null && b != null && c != null, "kmalloc(24), kmalloc(200), kmalloc(1000)");
         if (allocated)
         {

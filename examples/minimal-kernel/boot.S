@@ -88,7 +88,7 @@ start64:
     hlt
     jmp     3b
 
-/* C# calls these through [RuntimeImport] (Arch.cs). */
+/* C# calls these through [RuntimeImport] (Kmain.cs, class Cpu). */
     .text
     .macro FUNC name
     .global \name
@@ -110,36 +110,13 @@ FUNC arch_invlpg
     invlpg  (%rdi)
     ret
 
-/* What ilc's generated code calls: GC transitions around kmain (no GC here: nothing to do), the
-   probe for frames larger than a page (the stack is one .bss block without a guard: nothing to
-   touch), block copies, and the stack cookie of frames with stackalloc. */
+/* What ilc's generated code calls here (`nm -u` on its object lists them; the linker names any
+   a larger kmain adds, such as memset): the GC transition around kmain (no GC: nothing to do),
+   the probe for frames larger than a page (the stack is one .bss block without a guard page:
+   nothing to touch), and the stack cookie of frames with stackalloc, below. */
 FUNC RhpReversePInvoke
 FUNC RhpReversePInvokeReturn
-FUNC RhpPInvoke
-FUNC RhpPInvokeReturn
-FUNC RhpGcPoll
 FUNC RhpStackProbe
-    ret
-FUNC memset                             /* (dst, byte, n) -> dst */
-    mov     %rdi, %r9
-    mov     %esi, %eax
-    mov     %rdx, %rcx
-    rep stosb
-    mov     %r9, %rax
-    ret
-FUNC memcpy                             /* (dst, src, n) -> dst; forward */
-FUNC memmove                            /* forward is only safe for dst <= src: go backward otherwise */
-    mov     %rdi, %rax
-    mov     %rdx, %rcx
-    cmp     %rsi, %rdi
-    jbe     4f
-    lea     -1(%rsi, %rdx), %rsi
-    lea     -1(%rdi, %rdx), %rdi
-    std
-    rep movsb
-    cld
-    ret
-4:  rep movsb
     ret
 
     .data
