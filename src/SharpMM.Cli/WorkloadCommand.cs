@@ -1,6 +1,8 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Text.Json.Nodes;
+using SharpMM.Cli.Report;
 using SharpMM.Hosted.User;
 using SharpMM.Virtual;
 
@@ -34,6 +36,7 @@ internal static class WorkloadCommand
         var seed = CliOptions.Integer("--seed", "Seed of the access patterns.", 0, ulong.MaxValue, 1);
         var scale = CliOptions.Real("--scale", "Multiplies the amount of work (requests, accesses).", 0.001, 100, 1.0);
         var json = CliOptions.Json();
+        var reportFile = ReportOption.Create();
         var c = new Command("workload",
             "Run user processes on the MMU model: faults by kind with the handler's cost, pages out to the store file and back, " +
             "resident set over time. Exit status 1 when a value read back differed or a frame was not returned.");
@@ -45,6 +48,7 @@ internal static class WorkloadCommand
         c.Options.Add(seed);
         c.Options.Add(scale);
         c.Options.Add(json);
+        c.Options.Add(reportFile);
         c.SetAction(r =>
         {
             LayoutId id = LayoutOptions.Id(r.GetValue(layout)!);
@@ -57,19 +61,24 @@ internal static class WorkloadCommand
             WorkloadReport report;
             using (new Progress($"workload {workload}: running", asJson))
                 report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale) });
-            if (asJson)
-            {
-                var doc = CliJson.Document("workload");
-                // The layout as every command describes it (the report names it only).
-                doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
-                CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
-                CliJson.Write(doc);
-            }
+            string? reportPath = r.GetValue(reportFile)?.ToString();
+            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, Document(report, id)), $"sharpmm workload {workload}");
+            if (asJson) CliJson.Write(Document(report, id));
             else Console.Out.Write(report.ToText());
             if (!report.Verified) Console.Error.WriteLine("sharpmm: a value read back differed from what was written");
             else if (report.FramesNotReturned != 0) Console.Error.WriteLine($"sharpmm: {report.FramesNotReturned} frames were not returned after every process exited");
             return report.Verified && report.FramesNotReturned == 0 ? ExitCode.Done : ExitCode.Failed;
         });
         return c;
+    }
+
+    /// <summary>`workload --json` of a finished run.</summary>
+    internal static JsonObject Document(WorkloadReport report, LayoutId id)
+    {
+        var doc = CliJson.Document("workload");
+        // The layout as every command describes it (the report names it only).
+        doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
+        CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
+        return doc;
     }
 }
