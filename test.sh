@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the hosted xunit suite, the freestanding compile of the library, the compile of
 # the benchmarks and of their C references (with the references' self-tests), the kernel build and
-# the QEMU boots. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils, gcc).
+# the QEMU boots, the HTML reports in a headless browser. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils, gcc).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -53,6 +53,7 @@ suite "library compiles freestanding (csc -nostdlib, kernel corelib)" bash kerne
 suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench/SharpMM.Benchmarks/SharpMM.Benchmarks.csproj -c Release --nologo -v q
 suite "C benchmark references build and pass their self-tests (gcc, no timings)" bash bench/peers/selftest.sh
 suite "kernel build and QEMU boots" bash kernel/test.sh
+suite "HTML reports in headless chromium (sections, charts, figures = JSON; screenshots in .build/browser)" bash tests/browser/check-report.sh
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

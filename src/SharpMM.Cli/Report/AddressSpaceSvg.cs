@@ -33,7 +33,8 @@ internal static class AddressSpaceSvg
         if (cursor < top) segments.Add((cursor, top, Unused(cursor, top, bits), false));
 
         double[] weight = segments.Select(g => Math.Log2(Math.Max(1.0, (double)(g.End - g.Start) / 4096)) + 2).ToArray();
-        double scale = (Width - 20) / weight.Sum();
+        // The right margin leaves room for the last labels, drawn slanted down to the right.
+        double scale = (Width - 130) / weight.Sum();
         var svg = new StringBuilder();
         double height = StripTop + StripHeight + LabelRoom;
         svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"vamap\" viewBox=\"0 0 {Width} {Svg.Num(height)}\" width=\"{Width}\" height=\"{Svg.Num(height)}\" role=\"img\">");
@@ -44,7 +45,7 @@ internal static class AddressSpaceSvg
             var g = segments[i];
             double w = weight[i] * scale;
             ulong start = (ulong)g.Start, endForData = g.End > ulong.MaxValue ? ulong.MaxValue : (ulong)g.End;
-            string size = CliValues.FormatSize((ulong)Math.Min((double)(g.End - g.Start), ulong.MaxValue));
+            string size = Svg.Size((double)(g.End - g.Start));
             string endText = g.End > ulong.MaxValue ? "2^64" : Svg.Hex((ulong)g.End);
             string title = $"{g.Kind}{(g.User ? " (user)" : "")} [{Svg.Hex(start)}, {endText}) {size}";
             // No ulong holds 2^64: an unused range up to the top says 2^64 - 1 in data-end (regions

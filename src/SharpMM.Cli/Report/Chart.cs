@@ -7,8 +7,8 @@ namespace SharpMM.Cli.Report;
 
 /// <summary>
 /// The report's charts, drawn by ScottPlot 5 as SVG and made fit to sit inline in HTML: no XML
-/// declaration, and no list separators after the last number of a text's x/y attribute (SkiaSharp's
-/// SVG canvas writes "x="1.5, 2.5, "", which browsers reject with a console error).
+/// declaration, and no list separator after the last number of a text's x/y attribute (SkiaSharp's
+/// SVG canvas writes x="1.5, 2.5, ", which the SVG grammar for a list of lengths does not allow).
 /// </summary>
 internal static class Chart
 {
@@ -77,6 +77,24 @@ internal static class Chart
         plot.YLabel(yLabel);
         plot.Font.Set("DejaVu Sans");
         return Inline(plot.GetSvgXml(Width, Height));
+    }
+
+    private static readonly Regex LocalReference = new(@"url\(#([^)]+)\)");
+
+    /// <summary>The chart with its element ids (clip paths) prefixed by <paramref name="scope"/>
+    /// and the references to them changed to match: ids are document-wide in HTML, and every
+    /// chart numbers its clip paths from the same start.</summary>
+    public static string Scoped(string svg, string scope)
+    {
+        XElement root = XElement.Parse(svg);
+        foreach (XElement e in root.DescendantsAndSelf())
+            foreach (XAttribute a in e.Attributes())
+            {
+                if (a.Name == "id") a.Value = scope + "-" + a.Value;
+                else if (a.Name.LocalName == "href" && a.Value.StartsWith('#')) a.Value = "#" + scope + "-" + a.Value[1..];
+                else if (a.Value.Contains("url(#")) a.Value = LocalReference.Replace(a.Value, m => $"url(#{scope}-{m.Groups[1].Value})");
+            }
+        return root.ToString(SaveOptions.DisableFormatting);
     }
 
     private static readonly Regex TrailingSeparators = new(@"[,\s]+$");

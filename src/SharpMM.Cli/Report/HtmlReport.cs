@@ -49,7 +49,7 @@ internal static class HtmlReport
         foreach (JsonNode? r in boot["reserved"]!.AsArray())
         {
             ulong s = (ulong)r!["start"]!, e = (ulong)r["end"]!;
-            h.Append($"<tr data-owner=\"{Svg.Esc((string)r["owner"]!)}\" data-start=\"{s}\" data-end=\"{e}\"><td>{Svg.Esc((string)r["owner"]!)}</td><td>{Svg.Hex(s)}</td><td>{Svg.Hex(e)}</td><td>{CliValues.FormatSize(e - s)}</td></tr>");
+            h.Append($"<tr data-owner=\"{Svg.Esc((string)r["owner"]!)}\" data-start=\"{s}\" data-end=\"{e}\"><td>{Svg.Esc((string)r["owner"]!)}</td><td>{Svg.Hex(s)}</td><td>{Svg.Hex(e)}</td><td>{Svg.Size(e - s)}</td></tr>");
         }
         h.Append("</table>");
         JsonNode mi = boot["meminfo"]!;
@@ -97,6 +97,8 @@ internal static class HtmlReport
             ("in use", "#cc3311", caches.Select(c => (double)(ulong)c["active_objs"]!).ToArray()),
             ("slots", "#bbbbbb", caches.Select(c => (double)(ulong)c["num_objs"]!).ToArray()),
         }));
+        if (caches.All(c => (ulong)c["num_objs"]! == 0))
+            h.Append("<p class=\"note\">The heap right after boot: no size class holds a slab yet.</p>");
         h.Append("<table data-table=\"slabinfo\"><tr><th>cache</th><th>objects in use</th><th>slots</th><th>slabs full</th><th>partial</th><th>empty</th><th>pages per slab</th></tr>");
         foreach (JsonNode c in caches)
         {
@@ -121,7 +123,7 @@ internal static class HtmlReport
             JsonNode f = r!["flags"]!;
             string rights = "r" + ((bool)f["writable"]! ? "w" : "-") + ((bool)f["executable"]! ? "x" : "-") + ((bool)f["user"]! ? " user" : " kernel") + ((bool)f["global"]! ? " global" : "");
             ulong s = (ulong)r["start"]!, e = (ulong)r["end"]!;
-            h.Append($"<tr data-start=\"{s}\" data-end=\"{e}\" data-page-size=\"{r["page_size"]}\"><td>{Svg.Hex(s)}</td><td>{Svg.Hex(e)}</td><td>{CliValues.FormatSize(e - s)}</td><td>{CliValues.FormatSize((ulong)r["page_size"]!)}</td><td>{rights}</td></tr>");
+            h.Append($"<tr data-start=\"{s}\" data-end=\"{e}\" data-page-size=\"{r["page_size"]}\"><td>{Svg.Hex(s)}</td><td>{Svg.Hex(e)}</td><td>{Svg.Size(e - s)}</td><td>{Svg.Size((ulong)r["page_size"]!)}</td><td>{rights}</td></tr>");
         }
         h.Append("</table>");
         var tables = pt["tables"]!.AsArray();
@@ -135,7 +137,7 @@ internal static class HtmlReport
 
     private static void Workload(StringBuilder h, JsonObject w)
     {
-        Open(h, "workload", $"Workload {w["workload"]}", $"{w["description"]} ({w["layout"]!["name"]}, {CliValues.FormatSize((ulong)w["ram_bytes"]!)} of RAM). The resident set as sampled during the run; faults, page-ins and page-outs as totals of the run (not sampled over time).");
+        Open(h, "workload", $"Workload {w["workload"]}", $"{w["description"]} ({w["layout"]!["name"]}, {Svg.Size((ulong)w["ram_bytes"]!)} of RAM). The resident set as sampled during the run; faults, page-ins and page-outs as totals of the run (not sampled over time).");
         var rss = w["rss"]!.AsArray();
         if (rss.Count > 0)
         {
@@ -174,7 +176,7 @@ internal static class HtmlReport
     private static void Close(StringBuilder h) => h.Append("</section>");
 
     private static void Figure(StringBuilder h, string name, string svg) =>
-        h.Append($"<figure class=\"chart\" data-chart=\"{Svg.Esc(name)}\">").Append(svg).Append("</figure>");
+        h.Append($"<figure class=\"chart\" data-chart=\"{Svg.Esc(name)}\">").Append(Chart.Scoped(svg, "chart-" + name)).Append("</figure>");
 
     // Colours from Paul Tol's colour-blind-safe palettes; system fonts only.
     private const string Css =

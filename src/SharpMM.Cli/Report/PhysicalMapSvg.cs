@@ -66,7 +66,7 @@ internal static class PhysicalMapSvg
         foreach (ulong a in Ticks(top, scale))
         {
             s.Append($"<line class=\"tick\" x1=\"{Svg.Num(X(a))}\" y1=\"{Svg.Num(Top)}\" x2=\"{Svg.Num(X(a))}\" y2=\"{Svg.Num(y - 10)}\"/>");
-            Svg.Text(s, X(a), y, a == 0 ? "0" : CliValues.FormatSize(a), "middle", "axis");
+            Svg.Text(s, X(a), y, a == 0 ? "0" : Svg.Size(a), "middle", "axis");
         }
         s.Append("</svg>");
         return s.ToString();

@@ -15,7 +15,18 @@ internal static class Svg
     public static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
 
     /// <summary>"[0x1000, 0x9f000) 620 KiB": a half-open range and its size, for hover titles.</summary>
-    public static string Range(ulong start, ulong end) => $"[{Hex(start)}, {Hex(end)}) {CliValues.FormatSize(end - start)}";
+    public static string Range(ulong start, ulong end) => $"[{Hex(start)}, {Hex(end)}) {Size(end - start)}";
+
+    /// <summary>A size for reading: exact when a binary unit divides it ("4 MiB"), else to one
+    /// decimal in the largest unit it reaches ("895.7 MiB"); the exact bytes are in the data.</summary>
+    public static string Size(double bytes)
+    {
+        if (bytes < ulong.MaxValue && CliValues.FormatSize((ulong)bytes) is var exact && !exact.EndsWith(" bytes") && exact.Split(' ')[0].Length <= 4) return exact;
+        string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        int u = 0;
+        while (bytes >= 1024 && u < units.Length - 1) { bytes /= 1024; u++; }
+        return u == 0 ? $"{bytes:0} bytes" : $"{bytes.ToString("0.#", CultureInfo.InvariantCulture)} {units[u]}";
+    }
 
     /// <summary>A rectangle with a &lt;title&gt; (what the browser shows on hover) and the range it
     /// stands for as data-start/data-end (decimal, as the JSON has them).</summary>
