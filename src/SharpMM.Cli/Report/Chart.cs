@@ -58,7 +58,8 @@ internal static class Chart
             line.LegendText = s.Name;
             line.Color = ScottPlot.Color.FromHex(s.Color);
         }
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        // Beside the plot: lines fill the whole data area, a legend inside would hide some.
+        plot.ShowLegend(ScottPlot.Edge.Right);
         return Finish(plot, title, xLabel, yLabel);
     }
 

@@ -122,8 +122,11 @@ internal static class HtmlReport
         {
             JsonNode f = r!["flags"]!;
             string rights = "r" + ((bool)f["writable"]! ? "w" : "-") + ((bool)f["executable"]! ? "x" : "-") + ((bool)f["user"]! ? " user" : " kernel") + ((bool)f["global"]! ? " global" : "");
-            ulong s = (ulong)r["start"]!, e = (ulong)r["end"]!;
-            h.Append($"<tr data-start=\"{s}\" data-end=\"{e}\" data-page-size=\"{r["page_size"]}\"><td>{Svg.Hex(s)}</td><td>{Svg.Hex(e)}</td><td>{Svg.Size(e - s)}</td><td>{Svg.Size((ulong)r["page_size"]!)}</td><td>{rights}</td></tr>");
+            // A run that ends the 64-bit address space has "end": null (docs/cli.md).
+            ulong s = (ulong)r["start"]!;
+            ulong? e = (ulong?)r["end"];
+            double size = e is { } end ? end - s : Math.Pow(2, 64) - s;
+            h.Append($"<tr data-start=\"{s}\" data-end=\"{(e is null ? "" : e.ToString())}\" data-page-size=\"{r["page_size"]}\"><td>{Svg.Hex(s)}</td><td>{(e is { } x ? Svg.Hex(x) : "2^64")}</td><td>{Svg.Size(size)}</td><td>{Svg.Size((ulong)r["page_size"]!)}</td><td>{rights}</td></tr>");
         }
         h.Append("</table>");
         var tables = pt["tables"]!.AsArray();
