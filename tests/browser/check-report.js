@@ -40,7 +40,7 @@ function readPage() {
     slabs: rows('tr[data-cache]', ['data-cache', 'data-active-objs', 'data-num-objs']),
     tables: rows('tr[data-level]', ['data-level', 'data-count']),
     faults: rows('table[data-table=faults] tr[data-kind]', ['data-kind', 'data-count']),
-    rss: rows('tr[data-step]', ['data-step', 'data-process-pages', 'data-swapped']),
+    rss: rows('tr[data-step]', ['data-step', 'data-process-pages', 'data-swapped', 'data-pages-out', 'data-pages-in']),
     memTotal: (document.querySelector('[data-figure=total_kb]') || {}).textContent,
   };
 }
@@ -92,8 +92,8 @@ function readPage() {
       if (doc.command === 'workload') {
         check(`${name}: section workload`, p.sections.includes('workload'));
         check(`${name}: faults = JSON`, same(p.faults, Object.entries(doc.faults).map(([k, v]) => [k, String(v.count)])), JSON.stringify(p.faults));
-        check(`${name}: resident set = JSON rss`, same(p.rss, doc.rss.map(s => [String(s.step), String(s.process_pages), String(s.swapped)])));
-        for (const ch of ['resident-set', 'faults']) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
+        check(`${name}: resident set = JSON rss`, same(p.rss, doc.rss.map(s => [String(s.step), String(s.process_pages), String(s.swapped), String(s.pages_out), String(s.pages_in)])));
+        for (const ch of ['resident-set', 'paging', 'faults']) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
       }
     }
     for (const ch of p.charts) check(`${name}: chart ${ch.name} drawn`, ch.width > 100 && ch.height > 50 && ch.paths > 0, JSON.stringify(ch));

@@ -140,7 +140,7 @@ internal static class HtmlReport
 
     private static void Workload(StringBuilder h, JsonObject w)
     {
-        Open(h, "workload", $"Workload {w["workload"]}", $"{w["description"]} ({w["layout"]!["name"]}, {Svg.Size((ulong)w["ram_bytes"]!)} of RAM). The resident set as sampled during the run; faults, page-ins and page-outs as totals of the run (not sampled over time).");
+        Open(h, "workload", $"Workload {w["workload"]}", $"{w["description"]} ({w["layout"]!["name"]}, {Svg.Size((ulong)w["ram_bytes"]!)} of RAM). The resident set and the pages written to and read from the store as sampled during the run; faults as totals of the run.");
         var rss = w["rss"]!.AsArray();
         if (rss.Count > 0)
         {
@@ -152,6 +152,11 @@ internal static class HtmlReport
                 ("all processes' pages", "#33bbee", rss.Select(s => (double)(ulong)s!["all_pages"]!).ToArray()),
                 ("user frames", "#009988", rss.Select(s => (double)(ulong)s!["user_frames"]!).ToArray()),
                 ("swapped", "#cc3311", rss.Select(s => (double)(ulong)s!["swapped"]!).ToArray()),
+            }));
+            Figure(h, "paging", Chart.Lines("pages out and in so far", "step", "pages", steps, new[]
+            {
+                ("paged out", "#ee7733", rss.Select(s => (double)(ulong)s!["pages_out"]!).ToArray()),
+                ("paged in", "#0077bb", rss.Select(s => (double)(ulong)s!["pages_in"]!).ToArray()),
             }));
             h.Append("</div>");
         }
@@ -165,9 +170,9 @@ internal static class HtmlReport
         foreach (string k in new[] { "pages_out", "pages_in", "clean_drops", "second_chances", "reclaim_runs", "fork_shared_pages", "pages_invalidated" })
             h.Append($"<tr data-name=\"{k}\" data-value=\"{w[k]}\"><td>{k.Replace('_', ' ')}</td><td>{w[k]}</td></tr>");
         h.Append("</table>");
-        h.Append("<table data-table=\"rss\"><tr><th>step</th><th>what</th><th>process pages</th><th>all pages</th><th>user frames</th><th>swapped</th></tr>");
+        h.Append("<table data-table=\"rss\"><tr><th>step</th><th>what</th><th>process pages</th><th>all pages</th><th>user frames</th><th>swapped</th><th>paged out</th><th>paged in</th></tr>");
         foreach (JsonNode? s in rss)
-            h.Append($"<tr data-step=\"{s!["step"]}\" data-process-pages=\"{s["process_pages"]}\" data-swapped=\"{s["swapped"]}\"><td>{s["step"]}</td><td>{Svg.Esc((string)s["what"]!)}</td><td>{s["process_pages"]}</td><td>{s["all_pages"]}</td><td>{s["user_frames"]}</td><td>{s["swapped"]}</td></tr>");
+            h.Append($"<tr data-step=\"{s!["step"]}\" data-process-pages=\"{s["process_pages"]}\" data-swapped=\"{s["swapped"]}\" data-pages-out=\"{s["pages_out"]}\" data-pages-in=\"{s["pages_in"]}\"><td>{s["step"]}</td><td>{Svg.Esc((string)s["what"]!)}</td><td>{s["process_pages"]}</td><td>{s["all_pages"]}</td><td>{s["user_frames"]}</td><td>{s["swapped"]}</td><td>{s["pages_out"]}</td><td>{s["pages_in"]}</td></tr>");
         h.Append("</table>");
         foreach (JsonNode? n in w["notes"]!.AsArray()) h.Append("<p class=\"note\">").Append(Svg.Esc((string)n!)).Append("</p>");
         Close(h);

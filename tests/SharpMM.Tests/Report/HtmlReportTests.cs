@@ -135,10 +135,12 @@ public class HtmlReportTests
         XElement section = Section(page, "workload");
         AssertChart(section, "resident-set");
         AssertChart(section, "faults");
+        AssertChart(section, "paging");
         Assert.Equal(w["faults"]!.AsObject().Select(f => (f.Key, (long)f.Value!["count"]!)),
                      section.Descendants(Html + "tr").Where(r => r.Attribute("data-count") != null && r.Attribute("data-kind") != null).Select(r => ((string)r.Attribute("data-kind")!, (long)r.Attribute("data-count")!)));
-        Assert.Equal(w["rss"]!.AsArray().Select(s => ((long)s!["step"]!, (ulong)s["process_pages"]!, (ulong)s["swapped"]!)),
-                     section.Descendants(Html + "tr").Where(r => r.Attribute("data-step") != null).Select(r => ((long)r.Attribute("data-step")!, (ulong)r.Attribute("data-process-pages")!, (ulong)r.Attribute("data-swapped")!)));
+        Assert.Equal(w["rss"]!.AsArray().Select(s => ((long)s!["step"]!, (ulong)s["process_pages"]!, (ulong)s["swapped"]!, (ulong)s["pages_out"]!, (ulong)s["pages_in"]!)),
+                     section.Descendants(Html + "tr").Where(r => r.Attribute("data-step") != null)
+                            .Select(r => ((long)r.Attribute("data-step")!, (ulong)r.Attribute("data-process-pages")!, (ulong)r.Attribute("data-swapped")!, (ulong)r.Attribute("data-pages-out")!, (ulong)r.Attribute("data-pages-in")!)));
         foreach (string k in new[] { "pages_out", "pages_in" })
             Assert.Equal((ulong)w[k]!, (ulong)section.Descendants(Html + "tr").Single(r => (string?)r.Attribute("data-name") == k).Attribute("data-value")!);
     }
