@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the hosted xunit suite, the freestanding compile of the library, the compile of
 # the benchmarks and of their C references (with the references' self-tests), the kernel build and
-# the QEMU boots, the HTML reports in a headless browser. Installs what a fresh Debian machine lacks (qemu-system-x86, binutils, gcc).
+# the QEMU boots, the HTML reports in headless chromium. Installs what a fresh Debian machine lacks
+# (qemu-system-x86, binutils, gcc; tests/browser/check-report.sh adds chromium and puppeteer-core).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -30,6 +30,10 @@ run() { ./sharpmm "$@" || fail "sharpmm $* failed (exit $?)"; }
 # command writes both, else a run of the same deterministic boot).
 run report --mem 6G --machine q35 -o "$out/physical.html" >/dev/null
 run boot --mem 6G --machine q35 --json >"$out/physical.boot.json"
+# A real machine's map (ACPI data and NVS ranges, holes): the e820 lines of a laptop's dmesg.
+map=tests/SharpMM.Tests/Maps/laptop-uefi.log
+run report --map "$map" -o "$out/laptop.html" >/dev/null
+run boot --map "$map" --json >"$out/laptop.boot.json"
 run boot --layout x86_64 --json --report "$out/boot-x86_64.html" >"$out/boot-x86_64.boot.json"
 run pagetable --layout x86_64 --json >"$out/boot-x86_64.pagetable.json"
 run report --layout i386-higher-half --workload memory-hog -o "$out/layout-workload.html" >/dev/null
@@ -39,6 +43,7 @@ run workload fork-server --scale 0.2 --json --report "$out/workload.html" >"$out
 
 node tests/browser/check-report.js "$(realpath "$out")" "$(command -v chromium)" \
   "physical:$out/physical.html:$out/physical.boot.json" \
+  "laptop:$out/laptop.html:$out/laptop.boot.json" \
   "boot-x86_64:$out/boot-x86_64.html:$out/boot-x86_64.boot.json,$out/boot-x86_64.pagetable.json" \
   "layout-workload:$out/layout-workload.html:$out/layout-workload.boot.json,$out/layout-workload.pagetable.json" \
   "workload:$out/workload.html:$out/workload.workload.json"

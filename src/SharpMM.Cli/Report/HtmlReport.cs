@@ -42,8 +42,10 @@ internal static class HtmlReport
         h.Append("<h3>Linear scale</h3>").Append(PhysicalMapSvg.Draw(boot, MapScale.Linear));
         h.Append("<h3>Log scale (log2 of the page number: low memory and sparse high ranges both visible)</h3>").Append(PhysicalMapSvg.Draw(boot, MapScale.Log));
         h.Append("<div class=\"legend\">");
-        foreach (string c in new[] { "type-usable", "type-reserved", "type-acpi", "type-nvs", "type-unusable", "hole" })
-            h.Append($"<span><i class=\"swatch {c}\"></i>{c.Replace("type-", "")}</span>");
+        // The types this map has (MemoryTypeNames.JsonName), then the holes.
+        foreach (string type in boot["map"]!.AsArray().Select(e => (string)e!["type"]!).Distinct())
+            h.Append($"<span><i class=\"swatch type-{Svg.Esc(type)}\"></i>{Svg.Esc(type)}</span>");
+        h.Append("<span><i class=\"swatch hole\"></i>hole</span>");
         h.Append("</div>");
         h.Append("<table data-table=\"reserved\"><tr><th>memblock.reserved</th><th>start</th><th>end</th><th>size</th></tr>");
         foreach (JsonNode? r in boot["reserved"]!.AsArray())
@@ -195,9 +197,10 @@ internal static class HtmlReport
         "td:first-child,th:first-child{text-align:left}.intro{color:#444}.figures b{font-weight:600}footer{margin-top:3em;color:#777;font-size:.8em}" +
         ".legend span{margin-right:1.2em;font-size:.85em}.swatch{display:inline-block;width:1em;height:1em;margin-right:.3em;vertical-align:middle;border:1px solid #888}" +
         "rect{stroke:#fff;stroke-width:.5}rect:hover{stroke:#000;stroke-width:1.5}text.label{font-size:11px;fill:#222}text.axis{font-size:10px;fill:#555}line.tick{stroke:#ddd}" +
-        ".type-usable{fill:#44aa99;background:#44aa99}.type-reserved{fill:#bbbbbb;background:#bbbbbb}.type-acpi{fill:#ddcc77;background:#ddcc77}" +
-        ".type-nvs{fill:#cc6677;background:#cc6677}.type-unusable{fill:#882255;background:#882255}.hole{fill:#fff;stroke:#999;stroke-dasharray:3 2;background:#fff}" +
-        ".type-persistent,.type-pmem{fill:#332288}" +
+        ".type-usable{fill:#44aa99;background:#44aa99}.type-reserved{fill:#bbbbbb;background:#bbbbbb}.type-acpi_data{fill:#ddcc77;background:#ddcc77}" +
+        ".type-acpi_nvs{fill:#cc6677;background:#cc6677}.type-unusable{fill:#882255;background:#882255}.type-persistent{fill:#332288;background:#332288}" +
+        ".type-soft_reserved{fill:#999933;background:#999933}.type-other{fill:#777;background:#777}" +
+        ".hole{fill:#fff;stroke:#999;stroke-dasharray:3 2;background:#fff}" +
         ".zone-0{fill:#88ccee}.zone-1{fill:#4477aa}.zone-2{fill:#225588}.zone-3{fill:#117733}" +
         ".reserved{fill:#ee7733}.owner-kernel_image{fill:#cc3311}.owner-frame_metadata{fill:#ee3377}.owner-page_zero{fill:#555}.owner-boot_info{fill:#ddaa33}" +
         ".region{fill:#4477aa}.region.user{fill:#44aa99}.user{background:#44aa99}.kernel{background:#4477aa}" +

@@ -17,11 +17,16 @@ internal static class Svg
     /// <summary>"[0x1000, 0x9f000) 620 KiB": a half-open range and its size, for hover titles.</summary>
     public static string Range(ulong start, ulong end) => $"[{Hex(start)}, {Hex(end)}) {Size(end - start)}";
 
-    /// <summary>A size for reading: exact when a binary unit divides it ("4 MiB"), else to one
-    /// decimal in the largest unit it reaches ("895.7 MiB"); the exact bytes are in the data.</summary>
+    /// <summary>A size for reading: exact when a binary unit divides it and the count has at most
+    /// four digits ("4 MiB", "4092 KiB"), else to one decimal in the largest unit it reaches
+    /// ("895.7 MiB"); the exact bytes are in the data attributes.</summary>
     public static string Size(double bytes)
     {
-        if (bytes < ulong.MaxValue && CliValues.FormatSize((ulong)bytes) is var exact && !exact.EndsWith(" bytes") && exact.Split(' ')[0].Length <= 4) return exact;
+        if (bytes < ulong.MaxValue)
+        {
+            string exact = CliValues.FormatSize((ulong)bytes);
+            if (!exact.EndsWith(" bytes") && exact.IndexOf(' ') <= 4) return exact;
+        }
         string[] units = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
         int u = 0;
         while (bytes >= 1024 && u < units.Length - 1) { bytes /= 1024; u++; }
