@@ -66,7 +66,8 @@ internal static class PhysicalMapSvg
         foreach (ulong a in Ticks(top, scale))
         {
             s.Append($"<line class=\"tick\" x1=\"{Svg.Num(X(a))}\" y1=\"{Svg.Num(Top)}\" x2=\"{Svg.Num(X(a))}\" y2=\"{Svg.Num(y - 10)}\"/>");
-            Svg.Text(s, X(a), y, a == 0 ? "0" : Svg.Size(a), "middle", "axis");
+            // The label of a tick at the right edge ends there instead of running off the picture.
+            Svg.Text(s, X(a), y, a == 0 ? "0" : Svg.Size(a), X(a) > Width - 40 ? "end" : "middle", "axis");
         }
         s.Append("</svg>");
         return s.ToString();
@@ -74,12 +75,19 @@ internal static class PhysicalMapSvg
 
     private static void Lane(StringBuilder s, double y, string name) => Svg.Text(s, 4, y + LaneHeight / 2 + 4, name);
 
-    // Linear: quarters of the span. Log: powers of 16 from 64 KiB.
+    // Linear: multiples of the power of two nearest below a quarter of the span (round sizes:
+    // 0, 4, 8, 12, 16 GiB). Log: powers of 16 from 64 KiB.
     private static IEnumerable<ulong> Ticks(ulong top, MapScale scale)
     {
         if (scale == MapScale.Linear)
         {
-            for (int i = 0; i <= 4; i++) yield return top / 4 * (ulong)i;
+            ulong step = Math.Max(1UL, top / 4);
+            step = 1UL << (63 - System.Numerics.BitOperations.LeadingZeroCount(step));
+            for (ulong a = 0; a <= top; a += step)
+            {
+                yield return a;
+                if (a > top - step) break;
+            }
             yield break;
         }
         yield return 0;

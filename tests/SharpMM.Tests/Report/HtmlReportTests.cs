@@ -146,7 +146,7 @@ public class HtmlReportTests
     }
 
     [Fact]
-    public void Charts_AreInlineSvgTheBrowserAccepts()
+    public void Charts_AreInlineSvg_WithPlainNumberLists()
     {
         string svg = Chart.Bars("t", "x", "y", new[] { "a", "b" }, new[] { 1.0, 2.0 });
         XElement root = XElement.Parse(svg);
