@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the hosted xunit suite, the freestanding compile of the library, the compile of
 # the benchmarks and of their C references (with the references' self-tests), the kernel build and
-# the QEMU boots, and the example kernel that takes the library as a package (examples/minimal-kernel).
-# Installs what a fresh Debian machine lacks (qemu-system-x86, binutils, gcc).
+# the QEMU boots, the example kernel that takes the library as a package (examples/minimal-kernel)
+# and the HTML reports in headless chromium. Installs what a fresh Debian machine lacks
+# (qemu-system-x86, binutils, gcc; tests/browser/check-report.sh adds chromium and puppeteer-core).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -55,6 +56,7 @@ suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench
 suite "C benchmark references build and pass their self-tests (gcc, no timings)" bash bench/peers/selftest.sh
 suite "kernel build and QEMU boots" bash kernel/test.sh
 suite "example kernel: SharpMM package, MSBuild, ilc, QEMU boot" bash examples/minimal-kernel/build-and-boot.sh
+suite "HTML reports in headless chromium (sections, charts, figures = JSON; screenshots in .build/browser)" bash tests/browser/check-report.sh
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

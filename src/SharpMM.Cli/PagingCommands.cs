@@ -26,11 +26,7 @@ internal static class PagingCommands
             using var boot = LayoutOptions.Boot(LayoutOptions.Id(r.GetValue(layout)!), raw, source);
             if (r.GetValue(json))
             {
-                var doc = CliJson.Document("pagetable");
-                doc["source"] = source;
-                doc["layout"] = LayoutOptions.Json(boot.Layout);
-                CliJson.Merge(doc, PageTableJson.Tables(boot).ToJsonString());
-                CliJson.Write(doc);
+                CliJson.Write(PageTableDocument(boot, source));
                 return ExitCode.Done;
             }
             var w = StringSink.NewWriter();
@@ -41,6 +37,16 @@ internal static class PagingCommands
             return ExitCode.Done;
         });
         return c;
+    }
+
+    /// <summary>`pagetable --json`: the layout and its final tables.</summary>
+    internal static System.Text.Json.Nodes.JsonObject PageTableDocument(LayoutBoot boot, string source)
+    {
+        var doc = CliJson.Document("pagetable");
+        doc["source"] = source;
+        doc["layout"] = LayoutOptions.Json(boot.Layout);
+        CliJson.Merge(doc, PageTableJson.Tables(boot).ToJsonString());
+        return doc;
     }
 
     public static Command Translate()

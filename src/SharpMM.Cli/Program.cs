@@ -42,6 +42,7 @@ internal static class Program
             PagingCommands.Translate(),
             BenchCommand.Create(),
             WorkloadCommand.Create(),
+            ReportCommand.Create(),
             QemuCommand.Create(),
             CheckKernelLogCommand.Create(),
         };

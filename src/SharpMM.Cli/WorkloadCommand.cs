@@ -1,6 +1,8 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Text.Json.Nodes;
+using SharpMM.Cli.Report;
 using SharpMM.Hosted.User;
 using SharpMM.Virtual;
 
@@ -39,6 +41,7 @@ internal static class WorkloadCommand
             Description = "Take the processes' kernel structures from the heap in debug mode (poison, red zones, allocation sites) and print its leak report.",
         };
         var json = CliOptions.Json();
+        var reportFile = ReportOption.Create();
         var c = new Command("workload",
             "Run user processes on the MMU model: faults by kind with the handler's cost, pages out to the store file and back, " +
             "resident set over time. Exit status 1 when a value read back differed or a frame was not returned.");
@@ -52,6 +55,7 @@ internal static class WorkloadCommand
         c.Options.Add(pmap);
         c.Options.Add(debugHeap);
         c.Options.Add(json);
+        c.Options.Add(reportFile);
         c.SetAction(r =>
         {
             LayoutId id = LayoutOptions.Id(r.GetValue(layout)!);
@@ -65,14 +69,9 @@ internal static class WorkloadCommand
             using (new Progress($"workload {workload}: running", asJson))
                 report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale),
                     ReplaceForeignStore = r.GetValue(force), DebugHeap = r.GetValue(debugHeap) });
-            if (asJson)
-            {
-                var doc = CliJson.Document("workload");
-                // The layout as every command describes it (the report names it only).
-                doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
-                CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
-                CliJson.Write(doc);
-            }
+            string? reportPath = r.GetValue(reportFile)?.ToString();
+            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, Document(report, id)), $"sharpmm workload {workload}");
+            if (asJson) CliJson.Write(Document(report, id));
             else
             {
                 Console.Out.Write(report.ToText());
@@ -84,5 +83,15 @@ internal static class WorkloadCommand
             return report.Verified && report.FramesNotReturned == 0 ? ExitCode.Done : ExitCode.Failed;
         });
         return c;
+    }
+
+    /// <summary>`workload --json` of a finished run.</summary>
+    internal static JsonObject Document(WorkloadReport report, LayoutId id)
+    {
+        var doc = CliJson.Document("workload");
+        // The layout as every command describes it (the report names it only).
+        doc["layout"] = LayoutOptions.Json(AddressSpaceLayout.Get(id));
+        CliJson.Merge(doc, CliJson.From(report.ToJson())!.ToJsonString());
+        return doc;
     }
 }

@@ -144,7 +144,9 @@ public static class UserWorkloads
     {
         ulong all = 0, swapped = 0;
         foreach (nint p in live) { all += ((AddressSpace<TFormat>*)p)->ResidentPages; swapped += ((AddressSpace<TFormat>*)p)->SwappedPages; }
-        r.Samples.Add(new RssSample(step, label, main->ResidentPages, all, m.Mem->UserFrames, swapped));
+        // Page-outs and page-ins so far: the earlier machines' totals (object-space runs two) and this one's.
+        UserCounters k = m.Mem->Counters;
+        r.Samples.Add(new RssSample(step, label, main->ResidentPages, all, m.Mem->UserFrames, swapped, r.PagesOut + k.PagesOut, r.PagesIn + k.PagesIn));
         var w = StringSink.NewWriter();
         w.Str("pmap of the main process at step "); w.Dec((ulong)step); w.Str(" ("); w.Str(label); w.Line("):");
         ProcessMap.Write(ref w, in *main);

@@ -14,7 +14,9 @@ namespace SharpMM.Hosted.User;
 /// <param name="AllProcessPages">Present pages of every live process (shared pages counted in each).</param>
 /// <param name="UserFrames">User frames in RAM (each once).</param>
 /// <param name="SwappedPages">Pages of live processes in the store.</param>
-public readonly record struct RssSample(long Step, string Label, ulong ProcessPages, ulong AllProcessPages, ulong UserFrames, ulong SwappedPages);
+/// <param name="PagesOut">Pages written to the store since the run began.</param>
+/// <param name="PagesIn">Pages read back from the store since the run began.</param>
+public readonly record struct RssSample(long Step, string Label, ulong ProcessPages, ulong AllProcessPages, ulong UserFrames, ulong SwappedPages, ulong PagesOut, ulong PagesIn);
 
 /// <summary>What a user workload did: faults by kind with the time the handler took, paging
 /// traffic and store throughput, the resident set over time, and checks.</summary>
@@ -117,7 +119,7 @@ public sealed class WorkloadReport
                 };
         var samples = new List<object>();
         foreach (var s in Samples)
-            samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages });
+            samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages, ["pages_out"] = s.PagesOut, ["pages_in"] = s.PagesIn });
         var json = new Dictionary<string, object>
         {
             ["workload"] = Name, ["description"] = Description, ["layout"] = Layout, ["ram_bytes"] = RamBytes,

@@ -122,7 +122,7 @@ public static unsafe class HeapReport
 
     /// <summary>
     /// Emits <c>"slabinfo": [ {name, active_objs, num_objs, objsize, slot_size, objperslab,
-    /// pagesperslab, active_slabs, num_slabs, cpu_cached}, ... ]</c> and <c>"meminfo_heap":
+    /// pagesperslab, active_slabs, num_slabs, partial_slabs, cpu_cached}, ... ]</c> and <c>"meminfo_heap":
     /// {slab_bytes, slab_empty_bytes, kmalloc_large_bytes, kmalloc_large_used_bytes,
     /// kmalloc_large_blocks, metadata_bytes, caches, reclaims, debug}</c> as members of the JSON
     /// object <paramref name="j"/> is writing.
@@ -143,6 +143,7 @@ public static unsafe class HeapReport
             j.Number(ref w, "pagesperslab", c->PagesPerSlab);
             j.Number(ref w, "active_slabs", c->ActiveSlabs);
             j.Number(ref w, "num_slabs", c->Slabs);
+            j.Number(ref w, "partial_slabs", c->PartialSlabs);
             j.Number(ref w, "cpu_cached", c->CpuCachedObjects);
             // The name is bytes kept in the cache (the writer takes only strings): written as
             // the last member, after the comma the writer would have put. Names hold no quote,

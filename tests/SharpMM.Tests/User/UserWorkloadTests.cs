@@ -51,6 +51,11 @@ public class UserWorkloadTests
         Assert.True(r.PagesOut > 4096 && r.PagesIn > 4096, $"out {r.PagesOut} in {r.PagesIn}");
         Assert.True(r.StoreWrites == (long)r.PagesOut);
         foreach (var s in r.Samples) Assert.True(s.UserFrames <= r.FreeFramesAtStart);
+        // The samples count page-outs and page-ins so far: never falling, never past the totals.
+        for (int i = 1; i < r.Samples.Count; i++)
+            Assert.True(r.Samples[i].PagesOut >= r.Samples[i - 1].PagesOut && r.Samples[i].PagesIn >= r.Samples[i - 1].PagesIn, $"sample {i}");
+        Assert.Equal(0UL, r.Samples[0].PagesOut);
+        Assert.True(r.Samples[^1].PagesOut is > 0 and var o && o <= r.PagesOut && r.Samples[^1].PagesIn <= r.PagesIn);
     }
 
     // Expect: after the restart every object page is as the last snapshot left it.

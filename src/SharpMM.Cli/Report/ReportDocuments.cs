@@ -1,0 +1,13 @@
+using System.Text.Json.Nodes;
+
+namespace SharpMM.Cli.Report;
+
+/// <summary>
+/// What a report draws: the JSON documents the text commands print with --json, so every figure
+/// in the report is the same number the JSON gives. Each is optional; the report has the
+/// sections of the documents it was given.
+/// </summary>
+/// <param name="Boot">`sharpmm boot --json`: the physical map, zones, buddyinfo, memblock, slabinfo.</param>
+/// <param name="PageTables">`sharpmm pagetable --json` of a layout: regions, mapped runs, tables per level.</param>
+/// <param name="Workload">`sharpmm workload --json`: faults by kind, paging, the resident set over time.</param>
+internal sealed record ReportDocuments(JsonObject? Boot, JsonObject? PageTables, JsonObject? Workload);
