@@ -70,7 +70,7 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1) Panic.Fail("X86LegacyFormat.MakeTable: only level 1 points at tables", (ulong)level);
-        return LegacyPde.Table(tablePhys, LegacyPdeFlags.Present | LegacyPdeFlags.Writable | LegacyPdeFlags.User).Raw;
+        return LegacyPde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
     }
 
     /// <inheritdoc/>
@@ -78,8 +78,8 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         uint bits = (uint)X86Bits.FromPortable(flags, hasNx: false) | (uint)X86Bits.Present;
-        if (level == 0) return LegacyPte.Page(pagePhys, (LegacyPteFlags)bits).Raw;
-        if (level == 1) return LegacyPde.LargePage(pagePhys, (LegacyPdeFlags)bits).Raw;
+        if (level == 0) return LegacyPte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+        if (level == 1) return LegacyPde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
         Panic.Fail("X86LegacyFormat.MakeLeaf: level out of range", (ulong)level);
         return 0;
     }

@@ -73,9 +73,9 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     {
         switch (level)
         {
-            case 3: return LongPml4e.Table(tablePhys, LongPml4eFlags.Present | LongPml4eFlags.Writable | LongPml4eFlags.User).Raw;
-            case 2: return LongPdpte.Table(tablePhys, LongPdpteFlags.Present | LongPdpteFlags.Writable | LongPdpteFlags.User).Raw;
-            case 1: return LongPde.Table(tablePhys, LongPdeFlags.Present | LongPdeFlags.Writable | LongPdeFlags.User).Raw;
+            case 3: return LongPml4e.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
+            case 2: return LongPdpte.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
+            case 1: return LongPde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
         }
         Panic.Fail("X86LongModeFormat.MakeTable: level does not point at tables", (ulong)level);
         return 0;
@@ -88,9 +88,9 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
         switch (level)
         {
-            case 0: return LongPte.Page(pagePhys, (LongPteFlags)bits).Raw;
-            case 1: return LongPde.LargePage(pagePhys, (LongPdeFlags)bits).Raw;
-            case 2: return LongPdpte.HugePage(pagePhys, (LongPdpteFlags)bits).Raw;
+            case 0: return LongPte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+            case 1: return LongPde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
+            case 2: return LongPdpte.HugePage(pagePhys, (X86EntryFlags)bits).Raw;
         }
         Panic.Fail("X86LongModeFormat.MakeLeaf: level cannot hold a leaf", (ulong)level);
         return 0;

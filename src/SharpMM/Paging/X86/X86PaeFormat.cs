@@ -71,8 +71,8 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
-        if (level == 2) return PaePdpte.Directory(tablePhys, PaePdpteFlags.Present).Raw;
-        if (level == 1) return PaePde.Table(tablePhys, PaePdeFlags.Present | PaePdeFlags.Writable | PaePdeFlags.User).Raw;
+        if (level == 2) return PaePdpte.Directory(tablePhys, X86EntryFlags.Present).Raw;
+        if (level == 1) return PaePde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
         Panic.Fail("X86PaeFormat.MakeTable: level does not point at tables", (ulong)level);
         return 0;
     }
@@ -82,8 +82,8 @@ public unsafe struct X86PaeFormat : IPagingFormat
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
-        if (level == 0) return PaePte.Page(pagePhys, (PaePteFlags)bits).Raw;
-        if (level == 1) return PaePde.LargePage(pagePhys, (PaePdeFlags)bits).Raw;
+        if (level == 0) return PaePte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+        if (level == 1) return PaePde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
         Panic.Fail("X86PaeFormat.MakeLeaf: level cannot hold a leaf", (ulong)level);
         return 0;
     }
