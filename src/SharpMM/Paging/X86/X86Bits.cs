@@ -42,26 +42,26 @@ internal static class X86Bits
 
     /// <summary>The bits <see cref="FromPortable"/> may set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong PortableMask(bool hasNx) =>
-        Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (hasNx ? ExecuteDisable : 0);
+    public static ulong PortableMask(XdBit xd) =>
+        Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (xd == XdBit.Present ? ExecuteDisable : 0);
 
     // PageFlags bit -> x86 bit: Writable 0 -> 1, User 1 -> 2, Executable 2 -> XD 63 (inverted),
     // Global 3 -> 8, WriteThrough 4 -> 3, CacheDisable 5 -> 4, Accessed 6 -> 5, Dirty 7 -> 6.
     // Shifts and masks instead of a branch per flag.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong FromPortable(PageFlags f, bool hasNx)
+    public static ulong FromPortable(PageFlags f, XdBit xd)
     {
         ulong u = (uint)f;
         ulong e = ((u & 0x03) << 1) | ((u >> 1) & 0x78) | ((u & 0x08) << 5);
-        if (hasNx) e |= (~u & 0x04) << 61;
+        if (xd == XdBit.Present) e |= (~u & 0x04) << 61;
         return e;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags ToPortable(ulong e, bool hasNx)
+    public static PageFlags ToPortable(ulong e, XdBit xd)
     {
         ulong f = ((e >> 1) & 0x03) | ((e & 0x78) << 1) | ((e >> 5) & 0x08);
-        f |= hasNx ? (~e >> 61) & 0x04 : 0x04;
+        f |= xd == XdBit.Present ? (~e >> 61) & 0x04 : 0x04;
         return (PageFlags)(uint)f;
     }
 

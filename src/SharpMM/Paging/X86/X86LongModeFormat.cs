@@ -85,7 +85,7 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
+        ulong bits = X86Bits.FromPortable(flags, XdBit.Present) | X86Bits.Present;
         switch (level)
         {
             case 0: return LongPte.Page(pagePhys, (X86EntryFlags)bits).Raw;
@@ -122,15 +122,15 @@ public unsafe struct X86LongModeFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
+    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Present);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true) & LeafMapping.WalkRights;
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Present) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
-        (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
+        (entry & ~X86Bits.PortableMask(XdBit.Present)) | X86Bits.FromPortable(flags, XdBit.Present);
 
     /// <inheritdoc/>
     public static ulong SplitLeaf(int level, ulong entry)
