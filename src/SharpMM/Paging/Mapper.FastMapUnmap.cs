@@ -82,7 +82,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         byte* lp = _access.Table(tablePhys, level, v) + EntryOffset(level, v);
         if (TFormat.Read(lp, 0) != 0) return Status.AlreadyMapped; // a mapping, a table, or an entry the OS keeps
         // p was checked above (aligned, below the level's limit).
-        TFormat.Write(lp, 0, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
+        TFormat.Write(lp, 0, TFormat.MakeLeaf(level, p, flags));
         if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(ep, 0, e, 1);
         if (TFormat.NewMappingNeedsFlush)
             token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));

@@ -19,8 +19,22 @@ namespace SharpMM.Paging.X86;
 /// </code>
 /// 1 GiB pages need CPUID.80000001H:EDX.Page1GB; the mapper does not check: pass a smaller
 /// largest size to the range operations on a CPU without it.
+///
+/// Table-occupancy count (IPagingFormat.CountsChildren): a PDPTE or PDE the mapper makes to
+/// point at a table carries 1 + the number of non-zero entries of that table (0 to 512), in
+/// bits the processor ignores there, and also when a recursive mapping makes it read a PDE as
+/// a PTE (bits 62:59 would then be a protection key, so they are left alone):
+/// <code>
+///   63 62  59 58       52 51                        12 11     9 8          0
+///  +--+------+-----------+----------------------------+--------+------------+
+///  |XD| ign  | count 6:0 | table address              | cnt 9:7| flags, PS=0|
+///  +--+------+-----------+----------------------------+--------+------------+
+/// </code>
+/// Field 0 means "no count" (an entry made elsewhere: the mapper scans that table instead);
+/// PML4 entries never carry one (tables below the root may be shared by several roots). A
+/// non-zero PTE that is not present (a swap entry, <see cref="SwapEntry{TFormat}"/>) counts.
 /// </summary>
-public unsafe struct X86LongModeFormat : IPagingFormat
+public unsafe partial struct X86LongModeFormat : IPagingFormat
 {
     /// <inheritdoc/>
     public static string Name => "x86-64 4-level";
@@ -176,18 +190,6 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta) =>
         (delta > 0 ? CountUpFast(table, index, entry) : CountDownFast(table, index, entry)) ? 2 : AddCountSlow(table, index, entry, delta);
 
-    static ulong IPagingFormat.CountDownFastBits
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => DownFastBits;
-    }
-
-    static ulong IPagingFormat.CountDownUnit
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => CountUnit;
-    }
-
     // The common increment: the low 7 bits neither overflow nor are 0 (no count). Tested on
     // the sum: its low 7 bits are 2 or more (one of bits 58:53 set) exactly when they were 1
     // to 126 before (127 wraps to 0, 0 becomes 1).
@@ -213,18 +215,6 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         return true;
     }
     private const ulong DownFastBits = 0x7CUL << 52, CountUnit = 1UL << 52;
-
-    static bool IPagingFormat.LeafIsAddressOrFlags
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => true;
-    }
-
-    static ulong IPagingFormat.TableAddressMask
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => LongPte.AddressMask;
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int AddCountSlow(byte* table, int index, ulong entry, int delta)
