@@ -67,7 +67,7 @@ public sealed unsafe partial class Mmu
             {
                 int i = (int)(va >> 30) & 3;
                 ulong pdpte = _pdpte[i];
-                if (marking == WalkMarking.SetAccessed) NotePdpteDrift(i, va, access);
+                if (marking != WalkMarking.ReadOnly) NotePdpteDrift(i, va, access);
                 if ((pdpte & EntryBits.Present) == 0)
                 {
                     s.Level = 3;
@@ -118,7 +118,7 @@ public sealed unsafe partial class Mmu
                 return WalkOutcome.Mapped;
             }
 
-            if (marking == WalkMarking.SetAccessed && (raw & EntryBits.Accessed) == 0)
+            if (marking != WalkMarking.ReadOnly && (raw & EntryBits.Accessed) == 0)
             {
                 if (!CompareExchangeEntry(entryAddress, raw, raw | EntryBits.Accessed)) return WalkOutcome.Restart;
                 raw |= EntryBits.Accessed;
