@@ -41,7 +41,7 @@ public sealed unsafe partial class Mmu
         {
             return TranslationResult.Ok;
         }
-        Translation t = TranslateMiss(va, access, privilege);
+        MissResult t = TranslateMiss(va, access, privilege);
         pa = t.PhysicalAddress;
         return t.Result;
     }
@@ -143,7 +143,7 @@ public sealed unsafe partial class Mmu
     /// <see cref="TranslateSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Translation TranslateMiss(ulong va, AccessKind access, Privilege privilege)
+    private MissResult TranslateMiss(ulong va, AccessKind access, Privilege privilege)
     {
         if (_smallWays == 1)
         {
@@ -155,7 +155,7 @@ public sealed unsafe partial class Mmu
                 if (e->Tag != (va | 0xFFF) && FastFill(va, e, access, privilege, _ram, _ram + _rootTable, out ulong filled))
                 {
                     Snapshot(e);
-                    return new Translation(filled, TranslationResult.Ok);
+                    return new MissResult(filled, TranslationResult.Ok);
                 }
             }
         }
@@ -171,7 +171,7 @@ public sealed unsafe partial class Mmu
                 if (e->Tag == tag && (e->Rights & need) == need)
                 {
                     e->Hits++;
-                    return new Translation(e->Frame | (va & 0xFFF), TranslationResult.Ok);
+                    return new MissResult(e->Frame | (va & 0xFFF), TranslationResult.Ok);
                 }
             }
             int way;
@@ -183,12 +183,12 @@ public sealed unsafe partial class Mmu
                 {
                     if (evicting) AdvanceVictim(set);
                     if (_snapshotLeaf) Snapshot(e);
-                    return new Translation(filled, TranslationResult.Ok);
+                    return new MissResult(filled, TranslationResult.Ok);
                 }
             }
         }
         TranslationResult r = TranslateSlow(va, access, privilege, out ulong pa);
-        return new Translation(pa, r);
+        return new MissResult(pa, r);
     }
 
     /// <summary>The way of a set-associative 4 KiB array's set that a fill of <paramref name="tag"/>
@@ -266,7 +266,7 @@ public sealed unsafe partial class Mmu
             if (attempt == 64) throw new System.InvalidOperationException($"walk for linear 0x{va:x} restarted 64 times: its entries keep changing");
             WalkState s = default;
             _counters._walks++;
-            switch (WalkTables(va, true, access, ref s))
+            switch (WalkTables(va, WalkMarking.SetAccessed, access, ref s))
             {
                 case WalkOutcome.Restart: continue;
                 case WalkOutcome.OutsideRam: throw TableOutsideRam(va, s);
@@ -359,7 +359,7 @@ public sealed unsafe partial class Mmu
     private StaleKind Classify(TlbArray array, ref TlbEntry e, ulong cachedLeaf, ulong va, AccessKind access, Privilege privilege)
     {
         WalkState s = default;
-        switch (WalkTables(va, false, access, ref s))
+        switch (WalkTables(va, WalkMarking.ReadOnly, access, ref s))
         {
             case WalkOutcome.NotPresent: return StaleKind.NotPresent;
             case WalkOutcome.Reserved: return StaleKind.ReservedBit;

@@ -15,7 +15,7 @@ public sealed unsafe partial class Mmu
         if (_mode == PagingMode.Disabled)
             return new TableWalk { Status = WalkStatus.PagingDisabled, PhysicalAddress = va, PageBytes = 4096, Writable = true, User = true, Executable = true };
         WalkState s = default;
-        WalkOutcome outcome = WalkTables(va, false, AccessKind.Read, ref s);
+        WalkOutcome outcome = WalkTables(va, WalkMarking.ReadOnly, AccessKind.Read, ref s);
         WalkStatus status = outcome switch
         {
             WalkOutcome.Mapped => WalkStatus.Mapped,
@@ -48,12 +48,12 @@ public sealed unsafe partial class Mmu
     /// <summary>
     /// One walk from CR3 (or a PDPTE register) to the leaf. At each level: P = 0 stops with
     /// NotPresent; a reserved bit stops with Reserved (SDM vol. 3A, 4.7); otherwise the entry's
-    /// R/W, U/S and XD narrow the rights (4.6). With <paramref name="setAccessed"/>, Accessed is set
+    /// R/W, U/S and XD narrow the rights (4.6). With <see cref="WalkMarking.SetAccessed"/>, Accessed is set
     /// in each non-leaf entry used (4.8) by compare-exchange; if the entry changed since it was read,
     /// the walk returns Restart. The leaf's Accessed/Dirty are the caller's business: they are set
     /// only if the access is allowed.
     /// </summary>
-    private WalkOutcome WalkTables(ulong va, bool setAccessed, AccessKind access, ref WalkState s)
+    private WalkOutcome WalkTables(ulong va, WalkMarking marking, AccessKind access, ref WalkState s)
     {
         ulong table;
         int level;
@@ -67,7 +67,7 @@ public sealed unsafe partial class Mmu
             {
                 int i = (int)(va >> 30) & 3;
                 ulong pdpte = _pdpte[i];
-                if (setAccessed) NotePdpteDrift(i, va, access);
+                if (marking != WalkMarking.ReadOnly) NotePdpteDrift(i, va, access);
                 if ((pdpte & EntryBits.Present) == 0)
                 {
                     s.Level = 3;
@@ -118,7 +118,7 @@ public sealed unsafe partial class Mmu
                 return WalkOutcome.Mapped;
             }
 
-            if (setAccessed && (raw & EntryBits.Accessed) == 0)
+            if (marking != WalkMarking.ReadOnly && (raw & EntryBits.Accessed) == 0)
             {
                 if (!CompareExchangeEntry(entryAddress, raw, raw | EntryBits.Accessed)) return WalkOutcome.Restart;
                 raw |= EntryBits.Accessed;

@@ -46,7 +46,9 @@ public struct FlushBatch : IFlushRecorder
     public readonly bool NeedsRootReload => _rootReload;
 
     /// <summary>Records a changed page.</summary>
-    public void Add(ulong va, bool global)
+    public void Add(ulong va, PageGlobality globality) => AddPage(va, globality == PageGlobality.Global);
+
+    private void AddPage(ulong va, bool global)
     {
         _total++;
         if (global) _global = true;
@@ -57,12 +59,12 @@ public struct FlushBatch : IFlushRecorder
     /// <summary>Merges a single-operation token into the batch.</summary>
     public void Add(in FlushToken token)
     {
-        if (token.HasPage) Add(token.VirtualAddress, token.IsGlobal);
+        if (token.HasPage) AddPage(token.VirtualAddress, token.IsGlobal);
         if (token.NeedsFullFlush) { _full = true; _global |= token.IsGlobal; }
         if (token.NeedsRootReload) _rootReload = true;
     }
 
-    void IFlushRecorder.Page(ulong va, bool global) => Add(va, global);
+    void IFlushRecorder.Page(ulong va, bool global) => AddPage(va, global);
     void IFlushRecorder.SizeChanged(bool global) { _full = true; _global |= global; }
     void IFlushRecorder.RootChanged() => _rootReload = true;
 

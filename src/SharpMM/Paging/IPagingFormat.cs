@@ -24,7 +24,7 @@ namespace SharpMM.Paging;
 /// of its entries is non-zero. Every member is pure: no state, no memory access except
 /// <see cref="Read"/>/<see cref="Write"/> on a table pointer the caller provides.
 /// </summary>
-public unsafe interface IPagingFormat
+public unsafe partial interface IPagingFormat
 {
     /// <summary>A short name for reports, e.g. "x86-64 4-level".</summary>
     static abstract string Name { get; }
@@ -132,24 +132,6 @@ public unsafe interface IPagingFormat
     /// the format's fastest way. Returns 0 when the entry carries no count (nothing changed),
     /// 1 when the table it points at is now empty, 2 otherwise.</summary>
     internal static virtual int AddChildCount(byte* table, int index, ulong entry, int delta) => 0;
-    /// <summary>The common case of taking one from a pointer entry's count, as two constants
-    /// (a mapper keeps them in its instance): when the entry has a bit of
-    /// <see cref="CountDownFastBits"/> set, its count stays well above empty and the entry
-    /// minus <see cref="CountDownUnit"/> is the entry with one less; otherwise
-    /// <see cref="AddChildCount"/> decides. 0 and 0 when the format keeps no count.</summary>
-    internal static virtual ulong CountDownFastBits => 0;
-    /// <summary>See <see cref="CountDownFastBits"/>.</summary>
-    internal static virtual ulong CountDownUnit => 0;
-
-    /// <summary>True when a leaf is its address ORed into the leaf <see cref="MakeLeaf"/> makes
-    /// for address 0 (x86-64: the address sits unshifted in its own bits), so that the mapper,
-    /// having checked the address itself, builds the entry without checking it again.</summary>
-    internal static virtual bool LeafIsAddressOrFlags => false;
-
-    /// <summary>The mask <see cref="TableAddress"/> ANDs an entry with, when that is all it
-    /// does (x86); 0 otherwise (RISC-V shifts the PPN). A mapper keeps it in its instance.</summary>
-    internal static virtual ulong TableAddressMask => 0;
-
     /// <summary>The architecture's name for tables of <paramref name="level"/> ("PML4", "PD", "L2"...).</summary>
     static abstract string LevelName(int level);
     /// <summary>The name of bit <paramref name="bit"/> as it reads in <paramref name="entry"/> at

@@ -107,7 +107,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     {
         if (FindLeafTable(va, out _) != Status.Ok) return 0;
         int freed = FreeEmptyTables(va.Value, 0, ref frames, ref batch);
-        if (freed != 0) batch.Add(va.Value & ~PageSize.OffsetMask, false);
+        if (freed != 0) batch.Add(va.Value & ~PageSize.OffsetMask, PageGlobality.NotGlobal);
         return freed;
     }
 }

@@ -55,11 +55,12 @@ public unsafe partial struct Mapper<TFormat, TAccess>
 
     private ulong _root;
     private TAccess _access;
-    // The format's 64-bit constants on the single-page paths, kept here so that they are
-    // memory operands: the JIT builds a 64-bit constant anew at each use (a 10-byte move), and
-    // an unmap that waits for its page table's line from memory overlaps with more of the next
-    // ones the fewer instructions it has (W4's unmap: about 0.17 ns an instruction). Set by
-    // the constructor from TFormat; nothing else writes them.
+    // The format's 64-bit constants on the tuned single-page paths (Mapper.FastMapUnmap.cs),
+    // kept in the instance so that they are memory operands: the JIT builds a 64-bit constant
+    // anew at each use (a 10-byte move), and an unmap that waits for its page table's line
+    // from memory overlaps with more of the next ones the fewer instructions it has (W4's
+    // unmap: about 0.17 ns an instruction). Set by the constructor; nothing else writes them.
+    // (Declared here: a struct's fields stay in one part, so its layout is defined.)
     private readonly ulong _tableMask, _pageCheckBias, _pageCheckMask, _countDownFastBits, _countDownUnit;
 
     /// <summary>A mapper over the existing top-level table at <paramref name="rootPhys"/> (for
@@ -144,16 +145,6 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     private static ulong Span(int level) => 1UL << TFormat.IndexShift(level);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Index(int level, ulong va) => (int)((va >> TFormat.IndexShift(level)) & (ulong)(TFormat.EntriesPerTable(level) - 1));
-    // The byte offset of va's entry in a level-`level` table: one rotate and one mask (the bits
-    // the rotate brings round land above the mask), so the fast paths address entries without a
-    // separate index.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nuint EntryOffset(int level, ulong va)
-    {
-        int entryShift = TFormat.EntrySize == 8 ? 3 : 2;
-        return (nuint)(System.Numerics.BitOperations.RotateRight(va, TFormat.IndexShift(level) - entryShift)
-            & ((ulong)(TFormat.EntriesPerTable(level) - 1) << entryShift));
-    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static MappingSize SizeOf(int level) => (MappingSize)TFormat.IndexShift(level);
     // The one entry bit that Global sets in a leaf of `level` (x86 G, RISC-V G); a constant.
@@ -179,13 +170,6 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         bias = TFormat.IsCanonical(ulong.MaxValue) ? 1UL << (bits - 1) : 0;
         reject = ~((1UL << bits) - 1) | mask;
     }
-    // IsCanonicalAligned(va, PageSize.OffsetMask) with the instance's copies of the constants.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly bool IsCanonicalPage(ulong va) => ((va + _pageCheckBias) & _pageCheckMask) == 0;
-    // The table a pointer entry points at (TFormat.TableAddress), with the instance's mask
-    // where the format's is a mask.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly ulong TableOf(ulong entry) => TFormat.TableAddressMask != 0 ? entry & _tableMask : TFormat.TableAddress(entry);
 
     // The token for a change of the leaf `entry` of the page at `v`: Page, and Global when the
     // leaf is global, without a branch (the format's G bit, one bit, moved to Kind.Global's
@@ -464,107 +448,30 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     // ---- single-page operations ----
 
     /// <summary>
-    /// Maps one page of <paramref name="size"/> at <paramref name="va"/> to <paramref name="pa"/>,
-    /// allocating missing tables from <paramref name="frames"/>.
-    /// Return: Ok; InvalidArgument (size the format cannot map, unknown flag bits, non-canonical
-    /// or reserved va, pa beyond what the level can map); Misaligned (va or pa not aligned to
-    /// size); AlreadyMapped (the entry is in use: a leaf, a table, or an entry the OS keeps); ParentIsHugePage (a
-    /// larger page covers va); OutOfMemory / OutOfRange (no usable table frame; tables
-    /// allocated by this call are freed again).
-    /// The token is empty on success when the format caches no not-present entry
-    /// (<see cref="IPagingFormat.NewMappingNeedsFlush"/>: x86), apart from a PAE root reload.
+    /// Map (Mapper.FastMapUnmap.cs, which takes the common case itself) as the hardware walk
+    /// reads, for any page size and any arguments: the checks in their documented order, then from the root
+    /// down to the leaf's table, making the tables that are missing (<see cref="EnsurePath"/>),
+    /// then the leaf. On failure the tables this call linked are freed. Returns the status and
+    /// what the flush token must ask for (its page is <paramref name="va"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Status Map<TFrames>(VirtAddr va, PhysAddr pa, MappingSize size, PageFlags flags, ref TFrames frames, out FlushToken token)
-        where TFrames : struct, IFrameAllocator
-    {
-        token = default;
-        int level = LevelOf(size);
-        if (level < 0 || !ValidFlags(flags)) return Status.InvalidArgument;
-        ulong v = va.Value, p = pa.Value;
-        ulong mask = Span(level) - 1;
-        ulong limit = TFormat.LeafPhysLimit(level);
-        // One test for the common case; any failure is sorted out by the full checks, in order.
-        // A canonical va aligned to a page smaller than half the virtual space is followed by
-        // the whole page without leaving the canonical range (IPagingFormat.IsCanonical: below
-        // 2^VirtualBits, or sign-extended from bit VirtualBits - 1); an aligned pa below a
-        // limit aligned to the page size has the whole page below it.
-        // When the limit is a power of two aligned to the page (x86, RISC-V), pa's two tests are
-        // one: no bit at or above the limit, none below the page size.
-        if (!IsCanonicalAligned(v, mask)) goto Slow;
-        if ((limit & (limit - 1)) == 0 && (limit & mask) == 0)
-        {
-            if ((p & (mask | ~(limit - 1))) != 0) goto Slow;
-        }
-        else if ((p & mask) != 0 || p >= limit || ((limit & mask) != 0 && mask >= limit - p)) goto Slow;
-        if (mask >= 1UL << (TFormat.VirtualBits - 1) || _access.OverlapsReserved(v, v | mask))
-            goto Slow;
-
-        // The walk, written out per level (each step folds for its constant level; `level < L`
-        // picks the steps the page size needs). Everything else (bad arguments, a missing
-        // table, a larger page on the way) is one call, MapSlow, so that no value of this path
-        // has to live across a call.
-        // The last step leaves in (ep, e) the entry pointing at the leaf's table.
-        ulong tablePhys = _root;
-        byte* ep = null;
-        ulong e = 0;
-        if (Top >= 4 && level < 4 && !Descend(4, v, ref tablePhys, out ep, out e)) goto Slow;
-        if (Top >= 3 && level < 3 && !Descend(3, v, ref tablePhys, out ep, out e)) goto Slow;
-        if (Top >= 2 && level < 2 && !Descend(2, v, ref tablePhys, out ep, out e)) goto Slow;
-        if (level < 1 && !Descend(1, v, ref tablePhys, out ep, out e)) goto Slow;
-        byte* lp = _access.Table(tablePhys, level, v) + EntryOffset(level, v);
-        if (TFormat.Read(lp, 0) != 0) return Status.AlreadyMapped; // a mapping, a table, or an entry the OS keeps
-        // p was checked above (aligned, below the level's limit).
-        TFormat.Write(lp, 0, TFormat.LeafIsAddressOrFlags ? TFormat.MakeLeaf(level, 0, flags) | p : TFormat.MakeLeaf(level, p, flags));
-        if (TFormat.CountsChildren && level < Top - 1) TFormat.AddChildCount(ep, 0, e, 1);
-        if (TFormat.NewMappingNeedsFlush)
-            token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0));
-        return Status.Ok;
-    Slow:
-        // (The token is made here from MapSlow's result, so that it never has an address.)
-        int m = MapSlow(v, p, level, flags, ref frames);
-        Status ms = (Status)(m & 0xFF);
-        FlushToken.Kind root = (m & RootChangedBit) != 0 ? FlushToken.Kind.RootReload : 0;
-        if (ms == Status.Ok && TFormat.NewMappingNeedsFlush)
-            token = new FlushToken(v, FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0) | root);
-        else if (root != 0)
-            token = new FlushToken(0, root); // also on success when the page itself needs no flush
-        return ms;
-    }
-
-    /// <summary>Map's checks in their documented order, then the walk that makes missing tables
-    /// (or finds a larger page or the entry in use). Returns as <see cref="MapMissing"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int MapSlow<TFrames>(ulong v, ulong p, int level, PageFlags flags, ref TFrames frames)
+    internal SinglePageResult MapByWalk<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
-        Status c = CheckMap(v, p, level);
-        if (c != Status.Ok) return (int)c;
-        return MapMissing(v, p, level, flags, ref frames);
-    }
-
-    // MapMissing's result: the status, and this bit when a latched root entry changed.
-    private const int RootChangedBit = 0x100;
-
-    /// <summary>Map where a table on the path is missing: walks again from the root, making
-    /// the missing tables (<see cref="EnsurePath"/>), then writes the leaf. On failure the
-    /// tables it linked are freed. Returns the status, with <see cref="RootChangedBit"/> when a
-    /// latched root entry changed (Map makes the token: passing it here would keep it in memory
-    /// on Map's fast path).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int MapMissing<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
-        where TFrames : struct, IFrameAllocator
-    {
+        Status c = CheckMap(va, pa, level);
+        if (c != Status.Ok) return new SinglePageResult(c, 0);
         var rec = new TokenRecorder();
         Status s = EnsurePath(va, level, ref frames, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
-        int root = rec.Token.NeedsRootReload ? RootChangedBit : 0;
-        if (s != Status.Ok) return (int)s | root;
+        FlushToken.Kind root = rec.Token.NeedsRootReload ? FlushToken.Kind.RootReload : 0;
+        if (s != Status.Ok) return new SinglePageResult(s, root);
         byte* leafTable = _access.Table(tablePhys, level, va);
         int li = Index(level, va);
-        if (TFormat.Read(leafTable, li) != 0) return (int)Status.AlreadyMapped;
+        if (TFormat.Read(leafTable, li) != 0) return new SinglePageResult(Status.AlreadyMapped, 0); // a mapping, a table, or an entry the OS keeps
         TFormat.Write(leafTable, li, TFormat.MakeLeaf(level, pa, flags));
         AdjustCount(pt, pi, level + 1, 1);
-        return (int)Status.Ok | root;
+        if (!TFormat.NewMappingNeedsFlush) return new SinglePageResult(Status.Ok, root);
+        return new SinglePageResult(Status.Ok,
+            FlushToken.Kind.Page | ((flags & PageFlags.Global) != 0 ? FlushToken.Kind.Global : 0) | root);
     }
 
     /// <summary>
@@ -626,125 +533,38 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     }
 
     /// <summary>
-    /// Unmaps the page that starts at <paramref name="va"/> (of whatever size) and frees the
-    /// tables that become empty. Return: Ok; NotMapped; ParentIsHugePage (va lies inside a
-    /// larger page but not at its start: use <see cref="UnmapRange"/>, which splits);
-    /// Misaligned; InvalidArgument (non-canonical or reserved).
+    /// Unmap (Mapper.FastMapUnmap.cs, which takes the common case itself) as the hardware walk
+    /// reads, for any page size and any address: from the root down to the leaf (<see cref="FindLeaf"/>),
+    /// clear it, take one from the count of the table that held it, and free the tables left
+    /// empty. Returns the status and what the flush token must ask for (its page is
+    /// <paramref name="va"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Status Unmap<TFrames>(VirtAddr va, ref TFrames frames, out FlushToken token)
-        where TFrames : struct, IFrameAllocator
-    {
-        // (token is set on each path, so that the common one writes it once.)
-        ulong v = va.Value;
-        if (!IsCanonicalPage(v) || _access.OverlapsReserved(v, v))
-        {
-            token = default;
-            return RejectedPage(v);
-        }
-        // The walk, written out per level as in Map, for a 4 KiB page; a larger one is left to
-        // UnmapLarge. (pep, pe): the entry pointing at the page table.
-        ulong tablePhys = _root;
-        byte* ep;
-        ulong e;
-        if (Top >= 4 && !Descend(4, v, ref tablePhys, out ep, out e)) goto Stopped;
-        if (Top >= 3 && !Descend(3, v, ref tablePhys, out ep, out e)) goto Stopped;
-        if (Top >= 2 && !Descend(2, v, ref tablePhys, out ep, out e)) goto Stopped;
-        if (!Descend(1, v, ref tablePhys, out ep, out e)) goto Stopped;
-        byte* pep = ep;
-        ulong pe = e;
-        ep = _access.Table(tablePhys, 0, v) + EntryOffset(0, v);
-        e = TFormat.Read(ep, 0);
-        if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
-        if (!TFormat.IsLeaf(0, e)) Panic.Fail("mapper: a present level-0 entry that is not a leaf", v);
-        TFormat.Write(ep, 0, 0);
-        // The common case inline: the page table's count stays well above empty. Everything
-        // else (a count near its limits, no count, a table that may now be empty) is one call,
-        // so that no value of this path has to live across a call.
-        if (TFormat.CountsChildren && Top > 1 && TFormat.CountDownFastBits != 0 && (pe & _countDownFastBits) != 0)
-        {
-            TFormat.Write(pep, 0, pe - _countDownUnit);
-            token = PageToken(v, 0, e);
-            return Status.Ok;
-        }
-        token = UnmapTail(v, PageToken(v, 0, e), ref frames);
-        return Status.Ok;
-    Stopped:
-        if (!TFormat.IsPresent(e)) { token = default; return Status.NotMapped; }
-        int large = UnmapLarge(v, ref frames);
-        token = new FlushToken(v, (FlushToken.Kind)((uint)large >> 8));
-        return (Status)(large & 0xFF);
-    }
-
-    /// <summary>The rest of a 4 KiB Unmap after the leaf for <paramref name="v"/> was cleared:
-    /// the count in the entry pointing at its page table, and the tables left empty. The path
-    /// is walked again (the tables are still linked), so that Unmap passes only the address.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private FlushToken UnmapTail<TFrames>(ulong v, FlushToken token, ref TFrames frames)
+    internal SinglePageResult UnmapByWalk<TFrames>(ulong va, ref TFrames frames)
         where TFrames : struct, IFrameAllocator
     {
-        ulong tablePhys = _root;
-        byte* pt = null;
-        int pi = 0;
-        ulong pe = 0;
-        for (int l = Top; l >= 1; l--)
-        {
-            pt = _access.Table(tablePhys, l, v);
-            pi = Index(l, v);
-            pe = TFormat.Read(pt, pi);
-            if (!TFormat.PointsToTable(l, pe)) Panic.Fail("mapper: the path to an unmapped page's table is gone", v);
-            tablePhys = TFormat.TableAddress(pe);
-        }
-        byte* t = _access.Table(tablePhys, 0, v);
-        int i = Index(0, v);
-        int c = TFormat.CountsChildren && Top > 1 ? TFormat.AddChildCount(pt, pi, pe, -1) : 0;
-        if (c == 2) return token;
-        if (c == 1 || IsTableEmpty(t, 0, i)) token = UnmapFreeTables(v, 0, token, ref frames);
-        return token;
-    }
-
-    /// <summary>Unmap of a page larger than 4 KiB (or a 4 KiB one inside it: ParentIsHugePage).
-    /// Returns the status, with the flush token's kind from bit 8 up (the token's page is
-    /// <paramref name="v"/>), so that nothing of Unmap's has to live in memory.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private int UnmapLarge<TFrames>(ulong v, ref TFrames frames)
-        where TFrames : struct, IFrameAllocator
-    {
+        Status status = CheckPage(va);
+        if (status != Status.Ok) return new SinglePageResult(status, 0);
         WalkPath path = default;
-        Status status = FindLeaf(v, ref path, out int level, out ulong e);
-        if (status != Status.Ok) return (int)status;
-        if ((v & (Span(level) - 1)) != 0) return (int)Status.ParentIsHugePage;
-        byte* t = _access.Table(path.Table[level], level, v);
+        status = FindLeaf(va, ref path, out int level, out ulong e);
+        if (status != Status.Ok) return new SinglePageResult(status, 0);
+        if ((va & (Span(level) - 1)) != 0) return new SinglePageResult(Status.ParentIsHugePage, 0);
+        byte* t = _access.Table(path.Table[level], level, va);
         int i = path.Index[level];
         TFormat.Write(t, i, 0);
-        var token = PageToken(v, level, e);   // v is the page's start (checked above)
+        var token = PageToken(va, level, e);
         if (level < Top)
         {
             int c = 0;
             if (TFormat.CountsChildren && level < Top - 1)
             {
-                byte* pt = _access.Table(path.Table[level + 1], level + 1, v);
+                byte* pt = _access.Table(path.Table[level + 1], level + 1, va);
                 int pi = path.Index[level + 1];
                 c = TFormat.AddChildCount(pt, pi, TFormat.Read(pt, pi), -1);
             }
-            if (c == 1 || (c == 0 && IsTableEmpty(t, level, i))) token = UnmapFreeTables(v, level, token, ref frames);
+            if (c == 1 || (c == 0 && IsTableEmpty(t, level, i))) token = UnmapFreeTables(va, level, token, ref frames);
         }
-        return (int)Status.Ok | ((int)token.Kinds << 8);
-    }
-
-    // One level of a walk: when the entry for `va` in the level-`level` table at `tablePhys`
-    // points at a table, `tablePhys` moves there (true); otherwise (not present, or a leaf) the
-    // walk stops there (false). Either way `ep` is the entry's address and `e` its value.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Descend(int level, ulong va, ref ulong tablePhys, out byte* ep, out ulong e)
-    {
-        byte* t = _access.Table(tablePhys, level, va);
-        nuint off = EntryOffset(level, va);
-        e = TFormat.Read(t + off, 0);
-        ep = t + off;
-        if (!TFormat.PointsToTable(level, e)) return false;
-        tablePhys = TableOf(e);
-        return true;
+        return new SinglePageResult(Status.Ok, token.Kinds);
     }
 
     // Unmap emptied the table at `level`: free it and the ancestors it leaves empty.

@@ -117,7 +117,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
                 if (EntryAllows(e, fault))
                 {
-                    batch.Add(page, false);
+                    batch.Add(page, PageGlobality.NotGlobal);
                     kind = FaultKind.Spurious;
                     break;
                 }
@@ -131,14 +131,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     haveFrame = false;
                     DropFrame(pfn);
                     t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
-                    batch.Add(page, false);
+                    batch.Add(page, PageGlobality.NotGlobal);
                     kind = FaultKind.CopyOnWrite;
                     break;
                 }
                 // The last mapping of a copy-on-write page, or rights the region allows that the
                 // entry lacks: rebuild the entry's rights from the region.
                 t.Write(idx, Leaf(pfn << PageSize.Shift, v.Protection, v.Kind, f.Refs == 1, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty)));
-                batch.Add(page, false);
+                batch.Add(page, PageGlobality.NotGlobal);
                 kind = fault.IsWrite ? FaultKind.CowReuse : FaultKind.Spurious;
                 break;
             }
@@ -182,7 +182,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             haveFrame = false;
             t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed));
             space->ResidentPages++;
-            batch.Add(page, false);
+            batch.Add(page, PageGlobality.NotGlobal);
             break;
         NeedFrame:
             s = AllocateUserFrame(ref arch, out frame);

@@ -83,7 +83,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     {
                         e = TFormat.WithFlags(0, e, flags & ~PageFlags.Writable);
                         pt.Write(idx, e);
-                        batch.Add(p, false);
+                        batch.Add(p, PageGlobality.NotGlobal);
                     }
                     Counters.ForkSharedPages++;
                 }

@@ -84,7 +84,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if ((flags & PageFlags.Accessed) != 0)
                     {
                         t.Write(idx, TFormat.WithFlags(0, e, flags & ~PageFlags.Accessed));
-                        batch.Add(p, false);
+                        batch.Add(p, PageGlobality.NotGlobal);
                         Counters.SecondChances++;
                         continue;
                     }
@@ -150,7 +150,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             _slots.AddRef(slot);
         }
         t.Write(idx, ne);
-        batch.Add(va, false);
+        batch.Add(va, PageGlobality.NotGlobal);
         s->ResidentPages--;
         if (ne != 0) s->SwappedPages++;
         bool last = f.Refs == 1;

@@ -97,7 +97,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if ((f & PageFlags.Dirty) == 0) continue;
                 _table[TFormat.Address(0, e) >> PageSize.Shift].Flags &= unchecked((byte)~UserFrame.CleanFlag);
                 t.Write(idx, TFormat.WithFlags(0, e, f & ~PageFlags.Dirty));
-                batch.Add(p, false);
+                batch.Add(p, PageGlobality.NotGlobal);
             }
         }
     }

@@ -307,7 +307,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             if (s != Status.Ok) break;
             t.Write(LeafTable<TFormat>.IndexOf(p), Leaf(phys + (p - start), protection, VmaKind.Device, true, 0));
             space->ResidentPages++;
-            batch.Add(p, false);
+            batch.Add(p, PageGlobality.NotGlobal);
         }
         if (s != Status.Ok)
         {
@@ -414,7 +414,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
                     if (ne == e) continue;
                     t.Write(idx, ne);
-                    batch.Add(p, false);
+                    batch.Add(p, PageGlobality.NotGlobal);
                 }
             }
         }
@@ -498,7 +498,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 any = true;
                 if (TFormat.IsPresent(e))
                 {
-                    batch.Add(p, false);
+                    batch.Add(p, PageGlobality.NotGlobal);
                     space->ResidentPages--;
                     if (kind != VmaKind.Device) DropFrame(TFormat.Address(0, e) >> PageSize.Shift);
                 }

@@ -7,19 +7,29 @@ namespace SharpMM.Paging.RiscV;
 /// </summary>
 internal static class RiscVBits
 {
-    public const ulong Valid = 1UL << 0;
-    public const ulong Read = 1UL << 1;
-    public const ulong Write = 1UL << 2;
-    public const ulong Execute = 1UL << 3;
-    public const ulong User = 1UL << 4;
-    public const ulong Global = 1UL << 5;
-    public const ulong Accessed = 1UL << 6;
-    public const ulong Dirty = 1UL << 7;
+    public const ulong Valid = (ulong)RiscVPteFlags.Valid;
+    public const ulong Read = (ulong)RiscVPteFlags.Read;
+    public const ulong Write = (ulong)RiscVPteFlags.Write;
+    public const ulong Execute = (ulong)RiscVPteFlags.Execute;
+    public const ulong User = (ulong)RiscVPteFlags.User;
+    public const ulong Global = (ulong)RiscVPteFlags.Global;
+    public const ulong Accessed = (ulong)RiscVPteFlags.Accessed;
+    public const ulong Dirty = (ulong)RiscVPteFlags.Dirty;
     public const ulong LeafMask = Read | Write | Execute;
     /// <summary>The bits <see cref="FromPortable"/> sets (R always).</summary>
     public const ulong PortableMask = Read | Write | Execute | User | Global | Accessed | Dirty;
     /// <summary>Portable flags RISC-V cannot express: cacheability comes from the platform's PMAs.</summary>
     public const PageFlags Ignored = PageFlags.WriteThrough | PageFlags.CacheDisable;
+
+    /// <summary>The bits of <paramref name="flags"/>, which must all be among
+    /// <paramref name="entryBits"/> (the entry kind's FlagMask): a flag the entry does not have
+    /// (Svpbmt or Svnapot bits in a 4-byte Sv32 entry) panics instead of landing in the PPN.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static ulong Only(RiscVPteFlags flags, ulong entryBits)
+    {
+        if (((ulong)flags & ~entryBits) != 0) Panic.Fail("RISC-V entry: a flag this entry kind does not have", (ulong)flags);
+        return (ulong)flags;
+    }
 
     public static ulong FromPortable(PageFlags f)
     {

@@ -78,7 +78,7 @@ public unsafe struct Sv32Format : IPagingFormat
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         if ((uint)level > 1 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv32Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
-        return Sv32Pte.Leaf(pagePhys, (Sv32PteFlags)RiscVBits.FromPortable(flags)).Raw;
+        return Sv32Pte.Leaf(pagePhys, (RiscVPteFlags)RiscVBits.FromPortable(flags)).Raw;
     }
 
     /// <inheritdoc/>

@@ -23,10 +23,10 @@ public readonly struct Sv32Pte
     public const uint SoftwareMask = 0x300;
     /// <summary>One past the highest physical address (34 bits).</summary>
     public const ulong PhysLimit = 1UL << 34;
-    /// <summary>Every bit <see cref="Sv32PteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="RiscVPteFlags"/> this entry has; the others are rejected.</summary>
     public const uint FlagMask = 0xFF;
     /// <summary>R, W and X: all clear on a pointer to the next level.</summary>
-    public const uint LeafMask = (uint)(Sv32PteFlags.Read | Sv32PteFlags.Write | Sv32PteFlags.Execute);
+    public const uint LeafMask = (uint)(RiscVPteFlags.Read | RiscVPteFlags.Write | RiscVPteFlags.Execute);
 
     /// <summary>The raw 32-bit entry.</summary>
     public readonly uint Raw;
@@ -39,24 +39,24 @@ public readonly struct Sv32Pte
     public static Sv32Pte Pointer(ulong tablePhys)
     {
         if ((tablePhys & 0xFFF) != 0 || tablePhys >= PhysLimit) Panic.Fail("Sv32Pte.Pointer: address not 4 KiB-aligned below 2^34", tablePhys);
-        return new Sv32Pte((uint)(tablePhys >> 12 << PpnShift) | (uint)Sv32PteFlags.Valid);
+        return new Sv32Pte((uint)(tablePhys >> 12 << PpnShift) | (uint)RiscVPteFlags.Valid);
     }
 
     /// <summary>A leaf mapping <paramref name="pagePhys"/> (4 KiB-aligned below 2^34) with
     /// <paramref name="flags"/>, which must include R or X and may have W only with R (panics
     /// otherwise). V is set.</summary>
-    public static Sv32Pte Leaf(ulong pagePhys, Sv32PteFlags flags)
+    public static Sv32Pte Leaf(ulong pagePhys, RiscVPteFlags flags)
     {
         if ((pagePhys & 0xFFF) != 0 || pagePhys >= PhysLimit) Panic.Fail("Sv32Pte.Leaf: address not 4 KiB-aligned below 2^34", pagePhys);
-        if (((uint)flags & LeafMask) == 0 || (flags & (Sv32PteFlags.Read | Sv32PteFlags.Write)) == Sv32PteFlags.Write)
+        if (((uint)flags & LeafMask) == 0 || (flags & (RiscVPteFlags.Read | RiscVPteFlags.Write)) == RiscVPteFlags.Write)
             Panic.Fail("Sv32Pte.Leaf: a leaf needs R or X, and W needs R", (ulong)flags);
-        return new Sv32Pte((uint)(pagePhys >> 12 << PpnShift) | (uint)flags | (uint)Sv32PteFlags.Valid);
+        return new Sv32Pte((uint)(pagePhys >> 12 << PpnShift) | (uint)RiscVBits.Only(flags, FlagMask) | (uint)RiscVPteFlags.Valid);
     }
 
     /// <summary>The flag bits.</summary>
-    public Sv32PteFlags Flags => (Sv32PteFlags)(Raw & FlagMask);
+    public RiscVPteFlags Flags => (RiscVPteFlags)(Raw & FlagMask);
     /// <summary>V is set.</summary>
-    public bool IsValid => (Raw & (uint)Sv32PteFlags.Valid) != 0;
+    public bool IsValid => (Raw & (uint)RiscVPteFlags.Valid) != 0;
     /// <summary>Valid with any of R, W, X: maps a page rather than pointing at a table.</summary>
     public bool IsLeaf => IsValid && (Raw & LeafMask) != 0;
     /// <summary>The physical page number (22 bits).</summary>
@@ -65,5 +65,5 @@ public readonly struct Sv32Pte
     public ulong Address => (ulong)Ppn << 12;
 
     /// <summary>The same entry with its flag bits replaced (PPN and RSW kept).</summary>
-    public Sv32Pte WithFlags(Sv32PteFlags flags) => new Sv32Pte((Raw & ~FlagMask) | (uint)flags);
+    public Sv32Pte WithFlags(RiscVPteFlags flags) => new Sv32Pte((Raw & ~FlagMask) | (uint)RiscVBits.Only(flags, FlagMask));
 }

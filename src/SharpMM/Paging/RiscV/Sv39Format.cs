@@ -78,7 +78,7 @@ public unsafe struct Sv39Format : IPagingFormat
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
         if ((uint)level > 2 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv39Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
-        return Sv39Pte.Leaf(pagePhys, (Sv39PteFlags)RiscVBits.FromPortable(flags)).Raw;
+        return Sv39Pte.Leaf(pagePhys, (RiscVPteFlags)RiscVBits.FromPortable(flags)).Raw;
     }
 
     /// <inheritdoc/>

@@ -26,10 +26,10 @@ public readonly struct Sv39Pte
     public const ulong ReservedMask = 0x1FC0_0000_0000_0000;
     /// <summary>One past the highest physical address (56 bits).</summary>
     public const ulong PhysLimit = 1UL << 56;
-    /// <summary>Every bit <see cref="Sv39PteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="RiscVPteFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0xE000_0000_0000_00FF;
     /// <summary>R, W and X: all clear on a pointer to the next level.</summary>
-    public const ulong LeafMask = (ulong)(Sv39PteFlags.Read | Sv39PteFlags.Write | Sv39PteFlags.Execute);
+    public const ulong LeafMask = (ulong)(RiscVPteFlags.Read | RiscVPteFlags.Write | RiscVPteFlags.Execute);
 
     /// <summary>The raw 64-bit entry.</summary>
     public readonly ulong Raw;
@@ -42,24 +42,24 @@ public readonly struct Sv39Pte
     public static Sv39Pte Pointer(ulong tablePhys)
     {
         if ((tablePhys & 0xFFF) != 0 || tablePhys >= PhysLimit) Panic.Fail("Sv39Pte.Pointer: address not 4 KiB-aligned below 2^56", tablePhys);
-        return new Sv39Pte((tablePhys >> 12 << PpnShift) | (ulong)Sv39PteFlags.Valid);
+        return new Sv39Pte((tablePhys >> 12 << PpnShift) | (ulong)RiscVPteFlags.Valid);
     }
 
     /// <summary>A leaf mapping <paramref name="pagePhys"/> (4 KiB-aligned below 2^56) with
     /// <paramref name="flags"/>, which must include R or X and may have W only with R (panics
     /// otherwise). V is set.</summary>
-    public static Sv39Pte Leaf(ulong pagePhys, Sv39PteFlags flags)
+    public static Sv39Pte Leaf(ulong pagePhys, RiscVPteFlags flags)
     {
         if ((pagePhys & 0xFFF) != 0 || pagePhys >= PhysLimit) Panic.Fail("Sv39Pte.Leaf: address not 4 KiB-aligned below 2^56", pagePhys);
-        if (((ulong)flags & LeafMask) == 0 || (flags & (Sv39PteFlags.Read | Sv39PteFlags.Write)) == Sv39PteFlags.Write)
-            Panic.Fail("Sv39Pte.Leaf: a leaf needs R or X, and W needs R", (ulong)flags);
-        return new Sv39Pte((pagePhys >> 12 << PpnShift) | (ulong)flags | (ulong)Sv39PteFlags.Valid);
+        if (((ulong)flags & LeafMask) == 0 || (flags & (RiscVPteFlags.Read | RiscVPteFlags.Write)) == RiscVPteFlags.Write)
+            Panic.Fail("Sv39Pte.Leaf: a leaf needs R or X, and W needs R", (ulong)RiscVBits.Only(flags, FlagMask));
+        return new Sv39Pte((pagePhys >> 12 << PpnShift) | (ulong)RiscVBits.Only(flags, FlagMask) | (ulong)RiscVPteFlags.Valid);
     }
 
     /// <summary>The flag bits.</summary>
-    public Sv39PteFlags Flags => (Sv39PteFlags)(Raw & FlagMask);
+    public RiscVPteFlags Flags => (RiscVPteFlags)(Raw & FlagMask);
     /// <summary>V is set.</summary>
-    public bool IsValid => (Raw & (ulong)Sv39PteFlags.Valid) != 0;
+    public bool IsValid => (Raw & (ulong)RiscVPteFlags.Valid) != 0;
     /// <summary>Valid with any of R, W, X: maps a page rather than pointing at a table.</summary>
     public bool IsLeaf => IsValid && (Raw & LeafMask) != 0;
     /// <summary>The physical page number (44 bits).</summary>
@@ -68,5 +68,5 @@ public readonly struct Sv39Pte
     public ulong Address => Ppn << 12;
 
     /// <summary>The same entry with its flag bits replaced (PPN and RSW kept).</summary>
-    public Sv39Pte WithFlags(Sv39PteFlags flags) => new Sv39Pte((Raw & ~FlagMask) | (ulong)flags);
+    public Sv39Pte WithFlags(RiscVPteFlags flags) => new Sv39Pte((Raw & ~FlagMask) | (ulong)RiscVBits.Only(flags, FlagMask));
 }

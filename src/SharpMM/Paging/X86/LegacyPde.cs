@@ -34,7 +34,7 @@ public readonly struct LegacyPde
     public const uint AvailableMask = 0x0000_0E00;
     /// <summary>One past the highest physical address a 4 MiB page may start at (PSE-36, 2^40).</summary>
     public const ulong LargePhysLimit = 1UL << 40;
-    /// <summary>Every bit <see cref="LegacyPdeFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const uint FlagMask = 0x0000_11FF;
 
     /// <summary>The raw 32-bit entry.</summary>
@@ -45,33 +45,33 @@ public readonly struct LegacyPde
 
     /// <summary>An entry pointing at the page table at <paramref name="tablePhys"/> (4 KiB-aligned,
     /// below 4 GiB; panics otherwise). PS and the 4 MiB-only bits are cleared.</summary>
-    public static LegacyPde Table(ulong tablePhys, LegacyPdeFlags flags)
+    public static LegacyPde Table(ulong tablePhys, X86EntryFlags flags)
     {
         if ((tablePhys & ~(ulong)TableAddressMask) != 0) Panic.Fail("LegacyPde.Table: table address not 4 KiB-aligned below 4 GiB", tablePhys);
-        const LegacyPdeFlags largeOnly = LegacyPdeFlags.PageSize | LegacyPdeFlags.Dirty | LegacyPdeFlags.Global | LegacyPdeFlags.Pat;
-        return new LegacyPde((uint)tablePhys | (uint)(flags & ~largeOnly));
+        const X86EntryFlags largeOnly = X86EntryFlags.PageSize | X86EntryFlags.Dirty | X86EntryFlags.Global | X86EntryFlags.LargePat;
+        return new LegacyPde((uint)tablePhys | (uint)X86Bits.Only(flags & ~largeOnly, FlagMask));
     }
 
     /// <summary>An entry mapping the 4 MiB page at <paramref name="pagePhys"/> (4 MiB-aligned,
     /// below 2^40; panics otherwise). PS is set.</summary>
-    public static LegacyPde LargePage(ulong pagePhys, LegacyPdeFlags flags)
+    public static LegacyPde LargePage(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ((1UL << 22) - 1)) != 0 || pagePhys >= LargePhysLimit) Panic.Fail("LegacyPde.LargePage: address not 4 MiB-aligned below 2^40", pagePhys);
         uint addr = (uint)(pagePhys & LargeAddressMask) | ((uint)(pagePhys >> 32) << 13);
-        return new LegacyPde(addr | (uint)flags | (uint)LegacyPdeFlags.PageSize);
+        return new LegacyPde(addr | (uint)X86Bits.Only(flags, FlagMask) | (uint)X86EntryFlags.PageSize);
     }
 
     /// <summary>The flag bits.</summary>
-    public LegacyPdeFlags Flags => (LegacyPdeFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (uint)LegacyPdeFlags.Present) != 0;
+    public bool IsPresent => (Raw & (uint)X86EntryFlags.Present) != 0;
     /// <summary>PS is set: the entry maps a 4 MiB page.</summary>
-    public bool IsLargePage => (Raw & (uint)LegacyPdeFlags.PageSize) != 0;
+    public bool IsLargePage => (Raw & (uint)X86EntryFlags.PageSize) != 0;
     /// <summary>The page table's physical address (table form).</summary>
     public ulong TableAddress => Raw & TableAddressMask;
     /// <summary>The 4 MiB page's physical address, PSE-36 bits included (4 MiB form).</summary>
     public ulong LargePageAddress => (Raw & LargeAddressMask) | ((ulong)((Raw & Pse36Mask) >> 13) << 32);
 
     /// <summary>The same entry with its flag bits replaced (address and software bits kept).</summary>
-    public LegacyPde WithFlags(LegacyPdeFlags flags) => new LegacyPde((Raw & ~FlagMask) | (uint)flags);
+    public LegacyPde WithFlags(X86EntryFlags flags) => new LegacyPde((Raw & ~FlagMask) | (uint)X86Bits.Only(flags, FlagMask));
 }

@@ -16,7 +16,7 @@ public readonly struct LegacyPte
     public const uint AddressMask = 0xFFFF_F000;
     /// <summary>Bits 11:9, ignored by the CPU, free for software.</summary>
     public const uint AvailableMask = 0x0000_0E00;
-    /// <summary>Every bit <see cref="LegacyPteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const uint FlagMask = 0x0000_01FF;
 
     /// <summary>The raw 32-bit entry.</summary>
@@ -27,19 +27,19 @@ public readonly struct LegacyPte
 
     /// <summary>An entry mapping the 4 KiB page at <paramref name="pagePhys"/> (aligned, below
     /// 4 GiB; panics otherwise).</summary>
-    public static LegacyPte Page(ulong pagePhys, LegacyPteFlags flags)
+    public static LegacyPte Page(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~(ulong)AddressMask) != 0) Panic.Fail("LegacyPte.Page: address not 4 KiB-aligned below 4 GiB", pagePhys);
-        return new LegacyPte((uint)pagePhys | (uint)flags);
+        return new LegacyPte((uint)pagePhys | (uint)X86Bits.Only(flags, FlagMask));
     }
 
     /// <summary>The flag bits.</summary>
-    public LegacyPteFlags Flags => (LegacyPteFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (uint)LegacyPteFlags.Present) != 0;
+    public bool IsPresent => (Raw & (uint)X86EntryFlags.Present) != 0;
     /// <summary>The page's physical address.</summary>
     public ulong Address => Raw & AddressMask;
 
     /// <summary>The same entry with its flag bits replaced (address and software bits kept).</summary>
-    public LegacyPte WithFlags(LegacyPteFlags flags) => new LegacyPte((Raw & ~FlagMask) | (uint)flags);
+    public LegacyPte WithFlags(X86EntryFlags flags) => new LegacyPte((Raw & ~FlagMask) | (uint)X86Bits.Only(flags, FlagMask));
 }

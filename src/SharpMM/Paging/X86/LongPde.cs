@@ -26,7 +26,7 @@ public readonly struct LongPde
     public const ulong LargeAddressMask = 0x000F_FFFF_FFE0_0000;
     /// <summary>Protection key, bits 62:59 (2 MiB form).</summary>
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
-    /// <summary>Every bit <see cref="LongPdeFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_11FF;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -38,28 +38,28 @@ public readonly struct LongPde
     /// <summary>An entry pointing at the page table at <paramref name="tablePhys"/> (4 KiB-aligned,
     /// below 2^52; panics otherwise). PS and the 2 MiB-only bits are cleared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPde Table(ulong tablePhys, LongPdeFlags flags)
+    public static LongPde Table(ulong tablePhys, X86EntryFlags flags)
     {
         if ((tablePhys & ~TableAddressMask) != 0) Panic.Fail("LongPde.Table: address not 4 KiB-aligned below 2^52", tablePhys);
-        const LongPdeFlags largeOnly = LongPdeFlags.PageSize | LongPdeFlags.Dirty | LongPdeFlags.Global | LongPdeFlags.Pat;
-        return new LongPde(tablePhys | (ulong)(flags & ~largeOnly));
+        const X86EntryFlags largeOnly = X86EntryFlags.PageSize | X86EntryFlags.Dirty | X86EntryFlags.Global | X86EntryFlags.LargePat;
+        return new LongPde(tablePhys | (ulong)X86Bits.Only(flags & ~largeOnly, FlagMask));
     }
 
     /// <summary>An entry mapping the 2 MiB page at <paramref name="pagePhys"/> (2 MiB-aligned,
     /// below 2^52; panics otherwise). PS is set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPde LargePage(ulong pagePhys, LongPdeFlags flags)
+    public static LongPde LargePage(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~LargeAddressMask) != 0) Panic.Fail("LongPde.LargePage: address not 2 MiB-aligned below 2^52", pagePhys);
-        return new LongPde(pagePhys | (ulong)flags | (ulong)LongPdeFlags.PageSize);
+        return new LongPde(pagePhys | (ulong)X86Bits.Only(flags, FlagMask) | (ulong)X86EntryFlags.PageSize);
     }
 
     /// <summary>The flag bits.</summary>
-    public LongPdeFlags Flags => (LongPdeFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)LongPdeFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>PS is set: the entry maps a 2 MiB page.</summary>
-    public bool IsLargePage => (Raw & (ulong)LongPdeFlags.PageSize) != 0;
+    public bool IsLargePage => (Raw & (ulong)X86EntryFlags.PageSize) != 0;
     /// <summary>The page table's physical address (table form).</summary>
     public ulong TableAddress => Raw & TableAddressMask;
     /// <summary>The 2 MiB page's physical address (2 MiB form).</summary>
@@ -68,5 +68,5 @@ public readonly struct LongPde
     public uint ProtectionKey => (uint)((Raw & ProtectionKeyMask) >> 59);
 
     /// <summary>The same entry with its flag bits replaced (address, key and software bits kept).</summary>
-    public LongPde WithFlags(LongPdeFlags flags) => new LongPde((Raw & ~FlagMask) | (ulong)flags);
+    public LongPde WithFlags(X86EntryFlags flags) => new LongPde((Raw & ~FlagMask) | (ulong)X86Bits.Only(flags, FlagMask));
 }

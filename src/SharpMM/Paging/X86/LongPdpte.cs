@@ -26,7 +26,7 @@ public readonly struct LongPdpte
     public const ulong HugeAddressMask = 0x000F_FFFF_C000_0000;
     /// <summary>Protection key, bits 62:59 (1 GiB form).</summary>
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
-    /// <summary>Every bit <see cref="LongPdpteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_11FF;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -38,28 +38,28 @@ public readonly struct LongPdpte
     /// <summary>An entry pointing at the page directory at <paramref name="directoryPhys"/>
     /// (4 KiB-aligned, below 2^52; panics otherwise). PS and the 1 GiB-only bits are cleared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPdpte Table(ulong directoryPhys, LongPdpteFlags flags)
+    public static LongPdpte Table(ulong directoryPhys, X86EntryFlags flags)
     {
         if ((directoryPhys & ~TableAddressMask) != 0) Panic.Fail("LongPdpte.Table: address not 4 KiB-aligned below 2^52", directoryPhys);
-        const LongPdpteFlags hugeOnly = LongPdpteFlags.PageSize | LongPdpteFlags.Dirty | LongPdpteFlags.Global | LongPdpteFlags.Pat;
-        return new LongPdpte(directoryPhys | (ulong)(flags & ~hugeOnly));
+        const X86EntryFlags hugeOnly = X86EntryFlags.PageSize | X86EntryFlags.Dirty | X86EntryFlags.Global | X86EntryFlags.LargePat;
+        return new LongPdpte(directoryPhys | (ulong)X86Bits.Only(flags & ~hugeOnly, FlagMask));
     }
 
     /// <summary>An entry mapping the 1 GiB page at <paramref name="pagePhys"/> (1 GiB-aligned,
     /// below 2^52; panics otherwise). PS is set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPdpte HugePage(ulong pagePhys, LongPdpteFlags flags)
+    public static LongPdpte HugePage(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~HugeAddressMask) != 0) Panic.Fail("LongPdpte.HugePage: address not 1 GiB-aligned below 2^52", pagePhys);
-        return new LongPdpte(pagePhys | (ulong)flags | (ulong)LongPdpteFlags.PageSize);
+        return new LongPdpte(pagePhys | (ulong)X86Bits.Only(flags, FlagMask) | (ulong)X86EntryFlags.PageSize);
     }
 
     /// <summary>The flag bits.</summary>
-    public LongPdpteFlags Flags => (LongPdpteFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)LongPdpteFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>PS is set: the entry maps a 1 GiB page.</summary>
-    public bool IsHugePage => (Raw & (ulong)LongPdpteFlags.PageSize) != 0;
+    public bool IsHugePage => (Raw & (ulong)X86EntryFlags.PageSize) != 0;
     /// <summary>The page directory's physical address (table form).</summary>
     public ulong TableAddress => Raw & TableAddressMask;
     /// <summary>The 1 GiB page's physical address (1 GiB form).</summary>
@@ -68,5 +68,5 @@ public readonly struct LongPdpte
     public uint ProtectionKey => (uint)((Raw & ProtectionKeyMask) >> 59);
 
     /// <summary>The same entry with its flag bits replaced (address, key and software bits kept).</summary>
-    public LongPdpte WithFlags(LongPdpteFlags flags) => new LongPdpte((Raw & ~FlagMask) | (ulong)flags);
+    public LongPdpte WithFlags(X86EntryFlags flags) => new LongPdpte((Raw & ~FlagMask) | (ulong)X86Bits.Only(flags, FlagMask));
 }

@@ -18,7 +18,7 @@ public readonly struct LongPml4e
     public const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
     /// <summary>Bit 7: reserved, must be 0 (a PML4E never maps a page).</summary>
     public const ulong ReservedMask = 1UL << 7;
-    /// <summary>Every bit <see cref="LongPml4eFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_003F;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -30,16 +30,16 @@ public readonly struct LongPml4e
     /// <summary>An entry pointing at the PDPT at <paramref name="pdptPhys"/> (4 KiB-aligned,
     /// below 2^52; panics otherwise).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPml4e Table(ulong pdptPhys, LongPml4eFlags flags)
+    public static LongPml4e Table(ulong pdptPhys, X86EntryFlags flags)
     {
         if ((pdptPhys & ~AddressMask) != 0) Panic.Fail("LongPml4e.Table: address not 4 KiB-aligned below 2^52", pdptPhys);
-        return new LongPml4e(pdptPhys | (ulong)flags);
+        return new LongPml4e(pdptPhys | (ulong)X86Bits.Only(flags, FlagMask));
     }
 
     /// <summary>The flag bits.</summary>
-    public LongPml4eFlags Flags => (LongPml4eFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)LongPml4eFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>The PDPT's physical address.</summary>
     public ulong Address => Raw & AddressMask;
 }

@@ -18,7 +18,7 @@ public readonly struct LongPte
     public const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
     /// <summary>Protection key, bits 62:59.</summary>
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
-    /// <summary>Every bit <see cref="LongPteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_01FF;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -30,21 +30,21 @@ public readonly struct LongPte
     /// <summary>An entry mapping the 4 KiB page at <paramref name="pagePhys"/> (aligned, below
     /// 2^52; panics otherwise).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LongPte Page(ulong pagePhys, LongPteFlags flags)
+    public static LongPte Page(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~AddressMask) != 0) Panic.Fail("LongPte.Page: address not 4 KiB-aligned below 2^52", pagePhys);
-        return new LongPte(pagePhys | (ulong)flags);
+        return new LongPte(pagePhys | (ulong)X86Bits.Only(flags, FlagMask));
     }
 
     /// <summary>The flag bits.</summary>
-    public LongPteFlags Flags => (LongPteFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)LongPteFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>The page's physical address.</summary>
     public ulong Address => Raw & AddressMask;
     /// <summary>The protection key.</summary>
     public uint ProtectionKey => (uint)((Raw & ProtectionKeyMask) >> 59);
 
     /// <summary>The same entry with its flag bits replaced (address, key and software bits kept).</summary>
-    public LongPte WithFlags(LongPteFlags flags) => new LongPte((Raw & ~FlagMask) | (ulong)flags);
+    public LongPte WithFlags(X86EntryFlags flags) => new LongPte((Raw & ~FlagMask) | (ulong)X86Bits.Only(flags, FlagMask));
 }

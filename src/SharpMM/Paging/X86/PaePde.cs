@@ -24,7 +24,7 @@ public readonly struct PaePde
     public const ulong LargeAddressMask = 0x000F_FFFF_FFE0_0000;
     /// <summary>Bits 11:9, ignored by the CPU, free for software.</summary>
     public const ulong AvailableMask = 0x0E00;
-    /// <summary>Every bit <see cref="PaePdeFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_11FF;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -35,32 +35,32 @@ public readonly struct PaePde
 
     /// <summary>An entry pointing at the page table at <paramref name="tablePhys"/> (4 KiB-aligned,
     /// below 2^52; panics otherwise). PS and the 2 MiB-only bits are cleared.</summary>
-    public static PaePde Table(ulong tablePhys, PaePdeFlags flags)
+    public static PaePde Table(ulong tablePhys, X86EntryFlags flags)
     {
         if ((tablePhys & ~TableAddressMask) != 0) Panic.Fail("PaePde.Table: address not 4 KiB-aligned below 2^52", tablePhys);
-        const PaePdeFlags largeOnly = PaePdeFlags.PageSize | PaePdeFlags.Dirty | PaePdeFlags.Global | PaePdeFlags.Pat;
-        return new PaePde(tablePhys | (ulong)(flags & ~largeOnly));
+        const X86EntryFlags largeOnly = X86EntryFlags.PageSize | X86EntryFlags.Dirty | X86EntryFlags.Global | X86EntryFlags.LargePat;
+        return new PaePde(tablePhys | (ulong)X86Bits.Only(flags & ~largeOnly, FlagMask));
     }
 
     /// <summary>An entry mapping the 2 MiB page at <paramref name="pagePhys"/> (2 MiB-aligned,
     /// below 2^52; panics otherwise). PS is set.</summary>
-    public static PaePde LargePage(ulong pagePhys, PaePdeFlags flags)
+    public static PaePde LargePage(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~LargeAddressMask) != 0) Panic.Fail("PaePde.LargePage: address not 2 MiB-aligned below 2^52", pagePhys);
-        return new PaePde(pagePhys | (ulong)flags | (ulong)PaePdeFlags.PageSize);
+        return new PaePde(pagePhys | (ulong)X86Bits.Only(flags, FlagMask) | (ulong)X86EntryFlags.PageSize);
     }
 
     /// <summary>The flag bits.</summary>
-    public PaePdeFlags Flags => (PaePdeFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)PaePdeFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>PS is set: the entry maps a 2 MiB page.</summary>
-    public bool IsLargePage => (Raw & (ulong)PaePdeFlags.PageSize) != 0;
+    public bool IsLargePage => (Raw & (ulong)X86EntryFlags.PageSize) != 0;
     /// <summary>The page table's physical address (table form).</summary>
     public ulong TableAddress => Raw & TableAddressMask;
     /// <summary>The 2 MiB page's physical address (2 MiB form).</summary>
     public ulong LargePageAddress => Raw & LargeAddressMask;
 
     /// <summary>The same entry with its flag bits replaced (address and software bits kept).</summary>
-    public PaePde WithFlags(PaePdeFlags flags) => new PaePde((Raw & ~FlagMask) | (ulong)flags);
+    public PaePde WithFlags(X86EntryFlags flags) => new PaePde((Raw & ~FlagMask) | (ulong)X86Bits.Only(flags, FlagMask));
 }

@@ -20,7 +20,7 @@ public readonly struct PaePdpte
     public const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
     /// <summary>Reserved bits that must be 0: 2:1, 8:5 and 63:52 (63:M on a CPU with M &lt; 52).</summary>
     public const ulong ReservedMask = 0xFFF0_0000_0000_01E6;
-    /// <summary>Every bit <see cref="PaePdpteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x19;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -31,16 +31,16 @@ public readonly struct PaePdpte
 
     /// <summary>An entry pointing at the page directory at <paramref name="directoryPhys"/>
     /// (4 KiB-aligned, below 2^52; panics otherwise).</summary>
-    public static PaePdpte Directory(ulong directoryPhys, PaePdpteFlags flags)
+    public static PaePdpte Directory(ulong directoryPhys, X86EntryFlags flags)
     {
         if ((directoryPhys & ~AddressMask) != 0) Panic.Fail("PaePdpte.Directory: address not 4 KiB-aligned below 2^52", directoryPhys);
-        return new PaePdpte(directoryPhys | (ulong)flags);
+        return new PaePdpte(directoryPhys | (ulong)X86Bits.Only(flags, FlagMask));
     }
 
     /// <summary>The flag bits.</summary>
-    public PaePdpteFlags Flags => (PaePdpteFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)PaePdpteFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>The page directory's physical address.</summary>
     public ulong Address => Raw & AddressMask;
 }

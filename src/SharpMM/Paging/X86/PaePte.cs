@@ -15,7 +15,7 @@ public readonly struct PaePte
     public const ulong AddressMask = 0x000F_FFFF_FFFF_F000;
     /// <summary>Bits 11:9, ignored by the CPU, free for software.</summary>
     public const ulong AvailableMask = 0x0E00;
-    /// <summary>Every bit <see cref="PaePteFlags"/> names.</summary>
+    /// <summary>The bits of <see cref="X86EntryFlags"/> this entry has; the others are rejected.</summary>
     public const ulong FlagMask = 0x8000_0000_0000_01FF;
 
     /// <summary>The raw 64-bit entry.</summary>
@@ -26,19 +26,19 @@ public readonly struct PaePte
 
     /// <summary>An entry mapping the 4 KiB page at <paramref name="pagePhys"/> (aligned, below
     /// 2^52; panics otherwise).</summary>
-    public static PaePte Page(ulong pagePhys, PaePteFlags flags)
+    public static PaePte Page(ulong pagePhys, X86EntryFlags flags)
     {
         if ((pagePhys & ~AddressMask) != 0) Panic.Fail("PaePte.Page: address not 4 KiB-aligned below 2^52", pagePhys);
-        return new PaePte(pagePhys | (ulong)flags);
+        return new PaePte(pagePhys | (ulong)X86Bits.Only(flags, FlagMask));
     }
 
     /// <summary>The flag bits.</summary>
-    public PaePteFlags Flags => (PaePteFlags)(Raw & FlagMask);
+    public X86EntryFlags Flags => (X86EntryFlags)(Raw & FlagMask);
     /// <summary>P is set.</summary>
-    public bool IsPresent => (Raw & (ulong)PaePteFlags.Present) != 0;
+    public bool IsPresent => (Raw & (ulong)X86EntryFlags.Present) != 0;
     /// <summary>The page's physical address.</summary>
     public ulong Address => Raw & AddressMask;
 
     /// <summary>The same entry with its flag bits replaced (address and software bits kept).</summary>
-    public PaePte WithFlags(PaePteFlags flags) => new PaePte((Raw & ~FlagMask) | (ulong)flags);
+    public PaePte WithFlags(X86EntryFlags flags) => new PaePte((Raw & ~FlagMask) | (ulong)X86Bits.Only(flags, FlagMask));
 }

@@ -10,19 +10,30 @@ namespace SharpMM.Paging.X86;
 /// </summary>
 internal static class X86Bits
 {
-    public const ulong Present = 1UL << 0;
-    public const ulong Writable = 1UL << 1;
-    public const ulong User = 1UL << 2;
-    public const ulong WriteThrough = 1UL << 3;
-    public const ulong CacheDisable = 1UL << 4;
-    public const ulong Accessed = 1UL << 5;
-    public const ulong Dirty = 1UL << 6;
-    public const ulong PageSize = 1UL << 7;
-    public const ulong Global = 1UL << 8;
-    public const ulong LargePat = 1UL << 12;
-    public const ulong PtePat = 1UL << 7;
-    public const ulong ExecuteDisable = 1UL << 63;
+    public const ulong Present = (ulong)X86EntryFlags.Present;
+    public const ulong Writable = (ulong)X86EntryFlags.Writable;
+    public const ulong User = (ulong)X86EntryFlags.User;
+    public const ulong WriteThrough = (ulong)X86EntryFlags.WriteThrough;
+    public const ulong CacheDisable = (ulong)X86EntryFlags.CacheDisable;
+    public const ulong Accessed = (ulong)X86EntryFlags.Accessed;
+    public const ulong Dirty = (ulong)X86EntryFlags.Dirty;
+    public const ulong PageSize = (ulong)X86EntryFlags.PageSize;
+    public const ulong Global = (ulong)X86EntryFlags.Global;
+    public const ulong LargePat = (ulong)X86EntryFlags.LargePat;
+    public const ulong PtePat = (ulong)X86EntryFlags.PtePat;
+    public const ulong ExecuteDisable = (ulong)X86EntryFlags.ExecuteDisable;
     public const ulong ProtectionKeyMask = 0x7800_0000_0000_0000;
+
+    /// <summary>The bits of <paramref name="flags"/>, which must all be among
+    /// <paramref name="entryBits"/> (the entry kind's FlagMask): a flag the entry kind does not
+    /// have (XD in a 32-bit entry, R/W in a PAE PDPTE...) panics instead of landing in an
+    /// address or reserved bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Only(X86EntryFlags flags, ulong entryBits)
+    {
+        if (((ulong)flags & ~entryBits) != 0) Panic.Fail("x86 entry: a flag this entry kind does not have", (ulong)flags);
+        return (ulong)flags;
+    }
 
     /// <summary>P set and PS clear, in one test: one less than the entry has both bits clear
     /// exactly then (P clear makes bit 0 of the difference 1, PS set keeps bit 7 of it).</summary>
@@ -31,26 +42,26 @@ internal static class X86Bits
 
     /// <summary>The bits <see cref="FromPortable"/> may set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong PortableMask(bool hasNx) =>
-        Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (hasNx ? ExecuteDisable : 0);
+    public static ulong PortableMask(XdBit xd) =>
+        Writable | User | WriteThrough | CacheDisable | Accessed | Dirty | Global | (xd == XdBit.Present ? ExecuteDisable : 0);
 
     // PageFlags bit -> x86 bit: Writable 0 -> 1, User 1 -> 2, Executable 2 -> XD 63 (inverted),
     // Global 3 -> 8, WriteThrough 4 -> 3, CacheDisable 5 -> 4, Accessed 6 -> 5, Dirty 7 -> 6.
     // Shifts and masks instead of a branch per flag.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong FromPortable(PageFlags f, bool hasNx)
+    public static ulong FromPortable(PageFlags f, XdBit xd)
     {
         ulong u = (uint)f;
         ulong e = ((u & 0x03) << 1) | ((u >> 1) & 0x78) | ((u & 0x08) << 5);
-        if (hasNx) e |= (~u & 0x04) << 61;
+        if (xd == XdBit.Present) e |= (~u & 0x04) << 61;
         return e;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags ToPortable(ulong e, bool hasNx)
+    public static PageFlags ToPortable(ulong e, XdBit xd)
     {
         ulong f = ((e >> 1) & 0x03) | ((e & 0x78) << 1) | ((e >> 5) & 0x08);
-        f |= hasNx ? (~e >> 61) & 0x04 : 0x04;
+        f |= xd == XdBit.Present ? (~e >> 61) & 0x04 : 0x04;
         return (PageFlags)(uint)f;
     }
 

@@ -70,16 +70,16 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1) Panic.Fail("X86LegacyFormat.MakeTable: only level 1 points at tables", (ulong)level);
-        return LegacyPde.Table(tablePhys, LegacyPdeFlags.Present | LegacyPdeFlags.Writable | LegacyPdeFlags.User).Raw;
+        return LegacyPde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
     }
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        uint bits = (uint)X86Bits.FromPortable(flags, hasNx: false) | (uint)X86Bits.Present;
-        if (level == 0) return LegacyPte.Page(pagePhys, (LegacyPteFlags)bits).Raw;
-        if (level == 1) return LegacyPde.LargePage(pagePhys, (LegacyPdeFlags)bits).Raw;
+        uint bits = (uint)X86Bits.FromPortable(flags, XdBit.Absent) | (uint)X86Bits.Present;
+        if (level == 0) return LegacyPte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+        if (level == 1) return LegacyPde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
         Panic.Fail("X86LegacyFormat.MakeLeaf: level out of range", (ulong)level);
         return 0;
     }
@@ -107,15 +107,15 @@ public unsafe struct X86LegacyFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false);
+    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Absent);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: false) & LeafMapping.WalkRights;
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Absent) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
-        (entry & ~X86Bits.PortableMask(false)) | X86Bits.FromPortable(flags, hasNx: false);
+        (entry & ~X86Bits.PortableMask(XdBit.Absent)) | X86Bits.FromPortable(flags, XdBit.Absent);
 
     /// <inheritdoc/>
     public static ulong SplitLeaf(int level, ulong entry)

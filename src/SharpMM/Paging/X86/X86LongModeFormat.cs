@@ -19,8 +19,22 @@ namespace SharpMM.Paging.X86;
 /// </code>
 /// 1 GiB pages need CPUID.80000001H:EDX.Page1GB; the mapper does not check: pass a smaller
 /// largest size to the range operations on a CPU without it.
+///
+/// Table-occupancy count (IPagingFormat.CountsChildren): a PDPTE or PDE the mapper makes to
+/// point at a table carries 1 + the number of non-zero entries of that table (0 to 512), in
+/// bits the processor ignores there, and also when a recursive mapping makes it read a PDE as
+/// a PTE (bits 62:59 would then be a protection key, so they are left alone):
+/// <code>
+///   63 62  59 58       52 51                        12 11     9 8          0
+///  +--+------+-----------+----------------------------+--------+------------+
+///  |XD| ign  | count 6:0 | table address              | cnt 9:7| flags, PS=0|
+///  +--+------+-----------+----------------------------+--------+------------+
+/// </code>
+/// Field 0 means "no count" (an entry made elsewhere: the mapper scans that table instead);
+/// PML4 entries never carry one (tables below the root may be shared by several roots). A
+/// non-zero PTE that is not present (a swap entry, <see cref="SwapEntry{TFormat}"/>) counts.
 /// </summary>
-public unsafe struct X86LongModeFormat : IPagingFormat
+public unsafe partial struct X86LongModeFormat : IPagingFormat
 {
     /// <inheritdoc/>
     public static string Name => "x86-64 4-level";
@@ -73,9 +87,9 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     {
         switch (level)
         {
-            case 3: return LongPml4e.Table(tablePhys, LongPml4eFlags.Present | LongPml4eFlags.Writable | LongPml4eFlags.User).Raw;
-            case 2: return LongPdpte.Table(tablePhys, LongPdpteFlags.Present | LongPdpteFlags.Writable | LongPdpteFlags.User).Raw;
-            case 1: return LongPde.Table(tablePhys, LongPdeFlags.Present | LongPdeFlags.Writable | LongPdeFlags.User).Raw;
+            case 3: return LongPml4e.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
+            case 2: return LongPdpte.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
+            case 1: return LongPde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
         }
         Panic.Fail("X86LongModeFormat.MakeTable: level does not point at tables", (ulong)level);
         return 0;
@@ -85,12 +99,12 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
+        ulong bits = X86Bits.FromPortable(flags, XdBit.Present) | X86Bits.Present;
         switch (level)
         {
-            case 0: return LongPte.Page(pagePhys, (LongPteFlags)bits).Raw;
-            case 1: return LongPde.LargePage(pagePhys, (LongPdeFlags)bits).Raw;
-            case 2: return LongPdpte.HugePage(pagePhys, (LongPdpteFlags)bits).Raw;
+            case 0: return LongPte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+            case 1: return LongPde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
+            case 2: return LongPdpte.HugePage(pagePhys, (X86EntryFlags)bits).Raw;
         }
         Panic.Fail("X86LongModeFormat.MakeLeaf: level cannot hold a leaf", (ulong)level);
         return 0;
@@ -122,15 +136,15 @@ public unsafe struct X86LongModeFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
+    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Present);
 
     /// <inheritdoc/>
-    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true) & LeafMapping.WalkRights;
+    public static PageFlags PointerRights(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Present) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
-        (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
+        (entry & ~X86Bits.PortableMask(XdBit.Present)) | X86Bits.FromPortable(flags, XdBit.Present);
 
     /// <inheritdoc/>
     public static ulong SplitLeaf(int level, ulong entry)
@@ -176,18 +190,6 @@ public unsafe struct X86LongModeFormat : IPagingFormat
     static int IPagingFormat.AddChildCount(byte* table, int index, ulong entry, int delta) =>
         (delta > 0 ? CountUpFast(table, index, entry) : CountDownFast(table, index, entry)) ? 2 : AddCountSlow(table, index, entry, delta);
 
-    static ulong IPagingFormat.CountDownFastBits
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => DownFastBits;
-    }
-
-    static ulong IPagingFormat.CountDownUnit
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => CountUnit;
-    }
-
     // The common increment: the low 7 bits neither overflow nor are 0 (no count). Tested on
     // the sum: its low 7 bits are 2 or more (one of bits 58:53 set) exactly when they were 1
     // to 126 before (127 wraps to 0, 0 becomes 1).
@@ -213,18 +215,6 @@ public unsafe struct X86LongModeFormat : IPagingFormat
         return true;
     }
     private const ulong DownFastBits = 0x7CUL << 52, CountUnit = 1UL << 52;
-
-    static bool IPagingFormat.LeafIsAddressOrFlags
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => true;
-    }
-
-    static ulong IPagingFormat.TableAddressMask
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => LongPte.AddressMask;
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int AddCountSlow(byte* table, int index, ulong entry, int delta)

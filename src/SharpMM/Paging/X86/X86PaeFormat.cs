@@ -71,8 +71,8 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
-        if (level == 2) return PaePdpte.Directory(tablePhys, PaePdpteFlags.Present).Raw;
-        if (level == 1) return PaePde.Table(tablePhys, PaePdeFlags.Present | PaePdeFlags.Writable | PaePdeFlags.User).Raw;
+        if (level == 2) return PaePdpte.Directory(tablePhys, X86EntryFlags.Present).Raw;
+        if (level == 1) return PaePde.Table(tablePhys, X86EntryFlags.Present | X86EntryFlags.Writable | X86EntryFlags.User).Raw;
         Panic.Fail("X86PaeFormat.MakeTable: level does not point at tables", (ulong)level);
         return 0;
     }
@@ -81,9 +81,9 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        ulong bits = X86Bits.FromPortable(flags, hasNx: true) | X86Bits.Present;
-        if (level == 0) return PaePte.Page(pagePhys, (PaePteFlags)bits).Raw;
-        if (level == 1) return PaePde.LargePage(pagePhys, (PaePdeFlags)bits).Raw;
+        ulong bits = X86Bits.FromPortable(flags, XdBit.Present) | X86Bits.Present;
+        if (level == 0) return PaePte.Page(pagePhys, (X86EntryFlags)bits).Raw;
+        if (level == 1) return PaePde.LargePage(pagePhys, (X86EntryFlags)bits).Raw;
         Panic.Fail("X86PaeFormat.MakeLeaf: level cannot hold a leaf", (ulong)level);
         return 0;
     }
@@ -116,16 +116,16 @@ public unsafe struct X86PaeFormat : IPagingFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, hasNx: true);
+    public static PageFlags Flags(int level, ulong entry) => X86Bits.ToPortable(entry, XdBit.Present);
 
     /// <inheritdoc/>
     public static PageFlags PointerRights(int level, ulong entry) =>
-        level == 2 ? LeafMapping.WalkRights : X86Bits.ToPortable(entry, hasNx: true) & LeafMapping.WalkRights;
+        level == 2 ? LeafMapping.WalkRights : X86Bits.ToPortable(entry, XdBit.Present) & LeafMapping.WalkRights;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong WithFlags(int level, ulong entry, PageFlags flags) =>
-        (entry & ~X86Bits.PortableMask(true)) | X86Bits.FromPortable(flags, hasNx: true);
+        (entry & ~X86Bits.PortableMask(XdBit.Present)) | X86Bits.FromPortable(flags, XdBit.Present);
 
     /// <inheritdoc/>
     public static ulong SplitLeaf(int level, ulong entry)

@@ -1,14 +1,14 @@
 namespace SharpMM.Paging.RiscV;
 
 /// <summary>
-/// The hardware bits of a RISC-V Sv39 page-table entry (RISC-V privileged spec, "Sv39:
-/// Page-Based 39-bit Virtual-Memory System"). Bits 7:0 mean what they mean in Sv32
-/// (<see cref="Sv32PteFlags"/>): V = 1 with R = W = X = 0 points at the next table. Bits 9:8
-/// (RSW) are for software, bits 60:54 are reserved (must be 0). Bits 62:61 and 63 belong to the
-/// Svpbmt and Svnapot extensions and must be 0 on a CPU without them; the mapper never sets them.
+/// The flag bits of a RISC-V page-table entry (RISC-V privileged spec, "Sv32" and "Sv39"
+/// page-based virtual-memory systems). Bits 7:0 are the same in Sv32 (4-byte entries) and Sv39
+/// (8-byte entries): V = 1 with R = W = X = 0 points at the next table; W without R is reserved.
+/// Bits 9:8 (RSW) are for software. The bits above 31 exist in Sv39 only: 62:61 (Svpbmt) and 63
+/// (Svnapot) must be 0 on a CPU without those extensions, and the mapper never sets them.
 /// </summary>
 [System.Flags]
-public enum Sv39PteFlags : ulong
+public enum RiscVPteFlags : ulong
 {
     /// <summary>No bit set (invalid).</summary>
     None = 0,
@@ -28,10 +28,10 @@ public enum Sv39PteFlags : ulong
     Accessed = 1UL << 6,
     /// <summary>Bit 7, D: the page has been written (leaf).</summary>
     Dirty = 1UL << 7,
-    /// <summary>Bit 61, PBMT low bit (Svpbmt): 1 = NC (non-cacheable, idempotent memory).</summary>
+    /// <summary>Bit 61, PBMT low bit (Sv39, Svpbmt): 1 = NC (non-cacheable, idempotent memory).</summary>
     PbmtNonCacheable = 1UL << 61,
-    /// <summary>Bit 62, PBMT high bit (Svpbmt): 2 = IO (non-cacheable, strongly ordered).</summary>
+    /// <summary>Bit 62, PBMT high bit (Sv39, Svpbmt): 2 = IO (non-cacheable, strongly ordered).</summary>
     PbmtIo = 1UL << 62,
-    /// <summary>Bit 63, N (Svnapot): the leaf is part of a naturally aligned power-of-two range.</summary>
+    /// <summary>Bit 63, N (Sv39, Svnapot): the leaf is part of a naturally aligned power-of-two range.</summary>
     Napot = 1UL << 63,
 }
