@@ -108,23 +108,7 @@ internal static unsafe class KernelAddressSpace
         s_hooks.WriteCr3(s_mapper.RootPhys);
         Arch.SetDoubleFaultCr3((uint)s_mapper.RootPhys);
         BootSteps.Switched(ref w, s_mapper.RootPhys);
-        w.Str("page tables: ");
-        w.Dec(TablePages);
-        w.Str(" table pages (");
-        w.Size(TablePages * PageSize.Bytes);
-        w.Str(") built in ");
-        w.Dec(BuildCycles);
-        w.Str(" cycles; CR3 ");
-        w.Hex(BootCr3, 8);
-        w.Str(" -> ");
-        w.Hex(s_hooks.ReadCr3(), 8);
-        w.Str("; kernel stack [");
-        w.Hex(KernelStack.Bottom, 8);
-        w.Char('-');
-        w.Hex(KernelStack.Top - 1, 8);
-        w.Str("], guard page ");
-        w.Hex(KernelStack.Guard, 8);
-        w.Line();
+        PageTablesLine.Write(ref w, TablePages, BuildCycles, BootCr3, s_hooks.ReadCr3(), KernelStack.Bottom, KernelStack.Top, KernelStack.Guard, 8);
 
         s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
             default(KernelWindow), ScratchPage, out RecursiveTableAccess<X86LegacyFormat, KernelWindow> access);

@@ -265,23 +265,7 @@ internal static unsafe class KernelAddressSpace
         w.Hex(DirectMapEnd - 1, 16);
         w.Line("):");
         PageTableDump.Write(ref s_mapper, ref w);
-        w.Str("page tables: ");
-        w.Dec(TablePages);
-        w.Str(" table pages (");
-        w.Size(TablePages * PageSize.Bytes);
-        w.Str(") built in ");
-        w.Dec(BuildCycles);
-        w.Str(" cycles; CR3 ");
-        w.Hex(BootCr3, 16);
-        w.Str(" -> ");
-        w.Hex(s_hooks.ReadCr3(), 16);
-        w.Str("; kernel stack [");
-        w.Hex(KernelStack.Bottom, 16);
-        w.Char('-');
-        w.Hex(KernelStack.Top - 1, 16);
-        w.Str("], guard page ");
-        w.Hex(KernelStack.Guard, 16);
-        w.Line();
+        PageTablesLine.Write(ref w, TablePages, BuildCycles, BootCr3, s_hooks.ReadCr3(), KernelStack.Bottom, KernelStack.Top, KernelStack.Guard, 16);
         w.Line();
     }
 }
