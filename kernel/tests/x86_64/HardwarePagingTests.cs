@@ -13,7 +13,7 @@ namespace SharpMM.Kernel;
 /// code). Tests map in <see cref="KernelAddressSpace.TestWindow"/> and leave it empty: the table
 /// pages a test caused go back to the buddy allocator, and the free count says so.
 /// </summary>
-internal static unsafe class PagingTests
+internal static unsafe class HardwarePagingTests
 {
     public static void RunAll(ref TestRunner r)
     {
