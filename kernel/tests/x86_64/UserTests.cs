@@ -138,7 +138,7 @@ internal static unsafe class UserTests
             PageFlags f = FlagsOf(s, va + i * Page);
             const PageFlags want = PageFlags.User | PageFlags.Writable | PageFlags.Accessed | PageFlags.Dirty;
             if ((f & want) == want && (f & PageFlags.Executable) == 0) flagsOk++;
-            if (Buddy.StateOf(FrameOf(s, va + i * Page)) == FrameState.Allocated) allocated++;
+            if (Buddy.StateOf(Pfn.New(FrameOf(s, va + i * Page))) == FrameState.Allocated) allocated++;
         }
         t.Equal(flagsOk, Pages, "entries user, writable, no-execute, Accessed and Dirty set by the CPU");
         t.Equal(allocated, Pages, "each page's frame is allocated in the buddy allocator");

@@ -230,7 +230,7 @@ public unsafe struct Memblock : IMetadataAllocator
                 if (e > endPfn) e = endPfn;
                 if (e > s)
                 {
-                    sink.AddFreeRange(s, e);
+                    sink.AddFreeRange(Pfn.NewUnchecked(s), Pfn.NewUnchecked(e));
                     frames += e - s;
                 }
                 if (k >= _reservedCount || _reserved[k].Start >= memEnd) break;

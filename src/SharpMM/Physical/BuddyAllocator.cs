@@ -408,7 +408,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly Status FreeSparse(ref Zone zone, ulong p, uint order)
     {
-        if (!_map.HasMetadata(p)) return Status.OutOfRange;
+        if (!_map.HasMetadata(Pfn.NewUnchecked(p))) return Status.OutOfRange;
         return FreeChecked(ref zone, new SparseAddressing(in _map), (uint)p, order);
     }
 
@@ -484,14 +484,15 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     /// <summary>
-    /// <see cref="IFreeRangeSink"/>: frames [startPfn, endPfn) become free. They must be
+    /// <see cref="IFreeRangeSink"/>: frames [<paramref name="start"/>, <paramref name="end"/>) become free. They must be
     /// reserved frames with descriptors (RAM given to <see cref="Init"/>), else panic: a range
     /// handed over twice would hand frames out twice. Frame 0 is skipped (it is the list
     /// terminator and stays unmapped).
     /// </summary>
-    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    public void AddFreeRange(Pfn start, Pfn end)
     {
         if (!_initialised) Panic.Fail("buddy: AddFreeRange before Init");
+        ulong startPfn = start.Value, endPfn = end.Value;
         if (startPfn == 0) startPfn = 1;
         for (ulong p = startPfn; p < endPfn; p++)
         {
@@ -518,7 +519,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
-    public readonly FrameState StateOf(ulong pfn) => _map.StateOf(pfn);
+    public readonly FrameState StateOf(Pfn pfn) => _map.StateOf(pfn);
 
     /// <summary>
     /// Full O(frames) consistency check; panics naming the first broken invariant: list links

@@ -261,12 +261,12 @@ public unsafe struct FrameMap
     }
 
     /// <summary>True when frame <paramref name="pfn"/> has metadata.</summary>
-    public readonly bool HasMetadata(ulong pfn) => TryInfo(pfn) != null;
+    public readonly bool HasMetadata(Pfn pfn) => TryInfo(pfn.Value) != null;
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without metadata).</summary>
-    public readonly FrameState StateOf(ulong pfn)
+    public readonly FrameState StateOf(Pfn pfn)
     {
-        byte* info = TryInfo(pfn);
+        byte* info = TryInfo(pfn.Value);
         return info == null ? FrameState.Reserved : FrameInfo.State(*info);
     }
 

@@ -94,7 +94,7 @@ public unsafe class MemblockTests : IDisposable
     private struct Collect : IFreeRangeSink
     {
         public List<(ulong, ulong)> Ranges;
-        public void AddFreeRange(ulong startPfn, ulong endPfn) => Ranges.Add((startPfn, endPfn));
+        public void AddFreeRange(Pfn start, Pfn end) => Ranges.Add((start.Value, end.Value));
     }
 
     //   memory [0x1000, 0x10000) and [0x20000, 0x30000); reserved [0x4000, 0x6000) and [0x2f800, 0x31000)

@@ -42,15 +42,15 @@ public unsafe class FrameMapTests
         using var f = new BuddyFixture(new[] { (256UL, 8192UL), (high, high + 4096) }, ZoneLayout.X86_64(), PcpConfig.Off);
         FrameMap map = f.B.Map;
         Assert.True(map.MetadataBytes < (4UL << 20), $"metadata {map.MetadataBytes} bytes");
-        Assert.True(map.HasMetadata(256) && map.HasMetadata(8191) && map.HasMetadata(high) && map.HasMetadata(high + 4095));
-        Assert.False(map.HasMetadata(255));
-        Assert.False(map.HasMetadata(8192));
-        Assert.False(map.HasMetadata(1UL << 30));
-        Assert.False(map.HasMetadata(high + 4096));
-        Assert.False(map.HasMetadata(Pfn.ManagedLimit));
+        Assert.True(map.HasMetadata(Pfn.New(256)) && map.HasMetadata(Pfn.New(8191)) && map.HasMetadata(Pfn.New(high)) && map.HasMetadata(Pfn.New(high + 4095)));
+        Assert.False(map.HasMetadata(Pfn.New(255)));
+        Assert.False(map.HasMetadata(Pfn.New(8192)));
+        Assert.False(map.HasMetadata(Pfn.New(1UL << 30)));
+        Assert.False(map.HasMetadata(Pfn.New(high + 4096)));
+        Assert.False(map.HasMetadata(Pfn.New(Pfn.ManagedLimit)));
         Assert.False(map.TryOwnerWord(1UL << 30, out _));
         Assert.False(map.TryOwnerWord(ulong.MaxValue, out _));
-        Assert.Equal(FrameState.Reserved, map.StateOf(1UL << 30));
+        Assert.Equal(FrameState.Reserved, map.StateOf(Pfn.New(1UL << 30)));
 
         // A frame of the high run carries an owner word like any other.
         Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
@@ -100,7 +100,7 @@ public unsafe class FrameMapTests
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn q));          // p's buddy: now both allocated
         *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(q, 2));
-        Assert.Equal(FrameState.Free, map.StateOf(q.Value));
+        Assert.Equal(FrameState.Free, map.StateOf(q));
         Assert.False(map.TryOwnerWord(q.Value, out _));                // its word holds list links
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn again));
         Assert.Equal(q, again);
