@@ -45,7 +45,6 @@ public unsafe struct KernelHeap<TFrames, TMapper>
 
     private HeapPages _pages;
     private KmallocCacheArray _caches;
-    private KmallocClassTable _classOf;
     private TMapper _mapper;
     private TFrames _frames;
     private bool _ready;
@@ -65,7 +64,6 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         Status s = _pages.Init(HeapPageSource.Over(self, map), frames.Map, config);
         if (s != Status.Ok) return s;
         HeapPages* pages = (HeapPages*)Unsafe.AsPointer(ref _pages);
-        _classOf.Fill();
         for (int i = 0; i < KmallocClasses.Count; i++)
         {
             s = _caches[i].Create(pages, KmallocClasses.Size(i), 8, KmallocClasses.Name(i));
@@ -110,7 +108,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     {
         void* p = size - 1 < KmallocClasses.MaxSmall
             ? SlabCache.AllocateFrom((HeapPages*)Unsafe.AsPointer(ref _pages),
-                (SlabCache*)Unsafe.AsPointer(ref Unsafe.Add(ref _caches[0], _classOf.ClassOf(size))), (uint)size, file, line)
+                (SlabCache*)Unsafe.AsPointer(ref Unsafe.Add(ref _caches[0], KmallocClasses.Table[(int)((size + 7) >> 3)])), (uint)size, file, line)
             : KmallocLarge(size, file, line);
         ptr = p;
         return p != null ? Status.Ok : _pages.TakeFailure();

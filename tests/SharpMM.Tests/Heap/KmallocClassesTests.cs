@@ -3,8 +3,8 @@ using Xunit;
 
 namespace SharpMM.Tests.Heap;
 
-/// <summary>kmalloc's classes: Linux's list with 96 and 192; the lookup table computed from them
-/// agrees with the definition for every request size.</summary>
+/// <summary>kmalloc's classes: Linux's list with 96 and 192; the constant lookup table agrees
+/// with the definition for every request size.</summary>
 public class KmallocClassesTests
 {
     [Fact]
@@ -17,29 +17,17 @@ public class KmallocClassesTests
         Assert.Equal("kmalloc-8k", KmallocClasses.Name(12));
     }
 
-    // Expect: for every n in 1..8192 the computed table names the smallest class that holds n,
-    // which is the definition's class.
+    // Expect: for every n in 1..8192 the table names the smallest class that holds n.
     [Fact]
     public void Table_GivesTheSmallestClassThatFits_ForEverySize()
     {
-        KmallocClassTable table = default;
-        table.Fill();
-        Assert.Equal(1025, KmallocClassTable.Length);
+        Assert.Equal(1025, KmallocClasses.Table.Length);
         for (uint n = 1; n <= KmallocClasses.MaxSmall; n++)
         {
-            int c = table.ClassOf(n);
+            int c = KmallocClasses.Table[(int)((n + 7) >> 3)];
             Assert.Equal(KmallocClasses.ClassOf(n), c);
             Assert.True(KmallocClasses.Size(c) >= n, $"size {n}");
             Assert.True(c == 0 || KmallocClasses.Size(c - 1) < n, $"size {n}");
         }
-    }
-
-    // Expect: every class size is a multiple of the table's granule (else one entry would span
-    // two classes and Fill panics).
-    [Fact]
-    public void ClassSizes_AreMultiplesOfTheGranule()
-    {
-        for (int i = 0; i < KmallocClasses.Count; i++)
-            Assert.Equal(0u, KmallocClasses.Size(i) % KmallocClasses.Granule);
     }
 }
