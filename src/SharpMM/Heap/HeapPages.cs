@@ -124,13 +124,13 @@ public unsafe struct HeapPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        if (!_frames.TryOwnerWord(PfnOf(p).Value, out ulong e) || !FrameOwner.IsAddress(e)) return null;
+        if (!_frames.TryOwnerWord(PfnOf(p), out ulong e) || !FrameOwner.IsAddress(e)) return null;
         return (SlabDescriptor*)e;
     }
 
     /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no
     /// metadata, or a free block's head).</summary>
-    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn.Value, out word);
+    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn, out word);
 
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (is RAM).</summary>
     public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn);

@@ -282,8 +282,9 @@ public unsafe struct FrameMap
     /// block (its word then holds list links, not an owner).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly bool TryOwnerWord(ulong pfn, out ulong word)
+    public readonly bool TryOwnerWord(Pfn frame, out ulong word)
     {
+        ulong pfn = frame.Value;
         word = 0;
         if (pfn >= EndPfn) return false;
         Section* s = _sections + (pfn >> SectionShift);

@@ -37,7 +37,7 @@ public readonly unsafe struct UserFrames
     /// <summary>What the frame table says about any frame as a user page: its
     /// <see cref="UserFrame"/> when its owner word is a user page's, else an empty one (no
     /// mappings). For checks and reports.</summary>
-    public UserFrame Get(ulong pfn)
+    public UserFrame Get(Pfn pfn)
     {
         if (!_map.TryOwnerWord(pfn, out ulong word) || FrameOwner.Kind(word) != FrameOwner.UserPage) return default;
         return *(UserFrame*)&word;

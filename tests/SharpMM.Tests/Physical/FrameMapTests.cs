@@ -48,15 +48,15 @@ public unsafe class FrameMapTests
         Assert.False(map.HasMetadata(Pfn.New(1UL << 30)));
         Assert.False(map.HasMetadata(Pfn.New(high + 4096)));
         Assert.False(map.HasMetadata(Pfn.New(Pfn.ManagedLimit)));
-        Assert.False(map.TryOwnerWord(1UL << 30, out _));
-        Assert.False(map.TryOwnerWord(ulong.MaxValue, out _));
+        Assert.False(map.TryOwnerWord(Pfn.New(1UL << 30), out _));
+        Assert.False(map.TryOwnerWord(Pfn.NewUnchecked(ulong.MaxValue), out _));
         Assert.Equal(FrameState.Reserved, map.StateOf(Pfn.New(1UL << 30)));
 
         // A frame of the high run carries an owner word like any other.
         Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
         Assert.True(p.Value >= high);
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
-        Assert.True(map.TryOwnerWord(p.Value, out ulong w));
+        Assert.True(map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeTail, w);
         *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(p, 0));
@@ -93,7 +93,7 @@ public unsafe class FrameMapTests
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn p));
         for (uint k = 0; k < 4; k++)
         {
-            Assert.True(map.TryOwnerWord(p.Value + k, out ulong w));
+            Assert.True(map.TryOwnerWord(p.Add(k), out ulong w));
             Assert.Equal(0UL, w);
         }
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
@@ -101,10 +101,10 @@ public unsafe class FrameMapTests
         *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(q, 2));
         Assert.Equal(FrameState.Free, map.StateOf(q));
-        Assert.False(map.TryOwnerWord(q.Value, out _));                // its word holds list links
+        Assert.False(map.TryOwnerWord(q, out _));                // its word holds list links
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn again));
         Assert.Equal(q, again);
-        Assert.True(map.TryOwnerWord(q.Value, out ulong cleared));
+        Assert.True(map.TryOwnerWord(q, out ulong cleared));
         Assert.Equal(0UL, cleared);
         f.B.Validate();
     }
@@ -146,7 +146,7 @@ public unsafe class FrameMapTests
         var kernel = new BuddyClassFrames(f.Buddy, MemoryClass.Kernel);
         Assert.Equal(Status.Ok, kernel.Allocate(0, out Pfn p));
         *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeFreed;
-        Assert.True(f.B.Map.TryOwnerWord(p.Value, out ulong w));
+        Assert.True(f.B.Map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeFreed, w);
         *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, kernel.Free(p, 0));
