@@ -76,7 +76,7 @@ public unsafe struct FrameMap
     private fixed ulong _pairs[PairOrders]; // per-order bitmap addresses
     private uint _sectionCount;
     private ulong _metadataBytes;
-    private ulong _metadataPhys;
+    private PhysAddr _metadataPhys;
 
     /// <summary>One past the highest frame that may have metadata.</summary>
     public readonly ulong EndPfn => (ulong)_sectionCount << SectionShift;
@@ -85,7 +85,7 @@ public unsafe struct FrameMap
     public readonly ulong MetadataBytes => _metadataBytes;
 
     /// <summary>Physical address of the single metadata block.</summary>
-    public readonly ulong MetadataPhys => _metadataPhys;
+    public readonly PhysAddr MetadataPhys => _metadataPhys;
 
     /// <summary>Number of section-table entries.</summary>
     public readonly uint SectionCount => _sectionCount;
@@ -110,7 +110,7 @@ public unsafe struct FrameMap
         uint sectionCount = z.SectionCount;
         ulong present = z.PresentSections, tableBytes = z.TableBytes, linkBytes = z.LinkBytes, infoBytes = z.InfoBytes;
         ulong bytes = z.TotalBytes;
-        if (meta.AllocateMetadata(bytes, 4096, out byte* block, out ulong phys) != Status.Ok) return Status.OutOfMemory;
+        if (meta.AllocateMetadata(bytes, 4096, out byte* block, out PhysAddr phys) != Status.Ok) return Status.OutOfMemory;
 
         // Pass 2: carve.
         ulong f = 0, p = 0;
