@@ -68,7 +68,7 @@ public unsafe class MapperBenchmarks
         var md = new HostMetadata(_meta!.Base, _meta.Size, 1UL << 40);
         ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(Pages)) };
         if (_buddy->Init(ref md, ram, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
-        _buddy->AddFreeRange(256, Pages);
+        _buddy->AddFreeRange(Pfn.New(256), Pfn.New(Pages));
         var access = new DirectMapTableAccess(new DirectMap((ulong)_ram!.Base));
         if (Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(access, ref *_buddy, out _mapper) != Status.Ok) throw new InvalidOperationException("mapper");
         _mmu = new Mmu(_ram, new MmuOptions { Tlb = TlbGeometry.DirectMapped64 });

@@ -18,10 +18,10 @@ namespace SharpMM.Kernel;
 internal static unsafe class PhysicalBoot
 {
     private static PhysicalMemory s_memory;
-    private static SharpMM.Heap.KernelHeap<BuddyClassFrames, KernelLargeMapper> s_heap;
+    private static KernelHeap<BuddyClassFrames, KernelLargeMapper> s_heap;
 
     /// <summary>The kernel heap (kmalloc), up after <see cref="Run"/>; kernel <c>new</c> goes here.</summary>
-    public static ref SharpMM.Heap.KernelHeap<BuddyClassFrames, KernelLargeMapper> Heap => ref s_heap;
+    public static ref KernelHeap<BuddyClassFrames, KernelLargeMapper> Heap => ref s_heap;
     private static MemoryMap s_sanitized;
 
     /// <summary>The physical memory manager (valid after <see cref="Run"/>).</summary>
@@ -86,7 +86,7 @@ internal static unsafe class PhysicalBoot
         st = s_heap.Init(kernelFrames, dm, Platform.NewLargeMapper(), debugHeap ? HeapConfig.Debugging : HeapConfig.Default);
         if (st != Status.Ok) KernelPanic.Fail("kmain: kernel heap init failed, status", (ulong)st);
         if (debugHeap) w.Line("kernel heap: debug mode (debug=heap): poison, red zones, use-after-free and double-free checks, leak report");
-        KernelHeap.SetAllocator(&NewFromKmalloc);
+        ManagedNewHook.SetAllocator(&NewFromKmalloc);
 
         w.Line();
         BootReport.WriteText(ref w, in s_memory);

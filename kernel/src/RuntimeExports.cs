@@ -42,7 +42,7 @@ internal static unsafe class RuntimeExports
 
     private static object Allocate(MethodTable* type, ulong size)
     {
-        byte* p = (byte*)KernelHeap.Allocate((nuint)size);
+        byte* p = (byte*)ManagedNewHook.Allocate((nuint)size);
         for (ulong i = 0; i < size; i += 8) *(ulong*)(p + i) = 0;
         nint obj = (nint)(p + HeaderSize);
         *(MethodTable**)obj = type;

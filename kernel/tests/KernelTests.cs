@@ -17,7 +17,7 @@ internal static unsafe class KernelTests
     {
         r.Run("serial formatter", &SerialFormatter);
         r.Run("rdtsc advances", &RdtscAdvances);
-        r.Run("new goes through the KernelHeap hook", &NewUsesHeapHook);
+        r.Run("new goes through the ManagedNewHook hook", &NewUsesHeapHook);
         CorelibTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
         HeapTests.RunAll(ref r);
@@ -66,7 +66,7 @@ internal static unsafe class KernelTests
 
     // ---- runtime --------------------------------------------------------------------------
 
-    // A test fixture, not a heap: the test points the KernelHeap hook at this buffer for the
+    // A test fixture, not a heap: the test points the ManagedNewHook hook at this buffer for the
     // duration of the test and puts the previous hook back.
     private static byte* s_fixture;
     private static ulong s_fixtureUsed;
@@ -81,20 +81,20 @@ internal static unsafe class KernelTests
         return p;
     }
 
-    /// <summary>Runs <paramref name="test"/> with the KernelHeap hook pointed at a 512-byte
+    /// <summary>Runs <paramref name="test"/> with the ManagedNewHook hook pointed at a 512-byte
     /// buffer on this stack frame, then puts the previous hook back.</summary>
     public static void WithFixtureHeap(ref TestContext t, delegate*<ref TestContext, void> test)
     {
-        delegate*<nuint, void*> previous = KernelHeap.Allocator;
+        delegate*<nuint, void*> previous = ManagedNewHook.Allocator;
         // 8-byte aligned as the hook promises (a 32-bit stack is only 4-byte aligned).
         byte* raw = stackalloc byte[(int)FixtureSize + 8];
         byte* buffer = (byte*)(((nuint)raw + 7) & ~(nuint)7);
         for (int i = 0; i < (int)FixtureSize; i++) buffer[i] = 0xCC;
         s_fixture = buffer;
         s_fixtureUsed = 0;
-        KernelHeap.SetAllocator(&FixtureAllocate);
+        ManagedNewHook.SetAllocator(&FixtureAllocate);
         test(ref t);
-        KernelHeap.SetAllocator(previous);
+        ManagedNewHook.SetAllocator(previous);
         s_fixture = null;
     }
 

@@ -38,9 +38,9 @@ internal static unsafe class PhysicalTests
         t.Equal(managed, Buddy.ManagedFrames, "zone managed frames sum to the buddy's");
         t.Check(Buddy.ManagedFrames + PhysicalBoot.Memory.LowFrames <= present, "managed <= present");
         t.Check(PhysicalBoot.Memory.Memblock.IsRetired, "memblock retired after hand-over");
-        t.Equal((ulong)Buddy.StateOf(0), (ulong)FrameState.Reserved, "frame 0 is not managed");
+        t.Equal((ulong)Buddy.StateOf(Pfn.New(0)), (ulong)FrameState.Reserved, "frame 0 is not managed");
         ulong kernelPfn = KernelImage.Start >> PageSize.Shift;
-        t.Equal((ulong)Buddy.StateOf(kernelPfn), (ulong)FrameState.Reserved, "kernel image frames are reserved");
+        t.Equal((ulong)Buddy.StateOf(Pfn.New(kernelPfn)), (ulong)FrameState.Reserved, "kernel image frames are reserved");
     }
 
     private static void BadFreesRefused(ref TestContext t)
@@ -64,7 +64,7 @@ internal static unsafe class PhysicalTests
         t.Check(free > 0, "some low memory is free");
         t.Equal((ulong)low.AllocateRun(2, 1, out Pfn p), (ulong)Status.Ok, "two low frames");
         t.Check(p.Value >= 1 && p.Value + 2 <= LowMemoryAllocator.EndPfn, "below 1 MiB and not page 0");
-        t.Equal((ulong)Buddy.StateOf(p.Value), (ulong)FrameState.Reserved, "not the buddy allocator's");
+        t.Equal((ulong)Buddy.StateOf(p), (ulong)FrameState.Reserved, "not the buddy allocator's");
         ulong* q = (ulong*)Platform.DirectMap.ToVirt(p.ToAddr().Value);
         q[0] = 0x1234_5678_9abc_def0UL;
         t.Equal(q[0], 0x1234_5678_9abc_def0UL, "low frame holds a write");

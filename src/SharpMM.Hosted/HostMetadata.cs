@@ -1,3 +1,4 @@
+using SharpMM.Addressing;
 using SharpMM.Boot;
 using SharpMM.Physical;
 
@@ -24,12 +25,12 @@ public unsafe struct HostMetadata : IMetadataAllocator
     public readonly ulong Used => _used;
 
     /// <inheritdoc/>
-    public Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out ulong phys)
+    public Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out PhysAddr phys)
     {
         ulong start = (_used + alignment - 1) & ~(alignment - 1);
-        if (start > _size || bytes > _size - start) { virt = null; phys = 0; return Status.OutOfMemory; }
+        if (start > _size || bytes > _size - start) { virt = null; phys = default; return Status.OutOfMemory; }
         virt = _base + start;
-        phys = _physBase + start;
+        phys = PhysAddr.NewUnchecked(_physBase + start);
         Diagnostics.MemoryOps.Zero(virt, bytes);
         _used = start + bytes;
         return Status.Ok;

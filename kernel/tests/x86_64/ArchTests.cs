@@ -18,12 +18,12 @@ internal static unsafe class ArchTests
         r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("gc statics initialised", &GcStaticsInitialised);
-        PagingTests.RunAll(ref r);
+        HardwarePagingTests.RunAll(ref r);
         UserTests.RunAll(ref r);
     }
 
     /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
-    /// are holes, page 1 is mapped. PagingTests checks the same holes with the hardware.</summary>
+    /// are holes, page 1 is mapped. HardwarePagingTests checks the same holes with the hardware.</summary>
     private static void NullPageNotMapped(ref TestContext t)
     {
         t.Check(!KernelAddressSpace.IsMapped(0), "page 0 not present");

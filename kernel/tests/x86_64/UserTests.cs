@@ -10,7 +10,7 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// The library's user memory manager on the real MMU: address spaces made by
-/// <see cref="UserMachine"/> are loaded into CR3 (<see cref="DemandPaging.Load"/>) and their
+/// <see cref="LiveUserMemory"/> are loaded into CR3 (<see cref="DemandPaging.Load"/>) and their
 /// user half is touched from ring 0 with plain loads and stores; the page faults go through
 /// the IDT to the library's fault handler, which maps frames from the buddy allocator and
 /// invalidates with invlpg, and the access runs again. Supervisor writes to read-only pages
@@ -75,7 +75,7 @@ internal static unsafe class UserTests
     private static void DemandZeroRegion(ref TestContext t)
     {
         ulong free0 = Buddy.FreeFrames;
-        if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
         ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* s = m->Space(0);
         t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
@@ -138,7 +138,7 @@ internal static unsafe class UserTests
             PageFlags f = FlagsOf(s, va + i * Page);
             const PageFlags want = PageFlags.User | PageFlags.Writable | PageFlags.Accessed | PageFlags.Dirty;
             if ((f & want) == want && (f & PageFlags.Executable) == 0) flagsOk++;
-            if (Buddy.StateOf(FrameOf(s, va + i * Page)) == FrameState.Allocated) allocated++;
+            if (Buddy.StateOf(Pfn.New(FrameOf(s, va + i * Page))) == FrameState.Allocated) allocated++;
         }
         t.Equal(flagsOk, Pages, "entries user, writable, no-execute, Accessed and Dirty set by the CPU");
         t.Equal(allocated, Pages, "each page's frame is allocated in the buddy allocator");
@@ -172,7 +172,7 @@ internal static unsafe class UserTests
     private static void PagingToRamDisk(ref TestContext t)
     {
         ulong free0 = Buddy.FreeFrames;
-        if (UserMachine.Create(96, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        if (LiveUserMemory.Create(96, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
         ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         const ulong Budget = 16, Pages = 64;
         mem.ResidentLimit = Budget;
@@ -255,7 +255,7 @@ internal static unsafe class UserTests
     private static void ForkCopyOnWrite(ref TestContext t)
     {
         ulong free0 = Buddy.FreeFrames;
-        if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
         ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
         ulong free1 = Buddy.FreeFrames;
@@ -349,7 +349,7 @@ internal static unsafe class UserTests
     private static void CopyOnWriteCost(ref TestContext t)
     {
         ulong free0 = Buddy.FreeFrames;
-        if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
         ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
         const ulong Pages = 32;
@@ -397,7 +397,7 @@ internal static unsafe class UserTests
     /// fault, with the library's answer as the note; getting past the read is a failure.</summary>
     public static void DeliberateNoRegionRead()
     {
-        if (UserMachine.Create(0, out UserMachine* m) != Status.Ok) KernelPanic.Fail("test=userfault: no user machine");
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) KernelPanic.Fail("test=userfault: no user machine");
         AddressSpace<X86LongModeFormat>* s = m->Space(0);
         if (m->Memory.CreateSpace(s, m->Layout, KernelRoot) != Status.Ok) KernelPanic.Fail("test=userfault: no space");
         ulong va = m->Layout.TextBase;

@@ -39,7 +39,7 @@ public unsafe struct BuddyFrames : IFrameTableAllocator
     /// <inheritdoc/>
     public Status Free(Pfn pfn, uint order)
     {
-        if (Poison && _buddy->StateOf(pfn.Value) == FrameState.Allocated)
+        if (Poison && _buddy->StateOf(pfn) == FrameState.Allocated)
             new System.Span<byte>(_ram + (pfn.Value << PageSize.Shift), (int)(PageSize.Bytes << (int)order)).Fill(0x6B);
         return _buddy->Free(pfn, order);
     }

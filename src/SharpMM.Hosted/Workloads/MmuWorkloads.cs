@@ -93,7 +93,7 @@ public static unsafe class MmuWorkloads
             var md = new HostMetadata(meta.Base, meta.Size, 1UL << 40);
             ReadOnlySpan<PhysRange> frames = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(Pages)) };
             if (buddy->Init(ref md, frames, ZoneLayout.Flat(), PcpConfig.Off) != Status.Ok) throw new InvalidOperationException("buddy init");
-            buddy->AddFreeRange(256, Pages);
+            buddy->AddFreeRange(Pfn.New(256), Pfn.New(Pages));
             ulong free0 = buddy->FreeFrames;
 
             var mmu = new Mmu(ram, new MmuOptions { Tlb = TlbGeometry.DirectMapped64 });

@@ -50,7 +50,7 @@ public static unsafe class PageWorkloads
         var b = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
         ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(Base), Pfn.New(Base + Frames)) };
         if (b->Init(ref md, ram, ZoneLayout.Flat(), pcp) != Status.Ok) throw new InvalidOperationException("buddy init failed");
-        for (ulong top = Base + Frames; top > Base; top -= 1024) b->AddFreeRange(top - 1024, top);
+        for (ulong top = Base + Frames; top > Base; top -= 1024) b->AddFreeRange(Pfn.New(top - 1024), Pfn.New(top));
         return b;
     }
 

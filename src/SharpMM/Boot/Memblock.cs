@@ -163,12 +163,14 @@ public unsafe struct Memblock : IMetadataAllocator
     /// <summary><see cref="IMetadataAllocator"/>: a zeroed top-down allocation for
     /// <see cref="ReservedFor.FrameMetadata"/>, below the direct-map limit given to
     /// <see cref="Init(DirectMap, ulong)"/> (else below the 52-bit limit).</summary>
-    public Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out ulong phys)
+    public Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out PhysAddr phys)
     {
         virt = null;
-        Status s = Allocate(bytes, alignment, _metadataLimit, ReservedFor.FrameMetadata, out phys);
+        phys = default;
+        Status s = Allocate(bytes, alignment, _metadataLimit, ReservedFor.FrameMetadata, out ulong start);
         if (s != Status.Ok) return s;
-        virt = _directMap.ToVirt(phys);
+        phys = PhysAddr.NewUnchecked(start);
+        virt = _directMap.ToVirt(start);
         MemoryOps.Zero(virt, (bytes + PageSize.OffsetMask) & ~PageSize.OffsetMask);
         return Status.Ok;
     }
@@ -230,7 +232,7 @@ public unsafe struct Memblock : IMetadataAllocator
                 if (e > endPfn) e = endPfn;
                 if (e > s)
                 {
-                    sink.AddFreeRange(s, e);
+                    sink.AddFreeRange(Pfn.NewUnchecked(s), Pfn.NewUnchecked(e));
                     frames += e - s;
                 }
                 if (k >= _reservedCount || _reserved[k].Start >= memEnd) break;

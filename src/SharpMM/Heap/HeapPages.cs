@@ -124,23 +124,23 @@ public unsafe struct HeapPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        if (!_frames.TryOwnerWord(PfnOf(p).Value, out ulong e) || !FrameOwner.IsAddress(e)) return null;
+        if (!_frames.TryOwnerWord(PfnOf(p), out ulong e) || !FrameOwner.IsAddress(e)) return null;
         return (SlabDescriptor*)e;
     }
 
     /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no
     /// metadata, or a free block's head).</summary>
-    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn.Value, out word);
+    public readonly bool TryOwner(Pfn pfn, out ulong word) => _frames.TryOwnerWord(pfn, out word);
 
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (is RAM).</summary>
-    public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn.Value);
+    public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn);
 
     /// <summary>Sets the owner words of frames [first, first + count), which the heap holds.</summary>
     public readonly void SetOwner(Pfn first, ulong count, ulong word)
     {
         for (ulong pfn = first.Value; pfn < first.Value + count; pfn++)
         {
-            if (!_frames.HasMetadata(pfn)) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
+            if (!_frames.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
             *_frames.OwnerWord((uint)pfn) = word;
         }
     }
@@ -188,7 +188,7 @@ public unsafe struct HeapPages
     {
         Status s = _src.Allocate(order, out pfn, out virt);
         if (s != Status.Ok) return s;
-        if (!_frames.HasMetadata(pfn.Value) || !_frames.HasMetadata(pfn.Value + (1UL << (int)order) - 1))
+        if (!_frames.HasMetadata(pfn) || !_frames.HasMetadata(pfn.Add((1UL << (int)order) - 1)))
             Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn.Value);
         return s;
     }

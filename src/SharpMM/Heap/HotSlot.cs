@@ -25,7 +25,7 @@ public unsafe struct HotSlot
 
     /// <summary>The object's address (0 when empty).</summary>
     public ulong Object;
-    /// <summary>Its allocated bit, encoded as in <see cref="MagazineEntry.Mark"/>.</summary>
+    /// <summary>Its allocated bit, an <see cref="AllocMark"/>.</summary>
     public ulong Mark;
     /// <summary>Its cache's address, with <see cref="Lent"/> while it is handed out (0: empty).</summary>
     public ulong OwnerWord;

@@ -412,7 +412,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
             FrameMap.Section* section = frames.SectionAt(sec);
             for (ulong pfn = section->Lo; pfn < section->Hi; pfn++)
             {
-                if (!frames.TryOwnerWord(pfn, out ulong e)) continue;
+                if (!frames.TryOwnerWord(Pfn.NewUnchecked(pfn), out ulong e)) continue;
                 ulong kind = FrameOwner.Kind(e);
                 if (kind == FrameOwner.LargeHead) { heads++; pages++; }
                 else if (kind == FrameOwner.LargeTail) pages++;

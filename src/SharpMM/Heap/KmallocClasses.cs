@@ -34,9 +34,12 @@ public static class KmallocClasses
     };
 
     /// <summary>
-    /// Class of a request of n bytes, indexed by (n + 7) / 8 for n in 1..8192 (1025 entries;
-    /// a unit test checks every entry against <see cref="ClassOf"/>). Constant data in the
-    /// image, so a call with a constant size folds to its class at compile time.
+    /// Class of a request of n bytes, indexed by (n + 7) / 8 for n in 1..8192 (1025 entries).
+    /// Constant data in the image, so a call with a constant size folds to its class at compile
+    /// time (a table computed at run time does not: Kmalloc(64) in W3h then loads and scales the
+    /// entry on every call). The entries are generated from <see cref="ClassOf"/>, not edited:
+    /// KmallocClassesTests checks this initializer against the text generated from the
+    /// definition and, when they differ, prints the initializer to paste here.
     /// </summary>
     public static ReadOnlySpan<byte> Table => new byte[]
     {

@@ -319,7 +319,7 @@ public unsafe struct SlabCache
         ref MagazineEntry e = ref m.At(n);
         m.Count = n;
         ulong mark = e.Mark;
-        *(ulong*)((long)mark >> 6) |= 1UL << (int)mark;
+        *AllocMark.Word(mark) |= AllocMark.Bit(mark);
         return (void*)e.Object;
     }
 
@@ -385,7 +385,7 @@ public unsafe struct SlabCache
                     bits &= bits - 1;
                     ref MagazineEntry e = ref m.At(m.Count);
                     e.Object = d->Start + (ulong)(w * 64 + (uint)b) * _slot;
-                    e.Mark = ((ulong)(a + w) << 6) | (uint)b;
+                    e.Mark = AllocMark.Pack(a + w, (uint)b);
                     m.Count++;
                     taken++;
                 }
@@ -503,14 +503,14 @@ public unsafe struct SlabCache
             uint n = m.Count;
             if (n >= m.Capacity) return FreeWithFullMagazine(owner, hp, d, (uint)idx, p);
             ulong mark = hot.Mark;
-            *(ulong*)((long)mark >> 6) &= ~(1UL << (int)mark);
+            *AllocMark.Word(mark) &= ~AllocMark.Bit(mark);
             ref MagazineEntry e = ref m.At(n);
             e.Object = prev;
             e.Mark = mark;
             m.Count = n + 1;
         }
         hot.Object = (ulong)p;
-        hot.Mark = ((ulong)w << 6) | (idx & 63);
+        hot.Mark = AllocMark.Pack(w, idx);
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
@@ -528,13 +528,13 @@ public unsafe struct SlabCache
         ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         SlabDescriptor* hd = hot.Slab;
         ulong mark = hot.Mark;
-        ulong* word = (ulong*)((long)mark >> 6);
-        uint hidx = (uint)(word - SlabDescriptor.AllocBits(hd)) * 64 + (uint)(mark & 63);
-        *word &= ~(1UL << (int)mark);
+        ulong* word = AllocMark.Word(mark);
+        uint hidx = (uint)(word - SlabDescriptor.AllocBits(hd)) * 64 + AllocMark.BitIndex(mark);
+        *word &= ~AllocMark.Bit(mark);
         owner->ReturnToSlab(hd, hidx);
         owner->TrimEmpty();
         hot.Object = (ulong)p;
-        hot.Mark = ((ulong)(SlabDescriptor.AllocBits(d) + (idx >> 6)) << 6) | (idx & 63);
+        hot.Mark = AllocMark.Of(SlabDescriptor.AllocBits(d), idx);
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
@@ -550,7 +550,7 @@ public unsafe struct SlabCache
         ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
         owner->EvictInto(ref m, ref hot);
         hot.Object = (ulong)p;
-        hot.Mark = ((ulong)(SlabDescriptor.AllocBits(d) + (idx >> 6)) << 6) | (idx & 63);
+        hot.Mark = AllocMark.Of(SlabDescriptor.AllocBits(d), idx);
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
@@ -560,7 +560,7 @@ public unsafe struct SlabCache
     {
         if (hot.OwnerWord != (ulong)Self || m.Count >= m.Capacity) Panic.Fail("heap: hot object evicted into a full or foreign magazine", hot.Object);
         ulong mark = hot.Mark;
-        *(ulong*)((long)mark >> 6) &= ~(1UL << (int)mark);
+        *AllocMark.Word(mark) &= ~AllocMark.Bit(mark);
         ref MagazineEntry e = ref m.At(m.Count);
         e.Object = hot.Object;
         e.Mark = mark;
@@ -887,7 +887,7 @@ public unsafe struct SlabCache
                 ulong* a = SlabDescriptor.AllocBits(d) + (idx >> 6);
                 if ((*a & bit) != 0 || (SlabDescriptor.FreeBits(d, _words)[idx >> 6] & bit) != 0)
                     Panic.Fail("heap: parked object is marked allocated or free", e.Object);
-                if (e.Mark != (((ulong)a << 6) | (idx & 63))) Panic.Fail("heap: magazine entry's mark does not point at its bit", e.Object);
+                if (e.Mark != AllocMark.Pack(a, idx)) Panic.Fail("heap: magazine entry's mark does not point at its bit", e.Object);
                 for (uint k = 0; k < i; k++)
                     if (m.At(k).Object == e.Object) Panic.Fail("heap: object parked twice", e.Object);
             }
@@ -901,7 +901,7 @@ public unsafe struct SlabCache
                 ulong idx = SlabDescriptor.IndexOf(d, hot.Object);
                 if (idx >= d->Total) Panic.Fail("heap: hot object is not an object boundary", hot.Object);
                 ulong* a = SlabDescriptor.AllocBits(d) + (idx >> 6);
-                if ((*a & (1UL << (int)idx)) == 0 || hot.Mark != (((ulong)a << 6) | (idx & 63)))
+                if ((*a & (1UL << (int)idx)) == 0 || hot.Mark != AllocMark.Pack(a, idx))
                     Panic.Fail("heap: hot object is not marked allocated or its mark is wrong", hot.Object);
                 for (uint k = 0; k < m.Count; k++)
                     if (m.At(k).Object == hot.Object) Panic.Fail("heap: hot object also parked in a magazine", hot.Object);

@@ -43,10 +43,11 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
         for (ulong i = 0; i < words; i++) { used[i] = ~0UL; head[i] = 0; avail[i] = 0; }
     }
 
-    /// <summary>Frames [startPfn, endPfn) become available. Frames outside the range, or not
+    /// <summary>Frames [<paramref name="start"/>, <paramref name="end"/>) become available. Frames outside the range, or not
     /// unavailable (already added or allocated), panic: that would hand a frame out twice.</summary>
-    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    public void AddFreeRange(Pfn start, Pfn end)
     {
+        ulong startPfn = start.Value, endPfn = end.Value;
         if (startPfn < _start || endPfn > _start + _count || endPfn < startPfn) Panic.Fail("bitmap: free range outside the managed range", startPfn);
         ulong n = endPfn - startPfn;
         if (n == 0) return;

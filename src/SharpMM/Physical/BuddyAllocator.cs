@@ -52,7 +52,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private FrameMap _map;
     private ZoneArray _zones;
     private int _zoneCount;
-    // EndPfn of zones 0..2 (NoZoneEnd past the last zone), for the branch-free zone lookup.
+    // EndPfn of every zone but the last possible one (NoZoneEnd past the last zone), for the
+    // branch-free zone lookup.
     private fixed ulong _zoneEnd[ZoneLayout.MaxZones - 1];
     private ZoneLayout _layout;
     private ulong _managedFrames;
@@ -163,12 +164,18 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     // Which zone a frame is in, without branches: frees of random frames across zones would
-    // mispredict a compare-and-jump chain. With pfn < 2^32 and 1 <= end < 2^63, the top bit of
-    // (end - 1 - pfn) is set exactly when pfn >= end (the subtraction wraps).
+    // mispredict a compare-and-jump chain. The zone index is the number of zone ends at or
+    // below pfn. With pfn < 2^32 and 1 <= end < 2^63, the top bit of (end - 1 - pfn) is set
+    // exactly when pfn >= end (the subtraction wraps). The loop runs over every MaxZones - 1
+    // end (unused ones are NoZoneEnd and add 0), a constant count the JIT unrolls.
     private const ulong NoZoneEnd = 1UL << 62;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly int ZoneIndexOf(ulong pfn) =>
-        (int)((_zoneEnd[0] - 1 - pfn) >> 63) + (int)((_zoneEnd[1] - 1 - pfn) >> 63) + (int)((_zoneEnd[2] - 1 - pfn) >> 63);
+    private readonly int ZoneIndexOf(ulong pfn)
+    {
+        int z = 0;
+        for (int i = 0; i < ZoneLayout.MaxZones - 1; i++) z += (int)((_zoneEnd[i] - 1 - pfn) >> 63);
+        return z;
+    }
 
     // ---- free-list primitives, generic over how metadata is reached. Raw versions do not
     // touch the pair bits. ----
@@ -401,7 +408,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly Status FreeSparse(ref Zone zone, ulong p, uint order)
     {
-        if (!_map.HasMetadata(p)) return Status.OutOfRange;
+        if (!_map.HasMetadata(Pfn.NewUnchecked(p))) return Status.OutOfRange;
         return FreeChecked(ref zone, new SparseAddressing(in _map), (uint)p, order);
     }
 
@@ -477,14 +484,15 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     /// <summary>
-    /// <see cref="IFreeRangeSink"/>: frames [startPfn, endPfn) become free. They must be
+    /// <see cref="IFreeRangeSink"/>: frames [<paramref name="start"/>, <paramref name="end"/>) become free. They must be
     /// reserved frames with descriptors (RAM given to <see cref="Init"/>), else panic: a range
     /// handed over twice would hand frames out twice. Frame 0 is skipped (it is the list
     /// terminator and stays unmapped).
     /// </summary>
-    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    public void AddFreeRange(Pfn start, Pfn end)
     {
         if (!_initialised) Panic.Fail("buddy: AddFreeRange before Init");
+        ulong startPfn = start.Value, endPfn = end.Value;
         if (startPfn == 0) startPfn = 1;
         for (ulong p = startPfn; p < endPfn; p++)
         {
@@ -511,7 +519,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without a descriptor).</summary>
-    public readonly FrameState StateOf(ulong pfn) => _map.StateOf(pfn);
+    public readonly FrameState StateOf(Pfn pfn) => _map.StateOf(pfn);
 
     /// <summary>
     /// Full O(frames) consistency check; panics naming the first broken invariant: list links

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SharpMM.Addressing;
 
 namespace SharpMM.Physical;
 
@@ -50,5 +51,5 @@ internal readonly unsafe struct SparseAddressing : IFrameAddressing
     public byte* Info(uint pfn) => _map.Info(pfn);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TogglePair(ref Zone zone, uint pfn, uint order) => _map.TogglePair(pfn, order);
-    public bool HasInfo(uint pfn) => _map.HasMetadata(pfn);
+    public bool HasInfo(uint pfn) => _map.HasMetadata(Pfn.NewUnchecked(pfn));
 }

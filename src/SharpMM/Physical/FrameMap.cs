@@ -76,7 +76,7 @@ public unsafe struct FrameMap
     private fixed ulong _pairs[PairOrders]; // per-order bitmap addresses
     private uint _sectionCount;
     private ulong _metadataBytes;
-    private ulong _metadataPhys;
+    private PhysAddr _metadataPhys;
 
     /// <summary>One past the highest frame that may have metadata.</summary>
     public readonly ulong EndPfn => (ulong)_sectionCount << SectionShift;
@@ -85,7 +85,7 @@ public unsafe struct FrameMap
     public readonly ulong MetadataBytes => _metadataBytes;
 
     /// <summary>Physical address of the single metadata block.</summary>
-    public readonly ulong MetadataPhys => _metadataPhys;
+    public readonly PhysAddr MetadataPhys => _metadataPhys;
 
     /// <summary>Number of section-table entries.</summary>
     public readonly uint SectionCount => _sectionCount;
@@ -110,7 +110,7 @@ public unsafe struct FrameMap
         uint sectionCount = z.SectionCount;
         ulong present = z.PresentSections, tableBytes = z.TableBytes, linkBytes = z.LinkBytes, infoBytes = z.InfoBytes;
         ulong bytes = z.TotalBytes;
-        if (meta.AllocateMetadata(bytes, 4096, out byte* block, out ulong phys) != Status.Ok) return Status.OutOfMemory;
+        if (meta.AllocateMetadata(bytes, 4096, out byte* block, out PhysAddr phys) != Status.Ok) return Status.OutOfMemory;
 
         // Pass 2: carve.
         ulong f = 0, p = 0;
@@ -261,12 +261,12 @@ public unsafe struct FrameMap
     }
 
     /// <summary>True when frame <paramref name="pfn"/> has metadata.</summary>
-    public readonly bool HasMetadata(ulong pfn) => TryInfo(pfn) != null;
+    public readonly bool HasMetadata(Pfn pfn) => TryInfo(pfn.Value) != null;
 
     /// <summary>The state of frame <paramref name="pfn"/> (Reserved for frames without metadata).</summary>
-    public readonly FrameState StateOf(ulong pfn)
+    public readonly FrameState StateOf(Pfn pfn)
     {
-        byte* info = TryInfo(pfn);
+        byte* info = TryInfo(pfn.Value);
         return info == null ? FrameState.Reserved : FrameInfo.State(*info);
     }
 
@@ -282,8 +282,9 @@ public unsafe struct FrameMap
     /// block (its word then holds list links, not an owner).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly bool TryOwnerWord(ulong pfn, out ulong word)
+    public readonly bool TryOwnerWord(Pfn frame, out ulong word)
     {
+        ulong pfn = frame.Value;
         word = 0;
         if (pfn >= EndPfn) return false;
         Section* s = _sections + (pfn >> SectionShift);

@@ -1,3 +1,5 @@
+using SharpMM.Addressing;
+
 namespace SharpMM.Physical;
 
 /// <summary>
@@ -11,5 +13,5 @@ public unsafe interface IMetadataAllocator
     /// <summary>Allocates <paramref name="bytes"/> zeroed bytes aligned to <paramref name="alignment"/>
     /// (a power of two). Returns the direct-map pointer and the physical address, or
     /// <see cref="Status.OutOfMemory"/> with nothing allocated.</summary>
-    Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out ulong phys);
+    Status AllocateMetadata(ulong bytes, ulong alignment, out byte* virt, out PhysAddr phys);
 }

@@ -20,12 +20,13 @@ public unsafe struct LowMemoryAllocator : IFrameAllocator, IFreeRangeSink
     public Status Init<TMeta>(ref TMeta meta) where TMeta : struct, IMetadataAllocator =>
         _bitmap.Init(ref meta, PhysRange.FromFrames(Pfn.New(1), Pfn.New(EndPfn)));
 
-    /// <summary>Frames [startPfn, endPfn) (clipped to [1, 256)) become available.</summary>
-    public void AddFreeRange(ulong startPfn, ulong endPfn)
+    /// <summary>Frames [<paramref name="start"/>, <paramref name="end"/>) (clipped to [1, 256)) become available.</summary>
+    public void AddFreeRange(Pfn start, Pfn end)
     {
+        ulong startPfn = start.Value, endPfn = end.Value;
         if (startPfn < 1) startPfn = 1;
         if (endPfn > EndPfn) endPfn = EndPfn;
-        if (endPfn > startPfn) _bitmap.AddFreeRange(startPfn, endPfn);
+        if (endPfn > startPfn) _bitmap.AddFreeRange(Pfn.NewUnchecked(startPfn), Pfn.NewUnchecked(endPfn));
     }
 
     /// <inheritdoc/>

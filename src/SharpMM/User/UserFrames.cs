@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SharpMM.Addressing;
 using SharpMM.Physical;
 
 namespace SharpMM.User;
@@ -19,7 +20,7 @@ public readonly unsafe struct UserFrames
     public ulong EndPfn => _map.EndPfn;
 
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (can be a user page).</summary>
-    public bool Covers(ulong pfn) => _map.HasMetadata(pfn);
+    public bool Covers(Pfn pfn) => _map.HasMetadata(pfn);
 
     /// <summary>The word of a frame user memory holds (a mapped user page, or a frame it has
     /// just allocated and is about to describe); panics for a frame without a descriptor.</summary>
@@ -28,7 +29,7 @@ public readonly unsafe struct UserFrames
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if (!_map.HasMetadata(pfn)) Panic.Fail("user memory: a user frame without a descriptor", pfn);
+            if (!_map.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("user memory: a user frame without a descriptor", pfn);
             return ref *(UserFrame*)_map.OwnerWord((uint)pfn);
         }
     }
@@ -36,7 +37,7 @@ public readonly unsafe struct UserFrames
     /// <summary>What the frame table says about any frame as a user page: its
     /// <see cref="UserFrame"/> when its owner word is a user page's, else an empty one (no
     /// mappings). For checks and reports.</summary>
-    public UserFrame Get(ulong pfn)
+    public UserFrame Get(Pfn pfn)
     {
         if (!_map.TryOwnerWord(pfn, out ulong word) || FrameOwner.Kind(word) != FrameOwner.UserPage) return default;
         return *(UserFrame*)&word;

@@ -535,7 +535,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             Status s = Frames.Allocate(0, out Pfn p);
             if (s == Status.Ok)
             {
-                if (!_table.Covers(p.Value) || (p.Value << PageSize.Shift) >= TFormat.LeafPhysLimit(0))
+                if (!_table.Covers(p) || (p.Value << PageSize.Shift) >= TFormat.LeafPhysLimit(0))
                 {
                     Frames.Free(p, 0);
                     return Status.OutOfRange;

@@ -85,7 +85,7 @@ public unsafe class ManagedLimitTests
         pm.Buddy.Validate();
         // The top frame has metadata; draining every order, the highest frame handed out is
         // the one just below the highest reservation (the frame metadata, taken top-down).
-        Assert.True(pm.Buddy.Map.HasMetadata(Pfn.ManagedLimit - 1));
+        Assert.True(pm.Buddy.Map.HasMetadata(Pfn.New(Pfn.ManagedLimit - 1)));
         MemblockRegion top = pm.Memblock.Reserved(pm.Memblock.ReservedCount - 1);
         Assert.Equal(TiB16, top.End);
         ulong highest = 0;

@@ -94,7 +94,7 @@ public unsafe class MemblockTests : IDisposable
     private struct Collect : IFreeRangeSink
     {
         public List<(ulong, ulong)> Ranges;
-        public void AddFreeRange(ulong startPfn, ulong endPfn) => Ranges.Add((startPfn, endPfn));
+        public void AddFreeRange(Pfn start, Pfn end) => Ranges.Add((start.Value, end.Value));
     }
 
     //   memory [0x1000, 0x10000) and [0x20000, 0x30000); reserved [0x4000, 0x6000) and [0x2f800, 0x31000)
@@ -122,8 +122,8 @@ public unsafe class MemblockTests : IDisposable
         M.AddMemory(0x100000, 16UL << 20);
         byte* p = _ram.Base + (15UL << 20);
         for (int i = 0; i < 4096; i++) p[i] = 0xAA;
-        Assert.Equal(Status.Ok, M.AllocateMetadata(4096, 4096, out byte* v, out ulong phys));
-        Assert.Equal((ulong)_ram.Base + phys, (ulong)v);
+        Assert.Equal(Status.Ok, M.AllocateMetadata(4096, 4096, out byte* v, out PhysAddr phys));
+        Assert.Equal((ulong)_ram.Base + phys.Value, (ulong)v);
         for (int i = 0; i < 4096; i++) Assert.Equal(0, v[i]);
     }
 
@@ -135,8 +135,8 @@ public unsafe class MemblockTests : IDisposable
     {
         M.Init(new DirectMap((ulong)_ram.Base), 16UL << 20);
         M.AddMemory(0x100000, 64UL << 20);
-        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out ulong phys));
-        Assert.Equal((16UL << 20) - 8192, phys);
+        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out PhysAddr phys));
+        Assert.Equal((16UL << 20) - 8192, phys.Value);
         Assert.Equal(Status.OutOfMemory, M.AllocateMetadata(16UL << 20, 4096, out _, out _));
     }
 
@@ -146,8 +146,8 @@ public unsafe class MemblockTests : IDisposable
     {
         M.Init(new DirectMap((ulong)_ram.Base), 0);
         M.AddMemory(0x100000, 64UL << 20);
-        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out ulong phys));
-        Assert.Equal((64UL << 20) - 8192, phys);
+        Assert.Equal(Status.Ok, M.AllocateMetadata(8192, 4096, out _, out PhysAddr phys));
+        Assert.Equal((64UL << 20) - 8192, phys.Value);
     }
 
     [Fact]

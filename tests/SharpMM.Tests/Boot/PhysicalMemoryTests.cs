@@ -37,7 +37,7 @@ public unsafe class PhysicalMemoryTests
         Assert.Equal(3998UL, pm.Buddy.GetZone(0).PresentFrames);
         Assert.Equal(32638UL, pm.PresentFrames);
         Assert.Equal(158UL, pm.LowFrames);
-        Assert.Equal(FrameState.Reserved, pm.Buddy.StateOf(0x100));
+        Assert.Equal(FrameState.Reserved, pm.Buddy.StateOf(Pfn.New(0x100)));
         ulong reservedAbove1M = 0, kernel = 0, metadata = 0;
         for (int i = 0; i < pm.Memblock.ReservedCount; i++)
         {

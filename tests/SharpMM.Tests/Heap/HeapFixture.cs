@@ -43,7 +43,7 @@ public sealed unsafe class HeapFixture : IDisposable
         Buddy = (BuddyAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyAllocator));
         ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(StartPfn), Pfn.New(StartPfn + frames)) };
         if (Buddy->Init(ref md, ram, ZoneLayout.Flat(), PcpConfig.Default) != Status.Ok) throw new InvalidOperationException("buddy init");
-        Buddy->AddFreeRange(StartPfn, StartPfn + frames);
+        Buddy->AddFreeRange(Pfn.New(StartPfn), Pfn.New(StartPfn + frames));
         _kernelFrames = (BuddyClassFrames*)NativeMemory.AllocZeroed((nuint)sizeof(BuddyClassFrames));
         *_kernelFrames = new BuddyClassFrames(Buddy, MemoryClass.Kernel);
         Map = new DirectMap((ulong)_ram.Base - (StartPfn << PageSize.Shift));

@@ -36,7 +36,7 @@ public unsafe class MachineHeapTests
                 ulong size = (ulong)(i % 7 == 0 ? 9000 + i : 8 + i % 2000);
                 Assert.Equal(Status.Ok, heap->Kmalloc(size, out void* p));
                 ulong phys = m.DirectMap.ToPhys(p);
-                FrameState st = buddy.StateOf(phys >> PageSize.Shift);
+                FrameState st = buddy.StateOf(Pfn.New(phys >> PageSize.Shift));
                 Assert.True(st is FrameState.Allocated or FrameState.Tail, $"object at phys {phys:x} in a frame in state {st}");
                 *(ulong*)p = (ulong)i;
                 ptrs.Add((ulong)p);

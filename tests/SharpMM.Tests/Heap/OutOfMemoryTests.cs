@@ -126,7 +126,7 @@ public unsafe class OutOfMemoryTests
         {
             ReadOnlySpan<PhysRange> frames = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(1024), Pfn.New(1024 + 64)) };
             Assert.Equal(Status.Ok, b->Init(ref md, frames, ZoneLayout.Flat(), PcpConfig.Off));
-            b->AddFreeRange(1024, 1024 + 64);
+            b->AddFreeRange(Pfn.New(1024), Pfn.New(1024 + 64));
             var taken = new List<Pfn>();
             while (b->FreeFrames > 3 && b->Allocate(0, MemoryClass.Kernel, out Pfn p) == Status.Ok) taken.Add(p);
             var map = new DirectMap((ulong)ram.Base - (1024UL << 12));

@@ -30,7 +30,7 @@ public sealed unsafe class TableRam : IDisposable
         _bits = (ulong*)NativeMemory.AllocZeroed((nuint)(words * 3 * sizeof(ulong)));
         Allocator = (BitmapFrameAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BitmapFrameAllocator));
         Allocator->Init(_bits, _bits + words, _bits + 2 * words, 1, frameCount);
-        Allocator->AddFreeRange(1, frameCount);
+        Allocator->AddFreeRange(Pfn.New(1), Pfn.New(frameCount));
     }
 
     public DirectMap Dm => new((ulong)Ram.Base);

@@ -43,7 +43,7 @@ public unsafe class BuddyAllocatorTests
         Assert.Equal(1024UL, p.Value);
         for (int o = 0; o < 10; o++) Assert.Equal(1UL, f.BlocksAt(0, o));
         Assert.Equal(0UL, f.BlocksAt(0, 10));
-        Assert.Equal(FrameState.Allocated, f.B.StateOf(1024));
+        Assert.Equal(FrameState.Allocated, f.B.StateOf(Pfn.New(1024)));
         f.B.Validate();
         Assert.Equal(Status.Ok, f.B.Free(p, 0));
         Assert.Equal(1UL, f.BlocksAt(0, 10));
@@ -148,7 +148,7 @@ public unsafe class BuddyAllocatorTests
     public void AddFreeRange_Twice_Panics()
     {
         using var f = BuddyFixture.Flat(1024, 1024);
-        var ex = Assert.Throws<PanicException>(() => f.B.AddFreeRange(1024, 1025));
+        var ex = Assert.Throws<PanicException>(() => f.B.AddFreeRange(Pfn.New(1024), Pfn.New(1025)));
         Assert.Contains("handed over twice", ex.Message);
     }
 

@@ -29,10 +29,10 @@ public sealed unsafe class BuddyFixture : IDisposable
             foreach (var (rs, re) in reserved ?? Array.Empty<(ulong, ulong)>())
             {
                 if (re <= p || rs >= e) continue;
-                if (rs > p) Buddy->AddFreeRange(p, rs);
+                if (rs > p) Buddy->AddFreeRange(Pfn.New(p), Pfn.New(rs));
                 p = Math.Max(p, re);
             }
-            if (p < e) Buddy->AddFreeRange(p, e);
+            if (p < e) Buddy->AddFreeRange(Pfn.New(p), Pfn.New(e));
         }
     }
 

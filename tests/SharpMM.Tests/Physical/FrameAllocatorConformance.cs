@@ -244,8 +244,8 @@ public unsafe class BuddyConformance : FrameAllocatorConformance<BuddyAllocator>
     {
         ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(256), Pfn.New(4096)) };
         Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.X86_64(), PcpConfig.Default));
-        a.AddFreeRange(256, 1000);
-        a.AddFreeRange(1010, 4096); // a reserved hole at [1000, 1010)
+        a.AddFreeRange(Pfn.New(256), Pfn.New(1000));
+        a.AddFreeRange(Pfn.New(1010), Pfn.New(4096)); // a reserved hole at [1000, 1010)
     }
     protected override void Validate(ref BuddyAllocator a) => a.Validate();
 }
@@ -258,7 +258,7 @@ public unsafe class BuddyNoPcpConformance : FrameAllocatorConformance<BuddyAlloc
     {
         ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { PhysRange.FromFrames(Pfn.New(300), Pfn.New(3000)) };
         Assert.Equal(Status.Ok, a.Init(ref Metadata, ram, ZoneLayout.Flat(), PcpConfig.Off));
-        a.AddFreeRange(300, 3000);
+        a.AddFreeRange(Pfn.New(300), Pfn.New(3000));
     }
     protected override void Validate(ref BuddyAllocator a) => a.Validate();
 }
@@ -270,8 +270,8 @@ public unsafe class BitmapConformance : FrameAllocatorConformance<BitmapFrameAll
     protected override void Build(ref BitmapFrameAllocator a)
     {
         Assert.Equal(Status.Ok, a.Init(ref Metadata, PhysRange.FromFrames(Pfn.New(257), Pfn.New(4000))));
-        a.AddFreeRange(257, 2000);
-        a.AddFreeRange(2100, 4000);
+        a.AddFreeRange(Pfn.New(257), Pfn.New(2000));
+        a.AddFreeRange(Pfn.New(2100), Pfn.New(4000));
     }
 }
 
@@ -297,6 +297,6 @@ public unsafe class LowMemoryConformance : FrameAllocatorConformance<LowMemoryAl
     protected override void Build(ref LowMemoryAllocator a)
     {
         Assert.Equal(Status.Ok, a.Init(ref Metadata));
-        a.AddFreeRange(1, 0x9f); // QEMU's usable low memory: [0x1000, 0x9f000)
+        a.AddFreeRange(Pfn.New(1), Pfn.New(0x9f)); // QEMU's usable low memory: [0x1000, 0x9f000)
     }
 }

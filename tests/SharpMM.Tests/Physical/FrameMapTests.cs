@@ -42,21 +42,21 @@ public unsafe class FrameMapTests
         using var f = new BuddyFixture(new[] { (256UL, 8192UL), (high, high + 4096) }, ZoneLayout.X86_64(), PcpConfig.Off);
         FrameMap map = f.B.Map;
         Assert.True(map.MetadataBytes < (4UL << 20), $"metadata {map.MetadataBytes} bytes");
-        Assert.True(map.HasMetadata(256) && map.HasMetadata(8191) && map.HasMetadata(high) && map.HasMetadata(high + 4095));
-        Assert.False(map.HasMetadata(255));
-        Assert.False(map.HasMetadata(8192));
-        Assert.False(map.HasMetadata(1UL << 30));
-        Assert.False(map.HasMetadata(high + 4096));
-        Assert.False(map.HasMetadata(Pfn.ManagedLimit));
-        Assert.False(map.TryOwnerWord(1UL << 30, out _));
-        Assert.False(map.TryOwnerWord(ulong.MaxValue, out _));
-        Assert.Equal(FrameState.Reserved, map.StateOf(1UL << 30));
+        Assert.True(map.HasMetadata(Pfn.New(256)) && map.HasMetadata(Pfn.New(8191)) && map.HasMetadata(Pfn.New(high)) && map.HasMetadata(Pfn.New(high + 4095)));
+        Assert.False(map.HasMetadata(Pfn.New(255)));
+        Assert.False(map.HasMetadata(Pfn.New(8192)));
+        Assert.False(map.HasMetadata(Pfn.New(1UL << 30)));
+        Assert.False(map.HasMetadata(Pfn.New(high + 4096)));
+        Assert.False(map.HasMetadata(Pfn.New(Pfn.ManagedLimit)));
+        Assert.False(map.TryOwnerWord(Pfn.New(1UL << 30), out _));
+        Assert.False(map.TryOwnerWord(Pfn.NewUnchecked(ulong.MaxValue), out _));
+        Assert.Equal(FrameState.Reserved, map.StateOf(Pfn.New(1UL << 30)));
 
         // A frame of the high run carries an owner word like any other.
         Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
         Assert.True(p.Value >= high);
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
-        Assert.True(map.TryOwnerWord(p.Value, out ulong w));
+        Assert.True(map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeTail, w);
         *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(p, 0));
@@ -93,18 +93,18 @@ public unsafe class FrameMapTests
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn p));
         for (uint k = 0; k < 4; k++)
         {
-            Assert.True(map.TryOwnerWord(p.Value + k, out ulong w));
+            Assert.True(map.TryOwnerWord(p.Add(k), out ulong w));
             Assert.Equal(0UL, w);
         }
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn q));          // p's buddy: now both allocated
         *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(q, 2));
-        Assert.Equal(FrameState.Free, map.StateOf(q.Value));
-        Assert.False(map.TryOwnerWord(q.Value, out _));                // its word holds list links
+        Assert.Equal(FrameState.Free, map.StateOf(q));
+        Assert.False(map.TryOwnerWord(q, out _));                // its word holds list links
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn again));
         Assert.Equal(q, again);
-        Assert.True(map.TryOwnerWord(q.Value, out ulong cleared));
+        Assert.True(map.TryOwnerWord(q, out ulong cleared));
         Assert.Equal(0UL, cleared);
         f.B.Validate();
     }
@@ -146,7 +146,7 @@ public unsafe class FrameMapTests
         var kernel = new BuddyClassFrames(f.Buddy, MemoryClass.Kernel);
         Assert.Equal(Status.Ok, kernel.Allocate(0, out Pfn p));
         *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeFreed;
-        Assert.True(f.B.Map.TryOwnerWord(p.Value, out ulong w));
+        Assert.True(f.B.Map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeFreed, w);
         *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, kernel.Free(p, 0));

@@ -277,7 +277,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
         ulong inUse = 0;
         for (ulong pfn = 0; pfn < table.EndPfn; pfn++)
         {
-            UserFrame f = table.Get(pfn);
+            UserFrame f = table.Get(Pfn.New(pfn));
             Assert.True(f.Refs == refs.GetValueOrDefault(pfn), $"{context}: frame {pfn} counts {f.Refs} mappings, entries say {refs.GetValueOrDefault(pfn)}");
             if (f.Refs != 0) inUse++;
             if (f.HasSlot) slotRefs[f.Slot] = slotRefs.GetValueOrDefault(f.Slot) + 1;

@@ -8,13 +8,13 @@ namespace SharpMM.Kernel;
 /// <see cref="Allocate"/>, which calls the hook the kernel installs once a real allocator is up:
 /// <code>
 ///   static void* MyAlloc(nuint byteCount) { ... }          // 8-byte aligned, or null when out of memory
-///   KernelHeap.SetAllocator(&amp;MyAlloc);
+///   ManagedNewHook.SetAllocator(&amp;MyAlloc);
 /// </code>
 /// The hook need not zero the memory (the Rhp helpers do). There is no free: without a GC,
 /// managed objects live forever, so kernel code should keep <c>new</c> to boot-time singletons.
 /// Before the hook is set every allocation panics with "new before heap is up".
 /// </summary>
-public static unsafe class KernelHeap
+public static unsafe class ManagedNewHook
 {
     private static delegate*<nuint, void*> s_allocate;
 

@@ -28,7 +28,7 @@ namespace SharpMM.Kernel;
 /// A space made here sees every kernel mapping whose PML4 entry existed when it was made; the
 /// tests keep to the kernel stack, the direct map and the vmalloc area while a space is loaded.
 /// </summary>
-internal unsafe struct UserMachine
+internal unsafe struct LiveUserMemory
 {
     /// <summary>Address spaces a machine has room for.</summary>
     public const int SpaceCount = 4;
@@ -54,10 +54,10 @@ internal unsafe struct UserMachine
     /// A machine with <paramref name="storeSlots"/> swap slots (0: no paging). Return: Ok;
     /// OutOfMemory (vmalloc refused the area: nothing left allocated).
     /// </summary>
-    public static Status Create(uint storeSlots, out UserMachine* machine)
+    public static Status Create(uint storeSlots, out LiveUserMemory* machine)
     {
         machine = null;
-        ulong header = Align64((ulong)sizeof(UserMachine));
+        ulong header = Align64((ulong)sizeof(LiveUserMemory));
         ulong spaces = Align64((ulong)sizeof(AddressSpace<X86LongModeFormat>) * SpaceCount);
         ulong slotMeta = Align64(SharpMM.User.StoreSlots.BytesFor(storeSlots));
         ulong storeOffset = (header + spaces + slotMeta + PageSize.OffsetMask) & ~PageSize.OffsetMask;
@@ -66,7 +66,7 @@ internal unsafe struct UserMachine
         Status s = VmallocLargeMapper.Vm.Vmalloc(bytes, ref kf, ref KernelAddressSpace.Hooks, out ulong va);
         if (s != Status.Ok) return s;
 
-        var m = (UserMachine*)va;
+        var m = (LiveUserMemory*)va;
         *m = default;
         m->_area = va;
         m->_spaces = (AddressSpace<X86LongModeFormat>*)(va + header);

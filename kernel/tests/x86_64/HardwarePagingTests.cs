@@ -13,7 +13,7 @@ namespace SharpMM.Kernel;
 /// code). Tests map in <see cref="KernelAddressSpace.TestWindow"/> and leave it empty: the table
 /// pages a test caused go back to the buddy allocator, and the free count says so.
 /// </summary>
-internal static unsafe class PagingTests
+internal static unsafe class HardwarePagingTests
 {
     // The least RAM the tests marked with it need; a smaller guest (qemu --mem 4M) skips them.
     private const ulong SmallGuestMinimum = 8UL << 20;
