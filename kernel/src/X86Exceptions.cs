@@ -8,6 +8,41 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static class X86Exceptions
 {
+    private static bool s_reporting;
+
+    /// <summary>
+    /// Starts the report of an exception no handler took, the same on both architectures:
+    /// <code>
+    ///   cpu exception: vector 14 #PF page fault, error=0x... [not-present read supervisor]
+    /// </code>
+    /// (the error in <paramref name="digits"/> hex digits: 16 on x86-64, 8 on i386). The caller
+    /// goes on with its registers. A fault while a report is being written ends the run at once
+    /// with a minimal line (printing again would fault again), so the status still says "CPU
+    /// exception".
+    /// </summary>
+    public static TextWriter<SerialSink> BeginReport(ulong vector, ulong errorCode, int digits)
+    {
+        if (s_reporting)
+        {
+            Log.Line("cpu exception: nested fault while reporting a previous one");
+            QemuExit.Exit(ExitCode.CpuException);
+        }
+        s_reporting = true;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Line();
+        w.Str("cpu exception: vector ");
+        w.Dec(vector);
+        w.Char(' ');
+        w.Str(Mnemonic(vector));
+        w.Char(' ');
+        w.Str(Description(vector));
+        w.Str(", error=");
+        w.Hex(errorCode, digits);
+        if (vector == 14) WritePageFaultError(ref w, errorCode);
+        w.Line();
+        return w;
+    }
+
     /// <summary>Decodes the #PF error code: P (bit 0), W/R (1), U/S (2), RSVD (3), I/D (4).</summary>
     public static void WritePageFaultError(ref TextWriter<SerialSink> w, ulong error)
     {

@@ -20,31 +20,12 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class ExceptionDispatcher
 {
-    private static bool s_reporting;
-
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
         uint cr2 = Arch.ReadCr2();
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
-        if (s_reporting)
-        {
-            Log.Line("cpu exception: nested fault while reporting a previous one");
-            QemuExit.Exit(ExitCode.CpuException);
-        }
-        s_reporting = true;
-        TextWriter<SerialSink> w = Log.Writer();
-        w.Line();
-        w.Str("cpu exception: vector ");
-        w.Dec(frame->Vector);
-        w.Char(' ');
-        w.Str(X86Exceptions.Mnemonic(frame->Vector));
-        w.Char(' ');
-        w.Str(X86Exceptions.Description(frame->Vector));
-        w.Str(", error=");
-        w.Hex(frame->ErrorCode, 8);
-        if (frame->Vector == 14) X86Exceptions.WritePageFaultError(ref w, frame->ErrorCode);
-        w.Line();
+        TextWriter<SerialSink> w = X86Exceptions.BeginReport(frame->Vector, frame->ErrorCode, 8);
         w.Char(' ');
         Reg(ref w, "EIP", frame->Eip);
         Reg(ref w, "CR2", cr2);

@@ -38,8 +38,6 @@ internal static unsafe class ExceptionDispatcher
     /// <summary>Number of expected #BP traps taken.</summary>
     public static int BreakpointCount;
 
-    private static bool s_reporting;
-
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
@@ -53,26 +51,7 @@ internal static unsafe class ExceptionDispatcher
         ulong cr2 = Arch.ReadCr2();
         if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
-        if (s_reporting)
-        {
-            // The report itself faulted: printing again would fault again. Leave with a minimal
-            // line so the status still says "CPU exception".
-            Log.Line("cpu exception: nested fault while reporting a previous one");
-            QemuExit.Exit(ExitCode.CpuException);
-        }
-        s_reporting = true;
-        TextWriter<SerialSink> w = Log.Writer();
-        w.Line();
-        w.Str("cpu exception: vector ");
-        w.Dec(frame->Vector);
-        w.Char(' ');
-        w.Str(X86Exceptions.Mnemonic(frame->Vector));
-        w.Char(' ');
-        w.Str(X86Exceptions.Description(frame->Vector));
-        w.Str(", error=");
-        w.Hex(frame->ErrorCode, 16);
-        if (frame->Vector == 14) X86Exceptions.WritePageFaultError(ref w, frame->ErrorCode);
-        w.Line();
+        TextWriter<SerialSink> w = X86Exceptions.BeginReport(frame->Vector, frame->ErrorCode, 16);
 
         w.Char(' ');
         Reg(ref w, "RIP", frame->Rip);
