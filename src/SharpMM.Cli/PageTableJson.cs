@@ -60,26 +60,19 @@ internal static class PageTableJson
         int i = 0;
         while (i < leaves.Leaves.Count)
         {
-            LeafMapping first = leaves.Leaves[i];
-            PageFlags key = RunKey(first);
-            ulong last = first.Start.Value + (first.Bytes - 1);
+            // The text's rule (PageTableDump): LeafRun merges the leaves that continue a run.
+            LeafRun r = LeafRun.Of(leaves.Leaves[i]);
             int j = i + 1;
-            // The text's rule (PageTableDump): the next leaf starts right after, same size, same flags.
-            while (j < leaves.Leaves.Count && last != ulong.MaxValue && leaves.Leaves[j].Start.Value == last + 1
-                   && leaves.Leaves[j].Size == first.Size && RunKey(leaves.Leaves[j]) == key)
-            {
-                last += leaves.Leaves[j].Bytes;
-                j++;
-            }
+            while (j < leaves.Leaves.Count && r.TryExtend(leaves.Leaves[j])) j++;
             var run = new JsonObject
             {
-                ["start"] = first.Start.Value,
+                ["start"] = r.Start,
                 // Exclusive; a run that ends the address space ends at 2^64, which JSON numbers here
                 // cannot hold: end is null and bytes says how far it goes.
-                ["end"] = last == ulong.MaxValue ? null : last + 1,
-                ["bytes"] = last - first.Start.Value + 1,
-                ["page_size"] = first.Bytes,
-                ["flags"] = Flags(key),
+                ["end"] = r.Last == ulong.MaxValue ? null : r.Last + 1,
+                ["bytes"] = r.Bytes,
+                ["page_size"] = 1UL << (int)r.Size,
+                ["flags"] = Flags(r.Flags),
             };
             runs.Add(run);
             i = j;
@@ -97,8 +90,6 @@ internal static class PageTableJson
             ["tables"] = tables, ["table_bytes"] = census.TotalTables * PageSize.Bytes, ["leaves"] = leafCounts,
         };
     }
-
-    private static PageFlags RunKey(in LeafMapping m) => m.Effective & ~(PageFlags.Accessed | PageFlags.Dirty);
 
     private static JsonObject Walk<TFormat>(LayoutBoot boot, ulong va) where TFormat : struct, IPagingFormat
     {

@@ -9,7 +9,7 @@ namespace SharpMM.Paging;
 ///
 /// <c>Write</c> walks every leaf in ascending virtual order and merges neighbours that
 /// are contiguous in virtual space, have the same page size and the same flags (Accessed and
-/// Dirty are left out, as Linux's ptdump masks them) into one line per run; physical contiguity
+/// Dirty are left out, as Linux's ptdump masks them: <see cref="LeafRun"/>) into one line per run; physical contiguity
 /// is not required. Columns: range, run size, page size, then USR, RW/ro, NX/x, GLB, PWT, PCD.
 /// USR, RW and x are the effective rights (the leaf's ANDed with every entry of its walk, as the
 /// MMU grants them: a page table seen through a supervisor-only recursive slot is not USR even
@@ -202,30 +202,20 @@ public static class PageTableDump
             }
         }
         private bool _open;
-        private ulong _start, _last;
-        private MappingSize _size;
-        private PageFlags _flags;
+        private LeafRun _run;
 
         public void Table(int level, ulong firstVa, ulong tablePhys) => Census.Table(level, firstVa, tablePhys);
 
         public void Leaf(in LeafMapping m)
         {
             Census.Leaf(m);
-            PageFlags key = m.Effective & ~(PageFlags.Accessed | PageFlags.Dirty);
             ulong start = m.Start.Value;
             bool sectionStarts = _nextSection < Sections.Count && Sections.Start(_nextSection) <= start;
-            if (_open && !sectionStarts && _last != ulong.MaxValue && start == _last + 1 && m.Size == _size && key == _flags)
-            {
-                _last = start + (m.Bytes - 1);
-                return;
-            }
+            if (_open && !sectionStarts && _run.TryExtend(m)) return;
             Finish();
             MarkersUpTo(start);
             _open = true;
-            _start = start;
-            _last = start + (m.Bytes - 1);
-            _size = m.Size;
-            _flags = key;
+            _run = LeafRun.Of(m);
         }
 
         public void Finish()
@@ -233,28 +223,28 @@ public static class PageTableDump
             if (!_open) return;
             _open = false;
             int digits = VaDigits<TFormat>();
-            Writer.Hex(_start, digits);
+            Writer.Hex(_run.Start, digits);
             Writer.Char('-');
             // The end is exclusive; a run that ends the address space ends at 2^32 or 2^64, one
             // digit wider than the column, which the padding before the size gives back.
             int wider = 0;
-            if (_last == ulong.MaxValue || (digits == 8 && _last == uint.MaxValue))
+            if (_run.Last == ulong.MaxValue || (digits == 8 && _run.Last == uint.MaxValue))
             {
                 Writer.Str("0x1");
                 for (int i = 0; i < digits; i++) Writer.Char('0');
                 wider = 1;
             }
-            else Writer.Hex(_last + 1, digits);
+            else Writer.Hex(_run.Last + 1, digits);
             // Right-align the run size in 8 columns.
-            ulong bytes = _last - _start + 1;
+            ulong bytes = _run.Bytes;
             var probe = new TextWriter<CountingSink>(default);
             WriteSize(ref probe, bytes);
             Writer.Spaces(8 - wider - probe.Sink.Count);
             WriteSize(ref Writer, bytes);
             Writer.Spaces(2); // every page size prints in two characters: 4K 2M 4M 1G
-            WriteSize(ref Writer, 1UL << (int)_size);
+            WriteSize(ref Writer, 1UL << (int)_run.Size);
             Writer.Str("  ");
-            WriteFlags(ref Writer, _flags);
+            WriteFlags(ref Writer, _run.Flags);
             Writer.Line();
         }
     }
