@@ -325,9 +325,11 @@ public unsafe struct FrameMap
         // A section without RAM has Lo == Hi == 0.
         if (pfn < s->Lo || pfn >= s->Hi) return false;
         uint info = s->InfoBase[pfn];
-        if (info >> 4 == (uint)FrameState.Free) return false; // a free head never has Owned set
-        // Without Owned the word may hold links left from the frame's time on a free list.
-        word = *(ulong*)(s->LinkBase + pfn) & (0UL - (info >> 7));
+        // Unmarked, the word may hold links left from the frame's time on a free list: no owner
+        // (or, for the head of a free block, not an owner's frame at all). A branch rather than
+        // a mask, so that using the word need not wait for the state byte.
+        if (info < FrameInfo.Owned) return FrameInfo.State((byte)info) != FrameState.Free;
+        word = *(ulong*)(s->LinkBase + pfn);
         return true;
     }
 
