@@ -145,6 +145,20 @@ public unsafe struct HeapPages
         }
     }
 
+    /// <summary>Ends the owner words of frames [first, first + count), which the heap is about
+    /// to give back (<see cref="FrameMap.ReleaseOwnerWord"/>).</summary>
+    public readonly void ReleaseOwner(Pfn first, ulong count)
+    {
+        for (ulong pfn = first.Value; pfn < first.Value + count; pfn++)
+        {
+            if (!_frames.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
+            _frames.ReleaseOwnerWord((uint)pfn);
+        }
+    }
+
+    /// <summary>True when frame <paramref name="pfn"/> is free (<see cref="FrameMap.IsFree"/>).</summary>
+    public readonly bool IsFree(Pfn pfn) => _frames.IsFree(pfn);
+
     // ---- used by the caches and the large-allocation path ----
 
     /// <summary>The reason the last pointer-returning allocation returned null (read once).</summary>

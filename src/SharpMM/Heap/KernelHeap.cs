@@ -216,8 +216,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         }
         h->Magic = 0;
         _mapper.Unmap((byte*)h, order);
-        _pages.SetOwner(pfn, 1, FrameOwner.LargeFreed);
-        if (frames > 1) _pages.SetOwner(pfn.Add(1), frames - 1, FrameOwner.None);
+        _pages.ReleaseOwner(pfn, frames);
         _pages.FreeBlock(pfn, order);
         _pages.LargeChanged(-(long)frames, -(long)size, -1);
         return Status.Ok;
@@ -231,8 +230,8 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         if (!_mapper.TryTranslate(ptr, out Pfn page)) return Status.OutOfRange;
         if (!_pages.IsRam(page)) return Status.OutOfRange;
         if (!_pages.TryOwner(page, out ulong e)) return Status.DoubleFree; // the head of a free block
+        if (e == FrameOwner.None && _pages.IsFree(page)) return Status.DoubleFree; // cached, or inside a free block
         ulong kind = FrameOwner.Kind(e);
-        if (kind == FrameOwner.LargeFreed) return Status.DoubleFree;
         if (kind == FrameOwner.LargeTail) return Status.Misaligned;
         if (kind != FrameOwner.LargeHead) return Status.NotAllocated; // no owner, another owner, or a slab frame reached through the mapper
         if (((ulong)ptr & PageSize.OffsetMask) != LargeHeader.Bytes) return Status.Misaligned;

@@ -698,7 +698,7 @@ public unsafe struct SlabCache
         Unlink(d, EmptyList);
         byte* slab = (byte*)(d->Start - _leftPad);
         Pfn pfn = _pages->Source.PfnOf(slab);
-        _pages->SetOwner(pfn, 1UL << (int)_order, FrameOwner.None);
+        _pages->ReleaseOwner(pfn, 1UL << (int)_order);
         _pages->FreeDescriptor(d);
         _pages->FreeBlock(pfn, _order);
         _pages->SlabPagesChanged(-(1L << (int)_order));

@@ -29,8 +29,10 @@ public struct PcpConfig
 /// the buddy (frame ^ 2^k) while the buddy is free at the same order.
 ///
 /// Metadata: the frame table (<see cref="FrameMap"/>: per frame a state byte and a word that
-/// holds the list links while the frame heads a free block; the word is zeroed when a frame
-/// leaves the lists and is its owner's while allocated, <see cref="FrameOwner"/>) and, per
+/// holds the list links while the frame heads a free block and is its owner's once the owner
+/// writes it, <see cref="FrameOwner"/>; every state byte written here has
+/// <see cref="FrameInfo.Owned"/> clear, which is what keeps old links from being read as an
+/// owner word) and, per
 /// order, one bit per buddy pair that is 1 exactly when one of the two is a free block of that
 /// order. Free flips the bit:
 /// if it becomes 0 the buddy was free and they merge, so the merge decision reads one bit; the
@@ -197,9 +199,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private static void UnlinkRaw<TA>(ref Zone zone, TA a, uint order, uint pfn) where TA : struct, IFrameAddressing
     {
         FrameLinks* l = a.Links(pfn);
+        // The links stay in the word: the frame's state byte, rewritten by every caller, has
+        // FrameInfo.Owned clear, so nothing reads them as an owner word.
         uint next = l->Next, prev = l->Prev;
-        // The word becomes the owner word: "no owner" (FrameOwner), in a line just read.
-        *(ulong*)l = 0;
         if (prev != 0) a.Links(prev)->Next = next;
         else
         {
@@ -366,8 +368,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// <summary>
     /// Frees a block. Checks, in order: order at most 10 (InvalidArgument), frame aligned to the
     /// order (Misaligned), frame managed (OutOfRange), frame is the start of an allocated block
-    /// (DoubleFree when it is free, cached, or inside a free block it merged into; NotAllocated
-    /// otherwise), same order as allocated
+    /// whose owner has released its word (DoubleFree when it is free, cached, or inside a free
+    /// block it merged into; NotAllocated otherwise, <see cref="FrameInfo.Owned"/>), same order as allocated
     /// (WrongOrder). Any failure changes nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -443,6 +445,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Status Refused<TA>(ref Zone zone, TA a, uint p, byte v) where TA : struct, IFrameAddressing
     {
+        // A block whose owner has not released its word is not the caller's to free.
+        if ((v & FrameInfo.Owned) != 0) return Status.NotAllocated;
         FrameState st = FrameInfo.State(v);
         if (st == FrameState.Allocated) return Status.WrongOrder;
         if (st == FrameState.Free || st == FrameState.PerCpu) return Status.DoubleFree;
@@ -574,13 +578,16 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 byte info = sec->InfoBase[p];
                 FrameState st = FrameInfo.State(info);
                 uint order = FrameInfo.Order(info);
+                // Only the frames of an allocated block may carry an owner's mark.
+                if ((info & FrameInfo.Owned) != 0 && st != FrameState.Allocated) Panic.Fail("buddy: owner word marked on a frame that starts no allocated block", p);
                 if (st == FrameState.Free || st == FrameState.Allocated)
                 {
                     ulong count = 1UL << (int)order;
                     if (order > MaxOrderValue || p + count > sec->Hi) Panic.Fail("buddy: block runs past its section", p);
                     if (st == FrameState.Free) freeHeads += count;
+                    byte ownedMask = st == FrameState.Allocated ? FrameInfo.Owned : (byte)0;
                     for (ulong t = 1; t < count; t++)
-                        if (sec->InfoBase[p + t] != FrameInfo.Make(FrameState.Tail, 0)) Panic.Fail("buddy: frame inside a block is not a tail", p + t);
+                        if ((sec->InfoBase[p + t] & ~ownedMask) != FrameInfo.Make(FrameState.Tail, 0)) Panic.Fail("buddy: frame inside a block is not a tail, or a free block's frame is marked owned", p + t);
                     p += count;
                     continue;
                 }

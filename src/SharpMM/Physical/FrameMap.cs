@@ -11,10 +11,11 @@ namespace SharpMM.Physical;
 /// present, not by the highest physical address.
 ///
 /// A descriptor is 9 bytes in two parallel arrays: a state byte (<see cref="FrameInfo"/>: state
-/// and block order, written by the buddy allocator) and an 8-byte word that holds the free-list
-/// links (<see cref="FrameLinks"/>) while the frame heads a free block and the owner word
-/// (<see cref="FrameOwner"/>: the heap's slab descriptor or large-block mark, a user page's
-/// mapping count and swap slot) while it is allocated. The two are apart because every free
+/// and block order, written by the buddy allocator, and the bit that says the word is an owner's)
+/// and an 8-byte word that holds the free-list links (<see cref="FrameLinks"/>) while the frame
+/// heads a free block and the owner word (<see cref="FrameOwner"/>: the heap's slab descriptor
+/// or large-block mark, a user page's mapping count and swap slot) once the frame's owner has
+/// written it. The two are apart because every free
 /// reads the state byte to validate the caller's frame, and a dense byte array stays in cache
 /// where a wider descriptor array does not (see <see cref="FrameInfo"/>).
 ///
@@ -270,16 +271,49 @@ public unsafe struct FrameMap
         return info == null ? FrameState.Reserved : FrameInfo.State(*info);
     }
 
+    /// <summary>
+    /// True when frame <paramref name="pfn"/> is free: the head of a free block, a frame in a
+    /// per-CPU cache, or a tail of a free block (blocks are naturally aligned, so the block
+    /// holding a tail starts at the first frame that is not a tail among the frame rounded down
+    /// to 2, 4, .. 1024 frames). False for frames without metadata.
+    /// </summary>
+    public readonly bool IsFree(Pfn pfn)
+    {
+        byte* info = TryInfo(pfn.Value);
+        if (info == null) return false;
+        FrameState st = FrameInfo.State(*info);
+        for (int o = 1; st == FrameState.Tail && o <= 10; o++)
+        {
+            byte* head = TryInfo(pfn.Value & ~((1UL << o) - 1));
+            if (head == null) return false;
+            st = FrameInfo.State(*head);
+        }
+        return st == FrameState.Free || st == FrameState.PerCpu;
+    }
+
     /// <summary>The owner word of a frame known to have metadata, for its owner to write (no
-    /// check; see <see cref="FrameOwner"/>). While the frame heads a free block the word holds
-    /// its list links: only the frame's owner may use this.</summary>
+    /// check; see <see cref="FrameOwner"/>). Marks the word as the owner's
+    /// (<see cref="FrameInfo.Owned"/>), so that <see cref="TryOwnerWord"/> reads it from now
+    /// on: only the frame's owner may use this, and it must write the word before anything
+    /// reads it (until then the word may hold old list links).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong* OwnerWord(uint pfn) => (ulong*)(_sections[pfn >> SectionShift].LinkBase + pfn);
+    public readonly ulong* OwnerWord(uint pfn)
+    {
+        Section* s = _sections + (pfn >> SectionShift);
+        s->InfoBase[pfn] |= FrameInfo.Owned;
+        return (ulong*)(s->LinkBase + pfn);
+    }
+
+    /// <summary>Ends the owner word of a frame known to have metadata: from now on
+    /// <see cref="TryOwnerWord"/> says "no owner". Its owner calls this before giving the frame
+    /// back (the frame allocator refuses to free a block whose first frame is still marked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void ReleaseOwnerWord(uint pfn) => *Info(pfn) &= unchecked((byte)~FrameInfo.Owned);
 
     /// <summary>
     /// The owner word of an untrusted frame number (a pointer handed to kfree, say). Return:
-    /// true and the word (0: no owner); false when the frame has no metadata or heads a free
-    /// block (its word then holds list links, not an owner).
+    /// true and the word, 0 (no owner) unless an owner has written it
+    /// (<see cref="FrameInfo.Owned"/>); false when the frame has no metadata or heads a free block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly bool TryOwnerWord(Pfn frame, out ulong word)
@@ -290,7 +324,11 @@ public unsafe struct FrameMap
         Section* s = _sections + (pfn >> SectionShift);
         // A section without RAM has Lo == Hi == 0.
         if (pfn < s->Lo || pfn >= s->Hi) return false;
-        if (s->InfoBase[pfn] >> 4 == (uint)FrameState.Free) return false;
+        uint info = s->InfoBase[pfn];
+        // Unmarked, the word may hold links left from the frame's time on a free list: no owner
+        // (or, for the head of a free block, not an owner's frame at all). A branch rather than
+        // a mask, so that using the word need not wait for the state byte.
+        if (info < FrameInfo.Owned) return FrameInfo.State((byte)info) != FrameState.Free;
         word = *(ulong*)(s->LinkBase + pfn);
         return true;
     }

@@ -7,23 +7,27 @@ namespace SharpMM.Physical;
 /// word of <see cref="FrameMap"/> (Linux's struct page fields for slab, anonymous pages and
 /// mappings, reduced to one word). The word is shared with the free-list links: while a frame
 /// heads a free block (<see cref="FrameState.Free"/>) it holds <see cref="FrameLinks"/>, and
-/// <see cref="FrameMap.TryOwnerWord"/> says "no owner". Every owner kind is listed here so
-/// that two layers cannot pick the same encoding.
+/// the links stay in it after the frame leaves the lists. So the word counts as an owner word
+/// only while the state byte's <see cref="FrameInfo.Owned"/> bit is set, which the owner sets
+/// when it writes the word (<see cref="FrameMap.OwnerWord"/>) and the buddy allocator never
+/// sets; <see cref="FrameMap.TryOwnerWord"/> reads 0 ("no owner") without it. Every owner kind
+/// is listed here so that two layers cannot pick the same encoding.
 /// <code>
 ///   bits 5..0 (kind)   the rest of the word
-///   0                  0: no owner (the state a frame leaves the buddy allocator's lists in);
+///   0                  0: no owner (what TryOwnerWord reads for a frame no owner has marked);
 ///                      otherwise the address of the heap's SlabDescriptor (64-byte aligned)
 ///   1  LargeHead       bits 15..8: order; first frame of a live heap large block
 ///   2  LargeTail       another frame of a live heap large block
-///   3  LargeFreed      first frame of a heap large block since freed (a later kfree of it is
-///                      a double free until the frame gets another owner)
+///   3                  unused (a freed block is told by its frame state, FrameMap.IsFree)
 ///   4  UserPage        a user page: bits 15..8 flags, 31..16 mapping count, 63..32 swap slot
 ///                      (<see cref="SharpMM.User.UserFrame"/> is this word as a struct)
 /// </code>
-/// Rules: the buddy allocator clears the word when a frame leaves its free lists, so a frame
-/// comes out with 0 or with what its last owner left; an owner writes the word of every frame
-/// it gets before relying on it, and before giving a frame back leaves 0 or a kind that is not
-/// an address (a stale address would let a later lookup follow it).
+/// Rules: a frame comes out of the buddy allocator unmarked (its word may hold old links); an
+/// owner that keeps a word writes it through <see cref="FrameMap.OwnerWord"/>, which marks it,
+/// before anything may read it, and before giving the frame back releases it
+/// (<see cref="FrameMap.ReleaseOwnerWord"/>), every frame of the block: the buddy allocator
+/// refuses a block whose first frame is still marked, and its validation panics on a marked
+/// frame outside an allocated block.
 /// </summary>
 public static class FrameOwner
 {
@@ -35,8 +39,6 @@ public static class FrameOwner
     public const ulong LargeHead = 1;
     /// <summary>Kind: another frame of a live heap large block.</summary>
     public const ulong LargeTail = 2;
-    /// <summary>Kind: first frame of a freed heap large block.</summary>
-    public const ulong LargeFreed = 3;
     /// <summary>Kind: a user page.</summary>
     public const ulong UserPage = 4;
 

@@ -23,7 +23,8 @@ public readonly unsafe struct UserFrames
     public bool Covers(Pfn pfn) => _map.HasMetadata(pfn);
 
     /// <summary>The word of a frame user memory holds (a mapped user page, or a frame it has
-    /// just allocated and is about to describe); panics for a frame without a descriptor.</summary>
+    /// just allocated and is about to describe), marked as its owner's
+    /// (<see cref="FrameMap.OwnerWord"/>); panics for a frame without a descriptor.</summary>
     public ref UserFrame this[ulong pfn]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -32,6 +33,14 @@ public readonly unsafe struct UserFrames
             if (!_map.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("user memory: a user frame without a descriptor", pfn);
             return ref *(UserFrame*)_map.OwnerWord((uint)pfn);
         }
+    }
+
+    /// <summary>Ends the word of a frame user memory is about to give back
+    /// (<see cref="FrameMap.ReleaseOwnerWord"/>); panics for a frame without a descriptor.</summary>
+    public void Release(ulong pfn)
+    {
+        if (!_map.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("user memory: a user frame without a descriptor", pfn);
+        _map.ReleaseOwnerWord((uint)pfn);
     }
 
     /// <summary>What the frame table says about any frame as a user page: its

@@ -208,6 +208,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     private void ReturnUnusedFrame(ulong pfn)
     {
+        _table.Release(pfn);
         if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: an unused frame was refused back", pfn);
         _userFrames--;
     }

@@ -520,6 +520,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (--f.Refs != 0) return;
         if (f.HasSlot) _slots.Release(f.Slot);
         f = default;
+        _table.Release(pfn);
         if (Frames.Free(Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
         _userFrames--;
     }

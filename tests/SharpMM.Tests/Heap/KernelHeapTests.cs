@@ -132,6 +132,50 @@ public unsafe class KernelHeapTests
     }
 
     // Every bad free: the status names it and the heap is exactly as before.
+    // A frame that another owner took from the buddy allocator keeps the list links it held
+    // while it headed a free block (the allocator does not clear them). Here they are the frame
+    // number of a 64-frame-aligned block, which has the shape of a slab descriptor's address; a
+    // kfree of a pointer into the frame must not follow it, but refuse the frame as not the heap's.
+    [Fact]
+    public void Kfree_OfAFrameWithOldListLinks_IsRefused()
+    {
+        using var f = new HeapFixture(4096);
+        const uint order = 6;
+        // Order-6 blocks (all 64-frame aligned) until two of them, x and y, have their buddies
+        // held too, so that freeing them merges nothing and leaves both on the order-6 list.
+        var held = new System.Collections.Generic.List<ulong>();
+        ulong x = 0, y = 0;
+        while (x == 0)
+        {
+            Assert.Equal(Status.Ok, f.Buddy->Allocate(order, MemoryClass.Kernel, out Pfn b));
+            held.Add(b.Value);
+            foreach (ulong c in held)
+                foreach (ulong d in held)
+                    if (x == 0 && c != d && (c ^ d) != 1UL << (int)order
+                        && held.Contains(c ^ (1UL << (int)order)) && held.Contains(d ^ (1UL << (int)order)))
+                    { x = c; y = d; }
+        }
+        Assert.Equal(Status.Ok, f.Buddy->Free(Pfn.New(y), order));
+        Assert.Equal(Status.Ok, f.Buddy->Free(Pfn.New(x), order)); // x heads the list, its next is y
+        Assert.Equal(Status.Ok, f.Buddy->Allocate(order, MemoryClass.Kernel, out Pfn again));
+        Assert.Equal(x, again.Value);
+        ulong oldWord = *(ulong*)f.Buddy->Map.Links((uint)x);
+        Assert.Equal(y, oldWord);                         // the link to y is still in x's word
+        Assert.True(FrameOwner.IsAddress(oldWord));       // and looks like a descriptor's address
+
+        byte* p = f.Map.ToVirt(Pfn.New(x).ToAddr().Value);
+        var before = HeapSnapshot.Take(f);
+        Assert.Equal(Status.NotAllocated, f.H.Kfree(p));
+        Assert.Equal(Status.NotAllocated, f.H.Kfree(p + 64));
+        Assert.Equal(Status.NotAllocated, f.H.Ksize(p, out _));
+        Assert.Equal(before, HeapSnapshot.Take(f));
+
+        held.Remove(y);
+        foreach (ulong b in held) Assert.Equal(Status.Ok, f.Buddy->Free(Pfn.New(b), order));
+        f.H.Validate();
+        f.DestroyAndCheck();
+    }
+
     [Fact]
     public void BadFrees_ReturnTheirStatus_AndChangeNothing()
     {

@@ -58,7 +58,7 @@ public unsafe class FrameMapTests
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
         Assert.True(map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeTail, w);
-        *map.OwnerWord((uint)p.Value) = FrameOwner.None;
+        map.ReleaseOwnerWord((uint)p.Value);
         Assert.Equal(Status.Ok, f.B.Free(p, 0));
         f.B.Validate();
     }
@@ -82,11 +82,12 @@ public unsafe class FrameMapTests
         Assert.Equal(0UL, md.Used);
     }
 
-    // The word's life: 0 when the buddy allocator hands a frame out, the owner's while it is
-    // allocated, list links (not an owner word) while the frame heads a free block, and 0 again
-    // when it leaves the lists.
+    // The word's life: "no owner" when the buddy allocator hands a frame out, the owner's once
+    // it writes the word (which marks it), list links (no owner word at all) while the frame
+    // heads a free block, and "no owner" again when it leaves the lists, although the links are
+    // still in the word: only the owner's mark makes TryOwnerWord read it.
     [Fact]
-    public void OwnerWord_ClearedWhenAFrameLeavesTheFreeLists()
+    public void OwnerWord_ReadOnlyWhileItsOwnerHasItMarked()
     {
         using var f = BuddyFixture.Flat(1024, 4096);
         FrameMap map = f.B.Map;
@@ -97,15 +98,39 @@ public unsafe class FrameMapTests
             Assert.Equal(0UL, w);
         }
         *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
+        Assert.True(map.TryOwnerWord(p, out ulong head));
+        Assert.Equal(FrameOwner.LargeHeadOf(2), head);
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn q));          // p's buddy: now both allocated
-        *map.OwnerWord((uint)p.Value) = FrameOwner.None;
         Assert.Equal(Status.Ok, f.B.Free(q, 2));
         Assert.Equal(FrameState.Free, map.StateOf(q));
         Assert.False(map.TryOwnerWord(q, out _));                // its word holds list links
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn again));
         Assert.Equal(q, again);
-        Assert.True(map.TryOwnerWord(q, out ulong cleared));
-        Assert.Equal(0UL, cleared);
+        Assert.True(map.TryOwnerWord(q, out ulong unowned));
+        Assert.Equal(0UL, unowned);
+        f.B.Validate();
+    }
+
+    // An owner releases its words before giving a block back: the buddy allocator refuses a
+    // block whose first frame is still marked (and changes nothing), and takes it once released.
+    [Fact]
+    public void MarkedBlock_IsRefusedUntilReleased()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096);
+        FrameMap map = f.B.Map;
+        Assert.Equal(Status.Ok, f.B.Allocate(1, out Pfn p));
+        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(1);
+        *map.OwnerWord((uint)p.Value + 1) = FrameOwner.LargeTail;
+        ulong free = f.B.FreeFrames;
+        Assert.Equal(Status.NotAllocated, f.B.Free(p, 1));
+        Assert.Equal(free, f.B.FreeFrames);
+        Assert.Equal(FrameState.Allocated, map.StateOf(p));
+        f.B.Validate();
+        map.ReleaseOwnerWord((uint)p.Value);
+        map.ReleaseOwnerWord((uint)p.Value + 1);
+        Assert.True(map.TryOwnerWord(p.Add(1), out ulong tail));
+        Assert.Equal(0UL, tail);
+        Assert.Equal(Status.Ok, f.B.Free(p, 1));
         f.B.Validate();
     }
 
@@ -114,7 +139,7 @@ public unsafe class FrameMapTests
     [Fact]
     public void OwnerWord_Encodings()
     {
-        ulong[] kinds = { FrameOwner.LargeHead, FrameOwner.LargeTail, FrameOwner.LargeFreed, FrameOwner.UserPage };
+        ulong[] kinds = { FrameOwner.LargeHead, FrameOwner.LargeTail, FrameOwner.UserPage };
         for (int i = 0; i < kinds.Length; i++)
         {
             Assert.False(FrameOwner.IsAddress(kinds[i]));
@@ -145,10 +170,10 @@ public unsafe class FrameMapTests
         using var f = BuddyFixture.Flat(1024, 4096);
         var kernel = new BuddyClassFrames(f.Buddy, MemoryClass.Kernel);
         Assert.Equal(Status.Ok, kernel.Allocate(0, out Pfn p));
-        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeFreed;
+        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
         Assert.True(f.B.Map.TryOwnerWord(p, out ulong w));
-        Assert.Equal(FrameOwner.LargeFreed, w);
-        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.None;
+        Assert.Equal(FrameOwner.LargeTail, w);
+        kernel.Map.ReleaseOwnerWord((uint)p.Value);
         Assert.Equal(Status.Ok, kernel.Free(p, 0));
     }
 
