@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the kernel, then boots it in every configuration and checks each run:
+# Builds the kernels, then boots them in every configuration and checks each run:
 #
 #   machines pc and q35  x  memory 32M, 512M, 3G, 6G
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the kernel's
@@ -168,35 +168,6 @@ check_steps_i386() {
     [ -n "$k" ] && [ "$h" = "$k" ] || { echo "zones differ from the hosted run: '$k' vs '$h'"; return; }
 }
 
-# i386 page-fault reports: 32-bit registers (8 hex digits).
-check_nullderef_i386() {
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000000 [not-present read supervisor]' "$1" || { echo "no #PF [not-present read] report"; return; }
-    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0x00000000 note: null pointer dereference$' "$1" || { echo "#PF report does not name CR2=0x00000000"; return; }
-}
-
-check_stackoverflow_i386() {
-    grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
-    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0xffbbf[0-9a-f]{3} note: kernel stack overflow \(guard page\)$' "$1" \
-        || { echo "#DF report does not name the kernel stack guard page"; return; }
-}
-
-check_guardpage_i386() {
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000002 [not-present write supervisor]' "$1" \
-        || { echo "no #PF [not-present write] report"; return; }
-    grep -qE '^ +EIP=0x[0-9a-f]{8} CR2=0xffbbf[0-9a-f]{3} note: kernel stack guard page$' "$1" \
-        || { echo "#PF report does not name the kernel stack guard page"; return; }
-}
-
-check_writetext_i386() {
-    local addr
-    addr="$(sed -n 's/^test=writetext: .* at 0x0*\([0-9a-f]\{8\}\), expecting.*/\1/p' "$1" | head -n 1)"
-    [ -n "$addr" ] || { echo "no 'test=writetext: ... at 0x...' line"; return; }
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x00000003 [protection write supervisor]' "$1" \
-        || { echo "no #PF [protection write] report"; return; }
-    grep -qE "^ +EIP=0x[0-9a-f]{8} CR2=0x$addr note: write to kernel text \(read-only\)$" "$1" \
-        || { echo "#PF report does not name CR2=0x$addr as kernel text"; return; }
-}
-
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
 check_suite_1g() {
     local why
@@ -226,30 +197,45 @@ check_heap_debug() {
     grep -qE '^  double-free +[1-9]' "$1" || { echo "the heap tests' double free was not recorded"; return; }
 }
 
+# What the exception reports of architecture ARCH print (report_format ARCH): the instruction
+# pointer's name, a register's width in hex digits, and the kernel stack guard page's address
+# without its last three digits. The checks below read these, so one check serves both kernels.
+report_format() {
+    case $1 in
+        x86_64) IP=RIP W=16 GUARD=0xffffc90000000 ;;
+        i386)   IP=EIP W=8  GUARD=0xffbbf ;;
+    esac
+}
+hex() { printf "0x%0${W}x" "$1"; }
+
 # The page-fault report for a read of address 0.
 check_nullderef() {
-    grep -q '^cpu exception: vector 14 #PF page fault' "$1" || { echo "no #PF report"; return; }
-    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0x0000000000000000( |$)' "$1" || { echo "#PF report does not name CR2=0x0000000000000000"; return; }
+    grep -qF "cpu exception: vector 14 #PF page fault, error=$(hex 0) [not-present read supervisor]" "$1" \
+        || { echo "no #PF [not-present read] report"; return; }
+    grep -qE "^ +$IP=0x[0-9a-f]{$W} CR2=$(hex 0) note: null pointer dereference$" "$1" \
+        || { echo "#PF report does not name CR2=$(hex 0)"; return; }
 }
 
-# A deliberate stack overflow: #DF on the IST stack, CR2 in the kernel stack's guard page.
+# A deliberate stack overflow: #DF on its own stack, CR2 in the kernel stack's guard page.
 check_stackoverflow() {
     grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
-    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0xffffc90000000[0-9a-f]{3} note: kernel stack overflow \(guard page\)$' "$1" \
+    grep -qE "^ +$IP=0x[0-9a-f]{$W} CR2=$GUARD[0-9a-f]{3} note: kernel stack overflow \(guard page\)$" "$1" \
         || { echo "#DF report does not name the kernel stack guard page"; return; }
 }
 
 # One write to the kernel stack's guard page: a plain #PF, not present, write.
 check_guardpage() {
-    grep -qF 'cpu exception: vector 14 #PF page fault, error=0x0000000000000002 [not-present write supervisor]' "$1" \
+    grep -qF "cpu exception: vector 14 #PF page fault, error=$(hex 2) [not-present write supervisor]" "$1" \
         || { echo "no #PF [not-present write] report"; return; }
-    grep -qE '^ +RIP=0x[0-9a-f]{16} CR2=0xffffc90000000[0-9a-f]{3} note: kernel stack guard page$' "$1" \
+    grep -qE "^ +$IP=0x[0-9a-f]{$W} CR2=$GUARD[0-9a-f]{3} note: kernel stack guard page$" "$1" \
         || { echo "#PF report does not name the kernel stack guard page"; return; }
 }
 
 # The address the kernel announced on its "test=NAME: ... at 0x..." line.
 announced() {
-    sed -n "s/^test=$2: .* at \(0x[0-9a-f]\{16\}\), expecting.*/\1/p" "$1" | head -n 1
+    local a
+    a="$(sed -n "s/^test=$2: .* at 0x\([0-9a-f]\{16\}\), expecting.*/\1/p" "$1" | head -n 1)"
+    [ -n "$a" ] && hex "$((16#$a))"
 }
 
 # A #PF at the address the kernel announced for test NAME: check_announced_pf LOG NAME ERROR LINE
@@ -267,8 +253,8 @@ check_announced_pf() {
 
 # A write to kernel text: #PF, protection violation on a write, CR2 = the announced address.
 check_writetext() {
-    check_announced_pf "$1" writetext '0x0000000000000003 [protection write supervisor]' \
-        '^ +RIP=0x[0-9a-f]{16} CR2=ADDR note: write to kernel text \(read-only\)$'
+    check_announced_pf "$1" writetext "$(hex 3) [protection write supervisor]" \
+        "^ +$IP=0x[0-9a-f]{$W} CR2=ADDR note: write to kernel text \\(read-only\\)\$"
 }
 
 # A call into .bss: #PF on the instruction fetch (NX), RIP = CR2 = the announced address.
@@ -289,6 +275,7 @@ check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
 }
 
+report_format x86_64
 for machine in pc q35; do
     for mem in 32M 512M 3G 6G; do
         run "$machine-$mem" 33 check_suite -- --machine "$machine" --mem "$mem"
@@ -304,13 +291,14 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
+report_format i386
 for mem in 32M 512M 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
 done
-run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
-run i386-stackoverflow 7 check_stackoverflow_i386 -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
-run i386-guardpage 7 check_guardpage_i386 -- --arch i386 --machine pc --mem 32M --append test=guardpage
-run i386-writetext 7 check_writetext_i386 -- --arch i386 --machine pc --mem 32M --append test=writetext
+run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
+run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage
+run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
 
 echo "$passed passed, $failed failed"
