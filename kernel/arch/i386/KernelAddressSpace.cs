@@ -139,17 +139,7 @@ internal static unsafe class KernelAddressSpace
         Status s = s_mapper.MapRange(VirtAddr.NewUnchecked(Arch.KernelVirtualBase + physStart), PhysAddr.NewUnchecked(physStart),
             physEnd - physStart, flags, largest, ref frames, ref batch);
         if (s == Status.Ok) return;
-        TextWriter<SerialSink> w = Log.Writer();
-        w.Str("address space: mapping ");
-        w.Str(what);
-        w.Str(" [");
-        w.Hex(physStart, 8);
-        w.Char('-');
-        w.Hex(physEnd, 8);
-        w.Str(") failed: ");
-        w.Str(StatusNames.Name(s));
-        w.Line();
-        KernelPanic.Fail("address space: a kernel mapping failed, status", (ulong)s);
+        MappingFailure.Fail(what, physStart, physEnd, s, 8);
     }
 
     /// <summary>Every usable / ACPI page below the direct-map limit but page 0 and the image, at

@@ -128,17 +128,7 @@ internal static unsafe class KernelAddressSpace
         KernelFrames frames = default;
         Status s = m.MapRange(VirtAddr.NewUnchecked(start), PhysAddr.NewUnchecked(start), end - start, flags, Largest, ref frames, ref batch);
         if (s == Status.Ok) return;
-        TextWriter<SerialSink> w = Log.Writer();
-        w.Str("address space: mapping ");
-        w.Str(what);
-        w.Str(" [");
-        w.Hex(start, 16);
-        w.Char('-');
-        w.Hex(end, 16);
-        w.Str(") failed: ");
-        w.Str(StatusNames.Name(s));
-        w.Line();
-        KernelPanic.Fail("address space: a kernel mapping failed, status", (ulong)s);
+        MappingFailure.Fail(what, start, end, s, 16);
     }
 
     private const int MaxRanges = MemoryMap.Capacity;
