@@ -20,6 +20,7 @@ internal static unsafe class ArchTests
         r.Run("gc statics initialised", &GcStaticsInitialised);
         HardwarePagingTests.RunAll(ref r);
         UserTests.RunAll(ref r);
+        Ring3Tests.RunAll(ref r);
     }
 
     /// <summary>In the kernel's own tables (the library's walk): page 0 and both stack guard pages
