@@ -86,6 +86,10 @@ internal static unsafe class Platform
         Arch.RunOnStack(KernelStack.Top);
     }
 
+    /// <summary>`run=1`: runs the program the loader gave as modules instead of the test suite
+    /// (RunMode); never returns.</summary>
+    public static void RunProgram(ref LoaderInfo loader) => KernelPanic.Fail("run: program loading is not built in yet");
+
     /// <summary>The test= switches of this architecture (each ends the run when present).</summary>
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
