@@ -16,14 +16,14 @@ namespace SharpMM.Kernel;
 ///              sched_yield
 ///   start-up   arch_prctl set_tid_address rt_sigprocmask rt_sigaction (recorded, 0) ioctl
 ///              (ENOTTY on the console) uname prlimit64 getrlimit
-///   i/o        read (fd 0: end of file) write writev (fd 1, 2) openat read pread64 lseek fstat
+///   i/o        read (fd 0: end of file) write writev (fd 1, 2) open openat read pread64 lseek fstat
 ///              close on the run's files (read-only)
 ///   time       clock_gettime (TSC) nanosleep (returns at once) getrandom (seeded generator)
 /// </code>
 /// </summary>
 internal static unsafe class Syscalls
 {
-    public const int Read = 0, Write = 1, Close = 3, Fstat = 5, Lseek = 8, Mmap = 9, Mprotect = 10, Munmap = 11, Brk = 12,
+    public const int Read = 0, Write = 1, Open = 2, Close = 3, Fstat = 5, Lseek = 8, Mmap = 9, Mprotect = 10, Munmap = 11, Brk = 12,
         RtSigaction = 13, RtSigprocmask = 14, Ioctl = 16, Pread64 = 17, Writev = 20, SchedYield = 24, Mremap = 25,
         Madvise = 28, Nanosleep = 35, Getpid = 39, Clone = 56, Fork = 57, Vfork = 58, Exit = 60, Wait4 = 61,
         Uname = 63, Getrlimit = 97, Getppid = 110, ArchPrctl = 158, Gettid = 186, SetTidAddress = 218,
@@ -72,6 +72,7 @@ internal static unsafe class Syscalls
             case Write: return DoWrite(p, (int)a0, a1, a2);
             case Writev: return DoWritev(p, (int)a0, a1, (long)a2);
             case Openat: return DoOpen(p, (int)a0, a1, a2);
+            case Open: return DoOpen(p, AtFdCwd, a0, a1);
             case Close: return DoClose(p, (int)a0);
             case Lseek: return DoSeek(p, (int)a0, (long)a1, (int)a2);
             case Fstat: return DoFstat(p, (int)a0, a1);
@@ -170,9 +171,10 @@ internal static unsafe class Syscalls
         return (long)n;
     }
 
+    private const int AtFdCwd = -100;
+
     private static long DoOpen(Process* p, int dirfd, ulong path, ulong flags)
     {
-        const int AtFdCwd = -100;
         byte* name = stackalloc byte[256];
         long len = UserAccess.ReadString(p, path, name, 256);
         if (len < 0) return len;
