@@ -28,7 +28,7 @@ internal static class QemuCommand
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
         var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
-        var timeout = CliOptions.Integer("--timeout", "Stop QEMU after this many seconds.", 1, 86_400, 60);
+        var timeout = CliOptions.Integer("--timeout", $"Stop QEMU after this many seconds (default 60, with --run {RunTimeoutSeconds}).", 1, 86_400, 60);
         var noBuild = new Option<bool>("--no-build") { Description = "Boot the kernel in kernel/build/ARCH/ as it is, without rebuilding it when a source is newer." };
         var file = new Option<string[]>("--file")
         {
@@ -77,7 +77,8 @@ internal static class QemuCommand
             Add(psi, "--cpu", r.GetValue(cpu));
             Add(psi, "--append", r.GetValue(append));
             Add(psi, "--log", r.GetValue(log)?.ToString());
-            Add(psi, "--timeout", r.GetValue(timeout).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            ulong seconds = r.GetResult(timeout) is { Implicit: false } || r.GetValue(run) == null ? r.GetValue(timeout) : RunTimeoutSeconds;
+            Add(psi, "--timeout", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (r.GetValue(noBuild)) psi.ArgumentList.Add("--no-build");
             string? program = r.GetValue(run);
             string[] files = r.GetValue(file) ?? Array.Empty<string>();
@@ -115,6 +116,9 @@ internal static class QemuCommand
         });
         return c;
     }
+
+    /// <summary>A program runs until it exits: the timeout only stops one that never does.</summary>
+    public const ulong RunTimeoutSeconds = 3600;
 
     /// <summary>The program's arguments after `--run PROGRAM`, split off before parsing (so that
     /// an argument that looks like an option reaches the program verbatim).</summary>
