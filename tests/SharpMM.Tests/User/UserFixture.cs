@@ -292,7 +292,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
 
     /// <summary>
     /// Reads the raw tables of <paramref name="s"/>'s user half (top-level entries
-    /// [KernelLowEndIndex, KernelFirstIndex)) and checks the walker's rule and counts: every
+    /// [0, KernelFirstIndex)) and checks the walker's rule and counts: every
     /// table below the root holds a non-zero entry (a table goes with its last one); on x86-64
     /// the occupancy count in each PDPTE and PDE equals 1 + the non-zero entries of its table
     /// (swap entries included), so any entry written behind the walker's back (a raw store
@@ -326,7 +326,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
                     $"{context}: the level-{level} table at 0x{phys:x} (va 0x{va:x}) holds {used} non-zero entries, its entry 0x{pointer:x} counts {Paging.PresentCounts.Field(pointer) - 1}");
         }
         byte* root = Ram.Base + s->RootPhys;
-        for (int i = s->Layout.KernelLowEndIndex; i < s->Layout.KernelFirstIndex; i++)
+        for (int i = 0; i < s->Layout.KernelFirstIndex; i++)
         {
             ulong e = TFormat.Read(root, i);
             if (e == 0) continue;
