@@ -31,7 +31,7 @@ public static unsafe class UserCopy
         ulong src, byte* dst, ulong bytes, ref TArch arch)
         where TFormat : struct, IPagingFormat where TFrames : struct, Physical.IFrameTableAllocator where TStore : struct, IBackingStore where TArch : struct, IArchHooks
     {
-        if (src + bytes < src) return Status.OutOfRange;
+        if (bytes != 0 && !InUserSpace(space, src, bytes)) return Status.OutOfRange;
         while (bytes != 0)
         {
             Status s = mem.ResolveUserPage(space, src, false, ref arch, out byte* p);
@@ -51,7 +51,7 @@ public static unsafe class UserCopy
         ulong dst, byte* src, ulong bytes, ref TArch arch)
         where TFormat : struct, IPagingFormat where TFrames : struct, Physical.IFrameTableAllocator where TStore : struct, IBackingStore where TArch : struct, IArchHooks
     {
-        if (dst + bytes < dst) return Status.OutOfRange;
+        if (bytes != 0 && !InUserSpace(space, dst, bytes)) return Status.OutOfRange;
         while (bytes != 0)
         {
             Status s = mem.ResolveUserPage(space, dst, true, ref arch, out byte* p);
@@ -122,6 +122,11 @@ public static unsafe class UserCopy
             dst[i] = word;
         }
     }
+
+    // The whole range is user space (checked up front, as access_ok does: a copy that would run
+    // into the kernel half does not start).
+    private static bool InUserSpace<TFormat>(AddressSpace<TFormat>* space, ulong va, ulong bytes) where TFormat : struct, IPagingFormat =>
+        va + bytes >= va && va >= space->Layout.UserStart && va + bytes <= space->Layout.UserEnd;
 
     // Bytes from `va` to the end of its page, at most `bytes`.
     private static ulong Chunk(ulong va, ulong bytes)
