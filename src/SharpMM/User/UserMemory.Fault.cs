@@ -23,6 +23,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     ///   entry empty: anonymous or stack             -> DemandZero (a zeroed frame)
     ///                store-backed                   -> StoreFill (read from the region's last
     ///                                                  good snapshot; zero when it has none)
+    ///                file                           -> FileFill (the file's bytes, zero past
+    ///                                                  its end)
     ///   swap entry                                  -> PageIn (read back from its slot)
     ///   present, write, read-only, region writable  -> CowReuse (last mapping: made writable)
     ///                                                  or CopyOnWrite (copied to a new frame)
@@ -174,7 +176,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     break;
                 }
                 ref UserFrame f = ref _table[pfn];
-                if (fault.IsWrite && f.Refs > 1)
+                if (fault.IsWrite && f.Refs > 1 && v.Kind != VmaKind.Shared)
                 {
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
@@ -225,6 +227,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 Counters.PagesIn++;
                 kind = FaultKind.StoreFill;
             }
+            else if (v.Kind == VmaKind.File)
+            {
+                // Clean: the file's bytes are its origin, so the clock drops it unwritten and
+                // the next touch copies them again.
+                FillFromFile((FileImage*)v.File, v.OffsetAt(page), data);
+                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
+                kind = FaultKind.FileFill;
+            }
             else
             {
                 MemoryOps.Zero(data, PageSize.Bytes);
@@ -256,6 +266,15 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (kind >= FaultKind.FirstError) space->FreeEmptyTables(page, ref Frames, ref batch);
         Finish(space, ref batch, ref arch);
         return kind;
+    }
+
+    // One page of a file from byte `offset`: its bytes, zero past its end.
+    private static void FillFromFile(FileImage* file, ulong offset, byte* page)
+    {
+        ulong n = offset >= file->Length ? 0 : file->Length - offset;
+        if (n > PageSize.Bytes) n = PageSize.Bytes;
+        if (n != 0) MemoryOps.Copy(page, file->Data + offset, n);
+        if (n < PageSize.Bytes) MemoryOps.Zero(page + n, PageSize.Bytes - n);
     }
 
     private void ReturnUnusedFrame(ulong pfn)
