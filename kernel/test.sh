@@ -34,7 +34,8 @@
 #       hello with arguments that hold spaces, quotes, an empty one, an option-like one and
 #       commas: stdout and stderr byte for byte as a native run's; exit3: status 3, output as
 #       native; nullderef: status 139, the kernel log's kill report (pid, address, rip, why);
-#       forkwait: fork, copy-on-write and wait4, output as native. Each run ends with a
+#       forkwait: fork, copy-on-write and wait4, output as native; filemap: a --file read,
+#       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
 #       SHARPMM-RUN line that says every frame came back.
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
@@ -370,6 +371,8 @@ if command -v musl-gcc >/dev/null; then
         run_program nullderef 139 check_run_nullderef -- --run "$RUN_BIN/nullderef"
         native forkwait
         run_program forkwait 0 check_native -- --run "$RUN_BIN/forkwait"
+        native filemap "$KERNEL_DIR/tests/run/filemap.txt"
+        run_program filemap 0 check_native -- --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN/filemap" /data/filemap.txt
     else
         failed=$((failed + 1))
         echo "config run-programs  ... FAILED: musl-gcc could not build kernel/tests/run/*.c"

@@ -1,5 +1,6 @@
 using SharpMM.Paging.X86;
 using SharpMM.User;
+using SharpMM.User.Linux;
 
 namespace SharpMM.Kernel;
 
@@ -30,6 +31,8 @@ internal unsafe struct Process
 {
     public const int MaxFds = 32;
     public const int FdConsoleIn = -1, FdConsoleOut = -2, FdConsoleErr = -3;
+    /// <summary>Linux's resource numbers (RLIMIT_*) the kernel gives a meaning to, and their count.</summary>
+    public const int RlimitData = 2, RlimitStack = 3, RlimitCore = 4, RlimitNproc = 6, RlimitNofile = 7, RlimitAs = 9, RlimitCount = 16;
 
     public int Pid;
     public int ParentPid;
@@ -52,10 +55,29 @@ internal unsafe struct Process
     public fixed ulong FdOffsets[MaxFds];
     /// <summary>rt_sigaction's handlers (recorded; never called).</summary>
     public fixed ulong SignalHandlers[65];
+    /// <summary>Resource limits (getrlimit/prlimit64), soft and hard, by RLIMIT_* number;
+    /// ulong.MaxValue is RLIM_INFINITY.</summary>
+    public fixed ulong LimitSoft[RlimitCount];
+    public fixed ulong LimitHard[RlimitCount];
     /// <summary>The user registers while the process is not running.</summary>
     public InterruptFrame Regs;
     /// <summary>The address space (registered with the user memory manager while live).</summary>
     public AddressSpace<X86LongModeFormat> Space;
+
+    /// <summary>What RLIMIT_AS and RLIMIT_DATA allow the memory system calls.</summary>
+    public readonly LinuxLimits MemoryLimits => new LinuxLimits { AddressSpaceBytes = LimitSoft[RlimitAs], DataBytes = LimitSoft[RlimitData] };
+
+    /// <summary>The limits a first process starts with (Linux's defaults where they mean
+    /// something here: an 8 MiB stack, no core files; descriptors and processes as many as the
+    /// tables hold; the rest unlimited).</summary>
+    public void SetDefaultLimits(ulong stackBytes, ulong processes)
+    {
+        for (int i = 0; i < RlimitCount; i++) LimitSoft[i] = LimitHard[i] = ulong.MaxValue;
+        LimitSoft[RlimitStack] = stackBytes;
+        LimitSoft[RlimitCore] = 0;
+        LimitSoft[RlimitNofile] = LimitHard[RlimitNofile] = MaxFds;
+        LimitSoft[RlimitNproc] = LimitHard[RlimitNproc] = processes;
+    }
 
     /// <summary>Top of the kernel stack (the first byte above it).</summary>
     public readonly ulong KernelStackTop => KernelStack + Processes.KernelStackBytes;

@@ -1,6 +1,7 @@
 using SharpMM.Diagnostics;
 using SharpMM.Paging.X86;
 using SharpMM.User;
+using static SharpMM.User.Linux.LinuxErrno;
 
 namespace SharpMM.Kernel;
 
@@ -119,6 +120,7 @@ internal static unsafe class Processes
         p->Regs.Cs = UserMode.UserCodeSelector;
         p->Regs.Ss = UserMode.UserDataSelector;
         p->Regs.Rflags = UserRflags;
+        p->SetDefaultLimits(s_machine->Layout.StackMaxBytes, Max);
         process = p;
         Created++;
         return Status.Ok;
@@ -212,13 +214,13 @@ internal static unsafe class Processes
     {
         Process* parent = s_current;
         Status s = Create(parent->Pid, out Process* child);
-        if (s == Status.NoSpace) return -Errno.EAGAIN;
-        if (s != Status.Ok) return -Errno.ENOMEM;
+        if (s == Status.NoSpace) return -EAGAIN;
+        if (s != Status.Ok) return -ENOMEM;
         s = Memory.Fork(&parent->Space, &child->Space, ref KernelAddressSpace.Hooks);
         if (s != Status.Ok)
         {
             Discard(child);
-            return s == Status.NoSpace ? -Errno.EAGAIN : -Errno.ENOMEM;
+            return s == Status.NoSpace ? -EAGAIN : -ENOMEM;
         }
         child->Regs = *frame;
         child->Regs.Rax = 0;
@@ -231,6 +233,11 @@ internal static unsafe class Processes
             child->FdOffsets[i] = parent->FdOffsets[i];
         }
         for (int i = 0; i < 65; i++) child->SignalHandlers[i] = parent->SignalHandlers[i];
+        for (int i = 0; i < Process.RlimitCount; i++)
+        {
+            child->LimitSoft[i] = parent->LimitSoft[i];
+            child->LimitHard[i] = parent->LimitHard[i];
+        }
         child->State = ProcessState.Runnable;
         return child->Pid;
     }
@@ -257,7 +264,7 @@ internal static unsafe class Processes
             reaped = c;
             return c->Pid;
         }
-        if (!any) return -Errno.ECHILD;
+        if (!any) return -ECHILD;
         if (noHang) return 0;
         BlockInSyscall(frame);
         return 0;

@@ -61,6 +61,7 @@ internal static unsafe class RunMode
             if (!Field(manifest, manifestEnd, ref at, out _, out _)) KernelPanic.Fail("run: manifest ends inside argv", (ulong)i);
         var argv = new StringList(manifest + argvStart, at - argvStart, (int)argc);
         long fileCount = Number(manifest, manifestEnd, ref at);
+        if (RunFiles.Init() != Status.Ok) KernelPanic.Fail("run: no memory for the file table");
         if (fileCount < 0 || fileCount != mb->ModuleCount - 2) KernelPanic.Fail("run: the manifest's file count differs from the modules", (ulong)fileCount);
         for (long i = 0; i < fileCount; i++)
         {
