@@ -15,9 +15,9 @@
 # readable in the program at GUEST, by default "/" and its name). Everything after PROGRAM is
 # argv verbatim (argv[0] is PROGRAM as given). The program's stdout and stderr (COM2, COM3)
 # become this script's stdout and stderr byte for byte once QEMU has exited; the kernel log
-# (COM1) goes to PATH, or to a temporary file whose path is printed on stderr at the end. The
-# exit status is the program's (128 + signal when it was killed), read from the kernel's
-# SHARPMM-RUN line; 125 when the kernel did not finish the run (no such line: the log says why).
+# (COM1) goes to PATH (then stderr is the program's alone), or to a temporary file whose path is
+# printed on stderr at the end. The exit status is the program's (128 + signal when it was
+# killed), read from the kernel's SHARPMM-RUN line; 125 when the kernel did not finish the run (no such line: the log says why).
 #
 # Builds first unless the image is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
@@ -110,7 +110,8 @@ if [ -n "$RUN" ]; then
     } > "$RUN_DIR/manifest"
     initrd="$RUN_DIR/manifest,$RUN_DIR/program"
     for ((k = 0; k < i; k++)); do initrd+=",$RUN_DIR/file$k"; done
-    [ -n "$LOG" ] || LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"
+    LOG_NAMED=1
+    [ -n "$LOG" ] || { LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"; LOG_NAMED=0; }
     mkdir -p "$(dirname "$LOG")"
     [ -n "$CPU" ] || CPU=max
     args+=(-cpu "$CPU" -append "run=1 $APPEND" -initrd "$initrd"
@@ -122,7 +123,8 @@ if [ -n "$RUN" ]; then
     cat "$RUN_DIR/stdout"
     cat "$RUN_DIR/stderr" >&2
     result="$(grep -a '^SHARPMM-RUN ' "$LOG" | tail -n 1 || true)"
-    echo "qemu.sh: kernel log: $LOG" >&2
+    # Named with --log, the path is the caller's own: stderr stays the program's alone.
+    [ "$LOG_NAMED" = 1 ] || echo "qemu.sh: kernel log: $LOG" >&2
     if [ "$status" = 33 ] && [ -n "$result" ]; then
         code="$(printf '%s' "$result" | sed -n 's/.*"exit_status":\([0-9]*\).*/\1/p')"
         exit "${code:-125}"

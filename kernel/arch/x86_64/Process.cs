@@ -7,7 +7,7 @@ namespace SharpMM.Kernel;
 /// <summary>Where a process is in its life (<see cref="Processes"/>).</summary>
 internal enum ProcessState : byte
 {
-    /// <summary>The slot is unused (its kernel stack may still wait to be given back).</summary>
+    /// <summary>Gone: the scheduler gives back its kernel stack and its area at its next pass.</summary>
     Free,
     /// <summary>Ready to run, or running (<see cref="Processes.Current"/>).</summary>
     Runnable,

@@ -22,19 +22,21 @@ namespace SharpMM.Kernel;
 /// </code>
 /// A process whose parent is gone is reaped when it exits (no init adopts it). The kernel stack
 /// of a process is never in use once it has stopped, which is why nothing but its registers
-/// needs saving.
+/// needs saving. The table holds pointers: each process (its region set makes it tens of KiB)
+/// is a vmalloc area of its own, made by Create and given back with its kernel stack.
 /// </summary>
 internal static unsafe class Processes
 {
     /// <summary>Slots in the process table.</summary>
     public const int Max = 64;
-    /// <summary>Each process's kernel stack (the library's calls keep maps of a few KiB on it).</summary>
-    public const ulong KernelStackBytes = 64UL << 10;
+    /// <summary>Each process's kernel stack: the library's calls keep maps of a few KiB on it,
+    /// and mmap and mremap a trial copy of the region set (VmaSet, 48 KiB).</summary>
+    public const ulong KernelStackBytes = 128UL << 10;
     private const ulong SchedulerStackBytes = 64UL << 10;
     private const ulong SyscallInstructionBytes = 2;
     private const ulong UserRflags = 0x2; // IF clear: see UserMode
 
-    private static Process* s_table;
+    private static Process** s_table;
     private static ulong* s_context;
     private static ulong s_area, s_schedulerStack;
     private static LiveUserMemory* s_machine;
@@ -61,7 +63,7 @@ internal static unsafe class Processes
     /// </summary>
     public static Status Init(LiveUserMemory* machine)
     {
-        ulong tableBytes = ((ulong)sizeof(Process) * Max + 64 + 4095) & ~4095UL;
+        ulong tableBytes = ((ulong)sizeof(Process*) * Max + 64 + 4095) & ~4095UL;
         KernelFrames kf = default;
         Status s = VmallocLargeMapper.Vm.Vmalloc(tableBytes, ref kf, ref KernelAddressSpace.Hooks, out ulong area);
         if (s != Status.Ok) return s;
@@ -73,9 +75,9 @@ internal static unsafe class Processes
         }
         s_area = area;
         s_schedulerStack = stack;
-        s_table = (Process*)area;
-        for (int i = 0; i < Max; i++) s_table[i] = default;
-        s_context = (ulong*)(area + (ulong)sizeof(Process) * Max);
+        s_table = (Process**)area;
+        for (int i = 0; i < Max; i++) s_table[i] = null;
+        s_context = (ulong*)(area + (ulong)sizeof(Process*) * Max);
         s_machine = machine;
         s_current = null;
         s_nextPid = 1;
@@ -90,8 +92,7 @@ internal static unsafe class Processes
     public static void Shutdown()
     {
         for (int i = 0; i < Max; i++)
-            if (s_table[i].State != ProcessState.Free || s_table[i].KernelStack != 0)
-                KernelPanic.Fail("processes: shut down with a process left", (ulong)s_table[i].Pid);
+            if (s_table[i] != null) KernelPanic.Fail("processes: shut down with a process left", (ulong)s_table[i]->Pid);
         KernelFrames kf = default;
         VmallocLargeMapper.Vm.Vfree(s_schedulerStack, ref kf, ref KernelAddressSpace.Hooks);
         VmallocLargeMapper.Vm.Vfree(s_area, ref kf, ref KernelAddressSpace.Hooks);
@@ -106,14 +107,22 @@ internal static unsafe class Processes
     public static Status Create(int parentPid, out Process* process)
     {
         process = null;
-        Process* p = null;
-        for (int i = 0; i < Max && p == null; i++)
-            if (s_table[i].State == ProcessState.Free && s_table[i].KernelStack == 0) p = s_table + i;
-        if (p == null) return Status.NoSpace;
+        int slot = -1;
+        for (int i = 0; i < Max && slot < 0; i++)
+            if (s_table[i] == null) slot = i;
+        if (slot < 0) return Status.NoSpace;
         KernelFrames kf = default;
-        Status s = VmallocLargeMapper.Vm.Vmalloc(KernelStackBytes, ref kf, ref KernelAddressSpace.Hooks, out ulong stack);
+        Status s = VmallocLargeMapper.Vm.Vmalloc((ulong)sizeof(Process), ref kf, ref KernelAddressSpace.Hooks, out ulong area);
         if (s != Status.Ok) return s;
+        s = VmallocLargeMapper.Vm.Vmalloc(KernelStackBytes, ref kf, ref KernelAddressSpace.Hooks, out ulong stack);
+        if (s != Status.Ok)
+        {
+            VmallocLargeMapper.Vm.Vfree(area, ref kf, ref KernelAddressSpace.Hooks);
+            return s;
+        }
+        var p = (Process*)area;
         *p = default;
+        s_table[slot] = p;
         p->KernelStack = stack;
         p->Pid = s_nextPid++;
         p->ParentPid = parentPid;
@@ -132,8 +141,13 @@ internal static unsafe class Processes
     {
         if (p->Space.IsLive && Memory.Destroy(&p->Space, ref KernelAddressSpace.Hooks) != Status.Ok)
             KernelPanic.Fail("processes: discard could not destroy the space", (ulong)p->Pid);
-        FreeStack(p);
-        *p = default;
+        for (int i = 0; i < Max; i++)
+            if (s_table[i] == p)
+            {
+                Release(i);
+                return;
+            }
+        KernelPanic.Fail("processes: discard of a process not in the table", (ulong)p->Pid);
     }
 
     /// <summary>Makes <paramref name="p"/> runnable with user RIP <paramref name="entry"/> and
@@ -157,13 +171,13 @@ internal static unsafe class Processes
     private static void Schedule()
     {
         for (int i = 0; i < Max; i++)
-            if (s_table[i].State == ProcessState.Free && s_table[i].KernelStack != 0) FreeStack(s_table + i);
+            if (s_table[i] != null && s_table[i]->State == ProcessState.Free) Release(i);
         for (int k = 1; k <= Max; k++)
         {
             int i = (s_lastIndex + k) % Max;
-            if (s_table[i].State != ProcessState.Runnable) continue;
+            if (s_table[i] == null || s_table[i]->State != ProcessState.Runnable) continue;
             s_lastIndex = i;
-            Switch(s_table + i);
+            Switch(s_table[i]);
         }
         s_current = null;
         DemandPaging.Load(null, null);
@@ -255,8 +269,8 @@ internal static unsafe class Processes
         bool any = false;
         for (int i = 0; i < Max; i++)
         {
-            Process* c = s_table + i;
-            if (c->State == ProcessState.Free || c->ParentPid != p->Pid) continue;
+            Process* c = s_table[i];
+            if (c == null || c->State == ProcessState.Free || c->ParentPid != p->Pid) continue;
             if (pid > 0 && c->Pid != pid) continue;
             any = true;
             if (c->State != ProcessState.Zombie) continue;
@@ -270,7 +284,7 @@ internal static unsafe class Processes
         return 0;
     }
 
-    /// <summary>Frees a reaped zombie's slot (its kernel stack goes at the next Schedule).</summary>
+    /// <summary>Frees a reaped zombie's slot (its kernel stack and area go at the next Schedule).</summary>
     public static void Reap(Process* zombie)
     {
         zombie->State = ProcessState.Free;
@@ -293,8 +307,8 @@ internal static unsafe class Processes
         Process* parent = null;
         for (int i = 0; i < Max; i++)
         {
-            Process* q = s_table + i;
-            if (q->State == ProcessState.Free) continue;
+            Process* q = s_table[i];
+            if (q == null || q->State == ProcessState.Free) continue;
             if (q->ParentPid == p->Pid)
             {
                 q->ParentPid = 0;
@@ -339,12 +353,16 @@ internal static unsafe class Processes
         if (n > PeakUserFrames) PeakUserFrames = n;
     }
 
-    private static void FreeStack(Process* p)
+    // Gives back slot i's process: its kernel stack and its own area. Runs on the scheduler's
+    // stack, or for a process that never ran: never on the stack it frees.
+    private static void Release(int i)
     {
-        if (p->KernelStack == 0) return;
+        Process* p = s_table[i];
         KernelFrames kf = default;
         if (VmallocLargeMapper.Vm.Vfree(p->KernelStack, ref kf, ref KernelAddressSpace.Hooks) != Status.Ok)
             KernelPanic.Fail("processes: vfree of a kernel stack failed", p->KernelStack);
-        p->KernelStack = 0;
+        if (VmallocLargeMapper.Vm.Vfree((ulong)p, ref kf, ref KernelAddressSpace.Hooks) != Status.Ok)
+            KernelPanic.Fail("processes: vfree of a process failed", (ulong)p);
+        s_table[i] = null;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime;
+using SharpMM.Addressing;
 using SharpMM.Diagnostics;
 using SharpMM.Paging.X86;
 using SharpMM.User;
@@ -140,11 +141,15 @@ internal static unsafe class Syscalls
         int kind = FdKind(p, fd);
         if (!IsOutput(kind)) return -EBADF; // closed, standard input, or a (read-only) file
         if (!AccessOk(p, buf, count)) return -EFAULT;
+        // Page by page (at most 512 bytes at a time): the bytes before a page that cannot be
+        // read are written, and the call returns their count, as Linux's tty write does.
         byte* chunk = stackalloc byte[512];
         ulong done = 0;
         while (done < count)
         {
+            ulong toPage = PageSize.Bytes - ((buf + done) & PageSize.OffsetMask);
             ulong n = count - done < 512 ? count - done : 512;
+            if (n > toPage) n = toPage;
             long e = CopyIn(p, buf + done, chunk, n);
             if (e != 0) return done != 0 ? (long)done : e;
             UserOutput.Write(kind == Process.FdConsoleErr ? 2 : 1, chunk, (int)n);

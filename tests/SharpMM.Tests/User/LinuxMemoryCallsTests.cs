@@ -672,6 +672,7 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         Assert.Equal(-EINVAL, e.Mremap(a + 1, Page, 2 * Page, M));
         Assert.Equal(-EINVAL, e.Mremap(a, Page, 0, M));
         Assert.Equal(-EINVAL, e.Mremap(a, 0, Page, M));
+        Assert.Equal(-EINVAL, e.Mremap(a, Page, 1UL << 63, M));                     // larger than user space
         Assert.Equal(-EINVAL, e.Mremap(a, Page, Page, M | Fx, a + 8 * Page + 1));
         Assert.Equal(-EINVAL, e.Mremap(a, 2 * Page, 2 * Page, M | Fx, a + Page));  // overlapping
         Assert.Equal(-EFAULT, e.Mremap(a - 8 * Page, Page, 2 * Page, M));           // unmapped

@@ -142,10 +142,16 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             Start = va, End = va + len, Limit = va, Protection = protection, Kind = kind,
             Offset = kind == VmaKind.File ? offset : 0, File = kind == VmaKind.File ? (ulong)file : 0,
         };
-        // The region set as it will be, tried first: the real changes below cannot fail then.
-        VmaSet after = space->Regions;
-        if (fix && after.Remove(va, va + len) != Status.Ok) return -ENOMEM;
-        if (after.Insert(vma) != Status.Ok) return -ENOMEM;
+        // The region set as it will be, tried first when it could be full: the real changes
+        // below cannot fail then. Removing a range splits at most one region (+1) and the new
+        // region adds one, so with two entries free there is nothing to try (and no copy of
+        // the whole set to make).
+        if (space->Regions.Count + 2 > VmaSet.Capacity)
+        {
+            VmaSet after = space->Regions;
+            if (fix && after.Remove(va, va + len) != Status.Ok) return -ENOMEM;
+            if (after.Insert(vma) != Status.Ok) return -ENOMEM;
+        }
 
         if (fix) Require(memory.Unmap(space, va, len, ref arch), "mmap: unmap under MAP_FIXED");
         Status s = kind switch
@@ -232,7 +238,8 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     ///           MAYMOVE or with sizes that differ, or on a shared or device region;
     ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 (Linux
     ///           duplicates a shared mapping then: not provided); MREMAP_FIXED with new_address
-    ///           not page-aligned, past user space or overlapping the old range
+    ///           not page-aligned, past user space or overlapping the old range; new_size
+    ///           larger than user space
     ///   EFAULT  old_address in no region, or the old range not inside one region; growing a
     ///           device region
     ///   EPERM   MREMAP_FIXED below the first user address
@@ -257,6 +264,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         if (dontUnmap && (!mayMove || oldSize != newSize)) return -EINVAL;
         if (!PageSize.IsAligned(oldAddr)) return -EINVAL;
         if (!PageSize.TryAlignUp(oldSize, out ulong oldLen) || !PageSize.TryAlignUp(newSize, out ulong newLen) || newLen == 0) return -EINVAL;
+        if (newLen > space->Layout.UserEnd) return -EINVAL; // Linux 6.x: "is the new length silly?"
         int i = space->Regions.Find(oldAddr);
         if (i < 0) return -EFAULT;
         Vma v = space->Regions[i];
