@@ -236,14 +236,16 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// <code>
     ///   EINVAL  unknown flags; MREMAP_FIXED without MREMAP_MAYMOVE; MREMAP_DONTUNMAP without
     ///           MAYMOVE or with sizes that differ, or on a shared or device region;
-    ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 (Linux
-    ///           duplicates a shared mapping then: not provided); MREMAP_FIXED with new_address
-    ///           not page-aligned, past user space or overlapping the old range; new_size
-    ///           larger than user space
+    ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 on a private
+    ///           region, or with MREMAP_MAYMOVE on a shared one (Linux duplicates the shared
+    ///           mapping then: not provided); MREMAP_FIXED or MREMAP_DONTUNMAP with
+    ///           new_address not page-aligned, past user space or overlapping the old range
+    ///           (checked before the old range is looked up); new_size larger than user space
     ///   EFAULT  old_address in no region, or the old range not inside one region; growing a
     ///           device region
     ///   EPERM   MREMAP_FIXED below the first user address
-    ///   ENOMEM  cannot grow in place and may not move; no free range to move to; RLIMIT_AS;
+    ///   ENOMEM  cannot grow in place and may not move (old_size 0 on a shared region too);
+    ///           no free range to move to; RLIMIT_AS;
     ///           the region table full; no frame for the destination's page tables
     /// </code>
     /// Shrinking releases the tail in place. Growing extends the region in place when the range
@@ -264,22 +266,26 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         if (dontUnmap && (!mayMove || oldSize != newSize)) return -EINVAL;
         if (!PageSize.IsAligned(oldAddr)) return -EINVAL;
         if (!PageSize.TryAlignUp(oldSize, out ulong oldLen) || !PageSize.TryAlignUp(newSize, out ulong newLen) || newLen == 0) return -EINVAL;
-        if (newLen > space->Layout.UserEnd) return -EINVAL; // Linux 6.x: "is the new length silly?"
+        UserLayout l = space->Layout;
+        if (newLen > l.UserEnd) return -EINVAL;
+        // A new address (MREMAP_FIXED, and MREMAP_DONTUNMAP's argument even without it) is
+        // checked before the old range is looked up, as Linux's check_mremap_params does.
+        if (fix || dontUnmap)
+        {
+            if (newAddr > l.UserEnd - newLen || !PageSize.IsAligned(newAddr)) return -EINVAL;
+            if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) return -EINVAL;
+        }
         int i = space->Regions.Find(oldAddr);
         if (i < 0) return -EFAULT;
         Vma v = space->Regions[i];
-        if (oldLen == 0) return -EINVAL;
-        UserLayout l = space->Layout;
+        // old_size 0 asks for a duplicate: refused for a private region; for a shared one Linux
+        // makes it when it may move (not provided here: EINVAL) and otherwise cannot grow the
+        // empty range in place (ENOMEM).
+        if (oldLen == 0) return v.Kind == VmaKind.Shared && !mayMove ? -ENOMEM : -EINVAL;
 
         if (fix || dontUnmap)
         {
-            if (fix)
-            {
-                if (!PageSize.IsAligned(newAddr)) return -EINVAL;
-                if (newLen > l.UserEnd || newAddr > l.UserEnd - newLen) return -EINVAL;
-                if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) return -EINVAL;
-                if (newAddr < l.UserStart) return -EPERM;
-            }
+            if (fix && newAddr < l.UserStart) return -EPERM;
             if (oldLen > v.End - oldAddr) return -EFAULT;
             if (dontUnmap && (v.Kind == VmaKind.Shared || v.Kind == VmaKind.Device)) return -EINVAL;
             if (newLen > oldLen && v.Kind == VmaKind.Device) return -EFAULT;
