@@ -253,8 +253,9 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// with MREMAP_MAYMOVE moves it: page-table entries move (frames, swap entries, their
     /// Accessed and Dirty bits and all counts carried over, nothing copied); a stack region
     /// moved becomes a plain anonymous one (it no longer grows down). MREMAP_FIXED replaces
-    /// what is at new_address; MREMAP_DONTUNMAP keeps the old range mapped and empty (its next
-    /// touch zero-fills, or reads the file again). A failed call changes nothing.
+    /// what is at new_address (a shrink with it cuts the old range's tail first, as Linux does,
+    /// so only the part that moves must lie in one region); MREMAP_DONTUNMAP keeps the old range mapped and empty (its next
+    /// touch zero-fills, or reads the file again). A failed call changes nothing (but that tail cut).
     /// </summary>
     public static long Mremap<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, ulong oldAddr, ulong oldSize, ulong newSize, ulong flags, ulong newAddr, in LinuxLimits limits, ref TArch arch)
         where TArch : struct, IArchHooks
@@ -286,6 +287,14 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         if (fix || dontUnmap)
         {
             if (fix && newAddr < l.UserStart) return -EPERM;
+            if (fix && newLen < oldLen)
+            {
+                // Linux cuts the tail first and moves what is left, so only that part must lie
+                // in one region (the cut stays if the move then fails, as on Linux).
+                if (memory.Unmap(space, oldAddr + newLen, oldLen - newLen, ref arch) != Status.Ok) return -ENOMEM;
+                oldLen = newLen;
+                v = space->Regions[space->Regions.Find(oldAddr)];
+            }
             if (oldLen > v.End - oldAddr) return -EFAULT;
             if (dontUnmap && (v.Kind == VmaKind.Shared || v.Kind == VmaKind.Device)) return -EINVAL;
             if (newLen > oldLen && v.Kind == VmaKind.Device) return -EFAULT;
