@@ -19,9 +19,10 @@ namespace SharpMM.Kernel;
 /// BIOS's PIC would deliver the timer on vector 8 (#DF). A program therefore runs until it makes
 /// a system call or faults; nothing preempts it.
 ///
-/// SMAP: the kernel never touches user memory through user addresses (system calls copy through
-/// the direct map, page by page, after looking the page up in the process's tables), so it needs
-/// no stac/clac; SMAP and SMEP are there to catch a kernel bug that does.
+/// SMAP: the kernel never touches user memory through user addresses (system calls copy with
+/// the library's UserCopy, which resolves each page in the process's tables and copies through
+/// the direct map), so it needs no stac/clac; SMAP and SMEP are there to catch a kernel bug that
+/// does.
 /// </summary>
 internal static unsafe class UserMode
 {
