@@ -346,6 +346,7 @@ check_run_nullderef() {
     check_native "$1"
     grep -qE '^user: pid 1 killed by SIGSEGV at 0x0000000000000000 \(rip 0x[0-9a-f]{16}\): page fault: no-region$' "$1.log" \
         || echo "no kill report for the NULL write"
+    grep -q '^SHARPMM-RUN .*"no-region":1,' "$1.log" || echo "the fatal fault is not counted as no-region in SHARPMM-RUN"
 }
 
 # native NAME ARGS...: the program's own run on this machine, for check_native.
