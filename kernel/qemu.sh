@@ -114,6 +114,14 @@ if [ -n "$RUN" ]; then
     [ -n "$LOG" ] || { LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"; LOG_NAMED=0; }
     mkdir -p "$(dirname "$LOG")"
     [ -n "$CPU" ] || CPU=max
+    # The backing store: host memory outside the guest's RAM, as a PCI device (ivshmem) the kernel
+    # uses as a RAM disk of page slots; four times the guest's RAM (host pages are only taken
+    # when written).
+    mem_mib="${MEM%[MmGg]}"
+    case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
+    swap_mib=1
+    while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
+    args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
     args+=(-cpu "$CPU" -append "run=1 $APPEND" -initrd "$initrd"
            -serial "file:$LOG" -serial "file:$RUN_DIR/stdout" -serial "file:$RUN_DIR/stderr")
     set +e

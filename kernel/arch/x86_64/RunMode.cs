@@ -1,3 +1,4 @@
+using SharpMM.Addressing;
 using SharpMM.Diagnostics;
 using SharpMM.Paging.X86;
 using SharpMM.User;
@@ -75,8 +76,26 @@ internal static unsafe class RunMode
             w.Line(" bytes");
         }
 
+        // The backing store: the swap device when QEMU has one (qemu.sh --run adds it), else none
+        // (a program that needs more than the guest's RAM is then killed at the fault).
+        byte* swap = null;
+        ulong swapBytes = 0;
+        Status sw = SwapDevice.Map(out swap, out swapBytes);
+        uint slots = sw == Status.Ok ? (uint)(swapBytes >> PageSize.Shift) : 0;
+        w.Str("run: backing store: ");
+        if (sw == Status.Ok)
+        {
+            w.Dec(swapBytes >> 20);
+            w.Line(" MiB on the swap device (ivshmem)");
+        }
+        else w.Line("none (no swap device)");
+
         ulong free0 = PhysicalBoot.Memory.Buddy.FreeFrames;
-        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) KernelPanic.Fail("run: no memory for the user memory manager");
+        if (LiveUserMemory.Create(slots, swap, out LiveUserMemory* m) != Status.Ok) KernelPanic.Fail("run: no memory for the user memory manager");
+        // User pages may take the RAM but a reserve, so the kernel's own allocations (page
+        // tables, process areas, kernel stacks) still find frames: past it the clock pages out.
+        ulong reserve = PhysicalBoot.Memory.Buddy.FreeFrames / 16 + 512;
+        if (slots != 0 && PhysicalBoot.Memory.Buddy.FreeFrames > reserve) m->Memory.ResidentLimit = PhysicalBoot.Memory.Buddy.FreeFrames - reserve;
         if (Processes.Init(m) != Status.Ok) KernelPanic.Fail("run: no memory for the process table");
         UserMode.Init(true);
         w.Str("run: ring 3 ready: syscall/sysret, SMEP ");
