@@ -279,6 +279,8 @@ internal static unsafe class Syscalls
     // first touch); the console cannot be mapped (ENODEV, as a tty on Linux).
     private static long DoMmap(Process* p, ulong addr, ulong length, ulong prot, ulong flags, int fd, ulong offset)
     {
+        // x86-64's sys_mmap refuses an unaligned offset before it looks at the descriptor.
+        if ((offset & PageSize.OffsetMask) != 0) return -EINVAL;
         FileImage* file = null;
         if ((flags & LinuxMap.MAP_ANONYMOUS) == 0)
         {

@@ -112,6 +112,29 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         e.DestroyAndCheck();
     }
 
+    // Expect: on 64-bit layouts MAP_32BIT places bottom-up from 1 GiB, the next mapping right
+    // above the first, and a hint whose range ends above 2 GiB is not taken, one below it is;
+    // on 32-bit layouts every address is below 4 GiB and the flag changes nothing.
+    [Fact]
+    public void Mmap_32Bit_PlacesBottomUpBelow2GiB()
+    {
+        using var e = new Env();
+        if (UserFixture<TFormat>.Is32Bit)
+        {
+            Assert.Equal(e.StackReachFloor - Page, e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT));
+            e.DestroyAndCheck();
+            return;
+        }
+        ulong a = e.MustMmap(0, 2 * Page, RW, AnonPrivate | MAP_32BIT);
+        ulong b = e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT);
+        Assert.Equal(0x40000000UL, a);
+        Assert.Equal(a + 2 * Page, b);
+        ulong high = e.F.Layout.MmapBase + 0x10000000;
+        Assert.Equal(b + Page, e.MustMmap(high, Page, RW, AnonPrivate | MAP_32BIT));
+        Assert.Equal(0x50000000UL, e.MustMmap(0x50000000, Page, RW, AnonPrivate | MAP_32BIT));
+        e.DestroyAndCheck();
+    }
+
     //   [ A A A A ]  --MAP_FIXED over the middle two-->  [ A ][ B B ][ A ]
     // Expect: the replaced pages read zero (new memory), the rest keep A's values; the frames
     // of the replaced pages are released (free count back after destroy).

@@ -22,6 +22,8 @@ namespace SharpMM.User.Linux;
 /// highest free range below the stack's reach and above the layout's mmap base (top-down, as
 /// Linux's default layout: new mappings just below the stack, then downwards). Free means no
 /// region, and for a stack region its whole reach (its limit) and the guard gap below it.
+/// MAP_32BIT on a 64-bit layout: the lowest free range in [1 GiB, 2 GiB) (bottom-up, as Linux),
+/// a hint only when its range ends below 2 GiB.
 ///
 /// Rights: PROT_WRITE and PROT_EXEC imply PROT_READ (x86 cannot express write-only or
 /// execute-only pages, and Linux on x86 grants the read); no W^X policy is imposed (Linux
@@ -459,14 +461,18 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     private static bool FindArea(AddressSpace<TFormat>* space, ulong hint, ulong len, ulong flags, out ulong va)
     {
         UserLayout l = space->Layout;
-        if (hint != 0 && PageSize.TryAlignUp(hint, out ulong h) && h >= l.UserStart && h <= l.UserEnd - len && IsFree(space, h, h + len))
+        ulong gap = l.GuardGapBytes;
+        // MAP_32BIT (x86-64): Linux searches bottom-up in [1 GiB, 2 GiB) and takes a hint only
+        // when the range ends below 2 GiB.
+        bool low32 = (flags & MAP_32BIT) != 0 && l.UserEnd > 0x100000000UL;
+        ulong hintEnd = low32 ? Map32Ceiling : l.UserEnd;
+        if (hint != 0 && PageSize.TryAlignUp(hint, out ulong h) && h >= l.UserStart && len <= hintEnd && h <= hintEnd - len && IsFree(space, h, h + len))
         {
             va = h;
             return true;
         }
-        ulong gap = l.GuardGapBytes;
+        if (low32) return FindLowest(space, Map32Floor, Map32Ceiling, len, gap, out va);
         ulong floor = l.MmapBase, ceiling = l.StackLimit > gap ? l.StackLimit - gap : 0;
-        if ((flags & MAP_32BIT) != 0 && l.UserEnd > 0x100000000UL) { floor = Map32Floor; ceiling = Map32Ceiling; }
         ulong hi = ceiling;
         for (int i = space->Regions.Count - 1; i >= -1; i--)
         {
@@ -481,6 +487,26 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             ulong occupied = OccupiedFrom(space->Regions[i], gap);
             if (occupied < hi) hi = occupied;
             if (hi <= floor) break;
+        }
+        va = 0;
+        return false;
+    }
+
+    // The lowest free range of len bytes in [floor, ceiling) (bottom-up, as Linux's legacy layout).
+    private static bool FindLowest(AddressSpace<TFormat>* space, ulong floor, ulong ceiling, ulong len, ulong gap, out ulong va)
+    {
+        ulong lo = floor;
+        int count = space->Regions.Count;
+        for (int i = space->Regions.FirstEndingAfter(floor); i <= count && lo < ceiling; i++)
+        {
+            ulong hi = i < count ? OccupiedFrom(space->Regions[i], gap) : ceiling;
+            if (hi > ceiling) hi = ceiling;
+            if (hi > lo && hi - lo >= len)
+            {
+                va = lo;
+                return true;
+            }
+            if (i < count && space->Regions[i].End > lo) lo = space->Regions[i].End;
         }
         va = 0;
         return false;
