@@ -488,8 +488,9 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
     }
 
     // Expect: a range with a hole or past the end of a mapping is ENOMEM and changes nothing;
-    // unaligned address, unknown bits and GROWSUP are EINVAL; length 0 is 0; GROWSDOWN outside
-    // a stack is EINVAL and in the stack covers it down to its start.
+    // unaligned address, unknown bits and GROWSUP are EINVAL; length 0 is 0; GROWSDOWN where the
+    // first region in the range is not a stack is EINVAL, in the stack it covers it down to its
+    // start.
     [Fact]
     public void Mprotect_Errors()
     {
@@ -504,6 +505,10 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, 0x10));
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, PROT_READ | PROT_GROWSUP));
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, PROT_READ | PROT_GROWSDOWN));
+        // The first region in the range decides, whether or not it holds the address (Linux).
+        Assert.Equal(-EINVAL, e.Mprotect(a - Page, 2 * Page, PROT_READ | PROT_GROWSDOWN));
+        Assert.Equal(-ENOMEM, e.Mprotect(a - Page, 2 * Page, PROT_READ | PROT_GROWSUP));
+        Assert.Equal(-ENOMEM, e.Mprotect(a - 2 * Page, Page, PROT_READ | PROT_GROWSDOWN)); // no region in the range
         Assert.Equal(0, e.Mprotect(a, 0, PROT_READ));
         Assert.Equal(0, e.Mprotect(0x12345000, 0, PROT_READ));
         e.Write(a, 2);

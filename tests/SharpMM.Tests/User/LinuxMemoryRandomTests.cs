@@ -122,16 +122,17 @@ public abstract unsafe class LinuxMemoryRandomTests<TFormat> where TFormat : str
                 ctx += $" -> [{t}, {t + newN}) shrink {shrink}";
                 // Linux's order (6.x check_mremap_params before the lookup): a move's overlapping
                 // ranges, then the old address in no region, then an old range past its region's
-                // end; a shrink cuts the tail wherever it is, a move to a smaller size too before
-                // it looks at the rest (the cut stays when the move then fails).
+                // end (for a move to a smaller size, the part that moves); a shrink cuts the tail
+                // wherever it is, a move to a smaller size too.
                 long expected;
                 if (!shrink && a < t + newN && t < a + n) expected = -EINVAL;
                 else if (!model[a].Mapped) expected = -EFAULT;
                 else if (shrink) expected = (long)Va(a);
+                else if (newN < n && RunEnd(a) < a + newN) expected = -EFAULT;
                 else if (newN < n)
                 {
                     for (int i = a + newN; i < a + n; i++) model[i] = default;
-                    expected = RunEnd(a) < a + newN ? -EFAULT : (long)Va(t);
+                    expected = (long)Va(t);
                 }
                 else if (RunEnd(a) < a + n) expected = -EFAULT;
                 else expected = (long)Va(t);

@@ -202,7 +202,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// mprotect(addr, length, prot): new rights for every page in the range, regions split and
     /// merged. Returns 0 (also for length 0), or EINVAL (addr not page-aligned; bits other than
     /// PROT_READ/WRITE/EXEC/SEM; PROT_GROWSDOWN and PROT_GROWSUP together, PROT_GROWSUP, or
-    /// PROT_GROWSDOWN where the range does not start in a stack region), ENOMEM (the range
+    /// PROT_GROWSDOWN where the first region in the range is not a stack), ENOMEM (the range
     /// wraps, has a hole or leaves user space; the region table is full: nothing changed).
     /// PROT_GROWSDOWN extends the range down to the start of the stack region. PROT_WRITE on a
     /// private file mapping is allowed (its pages are private copies).
@@ -219,9 +219,13 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         ulong end = addr + len;
         if (grows != 0)
         {
-            int i = space->Regions.Find(addr);
-            if (i < 0) return -ENOMEM;
-            if (grows == LinuxProt.PROT_GROWSUP || space->Regions[i].Kind != VmaKind.Stack) return -EINVAL;
+            // As Linux: the first region in the range decides (it need not hold addr): none is
+            // ENOMEM; PROT_GROWSUP needs it to start at or below addr (else ENOMEM) and is then
+            // EINVAL (x86 has no regions that grow up); PROT_GROWSDOWN needs it to be a stack.
+            int i = space->Regions.FirstEndingAfter(addr);
+            if (i >= space->Regions.Count || space->Regions[i].Start >= end) return -ENOMEM;
+            if (grows == LinuxProt.PROT_GROWSUP) return space->Regions[i].Start > addr ? -ENOMEM : -EINVAL;
+            if (space->Regions[i].Kind != VmaKind.Stack) return -EINVAL;
             addr = space->Regions[i].Start;
         }
         if (end > space->Layout.UserEnd) return -ENOMEM;
@@ -291,8 +295,10 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             if (fix && newAddr < l.UserStart) return -EPERM;
             if (fix && newLen < oldLen)
             {
-                // Linux cuts the tail first and moves what is left, so only that part must lie
-                // in one region (the cut stays if the move then fails, as on Linux).
+                // Linux lets the tail being cut cross regions: only the part that moves must lie
+                // in one region (checked before anything changes); the tail goes first (and stays
+                // gone if the move then fails, as on Linux).
+                if (newLen > v.End - oldAddr) return -EFAULT;
                 if (memory.Unmap(space, oldAddr + newLen, oldLen - newLen, ref arch) != Status.Ok) return -ENOMEM;
                 oldLen = newLen;
                 v = space->Regions[space->Regions.Find(oldAddr)];
