@@ -34,7 +34,8 @@
 #       hello with arguments that hold spaces, quotes, an empty one, an option-like one and
 #       commas: stdout and stderr byte for byte as a native run's; exit3: status 3, output as
 #       native; nullderef: status 139, the kernel log's kill report (pid, address, rip, why);
-#       forkwait: fork, copy-on-write and wait4, output as native; filemap: a --file read,
+#       forkwait: fork, copy-on-write and wait4, output as native; pageout: 96 MiB touched in a
+#       64 MiB guest, output as native, pages out to the swap device and back; filemap: a --file read,
 #       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
 #       SHARPMM-RUN line that says every frame came back.
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
@@ -349,6 +350,13 @@ check_run_nullderef() {
     grep -q '^SHARPMM-RUN .*"no-region":1,' "$1.log" || echo "the fatal fault is not counted as no-region in SHARPMM-RUN"
 }
 
+# More memory than the guest has: output as native, and pages went out to the store and came back.
+check_run_pageout() {
+    check_native "$1"
+    grep -qE '^SHARPMM-RUN .*"pages_in":[1-9][0-9]*,"pages_out":[1-9]' "$1.log" \
+        || echo "no pages in and out in SHARPMM-RUN: the backing store was not used"
+}
+
 # native NAME ARGS...: the program's own run on this machine, for check_native.
 native() {
     local name="$1"
@@ -372,6 +380,8 @@ if command -v musl-gcc >/dev/null; then
         run_program nullderef 139 check_run_nullderef -- --run "$RUN_BIN/nullderef"
         native forkwait
         run_program forkwait 0 check_native -- --run "$RUN_BIN/forkwait"
+        native pageout
+        run_program pageout 0 check_run_pageout -- --mem 64M --run "$RUN_BIN/pageout"
         native filemap "$KERNEL_DIR/tests/run/filemap.txt"
         run_program filemap 0 check_native -- --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN/filemap" /data/filemap.txt
     else
