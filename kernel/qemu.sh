@@ -9,6 +9,16 @@
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
 # pages, "qemu64,+pdpe1gb" adds them).
 #
+# Run mode (x86_64): kernel/qemu.sh [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
+# boots the kernel with `run=1` and the program as Multiboot modules (a manifest with argv and
+# the files' guest paths, NUL-separated so every byte survives; the program; the files, each
+# readable in the program at GUEST, by default "/" and its name). Everything after PROGRAM is
+# argv verbatim (argv[0] is PROGRAM as given). The program's stdout and stderr (COM2, COM3)
+# become this script's stdout and stderr byte for byte once QEMU has exited; the kernel log
+# (COM1) goes to PATH (then stderr is the program's alone), or to a temporary file whose path is
+# printed on stderr at the end. The exit status is the program's (128 + signal when it was
+# killed), read from the kernel's SHARPMM-RUN line; 125 when the kernel did not finish the run (no such line: the log says why).
+#
 # Builds first unless the image is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
 # passed); otherwise QEMU's status (3 panic, 5 tests failed, 7 CPU exception, 9 boot failure;
@@ -25,8 +35,14 @@ APPEND=""
 LOG=""
 TIMEOUT=60
 BUILD=1
+RUN=""
+FILES=()
+RUN_ARGV=()
 while [ $# -gt 0 ]; do
     case "$1" in
+        --run) [ $# -ge 2 ] || { echo "qemu.sh: --run needs a PROGRAM" >&2; exit 1; }
+               RUN="$2"; shift; RUN_ARGV=("$@"); RUN_ARGV[0]="$RUN"; break ;;
+        --file) FILES+=("$2"); shift 2 ;;
         --arch) ARCH="$2"; shift 2 ;;
         --mem) MEM="$2"; shift 2 ;;
         --machine) MACHINE="$2"; shift 2 ;;
@@ -35,7 +51,7 @@ while [ $# -gt 0 ]; do
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
@@ -63,10 +79,71 @@ fi
 [ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh --arch $ARCH)" >&2; exit 1; }
 
 args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
-      -display none -serial stdio -no-reboot -monitor none
+      -display none -no-reboot -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "$APPEND" ] && [ -z "$RUN" ] && args+=(-append "$APPEND")
+
+if [ -n "$RUN" ]; then
+    [ "$ARCH" = x86_64 ] || { echo "qemu.sh: --run needs the x86_64 kernel" >&2; exit 1; }
+    [ -f "$RUN" ] || { echo "qemu.sh: --run: $RUN: no such file" >&2; exit 1; }
+    RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sharpmm-run.XXXXXX")"
+    trap 'rm -rf "$RUN_DIR"' EXIT
+    # Modules by plain names in RUN_DIR: no comma or space of a host path reaches -initrd.
+    cp "$RUN" "$RUN_DIR/program"
+    guests=()
+    i=0
+    for spec in "${FILES[@]}"; do
+        host="${spec%%:*}"
+        if [ "$host" = "$spec" ]; then guest="/$(basename "$host")"; else guest="${spec#*:}"; fi
+        [ -f "$host" ] || { echo "qemu.sh: --file: $host: no such file" >&2; exit 1; }
+        [ -n "$guest" ] || { echo "qemu.sh: --file $spec: empty guest path" >&2; exit 1; }
+        case "$guest" in /*) ;; *) guest="/$guest" ;; esac
+        cp "$host" "$RUN_DIR/file$i"
+        guests+=("$guest")
+        i=$((i + 1))
+    done
+    {
+        printf 'sharpmm-run\0%d\0' "${#RUN_ARGV[@]}"
+        printf '%s\0' "${RUN_ARGV[@]}"
+        printf '%d\0' "${#guests[@]}"
+        [ "${#guests[@]}" -gt 0 ] && printf '%s\0' "${guests[@]}"
+    } > "$RUN_DIR/manifest"
+    initrd="$RUN_DIR/manifest,$RUN_DIR/program"
+    for ((k = 0; k < i; k++)); do initrd+=",$RUN_DIR/file$k"; done
+    LOG_NAMED=1
+    [ -n "$LOG" ] || { LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"; LOG_NAMED=0; }
+    mkdir -p "$(dirname "$LOG")"
+    [ -n "$CPU" ] || CPU=max
+    # The backing store: host memory outside the guest's RAM, as a PCI device (ivshmem) the kernel
+    # uses as a RAM disk of page slots; four times the guest's RAM (host pages are only taken
+    # when written).
+    mem_mib="${MEM%[MmGg]}"
+    case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
+    swap_mib=1
+    while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
+    args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
+    args+=(-cpu "$CPU" -append "run=1 $APPEND" -initrd "$initrd"
+           -serial "file:$LOG" -serial "file:$RUN_DIR/stdout" -serial "file:$RUN_DIR/stderr")
+    set +e
+    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null
+    status=$?
+    set -e
+    cat "$RUN_DIR/stdout"
+    cat "$RUN_DIR/stderr" >&2
+    result="$(grep -a '^SHARPMM-RUN ' "$LOG" | tail -n 1 || true)"
+    # Named with --log, the path is the caller's own: stderr stays the program's alone.
+    [ "$LOG_NAMED" = 1 ] || echo "qemu.sh: kernel log: $LOG" >&2
+    if [ "$status" = 33 ] && [ -n "$result" ]; then
+        code="$(printf '%s' "$result" | sed -n 's/.*"exit_status":\([0-9]*\).*/\1/p')"
+        exit "${code:-125}"
+    fi
+    if [ "$status" = 124 ]; then echo "qemu.sh: timed out after ${TIMEOUT}s" >&2
+    else echo "qemu.sh: the kernel did not finish the run (QEMU status $status; the log says why)" >&2; fi
+    exit 125
+fi
+
+args+=(-serial stdio)
 [ -n "$CPU" ] && args+=(-cpu "$CPU")
-[ -n "$APPEND" ] && args+=(-append "$APPEND")
 
 set +e
 if [ -n "$LOG" ]; then

@@ -30,6 +30,14 @@
 #       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
+#   programs in ring 3 (kernel/tests/run/*.c, musl-gcc -static; qemu.sh --run, SMEP/SMAP on)
+#       hello with arguments that hold spaces, quotes, an empty one, an option-like one and
+#       commas: stdout and stderr byte for byte as a native run's; exit3: status 3, output as
+#       native; nullderef: status 139, the kernel log's kill report (pid, address, rip, why);
+#       forkwait: fork, copy-on-write and wait4, output as native; pageout: 96 MiB touched in a
+#       64 MiB guest, output as native, pages out to the swap device and back; filemap: a --file read,
+#       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
+#       SHARPMM-RUN line that says every frame came back.
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
 #       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
@@ -291,6 +299,100 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
+# Programs in ring 3 (kernel/tests/run/*.c, built static with musl-gcc, package musl-tools):
+# run_program NAME EXPECTED_EXIT CHECK -- qemu.sh run args... runs `qemu.sh --run` with the
+# program's stdout, stderr and the kernel log in NAME.out, NAME.err and NAME.log; the status must
+# be the program's, and CHECK gets the three files.
+RUN_BIN="$KERNEL_DIR/build/run"
+run_program() {
+    local name="$1" expected="$2" check="$3"
+    shift 4
+    local base="$LOG_DIR/$name" start end status why=""
+    start=$(date +%s%N)
+    "$KERNEL_DIR/qemu.sh" --no-build --timeout "$TIMEOUT" --log "$base.log" "$@" >"$base.out" 2>"$base.err"
+    status=$?
+    end=$(date +%s%N)
+    if [ "$status" != "$expected" ]; then
+        why="exit status $status, expected $expected"
+    else
+        why="$($check "$base")"
+    fi
+    [ -z "$why" ] && why="$(check_run_report "$base.log")"
+    local ms=$(( (end - start) / 1000000 ))
+    if [ -z "$why" ]; then
+        passed=$((passed + 1))
+        printf 'config %-14s ... ok (%d ms)\n' "$name" "$ms"
+    else
+        failed=$((failed + 1))
+        printf 'config %-14s ... FAILED: %s (log: %s)\n' "$name" "$why" "${base#$KERNEL_DIR/../}.log"
+    fi
+}
+
+# Every run ends with the kernel's SHARPMM-RUN line, every frame back.
+check_run_report() {
+    grep -qE '^SHARPMM-RUN \{"exit_status":[0-9]+,.*"frames_back":true\}$' "$1" \
+        || echo "no SHARPMM-RUN line with frames_back true"
+}
+
+# The program's stdout and stderr equal a native run's of the same binary, byte for byte.
+check_native() {
+    local name
+    name="$(basename "$1")"
+    cmp -s "$1.out" "$LOG_DIR/$name.native.out" || { echo "stdout differs from the native run ($name.native.out)"; return; }
+    cmp -s "$1.err" "$LOG_DIR/$name.native.err" || { echo "stderr differs from the native run ($name.native.err)"; return; }
+}
+
+# Killed by SIGSEGV for its NULL write: the kernel log names the process, the address and why.
+check_run_nullderef() {
+    check_native "$1"
+    grep -qE '^user: pid 1 killed by SIGSEGV at 0x0000000000000000 \(rip 0x[0-9a-f]{16}\): page fault: no-region$' "$1.log" \
+        || echo "no kill report for the NULL write"
+    grep -q '^SHARPMM-RUN .*"no-region":1,' "$1.log" || echo "the fatal fault is not counted as no-region in SHARPMM-RUN"
+}
+
+# More memory than the guest has: output as native, and pages went out to the store and came back.
+check_run_pageout() {
+    check_native "$1"
+    grep -qE '^SHARPMM-RUN .*"pages_in":[1-9][0-9]*,"pages_out":[1-9]' "$1.log" \
+        || echo "no pages in and out in SHARPMM-RUN: the backing store was not used"
+}
+
+# native NAME ARGS...: the program's own run on this machine, for check_native.
+native() {
+    local name="$1"
+    shift
+    "$RUN_BIN/$name" "$@" >"$LOG_DIR/$name.native.out" 2>"$LOG_DIR/$name.native.err"
+}
+
+report_format x86_64
+if command -v musl-gcc >/dev/null; then
+    mkdir -p "$RUN_BIN"
+    built=1
+    for src in "$KERNEL_DIR"/tests/run/*.c; do
+        musl-gcc -static -O2 -o "$RUN_BIN/$(basename "${src%.c}")" "$src" || built=0
+    done
+    if [ "$built" = 1 ]; then
+        native hello 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+        run_program hello 0 check_native -- --run "$RUN_BIN/hello" 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+        native exit3
+        run_program exit3 3 check_native -- --run "$RUN_BIN/exit3"
+        native nullderef
+        run_program nullderef 139 check_run_nullderef -- --run "$RUN_BIN/nullderef"
+        native forkwait
+        run_program forkwait 0 check_native -- --run "$RUN_BIN/forkwait"
+        native pageout
+        run_program pageout 0 check_run_pageout -- --mem 64M --run "$RUN_BIN/pageout"
+        native filemap "$KERNEL_DIR/tests/run/filemap.txt"
+        run_program filemap 0 check_native -- --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN/filemap" /data/filemap.txt
+    else
+        failed=$((failed + 1))
+        echo "config run-programs  ... FAILED: musl-gcc could not build kernel/tests/run/*.c"
+    fi
+else
+    failed=$((failed + 1))
+    echo "config run-programs  ... FAILED: musl-gcc not found (apt-get install musl-tools)"
+fi
+
 report_format i386
 for mem in 32M 512M 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"

@@ -96,6 +96,7 @@ internal static unsafe class KernelMain
         if (loader.CommandLine.Has("test=nullderef")) DeliberateFaults.NullDereference();
         Platform.DeliberateFailures(ref loader);
         if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);
+        if (loader.CommandLine.Has("run=1")) Platform.RunProgram(ref loader);
 
         ulong testsStart = Arch.Rdtsc();
         TestRunner runner = default;

@@ -59,6 +59,7 @@ internal static class Program
     {
         // `sharpmm help [COMMAND]` as well as `--help`.
         if (args.Length > 0 && args[0] == "help") args = args.Skip(1).Append("--help").ToArray();
+        args = QemuCommand.SplitRunArguments(args);
         RootCommand root = Commands();
         ParseResult parsed = root.Parse(args);
         if (parsed.Action is ParseErrorAction)

@@ -5,7 +5,8 @@ using System.IO;
 
 namespace SharpMM.Cli;
 
-/// <summary>`sharpmm qemu`: build the kernel if needed and boot it (kernel/qemu.sh does the work).</summary>
+/// <summary>`sharpmm qemu`: build the kernel if needed and boot it (kernel/qemu.sh does the work): the
+/// in-kernel test suite, or with `--run PROGRAM [ARG...]` one user program in ring 3.</summary>
 internal static class QemuCommand
 {
     /// <summary>The least RAM the kernel boots in: below 4 MiB its heap cannot start (2 MiB: "kernel
@@ -27,8 +28,22 @@ internal static class QemuCommand
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
         var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
-        var timeout = CliOptions.Integer("--timeout", "Stop QEMU after this many seconds.", 1, 86_400, 60);
+        var timeout = CliOptions.Integer("--timeout", $"Stop QEMU after this many seconds (default 60, with --run {RunTimeoutSeconds}).", 1, 86_400, 60);
         var noBuild = new Option<bool>("--no-build") { Description = "Boot the kernel in kernel/build/ARCH/ as it is, without rebuilding it when a source is newer." };
+        var file = new Option<string[]>("--file")
+        {
+            Description = "With --run: a host file the program can open read-only at GUEST (default \"/\" and the file's name). Repeatable.",
+            HelpName = "HOST[:GUEST]",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var run = new Option<string>("--run")
+        {
+            Description = "Run PROGRAM (a static x86-64 Linux executable, e.g. built with musl-gcc -static) in ring 3 on the kernel instead of " +
+                "the test suite. Must come last: everything after PROGRAM is its argv, verbatim. The program's stdout and stderr are this " +
+                "command's; the kernel log goes to --log FILE or a temporary file named on stderr at the end. Exits with the program's " +
+                "status (128 + signal when it was killed), 125 when the kernel did not finish the run.",
+            HelpName = "PROGRAM [ARG...]",
+        };
         var c = new Command("qemu",
             "Build the bare-metal kernel if needed (kernel/build.sh), boot it under QEMU (TCG), stream its serial output and exit " +
             "with its verdict: 0 when the in-kernel tests passed, 1 when they failed, the kernel panicked or faulted, QEMU timed out " +
@@ -41,6 +56,8 @@ internal static class QemuCommand
         c.Options.Add(log);
         c.Options.Add(timeout);
         c.Options.Add(noBuild);
+        c.Options.Add(file);
+        c.Options.Add(run);
         c.SetAction(r =>
         {
             ulong bytes = r.GetValue(mem) ?? 512UL << 20;
@@ -60,8 +77,34 @@ internal static class QemuCommand
             Add(psi, "--cpu", r.GetValue(cpu));
             Add(psi, "--append", r.GetValue(append));
             Add(psi, "--log", r.GetValue(log)?.ToString());
-            Add(psi, "--timeout", r.GetValue(timeout).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            ulong seconds = r.GetResult(timeout) is { Implicit: false } || r.GetValue(run) == null ? r.GetValue(timeout) : RunTimeoutSeconds;
+            Add(psi, "--timeout", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (r.GetValue(noBuild)) psi.ArgumentList.Add("--no-build");
+            string? program = r.GetValue(run);
+            string[] files = r.GetValue(file) ?? Array.Empty<string>();
+            if (program == null && files.Length != 0) throw new UsageException("--file: only with --run PROGRAM");
+            if (program != null)
+            {
+                if (archName != "x86_64") throw new UsageException("--run: only the x86_64 kernel runs programs");
+                if (!File.Exists(program)) throw new FileNotFoundException($"--run: {program}: no such file");
+                foreach (string f in files)
+                {
+                    string host = f.Split(':', 2)[0];
+                    if (!File.Exists(host)) throw new FileNotFoundException($"--file: {host}: no such file");
+                }
+                foreach (string f in files)
+                {
+                    psi.ArgumentList.Add("--file");
+                    psi.ArgumentList.Add(f);
+                }
+                psi.ArgumentList.Add("--run");
+                psi.ArgumentList.Add(program);
+                foreach (string a in RunArguments) psi.ArgumentList.Add(a);
+                using var runner = Process.Start(psi) ?? throw new CommandFailedException("could not start bash");
+                runner.WaitForExit();
+                // The program's own exit status (qemu.sh read it from the kernel's SHARPMM-RUN line).
+                return runner.ExitCode;
+            }
             using var p = Process.Start(psi) ?? throw new CommandFailedException("could not start bash");
             p.WaitForExit();
             // qemu.sh exits 0 when the kernel's tests passed; every other status is a failure
@@ -72,6 +115,24 @@ internal static class QemuCommand
             return ExitCode.Failed;
         });
         return c;
+    }
+
+    /// <summary>A program runs until it exits: the timeout only stops one that never does.</summary>
+    public const ulong RunTimeoutSeconds = 3600;
+
+    /// <summary>The program's arguments after `--run PROGRAM`, split off before parsing (so that
+    /// an argument that looks like an option reaches the program verbatim).</summary>
+    internal static string[] RunArguments = Array.Empty<string>();
+
+    /// <summary>Splits `qemu ... --run PROGRAM ARG...` into what the parser sees (up to PROGRAM)
+    /// and the program's arguments (<see cref="RunArguments"/>).</summary>
+    internal static string[] SplitRunArguments(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "qemu") return args;
+        int k = Array.IndexOf(args, "--run");
+        if (k < 0 || k + 2 > args.Length) return args;
+        RunArguments = args[(k + 2)..];
+        return args[..(k + 2)];
     }
 
     private static string Verdict(int status) => status switch

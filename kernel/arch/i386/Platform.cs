@@ -87,6 +87,9 @@ internal static unsafe class Platform
         w.Line(" (HighMem)");
     }
 
+    /// <summary>`run=1`: this kernel has no user mode yet, so the run stops with a panic that says so.</summary>
+    public static void RunProgram(ref LoaderInfo loader) => KernelPanic.Fail("run: the i386 kernel has no user mode yet");
+
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
     public const string LayoutName = "i386-higher-half";

@@ -8,21 +8,23 @@ namespace SharpMM.Kernel;
 /// Routes page faults to the library's user fault handler
 /// (<see cref="UserMemory{TFormat, TFrames, TStore}.HandleFault"/>) on the real MMU. A space is
 /// loaded with <see cref="Load"/> (CR3 gets its root); from then on a #PF whose CR2 lies in its
-/// user half, while CR3 still holds that root, goes to the handler, with the CPU's error code:
+/// user half, or any #PF from ring 3, while CR3 still holds that root, goes to the handler, with
+/// the CPU's error code:
 /// <code>
 ///   #PF -> isr stub -> ExceptionDispatcher -> TryHandle
 ///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iretq: the access runs again
 ///            refused (no region, access violation, ...)           -> false: an armed FaultProbe
 ///                                                                     takes it (the test reads
 ///                                                                     LastResult), else the report
-///   any other fault (kernel address, reserved bit, no space loaded)  -> false, untouched
+///   any other fault (reserved bit, no space loaded, a kernel-mode access outside the user
+///   half)                                                             -> false, untouched
 /// </code>
 /// The handler runs on the faulting code's stack (the kernel stack), interrupts off. A fault
 /// taken inside the handler is never routed again: it is reported (a bug in the manager).
 /// </summary>
 internal static unsafe class DemandPaging
 {
-    private const ulong ReservedBitError = 8;
+    private const ulong ReservedBitError = 8, UserModeError = 4;
 
     private static UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore>* s_memory;
     private static AddressSpace<X86LongModeFormat>* s_space;
@@ -67,7 +69,11 @@ internal static unsafe class DemandPaging
     {
         AddressSpace<X86LongModeFormat>* space = s_space;
         if (space == null || s_inHandler || (frame->ErrorCode & ReservedBitError) != 0) return false;
-        if (cr2 < space->Layout.UserStart || cr2 >= space->Layout.UserEnd) return false;
+        // A user-mode access anywhere goes to the handler, which refuses (and counts) one outside
+        // the user half (no-region below it, kernel-address above); a kernel access there is
+        // not a user fault at all.
+        bool fromUser = (frame->ErrorCode & UserModeError) != 0;
+        if (!fromUser && (cr2 < space->Layout.UserStart || cr2 >= space->Layout.UserEnd)) return false;
         if (KernelAddressSpace.Hooks.ReadCr3() != space->RootPhys) return false;
         s_inHandler = true;
         LastErrorCode = frame->ErrorCode;

@@ -52,14 +52,21 @@ internal unsafe struct LiveUserMemory
     /// A machine with <paramref name="storeSlots"/> swap slots (0: no paging). Return: Ok;
     /// OutOfMemory (vmalloc refused the area: nothing left allocated).
     /// </summary>
-    public static Status Create(uint storeSlots, out LiveUserMemory* machine)
+    public static Status Create(uint storeSlots, out LiveUserMemory* machine) => Create(storeSlots, null, out machine);
+
+    /// <summary>
+    /// A machine whose store is <paramref name="storeSlots"/> pages at <paramref name="storeArea"/>
+    /// (memory the caller keeps mapped for the machine's life, e.g. a device's), or, when it is
+    /// null, in the machine's own vmalloc area. Return: Ok; OutOfMemory (nothing left allocated).
+    /// </summary>
+    public static Status Create(uint storeSlots, byte* storeArea, out LiveUserMemory* machine)
     {
         machine = null;
         ulong header = Align64((ulong)sizeof(LiveUserMemory));
         ulong spaces = Align64((ulong)sizeof(AddressSpace<X86LongModeFormat>) * SpaceCount);
         ulong slotMeta = Align64(SharpMM.User.StoreSlots.BytesFor(storeSlots));
         ulong storeOffset = (header + spaces + slotMeta + PageSize.OffsetMask) & ~PageSize.OffsetMask;
-        ulong bytes = storeOffset + ((ulong)storeSlots << PageSize.Shift);
+        ulong bytes = storeOffset + (storeArea != null ? 0 : (ulong)storeSlots << PageSize.Shift);
         KernelFrames kf = default;
         Status s = VmallocLargeMapper.Vm.Vmalloc(bytes, ref kf, ref KernelAddressSpace.Hooks, out ulong va);
         if (s != Status.Ok) return s;
@@ -71,7 +78,7 @@ internal unsafe struct LiveUserMemory
         for (int i = 0; i < SpaceCount; i++) m->_spaces[i] = default;
         var slots = new SharpMM.User.StoreSlots();
         slots.Init((byte*)(va + header + spaces), 0, storeSlots);
-        var store = new RamDiskStore((byte*)(va + storeOffset), storeSlots);
+        var store = new RamDiskStore(storeArea != null ? storeArea : (byte*)(va + storeOffset), storeSlots);
         m->StoreSlots = storeSlots;
         m->Layout = KernelUserLayout();
         m->Memory.Init(default, store, Platform.DirectMap, slots);

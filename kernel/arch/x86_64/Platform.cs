@@ -94,6 +94,10 @@ internal static unsafe class Platform
         Arch.RunOnStack(KernelStack.Top);
     }
 
+    /// <summary>`run=1`: runs the program the loader gave as modules instead of the test suite
+    /// (RunMode); never returns.</summary>
+    public static void RunProgram(ref LoaderInfo loader) => RunMode.Run(ref loader);
+
     /// <summary>The test= switches of this architecture (each ends the run when present).</summary>
     public static void DeliberateFailures(ref LoaderInfo loader)
     {

@@ -241,8 +241,9 @@ start64:
     mov     %ax, %fs
     mov     %ax, %gs
 
-    /* The TSS only carries IST1, the stack the CPU switches to for #DF and NMI (Idt.cs):
-       a kernel stack overflow then still produces a report instead of a triple fault. */
+    /* The TSS carries IST1, the stack the CPU switches to for #DF and NMI (Idt.cs): a kernel
+       stack overflow then still produces a report instead of a triple fault. RSP0, the stack a
+       trap from ring 3 lands on, is the running process's kernel stack (UserMode.cs sets it). */
     lea     tss64(%rip), %rax
     mov     %ax, gdt64_tss + 2(%rip)
     shr     $16, %rax
@@ -253,7 +254,7 @@ start64:
     lea     ist1_stack_top(%rip), %rax
     mov     %rax, tss64 + 36(%rip)
     movw    $104, tss64 + 102(%rip)         /* I/O map base past the limit: no I/O bitmap */
-    mov     $0x18, %ax
+    mov     $0x28, %ax
     ltr     %ax
 
     lea     boot_stack_top(%rip), %rsp
@@ -280,13 +281,17 @@ msg_no_long_mode:
     .data
     .balign 16
 /* Flat segments; only CS.L matters in long mode. The GDT lives in .data because start64 patches
-   the TSS base into it. */
+   the TSS base into it. The order is the one syscall/sysret need (UserMode.cs programs STAR):
+   syscall loads CS = 0x08 and SS = 0x10; sysret (64-bit) loads SS = 0x10 + 8 = 0x18 and
+   CS = 0x10 + 16 = 0x20, both with RPL 3. */
 gdt64_rw:
     .quad 0
     .quad 0x00AF9A000000FFFF                /* 0x08 code: present, ring 0, L=1 */
     .quad 0x00CF92000000FFFF                /* 0x10 data: present, writable */
+    .quad 0x00CFF2000000FFFF                /* 0x18 user data: DPL 3 (selector 0x1b) */
+    .quad 0x00AFFA000000FFFF                /* 0x20 user code: DPL 3, L=1 (selector 0x23) */
 gdt64_tss:
-    .quad 0x0000890000000067                /* 0x18 TSS: present, available, limit 103 */
+    .quad 0x0000890000000067                /* 0x28 TSS: present, available, limit 103 */
     .quad 0
 gdt64_end:
 /* lgdt in 32-bit mode reads a 32-bit base: the GDT's physical address. */
@@ -332,6 +337,7 @@ ist1_stack_bottom:
 ist1_stack_top:
 
     .balign 16
+    .global tss64
 tss64:          .skip 104
 
     .section .note.GNU-stack, "", @progbits

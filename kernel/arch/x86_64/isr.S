@@ -66,7 +66,13 @@ isr_stub_\n:
     ISR_NOERR 31
 
 isr_common:
-    push    %rax
+    /* From ring 3 (the saved CS's RPL, at 24(%rsp) above vector and error code): the CPU is on
+       the process's kernel stack (TSS.RSP0) but GS still holds the user's base; swapgs brings
+       the per-CPU area (syscall.S) back, and the way out swaps again. */
+    testb   $3, 24(%rsp)
+    jz      1f
+    swapgs
+1:  push    %rax
     push    %rbx
     push    %rcx
     push    %rdx
@@ -106,7 +112,10 @@ isr_common:
     pop     %rbx
     pop     %rax
     add     $16, %rsp               /* vector, error code */
-    iretq
+    testb   $3, 8(%rsp)             /* back to ring 3: the user's GS base again */
+    jz      2f
+    swapgs
+2:  iretq
 
     .section .rodata
     .balign 8

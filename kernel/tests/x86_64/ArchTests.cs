@@ -24,6 +24,7 @@ internal static unsafe class ArchTests
         r.Run("gc statics initialised", &GcStaticsInitialised);
         HardwarePagingTests.RunAll(ref r);
         UserTests.RunAll(ref r);
+        Ring3Tests.RunAll(ref r);
     }
 
     /// <summary>

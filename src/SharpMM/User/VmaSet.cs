@@ -26,8 +26,11 @@ public struct VmaArray
 /// </summary>
 public struct VmaSet
 {
-    /// <summary>Most regions one address space holds.</summary>
-    public const int Capacity = 64;
+    /// <summary>Most regions one address space holds: enough for a malloc that maps its large
+    /// blocks one by one (musl's) and for programs that fragment a range page by page; Linux's
+    /// own limit (vm.max_map_count, 65530) is far above, so a program that needs more gets
+    /// ENOMEM here first. 48 bytes each: the set is 48 KiB.</summary>
+    public const int Capacity = 1024;
 
     private VmaArray _items;
     private int _count;

@@ -112,6 +112,29 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         e.DestroyAndCheck();
     }
 
+    // Expect: on 64-bit layouts MAP_32BIT places bottom-up from 1 GiB, the next mapping right
+    // above the first, and a hint whose range ends above 2 GiB is not taken, one below it is;
+    // on 32-bit layouts every address is below 4 GiB and the flag changes nothing.
+    [Fact]
+    public void Mmap_32Bit_PlacesBottomUpBelow2GiB()
+    {
+        using var e = new Env();
+        if (UserFixture<TFormat>.Is32Bit)
+        {
+            Assert.Equal(e.StackReachFloor - Page, e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT));
+            e.DestroyAndCheck();
+            return;
+        }
+        ulong a = e.MustMmap(0, 2 * Page, RW, AnonPrivate | MAP_32BIT);
+        ulong b = e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT);
+        Assert.Equal(0x40000000UL, a);
+        Assert.Equal(a + 2 * Page, b);
+        ulong high = e.F.Layout.MmapBase + 0x10000000;
+        Assert.Equal(b + Page, e.MustMmap(high, Page, RW, AnonPrivate | MAP_32BIT));
+        Assert.Equal(0x50000000UL, e.MustMmap(0x50000000, Page, RW, AnonPrivate | MAP_32BIT));
+        e.DestroyAndCheck();
+    }
+
     //   [ A A A A ]  --MAP_FIXED over the middle two-->  [ A ][ B B ][ A ]
     // Expect: the replaced pages read zero (new memory), the rest keep A's values; the frames
     // of the replaced pages are released (free count back after destroy).
@@ -465,8 +488,9 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
     }
 
     // Expect: a range with a hole or past the end of a mapping is ENOMEM and changes nothing;
-    // unaligned address, unknown bits and GROWSUP are EINVAL; length 0 is 0; GROWSDOWN outside
-    // a stack is EINVAL and in the stack covers it down to its start.
+    // unaligned address, unknown bits and GROWSUP are EINVAL; length 0 is 0; GROWSDOWN where the
+    // first region in the range is not a stack is EINVAL, in the stack it covers it down to its
+    // start.
     [Fact]
     public void Mprotect_Errors()
     {
@@ -481,6 +505,10 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, 0x10));
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, PROT_READ | PROT_GROWSUP));
         Assert.Equal(-EINVAL, e.Mprotect(a, Page, PROT_READ | PROT_GROWSDOWN));
+        // The first region in the range decides, whether or not it holds the address (Linux).
+        Assert.Equal(-EINVAL, e.Mprotect(a - Page, 2 * Page, PROT_READ | PROT_GROWSDOWN));
+        Assert.Equal(-ENOMEM, e.Mprotect(a - Page, 2 * Page, PROT_READ | PROT_GROWSUP));
+        Assert.Equal(-ENOMEM, e.Mprotect(a - 2 * Page, Page, PROT_READ | PROT_GROWSDOWN)); // no region in the range
         Assert.Equal(0, e.Mprotect(a, 0, PROT_READ));
         Assert.Equal(0, e.Mprotect(0x12345000, 0, PROT_READ));
         e.Write(a, 2);
@@ -672,6 +700,7 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         Assert.Equal(-EINVAL, e.Mremap(a + 1, Page, 2 * Page, M));
         Assert.Equal(-EINVAL, e.Mremap(a, Page, 0, M));
         Assert.Equal(-EINVAL, e.Mremap(a, 0, Page, M));
+        Assert.Equal(-EINVAL, e.Mremap(a, Page, 1UL << 63, M));                     // larger than user space
         Assert.Equal(-EINVAL, e.Mremap(a, Page, Page, M | Fx, a + 8 * Page + 1));
         Assert.Equal(-EINVAL, e.Mremap(a, 2 * Page, 2 * Page, M | Fx, a + Page));  // overlapping
         Assert.Equal(-EFAULT, e.Mremap(a - 8 * Page, Page, 2 * Page, M));           // unmapped

@@ -120,12 +120,20 @@ public abstract unsafe class LinuxMemoryRandomTests<TFormat> where TFormat : str
                 ulong flags = shrink ? 0 : LinuxMremap.MREMAP_MAYMOVE | LinuxMremap.MREMAP_FIXED;
                 long r = LinuxMemoryCalls<TFormat, BuddyFrames, TestStore>.Mremap(ref f.M, s, Va(a), (ulong)n * Page, (ulong)newN * Page, flags, shrink ? 0 : Va(t), limits, ref f.Arch);
                 ctx += $" -> [{t}, {t + newN}) shrink {shrink}";
-                // Linux's order: the old address in no region, then (a move) overlapping ranges,
-                // then an old range past its region's end; a shrink cuts the tail wherever it is.
+                // Linux's order (6.x check_mremap_params before the lookup): a move's overlapping
+                // ranges, then the old address in no region, then an old range past its region's
+                // end (for a move to a smaller size, the part that moves); a shrink cuts the tail
+                // wherever it is, a move to a smaller size too.
                 long expected;
-                if (!model[a].Mapped) expected = -EFAULT;
+                if (!shrink && a < t + newN && t < a + n) expected = -EINVAL;
+                else if (!model[a].Mapped) expected = -EFAULT;
                 else if (shrink) expected = (long)Va(a);
-                else if (a < t + newN && t < a + n) expected = -EINVAL;
+                else if (newN < n && RunEnd(a) < a + newN) expected = -EFAULT;
+                else if (newN < n)
+                {
+                    for (int i = a + newN; i < a + n; i++) model[i] = default;
+                    expected = (long)Va(t);
+                }
                 else if (RunEnd(a) < a + n) expected = -EFAULT;
                 else expected = (long)Va(t);
                 Expect(expected, r, "mremap");

@@ -22,6 +22,8 @@ namespace SharpMM.User.Linux;
 /// highest free range below the stack's reach and above the layout's mmap base (top-down, as
 /// Linux's default layout: new mappings just below the stack, then downwards). Free means no
 /// region, and for a stack region its whole reach (its limit) and the guard gap below it.
+/// MAP_32BIT on a 64-bit layout: the lowest free range in [1 GiB, 2 GiB) (bottom-up, as Linux),
+/// a hint only when its range ends below 2 GiB.
 ///
 /// Rights: PROT_WRITE and PROT_EXEC imply PROT_READ (x86 cannot express write-only or
 /// execute-only pages, and Linux on x86 grants the read); no W^X policy is imposed (Linux
@@ -142,10 +144,16 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             Start = va, End = va + len, Limit = va, Protection = protection, Kind = kind,
             Offset = kind == VmaKind.File ? offset : 0, File = kind == VmaKind.File ? (ulong)file : 0,
         };
-        // The region set as it will be, tried first: the real changes below cannot fail then.
-        VmaSet after = space->Regions;
-        if (fix && after.Remove(va, va + len) != Status.Ok) return -ENOMEM;
-        if (after.Insert(vma) != Status.Ok) return -ENOMEM;
+        // The region set as it will be, tried first when it could be full: the real changes
+        // below cannot fail then. Removing a range splits at most one region (+1) and the new
+        // region adds one, so with two entries free there is nothing to try (and no copy of
+        // the whole set to make).
+        if (space->Regions.Count + 2 > VmaSet.Capacity)
+        {
+            VmaSet after = space->Regions;
+            if (fix && after.Remove(va, va + len) != Status.Ok) return -ENOMEM;
+            if (after.Insert(vma) != Status.Ok) return -ENOMEM;
+        }
 
         if (fix) Require(memory.Unmap(space, va, len, ref arch), "mmap: unmap under MAP_FIXED");
         Status s = kind switch
@@ -194,7 +202,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// mprotect(addr, length, prot): new rights for every page in the range, regions split and
     /// merged. Returns 0 (also for length 0), or EINVAL (addr not page-aligned; bits other than
     /// PROT_READ/WRITE/EXEC/SEM; PROT_GROWSDOWN and PROT_GROWSUP together, PROT_GROWSUP, or
-    /// PROT_GROWSDOWN where the range does not start in a stack region), ENOMEM (the range
+    /// PROT_GROWSDOWN where the first region in the range is not a stack), ENOMEM (the range
     /// wraps, has a hole or leaves user space; the region table is full: nothing changed).
     /// PROT_GROWSDOWN extends the range down to the start of the stack region. PROT_WRITE on a
     /// private file mapping is allowed (its pages are private copies).
@@ -211,9 +219,13 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         ulong end = addr + len;
         if (grows != 0)
         {
-            int i = space->Regions.Find(addr);
-            if (i < 0) return -ENOMEM;
-            if (grows == LinuxProt.PROT_GROWSUP || space->Regions[i].Kind != VmaKind.Stack) return -EINVAL;
+            // As Linux: the first region in the range decides (it need not hold addr): none is
+            // ENOMEM; PROT_GROWSUP needs it to start at or below addr (else ENOMEM) and is then
+            // EINVAL (x86 has no regions that grow up); PROT_GROWSDOWN needs it to be a stack.
+            int i = space->Regions.FirstEndingAfter(addr);
+            if (i >= space->Regions.Count || space->Regions[i].Start >= end) return -ENOMEM;
+            if (grows == LinuxProt.PROT_GROWSUP) return space->Regions[i].Start > addr ? -ENOMEM : -EINVAL;
+            if (space->Regions[i].Kind != VmaKind.Stack) return -EINVAL;
             addr = space->Regions[i].Start;
         }
         if (end > space->Layout.UserEnd) return -ENOMEM;
@@ -230,13 +242,16 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// <code>
     ///   EINVAL  unknown flags; MREMAP_FIXED without MREMAP_MAYMOVE; MREMAP_DONTUNMAP without
     ///           MAYMOVE or with sizes that differ, or on a shared or device region;
-    ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 (Linux
-    ///           duplicates a shared mapping then: not provided); MREMAP_FIXED with new_address
-    ///           not page-aligned, past user space or overlapping the old range
+    ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 on a private
+    ///           region, or with MREMAP_MAYMOVE on a shared one (Linux duplicates the shared
+    ///           mapping then: not provided); MREMAP_FIXED or MREMAP_DONTUNMAP with
+    ///           new_address not page-aligned, past user space or overlapping the old range
+    ///           (checked before the old range is looked up); new_size larger than user space
     ///   EFAULT  old_address in no region, or the old range not inside one region; growing a
     ///           device region
     ///   EPERM   MREMAP_FIXED below the first user address
-    ///   ENOMEM  cannot grow in place and may not move; no free range to move to; RLIMIT_AS;
+    ///   ENOMEM  cannot grow in place and may not move (old_size 0 on a shared region too);
+    ///           no free range to move to; RLIMIT_AS;
     ///           the region table full; no frame for the destination's page tables
     /// </code>
     /// Shrinking releases the tail in place. Growing extends the region in place when the range
@@ -244,8 +259,9 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// with MREMAP_MAYMOVE moves it: page-table entries move (frames, swap entries, their
     /// Accessed and Dirty bits and all counts carried over, nothing copied); a stack region
     /// moved becomes a plain anonymous one (it no longer grows down). MREMAP_FIXED replaces
-    /// what is at new_address; MREMAP_DONTUNMAP keeps the old range mapped and empty (its next
-    /// touch zero-fills, or reads the file again). A failed call changes nothing.
+    /// what is at new_address (a shrink with it cuts the old range's tail first, as Linux does,
+    /// so only the part that moves must lie in one region); MREMAP_DONTUNMAP keeps the old range mapped and empty (its next
+    /// touch zero-fills, or reads the file again). A failed call changes nothing (but that tail cut).
     /// </summary>
     public static long Mremap<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, ulong oldAddr, ulong oldSize, ulong newSize, ulong flags, ulong newAddr, in LinuxLimits limits, ref TArch arch)
         where TArch : struct, IArchHooks
@@ -257,20 +273,35 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         if (dontUnmap && (!mayMove || oldSize != newSize)) return -EINVAL;
         if (!PageSize.IsAligned(oldAddr)) return -EINVAL;
         if (!PageSize.TryAlignUp(oldSize, out ulong oldLen) || !PageSize.TryAlignUp(newSize, out ulong newLen) || newLen == 0) return -EINVAL;
+        UserLayout l = space->Layout;
+        if (newLen > l.UserEnd) return -EINVAL;
+        // A new address (MREMAP_FIXED, and MREMAP_DONTUNMAP's argument even without it) is
+        // checked before the old range is looked up, as Linux's check_mremap_params does.
+        if (fix || dontUnmap)
+        {
+            if (newAddr > l.UserEnd - newLen || !PageSize.IsAligned(newAddr)) return -EINVAL;
+            if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) return -EINVAL;
+        }
         int i = space->Regions.Find(oldAddr);
         if (i < 0) return -EFAULT;
         Vma v = space->Regions[i];
-        if (oldLen == 0) return -EINVAL;
-        UserLayout l = space->Layout;
+        // old_size 0 asks for a duplicate: refused for a private region; for a shared one Linux
+        // makes it when it may move (not provided here: EINVAL) and otherwise cannot grow the
+        // empty range in place (ENOMEM).
+        if (oldLen == 0) return v.Kind == VmaKind.Shared && !mayMove ? -ENOMEM : -EINVAL;
 
         if (fix || dontUnmap)
         {
-            if (fix)
+            if (fix && newAddr < l.UserStart) return -EPERM;
+            if (fix && newLen < oldLen)
             {
-                if (!PageSize.IsAligned(newAddr)) return -EINVAL;
-                if (newLen > l.UserEnd || newAddr > l.UserEnd - newLen) return -EINVAL;
-                if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) return -EINVAL;
-                if (newAddr < l.UserStart) return -EPERM;
+                // Linux lets the tail being cut cross regions: only the part that moves must lie
+                // in one region (checked before anything changes); the tail goes first (and stays
+                // gone if the move then fails, as on Linux).
+                if (newLen > v.End - oldAddr) return -EFAULT;
+                if (memory.Unmap(space, oldAddr + newLen, oldLen - newLen, ref arch) != Status.Ok) return -ENOMEM;
+                oldLen = newLen;
+                v = space->Regions[space->Regions.Find(oldAddr)];
             }
             if (oldLen > v.End - oldAddr) return -EFAULT;
             if (dontUnmap && (v.Kind == VmaKind.Shared || v.Kind == VmaKind.Device)) return -EINVAL;
@@ -436,14 +467,18 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     private static bool FindArea(AddressSpace<TFormat>* space, ulong hint, ulong len, ulong flags, out ulong va)
     {
         UserLayout l = space->Layout;
-        if (hint != 0 && PageSize.TryAlignUp(hint, out ulong h) && h >= l.UserStart && h <= l.UserEnd - len && IsFree(space, h, h + len))
+        ulong gap = l.GuardGapBytes;
+        // MAP_32BIT (x86-64): Linux searches bottom-up in [1 GiB, 2 GiB) and takes a hint only
+        // when the range ends below 2 GiB.
+        bool low32 = (flags & MAP_32BIT) != 0 && l.UserEnd > 0x100000000UL;
+        ulong hintEnd = low32 ? Map32Ceiling : l.UserEnd;
+        if (hint != 0 && PageSize.TryAlignUp(hint, out ulong h) && h >= l.UserStart && len <= hintEnd && h <= hintEnd - len && IsFree(space, h, h + len))
         {
             va = h;
             return true;
         }
-        ulong gap = l.GuardGapBytes;
+        if (low32) return FindLowest(space, Map32Floor, Map32Ceiling, len, gap, out va);
         ulong floor = l.MmapBase, ceiling = l.StackLimit > gap ? l.StackLimit - gap : 0;
-        if ((flags & MAP_32BIT) != 0 && l.UserEnd > 0x100000000UL) { floor = Map32Floor; ceiling = Map32Ceiling; }
         ulong hi = ceiling;
         for (int i = space->Regions.Count - 1; i >= -1; i--)
         {
@@ -458,6 +493,26 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             ulong occupied = OccupiedFrom(space->Regions[i], gap);
             if (occupied < hi) hi = occupied;
             if (hi <= floor) break;
+        }
+        va = 0;
+        return false;
+    }
+
+    // The lowest free range of len bytes in [floor, ceiling) (bottom-up, as Linux's legacy layout).
+    private static bool FindLowest(AddressSpace<TFormat>* space, ulong floor, ulong ceiling, ulong len, ulong gap, out ulong va)
+    {
+        ulong lo = floor;
+        int count = space->Regions.Count;
+        for (int i = space->Regions.FirstEndingAfter(floor); i <= count && lo < ceiling; i++)
+        {
+            ulong hi = i < count ? OccupiedFrom(space->Regions[i], gap) : ceiling;
+            if (hi > ceiling) hi = ceiling;
+            if (hi > lo && hi - lo >= len)
+            {
+                va = lo;
+                return true;
+            }
+            if (i < count && space->Regions[i].End > lo) lo = space->Regions[i].End;
         }
         va = 0;
         return false;

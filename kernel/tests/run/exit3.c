@@ -1,0 +1,9 @@
+/* Exits with status 3 through exit(), after output that is still in stdio's buffer. */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+    printf("exiting with 3\n");
+    exit(3);
+}
