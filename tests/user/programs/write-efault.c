@@ -1,7 +1,8 @@
 /* write() from addresses the process may not read: the call returns EFAULT and the process goes
- * on. Kernel half, non-canonical, the NULL page, memory unmapped a moment ago, a PROT_NONE page,
- * and a buffer that runs from a mapped page into an unmapped one (Linux writes the readable
- * prefix: a short count, not EFAULT). */
+ * on. Kernel half, non-canonical, the NULL page, memory unmapped a moment ago, a PROT_NONE page.
+ * A buffer that runs from a mapped page into an unmapped one is left out: Linux writes its readable
+ * prefix to a regular file (a short count) but answers EFAULT on a terminal, so the answer depends
+ * on what stderr is, not on the memory code. */
 #include "common.h"
 
 static void try_write(const char *what, const void *buf, size_t n)
@@ -25,7 +26,6 @@ int main(void)
     memset(p, 'x', 2 * PAGE);
     check("munmap second page", RAW(SYS_munmap, p + PAGE, PAGE, 0, 0, 0, 0));
     try_write("the unmapped page", p + PAGE, 16);
-    try_write("a buffer running into the unmapped page (stderr gets 8 x)", p + PAGE - 8, 16);
     check("mprotect first page PROT_NONE", RAW(SYS_mprotect, p, PAGE, PROT_NONE, 0, 0, 0));
     try_write("a PROT_NONE page", p, 16);
     check("munmap first page", RAW(SYS_munmap, p, PAGE, 0, 0, 0, 0));
