@@ -86,6 +86,17 @@ static long record(enum call c, long r)
 static char *page_addr(size_t page) { return arena + page * PAGE; }
 static int in_arena(unsigned long a) { return a >= (unsigned long)arena && a < (unsigned long)arena + ARENA_PAGES * PAGE; }
 
+/* Trace mode: a call's arguments, with arena addresses as offsets into the arena (the arena's own
+ * address differs between kernels; wild addresses are the same). */
+static void trace_call(const char *name, unsigned long addr, unsigned long len, long a, long b, long r)
+{
+    if (!trace) return;
+    char where[40];
+    if (in_arena(addr)) snprintf(where, sizeof where, "arena+0x%lx", addr - (unsigned long)arena);
+    else snprintf(where, sizeof where, "0x%lx", addr);
+    say("  op %lu %s(%s, 0x%lx, 0x%lx, 0x%lx): %s\n", current_op, name, where, len, a, b, failed(r) ? errno_name((int)-r) : "OK");
+}
+
 static void set_range(size_t first, size_t count, unsigned char state)
 {
     for (size_t i = first; i < first + count && i < ARENA_PAGES; i++) model[i] = state;
@@ -159,6 +170,7 @@ static void op_mmap(void)
         unsigned long addr = (unsigned long)page_addr(first) + (rng_below(32) == 0 ? 1 + rng_below(PAGE - 1) : 0);
         unsigned long len = count * PAGE - (rng_below(4) == 0 ? rng_below(PAGE) : 0);
         long r = record(C_MMAP, RAW(SYS_mmap, addr, len, prot, flags, -1, off));
+        trace_call("mmap", addr, len, prot, flags, r);
         if (!failed(r)) {
             if ((unsigned long)r != addr) { say("MAP_FIXED mapping not at its address\n"); shared->unexpected++; RAW(SYS_munmap, r, len, 0, 0, 0, 0); return; }
             set_range(first, count, mapped_state(prot, flags));
@@ -168,6 +180,7 @@ static void op_mmap(void)
         arena_range(&first, &count);
         unsigned long addr = kind == 5 ? 0 : (unsigned long)page_addr(first);
         long r = record(C_MMAP, RAW(SYS_mmap, addr, count * PAGE, prot, flags, -1, off));
+        trace_call("mmap", addr, count * PAGE, prot, flags, r);
         if (!failed(r)) {
             int taken = addr && (unsigned long)r == addr;
             fold(taken);
@@ -179,6 +192,7 @@ static void op_mmap(void)
         unsigned long len = rng_below(2) ? overflowing_length(addr) : PAGE * (1 + rng_below(16));
         if (rng_below(2)) flags |= MAP_FIXED;
         long r = record(C_MMAP, RAW(SYS_mmap, addr, len, prot, flags, -1, off));
+        trace_call("mmap", addr, len, prot, flags, r);
         if (!failed(r)) RAW(SYS_munmap, r, len, 0, 0, 0, 0); /* wherever it landed (maybe a hole in the arena) */
     }
 }
@@ -188,7 +202,7 @@ static void op_munmap(void)
     if (rng_below(6) == 0) {
         unsigned long addr = wild_address(0);
         unsigned long len = rng_below(2) ? overflowing_length(addr) : PAGE * rng_below(16);
-        record(C_MUNMAP, RAW(SYS_munmap, addr, len, 0, 0, 0, 0));
+        trace_call("munmap", addr, len, 0, 0, record(C_MUNMAP, RAW(SYS_munmap, addr, len, 0, 0, 0, 0)));
         return;
     }
     size_t first, count;
@@ -202,6 +216,7 @@ static void op_munmap(void)
     default: break;
     }
     long r = record(C_MUNMAP, RAW(SYS_munmap, addr, len, 0, 0, 0, 0));
+    trace_call("munmap", addr, len, 0, 0, r);
     if (!failed(r) && len) set_range(first, (len + PAGE - 1) / PAGE, 0);
 }
 
@@ -210,7 +225,8 @@ static void op_mprotect(void)
     int prot = random_prot();
     if (rng_below(8) == 0) {
         unsigned long addr = wild_address(0);
-        record(C_MPROTECT, RAW(SYS_mprotect, addr, rng_below(2) ? overflowing_length(addr) : PAGE * (1 + rng_below(8)), prot, 0, 0, 0));
+        unsigned long len = rng_below(2) ? overflowing_length(addr) : PAGE * (1 + rng_below(8));
+        trace_call("mprotect", addr, len, prot, 0, record(C_MPROTECT, RAW(SYS_mprotect, addr, len, prot, 0, 0, 0)));
         return;
     }
     size_t first, count;
@@ -219,6 +235,7 @@ static void op_mprotect(void)
     if (rng_below(16) == 0) addr += 1 + rng_below(PAGE - 1);
     if (rng_below(16) == 0) len = len - PAGE + 1 + rng_below(PAGE - 1);
     long r = record(C_MPROTECT, RAW(SYS_mprotect, addr, len, prot, 0, 0, 0));
+    trace_call("mprotect", addr, len, prot, 0, r);
     if (addr % PAGE) return;
     for (size_t i = first; i < first + count && i < ARENA_PAGES; i++) {
         if (!(model[i] & MAPPED)) continue;
@@ -305,7 +322,7 @@ static void op_madvise(void)
         unsigned long addr = wild_address(0);
         /* Only lengths that wrap: a long one that does not would reach the program's own memory. */
         unsigned long len = rng_below(2) ? ~0UL - rng_below(PAGE) : PAGE * (1 + rng_below(8));
-        record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0));
+        trace_call("madvise", addr, len, adv, 0, record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0)));
         return;
     }
     size_t first, count;
@@ -314,6 +331,7 @@ static void op_madvise(void)
     if (rng_below(16) == 0) addr += 1 + rng_below(PAGE - 1);
     if (rng_below(16) == 0) len = ~0UL - rng_below(PAGE);
     long r = record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0));
+    trace_call("madvise", addr, len, adv, 0, r);
     if (adv == MADV_FREE && addr % PAGE == 0 && len < ARENA_PAGES * PAGE)
         for (size_t i = first; i < first + count; i++) model[i] |= CONTENT_UNKNOWN; /* freed lazily: old data or zero */
     if (adv == MADV_DONTNEED && !failed(r) && len < ARENA_PAGES * PAGE)
