@@ -30,6 +30,9 @@ int main(int argc, char **argv, char **envp)
         if (fd < 0) power_off();
         dup2(fd, 0); dup2(fd, 1); dup2(fd, 2);
     }
+    /* /proc for programs that read their own maps (the fuzzer's trace mode). */
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, 0);
     if (argc < 2) { printf("LINUX-RUN {\"error\":\"no program on the kernel command line (after --)\"}\n"); fflush(stdout); power_off(); }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

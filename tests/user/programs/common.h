@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define PAGE 4096UL
+#define MAP_FIXED_NOREPLACE_VALUE 0x100000
 
 /* One write per call: output is never buffered across a fork or lost by a kill. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -150,6 +151,18 @@ static inline uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 #define FNV_START 0xcbf29ce484222325ULL
+
+/* The expectations assume 4-level paging: a 47-bit user half, 0x0000800000000000 non-canonical.
+ * With 5-level paging (LA57) Linux maps there, and a call the tests expect to be refused would
+ * unmap the program itself: say so and stop (exit 2) instead. */
+static inline void require_four_level_paging(void)
+{
+    long r = raw6(SYS_mmap, 0x0000800000000000L, (long)PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE_VALUE, -1, 0);
+    if (!failed(r)) {
+        say("this machine has a user half above 2^47 (5-level paging): these tests assume 4-level paging\n");
+        _exit(2);
+    }
+}
 
 static inline unsigned long arg_ul(int argc, char **argv, int i, unsigned long fallback)
 {

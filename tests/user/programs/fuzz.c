@@ -97,9 +97,41 @@ static void trace_call(const char *name, unsigned long addr, unsigned long len, 
     say("  op %lu %s(%s, 0x%lx, 0x%lx, 0x%lx): %s\n", current_op, name, where, len, a, b, failed(r) ? errno_name((int)-r) : "OK");
 }
 
+/* Runs: pages with the same run number lie in one mapping (one VMA) on every kernel. A kernel may
+ * merge neighbouring mappings or not (Linux's merge rules change between versions), and mremap
+ * cannot cross a mapping's end, so mremap keeps its old range inside one run. A new mapping is a
+ * new run; mprotect and madvise only cut runs at their range's ends (they may split mappings but
+ * never surely join them). More runs than mappings is only cautious. */
+static uint32_t run_of[ARENA_PAGES];
+static uint32_t runs;
+
+static void split_at(size_t p)
+{
+    if (p == 0 || p >= ARENA_PAGES || run_of[p] != run_of[p - 1]) return;
+    uint32_t old = run_of[p], fresh = ++runs;
+    for (size_t i = p; i < ARENA_PAGES && run_of[i] == old; i++) run_of[i] = fresh;
+}
+
+static void new_run(size_t first, size_t count)
+{
+    if (first >= ARENA_PAGES) return;
+    if (count > ARENA_PAGES - first) count = ARENA_PAGES - first;
+    split_at(first);
+    split_at(first + count);
+    uint32_t fresh = ++runs;
+    for (size_t i = first; i < first + count; i++) run_of[i] = fresh;
+}
+
+static void cut(size_t first, size_t count)
+{
+    split_at(first);
+    split_at(first + count);
+}
+
 static void set_range(size_t first, size_t count, unsigned char state)
 {
     for (size_t i = first; i < first + count && i < ARENA_PAGES; i++) model[i] = state;
+    new_run(first, count);
 }
 
 /* A random page range inside the arena: first page and 1..64 pages, clipped to the end. */
@@ -237,6 +269,7 @@ static void op_mprotect(void)
     long r = record(C_MPROTECT, RAW(SYS_mprotect, addr, len, prot, 0, 0, 0));
     trace_call("mprotect", addr, len, prot, 0, r);
     if (addr % PAGE) return;
+    cut(first, count);
     for (size_t i = first; i < first + count && i < ARENA_PAGES; i++) {
         if (!(model[i] & MAPPED)) continue;
         if (!failed(r)) model[i] = (unsigned char)((model[i] & ~(PROT_BITS | PROT_UNKNOWN)) | (prot & PROT_BITS));
@@ -250,13 +283,18 @@ static void op_mremap(void)
                                      MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0x40 };
     int flags = flag_sets[rng_below(sizeof flag_sets / sizeof flag_sets[0])];
     if (rng_below(10) == 0) {
+        /* No overflowing new length: Linux 6.1 answers ENOMEM or EFAULT where later versions check
+         * the length first (EINVAL). */
         unsigned long addr = wild_address(0);
-        unsigned long nl = rng_below(2) ? overflowing_length(addr) : PAGE;
-        record(C_MREMAP, RAW(SYS_mremap, addr, PAGE, nl, flags, page_addr(rng_below(ARENA_PAGES)), 0));
+        (void)rng_below(2);
+        record(C_MREMAP, RAW(SYS_mremap, addr, PAGE, PAGE, flags, page_addr(rng_below(ARENA_PAGES)), 0));
         return;
     }
     size_t first, count;
     arena_range(&first, &count);
+    if (model[first] & MAPPED)
+        for (size_t i = 1; i < count; i++)
+            if (run_of[first + i] != run_of[first]) { count = i; break; }
     unsigned long old = (unsigned long)page_addr(first), old_len = count * PAGE;
     size_t new_count = 1 + rng_below(2 * count + 2);
     if (!(flags & MREMAP_MAYMOVE) && first + new_count > ARENA_PAGES) new_count = ARENA_PAGES - first; /* in place stays inside */
@@ -270,11 +308,16 @@ static void op_mremap(void)
     if (flags & MREMAP_FIXED) {
         target = rng_below(ARENA_PAGES);
         if (target + new_count > ARENA_PAGES) target = ARENA_PAGES - new_count;
-        new_addr = rng_below(12) == 0 ? wild_address(1) : (unsigned long)page_addr(target);
+        /* A wild target only when the old range starts at a mapping: Linux 6.1 looks the old address
+         * up first (EFAULT), later versions check the target first (EINVAL). */
+        new_addr = rng_below(12) == 0 && (model[first] & MAPPED) ? wild_address(1) : (unsigned long)page_addr(target);
     }
+    /* Nor a target overlapping an old range that starts unmapped (6.1: EFAULT, later: EINVAL). */
+    if ((flags & MREMAP_FIXED) && !(model[first] & MAPPED) && in_arena(new_addr) && target < first + count && first < target + new_count)
+        flags &= ~MREMAP_FIXED;
     int shared_old = (model[first] & (MAPPED | SHARED)) == (MAPPED | SHARED);
     switch (rng_below(12)) {
-    case 0: new_len = overflowing_length(old); break;
+    case 0: break; /* (no overflowing new length: see above) */
     case 1: old += 1 + rng_below(PAGE - 1); break;
     case 2: if (shared_old) old_len = 0; break; /* a second mapping of the same shared pages */
     case 3: new_len = 0; break;
@@ -288,8 +331,22 @@ static void op_mremap(void)
     if (trace)
         say("  op %lu mremap page %zu+%lu -> %lu pages, flags %d, target %s %zu: %s\n", current_op, first, old_len / PAGE, new_len / PAGE,
             flags, in_arena(new_addr) ? "page" : "outside", target, failed(r) ? errno_name((int)-r) : (unsigned long)r == old ? "in place" : in_arena((unsigned long)r) ? "moved in the arena" : "moved out");
-    if (failed(r)) return;
     size_t new_pages = (new_len + PAGE - 1) / PAGE;
+    if (failed(r)) {
+        /* A failed move to a fixed address may or may not have unmapped the target and, when it
+         * shrinks, the old range's tail first (Linux 6.1 unmaps both before it finds the old
+         * range too short; later versions check first): the fuzzer unmaps them itself, so every
+         * kernel goes on from the same state. */
+        if ((flags & MREMAP_FIXED) && in_arena(new_addr) && new_pages) {
+            RAW(SYS_munmap, new_addr, new_pages * PAGE, 0, 0, 0, 0);
+            set_range(target, new_pages, 0);
+            if (old % PAGE == 0 && old_len > new_pages * PAGE) {
+                RAW(SYS_munmap, old + new_pages * PAGE, old_len - new_pages * PAGE, 0, 0, 0, 0);
+                set_range(first + new_pages, old_len / PAGE - new_pages, 0);
+            }
+        }
+        return;
+    }
     unsigned char last = before[first + (old_len ? (old_len - 1) / PAGE : 0)];
     /* Pages a resize adds to a shared mapping may lie past the end of the shared object, where an
      * access is SIGBUS: the model does not follow objects, so it never touches them. */
@@ -332,6 +389,7 @@ static void op_madvise(void)
     if (rng_below(16) == 0) len = ~0UL - rng_below(PAGE);
     long r = record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0));
     trace_call("madvise", addr, len, adv, 0, r);
+    if (addr % PAGE == 0 && len < ARENA_PAGES * PAGE) cut(first, count); /* some advice splits a mapping */
     if (adv == MADV_FREE && addr % PAGE == 0 && len < ARENA_PAGES * PAGE)
         for (size_t i = first; i < first + count; i++) model[i] |= CONTENT_UNKNOWN; /* freed lazily: old data or zero */
     if (adv == MADV_DONTNEED && !failed(r) && len < ARENA_PAGES * PAGE)
@@ -460,6 +518,7 @@ int main(int argc, char **argv)
     seed_value = arg_ul(argc, argv, 1, 1);
     unsigned long count = arg_ul(argc, argv, 2, 100000);
     trace = argc > 3 && !strcmp(argv[3], "trace");
+    require_four_level_paging();
     rng_seed(seed_value);
     fault_budget = count / 200 + 1;
     child_budget = count / 2000 + 1;

@@ -41,6 +41,7 @@ static void section(const char *name) { say("\n== %s\n", name); }
 
 int main(void)
 {
+    require_four_level_paging();
     const unsigned long kernel = 0xffffffff80000000UL, noncanon = 0x0000800000000000UL;
 
     section("mmap arguments");
@@ -164,7 +165,7 @@ int main(void)
         check("new length 0", RAW(SYS_mremap, a, PAGE, 0, 0, 0, 0));
         check("unknown flag 0x80", RAW(SYS_mremap, a, PAGE, PAGE, 0x80, 0, 0));
         check("MREMAP_FIXED without MREMAP_MAYMOVE", RAW(SYS_mremap, a, PAGE, PAGE, MREMAP_FIXED, r + 20 * PAGE, 0));
-        check("new length 2^63", RAW(SYS_mremap, a, PAGE, 1UL << 63, MREMAP_MAYMOVE, 0, 0));
+        /* (A new length of 2^63 is left out: Linux 6.1 answers ENOMEM, later versions EINVAL.) */
         check("old range not mapped", RAW(SYS_mremap, r + 10 * PAGE, PAGE, 2 * PAGE, 0, 0, 0));
         check("old range longer than the mapping", RAW(SYS_mremap, a, 8 * PAGE, 9 * PAGE, 0, 0, 0));
         long g = check("grow in place 4 -> 6 pages", RAW(SYS_mremap, a, 4 * PAGE, 6 * PAGE, 0, 0, 0));
