@@ -362,6 +362,7 @@ static void op_mremap(void)
     if (old_len && !(flags & MREMAP_DONTUNMAP)) set_range(first, old_len / PAGE, 0);
     else if (old_len) for (size_t i = first; i < first + old_len / PAGE; i++) if (!(model[i] & SHARED)) model[i] &= (unsigned char)~CONTENT_UNKNOWN;
     if ((flags & MREMAP_FIXED) && (unsigned long)r == new_addr && in_arena(new_addr)) {
+        new_run(target, new_pages);
         for (size_t i = 0; i < new_pages; i++) {
             size_t from = first + i;
             model[target + i] = i < old_len / PAGE ? before[from] : (last & (unsigned char)~CONTENT_UNKNOWN);

@@ -1,6 +1,8 @@
 /* mmap until ENOMEM, free, and go on: 1 GiB private anonymous mappings until the kernel refuses
  * one with ENOMEM (the address space or the memory limit runs out), a page touched in the first
- * few; then all of them unmapped, and a new mapping works and holds data. */
+ * few; then all of them unmapped, and a new mapping works and holds data. MAP_NORESERVE: Linux's
+ * default overcommit refuses any single mapping larger than RAM and swap, which would make the
+ * answer depend on the machine's memory. */
 #include "common.h"
 
 #define CHUNK (1UL << 30)
@@ -13,7 +15,7 @@ int main(void)
     unsigned long n = 0;
     long r = 0;
     while (n < MAX_CHUNKS) {
-        r = RAW(SYS_mmap, 0, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        r = RAW(SYS_mmap, 0, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (failed(r)) break;
         chunks[n] = (char *)r;
         if (n < 16) chunks[n][n * PAGE] = (char)n;
