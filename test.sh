@@ -56,6 +56,7 @@ suite "library compiles freestanding (csc -nostdlib, kernel corelib)" bash kerne
 suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench/SharpMM.Benchmarks/SharpMM.Benchmarks.csproj -c Release --nologo -v q
 suite "C benchmark references build and pass their self-tests (gcc, no timings)" bash bench/peers/selftest.sh
 suite "kernel build and QEMU boots" bash kernel/test.sh
+suite "user programs (musl-gcc -static): native twice, then ./sharpmm qemu --run, compared byte for byte" bash tests/user/run.sh
 suite "example kernel: SharpMM package, MSBuild, ilc, QEMU boot" bash examples/minimal-kernel/build-and-boot.sh
 suite "HTML reports in headless chromium (sections, charts, figures = JSON; screenshots in .build/browser)" bash tests/browser/check-report.sh
 
