@@ -37,6 +37,11 @@
 #       "identity map dropped: ... faults", `sharpmm check-kernel-log` (the hosted library
 #       with the i386 zones counts the same present frames and zones), and its boot-sequence
 #       lines match `sharpmm boot --layout i386-higher-half` on the same map (check_steps_i386)
+#   i386, q35, 6G, --cpu max, -append pae (PAE paging, NX, RAM above 4 GiB)
+#       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
+#       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
+#       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
+#       above 4 GiB was zeroed through kmap
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
@@ -145,7 +150,30 @@ check_suite_i386() {
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
         return
     fi
+}
+
+# The i386 kernel with legacy paging: the checks above and the boot sequence of the hosted layout.
+check_suite_i386_legacy() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
     check_steps_i386 "$1"
+}
+
+# The i386 kernel with `pae`: the checks above (no comparison with the hosted layout's steps,
+# which draw the legacy recursive slot), PAE paging from the boot stub on, the library's PAE
+# tables with the direct map in 2 MiB no-execute pages, the NX test and a frame above 4 GiB
+# (nine hex digits) zeroed through kmap.
+check_suite_i386_pae() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -q '^boot: paging on (CR4.PAE' "$1" || { echo "the boot stub did not turn on PAE"; return; }
+    grep -qE '^x86 PAE, root 0x[0-9a-f]{16}$' "$1" || { echo "no ptdump of PAE tables"; return; }
+    grep -qE '^0xc0[0-9a-f]{6}-0x[0-9a-f]{8} +[0-9]+[KMG] +2M +RW NX *$' "$1" || { echo "no 2 MiB no-execute direct-map run in the ptdump"; return; }
+    grep -qE '^0xc01[0-9a-f]{5}-0x[0-9a-f]{8} +[0-9]+[KMG] +4K +ro x *$' "$1" || { echo "no executable read-only text run in the ptdump"; return; }
+    grep -q '^test i386 PAE: an NX page faults on execution, text is executable \.\.\. ok$' "$1" || { echo "the NX test did not pass"; return; }
+    grep -qE '^  frame 0x[1-9a-f][0-9a-f]{8} zeroed through kmap' "$1" || { echo "no frame above 4 GiB zeroed through kmap"; return; }
 }
 
 # The kernel's boot-sequence lines against the hosted run of the same layout on the map the kernel
@@ -293,8 +321,9 @@ run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfau
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 report_format i386
 for mem in 32M 512M 2G 3G; do
-    run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
+    run "i386-pc-$mem" 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem "$mem"
 done
+run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
 run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage

@@ -52,6 +52,12 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_tsc")] public static extern ulong BootTsc();
     /// <summary>The boot stub's page directory (virtual address, in .bss).</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pd")] public static extern uint* BootPageDirectory();
+    /// <summary>The boot stub's PAE directory-pointer table (virtual address, in .bss; used with `pae`).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pdpt")] public static extern ulong* BootPdpt();
+    /// <summary>1 when the boot stub turned on PAE paging (`pae` on the command line), else 0.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pae")] public static extern uint BootPae();
+    /// <summary>1 when the boot stub set EFER.NXE (PAE paging on a CPU with NX), else 0.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_nx")] public static extern uint BootNx();
     /// <summary>The earliest allocator's region [__free_ram, __free_ram_end) (virtual addresses).</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram")] public static extern byte* FreeRam();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram_end")] public static extern byte* FreeRamEnd();

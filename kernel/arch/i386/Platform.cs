@@ -1,6 +1,6 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
-global using KernelPagingFormat = SharpMM.Paging.X86.X86LegacyFormat;
-global using KernelTableAccess = SharpMM.Paging.RecursiveTableAccess<SharpMM.Paging.X86.X86LegacyFormat, SharpMM.Kernel.KernelAddressSpace.KernelWindow>;
+global using KernelPagingFormat = SharpMM.Kernel.I386Format;
+global using KernelTableAccess = SharpMM.Kernel.LiveTableAccess;
 
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
@@ -60,6 +60,7 @@ internal static unsafe class Platform
     /// hands out memory yet); boot.S installed the other exception gates.</summary>
     public static void EarlyInit()
     {
+        PagingMode.FromBootStub();
         byte* stack = EarlyPages.Alloc(DoubleFaultStackPages);
         Arch.InstallDoubleFaultTask((uint)(nuint)(stack + DoubleFaultStackPages * 4096));
     }
@@ -82,7 +83,7 @@ internal static unsafe class Platform
         w.Hex(Arch.KernelVirtualBase, 8);
         w.Str(" -> [0, ");
         w.Size(DirectMapLimit);
-        w.Str(") (boot page directory, 4 MiB pages); RAM above it: ");
+        w.Str(PagingMode.Pae ? ") (boot PAE tables, 2 MiB pages); RAM above it: " : ") (boot page directory, 4 MiB pages); RAM above it: ");
         w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
         w.Line(" (HighMem)");
     }
@@ -98,12 +99,12 @@ internal static unsafe class Platform
         TextWriter<SerialSink> w = Log.Writer();
         BootSteps.Header(ref w, LayoutName);
         w.Str("  1. temporary tables at ");
-        w.Hex((ulong)(nuint)Arch.BootPageDirectory() - Arch.KernelVirtualBase);
+        w.Hex((ulong)(nuint)(PagingMode.Pae ? (void*)Arch.BootPdpt() : Arch.BootPageDirectory()) - Arch.KernelVirtualBase);
         w.Str(" (kernel bss): [0x0, 0x400000) identity and ");
         w.Hex(Arch.KernelVirtualBase);
         w.Str(" -> [0x0, ");
         w.Hex(DirectMapLimit);
-        w.Line(") in 4M pages; paging on");
+        w.Line(PagingMode.Pae ? ") in 2M pages (PAE); paging on" : ") in 4M pages; paging on");
         BootSteps.Sanitized(ref w, in PhysicalBoot.Sanitized);
         BootSteps.HandedOver(ref w, ref PhysicalBoot.Memory);
         KernelAddressSpace.Build(ref loader);

@@ -109,6 +109,16 @@ FUNC arch_boot_tsc
 FUNC arch_boot_pd
     mov     $boot_pd, %eax
     ret
+/* The boot stub's PAE directory-pointer table (virtual); 1/0: PAE paging on, EFER.NXE set. */
+FUNC arch_boot_pdpt
+    mov     $boot_pdpt, %eax
+    ret
+FUNC arch_boot_pae
+    mov     boot_pae, %eax
+    ret
+FUNC arch_boot_nx
+    mov     boot_nx, %eax
+    ret
 FUNC arch_free_ram
     mov     $__free_ram, %eax
     ret

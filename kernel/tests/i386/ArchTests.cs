@@ -22,11 +22,170 @@ internal static unsafe class ArchTests
         r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
-        r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
-        r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
-        r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+        if (!PagingMode.Pae)
+        {
+            r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
+            r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
+            r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+        }
+        else
+        {
+            r.Run("i386 PAE: a 2 MiB page of the direct map translates", &PaeLargePageTranslates);
+            r.Run("i386 PAE: the PDPT, and the tables through the direct map", &PaeTablesThroughDirectMap);
+            r.Run("i386 PAE: a PTE changed through the direct map takes effect after invlpg", &PteThroughRecursiveSlot);
+            r.Run("i386 PAE: an NX page faults on execution, text is executable", &PaeNoExecute);
+            r.Run("i386 PAE: a HighMem frame above 4 GiB is zeroed through kmap", &PaeFrameAbove4GiBThroughKmap);
+        }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
+    }
+
+    /// <summary>The table holding the level-0 entry of <paramref name="va"/> (which must have
+    /// one): with legacy paging its window in the recursive slot, with PAE its direct-map address.
+    /// The entry's index is (va &gt;&gt; 12) mod the entries per table.</summary>
+    private static byte* LeafTable(ulong va)
+    {
+        if (!PagingMode.Pae) return (byte*)(nuint)(KernelAddressSpace.PageTablesBase + PageSize.Bytes * (va >> 22));
+        DirectMap dm = Platform.DirectMap;
+        byte* table = dm.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        for (int level = I386Format.Levels - 1; level > 0; level--)
+            table = dm.ToVirt(I386Format.TableAddress(I386Format.Read(table, PaeIndex(va, level))));
+        return table;
+    }
+
+    private static int PaeIndex(ulong va, int level) => (int)((va >> (12 + 9 * level)) & (level == 2 ? 3UL : 511UL));
+
+    private static void PaeLargePageTranslates(ref TestContext t)
+    {
+        // Low memory at 8 MiB (2 MiB aligned, above the image in every guest test.sh boots).
+        const ulong phys = 8UL << 20;
+        ulong va = Arch.KernelVirtualBase + phys;
+        t.Equal((ulong)KernelAddressSpace.Translate(va + 0x1234, out Translation tr), (ulong)Status.Ok, "translate 0xC0801234");
+        t.Equal((ulong)tr.Size, (ulong)MappingSize.Size2MiB, "a 2 MiB page");
+        t.Equal(tr.Phys.Value, phys + 0x1234, "physical address");
+        // The entry as the MMU reads it: PDPT[3] -> the directory, PD[(va >> 21) & 511], 8 bytes.
+        DirectMap dm = Platform.DirectMap;
+        ulong* pdpt = (ulong*)dm.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        ulong* pd = (ulong*)dm.ToVirt(pdpt[3] & 0x000FFFFFFFFFF000UL);
+        ulong pde = pd[(va >> 21) & 511];
+        t.Equal(pde & 0x83, 0x83, "PDE present, writable, PS set");
+        t.Equal(pde & 0x000FFFFFFFE00000UL, phys, "PDE frame");
+        t.Equal(pde >> 63, PagingMode.NoExecute ? 1UL : 0UL, "XD set on the direct map when NX is on");
+    }
+
+    private static void PaeTablesThroughDirectMap(ref TestContext t)
+    {
+        t.Check((Arch.ReadCr4() & (1U << 5)) != 0, "CR4.PAE set");
+        ulong root = KernelAddressSpace.Mapper.RootPhys;
+        t.Equal(Arch.ReadCr3() & 0xFFFFF000, root, "CR3 holds the kernel's PDPT");
+        ulong* pdpt = (ulong*)Platform.DirectMap.ToVirt(root);
+        t.Equal(pdpt[0], 0, "PDPT[0] (the boot identity map) empty");
+        t.Equal(pdpt[3] & 0x7, 0x1, "PDPT[3] (the kernel's gigabyte) present, bits 1-2 (reserved in a PDPTE) clear");
+        // The walk through the live tables (direct map) and the built mapper agree on every image
+        // page; the cost of a walk is printed, as the legacy kernel prints the recursive one.
+        ulong start = Arch.KernelVirtualBase + KernelImage.Start, end = Arch.KernelVirtualBase + KernelImage.End;
+        int pages = 0, disagree = 0;
+        for (ulong va = start; va < end; va += PageSize.Bytes)
+        {
+            pages++;
+            if (KernelAddressSpace.Mapper.Translate(VirtAddr.NewUnchecked(va), out Translation d) != Status.Ok
+                || KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out Translation l) != Status.Ok
+                || d.Phys.Value != l.Phys.Value || d.Flags != l.Flags) disagree++;
+        }
+        t.Equal((ulong)disagree, 0, "image pages where the two walks disagree");
+        ulong t0 = Arch.Rdtsc();
+        for (ulong va = start; va < end; va += PageSize.Bytes) KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out _);
+        ulong cycles = Arch.Rdtsc() - t0;
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  translate through the direct map (PAE, three levels): ");
+        w.Dec(cycles / (ulong)pages);
+        w.Str(" cycles a page (");
+        w.Dec((ulong)pages);
+        w.Line(" image pages)");
+    }
+
+    private static void PaeNoExecute(ref TestContext t)
+    {
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start + 0x1000;
+        t.Check(KernelAddressSpace.Translate(text, out Translation tr) == Status.Ok && (tr.Flags & PageFlags.Executable) != 0, "text mapped executable");
+        if (!PagingMode.NoExecute)
+        {
+            Log.Line("  this CPU has no NX: every page is executable (nothing to fault)");
+            return;
+        }
+        ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
+        t.Check(KernelAddressSpace.Translate(data, out tr) == Status.Ok && (tr.Flags & PageFlags.Executable) == 0, "data mapped no-execute");
+        // A frame of low memory holding a `ret`, called through the direct map: the fetch faults.
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn f) != Status.Ok) { t.Check(false, "a frame"); return; }
+        byte* p = Platform.DirectMap.ToVirt(f.ToAddr().Value);
+        p[0] = 0xC3;
+        ulong va = (ulong)(nuint)p;
+        t.Check(!FaultProbe.Execute(va), "calling a ret in the direct map faults");
+        t.Equal(FaultProbe.LastCr2, va, "CR2 at the called address");
+        t.Equal(FaultProbe.LastErrorCode & 0x11, 0x11, "protection fault on an instruction fetch");
+        frames.Free(f, 0);
+    }
+
+    private static void PaeFrameAbove4GiBThroughKmap(ref TestContext t)
+    {
+        const ulong FourGiB = 4UL << 30;
+        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+        if (KernelMain.Loader.HighestUsableEnd() <= FourGiB)
+        {
+            t.Check(buddy.ManagedFrames > 0, "frames managed");
+            Log.Line("  no RAM above 4 GiB on this machine: nothing to kmap there");
+            return;
+        }
+        // User blocks of 4 MiB until one lies above 4 GiB; the blocks below are held in a chain
+        // (each holds the address of the one before, written through kmap) and freed after.
+        const uint Order = 10;
+        ulong chain = ulong.MaxValue, found = 0;
+        int held = 0;
+        while (true)
+        {
+            if (buddy.Allocate(Order, MemoryClass.User, out Pfn b) != Status.Ok) break;
+            ulong phys = b.ToAddr().Value;
+            if (phys >= FourGiB) { found = phys; break; }
+            byte* q = Kmap.Map(phys);
+            *(ulong*)q = chain;
+            Kmap.Unmap(q);
+            chain = phys;
+            held++;
+        }
+        t.Check(found >= FourGiB, "a user block above 4 GiB");
+        if (found >= FourGiB)
+        {
+            byte* p = Kmap.Map(found + PageSize.Bytes);
+            for (int i = 0; i < 4096; i++) p[i] = 0x5A;
+            Kmap.Unmap(p);
+            p = Kmap.Map(found + PageSize.Bytes);
+            int kept = 0;
+            for (int i = 0; i < 4096; i++) if (p[i] == 0x5A) kept++;
+            t.Equal((ulong)kept, 4096, "the pattern reads back through another kmap");
+            SharpMM.Diagnostics.MemoryOps.Zero(p, 4096);
+            Kmap.Unmap(p);
+            p = Kmap.Map(found + PageSize.Bytes);
+            int nonzero = 0;
+            for (int i = 0; i < 4096; i++) if (p[i] != 0) nonzero++;
+            t.Equal((ulong)nonzero, 0, "non-zero bytes after zeroing through kmap");
+            Kmap.Unmap(p);
+            SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+            w.Str("  frame ");
+            w.Hex(found + PageSize.Bytes);
+            w.Str(" zeroed through kmap (");
+            w.Dec((ulong)held);
+            w.Line(" blocks below 4 GiB taken first)");
+            t.Equal((ulong)buddy.Free(Pfn.NewUnchecked(found >> PageSize.Shift), Order), (ulong)Status.Ok, "free the block above 4 GiB");
+        }
+        while (chain != ulong.MaxValue)
+        {
+            byte* q = Kmap.Map(chain);
+            ulong next = *(ulong*)q;
+            Kmap.Unmap(q);
+            buddy.Free(Pfn.NewUnchecked(chain >> PageSize.Shift), Order);
+            chain = next;
+        }
     }
 
     private static void FollowsLayout(ref TestContext t)
@@ -183,9 +342,11 @@ internal static unsafe class ArchTests
         token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
         t.Check(FaultProbe.Read(va, out ulong before) && before == 0xAAAA_0001, "the page reads frame A");
 
-        uint* pte = (uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(va >> 22)) + ((va >> 12) & 1023);
-        t.Equal(*pte & 0xFFFFF000, a.ToAddr().Value, "PTE through the slot names frame A");
-        *pte = (uint)b.ToAddr().Value | (*pte & 0xFFF);
+        byte* table = LeafTable(va);
+        int index = (int)((va >> 12) & (ulong)(I386Format.EntriesPerTable(0) - 1));
+        ulong pte = I386Format.Read(table, index);
+        t.Equal(I386Format.Address(0, pte), a.ToAddr().Value, "the PTE (through the slot, or the direct map with PAE) names frame A");
+        I386Format.Write(table, index, I386Format.WithAddress(0, pte, b.ToAddr().Value));
         Arch.Invlpg((uint)va);
         t.Check(FaultProbe.Read(va, out ulong after) && after == 0xBBBB_0002, "after invlpg the page reads frame B");
         t.Check(m.Translate(VirtAddr.NewUnchecked(va), out Translation tr) == Status.Ok && tr.PageBase.Value == b.ToAddr().Value, "the library's walk sees frame B");
