@@ -43,11 +43,12 @@
 #       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
 #       above 4 GiB was zeroed through kmap
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
-#   / test=panic
+#   / test=panic, and q35 512M -cpu max with `pae test=execdata`
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
 #       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
 #       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
-#       announced text address; status 3 and the library panic line
+#       announced text address; status 3 and the library panic line; status 7 and a #PF
+#       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -287,8 +288,8 @@ check_writetext() {
 
 # A call into .bss: #PF on the instruction fetch (NX), RIP = CR2 = the announced address.
 check_execdata() {
-    check_announced_pf "$1" execdata '0x0000000000000011 [protection fetch supervisor]' \
-        '^ +RIP=ADDR CR2=ADDR note: instruction fetch from a no-execute page$'
+    check_announced_pf "$1" execdata "$(hex 0x11) [protection fetch supervisor]" \
+        "^ +$IP=ADDR CR2=ADDR note: instruction fetch from a no-execute page\$"
 }
 
 # A plain read outside every region of a loaded user space: the library's fault handler refuses
@@ -329,6 +330,7 @@ run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 3
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
+run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -57,6 +57,7 @@ internal static unsafe class ExceptionDispatcher
         else if (KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack guard page");
         else if ((error & 3) == 3 && cr2 >= text && cr2 < rodata) w.Str(" note: write to kernel text (read-only)");
         else if ((error & 3) == 3 && cr2 >= rodata && cr2 < data) w.Str(" note: write to kernel rodata (read-only)");
+        else if ((error & 0x11) == 0x11) w.Str(" note: instruction fetch from a no-execute page");
     }
 
     private static void Reg(ref TextWriter<SerialSink> w, string name, uint value)

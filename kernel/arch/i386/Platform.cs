@@ -120,5 +120,11 @@ internal static unsafe class Platform
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
         if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+        // Only PAE with NX has no-execute pages; without them the call would just return.
+        if (loader.CommandLine.Has("test=execdata"))
+        {
+            if (!PagingMode.NoExecute) KernelPanic.Fail("test=execdata needs PAE paging on a CPU with NX (pae on the command line)");
+            DeliberateFaults.ExecuteData();
+        }
     }
 }
