@@ -128,12 +128,23 @@ check_suite() {
     fi
 }
 
+# The i386 layout the next runs boot (i386_layout higher-half|low-2g): the kernel's base, the
+# name of the zone below the direct-map limit, and the hosted layout's name.
+i386_layout() {
+    case $1 in
+        higher-half) I386_BASE=c0 I386_LOW_ZONE=Normal I386_LAYOUT=i386-higher-half ;;
+        low-2g)      I386_BASE=80 I386_LOW_ZONE=Low    I386_LAYOUT=i386-low-2g ;;
+    esac
+}
+i386_layout higher-half
+
 # The i386 kernel: the boot stub printed its steps, the in-kernel suite ran and reported no
 # failure, and the library's report names the 32-bit zones.
 check_suite_i386() {
     local line
-    for step in 'boot: temporary page directory at 0x[0-9a-f]{8}: \[0, 4 MiB\) identity and 0xc0000000 -> ' \
-                'boot: paging on' 'boot: jumped to the higher half, running at 0xc0[0-9a-f]{6}$'; do
+    for step in "boot: temporary page directory at 0x[0-9a-f]{8}: \\[0, 4 MiB\\) identity and 0x${I386_BASE}000000 -> " \
+                'boot: paging on' "boot: jumped to the higher half, running at 0x${I386_BASE}[0-9a-f]{6}\$" \
+                "layout: $I386_LAYOUT, kernel at 0x${I386_BASE}000000, "; do
         grep -qE "^$step" "$1" || { echo "no boot stub line matching '$step'"; return; }
     done
     line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
@@ -142,8 +153,8 @@ check_suite_i386() {
     m="${line#*passed, }"; m="${m%% failed}"
     [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
     [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
-    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"Normal".*\{"name":"HighMem"' "$1" \
-        || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
+    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"'"$I386_LOW_ZONE"'".*\{"name":"HighMem"' "$1" \
+        || { echo "no SHARPMM-JSON line with zones DMA, $I386_LOW_ZONE, HighMem"; return; }
     grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
     grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
     local cmp
@@ -183,7 +194,7 @@ check_suite_i386_pae() {
 # addresses differ by design: the stub uses 4 MiB pages; the hosted image is a 2 MiB stand-in.)
 check_steps_i386() {
     local hosted kernel h k
-    hosted="$("$KERNEL_DIR/../sharpmm" boot --layout i386-higher-half --map "$1" 2>&1)" || { echo "hosted boot of the kernel's map failed"; return; }
+    hosted="$("$KERNEL_DIR/../sharpmm" boot --layout "$I386_LAYOUT" --map "$1" 2>&1)" || { echo "hosted boot of the kernel's map failed"; return; }
     grep -qx 'all checks passed' <<<"$hosted" || { echo "hosted boot sequence: checks failed"; return; }
     hosted="$(grep -E '^  [1-7]\. |^     directory entry ' <<<"$hosted")"
     kernel="$(grep -E '^  [1-7]\. |^     directory entry ' "$1")"
@@ -325,6 +336,10 @@ for mem in 32M 512M 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem "$mem"
 done
 run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+i386_layout low-2g
+run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
+run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
+i386_layout higher-half
 run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage

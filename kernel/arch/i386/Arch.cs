@@ -12,8 +12,12 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class Arch
 {
-    /// <summary>Where the kernel's virtual addresses start: 0xC0000000 + phys (linker.ld).</summary>
-    public const uint KernelVirtualBase = 0xC0000000;
+    /// <summary>Where the kernel's virtual addresses start, virtual = this + phys: 0xC0000000 for
+    /// the higher half (sharpmm.elf), 0x80000000 for layout=low-2g (sharpmm-low-2g.elf); the
+    /// link sets it (linker.ld, build.sh).</summary>
+    public static uint KernelVirtualBase => KernelVma();
+
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_kernel_vma")] private static extern uint KernelVma();
 
     public const uint Cr0PagingEnabled = 1U << 31;
     /// <summary>CR0.WP: supervisor writes honour read-only pages (boot.S sets it).</summary>

@@ -29,15 +29,23 @@ internal static unsafe class Platform
 {
     public const string Name = "i386";
 
-    /// <summary>Low memory the boot stub and the final directory map at 0xC0000000: the 3G/1G
-    /// split's 896 MiB (the rest of the top gigabyte is for the recursive slot and windows).</summary>
-    public const ulong DirectMapLimit = 896UL << 20;
+    /// <summary>Where the direct map of low memory ends in either layout: the top 128 MiB of the
+    /// address space hold vmalloc, the kmap window, the kernel stack and the recursive slot.</summary>
+    public const ulong DirectMapEnd = 0xF8000000;
+
+    /// <summary>Low memory the boot stub and the final directory map at <see cref="Arch.KernelVirtualBase"/>:
+    /// the 3G/1G split's 896 MiB on the higher half, 1920 MiB on low-2g.</summary>
+    public static ulong DirectMapLimit => DirectMapEnd - Arch.KernelVirtualBase;
+
+    /// <summary>True when the image is linked for layout=low-2g (the kernel at 0x80000000).</summary>
+    public static bool Low2G => Arch.KernelVirtualBase == 0x80000000;
 
     /// <summary>How the kernel reaches physical memory below <see cref="DirectMapLimit"/>.</summary>
     public static DirectMap DirectMap => new DirectMap(Arch.KernelVirtualBase);
 
-    /// <summary>DMA below 16 MiB, Normal up to the direct-map limit, HighMem above.</summary>
-    public static ZoneLayout Zones => ZoneLayout.I386(DirectMapLimit);
+    /// <summary>DMA below 16 MiB, Normal (higher half) or Low (low-2g) up to the direct-map
+    /// limit, HighMem above.</summary>
+    public static ZoneLayout Zones => Low2G ? ZoneLayout.LowHigh(DirectMapLimit) : ZoneLayout.I386(DirectMapLimit);
 
     /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
     public static KernelLargeMapper NewLargeMapper() => default;
@@ -78,6 +86,13 @@ internal static unsafe class Platform
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
+        CheckLayoutWord(ref loader);
+        w.Str("layout: ");
+        w.Str(LayoutName);
+        w.Str(", kernel at ");
+        w.Hex(Arch.KernelVirtualBase, 8);
+        w.Str(", ");
+        w.Line(PagingMode.Name);
         ulong top = loader.HighestUsableEnd();
         w.Str("direct map: ");
         w.Hex(Arch.KernelVirtualBase, 8);
@@ -90,7 +105,10 @@ internal static unsafe class Platform
 
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
-    public const string LayoutName = "i386-higher-half";
+    public static string LayoutName => Low2G ? "i386-low-2g" : "i386-higher-half";
+
+    /// <summary>The library's layout this image runs.</summary>
+    public static LayoutId Layout => Low2G ? LayoutId.I386Low2G : LayoutId.I386HigherHalf;
 
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
@@ -113,6 +131,18 @@ internal static unsafe class Platform
         BootSteps.StackMoved(ref w, KernelStack.Top, 32);
         Log.Line("kernel stack: moving to its region, kmain continues there");
         Arch.RunOnStack((uint)KernelStack.Top);
+    }
+
+    /// <summary>An image runs only at the address it is linked at, so `layout=` on the command
+    /// line must name the layout of the image the loader was given (no word: the higher half);
+    /// a mismatch stops the boot with the name of the image to boot instead.</summary>
+    private static void CheckLayoutWord(ref LoaderInfo loader)
+    {
+        bool wantsLow2G = loader.CommandLine.Has("layout=low-2g");
+        bool wantsHigherHalf = loader.CommandLine.Has("layout=higher-half") || !wantsLow2G;
+        if (loader.CommandLine.Has("layout=phantom")) KernelPanic.Fail("layout=phantom: not built yet (layouts: higher-half, low-2g)");
+        if (wantsLow2G && !Low2G) KernelPanic.Fail("layout=low-2g: this image is linked at 0xC0000000 (higher half); boot kernel/build/i386/sharpmm-low-2g.elf");
+        if (wantsHigherHalf && Low2G) KernelPanic.Fail("this image is linked at 0x80000000 for layout=low-2g, and the command line does not say layout=low-2g");
     }
 
     public static void DeliberateFailures(ref LoaderInfo loader)

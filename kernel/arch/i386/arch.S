@@ -9,7 +9,9 @@
     .text
     .code32
 
-.equ KERNEL_VMA, 0xC0000000
+.ifndef KERNEL_VMA
+.equ KERNEL_VMA, 0xC0000000            /* layout=higher-half; build.sh gives 0x80000000 for low-2g */
+.endif
 
     .macro FUNC name
     .global \name
@@ -108,6 +110,10 @@ FUNC arch_boot_tsc
 /* Virtual addresses. */
 FUNC arch_boot_pd
     mov     $boot_pd, %eax
+    ret
+/* Where the image is linked: 0xC0000000 (higher half) or 0x80000000 (low-2g). */
+FUNC arch_kernel_vma
+    mov     $KERNEL_VMA, %eax
     ret
 /* The boot stub's PAE directory-pointer table (virtual); 1/0: PAE paging on, EFER.NXE set. */
 FUNC arch_boot_pdpt

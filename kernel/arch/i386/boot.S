@@ -31,8 +31,13 @@
  * the outcome with arch_boot_pae / arch_boot_nx; it never switches between the two modes.
  */
 
-.equ KERNEL_VMA, 0xC0000000
-.equ DIRECT_MAP_PDES, 224              /* 896 MiB of low memory in 4 MiB pages */
+.ifndef KERNEL_VMA
+.equ KERNEL_VMA, 0xC0000000            /* layout=higher-half; build.sh gives 0x80000000 for low-2g */
+.endif
+/* Low memory is mapped at KERNEL_VMA up to 0xF8000000: 896 MiB on the higher half, 1920 MiB
+   on low-2g; the top 128 MiB hold the windows, the kernel stack and the page tables. */
+.equ DIRECT_MAP_END, 0xF8000000
+.equ DIRECT_MAP_PDES, (DIRECT_MAP_END - KERNEL_VMA) >> 22     /* in 4 MiB pages */
 
 .equ MB_MAGIC, 0x1BADB002
 .equ MB_FLAGS, 0x00000003              /* page-align modules | memory info (ELF: no a.out kludge) */
@@ -53,7 +58,7 @@
 .equ MSR_EFER, 0xC0000080
 .equ EFER_NXE, (1 << 11)
 .equ MB_FLAG_CMDLINE, (1 << 2)
-.equ PAE_DIRECT_MAP_PDES, 448          /* 896 MiB of low memory in 2 MiB pages */
+.equ PAE_DIRECT_MAP_PDES, (DIRECT_MAP_END - KERNEL_VMA) >> 21 /* in 2 MiB pages */
 
 .equ DEBUG_EXIT_PORT, 0xF4
 .equ EXIT_BOOT_FAIL, 0x04              /* QEMU exit status (4 << 1) | 1 = 9, see src/ExitCode.cs */
@@ -107,7 +112,7 @@ _start:
     /* PD[0]: identity of the first 4 MiB. */
     movl    $(PDE_P | PDE_W | PDE_PS), (boot_pd - KERNEL_VMA)
     /* PD[768 + i] = i * 4 MiB for the low memory. */
-    mov     $(boot_pd - KERNEL_VMA + 768 * 4), %edi
+    mov     $(boot_pd - KERNEL_VMA + (KERNEL_VMA >> 22) * 4), %edi
     mov     $(PDE_P | PDE_W | PDE_PS), %eax
     mov     $DIRECT_MAP_PDES, %ecx
 1:  mov     %eax, (%edi)
@@ -211,12 +216,14 @@ boot_pae_tables:
 3:
     /* PDPTEs: present only (bits 1-2 and 5-8 are reserved in a PDPTE). */
     movl    $(boot_pae_pd0 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA)
+    movl    $(boot_pae_pd2 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA + 2 * 8)
     movl    $(boot_pae_pd3 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA + 3 * 8)
     /* PD0[0..1]: identity of the first 4 MiB in 2 MiB pages. */
     movl    $(PDE_P | PDE_W | PDE_PS), (boot_pae_pd0 - KERNEL_VMA)
     movl    $(0x200000 | PDE_P | PDE_W | PDE_PS), (boot_pae_pd0 - KERNEL_VMA + 8)
-    /* PD3[i] = i * 2 MiB: 0xC0000000 -> [0, 896 MiB). */
-    mov     $(boot_pae_pd3 - KERNEL_VMA), %edi
+    /* From KERNEL_VMA's entry on, i * 2 MiB (PD2 and PD3 are consecutive pages, so low-2g's
+       960 entries run from PD2 into PD3). */
+    mov     $(boot_pae_pd2 - KERNEL_VMA + ((KERNEL_VMA >> 30) - 2) * 4096), %edi
     mov     $(PDE_P | PDE_W | PDE_PS), %eax
     mov     $PAE_DIRECT_MAP_PDES, %ecx
 4:  mov     %eax, (%edi)
@@ -310,9 +317,14 @@ serial_hex:
 msg_entry:  .asciz "boot: i386 boot stub at "
 msg_mbi:    .asciz ", Multiboot info at "
 msg_pd:     .asciz "boot: temporary page directory at "
+.if KERNEL_VMA == 0xC0000000
 msg_pd2:    .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 4 MiB pages\n"
-msg_paging: .asciz "boot: paging on (CR4.PSE, CR0.PG|WP)\n"
 msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 2 MiB pages (PAE: PDPT, PD0, PD3)\n"
+.else
+msg_pd2:    .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 4 MiB pages\n"
+msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 2 MiB pages (PAE: PDPT, PD0, PD2, PD3)\n"
+.endif
+msg_paging: .asciz "boot: paging on (CR4.PSE, CR0.PG|WP)\n"
 msg_paging_pae: .asciz "boot: paging on (CR4.PAE, CR0.PG|WP)\n"
 msg_no_pae: .asciz "boot: pae on the command line, but the CPU has no PAE\n"
 msg_higher: .asciz "boot: jumped to the higher half, running at "
@@ -350,6 +362,7 @@ boot_pd:        .skip 4096
     .global boot_pdpt
 boot_pdpt:      .skip 4096             /* PAE: 4 entries used (CR3 wants 32-byte alignment) */
 boot_pae_pd0:   .skip 4096
+boot_pae_pd2:   .skip 4096             /* PD2 and PD3 must stay consecutive (see above) */
 boot_pae_pd3:   .skip 4096
     .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:

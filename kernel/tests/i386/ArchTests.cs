@@ -17,7 +17,7 @@ internal static unsafe class ArchTests
 {
     public static void RunAll(ref TestRunner r)
     {
-        r.Run("i386: the address space follows the library's i386-higher-half layout", &FollowsLayout);
+        r.Run("i386: the address space follows the library's layout (i386-higher-half or i386-low-2g)", &FollowsLayout);
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
         r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
@@ -63,10 +63,10 @@ internal static unsafe class ArchTests
         t.Equal((ulong)KernelAddressSpace.Translate(va + 0x1234, out Translation tr), (ulong)Status.Ok, "translate 0xC0801234");
         t.Equal((ulong)tr.Size, (ulong)MappingSize.Size2MiB, "a 2 MiB page");
         t.Equal(tr.Phys.Value, phys + 0x1234, "physical address");
-        // The entry as the MMU reads it: PDPT[3] -> the directory, PD[(va >> 21) & 511], 8 bytes.
+        // The entry as the MMU reads it: PDPT[va >> 30] -> the directory, PD[(va >> 21) & 511], 8 bytes.
         DirectMap dm = Platform.DirectMap;
         ulong* pdpt = (ulong*)dm.ToVirt(KernelAddressSpace.Mapper.RootPhys);
-        ulong* pd = (ulong*)dm.ToVirt(pdpt[3] & 0x000FFFFFFFFFF000UL);
+        ulong* pd = (ulong*)dm.ToVirt(pdpt[va >> 30] & 0x000FFFFFFFFFF000UL);
         ulong pde = pd[(va >> 21) & 511];
         t.Equal(pde & 0x83, 0x83, "PDE present, writable, PS set");
         t.Equal(pde & 0x000FFFFFFFE00000UL, phys, "PDE frame");
@@ -190,7 +190,7 @@ internal static unsafe class ArchTests
 
     private static void FollowsLayout(ref TestContext t)
     {
-        AddressSpaceLayout layout = AddressSpaceLayout.Get(LayoutId.I386HigherHalf);
+        AddressSpaceLayout layout = AddressSpaceLayout.Get(Platform.Layout);
         t.Equal(layout.KernelVirtualOffset, Arch.KernelVirtualBase, "kernel virtual offset");
         t.Check(layout.TryFind(RegionKind.KernelStack, out LayoutRegion stack) && stack.End == KernelStack.Top && stack.Start <= KernelStack.Guard,
             "the kernel stack (and its guard) at the top of the kernel-stack region");
@@ -198,10 +198,17 @@ internal static unsafe class ArchTests
         t.Check(layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dir) && dir.Start == KernelAddressSpace.DirectoryAddress, "the directory where the layout puts it");
         t.Check(layout.TryFind(RegionKind.KernelImage, out LayoutRegion image) && image.Start <= Arch.KernelVirtualBase + KernelImage.Start
             && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
-        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
-            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
-        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == RegionKind.KernelHeap && Platform.WindowEnd <= heap.End
-            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in the kernel-heap region, above the direct map");
+        // The higher half draws one kernel-heap region over the direct map and the windows;
+        // low-2g draws the direct map and a HighMem window above it, which holds them.
+        RegionKind windows = Platform.Low2G ? RegionKind.HighMemWindow : RegionKind.KernelHeap;
+        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == windows
+            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the layout's window region");
+        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == windows && Platform.WindowEnd <= heap.End
+            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in that region, above the direct map");
+        if (Platform.Low2G)
+            t.Check(layout.TryFind(Arch.KernelVirtualBase + Platform.DirectMapLimit - 1, out LayoutRegion direct) && direct.Kind == RegionKind.DirectMap
+                && direct.End == Arch.KernelVirtualBase + Platform.DirectMapLimit && layout.DirectMapPhysStart == direct.Start - Arch.KernelVirtualBase,
+                "the direct map ends where the layout's does, at the same offset");
     }
 
     private static void EarlyPagesZeroAndLimit(ref TestContext t)
@@ -231,7 +238,7 @@ internal static unsafe class ArchTests
         t.Equal(FaultProbe.LastErrorCode & 1, 0, "not-present fault");
         t.Check(!KernelAddressSpace.IsMapped(KernelImage.Start), "the image's physical address is not mapped");
         t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
-        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at 0xC0000000 + phys");
+        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at the kernel base + phys");
         t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
     }
 
