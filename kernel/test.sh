@@ -182,10 +182,10 @@ check_suite_i386_pae() {
     [ -z "$why" ] || { echo "$why"; return; }
     grep -q '^boot: paging on (CR4.PAE' "$1" || { echo "the boot stub did not turn on PAE"; return; }
     grep -qE '^x86 PAE, root 0x[0-9a-f]{16}$' "$1" || { echo "no ptdump of PAE tables"; return; }
-    grep -qE '^0xc0[0-9a-f]{6}-0x[0-9a-f]{8} +[0-9]+[KMG] +2M +RW NX *$' "$1" || { echo "no 2 MiB no-execute direct-map run in the ptdump"; return; }
-    grep -qE '^0xc01[0-9a-f]{5}-0x[0-9a-f]{8} +[0-9]+[KMG] +4K +ro x *$' "$1" || { echo "no executable read-only text run in the ptdump"; return; }
+    grep -qE "^0x${I386_BASE}[0-9a-f]{6}-0x[0-9a-f]{8} +[0-9]+[KMG] +2M +RW NX *\$" "$1" || { echo "no 2 MiB no-execute direct-map run in the ptdump"; return; }
+    grep -qE "^0x${I386_BASE}1[0-9a-f]{5}-0x[0-9a-f]{8} +[0-9]+[KMG] +4K +ro x *\$" "$1" || { echo "no executable read-only text run in the ptdump"; return; }
     grep -q '^test i386 PAE: an NX page faults on execution, text is executable \.\.\. ok$' "$1" || { echo "the NX test did not pass"; return; }
-    grep -qE '^  frame 0x[1-9a-f][0-9a-f]{8} zeroed through kmap' "$1" || { echo "no frame above 4 GiB zeroed through kmap"; return; }
+    grep -qE ' frame 0x[1-9a-f][0-9a-f]{8} zeroed through kmap' "$1" || { echo "no frame above 4 GiB zeroed through kmap"; return; }
 }
 
 # The kernel's boot-sequence lines against the hosted run of the same layout on the map the kernel

@@ -16,6 +16,10 @@
  *                  ...                        memblock, the buddy allocator and the frame
  *                  0xF7C00000 -> 0x37C00000   metadata reach before the library's final directory
  *
+ * That is for KERNEL_VMA = 0xC0000000 (sharpmm.elf). build.sh also assembles this file with
+ * KERNEL_VMA = 0x80000000 for layout=low-2g (sharpmm-low-2g.elf): PD[512..991] then map
+ * [0, 1920 MiB); the direct map ends at 0xF8000000 either way.
+ *
  * Everything is writable and executable, page 0 included (4 MiB pages cannot leave it out):
  * the final directory, built by the library (Platform.cs), drops the identity map and maps the
  * image with 4 KiB pages, text read-only.
@@ -25,7 +29,8 @@
  * CPUID reports NX it also sets EFER.NXE, so the final tables may mark pages execute-disable:
  *
  *   boot_pdpt[0] -> boot_pae_pd0   [0, 4 MiB) identity (PD0[0..1])
- *   boot_pdpt[3] -> boot_pae_pd3   0xC0000000 -> [0, 896 MiB) (PD3[0..447])
+ *   boot_pdpt[3] -> boot_pae_pd3   0xC0000000 -> [0, 896 MiB) (PD3[0..447]; low-2g: 0x80000000 ->
+ *   boot_pdpt[2] -> boot_pae_pd2   [0, 1920 MiB), PD2[0..511] and PD3[0..447])
  *
  * A CPU without PAE stops the boot (exit status 9) when PAE is asked for. The kernel reads
  * the outcome with arch_boot_pae / arch_boot_nx; it never switches between the two modes.
@@ -111,7 +116,7 @@ _start:
 
     /* PD[0]: identity of the first 4 MiB. */
     movl    $(PDE_P | PDE_W | PDE_PS), (boot_pd - KERNEL_VMA)
-    /* PD[768 + i] = i * 4 MiB for the low memory. */
+    /* PD[(KERNEL_VMA >> 22) + i] = i * 4 MiB for the low memory. */
     mov     $(boot_pd - KERNEL_VMA + (KERNEL_VMA >> 22) * 4), %edi
     mov     $(PDE_P | PDE_W | PDE_PS), %eax
     mov     $DIRECT_MAP_PDES, %ecx
