@@ -64,6 +64,8 @@ fi
 # layout=low-2g on the command line: the image linked at 0x80000000 (build.sh links both).
 if [ "$ARCH" = i386 ] && [[ " $APPEND " == *" layout=low-2g "* ]]; then
     IMAGE="$KERNEL_DIR/build/i386/sharpmm-low-2g.elf"
+elif [ "$ARCH" = i386 ] && [[ " $APPEND " == *" layout=phantom "* ]]; then
+    IMAGE="$KERNEL_DIR/build/i386/sharpmm-phantom.elf"
 fi
 [ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh --arch $ARCH)" >&2; exit 1; }
 

@@ -42,6 +42,11 @@
 #       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
 #       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
 #       above 4 GiB was zeroed through kmap
+#   i386 with layout=low-2g (pc 2G; q35 6G with pae) and layout=phantom (pc 2G; q35 512M with pae)
+#       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
+#       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
+#       reads the local APIC's version register and writes the VGA text buffer through MapDevice
+#       in its device pool
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic, and q35 512M -cpu max with `pae test=execdata`
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
@@ -128,12 +133,17 @@ check_suite() {
     fi
 }
 
-# The i386 layout the next runs boot (i386_layout higher-half|low-2g): the kernel's base, the
-# name of the zone below the direct-map limit, and the hosted layout's name.
+# The i386 layout the next runs boot (i386_layout higher-half|low-2g|phantom): the kernel's
+# base, the name of the zone below the direct-map limit, the hosted layout's name, the boot
+# stub's jump line and the line that says what became of the boot identity map.
 i386_layout() {
+    I386_JUMP='jumped to the higher half' I386_IDENTITY='paging: identity map dropped: 0x[0-9a-f]{8} faults$'
     case $1 in
         higher-half) I386_BASE=c0 I386_LOW_ZONE=Normal I386_LAYOUT=i386-higher-half ;;
         low-2g)      I386_BASE=80 I386_LOW_ZONE=Low    I386_LAYOUT=i386-low-2g ;;
+        phantom)     I386_BASE=00 I386_LOW_ZONE=Normal I386_LAYOUT=phantom-ia32
+                     I386_JUMP='jumped to the linked address \(identity layout\)'
+                     I386_IDENTITY='paging: identity layout: low memory stays at its physical address' ;;
     esac
 }
 i386_layout higher-half
@@ -143,7 +153,7 @@ i386_layout higher-half
 check_suite_i386() {
     local line
     for step in "boot: temporary page directory at 0x[0-9a-f]{8}: \\[0, 4 MiB\\) identity and 0x${I386_BASE}000000 -> " \
-                'boot: paging on' "boot: jumped to the higher half, running at 0x${I386_BASE}[0-9a-f]{6}\$" \
+                'boot: paging on' "boot: $I386_JUMP, running at 0x${I386_BASE}[0-9a-f]{6}\$" \
                 "layout: $I386_LAYOUT, kernel at 0x${I386_BASE}000000, "; do
         grep -qE "^$step" "$1" || { echo "no boot stub line matching '$step'"; return; }
     done
@@ -156,7 +166,7 @@ check_suite_i386() {
     grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"'"$I386_LOW_ZONE"'".*\{"name":"HighMem"' "$1" \
         || { echo "no SHARPMM-JSON line with zones DMA, $I386_LOW_ZONE, HighMem"; return; }
     grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
-    grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
+    grep -qE "^$I386_IDENTITY" "$1" || { echo "no line matching '$I386_IDENTITY' (the boot identity map)"; return; }
     local cmp
     if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
@@ -206,6 +216,22 @@ check_steps_i386() {
     done
     h="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$hosted")"; k="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$kernel")"
     [ -n "$k" ] && [ "$h" = "$k" ] || { echo "zones differ from the hosted run: '$k' vs '$h'"; return; }
+}
+
+# The i386 kernel with layout=phantom: the checks above (with legacy paging the hosted boot
+# steps too), and the two device-pool tests passed (the local APIC's version register and the
+# VGA text buffer through MapDevice).
+check_suite_i386_phantom() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    if ! grep -q '^boot: paging on (CR4.PAE' "$1"; then
+        why="$(check_steps_i386 "$1")"
+        [ -z "$why" ] || { echo "$why"; return; }
+    fi
+    grep -qE '^test i386 phantom: the local APIC.s version register through MapDevice in the device pool \.\.\. .*mapped at 0x[4-7][0-9a-f]{7}: version register 0x[0-9a-f]{8}$' "$1" \
+        || { echo "no APIC version read through the device pool"; return; }
+    grep -q '^test i386 phantom: the VGA text buffer written through MapDevice in the device pool \.\.\. ok$' "$1" || { echo "the VGA test did not pass"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -339,6 +365,9 @@ run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6
 i386_layout low-2g
 run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
 run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
+i386_layout phantom
+run i386-phantom-pc-2G 33 check_suite_i386_phantom -- --arch i386 --machine pc --mem 2G --append layout=phantom
+run i386-phantom-pae-q35-512M 33 check_suite_i386_phantom -- --arch i386 --machine q35 --mem 512M --cpu max --append "layout=phantom pae"
 i386_layout higher-half
 run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow

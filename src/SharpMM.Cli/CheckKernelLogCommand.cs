@@ -72,7 +72,9 @@ internal static unsafe class CheckKernelLogCommand
         // with layout=low-2g the 2G/2G split's (DMA, Low up to 1920 MiB, HighMem).
         if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal))
             info.Layout = text.Contains("boot sequence for layout i386-low-2g:", StringComparison.Ordinal)
-                ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.I386Low2G) : SharpMM.Physical.ZoneLayout.I386();
+                ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.I386Low2G)
+                : text.Contains("boot sequence for layout phantom-ia32:", StringComparison.Ordinal)
+                ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.PhantomIa32) : SharpMM.Physical.ZoneLayout.I386();
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
         if (machine is null) throw new UsageException($"{path}: {MapSource.Describe(sanErr)}");
         if (machine.BootStatus != Status.Ok) throw new CommandFailedException($"{path}: the hosted boot of the kernel's map failed: {StatusNames.Name(machine.BootStatus)}");

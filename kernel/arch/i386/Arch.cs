@@ -19,6 +19,10 @@ internal static unsafe class Arch
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_kernel_vma")] private static extern uint KernelVma();
 
+    /// <summary>Where the direct map of low memory ends: 0xF8000000, or 0x40000000 for
+    /// layout=phantom (the kernel heap's end); the link sets it (build.sh).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_direct_map_end")] public static extern uint DirectMapEnd();
+
     public const uint Cr0PagingEnabled = 1U << 31;
     /// <summary>CR0.WP: supervisor writes honour read-only pages (boot.S sets it).</summary>
     public const uint Cr0WriteProtect = 1U << 16;

@@ -149,6 +149,14 @@ internal static unsafe class KernelAddressSpace
             w.Line("paging: live tables through the direct map (PAE: tables come from low memory)");
         }
 
+        if (Platform.Phantom)
+        {
+            // The layout is the identity map: the image's physical address is its address.
+            w.Line("paging: identity layout: low memory stays at its physical address (page 0 faults)");
+            BootSteps.IdentityDropped(ref w, true);
+            w.Line();
+            return;
+        }
         // The boot stub's identity map is gone: the image's physical address faults now.
         bool identityGone = !FaultProbe.Read(KernelImage.Start, out _);
         w.Str("paging: identity map dropped: ");

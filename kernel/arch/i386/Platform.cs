@@ -29,9 +29,10 @@ internal static unsafe class Platform
 {
     public const string Name = "i386";
 
-    /// <summary>Where the direct map of low memory ends in either layout: the top 128 MiB of the
-    /// address space hold vmalloc, the kmap window, the kernel stack and the recursive slot.</summary>
-    public const ulong DirectMapEnd = 0xF8000000;
+    /// <summary>Where the direct map of low memory ends: 0xF8000000 on the higher half and low-2g
+    /// (the top 128 MiB of the address space hold vmalloc, the kmap window, the kernel stack and
+    /// the recursive slot), 0x40000000 on phantom (the end of its kernel heap).</summary>
+    public static ulong DirectMapEnd => Arch.DirectMapEnd();
 
     /// <summary>Low memory the boot stub and the final directory map at <see cref="Arch.KernelVirtualBase"/>:
     /// the 3G/1G split's 896 MiB on the higher half, 1920 MiB on low-2g.</summary>
@@ -40,6 +41,10 @@ internal static unsafe class Platform
     /// <summary>True when the image is linked for layout=low-2g (the kernel at 0x80000000).</summary>
     public static bool Low2G => Arch.KernelVirtualBase == 0x80000000;
 
+    /// <summary>True when the image is linked for layout=phantom (the kernel at its physical
+    /// address, low memory identity-mapped up to 0x40000000).</summary>
+    public static bool Phantom => Arch.KernelVirtualBase == 0;
+
     /// <summary>How the kernel reaches physical memory below <see cref="DirectMapLimit"/>.</summary>
     public static DirectMap DirectMap => new DirectMap(Arch.KernelVirtualBase);
 
@@ -47,13 +52,20 @@ internal static unsafe class Platform
     /// limit, HighMem above.</summary>
     public static ZoneLayout Zones => Low2G ? ZoneLayout.LowHigh(DirectMapLimit) : ZoneLayout.I386(DirectMapLimit);
 
+    /// <summary>Phantom's device pool, 0x40000000-0x80000000: address space only, where
+    /// MapDevice (page_map_io) maps device memory; on phantom it is the physical-mapping window.</summary>
+    public const ulong DevicePoolStart = 0x40000000, DevicePoolEnd = 0x80000000;
+
     /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
     public static KernelLargeMapper NewLargeMapper() => default;
 
     /// <summary>VmallocLargeMapper's areas, in the layout's kernel-heap region above the direct
     /// map's end (0xF8000000) and below the kmap window (0xFF000000).</summary>
     public const ulong VmallocStart = 0xF8800000, VmallocEnd = 0xFC000000;
-    public const ulong WindowStart = 0xFC000000, WindowEnd = 0xFF000000;
+    /// <summary>The physical-mapping window (kmalloc's large blocks, MapDevice): 0xFC000000-0xFF000000,
+    /// on phantom its device pool.</summary>
+    public static ulong WindowStart => Phantom ? DevicePoolStart : 0xFC000000;
+    public static ulong WindowEnd => Phantom ? DevicePoolEnd : 0xFF000000;
 
     /// <summary>The tables the running kernel changes: through the recursive slot.</summary>
     public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Live;
@@ -105,10 +117,10 @@ internal static unsafe class Platform
 
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
-    public static string LayoutName => Low2G ? "i386-low-2g" : "i386-higher-half";
+    public static string LayoutName => Phantom ? "phantom-ia32" : Low2G ? "i386-low-2g" : "i386-higher-half";
 
     /// <summary>The library's layout this image runs.</summary>
-    public static LayoutId Layout => Low2G ? LayoutId.I386Low2G : LayoutId.I386HigherHalf;
+    public static LayoutId Layout => Phantom ? LayoutId.PhantomIa32 : Low2G ? LayoutId.I386Low2G : LayoutId.I386HigherHalf;
 
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
@@ -138,11 +150,13 @@ internal static unsafe class Platform
     /// a mismatch stops the boot with the name of the image to boot instead.</summary>
     private static void CheckLayoutWord(ref LoaderInfo loader)
     {
-        bool wantsLow2G = loader.CommandLine.Has("layout=low-2g");
-        bool wantsHigherHalf = loader.CommandLine.Has("layout=higher-half") || !wantsLow2G;
-        if (loader.CommandLine.Has("layout=phantom")) KernelPanic.Fail("layout=phantom: not built yet (layouts: higher-half, low-2g)");
-        if (wantsLow2G && !Low2G) KernelPanic.Fail("layout=low-2g: this image is linked at 0xC0000000 (higher half); boot kernel/build/i386/sharpmm-low-2g.elf");
-        if (wantsHigherHalf && Low2G) KernelPanic.Fail("this image is linked at 0x80000000 for layout=low-2g, and the command line does not say layout=low-2g");
+        bool wantsLow2G = loader.CommandLine.Has("layout=low-2g"), wantsPhantom = loader.CommandLine.Has("layout=phantom");
+        if (wantsLow2G != Low2G || wantsPhantom != Phantom)
+        {
+            KernelPanic.Fail(Phantom ? "this image is linked for layout=phantom (the kernel at its physical address), and the command line does not say layout=phantom"
+                : Low2G ? "this image is linked at 0x80000000 for layout=low-2g, and the command line does not say layout=low-2g"
+                : "this image is linked at 0xC0000000 (higher half); boot kernel/build/i386/sharpmm-low-2g.elf for layout=low-2g, sharpmm-phantom.elf for layout=phantom");
+        }
     }
 
     public static void DeliberateFailures(ref LoaderInfo loader)

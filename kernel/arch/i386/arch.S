@@ -12,6 +12,9 @@
 .ifndef KERNEL_VMA
 .equ KERNEL_VMA, 0xC0000000            /* layout=higher-half; build.sh gives 0x80000000 for low-2g */
 .endif
+.ifndef DIRECT_MAP_END
+.equ DIRECT_MAP_END, 0xF8000000
+.endif
 
     .macro FUNC name
     .global \name
@@ -111,9 +114,13 @@ FUNC arch_boot_tsc
 FUNC arch_boot_pd
     mov     $boot_pd, %eax
     ret
-/* Where the image is linked: 0xC0000000 (higher half) or 0x80000000 (low-2g). */
+/* Where the image is linked: 0xC0000000 (higher half), 0x80000000 (low-2g) or 0 (phantom);
+   where the direct map of low memory ends (0xF8000000, phantom 0x40000000). */
 FUNC arch_kernel_vma
     mov     $KERNEL_VMA, %eax
+    ret
+FUNC arch_direct_map_end
+    mov     $DIRECT_MAP_END, %eax
     ret
 /* The boot stub's PAE directory-pointer table (virtual); 1/0: PAE paging on, EFER.NXE set. */
 FUNC arch_boot_pdpt

@@ -41,7 +41,9 @@
 .endif
 /* Low memory is mapped at KERNEL_VMA up to 0xF8000000: 896 MiB on the higher half, 1920 MiB
    on low-2g; the top 128 MiB hold the windows, the kernel stack and the page tables. */
-.equ DIRECT_MAP_END, 0xF8000000
+.ifndef DIRECT_MAP_END
+.equ DIRECT_MAP_END, 0xF8000000        /* layout=phantom: 0x40000000 (build.sh) */
+.endif
 .equ DIRECT_MAP_PDES, (DIRECT_MAP_END - KERNEL_VMA) >> 22     /* in 4 MiB pages */
 
 .equ MB_MAGIC, 0x1BADB002
@@ -228,7 +230,11 @@ boot_pae_tables:
     movl    $(0x200000 | PDE_P | PDE_W | PDE_PS), (boot_pae_pd0 - KERNEL_VMA + 8)
     /* From KERNEL_VMA's entry on, i * 2 MiB (PD2 and PD3 are consecutive pages, so low-2g's
        960 entries run from PD2 into PD3). */
+.if KERNEL_VMA == 0
+    mov     $(boot_pae_pd0 - KERNEL_VMA), %edi     /* layout=phantom: the identity map in PD0 */
+.else
     mov     $(boot_pae_pd2 - KERNEL_VMA + ((KERNEL_VMA >> 30) - 2) * 4096), %edi
+.endif
     mov     $(PDE_P | PDE_W | PDE_PS), %eax
     mov     $PAE_DIRECT_MAP_PDES, %ecx
 4:  mov     %eax, (%edi)
@@ -325,14 +331,19 @@ msg_pd:     .asciz "boot: temporary page directory at "
 .if KERNEL_VMA == 0xC0000000
 msg_pd2:    .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 4 MiB pages\n"
 msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 2 MiB pages (PAE: PDPT, PD0, PD3)\n"
-.else
+msg_higher: .asciz "boot: jumped to the higher half, running at "
+.elseif KERNEL_VMA == 0x80000000
 msg_pd2:    .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 4 MiB pages\n"
 msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 2 MiB pages (PAE: PDPT, PD0, PD2, PD3)\n"
+msg_higher: .asciz "boot: jumped to the higher half, running at "
+.else
+msg_pd2:    .asciz ": [0, 4 MiB) identity and 0x00000000 -> [0, 1024 MiB), 4 MiB pages (the same identity map)\n"
+msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0x00000000 -> [0, 1024 MiB), 2 MiB pages (PAE: PDPT, PD0)\n"
+msg_higher: .asciz "boot: jumped to the linked address (identity layout), running at "
 .endif
 msg_paging: .asciz "boot: paging on (CR4.PSE, CR0.PG|WP)\n"
 msg_paging_pae: .asciz "boot: paging on (CR4.PAE, CR0.PG|WP)\n"
 msg_no_pae: .asciz "boot: pae on the command line, but the CPU has no PAE\n"
-msg_higher: .asciz "boot: jumped to the higher half, running at "
 msg_nl:     .asciz "\n"
 
     .data

@@ -17,7 +17,7 @@ internal static unsafe class ArchTests
 {
     public static void RunAll(ref TestRunner r)
     {
-        r.Run("i386: the address space follows the library's layout (i386-higher-half or i386-low-2g)", &FollowsLayout);
+        r.Run("i386: the address space follows the library's layout (i386-higher-half, i386-low-2g or phantom-ia32)", &FollowsLayout);
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
         r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
@@ -36,6 +36,11 @@ internal static unsafe class ArchTests
             r.Run("i386 PAE: an NX page faults on execution, text is executable", &PaeNoExecute);
             r.Run("i386 PAE: a HighMem frame above 4 GiB is zeroed through kmap", &PaeFrameAbove4GiBThroughKmap);
         }
+        if (Platform.Phantom)
+        {
+            r.Run("i386 phantom: the local APIC's version register through MapDevice in the device pool", &PhantomApicThroughDevicePool);
+            r.Run("i386 phantom: the VGA text buffer written through MapDevice in the device pool", &PhantomVgaThroughDevicePool);
+        }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
     }
@@ -51,6 +56,59 @@ internal static unsafe class ArchTests
         for (int level = I386Format.Levels - 1; level > 0; level--)
             table = dm.ToVirt(I386Format.TableAddress(I386Format.Read(table, PaeIndex(va, level))));
         return table;
+    }
+
+    /// <summary>Maps <paramref name="phys"/> (one page) uncached in the physical-mapping window,
+    /// which on phantom is the device pool, and checks where and how it landed.</summary>
+    private static ulong MapDeviceInPool(ref TestContext t, ulong phys)
+    {
+        KernelFrames frames = default;
+        Status s = VmallocLargeMapper.Vm.MapDevice(phys, PageSize.Bytes, CacheMode.Uncached, ref frames, ref KernelAddressSpace.Hooks, out ulong va);
+        t.Equal((ulong)s, (ulong)Status.Ok, "MapDevice");
+        if (s != Status.Ok) return 0;
+        t.Check(va >= Platform.DevicePoolStart && va < Platform.DevicePoolEnd, "mapped in the device pool 0x40000000-0x80000000");
+        t.Check(KernelAddressSpace.Translate(va, out Translation tr) == Status.Ok && tr.Phys.Value == phys, "the tables map it to the device");
+        t.Check((tr.Flags & PageFlags.CacheDisable) != 0, "uncached (PCD)");
+        return va;
+    }
+
+    private static void PhantomApicThroughDevicePool(ref TestContext t)
+    {
+        const ulong ApicBase = 0xFEE00000;
+        ulong va = MapDeviceInPool(ref t, ApicBase);
+        if (va == 0) return;
+        // The version register (offset 0x30): version in bits 0-7 (0x1x for an integrated APIC),
+        // the highest LVT entry in bits 16-23.
+        uint version = *(uint*)(nuint)(va + 0x30);
+        t.Check((version & 0xF0) == 0x10, "an integrated local APIC's version (0x1x)");
+        t.Check(((version >> 16) & 0xFF) >= 2, "at least three LVT entries");
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  local APIC at ");
+        w.Hex(ApicBase, 8);
+        w.Str(" mapped at ");
+        w.Hex(va, 8);
+        w.Str(": version register ");
+        w.Hex(version, 8);
+        w.Line();
+        KernelFrames frames = default;
+        t.Equal((ulong)VmallocLargeMapper.Vm.UnmapDevice(va, ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "unmap");
+    }
+
+    private static void PhantomVgaThroughDevicePool(ref TestContext t)
+    {
+        const ulong VgaText = 0xB8000;
+        ulong va = MapDeviceInPool(ref t, VgaText);
+        if (va == 0) return;
+        // Row 0 of the 80x25 text screen: characters with attribute 0x1F (white on blue).
+        ushort* screen = (ushort*)(nuint)va;
+        string text = "SharpMM phantom: VGA through page_map_io";
+        for (int i = 0; i < text.Length; i++) screen[i] = (ushort)(0x1F00 | text[i]);
+        int wrong = 0;
+        for (int i = 0; i < text.Length; i++) if (screen[i] != (ushort)(0x1F00 | text[i])) wrong++;
+        t.Equal((ulong)wrong, 0, "cells that do not read back as written");
+        t.Check(!KernelAddressSpace.IsMapped(VgaText), "the buffer has no identity mapping (not RAM)");
+        KernelFrames frames = default;
+        t.Equal((ulong)VmallocLargeMapper.Vm.UnmapDevice(va, ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "unmap");
     }
 
     private static int PaeIndex(ulong va, int level) => (int)((va >> (12 + 9 * level)) & (level == 2 ? 3UL : 511UL));
@@ -79,7 +137,10 @@ internal static unsafe class ArchTests
         ulong root = KernelAddressSpace.Mapper.RootPhys;
         t.Equal(Arch.ReadCr3() & 0xFFFFF000, root, "CR3 holds the kernel's PDPT");
         ulong* pdpt = (ulong*)Platform.DirectMap.ToVirt(root);
-        t.Equal(pdpt[0], 0, "PDPT[0] (the boot identity map) empty");
+        if (Platform.Phantom)
+            t.Equal(pdpt[0] & 0x7, 0x1, "PDPT[0] present (the identity layout's low memory)");
+        else
+            t.Equal(pdpt[0], 0, "PDPT[0] (the boot identity map) empty");
         t.Equal(pdpt[3] & 0x7, 0x1, "PDPT[3] (the kernel's gigabyte) present, bits 1-2 (reserved in a PDPTE) clear");
         // The walk through the live tables (direct map) and the built mapper agree on every image
         // page; the cost of a walk is printed, as the legacy kernel prints the recursive one.
@@ -199,12 +260,15 @@ internal static unsafe class ArchTests
         t.Check(layout.TryFind(RegionKind.KernelImage, out LayoutRegion image) && image.Start <= Arch.KernelVirtualBase + KernelImage.Start
             && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
         // The higher half draws one kernel-heap region over the direct map and the windows;
-        // low-2g draws the direct map and a HighMem window above it, which holds them.
-        RegionKind windows = Platform.Low2G ? RegionKind.HighMemWindow : RegionKind.KernelHeap;
+        // low-2g and phantom draw a HighMem window at the top, which holds them (on phantom the
+        // physical-mapping window is the device pool).
+        RegionKind windows = Platform.Low2G || Platform.Phantom ? RegionKind.HighMemWindow : RegionKind.KernelHeap;
         t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == windows
             && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the layout's window region");
-        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == windows && Platform.WindowEnd <= heap.End
-            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in that region, above the direct map");
+        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == windows && Platform.VmallocEnd <= heap.End
+            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc in that region, above the direct map");
+        t.Check(layout.TryFind(Platform.WindowStart, out LayoutRegion pmw) && Platform.WindowEnd <= pmw.End
+            && pmw.Kind == (Platform.Phantom ? RegionKind.DevicePool : windows), "the physical-mapping window in its region (phantom: the device pool)");
         if (Platform.Low2G)
             t.Check(layout.TryFind(Arch.KernelVirtualBase + Platform.DirectMapLimit - 1, out LayoutRegion direct) && direct.Kind == RegionKind.DirectMap
                 && direct.End == Arch.KernelVirtualBase + Platform.DirectMapLimit && layout.DirectMapPhysStart == direct.Start - Arch.KernelVirtualBase,
@@ -236,6 +300,14 @@ internal static unsafe class ArchTests
         t.Check(!FaultProbe.Read(0, out _), "reading address 0 faults");
         t.Equal(FaultProbe.LastCr2, 0, "CR2 of the fault on address 0");
         t.Equal(FaultProbe.LastErrorCode & 1, 0, "not-present fault");
+        if (Platform.Phantom)
+        {
+            // The identity layout: the image runs at its physical address, page 0 alone faults.
+            t.Check(FaultProbe.Read(KernelImage.Start, out _), "the image reads at its physical address");
+            t.Check(FaultProbe.Read(0x1000, out _), "page 1 reads (low memory identity-mapped)");
+            t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
+            return;
+        }
         t.Check(!KernelAddressSpace.IsMapped(KernelImage.Start), "the image's physical address is not mapped");
         t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
         t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at the kernel base + phys");
@@ -289,7 +361,10 @@ internal static unsafe class ArchTests
         ulong root = KernelAddressSpace.Mapper.RootPhys;
         t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0xFFFFF000, root, "PD[1023] points at the directory");
         t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0x7, 0x3, "PD[1023] present, writable, supervisor");
-        t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
+        if (Platform.Phantom)
+            t.Equal(dir[0] & 0x81, 0x1, "PD[0] a page table (the identity layout, page 0 left out)");
+        else
+            t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
         // The directory read through the slot is the one the library built (through the direct map).
         uint* built = (uint*)Platform.DirectMap.ToVirt(root);
         int differ = 0;

@@ -197,7 +197,8 @@ public struct AddressSpaceLayout
     /// <summary>
     /// Phantom OS's IA32 map: the kernel image and heap below 0x40000000; the unmapped
     /// address-space pool 0x40000000-0x80000000 from which device memory is mapped (page_map_io);
-    /// the persistent object space 0x80000000-0xC0000000, backed by disk and snapshotted.
+    /// the persistent object space 0x80000000-0xC0000000, backed by disk and snapshotted; at the
+    /// top the i386 kernel's windows (vmalloc, kmap), stack, tables and directory (entry 1023).
     /// </summary>
     public static AddressSpaceLayout PhantomIa32()
     {
@@ -209,8 +210,12 @@ public struct AddressSpaceLayout
         l.Add(0x00400000, 0x40000000, RegionKind.KernelHeap);
         l.Add(0x40000000, 0x80000000, RegionKind.DevicePool);
         l.Add(0x80000000, 0xC0000000, RegionKind.ObjectSpace);
-        l.Add(0xC0000000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
-        l.Add(0xFFC00000, 0x100000000, RegionKind.PageTables);
+        // The i386 kernel's windows (vmalloc, kmap), stack and recursive self-map, as on its
+        // other layouts: the top of the address space.
+        l.Add(0xF8000000, 0xFF400000, RegionKind.HighMemWindow);
+        l.Add(0xFF400000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
+        l.Add(0xFFC00000, 0xFFFFF000, RegionKind.PageTables);
+        l.Add(0xFFFFF000, 0x100000000, RegionKind.PageDirectory);
         return l;
     }
 
