@@ -46,7 +46,7 @@
 #       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
 #       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
 #       reads the local APIC's version register and writes the VGA text buffer through MapDevice
-#       in its device pool
+#       in its device pool, and its object space survives a snapshot and a drop of its pages
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic, and q35 512M -cpu max with `pae test=execdata`
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
@@ -219,8 +219,9 @@ check_steps_i386() {
 }
 
 # The i386 kernel with layout=phantom: the checks above (with legacy paging the hosted boot
-# steps too), and the two device-pool tests passed (the local APIC's version register and the
-# VGA text buffer through MapDevice).
+# steps too), the two device-pool tests passed (the local APIC's version register and the VGA
+# text buffer through MapDevice), and the object space was set up on its RAM disk and its test
+# (objects written, snapshot, resident pages dropped, read back) passed.
 check_suite_i386_phantom() {
     local why
     why="$(check_suite_i386 "$1")"
@@ -232,6 +233,9 @@ check_suite_i386_phantom() {
     grep -qE '^test i386 phantom: the local APIC.s version register through MapDevice in the device pool \.\.\. .*mapped at 0x[4-7][0-9a-f]{7}: version register 0x[0-9a-f]{8}$' "$1" \
         || { echo "no APIC version read through the device pool"; return; }
     grep -q '^test i386 phantom: the VGA text buffer written through MapDevice in the device pool \.\.\. ok$' "$1" || { echo "the VGA test did not pass"; return; }
+    grep -q '^object space: 0x80000000-0xc0000000, .* persistent region on a RAM disk' "$1" || { echo "no object space set up"; return; }
+    grep -q '^test i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk \.\.\. ok$' "$1" \
+        || { echo "the object-space test did not pass"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.

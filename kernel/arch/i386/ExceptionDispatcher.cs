@@ -24,6 +24,7 @@ internal static unsafe class ExceptionDispatcher
     private static void Dispatch(InterruptFrame* frame)
     {
         uint cr2 = Arch.ReadCr2();
+        if (frame->Vector == 14 && Platform.Phantom && ObjectSpace.TryHandle(cr2, frame->ErrorCode)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
         TextWriter<SerialSink> w = X86Exceptions.BeginReport(frame->Vector, frame->ErrorCode, 8);
         w.Char(' ');

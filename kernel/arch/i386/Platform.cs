@@ -140,6 +140,7 @@ internal static unsafe class Platform
         KernelAddressSpace.Build(ref loader);
         VmallocLargeMapper.Attach();
         Kmap.Init();
+        if (Phantom) ObjectSpace.Init();
         BootSteps.StackMoved(ref w, KernelStack.Top, 32);
         Log.Line("kernel stack: moving to its region, kmain continues there");
         Arch.RunOnStack((uint)KernelStack.Top);

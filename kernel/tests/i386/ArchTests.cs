@@ -40,6 +40,7 @@ internal static unsafe class ArchTests
         {
             r.Run("i386 phantom: the local APIC's version register through MapDevice in the device pool", &PhantomApicThroughDevicePool);
             r.Run("i386 phantom: the VGA text buffer written through MapDevice in the device pool", &PhantomVgaThroughDevicePool);
+            r.Run("i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk", &PhantomObjectSpace);
         }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
@@ -109,6 +110,46 @@ internal static unsafe class ArchTests
         t.Check(!KernelAddressSpace.IsMapped(VgaText), "the buffer has no identity mapping (not RAM)");
         KernelFrames frames = default;
         t.Equal((ulong)VmallocLargeMapper.Vm.UnmapDevice(va, ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "unmap");
+    }
+
+    private static ulong ObjectWord(ulong page, ulong k) => (page << 32) ^ (k * 0x9E3779B97F4A7C15UL) ^ 0x5348_4152_504D_4D00UL;
+
+    private static void PhantomObjectSpace(ref TestContext t)
+    {
+        if (!ObjectSpace.Ready) { t.Check(false, "the object space is set up"); return; }
+        const ulong Objects = 4, Stride = 85; // pages 0, 85, 170, 255 of the region
+        ulong in0 = ObjectSpace.PageIns, d0 = ObjectSpace.DirtyMarks, gen0 = ObjectSpace.Region.Generation;
+        for (ulong i = 0; i < Objects; i++)
+        {
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) o[k] = ObjectWord(i * Stride, k);
+        }
+        t.Equal(ObjectSpace.PageIns - in0, Objects, "pages paged in by the first writes");
+        t.Equal(ObjectSpace.DirtyMarks - d0, Objects, "pages marked changed");
+
+        t.Equal((ulong)ObjectSpace.Snapshot(out ulong written), (ulong)Status.Ok, "snapshot");
+        t.Equal(written, Objects, "pages the snapshot wrote");
+        t.Equal(ObjectSpace.Region.Generation, gen0 + 1, "a new generation");
+        // The snapshot left the pages clean (read-only): one write marks its page again, and the
+        // next snapshot writes that page alone.
+        *(ulong*)(nuint)ObjectSpace.Start = ObjectWord(0, 0);
+        t.Equal(ObjectSpace.DirtyMarks - d0, Objects + 1, "a write after the snapshot marks its page");
+        t.Equal((ulong)ObjectSpace.Snapshot(out written), (ulong)Status.Ok, "second snapshot");
+        t.Equal(written, 1, "pages the second snapshot wrote");
+
+        t.Equal(ObjectSpace.DropResident(), Objects, "resident pages dropped");
+        t.Check(!KernelAddressSpace.IsMapped(ObjectSpace.Start), "a dropped page is not mapped");
+        ulong in1 = ObjectSpace.PageIns, wrong = 0;
+        for (ulong i = 0; i < Objects; i++)
+        {
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) if (o[k] != ObjectWord(i * Stride, k)) wrong++;
+        }
+        t.Equal(wrong, 0, "words that differ after reading back from the RAM disk");
+        t.Equal(ObjectSpace.PageIns - in1, Objects, "pages paged in again from the region");
+        t.Equal(*(ulong*)(nuint)(ObjectSpace.Start + PageSize.Bytes), 0, "a page never written reads zero");
+        t.Check(!FaultProbe.Read(ObjectSpace.Start + ObjectSpace.Pages * PageSize.Bytes, out _), "above the region the object space faults");
+        ObjectSpace.DropResident();
     }
 
     private static int PaeIndex(ulong va, int level) => (int)((va >> (12 + 9 * level)) & (level == 2 ? 3UL : 511UL));
