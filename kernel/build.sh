@@ -92,6 +92,31 @@ ld "${ld_flags[@]}" -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segmen
     -T "$ARCH_DIR/linker.ld" -o "$BUILD_DIR/sharpmm.elf" \
     "${objs[@]}" "$OBJ"
 IMAGE="$BUILD_DIR/sharpmm.elf"
+
+# 6. i386 only: the same objects linked for the other layouts, layout=low-2g (the kernel at
+#    0x80000000 + phys, direct map up to 0xF8000000) and layout=phantom (the kernel at its physical
+#    address, direct = identity map up to 0x40000000). An image runs only at the address it is
+#    linked at, so each layout's base is its own link; the assembly takes the base as KERNEL_VMA
+#    and the direct map's end as DIRECT_MAP_END, the managed object is relocated by ld as it is.
+if [ "$ARCH" = i386 ]; then
+    for variant in "low-2g 0x80000000 0xF8000000" "phantom 0x00000000 0x40000000"; do
+        read -r name vma dmend <<<"$variant"
+        VAR_DIR="$BUILD_DIR/$name"
+        mkdir -p "$VAR_DIR"
+        var_objs=()
+        for s in "$ARCH_DIR"/*.S; do
+            o="$VAR_DIR/$(basename "${s%.S}").o"
+            as "${as_flags[@]}" --defsym KERNEL_VMA="$vma" --defsym DIRECT_MAP_END="$dmend" -o "$o" "$s"
+            var_objs+=("$o")
+        done
+        sed "s/^KERNEL_VMA = 0xC0000000;\$/KERNEL_VMA = $vma;/" "$ARCH_DIR/linker.ld" >"$VAR_DIR/linker.ld"
+        grep -q "^KERNEL_VMA = $vma;\$" "$VAR_DIR/linker.ld" || { echo "build.sh: linker.ld has no 'KERNEL_VMA = 0xC0000000;' line" >&2; exit 1; }
+        say "ld: arch/$ARCH/linker.ld at $vma (layout=$name)"
+        ld "${ld_flags[@]}" -nostdlib -static -z max-page-size=4096 --no-warn-rwx-segments --orphan-handling=error \
+            -T "$VAR_DIR/linker.ld" -o "$BUILD_DIR/sharpmm-$name.elf" \
+            "${var_objs[@]}" "$OBJ"
+    done
+fi
 if [ "$ARCH" = x86_64 ]; then
     objcopy -O binary "$BUILD_DIR/sharpmm.elf" "$BUILD_DIR/sharpmm.bin"
     IMAGE="$BUILD_DIR/sharpmm.bin"

@@ -5,7 +5,8 @@
 #                  [--append CMDLINE] [--log FILE] [--timeout SECONDS] [--no-build]
 #
 # --arch picks the kernel and the emulator: x86_64 (default, qemu-system-x86_64 loading
-# build/x86_64/sharpmm.bin) or i386 (qemu-system-i386 loading build/i386/sharpmm.elf).
+# build/x86_64/sharpmm.bin) or i386 (qemu-system-i386 loading build/i386/sharpmm.elf, or
+# build/i386/sharpmm-low-2g.elf, linked at 0x80000000, when --append has layout=low-2g).
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
 # pages, "qemu64,+pdpe1gb" adds them).
 #
@@ -75,6 +76,12 @@ if [ "$BUILD" = 1 ]; then
         [ -t 2 ] && echo "qemu.sh: building the $ARCH kernel (kernel/build.sh)..." >&2
         "$KERNEL_DIR/build.sh" --arch "$ARCH" --quiet || { echo "qemu.sh: build failed" >&2; exit 1; }
     fi
+fi
+# layout=low-2g on the command line: the image linked at 0x80000000 (build.sh links both).
+if [ "$ARCH" = i386 ] && [[ " $APPEND " == *" layout=low-2g "* ]]; then
+    IMAGE="$KERNEL_DIR/build/i386/sharpmm-low-2g.elf"
+elif [ "$ARCH" = i386 ] && [[ " $APPEND " == *" layout=phantom "* ]]; then
+    IMAGE="$KERNEL_DIR/build/i386/sharpmm-phantom.elf"
 fi
 [ -f "$IMAGE" ] || { echo "qemu.sh: $IMAGE missing (run kernel/build.sh --arch $ARCH)" >&2; exit 1; }
 

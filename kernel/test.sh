@@ -45,12 +45,23 @@
 #       "identity map dropped: ... faults", `sharpmm check-kernel-log` (the hosted library
 #       with the i386 zones counts the same present frames and zones), and its boot-sequence
 #       lines match `sharpmm boot --layout i386-higher-half` on the same map (check_steps_i386)
+#   i386, q35, 6G, --cpu max, -append pae (PAE paging, NX, RAM above 4 GiB)
+#       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
+#       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
+#       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
+#       above 4 GiB was zeroed through kmap
+#   i386 with layout=low-2g (pc 2G; q35 6G with pae) and layout=phantom (pc 2G; q35 512M with pae)
+#       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
+#       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
+#       reads the local APIC's version register and writes the VGA text buffer through MapDevice
+#       in its device pool, and its object space survives a snapshot and a drop of its pages
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
-#   / test=panic
+#   / test=panic, and q35 512M -cpu max with `pae test=execdata`
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
 #       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
 #       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
-#       announced text address; status 3 and the library panic line
+#       announced text address; status 3 and the library panic line; status 7 and a #PF
+#       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -130,12 +141,28 @@ check_suite() {
     fi
 }
 
+# The i386 layout the next runs boot (i386_layout higher-half|low-2g|phantom): the kernel's
+# base, the name of the zone below the direct-map limit, the hosted layout's name, the boot
+# stub's jump line and the line that says what became of the boot identity map.
+i386_layout() {
+    I386_JUMP='jumped to the higher half' I386_IDENTITY='paging: identity map dropped: 0x[0-9a-f]{8} faults$'
+    case $1 in
+        higher-half) I386_BASE=c0 I386_LOW_ZONE=Normal I386_LAYOUT=i386-higher-half ;;
+        low-2g)      I386_BASE=80 I386_LOW_ZONE=Low    I386_LAYOUT=i386-low-2g ;;
+        phantom)     I386_BASE=00 I386_LOW_ZONE=Normal I386_LAYOUT=phantom-ia32
+                     I386_JUMP='jumped to the linked address \(identity layout\)'
+                     I386_IDENTITY='paging: identity layout: low memory stays at its physical address' ;;
+    esac
+}
+i386_layout higher-half
+
 # The i386 kernel: the boot stub printed its steps, the in-kernel suite ran and reported no
 # failure, and the library's report names the 32-bit zones.
 check_suite_i386() {
     local line
-    for step in 'boot: temporary page directory at 0x[0-9a-f]{8}: \[0, 4 MiB\) identity and 0xc0000000 -> ' \
-                'boot: paging on' 'boot: jumped to the higher half, running at 0xc0[0-9a-f]{6}$'; do
+    for step in "boot: temporary page directory at 0x[0-9a-f]{8}: \\[0, 4 MiB\\) identity and 0x${I386_BASE}000000 -> " \
+                'boot: paging on' "boot: $I386_JUMP, running at 0x${I386_BASE}[0-9a-f]{6}\$" \
+                "layout: $I386_LAYOUT, kernel at 0x${I386_BASE}000000, "; do
         grep -qE "^$step" "$1" || { echo "no boot stub line matching '$step'"; return; }
     done
     line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)"
@@ -144,16 +171,39 @@ check_suite_i386() {
     m="${line#*passed, }"; m="${m%% failed}"
     [ "$m" = 0 ] || { echo "in-kernel suite: $line"; return; }
     [ "$n" -gt 0 ] || { echo "in-kernel suite ran no test"; return; }
-    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"Normal".*\{"name":"HighMem"' "$1" \
-        || { echo "no SHARPMM-JSON line with zones DMA, Normal, HighMem"; return; }
+    grep -qE '^SHARPMM-JSON .*"zones":\[\{"name":"DMA".*\{"name":"'"$I386_LOW_ZONE"'".*\{"name":"HighMem"' "$1" \
+        || { echo "no SHARPMM-JSON line with zones DMA, $I386_LOW_ZONE, HighMem"; return; }
     grep -qE '^page tables: [0-9]+ table pages ' "$1" || { echo "no 'page tables:' line (final directory not built)"; return; }
-    grep -qE '^paging: identity map dropped: 0x[0-9a-f]{8} faults$' "$1" || { echo "identity map not reported dropped"; return; }
+    grep -qE "^$I386_IDENTITY" "$1" || { echo "no line matching '$I386_IDENTITY' (the boot identity map)"; return; }
     local cmp
     if ! cmp="$("$KERNEL_DIR/../sharpmm" check-kernel-log "$1" 2>&1)"; then
         echo "kernel and hosted counts differ: $(grep -v '^ok' <<<"$cmp" | tr '\n' ' ')"
         return
     fi
+}
+
+# The i386 kernel with legacy paging: the checks above and the boot sequence of the hosted layout.
+check_suite_i386_legacy() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
     check_steps_i386 "$1"
+}
+
+# The i386 kernel with `pae`: the checks above (no comparison with the hosted layout's steps,
+# which draw the legacy recursive slot), PAE paging from the boot stub on, the library's PAE
+# tables with the direct map in 2 MiB no-execute pages, the NX test and a frame above 4 GiB
+# (nine hex digits) zeroed through kmap.
+check_suite_i386_pae() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -q '^boot: paging on (CR4.PAE' "$1" || { echo "the boot stub did not turn on PAE"; return; }
+    grep -qE '^x86 PAE, root 0x[0-9a-f]{16}$' "$1" || { echo "no ptdump of PAE tables"; return; }
+    grep -qE "^0x${I386_BASE}[0-9a-f]{6}-0x[0-9a-f]{8} +[0-9]+[KMG] +2M +RW NX *\$" "$1" || { echo "no 2 MiB no-execute direct-map run in the ptdump"; return; }
+    grep -qE "^0x${I386_BASE}1[0-9a-f]{5}-0x[0-9a-f]{8} +[0-9]+[KMG] +4K +ro x *\$" "$1" || { echo "no executable read-only text run in the ptdump"; return; }
+    grep -q '^test i386 PAE: an NX page faults on execution, text is executable \.\.\. ok$' "$1" || { echo "the NX test did not pass"; return; }
+    grep -qE ' frame 0x[1-9a-f][0-9a-f]{8} zeroed through kmap' "$1" || { echo "no frame above 4 GiB zeroed through kmap"; return; }
 }
 
 # The kernel's boot-sequence lines against the hosted run of the same layout on the map the kernel
@@ -162,7 +212,7 @@ check_suite_i386() {
 # addresses differ by design: the stub uses 4 MiB pages; the hosted image is a 2 MiB stand-in.)
 check_steps_i386() {
     local hosted kernel h k
-    hosted="$("$KERNEL_DIR/../sharpmm" boot --layout i386-higher-half --map "$1" 2>&1)" || { echo "hosted boot of the kernel's map failed"; return; }
+    hosted="$("$KERNEL_DIR/../sharpmm" boot --layout "$I386_LAYOUT" --map "$1" 2>&1)" || { echo "hosted boot of the kernel's map failed"; return; }
     grep -qx 'all checks passed' <<<"$hosted" || { echo "hosted boot sequence: checks failed"; return; }
     hosted="$(grep -E '^  [1-7]\. |^     directory entry ' <<<"$hosted")"
     kernel="$(grep -E '^  [1-7]\. |^     directory entry ' "$1")"
@@ -174,6 +224,26 @@ check_steps_i386() {
     done
     h="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$hosted")"; k="$(sed -n 's/^  3\. .*(zones \(.*\))$/\1/p' <<<"$kernel")"
     [ -n "$k" ] && [ "$h" = "$k" ] || { echo "zones differ from the hosted run: '$k' vs '$h'"; return; }
+}
+
+# The i386 kernel with layout=phantom: the checks above (with legacy paging the hosted boot
+# steps too), the two device-pool tests passed (the local APIC's version register and the VGA
+# text buffer through MapDevice), and the object space was set up on its RAM disk and its test
+# (objects written, snapshot, resident pages dropped, read back) passed.
+check_suite_i386_phantom() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    if ! grep -q '^boot: paging on (CR4.PAE' "$1"; then
+        why="$(check_steps_i386 "$1")"
+        [ -z "$why" ] || { echo "$why"; return; }
+    fi
+    grep -qE '^test i386 phantom: the local APIC.s version register through MapDevice in the device pool \.\.\. .*mapped at 0x[4-7][0-9a-f]{7}: version register 0x[0-9a-f]{8}$' "$1" \
+        || { echo "no APIC version read through the device pool"; return; }
+    grep -q '^test i386 phantom: the VGA text buffer written through MapDevice in the device pool \.\.\. ok$' "$1" || { echo "the VGA test did not pass"; return; }
+    grep -q '^object space: 0x80000000-0xc0000000, .* persistent region on a RAM disk' "$1" || { echo "no object space set up"; return; }
+    grep -q '^test i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk \.\.\. ok$' "$1" \
+        || { echo "the object-space test did not pass"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -267,8 +337,8 @@ check_writetext() {
 
 # A call into .bss: #PF on the instruction fetch (NX), RIP = CR2 = the announced address.
 check_execdata() {
-    check_announced_pf "$1" execdata '0x0000000000000011 [protection fetch supervisor]' \
-        '^ +RIP=ADDR CR2=ADDR note: instruction fetch from a no-execute page$'
+    check_announced_pf "$1" execdata "$(hex 0x11) [protection fetch supervisor]" \
+        "^ +$IP=ADDR CR2=ADDR note: instruction fetch from a no-execute page\$"
 }
 
 # A plain read outside every region of a loaded user space: the library's fault handler refuses
@@ -395,13 +465,22 @@ fi
 
 report_format i386
 for mem in 32M 512M 2G 3G; do
-    run "i386-pc-$mem" 33 check_suite_i386 -- --arch i386 --machine pc --mem "$mem"
+    run "i386-pc-$mem" 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem "$mem"
 done
+run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+i386_layout low-2g
+run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
+run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
+i386_layout phantom
+run i386-phantom-pc-2G 33 check_suite_i386_phantom -- --arch i386 --machine pc --mem 2G --append layout=phantom
+run i386-phantom-pae-q35-512M 33 check_suite_i386_phantom -- --arch i386 --machine q35 --mem 512M --cpu max --append "layout=phantom pae"
+i386_layout higher-half
 run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
+run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

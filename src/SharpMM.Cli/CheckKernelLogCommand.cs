@@ -68,8 +68,13 @@ internal static unsafe class CheckKernelLogCommand
         fixed (byte* p = mapText) st = BootLogParser.Parse(p, mapText.Length, ref raw, out err);
         if (st != Status.Ok) throw new UsageException($"{path}: {MapSource.Describe(err)}");
         BootInfo info = BootInfo.Default();
-        // The i386 kernel boots the 3G/1G split's zones (DMA, Normal up to 896 MiB, HighMem).
-        if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal)) info.Layout = SharpMM.Physical.ZoneLayout.I386();
+        // The i386 kernel boots the 3G/1G split's zones (DMA, Normal up to 896 MiB, HighMem), or
+        // with layout=low-2g the 2G/2G split's (DMA, Low up to 1920 MiB, HighMem).
+        if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal))
+            info.Layout = text.Contains("boot sequence for layout i386-low-2g:", StringComparison.Ordinal)
+                ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.I386Low2G)
+                : text.Contains("boot sequence for layout phantom-ia32:", StringComparison.Ordinal)
+                ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.PhantomIa32) : SharpMM.Physical.ZoneLayout.I386();
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
         if (machine is null) throw new UsageException($"{path}: {MapSource.Describe(sanErr)}");
         if (machine.BootStatus != Status.Ok) throw new CommandFailedException($"{path}: the hosted boot of the kernel's map failed: {StatusNames.Name(machine.BootStatus)}");

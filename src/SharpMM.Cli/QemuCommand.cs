@@ -20,10 +20,18 @@ internal static class QemuCommand
     /// puts RAM beyond 3 GiB above 4 GiB, where it could not be reached.</summary>
     public const ulong MaximumMemoryI386 = 3UL << 30;
 
+    /// <summary>With `pae` on its command line the i386 kernel maps 36-bit physical addresses
+    /// (kmap reaches frames below 64 GiB).</summary>
+    public const ulong MaximumMemoryI386Pae = 64UL << 30;
+
+    /// <summary>True when the kernel command line has the word `pae` (as the boot stub reads it).</summary>
+    public static bool HasPaeWord(string? commandLine) =>
+        commandLine != null && Array.IndexOf(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries), "pae") >= 0;
+
     public static Command Create()
     {
         var mem = CliOptions.Size("--mem", $"Guest RAM in whole MiB (default 512M; at least {CliValues.FormatSize(MinimumMemory)}, what the kernel needs to boot).", 1, MaximumMemory);
-        var arch = CliOptions.Choice("--arch", "Kernel architecture: x86_64 (qemu-system-x86_64) or i386 (qemu-system-i386, the classic higher-half kernel).", "x86_64", "x86_64", "i386");
+        var arch = CliOptions.Choice("--arch", "Kernel architecture: x86_64 (qemu-system-x86_64) or i386 (qemu-system-i386, the classic higher-half kernel; --append pae for PAE paging).", "x86_64", "x86_64", "i386");
         var machine = CliOptions.Choice("--machine", "QEMU machine.", "pc", "pc", "q35");
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
@@ -64,8 +72,11 @@ internal static class QemuCommand
             if (bytes < MinimumMemory)
                 throw new UsageException($"--mem: the kernel needs at least {CliValues.FormatSize(MinimumMemory)} of RAM, not {CliValues.FormatSize(bytes)}");
             string archName = r.GetValue(arch)!;
-            if (archName == "i386" && bytes > MaximumMemoryI386)
-                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386)} (no PAE), not {CliValues.FormatSize(bytes)}");
+            bool pae = HasPaeWord(r.GetValue(append));
+            if (archName == "i386" && !pae && bytes > MaximumMemoryI386)
+                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386)} without PAE (--append pae: up to {CliValues.FormatSize(MaximumMemoryI386Pae)}), not {CliValues.FormatSize(bytes)}");
+            if (archName == "i386" && pae && bytes > MaximumMemoryI386Pae)
+                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386Pae)} with PAE, not {CliValues.FormatSize(bytes)}");
             if (bytes % (1UL << 20) != 0) throw new UsageException($"--mem: give whole MiB (QEMU's -m unit), not {CliValues.FormatSize(bytes)}");
             string script = Path.Combine(RepoRoot(), "kernel", "qemu.sh");
             if (!File.Exists(script)) throw new CommandFailedException($"{script} not found");

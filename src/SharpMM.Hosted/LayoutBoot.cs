@@ -68,7 +68,7 @@ public sealed unsafe class LayoutBoot : IDisposable
     public static ZoneLayout ZonesFor(LayoutId id) => id switch
     {
         LayoutId.I386HigherHalf => ZoneLayout.I386(),
-        LayoutId.I386Low2G => ZoneLayout.LowHigh(),
+        LayoutId.I386Low2G => ZoneLayout.LowHigh(AddressSpaceLayout.I386Low2GDirectMapBytes),
         LayoutId.PhantomIa32 => ZoneLayout.I386(1UL << 30),
         _ => ZoneLayout.X86_64(),
     };
@@ -214,9 +214,10 @@ public sealed unsafe class LayoutBoot : IDisposable
             LayoutRegion region = layout[r];
             if (region.Kind is RegionKind.DirectMap or RegionKind.IdentityMap)
             {
-                // All RAM the region can hold, at region start + phys (identity: virt == phys), page 0 left out.
-                ulong offset = region.Kind == RegionKind.IdentityMap ? 0 : region.Start;
-                ulong lo = region.Kind == RegionKind.IdentityMap ? Math.Max(region.Start, largeBytes) : offset;
+                // All RAM the region can hold, linearly (identity: virt == phys; a direct map: its
+                // start maps DirectMapPhysStart), page 0 left out.
+                ulong offset = region.Kind == RegionKind.IdentityMap ? 0 : region.Start - layout.DirectMapPhysStart;
+                ulong lo = region.Kind == RegionKind.IdentityMap ? Math.Max(region.Start, largeBytes) : region.Start;
                 ulong hi = Math.Min(region.End, offset + ramTop);
                 if (region.Kind == RegionKind.IdentityMap && region.Start < largeBytes)
                 {

@@ -12,8 +12,16 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class Arch
 {
-    /// <summary>Where the kernel's virtual addresses start: 0xC0000000 + phys (linker.ld).</summary>
-    public const uint KernelVirtualBase = 0xC0000000;
+    /// <summary>Where the kernel's virtual addresses start, virtual = this + phys: 0xC0000000 for
+    /// the higher half (sharpmm.elf), 0x80000000 for layout=low-2g (sharpmm-low-2g.elf); the
+    /// link sets it (linker.ld, build.sh).</summary>
+    public static uint KernelVirtualBase => KernelVma();
+
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_kernel_vma")] private static extern uint KernelVma();
+
+    /// <summary>Where the direct map of low memory ends: 0xF8000000, or 0x40000000 for
+    /// layout=phantom (the kernel heap's end); the link sets it (build.sh).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_direct_map_end")] public static extern uint DirectMapEnd();
 
     public const uint Cr0PagingEnabled = 1U << 31;
     /// <summary>CR0.WP: supervisor writes honour read-only pages (boot.S sets it).</summary>
@@ -52,6 +60,12 @@ internal static unsafe class Arch
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_tsc")] public static extern ulong BootTsc();
     /// <summary>The boot stub's page directory (virtual address, in .bss).</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pd")] public static extern uint* BootPageDirectory();
+    /// <summary>The boot stub's PAE directory-pointer table (virtual address, in .bss; used with `pae`).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pdpt")] public static extern ulong* BootPdpt();
+    /// <summary>1 when the boot stub turned on PAE paging (`pae` on the command line), else 0.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_pae")] public static extern uint BootPae();
+    /// <summary>1 when the boot stub set EFER.NXE (PAE paging on a CPU with NX), else 0.</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_boot_nx")] public static extern uint BootNx();
     /// <summary>The earliest allocator's region [__free_ram, __free_ram_end) (virtual addresses).</summary>
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram")] public static extern byte* FreeRam();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_free_ram_end")] public static extern byte* FreeRamEnd();

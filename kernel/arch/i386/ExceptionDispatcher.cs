@@ -24,6 +24,7 @@ internal static unsafe class ExceptionDispatcher
     private static void Dispatch(InterruptFrame* frame)
     {
         uint cr2 = Arch.ReadCr2();
+        if (frame->Vector == 14 && Platform.Phantom && ObjectSpace.TryHandle(cr2, frame->ErrorCode)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
         TextWriter<SerialSink> w = X86Exceptions.BeginReport(frame->Vector, frame->ErrorCode, 8);
         w.Char(' ');
@@ -57,6 +58,7 @@ internal static unsafe class ExceptionDispatcher
         else if (KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack guard page");
         else if ((error & 3) == 3 && cr2 >= text && cr2 < rodata) w.Str(" note: write to kernel text (read-only)");
         else if ((error & 3) == 3 && cr2 >= rodata && cr2 < data) w.Str(" note: write to kernel rodata (read-only)");
+        else if ((error & 0x11) == 0x11) w.Str(" note: instruction fetch from a no-execute page");
     }
 
     private static void Reg(ref TextWriter<SerialSink> w, string name, uint value)

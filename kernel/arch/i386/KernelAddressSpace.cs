@@ -36,19 +36,20 @@ internal static unsafe class KernelAddressSpace
     /// which the live mapper then leaves alone.</summary>
     public const uint ScratchPage = 0xFF800000;
 
-    private static Mapper<X86LegacyFormat, DirectMapTableAccess> s_mapper;
-    private static Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> s_live;
+    private static Mapper<I386Format, DirectMapTableAccess> s_mapper;
+    private static Mapper<I386Format, LiveTableAccess> s_live;
     private static KernelArchHooks s_hooks;
     private static FlushPolicy s_policy;
 
     /// <summary>The kernel's tables as built, reached through the direct map (valid after
     /// <see cref="Build"/>; for walks and dumps).</summary>
-    public static ref Mapper<X86LegacyFormat, DirectMapTableAccess> Mapper => ref s_mapper;
+    public static ref Mapper<I386Format, DirectMapTableAccess> Mapper => ref s_mapper;
 
-    /// <summary>The same tables as the running kernel changes them: through the recursive slot
-    /// (the directory at 0xFFFFF000, the tables at 0xFFC00000), with the window address of a
-    /// table invalidated (invlpg) when the table is linked or freed.</summary>
-    public static ref Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>> Live => ref s_live;
+    /// <summary>The same tables as the running kernel changes them (<see cref="LiveTableAccess"/>):
+    /// with legacy paging through the recursive slot (the directory at 0xFFFFF000, the tables at
+    /// 0xFFC00000), with the window address of a table invalidated (invlpg) when the table is
+    /// linked or freed; with PAE through the direct map.</summary>
+    public static ref Mapper<I386Format, LiveTableAccess> Live => ref s_live;
     public static ref KernelArchHooks Hooks => ref s_hooks;
     public static ref FlushPolicy Policy => ref s_policy;
 
@@ -70,7 +71,7 @@ internal static unsafe class KernelAddressSpace
         KernelFrames frames = default;
         FlushBatch batch = default;
         ulong t0 = Arch.Rdtsc();
-        Status s = Mapper<X86LegacyFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out s_mapper);
+        Status s = Mapper<I386Format, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out s_mapper);
         if (s != Status.Ok) KernelPanic.Fail("address space: no frame for the page directory, status", (ulong)s);
 
         Map(KernelImage.Start, KernelImage.RodataStart, PageFlags.Executable, MappingSize.Size4KiB, "kernel text", ref batch);
@@ -80,25 +81,43 @@ internal static unsafe class KernelAddressSpace
         MapLoaderData(ref loader, ref batch);
         ulong tablesBeforeStack = KernelFrames.InUse;
         KernelStack.Map(ref s_mapper, ref batch);
-        s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.InstallLoop(dm.ToVirt(s_mapper.RootPhys), s_mapper.RootPhys, RecursiveSlot);
-        if (s != Status.Ok) KernelPanic.Fail("address space: recursive slot, status", (ulong)s);
+        if (!PagingMode.Pae)
+        {
+            s = RecursiveTableAccess<I386Format, KernelWindow>.InstallLoop(dm.ToVirt(s_mapper.RootPhys), s_mapper.RootPhys, RecursiveSlot);
+            if (s != Status.Ok) KernelPanic.Fail("address space: recursive slot, status", (ulong)s);
+        }
         BuildCycles = Arch.Rdtsc() - t0;
         // Stack frames are data, not tables: count the tables the stack mapping needed only.
         TablePages = (tablesBeforeStack - framesBefore) + (KernelFrames.InUse - tablesBeforeStack - KernelStack.Size / PageSize.Bytes);
 
         BootSteps.FinalTables(ref w, s_mapper.RootPhys);
-        BootSteps.RecursiveSlot(ref w, RecursiveSlot, PageTablesBase, DirectoryAddress);
-        w.Str("paging: final page directory at ");
-        w.Hex(s_mapper.RootPhys, 8);
-        w.Str(": kernel image in 4 KiB pages (text and rodata read-only), direct map of ");
-        w.Size(directBytes);
-        w.Str(" of low memory at ");
-        w.Hex(Arch.KernelVirtualBase, 8);
-        w.Str(", PD[1023] -> the directory (tables at ");
-        w.Hex(PageTablesBase, 8);
-        w.Str(", directory at ");
-        w.Hex(DirectoryAddress, 8);
-        w.Line(")");
+        if (!PagingMode.Pae)
+        {
+            BootSteps.RecursiveSlot(ref w, RecursiveSlot, PageTablesBase, DirectoryAddress);
+            w.Str("paging: final page directory at ");
+            w.Hex(s_mapper.RootPhys, 8);
+            w.Str(": kernel image in 4 KiB pages (text and rodata read-only), direct map of ");
+            w.Size(directBytes);
+            w.Str(" of low memory at ");
+            w.Hex(Arch.KernelVirtualBase, 8);
+            w.Str(", PD[1023] -> the directory (tables at ");
+            w.Hex(PageTablesBase, 8);
+            w.Str(", directory at ");
+            w.Hex(DirectoryAddress, 8);
+            w.Line(")");
+        }
+        else
+        {
+            w.Str("paging: final PAE tables, PDPT at ");
+            w.Hex(s_mapper.RootPhys, 8);
+            w.Str(": kernel image in 4 KiB pages (text read-only");
+            w.Str(PagingMode.NoExecute ? ", the only executable pages; rodata, data and the direct map NX" : "; no NX on this CPU");
+            w.Str("), direct map of ");
+            w.Size(directBytes);
+            w.Str(" of low memory at ");
+            w.Hex(Arch.KernelVirtualBase, 8);
+            w.Line(" in 2 MiB pages where aligned; tables reached through the direct map (no recursive slot under PAE)");
+        }
         PageTableDump.Write(ref s_mapper, ref w);
 
         // Not active yet: nothing in the TLB comes from these tables; the CR3 load drops the boot
@@ -110,18 +129,34 @@ internal static unsafe class KernelAddressSpace
         BootSteps.Switched(ref w, s_mapper.RootPhys);
         PageTablesLine.Write(ref w, TablePages, BuildCycles, BootCr3, s_hooks.ReadCr3(), KernelStack.Bottom, KernelStack.Top, KernelStack.Guard, 8);
 
-        s = RecursiveTableAccess<X86LegacyFormat, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
-            default(KernelWindow), ScratchPage, out RecursiveTableAccess<X86LegacyFormat, KernelWindow> access);
-        if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
-        s_live = new Mapper<X86LegacyFormat, RecursiveTableAccess<X86LegacyFormat, KernelWindow>>(s_mapper.RootPhys, access);
-        w.Str("paging: live tables through the recursive slot: directory at ");
-        w.Hex(DirectoryAddress, 8);
-        w.Str(", tables at ");
-        w.Hex(PageTablesBase, 8);
-        w.Str(", scratch page ");
-        w.Hex(ScratchPage, 8);
-        w.Line();
+        if (!PagingMode.Pae)
+        {
+            s = RecursiveTableAccess<I386Format, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
+                default(KernelWindow), ScratchPage, out RecursiveTableAccess<I386Format, KernelWindow> access);
+            if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
+            s_live = new Mapper<I386Format, LiveTableAccess>(s_mapper.RootPhys, LiveTableAccess.Recursive(access));
+            w.Str("paging: live tables through the recursive slot: directory at ");
+            w.Hex(DirectoryAddress, 8);
+            w.Str(", tables at ");
+            w.Hex(PageTablesBase, 8);
+            w.Str(", scratch page ");
+            w.Hex(ScratchPage, 8);
+            w.Line();
+        }
+        else
+        {
+            s_live = new Mapper<I386Format, LiveTableAccess>(s_mapper.RootPhys, LiveTableAccess.DirectMapped(dm));
+            w.Line("paging: live tables through the direct map (PAE: tables come from low memory)");
+        }
 
+        if (Platform.Phantom)
+        {
+            // The layout is the identity map: the image's physical address is its address.
+            w.Line("paging: identity layout: low memory stays at its physical address (page 0 faults)");
+            BootSteps.IdentityDropped(ref w, true);
+            w.Line();
+            return;
+        }
         // The boot stub's identity map is gone: the image's physical address faults now.
         bool identityGone = !FaultProbe.Read(KernelImage.Start, out _);
         w.Str("paging: identity map dropped: ");
@@ -131,6 +166,9 @@ internal static unsafe class KernelAddressSpace
         BootSteps.IdentityDropped(ref w, false);
         w.Line();
     }
+
+    /// <summary>The direct map's largest page: 4 MiB with legacy paging, 2 MiB with PAE.</summary>
+    private static MappingSize LargestLow => PagingMode.Pae ? MappingSize.Size2MiB : MappingSize.Size4MiB;
 
     private static void Map(ulong physStart, ulong physEnd, PageFlags flags, MappingSize largest, string what, ref FlushBatch batch)
     {
@@ -159,13 +197,13 @@ internal static unsafe class KernelAddressSpace
             if (t <= s) continue;
             if (s < kEnd && t > kStart)
             {
-                Map(s, kStart < t ? kStart : t, PageFlags.Writable, MappingSize.Size4MiB, "low memory below the kernel", ref batch);
-                Map(kEnd > s ? kEnd : s, t, PageFlags.Writable, MappingSize.Size4MiB, "low memory above the kernel", ref batch);
+                Map(s, kStart < t ? kStart : t, PageFlags.Writable, LargestLow, "low memory below the kernel", ref batch);
+                Map(kEnd > s ? kEnd : s, t, PageFlags.Writable, LargestLow, "low memory above the kernel", ref batch);
                 bytes += (t - s) - ((t < kEnd ? t : kEnd) - (s > kStart ? s : kStart));
             }
             else
             {
-                Map(s, t, PageFlags.Writable, MappingSize.Size4MiB, "low memory", ref batch);
+                Map(s, t, PageFlags.Writable, LargestLow, "low memory", ref batch);
                 bytes += t - s;
             }
         }

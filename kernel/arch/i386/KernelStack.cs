@@ -1,6 +1,5 @@
 using SharpMM.Addressing;
 using SharpMM.Paging;
-using SharpMM.Paging.X86;
 
 namespace SharpMM.Kernel;
 
@@ -31,7 +30,7 @@ internal static unsafe class KernelStack
 
     /// <summary>Maps the stack pages (one order-0 frame each) into <paramref name="mapper"/>,
     /// adding the changes to <paramref name="batch"/>. Panics when memory runs out.</summary>
-    public static void Map(ref Mapper<X86LegacyFormat, DirectMapTableAccess> mapper, ref FlushBatch batch)
+    public static void Map(ref Mapper<I386Format, DirectMapTableAccess> mapper, ref FlushBatch batch)
     {
         KernelFrames frames = default;
         for (ulong va = Bottom; va < Top; va += PageSize.Bytes)

@@ -9,8 +9,11 @@ namespace SharpMM.Kernel;
 /// <see cref="WindowStart"/>, at the top of the i386-higher-half layout's kernel-heap region
 /// (above the direct map's end at 0xF8000000). Its page table is made once,
 /// by the library (<see cref="Init"/> maps the window's first page, the zero page, for good);
-/// a kmap then writes the slot's PTE through the recursive slot and invalidates the slot's TLB
-/// entry (invlpg), since the slot may still translate to the frame it held before.
+/// a kmap then writes the slot's PTE (the library's format: 4-byte legacy or 8-byte PAE entries,
+/// execute-disable under PAE with NX) through the recursive slot, or with PAE through the
+/// direct map, and invalidates the slot's TLB entry (invlpg), since the slot may still translate
+/// to the frame it held before. With PAE a slot reaches any frame below 64 GiB, so HighMem
+/// above 4 GiB too.
 /// <code>
 ///   byte* p = Kmap.Map(phys);   ... p[0..4095] is the frame ...   Kmap.Unmap(p);
 /// </code>
@@ -21,7 +24,8 @@ internal static unsafe class Kmap
 {
     public const ulong WindowStart = 0xFF000000;
     public const int Slots = 16;
-    private const uint PtePresentWritable = 0x3;
+    /// <summary>The window's page table (see <see cref="WindowTable"/>).</summary>
+    private static byte* s_table;
 
     private static int s_next = 1;
     private static bool s_ready;
@@ -43,6 +47,7 @@ internal static unsafe class Kmap
         if (s != Status.Ok) KernelPanic.Fail("kmap: mapping the window failed, status", (ulong)s);
         token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
         ZeroPagePhys = zero.ToAddr().Value;
+        s_table = WindowTable();
         s_ready = true;
     }
 
@@ -50,11 +55,11 @@ internal static unsafe class Kmap
     public static byte* Map(ulong phys)
     {
         if (!s_ready) KernelPanic.Fail("kmap before Kmap.Init");
-        if ((phys & PageSize.OffsetMask) != 0 || phys > 0xFFFFF000UL) KernelPanic.Fail("kmap: not a 32-bit page address", phys);
+        if ((phys & PageSize.OffsetMask) != 0 || phys >= PagingMode.PhysLimit) KernelPanic.Fail("kmap: not a page address the tables can map", phys);
         int slot = s_next;
         s_next = s_next + 1 == Slots ? 1 : s_next + 1;
         ulong va = WindowStart + (ulong)slot * PageSize.Bytes;
-        *Pte(va) = (uint)phys | PtePresentWritable;
+        I386Format.Write(s_table, SlotIndex(va), I386Format.MakeLeaf(0, phys, PageFlags.Writable));
         Arch.Invlpg((uint)va);
         Count++;
         return (byte*)(nuint)va;
@@ -65,9 +70,26 @@ internal static unsafe class Kmap
     {
         ulong va = (ulong)(nuint)p & ~PageSize.OffsetMask;
         if (va <= WindowStart || va >= WindowStart + Slots * PageSize.Bytes) KernelPanic.Fail("kunmap: not a kmap address", va);
-        *Pte(va) = 0;
+        I386Format.Write(s_table, SlotIndex(va), 0);
         Arch.Invlpg((uint)va);
     }
 
-    private static uint* Pte(ulong va) => (uint*)(nuint)(KernelAddressSpace.PageTablesBase + 4 * (va >> 12));
+    /// <summary>The window's page table as the kernel reaches it: with legacy paging its window
+    /// in the recursive slot (0xFFC00000 + 4096 * (va &gt;&gt; 22)); with PAE its direct-map
+    /// address, found by walking the tables once (a table frame is low memory).</summary>
+    private static byte* WindowTable()
+    {
+        if (!PagingMode.Pae) return (byte*)(nuint)(KernelAddressSpace.PageTablesBase + PageSize.Bytes * (WindowStart >> 22));
+        DirectMap dm = Platform.DirectMap;
+        byte* table = dm.ToVirt(KernelAddressSpace.Live.RootPhys);
+        for (int level = I386Format.Levels - 1; level > 0; level--)
+        {
+            ulong e = I386Format.Read(table, (int)((WindowStart >> I386Format.IndexShift(level)) & (ulong)(I386Format.EntriesPerTable(level) - 1)));
+            if (!I386Format.PointsToTable(level, e)) KernelPanic.Fail("kmap: the window has no page table at level", (ulong)level);
+            table = dm.ToVirt(I386Format.TableAddress(e));
+        }
+        return table;
+    }
+
+    private static int SlotIndex(ulong va) => (int)((va >> 12) & (ulong)(I386Format.EntriesPerTable(0) - 1));
 }

@@ -1,6 +1,6 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
-global using KernelPagingFormat = SharpMM.Paging.X86.X86LegacyFormat;
-global using KernelTableAccess = SharpMM.Paging.RecursiveTableAccess<SharpMM.Paging.X86.X86LegacyFormat, SharpMM.Kernel.KernelAddressSpace.KernelWindow>;
+global using KernelPagingFormat = SharpMM.Kernel.I386Format;
+global using KernelTableAccess = SharpMM.Kernel.LiveTableAccess;
 
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
@@ -29,15 +29,32 @@ internal static unsafe class Platform
 {
     public const string Name = "i386";
 
-    /// <summary>Low memory the boot stub and the final directory map at 0xC0000000: the 3G/1G
-    /// split's 896 MiB (the rest of the top gigabyte is for the recursive slot and windows).</summary>
-    public const ulong DirectMapLimit = 896UL << 20;
+    /// <summary>Where the direct map of low memory ends: 0xF8000000 on the higher half and low-2g
+    /// (the top 128 MiB of the address space hold vmalloc, the kmap window, the kernel stack and
+    /// the recursive slot), 0x40000000 on phantom (the end of its kernel heap).</summary>
+    public static ulong DirectMapEnd => Arch.DirectMapEnd();
+
+    /// <summary>Low memory the boot stub and the final directory map at <see cref="Arch.KernelVirtualBase"/>:
+    /// the 3G/1G split's 896 MiB on the higher half, 1920 MiB on low-2g.</summary>
+    public static ulong DirectMapLimit => DirectMapEnd - Arch.KernelVirtualBase;
+
+    /// <summary>True when the image is linked for layout=low-2g (the kernel at 0x80000000).</summary>
+    public static bool Low2G => Arch.KernelVirtualBase == 0x80000000;
+
+    /// <summary>True when the image is linked for layout=phantom (the kernel at its physical
+    /// address, low memory identity-mapped up to 0x40000000).</summary>
+    public static bool Phantom => Arch.KernelVirtualBase == 0;
 
     /// <summary>How the kernel reaches physical memory below <see cref="DirectMapLimit"/>.</summary>
     public static DirectMap DirectMap => new DirectMap(Arch.KernelVirtualBase);
 
-    /// <summary>DMA below 16 MiB, Normal up to the direct-map limit, HighMem above.</summary>
-    public static ZoneLayout Zones => ZoneLayout.I386(DirectMapLimit);
+    /// <summary>DMA below 16 MiB, Normal (higher half) or Low (low-2g) up to the direct-map
+    /// limit, HighMem above.</summary>
+    public static ZoneLayout Zones => Low2G ? ZoneLayout.LowHigh(DirectMapLimit) : ZoneLayout.I386(DirectMapLimit);
+
+    /// <summary>Phantom's device pool, 0x40000000-0x80000000: address space only, where
+    /// MapDevice (page_map_io) maps device memory; on phantom it is the physical-mapping window.</summary>
+    public const ulong DevicePoolStart = 0x40000000, DevicePoolEnd = 0x80000000;
 
     /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
     public static KernelLargeMapper NewLargeMapper() => default;
@@ -45,7 +62,10 @@ internal static unsafe class Platform
     /// <summary>VmallocLargeMapper's areas, in the layout's kernel-heap region above the direct
     /// map's end (0xF8000000) and below the kmap window (0xFF000000).</summary>
     public const ulong VmallocStart = 0xF8800000, VmallocEnd = 0xFC000000;
-    public const ulong WindowStart = 0xFC000000, WindowEnd = 0xFF000000;
+    /// <summary>The physical-mapping window (kmalloc's large blocks, MapDevice): 0xFC000000-0xFF000000,
+    /// on phantom its device pool.</summary>
+    public static ulong WindowStart => Phantom ? DevicePoolStart : 0xFC000000;
+    public static ulong WindowEnd => Phantom ? DevicePoolEnd : 0xFF000000;
 
     /// <summary>The tables the running kernel changes: through the recursive slot.</summary>
     public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Live;
@@ -60,6 +80,7 @@ internal static unsafe class Platform
     /// hands out memory yet); boot.S installed the other exception gates.</summary>
     public static void EarlyInit()
     {
+        PagingMode.FromBootStub();
         byte* stack = EarlyPages.Alloc(DoubleFaultStackPages);
         Arch.InstallDoubleFaultTask((uint)(nuint)(stack + DoubleFaultStackPages * 4096));
     }
@@ -77,12 +98,19 @@ internal static unsafe class Platform
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
+        CheckLayoutWord(ref loader);
+        w.Str("layout: ");
+        w.Str(LayoutName);
+        w.Str(", kernel at ");
+        w.Hex(Arch.KernelVirtualBase, 8);
+        w.Str(", ");
+        w.Line(PagingMode.Name);
         ulong top = loader.HighestUsableEnd();
         w.Str("direct map: ");
         w.Hex(Arch.KernelVirtualBase, 8);
         w.Str(" -> [0, ");
         w.Size(DirectMapLimit);
-        w.Str(") (boot page directory, 4 MiB pages); RAM above it: ");
+        w.Str(PagingMode.Pae ? ") (boot PAE tables, 2 MiB pages); RAM above it: " : ") (boot page directory, 4 MiB pages); RAM above it: ");
         w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
         w.Line(" (HighMem)");
     }
@@ -92,7 +120,10 @@ internal static unsafe class Platform
 
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
-    public const string LayoutName = "i386-higher-half";
+    public static string LayoutName => Phantom ? "phantom-ia32" : Low2G ? "i386-low-2g" : "i386-higher-half";
+
+    /// <summary>The library's layout this image runs.</summary>
+    public static LayoutId Layout => Phantom ? LayoutId.PhantomIa32 : Low2G ? LayoutId.I386Low2G : LayoutId.I386HigherHalf;
 
     public static void AfterPhysicalBoot(ref LoaderInfo loader)
     {
@@ -101,20 +132,35 @@ internal static unsafe class Platform
         TextWriter<SerialSink> w = Log.Writer();
         BootSteps.Header(ref w, LayoutName);
         w.Str("  1. temporary tables at ");
-        w.Hex((ulong)(nuint)Arch.BootPageDirectory() - Arch.KernelVirtualBase);
+        w.Hex((ulong)(nuint)(PagingMode.Pae ? (void*)Arch.BootPdpt() : Arch.BootPageDirectory()) - Arch.KernelVirtualBase);
         w.Str(" (kernel bss): [0x0, 0x400000) identity and ");
         w.Hex(Arch.KernelVirtualBase);
         w.Str(" -> [0x0, ");
         w.Hex(DirectMapLimit);
-        w.Line(") in 4M pages; paging on");
+        w.Line(PagingMode.Pae ? ") in 2M pages (PAE); paging on" : ") in 4M pages; paging on");
         BootSteps.Sanitized(ref w, in PhysicalBoot.Sanitized);
         BootSteps.HandedOver(ref w, ref PhysicalBoot.Memory);
         KernelAddressSpace.Build(ref loader);
         VmallocLargeMapper.Attach();
         Kmap.Init();
+        if (Phantom) ObjectSpace.Init();
         BootSteps.StackMoved(ref w, KernelStack.Top, 32);
         Log.Line("kernel stack: moving to its region, kmain continues there");
         Arch.RunOnStack((uint)KernelStack.Top);
+    }
+
+    /// <summary>An image runs only at the address it is linked at, so `layout=` on the command
+    /// line must name the layout of the image the loader was given (no word: the higher half);
+    /// a mismatch stops the boot with the name of the image to boot instead.</summary>
+    private static void CheckLayoutWord(ref LoaderInfo loader)
+    {
+        bool wantsLow2G = loader.CommandLine.Has("layout=low-2g"), wantsPhantom = loader.CommandLine.Has("layout=phantom");
+        if (wantsLow2G != Low2G || wantsPhantom != Phantom)
+        {
+            KernelPanic.Fail(Phantom ? "this image is linked for layout=phantom (the kernel at its physical address), and the command line does not say layout=phantom"
+                : Low2G ? "this image is linked at 0x80000000 for layout=low-2g, and the command line does not say layout=low-2g"
+                : "this image is linked at 0xC0000000 (higher half); boot kernel/build/i386/sharpmm-low-2g.elf for layout=low-2g, sharpmm-phantom.elf for layout=phantom");
+        }
     }
 
     public static void DeliberateFailures(ref LoaderInfo loader)
@@ -122,5 +168,11 @@ internal static unsafe class Platform
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
         if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+        // Only PAE with NX has no-execute pages; without them the call would just return.
+        if (loader.CommandLine.Has("test=execdata"))
+        {
+            if (!PagingMode.NoExecute) KernelPanic.Fail("test=execdata needs PAE paging on a CPU with NX (pae on the command line)");
+            DeliberateFaults.ExecuteData();
+        }
     }
 }

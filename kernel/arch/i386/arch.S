@@ -9,7 +9,12 @@
     .text
     .code32
 
-.equ KERNEL_VMA, 0xC0000000
+.ifndef KERNEL_VMA
+.equ KERNEL_VMA, 0xC0000000            /* layout=higher-half; build.sh gives 0x80000000 for low-2g */
+.endif
+.ifndef DIRECT_MAP_END
+.equ DIRECT_MAP_END, 0xF8000000
+.endif
 
     .macro FUNC name
     .global \name
@@ -108,6 +113,24 @@ FUNC arch_boot_tsc
 /* Virtual addresses. */
 FUNC arch_boot_pd
     mov     $boot_pd, %eax
+    ret
+/* Where the image is linked: 0xC0000000 (higher half), 0x80000000 (low-2g) or 0 (phantom);
+   where the direct map of low memory ends (0xF8000000, phantom 0x40000000). */
+FUNC arch_kernel_vma
+    mov     $KERNEL_VMA, %eax
+    ret
+FUNC arch_direct_map_end
+    mov     $DIRECT_MAP_END, %eax
+    ret
+/* The boot stub's PAE directory-pointer table (virtual); 1/0: PAE paging on, EFER.NXE set. */
+FUNC arch_boot_pdpt
+    mov     $boot_pdpt, %eax
+    ret
+FUNC arch_boot_pae
+    mov     boot_pae, %eax
+    ret
+FUNC arch_boot_nx
+    mov     boot_nx, %eax
     ret
 FUNC arch_free_ram
     mov     $__free_ram, %eax

@@ -16,13 +16,35 @@
  *                  ...                        memblock, the buddy allocator and the frame
  *                  0xF7C00000 -> 0x37C00000   metadata reach before the library's final directory
  *
+ * That is for KERNEL_VMA = 0xC0000000 (sharpmm.elf). build.sh also assembles this file with
+ * KERNEL_VMA = 0x80000000 for layout=low-2g (sharpmm-low-2g.elf): PD[512..991] then map
+ * [0, 1920 MiB); the direct map ends at 0xF8000000 either way.
+ *
  * Everything is writable and executable, page 0 included (4 MiB pages cannot leave it out):
  * the final directory, built by the library (Platform.cs), drops the identity map and maps the
  * image with 4 KiB pages, text read-only.
+ *
+ * With `pae` on the command line (a word of the Multiboot command line) the stub builds the
+ * same two mappings as PAE tables instead, 2 MiB pages, and turns on CR4.PAE with paging; when
+ * CPUID reports NX it also sets EFER.NXE, so the final tables may mark pages execute-disable:
+ *
+ *   boot_pdpt[0] -> boot_pae_pd0   [0, 4 MiB) identity (PD0[0..1])
+ *   boot_pdpt[3] -> boot_pae_pd3   0xC0000000 -> [0, 896 MiB) (PD3[0..447]; low-2g: 0x80000000 ->
+ *   boot_pdpt[2] -> boot_pae_pd2   [0, 1920 MiB), PD2[0..511] and PD3[0..447])
+ *
+ * A CPU without PAE stops the boot (exit status 9) when PAE is asked for. The kernel reads
+ * the outcome with arch_boot_pae / arch_boot_nx; it never switches between the two modes.
  */
 
-.equ KERNEL_VMA, 0xC0000000
-.equ DIRECT_MAP_PDES, 224              /* 896 MiB of low memory in 4 MiB pages */
+.ifndef KERNEL_VMA
+.equ KERNEL_VMA, 0xC0000000            /* layout=higher-half; build.sh gives 0x80000000 for low-2g */
+.endif
+/* Low memory is mapped at KERNEL_VMA up to 0xF8000000: 896 MiB on the higher half, 1920 MiB
+   on low-2g; the top 128 MiB hold the windows, the kernel stack and the page tables. */
+.ifndef DIRECT_MAP_END
+.equ DIRECT_MAP_END, 0xF8000000        /* layout=phantom: 0x40000000 (build.sh) */
+.endif
+.equ DIRECT_MAP_PDES, (DIRECT_MAP_END - KERNEL_VMA) >> 22     /* in 4 MiB pages */
 
 .equ MB_MAGIC, 0x1BADB002
 .equ MB_FLAGS, 0x00000003              /* page-align modules | memory info (ELF: no a.out kludge) */
@@ -39,6 +61,11 @@
 .equ PDE_P, (1 << 0)
 .equ PDE_W, (1 << 1)
 .equ PDE_PS, (1 << 7)
+.equ CR4_PAE, (1 << 5)
+.equ MSR_EFER, 0xC0000080
+.equ EFER_NXE, (1 << 11)
+.equ MB_FLAG_CMDLINE, (1 << 2)
+.equ PAE_DIRECT_MAP_PDES, (DIRECT_MAP_END - KERNEL_VMA) >> 21 /* in 2 MiB pages */
 
 .equ DEBUG_EXIT_PORT, 0xF4
 .equ EXIT_BOOT_FAIL, 0x04              /* QEMU exit status (4 << 1) | 1 = 9, see src/ExitCode.cs */
@@ -85,10 +112,14 @@ _start:
     mov     $(msg_nl - KERNEL_VMA), %esi
     call    serial_puts
 
+    call    find_pae_word
+    test    %eax, %eax
+    jnz     boot_pae_tables
+
     /* PD[0]: identity of the first 4 MiB. */
     movl    $(PDE_P | PDE_W | PDE_PS), (boot_pd - KERNEL_VMA)
-    /* PD[768 + i] = i * 4 MiB for the low memory. */
-    mov     $(boot_pd - KERNEL_VMA + 768 * 4), %edi
+    /* PD[(KERNEL_VMA >> 22) + i] = i * 4 MiB for the low memory. */
+    mov     $(boot_pd - KERNEL_VMA + (KERNEL_VMA >> 22) * 4), %edi
     mov     $(PDE_P | PDE_W | PDE_PS), %eax
     mov     $DIRECT_MAP_PDES, %ecx
 1:  mov     %eax, (%edi)
@@ -110,6 +141,8 @@ _start:
     mov     %eax, %cr4
     mov     $(boot_pd - KERNEL_VMA), %eax
     mov     %eax, %cr3
+    mov     $(msg_paging - KERNEL_VMA), %esi
+paging_on:
     /* CR0: paging on; FPU/SSE usable (EM off, MP on, native x87 errors); WP: supervisor writes
        honour read-only pages. */
     mov     %cr0, %eax
@@ -117,7 +150,6 @@ _start:
     or      $(CR0_MP | CR0_NE | CR0_WP | CR0_PG), %eax
     mov     %eax, %cr0
 
-    mov     $(msg_paging - KERNEL_VMA), %esi
     call    serial_puts
 
     /* An absolute jump: from here on the addresses are the linked (virtual) ones. */
@@ -159,6 +191,103 @@ higher_half:
     hlt
     jmp     3b
 
+/* The PAE variant of the temporary tables (see the header), then paging on with CR4.PAE. */
+boot_pae_tables:
+    mov     $1, %eax
+    cpuid
+    test    $(1 << 6), %edx                /* CPUID.1:EDX.PAE */
+    jnz     1f
+    mov     $(msg_no_pae - KERNEL_VMA), %esi
+    call    serial_puts
+    mov     $DEBUG_EXIT_PORT, %dx
+    mov     $EXIT_BOOT_FAIL, %eax
+    outl    %eax, %dx
+2:  cli
+    hlt
+    jmp     2b
+1:  movl    $1, (boot_pae - KERNEL_VMA)
+    /* NX: CPUID.80000001h:EDX bit 20, when the extended leaf exists. */
+    mov     $0x80000000, %eax
+    cpuid
+    cmp     $0x80000001, %eax
+    jb      3f
+    mov     $0x80000001, %eax
+    cpuid
+    test    $(1 << 20), %edx
+    jz      3f
+    mov     $MSR_EFER, %ecx
+    rdmsr
+    or      $EFER_NXE, %eax
+    wrmsr
+    movl    $1, (boot_nx - KERNEL_VMA)
+3:
+    /* PDPTEs: present only (bits 1-2 and 5-8 are reserved in a PDPTE). */
+    movl    $(boot_pae_pd0 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA)
+    movl    $(boot_pae_pd2 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA + 2 * 8)
+    movl    $(boot_pae_pd3 - KERNEL_VMA + PDE_P), (boot_pdpt - KERNEL_VMA + 3 * 8)
+    /* PD0[0..1]: identity of the first 4 MiB in 2 MiB pages. */
+    movl    $(PDE_P | PDE_W | PDE_PS), (boot_pae_pd0 - KERNEL_VMA)
+    movl    $(0x200000 | PDE_P | PDE_W | PDE_PS), (boot_pae_pd0 - KERNEL_VMA + 8)
+    /* From KERNEL_VMA's entry on, i * 2 MiB (PD2 and PD3 are consecutive pages, so low-2g's
+       960 entries run from PD2 into PD3). */
+.if KERNEL_VMA == 0
+    mov     $(boot_pae_pd0 - KERNEL_VMA), %edi     /* layout=phantom: the identity map in PD0 */
+.else
+    mov     $(boot_pae_pd2 - KERNEL_VMA + ((KERNEL_VMA >> 30) - 2) * 4096), %edi
+.endif
+    mov     $(PDE_P | PDE_W | PDE_PS), %eax
+    mov     $PAE_DIRECT_MAP_PDES, %ecx
+4:  mov     %eax, (%edi)
+    add     $0x200000, %eax
+    add     $8, %edi
+    loop    4b
+
+    mov     $(msg_pd - KERNEL_VMA), %esi
+    call    serial_puts
+    mov     $(boot_pdpt - KERNEL_VMA), %eax
+    call    serial_hex
+    mov     $(msg_pd_pae - KERNEL_VMA), %esi
+    call    serial_puts
+
+    mov     %cr4, %eax
+    or      $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+    mov     %eax, %cr4
+    mov     $(boot_pdpt - KERNEL_VMA), %eax
+    mov     %eax, %cr3
+    mov     $(msg_paging_pae - KERNEL_VMA), %esi
+    jmp     paging_on
+
+/* eax = 1 when the Multiboot command line has the word "pae", else 0. Paging is off: the
+   command line's physical address is its address. Clobbers ecx, edx, esi. */
+find_pae_word:
+    xor     %eax, %eax
+    mov     (mb_info - KERNEL_VMA), %esi
+    testl   $MB_FLAG_CMDLINE, (%esi)
+    jz      9f
+    mov     16(%esi), %esi
+    mov     $' ', %dl                      /* the character before the current one */
+1:  mov     (%esi), %cl
+    test    %cl, %cl
+    jz      9f
+    cmp     $' ', %dl
+    jne     2f
+    cmpb    $'p', (%esi)
+    jne     2f
+    cmpb    $'a', 1(%esi)
+    jne     2f
+    cmpb    $'e', 2(%esi)
+    jne     2f
+    mov     3(%esi), %cl
+    test    %cl, %cl
+    jz      8f
+    cmp     $' ', %cl
+    je      8f
+2:  mov     (%esi), %dl
+    inc     %esi
+    jmp     1b
+8:  mov     $1, %eax
+9:  ret
+
 /* Prints the NUL-terminated string at esi on COM1 (address valid in the current mode).
    Clobbers eax, edx, esi. */
     .global serial_puts
@@ -199,9 +328,22 @@ serial_hex:
 msg_entry:  .asciz "boot: i386 boot stub at "
 msg_mbi:    .asciz ", Multiboot info at "
 msg_pd:     .asciz "boot: temporary page directory at "
+.if KERNEL_VMA == 0xC0000000
 msg_pd2:    .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 4 MiB pages\n"
-msg_paging: .asciz "boot: paging on (CR4.PSE, CR0.PG|WP)\n"
+msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0xc0000000 -> [0, 896 MiB), 2 MiB pages (PAE: PDPT, PD0, PD3)\n"
 msg_higher: .asciz "boot: jumped to the higher half, running at "
+.elseif KERNEL_VMA == 0x80000000
+msg_pd2:    .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 4 MiB pages\n"
+msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0x80000000 -> [0, 1920 MiB), 2 MiB pages (PAE: PDPT, PD0, PD2, PD3)\n"
+msg_higher: .asciz "boot: jumped to the higher half, running at "
+.else
+msg_pd2:    .asciz ": [0, 4 MiB) identity and 0x00000000 -> [0, 1024 MiB), 4 MiB pages (the same identity map)\n"
+msg_pd_pae: .asciz ": [0, 4 MiB) identity and 0x00000000 -> [0, 1024 MiB), 2 MiB pages (PAE: PDPT, PD0)\n"
+msg_higher: .asciz "boot: jumped to the linked address (identity layout), running at "
+.endif
+msg_paging: .asciz "boot: paging on (CR4.PSE, CR0.PG|WP)\n"
+msg_paging_pae: .asciz "boot: paging on (CR4.PAE, CR0.PG|WP)\n"
+msg_no_pae: .asciz "boot: pae on the command line, but the CPU has no PAE\n"
 msg_nl:     .asciz "\n"
 
     .data
@@ -220,9 +362,11 @@ gdt_ptr:
     .word gdt_end - gdt - 1
     .long gdt
 
-    .global mb_magic, mb_info, boot_tsc
+    .global mb_magic, mb_info, boot_tsc, boot_pae, boot_nx
 mb_magic:       .long 0
 mb_info:        .long 0
+boot_pae:       .long 0                /* 1: PAE paging (pae on the command line) */
+boot_nx:        .long 0                /* 1: EFER.NXE set (PAE and CPUID has NX) */
     .balign 8
 boot_tsc:       .quad 0
 
@@ -231,6 +375,11 @@ boot_tsc:       .quad 0
     .balign 4096
     .global boot_pd
 boot_pd:        .skip 4096
+    .global boot_pdpt
+boot_pdpt:      .skip 4096             /* PAE: 4 entries used (CR3 wants 32-byte alignment) */
+boot_pae_pd0:   .skip 4096
+boot_pae_pd2:   .skip 4096             /* PD2 and PD3 must stay consecutive (see above) */
+boot_pae_pd3:   .skip 4096
     .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:
                 .skip BOOT_STACK_SIZE

@@ -17,21 +17,282 @@ internal static unsafe class ArchTests
 {
     public static void RunAll(ref TestRunner r)
     {
-        r.Run("i386: the address space follows the library's i386-higher-half layout", &FollowsLayout);
+        r.Run("i386: the address space follows the library's layout (i386-higher-half, i386-low-2g or phantom-ia32)", &FollowsLayout);
         r.Run("i386: page 0 and the identity map fault", &NoIdentityMap);
         r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
-        r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
-        r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
-        r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+        if (!PagingMode.Pae)
+        {
+            r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
+            r.Run("i386: the directory through the recursive slot", &DirectoryThroughRecursiveSlot);
+            r.Run("i386: a PTE changed through 0xFFC00000 takes effect after invlpg", &PteThroughRecursiveSlot);
+        }
+        else
+        {
+            r.Run("i386 PAE: a 2 MiB page of the direct map translates", &PaeLargePageTranslates);
+            r.Run("i386 PAE: the PDPT, and the tables through the direct map", &PaeTablesThroughDirectMap);
+            r.Run("i386 PAE: a PTE changed through the direct map takes effect after invlpg", &PteThroughRecursiveSlot);
+            r.Run("i386 PAE: an NX page faults on execution, text is executable", &PaeNoExecute);
+            r.Run("i386 PAE: a HighMem frame above 4 GiB is zeroed through kmap", &PaeFrameAbove4GiBThroughKmap);
+        }
+        if (Platform.Phantom)
+        {
+            r.Run("i386 phantom: the local APIC's version register through MapDevice in the device pool", &PhantomApicThroughDevicePool);
+            r.Run("i386 phantom: the VGA text buffer written through MapDevice in the device pool", &PhantomVgaThroughDevicePool);
+            r.Run("i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk", &PhantomObjectSpace);
+        }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
     }
 
+    /// <summary>The table holding the level-0 entry of <paramref name="va"/> (which must have
+    /// one): with legacy paging its window in the recursive slot, with PAE its direct-map address.
+    /// The entry's index is (va &gt;&gt; 12) mod the entries per table.</summary>
+    private static byte* LeafTable(ulong va)
+    {
+        if (!PagingMode.Pae) return (byte*)(nuint)(KernelAddressSpace.PageTablesBase + PageSize.Bytes * (va >> 22));
+        DirectMap dm = Platform.DirectMap;
+        byte* table = dm.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        for (int level = I386Format.Levels - 1; level > 0; level--)
+            table = dm.ToVirt(I386Format.TableAddress(I386Format.Read(table, PaeIndex(va, level))));
+        return table;
+    }
+
+    /// <summary>Maps <paramref name="phys"/> (one page) uncached in the physical-mapping window,
+    /// which on phantom is the device pool, and checks where and how it landed.</summary>
+    private static ulong MapDeviceInPool(ref TestContext t, ulong phys)
+    {
+        KernelFrames frames = default;
+        Status s = VmallocLargeMapper.Vm.MapDevice(phys, PageSize.Bytes, CacheMode.Uncached, ref frames, ref KernelAddressSpace.Hooks, out ulong va);
+        t.Equal((ulong)s, (ulong)Status.Ok, "MapDevice");
+        if (s != Status.Ok) return 0;
+        t.Check(va >= Platform.DevicePoolStart && va < Platform.DevicePoolEnd, "mapped in the device pool 0x40000000-0x80000000");
+        t.Check(KernelAddressSpace.Translate(va, out Translation tr) == Status.Ok && tr.Phys.Value == phys, "the tables map it to the device");
+        t.Check((tr.Flags & PageFlags.CacheDisable) != 0, "uncached (PCD)");
+        return va;
+    }
+
+    private static void PhantomApicThroughDevicePool(ref TestContext t)
+    {
+        const ulong ApicBase = 0xFEE00000;
+        ulong va = MapDeviceInPool(ref t, ApicBase);
+        if (va == 0) return;
+        // The version register (offset 0x30): version in bits 0-7 (0x1x for an integrated APIC),
+        // the highest LVT entry in bits 16-23.
+        uint version = *(uint*)(nuint)(va + 0x30);
+        t.Check((version & 0xF0) == 0x10, "an integrated local APIC's version (0x1x)");
+        t.Check(((version >> 16) & 0xFF) >= 2, "at least three LVT entries");
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  local APIC at ");
+        w.Hex(ApicBase, 8);
+        w.Str(" mapped at ");
+        w.Hex(va, 8);
+        w.Str(": version register ");
+        w.Hex(version, 8);
+        w.Line();
+        KernelFrames frames = default;
+        t.Equal((ulong)VmallocLargeMapper.Vm.UnmapDevice(va, ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "unmap");
+    }
+
+    private static void PhantomVgaThroughDevicePool(ref TestContext t)
+    {
+        const ulong VgaText = 0xB8000;
+        ulong va = MapDeviceInPool(ref t, VgaText);
+        if (va == 0) return;
+        // Row 0 of the 80x25 text screen: characters with attribute 0x1F (white on blue).
+        ushort* screen = (ushort*)(nuint)va;
+        string text = "SharpMM phantom: VGA through page_map_io";
+        for (int i = 0; i < text.Length; i++) screen[i] = (ushort)(0x1F00 | text[i]);
+        int wrong = 0;
+        for (int i = 0; i < text.Length; i++) if (screen[i] != (ushort)(0x1F00 | text[i])) wrong++;
+        t.Equal((ulong)wrong, 0, "cells that do not read back as written");
+        t.Check(!KernelAddressSpace.IsMapped(VgaText), "the buffer has no identity mapping (not RAM)");
+        KernelFrames frames = default;
+        t.Equal((ulong)VmallocLargeMapper.Vm.UnmapDevice(va, ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "unmap");
+    }
+
+    private static ulong ObjectWord(ulong page, ulong k) => (page << 32) ^ (k * 0x9E3779B97F4A7C15UL) ^ 0x5348_4152_504D_4D00UL;
+
+    private static void PhantomObjectSpace(ref TestContext t)
+    {
+        if (!ObjectSpace.Ready) { t.Check(false, "the object space is set up"); return; }
+        const ulong Objects = 4, Stride = 85; // pages 0, 85, 170, 255 of the region
+        ulong in0 = ObjectSpace.PageIns, d0 = ObjectSpace.DirtyMarks, gen0 = ObjectSpace.Region.Generation;
+        for (ulong i = 0; i < Objects; i++)
+        {
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) o[k] = ObjectWord(i * Stride, k);
+        }
+        t.Equal(ObjectSpace.PageIns - in0, Objects, "pages paged in by the first writes");
+        t.Equal(ObjectSpace.DirtyMarks - d0, Objects, "pages marked changed");
+
+        t.Equal((ulong)ObjectSpace.Snapshot(out ulong written), (ulong)Status.Ok, "snapshot");
+        t.Equal(written, Objects, "pages the snapshot wrote");
+        t.Equal(ObjectSpace.Region.Generation, gen0 + 1, "a new generation");
+        // The snapshot left the pages clean (read-only): one write marks its page again, and the
+        // next snapshot writes that page alone.
+        *(ulong*)(nuint)ObjectSpace.Start = ObjectWord(0, 0);
+        t.Equal(ObjectSpace.DirtyMarks - d0, Objects + 1, "a write after the snapshot marks its page");
+        t.Equal((ulong)ObjectSpace.Snapshot(out written), (ulong)Status.Ok, "second snapshot");
+        t.Equal(written, 1, "pages the second snapshot wrote");
+
+        t.Equal(ObjectSpace.DropResident(), Objects, "resident pages dropped");
+        t.Check(!KernelAddressSpace.IsMapped(ObjectSpace.Start), "a dropped page is not mapped");
+        ulong in1 = ObjectSpace.PageIns, wrong = 0;
+        for (ulong i = 0; i < Objects; i++)
+        {
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) if (o[k] != ObjectWord(i * Stride, k)) wrong++;
+        }
+        t.Equal(wrong, 0, "words that differ after reading back from the RAM disk");
+        t.Equal(ObjectSpace.PageIns - in1, Objects, "pages paged in again from the region");
+        t.Equal(*(ulong*)(nuint)(ObjectSpace.Start + PageSize.Bytes), 0, "a page never written reads zero");
+        t.Check(!FaultProbe.Read(ObjectSpace.Start + ObjectSpace.Pages * PageSize.Bytes, out _), "above the region the object space faults");
+        ObjectSpace.DropResident();
+    }
+
+    private static int PaeIndex(ulong va, int level) => (int)((va >> (12 + 9 * level)) & (level == 2 ? 3UL : 511UL));
+
+    private static void PaeLargePageTranslates(ref TestContext t)
+    {
+        // Low memory at 8 MiB (2 MiB aligned, above the image in every guest test.sh boots).
+        const ulong phys = 8UL << 20;
+        ulong va = Arch.KernelVirtualBase + phys;
+        t.Equal((ulong)KernelAddressSpace.Translate(va + 0x1234, out Translation tr), (ulong)Status.Ok, "translate 0xC0801234");
+        t.Equal((ulong)tr.Size, (ulong)MappingSize.Size2MiB, "a 2 MiB page");
+        t.Equal(tr.Phys.Value, phys + 0x1234, "physical address");
+        // The entry as the MMU reads it: PDPT[va >> 30] -> the directory, PD[(va >> 21) & 511], 8 bytes.
+        DirectMap dm = Platform.DirectMap;
+        ulong* pdpt = (ulong*)dm.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        ulong* pd = (ulong*)dm.ToVirt(pdpt[va >> 30] & 0x000FFFFFFFFFF000UL);
+        ulong pde = pd[(va >> 21) & 511];
+        t.Equal(pde & 0x83, 0x83, "PDE present, writable, PS set");
+        t.Equal(pde & 0x000FFFFFFFE00000UL, phys, "PDE frame");
+        t.Equal(pde >> 63, PagingMode.NoExecute ? 1UL : 0UL, "XD set on the direct map when NX is on");
+    }
+
+    private static void PaeTablesThroughDirectMap(ref TestContext t)
+    {
+        t.Check((Arch.ReadCr4() & (1U << 5)) != 0, "CR4.PAE set");
+        ulong root = KernelAddressSpace.Mapper.RootPhys;
+        t.Equal(Arch.ReadCr3() & 0xFFFFF000, root, "CR3 holds the kernel's PDPT");
+        ulong* pdpt = (ulong*)Platform.DirectMap.ToVirt(root);
+        if (Platform.Phantom)
+            t.Equal(pdpt[0] & 0x7, 0x1, "PDPT[0] present (the identity layout's low memory)");
+        else
+            t.Equal(pdpt[0], 0, "PDPT[0] (the boot identity map) empty");
+        t.Equal(pdpt[3] & 0x7, 0x1, "PDPT[3] (the kernel's gigabyte) present, bits 1-2 (reserved in a PDPTE) clear");
+        // The walk through the live tables (direct map) and the built mapper agree on every image
+        // page; the cost of a walk is printed, as the legacy kernel prints the recursive one.
+        ulong start = Arch.KernelVirtualBase + KernelImage.Start, end = Arch.KernelVirtualBase + KernelImage.End;
+        int pages = 0, disagree = 0;
+        for (ulong va = start; va < end; va += PageSize.Bytes)
+        {
+            pages++;
+            if (KernelAddressSpace.Mapper.Translate(VirtAddr.NewUnchecked(va), out Translation d) != Status.Ok
+                || KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out Translation l) != Status.Ok
+                || d.Phys.Value != l.Phys.Value || d.Flags != l.Flags) disagree++;
+        }
+        t.Equal((ulong)disagree, 0, "image pages where the two walks disagree");
+        ulong t0 = Arch.Rdtsc();
+        for (ulong va = start; va < end; va += PageSize.Bytes) KernelAddressSpace.Live.Translate(VirtAddr.NewUnchecked(va), out _);
+        ulong cycles = Arch.Rdtsc() - t0;
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  translate through the direct map (PAE, three levels): ");
+        w.Dec(cycles / (ulong)pages);
+        w.Str(" cycles a page (");
+        w.Dec((ulong)pages);
+        w.Line(" image pages)");
+    }
+
+    private static void PaeNoExecute(ref TestContext t)
+    {
+        ulong text = Arch.KernelVirtualBase + KernelImage.Start + 0x1000;
+        t.Check(KernelAddressSpace.Translate(text, out Translation tr) == Status.Ok && (tr.Flags & PageFlags.Executable) != 0, "text mapped executable");
+        if (!PagingMode.NoExecute)
+        {
+            Log.Line("  this CPU has no NX: every page is executable (nothing to fault)");
+            return;
+        }
+        ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
+        t.Check(KernelAddressSpace.Translate(data, out tr) == Status.Ok && (tr.Flags & PageFlags.Executable) == 0, "data mapped no-execute");
+        // A frame of low memory holding a `ret`, called through the direct map: the fetch faults.
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn f) != Status.Ok) { t.Check(false, "a frame"); return; }
+        byte* p = Platform.DirectMap.ToVirt(f.ToAddr().Value);
+        p[0] = 0xC3;
+        ulong va = (ulong)(nuint)p;
+        t.Check(!FaultProbe.Execute(va), "calling a ret in the direct map faults");
+        t.Equal(FaultProbe.LastCr2, va, "CR2 at the called address");
+        t.Equal(FaultProbe.LastErrorCode & 0x11, 0x11, "protection fault on an instruction fetch");
+        frames.Free(f, 0);
+    }
+
+    private static void PaeFrameAbove4GiBThroughKmap(ref TestContext t)
+    {
+        const ulong FourGiB = 4UL << 30;
+        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+        if (KernelMain.Loader.HighestUsableEnd() <= FourGiB)
+        {
+            t.Check(buddy.ManagedFrames > 0, "frames managed");
+            Log.Line("  no RAM above 4 GiB on this machine: nothing to kmap there");
+            return;
+        }
+        // User blocks of 4 MiB until one lies above 4 GiB; the blocks below are held in a chain
+        // (each holds the address of the one before, written through kmap) and freed after.
+        const uint Order = 10;
+        ulong chain = ulong.MaxValue, found = 0;
+        int held = 0;
+        while (true)
+        {
+            if (buddy.Allocate(Order, MemoryClass.User, out Pfn b) != Status.Ok) break;
+            ulong phys = b.ToAddr().Value;
+            if (phys >= FourGiB) { found = phys; break; }
+            byte* q = Kmap.Map(phys);
+            *(ulong*)q = chain;
+            Kmap.Unmap(q);
+            chain = phys;
+            held++;
+        }
+        t.Check(found >= FourGiB, "a user block above 4 GiB");
+        if (found >= FourGiB)
+        {
+            byte* p = Kmap.Map(found + PageSize.Bytes);
+            for (int i = 0; i < 4096; i++) p[i] = 0x5A;
+            Kmap.Unmap(p);
+            p = Kmap.Map(found + PageSize.Bytes);
+            int kept = 0;
+            for (int i = 0; i < 4096; i++) if (p[i] == 0x5A) kept++;
+            t.Equal((ulong)kept, 4096, "the pattern reads back through another kmap");
+            SharpMM.Diagnostics.MemoryOps.Zero(p, 4096);
+            Kmap.Unmap(p);
+            p = Kmap.Map(found + PageSize.Bytes);
+            int nonzero = 0;
+            for (int i = 0; i < 4096; i++) if (p[i] != 0) nonzero++;
+            t.Equal((ulong)nonzero, 0, "non-zero bytes after zeroing through kmap");
+            Kmap.Unmap(p);
+            SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+            w.Str("  frame ");
+            w.Hex(found + PageSize.Bytes);
+            w.Str(" zeroed through kmap (");
+            w.Dec((ulong)held);
+            w.Line(" blocks below 4 GiB taken first)");
+            t.Equal((ulong)buddy.Free(Pfn.NewUnchecked(found >> PageSize.Shift), Order), (ulong)Status.Ok, "free the block above 4 GiB");
+        }
+        while (chain != ulong.MaxValue)
+        {
+            byte* q = Kmap.Map(chain);
+            ulong next = *(ulong*)q;
+            Kmap.Unmap(q);
+            buddy.Free(Pfn.NewUnchecked(chain >> PageSize.Shift), Order);
+            chain = next;
+        }
+    }
+
     private static void FollowsLayout(ref TestContext t)
     {
-        AddressSpaceLayout layout = AddressSpaceLayout.Get(LayoutId.I386HigherHalf);
+        AddressSpaceLayout layout = AddressSpaceLayout.Get(Platform.Layout);
         t.Equal(layout.KernelVirtualOffset, Arch.KernelVirtualBase, "kernel virtual offset");
         t.Check(layout.TryFind(RegionKind.KernelStack, out LayoutRegion stack) && stack.End == KernelStack.Top && stack.Start <= KernelStack.Guard,
             "the kernel stack (and its guard) at the top of the kernel-stack region");
@@ -39,10 +300,20 @@ internal static unsafe class ArchTests
         t.Check(layout.TryFind(RegionKind.PageDirectory, out LayoutRegion dir) && dir.Start == KernelAddressSpace.DirectoryAddress, "the directory where the layout puts it");
         t.Check(layout.TryFind(RegionKind.KernelImage, out LayoutRegion image) && image.Start <= Arch.KernelVirtualBase + KernelImage.Start
             && Arch.KernelVirtualBase + KernelImage.End <= image.End, "the image inside the kernel-image region");
-        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == RegionKind.KernelHeap
-            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the kernel-heap region");
-        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == RegionKind.KernelHeap && Platform.WindowEnd <= heap.End
-            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc and the physical-mapping window in the kernel-heap region, above the direct map");
+        // The higher half draws one kernel-heap region over the direct map and the windows;
+        // low-2g and phantom draw a HighMem window at the top, which holds them (on phantom the
+        // physical-mapping window is the device pool).
+        RegionKind windows = Platform.Low2G || Platform.Phantom ? RegionKind.HighMemWindow : RegionKind.KernelHeap;
+        t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == windows
+            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the layout's window region");
+        t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == windows && Platform.VmallocEnd <= heap.End
+            && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc in that region, above the direct map");
+        t.Check(layout.TryFind(Platform.WindowStart, out LayoutRegion pmw) && Platform.WindowEnd <= pmw.End
+            && pmw.Kind == (Platform.Phantom ? RegionKind.DevicePool : windows), "the physical-mapping window in its region (phantom: the device pool)");
+        if (Platform.Low2G)
+            t.Check(layout.TryFind(Arch.KernelVirtualBase + Platform.DirectMapLimit - 1, out LayoutRegion direct) && direct.Kind == RegionKind.DirectMap
+                && direct.End == Arch.KernelVirtualBase + Platform.DirectMapLimit && layout.DirectMapPhysStart == direct.Start - Arch.KernelVirtualBase,
+                "the direct map ends where the layout's does, at the same offset");
     }
 
     private static void EarlyPagesZeroAndLimit(ref TestContext t)
@@ -70,9 +341,17 @@ internal static unsafe class ArchTests
         t.Check(!FaultProbe.Read(0, out _), "reading address 0 faults");
         t.Equal(FaultProbe.LastCr2, 0, "CR2 of the fault on address 0");
         t.Equal(FaultProbe.LastErrorCode & 1, 0, "not-present fault");
+        if (Platform.Phantom)
+        {
+            // The identity layout: the image runs at its physical address, page 0 alone faults.
+            t.Check(FaultProbe.Read(KernelImage.Start, out _), "the image reads at its physical address");
+            t.Check(FaultProbe.Read(0x1000, out _), "page 1 reads (low memory identity-mapped)");
+            t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
+            return;
+        }
         t.Check(!KernelAddressSpace.IsMapped(KernelImage.Start), "the image's physical address is not mapped");
         t.Check(!FaultProbe.Read(KernelImage.Start, out _), "reading the image at its physical address faults");
-        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at 0xC0000000 + phys");
+        t.Check(FaultProbe.Read(Arch.KernelVirtualBase + KernelImage.Start, out _), "the image reads at the kernel base + phys");
         t.Equal(Arch.ReadCr3() & 0xFFFFF000, KernelAddressSpace.Mapper.RootPhys, "CR3 holds the kernel's directory");
     }
 
@@ -123,7 +402,10 @@ internal static unsafe class ArchTests
         ulong root = KernelAddressSpace.Mapper.RootPhys;
         t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0xFFFFF000, root, "PD[1023] points at the directory");
         t.Equal(dir[KernelAddressSpace.RecursiveSlot] & 0x7, 0x3, "PD[1023] present, writable, supervisor");
-        t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
+        if (Platform.Phantom)
+            t.Equal(dir[0] & 0x81, 0x1, "PD[0] a page table (the identity layout, page 0 left out)");
+        else
+            t.Equal(dir[0], 0, "PD[0] (the identity map) empty");
         // The directory read through the slot is the one the library built (through the direct map).
         uint* built = (uint*)Platform.DirectMap.ToVirt(root);
         int differ = 0;
@@ -183,9 +465,11 @@ internal static unsafe class ArchTests
         token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
         t.Check(FaultProbe.Read(va, out ulong before) && before == 0xAAAA_0001, "the page reads frame A");
 
-        uint* pte = (uint*)(KernelAddressSpace.PageTablesBase + 4096 * (uint)(va >> 22)) + ((va >> 12) & 1023);
-        t.Equal(*pte & 0xFFFFF000, a.ToAddr().Value, "PTE through the slot names frame A");
-        *pte = (uint)b.ToAddr().Value | (*pte & 0xFFF);
+        byte* table = LeafTable(va);
+        int index = (int)((va >> 12) & (ulong)(I386Format.EntriesPerTable(0) - 1));
+        ulong pte = I386Format.Read(table, index);
+        t.Equal(I386Format.Address(0, pte), a.ToAddr().Value, "the PTE (through the slot, or the direct map with PAE) names frame A");
+        I386Format.Write(table, index, I386Format.WithAddress(0, pte, b.ToAddr().Value));
         Arch.Invlpg((uint)va);
         t.Check(FaultProbe.Read(va, out ulong after) && after == 0xBBBB_0002, "after invlpg the page reads frame B");
         t.Check(m.Translate(VirtAddr.NewUnchecked(va), out Translation tr) == Status.Ok && tr.PageBase.Value == b.ToAddr().Value, "the library's walk sees frame B");
@@ -258,7 +542,9 @@ internal static unsafe class ArchTests
         t.Equal((ulong)buddy.Allocate(0, MemoryClass.User, out Pfn f), (ulong)Status.Ok, "a user frame");
         ulong phys = f.ToAddr().Value;
         t.Check(phys >= Platform.DirectMapLimit, "user frames come from HighMem first");
-        t.Check(!KernelAddressSpace.IsMapped(Arch.KernelVirtualBase + phys), "the frame has no direct-map address");
+        // Base + phys lies beyond the direct map's end (where it is an address at all): there the
+        // windows are, so nothing maps the frame linearly.
+        t.Check(!Platform.InDirectMap(Arch.KernelVirtualBase + phys), "the frame has no direct-map address");
         byte* p = Kmap.Map(phys);
         for (int i = 0; i < 4096; i++) p[i] = 0xA5;
         Kmap.Unmap(p);

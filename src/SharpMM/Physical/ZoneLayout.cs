@@ -10,7 +10,7 @@ namespace SharpMM.Physical;
 ///                         DMA        DMA32          Normal
 ///  I386 (3G/1G split)   0 ---- 16 MiB ------ 896 MiB --------------------->
 ///                         DMA        Normal          HighMem (not direct-mapped)
-///  LowHigh (2G/2G)      0 ---- 16 MiB ------ 2 GiB ----------------------->
+///  LowHigh (2G/2G)      0 ---- 16 MiB ------ 2 GiB (i386-low-2g: 1920 MiB) ->
 ///                         DMA        Low             HighMem
 ///  Flat                 0 ----------------------------------------------->
 ///                         Normal (one zone: benchmarks, small tests)
@@ -81,13 +81,16 @@ public unsafe struct ZoneLayout
         return l;
     }
 
-    /// <summary>The 2G/2G split's layout: a Low zone identity-mapped below 2 GiB (DMA carved out
-    /// below 16 MiB) and a HighMem zone above.</summary>
-    public static ZoneLayout LowHigh()
+    /// <summary>The 2G/2G split's layout: a Low zone below <paramref name="lowLimitBytes"/> (2 GiB
+    /// by default; i386-low-2g's linear map ends at 1920 MiB), DMA carved out below 16 MiB, and a
+    /// HighMem zone above. The limit must be a multiple of 4 MiB above 16 MiB.</summary>
+    public static ZoneLayout LowHigh(ulong lowLimitBytes = 2UL << 30)
     {
+        if ((lowLimitBytes & ((4UL << 20) - 1)) != 0 || lowLimitBytes <= (16UL << 20))
+            Panic.Fail("ZoneLayout.LowHigh: the Low zone's limit must be a multiple of 4 MiB above 16 MiB", lowLimitBytes);
         ZoneLayout l = default;
         l.Add(ZoneKind.Dma, 16UL << 20);
-        l.Add(ZoneKind.Low, 2UL << 30);
+        l.Add(ZoneKind.Low, lowLimitBytes);
         l.Add(ZoneKind.HighMem, Unbounded);
         l.Classes(0, 1, 1, 2);
         return l;

@@ -84,6 +84,11 @@ public struct AddressSpaceLayout
     public ulong KernelBase;
     /// <summary>Where the kernel image runs: virtual = physical + this (0: identity-mapped).</summary>
     public ulong KernelVirtualOffset;
+    /// <summary>The physical address the <see cref="RegionKind.DirectMap"/> region's first byte
+    /// maps: 0 where the direct map is a region of its own (x86-64); on i386-low-2g the region
+    /// continues the kernel image's linear map (virtual = physical + 0x80000000), so it starts at
+    /// the physical address where the image region ends.</summary>
+    public ulong DirectMapPhysStart;
 
     /// <summary>Number of regions.</summary>
     public readonly int Count => _count;
@@ -157,29 +162,43 @@ public struct AddressSpaceLayout
         return l;
     }
 
+    /// <summary>The physical memory i386-low-2g maps linearly at 0x80000000 (the Low zone):
+    /// 2 GiB less the top 128 MiB of the address space, which hold the windows (vmalloc, kmap),
+    /// the kernel stack and the page tables, as Linux's 2G/2G split keeps 128 MiB for vmalloc.</summary>
+    public const ulong I386Low2GDirectMapBytes = 1920UL << 20;
+
     /// <summary>
-    /// The 2G/2G split: the kernel at 0x80000000; RAM below 2 GiB identity-mapped for the kernel
-    /// (the Low zone, directly usable), pages of the High zone above 2 GiB of RAM mapped on
-    /// demand through a window; user space below 2 GiB.
+    /// The 2G/2G split: user space below 0x80000000 (text at 0x08048000, shared libraries from
+    /// 0x40000000, the stack below 0x80000000); the kernel image at 0x80000000 + its physical
+    /// address, inside the linear map of physical [0, 1920 MiB) at 0x80000000 (the Low zone,
+    /// directly usable) that ends at 0xF8000000; above it the kernel heap's windows, where the
+    /// High zone's pages (RAM above the Low zone) are mapped on demand (kmap), then the kernel
+    /// stacks, the page tables at 0xFFC00000 and the page directory at 0xFFFFF000 through the
+    /// recursive self-map (directory entry 1023), as on the higher half.
     /// </summary>
     public static AddressSpaceLayout I386Low2G()
     {
         AddressSpaceLayout l = default;
         l.Id = LayoutId.I386Low2G; l.AddressBits = 32; l.KernelBase = 0x80000000; l.KernelVirtualOffset = 0x80000000;
+        l.DirectMapPhysStart = 0x00400000;
         l.Add(0x00000000, 0x00001000, RegionKind.Guard);
-        l.Add(0x00001000, 0x80000000, RegionKind.IdentityMap);          // Low zone: RAM below 2 GiB, virt == phys
+        l.Add(0x08048000, 0x40000000, RegionKind.UserText, user: true); // text, data, then brk heap
+        l.Add(0x40000000, 0x7F800000, RegionKind.SharedLibraries, user: true);
+        l.Add(0x7F800000, 0x80000000, RegionKind.UserStack, user: true, growsDown: true);
         l.Add(0x80000000, 0x80400000, RegionKind.KernelImage);
-        l.Add(0x80400000, 0xF0000000, RegionKind.KernelHeap);
-        l.Add(0xF0000000, 0xFF800000, RegionKind.HighMemWindow);        // High zone pages mapped on demand
-        l.Add(0xFF800000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
-        l.Add(0xFFC00000, 0x100000000, RegionKind.PageTables);
+        l.Add(0x80400000, 0x80000000 + I386Low2GDirectMapBytes, RegionKind.DirectMap); // Low zone: virt = phys + 0x80000000
+        l.Add(0x80000000 + I386Low2GDirectMapBytes, 0xFF400000, RegionKind.HighMemWindow); // vmalloc, kmap: High zone pages on demand
+        l.Add(0xFF400000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
+        l.Add(0xFFC00000, 0xFFFFF000, RegionKind.PageTables);
+        l.Add(0xFFFFF000, 0x100000000, RegionKind.PageDirectory);
         return l;
     }
 
     /// <summary>
     /// Phantom OS's IA32 map: the kernel image and heap below 0x40000000; the unmapped
     /// address-space pool 0x40000000-0x80000000 from which device memory is mapped (page_map_io);
-    /// the persistent object space 0x80000000-0xC0000000, backed by disk and snapshotted.
+    /// the persistent object space 0x80000000-0xC0000000, backed by disk and snapshotted; at the
+    /// top the i386 kernel's windows (vmalloc, kmap), stack, tables and directory (entry 1023).
     /// </summary>
     public static AddressSpaceLayout PhantomIa32()
     {
@@ -191,8 +210,12 @@ public struct AddressSpaceLayout
         l.Add(0x00400000, 0x40000000, RegionKind.KernelHeap);
         l.Add(0x40000000, 0x80000000, RegionKind.DevicePool);
         l.Add(0x80000000, 0xC0000000, RegionKind.ObjectSpace);
-        l.Add(0xC0000000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
-        l.Add(0xFFC00000, 0x100000000, RegionKind.PageTables);
+        // The i386 kernel's windows (vmalloc, kmap), stack and recursive self-map, as on its
+        // other layouts: the top of the address space.
+        l.Add(0xF8000000, 0xFF400000, RegionKind.HighMemWindow);
+        l.Add(0xFF400000, 0xFFC00000, RegionKind.KernelStack, growsDown: true);
+        l.Add(0xFFC00000, 0xFFFFF000, RegionKind.PageTables);
+        l.Add(0xFFFFF000, 0x100000000, RegionKind.PageDirectory);
         return l;
     }
 

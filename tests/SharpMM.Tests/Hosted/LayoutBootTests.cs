@@ -46,6 +46,33 @@ public class LayoutBootTests
         Assert.Equal(TranslationResult.PageFault, mmu.Translate(0xC0100000, AccessKind.Read, Privilege.User, out _));
     }
 
+    // The 2G/2G split follows the same rule as the kernel booted with layout=low-2g: the kernel
+    // at 0x80000000 + phys, physical memory mapped linearly from there (the direct map continues
+    // the image's offset), nothing of the kernel below 0x80000000 (the boot identity map is gone,
+    // user space is empty), the directory through the self-map, the Low zone ending where the
+    // linear map ends (1920 MiB) and RAM above it in HighMem.
+    [Fact]
+    public void I386Low2G_FinalAddressSpace_MapsLowMemoryLinearlyAt2GiB()
+    {
+        using var boot = LayoutBoot.Run(LayoutId.I386Low2G, QemuMaps.ForMachine(3UL << 30, "pc"));
+        var mmu = boot.Mmu;
+        Assert.True(boot.FailedChecks == 0, boot.Log);
+        Assert.Equal(TranslationResult.Ok, mmu.Translate(0x80100000, AccessKind.Fetch, Privilege.Supervisor, out ulong pa));
+        Assert.Equal(0x100000UL, pa);
+        Assert.Equal(TranslationResult.Ok, mmu.Translate(0x80000000 + (1000UL << 20) + 0x123, AccessKind.Write, Privilege.Supervisor, out pa));
+        Assert.Equal((1000UL << 20) + 0x123, pa);
+        Assert.Equal(TranslationResult.Ok, mmu.Translate(0xF7FFF000, AccessKind.Read, Privilege.Supervisor, out pa));
+        Assert.Equal(0x77FFF000UL, pa);
+        Assert.Equal(TranslationResult.PageFault, mmu.Translate(0xF8000000, AccessKind.Read, Privilege.Supervisor, out _));
+        foreach (ulong low in new ulong[] { 0x1000, 0x100000, 0x08048000, 0x7FFFF000 })
+            Assert.Equal(TranslationResult.PageFault, mmu.Translate(low, AccessKind.Read, Privilege.Supervisor, out _));
+        Assert.Equal(TranslationResult.Ok, mmu.Translate(0xFFFFF000, AccessKind.Read, Privilege.Supervisor, out ulong dir));
+        Assert.Equal(boot.FinalRoot, dir);
+        Assert.Contains("(zones DMA Low HighMem)", boot.Log);
+        var zones = LayoutBoot.ZonesFor(LayoutId.I386Low2G);
+        Assert.Equal(AddressSpaceLayout.I386Low2GDirectMapBytes, zones.EndPfn(1) << 12);
+    }
+
     [Fact]
     public void PageTablesAndWalk_Reports()
     {
