@@ -138,6 +138,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         FaultTicks[(int)r.Kind] += dt;
         FaultSamples[(int)r.Kind].Add(dt);
         FaultCounts[(int)r.Kind]++;
+        Trace.TraceRecorder.Current?.Fault((byte)r.Kind);
         LastFault = r;
         return r.IsResolved ? FaultResolution.Retry : FaultResolution.Fail;
     }
