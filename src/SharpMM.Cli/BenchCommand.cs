@@ -282,15 +282,16 @@ internal static unsafe class BenchCommand
 
     // Debian's jemalloc uses initial-exec TLS: dlopen after start-up fails with "cannot allocate
     // memory in static TLS block" unless glibc reserves room at process start. When jemalloc is
-    // installed and the variable is not set, the heap bench runs in a child process that has it.
+    // installed and the variable is not set, the heap bench (and `trace replay` against a peer)
+    // runs in a child process that has it.
     private const string StaticTlsTunable = "glibc.rtld.optional_static_tls=1048576";
 
-    private static bool NeedsStaticTlsRoom() =>
+    internal static bool NeedsStaticTlsRoom() =>
         Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null
         && File.Exists("/usr/lib/x86_64-linux-gnu/" + Jemalloc.Library)
         && !PeerLibraries.IsAvailable("jemalloc", out _);
 
-    private static int RerunWithStaticTlsRoom()
+    internal static int RerunWithStaticTlsRoom()
     {
         string[] argv = Environment.GetCommandLineArgs();
         var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { UseShellExecute = false };
