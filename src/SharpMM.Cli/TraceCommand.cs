@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
+using SharpMM.Cli.Report;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Trace;
 using SharpMM.Hosted.User;
@@ -177,6 +179,7 @@ internal static class TraceCommand
         allocator.Required = true;
         var mem = CliOptions.Size("--mem", "RAM of the simulated machine for the page allocators (default: the trace's).", 1UL << 20, 16UL << 40);
         var json = CliOptions.Json();
+        var report = ReportOption.Create();
         var c = new Command("replay",
             "Replay a trace against an allocator, every step checked (no overlap, only live blocks freed): time per event, allocations " +
             "refused, peak footprint, fragmentation over time. Exit status 1 when a step failed its check.");
@@ -184,9 +187,11 @@ internal static class TraceCommand
         c.Options.Add(allocator);
         c.Options.Add(mem);
         c.Options.Add(json);
+        c.Options.Add(report);
         c.SetAction(r =>
         {
             string path = r.GetValue(file)!.ToString();
+            string? reportPath = r.GetValue(report)?.ToString();
             string alloc = r.GetValue(allocator)!;
             ulong frames = (r.GetValue(mem) ?? 0) >> 12;
             if (frames != 0 && TraceReplay.IsByteLevel(alloc)) throw new UsageException($"--mem applies to the page allocators, not to {alloc}");
@@ -204,10 +209,28 @@ internal static class TraceCommand
             JsonObject doc = ReplayDocument(path, trace, res);
             if (asJson) CliJson.Write(doc);
             else Console.Out.Write(ReplayText(path, trace, res));
+            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { doc }), $"sharpmm trace replay {path} --allocator {alloc}");
             if (!res.Clean) throw new CommandFailedException($"replay against {alloc}: {res.Overlaps} overlapping allocations, {res.RefusedFrees} refused frees");
             return ExitCode.Done;
         });
         return c;
+    }
+
+    /// <summary>The replays `report --trace` draws: the page events against the buddy allocator and
+    /// the heap events against kmalloc, each when the trace has them.</summary>
+    internal static List<JsonObject> ReportReplays(string path)
+    {
+        TraceFile trace = Open(path);
+        var docs = new List<JsonObject>();
+        ulong pages = trace.Count(TraceEventKind.PageAlloc) + trace.Count(TraceEventKind.PageFree);
+        ulong heap = trace.Count(TraceEventKind.Kmalloc) + trace.Count(TraceEventKind.Kfree) + trace.Count(TraceEventKind.CacheAlloc) + trace.Count(TraceEventKind.CacheFree);
+        if (pages == 0 && heap == 0) throw new UsageException($"{path}: no page or heap events to replay");
+        using (new Progress($"trace replay {path}: running", json: false))
+        {
+            if (pages != 0) docs.Add(ReplayDocument(path, trace, TraceReplay.Run(trace, "buddy")));
+            if (heap != 0) docs.Add(ReplayDocument(path, trace, TraceReplay.Run(trace, "kmalloc")));
+        }
+        return docs;
     }
 
     /// <summary>Opens a trace; a file that is not one is bad input naming the file and offset.</summary>
