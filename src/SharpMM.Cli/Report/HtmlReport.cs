@@ -228,7 +228,7 @@ internal static class HtmlReport
         h.Append(bytes
             ? $"peak live bytes <b data-figure=\"peak_live_bytes\">{r["peak_live_bytes"]}</b>, peak footprint <b data-figure=\"peak_footprint_bytes\">{r["peak_footprint_bytes"]}</b> bytes.</p>"
             : $"peak <b data-figure=\"peak_frames\">{r["peak_frames"]}</b> frames allocated.</p>");
-        h.Append("<table data-table=\"replay-samples\"><tr><th>event</th>");
+        h.Append($"<details><summary>The {samples.Count} samples</summary><table data-table=\"replay-samples\"><tr><th>event</th>");
         h.Append(bytes ? "<th>footprint bytes</th><th>live bytes</th></tr>" : "<th>free frames</th><th>largest free order</th><th>free blocks by order</th></tr>");
         foreach (JsonNode? s in samples)
         {
@@ -240,7 +240,7 @@ internal static class HtmlReport
                 h.Append($"<tr data-event=\"{s["event"]}\" data-free-frames=\"{s["free_frames"]}\" data-largest-free-order=\"{s["largest_free_order"]}\" data-free-blocks=\"{blocks}\"><td>{s["event"]}</td><td>{s["free_frames"]}</td><td>{s["largest_free_order"]}</td><td>{blocks}</td></tr>");
             }
         }
-        h.Append("</table>");
+        h.Append("</table></details>");
         Close(h);
     }
 
