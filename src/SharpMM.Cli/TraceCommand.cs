@@ -233,6 +233,16 @@ internal static class TraceCommand
         return docs;
     }
 
+    /// <summary>`bench --report`: bench workload <paramref name="label"/> recorded (untimed) and its
+    /// trace replayed on the allocator the run used, as a `trace replay --json` document.</summary>
+    internal static JsonObject RecordedReplay(string label, double scale)
+    {
+        using var progress = new Progress($"bench {label}: recording and replaying for the report", json: false);
+        RecordedRun run = TraceRecorder.RecordBench(label, scale);
+        TraceFile trace = TraceFile.FromBytes(run.Trace.ToBytes());
+        return ReplayDocument($"bench {label}", trace, TraceReplay.Run(trace, run.ReplayAllocator));
+    }
+
     /// <summary>Opens a trace; a file that is not one is bad input naming the file and offset.</summary>
     internal static TraceFile Open(string path)
     {

@@ -147,4 +147,20 @@ public sealed class CliTraceTests : IDisposable
         Assert.NotEmpty(samples);
         Assert.Equal(samples, rows);
     }
+
+    [Fact]
+    public void BenchWithAReport_DrawsTheReplayOfItsRecordedRun_ButNotForW4()
+    {
+        string html = PathOf("bench.html");
+        CliResult r = Run("bench", "W3h", "--scale", "0.001", "--reps", "1", "--report", html);
+        Assert.True(r.Exit == 0, r.Stderr);
+        XElement page = XElement.Parse(File.ReadAllText(html).Replace("<!DOCTYPE html>", ""));
+        XNamespace x = "http://www.w3.org/1999/xhtml";
+        XElement section = page.Descendants(x + "section").Single(s => (string?)s.Attribute("data-section") == "trace-replay");
+        Assert.Equal("kmalloc", (string?)section.Attribute("data-allocator"));
+        // W3h at scale 0.001: 1000 warm-up pairs and 10,000 timed ones, each a kmalloc and a kfree.
+        Assert.Equal("22000", section.Descendants(x + "b").Single(b => (string?)b.Attribute("data-figure") == "replayed_events").Value);
+        AssertBadInput(Run("bench", "W4", "--report", PathOf("w4.html")), "--report", "W4");
+        Assert.False(File.Exists(PathOf("w4.html")));
+    }
 }
