@@ -171,6 +171,8 @@ public unsafe class TraceReplayTests
         Assert.NotEqual(0UL, trace.Count(TraceEventKind.PageAlloc));
         Assert.Equal(trace.Count(TraceEventKind.PageAlloc), trace.Count(TraceEventKind.PageFree)); // every frame returned
         Assert.NotEqual(0UL, trace.Count(TraceEventKind.Fault));
+        // Each resolved fault mapped the faulting page (the faults that failed map nothing).
+        Assert.InRange(trace.Count(TraceEventKind.Map), 1UL, trace.Count(TraceEventKind.Fault));
         ReplayResult r = TraceReplay.Run(Load(trace), "buddy");
         Assert.True(r.Clean);
         Assert.Equal(0UL, r.FailedAllocations);
