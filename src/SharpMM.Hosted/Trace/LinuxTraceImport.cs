@@ -195,11 +195,12 @@ public static class LinuxTraceImport
     }
 
     /// <summary>Where each live block of an imported trace sits in the simulated machine: the
-    /// lowest free place aligned to its order (first fit over a bitmap of frames).</summary>
+    /// lowest free place aligned to its order (first fit over a bitmap of frames). Per order, a
+    /// hint: no aligned block of the order is free below it, so a search starts there.</summary>
     private sealed class BlockPlacer
     {
         private readonly List<ulong> _used = new(); // one bit per frame
-        private ulong _hint;
+        private readonly ulong[] _hint = new ulong[BuddyAllocator.MaxOrderValue + 1];
 
         /// <summary>One past the highest frame ever used.</summary>
         public ulong End { get; private set; }
@@ -207,11 +208,10 @@ public static class LinuxTraceImport
         public ulong Allocate(uint order)
         {
             ulong size = 1UL << (int)order;
-            // Blocks of order 0 search from a hint (the lowest frame that may be free).
-            ulong at = order == 0 ? _hint : 0;
+            ulong at = _hint[order];
             while (!IsFree(at, size)) at += size;
             Set(at, size, true);
-            if (order == 0) _hint = at + 1;
+            _hint[order] = at + size;
             if (at + size > End) End = at + size;
             return at;
         }
@@ -219,7 +219,8 @@ public static class LinuxTraceImport
         public void Free(ulong at, uint order)
         {
             Set(at, 1UL << (int)order, false);
-            if (at < _hint) _hint = at;
+            // A block of any order holding these frames may now be free.
+            for (int o = 0; o < _hint.Length; o++) _hint[o] = Math.Min(_hint[o], at & ~((1UL << o) - 1));
         }
 
         private bool IsFree(ulong at, ulong size)
