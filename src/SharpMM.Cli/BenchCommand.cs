@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
+using SharpMM.Cli.Report;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Workloads;
@@ -46,6 +47,12 @@ internal static unsafe class BenchCommand
             Description = "Before W3, W3t or W3h: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
         };
         var json = CliOptions.Json();
+        var report = new Option<FileInfo>("--report")
+        {
+            Description = "Also record the workload's allocator events in one more (untimed) run, replay them on the allocator it used and write " +
+                          "the replay over time as an HTML report (see `sharpmm report --trace`). W0..W3h; W4 has no allocator trace.",
+            HelpName = "FILE.html",
+        };
         var c = new Command("bench", "Run a workload of docs/benchmarks.md and print the median time per operation.");
         c.Arguments.Add(workload);
         c.Options.Add(scale);
@@ -53,15 +60,22 @@ internal static unsafe class BenchCommand
         c.Options.Add(pcp);
         c.Options.Add(installPeers);
         c.Options.Add(json);
+        c.Options.Add(report);
         c.SetAction(r =>
         {
             string label = r.GetValue(workload)!;
+            string? reportPath = r.GetValue(report)?.ToString();
+            if (reportPath != null && label == "W4") throw new UsageException("--report: W4 works on page tables and has no allocator trace to draw (W0..W3h have)");
             if (r.GetValue(installPeers))
             {
                 if (!label.StartsWith("W3", StringComparison.Ordinal)) throw new UsageException("--install-peers goes with W3, W3t or W3h (the workloads that run peer mallocs)");
                 InstallPeers();
             }
-            return Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
+            int exit = Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
+            if (reportPath != null)
+                ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { TraceCommand.RecordedReplay(label, r.GetValue(scale)) }),
+                    $"sharpmm bench {label}: the run's allocator events replayed");
+            return exit;
         });
         return c;
     }
@@ -282,15 +296,16 @@ internal static unsafe class BenchCommand
 
     // Debian's jemalloc uses initial-exec TLS: dlopen after start-up fails with "cannot allocate
     // memory in static TLS block" unless glibc reserves room at process start. When jemalloc is
-    // installed and the variable is not set, the heap bench runs in a child process that has it.
+    // installed and the variable is not set, the heap bench (and `trace replay` against a peer)
+    // runs in a child process that has it.
     private const string StaticTlsTunable = "glibc.rtld.optional_static_tls=1048576";
 
-    private static bool NeedsStaticTlsRoom() =>
+    internal static bool NeedsStaticTlsRoom() =>
         Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null
         && File.Exists("/usr/lib/x86_64-linux-gnu/" + Jemalloc.Library)
         && !PeerLibraries.IsAvailable("jemalloc", out _);
 
-    private static int RerunWithStaticTlsRoom()
+    internal static int RerunWithStaticTlsRoom()
     {
         string[] argv = Environment.GetCommandLineArgs();
         var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { UseShellExecute = false };

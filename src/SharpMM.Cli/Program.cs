@@ -43,6 +43,7 @@ internal static class Program
             BenchCommand.Create(),
             WorkloadCommand.Create(),
             ReportCommand.Create(),
+            TraceCommand.Create(),
             QemuCommand.Create(),
             CheckKernelLogCommand.Create(),
         };

@@ -31,14 +31,16 @@ internal static unsafe class ReportCommand
         var workload = CliOptions.Choice("--workload",
             "Also run this user workload (as `sharpmm workload NAME` with its defaults, on --layout when that is x86_64 or i386-higher-half, " +
             "else x86_64; with --mem's RAM when given, else 64 MiB) and draw its resident set and faults.", null, UserWorkloads.Names);
+        var trace = new Option<FileInfo>("--trace") { Description = "Also replay this trace (`sharpmm trace`) and draw it over time: free pages by order and the largest free order (buddy), kmalloc footprint against live bytes.", HelpName = "FILE" };
         var output = new Option<FileInfo>("-o", "--output") { Description = "The HTML file to write.", HelpName = "FILE.html", Required = true };
         var c = new Command("report",
             "Write an HTML report (one self-contained file: inline SVG and CSS, no scripts or network) of a boot: the physical memory map " +
             "to scale (linear and log), free blocks by order with Linux's fragmentation indices, kmalloc size classes; with --layout the " +
-            "address space and page tables; with --workload the run's resident set and faults.");
+            "address space and page tables; with --workload the run's resident set and faults; with --trace the replay of a trace over time.");
         map.AddTo(c);
         c.Options.Add(layout);
         c.Options.Add(workload);
+        c.Options.Add(trace);
         c.Options.Add(output);
         c.SetAction(r =>
         {
@@ -80,8 +82,12 @@ internal static unsafe class ReportCommand
                 if (!run.Verified || run.FramesNotReturned != 0) exit = ExitCode.Failed;
             }
 
-            string title = "SharpMM report: " + source + (layoutName != null ? $", layout {layoutName}" : "") + (workloadName != null ? $", workload {workloadName}" : "");
-            ReportOption.Write(path, new ReportDocuments(bootDoc, tablesDoc, workloadDoc), title);
+            string? tracePath = r.GetValue(trace)?.ToString();
+            var replays = tracePath != null ? TraceCommand.ReportReplays(tracePath) : null;
+            if (replays != null && replays.Any(d => !(bool)d["ok"]!)) exit = ExitCode.Failed;
+
+            string title = "SharpMM report: " + source + (layoutName != null ? $", layout {layoutName}" : "") + (workloadName != null ? $", workload {workloadName}" : "") + (tracePath != null ? $", trace {tracePath}" : "");
+            ReportOption.Write(path, new ReportDocuments(bootDoc, tablesDoc, workloadDoc, replays), title);
             Console.Out.WriteLine($"sharpmm: wrote {path}");
             if (exit != ExitCode.Done) Console.Error.WriteLine("sharpmm: the run behind the report failed its checks (run the same as `boot` or `workload` for details)");
             return exit;

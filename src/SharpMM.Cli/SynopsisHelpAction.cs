@@ -17,11 +17,18 @@ internal sealed class SynopsisHelpAction(HelpAction standard) : SynchronousComma
         output.WriteLine("Synopsis:");
         foreach (Command c in root.Subcommands)
         {
-            var words = c.Arguments.Select(a => a.HelpName ?? a.Name)
-                         .Concat(c.Options.Where(o => o is not HelpOption).Select(o => o is Option<bool> ? $"[{o.Name}]" : $"[{o.Name} {o.HelpName}]"));
-            output.WriteLine($"  sharpmm {c.Name} {string.Join(' ', words)}");
+            // A command with subcommands (trace): a line per subcommand.
+            if (c.Subcommands.Count > 0) foreach (Command sub in c.Subcommands) Line(output, c.Name + " " + sub.Name, sub);
+            else Line(output, c.Name, c);
         }
         output.WriteLine();
         return exit;
+    }
+
+    private static void Line(System.IO.TextWriter output, string name, Command c)
+    {
+        var words = c.Arguments.Select(a => a.HelpName ?? a.Name)
+                     .Concat(c.Options.Where(o => o is not HelpOption).Select(o => o is Option<bool> ? $"[{o.Name}]" : $"[{o.Name} {o.HelpName}]"));
+        output.WriteLine($"  sharpmm {name} {string.Join(' ', words)}");
     }
 }

@@ -41,6 +41,13 @@ function readPage() {
     tables: rows('tr[data-level]', ['data-level', 'data-count']),
     faults: rows('table[data-table=faults] tr[data-kind]', ['data-kind', 'data-count']),
     rss: rows('tr[data-step]', ['data-step', 'data-process-pages', 'data-swapped', 'data-pages-out', 'data-pages-in']),
+    latency: rows('table[data-table=fault-latency] tr[data-from-ns]', ['data-from-ns', 'data-latency-count']),
+    replays: [...document.querySelectorAll('section[data-section=trace-replay]')].map(s => ({
+      allocator: s.dataset.allocator,
+      pages: [...s.querySelectorAll('tr[data-event]')].map(r => [r.dataset.event, r.dataset.freeFrames, r.dataset.largestFreeOrder, r.dataset.freeBlocks]),
+      bytes: [...s.querySelectorAll('tr[data-event]')].map(r => [r.dataset.event, r.dataset.footprintBytes, r.dataset.liveBytes]),
+      figures: Object.fromEntries([...s.querySelectorAll('[data-figure]')].map(b => [b.dataset.figure, b.textContent])),
+    })),
     memTotal: (document.querySelector('[data-figure=total_kb]') || {}).textContent,
   };
 }
@@ -93,7 +100,23 @@ function readPage() {
         check(`${name}: section workload`, p.sections.includes('workload'));
         check(`${name}: faults = JSON`, same(p.faults, Object.entries(doc.faults).map(([k, v]) => [k, String(v.count)])), JSON.stringify(p.faults));
         check(`${name}: resident set = JSON rss`, same(p.rss, doc.rss.map(s => [String(s.step), String(s.process_pages), String(s.swapped), String(s.pages_out), String(s.pages_in)])));
-        for (const ch of ['resident-set', 'paging', 'faults']) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
+        for (const ch of ['resident-set', 'paging', 'faults', 'fault-latency']) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
+        check(`${name}: fault latency histogram = JSON fault_latency`, same(p.latency, doc.fault_latency.map(b => [String(b.from_ns), String(b.count)])), JSON.stringify(p.latency));
+      }
+      if (doc.command === 'trace replay') {
+        const r = p.replays.find(x => x.allocator === doc.allocator);
+        check(`${name}: section trace-replay for ${doc.allocator}`, r !== undefined);
+        if (!r) continue;
+        if (doc.byte_level) {
+          check(`${name}: footprint and live bytes over the replay = JSON samples`, same(r.bytes, doc.samples.map(s => [String(s.event), String(s.footprint_bytes), String(s.live_bytes)])), JSON.stringify(r.bytes.slice(0, 3)));
+          check(`${name}: peak live bytes = JSON`, r.figures.peak_live_bytes === String(doc.peak_live_bytes), r.figures.peak_live_bytes);
+          check(`${name}: chart footprint-${doc.allocator}`, p.charts.some(x => x.name === `footprint-${doc.allocator}`));
+        } else {
+          check(`${name}: free pages by order over the replay = JSON samples`, same(r.pages, doc.samples.map(s => [String(s.event), String(s.free_frames), String(s.largest_free_order), s.free_blocks.join(' ')])), JSON.stringify(r.pages.slice(0, 3)));
+          check(`${name}: peak frames = JSON`, r.figures.peak_frames === String(doc.peak_frames), r.figures.peak_frames);
+          for (const ch of [`free-pages-by-order-${doc.allocator}`, `largest-free-order-${doc.allocator}`]) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
+        }
+        check(`${name}: replayed events = JSON`, r.figures.replayed_events === String(doc.replayed_events), r.figures.replayed_events);
       }
     }
     for (const ch of p.charts) check(`${name}: chart ${ch.name} drawn`, ch.width > 100 && ch.height > 50 && ch.paths > 0, JSON.stringify(ch));

@@ -40,10 +40,22 @@ run report --layout i386-higher-half --workload memory-hog -o "$out/layout-workl
 run boot --layout i386-higher-half --json >"$out/layout-workload.boot.json"
 run pagetable --layout i386-higher-half --json >"$out/layout-workload.pagetable.json"
 run workload fork-server --scale 0.2 --json --report "$out/workload.html" >"$out/workload.workload.json"
+# Trace replays over time: a recorded page run drawn by `report --trace` (the replay is
+# deterministic, so a second replay gives the JSON's figures), the same run by `bench --report`,
+# a heap run by `trace replay --report`.
+run trace record W2o9 --scale 0.02 -o "$out/w2o9.trace" >/dev/null
+run report --trace "$out/w2o9.trace" -o "$out/trace.html" >/dev/null
+run trace replay "$out/w2o9.trace" --allocator buddy --json >"$out/trace.replay.json"
+run bench W2o9 --scale 0.02 --reps 1 --report "$out/bench.html" >/dev/null
+run trace record W3 --scale 0.002 -o "$out/w3.trace" >/dev/null
+run trace replay "$out/w3.trace" --allocator kmalloc --json --report "$out/trace-kmalloc.html" >"$out/trace-kmalloc.replay.json"
 
 node tests/browser/check-report.js "$(realpath "$out")" "$(command -v chromium)" \
   "physical:$out/physical.html:$out/physical.boot.json" \
   "laptop:$out/laptop.html:$out/laptop.boot.json" \
   "boot-x86_64:$out/boot-x86_64.html:$out/boot-x86_64.boot.json,$out/boot-x86_64.pagetable.json" \
   "layout-workload:$out/layout-workload.html:$out/layout-workload.boot.json,$out/layout-workload.pagetable.json" \
-  "workload:$out/workload.html:$out/workload.workload.json"
+  "workload:$out/workload.html:$out/workload.workload.json" \
+  "trace:$out/trace.html:$out/trace.replay.json" \
+  "bench:$out/bench.html:$out/trace.replay.json" \
+  "trace-kmalloc:$out/trace-kmalloc.html:$out/trace-kmalloc.replay.json"

@@ -17,6 +17,10 @@ internal static class Svg
     /// <summary>"[0x1000, 0x9f000) 620 KiB": a half-open range and its size, for hover titles.</summary>
     public static string Range(ulong start, ulong end) => $"[{Hex(start)}, {Hex(end)}) {Size(end - start)}";
 
+    /// <summary>A power-of-two duration in nanoseconds for an axis label: "512 ns", "2 us", "1 ms".</summary>
+    public static string Duration(ulong ns) =>
+        ns >= 1_000_000 ? $"{Num(ns / 1e6)} ms" : ns >= 1000 ? $"{Num(ns / 1e3)} us" : $"{ns} ns";
+
     /// <summary>A size for reading: exact when a binary unit divides it and the count has at most
     /// four digits ("4 MiB", "4092 KiB"), else to one decimal in the largest unit it reaches
     /// ("895.7 MiB"); the exact bytes are in the data attributes.</summary>

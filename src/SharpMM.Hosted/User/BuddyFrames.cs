@@ -7,7 +7,8 @@ namespace SharpMM.Hosted.User;
 /// The buddy allocator as a frame source for user memory (user pages and user page tables):
 /// order-0 frames of the User memory class, optionally poisoned on allocation (0xA5) and on free
 /// (0x6B) so a page handed to a process without zeroing shows up, and failing the
-/// <see cref="FailAt"/>-th allocation (1-based; 0 = never) to test out-of-memory paths.
+/// <see cref="FailAt"/>-th allocation (1-based; 0 = never) to test out-of-memory paths. While a
+/// trace is recorded (<see cref="Trace.TraceRecorder.Current"/>) each allocation and free is an event.
 /// </summary>
 public unsafe struct BuddyFrames : IFrameTableAllocator
 {
@@ -32,6 +33,7 @@ public unsafe struct BuddyFrames : IFrameTableAllocator
         Allocations++;
         if (FailAt != 0 && Allocations == FailAt) { pfn = default; return Status.OutOfMemory; }
         Status s = _buddy->Allocate(order, MemoryClass.User, out pfn);
+        if (s == Status.Ok && Trace.TraceRecorder.Current is { } t) t.PageAlloc(pfn.Value, order, t.Header.ZoneOf(pfn.Value));
         if (s == Status.Ok && Poison) new System.Span<byte>(_ram + (pfn.Value << PageSize.Shift), (int)(PageSize.Bytes << (int)order)).Fill(0xA5);
         return s;
     }
@@ -41,7 +43,9 @@ public unsafe struct BuddyFrames : IFrameTableAllocator
     {
         if (Poison && _buddy->StateOf(pfn) == FrameState.Allocated)
             new System.Span<byte>(_ram + (pfn.Value << PageSize.Shift), (int)(PageSize.Bytes << (int)order)).Fill(0x6B);
-        return _buddy->Free(pfn, order);
+        Status s = _buddy->Free(pfn, order);
+        if (s == Status.Ok && Trace.TraceRecorder.Current is { } t) t.PageFree(pfn.Value, order, t.Header.ZoneOf(pfn.Value));
+        return s;
     }
 
     /// <inheritdoc/>

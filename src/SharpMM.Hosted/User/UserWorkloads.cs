@@ -99,6 +99,7 @@ public static class UserWorkloads
     {
         int n = m.FaultCounts.Length;
         r.FaultCounts = new long[n];
+        r.FaultLatencyLog2Ns = new long[64];
         r.FaultTicks = new long[n];
         r.MedianUs = new double[n];
         r.P99Us = new double[n];
@@ -107,7 +108,12 @@ public static class UserWorkloads
             var list = new List<long>(m.FaultSamples[i]);
             if (earlier != null) list.AddRange(earlier[i]);
             r.FaultCounts[i] = list.Count;
-            foreach (long t in list) r.FaultTicks[i] += t;
+            foreach (long t in list)
+            {
+                r.FaultTicks[i] += t;
+                ulong ns = (ulong)Math.Max(1.0, t * 1e9 / Stopwatch.Frequency);
+                r.FaultLatencyLog2Ns[System.Numerics.BitOperations.Log2(ns)]++;
+            }
             if (list.Count == 0) continue;
             list.Sort();
             r.MedianUs[i] = list[list.Count / 2] * 1e6 / Stopwatch.Frequency;

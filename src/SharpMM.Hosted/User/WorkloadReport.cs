@@ -40,6 +40,9 @@ public sealed class WorkloadReport
     public double[] MedianUs { get; set; } = Array.Empty<double>();
     /// <summary>99th percentile handler time by kind (microseconds).</summary>
     public double[] P99Us { get; set; } = Array.Empty<double>();
+    /// <summary>Fault handler times of every kind as a histogram: element i counts the faults
+    /// that took from 2^i to 2^(i+1) nanoseconds.</summary>
+    public long[] FaultLatencyLog2Ns { get; set; } = new long[64];
     /// <summary>The library's counters.</summary>
     public ulong PagesOut, PagesIn, CleanDrops, SecondChances, ClockScans, ReclaimRuns, EvictionsRefused, ForkSharedPages;
     /// <summary>Store traffic (pages) and time.</summary>
@@ -117,6 +120,11 @@ public sealed class WorkloadReport
                     ["p99_us"] = Math.Round(P99Us[k], 3),
                     ["per_second_at_median"] = Math.Round(MedianUs[k] > 0 ? 1e6 / MedianUs[k] : 0),
                 };
+        // The histogram from its first to its last bucket that holds a fault.
+        var latency = new List<object>();
+        int lo = Array.FindIndex(FaultLatencyLog2Ns, c => c != 0), hi = Array.FindLastIndex(FaultLatencyLog2Ns, c => c != 0);
+        for (int i = lo; lo >= 0 && i <= hi; i++)
+            latency.Add(new Dictionary<string, object> { ["from_ns"] = 1UL << i, ["to_ns"] = i == 63 ? ulong.MaxValue : 1UL << (i + 1), ["count"] = FaultLatencyLog2Ns[i] });
         var samples = new List<object>();
         foreach (var s in Samples)
             samples.Add(new Dictionary<string, object> { ["step"] = s.Step, ["what"] = s.Label, ["process_pages"] = s.ProcessPages, ["all_pages"] = s.AllProcessPages, ["user_frames"] = s.UserFrames, ["swapped"] = s.SwappedPages, ["pages_out"] = s.PagesOut, ["pages_in"] = s.PagesIn });
@@ -124,7 +132,7 @@ public sealed class WorkloadReport
         {
             ["workload"] = Name, ["description"] = Description, ["layout"] = Layout, ["ram_bytes"] = RamBytes,
             ["free_frames_at_start"] = FreeFramesAtStart, ["elapsed_ms"] = Math.Round(Elapsed.TotalMilliseconds, 1),
-            ["verified"] = Verified, ["frames_not_returned"] = FramesNotReturned, ["faults"] = faults,
+            ["verified"] = Verified, ["frames_not_returned"] = FramesNotReturned, ["faults"] = faults, ["fault_latency"] = latency,
             ["pages_out"] = PagesOut, ["pages_in"] = PagesIn, ["clean_drops"] = CleanDrops, ["second_chances"] = SecondChances,
             ["clock_scans"] = ClockScans, ["reclaim_runs"] = ReclaimRuns, ["evictions_refused"] = EvictionsRefused,
             ["fork_shared_pages"] = ForkSharedPages,

@@ -30,7 +30,10 @@ public struct W2Result
 /// lists start as the C reference's do: ascending, lowest at the head. Measured regions allocate
 /// nothing on the GC heap (<see cref="GcBytes"/> tells). The drivers are compiled fully optimised
 /// at once (each runs once per repetition, too few calls for tiered compilation to promote them
-/// out of the loop-patched first tier); the allocator code they call tiers as usual.
+/// out of the loop-patched first tier); the allocator code they call tiers as usual. The drivers
+/// are generic over the frame allocator so that a recording wrapper (Trace/RecordingFrames) can
+/// run the same steps; for the buddy allocator itself the JIT compiles a specialised copy, as fast
+/// as a direct call.
 /// </summary>
 public static unsafe class PageWorkloads
 {
@@ -66,7 +69,7 @@ public static unsafe class PageWorkloads
 
     /// <summary>W0: 1000 warm-up pairs, then <paramref name="iters"/> x { alloc(0); free }. ns per pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double W0(ref BuddyAllocator b, long iters)
+    public static double W0<TF>(ref TF b, long iters) where TF : struct, IFrameTableAllocator
     {
         for (int i = 0; i < 1000; i++) { b.Allocate(0, out Pfn w); b.Free(w, 0); }
         long gc0 = GC.GetAllocatedBytesForCurrentThread();
@@ -80,7 +83,7 @@ public static unsafe class PageWorkloads
 
     // The timed loop, in a method of its own so that its few live values stay in registers.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static ulong W0Loop(ref BuddyAllocator b, long iters)
+    private static ulong W0Loop<TF>(ref TF b, long iters) where TF : struct, IFrameTableAllocator
     {
         ulong failed = 0;
         for (long i = 0; i < iters; i++)
@@ -93,7 +96,7 @@ public static unsafe class PageWorkloads
 
     // W1's timed loops, each in a method of its own (as W0Loop).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void W1Alloc(ref BuddyAllocator b, uint* pages, uint n)
+    private static void W1Alloc<TF>(ref TF b, uint* pages, uint n) where TF : struct, IFrameTableAllocator
     {
         for (uint i = 0; i < n; i++)
         {
@@ -103,7 +106,7 @@ public static unsafe class PageWorkloads
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void W1Free(ref BuddyAllocator b, uint* pages, uint* perm, uint n)
+    private static void W1Free<TF>(ref TF b, uint* pages, uint* perm, uint n) where TF : struct, IFrameTableAllocator
     {
         for (uint i = 0; i < n; i++) b.Free(Pfn.NewUnchecked(pages[perm[i]]), 0);
     }
@@ -119,7 +122,7 @@ public static unsafe class PageWorkloads
     // Few live values: the steps count down, frees and allocations follow from the number of
     // allocation steps, and the failure counters (never touched in a correct run) stay in st.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void W2Steps(ref BuddyAllocator b, LiveBlock* live, long steps, int maxOrder, ref W2State st)
+    private static void W2Steps<TF>(ref TF b, LiveBlock* live, long steps, int maxOrder, ref W2State st) where TF : struct, IFrameTableAllocator
     {
         const ulong target = Frames / 2;
         SplitMix64 rng = st.Rng;
@@ -163,7 +166,7 @@ public static unsafe class PageWorkloads
     /// <summary>W1: <paramref name="rounds"/> x { untimed permutation; timed: allocate
     /// <paramref name="n"/> order-0 frames; timed: free them in permutation order }.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static (double allocNs, double freeNs) W1(ref BuddyAllocator b, uint n, int rounds)
+    public static (double allocNs, double freeNs) W1<TF>(ref TF b, uint n, int rounds) where TF : struct, IFrameTableAllocator
     {
         uint* pages = (uint*)NativeMemory.Alloc(n, 4);
         uint* perm = (uint*)NativeMemory.Alloc(n, 4);
@@ -198,7 +201,7 @@ public static unsafe class PageWorkloads
     /// <summary>W2 (maxOrder 10) or W2-o9 (maxOrder 9): mixed orders at 50% live, then the
     /// fragmentation probes. Leaves the allocator with everything freed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static W2Result W2(ref BuddyAllocator b, long steps, int maxOrder)
+    public static W2Result W2<TF>(ref TF b, long steps, int maxOrder) where TF : struct, IFrameTableAllocator
     {
         const ulong target = Frames / 2;
         LiveBlock* live = (LiveBlock*)NativeMemory.Alloc(Frames, (nuint)sizeof(LiveBlock));

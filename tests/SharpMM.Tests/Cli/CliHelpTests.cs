@@ -7,7 +7,7 @@ namespace SharpMM.Tests.Cli;
 /// <summary>--help on every command, --version, and what the help must list.</summary>
 public class CliHelpTests
 {
-    private static readonly string[] Commands = { "boot", "pagetable", "translate", "bench", "workload", "qemu", "check-kernel-log" };
+    private static readonly string[] Commands = { "boot", "pagetable", "translate", "bench", "workload", "qemu", "check-kernel-log", "trace" };
 
     [Theory]
     [InlineData("boot")]
@@ -17,6 +17,7 @@ public class CliHelpTests
     [InlineData("workload")]
     [InlineData("qemu")]
     [InlineData("check-kernel-log")]
+    [InlineData("trace")]
     public void EveryCommand_HasHelp(string command)
     {
         foreach (var args in new[] { new[] { command, "--help" }, new[] { command, "-h" }, new[] { "help", command } })

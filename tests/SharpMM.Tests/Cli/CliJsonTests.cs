@@ -98,6 +98,22 @@ public class CliJsonTests
     }
 
     [Fact]
+    public void Workload_Json_FaultLatencyHistogram_CountsEveryFaultOnce_InAdjacentPowerOfTwoBuckets()
+    {
+        using var doc = CliSchemas.AssertValid("workload", Run("workload", "recursion", "--scale", "0.01", "--json"));
+        long faults = doc.RootElement.GetProperty("faults").EnumerateObject().Sum(p => p.Value.GetProperty("count").GetInt64());
+        var buckets = doc.RootElement.GetProperty("fault_latency").EnumerateArray().ToArray();
+        Assert.NotEmpty(buckets);
+        Assert.Equal(faults, buckets.Sum(b => b.GetProperty("count").GetInt64()));
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            ulong from = buckets[i].GetProperty("from_ns").GetUInt64(), to = buckets[i].GetProperty("to_ns").GetUInt64();
+            Assert.Equal(2 * from, to);
+            if (i > 0) Assert.Equal(buckets[i - 1].GetProperty("to_ns").GetUInt64(), from);
+        }
+    }
+
+    [Fact]
     public void Translate_Json_WalksEveryLevelOfAMappedAddress()
     {
         using var doc = CliSchemas.AssertValid("translate", Run("translate", "0xffffffff80100000", "--json"));
