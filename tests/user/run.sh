@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the user test programs (tests/user/programs) natively and under the SharpMM kernel and
-# compares them: stdout, stderr and exit status must be identical byte for byte.
+# compares them: stdout, stderr and exit status must be identical byte for byte, and the kernel
+# must report every frame back after the run (SHARPMM-RUN's frames_back).
 #
 # Usage: tests/user/run.sh [--native-only] [--skip-unavailable] [--sharpmm PATH] [--mem SIZE]
 #                          [--timeout SECONDS] [CASE...]
@@ -150,6 +151,8 @@ for line in "${cases[@]}"; do
   cmp -s "$dir/native.out" "$dir/sharpmm.out" || problems+=(stdout)
   cmp -s "$dir/native.err" "$dir/sharpmm.err" || problems+=(stderr)
   cmp -s "$dir/native.status" "$dir/sharpmm.status" || problems+=("exit status $(cat "$dir/sharpmm.status"), native $got")
+  # Every frame the program's processes used (pages, page tables, kernel stacks) is free again.
+  grep -q '^SHARPMM-RUN .*"frames_back":true' "$dir/sharpmm.log" 2>/dev/null || problems+=("no SHARPMM-RUN line with frames_back true in the kernel log")
   if ((${#problems[@]} == 0)); then
     echo "PASS $name (exit $got, ${seconds}s under SharpMM)"; passed=$((passed + 1))
   else
