@@ -291,17 +291,32 @@ public unsafe struct FrameMap
         return st == FrameState.Free || st == FrameState.PerCpu;
     }
 
-    /// <summary>The owner word of a frame known to have metadata, for its owner to write (no
-    /// check; see <see cref="FrameOwner"/>). Marks the word as the owner's
-    /// (<see cref="FrameInfo.Owned"/>), so that <see cref="TryOwnerWord"/> reads it from now
-    /// on: only the frame's owner may use this, and it must write the word before anything
-    /// reads it (until then the word may hold old list links).</summary>
+    /// <summary>Claims the owner word of a frame known to have metadata (no check; see
+    /// <see cref="FrameOwner"/>) and returns it: marks the word as the owner's
+    /// (<see cref="FrameInfo.Owned"/>), so that <see cref="TryOwnerWord"/> reads it from now on.
+    /// Only the frame's owner may call this, once, when the frame becomes its own (a slab, a
+    /// large block, a user page), and it must write the word before anything reads it (until
+    /// then the word may hold old list links). Later accesses go through
+    /// <see cref="OwnerWord"/>, which does not write the state byte again.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong* OwnerWord(uint pfn)
+    public readonly ulong* ClaimOwnerWord(uint pfn)
     {
         Section* s = _sections + (pfn >> SectionShift);
         s->InfoBase[pfn] |= FrameInfo.Owned;
         return (ulong*)(s->LinkBase + pfn);
+    }
+
+    /// <summary>The owner word of a frame its owner has claimed (<see cref="ClaimOwnerWord"/>),
+    /// to read or update (no check: the frame must have metadata and be the caller's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong* OwnerWord(uint pfn) => (ulong*)Links(pfn);
+
+    /// <summary>True when frame <paramref name="pfn"/> has metadata and its owner word is
+    /// claimed (<see cref="FrameInfo.Owned"/>). For checks.</summary>
+    public readonly bool IsOwned(Pfn pfn)
+    {
+        byte* info = TryInfo(pfn.Value);
+        return info != null && *info >= FrameInfo.Owned;
     }
 
     /// <summary>Ends the owner word of a frame known to have metadata: from now on
