@@ -124,8 +124,8 @@ public unsafe struct HeapPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        if (!_frames.TryOwnerWord(PfnOf(p), out ulong e) || !FrameOwner.IsAddress(e)) return null;
-        return (SlabDescriptor*)e;
+        _frames.TryOwnerWord(PfnOf(p), out ulong e); // 0 when there is no owner word
+        return FrameOwner.IsAddress(e) ? (SlabDescriptor*)e : null;
     }
 
     /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no

@@ -74,6 +74,12 @@ public unsafe struct FrameMap
     }
 
     private Section* _sections;
+    // The longest run of frames that one pair of biased bases addresses (TryDenseRun's
+    // condition, found at Build): owner-word lookups of untrusted frames there need one range
+    // test and no section lookup (kfree's pointer-to-slab step). Empty when no section holds RAM.
+    private FrameLinks* _denseLinks;
+    private byte* _denseInfo;
+    private ulong _denseLo, _denseFrames;
     private fixed ulong _pairs[PairOrders]; // per-order bitmap addresses
     private uint _sectionCount;
     private ulong _metadataBytes;
@@ -126,7 +132,33 @@ public unsafe struct FrameMap
         map._sectionCount = sectionCount;
         map._metadataBytes = bytes;
         map._metadataPhys = phys;
+        map.FindLongestDenseRun();
         return Status.Ok;
+    }
+
+    // Sets the dense run (see _denseLinks): the longest run of present sections in which each
+    // section after the first starts at its section boundary right where the one before ends,
+    // with the same biased bases (the arrays are packed in frame order, so touching sections
+    // share them).
+    private void FindLongestDenseRun()
+    {
+        ulong bestLo = 0, bestFrames = 0, runLo = 0;
+        Section* run = null;
+        for (uint s = 0; s < _sectionCount; s++)
+        {
+            Section* sec = _sections + s;
+            if (sec->Ordinal == 0) { run = null; continue; }
+            bool continues = run != null && _sections[s - 1].Hi == sec->Lo && sec->Lo == (ulong)s << SectionShift
+                             && sec->LinkBase == run->LinkBase && sec->InfoBase == run->InfoBase;
+            if (!continues) { run = sec; runLo = sec->Lo; }
+            if (sec->Hi - runLo > bestFrames) { bestLo = runLo; bestFrames = sec->Hi - runLo; }
+        }
+        if (bestFrames == 0) return;
+        Section* first = _sections + (bestLo >> SectionShift);
+        _denseLinks = first->LinkBase;
+        _denseInfo = first->InfoBase;
+        _denseLo = bestLo;
+        _denseFrames = bestFrames;
     }
 
     /// <summary>
@@ -335,18 +367,28 @@ public unsafe struct FrameMap
     {
         ulong pfn = frame.Value;
         word = 0;
-        if (pfn >= EndPfn) return false;
-        Section* s = _sections + (pfn >> SectionShift);
-        // A section without RAM has Lo == Hi == 0.
-        if (pfn < s->Lo || pfn >= s->Hi) return false;
-        uint info = s->InfoBase[pfn];
+        byte* infoAt;
+        FrameLinks* linksAt;
+        // Within the dense run, one range test; elsewhere the section decides (out of line).
+        if (pfn - _denseLo < _denseFrames) { infoAt = _denseInfo + pfn; linksAt = _denseLinks + pfn; }
+        else
+        {
+            infoAt = TryInfoOutsideDenseRun(pfn);
+            if (infoAt == null) return false;
+            linksAt = Links((uint)pfn);
+        }
+        uint info = *infoAt;
         // Unmarked, the word may hold links left from the frame's time on a free list: no owner
         // (or, for the head of a free block, not an owner's frame at all). A branch rather than
         // a mask, so that using the word need not wait for the state byte.
         if (info < FrameInfo.Owned) return FrameInfo.State((byte)info) != FrameState.Free;
-        word = *(ulong*)(s->LinkBase + pfn);
+        word = *(ulong*)linksAt;
         return true;
     }
+
+    // TryInfo as a call, so that TryOwnerWord's inlined fast path stays small.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly byte* TryInfoOutsideDenseRun(ulong pfn) => TryInfo(pfn);
 
     /// <summary>The order-<paramref name="order"/> pair word and bit of a managed frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -174,6 +174,43 @@ public unsafe class FrameMapTests
         f.B.Validate();
     }
 
+    //   RAM: [1 MiB, 300 MiB) (two sections, the longest run packed without a gap) and
+    //   [1 GiB, 1 GiB + 16 MiB) (another section, after a hole).
+    // TryOwnerWord looks up frames of the longest run with one range test and the others
+    // through their section. Expect: the same answers on both sides of every edge.
+    [Fact]
+    public void TryOwnerWord_SameInsideAndOutsideTheDenseRun()
+    {
+        const ulong hiStart = 262144, hiEnd = 262144 + 4096;
+        using var f = new BuddyFixture(new[] { (256UL, 76800UL), (hiStart, hiEnd) }, ZoneLayout.X86_64(), PcpConfig.Off);
+        FrameMap map = f.B.Map;
+        foreach (ulong edge in new ulong[] { 255, 256, 65535, 65536, 76799, 76800, hiStart - 1, hiStart, hiEnd - 1, hiEnd })
+        {
+            bool ram = edge >= 256 && edge < 76800 || edge >= hiStart && edge < hiEnd;
+            Assert.Equal(ram, map.HasMetadata(Pfn.New(edge)));
+            bool found = map.TryOwnerWord(Pfn.New(edge), out ulong w);
+            // Frames of RAM the allocator holds free are list heads or tails; either way no owner.
+            Assert.True(found == (ram && map.StateOf(Pfn.New(edge)) != FrameState.Free), $"frame {edge}: found {found}");
+            Assert.Equal(0UL, w);
+        }
+        // A claimed word reads back the same in the dense run and in the other section.
+        var claimed = new System.Collections.Generic.List<Pfn>();
+        while (f.B.Allocate(10, MemoryClass.User, out Pfn b) == Status.Ok) claimed.Add(b);
+        Assert.Contains(claimed, b => b.Value < 76800);
+        Assert.Contains(claimed, b => b.Value >= hiStart);
+        foreach (Pfn b in claimed)
+        {
+            *map.ClaimOwnerWord((uint)b.Value) = FrameOwner.LargeHeadOf(10);
+            Assert.True(map.TryOwnerWord(b, out ulong w));
+            Assert.Equal(FrameOwner.LargeHeadOf(10), w);
+            Assert.True(map.TryOwnerWord(b.Add(1), out ulong tail));
+            Assert.Equal(0UL, tail);
+            map.ReleaseOwnerWord((uint)b.Value);
+            Assert.Equal(Status.Ok, f.B.Free(b, 10));
+        }
+        f.B.Validate();
+    }
+
     // Owner kinds are distinct, an address is told from a kind by its low 6 bits, and a user
     // page's word carries the UserPage kind in its low byte.
     [Fact]
