@@ -3,7 +3,7 @@
 # the benchmarks and of their C references (with the references' self-tests), the kernel build and
 # the QEMU boots, the example kernel that takes the library as a package (examples/minimal-kernel)
 # and the HTML reports in headless chromium. Installs what a fresh Debian machine lacks
-# (qemu-system-x86, binutils, gcc; tests/browser/check-report.sh adds chromium and puppeteer-core).
+# (qemu-system-x86, binutils, gcc, musl-tools for the ELF loader's test programs; tests/browser/check-report.sh adds chromium and puppeteer-core).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -13,6 +13,7 @@ missing=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 { command -v as && command -v ld && command -v objcopy; } >/dev/null 2>&1 || missing+=(binutils)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"

@@ -202,7 +202,7 @@ check_heap_debug() {
 # without its last three digits. The checks below read these, so one check serves both kernels.
 report_format() {
     case $1 in
-        x86_64) IP=RIP W=16 GUARD=0xffffc90000000 ;;
+        x86_64) IP=RIP W=16 GUARD=0xfffffffffffbe ;;
         i386)   IP=EIP W=8  GUARD=0xffbbf ;;
     esac
 }

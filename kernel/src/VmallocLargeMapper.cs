@@ -14,7 +14,7 @@ namespace SharpMM.Kernel;
 ///
 /// <code>
 ///                 vmalloc area                               physical-mapping window
-///   x86-64        0xffffc90100000000-0xffffc90500000000      0xffffd00000000000-0xffffd00400000000 (16 GiB)
+///   x86-64        0xffffc90000000000-0xffffc90400000000      0xffffc91000000000-0xffffc91400000000 (16 GiB)
 ///   i386          0xf8800000-0xfc000000                      0xfc000000-0xff000000 (48 MiB)
 /// </code>
 /// (Platform.VmallocStart/End, Platform.WindowStart/End; the tables are Platform.LiveTables,

@@ -48,6 +48,9 @@ public enum Status : byte
     /// <summary>A backing store could not read or write a page (device error, short transfer, a
     /// crash injected by a test).</summary>
     IoError,
+    /// <summary>The target exists but forbids the access (a user region without the right to
+    /// read or write it).</summary>
+    AccessDenied,
 }
 
 /// <summary>Names for <see cref="Status"/> values, usable freestanding (no Enum.ToString there).</summary>
@@ -76,6 +79,7 @@ public static class StatusNames
         Status.ParentIsHugePage => "ParentIsHugePage",
         Status.Overlap => "Overlap",
         Status.IoError => "IoError",
+        Status.AccessDenied => "AccessDenied",
         _ => "Unknown",
     };
 }

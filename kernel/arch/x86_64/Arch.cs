@@ -10,6 +10,15 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class Arch
 {
+    /// <summary>Where the kernel image runs: virtual = physical + this (the top 2 GiB; linker.ld,
+    /// boot.S and arch.S spell it KERNEL_VMA, AddressSpaceLayout.X86_64 KernelVirtualOffset).
+    /// Kernel image addresses from <see cref="KernelStart"/> and friends are physical.</summary>
+    public const ulong KernelVirtualBase = 0xFFFF_FFFF_8000_0000UL;
+
+    /// <summary>Where the boot stub maps physical memory (boot.S DIRECT_MAP_BASE): the start of
+    /// AddressSpaceLayout.X86_64's direct-map region, <see cref="Platform.DirectMap"/>.</summary>
+    public const ulong DirectMapBase = 0xFFFF_8880_0000_0000UL;
+
     /// <summary>CR0.WP, CR0.PG, CR4.PAE and friends, as the boot stub set them.</summary>
     public const ulong Cr0PagingEnabled = 1UL << 31;
 

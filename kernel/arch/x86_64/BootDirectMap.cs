@@ -3,13 +3,13 @@ using SharpMM.Boot;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// The boot stub identity-maps [0, 4 GiB). This extends the same map (virt == phys, 2 MiB pages,
-/// writable, cacheable) over RAM the firmware reports above 4 GiB, so code can touch all memory
+/// The boot stub direct-maps [0, 4 GiB) at <see cref="Arch.DirectMapBase"/>. This extends the same
+/// map (2 MiB pages, writable, cacheable) over RAM the firmware reports above 4 GiB, so code can touch all memory
 /// before the library builds the kernel's own page tables (KernelAddressSpace), which replace
 /// these tables in CR3; they are not used after that.
 /// <code>
-///   PML4[0] -> boot_pdpt[0..3]   PDs from boot.S                    0 - 4 GiB
-///              boot_pdpt[4..63]  PDs from direct_map_pd_pool        4 - 64 GiB, filled here
+///   PML4[273] -> boot_pdpt[0..3]   PDs from boot.S                  0 - 4 GiB
+///                boot_pdpt[4..63]  PDs from direct_map_pd_pool      4 - 64 GiB, filled here
 /// </code>
 /// direct_map_pd_pool (boot.S .bss) holds 60 page directories = 240 KiB: enough for 64 GiB of
 /// physical address space. RAM above 64 GiB is left unmapped and reported (SkippedBytes). Only
@@ -61,10 +61,10 @@ internal static unsafe class BootDirectMap
                 if ((pdpt[pdptIndex] & Present) == 0)
                 {
                     ulong* pd = pool + (pdptIndex - 4) * 512;
-                    pdpt[pdptIndex] = (ulong)pd | Present | Writable;
+                    pdpt[pdptIndex] = KernelImage.ToPhys((ulong)pd) | Present | Writable;
                     PageDirectoriesUsed++;
                 }
-                ulong* dir = (ulong*)(pdpt[pdptIndex] & AddressMask);
+                ulong* dir = (ulong*)Platform.DirectMap.ToVirt(pdpt[pdptIndex] & AddressMask);
                 int pdIndex = (int)((a >> 21) & 511);
                 if ((dir[pdIndex] & Present) == 0)
                 {

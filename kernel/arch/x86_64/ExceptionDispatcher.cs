@@ -91,8 +91,8 @@ internal static unsafe class ExceptionDispatcher
         else if (KernelStack.IsGuard(cr2)) w.Str(pf ? " note: kernel stack guard page" : " note: kernel stack overflow (guard page)");
         else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(pf ? " note: boot stack guard page" : " note: boot stack overflow (guard page)");
         else if (pf && (error & 0x10) != 0) w.Str(" note: instruction fetch from a no-execute page");
-        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.Start && cr2 < KernelImage.RodataStart) w.Str(" note: write to kernel text (read-only)");
-        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.RodataStart && cr2 < KernelImage.DataStart) w.Str(" note: write to kernel rodata (read-only)");
+        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.ToVirt(KernelImage.Start) && cr2 < KernelImage.ToVirt(KernelImage.RodataStart)) w.Str(" note: write to kernel text (read-only)");
+        else if (pf && (error & 3) == 3 && cr2 >= KernelImage.ToVirt(KernelImage.RodataStart) && cr2 < KernelImage.ToVirt(KernelImage.DataStart)) w.Str(" note: write to kernel rodata (read-only)");
     }
 
     private static void Reg(ref TextWriter<SerialSink> w, string name, ulong value)

@@ -13,32 +13,36 @@ namespace SharpMM.Kernel;
 /// flush tokens flushed through <see cref="Policy"/> and <see cref="Hooks"/>.
 /// <code>
 ///   virtual address                          maps                                     flags
-///   0x0000000000000000-0x0000000000001000    page 0: not present (null dereference)
-///   0x0000000000001000-end of RAM            direct map, virt == phys, every RAM-like  RW NX G
-///                                            map entry (usable, ACPI data, ACPI NVS),
-///                                            largest pages alignment allows
-///     __kernel_start-__rodata_start          kernel text (Multiboot header, boot stub,  ro x G
-///                                            asm, managed code)
-///     __rodata_start-__data_start            kernel rodata                             ro NX G
+///   0x0000000000000000-0x00007fffffffffff    nothing: user space (PML4 entries 0..255
+///                                            empty; page 0 and physical addresses fault)
+///   0xffff888000000000 + phys                direct map: every RAM-like map entry      RW NX G
+///                                            (usable, ACPI data, ACPI NVS) but page 0
+///                                            and the image, largest pages alignment allows
+///   0xffffc90000000000-0xffffc90400000000    vmalloc area (VmallocLargeMapper)
+///   0xffffc91000000000-0xffffc91400000000    physical-mapping window (kmalloc large)
+///   0xffffc94000000000-0xffffc98000000000    test window (in-kernel paging tests map
+///                                            and unmap here; empty between tests)
+///   0xffffffff80000000 + phys                kernel image:
+///     __kernel_start-__rodata_start          text (Multiboot header, boot stub, asm,   ro x G
+///                                            managed code)
+///     __rodata_start-__data_start            rodata                                    ro NX G
 ///     __data_start-__kernel_end              data, bss: GDT, IDT, TSS, IST stack,      RW NX G
 ///                                            boot stack and boot page tables (unused)
 ///     boot_stack_guard                       not present
-///   0xffffc90000000000                       kernel stack guard page: not present
-///   0xffffc90000001000-0xffffc90000041000    kernel stack, 64 buddy frames             RW NX G
-///   0xffffe80000000000-...                   test window (in-kernel paging tests map
-///                                            and unmap here; empty between tests)
+///   0xfffffffffffbe000                       kernel stack guard page: not present
+///   0xfffffffffffbf000-0xfffffffffffff000    kernel stack, 64 buddy frames             RW NX G
 /// </code>
-/// Device memory (the 3-4 GiB hole, the VGA window, the BIOS ROM) is not mapped: nothing uses it.
-///
-/// The direct map stays at identity so that every pointer taken before the switch (buddy
-/// metadata, PhysicalMemory's DirectMap(0), kernel objects, the Multiboot structures, the boot
-/// stack frames of kmain) stays valid; moving it to a higher-half base would mean relocating all
-/// of them. The library's table access is therefore DirectMap(0) before and after the switch.
+/// The regions come from <see cref="KernelRegions"/> (AddressSpaceLayout.X86_64). Device memory
+/// (the 3-4 GiB hole, the VGA window, the BIOS ROM) is not mapped: nothing uses it. Every PML4
+/// entry of the kernel half the kernel uses is made here and fixed (<see cref="MakeTopLevelEntries"/>),
+/// because user spaces copy them when they are made. The boot stub's tables map the same direct
+/// map and image, so pointers taken before the switch stay valid; the library's table access is
+/// <see cref="Platform.DirectMap"/> before and after.
 /// </summary>
 internal static unsafe class KernelAddressSpace
 {
-    /// <summary>Base of the region the in-kernel tests map and unmap in (PML4 slot 464, not used otherwise).</summary>
-    public const ulong TestWindow = 0xFFFF_E800_0000_0000UL;
+    /// <summary>Base of the region the in-kernel tests map and unmap in (<see cref="KernelRegions"/>).</summary>
+    public static ulong TestWindow => KernelRegions.TestWindow;
 
     private static Mapper<X86LongModeFormat, DirectMapTableAccess> s_mapper;
     private static FlushPolicy s_policy;
@@ -78,17 +82,19 @@ internal static unsafe class KernelAddressSpace
         NoExecute = CpuFeatures.Nx ? PageFlags.None : PageFlags.Executable;
         s_policy = FlushPolicy.Default;
         BootCr3 = s_hooks.ReadCr3();
+        KernelRegions.Init();
 
         ulong framesBefore = KernelFrames.InUse;
         KernelFrames frames = default;
         FlushBatch batch = default;
         ulong t0 = Arch.Rdtsc();
-        Status s = Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(new DirectMap(0)), ref frames, out s_mapper);
+        Status s = Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(Platform.DirectMap), ref frames, out s_mapper);
         if (s != Status.Ok) KernelPanic.Fail("address space: no frame for the PML4, status", (ulong)s);
 
         Populate(ref s_mapper, ref loader, ref batch);
         ulong tablesBeforeStack = KernelFrames.InUse;
         KernelStack.Map(ref s_mapper, NoExecute, ref batch);
+        MakeTopLevelEntries(ref s_mapper);
         BuildCycles = Arch.Rdtsc() - t0;
         // Stack frames are data, not tables: count the tables the stack mapping needed only.
         TablePages = (tablesBeforeStack - framesBefore) + (KernelFrames.InUse - tablesBeforeStack - KernelStack.Size / PageSize.Bytes);
@@ -111,24 +117,76 @@ internal static unsafe class KernelAddressSpace
     public static void Populate(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ref LoaderInfo loader, ref FlushBatch batch)
     {
         PageFlags nx = NoExecute;
-        ulong guard = Arch.BootStackGuard();
-        MapIdentity(ref m, KernelImage.Start, KernelImage.RodataStart, PageFlags.Executable | PageFlags.Global, "kernel text", ref batch);
-        MapIdentity(ref m, KernelImage.RodataStart, KernelImage.DataStart, PageFlags.Global | nx, "kernel rodata", ref batch);
-        MapIdentity(ref m, KernelImage.DataStart, guard, PageFlags.Writable | PageFlags.Global | nx, "kernel data", ref batch);
-        MapIdentity(ref m, guard + PageSize.Bytes, KernelImage.End, PageFlags.Writable | PageFlags.Global | nx, "kernel bss", ref batch);
+        ulong guard = KernelImage.ToPhys(Arch.BootStackGuard());
+        MapImage(ref m, KernelImage.Start, KernelImage.RodataStart, PageFlags.Executable | PageFlags.Global, "kernel text", ref batch);
+        MapImage(ref m, KernelImage.RodataStart, KernelImage.DataStart, PageFlags.Global | nx, "kernel rodata", ref batch);
+        MapImage(ref m, KernelImage.DataStart, guard, PageFlags.Writable | PageFlags.Global | nx, "kernel data", ref batch);
+        MapImage(ref m, guard + PageSize.Bytes, KernelImage.End, PageFlags.Writable | PageFlags.Global | nx, "kernel bss", ref batch);
         MapRam(ref m, ref batch);
         MapLoaderData(ref m, ref loader, ref batch);
     }
 
-    /// <summary>Maps [start, end) at virt == phys with <paramref name="flags"/> and the largest
-    /// pages alignment allows (up to <see cref="Largest"/>). Empty ranges are skipped.</summary>
-    private static void MapIdentity(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong start, ulong end, PageFlags flags, string what, ref FlushBatch batch)
+    /// <summary>
+    /// Makes every PML4 entry the kernel will use (the direct map's, the vmalloc entry of
+    /// <see cref="KernelRegions"/>, the image's and stack's) and fixes them
+    /// (<see cref="Mapper{TFormat, TAccess}.FixRootEntries"/>): a user address space copies
+    /// entries 256..511 when it is made, so a kernel mapping made later must not need a new one.
+    /// Entries 0..255 stay empty: the lower half belongs to user space. Panics when a table
+    /// cannot be had or a lower-half entry is in use (the kernel mapped something there).
+    /// </summary>
+    private static void MakeTopLevelEntries(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m)
+    {
+        ulong* root = (ulong*)Platform.DirectMap.ToVirt(m.RootPhys);
+        for (int i = 0; i < 256; i++)
+            if (root[i] != 0) KernelPanic.Fail("address space: the kernel maps a lower-half PML4 entry", (ulong)i);
+        ulong* made = stackalloc ulong[256];
+        int count = 0;
+        ulong directEnd = DirectMapEnd > PageSize.Bytes ? DirectMapEnd : PageSize.Bytes;
+        for (ulong va = Arch.DirectMapBase; va < Arch.DirectMapBase + directEnd; va += KernelRegions.TopLevelSpan)
+            MakeTopLevelEntry(ref m, root, va, made, ref count);
+        MakeTopLevelEntry(ref m, root, KernelRegions.VmallocStart, made, ref count);
+        MakeTopLevelEntry(ref m, root, KernelImage.ToVirt(KernelImage.Start), made, ref count);
+        MakeTopLevelEntry(ref m, root, KernelStack.Bottom, made, ref count);
+        m.FixRootEntries();
+        // The paths EnsureLeafTable made below the new entries are empty: give them back (the
+        // entries themselves stay now). Not active yet: nothing in the TLB comes from them.
+        KernelFrames frames = default;
+        FlushBatch batch = default;
+        for (int i = 0; i < count; i++) m.FreeEmptyTables(VirtAddr.NewUnchecked(made[i]), ref frames, ref batch);
+        FlushPolicy none = FlushPolicy.Default;
+        batch.Ignore(ref none);
+    }
+
+    private static void MakeTopLevelEntry(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong* root, ulong va, ulong* made, ref int count)
+    {
+        if (root[(va >> 39) & 511] != 0) return;
+        KernelFrames frames = default;
+        FlushBatch batch = default;
+        Status s = m.EnsureLeafTable(VirtAddr.NewUnchecked(va), ref frames, ref batch, out _, out _);
+        if (s != Status.Ok) KernelPanic.Fail("address space: no table for a kernel PML4 entry, status", (ulong)s);
+        FlushPolicy none = FlushPolicy.Default;
+        batch.Ignore(ref none);
+        made[count++] = va;
+    }
+
+    /// <summary>Maps physical [start, end) of the image at its linked address
+    /// (<see cref="KernelImage.ToVirt"/>).</summary>
+    private static void MapImage(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong start, ulong end, PageFlags flags, string what, ref FlushBatch batch) =>
+        MapAt(ref m, KernelImage.ToVirt(start), start, end, flags, what, ref batch);
+
+    /// <summary>Maps physical [start, end) into the direct map (<see cref="Platform.DirectMap"/>).</summary>
+    private static void MapDirect(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong start, ulong end, PageFlags flags, string what, ref FlushBatch batch) =>
+        MapAt(ref m, (ulong)Platform.DirectMap.ToVirt(start), start, end, flags, what, ref batch);
+
+    /// <summary>Maps physical [start, end) at <paramref name="virt"/> with <paramref name="flags"/>
+    /// and the largest pages alignment allows (up to <see cref="Largest"/>). Empty ranges are skipped.</summary>
+    private static void MapAt(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong virt, ulong start, ulong end, PageFlags flags, string what, ref FlushBatch batch)
     {
         if (end <= start) return;
         KernelFrames frames = default;
-        Status s = m.MapRange(VirtAddr.NewUnchecked(start), PhysAddr.NewUnchecked(start), end - start, flags, Largest, ref frames, ref batch);
+        Status s = m.MapRange(VirtAddr.NewUnchecked(virt), PhysAddr.NewUnchecked(start), end - start, flags, Largest, ref frames, ref batch);
         if (s == Status.Ok) return;
-        MappingFailure.Fail(what, start, end, s, 16);
+        MappingFailure.Fail(what, virt, virt + (end - start), s, 16);
     }
 
     private const int MaxRanges = MemoryMap.Capacity;
@@ -180,12 +238,12 @@ internal static unsafe class KernelAddressSpace
             if (s < kEnd && t > kStart)
             {
                 bytes -= (t < kEnd ? t : kEnd) - (s > kStart ? s : kStart);
-                MapIdentity(ref mapper, s, kStart < t ? kStart : t, flags, "RAM below the kernel", ref batch);
-                MapIdentity(ref mapper, kEnd > s ? kEnd : s, t, flags, "RAM above the kernel", ref batch);
+                MapDirect(ref mapper, s, kStart < t ? kStart : t, flags, "RAM below the kernel", ref batch);
+                MapDirect(ref mapper, kEnd > s ? kEnd : s, t, flags, "RAM above the kernel", ref batch);
             }
             else
             {
-                MapIdentity(ref mapper, s, t, flags, "RAM", ref batch);
+                MapDirect(ref mapper, s, t, flags, "RAM", ref batch);
             }
         }
         DirectMapBytes = bytes;
@@ -197,18 +255,21 @@ internal static unsafe class KernelAddressSpace
     private static void MapLoaderData(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ref LoaderInfo loader, ref FlushBatch batch)
     {
         MultibootInfo* mb = loader.Multiboot;
-        MapReadOnly(ref m, (ulong)mb, (ulong)sizeof(MultibootInfo), ref batch);
+        DirectMap dm = Platform.DirectMap;
+        MapReadOnly(ref m, dm.ToPhys(mb), (ulong)sizeof(MultibootInfo), ref batch);
         if ((mb->Flags & MultibootInfo.FlagMemoryMap) != 0) MapReadOnly(ref m, mb->MmapAddr, mb->MmapLength, ref batch);
-        if (loader.CommandLine.Text != null) MapReadOnly(ref m, (ulong)loader.CommandLine.Text, (ulong)loader.CommandLine.Length + 1, ref batch);
+        if (loader.CommandLine.Text != null) MapReadOnly(ref m, dm.ToPhys(loader.CommandLine.Text), (ulong)loader.CommandLine.Length + 1, ref batch);
         if ((mb->Flags & MultibootInfo.FlagModules) != 0)
         {
-            MultibootModule* mods = (MultibootModule*)(ulong)mb->ModulesAddr;
+            MultibootModule* mods = (MultibootModule*)dm.ToVirt(mb->ModulesAddr);
             MapReadOnly(ref m, mb->ModulesAddr, mb->ModuleCount * (ulong)sizeof(MultibootModule), ref batch);
             for (uint i = 0; i < mb->ModuleCount; i++)
                 if (mods[i].End > mods[i].Start) MapReadOnly(ref m, mods[i].Start, (ulong)mods[i].End - mods[i].Start, ref batch);
         }
     }
 
+    /// <summary>Physical [start, start + bytes) read-only in the direct map, page by page where
+    /// nothing maps it yet.</summary>
     private static void MapReadOnly(ref Mapper<X86LongModeFormat, DirectMapTableAccess> m, ulong start, ulong bytes, ref FlushBatch batch)
     {
         if (bytes == 0) return;
@@ -217,8 +278,9 @@ internal static unsafe class KernelAddressSpace
         KernelFrames frames = default;
         for (ulong p = first; p < end; p += PageSize.Bytes)
         {
-            if (p == 0 || m.Translate(VirtAddr.NewUnchecked(p), out _) == Status.Ok) continue;
-            Status s = m.Map(VirtAddr.NewUnchecked(p), PhysAddr.NewUnchecked(p), MappingSize.Size4KiB,
+            ulong va = (ulong)Platform.DirectMap.ToVirt(p);
+            if (p == 0 || m.Translate(VirtAddr.NewUnchecked(va), out _) == Status.Ok) continue;
+            Status s = m.Map(VirtAddr.NewUnchecked(va), PhysAddr.NewUnchecked(p), MappingSize.Size4KiB,
                 PageFlags.Global | NoExecute, ref frames, out FlushToken token);
             if (s != Status.Ok) KernelPanic.Fail("address space: mapping loader data failed at", p);
             batch.Add(in token);
@@ -249,7 +311,11 @@ internal static unsafe class KernelAddressSpace
         w.Str("; direct map pages up to ");
         PageTableDump.WriteSize(ref w, 1UL << (int)Largest);
         w.Line();
-        w.Str("kernel address space (library page tables; direct map virt == phys, ");
+        w.Str("kernel address space (library page tables; direct map at ");
+        w.Hex(Arch.DirectMapBase, 16);
+        w.Str(", image at ");
+        w.Hex(Arch.KernelVirtualBase, 16);
+        w.Str(" + phys, no identity map; ");
         w.Size(DirectMapBytes);
         w.Str(" of RAM up to ");
         w.Hex(DirectMapEnd - 1, 16);

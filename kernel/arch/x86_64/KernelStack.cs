@@ -12,21 +12,21 @@ namespace SharpMM.Kernel;
 /// Running into the guard is a #PF (a direct touch) or, when the fault cannot push its frame, a
 /// #DF on the IST stack; the dispatcher names the page either way.
 /// <code>
-///   0xffffc90000000000  Guard    not present (4 KiB)
-///   0xffffc90000001000  Bottom   stack pages, RW NX global
-///   0xffffc90000041000  Top      initial rsp; the stack grows down from here
+///   0xfffffffffffbe000  Guard    not present (4 KiB)
+///   0xfffffffffffbf000  Bottom   stack pages, RW NX global
+///   0xfffffffffffff000  Top      initial rsp (the end of the layout's kernel-stack region,
+///                                KernelRegions.StackTop); the stack grows down from here
 /// </code>
 /// </summary>
 internal static unsafe class KernelStack
 {
-    /// <summary>Start of the stack region (PML4 slot 402), and the guard page.</summary>
-    public const ulong Base = 0xFFFF_C900_0000_0000UL;
     /// <summary>Usable bytes (as the boot stack).</summary>
     public const ulong Size = 256UL << 10;
 
-    public const ulong Guard = Base;
-    public const ulong Bottom = Base + PageSize.Bytes;
-    public const ulong Top = Bottom + Size;
+    /// <summary>One past the highest stack byte (0 before <see cref="KernelRegions.Init"/>).</summary>
+    public static ulong Top => KernelRegions.StackTop;
+    public static ulong Bottom => Top - Size;
+    public static ulong Guard => Bottom - PageSize.Bytes;
 
     /// <summary>True once the pages are mapped.</summary>
     public static bool Mapped { get; private set; }

@@ -16,17 +16,15 @@ namespace SharpMM.Kernel;
 ///   vmalloc area: this header | spaces | swap-slot metadata | (page) store slots
 /// </code>
 ///
-/// The spaces' layout (<see cref="Layout"/>) is x86-64's lower half with the kernel's own
-/// entries at both ends: the kernel runs identity-mapped (virt == phys) under the first PML4
-/// entries, so those are shared like the higher half (<see cref="UserLayout.KernelLowEndIndex"/>)
-/// and user space starts at the next 512 GiB boundary:
+/// The spaces' layout (<see cref="Layout"/>) is x86-64's (<see cref="UserLayout.X86_64"/>): the
+/// whole lower half is user space, the higher half the kernel's:
 /// <code>
-///   0x0000000000000000  PML4[0, low): kernel image, direct map (shared, never freed by a space)
-///   low * 512 GiB       user space: text at +4 MiB, mmap from 2^44, stack below 0x7ffffffff000
-///   0xffff800000000000  PML4[256, 512): kernel stack, vmalloc, test window (shared)
+///   0x0000000000010000  user space: text at 0x400000, mmap from 2^44, stack below 0x7ffffffff000
+///   0xffff800000000000  PML4[256, 512): direct map, vmalloc, test window, image, kernel stack (shared)
 /// </code>
-/// A space made here sees every kernel mapping whose PML4 entry existed when it was made; the
-/// tests keep to the kernel stack, the direct map and the vmalloc area while a space is loaded.
+/// A space made here copies the kernel's PML4 entries 256..511; every one the kernel uses exists
+/// from boot on and is never removed (KernelAddressSpace.MakeTopLevelEntries), so the space sees
+/// every kernel mapping, also one made after the space.
 /// </summary>
 internal unsafe struct LiveUserMemory
 {
@@ -76,7 +74,7 @@ internal unsafe struct LiveUserMemory
         var store = new RamDiskStore((byte*)(va + storeOffset), storeSlots);
         m->StoreSlots = storeSlots;
         m->Layout = KernelUserLayout();
-        m->Memory.Init(default, store, new DirectMap(0), slots);
+        m->Memory.Init(default, store, Platform.DirectMap, slots);
         machine = m;
         return Status.Ok;
     }
@@ -94,23 +92,15 @@ internal unsafe struct LiveUserMemory
     }
 
     /// <summary>
-    /// The user layout on this kernel: x86-64's, with the PML4 entries of the identity-mapped
-    /// kernel ([0, end of the direct map)) shared as low kernel entries and user space starting
-    /// above them. Panics when the kernel maps anything between them and the higher half (its
-    /// own layout says nothing lives there).
+    /// The user layout on this kernel: x86-64's lower half as it is. Panics when the kernel maps
+    /// anything in a PML4 entry of user space (its own layout says nothing of it lives there).
     /// </summary>
     public static UserLayout KernelUserLayout()
     {
-        const int EntryShift = 39;
-        ulong end = KernelAddressSpace.DirectMapEnd;
-        int low = (int)((end + (1UL << EntryShift) - 1) >> EntryShift);
         UserLayout l = UserLayout.X86_64();
-        ulong* root = (ulong*)KernelAddressSpace.Mapper.RootPhys;
-        for (int i = low; i < l.KernelFirstIndex; i++)
+        ulong* root = (ulong*)Platform.DirectMap.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        for (int i = 0; i < l.KernelFirstIndex; i++)
             if (root[i] != 0) KernelPanic.Fail("user layout: the kernel maps a PML4 entry of user space", (ulong)i);
-        l.KernelLowEndIndex = low;
-        l.UserStart = (ulong)low << EntryShift;
-        l.TextBase = l.UserStart + 0x400000;
         return l;
     }
 

@@ -20,16 +20,18 @@ namespace SharpMM.Kernel;
 ///                        then kmain_stage2 on the kernel stack (never returns)
 ///   DeliberateFailures   the test= switches only this architecture has
 /// </code>
-/// The kernel image is identity mapped: physical addresses are pointers (<see cref="DirectMap"/>
-/// has offset 0).
+/// The kernel runs in the higher half: physical memory at <see cref="Arch.DirectMapBase"/> + phys
+/// (<see cref="DirectMap"/>), the image at <see cref="Arch.KernelVirtualBase"/> + phys
+/// (<see cref="KernelImage.ToVirt"/>); the lower half belongs to user space.
 /// </summary>
 internal static unsafe class Platform
 {
     /// <summary>The name in the banner.</summary>
     public const string Name = "x86-64";
 
-    /// <summary>How the kernel reaches physical memory: virt == phys.</summary>
-    public static DirectMap DirectMap => new DirectMap(0);
+    /// <summary>How the kernel reaches physical memory: the direct map, set up by the boot stub
+    /// and kept by the kernel's own tables.</summary>
+    public static DirectMap DirectMap => new DirectMap(Arch.DirectMapBase);
 
     /// <summary>The direct map reaches all RAM (BootInfo.DirectMapLimit: 0, no limit).</summary>
     public const ulong DirectMapLimit = 0;
@@ -40,15 +42,19 @@ internal static unsafe class Platform
     /// <summary>kmalloc's large path: blocks mapped in the vmalloc window (after the switch).</summary>
     public static KernelLargeMapper NewLargeMapper() => default;
 
-    /// <summary>VmallocLargeMapper's areas: vmalloc, and the physical-mapping window.</summary>
-    public const ulong VmallocStart = 0xffffc90100000000, VmallocEnd = 0xffffc90500000000;
-    public const ulong WindowStart = 0xffffd00000000000, WindowEnd = 0xffffd00400000000;
+    /// <summary>VmallocLargeMapper's areas: vmalloc, and the physical-mapping window (from the
+    /// layout, <see cref="KernelRegions"/>).</summary>
+    public static ulong VmallocStart => KernelRegions.VmallocStart;
+    public static ulong VmallocEnd => KernelRegions.VmallocEnd;
+    public static ulong WindowStart => KernelRegions.WindowStart;
+    public static ulong WindowEnd => KernelRegions.WindowEnd;
 
     /// <summary>The tables the running kernel changes (reached through the direct map).</summary>
     public static ref Mapper<KernelPagingFormat, KernelTableAccess> LiveTables => ref KernelAddressSpace.Mapper;
 
-    /// <summary>True when <paramref name="va"/> is a direct-map (identity) address of RAM.</summary>
-    public static bool InDirectMap(ulong va) => va >= PageSize.Bytes && va < KernelAddressSpace.DirectMapEnd;
+    /// <summary>True when <paramref name="va"/> is a direct-map address of RAM.</summary>
+    public static bool InDirectMap(ulong va) =>
+        va >= Arch.DirectMapBase + PageSize.Bytes && va - Arch.DirectMapBase < KernelAddressSpace.DirectMapEnd;
 
     public static void EarlyInit() => Idt.Install();
 
@@ -62,7 +68,9 @@ internal static unsafe class Platform
     {
         TextWriter<SerialSink> w = Log.Writer();
         BootDirectMap.Extend(in loader.Map);
-        w.Str("direct map: [0-4 GiB) plus ");
+        w.Str("direct map: at ");
+        w.Hex(Arch.DirectMapBase, 16);
+        w.Str(", [0-4 GiB) plus ");
         w.Size(BootDirectMap.MappedBytes);
         w.Str(" of RAM above 4 GiB (2 MiB pages, ");
         w.Dec((ulong)BootDirectMap.PageDirectoriesUsed);

@@ -4,6 +4,8 @@
  * System V AMD64 calling convention: arguments in rdi, rsi, rdx; result in rax.
  * Each one is a leaf that touches only the registers it names.
  */
+.equ KERNEL_VMA, 0xFFFFFFFF80000000     /* linker.ld, boot.S */
+
     .text
     .code64
 
@@ -131,21 +133,23 @@ FUNC arch_lidt
     lidt    (%rdi)
     ret
 
-/* Linker and boot-stub addresses, returned as values so C# needs no relocation tricks. */
+/* Linker and boot-stub addresses, returned as values so C# needs no relocation tricks. The
+   image bounds are physical (KernelImage.cs: the image runs at KERNEL_VMA + these); every other
+   symbol below is returned at its linked (virtual) address. */
 FUNC arch_kernel_start
-    lea     __kernel_start(%rip), %rax
+    mov     $(__kernel_start - KERNEL_VMA), %eax
     ret
 FUNC arch_kernel_end
-    lea     __kernel_end(%rip), %rax
+    mov     $(__kernel_end - KERNEL_VMA), %eax
     ret
 FUNC arch_text_end
-    lea     __text_end(%rip), %rax
+    mov     $(__text_end - KERNEL_VMA), %eax
     ret
 FUNC arch_rodata_start
-    lea     __rodata_start(%rip), %rax
+    mov     $(__rodata_start - KERNEL_VMA), %eax
     ret
 FUNC arch_data_start
-    lea     __data_start(%rip), %rax
+    mov     $(__data_start - KERNEL_VMA), %eax
     ret
 FUNC arch_bss_start
     lea     __bss_start(%rip), %rax

@@ -1,30 +1,42 @@
 /*
- * SharpMM boot stub: Multiboot 1 entry, long-mode switch, boot page tables, then kmain.
+ * SharpMM boot stub: Multiboot 1 entry, long-mode switch, boot page tables, the jump to the
+ * higher half, then kmain.
  *
  * QEMU -kernel loads ELF64 images only through other paths and does not speak Multiboot 2, so the
  * kernel is a flat binary with a Multiboot 1 header that uses the "a.out kludge" (flag bit 16):
- * the header itself says where to load the file and where to jump. Addresses come from
- * linker.ld symbols.
+ * the header itself says where to load the file and where to jump, in physical addresses.
  *
- * The loader enters _start32 in 32-bit protected mode, paging off, with
+ * The image is linked at KERNEL_VMA + physical (linker.ld). Until the jump to the higher half,
+ * every absolute address is written (symbol - KERNEL_VMA); after it, code is RIP-relative.
+ *
+ * The loader enters _start32 (at its physical address) in 32-bit protected mode, paging off, with
  *   EAX = 0x2BADB002 (Multiboot magic), EBX = physical address of the Multiboot info structure.
  *
- * Boot page tables (all in .bss, identity map, virt == phys):
+ * Boot page tables (all in .bss):
  *
- *   PML4[0] --> PDPT[0] --> PD0[0] --> PT0: 512 x 4 KiB   0x00000000-0x001fffff
+ *   PML4[0]   --> boot_pdpt    identity map, only for the instructions between enabling paging
+ *                              and the jump to the higher half; cleared right after the jump
+ *   PML4[273] --> boot_pdpt    direct map at DIRECT_MAP_BASE (AddressSpaceLayout.X86_64's
+ *                              direct-map region), the same PDPT:
+ *       boot_pdpt[0] --> PD0[0] --> PT0: 512 x 4 KiB   phys 0x00000000-0x001fffff
  *                                          PT0[0] not present: page 0 stays unmapped so that a
  *                                          null dereference faults; the stack guard page too
- *                           PD0[1..511]  2 MiB pages    0x00200000-0x3fffffff
- *               PDPT[1] --> PD1[0..511]  2 MiB pages    0x40000000-0x7fffffff
- *               PDPT[2] --> PD2[0..511]  2 MiB pages    0x80000000-0xbfffffff
- *               PDPT[3] --> PD3[0..511]  2 MiB pages    0xc0000000-0xffffffff
- *               PDPT[4..63]  empty: kmain fills them for RAM above 4 GiB from the
- *                            direct_map_pd_pool (BootDirectMap.cs), up to 64 GiB
+ *                        PD0[1..511]  2 MiB pages    phys 0x00200000-0x3fffffff
+ *       boot_pdpt[1..3] --> PD1..PD3  2 MiB pages    phys 0x40000000-0xffffffff
+ *       boot_pdpt[4..63]  empty: kmain fills them for RAM above 4 GiB from the
+ *                         direct_map_pd_pool (BootDirectMap.cs), up to 64 GiB
+ *   PML4[511] --> boot_pdpt_high[510] --> PD0   the kernel image at KERNEL_VMA + phys
+ *                                               (the first GiB of physical memory)
  *
  * Everything is mapped writable and executable, cacheable (MMIO in 3-4 GiB too; nothing touches
  * it yet). kmain replaces these tables with its own, built by the library's mapper
- * (KernelAddressSpace.cs).
+ * (KernelAddressSpace.cs), which have no identity map.
  */
+
+.equ KERNEL_VMA, 0xFFFFFFFF80000000     /* linker.ld; AddressSpaceLayout.X86_64 KernelVirtualOffset */
+.equ DIRECT_MAP_BASE, 0xFFFF888000000000 /* Platform.DirectMap; the layout's direct-map region */
+.equ DIRECT_MAP_PML4_INDEX, ((DIRECT_MAP_BASE >> 39) & 511)
+.equ IMAGE_PDPT_INDEX, ((KERNEL_VMA >> 30) & 511)
 
 .equ MB_MAGIC, 0x1BADB002
 .equ MB_FLAGS, 0x00010003      /* page-align modules | memory info | a.out kludge */
@@ -61,11 +73,11 @@ multiboot_header:
     .long MB_MAGIC
     .long MB_FLAGS
     .long -(MB_MAGIC + MB_FLAGS)
-    .long multiboot_header          /* header_addr */
-    .long __kernel_start            /* load_addr: first byte of the file */
-    .long __load_end                /* load_end_addr: end of .data (file end) */
-    .long __bss_end                 /* bss_end_addr: the loader zeroes up to here */
-    .long _start32                  /* entry_addr */
+    .long multiboot_header - KERNEL_VMA  /* header_addr */
+    .long __kernel_start - KERNEL_VMA    /* load_addr: first byte of the file */
+    .long __load_end - KERNEL_VMA        /* load_end_addr: end of .data (file end) */
+    .long __bss_end - KERNEL_VMA         /* bss_end_addr: the loader zeroes up to here */
+    .long _start32 - KERNEL_VMA          /* entry_addr */
 
 /* ---------------------------------------------------------------------------------------- */
     .section .text.boot32, "ax"
@@ -74,16 +86,17 @@ multiboot_header:
 _start32:
     cli
     cld
-    mov     %eax, mb_magic
-    mov     %ebx, mb_info
+    /* .data first (the .bss clearing below must not lose them); .bss is cleared next. */
+    mov     %eax, (mb_magic - KERNEL_VMA)
+    mov     %ebx, (mb_info - KERNEL_VMA)
     rdtsc
-    mov     %eax, boot_tsc
-    mov     %edx, boot_tsc + 4
-    mov     $boot_stack_top, %esp
+    mov     %eax, (boot_tsc - KERNEL_VMA)
+    mov     %edx, (boot_tsc - KERNEL_VMA + 4)
+    mov     $(boot_stack_top - KERNEL_VMA), %esp
 
     /* Zero .bss ourselves rather than trust the loader (GRUB does, QEMU does, others may not). */
-    mov     $__bss_start, %edi
-    mov     $__bss_end, %ecx
+    mov     $(__bss_start - KERNEL_VMA), %edi
+    mov     $(__bss_end - KERNEL_VMA), %ecx
     sub     %edi, %ecx
     xor     %eax, %eax
     rep stosb
@@ -111,15 +124,21 @@ _start32:
     cpuid
     test    $(1 << 29), %edx
     jz      no_long_mode
-    mov     %edx, cpuid_ext_edx
+    mov     %edx, (cpuid_ext_edx - KERNEL_VMA)
 
-    /* PML4[0] -> PDPT; PDPT[0..3] -> PD0..PD3 (4 KiB apart, contiguous). */
-    mov     $boot_pdpt, %eax
+    /* PML4[0] and PML4[DIRECT_MAP_PML4_INDEX] -> PDPT; PDPT[0..3] -> PD0..PD3 (4 KiB apart,
+       contiguous). PML4[511] -> PDPT_HIGH; PDPT_HIGH[510] -> PD0: the image at KERNEL_VMA. */
+    mov     $(boot_pdpt - KERNEL_VMA), %eax
     or      $(PTE_P | PTE_W), %eax
-    mov     %eax, boot_pml4
-    mov     $boot_pd, %eax
+    mov     %eax, (boot_pml4 - KERNEL_VMA)
+    mov     %eax, (boot_pml4 - KERNEL_VMA + DIRECT_MAP_PML4_INDEX * 8)
+    mov     $(boot_pdpt_high - KERNEL_VMA), %eax
     or      $(PTE_P | PTE_W), %eax
-    mov     $boot_pdpt, %edi
+    mov     %eax, (boot_pml4 - KERNEL_VMA + 511 * 8)
+    mov     $(boot_pd - KERNEL_VMA), %eax
+    or      $(PTE_P | PTE_W), %eax
+    mov     %eax, (boot_pdpt_high - KERNEL_VMA + IMAGE_PDPT_INDEX * 8)
+    mov     $(boot_pdpt - KERNEL_VMA), %edi
     mov     $4, %ecx
 1:  mov     %eax, (%edi)
     add     $4096, %eax
@@ -127,7 +146,7 @@ _start32:
     loop    1b
 
     /* PD0..PD3: 2048 entries of 2 MiB, entry i maps i * 2 MiB. */
-    mov     $boot_pd, %edi
+    mov     $(boot_pd - KERNEL_VMA), %edi
     mov     $(PTE_P | PTE_W | PTE_PS), %eax
     mov     $2048, %ecx
 2:  mov     %eax, (%edi)
@@ -136,10 +155,10 @@ _start32:
     loop    2b
 
     /* PD0[0] -> PT0: the first 2 MiB in 4 KiB pages, page 0 left not present. */
-    mov     $boot_pt0, %eax
+    mov     $(boot_pt0 - KERNEL_VMA), %eax
     or      $(PTE_P | PTE_W), %eax
-    mov     %eax, boot_pd
-    mov     $(boot_pt0 + 8), %edi
+    mov     %eax, (boot_pd - KERNEL_VMA)
+    mov     $(boot_pt0 - KERNEL_VMA + 8), %edi
     mov     $(0x1000 | PTE_P | PTE_W), %eax
     mov     $511, %ecx
 3:  mov     %eax, (%edi)
@@ -149,11 +168,11 @@ _start32:
 
     /* Guard page under the boot stack: not present, so an overflow faults (onto the IST stack)
        instead of running into whatever .bss lies below. Only possible while it lies in PT0. */
-    mov     $boot_stack_guard, %eax
+    mov     $(boot_stack_guard - KERNEL_VMA), %eax
     cmp     $0x200000, %eax
     jae     4f
     shr     $12, %eax
-    movl    $0, boot_pt0(, %eax, 8)
+    movl    $0, (boot_pt0 - KERNEL_VMA)(, %eax, 8)
 4:
 
     /* CR4: PAE for long mode; OSFXSR/OSXMMEXCPT so SSE works (the C# compiler zeroes and copies
@@ -162,14 +181,14 @@ _start32:
     or      $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
     mov     %eax, %cr4
 
-    mov     $boot_pml4, %eax
+    mov     $(boot_pml4 - KERNEL_VMA), %eax
     mov     %eax, %cr3
 
     /* EFER: long mode enable; no-execute enable when the CPU has NX (EDX bit 20). */
     mov     $MSR_EFER, %ecx
     rdmsr
     or      $EFER_LME, %eax
-    testl   $(1 << 20), cpuid_ext_edx
+    testl   $(1 << 20), (cpuid_ext_edx - KERNEL_VMA)
     jz      5f
     or      $EFER_NXE, %eax
 5:  wrmsr
@@ -181,11 +200,11 @@ _start32:
     or      $(CR0_PE | CR0_MP | CR0_NE | CR0_WP | CR0_PG), %eax
     mov     %eax, %cr0
 
-    lgdt    gdt64_ptr
-    ljmp    $0x08, $start64
+    lgdt    (gdt64_ptr_low - KERNEL_VMA)
+    ljmp    $0x08, $(start64_low - KERNEL_VMA)
 
 no_long_mode:
-    mov     $msg_no_long_mode, %esi
+    mov     $(msg_no_long_mode - KERNEL_VMA), %esi
 6:  lodsb
     test    %al, %al
     jz      7f
@@ -201,7 +220,19 @@ no_long_mode:
 /* ---------------------------------------------------------------------------------------- */
     .section .text.boot64, "ax"
     .code64
+/* Long mode, still at the physical address (through the identity map): jump to the same code's
+   link address. */
+start64_low:
+    movabs  $start64, %rax
+    jmp     *%rax
+
 start64:
+    /* From here on every address is the linked (high) one: the GDT again from its high address,
+       the identity map gone (a stray physical pointer faults from now on). */
+    lgdt    gdt64_ptr(%rip)
+    movq    $0, boot_pml4(%rip)
+    mov     %cr3, %rax
+    mov     %rax, %cr3
     mov     $0x10, %ax
     mov     %ax, %ds
     mov     %ax, %es
@@ -230,7 +261,7 @@ start64:
     fninit
 
     mov     mb_magic(%rip), %edi
-    mov     mb_info(%rip), %esi
+    mov     mb_info(%rip), %esi             /* physical: kmain reaches it through the direct map */
     call    kmain
 
     /* kmain must not return; if it does, report it through the exit device. */
@@ -258,6 +289,11 @@ gdt64_tss:
     .quad 0x0000890000000067                /* 0x18 TSS: present, available, limit 103 */
     .quad 0
 gdt64_end:
+/* lgdt in 32-bit mode reads a 32-bit base: the GDT's physical address. */
+gdt64_ptr_low:
+    .word gdt64_end - gdt64_rw - 1
+    .long gdt64_rw - KERNEL_VMA
+    .balign 8
 gdt64_ptr:
     .word gdt64_end - gdt64_rw - 1
     .quad gdt64_rw
@@ -272,9 +308,10 @@ boot_tsc:       .quad 0
 /* ---------------------------------------------------------------------------------------- */
     .bss
     .balign 4096
-    .global boot_pml4, boot_pdpt, boot_pd, boot_pt0, direct_map_pd_pool
+    .global boot_pml4, boot_pdpt, boot_pdpt_high, boot_pd, boot_pt0, direct_map_pd_pool
 boot_pml4:      .skip 4096
 boot_pdpt:      .skip 4096
+boot_pdpt_high: .skip 4096
 boot_pd:        .skip 4 * 4096              /* PD0..PD3, contiguous */
 boot_pt0:       .skip 4096
 direct_map_pd_pool:

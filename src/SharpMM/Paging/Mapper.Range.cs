@@ -156,6 +156,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             {
                 ulong child;
                 if (present) child = TFormat.Address(level, e);
+                else if (level == Top && _rootFixed) { result = Status.Unsupported; break; }
                 else
                 {
                     Status a = LinkNewTable(t, level, idx, cur, ref frames, ref rec, out child);
@@ -220,7 +221,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                     result |= below;
                     // A wholly covered table is empty now unless it kept entries; a partly
                     // covered one has to be looked at.
-                    if (whole ? (below & KeptEntries) == 0 : IsChildEmpty(t, idx, level, child, cur))
+                    if (whole && !(level == Top && _rootFixed) ? (below & KeptEntries) == 0 : IsChildEmpty(t, idx, level, child, cur))
                     {
                         UnlinkTable(t, level, idx, cur, child, ref frames, ref rec);
                         removed++;

@@ -39,7 +39,7 @@ namespace SharpMM.Paging;
 /// (a range that wraps), AlreadyMapped, NotMapped, ParentIsHugePage (the address lies inside
 /// a larger page), OutOfMemory (no frame for a table), OutOfRange (the allocator gave a frame
 /// the format cannot point at, e.g. above 4 GiB for 32-bit tables), Unsupported (a split the
-/// access strategy or format cannot do).
+/// access strategy or format cannot do, a new top-level entry after <see cref="FixRootEntries"/>).
 ///
 /// Not done: locking (the caller serialises calls on one address space), merging small pages
 /// back into large ones, 5-level paging, PCID/ASID, copy-on-write or reference counts of
@@ -55,6 +55,8 @@ public unsafe partial struct Mapper<TFormat, TAccess>
 
     private ulong _root;
     private TAccess _access;
+    // FixRootEntries: the top-level entries are neither added nor removed any more.
+    private bool _rootFixed;
     // The format's 64-bit constants on the tuned single-page paths (Mapper.FastMapUnmap.cs),
     // kept in the instance so that they are memory operands: the JIT builds a 64-bit constant
     // anew at each use (a 10-byte move), and an unmap that waits for its page table's line
@@ -96,6 +98,18 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         mapper = m;
         return Status.Ok;
     }
+
+    /// <summary>
+    /// From now on the top-level entries stay as they are: a table the root points at is never
+    /// freed (unmapping the last page under it leaves it, empty), and a mapping that would need
+    /// a new top-level entry fails with Unsupported. A kernel whose upper top-level entries are
+    /// copied into every user address space when it is made calls this once it has made all of
+    /// them, so that a later kernel mapping is seen by every space.
+    /// </summary>
+    public void FixRootEntries() => _rootFixed = true;
+
+    /// <summary>True after <see cref="FixRootEntries"/>.</summary>
+    public readonly bool RootEntriesFixed => _rootFixed;
 
     /// <summary>Physical address of the top-level table (what CR3 or satp holds).</summary>
     public readonly ulong RootPhys => _root;
@@ -325,6 +339,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// which is read only then, just before it is freed), otherwise by a scan.</summary>
     private bool IsChildEmpty(byte* t, int index, int level, ulong child, ulong va)
     {
+        if (level == Top && _rootFixed) return false;   // kept even when empty: FixRootEntries
         if (TFormat.CountsChildren && level < Top)
         {
             int f = TFormat.ChildCountField(TFormat.Read(t, index));
@@ -497,6 +512,7 @@ public unsafe partial struct Mapper<TFormat, TAccess>
             ulong e = TFormat.Read(t, i);
             if (e == 0)
             {
+                if (l == Top && _rootFixed) return Status.Unsupported;   // made == 0 here: nothing to undo
                 Status s = LinkNewTable(t, l, i, va, ref frames, ref rec, out _);
                 if (s != Status.Ok)
                 {

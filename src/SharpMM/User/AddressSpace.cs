@@ -30,9 +30,7 @@ namespace SharpMM.User;
 /// The kernel half is copied when the space is made (<see cref="SyncKernelHalf"/> copies it again
 /// after the kernel adds a top-level entry; on x86-64 the kernel's PML4 entries are made once at
 /// boot, so this is needed only for 32-bit layouts that add page tables for the kernel later).
-/// Where the layout has a recursive self-map, this space's slot points at its own table. A layout
-/// with low kernel entries (<see cref="UserLayout.KernelLowEndIndex"/>) has them copied the same
-/// way: a kernel identity-mapped at the bottom of the address space stays reachable.
+/// Where the layout has a recursive self-map, this space's slot points at its own table.
 ///
 /// Callers serialise operations on one space (no locking: one CPU).
 /// </summary>
@@ -75,9 +73,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         where TFrames : struct, IFrameAllocator
     {
         if (layout.KernelEndIndex > TFormat.EntriesPerTable(Top) || layout.KernelFirstIndex > layout.KernelEndIndex
-            || !TFormat.IsCanonical(layout.UserEnd - 1) || (layout.UserEnd - 1) >> TFormat.IndexShift(Top) >= (ulong)layout.KernelFirstIndex
-            || layout.KernelLowEndIndex < 0 || layout.KernelLowEndIndex > layout.KernelFirstIndex
-            || layout.UserStart >> TFormat.IndexShift(Top) < (ulong)layout.KernelLowEndIndex)
+            || !TFormat.IsCanonical(layout.UserEnd - 1) || (layout.UserEnd - 1) >> TFormat.IndexShift(Top) >= (ulong)layout.KernelFirstIndex)
             return Status.InvalidArgument;
         this = default;
         Layout = layout;
@@ -89,14 +85,13 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         return Status.Ok;
     }
 
-    /// <summary>Copies the kernel's top-level entries [KernelFirstIndex, KernelEndIndex) and
-    /// [0, KernelLowEndIndex) from <paramref name="kernelRoot"/>; the recursive slot, if any, is
+    /// <summary>Copies the kernel's top-level entries [KernelFirstIndex, KernelEndIndex) from
+    /// <paramref name="kernelRoot"/>; the recursive slot, if any, is
     /// pointed at this space's own table with the kernel entry's other bits (supervisor only).
     /// (Top-level entries carry no occupancy count, so a copy is exact.)</summary>
     public readonly void SyncKernelHalf(ulong kernelRoot)
     {
         byte* k = _tables.Access.Map.ToVirt(kernelRoot), u = RootTable();
-        for (int i = 0; i < Layout.KernelLowEndIndex; i++) TFormat.Write(u, i, TFormat.Read(k, i));
         for (int i = Layout.KernelFirstIndex; i < Layout.KernelEndIndex; i++)
         {
             ulong e = TFormat.Read(k, i);
@@ -155,8 +150,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     /// <summary>
     /// Frees the top-level table, leaving the space dead. Every table below the user half must
     /// be gone already (the owner released every page, and the walker freed each table with
-    /// its last entry); the kernel half's tables (and those under the low kernel entries,
-    /// <see cref="UserLayout.KernelLowEndIndex"/>) are shared and untouched.
+    /// its last entry); the kernel half's tables are shared and untouched.
     /// </summary>
     public void FreeTables<TFrames>(ref TFrames frames) where TFrames : struct, IFrameAllocator
     {
@@ -166,14 +160,13 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         // The kernel entries are copies: cleared, so that the walk below reaches none of the
         // kernel's tables and frees only the top-level table.
         byte* top = RootTable();
-        for (int i = 0; i < Layout.KernelLowEndIndex; i++) TFormat.Write(top, i, 0);
         for (int i = Layout.KernelFirstIndex; i < Layout.KernelEndIndex; i++) TFormat.Write(top, i, 0);
         _tables.Destroy(ref frames);
         TablePages = 0;
     }
 
-    // The user half's span of the top-level table: [KernelLowEndIndex, KernelFirstIndex) entries.
-    private readonly ulong UserHalfStart => (ulong)Layout.KernelLowEndIndex << TFormat.IndexShift(Top);
+    // The user half's span of the top-level table: [0, KernelFirstIndex) entries.
+    private const ulong UserHalfStart = 0;
     private readonly ulong UserHalfEnd => (ulong)Layout.KernelFirstIndex << TFormat.IndexShift(Top);
 
     /// <summary>Visits every non-zero level-0 entry of the user half in address order (a check

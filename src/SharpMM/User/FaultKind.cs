@@ -19,6 +19,8 @@ public enum FaultKind : byte
     PageIn,
     /// <summary>First touch of a store-backed page: read from its persistent region.</summary>
     StoreFill,
+    /// <summary>First touch of a file-mapped page: the file's bytes copied (zero past its end).</summary>
+    FileFill,
     /// <summary>The tables already allowed the access (a stale TLB entry): invalidated, nothing else.</summary>
     Spurious,
 
@@ -54,6 +56,7 @@ public static class FaultKindNames
         FaultKind.CowReuse => "cow-reuse",
         FaultKind.PageIn => "page-in",
         FaultKind.StoreFill => "store-fill",
+        FaultKind.FileFill => "file-fill",
         FaultKind.Spurious => "spurious",
         FaultKind.NoRegion => "no-region",
         FaultKind.AccessViolation => "access-violation",

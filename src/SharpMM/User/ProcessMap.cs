@@ -14,9 +14,10 @@ namespace SharpMM.User;
 ///   ---------------- ------- ------- -------
 ///   total kB             132      72      72
 /// </code>
-/// Mode is r, w, x and two '-' (pmap's shared and noreserve columns; nothing here is either).
-/// Mapping names the region kind: [ anon ], [ stack ], [ store ] (a persistent region's
-/// pages), [ device ]. Pages out in the store count in neither RSS nor Dirty, as in Linux.
+/// Mode is r, w, x, s for a shared region (MAP_SHARED anonymous memory) and '-' (pmap's
+/// noreserve column; nothing here is). Mapping names the region kind: [ anon ], [ stack ],
+/// [ store ] (a persistent region's pages), [ device ], [ shared ], [ file ] (a private file
+/// mapping). Pages out in the store count in neither RSS nor Dirty, as in Linux.
 /// </summary>
 public static unsafe class ProcessMap
 {
@@ -40,12 +41,15 @@ public static unsafe class ProcessMap
             w.Char((v.Protection & VmaProtection.Read) != 0 ? 'r' : '-');
             w.Char((v.Protection & VmaProtection.Write) != 0 ? 'w' : '-');
             w.Char((v.Protection & VmaProtection.Execute) != 0 ? 'x' : '-');
-            w.Str("-- ");
+            w.Char(v.Kind == VmaKind.Shared ? 's' : '-');
+            w.Str("- ");
             w.Line(v.Kind switch
             {
                 VmaKind.Stack => "[ stack ]",
                 VmaKind.StoreBacked => "[ store ]",
                 VmaKind.Device => "[ device ]",
+                VmaKind.Shared => "[ shared ]",
+                VmaKind.File => "[ file ]",
                 _ => "[ anon ]",
             });
             size += v.Bytes >> 10;

@@ -18,11 +18,6 @@ namespace SharpMM.User;
 /// </code>
 /// The guard gap (Linux's stack_guard_gap, 256 pages) is kept between the stack and the region
 /// below it: the stack never grows into it, and a fault there is a fault result.
-///
-/// A kernel that also lives at the bottom of the address space (the bare-metal x86-64 kernel
-/// runs identity-mapped, virt == phys, under PML4 entry 0) names those top-level entries with
-/// <see cref="KernelLowEndIndex"/>: they are shared like the kernel half, and user space starts
-/// above them.
 /// </summary>
 public struct UserLayout
 {
@@ -46,10 +41,6 @@ public struct UserLayout
     public int KernelEndIndex;
     /// <summary>Top-level index of the recursive self-map, -1 for none.</summary>
     public int RecursiveIndex;
-    /// <summary>Top-level entries [0, KernelLowEndIndex) belong to the kernel too (copied and
-    /// never freed, as the kernel half): a kernel mapped at the bottom of the address space.
-    /// 0 for none; <see cref="UserStart"/> must lie above them.</summary>
-    public int KernelLowEndIndex;
 
     /// <summary>The classic i386 user space: below 0xC0000000, text at 0x08048000, mmap from
     /// 0x40000000, an 8 MiB stack below 0xC0000000; kernel PDEs 768-1023, the self-map at 1023.</summary>
@@ -60,11 +51,12 @@ public struct UserLayout
         KernelFirstIndex = 768, KernelEndIndex = 1024, RecursiveIndex = 1023,
     };
 
-    /// <summary>x86-64: the lower canonical half (the top page left out, as Linux does), text at
+    /// <summary>x86-64: the lower canonical half from 64 KiB (Linux's default mmap_min_addr) to
+    /// the top page (left out, as Linux does), text at
     /// 0x400000, mmap from 2^44, an 8 MiB stack below 0x7ffffffff000; kernel PML4Es 256-511.</summary>
     public static UserLayout X86_64() => new UserLayout
     {
-        UserStart = 0x1000, UserEnd = 0x00007FFFFFFFF000, TextBase = 0x400000, MmapBase = 0x0000100000000000,
+        UserStart = 0x10000, UserEnd = 0x00007FFFFFFFF000, TextBase = 0x400000, MmapBase = 0x0000100000000000,
         StackTop = 0x00007FFFFFFFF000, StackMaxBytes = 8UL << 20, GuardGapBytes = 256 * Addressing.PageSize.Bytes,
         KernelFirstIndex = 256, KernelEndIndex = 512, RecursiveIndex = -1,
     };

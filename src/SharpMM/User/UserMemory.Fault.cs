@@ -23,6 +23,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     ///   entry empty: anonymous or stack             -> DemandZero (a zeroed frame)
     ///                store-backed                   -> StoreFill (read from the region's last
     ///                                                  good snapshot; zero when it has none)
+    ///                file                           -> FileFill (the file's bytes, zero past
+    ///                                                  its end)
     ///   swap entry                                  -> PageIn (read back from its slot)
     ///   present, write, read-only, region writable  -> CowReuse (last mapping: made writable)
     ///                                                  or CopyOnWrite (copied to a new frame)
@@ -37,6 +39,58 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         FaultKind kind = Resolve(space, fault, ref arch);
         Counters.Faults[(int)kind]++;
         return new FaultResult(kind, fault.Address);
+    }
+
+    /// <summary>
+    /// Makes the page holding <paramref name="va"/> in <paramref name="space"/> allow a user
+    /// read (or write, with <paramref name="write"/>) and returns where its byte at
+    /// <paramref name="va"/> is in the direct map: the kernel's way to copy from or to user
+    /// memory without taking a fault. A page whose entry already allows the access is used as
+    /// it is; otherwise the fault path runs as for a user fault of that kind (demand zero, page-in,
+    /// stack growth, copy-on-write break; counted in <see cref="Counters"/> like a fault), so a
+    /// region must exist and allow the access. For a write the entry's Dirty bit is set, as the
+    /// CPU would set it: the clock then writes the page out instead of dropping it as clean.
+    /// The pointer is good until the next call that may allocate or reclaim (copy one page at a time).
+    /// Return: Ok; OutOfRange (outside user space: kernel or non-canonical); NotMapped (no
+    /// region; below a stack past its reach); AccessDenied (the region forbids the access);
+    /// OutOfMemory; IoError (the store failed to read the page back).
+    /// </summary>
+    public Status ResolveUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
+    {
+        pointer = null;
+        if (!space->IsLive || va < space->Layout.UserStart || va >= space->Layout.UserEnd) return Status.OutOfRange;
+        var fault = new PageFault(va, PageFaultErrorCode.User | (write ? PageFaultErrorCode.Write : PageFaultErrorCode.None));
+        ulong page = va & ~PageSize.OffsetMask;
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            LeafTable<TFormat> t = space->FindLeafTable(page);
+            ulong e = t.IsNull ? 0 : t.Read(LeafTable<TFormat>.IndexOf(page));
+            if (EntryAllows(e, fault))
+            {
+                if (write && (TFormat.Flags(0, e) & PageFlags.Dirty) == 0)
+                {
+                    t.Write(LeafTable<TFormat>.IndexOf(page), TFormat.MakeLeaf(0, TFormat.Address(0, e), TFormat.Flags(0, e) | PageFlags.Accessed | PageFlags.Dirty));
+                    var batch = new FlushBatch();
+                    batch.Add(page, PageGlobality.NotGlobal);
+                    Finish(space, ref batch, ref arch);
+                }
+                pointer = PagePointer(TFormat.Address(0, e) >> PageSize.Shift) + (va & PageSize.OffsetMask);
+                return Status.Ok;
+            }
+            if (attempt > 0) break;
+            FaultKind kind = Resolve(space, fault, ref arch);
+            Counters.Faults[(int)kind]++;
+            switch (kind)
+            {
+                case FaultKind.NoRegion: case FaultKind.StackOverflow: return Status.NotMapped;
+                case FaultKind.AccessViolation: return Status.AccessDenied;
+                case FaultKind.KernelAddress: return Status.OutOfRange;
+                case FaultKind.OutOfMemory: return Status.OutOfMemory;
+                case FaultKind.StoreError: return Status.IoError;
+            }
+        }
+        Panic.Fail("user memory: a resolved fault left an entry that does not allow the access", va);
+        return Status.InvalidArgument;
     }
 
     private FaultKind Resolve<TArch>(AddressSpace<TFormat>* space, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
@@ -122,7 +176,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     break;
                 }
                 ref UserFrame f = ref _table[pfn];
-                if (fault.IsWrite && f.Refs > 1)
+                if (fault.IsWrite && f.Refs > 1 && v.Kind != VmaKind.Shared)
                 {
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
@@ -173,6 +227,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 Counters.PagesIn++;
                 kind = FaultKind.StoreFill;
             }
+            else if (v.Kind == VmaKind.File)
+            {
+                // Clean: the file's bytes are its origin, so the clock drops it unwritten and
+                // the next touch copies them again.
+                FillFromFile((FileImage*)v.File, v.OffsetAt(page), data);
+                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
+                kind = FaultKind.FileFill;
+            }
             else
             {
                 MemoryOps.Zero(data, PageSize.Bytes);
@@ -204,6 +266,15 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (kind >= FaultKind.FirstError) space->FreeEmptyTables(page, ref Frames, ref batch);
         Finish(space, ref batch, ref arch);
         return kind;
+    }
+
+    // One page of a file from byte `offset`: its bytes, zero past its end.
+    private static void FillFromFile(FileImage* file, ulong offset, byte* page)
+    {
+        ulong n = offset >= file->Length ? 0 : file->Length - offset;
+        if (n > PageSize.Bytes) n = PageSize.Bytes;
+        if (n != 0) MemoryOps.Copy(page, file->Data + offset, n);
+        if (n < PageSize.Bytes) MemoryOps.Zero(page + n, PageSize.Bytes - n);
     }
 
     private void ReturnUnusedFrame(ulong pfn)

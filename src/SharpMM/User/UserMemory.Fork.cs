@@ -11,16 +11,22 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// <paramref name="parent"/>: the same regions and break, and every populated page shared
     /// instead of copied. A present page becomes read-only in both spaces and its mapping count
     /// goes up (a write copies it, or takes it back when the writer holds the last mapping); a
-    /// paged-out page's slot gains a reference; device mappings are shared as they are. The
+    /// paged-out page's slot gains a reference; device mappings are shared as they are. Shared
+    /// regions (MAP_SHARED anonymous) are populated in the parent first, every page, and their
+    /// frames mapped writable in both spaces: each sees the other's writes from then on. The
     /// parent's Dirty bits are folded into the frames' clean state first, so a page written
     /// before the fork is never taken for an untouched one. The kernel half is copied from the
     /// parent. Return: Ok; OutOfMemory (the half-made child is destroyed: the parent keeps
-    /// every page, some now read-only until written); NoSpace (no registry slot).
+    /// every page, some now read-only until written, and the shared pages populated so far);
+    /// NoSpace (no registry slot).
     /// </summary>
     public Status Fork<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!parent->IsLive || child->IsLive) return Status.InvalidArgument;
-        Status s = CreateSpace(child, parent->Layout, parent->RootPhys);
+        // Before the child exists: populating may reclaim, which must not run under the copy.
+        Status s = PopulateShared(parent, ref arch);
+        if (s != Status.Ok) return s;
+        s = CreateSpace(child, parent->Layout, parent->RootPhys);
         if (s != Status.Ok) return s;
         child->Regions = parent->Regions;
         child->BrkStart = parent->BrkStart;
@@ -79,7 +85,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if ((flags & PageFlags.Dirty) != 0) f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
                     if (f.Refs == ushort.MaxValue) Panic.Fail("user memory: frame mapping count overflow", TFormat.Address(0, e));
                     f.Refs++;
-                    if ((flags & PageFlags.Writable) != 0)
+                    if ((flags & PageFlags.Writable) != 0 && v.Kind != VmaKind.Shared)
                     {
                         e = TFormat.WithFlags(0, e, flags & ~PageFlags.Writable);
                         pt.Write(idx, e);
@@ -89,6 +95,24 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 }
                 ct.Write(idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
                 child->ResidentPages++;
+            }
+        }
+        return Status.Ok;
+    }
+
+    // Every page of every shared region of `space` present: a page first touched after a fork
+    // would otherwise be filled in one space only. (The clock never takes them out again.)
+    private Status PopulateShared<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        for (int r = 0; r < space->Regions.Count; r++)
+        {
+            Vma v = space->Regions[r];
+            if (v.Kind != VmaKind.Shared) continue;
+            for (ulong p = v.Start; p < v.End; p += PageSize.Bytes)
+            {
+                if (space->Entry(p) != 0) continue;
+                FaultKind k = ResolvePage(space, v, p, new PageFault(p, PageFaultErrorCode.User), ref arch);
+                if (k >= FaultKind.FirstError) return k == FaultKind.OutOfMemory ? Status.OutOfMemory : Status.IoError;
             }
         }
         return Status.Ok;

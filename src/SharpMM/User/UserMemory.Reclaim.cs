@@ -10,8 +10,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// Frees up to <paramref name="pages"/> user frames by the clock: the hand moves through the
     /// registered spaces, their regions and present entries in address order, from where it
     /// stopped last time. Accessed set: cleared, a second chance. Accessed clear: the mapping
-    /// goes (see the type's notes); the frame is freed with its last mapping. Device regions
-    /// are skipped; a dirty page with no free swap slot (or a failing store) stays. The hand
+    /// goes (see the type's notes); the frame is freed with its last mapping. Device and shared
+    /// regions are skipped; a dirty page with no free swap slot (or a failing store) stays. The hand
     /// passes each present entry at most twice per call, so a call ends even when nothing can
     /// go. Return: frames freed (0: nothing could be reclaimed).
     /// </summary>
@@ -58,7 +58,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         for (int r = regions.FirstEndingAfter(_handVa); r < regions.Count; r++)
         {
             Vma v = regions[r];
-            if (v.Kind == VmaKind.Device) { _handVa = v.End; continue; }
+            // Shared pages stay: a fork maps them in several spaces, and a page that left one
+            // of them would be filled again apart from the others.
+            if (v.Kind == VmaKind.Device || v.Kind == VmaKind.Shared) { _handVa = v.End; continue; }
             ulong p = _handVa > v.Start ? _handVa : v.Start;
             while (p < v.End)
             {

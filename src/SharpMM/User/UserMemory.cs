@@ -39,8 +39,8 @@ namespace SharpMM.User;
 /// Broken invariants panic naming them. Multi-step operations roll back: a fork that runs out
 /// of memory destroys the half-made child (the parent keeps its pages, now copy-on-write).
 ///
-/// Not done: locking and TLB shootdown (one CPU), shared (MAP_SHARED) anonymous memory, file
-/// mappings other than persistent regions, huge pages in user space, swap-slot clustering and
+/// Not done: locking and TLB shootdown (one CPU), paging out shared (MAP_SHARED) anonymous
+/// memory, shared file mappings, huge pages in user space, swap-slot clustering and
 /// readahead, a reverse map (the clock scans page tables, Linux 2.4 style, so a shared page is
 /// freed only when the clock has reached each of its mappings), an OOM killer.
 /// </summary>
@@ -318,7 +318,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return s;
     }
 
-    private Status MapRegion(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, VmaKind kind, ulong offset, out ulong start)
+    private Status MapRegion(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, VmaKind kind, ulong offset, out ulong start, ulong file = 0)
     {
         start = 0;
         if (!space->IsLive || bytes == 0) return Status.InvalidArgument;
@@ -331,7 +331,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         else if (!PageSize.IsAligned(va)) return Status.Misaligned;
         if (va + b < va || !space->Layout.IsUserRange(va, va + b)) return Status.InvalidArgument;
         if (space->Regions.Overlaps(va, va + b)) return Status.Overlap;
-        var v = new Vma { Start = va, End = va + b, Limit = va, Offset = offset, Protection = protection, Kind = kind };
+        var v = new Vma { Start = va, End = va + b, Limit = va, Offset = offset, File = file, Protection = protection, Kind = kind };
         Status s = space->Regions.Insert(v);
         if (s == Status.Ok) start = va;
         return s;
@@ -455,7 +455,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     // The leaf entry for a user page: rights from the region (PROT_NONE: a supervisor-only,
     // read-only page, so every user access faults while the kernel can still reach it),
-    // writable only when `exclusive` (not shared copy-on-write), uncached for devices.
+    // writable only when `exclusive` (not shared copy-on-write) or in a shared region (whose
+    // frames several spaces write), uncached for devices.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Leaf(ulong phys, VmaProtection protection, VmaKind kind, bool exclusive, PageFlags extra)
     {
@@ -463,7 +464,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (protection != VmaProtection.None)
         {
             f |= PageFlags.User;
-            if (exclusive && (protection & VmaProtection.Write) != 0) f |= PageFlags.Writable;
+            if ((exclusive || kind == VmaKind.Shared) && (protection & VmaProtection.Write) != 0) f |= PageFlags.Writable;
             if ((protection & VmaProtection.Execute) != 0) f |= PageFlags.Executable;
         }
         if (kind == VmaKind.Device) f |= PageFlags.CacheDisable | PageFlags.WriteThrough;
@@ -479,8 +480,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     // Clears every entry in [start, end) of a region of `kind` and releases what it held; frees
-    // the tables left empty.
-    private void ReleasePages(AddressSpace<TFormat>* space, ulong start, ulong end, VmaKind kind, ref FlushBatch batch)
+    // the tables left empty unless `keepTables` (the caller is about to fill them again).
+    private void ReleasePages(AddressSpace<TFormat>* space, ulong start, ulong end, VmaKind kind, ref FlushBatch batch, bool keepTables = false)
     {
         ulong p = start;
         while (p < end)
@@ -508,7 +509,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     _slots.Release(SwapEntry<TFormat>.SlotOf(e));
                 }
             }
-            if (any) space->FreeEmptyTables(p - PageSize.Bytes, ref Frames, ref batch);
+            if (any && !keepTables) space->FreeEmptyTables(p - PageSize.Bytes, ref Frames, ref batch);
         }
     }
 

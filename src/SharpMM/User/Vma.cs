@@ -4,7 +4,8 @@ namespace SharpMM.User;
 /// One region of a user address space: pages [Start, End) with one protection and one kind.
 /// Page-aligned, non-empty. <see cref="Limit"/> is the lowest address a stack may grow down to
 /// (its start never goes below it); <see cref="Offset"/> is the page index in the persistent
-/// region of the first page (StoreBacked) or the physical address of the first page (Device).
+/// region of the first page (StoreBacked), the physical address of the first page (Device) or
+/// the byte offset in the file of the first page (File, whose image <see cref="File"/> names).
 /// </summary>
 public struct Vma
 {
@@ -15,8 +16,12 @@ public struct Vma
     /// <summary>Stack: the lowest start it may grow to; otherwise equal to <see cref="Start"/>.</summary>
     public ulong Limit;
     /// <summary>StoreBacked: page index of <see cref="Start"/> in its region. Device: physical
-    /// address of <see cref="Start"/>. Otherwise 0.</summary>
+    /// address of <see cref="Start"/>. File: byte offset in the file of <see cref="Start"/>.
+    /// Otherwise 0.</summary>
     public ulong Offset;
+    /// <summary>File: the address of its <see cref="FileImage"/> (which must outlive every
+    /// region naming it). Otherwise 0.</summary>
+    public ulong File;
     /// <summary>User access rights.</summary>
     public VmaProtection Protection;
     /// <summary>What backs the pages.</summary>
@@ -34,14 +39,14 @@ public struct Vma
     public readonly ulong OffsetAt(ulong va) => Kind switch
     {
         VmaKind.StoreBacked => Offset + ((va - Start) >> Addressing.PageSize.Shift),
-        VmaKind.Device => Offset + (va - Start),
+        VmaKind.Device or VmaKind.File => Offset + (va - Start),
         _ => 0,
     };
 
     /// <summary>True when <paramref name="next"/> starts where this ends and the two can be one
-    /// region: same kind and protection, offsets continuing; stacks never merge (each keeps its
-    /// own limit).</summary>
+    /// region: same kind and protection, the same file and offsets continuing; stacks never merge
+    /// (each keeps its own limit).</summary>
     public readonly bool CanMergeWith(in Vma next) =>
         End == next.Start && Kind == next.Kind && Protection == next.Protection && Kind != VmaKind.Stack
-        && (Kind is VmaKind.Anonymous || next.Offset == OffsetAt(End));
+        && File == next.File && (Kind is VmaKind.Anonymous or VmaKind.Shared || next.Offset == OffsetAt(End));
 }

@@ -11,6 +11,12 @@ namespace SharpMM.User;
 ///                object except through a snapshot); may be paged out
 ///   Device       caller-owned physical memory mapped eagerly, uncached; never paged, never
 ///                counted, shared as is by fork
+///   Shared       anonymous, zero-filled on first touch, and shared with forked children
+///                (MAP_SHARED | MAP_ANONYMOUS): fork populates every page of the region first and
+///                maps the same frames writable in both spaces; never paged out
+///   File         a private mapping of a read-only <see cref="FileImage"/>: first touch copies the
+///                file's bytes (zero past its end); private after that (copy-on-write after fork);
+///                an unwritten page is dropped by the clock and read from the file again
 /// </code>
 /// </summary>
 public enum VmaKind : byte
@@ -23,4 +29,8 @@ public enum VmaKind : byte
     StoreBacked,
     /// <summary>A device's physical range (MMIO or a frame buffer).</summary>
     Device,
+    /// <summary>Zero-fill on demand, shared with forked children.</summary>
+    Shared,
+    /// <summary>Filled from a file image, private.</summary>
+    File,
 }

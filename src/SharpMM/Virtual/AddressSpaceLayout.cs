@@ -49,19 +49,24 @@ public enum LayoutId : byte
 ///  0x00000000 +--------------------+        0x0000000000000000 +---------------------------+
 ///             | guard (page 0)     |                           | guard (page 0)            |
 ///  0x00001000 +--------------------+        0x0000000000001000 +---------------------------+
-///             | (user, unused)     |                           | user space                |
-///  0x08048000 | user text/data     |        0x00007fffffffffff +---------------------------+
-///             | user heap (brk ^)  |                           | non-canonical hole        |
-///  0x40000000 | shared libraries   |        0xffff888000000000 +---------------------------+
-///  0xbf800000 | user stack (v)     |                           | direct map of all RAM     |
-///  0xc0000000 +--------------------+        0xffffc90000000000 | vmalloc / ioremap         |
-///             | kernel image 4 MiB |        0xffffe90000000000 | (unused)                  |
-///  0xc0400000 | kernel heap        |        0xffffffff80000000 | kernel image (top 2 GiB)  |
-///  0xff400000 | kernel stacks (v)  |        0xffffffffff000000 | kernel stacks (v)         |
-///  0xffc00000 | page tables (self) |                           +---------------------------+
-///  0xfffff000 | page directory     |
-///             +--------------------+
+///             | (user, unused)     |        0x0000000000400000 | user text/data            |
+///  0x08048000 | user text/data     |        0x0000100000000000 | shared libraries, mmap    |
+///             | user heap (brk ^)  |        0x00007fff00000000 | user stack (v)            |
+///  0x40000000 | shared libraries   |        0x0000800000000000 +---------------------------+
+///  0xbf800000 | user stack (v)     |                           | non-canonical hole        |
+///  0xc0000000 +--------------------+        0xffff800000000000 +---------------------------+ kernel half
+///             | kernel image 4 MiB |        0xffff888000000000 | direct map of all RAM     |
+///  0xc0400000 | kernel heap        |        0xffffc90000000000 | vmalloc / ioremap         |
+///  0xff400000 | kernel stacks (v)  |        0xffffe90000000000 | (unused)                  |
+///  0xffc00000 | page tables (self) |        0xffffffff80000000 | kernel image (top 2 GiB)  |
+///  0xfffff000 | page directory     |        0xffffffffff000000 | kernel stacks (v)         |
+///             +--------------------+                           +---------------------------+
 /// </code>
+/// The bare-metal x86-64 kernel (kernel/arch/x86_64/KernelRegions.cs) follows the x86-64 plan:
+/// its boot stub maps the direct map and the image at these bases, its vmalloc area, kmalloc's
+/// physical-mapping window and its test window share the first PML4 entry of the vmalloc
+/// region, and its stack ends at the top of the kernel-stack region; user spaces
+/// (User/UserLayout.X86_64) start at 64 KiB.
 /// </summary>
 public struct AddressSpaceLayout
 {

@@ -51,50 +51,6 @@ public abstract unsafe class AddressSpaceTests<TFormat> where TFormat : struct, 
         Assert.Equal(page.Value << 12, pa);
     }
 
-    //   top-level entry 0: kernel (identity map) | entry 1 ... : user | kernel half
-    // Expect: with KernelLowEndIndex = 1 a kernel page under entry 0 is reachable in a user
-    // space (supervisor only); user pages above it fault in and out; destroy leaves the
-    // kernel's tables under entry 0 alone (the kernel page still translates, every frame the
-    // space took is back). A layout whose user space starts under a low kernel entry is refused.
-    [Fact]
-    public void LowKernelEntries_AreShared_AndNeverFreed()
-    {
-        using var f = New();
-        var dm = new DirectMap((ulong)f.Ram.Base);
-        var kernel = new Mapper<TFormat, DirectMapTableAccess>(f.KernelRoot, new DirectMapTableAccess(dm));
-        var frames = new SharpMM.Hosted.User.BuddyFrames(f.Buddy.Buddy, f.Ram.Base);
-        const ulong lowVa = 0x200000;
-        Assert.Equal(Status.Ok, frames.Allocate(0, out Pfn page));
-        Assert.Equal(Status.Ok, kernel.Map(VirtAddr.NewTruncate(lowVa), page.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out _));
-        ulong entrySpan = 1UL << TFormat.IndexShift(TFormat.Levels - 1);
-        UserLayout l = f.Layout;
-        l.KernelLowEndIndex = 1;
-        var bad = f.Blank();
-        Assert.Equal(Status.InvalidArgument, f.M.CreateSpace(bad, l, f.KernelRoot));
-        l.UserStart = entrySpan;
-        if (l.TextBase < entrySpan) l.TextBase = entrySpan + 0x400000;
-
-        ulong free0 = f.FreeFrames;
-        var s = f.Blank();
-        Assert.Equal(Status.Ok, f.M.CreateSpace(s, l, f.KernelRoot));
-        f.Switch(s);
-        Assert.Equal(TranslationResult.Ok, f.Mmu.Translate(lowVa, AccessKind.Write, Privilege.Supervisor, out ulong pa));
-        Assert.Equal(page.Value << 12, pa);
-        Assert.Equal(TranslationResult.PageFault, f.Mmu.Translate(lowVa, AccessKind.Read, Privilege.User, out _));
-        Assert.Equal(Status.InvalidArgument, f.M.MapAnonymous(s, lowVa, 4096, VmaProtection.ReadWrite, out _));
-        ulong va = entrySpan + 0x10000;
-        Assert.Equal(Status.Ok, f.M.MapAnonymous(s, va, 4 * 4096, VmaProtection.ReadWrite, out _));
-        f.MustWrite(va, 0x1234);
-        f.MustWrite(va + 3 * 4096, 0x5678);
-        Assert.Equal(0x1234UL, f.MustRead(va));
-        f.Validate("low kernel entries");
-        f.Switch(null);
-        Assert.Equal(Status.Ok, f.M.Destroy(s, ref f.Arch));
-        Assert.Equal(free0, f.FreeFrames);
-        Assert.Equal(TranslationResult.Ok, f.Mmu.Translate(lowVa, AccessKind.Write, Privilege.Supervisor, out pa));
-        Assert.Equal(page.Value << 12, pa);
-    }
-
     // Expect (32-bit): directory entry 1023 of a user space points at the space's own directory,
     // so the self-map shows its tables, not the kernel's.
     [Fact]

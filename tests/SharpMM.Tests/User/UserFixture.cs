@@ -232,7 +232,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
 
     /// <summary>
     /// Checks every registered space against the metadata: entries only inside regions, device
-    /// frames only in device regions, resident and swapped counts, each frame's mapping count
+    /// frames only in device regions, a frame mapped more than once writable only in shared regions, resident and swapped counts, each frame's mapping count
     /// equal to the entries naming it, each swap slot's count equal to the entries naming it
     /// plus the frames caching it, the user-frame total; and the tables of each user half
     /// (<see cref="CheckTables"/>).
@@ -259,8 +259,8 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
                     if (s->Regions[r].Kind == VmaKind.Device) continue;
                     ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
                     refs[pfn] = refs.GetValueOrDefault(pfn) + 1;
-                    if ((TFormat.Flags(0, e) & PageFlags.Writable) != 0)
-                        Assert.True(Mem->FrameTable[pfn].Refs == 1, $"{context}: shared frame {pfn} writable at 0x{va:x}");
+                    if ((TFormat.Flags(0, e) & PageFlags.Writable) != 0 && s->Regions[r].Kind != VmaKind.Shared)
+                        Assert.True(Mem->FrameTable[pfn].Refs == 1, $"{context}: copy-on-write frame {pfn} writable at 0x{va:x}");
                 }
                 else
                 {
@@ -297,7 +297,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
 
     /// <summary>
     /// Reads the raw tables of <paramref name="s"/>'s user half (top-level entries
-    /// [KernelLowEndIndex, KernelFirstIndex)) and checks the walker's rule and counts: every
+    /// [0, KernelFirstIndex)) and checks the walker's rule and counts: every
     /// table below the root holds a non-zero entry (a table goes with its last one); on x86-64
     /// the occupancy count in each PDPTE and PDE equals 1 + the non-zero entries of its table
     /// (swap entries included), so any entry written behind the walker's back (a raw store
@@ -331,7 +331,7 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
                     $"{context}: the level-{level} table at 0x{phys:x} (va 0x{va:x}) holds {used} non-zero entries, its entry 0x{pointer:x} counts {Paging.PresentCounts.Field(pointer) - 1}");
         }
         byte* root = Ram.Base + s->RootPhys;
-        for (int i = s->Layout.KernelLowEndIndex; i < s->Layout.KernelFirstIndex; i++)
+        for (int i = 0; i < s->Layout.KernelFirstIndex; i++)
         {
             ulong e = TFormat.Read(root, i);
             if (e == 0) continue;

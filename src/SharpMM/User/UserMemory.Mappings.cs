@@ -1,0 +1,148 @@
+using SharpMM.Addressing;
+using SharpMM.Paging;
+
+namespace SharpMM.User;
+
+// The region kinds and page operations the Linux calls need beyond map, unmap and protect:
+// shared anonymous memory, private file mappings, dropping pages, moving pages.
+public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
+{
+    /// <summary>
+    /// A shared anonymous region (MAP_SHARED | MAP_ANONYMOUS): zero-filled on demand like an
+    /// anonymous one; a fork populates it and maps the same frames writable in parent and
+    /// child, so each sees the other's writes. Its pages are never paged out. Arguments and
+    /// return: as <see cref="MapAnonymous"/>.
+    /// </summary>
+    public Status MapShared(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
+        MapRegion(space, va, bytes, protection, VmaKind.Shared, 0, out start);
+
+    /// <summary>
+    /// A private mapping of <paramref name="file"/> from byte <paramref name="offset"/>
+    /// (page-aligned): each page is copied from the file on first touch (zero past its end),
+    /// private after that. The image must outlive the region (see <see cref="FileImage"/>).
+    /// Return: as <see cref="MapAnonymous"/>; Misaligned (offset); InvalidArgument (no file,
+    /// or offsets past 2^64).
+    /// </summary>
+    public Status MapFile(AddressSpace<TFormat>* space, ulong va, ulong bytes, FileImage* file, ulong offset, VmaProtection protection, out ulong start)
+    {
+        start = 0;
+        if (!PageSize.IsAligned(offset)) return Status.Misaligned;
+        if (file == null || !PageSize.TryAlignUp(bytes, out ulong b) || offset + b < offset) return Status.InvalidArgument;
+        return MapRegion(space, va, bytes, protection, VmaKind.File, offset, out start, (ulong)file);
+    }
+
+    /// <summary>
+    /// Drops the pages of [va, va + bytes) (MADV_DONTNEED): frames and swap slots released as
+    /// by an unmap, the regions kept, so the next touch fills the page again (zero, or the
+    /// file's bytes). Shared regions keep their pages (their content is the shared object's,
+    /// which Linux keeps too); device regions are left alone. Holes are skipped.
+    /// Return: Ok; Misaligned; InvalidArgument (zero bytes or a range past 2^64).
+    /// </summary>
+    public Status Discard<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(va)) return Status.Misaligned;
+        if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
+        ulong end = va + b;
+        var batch = new FlushBatch();
+        for (int i = space->Regions.FirstEndingAfter(va); i < space->Regions.Count && space->Regions[i].Start < end; i++)
+        {
+            Vma v = space->Regions[i];
+            if (v.Kind == VmaKind.Shared || v.Kind == VmaKind.Device) continue;
+            ReleasePages(space, v.Start > va ? v.Start : va, v.End < end ? v.End : end, v.Kind, ref batch);
+        }
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// Moves the page-table entries of [from, from + fromBytes) to [to, to + toBytes) (mremap):
+    /// the first min(fromBytes, toBytes) bytes' entries move with their frames, swap entries,
+    /// Accessed and Dirty bits as they are, nothing copied, mapping and slot counts unchanged.
+    /// Whatever [to, to + toBytes) held is released first, and the source's pages past
+    /// toBytes after (each by the kind of the region holding it). The regions are not changed:
+    /// the caller moves them (moved pages must land in a region of a compatible kind). The
+    /// tables the destination needs are made before anything else, so OutOfMemory changes
+    /// nothing. Return: Ok; Misaligned; InvalidArgument (zero bytes, overlapping ranges,
+    /// outside user space); OutOfMemory.
+    /// </summary>
+    public Status MovePages<TArch>(AddressSpace<TFormat>* space, ulong from, ulong fromBytes, ulong to, ulong toBytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(from) || !PageSize.IsAligned(to) || !PageSize.IsAligned(fromBytes) || !PageSize.IsAligned(toBytes)) return Status.Misaligned;
+        if (fromBytes == 0 || toBytes == 0 || from + fromBytes < from || to + toBytes < to
+            || !space->Layout.IsUserRange(from, from + fromBytes) || !space->Layout.IsUserRange(to, to + toBytes)
+            || (from < to + toBytes && to < from + fromBytes))
+            return Status.InvalidArgument;
+        ulong bytes = fromBytes < toBytes ? fromBytes : toBytes;
+        var batch = new FlushBatch();
+        // 1. The destination's tables, for every page that has an entry (no reclaim here: it
+        //    could free a table made for the move).
+        for (ulong p = from; p < from + bytes;)
+        {
+            p = space->NextLeafTable(p, from + bytes, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
+            ulong tableEnd = TableEnd(p, from + bytes);
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                if (t.Read(LeafTable<TFormat>.IndexOf(p)) == 0) continue;
+                Status s = space->EnsureLeafTable(to + (p - from), ref Frames, ref batch, out _);
+                if (s != Status.Ok)
+                {
+                    FreeEmptyTablesIn(space, to, to + toBytes, ref batch);
+                    Finish(space, ref batch, ref arch);
+                    return Status.OutOfMemory;
+                }
+            }
+        }
+        // 2. What the destination held goes; its tables stay for the entries to come.
+        ReleaseByRegion(space, to, to + toBytes, ref batch, keepTables: true);
+        // 3. The entries move.
+        for (ulong p = from; p < from + bytes;)
+        {
+            p = space->NextLeafTable(p, from + bytes, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
+            ulong tableEnd = TableEnd(p, from + bytes);
+            for (; p < tableEnd; p += PageSize.Bytes)
+            {
+                int idx = LeafTable<TFormat>.IndexOf(p);
+                ulong e = t.Read(idx);
+                if (e == 0) continue;
+                ulong q = to + (p - from);
+                LeafTable<TFormat> dt = space->FindLeafTable(q);
+                if (dt.IsNull) Panic.Fail("user memory: a table made for a move is gone", q);
+                int didx = LeafTable<TFormat>.IndexOf(q);
+                if (dt.Read(didx) != 0) Panic.Fail("user memory: a move's destination entry was not released", q);
+                dt.Write(didx, e);
+                t.Write(idx, 0);
+                if (TFormat.IsPresent(e)) batch.Add(p, PageGlobality.NotGlobal);
+            }
+        }
+        // 4. The source's pages that did not move (a move that shrinks).
+        if (fromBytes > bytes) ReleaseByRegion(space, from + bytes, from + fromBytes, ref batch, keepTables: false);
+        FreeEmptyTablesIn(space, from, from + fromBytes, ref batch);
+        FreeEmptyTablesIn(space, to, to + toBytes, ref batch);
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
+    // Releases the pages of [start, end) region by region (each by its kind).
+    private void ReleaseByRegion(AddressSpace<TFormat>* space, ulong start, ulong end, ref FlushBatch batch, bool keepTables)
+    {
+        for (int i = space->Regions.FirstEndingAfter(start); i < space->Regions.Count && space->Regions[i].Start < end; i++)
+        {
+            Vma v = space->Regions[i];
+            ReleasePages(space, v.Start > start ? v.Start : start, v.End < end ? v.End : end, v.Kind, ref batch, keepTables);
+        }
+    }
+
+    // Frees the tables of [start, end) that hold only zero entries.
+    private void FreeEmptyTablesIn(AddressSpace<TFormat>* space, ulong start, ulong end, ref FlushBatch batch)
+    {
+        for (ulong p = start; p < end;)
+        {
+            p = space->NextLeafTable(p, end, out LeafTable<TFormat> t);
+            if (t.IsNull) break;
+            space->FreeEmptyTables(p, ref Frames, ref batch);
+            p = TableEnd(p, end);
+        }
+    }
+}
