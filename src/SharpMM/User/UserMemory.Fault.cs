@@ -232,7 +232,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 // Clean: the file's bytes are its origin, so the clock drops it unwritten and
                 // the next touch copies them again.
                 FillFromFile((FileImage*)v.File, v.OffsetAt(page), data);
-                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
+                _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag });
                 kind = FaultKind.FileFill;
             }
             else
