@@ -106,7 +106,7 @@ public static unsafe class MmuWorkloads
             mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
             ulong sink = 0, failures = 0;
 
-            if (sizeof(FlushPolicy) > 64 || Unsafe.SizeOf<MmuArchHooks>() != 8 || sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 56)
+            if (sizeof(FlushPolicy) > 64 || Unsafe.SizeOf<MmuArchHooks>() != 8 || sizeof(Mapper<X86LongModeFormat, DirectMapTableAccess>) != 64)
                 throw new InvalidOperationException("W4: PhaseContext's layout does not fit the policy, hooks and mapper");
             var c = new PhaseContext { Mapper = mapper, Buddy = buddy, Arch = mmu.ArchHooks, Policy = FlushPolicy.Default, Base = VirtualBase };
 
@@ -151,10 +151,10 @@ public static unsafe class MmuWorkloads
         [FieldOffset(0)] public FlushPolicy Policy;
         [FieldOffset(64)] public MmuArchHooks Arch;
         [FieldOffset(72)] public Mapper<X86LongModeFormat, DirectMapTableAccess> Mapper;
-        [FieldOffset(128)] public BuddyAllocator* Buddy;
-        [FieldOffset(136)] public ulong Failures;
+        [FieldOffset(136)] public BuddyAllocator* Buddy;
+        [FieldOffset(144)] public ulong Failures;
         // VirtualBase, read as a memory operand (a constant would be a 10-byte move each time).
-        [FieldOffset(144)] public ulong Base;
+        [FieldOffset(152)] public ulong Base;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

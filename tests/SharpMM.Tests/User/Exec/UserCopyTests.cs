@@ -70,7 +70,8 @@ public abstract unsafe class UserCopyTests<TFormat> where TFormat : struct, IPag
         Assert.Equal(Status.OutOfRange, From(f, s, f.Layout.UserEnd - 8, buf));            // runs past user space
         Assert.Equal(Status.OutOfRange, From(f, s, ulong.MaxValue - 7, buf));              // address + length wraps
         if (!UserFixture<TFormat>.Is32Bit) Assert.Equal(Status.OutOfRange, From(f, s, 0x0000800000000000, buf)); // non-canonical
-        Assert.Equal(Status.NotMapped, From(f, s, 0x2000, buf));                            // no region
+        Assert.Equal(Status.OutOfRange, From(f, s, f.Layout.UserStart - 4096, buf));        // below user space (the null guard)
+        Assert.Equal(Status.NotMapped, From(f, s, f.Layout.UserStart + 0x2000, buf));        // no region
         Assert.Equal(Status.NotMapped, To(f, s, rw + 2 * 4096 - 8, buf));                  // runs off the region's end
         Assert.Equal(Status.AccessDenied, To(f, s, ro, buf));                              // read-only
         Assert.Equal(Status.Ok, From(f, s, ro, buf));
