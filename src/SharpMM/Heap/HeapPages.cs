@@ -124,7 +124,7 @@ public unsafe struct HeapPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        _frames.TryOwnerWord(PfnOf(p), out ulong e); // 0 when there is no owner word
+        ulong e = _frames.OwnerWordOrNone(PfnOf(p));
         return FrameOwner.IsAddress(e) ? (SlabDescriptor*)e : null;
     }
 

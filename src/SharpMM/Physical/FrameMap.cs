@@ -386,6 +386,27 @@ public unsafe struct FrameMap
         return true;
     }
 
+    /// <summary>
+    /// The owner word of an untrusted frame number as one value: what <see cref="TryOwnerWord"/>
+    /// gives, 0 whenever it finds no owner word. For lookups in which 0 already means "not
+    /// mine" (kfree's pointer-to-slab step): no out parameter and no second answer, so the
+    /// caller's copy is a range test, two loads and a select, small enough to inline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong OwnerWordOrNone(Pfn frame)
+    {
+        ulong pfn = frame.Value;
+        if (pfn - _denseLo < _denseFrames) return _denseInfo[pfn] >= FrameInfo.Owned ? *(ulong*)(_denseLinks + pfn) : 0;
+        return OwnerWordOutsideDenseRun(pfn);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly ulong OwnerWordOutsideDenseRun(ulong pfn)
+    {
+        TryOwnerWord(Pfn.NewUnchecked(pfn), out ulong word);
+        return word;
+    }
+
     // TryInfo as a call, so that TryOwnerWord's inlined fast path stays small.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly byte* TryInfoOutsideDenseRun(ulong pfn) => TryInfo(pfn);

@@ -176,8 +176,8 @@ public unsafe class FrameMapTests
 
     //   RAM: [1 MiB, 300 MiB) (two sections, the longest run packed without a gap) and
     //   [1 GiB, 1 GiB + 16 MiB) (another section, after a hole).
-    // TryOwnerWord looks up frames of the longest run with one range test and the others
-    // through their section. Expect: the same answers on both sides of every edge.
+    // TryOwnerWord and OwnerWordOrNone look up frames of the longest run with one range test
+    // and the others through their section. Expect: the same answers on both sides of every edge.
     [Fact]
     public void TryOwnerWord_SameInsideAndOutsideTheDenseRun()
     {
@@ -192,6 +192,7 @@ public unsafe class FrameMapTests
             // Frames of RAM the allocator holds free are list heads or tails; either way no owner.
             Assert.True(found == (ram && map.StateOf(Pfn.New(edge)) != FrameState.Free), $"frame {edge}: found {found}");
             Assert.Equal(0UL, w);
+            Assert.Equal(0UL, map.OwnerWordOrNone(Pfn.New(edge)));
         }
         // A claimed word reads back the same in the dense run and in the other section.
         var claimed = new System.Collections.Generic.List<Pfn>();
@@ -203,6 +204,8 @@ public unsafe class FrameMapTests
             *map.ClaimOwnerWord((uint)b.Value) = FrameOwner.LargeHeadOf(10);
             Assert.True(map.TryOwnerWord(b, out ulong w));
             Assert.Equal(FrameOwner.LargeHeadOf(10), w);
+            Assert.Equal(FrameOwner.LargeHeadOf(10), map.OwnerWordOrNone(b));
+            Assert.Equal(0UL, map.OwnerWordOrNone(b.Add(1)));
             Assert.True(map.TryOwnerWord(b.Add(1), out ulong tail));
             Assert.Equal(0UL, tail);
             map.ReleaseOwnerWord((uint)b.Value);
