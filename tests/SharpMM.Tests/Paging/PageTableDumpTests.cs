@@ -159,10 +159,5 @@ public sealed unsafe class PageTableDumpTests : IDisposable
     }
 
     private ulong PdptPhys(Mapper<X86LongModeFormat, DirectMapTableAccess> m) =>
-        X86LongModeFormat.Address(3, EntryRead<X86LongModeFormat>(_ram.Ptr(m.RootPhys), 256));
-
-    // A format's entry access through the contract (the formats take Read and Write from
-    // IPagingFormat<TSelf>'s defaults, not as members of their own).
-    private static ulong EntryRead<TFormat>(byte* table, int index) where TFormat : struct, IPagingFormat => TFormat.Read(table, index);
-    private static void EntryWrite<TFormat>(byte* table, int index, ulong entry) where TFormat : struct, IPagingFormat => TFormat.Write(table, index, entry);
+        X86LongModeFormat.Address(3, X86LongModeFormat.Read(_ram.Ptr(m.RootPhys), 256));
 }

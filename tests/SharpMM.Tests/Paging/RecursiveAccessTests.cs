@@ -50,14 +50,14 @@ public sealed unsafe class RecursiveAccessTests
         var window = SoftWalkWindow<X86LongModeFormat>.New(ram.Dm, root);
         Assert.Equal(Status.InvalidArgument, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.Create(r, root, 512, window, out _));
         Assert.Equal(Status.NotMapped, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.Create(r, root, 510, window, out _));
-        EntryWrite<X86LongModeFormat>(r, 510, X86LongModeFormat.MakeTable(3, 0x9000)); // points elsewhere
+        X86LongModeFormat.Write(r, 510, X86LongModeFormat.MakeTable(3, 0x9000)); // points elsewhere
         Assert.Equal(Status.InvalidArgument, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.Create(r, root, 510, window, out _));
-        EntryWrite<X86LongModeFormat>(r, 510, root | 0x1); // present, read-only
+        X86LongModeFormat.Write(r, 510, root | 0x1); // present, read-only
         Assert.Equal(Status.InvalidArgument, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.Create(r, root, 510, window, out _));
-        EntryWrite<X86LongModeFormat>(r, 510, 0);
+        X86LongModeFormat.Write(r, 510, 0);
         Assert.Equal(Status.Ok, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.InstallLoop(r, root, 510));
         Assert.Equal(Status.AlreadyMapped, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.InstallLoop(r, root, 510));
-        ulong e = EntryRead<X86LongModeFormat>(r, 510);
+        ulong e = X86LongModeFormat.Read(r, 510);
         Assert.Equal(root | 0x3 | (1UL << 63), e); // P | RW, supervisor only, not executable
         Assert.Equal(Status.Ok, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>.Create(r, root, 510, window, out var a));
         Assert.Equal(0xFFFF_FF00_0000_0000UL, a.WindowStart);
@@ -68,7 +68,7 @@ public sealed unsafe class RecursiveAccessTests
         var f32 = ram32.Frames();
         Assert.Equal(Status.Ok, Mapper<X86LegacyFormat, DirectMapTableAccess>.Create(ram32.Access, ref f32, out var d32));
         byte* r32 = ram32.Ptr(d32.RootPhys);
-        EntryWrite<X86LegacyFormat>(r32, 1023, X86LegacyFormat.MakeLeaf(1, 0, PageFlags.Writable));
+        X86LegacyFormat.Write(r32, 1023, X86LegacyFormat.MakeLeaf(1, 0, PageFlags.Writable));
         var w32 = SoftWalkWindow<X86LegacyFormat>.New(ram32.Dm, d32.RootPhys);
         Assert.Equal(Status.ParentIsHugePage, RecursiveTableAccess<X86LegacyFormat, SoftWalkWindow<X86LegacyFormat>>.Create(r32, d32.RootPhys, 1023, w32, out _));
 
@@ -308,9 +308,4 @@ public sealed unsafe class RecursiveAccessTests
         Assert.Equal(free, ram.Free);
         Assert.Equal(Status.Unsupported, Mapper<X86LongModeFormat, RecursiveTableAccess<X86LongModeFormat, SoftWalkWindow<X86LongModeFormat>>>.Create(access, ref frames, out _));
     }
-
-    // A format's entry access through the contract (the formats take Read and Write from
-    // IPagingFormat<TSelf>'s defaults, not as members of their own).
-    private static ulong EntryRead<TFormat>(byte* table, int index) where TFormat : struct, IPagingFormat => TFormat.Read(table, index);
-    private static void EntryWrite<TFormat>(byte* table, int index, ulong entry) where TFormat : struct, IPagingFormat => TFormat.Write(table, index, entry);
 }

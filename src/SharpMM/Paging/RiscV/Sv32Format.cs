@@ -54,6 +54,13 @@ public unsafe struct Sv32Format : IPagingFormat<Sv32Format>
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Read(byte* table, int index) => ((uint*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(byte* table, int index, ulong entry) => ((uint*)table)[(uint)index] = (uint)entry;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1) Panic.Fail("Sv32Format.MakeTable: only level 1 points at tables", (ulong)level);

@@ -54,6 +54,13 @@ public unsafe struct Sv39Format : IPagingFormat<Sv39Format>
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[(uint)index] = entry;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level != 1 && level != 2) Panic.Fail("Sv39Format.MakeTable: level does not point at tables", (ulong)level);

@@ -70,6 +70,13 @@ public unsafe partial struct X86LongModeFormat : IPagingFormat<X86LongModeFormat
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[(uint)index] = entry;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         switch (level)

@@ -59,6 +59,13 @@ public unsafe struct X86PaeFormat : IPagingFormat<X86PaeFormat>
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Read(byte* table, int index) => ((ulong*)table)[(uint)index]; // (uint): indices are never negative, and a zero extension is free
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(byte* table, int index, ulong entry) => ((ulong*)table)[(uint)index] = entry;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeTable(int level, ulong tablePhys)
     {
         if (level == 2) return PaePdpte.Directory(tablePhys, X86EntryFlags.Present).Raw;
