@@ -66,6 +66,7 @@ internal static unsafe class BenchCommand
             string label = r.GetValue(workload)!;
             string? reportPath = r.GetValue(report)?.ToString();
             if (reportPath != null && label == "W4") throw new UsageException("--report: W4 works on page tables and has no allocator trace to draw (W0..W3h have)");
+            if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             if (r.GetValue(installPeers))
             {
                 if (!label.StartsWith("W3", StringComparison.Ordinal)) throw new UsageException("--install-peers goes with W3, W3t or W3h (the workloads that run peer mallocs)");
@@ -74,7 +75,7 @@ internal static unsafe class BenchCommand
             int exit = Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
             if (reportPath != null)
                 ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { TraceCommand.RecordedReplay(label, r.GetValue(scale)) }),
-                    $"sharpmm bench {label}: the run's allocator events replayed");
+                    $"sharpmm bench {label}: the run's allocator events replayed", "--report");
             return exit;
         });
         return c;

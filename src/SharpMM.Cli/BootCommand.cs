@@ -45,6 +45,7 @@ internal static unsafe class BootCommand
         {
             MemoryMap raw = map.Load(r, out string source);
             string? reportPath = r.GetValue(report)?.ToString();
+            if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             string? layoutName = r.GetValue(layout);
             HeapMode heapMode = r.GetValue(debugHeap) ? HeapMode.Debug : HeapMode.Fast;
             if (layoutName != null && Array.IndexOf(ZoneLayouts, layoutName) < 0)
@@ -58,7 +59,7 @@ internal static unsafe class BootCommand
     {
         using var machine = PhysicalBoot(ref raw, source, zoneLayout, out BootInfo info);
         using var heap = new MachineHeap(machine, heapMode);
-        if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(PhysicalDocument(machine, heap, info, source), null, null), $"sharpmm boot: {source}");
+        if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(PhysicalDocument(machine, heap, info, source), null, null), $"sharpmm boot: {source}", "--report");
         if (json)
         {
             CliJson.Write(PhysicalDocument(machine, heap, info, source));
@@ -140,7 +141,7 @@ internal static unsafe class BootCommand
         using var heap = new MachineHeap(boot.Machine, heapMode);
         int exit = boot.FailedChecks == 0 ? ExitCode.Done : ExitCode.Failed;
         if (reportPath != null)
-            ReportOption.Write(reportPath, new ReportDocuments(LayoutDocument(boot, heap, source), PagingCommands.PageTableDocument(boot, source), null), $"sharpmm boot --layout {boot.Layout.Name}: {source}");
+            ReportOption.Write(reportPath, new ReportDocuments(LayoutDocument(boot, heap, source), PagingCommands.PageTableDocument(boot, source), null), $"sharpmm boot --layout {boot.Layout.Name}: {source}", "--report");
         if (json)
         {
             CliJson.Write(LayoutDocument(boot, heap, source));

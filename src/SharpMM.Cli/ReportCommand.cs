@@ -45,6 +45,7 @@ internal static unsafe class ReportCommand
         c.SetAction(r =>
         {
             string path = r.GetValue(output)!.ToString();
+            ReportOption.CheckTarget(path, "-o");
             MemoryMap raw = map.Load(r, out string source);
             string? layoutName = r.GetValue(layout);
             string? workloadName = r.GetValue(workload);
@@ -87,7 +88,7 @@ internal static unsafe class ReportCommand
             if (replays != null && replays.Any(d => !(bool)d["ok"]!)) exit = ExitCode.Failed;
 
             string title = "SharpMM report: " + source + (layoutName != null ? $", layout {layoutName}" : "") + (workloadName != null ? $", workload {workloadName}" : "") + (tracePath != null ? $", trace {tracePath}" : "");
-            ReportOption.Write(path, new ReportDocuments(bootDoc, tablesDoc, workloadDoc, replays), title);
+            ReportOption.Write(path, new ReportDocuments(bootDoc, tablesDoc, workloadDoc, replays), title, "-o");
             Console.Out.WriteLine($"sharpmm: wrote {path}");
             if (exit != ExitCode.Done) Console.Error.WriteLine("sharpmm: the run behind the report failed its checks (run the same as `boot` or `workload` for details)");
             return exit;

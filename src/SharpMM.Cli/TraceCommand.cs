@@ -196,6 +196,7 @@ internal static class TraceCommand
             ulong frames = (r.GetValue(mem) ?? 0) >> 12;
             if (frames != 0 && TraceReplay.IsByteLevel(alloc)) throw new UsageException($"--mem applies to the page allocators, not to {alloc}");
             bool asJson = r.GetValue(json);
+            if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             TraceFile trace = Open(path);
             if (PeerLibraries.Names.Contains(alloc))
             {
@@ -209,7 +210,7 @@ internal static class TraceCommand
             JsonObject doc = ReplayDocument(path, trace, res);
             if (asJson) CliJson.Write(doc);
             else Console.Out.Write(ReplayText(path, trace, res));
-            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { doc }), $"sharpmm trace replay {path} --allocator {alloc}");
+            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { doc }), $"sharpmm trace replay {path} --allocator {alloc}", "--report");
             if (!res.Clean) throw new CommandFailedException($"replay against {alloc}: {res.Overlaps} overlapping allocations, {res.RefusedFrees} refused frees");
             return ExitCode.Done;
         });

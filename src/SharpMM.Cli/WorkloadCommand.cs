@@ -65,12 +65,13 @@ internal static class WorkloadCommand
             if (storePath != null) StoreFileGuard.CheckMayUse(storePath, r.GetValue(force));
             bool asJson = r.GetValue(json);
             string workload = r.GetValue(name)!;
+            string? reportPath = r.GetValue(reportFile)?.ToString();
+            if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             WorkloadReport report;
             using (new Progress($"workload {workload}: running", asJson))
                 report = UserWorkloads.Run(workload, new UserWorkloadOptions { Layout = id, RamBytes = ram, StorePath = storePath, Seed = r.GetValue(seed), Scale = r.GetValue(scale),
                     ReplaceForeignStore = r.GetValue(force), DebugHeap = r.GetValue(debugHeap) });
-            string? reportPath = r.GetValue(reportFile)?.ToString();
-            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, Document(report, id)), $"sharpmm workload {workload}");
+            if (reportPath != null) ReportOption.Write(reportPath, new ReportDocuments(null, null, Document(report, id)), $"sharpmm workload {workload}", "--report");
             if (asJson) CliJson.Write(Document(report, id));
             else
             {

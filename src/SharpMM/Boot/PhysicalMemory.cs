@@ -62,17 +62,8 @@ public unsafe struct PhysicalMemory
         RefusedRamBytes = 0;
         Memblock.Init(directMap, info.DirectMapLimit);
 
-        const ulong limit = ManagedLimitBytes;
-        for (int i = 0; i < sanitized.Count; i++)
-        {
-            MemoryMapEntry e = sanitized[i];
-            if (e.Type != MemoryType.Usable) continue;
-            ulong start = e.Start, end = e.End;
-            if (end > limit) { RefusedRamBytes += end - (start > limit ? start : limit); end = start > limit ? start : limit; }
-            if (end <= start) continue;
-            Status s = Memblock.AddMemory(start, end);
-            if (s != Status.Ok) return s;
-        }
+        Status added = AddUsableRam(ref Memblock, in sanitized, out RefusedRamBytes);
+        if (added != Status.Ok) return added;
         if (Memblock.MemoryCount == 0) return Status.EmptyMap;
 
         Status st = Memblock.Reserve(0, PageSize.Bytes, ReservedFor.PageZero);
@@ -83,18 +74,8 @@ public unsafe struct PhysicalMemory
         for (int i = 0; st == Status.Ok && i < info.ModuleCount; i++) st = ReserveRange(info.Modules[i], ReservedFor.Modules);
         if (st != Status.Ok) return st;
 
-        // RAM for the frame map: memblock's memory, aligned inward, frame 0 excluded.
         PhysRange* ranges = stackalloc PhysRange[Memblock.Capacity];
-        int n = 0;
-        for (int i = 0; i < Memblock.MemoryCount; i++)
-        {
-            MemblockRegion r = Memblock.Memory(i);
-            ulong s = (r.Start + PageSize.OffsetMask) >> PageSize.Shift, e = r.End >> PageSize.Shift;
-            if (s == 0) s = 1;
-            if (e <= s) continue;
-            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, e << PageSize.Shift);
-            PresentFrames += e - s;
-        }
+        int n = FrameMapRam(in Memblock, ranges, out PresentFrames);
         if (n == 0) return Status.EmptyMap;
 
         st = LowMemory.Init(ref Memblock);
@@ -112,25 +93,57 @@ public unsafe struct PhysicalMemory
 
     /// <summary>
     /// The bytes of frame metadata <see cref="Boot"/> would take from RAM for this sanitized map
-    /// (usable RAM below the limit, aligned inward, frame 0 left out, as Boot hands it to the
-    /// frame map), so a host can refuse a machine it cannot afford before booting it.
+    /// (the same RAM: usable ranges below the limit through memblock, aligned inward, frame 0
+    /// left out), so a host can refuse a machine it cannot afford before booting it. Return: the
+    /// byte count; 0 for a map Boot would refuse before it sizes the metadata (no usable RAM,
+    /// more separate ranges than memblock holds).
     /// </summary>
     public static ulong MetadataBytesFor(in MemoryMap sanitized)
     {
-        PhysRange* ranges = stackalloc PhysRange[MemoryMap.Capacity];
-        int n = 0;
+        Memblock memblock = default;
+        memblock.Init(default);
+        if (AddUsableRam(ref memblock, in sanitized, out _) != Status.Ok) return 0;
+        PhysRange* ranges = stackalloc PhysRange[Memblock.Capacity];
+        int n = FrameMapRam(in memblock, ranges, out _);
+        return n == 0 ? 0 : FrameMap.MetadataBytesFor(new ReadOnlySpan<PhysRange>(ranges, n));
+    }
+
+    // Boot's first step: the map's usable RAM below the limit into memblock's memory (touching
+    // ranges merge there); the usable bytes above the limit are counted as refused.
+    private static Status AddUsableRam(ref Memblock memblock, in MemoryMap sanitized, out ulong refusedBytes)
+    {
+        const ulong limit = ManagedLimitBytes;
+        refusedBytes = 0;
         for (int i = 0; i < sanitized.Count; i++)
         {
             MemoryMapEntry e = sanitized[i];
-            if (e.Type != MemoryType.Usable || e.Start >= ManagedLimitBytes) continue;
-            ulong end = e.End < ManagedLimitBytes ? e.End : ManagedLimitBytes;
-            ulong s = (e.Start + PageSize.OffsetMask) >> PageSize.Shift, f = end >> PageSize.Shift;
-            if (s == 0) s = 1;
-            if (f <= s) continue;
-            if (n > 0 && ranges[n - 1].End == s << PageSize.Shift) { ranges[n - 1] = PhysRange.FromBounds(ranges[n - 1].Start, f << PageSize.Shift); continue; }
-            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, f << PageSize.Shift);
+            if (e.Type != MemoryType.Usable) continue;
+            ulong start = e.Start, end = e.End;
+            if (end > limit) { refusedBytes += end - (start > limit ? start : limit); end = start > limit ? start : limit; }
+            if (end <= start) continue;
+            Status s = memblock.AddMemory(start, end);
+            if (s != Status.Ok) return s;
         }
-        return n == 0 ? 0 : FrameMap.MetadataBytesFor(new ReadOnlySpan<PhysRange>(ranges, n));
+        return Status.Ok;
+    }
+
+    // The RAM the frame map describes: memblock's memory aligned inward to whole frames, frame 0
+    // left out (page 0 is never managed). Writes the ranges (at most Memblock.Capacity) and
+    // returns their count; frames = the frames they hold.
+    private static int FrameMapRam(in Memblock memblock, PhysRange* ranges, out ulong frames)
+    {
+        int n = 0;
+        frames = 0;
+        for (int i = 0; i < memblock.MemoryCount; i++)
+        {
+            MemblockRegion r = memblock.Memory(i);
+            ulong s = (r.Start + PageSize.OffsetMask) >> PageSize.Shift, e = r.End >> PageSize.Shift;
+            if (s == 0) s = 1;
+            if (e <= s) continue;
+            ranges[n++] = PhysRange.FromBounds(s << PageSize.Shift, e << PageSize.Shift);
+            frames += e - s;
+        }
+        return n;
     }
 
     private Status ReserveRange(PhysRange r, ReservedFor owner) =>

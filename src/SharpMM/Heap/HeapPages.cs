@@ -124,8 +124,8 @@ public unsafe struct HeapPages
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly SlabDescriptor* SlabOf(void* p)
     {
-        if (!_frames.TryOwnerWord(PfnOf(p), out ulong e) || !FrameOwner.IsAddress(e)) return null;
-        return (SlabDescriptor*)e;
+        ulong e = _frames.OwnerWordOrNone(PfnOf(p));
+        return FrameOwner.IsAddress(e) ? (SlabDescriptor*)e : null;
     }
 
     /// <summary>The owner word of frame <paramref name="pfn"/>: false when it has none (no
@@ -135,13 +135,14 @@ public unsafe struct HeapPages
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (is RAM).</summary>
     public readonly bool IsRam(Pfn pfn) => _frames.HasMetadata(pfn);
 
-    /// <summary>Sets the owner words of frames [first, first + count), which the heap holds.</summary>
+    /// <summary>Claims and sets the owner words of frames [first, first + count), which the heap
+    /// holds (<see cref="FrameMap.ClaimOwnerWord"/>).</summary>
     public readonly void SetOwner(Pfn first, ulong count, ulong word)
     {
         for (ulong pfn = first.Value; pfn < first.Value + count; pfn++)
         {
             if (!_frames.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("heap: owner word of a frame without a descriptor", pfn);
-            *_frames.OwnerWord((uint)pfn) = word;
+            *_frames.ClaimOwnerWord((uint)pfn) = word;
         }
     }
 

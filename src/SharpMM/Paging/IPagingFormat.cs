@@ -22,7 +22,10 @@ namespace SharpMM.Paging;
 /// level 0 only, non-zero and not present: an entry the OS keeps, whose encoding (a swap slot)
 /// is the same in every format (<see cref="SwapEntry{TFormat}"/>). A table is in use while any
 /// of its entries is non-zero. Every member is pure: no state, no memory access except
-/// <see cref="Read"/>/<see cref="Write"/> on a table pointer the caller provides.
+/// <see cref="Read"/>/<see cref="Write"/> on a table pointer the caller provides. The members
+/// every format derives the same way from its geometry (entries per table, index shifts, entry
+/// access, a pointer's table address) are written once in <see cref="IPagingFormat{TSelf}"/>,
+/// through which the formats implement this interface.
 /// </summary>
 public unsafe partial interface IPagingFormat
 {

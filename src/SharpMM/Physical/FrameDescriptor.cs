@@ -33,7 +33,7 @@ public static class FrameInfo
 {
     /// <summary>
     /// Bit 7: the frame's word holds an owner word, written by the frame's owner since it got
-    /// the frame (<see cref="FrameMap.OwnerWord"/> sets it, <see cref="FrameMap.ReleaseOwnerWord"/>
+    /// the frame (<see cref="FrameMap.ClaimOwnerWord"/> sets it, <see cref="FrameMap.ReleaseOwnerWord"/>
     /// clears it). The buddy allocator never sets it and writes whole bytes with <see cref="Make"/>,
     /// so every frame it turns into a list head (whose word then holds links), takes off a list or
     /// merges comes out with the bit clear: links left in the word are never read as an owner, and

@@ -74,6 +74,12 @@ public unsafe struct FrameMap
     }
 
     private Section* _sections;
+    // The longest run of frames that one pair of biased bases addresses (TryDenseRun's
+    // condition, found at Build): owner-word lookups of untrusted frames there need one range
+    // test and no section lookup (kfree's pointer-to-slab step). Empty when no section holds RAM.
+    private FrameLinks* _denseLinks;
+    private byte* _denseInfo;
+    private ulong _denseLo, _denseFrames;
     private fixed ulong _pairs[PairOrders]; // per-order bitmap addresses
     private uint _sectionCount;
     private ulong _metadataBytes;
@@ -126,7 +132,33 @@ public unsafe struct FrameMap
         map._sectionCount = sectionCount;
         map._metadataBytes = bytes;
         map._metadataPhys = phys;
+        map.FindLongestDenseRun();
         return Status.Ok;
+    }
+
+    // Sets the dense run (see _denseLinks): the longest run of present sections in which each
+    // section after the first starts at its section boundary right where the one before ends,
+    // with the same biased bases (the arrays are packed in frame order, so touching sections
+    // share them).
+    private void FindLongestDenseRun()
+    {
+        ulong bestLo = 0, bestFrames = 0, runLo = 0;
+        Section* run = null;
+        for (uint s = 0; s < _sectionCount; s++)
+        {
+            Section* sec = _sections + s;
+            if (sec->Ordinal == 0) { run = null; continue; }
+            bool continues = run != null && _sections[s - 1].Hi == sec->Lo && sec->Lo == (ulong)s << SectionShift
+                             && sec->LinkBase == run->LinkBase && sec->InfoBase == run->InfoBase;
+            if (!continues) { run = sec; runLo = sec->Lo; }
+            if (sec->Hi - runLo > bestFrames) { bestLo = runLo; bestFrames = sec->Hi - runLo; }
+        }
+        if (bestFrames == 0) return;
+        Section* first = _sections + (bestLo >> SectionShift);
+        _denseLinks = first->LinkBase;
+        _denseInfo = first->InfoBase;
+        _denseLo = bestLo;
+        _denseFrames = bestFrames;
     }
 
     /// <summary>
@@ -291,17 +323,32 @@ public unsafe struct FrameMap
         return st == FrameState.Free || st == FrameState.PerCpu;
     }
 
-    /// <summary>The owner word of a frame known to have metadata, for its owner to write (no
-    /// check; see <see cref="FrameOwner"/>). Marks the word as the owner's
-    /// (<see cref="FrameInfo.Owned"/>), so that <see cref="TryOwnerWord"/> reads it from now
-    /// on: only the frame's owner may use this, and it must write the word before anything
-    /// reads it (until then the word may hold old list links).</summary>
+    /// <summary>Claims the owner word of a frame known to have metadata (no check; see
+    /// <see cref="FrameOwner"/>) and returns it: marks the word as the owner's
+    /// (<see cref="FrameInfo.Owned"/>), so that <see cref="TryOwnerWord"/> reads it from now on.
+    /// Only the frame's owner may call this, once, when the frame becomes its own (a slab, a
+    /// large block, a user page), and it must write the word before anything reads it (until
+    /// then the word may hold old list links). Later accesses go through
+    /// <see cref="OwnerWord"/>, which does not write the state byte again.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong* OwnerWord(uint pfn)
+    public readonly ulong* ClaimOwnerWord(uint pfn)
     {
         Section* s = _sections + (pfn >> SectionShift);
         s->InfoBase[pfn] |= FrameInfo.Owned;
         return (ulong*)(s->LinkBase + pfn);
+    }
+
+    /// <summary>The owner word of a frame its owner has claimed (<see cref="ClaimOwnerWord"/>),
+    /// to read or update (no check: the frame must have metadata and be the caller's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong* OwnerWord(uint pfn) => (ulong*)Links(pfn);
+
+    /// <summary>True when frame <paramref name="pfn"/> has metadata and its owner word is
+    /// claimed (<see cref="FrameInfo.Owned"/>). For checks.</summary>
+    public readonly bool IsOwned(Pfn pfn)
+    {
+        byte* info = TryInfo(pfn.Value);
+        return info != null && *info >= FrameInfo.Owned;
     }
 
     /// <summary>Ends the owner word of a frame known to have metadata: from now on
@@ -320,18 +367,49 @@ public unsafe struct FrameMap
     {
         ulong pfn = frame.Value;
         word = 0;
-        if (pfn >= EndPfn) return false;
-        Section* s = _sections + (pfn >> SectionShift);
-        // A section without RAM has Lo == Hi == 0.
-        if (pfn < s->Lo || pfn >= s->Hi) return false;
-        uint info = s->InfoBase[pfn];
+        byte* infoAt;
+        FrameLinks* linksAt;
+        // Within the dense run, one range test; elsewhere the section decides (out of line).
+        if (pfn - _denseLo < _denseFrames) { infoAt = _denseInfo + pfn; linksAt = _denseLinks + pfn; }
+        else
+        {
+            infoAt = TryInfoOutsideDenseRun(pfn);
+            if (infoAt == null) return false;
+            linksAt = Links((uint)pfn);
+        }
+        uint info = *infoAt;
         // Unmarked, the word may hold links left from the frame's time on a free list: no owner
         // (or, for the head of a free block, not an owner's frame at all). A branch rather than
         // a mask, so that using the word need not wait for the state byte.
         if (info < FrameInfo.Owned) return FrameInfo.State((byte)info) != FrameState.Free;
-        word = *(ulong*)(s->LinkBase + pfn);
+        word = *(ulong*)linksAt;
         return true;
     }
+
+    /// <summary>
+    /// The owner word of an untrusted frame number as one value: what <see cref="TryOwnerWord"/>
+    /// gives, 0 whenever it finds no owner word. For lookups in which 0 already means "not
+    /// mine" (kfree's pointer-to-slab step): no out parameter and no second answer, so the
+    /// caller's copy is a range test, two loads and a select, small enough to inline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ulong OwnerWordOrNone(Pfn frame)
+    {
+        ulong pfn = frame.Value;
+        if (pfn - _denseLo < _denseFrames) return _denseInfo[pfn] >= FrameInfo.Owned ? *(ulong*)(_denseLinks + pfn) : 0;
+        return OwnerWordOutsideDenseRun(pfn);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly ulong OwnerWordOutsideDenseRun(ulong pfn)
+    {
+        TryOwnerWord(Pfn.NewUnchecked(pfn), out ulong word);
+        return word;
+    }
+
+    // TryInfo as a call, so that TryOwnerWord's inlined fast path stays small.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly byte* TryInfoOutsideDenseRun(ulong pfn) => TryInfo(pfn);
 
     /// <summary>The order-<paramref name="order"/> pair word and bit of a managed frame.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

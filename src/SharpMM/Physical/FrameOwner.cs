@@ -9,7 +9,7 @@ namespace SharpMM.Physical;
 /// heads a free block (<see cref="FrameState.Free"/>) it holds <see cref="FrameLinks"/>, and
 /// the links stay in it after the frame leaves the lists. So the word counts as an owner word
 /// only while the state byte's <see cref="FrameInfo.Owned"/> bit is set, which the owner sets
-/// when it writes the word (<see cref="FrameMap.OwnerWord"/>) and the buddy allocator never
+/// when it claims the word (<see cref="FrameMap.ClaimOwnerWord"/>) and the buddy allocator never
 /// sets; <see cref="FrameMap.TryOwnerWord"/> reads 0 ("no owner") without it. Every owner kind
 /// is listed here so that two layers cannot pick the same encoding.
 /// <code>
@@ -23,8 +23,9 @@ namespace SharpMM.Physical;
 ///                      (<see cref="SharpMM.User.UserFrame"/> is this word as a struct)
 /// </code>
 /// Rules: a frame comes out of the buddy allocator unmarked (its word may hold old links); an
-/// owner that keeps a word writes it through <see cref="FrameMap.OwnerWord"/>, which marks it,
-/// before anything may read it, and before giving the frame back releases it
+/// owner that keeps a word claims it once with <see cref="FrameMap.ClaimOwnerWord"/>, which marks it,
+/// and writes it before anything may read it (later accesses: <see cref="FrameMap.OwnerWord"/>,
+/// which leaves the state byte alone), and before giving the frame back releases it
 /// (<see cref="FrameMap.ReleaseOwnerWord"/>), every frame of the block: the buddy allocator
 /// refuses a block whose first frame is still marked, and its validation panics on a marked
 /// frame outside an allocated block.

@@ -22,9 +22,9 @@ public readonly unsafe struct UserFrames
     /// <summary>True when frame <paramref name="pfn"/> has a descriptor (can be a user page).</summary>
     public bool Covers(Pfn pfn) => _map.HasMetadata(pfn);
 
-    /// <summary>The word of a frame user memory holds (a mapped user page, or a frame it has
-    /// just allocated and is about to describe), marked as its owner's
-    /// (<see cref="FrameMap.OwnerWord"/>); panics for a frame without a descriptor.</summary>
+    /// <summary>The word of a frame user memory holds (a mapped user page, claimed with
+    /// <see cref="Claim"/>), to read or update; the frame table's state byte is not written.
+    /// Panics for a frame without a descriptor.</summary>
     public ref UserFrame this[ulong pfn]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -33,6 +33,16 @@ public readonly unsafe struct UserFrames
             if (!_map.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("user memory: a user frame without a descriptor", pfn);
             return ref *(UserFrame*)_map.OwnerWord((uint)pfn);
         }
+    }
+
+    /// <summary>Makes a frame user memory has just allocated a user page described by
+    /// <paramref name="word"/>: claims its owner word (<see cref="FrameMap.ClaimOwnerWord"/>,
+    /// the one time the state byte is marked) and writes it. Panics for a frame without a
+    /// descriptor.</summary>
+    public void Claim(ulong pfn, UserFrame word)
+    {
+        if (!_map.HasMetadata(Pfn.NewUnchecked(pfn))) Panic.Fail("user memory: a user frame without a descriptor", pfn);
+        *(UserFrame*)_map.ClaimOwnerWord((uint)pfn) = word;
     }
 
     /// <summary>Ends the word of a frame user memory is about to give back

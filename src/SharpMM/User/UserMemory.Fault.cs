@@ -181,7 +181,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
                     MemoryOps.Copy(PagePointer(frame), PagePointer(pfn), PageSize.Bytes);
-                    _table[frame] = new UserFrame { Refs = 1 };
+                    _table.Claim(frame, new UserFrame { Refs = 1 });
                     haveFrame = false;
                     DropFrame(pfn);
                     t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
@@ -208,7 +208,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     kind = FaultKind.StoreError;
                     break;
                 }
-                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag | UserFrame.HasSlotFlag, Slot = slot };
+                _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag | UserFrame.HasSlotFlag, Slot = slot });
                 space->SwappedPages--;
                 Counters.PagesIn++;
                 kind = FaultKind.PageIn;
@@ -223,7 +223,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 }
                 // Not clean: a store-backed page leaves RAM through a swap slot, never back to
                 // the region, which only snapshots write.
-                _table[frame] = new UserFrame { Refs = 1 };
+                _table.Claim(frame, new UserFrame { Refs = 1 });
                 Counters.PagesIn++;
                 kind = FaultKind.StoreFill;
             }
@@ -232,13 +232,13 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 // Clean: the file's bytes are its origin, so the clock drops it unwritten and
                 // the next touch copies them again.
                 FillFromFile((FileImage*)v.File, v.OffsetAt(page), data);
-                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
+                _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag });
                 kind = FaultKind.FileFill;
             }
             else
             {
                 MemoryOps.Zero(data, PageSize.Bytes);
-                _table[frame] = new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag };
+                _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag });
                 kind = FaultKind.DemandZero;
             }
             haveFrame = false;

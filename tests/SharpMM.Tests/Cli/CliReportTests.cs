@@ -64,7 +64,7 @@ public class CliReportTests : IDisposable
     [InlineData("--mem: a report with --workload needs 16M to 8G", "report", "--workload", "recursion", "--mem", "16G", "-o", "OUT")]
     [InlineData("give --mem or --map, not both", "report", "--mem", "1G", "--map", "MISSING", "-o", "OUT")]
     [InlineData("missing.txt", "report", "--map", "MISSING", "-o", "OUT")]
-    [InlineData("no-such-dir", "report", "-o", "NODIR")]
+    [InlineData("-o NODIR: no directory NODIRPARENT to write the report in", "report", "-o", "NODIR")]
     [InlineData("is a directory", "report", "-o", "DIR")]
     public void BadInput_IsRefused_AndNoFileIsWritten(string message, params string[] args)
     {
@@ -77,7 +77,24 @@ public class CliReportTests : IDisposable
             "DIR" => _dir,
             _ => a,
         }).ToArray();
-        AssertBadInput(Run(resolved), message);
+        string nodir = Path.Combine(_dir, "no-such-dir", "r.html");
+        AssertBadInput(Run(resolved), message.Replace("NODIRPARENT", Path.GetDirectoryName(nodir)).Replace("NODIR", nodir));
         Assert.False(File.Exists(output));
+    }
+
+    // --report of boot, workload, bench and trace replay: a file in a directory that does not exist is refused
+    // before the run, with one line naming the option and the directory. Expect: exit status 2,
+    // nothing on stdout (the run did not start), no directory made.
+    [Theory]
+    [InlineData("boot", "--mem", "512M")]
+    [InlineData("workload", "recursion", "--scale", "0.01")]
+    [InlineData("bench", "W0", "--scale", "0.001", "--reps", "1")]
+    public void ReportIntoAMissingDirectory_IsRefusedBeforeTheRun(params string[] args)
+    {
+        string dir = Path.Combine(_dir, "missing-dir"), file = Path.Combine(dir, "x.html");
+        CliResult r = Run(args.Concat(new[] { "--report", file }).ToArray());
+        AssertBadInput(r, $"--report {file}: no directory {dir} to write the report in");
+        Assert.Equal("", r.Stdout);
+        Assert.False(Directory.Exists(dir));
     }
 }

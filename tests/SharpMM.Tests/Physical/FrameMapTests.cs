@@ -55,7 +55,7 @@ public unsafe class FrameMapTests
         // A frame of the high run carries an owner word like any other.
         Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
         Assert.True(p.Value >= high);
-        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
+        *map.ClaimOwnerWord((uint)p.Value) = FrameOwner.LargeTail;
         Assert.True(map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeTail, w);
         map.ReleaseOwnerWord((uint)p.Value);
@@ -97,7 +97,7 @@ public unsafe class FrameMapTests
             Assert.True(map.TryOwnerWord(p.Add(k), out ulong w));
             Assert.Equal(0UL, w);
         }
-        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
+        *map.ClaimOwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(2);
         Assert.True(map.TryOwnerWord(p, out ulong head));
         Assert.Equal(FrameOwner.LargeHeadOf(2), head);
         Assert.Equal(Status.Ok, f.B.Allocate(2, out Pfn q));          // p's buddy: now both allocated
@@ -119,8 +119,8 @@ public unsafe class FrameMapTests
         using var f = BuddyFixture.Flat(1024, 4096);
         FrameMap map = f.B.Map;
         Assert.Equal(Status.Ok, f.B.Allocate(1, out Pfn p));
-        *map.OwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(1);
-        *map.OwnerWord((uint)p.Value + 1) = FrameOwner.LargeTail;
+        *map.ClaimOwnerWord((uint)p.Value) = FrameOwner.LargeHeadOf(1);
+        *map.ClaimOwnerWord((uint)p.Value + 1) = FrameOwner.LargeTail;
         ulong free = f.B.FreeFrames;
         Assert.Equal(Status.NotAllocated, f.B.Free(p, 1));
         Assert.Equal(free, f.B.FreeFrames);
@@ -131,6 +131,86 @@ public unsafe class FrameMapTests
         Assert.True(map.TryOwnerWord(p.Add(1), out ulong tail));
         Assert.Equal(0UL, tail);
         Assert.Equal(Status.Ok, f.B.Free(p, 1));
+        f.B.Validate();
+    }
+
+    // An owner marks a frame once, when it claims the word; reading and updating the word
+    // afterwards (FrameMap.OwnerWord, user memory's indexer) leaves the state byte alone, and a
+    // released word stays released however often its pointer is taken.
+    // Expect: the mark after the claim only, the same word through every path.
+    [Fact]
+    public void ClaimOwnerWord_MarksOnce_LaterAccessesLeaveTheStateByte()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096);
+        FrameMap map = f.B.Map;
+        Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
+        uint pfn = (uint)p.Value;
+        byte unmarked = *map.Info(pfn);
+        Assert.False(map.IsOwned(p));
+        Assert.True(map.OwnerWord(pfn) == map.ClaimOwnerWord(pfn));
+        Assert.Equal((byte)(unmarked | FrameInfo.Owned), *map.Info(pfn));
+        Assert.True(map.IsOwned(p));
+        *map.OwnerWord(pfn) = FrameOwner.LargeHeadOf(0);
+        *map.OwnerWord(pfn) += 0x100;
+        Assert.Equal((byte)(unmarked | FrameInfo.Owned), *map.Info(pfn));
+        Assert.True(map.TryOwnerWord(p, out ulong w));
+        Assert.Equal(FrameOwner.LargeHeadOf(1), w);
+        map.ReleaseOwnerWord(pfn);
+        _ = *map.OwnerWord(pfn);
+        Assert.Equal(unmarked, *map.Info(pfn));
+        Assert.True(map.TryOwnerWord(p, out ulong released));
+        Assert.Equal(0UL, released);
+
+        // User memory's view: Claim marks, the indexer does not.
+        var users = new UserFrames(map);
+        users.Claim(p.Value, new UserFrame { Refs = 1 });
+        Assert.True(map.IsOwned(p));
+        users.Release(p.Value);
+        users[p.Value].Refs++;
+        Assert.False(map.IsOwned(p));
+        Assert.Equal(default, users.Get(p));
+        *map.OwnerWord(pfn) = 0;
+        Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        f.B.Validate();
+    }
+
+    //   RAM: [1 MiB, 300 MiB) (two sections, the longest run packed without a gap) and
+    //   [1 GiB, 1 GiB + 16 MiB) (another section, after a hole).
+    // TryOwnerWord and OwnerWordOrNone look up frames of the longest run with one range test
+    // and the others through their section. Expect: the same answers on both sides of every edge.
+    [Fact]
+    public void TryOwnerWord_SameInsideAndOutsideTheDenseRun()
+    {
+        const ulong hiStart = 262144, hiEnd = 262144 + 4096;
+        using var f = new BuddyFixture(new[] { (256UL, 76800UL), (hiStart, hiEnd) }, ZoneLayout.X86_64(), PcpConfig.Off);
+        FrameMap map = f.B.Map;
+        foreach (ulong edge in new ulong[] { 255, 256, 65535, 65536, 76799, 76800, hiStart - 1, hiStart, hiEnd - 1, hiEnd })
+        {
+            bool ram = edge >= 256 && edge < 76800 || edge >= hiStart && edge < hiEnd;
+            Assert.Equal(ram, map.HasMetadata(Pfn.New(edge)));
+            bool found = map.TryOwnerWord(Pfn.New(edge), out ulong w);
+            // Frames of RAM the allocator holds free are list heads or tails; either way no owner.
+            Assert.True(found == (ram && map.StateOf(Pfn.New(edge)) != FrameState.Free), $"frame {edge}: found {found}");
+            Assert.Equal(0UL, w);
+            Assert.Equal(0UL, map.OwnerWordOrNone(Pfn.New(edge)));
+        }
+        // A claimed word reads back the same in the dense run and in the other section.
+        var claimed = new System.Collections.Generic.List<Pfn>();
+        while (f.B.Allocate(10, MemoryClass.User, out Pfn b) == Status.Ok) claimed.Add(b);
+        Assert.Contains(claimed, b => b.Value < 76800);
+        Assert.Contains(claimed, b => b.Value >= hiStart);
+        foreach (Pfn b in claimed)
+        {
+            *map.ClaimOwnerWord((uint)b.Value) = FrameOwner.LargeHeadOf(10);
+            Assert.True(map.TryOwnerWord(b, out ulong w));
+            Assert.Equal(FrameOwner.LargeHeadOf(10), w);
+            Assert.Equal(FrameOwner.LargeHeadOf(10), map.OwnerWordOrNone(b));
+            Assert.Equal(0UL, map.OwnerWordOrNone(b.Add(1)));
+            Assert.True(map.TryOwnerWord(b.Add(1), out ulong tail));
+            Assert.Equal(0UL, tail);
+            map.ReleaseOwnerWord((uint)b.Value);
+            Assert.Equal(Status.Ok, f.B.Free(b, 10));
+        }
         f.B.Validate();
     }
 
@@ -170,7 +250,7 @@ public unsafe class FrameMapTests
         using var f = BuddyFixture.Flat(1024, 4096);
         var kernel = new BuddyClassFrames(f.Buddy, MemoryClass.Kernel);
         Assert.Equal(Status.Ok, kernel.Allocate(0, out Pfn p));
-        *kernel.Map.OwnerWord((uint)p.Value) = FrameOwner.LargeTail;
+        *kernel.Map.ClaimOwnerWord((uint)p.Value) = FrameOwner.LargeTail;
         Assert.True(f.B.Map.TryOwnerWord(p, out ulong w));
         Assert.Equal(FrameOwner.LargeTail, w);
         kernel.Map.ReleaseOwnerWord((uint)p.Value);

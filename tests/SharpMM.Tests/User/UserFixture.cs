@@ -274,11 +274,16 @@ public unsafe class UserFixture<TFormat> : IDisposable where TFormat : struct, I
             CheckTables(s, context);
         }
         var table = Mem->FrameTable;
+        FrameMap frameMap = Mem->Frames.Map;
         ulong inUse = 0;
         for (ulong pfn = 0; pfn < table.EndPfn; pfn++)
         {
             UserFrame f = table.Get(Pfn.New(pfn));
             Assert.True(f.Refs == refs.GetValueOrDefault(pfn), $"{context}: frame {pfn} counts {f.Refs} mappings, entries say {refs.GetValueOrDefault(pfn)}");
+            // A frame's owner mark is set once, when user memory claims it, and cleared when it
+            // gives the frame back; so the marked frames are exactly the ones it holds, as when
+            // every access to a held frame's word marked it again.
+            Assert.True(frameMap.IsOwned(Pfn.New(pfn)) == (f.Refs != 0), $"{context}: frame {pfn} with {f.Refs} mappings is {(frameMap.IsOwned(Pfn.New(pfn)) ? "" : "not ")}marked as owned");
             if (f.Refs != 0) inUse++;
             if (f.HasSlot) slotRefs[f.Slot] = slotRefs.GetValueOrDefault(f.Slot) + 1;
         }

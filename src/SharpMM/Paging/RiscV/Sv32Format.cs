@@ -18,7 +18,7 @@ namespace SharpMM.Paging.RiscV;
 /// After any change the hart needs SFENCE.VMA (the hooks' InvalidatePage/FlushAll); unlike x86,
 /// RISC-V may cache invalid entries, so a new mapping needs it too, which the tokens always ask for.
 /// </summary>
-public unsafe struct Sv32Format : IPagingFormat
+public unsafe struct Sv32Format : IPagingFormat<Sv32Format>
 {
     /// <inheritdoc/>
     public static string Name => "RISC-V Sv32";
@@ -26,12 +26,6 @@ public unsafe struct Sv32Format : IPagingFormat
     public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
     /// <inheritdoc/>
     public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int EntriesPerTable(int level) => 1024;
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexShift(int level) => 12 + 10 * level;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
@@ -77,7 +71,7 @@ public unsafe struct Sv32Format : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        if ((uint)level > 1 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv32Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
+        if ((uint)level > 1 || !IPagingFormat<Sv32Format>.IsLeafAligned(level, pagePhys)) Panic.Fail("Sv32Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
         return Sv32Pte.Leaf(pagePhys, (RiscVPteFlags)RiscVBits.FromPortable(flags)).Raw;
     }
 
@@ -90,9 +84,6 @@ public unsafe struct Sv32Format : IPagingFormat
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool PointsToTable(int level, ulong entry) => RiscVBits.IsPointer(entry);
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong entry) => Address(0, entry);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) => new Sv32Pte((uint)entry).Address;

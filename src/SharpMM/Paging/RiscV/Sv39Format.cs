@@ -18,7 +18,7 @@ namespace SharpMM.Paging.RiscV;
 /// </code>
 /// WriteThrough and CacheDisable are ignored (no Svpbmt use); pointers carry V only.
 /// </summary>
-public unsafe struct Sv39Format : IPagingFormat
+public unsafe struct Sv39Format : IPagingFormat<Sv39Format>
 {
     /// <inheritdoc/>
     public static string Name => "RISC-V Sv39";
@@ -26,12 +26,6 @@ public unsafe struct Sv39Format : IPagingFormat
     public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 3; }
     /// <inheritdoc/>
     public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 8; }
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int EntriesPerTable(int level) => 512;
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 2;
@@ -77,7 +71,7 @@ public unsafe struct Sv39Format : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong MakeLeaf(int level, ulong pagePhys, PageFlags flags)
     {
-        if ((uint)level > 2 || (pagePhys & ((1UL << IndexShift(level)) - 1)) != 0) Panic.Fail("Sv39Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
+        if ((uint)level > 2 || !IPagingFormat<Sv39Format>.IsLeafAligned(level, pagePhys)) Panic.Fail("Sv39Format.MakeLeaf: bad level or misaligned superpage", pagePhys);
         return Sv39Pte.Leaf(pagePhys, (RiscVPteFlags)RiscVBits.FromPortable(flags)).Raw;
     }
 
@@ -90,9 +84,6 @@ public unsafe struct Sv39Format : IPagingFormat
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool PointsToTable(int level, ulong entry) => RiscVBits.IsPointer(entry);
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong entry) => Address(0, entry);
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Address(int level, ulong entry) => new Sv39Pte(entry).Address;

@@ -18,7 +18,7 @@ namespace SharpMM.Paging.X86;
 /// reads back executable. 4 MiB pages may lie below 2^40 (PSE-36); 4 KiB pages and tables below
 /// 4 GiB. A 4 MiB page above 4 GiB cannot be split into 4 KiB pages.
 /// </summary>
-public unsafe struct X86LegacyFormat : IPagingFormat
+public unsafe struct X86LegacyFormat : IPagingFormat<X86LegacyFormat>
 {
     /// <inheritdoc/>
     public static string Name => "x86 32-bit";
@@ -26,12 +26,6 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 2; }
     /// <inheritdoc/>
     public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int EntriesPerTable(int level) => 1024;
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexShift(int level) => 12 + 10 * level;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
@@ -93,9 +87,6 @@ public unsafe struct X86LegacyFormat : IPagingFormat
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool PointsToTable(int level, ulong entry) => level != 0 && X86Bits.IsPresentNotLarge(entry);
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong entry) => entry & LegacyPte.AddressMask;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -34,7 +34,7 @@ namespace SharpMM.Paging.X86;
 /// PML4 entries never carry one (tables below the root may be shared by several roots). A
 /// non-zero PTE that is not present (a swap entry, <see cref="SwapEntry{TFormat}"/>) counts.
 /// </summary>
-public unsafe partial struct X86LongModeFormat : IPagingFormat
+public unsafe partial struct X86LongModeFormat : IPagingFormat<X86LongModeFormat>
 {
     /// <inheritdoc/>
     public static string Name => "x86-64 4-level";
@@ -42,12 +42,6 @@ public unsafe partial struct X86LongModeFormat : IPagingFormat
     public static int Levels { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 4; }
     /// <inheritdoc/>
     public static int EntrySize { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 8; }
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int EntriesPerTable(int level) => 512;
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 2;
@@ -121,9 +115,6 @@ public unsafe partial struct X86LongModeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool PointsToTable(int level, ulong entry) =>
         level != 0 && ((uint)level > 2 ? (entry & X86Bits.Present) != 0 : X86Bits.IsPresentNotLarge(entry));
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong entry) => entry & LongPte.AddressMask;
 
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

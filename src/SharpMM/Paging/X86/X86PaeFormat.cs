@@ -20,7 +20,7 @@ namespace SharpMM.Paging.X86;
 /// directory needs a CR3 reload (<see cref="RootEntriesLatched"/>; the flush tokens carry it).
 /// Recursive mapping is not supported (the PDPT is not a 4 KiB table).
 /// </summary>
-public unsafe struct X86PaeFormat : IPagingFormat
+public unsafe struct X86PaeFormat : IPagingFormat<X86PaeFormat>
 {
     /// <inheritdoc/>
     public static string Name => "x86 PAE";
@@ -31,9 +31,6 @@ public unsafe struct X86PaeFormat : IPagingFormat
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntriesPerTable(int level) => level == 2 ? 4 : 512;
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexShift(int level) => 12 + 9 * level;
     /// <inheritdoc/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool CanBeLeaf(int level) => (uint)level <= 1;
@@ -99,9 +96,6 @@ public unsafe struct X86PaeFormat : IPagingFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool PointsToTable(int level, ulong entry) =>
         level != 0 && (level != 1 ? (entry & X86Bits.Present) != 0 : X86Bits.IsPresentNotLarge(entry));
-    /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TableAddress(ulong entry) => entry & PaePte.AddressMask;
 
     static ulong IPagingFormat.TableAddressMask
     {
