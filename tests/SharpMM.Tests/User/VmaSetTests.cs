@@ -11,8 +11,10 @@ public class VmaSetTests
 {
     private const ulong P = 4096;
 
+    // An anonymous region as mmap makes it: its offset is its start in pages, so neighbours made
+    // side by side continue each other.
     private static Vma Anon(ulong start, ulong end, VmaProtection prot = VmaProtection.ReadWrite) =>
-        new() { Start = start, End = end, Limit = start, Protection = prot, Kind = VmaKind.Anonymous };
+        new() { Start = start, End = end, Limit = start, Offset = start / P, Protection = prot, Kind = VmaKind.Anonymous };
 
     //   [0x10000, 0x12000) + [0x12000, 0x14000) + [0x14000, 0x16000), same rights
     // Expect: one region [0x10000, 0x16000); a read-only neighbour stays apart.
