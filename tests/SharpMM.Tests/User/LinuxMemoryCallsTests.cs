@@ -824,6 +824,19 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         Assert.True(e.S->Regions.Find(s) >= 0);   // the old mapping stays
         ulong p = e.MustMmap(0, Page, RW, AnonPrivate);
         Assert.Equal(-EINVAL, e.Mremap(p, 0, Page, LinuxMremap.MREMAP_MAYMOVE));
+
+        // MREMAP_FIXED onto the region's own later pages: the target is replaced first, so the
+        // pages before it are mapped again there; a target at old_address is EFAULT (replaced,
+        // nothing is left to map again), one from below over it EINVAL (the ranges overlap).
+        const ulong MF = LinuxMremap.MREMAP_MAYMOVE | LinuxMremap.MREMAP_FIXED;
+        ulong t = e.MustMmap(e.F.Layout.MmapBase + 0x800000, 4 * Page, RW, MAP_ANONYMOUS | MAP_SHARED | MAP_FIXED);
+        e.Write(t, 11);
+        Assert.Equal(-EFAULT, e.Mremap(t + Page, 0, 2 * Page, MF, t + Page));
+        Assert.Equal(-EINVAL, e.Mremap(t + Page, 0, 2 * Page, MF, t));
+        Assert.Equal((long)(t + 2 * Page), e.Mremap(t, 0, 3 * Page, MF, t + 2 * Page));
+        Assert.Equal(11UL, e.Read(t + 2 * Page));
+        e.Write(t + 2 * Page, 12);
+        Assert.Equal(12UL, e.Read(t));
         e.DestroyAndCheck();
     }
 

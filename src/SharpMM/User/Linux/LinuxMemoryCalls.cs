@@ -252,7 +252,8 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     ///           new_address not page-aligned, past user space or overlapping the old range
     ///           (checked before the old range is looked up); new_size larger than user space
     ///   EFAULT  old_address in no region, or the old range not inside one region; growing a
-    ///           device region
+    ///           device region; old_size 0 with MREMAP_FIXED whose target covers old_address
+    ///           (Linux unmaps the target, then finds no region there; here nothing changes)
     ///   EPERM   MREMAP_FIXED below the first user address
     ///   ENOMEM  cannot grow in place and may not move (old_size 0 on a shared region too);
     ///           no free range to move to; RLIMIT_AS;
@@ -304,8 +305,14 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             if (fix && newAddr < l.UserStart) return -EPERM;
             ulong at = newAddr;
             if (!fix && !FindArea(space, 0, newLen, 0, out at)) return -ENOMEM;
+            // MREMAP_FIXED replaces the target first: over old_address, nothing is left to map
+            // again (Linux: EFAULT); over the region's later pages, only those before it are
+            // mapped again (the rest of the new range starts empty).
+            Vma source = v;
+            if (fix && at <= oldAddr && oldAddr - at < newLen) return -EFAULT;
+            if (fix && at > oldAddr && at < source.End) source.End = at;
             if (!FitsLimit(space, newLen, fix ? OverlapBytes(space, at, at + newLen) : 0, limits)) return -ENOMEM;
-            return Move(ref memory, space, v, oldAddr, 0, at, newLen, fix, true, ref arch);
+            return Move(ref memory, space, source, oldAddr, 0, at, newLen, fix, true, ref arch);
         }
 
         if (fix || dontUnmap)
