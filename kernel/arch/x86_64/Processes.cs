@@ -30,7 +30,7 @@ internal static unsafe class Processes
     /// <summary>Slots in the process table.</summary>
     public const int Max = 64;
     /// <summary>Each process's kernel stack: the library's calls keep maps of a few KiB on it,
-    /// and mmap and mremap a trial copy of the region set (VmaSet, 48 KiB).</summary>
+    /// and mmap and mremap a trial copy of the region set (VmaSet, 56 KiB).</summary>
     public const ulong KernelStackBytes = 128UL << 10;
     private const ulong SchedulerStackBytes = 64UL << 10;
     private const ulong SyscallInstructionBytes = 2;

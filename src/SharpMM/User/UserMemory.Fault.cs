@@ -118,15 +118,43 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         Vma v = regions[i];
         if (!Allows(v.Protection, fault)) return FaultKind.AccessViolation;
         if (v.Kind == VmaKind.Device) return FaultKind.AccessViolation; // mapped eagerly: a fault here is a bad access
-        if (grows) regions.At(i).Start = page;
+        ulong oldOffset = v.Offset;
+        if (grows)
+        {
+            regions.At(i).Start = page;
+            regions.At(i).Offset = oldOffset - ((oldStart - page) >> PageSize.Shift);
+        }
         FaultKind kind = ResolvePage(space, v, page, fault, ref arch);
         if (grows)
         {
             if (kind < FaultKind.FirstError) kind = FaultKind.StackGrowth;
-            else regions.At(i).Start = oldStart;
+            else { regions.At(i).Start = oldStart; regions.At(i).Offset = oldOffset; }
         }
+        // The first write to a private region gives its pages an owner (Linux's anon_vma_prepare
+        // at a write fault; a read maps the page read-only until then, as Linux's zero page).
+        if (kind < FaultKind.FirstError && fault.IsWrite && v.IsPrivate && regions[i].Identity == 0)
+            regions.At(i).Identity = OwnerForFirstWrite(ref regions, i);
         return kind;
     }
+
+    // The owner a region's first written page gives it: a neighbour's when the region continues
+    // it (adjacent, same kind and file, offsets continuing; rights may differ) and that
+    // neighbour's owner is its own (not a fork's copy), the one above first, as Linux's
+    // find_mergeable_anon_vma; else a new one. Sharing it lets the two merge again later.
+    private ulong OwnerForFirstWrite(ref VmaSet regions, int i)
+    {
+        Vma v = regions[i];
+        if (i + 1 < regions.Count && OwnerReusable(v, regions[i + 1], regions[i + 1])) return regions[i + 1].Identity;
+        if (i > 0 && OwnerReusable(regions[i - 1], v, regions[i - 1])) return regions[i - 1].Identity;
+        return NewIdentity();
+    }
+
+    private static bool OwnerReusable(in Vma lower, in Vma upper, in Vma owner) =>
+        owner.Identity != 0 && !owner.ForkedIdentity && lower.End == upper.Start && lower.Kind == upper.Kind
+        && lower.File == upper.File && upper.Offset == lower.OffsetAt(upper.Start);
+
+    /// <summary>A new owner of private pages or shared object (<see cref="Vma.Identity"/>).</summary>
+    private ulong NewIdentity() => ++_lastIdentity;
 
     private static bool Allows(VmaProtection protection, PageFault fault)
     {
@@ -242,7 +270,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 kind = FaultKind.DemandZero;
             }
             haveFrame = false;
-            t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed));
+            // A read of a private region whose pages have no owner yet maps the page read-only:
+            // its first write faults and gives the region its owner.
+            t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, fault.IsWrite || !v.IsPrivate || v.Identity != 0, PageFlags.Accessed));
             space->ResidentPages++;
             batch.Add(page, PageGlobality.NotGlobal);
             break;

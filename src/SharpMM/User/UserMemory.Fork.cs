@@ -29,6 +29,15 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         s = CreateSpace(child, parent->Layout, parent->RootPhys);
         if (s != Status.Ok) return s;
         child->Regions = parent->Regions;
+        // The child's copy of a region with private pages gets an owner of its own, marked as a
+        // fork's (as Linux's anon_vma_fork): it merges only with parts of itself from now on.
+        for (int r = 0; r < child->Regions.Count; r++)
+        {
+            ref Vma c = ref child->Regions.At(r);
+            if (!c.IsPrivate || c.Identity == 0) continue;
+            c.Identity = NewIdentity();
+            c.ForkedIdentity = true;
+        }
         child->BrkStart = parent->BrkStart;
         child->Brk = parent->Brk;
         var batch = new FlushBatch();

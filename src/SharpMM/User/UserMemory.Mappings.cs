@@ -124,6 +124,58 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
+    /// <summary>
+    /// Maps the pages of [from, from + bytes) of shared region <paramref name="v"/> at [to, to +
+    /// bytes) too (mremap's MREMAP_DONTUNMAP and old_size 0 on a MAP_SHARED mapping): the source
+    /// pages are populated first (a page first touched later would be filled in one range
+    /// only), then each destination entry maps the same frame (one more mapping of it), so both
+    /// ranges see the same shared object. Whatever [to, to + bytes) held is released first.
+    /// The regions are not changed: the caller adds the destination's (a shared region of the
+    /// same object). Return: Ok; Misaligned; InvalidArgument (zero bytes, overlapping ranges,
+    /// outside user space, or <paramref name="v"/> not a shared region holding the source);
+    /// OutOfMemory (the destination unchanged; source pages populated so far stay).
+    /// </summary>
+    public Status SharePages<TArch>(AddressSpace<TFormat>* space, in Vma v, ulong from, ulong to, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (!PageSize.IsAligned(from) || !PageSize.IsAligned(to) || !PageSize.IsAligned(bytes)) return Status.Misaligned;
+        if (bytes == 0 || from + bytes < from || to + bytes < to || !space->Layout.IsUserRange(to, to + bytes)
+            || v.Kind != VmaKind.Shared || from < v.Start || from + bytes > v.End || (from < to + bytes && to < from + bytes))
+            return Status.InvalidArgument;
+        for (ulong p = from; p < from + bytes; p += PageSize.Bytes)
+        {
+            if (space->Entry(p) != 0) continue;
+            FaultKind k = ResolvePage(space, v, p, new PageFault(p, PageFaultErrorCode.User), ref arch);
+            if (k >= FaultKind.FirstError) return k == FaultKind.OutOfMemory ? Status.OutOfMemory : Status.IoError;
+        }
+        var batch = new FlushBatch();
+        // Tables only (no reclaim here, and shared pages are never paged out): the source
+        // entries stay as they are while the destination is made.
+        for (ulong p = from; p < from + bytes; p += PageSize.Bytes)
+        {
+            if (space->EnsureLeafTable(to + (p - from), ref Frames, ref batch, out _) == Status.Ok) continue;
+            FreeEmptyTablesIn(space, to, to + bytes, ref batch);
+            Finish(space, ref batch, ref arch);
+            return Status.OutOfMemory;
+        }
+        ReleaseByRegion(space, to, to + bytes, ref batch, keepTables: true);
+        for (ulong p = from; p < from + bytes; p += PageSize.Bytes)
+        {
+            ulong e = space->Entry(p);
+            if (!TFormat.IsPresent(e)) Panic.Fail("user memory: a populated shared page is not present", p);
+            ref UserFrame f = ref _table[TFormat.Address(0, e) >> PageSize.Shift];
+            if (f.Refs == ushort.MaxValue) Panic.Fail("user memory: frame mapping count overflow", TFormat.Address(0, e));
+            f.Refs++;
+            if ((TFormat.Flags(0, e) & PageFlags.Dirty) != 0) f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
+            ulong q = to + (p - from);
+            LeafTable<TFormat> dt = space->FindLeafTable(q);
+            if (dt.IsNull) Panic.Fail("user memory: a table made for shared pages is gone", q);
+            dt.Write(LeafTable<TFormat>.IndexOf(q), TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
+            space->ResidentPages++;
+        }
+        Finish(space, ref batch, ref arch);
+        return Status.Ok;
+    }
+
     // Releases the pages of [start, end) region by region (each by its kind).
     private void ReleaseByRegion(AddressSpace<TFormat>* space, ulong start, ulong end, ref FlushBatch batch, bool keepTables)
     {

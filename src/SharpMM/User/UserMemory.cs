@@ -73,6 +73,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private ulong _handVa;
     private ulong _userFrames;
     private PersistentRegion* _region;
+    private ulong _lastIdentity;
 
     /// <summary>
     /// Sets up over <paramref name="frames"/> (whose frame table keeps each user page's mapping
@@ -191,17 +192,17 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             || text > l.MmapBase - l.TextBase || data > l.MmapBase - l.TextBase - text)
             return Status.InvalidArgument;
         Reset(space, ref arch);
-        var t = new Vma { Start = l.TextBase, End = l.TextBase + text, Limit = l.TextBase, Protection = VmaProtection.ReadExecute, Kind = VmaKind.Anonymous };
+        var t = new Vma { Start = l.TextBase, End = l.TextBase + text, Limit = l.TextBase, Offset = l.TextBase >> PageSize.Shift, Protection = VmaProtection.ReadExecute, Kind = VmaKind.Anonymous };
         Require(space->Regions.Insert(t), "exec: text");
         if (data != 0)
         {
-            var d = new Vma { Start = t.End, End = t.End + data, Limit = t.End, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
+            var d = new Vma { Start = t.End, End = t.End + data, Limit = t.End, Offset = t.End >> PageSize.Shift, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
             Require(space->Regions.Insert(d), "exec: data");
         }
         space->BrkStart = space->Brk = t.End + data;
         var stack = new Vma
         {
-            Start = l.StackTop - PageSize.Bytes, End = l.StackTop, Limit = l.StackLimit,
+            Start = l.StackTop - PageSize.Bytes, End = l.StackTop, Limit = l.StackLimit, Offset = (l.StackTop - PageSize.Bytes) >> PageSize.Shift,
             Protection = VmaProtection.ReadWrite, Kind = VmaKind.Stack,
         };
         Require(space->Regions.Insert(stack), "exec: stack");
@@ -277,7 +278,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     {
         if (!PageSize.IsAligned(top) || !PageSize.IsAligned(maxBytes)) return Status.Misaligned;
         if (maxBytes < PageSize.Bytes || top < maxBytes || !space->Layout.IsUserRange(top - maxBytes, top)) return Status.InvalidArgument;
-        var v = new Vma { Start = top - PageSize.Bytes, End = top, Limit = top - maxBytes, Protection = protection, Kind = VmaKind.Stack };
+        var v = new Vma { Start = top - PageSize.Bytes, End = top, Limit = top - maxBytes, Offset = (top - PageSize.Bytes) >> PageSize.Shift, Protection = protection, Kind = VmaKind.Stack };
         if (space->Regions.Overlaps(v.Start, v.End)) return Status.Overlap;
         return space->Regions.Insert(v);
     }
@@ -331,7 +332,14 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         else if (!PageSize.IsAligned(va)) return Status.Misaligned;
         if (va + b < va || !space->Layout.IsUserRange(va, va + b)) return Status.InvalidArgument;
         if (space->Regions.Overlaps(va, va + b)) return Status.Overlap;
-        var v = new Vma { Start = va, End = va + b, Limit = va, Offset = offset, File = file, Protection = protection, Kind = kind };
+        // Anonymous: the page index of its start (Linux's vm_pgoff), so that a neighbour made
+        // later continues it; a shared region is the first page of a new shared object.
+        if (kind == VmaKind.Anonymous) offset = va >> PageSize.Shift;
+        var v = new Vma
+        {
+            Start = va, End = va + b, Limit = va, Offset = offset, File = file, Protection = protection, Kind = kind,
+            Identity = kind == VmaKind.Shared ? NewIdentity() : 0,
+        };
         Status s = space->Regions.Insert(v);
         if (s == Status.Ok) start = va;
         return s;
@@ -410,7 +418,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     int idx = LeafTable<TFormat>.IndexOf(p);
                     ulong e = t.Read(idx);
                     if (!TFormat.IsPresent(e)) continue;
-                    bool exclusive = v.Kind == VmaKind.Device || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1;
+                    // A private page stays read-only while its region has no owner (see the fault path).
+                    bool exclusive = v.Kind == VmaKind.Device
+                        || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1 && (!v.IsPrivate || v.Identity != 0);
                     ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
                     if (ne == e) continue;
                     t.Write(idx, ne);
@@ -438,7 +448,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (newEnd > oldEnd)
         {
             if (newEnd > space->Layout.MmapBase || space->Regions.Overlaps(oldEnd, newEnd)) return Status.NoSpace;
-            var v = new Vma { Start = oldEnd, End = newEnd, Limit = oldEnd, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
+            var v = new Vma { Start = oldEnd, End = newEnd, Limit = oldEnd, Offset = oldEnd >> PageSize.Shift, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Anonymous };
             Status s = space->Regions.Insert(v);
             if (s != Status.Ok) return s;
         }

@@ -13,7 +13,8 @@ public struct VmaArray
 /// <summary>
 /// The regions of one address space: a sorted array of non-overlapping <see cref="Vma"/>s of
 /// fixed capacity (no allocation), searched by binary search. Inserting merges with neighbours
-/// that <see cref="Vma.CanMergeWith"/>; removing or re-protecting part of a region splits it
+/// that <see cref="Vma.CanMergeWith"/> (the merged region takes the owner of whichever part had
+/// private pages); removing or re-protecting part of a region splits it
 /// (at most one extra entry per call, counted before anything moves, so a full array gives
 /// NoSpace and changes nothing).
 ///
@@ -29,7 +30,7 @@ public struct VmaSet
     /// <summary>Most regions one address space holds: enough for a malloc that maps its large
     /// blocks one by one (musl's) and for programs that fragment a range page by page; Linux's
     /// own limit (vm.max_map_count, 65530) is far above, so a program that needs more gets
-    /// ENOMEM here first. 48 bytes each: the set is 48 KiB.</summary>
+    /// ENOMEM here first. 56 bytes each: the set is 56 KiB.</summary>
     public const int Capacity = 1024;
 
     private VmaArray _items;
@@ -99,16 +100,28 @@ public struct VmaSet
         if (i < _count && _items[i].Start < vma.End) return Status.Overlap;
         bool left = i > 0 && _items[i - 1].CanMergeWith(vma);
         bool right = i < _count && vma.CanMergeWith(_items[i]);
+        // Both sides take the new region, but their own pages may have different owners (as
+        // Linux: then it joins the left one only).
+        if (left && right && _items[i - 1].Identity != 0 && _items[i].Identity != 0 && _items[i - 1].Identity != _items[i].Identity)
+            right = false;
         if (left && right)
         {
             _items[i - 1].End = _items[i].End;
+            _items[i - 1].TakeIdentity(vma);
+            _items[i - 1].TakeIdentity(_items[i]);
             RemoveAt(i);
             return Status.Ok;
         }
-        if (left) { _items[i - 1].End = vma.End; return Status.Ok; }
+        if (left)
+        {
+            _items[i - 1].End = vma.End;
+            _items[i - 1].TakeIdentity(vma);
+            return Status.Ok;
+        }
         if (right)
         {
             ref Vma r = ref _items[i];
+            r.TakeIdentity(vma);
             r.Offset = vma.Offset;
             r.Start = vma.Start;
             if (r.Limit > r.Start) r.Limit = r.Start;
@@ -218,6 +231,7 @@ public struct VmaSet
         {
             if (_items[k].CanMergeWith(_items[k + 1]))
             {
+                _items[k].TakeIdentity(_items[k + 1]);
                 _items[k].End = _items[k + 1].End;
                 RemoveAt(k + 1);
                 last--;

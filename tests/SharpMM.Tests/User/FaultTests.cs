@@ -41,7 +41,9 @@ public abstract unsafe class FaultTests<TFormat> where TFormat : struct, IPaging
         Assert.Equal(64, f.Count(FaultKind.DemandZero));
     }
 
-    // Expect: a read fault maps the page (writable when the region is); one fault per page.
+    // Expect: a read fault maps the page read-only while the region has never been written (as
+    // Linux's zero page: the first write faults and gives the region its owner of private
+    // pages); once it has one, a read fault maps a page writable; one fault per page after that.
     [Fact]
     public void DemandZero_OneFaultPerPage()
     {
@@ -50,11 +52,18 @@ public abstract unsafe class FaultTests<TFormat> where TFormat : struct, IPaging
         var s = (AddressSpace<TFormat>*)sp;
         Assert.Equal(Status.Ok, f.M.MapAnonymous(s, 0, 4 * 4096, VmaProtection.ReadWrite, out ulong va));
         f.MustRead(va);
+        Assert.Equal(0UL, s->Regions[s->Regions.Find(va)].Identity);
         f.MustWrite(va, 1);
         f.MustWrite(va + 8, 2);
-        Assert.Single(f.Faults);
+        Assert.Equal(2, f.Faults.Count);
+        Assert.Equal(FaultKind.DemandZero, f.Faults[0].Kind);
+        Assert.Equal(FaultKind.CowReuse, f.Faults[1].Kind);
+        Assert.NotEqual(0UL, s->Regions[s->Regions.Find(va)].Identity);
+        f.MustRead(va + 4096);
+        f.MustWrite(va + 4096, 3);
+        Assert.Equal(3, f.Faults.Count);
         Assert.Equal(FaultKind.DemandZero, f.LastFault);
-        Assert.Equal(1UL, s->ResidentPages);
+        Assert.Equal(2UL, s->ResidentPages);
     }
 
     //   stack top -> [ page ]           (one page at exec)

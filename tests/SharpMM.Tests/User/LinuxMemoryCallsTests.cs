@@ -685,6 +685,161 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         e.DestroyAndCheck();
     }
 
+    private static bool SameRegion(Env e, ulong a, ulong b) => e.S->Regions.Find(a) == e.S->Regions.Find(b);
+
+    //   X [0, 2) written | Y written elsewhere, then moved by MREMAP_FIXED to [2, 4)
+    // Expect: X and Y stay two regions (different owners of their pages, and Y keeps its old
+    // offset), so an mremap of [0, 4) is EFAULT as on Linux; an unwritten region moved next to
+    // X takes its new address as offset and joins X, so the same mremap then works.
+    [Fact]
+    public void Mremap_AcrossRegionsLinuxKeepsApart_IsEFAULT()
+    {
+        using var e = new Env();
+        const ulong M = LinuxMremap.MREMAP_MAYMOVE, Fx = LinuxMremap.MREMAP_FIXED;
+        ulong x = e.MustMmap(e.F.Layout.MmapBase + 0x800000, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        ulong y = e.MustMmap(x + 16 * Page, Page, RW, AnonPrivate | MAP_FIXED);
+        e.Write(x, 1);
+        e.Write(y, 2);
+        Assert.Equal((long)(x + 2 * Page), e.Mremap(y, Page, 2 * Page, M | Fx, x + 2 * Page));
+        Assert.False(SameRegion(e, x, x + 2 * Page));
+        Assert.Equal(-EFAULT, e.Mremap(x, 4 * Page, 8 * Page, M));
+        Assert.Equal(2UL, e.Read(x + 2 * Page));
+
+        // Written pages, but the offset does not continue either: apart.
+        Assert.Equal(0, e.Munmap(x + 2 * Page, 2 * Page));
+        ulong z = e.MustMmap(x + 32 * Page, Page, RW, AnonPrivate | MAP_FIXED);
+        e.Write(z, 3);
+        Assert.Equal(0, e.Munmap(x, 2 * Page));
+        ulong fresh = e.MustMmap(x, 2 * Page, RW, AnonPrivate | MAP_FIXED);   // never written
+        Assert.Equal((long)(x + 2 * Page), e.Mremap(z, Page, 2 * Page, M | Fx, x + 2 * Page));
+        Assert.False(SameRegion(e, fresh, x + 2 * Page));
+
+        // Never written: the moved region's offset is its new address, and it joins.
+        Assert.Equal(0, e.Munmap(x + 2 * Page, 2 * Page));
+        ulong w = e.MustMmap(x + 48 * Page, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        Assert.Equal((long)(x + 2 * Page), e.Mremap(w, 2 * Page, 2 * Page, M | Fx, x + 2 * Page));
+        Assert.True(SameRegion(e, x, x + 2 * Page));
+        long r = e.Mremap(x, 4 * Page, 8 * Page, M);
+        Assert.True(r > 0, $"mremap = {r}");
+        e.DestroyAndCheck();
+    }
+
+    //   one unwritten region, its upper half made executable: [RW][RWX]
+    // Expect: the first write to each half gives both the same owner (the upper half reuses
+    // its neighbour's, as Linux's find_mergeable_anon_vma), so making the rights equal again
+    // merges them; halves written as separate mappings would stay apart.
+    [Fact]
+    public void FirstWrite_ReusesTheOwnerOfTheRegionItContinues()
+    {
+        using var e = new Env();
+        ulong a = e.MustMmap(e.F.Layout.MmapBase + 0x800000, 4 * Page, RW, AnonPrivate | MAP_FIXED);
+        Assert.Equal(0, e.Mprotect(a + 2 * Page, 2 * Page, RW | PROT_EXEC));
+        e.Write(a, 1);
+        e.Write(a + 2 * Page, 2);
+        Assert.Equal(e.S->Regions[e.S->Regions.Find(a)].Identity, e.S->Regions[e.S->Regions.Find(a + 2 * Page)].Identity);
+        Assert.Equal(0, e.Mprotect(a + 2 * Page, 2 * Page, RW));
+        Assert.True(SameRegion(e, a, a + 3 * Page));
+
+        ulong b = e.MustMmap(a + 16 * Page, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        e.Write(b, 3);
+        ulong c = e.MustMmap(a + 18 * Page, 2 * Page, RW | PROT_EXEC, AnonPrivate | MAP_FIXED);
+        Assert.Equal(0, e.Munmap(b, 2 * Page));
+        e.Write(c, 4);                        // no neighbour now: an owner of its own
+        b = e.MustMmap(a + 16 * Page, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        e.Write(b, 5);                        // reuses c's owner (c continues it)
+        Assert.Equal(0, e.Mprotect(c, 2 * Page, RW));
+        Assert.True(SameRegion(e, b, c));
+        e.DestroyAndCheck();
+    }
+
+    // Expect: after fork the child's copy of a written region has an owner of its own, marked
+    // as a fork's: a new mapping right after it stays a separate region in the child (mremap
+    // across both is EFAULT) while the parent's joins.
+    [Fact]
+    public void Fork_ChildsWrittenRegion_MergesWithNoNewNeighbour()
+    {
+        using var e = new Env();
+        ulong a = e.MustMmap(e.F.Layout.MmapBase + 0x800000, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        e.Write(a, 1);
+        var c = e.F.Blank();
+        Assert.Equal(Status.Ok, e.F.M.Fork(e.S, c, ref e.F.Arch));
+        Assert.True(c->Regions[c->Regions.Find(a)].ForkedIdentity);
+        Assert.NotEqual(e.S->Regions[e.S->Regions.Find(a)].Identity, c->Regions[c->Regions.Find(a)].Identity);
+
+        var parent = e.S;
+        e.S = c;
+        e.F.Switch(c);
+        e.MustMmap(a + 2 * Page, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        Assert.False(SameRegion(e, a, a + 2 * Page));
+        Assert.Equal(-EFAULT, e.Mremap(a, 4 * Page, 8 * Page, LinuxMremap.MREMAP_MAYMOVE));
+        Assert.Equal(1UL, e.Read(a));
+        e.F.Switch(null);
+        Assert.Equal(Status.Ok, e.F.M.Destroy(c, ref e.F.Arch));
+
+        e.S = parent;
+        e.F.Switch(parent);
+        e.MustMmap(a + 2 * Page, 2 * Page, RW, AnonPrivate | MAP_FIXED);
+        Assert.True(SameRegion(e, a, a + 2 * Page));
+        e.DestroyAndCheck();
+    }
+
+    // Expect: MREMAP_DONTUNMAP on a MAP_SHARED mapping (Linux since 5.13) moves it and keeps the
+    // old range, which goes on showing the same shared pages: writes through either range are
+    // seen through the other, pages never touched before included.
+    [Fact]
+    public void Mremap_DontUnmap_OnShared_KeepsBothRangesOnTheSamePages()
+    {
+        using var e = new Env();
+        ulong s = e.MustMmap(0, 2 * Page, RW, MAP_ANONYMOUS | MAP_SHARED);
+        e.Write(s, 5);
+        long d = e.Mremap(s, 2 * Page, 2 * Page, LinuxMremap.MREMAP_MAYMOVE | LinuxMremap.MREMAP_DONTUNMAP);
+        Assert.True(d > 0 && (ulong)d != s, $"mremap = {d}");
+        ulong n = (ulong)d;
+        Assert.Equal(5UL, e.Read(n));
+        e.Write(n + Page, 6);
+        Assert.Equal(6UL, e.Read(s + Page));
+        e.Write(s, 7);
+        Assert.Equal(7UL, e.Read(n));
+        Assert.Equal(e.S->Regions[e.S->Regions.Find(s)].Identity, e.S->Regions[e.S->Regions.Find(n)].Identity);
+        Assert.Equal(0, e.Munmap(s, 2 * Page));
+        Assert.Equal(7UL, e.Read(n));
+        e.DestroyAndCheck();
+    }
+
+    // Expect: old_size 0 with MREMAP_MAYMOVE on a MAP_SHARED mapping maps its pages a second
+    // time (the first new_size bytes from old_address); without MAYMOVE it is ENOMEM, and on a
+    // private mapping EINVAL.
+    [Fact]
+    public void Mremap_OldSizeZero_OnShared_MapsTheSamePagesAgain()
+    {
+        using var e = new Env();
+        ulong s = e.MustMmap(0, 2 * Page, RW, MAP_ANONYMOUS | MAP_SHARED);
+        e.Write(s + Page, 5);
+        Assert.Equal(-ENOMEM, e.Mremap(s, 0, Page, 0));
+        long d = e.Mremap(s + Page, 0, Page, LinuxMremap.MREMAP_MAYMOVE);
+        Assert.True(d > 0 && (ulong)d != s + Page, $"mremap = {d}");
+        Assert.Equal(5UL, e.Read((ulong)d));
+        e.Write((ulong)d, 9);
+        Assert.Equal(9UL, e.Read(s + Page));
+        Assert.True(e.S->Regions.Find(s) >= 0);   // the old mapping stays
+        ulong p = e.MustMmap(0, Page, RW, AnonPrivate);
+        Assert.Equal(-EINVAL, e.Mremap(p, 0, Page, LinuxMremap.MREMAP_MAYMOVE));
+
+        // MREMAP_FIXED onto the region's own later pages: the target is replaced first, so the
+        // pages before it are mapped again there; a target at old_address is EFAULT (replaced,
+        // nothing is left to map again), one from below over it EINVAL (the ranges overlap).
+        const ulong MF = LinuxMremap.MREMAP_MAYMOVE | LinuxMremap.MREMAP_FIXED;
+        ulong t = e.MustMmap(e.F.Layout.MmapBase + 0x800000, 4 * Page, RW, MAP_ANONYMOUS | MAP_SHARED | MAP_FIXED);
+        e.Write(t, 11);
+        Assert.Equal(-EFAULT, e.Mremap(t + Page, 0, 2 * Page, MF, t + Page));
+        Assert.Equal(-EINVAL, e.Mremap(t + Page, 0, 2 * Page, MF, t));
+        Assert.Equal((long)(t + 2 * Page), e.Mremap(t, 0, 3 * Page, MF, t + 2 * Page));
+        Assert.Equal(11UL, e.Read(t + 2 * Page));
+        e.Write(t + 2 * Page, 12);
+        Assert.Equal(12UL, e.Read(t));
+        e.DestroyAndCheck();
+    }
+
     // Expect: Linux's errnos for each bad argument, nothing changed.
     [Fact]
     public void Mremap_BadArguments()

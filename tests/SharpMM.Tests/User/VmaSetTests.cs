@@ -11,8 +11,10 @@ public class VmaSetTests
 {
     private const ulong P = 4096;
 
+    // An anonymous region as mmap makes it: its offset is its start in pages, so neighbours made
+    // side by side continue each other.
     private static Vma Anon(ulong start, ulong end, VmaProtection prot = VmaProtection.ReadWrite) =>
-        new() { Start = start, End = end, Limit = start, Protection = prot, Kind = VmaKind.Anonymous };
+        new() { Start = start, End = end, Limit = start, Offset = start / P, Protection = prot, Kind = VmaKind.Anonymous };
 
     //   [0x10000, 0x12000) + [0x12000, 0x14000) + [0x14000, 0x16000), same rights
     // Expect: one region [0x10000, 0x16000); a read-only neighbour stays apart.
@@ -79,6 +81,98 @@ public class VmaSetTests
         Assert.Equal(Status.Ok, s.Remove(0x100000, 0x100000 + P)); // trims, no split
         Assert.Equal(VmaSet.Capacity, s.Count);
         Assert.Equal(Status.Ok, s.Insert(Anon(0x100000 + 3 * P, 0x100000 + 4 * P, VmaProtection.Read))); // merges
+        s.Validate();
+    }
+
+    private static Vma Owned(ulong start, ulong end, ulong owner, bool forked = false)
+    {
+        Vma v = Anon(start, end);
+        v.Identity = owner;
+        v.ForkedIdentity = forked;
+        return v;
+    }
+
+    //   [0x10000, 0x12000) owner 1 | [0x12000, 0x14000) owner 2      (written separately)
+    // Expect: two regions (Linux keeps pages of different anon_vmas apart); a neighbour never
+    // written joins either, and the merged region takes the owner of the written part.
+    [Fact]
+    public void Insert_KeepsRegionsWithDifferentOwnersApart()
+    {
+        var s = new VmaSet();
+        Assert.Equal(Status.Ok, s.Insert(Owned(0x10000, 0x12000, 1)));
+        Assert.Equal(Status.Ok, s.Insert(Owned(0x12000, 0x14000, 2)));
+        Assert.Equal(2, s.Count);
+        Assert.Equal(Status.Ok, s.Insert(Anon(0x14000, 0x15000)));
+        Assert.Equal(2, s.Count);
+        Assert.Equal(0x15000UL, s[1].End);
+        Assert.Equal(2UL, s[1].Identity);
+        Assert.Equal(Status.Ok, s.Insert(Anon(0xF000, 0x10000)));
+        Assert.Equal(2, s.Count);
+        Assert.Equal(0xF000UL, s[0].Start);
+        Assert.Equal(0xFUL, s[0].Offset);
+        Assert.Equal(1UL, s[0].Identity);
+        s.Validate();
+    }
+
+    //   [A owner 1][ gap ][B owner 2]: the gap filled by a region never written
+    // Expect: it joins the left one only (as Linux: prev and next must be compatible with each
+    // other too), so A+gap and B stay two regions.
+    [Fact]
+    public void Insert_BetweenTwoOwners_JoinsTheLeftOne()
+    {
+        var s = new VmaSet();
+        Assert.Equal(Status.Ok, s.Insert(Owned(0x10000, 0x12000, 1)));
+        Assert.Equal(Status.Ok, s.Insert(Owned(0x13000, 0x14000, 2)));
+        Assert.Equal(Status.Ok, s.Insert(Anon(0x12000, 0x13000)));
+        Assert.Equal(2, s.Count);
+        Assert.Equal(0x13000UL, s[0].End);
+        Assert.Equal(1UL, s[0].Identity);
+        Assert.Equal(2UL, s[1].Identity);
+        s.Validate();
+    }
+
+    // Expect: a fork's copy (owner marked forked) merges with no neighbour never written, and
+    // with parts of itself (same owner) only; an owner of its own merges with one never written.
+    [Fact]
+    public void ForkedOwner_MergesOnlyWithItsOwnParts()
+    {
+        Assert.False(Owned(0x10000, 0x11000, 5, forked: true).CanMergeWith(Anon(0x11000, 0x12000)));
+        Assert.False(Anon(0xF000, 0x10000).CanMergeWith(Owned(0x10000, 0x11000, 5, forked: true)));
+        Assert.True(Owned(0x10000, 0x11000, 5, forked: true).CanMergeWith(Owned(0x11000, 0x12000, 5, forked: true)));
+        Assert.True(Owned(0x10000, 0x11000, 5).CanMergeWith(Anon(0x11000, 0x12000)));
+        Assert.False(Owned(0x10000, 0x11000, 5).CanMergeWith(Owned(0x11000, 0x12000, 6)));
+    }
+
+    // Expect: anonymous neighbours whose offsets do not continue (one was moved by mremap and
+    // kept its offset) stay apart; shared regions merge only within one shared object.
+    [Fact]
+    public void OffsetsAndSharedObjects_MustContinue()
+    {
+        Vma moved = Anon(0x10000, 0x11000);
+        moved.Offset = 0x50;
+        Assert.False(moved.CanMergeWith(Anon(0x11000, 0x12000)));
+        Assert.False(Anon(0xF000, 0x10000).CanMergeWith(moved));
+
+        Vma Shared(ulong start, ulong end, ulong obj, ulong offset) =>
+            new() { Start = start, End = end, Limit = start, Offset = offset, Identity = obj, Protection = VmaProtection.ReadWrite, Kind = VmaKind.Shared };
+        Assert.True(Shared(0x10000, 0x11000, 7, 0).CanMergeWith(Shared(0x11000, 0x12000, 7, 1)));
+        Assert.False(Shared(0x10000, 0x11000, 7, 0).CanMergeWith(Shared(0x11000, 0x12000, 8, 1)));
+        Assert.False(Shared(0x10000, 0x11000, 7, 0).CanMergeWith(Shared(0x11000, 0x12000, 7, 0)));
+    }
+
+    // Expect: protecting a part of a written region and back merges it again (the parts share
+    // the owner, and their offsets continue).
+    [Fact]
+    public void Protect_SplitPartsOfOneOwner_MergeBack()
+    {
+        var s = new VmaSet();
+        Assert.Equal(Status.Ok, s.Insert(Owned(0x10000, 0x20000, 3)));
+        Assert.Equal(Status.Ok, s.Protect(0x12000, 0x13000, VmaProtection.Read));
+        Assert.Equal(3, s.Count);
+        Assert.Equal(3UL, s[2].Identity);
+        Assert.Equal(0x13UL, s[2].Offset);   // the page index of its start, carried by the split
+        Assert.Equal(Status.Ok, s.Protect(0x12000, 0x13000, VmaProtection.ReadWrite));
+        Assert.Equal(1, s.Count);
         s.Validate();
     }
 

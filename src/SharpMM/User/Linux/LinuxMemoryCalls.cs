@@ -168,13 +168,18 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         return (long)va;
     }
 
-    // Best effort, page by page, as first touches would (stops at the first that fails).
+    // Best effort, page by page, as first touches would (stops at the first that fails): writes
+    // in a writable private region (as Linux's populate, so the region's pages get their owner),
+    // reads otherwise.
     private static void Populate<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, ulong start, ulong end, ref TArch arch) where TArch : struct, IArchHooks
     {
+        int i = space->Regions.Find(start);
+        bool write = i >= 0 && space->Regions[i].IsPrivate && (space->Regions[i].Protection & VmaProtection.Write) != 0;
+        PageFaultErrorCode code = write ? PageFaultErrorCode.User | PageFaultErrorCode.Write : PageFaultErrorCode.User;
         for (ulong p = start; p < end; p += PageSize.Bytes)
         {
             if (TFormat.IsPresent(space->Entry(p))) continue;
-            FaultResult r = memory.HandleFault(space, new PageFault(p, PageFaultErrorCode.User), ref arch);
+            FaultResult r = memory.HandleFault(space, new PageFault(p, code), ref arch);
             if (!r.IsResolved) return;
         }
     }
@@ -241,14 +246,14 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// or:
     /// <code>
     ///   EINVAL  unknown flags; MREMAP_FIXED without MREMAP_MAYMOVE; MREMAP_DONTUNMAP without
-    ///           MAYMOVE or with sizes that differ, or on a shared or device region;
+    ///           MAYMOVE or with sizes that differ, or on a device region;
     ///           old_address not page-aligned; new_size 0 (after rounding); old_size 0 on a private
-    ///           region, or with MREMAP_MAYMOVE on a shared one (Linux duplicates the shared
-    ///           mapping then: not provided); MREMAP_FIXED or MREMAP_DONTUNMAP with
+    ///           region; MREMAP_FIXED or MREMAP_DONTUNMAP with
     ///           new_address not page-aligned, past user space or overlapping the old range
     ///           (checked before the old range is looked up); new_size larger than user space
     ///   EFAULT  old_address in no region, or the old range not inside one region; growing a
-    ///           device region
+    ///           device region; old_size 0 with MREMAP_FIXED whose target covers old_address
+    ///           (Linux unmaps the target, then finds no region there; here nothing changes)
     ///   EPERM   MREMAP_FIXED below the first user address
     ///   ENOMEM  cannot grow in place and may not move (old_size 0 on a shared region too);
     ///           no free range to move to; RLIMIT_AS;
@@ -260,8 +265,13 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     /// Accessed and Dirty bits and all counts carried over, nothing copied); a stack region
     /// moved becomes a plain anonymous one (it no longer grows down). MREMAP_FIXED replaces
     /// what is at new_address (a shrink with it cuts the old range's tail first, as Linux does,
-    /// so only the part that moves must lie in one region); MREMAP_DONTUNMAP keeps the old range mapped and empty (its next
-    /// touch zero-fills, or reads the file again). A failed call changes nothing (but that tail cut).
+    /// so only the part that moves must lie in one region); MREMAP_DONTUNMAP keeps the old range
+    /// mapped: empty for a private region (its next touch zero-fills, or reads the file again),
+    /// showing the same pages as the new range for a shared one (Linux since 5.13). old_size 0
+    /// with MREMAP_MAYMOVE on a shared region maps new_size bytes of the same pages from
+    /// old_address on a second time (pages past the old region's end start empty). The moved
+    /// region keeps its pages' owner and offset, so it merges with a neighbour only where
+    /// Linux's would (<see cref="Vma.CanMergeWith"/>). A failed call changes nothing (but that tail cut).
     /// </summary>
     public static long Mremap<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, ulong oldAddr, ulong oldSize, ulong newSize, ulong flags, ulong newAddr, in LinuxLimits limits, ref TArch arch)
         where TArch : struct, IArchHooks
@@ -285,10 +295,25 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         int i = space->Regions.Find(oldAddr);
         if (i < 0) return -EFAULT;
         Vma v = space->Regions[i];
-        // old_size 0 asks for a duplicate: refused for a private region; for a shared one Linux
-        // makes it when it may move (not provided here: EINVAL) and otherwise cannot grow the
-        // empty range in place (ENOMEM).
-        if (oldLen == 0) return v.Kind == VmaKind.Shared && !mayMove ? -ENOMEM : -EINVAL;
+        // old_size 0 asks for a second mapping of the same pages: refused for a private region;
+        // for a shared one made when it may move (new_size bytes of the object from old_address
+        // on), and otherwise the empty range cannot grow in place (ENOMEM).
+        if (oldLen == 0)
+        {
+            if (v.Kind != VmaKind.Shared) return -EINVAL;
+            if (!mayMove) return -ENOMEM;
+            if (fix && newAddr < l.UserStart) return -EPERM;
+            ulong at = newAddr;
+            if (!fix && !FindArea(space, 0, newLen, 0, out at)) return -ENOMEM;
+            // MREMAP_FIXED replaces the target first: over old_address, nothing is left to map
+            // again (Linux: EFAULT); over the region's later pages, only those before it are
+            // mapped again (the rest of the new range starts empty).
+            Vma source = v;
+            if (fix && at <= oldAddr && oldAddr - at < newLen) return -EFAULT;
+            if (fix && at > oldAddr && at < source.End) source.End = at;
+            if (!FitsLimit(space, newLen, fix ? OverlapBytes(space, at, at + newLen) : 0, limits)) return -ENOMEM;
+            return Move(ref memory, space, source, oldAddr, 0, at, newLen, fix, true, ref arch);
+        }
 
         if (fix || dontUnmap)
         {
@@ -304,7 +329,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
                 v = space->Regions[space->Regions.Find(oldAddr)];
             }
             if (oldLen > v.End - oldAddr) return -EFAULT;
-            if (dontUnmap && (v.Kind == VmaKind.Shared || v.Kind == VmaKind.Device)) return -EINVAL;
+            if (dontUnmap && v.Kind == VmaKind.Device) return -EINVAL;
             if (newLen > oldLen && v.Kind == VmaKind.Device) return -EFAULT;
             ulong to = newAddr;
             if (!fix && !FindArea(space, 0, newLen, 0, out to)) return -ENOMEM;
@@ -333,7 +358,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
             var ext = new Vma
             {
                 Start = v.End, End = v.End + delta, Limit = v.End, Protection = v.Protection, Kind = v.Kind,
-                Offset = v.OffsetAt(v.End), File = v.File,
+                Offset = v.OffsetAt(v.End), File = v.File, Identity = v.Identity, ForkedIdentity = v.ForkedIdentity,
             };
             // Merges with the region it continues, so it needs no entry of the region table.
             return space->Regions.Insert(ext) == Status.Ok ? (long)oldAddr : -ENOMEM;
@@ -345,21 +370,32 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
 
     // Moves [oldAddr, oldAddr + oldLen) of region v to a region [to, to + newLen) of its kind:
     // the region set as it will be is tried on a copy, the pages move (the only step that can
-    // run out of memory, before anything changed), then the set is replaced.
-    private static long Move<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, in Vma v, ulong oldAddr, ulong oldLen, ulong to, ulong newLen, bool fix, bool dontUnmap, ref TArch arch)
+    // run out of memory, before anything changed), then the set is replaced. The new region
+    // keeps the pages' owner and offset (so it merges only where Linux's would), but a private
+    // anonymous region whose pages have no owner yet takes its new address as its offset (as
+    // Linux's copy_vma). With `keepOld` (MREMAP_DONTUNMAP, or old_size 0) the old range stays:
+    // empty for a private region, showing the same pages for a shared one.
+    private static long Move<TArch>(ref UserMemory<TFormat, TFrames, TStore> memory, AddressSpace<TFormat>* space, in Vma v, ulong oldAddr, ulong oldLen, ulong to, ulong newLen, bool fix, bool keepOld, ref TArch arch)
         where TArch : struct, IArchHooks
     {
         var moved = new Vma
         {
             Start = to, End = to + newLen, Limit = to, Protection = v.Protection,
             Kind = v.Kind == VmaKind.Stack ? VmaKind.Anonymous : v.Kind,
-            Offset = v.OffsetAt(oldAddr), File = v.File,
+            Offset = v.Kind is VmaKind.Anonymous or VmaKind.Stack && v.Identity == 0 ? to >> PageSize.Shift : v.OffsetAt(oldAddr),
+            File = v.File, Identity = v.Identity, ForkedIdentity = v.ForkedIdentity,
         };
         VmaSet after = space->Regions;
         if (fix && after.Remove(to, to + newLen) != Status.Ok) return -ENOMEM;
-        if (!dontUnmap && after.Remove(oldAddr, oldAddr + oldLen) != Status.Ok) return -ENOMEM;
+        if (!keepOld && after.Remove(oldAddr, oldAddr + oldLen) != Status.Ok) return -ENOMEM;
         if (after.Insert(moved) != Status.Ok) return -ENOMEM;
-        Status s = memory.MovePages(space, oldAddr, oldLen, to, newLen, ref arch);
+        Status s;
+        if (keepOld && v.Kind == VmaKind.Shared)
+        {
+            ulong shared = v.End - oldAddr < newLen ? v.End - oldAddr : newLen;
+            s = memory.SharePages(space, v, oldAddr, to, shared, ref arch);
+        }
+        else s = memory.MovePages(space, oldAddr, oldLen, to, newLen, ref arch);
         if (s == Status.OutOfMemory) return -ENOMEM;
         Require(s, "mremap: a move the checks accepted");
         space->Regions = after;
