@@ -161,7 +161,13 @@ static unsigned long overflowing_length(unsigned long addr)
     case 1: return ~0UL - PAGE + 1;
     case 2: return 1UL << 63;
     case 3: return 1UL << 47;
-    default: return -addr + PAGE * (1 + rng_below(4));
+    default: {
+        /* Wraps from a low address; from a high one (kernel, non-canonical) it can be shorter
+         * than the user half, where a hinted mapping fits and Linux's answer would depend on the
+         * machine's RAM and swap (its overcommit heuristic): lengthened past the user half. */
+        unsigned long len = -addr + PAGE * (1 + rng_below(4));
+        return len < (1UL << 47) ? len + (1UL << 47) : len;
+    }
     }
 }
 
