@@ -21,8 +21,8 @@ internal unsafe struct I386Format : IPagingFormat
     public static string Name => Pae ? X86PaeFormat.Name : X86LegacyFormat.Name;
     public static int Levels => Pae ? X86PaeFormat.Levels : X86LegacyFormat.Levels;
     public static int EntrySize => Pae ? X86PaeFormat.EntrySize : X86LegacyFormat.EntrySize;
-    public static int EntriesPerTable(int level) => Pae ? X86PaeFormat.EntriesPerTable(level) : X86LegacyFormat.EntriesPerTable(level);
-    public static int IndexShift(int level) => Pae ? X86PaeFormat.IndexShift(level) : X86LegacyFormat.IndexShift(level);
+    public static int EntriesPerTable(int level) => Pae ? EntriesOf<X86PaeFormat>(level) : EntriesOf<X86LegacyFormat>(level);
+    public static int IndexShift(int level) => Pae ? ShiftOf<X86PaeFormat>(level) : ShiftOf<X86LegacyFormat>(level);
     public static bool CanBeLeaf(int level) => Pae ? X86PaeFormat.CanBeLeaf(level) : X86LegacyFormat.CanBeLeaf(level);
     public static int VirtualBits => 32;
     public static bool IsCanonical(ulong va) => va <= uint.MaxValue;
@@ -47,7 +47,13 @@ internal unsafe struct I386Format : IPagingFormat
     public static bool IsPresent(ulong entry) => (entry & 1) != 0;
     public static bool IsLeaf(int level, ulong entry) => Pae ? X86PaeFormat.IsLeaf(level, entry) : X86LegacyFormat.IsLeaf(level, entry);
     public static bool PointsToTable(int level, ulong entry) => Pae ? X86PaeFormat.PointsToTable(level, entry) : X86LegacyFormat.PointsToTable(level, entry);
-    public static ulong TableAddress(ulong entry) => Pae ? X86PaeFormat.TableAddress(entry) : X86LegacyFormat.TableAddress(entry);
+    public static ulong TableAddress(ulong entry) => Pae ? TableAddressOf<X86PaeFormat>(entry) : TableAddressOf<X86LegacyFormat>(entry);
+
+    // The library formats take these from IPagingFormat<TSelf>'s defaults, which are reached
+    // through the interface (a type parameter), not as members of the format struct.
+    private static int EntriesOf<T>(int level) where T : IPagingFormat => T.EntriesPerTable(level);
+    private static int ShiftOf<T>(int level) where T : IPagingFormat => T.IndexShift(level);
+    private static ulong TableAddressOf<T>(ulong entry) where T : IPagingFormat => T.TableAddress(entry);
     public static ulong Address(int level, ulong entry) => Pae ? X86PaeFormat.Address(level, entry) : X86LegacyFormat.Address(level, entry);
     public static PageFlags Flags(int level, ulong entry) => Pae ? X86PaeFormat.Flags(level, entry) : X86LegacyFormat.Flags(level, entry);
     public static PageFlags PointerRights(int level, ulong entry) => Pae ? X86PaeFormat.PointerRights(level, entry) : X86LegacyFormat.PointerRights(level, entry);
