@@ -12,7 +12,7 @@ namespace SharpMM.Kernel;
 /// the CPU's error code:
 /// <code>
 ///   #PF -> isr stub -> ExceptionDispatcher -> TryHandle
-///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iretq: the access runs again
+///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iret(q): the access runs again
 ///            refused (no region, access violation, ...)           -> false: an armed FaultProbe
 ///                                                                     takes it (the test reads
 ///                                                                     LastResult), else the report
@@ -21,6 +21,8 @@ namespace SharpMM.Kernel;
 /// </code>
 /// The handler runs on the faulting code's stack (the kernel stack), interrupts off. A fault
 /// taken inside the handler is never routed again: it is reported (a bug in the manager).
+/// Shared by x86-64 and i386 (the space's format is the kernel's, KernelPagingFormat); on i386
+/// the handler reaches HighMem user pages through kmap (LiveUserMemory).
 /// </summary>
 internal static unsafe class DemandPaging
 {
