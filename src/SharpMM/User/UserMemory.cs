@@ -12,6 +12,8 @@ namespace SharpMM.User;
 ///
 /// <code>
 ///   frames  TFrames (the buddy allocator)  -- user pages and user page tables, order 0
+///   high    HighPages (optional)           -- user pages from HighMem first, reached through
+///                                             temporary mappings (kmap) instead of the direct map
 ///   table   UserFrames (frame table words)  -- per frame: mapping count (COW), clean, cached slot
 ///   store   TStore : IBackingStore          -- slots [0, swap first): persistent regions;
 ///   slots   StoreSlots                      --   [swap first, end): swap, reference-counted
