@@ -52,7 +52,7 @@
 #       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
 #       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
 #       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
-#       above 4 GiB was zeroed through kmap
+#       above 4 GiB was zeroed through kmap; the user-memory suite and its HighMem line as on 2G
 #   i386 with layout=low-2g (pc 2G; q35 6G with pae) and layout=phantom (pc 2G; q35 512M with pae)
 #       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
 #       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
@@ -214,6 +214,23 @@ check_suite_i386_user() {
     check_user_suite_i386 "$1"
 }
 
+# The higher half with `pae`: the PAE checks and the user-memory suite with its HighMem test (user
+# spaces share the kernel's PDPT entry 3).
+check_suite_i386_pae_user() {
+    local why
+    why="$(check_suite_i386_pae "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    why="$(check_user_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    check_highmem_line "$1"
+}
+
+# On a guest with HighMem: the HighMem test's line.
+check_highmem_line() {
+    grep -qE '^test user memory: user pages from HighMem frames, through kmap, right after copy-on-write and page-out/page-in \.\.\.   highmem: 24 of 24 user pages in HighMem frames \(pfn >= 0x[0-9a-f]+\), 12 copied on write, [1-9][0-9]* pages out, [1-9][0-9]* page-in faults; contents right$' "$1" \
+        || { echo "no HighMem user-page line (24 of 24 pages in HighMem, pages out and in)"; return; }
+}
+
 # The same on a guest with HighMem (2 GiB, 3 GiB): user pages were served from HighMem frames
 # (all 24 of the test's pages, counted in its line) and read back right after copy-on-write and
 # a page-out/page-in through kmap.
@@ -221,8 +238,7 @@ check_suite_i386_highmem() {
     local why
     why="$(check_suite_i386_user "$1")"
     [ -z "$why" ] || { echo "$why"; return; }
-    grep -qE '^test user memory: user pages from HighMem frames, through kmap, right after copy-on-write and page-out/page-in \.\.\.   highmem: 24 of 24 user pages in HighMem frames \(pfn >= 0x[0-9a-f]+\), 12 copied on write, [1-9][0-9]* pages out, [1-9][0-9]* page-in faults; contents right$' "$1" \
-        || { echo "no HighMem user-page line (24 of 24 pages in HighMem, pages out and in)"; return; }
+    check_highmem_line "$1"
 }
 
 # The i386 kernel with `pae`: the checks above (no comparison with the hosted layout's steps,
@@ -505,7 +521,7 @@ done
 for mem in 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem "$mem"
 done
-run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+run i386-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
 i386_layout low-2g
 run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
 run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"

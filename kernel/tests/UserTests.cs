@@ -18,7 +18,7 @@ namespace SharpMM.Kernel;
 /// handler must refuse are made with a <see cref="FaultProbe"/> and come back as fault
 /// results. Each test makes its own machine and leaves the buddy allocator's free count where
 /// it found it. The same tests run on x86-64 (4-level tables) and i386 (the higher-half layout
-/// with legacy 2-level paging, user space below 0xC0000000): the page-table format is the
+/// with legacy 2-level paging or PAE, user space below 0xC0000000): the page-table format is the
 /// kernel's (KernelPagingFormat). Where the i386 guest has RAM above the direct map, user pages
 /// come from HighMem and the library zeroes, copies and pages them through kmap
 /// (<see cref="HighMemUserPages"/> counts them).

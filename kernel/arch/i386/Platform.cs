@@ -117,12 +117,26 @@ internal static unsafe class Platform
     }
 
     /// <summary>The user address spaces' layout (LiveUserMemory): the classic one below
-    /// 0xC0000000, which fits the higher-half layout with legacy paging (PDEs 768-1023 the
-    /// kernel's); the other layouts and PAE have no user space yet.</summary>
-    public static UserLayout UserLayout => UserLayout.I386HigherHalf();
+    /// 0xC0000000, which fits the higher-half layout (legacy paging: PDEs 768-1023 the kernel's,
+    /// PD[1023] the space's own recursive slot; PAE: PDPT entry 3, the kernel's directory for
+    /// 0xC0000000-0xFFFFFFFF, shared). The low-2g and phantom layouts have no user space yet.</summary>
+    public static UserLayout UserLayout
+    {
+        get
+        {
+            UserLayout l = UserLayout.I386HigherHalf();
+            if (PagingMode.Pae)
+            {
+                l.KernelFirstIndex = 3;
+                l.KernelEndIndex = 4;
+                l.RecursiveIndex = -1;
+            }
+            return l;
+        }
+    }
 
     /// <summary>True when this boot can make user address spaces (see <see cref="UserLayout"/>).</summary>
-    public static bool HasUserSpace => !PagingMode.Pae && !Low2G && !Phantom;
+    public static bool HasUserSpace => !Low2G && !Phantom;
 
     /// <summary>User pages in HighMem when the guest has RAM above the direct map: taken from
     /// the buddy allocator's user class (HighMem first), reached through kmap.</summary>
