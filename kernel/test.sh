@@ -44,12 +44,15 @@
 #       zones are DMA, Normal and HighMem, the final directory's "page tables:" line,
 #       "identity map dropped: ... faults", `sharpmm check-kernel-log` (the hosted library
 #       with the i386 zones counts the same present frames and zones), and its boot-sequence
-#       lines match `sharpmm boot --layout i386-higher-half` on the same map (check_steps_i386)
+#       lines match `sharpmm boot --layout i386-higher-half` on the same map (check_steps_i386);
+#       the user-memory suite on the live MMU ran (demand zero, paging to a RAM disk, fork and
+#       copy-on-write, stack growth); on 2G and 3G (HighMem) its HighMem test says all 24 of its
+#       user pages were HighMem frames, with pages out and in, contents right
 #   i386, q35, 6G, --cpu max, -append pae (PAE paging, NX, RAM above 4 GiB)
 #       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
 #       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
 #       map in 2 MiB no-execute pages and the text executable, the NX test passed, and a frame
-#       above 4 GiB was zeroed through kmap
+#       above 4 GiB was zeroed through kmap; the user-memory suite and its HighMem line as on 2G
 #   i386 with layout=low-2g (pc 2G; q35 6G with pae) and layout=phantom (pc 2G; q35 512M with pae)
 #       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
 #       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
@@ -188,6 +191,54 @@ check_suite_i386_legacy() {
     why="$(check_suite_i386 "$1")"
     [ -z "$why" ] || { echo "$why"; return; }
     check_steps_i386 "$1"
+}
+
+# The user-memory suite on the live MMU (tests/UserTests.cs), which the i386 kernel runs on the
+# higher-half layout with legacy paging: each of its tests ran and passed.
+check_user_suite_i386() {
+    local name
+    for name in 'demand-zero region on the real MMU, frames from the buddy allocator' \
+                'a region over a frame budget pages out to a RAM disk and back' \
+                'fork, copy-on-write from ring 0 \(CR0.WP\), fault results' \
+                'copy-on-write of 32 pages, cost per fault' \
+                'the stack grows down on faults, to its limit and no further'; do
+        grep -qE "^test user memory: $name \.\.\. " "$1" || { echo "the user-memory test '$name' did not run"; return; }
+    done
+}
+
+# The i386 higher half with legacy paging: the checks above and the user-memory suite.
+check_suite_i386_user() {
+    local why
+    why="$(check_suite_i386_legacy "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    check_user_suite_i386 "$1"
+}
+
+# The higher half with `pae`: the PAE checks and the user-memory suite with its HighMem test (user
+# spaces share the kernel's PDPT entry 3).
+check_suite_i386_pae_user() {
+    local why
+    why="$(check_suite_i386_pae "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    why="$(check_user_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    check_highmem_line "$1"
+}
+
+# On a guest with HighMem: the HighMem test's line.
+check_highmem_line() {
+    grep -qE '^test user memory: user pages from HighMem frames, through kmap, right after copy-on-write and page-out/page-in \.\.\.   highmem: 24 of 24 user pages in HighMem frames \(pfn >= 0x[0-9a-f]+\), 12 copied on write, [1-9][0-9]* pages out, [1-9][0-9]* page-in faults; contents right$' "$1" \
+        || { echo "no HighMem user-page line (24 of 24 pages in HighMem, pages out and in)"; return; }
+}
+
+# The same on a guest with HighMem (2 GiB, 3 GiB): user pages were served from HighMem frames
+# (all 24 of the test's pages, counted in its line) and read back right after copy-on-write and
+# a page-out/page-in through kmap.
+check_suite_i386_highmem() {
+    local why
+    why="$(check_suite_i386_user "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    check_highmem_line "$1"
 }
 
 # The i386 kernel with `pae`: the checks above (no comparison with the hosted layout's steps,
@@ -464,10 +515,13 @@ else
 fi
 
 report_format i386
-for mem in 32M 512M 2G 3G; do
-    run "i386-pc-$mem" 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem "$mem"
+for mem in 32M 512M; do
+    run "i386-pc-$mem" 33 check_suite_i386_user -- --arch i386 --machine pc --mem "$mem"
 done
-run i386-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+for mem in 2G 3G; do
+    run "i386-pc-$mem" 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem "$mem"
+done
+run i386-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
 i386_layout low-2g
 run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
 run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"

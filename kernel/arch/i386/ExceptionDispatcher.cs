@@ -5,7 +5,9 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// Called by the exception stubs (isr.S) for every CPU exception (#DF: from the double-fault
-/// task, on its own stack; a kernel stack overflow is reported with the guard-page note). A #PF taken by an armed
+/// task, on its own stack; a kernel stack overflow is reported with the guard-page note). A #PF
+/// in the user half of a loaded user space goes to the library's fault handler first
+/// (<see cref="DemandPaging"/>: resolved, the access runs again); one taken by an armed
 /// <see cref="FaultProbe"/> resumes at the probe's fixup; anything else prints a report in the
 /// x86-64 kernel's format (32-bit registers, 8 hex digits) and stops QEMU with
 /// <see cref="ExitCode.CpuException"/> (status 7):
@@ -25,6 +27,7 @@ internal static unsafe class ExceptionDispatcher
     {
         uint cr2 = Arch.ReadCr2();
         if (frame->Vector == 14 && Platform.Phantom && ObjectSpace.TryHandle(cr2, frame->ErrorCode)) return;
+        if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
         TextWriter<SerialSink> w = X86Exceptions.BeginReport(frame->Vector, frame->ErrorCode, 8);
         w.Char(' ');

@@ -6,6 +6,7 @@ using SharpMM.Addressing;
 using SharpMM.Diagnostics;
 using SharpMM.Paging;
 using SharpMM.Physical;
+using SharpMM.User;
 using SharpMM.Virtual;
 
 namespace SharpMM.Kernel;
@@ -113,6 +114,43 @@ internal static unsafe class Platform
         w.Str(PagingMode.Pae ? ") (boot PAE tables, 2 MiB pages); RAM above it: " : ") (boot page directory, 4 MiB pages); RAM above it: ");
         w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
         w.Line(" (HighMem)");
+    }
+
+    /// <summary>The user address spaces' layout (LiveUserMemory): the classic one below
+    /// 0xC0000000, which fits the higher-half layout (legacy paging: PDEs 768-1023 the kernel's,
+    /// PD[1023] the space's own recursive slot; PAE: PDPT entry 3, the kernel's directory for
+    /// 0xC0000000-0xFFFFFFFF, shared). The low-2g and phantom layouts have no user space yet.</summary>
+    public static UserLayout UserLayout
+    {
+        get
+        {
+            UserLayout l = UserLayout.I386HigherHalf();
+            if (PagingMode.Pae)
+            {
+                l.KernelFirstIndex = 3;
+                l.KernelEndIndex = 4;
+                l.RecursiveIndex = -1;
+            }
+            return l;
+        }
+    }
+
+    /// <summary>True when this boot can make user address spaces (see <see cref="UserLayout"/>).</summary>
+    public static bool HasUserSpace => !Low2G && !Phantom;
+
+    /// <summary>User pages in HighMem when the guest has RAM above the direct map: taken from
+    /// the buddy allocator's user class (HighMem first), reached through kmap.</summary>
+    public static HighPages UserHighPages =>
+        PhysicalBoot.Memory.Buddy.Map.EndPfn > (DirectMapLimit >> PageSize.Shift)
+            ? new HighPages(DirectMapLimit >> PageSize.Shift, &AllocateUserPage, &Kmap.Map, &Kmap.Unmap)
+            : default;
+
+    // A user page's frame, HighMem first; counted like KernelFrames' (user memory frees it there).
+    private static Status AllocateUserPage(out Pfn pfn)
+    {
+        Status s = PhysicalBoot.Memory.Buddy.Allocate(0, MemoryClass.User, out pfn);
+        if (s == Status.Ok) KernelFrames.Allocated++;
+        return s;
     }
 
     /// <summary>`run=1`: this kernel has no user mode yet, so the run stops with a panic that says so.</summary>

@@ -7,6 +7,7 @@ using SharpMM.Boot;
 using SharpMM.Diagnostics;
 using SharpMM.Paging;
 using SharpMM.Physical;
+using SharpMM.User;
 
 namespace SharpMM.Kernel;
 
@@ -93,6 +94,12 @@ internal static unsafe class Platform
         VmallocLargeMapper.Attach();
         Arch.RunOnStack(KernelStack.Top);
     }
+
+    /// <summary>The user address spaces' layout (LiveUserMemory): the lower half.</summary>
+    public static UserLayout UserLayout => UserLayout.X86_64();
+
+    /// <summary>User pages in HighMem: none (the direct map reaches all of RAM).</summary>
+    public static HighPages UserHighPages => default;
 
     /// <summary>`run=1`: runs the program the loader gave as modules instead of the test suite
     /// (RunMode); never returns.</summary>

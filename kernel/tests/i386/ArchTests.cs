@@ -44,6 +44,9 @@ internal static unsafe class ArchTests
         }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
+        // User memory on the live MMU: the layout below 0xC0000000 fits the higher half, with
+        // legacy paging and with PAE (see Platform.UserLayout).
+        if (Platform.HasUserSpace) UserTests.RunAll(ref r);
     }
 
     /// <summary>The table holding the level-0 entry of <paramref name="va"/> (which must have

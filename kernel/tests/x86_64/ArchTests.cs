@@ -23,6 +23,7 @@ internal static unsafe class ArchTests
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
         r.Run("gc statics initialised", &GcStaticsInitialised);
         HardwarePagingTests.RunAll(ref r);
+        UserKernelHalfTests.RunAll(ref r);
         UserTests.RunAll(ref r);
         Ring3Tests.RunAll(ref r);
     }

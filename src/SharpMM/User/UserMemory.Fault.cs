@@ -53,7 +53,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// The pointer is good until the next call that may allocate or reclaim (copy one page at a time).
     /// Return: Ok; OutOfRange (outside user space: kernel or non-canonical); NotMapped (no
     /// region; below a stack past its reach); AccessDenied (the region forbids the access);
-    /// OutOfMemory; IoError (the store failed to read the page back).
+    /// OutOfMemory; IoError (the store failed to read the page back); Unsupported (the page is a
+    /// HighMem frame, which has no lasting mapping: see <see cref="HighPages"/>).
     /// </summary>
     public Status ResolveUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
     {
@@ -74,7 +75,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     batch.Add(page, PageGlobality.NotGlobal);
                     Finish(space, ref batch, ref arch);
                 }
-                pointer = PagePointer(TFormat.Address(0, e) >> PageSize.Shift) + (va & PageSize.OffsetMask);
+                ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
+                if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
+                pointer = (byte*)(_dm.Offset + (pfn << PageSize.Shift)) + (va & PageSize.OffsetMask);
                 return Status.Ok;
             }
             if (attempt > 0) break;
@@ -208,7 +211,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
-                    MemoryOps.Copy(PagePointer(frame), PagePointer(pfn), PageSize.Bytes);
+                    byte* copy = MapPage(frame), original = MapPage(pfn);
+                    MemoryOps.Copy(copy, original, PageSize.Bytes);
+                    EndPage(pfn, original);
+                    EndPage(frame, copy);
                     _table.Claim(frame, new UserFrame { Refs = 1 });
                     haveFrame = false;
                     DropFrame(pfn);
@@ -225,7 +231,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 break;
             }
             if (!haveFrame) goto NeedFrame;
-            byte* data = PagePointer(frame);
+            byte* data = MapPage(frame);   // ended on every way out of this block
             if (e != 0)
             {
                 // Paged out: read back; the entry's reference on the slot passes to the frame.
@@ -234,6 +240,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     Counters.StoreErrors++;
                     kind = FaultKind.StoreError;
+                    EndPage(frame, data);
                     break;
                 }
                 _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag | UserFrame.HasSlotFlag, Slot = slot });
@@ -247,6 +254,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     Counters.StoreErrors++;
                     kind = FaultKind.StoreError;
+                    EndPage(frame, data);
                     break;
                 }
                 // Not clean: a store-backed page leaves RAM through a swap slot, never back to
@@ -269,6 +277,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag });
                 kind = FaultKind.DemandZero;
             }
+            EndPage(frame, data);
             haveFrame = false;
             // A read of a private region whose pages have no owner yet maps the page read-only:
             // its first write faults and gives the region its owner.

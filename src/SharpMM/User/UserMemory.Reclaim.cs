@@ -134,7 +134,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if (_slots.Allocate(out slot) != Status.Ok) { Counters.EvictionsRefused++; return false; }
                 fresh = true;
             }
-            if (Store.Write(slot, PagePointer(pfn)) != Status.Ok)
+            byte* data = MapPage(pfn);
+            Status ws = Store.Write(slot, data);
+            EndPage(pfn, data);
+            if (ws != Status.Ok)
             {
                 if (fresh) _slots.Release(slot);
                 Counters.StoreErrors++;

@@ -65,7 +65,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 bool changed = _region->IsDirty(page) || (present && (TFormat.Flags(0, e) & PageFlags.Dirty) != 0);
                 if (!changed) continue;
                 byte* data;
-                if (present) data = PagePointer(TFormat.Address(0, e) >> PageSize.Shift);
+                ulong pfn = present ? TFormat.Address(0, e) >> PageSize.Shift : 0;
+                if (present) data = MapPage(pfn);
                 else
                 {
                     Status rs = Store.Read(SwapEntry<TFormat>.SlotOf(e), scratch);
@@ -73,6 +74,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     data = scratch;
                 }
                 Status ws = _region->WritePage(ref Store, page, data);
+                if (present) EndPage(pfn, data);
                 if (ws != Status.Ok) return ws;
             }
         }

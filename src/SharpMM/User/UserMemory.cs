@@ -12,6 +12,8 @@ namespace SharpMM.User;
 ///
 /// <code>
 ///   frames  TFrames (the buddy allocator)  -- user pages and user page tables, order 0
+///   high    HighPages (optional)           -- user pages from HighMem first, reached through
+///                                             temporary mappings (kmap) instead of the direct map
 ///   table   UserFrames (frame table words)  -- per frame: mapping count (COW), clean, cached slot
 ///   store   TStore : IBackingStore          -- slots [0, swap first): persistent regions;
 ///   slots   StoreSlots                      --   [swap first, end): swap, reference-counted
@@ -64,6 +66,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public UserCounters Counters;
 
     private DirectMap _dm;
+    private HighPages _high;
     private UserFrames _table;
     private StoreSlots _slots;
     private FlushPolicy _policy;
@@ -95,6 +98,20 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (slots.Count != 0 && slots.First + slots.Count > SwapEntry<TFormat>.MaxSlots)
             Panic.Fail("user memory: swap slots beyond what a swap entry can name", slots.First + slots.Count);
     }
+
+    /// <summary>
+    /// Serves user pages from HighMem first (<see cref="HighPages"/>): their bytes are then
+    /// reached through temporary mappings. Set before the first space is made; page tables and
+    /// frame metadata stay with <see cref="Frames"/>.
+    /// </summary>
+    public void UseHighPages(in HighPages high)
+    {
+        if (_spaceCount != 0 || _userFrames != 0) Panic.Fail("user memory: HighMem set up after user pages exist", _userFrames);
+        _high = high;
+    }
+
+    /// <summary>How user pages in HighMem are reached (default: none).</summary>
+    public readonly HighPages High => _high;
 
     /// <summary>The user pages' words in the frame table.</summary>
     public readonly UserFrames FrameTable => _table;
@@ -544,7 +561,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (_userFrames >= ResidentLimit && Reclaim(ReclaimBatch, ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
         for (int attempt = 0; ; attempt++)
         {
-            Status s = Frames.Allocate(0, out Pfn p);
+            Status s = _high.Allocate(out Pfn p);
+            if (s != Status.Ok) s = Frames.Allocate(0, out p);
             if (s == Status.Ok)
             {
                 if (!_table.Covers(p) || (p.Value << PageSize.Shift) >= TFormat.LeafPhysLimit(0))
@@ -571,8 +589,16 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return s;
     }
 
+    // A user page's bytes: in the direct map, or (HighMem) in a temporary mapping that
+    // EndPage ends. Every MapPage is paired with an EndPage before the call returns.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly byte* PagePointer(ulong pfn) => (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+    private readonly byte* MapPage(ulong pfn) => _high.IsHigh(pfn) ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void EndPage(ulong pfn, byte* page)
+    {
+        if (_high.IsHigh(pfn)) _high.Unmap(page);
+    }
 
     /// <summary>True when <paramref name="space"/> is the one CR3 holds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -17,17 +17,23 @@ namespace SharpMM.Kernel;
 /// fault because CR0.WP is set (boot.S), which is what copy-on-write needs here. Accesses the
 /// handler must refuse are made with a <see cref="FaultProbe"/> and come back as fault
 /// results. Each test makes its own machine and leaves the buddy allocator's free count where
-/// it found it.
+/// it found it. The same tests run on x86-64 (4-level tables) and i386 (the higher-half layout
+/// with legacy 2-level paging or PAE, user space below 0xC0000000): the page-table format is the
+/// kernel's (KernelPagingFormat). Where the i386 guest has RAM above the direct map, user pages
+/// come from HighMem and the library zeroes, copies and pages them through kmap
+/// (<see cref="HighMemUserPages"/> counts them).
 /// </summary>
 internal static unsafe class UserTests
 {
     public static void RunAll(ref TestRunner r)
     {
-        r.Run("user memory: a kernel mapping made after a space is reachable with that space in CR3", &KernelMappingAfterSpace);
         r.Run("user memory: demand-zero region on the real MMU, frames from the buddy allocator", &DemandZeroRegion);
         r.Run("user memory: a region over a frame budget pages out to a RAM disk and back", &PagingToRamDisk);
         r.Run("user memory: fork, copy-on-write from ring 0 (CR0.WP), fault results", &ForkCopyOnWrite);
         r.Run("user memory: copy-on-write of 32 pages, cost per fault", &CopyOnWriteCost);
+        r.Run("user memory: the stack grows down on faults, to its limit and no further", &StackGrowth);
+        if (Platform.UserHighPages.IsEnabled)
+            r.Run("user memory: user pages from HighMem frames, through kmap, right after copy-on-write and page-out/page-in", &HighMemUserPages);
     }
 
     private const ulong Page = PageSize.Bytes;
@@ -46,8 +52,24 @@ internal static unsafe class UserTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Store(ulong va, ulong value) => *(ulong*)va = value;
 
-    private static ulong FrameOf(AddressSpace<X86LongModeFormat>* s, ulong va) => X86LongModeFormat.Address(0, s->Entry(va)) >> PageSize.Shift;
-    private static PageFlags FlagsOf(AddressSpace<X86LongModeFormat>* s, ulong va) => X86LongModeFormat.Flags(0, s->Entry(va));
+    private static ulong FrameOf(AddressSpace<KernelPagingFormat>* s, ulong va) => KernelPagingFormat.Address(0, s->Entry(va)) >> PageSize.Shift;
+    private static PageFlags FlagsOf(AddressSpace<KernelPagingFormat>* s, ulong va) => KernelPagingFormat.Flags(0, s->Entry(va));
+
+    // True when the format can mark a page no-execute (not legacy 32-bit paging).
+    private static bool HasNoExecute => (KernelPagingFormat.Effective(PageFlags.None) & PageFlags.Executable) == 0;
+
+    // The page tables below the root that mapping [va, va + bytes) needs in an empty space: at
+    // each level, one per span of the level above's entries the range touches.
+    private static ulong TablesSpanned(ulong va, ulong bytes)
+    {
+        ulong n = 0;
+        for (int level = 0; level < KernelPagingFormat.Levels - 1; level++)
+        {
+            int shift = KernelPagingFormat.IndexShift(level + 1);
+            n += ((va + bytes - 1) >> shift) - (va >> shift) + 1;
+        }
+        return n;
+    }
 
     // Median of n samples (sorts them in place; insertion sort: n is small).
     private static ulong Median(ulong* v, ulong n)
@@ -61,67 +83,6 @@ internal static unsafe class UserTests
             v[j] = x;
         }
         return v[n / 2];
-    }
-
-    // ---- the shared kernel half ---------------------------------------------------------
-
-    /// <summary>
-    /// A space copies the kernel's PML4 entries 256..511 when it is made, so it sees only kernel
-    /// mappings under entries that existed then: the kernel makes all of its entries at boot.
-    /// Expect: the space has no lower-half entry of the kernel's and the same upper entries; a
-    /// page mapped in the test window after the space was made (under a PD and PT that did not
-    /// exist before) and a vmalloc block allocated after it both read and write with the space
-    /// in CR3; unmapped again, the test window address faults in the space too.
-    /// </summary>
-    private static void KernelMappingAfterSpace(ref TestContext t)
-    {
-        ulong free0 = Buddy.FreeFrames;
-        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
-        AddressSpace<X86LongModeFormat>* s = m->Space(0);
-        t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
-        t.Equal(m->Layout.UserStart, 0x10000, "user space starts at 64 KiB");
-        ulong* kernelRoot = (ulong*)Platform.DirectMap.ToVirt(KernelRoot);
-        ulong* spaceRoot = (ulong*)Platform.DirectMap.ToVirt(s->RootPhys);
-        ulong lowerShared = 0, upperDiffer = 0;
-        for (int i = 0; i < 256; i++) if (spaceRoot[i] != 0 && spaceRoot[i] == kernelRoot[i]) lowerShared++;
-        for (int i = 256; i < 512; i++) if (spaceRoot[i] != kernelRoot[i]) upperDiffer++;
-        t.Equal(lowerShared, 0, "no lower-half entry shared with the kernel");
-        t.Equal(upperDiffer, 0, "entries 256..511 are the kernel's");
-
-        // A kernel page under tables made after the space: a PD and a PT, the PML4 entry fixed.
-        if (Buddy.Allocate(0, MemoryClass.Kernel, out Pfn pfn) != Status.Ok) { t.Check(false, "a data frame"); return; }
-        ulong* direct = (ulong*)Platform.DirectMap.ToVirt(pfn.ToAddr().Value);
-        direct[3] = 0x600D_CAFE_0000_0001UL;
-        ulong va = KernelAddressSpace.TestWindow + (128UL << 30);
-        KernelFrames frames = default;
-        t.Equal((ulong)KernelAddressSpace.Mapper.Map(VirtAddr.NewUnchecked(va), pfn.ToAddr(), MappingSize.Size4KiB,
-            PageFlags.Writable | KernelAddressSpace.NoExecute, ref frames, out FlushToken token), (ulong)Status.Ok, "kernel page mapped after the space");
-        token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
-        t.Equal(kernelRoot[(va >> 39) & 511], spaceRoot[(va >> 39) & 511], "the mapping added no PML4 entry");
-        KernelFrames vf = default;
-        Status vs = VmallocLargeMapper.Vm.Vmalloc(2 * Page, ref vf, ref KernelAddressSpace.Hooks, out ulong block);
-        t.Equal((ulong)vs, (ulong)Status.Ok, "vmalloc after the space");
-
-        DemandPaging.Load(&m->Memory, s);
-        t.Check(FaultProbe.Read(va + 24, out ulong seen) && seen == 0x600D_CAFE_0000_0001UL, "the test-window page reads with the space loaded");
-        t.Check(FaultProbe.Write(va + 32, 0x1234), "and takes a write");
-        bool vmallocOk = vs == Status.Ok && FaultProbe.Write(block + Page + 8, 0x5151) && FaultProbe.Read(block + Page + 8, out ulong vback) && vback == 0x5151;
-        t.Check(vmallocOk, "the vmalloc block reads and writes with the space loaded");
-        DemandPaging.Load(null, null);
-        t.Equal(direct[4], 0x1234, "the write reached the frame");
-
-        t.Equal((ulong)KernelAddressSpace.Mapper.Unmap(VirtAddr.NewUnchecked(va), ref frames, out FlushToken ut), (ulong)Status.Ok, "unmapped");
-        ut.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
-        t.Check(kernelRoot[(va >> 39) & 511] != 0, "the PML4 entry stays after its last mapping went");
-        DemandPaging.Load(&m->Memory, s);
-        t.Check(!FaultProbe.Read(va, out _), "the unmapped page faults in the space too");
-        DemandPaging.Load(null, null);
-        if (vs == Status.Ok) t.Equal((ulong)VmallocLargeMapper.Vm.Vfree(block, ref vf, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "vfree");
-        Buddy.Free(pfn, 0);
-        t.Equal((ulong)mem.Destroy(s, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "space destroyed");
-        m->Destroy();
-        t.Equal(Buddy.FreeFrames, free0, "free frames back where they were");
     }
 
     // ---- demand paging ------------------------------------------------------------------
@@ -138,8 +99,8 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
-        AddressSpace<X86LongModeFormat>* s = m->Space(0);
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        AddressSpace<KernelPagingFormat>* s = m->Space(0);
         t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
         const int Pages = 64;
         ulong boundary = (m->Layout.UserStart + (2UL << 20)) & ~((2UL << 20) - 1);   // the first 2 MiB boundary above UserStart
@@ -194,7 +155,7 @@ internal static unsafe class UserTests
         t.Equal(firstWriteError, PfWrite, "a first write is a not-present supervisor write");
         t.Equal(zeroReads, Pages / 2, "first reads see zero");
         t.Equal(bad, 0, "every value written reads back");
-        t.Equal(s->TablePages - tables1, 4, "tables made: PDPT, PD and a PT on each side of 2 MiB");
+        t.Equal(s->TablePages - tables1, TablesSpanned(va, Pages * Page), "tables made: one per table the region crosses (x86-64: PDPT, PD and a PT on each side of 2 MiB; i386: one PT)");
         t.Equal(free1 - Buddy.FreeFrames, Pages + s->TablePages - tables1, "free frames dropped by the pages and tables");
         t.Equal(mem.UserFrames, Pages, "user frames");
         t.Equal(s->ResidentPages, Pages, "resident pages");
@@ -203,10 +164,10 @@ internal static unsafe class UserTests
         {
             PageFlags f = FlagsOf(s, va + i * Page);
             const PageFlags want = PageFlags.User | PageFlags.Writable | PageFlags.Accessed | PageFlags.Dirty;
-            if ((f & want) == want && (f & PageFlags.Executable) == 0) flagsOk++;
+            if ((f & want) == want && (!HasNoExecute || (f & PageFlags.Executable) == 0)) flagsOk++;
             if (Buddy.StateOf(Pfn.New(FrameOf(s, va + i * Page))) == FrameState.Allocated) allocated++;
         }
-        t.Equal(flagsOk, Pages, "entries user, writable, no-execute, Accessed and Dirty set by the CPU");
+        t.Equal(flagsOk, Pages, "entries user, writable, no-execute (where the format has it), Accessed and Dirty set by the CPU");
         t.Equal(allocated, Pages, "each page's frame is allocated in the buddy allocator");
         t.Check(!FaultProbe.Read(va, out _), "the region is not mapped in the kernel's own tables");
 
@@ -239,11 +200,11 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (LiveUserMemory.Create(96, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
         const ulong Budget = 16, Pages = 64;
         mem.ResidentLimit = Budget;
         mem.ReclaimBatch = 4;
-        AddressSpace<X86LongModeFormat>* s = m->Space(0);
+        AddressSpace<KernelPagingFormat>* s = m->Space(0);
         t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
         ulong va = m->Layout.MmapBase;
         t.Equal((ulong)mem.MapAnonymous(s, va, Pages * Page, VmaProtection.ReadWrite, out _), (ulong)Status.Ok, "region mapped");
@@ -322,8 +283,8 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
-        AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        AddressSpace<KernelPagingFormat>* parent = m->Space(0), child = m->Space(1);
         ulong free1 = Buddy.FreeFrames;
         t.Equal((ulong)mem.CreateSpace(parent, m->Layout, KernelRoot), (ulong)Status.Ok, "parent created");
         ulong va = m->Layout.TextBase, ro = va + (1UL << 20);
@@ -372,7 +333,7 @@ internal static unsafe class UserTests
         t.Equal((ulong)DemandPaging.LastResult.Kind, (ulong)FaultKind.AccessViolation, "the library's answer: access violation");
         t.Equal(DemandPaging.Refused - refused, 2, "two faults refused");
         t.Check(FaultProbe.Read(ro, out ulong roValue) && roValue == 0, "a read of the read-only region: demand-zero through a probe");
-        t.Check(!FaultProbe.Read(KernelAddressSpace.TestWindow, out _), "a kernel address with nothing mapped faults");
+        t.Check(!FaultProbe.Read(KernelStack.Guard, out _), "a kernel address with nothing mapped (the stack's guard page) faults");
         t.Equal(DemandPaging.Resolved - resolved, 1, "only the read-only page was resolved");
         t.Equal(DemandPaging.Refused - refused, 2, "the kernel address did not go to the library");
 
@@ -416,8 +377,8 @@ internal static unsafe class UserTests
     {
         ulong free0 = Buddy.FreeFrames;
         if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
-        ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
-        AddressSpace<X86LongModeFormat>* parent = m->Space(0), child = m->Space(1);
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        AddressSpace<KernelPagingFormat>* parent = m->Space(0), child = m->Space(1);
         const ulong Pages = 32;
         t.Equal((ulong)mem.CreateSpace(parent, m->Layout, KernelRoot), (ulong)Status.Ok, "parent created");
         ulong va = m->Layout.MmapBase;
@@ -458,13 +419,163 @@ internal static unsafe class UserTests
         w.Line(", a 4 KiB copy included)");
     }
 
+    // ---- stack growth ---------------------------------------------------------------------
+
+    /// <summary>
+    /// A stack region of one page at the layout's stack top that may grow to 64 KiB.
+    /// Expect: a write 5 pages below the top grows the stack to that page (a StackGrowth fault,
+    /// zero-filled, the write stays); the pages between are still unpopulated and grow on their
+    /// own first touch; a read below the limit is refused as a stack overflow (the probe sees
+    /// the fault, nothing is mapped); destroy gives everything back.
+    /// </summary>
+    private static void StackGrowth(ref TestContext t)
+    {
+        ulong free0 = Buddy.FreeFrames;
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        AddressSpace<KernelPagingFormat>* s = m->Space(0);
+        t.Equal((ulong)mem.CreateSpace(s, m->Layout, KernelRoot), (ulong)Status.Ok, "space created");
+        const ulong MaxBytes = 16 * Page;
+        ulong top = m->Layout.StackTop;
+        t.Equal((ulong)mem.MapStack(s, top, MaxBytes, VmaProtection.ReadWrite), (ulong)Status.Ok, "stack mapped");
+        DemandPaging.Load(&m->Memory, s);
+        Store(top - 8, 0x57AC);
+        ulong deep = top - 5 * Page + 16;
+        Store(deep, 0xDEE9);
+        ulong grew = mem.Counters.Of(FaultKind.StackGrowth);
+        ulong between = s->Entry(top - 3 * Page);
+        ulong betweenValue = Load(top - 3 * Page);
+        ulong refused = DemandPaging.Refused;
+        bool belowLimitFaults = !FaultProbe.Read(top - MaxBytes - Page, out _);
+        FaultKind belowKind = DemandPaging.LastResult.Kind;
+        ulong deepValue = Load(deep), topValue = Load(top - 8);
+        DemandPaging.Load(null, null);
+
+        t.Equal(topValue, 0x57AC, "the first page keeps its write");
+        t.Equal(deepValue, 0xDEE9, "the page 5 below the top keeps its write");
+        t.Equal(grew, 1, "the deep write grew the stack (one StackGrowth fault)");
+        t.Equal(between, 0, "the pages between were not populated by it");
+        t.Equal(betweenValue, 0, "a page between reads zero on its own first touch");
+        t.Check(belowLimitFaults, "a read below the stack's limit faults");
+        t.Equal((ulong)belowKind, (ulong)FaultKind.StackOverflow, "the library's answer: stack overflow");
+        t.Equal(DemandPaging.Refused - refused, 1, "one fault refused");
+        t.Equal(s->ResidentPages, 3, "three stack pages resident");
+        t.Equal((ulong)mem.Destroy(s, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "space destroyed");
+        m->Destroy();
+        t.Equal(Buddy.FreeFrames, free0, "free frames back where they were");
+    }
+
+    // ---- HighMem ------------------------------------------------------------------------
+
+    // Resident pages of [va, va + pages) whose frame is in HighMem (beyond the direct map).
+    private static ulong HighFrames(ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem, AddressSpace<KernelPagingFormat>* s, ulong va, ulong pages)
+    {
+        ulong n = 0;
+        for (ulong i = 0; i < pages; i++)
+        {
+            ulong e = s->Entry(va + i * Page);
+            if (KernelPagingFormat.IsPresent(e) && mem.High.IsHigh(FrameOf(s, va + i * Page))) n++;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// On a guest with RAM above the direct map (i386, 2 GiB and more), under a budget of 16
+    /// resident user frames with a 64-slot RAM disk: a parent writes 24 pages, forks, the child
+    /// rewrites half of them; every page is then read back in both spaces.
+    /// Expect: the pages' frames are HighMem frames (not one of them direct-mapped), counted
+    /// here and printed; every demand-zero page read zero first (zeroed through kmap); the
+    /// copy-on-write copies (through two kmaps) hold the parent's data plus the child's write;
+    /// pages written out to the RAM disk and faulted back in (store I/O through kmap) read back
+    /// right in both spaces; kmap was used; destroy gives back every frame and swap slot.
+    /// </summary>
+    private static void HighMemUserPages(ref TestContext t)
+    {
+        ulong free0 = Buddy.FreeFrames;
+        if (LiveUserMemory.Create(64, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem = ref m->Memory;
+        t.Check(mem.High.IsEnabled, "user memory serves pages from HighMem");
+        AddressSpace<KernelPagingFormat>* parent = m->Space(0), child = m->Space(1);
+        const ulong Pages = 24;
+        t.Equal((ulong)mem.CreateSpace(parent, m->Layout, KernelRoot), (ulong)Status.Ok, "parent created");
+        ulong va = m->Layout.MmapBase;
+        t.Equal((ulong)mem.MapAnonymous(parent, va, Pages * Page, VmaProtection.ReadWrite, out _), (ulong)Status.Ok, "region mapped");
+
+        ulong zeroFirst = 0, highWhenWritten = 0;
+        DemandPaging.Load(&m->Memory, parent);
+        for (ulong i = 0; i < Pages; i++)
+        {
+            if (Load(va + i * Page + Page - 8) == 0) zeroFirst++;
+            Store(va + i * Page, Pattern(i));
+        }
+        highWhenWritten = HighFrames(ref mem, parent, va, Pages);
+        t.Equal((ulong)mem.Fork(parent, child, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "fork");
+        DemandPaging.Load(&m->Memory, child);
+        for (ulong i = 0; i < Pages; i += 2) Store(va + i * Page + 8, ~Pattern(i));
+        ulong cow = mem.Counters.Of(FaultKind.CopyOnWrite);
+        ulong highCopies = HighFrames(ref mem, child, va, Pages);
+        // Under a budget, so that the reads below page out and in: the clock first takes the
+        // frames down to it (two calls: the first clears the Accessed bits the writes set).
+        DemandPaging.Load(null, null);
+        mem.ResidentLimit = 16;
+        mem.ReclaimBatch = 4;
+        for (int i = 0; i < 2 && mem.UserFrames > 16; i++) mem.Reclaim(mem.UserFrames - 16, ref KernelAddressSpace.Hooks);
+        ulong pagedOut = mem.Counters.PagesOut;
+        ulong badChild = 0, badParent = 0;
+        for (ulong pass = 0; pass < 2; pass++)
+        {
+            DemandPaging.Load(&m->Memory, child);
+            for (ulong i = 0; i < Pages; i++)
+                if (Load(va + i * Page) != Pattern(i) || Load(va + i * Page + 8) != ((i & 1) == 0 ? ~Pattern(i) : 0)) badChild++;
+            DemandPaging.Load(&m->Memory, parent);
+            for (ulong i = 0; i < Pages; i++)
+                if (Load(va + i * Page) != Pattern(i) || Load(va + i * Page + 8) != 0) badParent++;
+        }
+        ulong highAfter = HighFrames(ref mem, parent, va, Pages) + HighFrames(ref mem, child, va, Pages);
+        ulong residentAfter = parent->ResidentPages + child->ResidentPages;
+        DemandPaging.Load(null, null);
+
+        UserCounters c = mem.Counters;
+        ulong firstHighPfn = mem.High.DirectEndPfn;
+        t.Equal(zeroFirst, Pages, "every new page read zero (zeroed through kmap)");
+        t.Equal(highWhenWritten, Pages, "every page's frame is a HighMem frame");
+        t.Equal(cow, Pages / 2, "the child's writes were copy-on-write faults");
+        t.Equal(highCopies, Pages, "the child's pages, its copies among them, are HighMem frames");
+        t.Equal(badChild, 0, "the child reads the parent's data and its own writes, after copy-on-write and paging");
+        t.Equal(badParent, 0, "the parent reads its own data, after paging");
+        t.Check(pagedOut > 0, "the clock wrote pages out to the RAM disk (from HighMem frames, through kmap)");
+        t.Check(c.Of(FaultKind.PageIn) > 0, "pages came back in (into HighMem frames, through kmap)");
+        t.Equal(highAfter, residentAfter, "the resident pages after paging are HighMem frames");
+
+        t.Equal((ulong)mem.Destroy(child, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "child destroyed");
+        t.Equal((ulong)mem.Destroy(parent, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "parent destroyed");
+        t.Equal(mem.Slots.UsedCount, 0, "every swap slot free");
+        m->Destroy();
+        t.Equal(Buddy.FreeFrames, free0, "free frames back where they were");
+
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  highmem: ");
+        w.Dec(highWhenWritten);
+        w.Str(" of ");
+        w.Dec(Pages);
+        w.Str(" user pages in HighMem frames (pfn >= ");
+        w.Hex(firstHighPfn);
+        w.Str("), ");
+        w.Dec(cow);
+        w.Str(" copied on write, ");
+        w.Dec(c.PagesOut);
+        w.Str(" pages out, ");
+        w.Dec(c.Of(FaultKind.PageIn));
+        w.Line(" page-in faults; contents right");
+    }
+
     /// <summary>test=userfault: a plain read outside every region of a loaded user space. The
     /// library refuses it (no region), no probe is armed, so it is reported like any kernel
     /// fault, with the library's answer as the note; getting past the read is a failure.</summary>
     public static void DeliberateNoRegionRead()
     {
         if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) KernelPanic.Fail("test=userfault: no user machine");
-        AddressSpace<X86LongModeFormat>* s = m->Space(0);
+        AddressSpace<KernelPagingFormat>* s = m->Space(0);
         if (m->Memory.CreateSpace(s, m->Layout, KernelRoot) != Status.Ok) KernelPanic.Fail("test=userfault: no space");
         ulong va = m->Layout.TextBase;
         if (m->Memory.MapAnonymous(s, va, Page, VmaProtection.ReadWrite, out _) != Status.Ok) KernelPanic.Fail("test=userfault: no region");

@@ -16,15 +16,23 @@ namespace SharpMM.Kernel;
 ///   vmalloc area: this header | spaces | swap-slot metadata | (page) store slots
 /// </code>
 ///
-/// The spaces' layout (<see cref="Layout"/>) is x86-64's (<see cref="UserLayout.X86_64"/>): the
-/// whole lower half is user space, the higher half the kernel's:
+/// The spaces' layout (<see cref="Layout"/>) is the platform's (<see cref="Platform.UserLayout"/>):
 /// <code>
-///   0x0000000000010000  user space: text at 0x400000, mmap from 2^44, stack below 0x7ffffffff000
-///   0xffff800000000000  PML4[256, 512): direct map, vmalloc, test window, image, kernel stack (shared)
+///   x86-64  0x0000000000010000  user space: text at 0x400000, mmap from 2^44, stack below 0x7ffffffff000
+///           0xffff800000000000  PML4[256, 512): direct map, vmalloc, test window, image, kernel stack (shared)
+///   i386    0x00001000          user space: text at 0x08048000, mmap from 0x40000000, stack below 0xC0000000
+///           0xC0000000          PD[768, 1023): direct map, vmalloc, kmap window, kernel stack (shared);
+///                               PD[1023]: the space's own directory (recursive slot)
 /// </code>
-/// A space made here copies the kernel's PML4 entries 256..511; every one the kernel uses exists
-/// from boot on and is never removed (KernelAddressSpace.MakeTopLevelEntries), so the space sees
-/// every kernel mapping, also one made after the space.
+/// A space made here copies the kernel's top-level entries of the kernel half. On x86-64 every
+/// one the kernel uses exists from boot on and is never removed (KernelAddressSpace.MakeTopLevelEntries),
+/// so the space sees every kernel mapping, also one made after the space; on i386 the kernel
+/// half's tables the user tests need (vmalloc's, kmap's, the stack's) exist before a space is
+/// made, and no kernel mapping is made while a space is loaded.
+///
+/// Where the platform has HighMem (<see cref="Platform.UserHighPages"/>: i386 with RAM above the
+/// direct map), user pages come from it first and user memory reaches them through kmap; page
+/// tables, this area and the frame table stay in low memory.
 /// </summary>
 internal unsafe struct LiveUserMemory
 {
@@ -32,17 +40,17 @@ internal unsafe struct LiveUserMemory
     public const int SpaceCount = 4;
 
     /// <summary>The memory manager.</summary>
-    public UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> Memory;
+    public UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> Memory;
     /// <summary>The layout every space of this machine has.</summary>
     public UserLayout Layout;
     /// <summary>The backing store's slots (a RAM disk in the vmalloc area).</summary>
     public ulong StoreSlots;
 
-    private AddressSpace<X86LongModeFormat>* _spaces;
+    private AddressSpace<KernelPagingFormat>* _spaces;
     private ulong _area;
 
     /// <summary>Space <paramref name="i"/>'s memory (not live until created).</summary>
-    public readonly AddressSpace<X86LongModeFormat>* Space(int i)
+    public readonly AddressSpace<KernelPagingFormat>* Space(int i)
     {
         if ((uint)i >= SpaceCount) KernelPanic.Fail("user machine: space index out of range", (ulong)i);
         return _spaces + i;
@@ -63,7 +71,7 @@ internal unsafe struct LiveUserMemory
     {
         machine = null;
         ulong header = Align64((ulong)sizeof(LiveUserMemory));
-        ulong spaces = Align64((ulong)sizeof(AddressSpace<X86LongModeFormat>) * SpaceCount);
+        ulong spaces = Align64((ulong)sizeof(AddressSpace<KernelPagingFormat>) * SpaceCount);
         ulong slotMeta = Align64(SharpMM.User.StoreSlots.BytesFor(storeSlots));
         ulong storeOffset = (header + spaces + slotMeta + PageSize.OffsetMask) & ~PageSize.OffsetMask;
         ulong bytes = storeOffset + (storeArea != null ? 0 : (ulong)storeSlots << PageSize.Shift);
@@ -74,7 +82,7 @@ internal unsafe struct LiveUserMemory
         var m = (LiveUserMemory*)va;
         *m = default;
         m->_area = va;
-        m->_spaces = (AddressSpace<X86LongModeFormat>*)(va + header);
+        m->_spaces = (AddressSpace<KernelPagingFormat>*)(va + header);
         for (int i = 0; i < SpaceCount; i++) m->_spaces[i] = default;
         var slots = new SharpMM.User.StoreSlots();
         slots.Init((byte*)(va + header + spaces), 0, storeSlots);
@@ -82,6 +90,7 @@ internal unsafe struct LiveUserMemory
         m->StoreSlots = storeSlots;
         m->Layout = KernelUserLayout();
         m->Memory.Init(default, store, Platform.DirectMap, slots);
+        m->Memory.UseHighPages(Platform.UserHighPages);
         machine = m;
         return Status.Ok;
     }
@@ -99,15 +108,16 @@ internal unsafe struct LiveUserMemory
     }
 
     /// <summary>
-    /// The user layout on this kernel: x86-64's lower half as it is. Panics when the kernel maps
-    /// anything in a PML4 entry of user space (its own layout says nothing of it lives there).
+    /// The user layout on this kernel (<see cref="Platform.UserLayout"/>). Panics when the kernel
+    /// maps anything in a top-level entry of user space (its own layout says nothing of it lives
+    /// there).
     /// </summary>
     public static UserLayout KernelUserLayout()
     {
-        UserLayout l = UserLayout.X86_64();
-        ulong* root = (ulong*)Platform.DirectMap.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        UserLayout l = Platform.UserLayout;
+        byte* root = Platform.DirectMap.ToVirt(KernelAddressSpace.Mapper.RootPhys);
         for (int i = 0; i < l.KernelFirstIndex; i++)
-            if (root[i] != 0) KernelPanic.Fail("user layout: the kernel maps a PML4 entry of user space", (ulong)i);
+            if (KernelPagingFormat.Read(root, i) != 0) KernelPanic.Fail("user layout: the kernel maps a top-level entry of user space", (ulong)i);
         return l;
     }
 

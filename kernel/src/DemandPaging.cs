@@ -12,7 +12,7 @@ namespace SharpMM.Kernel;
 /// the CPU's error code:
 /// <code>
 ///   #PF -> isr stub -> ExceptionDispatcher -> TryHandle
-///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iretq: the access runs again
+///            resolved (demand-zero, copy-on-write, page-in, ...)  -> iret(q): the access runs again
 ///            refused (no region, access violation, ...)           -> false: an armed FaultProbe
 ///                                                                     takes it (the test reads
 ///                                                                     LastResult), else the report
@@ -21,13 +21,15 @@ namespace SharpMM.Kernel;
 /// </code>
 /// The handler runs on the faulting code's stack (the kernel stack), interrupts off. A fault
 /// taken inside the handler is never routed again: it is reported (a bug in the manager).
+/// Shared by x86-64 and i386 (the space's format is the kernel's, KernelPagingFormat); on i386
+/// the handler reaches HighMem user pages through kmap (LiveUserMemory).
 /// </summary>
 internal static unsafe class DemandPaging
 {
     private const ulong ReservedBitError = 8, UserModeError = 4;
 
-    private static UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore>* s_memory;
-    private static AddressSpace<X86LongModeFormat>* s_space;
+    private static UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore>* s_memory;
+    private static AddressSpace<KernelPagingFormat>* s_space;
     private static bool s_inHandler;
 
     /// <summary>Faults the handler resolved since boot.</summary>
@@ -42,13 +44,13 @@ internal static unsafe class DemandPaging
     public static ulong LastCycles;
 
     /// <summary>The space faults are routed to (null: none).</summary>
-    public static AddressSpace<X86LongModeFormat>* Space => s_space;
+    public static AddressSpace<KernelPagingFormat>* Space => s_space;
 
     /// <summary>
     /// Loads <paramref name="space"/> of <paramref name="memory"/> into CR3 and routes its user
     /// half's faults to the library; null loads the kernel's own tables and routes nothing.
     /// </summary>
-    public static void Load(UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore>* memory, AddressSpace<X86LongModeFormat>* space)
+    public static void Load(UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore>* memory, AddressSpace<KernelPagingFormat>* space)
     {
         if (space == null)
         {
@@ -67,7 +69,7 @@ internal static unsafe class DemandPaging
     /// library resolved it (return from the exception: the access is retried).</summary>
     public static bool TryHandle(InterruptFrame* frame, ulong cr2)
     {
-        AddressSpace<X86LongModeFormat>* space = s_space;
+        AddressSpace<KernelPagingFormat>* space = s_space;
         if (space == null || s_inHandler || (frame->ErrorCode & ReservedBitError) != 0) return false;
         // A user-mode access anywhere goes to the handler, which refuses (and counts) one outside
         // the user half (no-region below it, kernel-address above); a kernel access there is
