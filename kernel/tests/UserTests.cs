@@ -60,12 +60,15 @@ internal static unsafe class UserTests
 
     // The page tables below the root that mapping [va, va + bytes) needs in an empty space: at
     // each level, one per span of the level above's entries the range touches.
+    // Through the interface: a library format takes IndexShift from IPagingFormat<TSelf>'s defaults.
+    private static int IndexShift<TFormat>(int level) where TFormat : SharpMM.Paging.IPagingFormat => TFormat.IndexShift(level);
+
     private static ulong TablesSpanned(ulong va, ulong bytes)
     {
         ulong n = 0;
         for (int level = 0; level < KernelPagingFormat.Levels - 1; level++)
         {
-            int shift = KernelPagingFormat.IndexShift(level + 1);
+            int shift = IndexShift<KernelPagingFormat>(level + 1);
             n += ((va + bytes - 1) >> shift) - (va >> shift) + 1;
         }
         return n;
