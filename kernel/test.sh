@@ -55,7 +55,8 @@
 #       above 4 GiB was zeroed through kmap; the user-memory suite and its HighMem line as on 2G
 #   i386 with layout=low-2g (pc 2G; q35 6G with pae) and layout=phantom (pc 2G; q35 512M with pae)
 #       the checks above with the layout's base (0x80000000, 0), zones (DMA, Low, HighMem for
-#       low-2g) and hosted layout (i386-low-2g, phantom-ia32); phantom keeps its identity map and
+#       low-2g) and hosted layout (i386-low-2g, phantom-ia32); low-2g runs the user-memory suite
+#       (user space below 0x80000000) with its HighMem line on both; phantom keeps its identity map and
 #       reads the local APIC's version register and writes the VGA text buffer through MapDevice
 #       in its device pool, and its object space survives a snapshot and a drop of its pages
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
@@ -194,7 +195,7 @@ check_suite_i386_legacy() {
 }
 
 # The user-memory suite on the live MMU (tests/UserTests.cs), which the i386 kernel runs on the
-# higher-half layout with legacy paging: each of its tests ran and passed.
+# higher-half and low-2g layouts: each of its tests ran and passed.
 check_user_suite_i386() {
     local name
     for name in 'demand-zero region on the real MMU, frames from the buddy allocator' \
@@ -214,8 +215,8 @@ check_suite_i386_user() {
     check_user_suite_i386 "$1"
 }
 
-# The higher half with `pae`: the PAE checks and the user-memory suite with its HighMem test (user
-# spaces share the kernel's PDPT entry 3).
+# `pae` (higher half or low-2g): the PAE checks and the user-memory suite with its HighMem test
+# (user spaces share the kernel's PDPT entries from its base up: 3, or 2 and 3).
 check_suite_i386_pae_user() {
     local why
     why="$(check_suite_i386_pae "$1")"
@@ -523,8 +524,8 @@ for mem in 2G 3G; do
 done
 run i386-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
 i386_layout low-2g
-run i386-low-2g-pc-2G 33 check_suite_i386_legacy -- --arch i386 --machine pc --mem 2G --append layout=low-2g
-run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
+run i386-low-2g-pc-2G 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem 2G --append layout=low-2g
+run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
 i386_layout phantom
 run i386-phantom-pc-2G 33 check_suite_i386_phantom -- --arch i386 --machine pc --mem 2G --append layout=phantom
 run i386-phantom-pae-q35-512M 33 check_suite_i386_phantom -- --arch i386 --machine q35 --mem 512M --cpu max --append "layout=phantom pae"

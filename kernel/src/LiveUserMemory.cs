@@ -22,7 +22,9 @@ namespace SharpMM.Kernel;
 ///           0xffff800000000000  PML4[256, 512): direct map, vmalloc, test window, image, kernel stack (shared)
 ///   i386    0x00001000          user space: text at 0x08048000, mmap from 0x40000000, stack below 0xC0000000
 ///           0xC0000000          PD[768, 1023): direct map, vmalloc, kmap window, kernel stack (shared);
-///                               PD[1023]: the space's own directory (recursive slot)
+///                               PD[1023]: the space's own directory (recursive slot); PAE: PDPT[3] shared
+///   low-2g  0x00001000          user space: text at 0x08048000, mmap from 0x2AAAA000, stack below 0x80000000
+///           0x80000000          PD[512, 1023) shared, PD[1023] the space's own; PAE: PDPT[2, 4) shared
 /// </code>
 /// A space made here copies the kernel's top-level entries of the kernel half. On x86-64 every
 /// one the kernel uses exists from boot on and is never removed (KernelAddressSpace.MakeTopLevelEntries),

@@ -17,8 +17,9 @@ namespace SharpMM.Kernel;
 /// fault because CR0.WP is set (boot.S), which is what copy-on-write needs here. Accesses the
 /// handler must refuse are made with a <see cref="FaultProbe"/> and come back as fault
 /// results. Each test makes its own machine and leaves the buddy allocator's free count where
-/// it found it. The same tests run on x86-64 (4-level tables) and i386 (the higher-half layout
-/// with legacy 2-level paging or PAE, user space below 0xC0000000): the page-table format is the
+/// it found it. The same tests run on x86-64 (4-level tables) and i386 (the higher-half and
+/// low-2g layouts with legacy 2-level paging or PAE, user space below 0xC0000000 or 0x80000000;
+/// addresses come from the layout): the page-table format is the
 /// kernel's (KernelPagingFormat). Where the i386 guest has RAM above the direct map, user pages
 /// come from HighMem and the library zeroes, copies and pages them through kmap
 /// (<see cref="HighMemUserPages"/> counts them).

@@ -116,18 +116,20 @@ internal static unsafe class Platform
         w.Line(" (HighMem)");
     }
 
-    /// <summary>The user address spaces' layout (LiveUserMemory): the classic one below
-    /// 0xC0000000, which fits the higher-half layout (legacy paging: PDEs 768-1023 the kernel's,
-    /// PD[1023] the space's own recursive slot; PAE: PDPT entry 3, the kernel's directory for
-    /// 0xC0000000-0xFFFFFFFF, shared). The low-2g and phantom layouts have no user space yet.</summary>
+    /// <summary>The user address spaces' layout (LiveUserMemory): user space below the kernel,
+    /// each space sharing the kernel's top-level entries. Higher half: below 0xC0000000 (legacy
+    /// paging: PDEs 768-1022 the kernel's, PD[1023] the space's own recursive slot; PAE: PDPT
+    /// entry 3 shared). Low-2g: below 0x80000000 (legacy: PDEs 512-1022, PD[1023] the space's
+    /// own; PAE: PDPT entries 2 and 3 shared). Phantom has no user space.</summary>
     public static UserLayout UserLayout
     {
         get
         {
-            UserLayout l = UserLayout.I386HigherHalf();
+            UserLayout l = Low2G ? UserLayout.I386Low2G() : UserLayout.I386HigherHalf();
             if (PagingMode.Pae)
             {
-                l.KernelFirstIndex = 3;
+                // A PDPT entry covers 1 GiB: the kernel's from its base up.
+                l.KernelFirstIndex = (int)(Arch.KernelVirtualBase >> 30);
                 l.KernelEndIndex = 4;
                 l.RecursiveIndex = -1;
             }
@@ -136,7 +138,7 @@ internal static unsafe class Platform
     }
 
     /// <summary>True when this boot can make user address spaces (see <see cref="UserLayout"/>).</summary>
-    public static bool HasUserSpace => !Low2G && !Phantom;
+    public static bool HasUserSpace => !Phantom;
 
     /// <summary>User pages in HighMem when the guest has RAM above the direct map: taken from
     /// the buddy allocator's user class (HighMem first), reached through kmap.</summary>

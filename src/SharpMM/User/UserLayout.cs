@@ -51,6 +51,16 @@ public struct UserLayout
         KernelFirstIndex = 768, KernelEndIndex = 1024, RecursiveIndex = 1023,
     };
 
+    /// <summary>The 2G/2G split's user space (i386-low-2g): below 0x80000000, text at 0x08048000,
+    /// mmap from a third of the way up (0x2AAAA000, Linux's TASK_SIZE / 3 as 0x40000000 is on the
+    /// 3G/1G split), an 8 MiB stack below 0x80000000; kernel PDEs 512-1023, the self-map at 1023.</summary>
+    public static UserLayout I386Low2G() => new UserLayout
+    {
+        UserStart = 0x1000, UserEnd = 0x80000000, TextBase = 0x08048000, MmapBase = 0x2AAAA000,
+        StackTop = 0x80000000, StackMaxBytes = 8UL << 20, GuardGapBytes = 256 * Addressing.PageSize.Bytes,
+        KernelFirstIndex = 512, KernelEndIndex = 1024, RecursiveIndex = 1023,
+    };
+
     /// <summary>x86-64: the lower canonical half from 64 KiB (Linux's default mmap_min_addr) to
     /// the top page (left out, as Linux does), text at
     /// 0x400000, mmap from 2^44, an 8 MiB stack below 0x7ffffffff000; kernel PML4Es 256-511.</summary>
@@ -62,11 +72,12 @@ public struct UserLayout
     };
 
     /// <summary>The user layout of kernel layout <paramref name="id"/>. Return: Ok; Unsupported
-    /// for layouts without a user space (the 2G/2G split's and Phantom OS's kernels).</summary>
+    /// for layouts without a user space (Phantom OS's kernel).</summary>
     public static Status For(LayoutId id, out UserLayout layout)
     {
         layout = default;
         if (id == LayoutId.I386HigherHalf) { layout = I386HigherHalf(); return Status.Ok; }
+        if (id == LayoutId.I386Low2G) { layout = I386Low2G(); return Status.Ok; }
         if (id == LayoutId.X86_64) { layout = X86_64(); return Status.Ok; }
         return Status.Unsupported;
     }
