@@ -82,7 +82,7 @@ objs=()
 for s in "$ARCH_DIR"/*.S; do
     o="$BUILD_DIR/$(basename "${s%.S}").o"
     say "as: arch/$ARCH/$(basename "$s")"
-    as "${as_flags[@]}" -o "$o" "$s"
+    as "${as_flags[@]}" -I "$ARCH_DIR" -o "$o" "$s"
     objs+=("$o")
 done
 

@@ -17,6 +17,7 @@
  */
     .text
     .code64
+    .include "frame.inc"
 
 /* Vectors for which the CPU pushes an error code: 8 10 11 12 13 14 17 21 29 30. */
     .macro ISR_NOERR n
@@ -72,45 +73,9 @@ isr_common:
     testb   $3, 24(%rsp)
     jz      1f
     swapgs
-1:  push    %rax
-    push    %rbx
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %rbp
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
-    push    %r12
-    push    %r13
-    push    %r14
-    push    %r15
-    cld
-    mov     %rsp, %rbx              /* rbx is callee-saved: it still holds the frame after the call */
-    and     $-16, %rsp
-    sub     $512, %rsp
-    fxsave  (%rsp)
-    mov     %rbx, %rdi
-    call    isr_dispatch
-    fxrstor (%rsp)
-    mov     %rbx, %rsp
-    pop     %r15
-    pop     %r14
-    pop     %r13
-    pop     %r12
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rbp
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rbx
-    pop     %rax
+1:  PUSH_GPRS
+    CALL_WITH_FRAME isr_dispatch
+    POP_GPRS
     add     $16, %rsp               /* vector, error code */
     testb   $3, 8(%rsp)             /* back to ring 3: the user's GS base again */
     jz      2f

@@ -21,6 +21,7 @@
  */
     .text
     .code64
+    .include "frame.inc"
 
     .equ PERCPU_KERNEL_RSP, 0
     .equ PERCPU_USER_RSP, 8
@@ -45,30 +46,8 @@ FUNC syscall_entry
     push    %rcx                    /* user RIP */
     pushq   $0                      /* error code */
     pushq   $SYSCALL_VECTOR
-    push    %rax
-    push    %rbx
-    push    %rcx
-    push    %rdx
-    push    %rsi
-    push    %rdi
-    push    %rbp
-    push    %r8
-    push    %r9
-    push    %r10
-    push    %r11
-    push    %r12
-    push    %r13
-    push    %r14
-    push    %r15
-    cld
-    mov     %rsp, %rbx
-    and     $-16, %rsp
-    sub     $512, %rsp
-    fxsave  (%rsp)
-    mov     %rbx, %rdi
-    call    syscall_dispatch        /* Syscalls.cs; returns only when the caller resumes */
-    fxrstor (%rsp)
-    mov     %rbx, %rsp
+    PUSH_GPRS
+    CALL_WITH_FRAME syscall_dispatch  /* Syscalls.cs; returns only when the caller resumes */
     /* sysret: RIP from RCX, RFLAGS from R11 (the frame's, which the dispatcher may have
        changed), CS/SS from STAR. The dispatcher has checked that the RIP is canonical: sysret to
        a non-canonical RIP would fault in ring 0 on the user's stack. */
@@ -102,21 +81,7 @@ FUNC syscall_entry
  */
 FUNC arch_enter_user
     mov     %rdi, %rsp
-    pop     %r15
-    pop     %r14
-    pop     %r13
-    pop     %r12
-    pop     %r11
-    pop     %r10
-    pop     %r9
-    pop     %r8
-    pop     %rbp
-    pop     %rdi
-    pop     %rsi
-    pop     %rdx
-    pop     %rcx
-    pop     %rbx
-    pop     %rax
+    POP_GPRS
     add     $16, %rsp
     swapgs
     iretq
