@@ -145,7 +145,11 @@ if [ -n "$RUN" ]; then
         exit "${code:-125}"
     fi
     if [ "$status" = 124 ]; then echo "qemu.sh: timed out after ${TIMEOUT}s" >&2
-    else echo "qemu.sh: the kernel did not finish the run (QEMU status $status; the log says why)" >&2; fi
+    else
+        # A run that could not start says why on the last `run: ...` line before its panic.
+        why="$(awk '{sub(/\r$/, "")} /^run: /{last=$0} /^panic: /{if (last != "") print last; exit}' "$LOG" || true)"
+        echo "qemu.sh: the kernel did not finish the run (QEMU status $status): ${why:-the log says why}" >&2
+    fi
     exit 125
 fi
 

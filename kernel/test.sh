@@ -506,6 +506,16 @@ if command -v musl-gcc >/dev/null; then
         run_program pageout 0 check_run_pageout -- --mem 64M --run "$RUN_BIN/pageout"
         native filemap "$KERNEL_DIR/tests/run/filemap.txt"
         run_program filemap 0 check_native -- --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN/filemap" /data/filemap.txt
+        # A file that is not a static ELF64 program: the run never starts, qemu.sh exits with 125
+        # and names the kernel's reason on stderr.
+        "$KERNEL_DIR/qemu.sh" --no-build --timeout "$TIMEOUT" --log "$LOG_DIR/notelf.log" \
+            --run "$KERNEL_DIR/tests/run/filemap.txt" >"$LOG_DIR/notelf.out" 2>"$LOG_DIR/notelf.err"
+        status=$?
+        if [ "$status" = 125 ] && grep -q 'did not finish the run (QEMU status 3): run: the program is not a loadable static ELF64 executable: not an ELF file' "$LOG_DIR/notelf.err"; then
+            passed=$((passed + 1)); printf 'config %-14s ... ok\n' notelf
+        else
+            failed=$((failed + 1)); printf 'config %-14s ... FAILED: status %s, stderr: %s\n' notelf "$status" "$(tr '\n' ' ' <"$LOG_DIR/notelf.err")"
+        fi
     else
         failed=$((failed + 1))
         echo "config run-programs  ... FAILED: musl-gcc could not build kernel/tests/run/*.c"

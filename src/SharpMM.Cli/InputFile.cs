@@ -13,6 +13,7 @@ internal static class InputFile
     public static byte[] ReadAll(string path, long maxBytes, string what)
     {
         if (Directory.Exists(path)) throw new UsageException($"{path}: is a directory, not {what}");
+        if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         long size = fs.Length;
         if (size > maxBytes)

@@ -102,6 +102,7 @@ public sealed class CliTraceTests : IDisposable
         File.WriteAllText(notTrace, "hello, not a trace at all\n");
         AssertBadInput(Run("trace", "replay", notTrace, "--allocator", "buddy"), notTrace, "offset 0", "bad magic");
         AssertBadInput(Run("trace", "replay", PathOf("missing.trace"), "--allocator", "buddy"), "missing.trace");
+        AssertBadInput(Run("trace", "import", PathOf("missing.txt"), "-o", PathOf("m.trace")), "missing.txt: no such file");
     }
 
     [Fact]
