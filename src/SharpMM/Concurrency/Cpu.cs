@@ -24,7 +24,7 @@ public static unsafe class Cpu
     private static delegate*<int> s_current;
     private static delegate*<void> s_relax;
     private static delegate*<ulong, void> s_sendIpi;
-    private static delegate*<void> s_requestHandler;
+    private static RequestHandlers s_handlers;
     private static delegate*<ulong> s_clock;
     private static int s_online = 1;
     private static PendingRequests s_pending;
@@ -77,43 +77,68 @@ public static unsafe class Cpu
         }
     }
 
-    /// <summary>The library's handler of cross-CPU requests (one for the whole library).</summary>
-    public static void SetRequestHandler(delegate*<void> handler) => s_requestHandler = handler;
+    /// <summary>The library's handler for one kind of cross-CPU request (one per kind; the
+    /// layer that owns the kind installs it at start-up).</summary>
+    public static void SetRequestHandler(CpuRequest kind, delegate*<void> handler) => s_handlers[IndexOf(kind)] = (nint)handler;
 
-    /// <summary>The installed request handler (null for none).</summary>
-    public static delegate*<void> RequestHandler => s_requestHandler;
+    /// <summary>The handler installed for <paramref name="kind"/> (null for none).</summary>
+    public static delegate*<void> RequestHandler(CpuRequest kind) => (delegate*<void>)s_handlers[IndexOf(kind)];
 
-    /// <summary>Marks a request pending on every CPU of <paramref name="cpuMask"/> and interrupts
-    /// the others; the current CPU, if in the mask, runs its request here and now.</summary>
-    public static void Kick(ulong cpuMask)
+    private static int IndexOf(CpuRequest kind)
     {
+        uint bits = (uint)kind;
+        if (bits == 0 || (bits & (bits - 1)) != 0 || bits >= 1u << RequestHandlers.Kinds) Panic.Fail("cpu: a request kind is one bit of CpuRequest", bits);
+        return BitOperations.TrailingZeroCount(bits);
+    }
+
+    /// <summary>Marks a request of <paramref name="kind"/> pending on every CPU of
+    /// <paramref name="cpuMask"/> and interrupts the others; the current CPU, if in the mask, runs
+    /// it here and now. The caller waits for the others' answers its own way (the request's
+    /// data says when it is done).</summary>
+    public static void Kick(ulong cpuMask, CpuRequest kind)
+    {
+        IndexOf(kind);
         int self = Current;
         ulong others = cpuMask & ~(1UL << self);
         for (ulong m = others; m != 0; m &= m - 1)
         {
             int cpu = BitOperations.TrailingZeroCount(m);
             if (cpu >= MaxCpus) Panic.Fail("cpu: request for a CPU beyond MaxCpus", (ulong)cpu);
-            Volatile.Write(ref s_pending[cpu].Value, 1);
+            SetPending(ref s_pending[cpu].Value, (int)kind);
         }
         if (others != 0 && s_sendIpi != null) s_sendIpi(others);
         if ((cpuMask & (1UL << self)) != 0)
         {
-            Volatile.Write(ref s_pending[self].Value, 1);
+            SetPending(ref s_pending[self].Value, (int)kind);
             ServiceRequests();
+        }
+    }
+
+    private static void SetPending(ref int bits, int kind)
+    {
+        int old = Volatile.Read(ref bits);
+        while (true)
+        {
+            int seen = Interlocked.CompareExchange(ref bits, old | kind, old);
+            if (seen == old) return;
+            old = seen;
         }
     }
 
     /// <summary>True when a request waits on the current CPU.</summary>
     public static bool RequestPending => Volatile.Read(ref s_pending[Current].Value) != 0;
 
-    /// <summary>Runs the current CPU's pending request, if any (the kernel's IPI handler calls
-    /// this; so does <see cref="Relax"/>).</summary>
+    /// <summary>Runs the current CPU's pending requests, if any, lowest kind first (the kernel's
+    /// IPI handler calls this; so does <see cref="Relax"/>).</summary>
     public static void ServiceRequests()
     {
         int self = Current;
-        if (Interlocked.Exchange(ref s_pending[self].Value, 0) == 0) return;
-        delegate*<void> handler = s_requestHandler;
-        if (handler != null) handler();
+        int bits = Interlocked.Exchange(ref s_pending[self].Value, 0);
+        for (; bits != 0; bits &= bits - 1)
+        {
+            delegate*<void> handler = (delegate*<void>)s_handlers[BitOperations.TrailingZeroCount((uint)bits)];
+            if (handler != null) handler();
+        }
     }
 
     /// <summary>One turn of a spin loop: answers this CPU's pending requests (so that two CPUs
@@ -126,7 +151,7 @@ public static unsafe class Cpu
     }
 }
 
-/// <summary>A flag alone on its cache line, so that CPUs polling their own do not share lines.</summary>
+/// <summary>A word alone on its cache line, so that CPUs polling their own do not share lines.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct PaddedFlag
 {
@@ -134,7 +159,29 @@ public struct PaddedFlag
     [FieldOffset(0)] public int Value;
 }
 
-/// <summary>One pending-request flag per CPU.</summary>
+/// <summary>Kinds of cross-CPU request (bits: several may be pending on a CPU at once).</summary>
+public enum CpuRequest
+{
+    /// <summary>Invalidate TLB entries (Paging's shootdown).</summary>
+    TlbShootdown = 1,
+    /// <summary>Give the CPU's cached free pages back to the zones (memory pressure).</summary>
+    DrainPageCaches = 2,
+    /// <summary>Give the CPU's cached slab objects back to their caches.</summary>
+    DrainSlabCaches = 4,
+    /// <summary>Run the host's function mailbox (the kernel's "run on CPU n").</summary>
+    HostCall = 8,
+}
+
+/// <summary>Handlers by request kind (function pointers stored as nint).</summary>
+[InlineArray(Kinds)]
+public struct RequestHandlers
+{
+    /// <summary>Kinds of request there is room for.</summary>
+    public const int Kinds = 8;
+    private nint _first;
+}
+
+/// <summary>One pending-request bit set per CPU.</summary>
 [InlineArray(Cpu.MaxCpus)]
 public struct PendingRequests
 {

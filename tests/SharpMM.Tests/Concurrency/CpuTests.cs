@@ -43,8 +43,8 @@ public sealed unsafe class CpuTests
     [Fact]
     public void Kick_OfAnotherCpu_RunsTheHandlerThere_WhenItRelaxes()
     {
-        delegate*<void> before = Cpu.RequestHandler;
-        Cpu.SetRequestHandler(&Handler);
+        delegate*<void> before = Cpu.RequestHandler(CpuRequest.HostCall);
+        Cpu.SetRequestHandler(CpuRequest.HostCall, &Handler);
         try
         {
             s_handled = 0;
@@ -54,7 +54,7 @@ public sealed unsafe class CpuTests
             {
                 if (cpu == 0)
                 {
-                    Cpu.Kick(1UL << 1);
+                    Cpu.Kick(1UL << 1, CpuRequest.HostCall);
                     Volatile.Write(ref sent, 1);
                 }
                 else
@@ -67,24 +67,65 @@ public sealed unsafe class CpuTests
             Assert.Equal(1, s_handled);
             Assert.Equal(1, s_handledOn);
         }
-        finally { Cpu.SetRequestHandler(before); }
+        finally { Cpu.SetRequestHandler(CpuRequest.HostCall, before); }
     }
 
     [Fact]
     public void Kick_OfTheCurrentCpu_RunsTheHandlerAtOnce()
     {
-        delegate*<void> before = Cpu.RequestHandler;
-        Cpu.SetRequestHandler(&Handler);
+        delegate*<void> before = Cpu.RequestHandler(CpuRequest.HostCall);
+        Cpu.SetRequestHandler(CpuRequest.HostCall, &Handler);
         try
         {
             s_handled = 0;
-            Cpu.Kick(1UL << Cpu.Current);
+            Cpu.Kick(1UL << Cpu.Current, CpuRequest.HostCall);
             Assert.Equal(1, s_handled);
             Assert.False(Cpu.RequestPending);
             Cpu.ServiceRequests();   // nothing pending: the handler does not run again
             Assert.Equal(1, s_handled);
         }
-        finally { Cpu.SetRequestHandler(before); }
+        finally { Cpu.SetRequestHandler(CpuRequest.HostCall, before); }
+    }
+
+    private static int s_order;
+    private static void First() => s_order = s_order * 10 + 1;
+    private static void Second() => s_order = s_order * 10 + 2;
+
+    [Fact]
+    public void Requests_OfSeveralKinds_PendingAtOnce_AllRun_LowestKindFirst()
+    {
+        delegate*<void> a = Cpu.RequestHandler(CpuRequest.TlbShootdown), b = Cpu.RequestHandler(CpuRequest.HostCall);
+        Cpu.SetRequestHandler(CpuRequest.TlbShootdown, &First);
+        Cpu.SetRequestHandler(CpuRequest.HostCall, &Second);
+        try
+        {
+            s_order = 0;
+            HostedCpus.Run(2, cpu =>
+            {
+                if (cpu != 1) return;
+                // Both arrive (sent as CPU 0) before CPU 1 looks: one service runs both.
+                HostedCpus.Bind(0);
+                Cpu.Kick(1UL << 1, CpuRequest.HostCall);
+                Cpu.Kick(1UL << 1, CpuRequest.TlbShootdown);
+                HostedCpus.Bind(1);
+                Assert.True(Cpu.RequestPending);
+                Cpu.ServiceRequests();
+                Assert.False(Cpu.RequestPending);
+            });
+            Assert.Equal(12, s_order);
+        }
+        finally
+        {
+            Cpu.SetRequestHandler(CpuRequest.TlbShootdown, a);
+            Cpu.SetRequestHandler(CpuRequest.HostCall, b);
+        }
+    }
+
+    [Fact]
+    public void ARequestKind_ThatIsNotOneBit_Panics()
+    {
+        Assert.Throws<PanicException>(() => Cpu.Kick(1, (CpuRequest)3));
+        Assert.Throws<PanicException>(() => Cpu.SetRequestHandler((CpuRequest)0, null));
     }
 
     [Fact]
