@@ -8,21 +8,24 @@ namespace SharpMM.Heap;
 /// Per-slab metadata, kept off the slab (the slab's pages hold objects only, so power-of-two
 /// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the owner word of
 /// each of the slab's frames (<see cref="SharpMM.Physical.FrameOwner"/>: 64-byte alignment keeps
-/// the kind bits of the address clear). A 48-byte header followed by two bitmaps of one bit per
-/// object, W = ceil(objects / 64) words each:
+/// the kind bits of the address clear). A 48-byte header, a bitmap of one bit per object
+/// (W = ceil(objects / 64) words) and a byte per object:
 ///
 /// <code>
 ///   +0   Start    first object's address       +24  Next   } links on the cache's
 ///   +8   Inverse  inverse of Slot's odd part    +32  Prev   } full/partial/empty list
 ///   +16  Cache    the owning cache              +40  Total (16 bits), InUse (16), Shift (8)
-///   +48     Alloc[W]  1 = handed out to a caller (checked on every free: double/invalid free)
-///   +48+8W  Free[W]   1 = free in the slab (refills take from here)
+///   +48     Alloc[objects] 1 = handed out to a caller (checked on every free: double/invalid free)
+///   +48+A   Free[W]        1 = free in the slab (refills take from here; under the cache lock)
+///           (A = objects rounded up to a multiple of 8)
 /// </code>
 ///
 /// An object is in exactly one of three states: handed out (Alloc 1, Free 0), parked in a
-/// per-CPU magazine (both 0), free in the slab (Free 1, Alloc 0); the one object waiting in a
-/// CPU's <see cref="HotSlot"/> keeps Alloc 1. InUse counts all but the free ones. Classes of 64
-/// bytes and more have one word per bitmap, so the whole descriptor is one 64-byte line.
+/// per-CPU magazine or hot slot (both 0), free in the slab (Free 1, Alloc 0). InUse counts all
+/// but the free ones. The allocated state is a byte, not a bit, because the fast paths of
+/// several CPUs write it without a lock: a byte store changes no neighbour, where a
+/// read-modify-write of a shared bitmap word could undo another CPU's change to another object
+/// (an atomic OR would put a locked instruction on every allocation and free).
 ///
 /// Object index of a pointer, and the boundary check, in one multiply: with Slot = o * 2^Shift
 /// (o odd) and Inverse = o^-1 mod 2^64, q = rotr((p - Start) * Inverse, Shift) equals
@@ -71,17 +74,20 @@ public unsafe struct SlabDescriptor
         shift = (byte)k;
     }
 
-    /// <summary>The allocated bitmap.</summary>
+    /// <summary>The allocated bytes, one per object.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong* AllocBits(SlabDescriptor* d) => (ulong*)((byte*)d + HeaderBytes);
+    public static byte* AllocBytes(SlabDescriptor* d) => (byte*)d + HeaderBytes;
 
-    /// <summary>The free bitmap (after <paramref name="words"/> allocated words).</summary>
+    /// <summary>The free bitmap (after the allocated bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong* FreeBits(SlabDescriptor* d, uint words) => (ulong*)((byte*)d + HeaderBytes) + words;
+    public static ulong* FreeBits(SlabDescriptor* d) => (ulong*)((byte*)d + HeaderBytes + AllocBytesFor(d->Total));
+
+    /// <summary>Bytes of the allocated-byte array for <paramref name="objects"/> objects (a multiple of 8).</summary>
+    public static uint AllocBytesFor(uint objects) => (objects + 7) & ~7u;
 
     /// <summary>Bitmap words for <paramref name="objects"/> objects.</summary>
     public static uint WordsFor(uint objects) => (objects + 63) / 64;
 
     /// <summary>Descriptor size for <paramref name="objects"/> objects, a multiple of 64.</summary>
-    public static uint BytesFor(uint objects) => (HeaderBytes + 16 * WordsFor(objects) + 63) & ~63u;
+    public static uint BytesFor(uint objects) => (HeaderBytes + AllocBytesFor(objects) + 8 * WordsFor(objects) + 63) & ~63u;
 }

@@ -8,18 +8,19 @@ namespace SharpMM.Tests.Heap;
 /// <summary>Layout facts and the one-multiply object index of <see cref="SlabDescriptor"/>.</summary>
 public unsafe class SlabDescriptorTests
 {
-    // Expect: a 48-byte header; classes of 64 bytes and more (one bitmap word each) fit one line.
+    // Expect: a 48-byte header, then a byte per object and a bit per object, in 64-byte slots;
+    // the largest (512 objects) fits the descriptor pool's largest slot.
     [Fact]
-    public void Header_Is48Bytes_AndSmallBitmapsFitOneLine()
+    public void Header_Is48Bytes_ThenAllocatedBytesAndFreeBits()
     {
         Assert.Equal(48, sizeof(SlabDescriptor));
         Assert.Equal(48, SlabDescriptor.HeaderBytes);
-        Assert.Equal(64u, SlabDescriptor.BytesFor(64));
-        Assert.Equal(64u, SlabDescriptor.BytesFor(8));
-        Assert.Equal(128u, SlabDescriptor.BytesFor(128));
-        Assert.Equal(128u, SlabDescriptor.BytesFor(256));
-        Assert.Equal(192u, SlabDescriptor.BytesFor(512));
-        Assert.True(SlabDescriptor.BytesFor(512) <= DescriptorPool.MaxSlotBytes);
+        Assert.Equal(64u, SlabDescriptor.BytesFor(8));     // 48 + 8 + 8
+        Assert.Equal(128u, SlabDescriptor.BytesFor(64));   // 48 + 64 + 8
+        Assert.Equal(192u, SlabDescriptor.BytesFor(128));  // 48 + 128 + 16
+        Assert.Equal(384u, SlabDescriptor.BytesFor(256));  // 48 + 256 + 32
+        Assert.Equal(640u, SlabDescriptor.BytesFor(512));  // 48 + 512 + 64
+        Assert.True(SlabDescriptor.BytesFor(SlabCache.MaxObjectsPerSlab) <= DescriptorPool.MaxSlotBytes);
     }
 
     // For every slot size a cache can have (multiples of 8 up to 8 KiB, and a few large ones),
