@@ -45,7 +45,7 @@ internal static unsafe class BenchCommand
         var pcp = CliOptions.Choice("--pcp", "The buddy allocator's per-CPU cache for W0..W2o9 (default: on for W0, off for the others, as the C peers they are compared with).", null, "on", "off");
         var installPeers = new Option<bool>("--install-peers")
         {
-            Description = "Before W3, W3t or W3h: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
+            Description = "Before W3, W3t, W3h, W6 or W6x: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
         };
         var threads = CliOptions.Integer("--threads", "W6, W6x: threads (SharpMM: simulated CPUs).", 1, 16, 1);
         var json = CliOptions.Json();
