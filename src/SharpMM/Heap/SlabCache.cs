@@ -269,8 +269,8 @@ public unsafe struct SlabCache
             ulong n = 0;
             for (int c = 0; c < Cpu.MaxCpus; c++)
             {
-                n += Volatile.Read(ref Unsafe.AsRef(in _cpu[c].Count));
-                if (_live && Volatile.Read(ref _pages->Hot[c].OwnerWord) == (ulong)ReadonlySelf) n++;
+                n += _cpu[c].Count;
+                if (_live && _pages->Hot[c].OwnerWord == (ulong)ReadonlySelf) n++;
             }
             return n;
         }
@@ -799,24 +799,26 @@ public unsafe struct SlabCache
     private void Link(SlabDescriptor* d, int list)
     {
         SlabDescriptor* head = (SlabDescriptor*)_head[list];
-        d->Next = head;
-        d->Prev = null;
-        if (head != null) head->Prev = d;
+        SlabLinks* l = SlabDescriptor.Links(d);
+        l->Next = head;
+        l->Prev = null;
+        if (head != null) SlabDescriptor.Links(head)->Prev = d;
         _head[list] = (ulong)d;
         _count[list]++;
     }
 
     private void Unlink(SlabDescriptor* d, int list)
     {
-        if (d->Prev != null) d->Prev->Next = d->Next;
+        SlabLinks* l = SlabDescriptor.Links(d);
+        if (l->Prev != null) SlabDescriptor.Links(l->Prev)->Next = l->Next;
         else
         {
             if (_head[list] != (ulong)d) Panic.Fail("heap: slab unlinked from a list it does not head", (ulong)d);
-            _head[list] = (ulong)d->Next;
+            _head[list] = (ulong)l->Next;
         }
-        if (d->Next != null) d->Next->Prev = d->Prev;
-        d->Next = null;
-        d->Prev = null;
+        if (l->Next != null) SlabDescriptor.Links(l->Next)->Prev = l->Prev;
+        l->Next = null;
+        l->Prev = null;
         _count[list]--;
     }
 
@@ -977,10 +979,10 @@ public unsafe struct SlabCache
     {
         ulong n = 0, inUse = 0;
         SlabDescriptor* prev = null;
-        for (SlabDescriptor* d = head; d != null; d = d->Next)
+        for (SlabDescriptor* d = head; d != null; d = SlabDescriptor.Links(d)->Next)
         {
             if (d->Cache != ReadonlySelf) Panic.Fail("heap: slab on another cache's list", (ulong)d);
-            if (d->Prev != prev) Panic.Fail("heap: slab list back link broken", (ulong)d);
+            if (SlabDescriptor.Links(d)->Prev != prev) Panic.Fail("heap: slab list back link broken", (ulong)d);
             if (d->Total != _objects || d->Inverse != _inverse || d->Shift != _shift) Panic.Fail("heap: slab geometry differs from its cache", (ulong)d);
             if (ListOf(d->InUse) != kind || d->InUse > d->Total) Panic.Fail("heap: slab on the wrong list for its fill level", (ulong)d);
             byte* a = SlabDescriptor.AllocBytes(d);

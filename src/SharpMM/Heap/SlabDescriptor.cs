@@ -8,17 +8,20 @@ namespace SharpMM.Heap;
 /// Per-slab metadata, kept off the slab (the slab's pages hold objects only, so power-of-two
 /// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the owner word of
 /// each of the slab's frames (<see cref="SharpMM.Physical.FrameOwner"/>: 64-byte alignment keeps
-/// the kind bits of the address clear). A 48-byte header, a bitmap of one bit per object
-/// (W = ceil(objects / 64) words) and a byte per object:
+/// the kind bits of the address clear). A 32-byte header of what every free reads, a byte per
+/// object, a bitmap of one bit per object (W = ceil(objects / 64) words) and the list links:
 ///
 /// <code>
-///   +0   Start    first object's address       +24  Next   } links on the cache's
-///   +8   Inverse  inverse of Slot's odd part    +32  Prev   } full/partial/empty list
-///   +16  Cache    the owning cache              +40  Total (16 bits), InUse (16), Shift (8)
-///   +48     Alloc[objects] 1 = handed out to a caller (checked on every free: double/invalid free)
-///   +48+A   Free[W]        1 = free in the slab (refills take from here; under the cache lock)
-///           (A = objects rounded up to a multiple of 8)
+///   +0   Start    first object's address       +16  Cache  the owning cache
+///   +8   Inverse  inverse of Slot's odd part    +24  Total (16 bits), InUse (16), Shift (8)
+///   +32       Alloc[objects] 1 = handed out to a caller (checked on every free: double/invalid free)
+///   +32+A     Free[W]        1 = free in the slab (refills take from here; under the cache lock)
+///   +32+A+8W  Next, Prev     links on the cache's full/partial/empty list (under the cache lock)
+///             (A = objects rounded up to a multiple of 8)
 /// </code>
+///
+/// So a free of an object among a slab's first 32 reads one cache line of its descriptor:
+/// the whole slab for classes of 128 bytes and more.
 ///
 /// An object is in exactly one of three states: handed out (Alloc 1, Free 0), parked in a
 /// per-CPU magazine or hot slot (both 0), free in the slab (Free 1, Alloc 0). InUse counts all
@@ -36,8 +39,8 @@ namespace SharpMM.Heap;
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct SlabDescriptor
 {
-    /// <summary>Bytes before the bitmaps.</summary>
-    public const int HeaderBytes = 48;
+    /// <summary>Bytes before the allocated bytes.</summary>
+    public const int HeaderBytes = 32;
 
     /// <summary>Address of object 0.</summary>
     public ulong Start;
@@ -45,10 +48,6 @@ public unsafe struct SlabDescriptor
     public ulong Inverse;
     /// <summary>The owning cache.</summary>
     public SlabCache* Cache;
-    /// <summary>Next slab on the cache's list.</summary>
-    public SlabDescriptor* Next;
-    /// <summary>Previous slab on the cache's list.</summary>
-    public SlabDescriptor* Prev;
     /// <summary>Objects in the slab.</summary>
     public ushort Total;
     /// <summary>Objects not free in the slab (handed out, in a magazine or a hot slot).</summary>
@@ -85,9 +84,22 @@ public unsafe struct SlabDescriptor
     /// <summary>Bytes of the allocated-byte array for <paramref name="objects"/> objects (a multiple of 8).</summary>
     public static uint AllocBytesFor(uint objects) => (objects + 7) & ~7u;
 
+    /// <summary>The list links (after the free bitmap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SlabLinks* Links(SlabDescriptor* d) => (SlabLinks*)((byte*)d + HeaderBytes + AllocBytesFor(d->Total) + 8 * WordsFor(d->Total));
+
     /// <summary>Bitmap words for <paramref name="objects"/> objects.</summary>
     public static uint WordsFor(uint objects) => (objects + 63) / 64;
 
     /// <summary>Descriptor size for <paramref name="objects"/> objects, a multiple of 64.</summary>
-    public static uint BytesFor(uint objects) => (HeaderBytes + AllocBytesFor(objects) + 8 * WordsFor(objects) + 63) & ~63u;
+    public static uint BytesFor(uint objects) => (HeaderBytes + AllocBytesFor(objects) + 8 * WordsFor(objects) + (uint)sizeof(SlabLinks) + 63) & ~63u;
+}
+
+/// <summary>A slab's links on its cache's list (at the end of its descriptor).</summary>
+public unsafe struct SlabLinks
+{
+    /// <summary>Next slab on the list.</summary>
+    public SlabDescriptor* Next;
+    /// <summary>Previous slab on the list.</summary>
+    public SlabDescriptor* Prev;
 }

@@ -8,18 +8,19 @@ namespace SharpMM.Tests.Heap;
 /// <summary>Layout facts and the one-multiply object index of <see cref="SlabDescriptor"/>.</summary>
 public unsafe class SlabDescriptorTests
 {
-    // Expect: a 48-byte header, then a byte per object and a bit per object, in 64-byte slots;
-    // the largest (512 objects) fits the descriptor pool's largest slot.
+    // Expect: a 32-byte header, then a byte per object, a bit per object and the 16-byte links,
+    // in 64-byte slots; the largest (512 objects) fits the descriptor pool's largest slot.
     [Fact]
-    public void Header_Is48Bytes_ThenAllocatedBytesAndFreeBits()
+    public void Header_Is32Bytes_ThenAllocatedBytesFreeBitsAndLinks()
     {
-        Assert.Equal(48, sizeof(SlabDescriptor));
-        Assert.Equal(48, SlabDescriptor.HeaderBytes);
-        Assert.Equal(64u, SlabDescriptor.BytesFor(8));     // 48 + 8 + 8
-        Assert.Equal(128u, SlabDescriptor.BytesFor(64));   // 48 + 64 + 8
-        Assert.Equal(192u, SlabDescriptor.BytesFor(128));  // 48 + 128 + 16
-        Assert.Equal(384u, SlabDescriptor.BytesFor(256));  // 48 + 256 + 32
-        Assert.Equal(640u, SlabDescriptor.BytesFor(512));  // 48 + 512 + 64
+        Assert.Equal(32, sizeof(SlabDescriptor));
+        Assert.Equal(32, SlabDescriptor.HeaderBytes);
+        Assert.Equal(64u, SlabDescriptor.BytesFor(8));     // 32 + 8 + 8 + 16
+        Assert.Equal(128u, SlabDescriptor.BytesFor(32));   // 32 + 32 + 8 + 16: the header and every allocated byte in the first line
+        Assert.Equal(128u, SlabDescriptor.BytesFor(64));   // 32 + 64 + 8 + 16
+        Assert.Equal(192u, SlabDescriptor.BytesFor(128));  // 32 + 128 + 16 + 16
+        Assert.Equal(384u, SlabDescriptor.BytesFor(256));  // 32 + 256 + 32 + 16
+        Assert.Equal(640u, SlabDescriptor.BytesFor(512));  // 32 + 512 + 64 + 16
         Assert.True(SlabDescriptor.BytesFor(SlabCache.MaxObjectsPerSlab) <= DescriptorPool.MaxSlotBytes);
     }
 
