@@ -44,6 +44,11 @@ public unsafe struct HeapPages
     // Bumped by every drain request (of any heap); each heap records per CPU the last one drained.
     private static int s_drainGeneration;
 
+    /// <summary>The index of the caller's per-CPU state: 0 while one CPU is online (a CPU numbered n
+    /// runs heap code only while more than n are online), else <see cref="Cpu.Current"/>. The
+    /// fast paths decide the same way (<see cref="SlabCache"/>).</summary>
+    public static int CurrentCpu => Cpu.Online == 1 ? 0 : Cpu.Current;
+
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
     // The frame table (its owner words map a pointer to its slab: read by every free) and the
@@ -201,13 +206,13 @@ public unsafe struct HeapPages
     /// <summary>The reason the current CPU's last pointer-returning allocation returned null (read once).</summary>
     internal Status TakeFailure()
     {
-        ref Status slot = ref _failure[Cpu.Current];
+        ref Status slot = ref _failure[CurrentCpu];
         Status s = slot;
         slot = Status.Ok;
         return s == Status.Ok ? Status.OutOfMemory : s;
     }
 
-    internal void SetFailure(Status s) => _failure[Cpu.Current] = s;
+    internal void SetFailure(Status s) => _failure[CurrentCpu] = s;
 
     internal void SetFailure(int cpu, Status s) => _failure[cpu] = s;
 
@@ -277,7 +282,7 @@ public unsafe struct HeapPages
     // allocation slow path for the same reason). No heap lock is held.
     private void Reclaim()
     {
-        int cpu = Cpu.Current;
+        int cpu = CurrentCpu;
         ulong others = Cpu.OnlineMask & ~(1UL << cpu);
         int generation = 0;
         if (others != 0)
@@ -329,7 +334,7 @@ public unsafe struct HeapPages
     public void DrainIfRequested()
     {
         if (!_ready) return;
-        int cpu = Cpu.Current;
+        int cpu = CurrentCpu;
         if (DrainRequested(cpu)) DrainCpu(cpu);
     }
 
@@ -338,7 +343,7 @@ public unsafe struct HeapPages
     /// operation or an interrupt handler.</summary>
     public void DrainCurrentCpu()
     {
-        if (_ready) DrainCpu(Cpu.Current);
+        if (_ready) DrainCpu(CurrentCpu);
     }
 
     // CPU `cpu` (the caller) gives back its hot object and every magazine (except one being
@@ -405,7 +410,7 @@ public unsafe struct HeapPages
     /// <see cref="DrainCurrentCpu"/>). Return: pages given back to the buddy allocator.</summary>
     public ulong ShrinkAll()
     {
-        DrainCpu(Cpu.Current);
+        DrainCpu(CurrentCpu);
         ulong pages = 0;
         for (SlabCache* c = NextRegistered(null); c != null; c = NextRegistered(c)) pages += c->ReleaseEmptySlabs();
         return pages;
