@@ -57,7 +57,14 @@ public static unsafe class TlbShootdown
         Volatile.Write(ref s_installed, 1);
     }
 
-    /// <summary>True once a handler is installed (without one, sending to other CPUs panics:
+    /// <summary>Removes the handler (the host's CPUs are gone).</summary>
+    public static void Uninstall()
+    {
+        Volatile.Write(ref s_installed, 0);
+        Cpu.SetRequestHandler(CpuRequest.TlbShootdown, null);
+    }
+
+    /// <summary>True while a handler is installed (without one, sending to other CPUs panics:
     /// nothing would answer).</summary>
     public static bool IsInstalled => Volatile.Read(ref s_installed) != 0;
 

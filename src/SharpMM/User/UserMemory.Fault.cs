@@ -31,7 +31,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     t.Write(LeafTable<TFormat>.IndexOf(page), TFormat.MakeLeaf(0, TFormat.Address(0, e), TFormat.Flags(0, e) | PageFlags.Accessed | PageFlags.Dirty));
                     var batch = new FlushBatch();
                     batch.Add(page, PageGlobality.NotGlobal);
-                    Finish(space, ref batch, ref arch);
+                    Finish(space, ref batch, ref arch, onlyAdded: true);   // Dirty set: nothing taken away
                 }
                 ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
                 if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
@@ -260,8 +260,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
         if (haveFrame) ReturnUnusedFrame(frame);
         // An error changed no entry: the tables made for it (if this call made them) go again.
-        if (kind >= FaultKind.FirstError) space->FreeEmptyTables(page, ref Frames, ref batch);
-        Finish(space, ref batch, ref arch);
+        if (kind >= FaultKind.FirstError) FreeEmptyTablesLater(space, page, ref batch);
+        // Only a copy-on-write break (the frame changed) or freed tables concern other CPUs.
+        Finish(space, ref batch, ref arch, onlyAdded: kind != FaultKind.CopyOnWrite && kind < FaultKind.FirstError);
         return kind;
     }
 

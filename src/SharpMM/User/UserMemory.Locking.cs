@@ -21,6 +21,11 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// <summary>Statistics of the table lock (acquisitions, contention, spin time).</summary>
     public readonly LockStats TableLockStats => _tablesLock.Stats;
 
+    /// <summary>True while some CPU holds the table lock: an operation may be changing tables
+    /// and not yet have finished its shootdown (a snapshot, for the hosted machine's stale-TLB
+    /// check, <c>Tlb.ChangeInFlight</c>).</summary>
+    public bool TablesBusy => _tablesLock.IsHeld;
+
     private void EnterTables()
     {
         int me = Cpu.Current + 1;
@@ -426,5 +431,70 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         Status result = SetBrkLocked(space, newBrk, ref arch, out brk);
         Leave(space);
         return result;
+    }
+    // ---- frees after the flush ----
+
+    // Frees the empty tables on va's path (as AddressSpace.FreeEmptyTables) into the deferred
+    // list: a CPU may still walk them until the flush.
+    private void FreeEmptyTablesLater(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch)
+    {
+        fixed (ulong* head = &_deferredTables)
+        {
+            var later = new DeferredTables { Head = head, DirectMapOffset = _dm.Offset };
+            space->FreeEmptyTables(va, ref later, ref batch);
+        }
+    }
+
+    // Gives the frames and tables let go of since the last flush back to the allocator: called
+    // once the flush (here and on every other CPU running the space) is done, or when the
+    // space runs nowhere.
+    private void FreeDeferred()
+    {
+        for (ulong next = _deferredFrames; next != 0;)
+        {
+            ulong pfn = next - 1;
+            ref UserFrame f = ref _table[pfn];
+            next = f.Slot;
+            f = default;
+            _table.Release(pfn);
+            if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+        }
+        _deferredFrames = 0;
+        for (ulong next = _deferredTables; next != 0;)
+        {
+            ulong pfn = next - 1;
+            next = TFormat.Read((byte*)(_dm.Offset + (pfn << Addressing.PageSize.Shift)), 0) >> Addressing.PageSize.Shift;
+            if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a table page", pfn);
+        }
+        _deferredTables = 0;
+    }
+
+    // The frame allocator the walker frees empty tables to: it keeps them in a list linked
+    // through entry 0 of each (the link is page-aligned, so the entry reads as not present to
+    // a CPU that still walks the table) for FreeDeferred. It never allocates.
+    private struct DeferredTables : Physical.IFrameAllocator
+    {
+        public ulong* Head;
+        public ulong DirectMapOffset;
+
+        public Status Allocate(uint order, out Addressing.Pfn pfn)
+        {
+            pfn = default;
+            Panic.Fail("user memory: the deferred table list was asked for a frame", order);
+            return Status.OutOfMemory;
+        }
+
+        public Status Free(Addressing.Pfn pfn, uint order)
+        {
+            if (order != 0) Panic.Fail("user memory: a table page of order above 0", order);
+            TFormat.Write((byte*)(DirectMapOffset + (pfn.Value << Addressing.PageSize.Shift)), 0, *Head << Addressing.PageSize.Shift);
+            *Head = pfn.Value + 1;
+            return Status.Ok;
+        }
+
+        public readonly uint MaxOrder => 0;
+        public readonly bool CanFree => true;
+        public readonly ulong FreeFrames => 0;
+        public readonly ulong ManagedFrames => 0;
     }
 }

@@ -151,7 +151,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         {
             p = space->NextLeafTable(p, end, out LeafTable<TFormat> t);
             if (t.IsNull) break;
-            space->FreeEmptyTables(p, ref Frames, ref batch);
+            FreeEmptyTablesLater(space, p, ref batch);
             p = TableEnd(p, end);
         }
     }

@@ -64,7 +64,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     if (freed >= pages || scanned >= budget)
                     {
-                        if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
+                        if (cleared) FreeEmptyTablesLater(s, tableStart, ref batch);
                         _handVa = p;
                         return false;
                     }
@@ -84,7 +84,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (Evict(s, v, t, idx, p, e, ref batch)) freed++;
                     if (t.Read(idx) == 0) cleared = true;
                 }
-                if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
+                if (cleared) FreeEmptyTablesLater(s, tableStart, ref batch);
             }
             _handVa = v.End;
         }

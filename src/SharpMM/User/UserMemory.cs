@@ -88,6 +88,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private SpinLock _tablesLock;
     // The CPU (index + 1) holding _tablesLock, 0 for none, and how many times it entered it.
     private int _tablesHolder, _tablesDepth;
+    // (UserMemory.Locking.cs) Frames and table pages this operation let go of, freed only once
+    // no TLB can reach them (after the shootdown): heads of two lists, page number + 1, 0 for
+    // empty. User frames link through their frame-table word's Slot, tables through entry 0.
+    private ulong _deferredFrames, _deferredTables;
 
 
     /// <summary>
@@ -182,7 +186,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!space->IsLive || IsActive(space, ref arch) || space->ActiveCpus != 0) return Status.InvalidArgument;
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
-        batch.Ignore(ref _policy);
+        batch.Ignore(ref _policy);   // it runs on no CPU
+        FreeDeferred();
         space->FreeTables(ref Frames);
         if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
         int slot = space->RegistryIndex;
@@ -476,7 +481,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     _slots.Release(SwapEntry<TFormat>.SlotOf(e));
                 }
             }
-            if (any && !keepTables) space->FreeEmptyTables(p - PageSize.Bytes, ref Frames, ref batch);
+            if (any && !keepTables) FreeEmptyTablesLater(space, p - PageSize.Bytes, ref batch);
         }
     }
 
@@ -487,9 +492,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
         if (--f.Refs != 0) return;
         if (f.HasSlot) _slots.Release(f.Slot);
+        // Freed by FreeDeferred after the flush: until then another CPU may still reach the
+        // frame through its TLB, and must find the page as it was.
+        if (pfn >= uint.MaxValue) Panic.Fail("user memory: a frame number too large for the deferred list", pfn);
         f = default;
-        _table.Release(pfn);
-        if (Frames.Free(Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+        f.Slot = (uint)_deferredFrames;
+        _deferredFrames = pfn + 1;
         _userFrames--;
     }
 
@@ -548,12 +556,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     // Flushes what changed in `space`: on the other CPUs running it by a shootdown (waited for,
     // so the frames and tables freed under this operation's locks are not reused before every
     // TLB dropped them), and here when it is active; a CPU not running it drops its
-    // translations with its next CR3 load.
-    private void Finish<TArch>(AddressSpace<TFormat>* space, ref FlushBatch batch, ref TArch arch) where TArch : struct, IArchHooks
+    // translations with its next CR3 load. `onlyAdded`: the changes only made entries or gave
+    // them rights (a fault filling a page, taking a copy-on-write page back): another CPU
+    // holds at worst a translation that faults, and that fault drops it (x86 caches no
+    // not-present entry), so no other CPU is interrupted, as Linux does.
+    private void Finish<TArch>(AddressSpace<TFormat>* space, ref FlushBatch batch, ref TArch arch, bool onlyAdded = false) where TArch : struct, IArchHooks
     {
-        if (batch.IsEmpty) return;
-        TlbShootdown.Send(space->ActiveCpus, in batch);
-        if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
-        else batch.Ignore(ref _policy);
+        if (!batch.IsEmpty)
+        {
+            if (!onlyAdded) TlbShootdown.Send(space->ActiveCpus, in batch);
+            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
+            else batch.Ignore(ref _policy);
+        }
+        FreeDeferred();
     }
 }
