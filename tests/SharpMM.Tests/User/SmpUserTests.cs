@@ -213,6 +213,10 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
         smp.F.Validate(ctx);
         ShootdownCounters sent = TlbShootdown.TotalSent;
         Assert.True(sent.Shootdowns > 0 && sent.Ipis >= sent.Shootdowns, $"{ctx}: shootdowns {sent.Shootdowns}, IPIs {sent.Ipis}");
+        // Every IPI was one request applied by its target.
+        ulong applied = 0;
+        for (int c = 0; c < cpus; c++) applied += TlbShootdown.ReceivedCounters(c).Flushed;
+        Assert.True(applied == sent.Ipis, $"{ctx}: {sent.Ipis} IPIs sent, {applied} requests applied");
         Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
         Assert.Equal(0UL, smp.M.UserFrames);
         Assert.True(smp.F.FreeFrames == freeAtStart, $"{ctx}: {freeAtStart - smp.F.FreeFrames} frames not returned");
