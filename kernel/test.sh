@@ -48,6 +48,8 @@
 #       the user-memory suite on the live MMU ran (demand zero, paging to a RAM disk, fork and
 #       copy-on-write, stack growth); on 2G and 3G (HighMem) its HighMem test says all 24 of its
 #       user pages were HighMem frames, with pages out and in, contents right
+#   i386, q35, 6G, legacy paging (no `pae`): the checks of 2G and 3G (HighMem), and the 4 GiB of
+#       RAM above 4 GiB left out of every zone, as the kernel's line says (it names `pae`)
 #   i386, q35, 6G, --cpu max, -append pae (PAE paging, NX, RAM above 4 GiB)
 #       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
 #       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
@@ -213,6 +215,20 @@ check_suite_i386_user() {
     why="$(check_suite_i386_legacy "$1")"
     [ -z "$why" ] || { echo "$why"; return; }
     check_user_suite_i386 "$1"
+}
+
+# Legacy paging on a guest with RAM above 4 GiB (q35 6G: 4 GiB of it there): the checks of the
+# higher half with its user-memory suite, and the kernel left that RAM out and said so (how much,
+# and that `pae` would manage it); no zone reaches past 4 GiB (check-kernel-log with the limit,
+# and the in-kernel test's line).
+check_suite_i386_beyond_4g() {
+    local why
+    why="$(check_suite_i386_highmem "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^physical memory: 4 GiB of RAM above 4 GiB ignored: legacy 32-bit paging reaches 32-bit physical addresses only; boot with `pae` on the command line to manage it$' "$1" \
+        || { echo "no line saying the RAM above 4 GiB is ignored"; return; }
+    grep -qE "^test i386: RAM beyond the tables' reach is in no zone \(above 4 GiB without PAE\) \.\.\.   4 GiB of RAM above 4 GiB left out; the last zone ends at pfn 0x000[0-9a-f]{5}\$" "$1" \
+        || { echo "the in-kernel test of the RAM above 4 GiB did not pass"; return; }
 }
 
 # `pae` (higher half or low-2g): the PAE checks and the user-memory suite with its HighMem test
@@ -533,6 +549,7 @@ for mem in 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem "$mem"
 done
 run i386-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+run i386-q35-6G 33 check_suite_i386_beyond_4g -- --arch i386 --machine q35 --mem 6G
 i386_layout low-2g
 run i386-low-2g-pc-2G 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem 2G --append layout=low-2g
 run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"

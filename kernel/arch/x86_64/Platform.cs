@@ -37,6 +37,9 @@ internal static unsafe class Platform
     /// <summary>The direct map reaches all RAM (BootInfo.DirectMapLimit: 0, no limit).</summary>
     public const ulong DirectMapLimit = 0;
 
+    /// <summary>The tables reach every physical address the library manages (BootInfo.PhysicalLimit: 0).</summary>
+    public const ulong PhysicalLimit = 0;
+
     /// <summary>The zones the buddy allocator uses: DMA, DMA32, Normal.</summary>
     public static ZoneLayout Zones => ZoneLayout.X86_64();
 

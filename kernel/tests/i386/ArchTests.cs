@@ -22,6 +22,7 @@ internal static unsafe class ArchTests
         r.Run("i386: the earliest allocator's pages are zero and its limit holds", &EarlyPagesZeroAndLimit);
         r.Run("i386: running on the kernel stack, its guard page faults", &OnKernelStack);
         r.Run("i386: kernel text is read-only", &TextIsReadOnly);
+        r.Run("i386: RAM beyond the tables' reach is in no zone (above 4 GiB without PAE)", &RamBeyondReachIgnored);
         if (!PagingMode.Pae)
         {
             r.Run("i386: a 4 MiB page of the direct map translates", &LargePageTranslates);
@@ -47,6 +48,41 @@ internal static unsafe class ArchTests
         // User memory on the live MMU: the layout below 0xC0000000 fits the higher half, with
         // legacy paging and with PAE (see Platform.UserLayout).
         if (Platform.HasUserSpace) UserTests.RunAll(ref r);
+    }
+
+    /// <summary>Every zone ends at or below the tables' reach (Platform.PhysicalLimit), and what the
+    /// library refused is exactly the usable RAM of the map above it; on a guest with such RAM,
+    /// no frame the buddy allocator hands out lies above it.</summary>
+    private static void RamBeyondReachIgnored(ref TestContext t)
+    {
+        ref SharpMM.Boot.PhysicalMemory pm = ref PhysicalBoot.Memory;
+        ulong limit = Platform.PhysicalLimit, above = 0;
+        t.Equal(pm.RefusedFrom, limit, "the library refuses RAM from the tables' limit");
+        ref SharpMM.Boot.MemoryMap map = ref PhysicalBoot.Sanitized;
+        for (int i = 0; i < map.Count; i++)
+            if (map[i].Type == SharpMM.Boot.MemoryType.Usable && map[i].End > limit)
+                above += map[i].End - (map[i].Start > limit ? map[i].Start : limit);
+        t.Equal(pm.RefusedRamBytes, above, "refused bytes = the usable RAM above the limit");
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++)
+            t.Check(pm.Buddy.GetZone(z).SpannedEndPfn <= limit >> PageSize.Shift, "a zone ends at or below the limit");
+        if (above == 0) return;
+        // The highest user-class order-10 block the allocator gives (HighMem first) is below the limit.
+        ref BuddyAllocator buddy = ref pm.Buddy;
+        bool got = buddy.Allocate(10, MemoryClass.User, out Pfn b) == Status.Ok;
+        t.Check(got, "a 4 MiB user block");
+        if (got)
+        {
+            t.Check(b.ToAddr().Value + (PageSize.Bytes << 10) <= limit, "the block lies below the limit");
+            buddy.Free(b, 10);
+        }
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        w.Size(above);
+        w.Str(" of RAM above ");
+        w.Size(limit);
+        w.Str(" left out; the last zone ends at pfn ");
+        w.Hex(buddy.GetZone(buddy.ZoneCount - 1).SpannedEndPfn, 8);
+        w.Line();
     }
 
     /// <summary>The table holding the level-0 entry of <paramref name="va"/> (which must have
