@@ -37,6 +37,8 @@ internal static unsafe class ArchTests
             r.Run("i386 PAE: an NX page faults on execution, text is executable", &PaeNoExecute);
             r.Run("i386 PAE: a HighMem frame above 4 GiB is zeroed through kmap", &PaeFrameAbove4GiBThroughKmap);
         }
+        if (KernelAddressSpace.SharesKernelTables)
+            r.Run("i386: vmalloc grows into an unused 4 MiB span while a user space is loaded; both directories see it", &KernelTablesReachEverySpace);
         if (Platform.Phantom)
         {
             r.Run("i386 phantom: the local APIC's version register through MapDevice in the device pool", &PhantomApicThroughDevicePool);
@@ -83,6 +85,94 @@ internal static unsafe class ArchTests
         w.Str(" left out; the last zone ends at pfn ");
         w.Hex(buddy.GetZone(buddy.ZoneCount - 1).SpannedEndPfn, 8);
         w.Line();
+    }
+
+    /// <summary>
+    /// Legacy paging with user spaces: the kernel's tables are shared with every directory
+    /// (KernelAddressSpace.MakeKernelTables). A user space is made and loaded; vmalloc then grows,
+    /// 64 KiB at a time, into a 4 MiB span of its area that held no mapping when the space was
+    /// made. Expect: the space's PDE for that span is the kernel directory's (the same table);
+    /// what the kernel writes there with the space loaded reads back with the kernel's directory
+    /// loaded and the other way round; a kernel mapping that would need a directory entry of its
+    /// own (in the user half) is refused with Unsupported instead of landing in one directory.
+    /// </summary>
+    private static void KernelTablesReachEverySpace(ref TestContext t)
+    {
+        const ulong Span = 4UL << 20, Block = 64UL << 10;
+        const int MaxBlocks = 128;   // 8 MiB: more than a span, so a free one is always reached
+        byte* kernelDir = Platform.DirectMap.ToVirt(KernelAddressSpace.Mapper.RootPhys);
+        if (LiveUserMemory.Create(0, out LiveUserMemory* m) != Status.Ok) { t.Check(false, "user machine created"); return; }
+        ref SharpMM.User.UserMemory<KernelPagingFormat, KernelFrames, SharpMM.User.RamDiskStore> mem = ref m->Memory;
+        SharpMM.User.AddressSpace<KernelPagingFormat>* space = m->Space(0);
+        t.Equal((ulong)mem.CreateSpace(space, m->Layout, KernelAddressSpace.Mapper.RootPhys), (ulong)Status.Ok, "space created");
+        byte* userDir = Platform.DirectMap.ToVirt(space->RootPhys);
+        // The vmalloc spans with no present PTE now (the space has just copied the kernel's PDEs).
+        int firstSpan = (int)(Platform.VmallocStart >> 22), spans = (int)((Platform.VmallocEnd - Platform.VmallocStart) / Span);
+        bool* fresh = stackalloc bool[spans];
+        for (int i = 0; i < spans; i++)
+        {
+            ulong pde = I386Format.Read(kernelDir, firstSpan + i);
+            t.Check(pde != 0, "every vmalloc span's table exists from boot on");
+            fresh[i] = pde != 0;
+            if (pde == 0) continue;
+            byte* table = Platform.DirectMap.ToVirt(I386Format.TableAddress(pde));
+            for (int k = 0; k < 1024 && fresh[i]; k++) fresh[i] = I386Format.Read(table, k) == 0;
+        }
+
+        DemandPaging.Load(&m->Memory, space);
+        t.Equal(Arch.ReadCr3() & 0xFFFFF000, space->RootPhys, "the user space's directory is loaded");
+
+        // Grow vmalloc with the space loaded until a block lies in a span that was fresh.
+        ulong* blocks = stackalloc ulong[MaxBlocks];
+        int count = 0;
+        ulong target = 0;
+        KernelFrames frames = default;
+        while (count < MaxBlocks && target == 0)
+        {
+            if (VmallocLargeMapper.Vm.Vmalloc(Block, ref frames, ref KernelAddressSpace.Hooks, out ulong va) != Status.Ok) break;
+            blocks[count++] = va;
+            for (ulong p = va; p < va + Block && target == 0; p += PageSize.Bytes)
+            {
+                int span = (int)(p >> 22) - firstSpan;
+                if (span >= 0 && span < spans && fresh[span]) target = p;
+            }
+        }
+        t.Check(target != 0, "vmalloc reached a span that held no mapping when the space was made");
+        if (target != 0)
+        {
+            int pdeIndex = (int)(target >> 22);
+            // The same table (the CPU sets the Accessed bit of the entry it walked, the space's).
+            ulong userPde = I386Format.Read(userDir, pdeIndex), kernelPde = I386Format.Read(kernelDir, pdeIndex);
+            t.Check(userPde != 0, "the space's PDE for the span is present");
+            t.Equal(I386Format.TableAddress(userPde), I386Format.TableAddress(kernelPde), "the space's PDE for the span names the kernel's table (one shared table)");
+            ulong written = 0x5AFE_0000_0000_0000UL ^ target;
+            t.Check(FaultProbe.Write(target, written), "written with the user space loaded");
+            DemandPaging.Load(null, null);
+            t.Check(FaultProbe.Read(target, out ulong seen) && seen == written, "read back with the kernel's directory loaded");
+            t.Check(FaultProbe.Write(target + 8, ~written), "written with the kernel's directory loaded");
+            DemandPaging.Load(&m->Memory, space);
+            t.Check(FaultProbe.Read(target + 8, out seen) && seen == ~written, "read back with the user space loaded");
+        }
+        // A kernel mapping in the user half would need a PDE of its own: refused.
+        if (frames.Allocate(0, out Pfn f) == Status.Ok)
+        {
+            Status s = KernelAddressSpace.Live.Map(VirtAddr.NewUnchecked(m->Layout.UserStart + (64UL << 20)), f.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken token);
+            t.Equal((ulong)s, (ulong)Status.Unsupported, "a kernel mapping needing a new directory entry is refused");
+            if (s == Status.Ok) token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
+            frames.Free(f, 0);
+        }
+        DemandPaging.Load(null, null);
+        for (int i = 0; i < count; i++)
+            t.Equal((ulong)VmallocLargeMapper.Vm.Vfree(blocks[i], ref frames, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "vfree");
+        t.Check(I386Format.Read(kernelDir, (int)(target >> 22)) != 0 || target == 0, "the span's table stays after the vfree (entries are fixed)");
+        t.Equal((ulong)mem.Destroy(space, ref KernelAddressSpace.Hooks), (ulong)Status.Ok, "space destroyed");
+        m->Destroy();
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        w.Dec((ulong)count);
+        w.Str(" blocks of 64 KiB; the first in an unused span at ");
+        w.Hex(target, 8);
+        w.Line(", seen from both directories");
     }
 
     /// <summary>The table holding the level-0 entry of <paramref name="va"/> (which must have
@@ -495,8 +585,9 @@ internal static unsafe class ArchTests
         DirectMap dm = Platform.DirectMap;
         *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xAAAA_0001;
         *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xBBBB_0002;
-        // Through the live mapper: the new page table is zeroed at the scratch page, linked, and
-        // its window address invalidated; the unmap frees it and invalidates the window again.
+        // Through the live mapper (with legacy paging and user spaces the span's table exists
+        // from boot on; on phantom it is made here: zeroed at the scratch page, linked, its
+        // window address invalidated, and freed again by the unmap).
         ref var m = ref KernelAddressSpace.Live;
         Status s = m.Map(VirtAddr.NewUnchecked(va), a.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken token);
         t.Equal((ulong)s, (ulong)Status.Ok, "map the test page");
@@ -517,7 +608,7 @@ internal static unsafe class ArchTests
         t.Equal((ulong)s, (ulong)Status.Ok, "unmap");
         token.Flush(ref KernelAddressSpace.Hooks, ref KernelAddressSpace.Policy);
         t.Check(!FaultProbe.Read(va, out _), "the page faults after unmap");
-        t.Check(!KernelAddressSpace.IsMapped(va), "the direct-map walk agrees (the table is gone)");
+        t.Check(!KernelAddressSpace.IsMapped(va), "the direct-map walk agrees");
         frames.Free(a, 0);
         frames.Free(b, 0);
     }
