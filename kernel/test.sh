@@ -60,7 +60,9 @@
 #       low-2g) and hosted layout (i386-low-2g, phantom-ia32); low-2g runs the user-memory suite
 #       (user space below 0x80000000) with its HighMem line on both; phantom keeps its identity map and
 #       reads the local APIC's version register and writes the VGA text buffer through MapDevice
-#       in its device pool, and its object space survives a snapshot and a drop of its pages
+#       in its device pool, and its object space (the whole window 0x80000000-0xC0000000, a RAM
+#       disk of an eighth of RAM) survives a snapshot and a drop of its pages with objects at the
+#       window's start, middle and end, and refuses a snapshot larger than its store
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic, and q35 512M -cpu max with `pae test=execdata`
 #       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
@@ -312,6 +314,10 @@ check_suite_i386_phantom() {
     grep -q '^object space: 0x80000000-0xc0000000, .* persistent region on a RAM disk' "$1" || { echo "no object space set up"; return; }
     grep -q '^test i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk \.\.\. ok$' "$1" \
         || { echo "the object-space test did not pass"; return; }
+    grep -qE '^object space: 0x80000000-0xc0000000, 262144 pages, backed by a persistent region on a RAM disk of [0-9]+ pages .* room for [1-9][0-9]* saved pages' "$1" \
+        || { echo "the object space does not span the window"; return; }
+    grep -qE '^test i386 phantom: object space: a snapshot larger than the RAM disk is refused, the last one stays \.\.\.   ([0-9]+) changed pages for [0-9]+ left of [0-9]+: refused with NoSpace, the last snapshot intact$' "$1" \
+        || { echo "the full object-space test did not pass"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.

@@ -44,6 +44,7 @@ internal static unsafe class ArchTests
             r.Run("i386 phantom: the local APIC's version register through MapDevice in the device pool", &PhantomApicThroughDevicePool);
             r.Run("i386 phantom: the VGA text buffer written through MapDevice in the device pool", &PhantomVgaThroughDevicePool);
             r.Run("i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk", &PhantomObjectSpace);
+            r.Run("i386 phantom: object space: a snapshot larger than the RAM disk is refused, the last one stays", &PhantomObjectSpaceFull);
         }
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
@@ -243,41 +244,101 @@ internal static unsafe class ArchTests
 
     private static ulong ObjectWord(ulong page, ulong k) => (page << 32) ^ (k * 0x9E3779B97F4A7C15UL) ^ 0x5348_4152_504D_4D00UL;
 
+    // Three objects of one page: at the start, the middle and the end of the window.
+    private static ulong ObjectPage(ulong i) => i == 0 ? 0 : i == 1 ? ObjectSpace.WindowPages / 2 : ObjectSpace.WindowPages - 1;
+
+    private static ulong WrongWords(ulong objects)
+    {
+        ulong wrong = 0;
+        for (ulong i = 0; i < objects; i++)
+        {
+            ulong page = ObjectPage(i);
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + page * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) if (o[k] != ObjectWord(page, k)) wrong++;
+        }
+        return wrong;
+    }
+
+    /// <summary>
+    /// Objects at the start, the middle and the last page of the 1 GiB window are written (each
+    /// first write: one fault, the page in and changed), saved by a snapshot (3 object pages, the
+    /// directory pages naming them, a new generation), changed once more (one page marked, the
+    /// next snapshot writes it alone), dropped from RAM and read back through page-ins from the
+    /// RAM disk. Expect: every word back; a page never written reads zero; the directory in the
+    /// store equals the one in RAM; above the window nothing is object space.
+    /// </summary>
     private static void PhantomObjectSpace(ref TestContext t)
     {
         if (!ObjectSpace.Ready) { t.Check(false, "the object space is set up"); return; }
-        const ulong Objects = 4, Stride = 85; // pages 0, 85, 170, 255 of the region
-        ulong in0 = ObjectSpace.PageIns, d0 = ObjectSpace.DirtyMarks, gen0 = ObjectSpace.Region.Generation;
+        const ulong Objects = 3;
+        ulong in0 = ObjectSpace.PageIns, d0 = ObjectSpace.DirtyMarks, gen0 = ObjectSpace.Region.Generation, used0 = ObjectSpace.Used;
         for (ulong i = 0; i < Objects; i++)
         {
-            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
-            for (ulong k = 0; k < 512; k++) o[k] = ObjectWord(i * Stride, k);
+            ulong page = ObjectPage(i);
+            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + page * PageSize.Bytes);
+            for (ulong k = 0; k < 512; k++) o[k] = ObjectWord(page, k);
         }
         t.Equal(ObjectSpace.PageIns - in0, Objects, "pages paged in by the first writes");
-        t.Equal(ObjectSpace.DirtyMarks - d0, Objects, "pages marked changed");
+        t.Equal(ObjectSpace.DirtyMarks - d0, Objects, "pages marked changed (one fault each)");
 
         t.Equal((ulong)ObjectSpace.Snapshot(out ulong written), (ulong)Status.Ok, "snapshot");
-        t.Equal(written, Objects, "pages the snapshot wrote");
+        t.Equal(written, Objects, "object pages the snapshot wrote");
+        t.Equal(ObjectSpace.DirectoryPagesWritten, Objects, "directory pages it wrote (one per object, they lie far apart)");
+        t.Equal(ObjectSpace.Used - used0, Objects, "region pages given to the objects");
         t.Equal(ObjectSpace.Region.Generation, gen0 + 1, "a new generation");
+        t.Check(ObjectSpace.DirectoryMatchesStore(), "the directory in the store equals the one in RAM");
         // The snapshot left the pages clean (read-only): one write marks its page again, and the
-        // next snapshot writes that page alone.
-        *(ulong*)(nuint)ObjectSpace.Start = ObjectWord(0, 0);
+        // next snapshot writes that page alone and no directory page.
+        ulong last = ObjectPage(2);
+        *(ulong*)(nuint)(ObjectSpace.Start + last * PageSize.Bytes) = ObjectWord(last, 0);
         t.Equal(ObjectSpace.DirtyMarks - d0, Objects + 1, "a write after the snapshot marks its page");
         t.Equal((ulong)ObjectSpace.Snapshot(out written), (ulong)Status.Ok, "second snapshot");
         t.Equal(written, 1, "pages the second snapshot wrote");
+        t.Equal(ObjectSpace.DirectoryPagesWritten, 0, "no directory page changed");
 
         t.Equal(ObjectSpace.DropResident(), Objects, "resident pages dropped");
         t.Check(!KernelAddressSpace.IsMapped(ObjectSpace.Start), "a dropped page is not mapped");
-        ulong in1 = ObjectSpace.PageIns, wrong = 0;
-        for (ulong i = 0; i < Objects; i++)
-        {
-            ulong* o = (ulong*)(nuint)(ObjectSpace.Start + i * Stride * PageSize.Bytes);
-            for (ulong k = 0; k < 512; k++) if (o[k] != ObjectWord(i * Stride, k)) wrong++;
-        }
-        t.Equal(wrong, 0, "words that differ after reading back from the RAM disk");
+        ulong in1 = ObjectSpace.PageIns;
+        t.Equal(WrongWords(Objects), 0, "words that differ after reading back from the RAM disk");
         t.Equal(ObjectSpace.PageIns - in1, Objects, "pages paged in again from the region");
         t.Equal(*(ulong*)(nuint)(ObjectSpace.Start + PageSize.Bytes), 0, "a page never written reads zero");
-        t.Check(!FaultProbe.Read(ObjectSpace.Start + ObjectSpace.Pages * PageSize.Bytes, out _), "above the region the object space faults");
+        t.Check(!FaultProbe.Read(ObjectSpace.End, out _), "above the window nothing is object space");
+        ObjectSpace.DropResident();
+    }
+
+    /// <summary>
+    /// After <see cref="PhantomObjectSpace"/>: one more changed page than the region has pages
+    /// left (one word each, consecutive pages from 1 MiB into the window). Expect: the snapshot
+    /// refuses with NoSpace, writes nothing and keeps the generation; after the resident pages
+    /// are dropped (the unsaved changes lost, as in a crash) the objects of the last snapshot
+    /// read back whole and a page of the refused snapshot reads zero; then a snapshot that fits
+    /// succeeds.
+    /// </summary>
+    private static void PhantomObjectSpaceFull(ref TestContext t)
+    {
+        if (!ObjectSpace.Ready) { t.Check(false, "the object space is set up"); return; }
+        ulong left = ObjectSpace.Capacity - ObjectSpace.Used, gen0 = ObjectSpace.Region.Generation;
+        const ulong First = 256;   // 1 MiB into the window, clear of the test objects
+        for (ulong p = First; p < First + left + 1; p++)
+            *(ulong*)(nuint)(ObjectSpace.Start + p * PageSize.Bytes) = ObjectWord(p, 0);
+        t.Equal((ulong)ObjectSpace.Snapshot(out ulong written), (ulong)Status.NoSpace, "a snapshot one page larger than the store refused");
+        t.Equal(written, 0, "nothing written");
+        t.Equal(ObjectSpace.Region.Generation, gen0, "the generation is unchanged");
+        t.Equal(ObjectSpace.Capacity - ObjectSpace.Used, left, "no region page handed out");
+        t.Equal(ObjectSpace.DropResident(), left + 1, "the unsaved pages dropped");
+        t.Equal(WrongWords(3), 0, "the last snapshot's objects read back whole");
+        t.Equal(*(ulong*)(nuint)(ObjectSpace.Start + First * PageSize.Bytes), 0, "a page of the refused snapshot reads zero");
+        *(ulong*)(nuint)(ObjectSpace.Start + First * PageSize.Bytes) = ObjectWord(First, 0);
+        t.Equal((ulong)ObjectSpace.Snapshot(out written), (ulong)Status.Ok, "a snapshot that fits succeeds");
+        t.Equal(written, 1, "it wrote its one page");
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        w.Dec(left + 1);
+        w.Str(" changed pages for ");
+        w.Dec(left);
+        w.Str(" left of ");
+        w.Dec(ObjectSpace.Capacity);
+        w.Line(": refused with NoSpace, the last snapshot intact");
         ObjectSpace.DropResident();
     }
 
