@@ -16,7 +16,8 @@
 #       in-kernel heap tests pass with it on, and the leak report and the heap's findings (the
 #       suite's deliberate double free among them) print before the summary
 #   pc, 512M, -append test=nullderef
-#       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
+#       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000;
+#       qemu.sh names the faulting method (addr2line: "qemu.sh: RIP 0x... in ...NullDereference")
 #   pc, 512M, -append test=stackoverflow
 #       status 7 and a double-fault report that names the kernel stack guard page
 #   pc, 512M, -append test=guardpage
@@ -65,10 +66,12 @@
 #       window's start, middle and end, and refuses a snapshot larger than its store
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic, and q35 512M -cpu max with `pae test=execdata`
-#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
+#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference), its backtrace
+#       line and qemu.sh naming the method and its caller (KernelMain.Stage2); status 7 and a
 #       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
 #       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
-#       announced text address; status 3 and the library panic line; status 7 and a #PF
+#       announced text address; status 3 and the library panic line with a backtrace that
+#       qemu.sh names (the kernel's panic hook, called from Stage2); status 7 and a #PF
 #       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
@@ -360,12 +363,24 @@ report_format() {
 }
 hex() { printf "0x%0${W}x" "$1"; }
 
-# The page-fault report for a read of address 0.
+# The page-fault report for a read of address 0, and qemu.sh named the faulting method.
 check_nullderef() {
     grep -qF "cpu exception: vector 14 #PF page fault, error=$(hex 0) [not-present read supervisor]" "$1" \
         || { echo "no #PF [not-present read] report"; return; }
     grep -qE "^ +$IP=0x[0-9a-f]{$W} CR2=$(hex 0) note: null pointer dereference$" "$1" \
         || { echo "#PF report does not name CR2=$(hex 0)"; return; }
+    grep -qE "^qemu.sh: $IP 0x[0-9a-f]+ in [A-Za-z_]*DeliberateFaults__NullDereference" "$1" \
+        || { echo "qemu.sh did not name the faulting method (addr2line)"; return; }
+}
+
+# i386: the report's backtrace, named by qemu.sh: the deliberate fault was called from Stage2.
+check_nullderef_i386() {
+    local why
+    why="$(check_nullderef "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^backtrace: 0x[0-9a-f]{8}( 0x[0-9a-f]{8})*$' "$1" || { echo "no backtrace line in the report"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+        || { echo "qemu.sh did not name the caller (KernelMain.Stage2)"; return; }
 }
 
 # A deliberate stack overflow: #DF on its own stack, CR2 in the kernel stack's guard page.
@@ -425,6 +440,17 @@ check_userfault() {
 # The library's Panic.Fail through the kernel's hook.
 check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
+}
+
+# i386: the panic's backtrace, named by qemu.sh (the kernel's hook, called from Stage2).
+check_panic_i386() {
+    local why
+    why="$(check_panic "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelPanic__LibraryHook$' "$1" \
+        || { echo "qemu.sh did not name the panic's callers"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+        || { echo "qemu.sh did not name Stage2 in the panic's backtrace"; return; }
 }
 
 report_format x86_64
@@ -563,11 +589,11 @@ i386_layout phantom
 run i386-phantom-pc-2G 33 check_suite_i386_phantom -- --arch i386 --machine pc --mem 2G --append layout=phantom
 run i386-phantom-pae-q35-512M 33 check_suite_i386_phantom -- --arch i386 --machine q35 --mem 512M --cpu max --append "layout=phantom pae"
 i386_layout higher-half
-run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
-run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
+run i386-panic 3 check_panic_i386 -- --arch i386 --machine pc --mem 32M --append test=panic
 run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
 
 echo "$passed passed, $failed failed"

@@ -239,6 +239,9 @@ internal static unsafe class Platform
         }
     }
 
+    /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
+    public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());
+
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
