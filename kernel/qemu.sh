@@ -74,7 +74,7 @@ fi
 
 if [ "$BUILD" = 1 ]; then
     newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/tests" "$KERNEL_DIR/arch/$ARCH" "$KERNEL_DIR/../src/SharpMM" \
-        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
+        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" "$KERNEL_DIR/tools" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
     if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
         # The build takes a minute or more: say so on a terminal (pipes and logs stay quiet).
         [ -t 2 ] && echo "qemu.sh: building the $ARCH kernel (kernel/build.sh)..." >&2
