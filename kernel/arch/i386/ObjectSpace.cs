@@ -93,7 +93,7 @@ internal static unsafe class ObjectSpace
         if (regionPages <= DirectoryPages)
         {
             s_disk.Release();
-            w.Line("object space: no memory for a RAM disk of one 4 MiB block, not set up");
+            w.Line("object space: not set up: an eighth of RAM is less than one 4 MiB block for the RAM disk, or no such block was free");
             return false;
         }
         s_disk.SetSlots(slots);
