@@ -222,16 +222,20 @@ internal static unsafe class Processes
     /// fork: a child with a copy-on-write copy of the parent's space that resumes from the same
     /// system call with 0. Return: the child's pid; -ENOMEM / -EAGAIN (table full).
     /// </summary>
-    public static long Fork(InterruptFrame* frame)
+    public static long Fork(InterruptFrame* frame) => Fork(frame, out _);
+
+    /// <summary>fork, and the child (null when it failed).</summary>
+    public static long Fork(InterruptFrame* frame, out Process* child)
     {
         Process* parent = s_current;
-        Status s = Create(parent->Pid, out Process* child);
+        Status s = Create(parent->Pid, out child);
         if (s == Status.NoSpace) return -EAGAIN;
         if (s != Status.Ok) return -ENOMEM;
         s = Memory.Fork(&parent->Space, &child->Space, ref KernelAddressSpace.Hooks);
         if (s != Status.Ok)
         {
             Discard(child);
+            child = null;
             return s == Status.NoSpace ? -EAGAIN : -ENOMEM;
         }
         child->Regs = *frame;

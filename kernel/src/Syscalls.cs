@@ -96,10 +96,7 @@ internal static unsafe class Syscalls
             case Mremap: return KernelLinuxCalls.Mremap(ref Processes.Memory, &p->Space, a0, a1, a2, a3, a4, p->MemoryLimits, ref KernelAddressSpace.Hooks);
             case Madvise: return KernelLinuxCalls.Madvise(ref Processes.Memory, &p->Space, a0, a1, (int)a2, ref KernelAddressSpace.Hooks);
             case Fork: case Vfork: return Processes.Fork(f);
-            case Clone:
-                // Only what fork() is: a new process, no shared memory, no new stack or TLS.
-                if (a0 != 17 || a1 != 0) return -EINVAL;
-                return Processes.Fork(f);
+            case Clone: return DoClone(p, f, a0, a1, a2, a3);
             case Wait4: return DoWait(p, f, (long)a0, a1, a2, a3);
             case Exit: case ExitGroup: Processes.Exit((int)((a0 & 0xFF) << 8)); return 0;
             case Getpid: case Gettid: return p->Pid;
@@ -323,6 +320,25 @@ internal static unsafe class Syscalls
     }
 
     // ---- processes ----
+
+    // clone(flags, newsp, parent_tid, child_tid, tls), x86-64's order: only what fork() is (a
+    // new process, no shared memory, no new stack or TLS), with the thread-id words glibc's fork
+    // asks for: CLONE_CHILD_SETTID (the child's pid written to child_tid in the child's memory),
+    // CLONE_CHILD_CLEARTID (child_tid recorded as set_tid_address would), CLONE_PARENT_SETTID (the
+    // pid written to parent_tid in the parent's). As on Linux, a failed write of a tid is ignored.
+    private static long DoClone(Process* p, InterruptFrame* f, ulong flags, ulong newStack, ulong parentTid, ulong childTid)
+    {
+        const ulong Sigchld = 17, ParentSettid = 0x00100000, ChildCleartid = 0x00200000, ChildSettid = 0x01000000;
+        if ((flags & ~(ParentSettid | ChildCleartid | ChildSettid)) != Sigchld || newStack != 0) return -EINVAL;
+        long pid = Processes.Fork(f, out Process* child);
+        if (pid < 0) return pid;
+        int tid = (int)pid;
+        if ((flags & ChildSettid) != 0)
+            UserCopy.ToUser(ref Processes.Memory, &child->Space, childTid, (byte*)&tid, 4, ref KernelAddressSpace.Hooks);
+        if ((flags & ChildCleartid) != 0) child->ClearChildTid = childTid;
+        if ((flags & ParentSettid) != 0) CopyOut(p, parentTid, &tid, 4);
+        return pid;
+    }
 
     private static long DoWait(Process* p, InterruptFrame* f, long pid, ulong status, ulong options, ulong rusage)
     {

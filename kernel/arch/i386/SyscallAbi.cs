@@ -41,7 +41,7 @@ internal static unsafe class SyscallAbi
             case ExitGroup: return Syscalls.Call(p, f, Syscalls.ExitGroup, a0, 0, 0, 0, 0, 0);
             case Fork: return Syscalls.Call(p, f, Syscalls.Fork, 0, 0, 0, 0, 0, 0);
             case Vfork: return Syscalls.Call(p, f, Syscalls.Vfork, 0, 0, 0, 0, 0, 0);
-            case Clone: return Syscalls.Call(p, f, Syscalls.Clone, a0, a1, 0, 0, 0, 0);
+            case Clone: return Syscalls.Call(p, f, Syscalls.Clone, a0, a1, a2, a4, a3, 0); // i386: flags, newsp, ptid, tls, ctid
             case Read: return Syscalls.Call(p, f, Syscalls.Read, Fd(a0), a1, a2, 0, 0, 0);
             case Write: return Syscalls.Call(p, f, Syscalls.Write, Fd(a0), a1, a2, 0, 0, 0);
             case Writev: return Syscalls.Call(p, f, Syscalls.Writev, Fd(a0), a1, (ulong)(long)(int)a2, 0, 0, 0);
