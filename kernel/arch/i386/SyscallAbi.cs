@@ -70,7 +70,7 @@ internal static unsafe class SyscallAbi
             case SchedYield: return Syscalls.Call(p, f, Syscalls.SchedYield, 0, 0, 0, 0, 0, 0);
             case Nanosleep: return Syscalls.Call(p, f, Syscalls.Nanosleep, a0, a1, 0, 0, 0, 0);
             case SetTidAddress: return Syscalls.Call(p, f, Syscalls.SetTidAddress, a0, 0, 0, 0, 0, 0);
-            case SetThreadArea: return DoSetThreadArea(p, a0);
+            case SetThreadArea: return DoSetThreadArea(p, f, a0);
             case RtSigprocmask: return Syscalls.Call(p, f, Syscalls.RtSigprocmask, a0, a1, a2, a3, 0, 0);
             case RtSigaction: return Syscalls.Call(p, f, Syscalls.RtSigaction, a0, a1, a2, a3, 0, 0);
             case Uname: return Syscalls.Call(p, f, Syscalls.Uname, a0, 0, 0, 0, 0, 0);
@@ -180,18 +180,24 @@ internal static unsafe class SyscallAbi
 
     /// <summary>
     /// set_thread_area(struct user_desc*): the process's TLS segment (glibc keeps its thread
-    /// pointer behind GS). Entry -1 picks the free entry, <see cref="TlsEntry"/>, and writes its
-    /// number back; any other entry but that one is EINVAL. The descriptor is built as Linux's
+    /// pointer behind GS). There is one TLS entry, <see cref="TlsEntry"/> (Linux has three; the C
+    /// library uses one): entry -1 picks it when it is free and writes its number back, and is
+    /// ESRCH when it is in use, as Linux answers when no entry is free; any other entry but that
+    /// one is EINVAL. The descriptor is built as Linux's
     /// fill_ldt does, always a ring-3 code or data segment; it is kept in the process and loaded
-    /// into the GDT on every switch (<see cref="UserMode.ThreadPointer"/>).
+    /// into the GDT on every switch (<see cref="UserMode.ThreadPointer"/>). A segment register of
+    /// the caller that holds the entry's selector while the new descriptor cannot be loaded (empty,
+    /// not present, execute-only code) is set to the null selector, as Linux does: the way back to
+    /// ring 3 pops these registers, and a fault there would be the kernel's.
     /// </summary>
-    private static long DoSetThreadArea(Process* p, ulong info)
+    private static long DoSetThreadArea(Process* p, InterruptFrame* f, ulong info)
     {
         uint* u = stackalloc uint[4]; // entry_number, base_addr, limit, flag bits
         if (Syscalls.CopyIn(p, info, u, 16) is long e and not 0) return e;
         int entry = (int)u[0];
         if (entry == -1)
         {
+            if (p->ThreadPointer != 0) return -ESRCH;
             u[0] = TlsEntry;
             if (Syscalls.CopyOut(p, info, u, 4) is long g and not 0) return g;
         }
@@ -210,6 +216,15 @@ internal static unsafe class SyscallAbi
                       | ((readExecOnly ^ 1) << 9) | (contents << 10) | ((notPresent ^ 1) << 15)
                       | (seg32 << 22) | (limitInPages << 23) | (useable << 20) | 0x7000; // S, DPL 3
             descriptor = (ulong)high << 32 | low;
+        }
+        bool loadable = !empty && notPresent == 0 && !(contents == 2 && readExecOnly == 1);
+        if (!loadable)
+        {
+            const uint Tls = TlsEntry << 3, IndexMask = ~3u;
+            if ((f->Ds & IndexMask) == Tls) f->Ds = 0;
+            if ((f->Es & IndexMask) == Tls) f->Es = 0;
+            if ((f->Fs & IndexMask) == Tls) f->Fs = 0;
+            if ((f->Gs & IndexMask) == Tls) f->Gs = 0;
         }
         p->ThreadPointer = descriptor;
         UserMode.ThreadPointer = descriptor;

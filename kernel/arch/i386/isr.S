@@ -81,12 +81,13 @@ isr_stub_\n:
     push    %es
     push    %fs
     push    %gs
+    pushl   $0x2                    /* the kernel's EFLAGS: AC (a user's popf may set it; SMAP */
+    popfl                           /* would be off), NT, DF and TF clear; the user's are in the frame */
     mov     $0x10, %ax
     mov     %ax, %ds
     mov     %ax, %es
     mov     %ax, %fs
     mov     %ax, %gs
-    cld
     mov     %esp, %ebx              /* ebx is callee-saved: it still holds the frame after the call */
     and     $-16, %esp
     sub     $512, %esp
