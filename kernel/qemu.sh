@@ -10,8 +10,9 @@
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
 # pages, "qemu64,+pdpe1gb" adds them).
 #
-# Run mode (x86_64): kernel/qemu.sh [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
-# boots the kernel with `run=1` and the program as Multiboot modules (a manifest with argv and
+# Run mode: kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
+# boots the kernel with `run=1` and the program (a static ELF64 x86-64 executable, or ELF32 i386
+# with --arch i386) as Multiboot modules (a manifest with argv and
 # the files' guest paths, NUL-separated so every byte survives; the program; the files, each
 # readable in the program at GUEST, by default "/" and its name). Everything after PROGRAM is
 # argv verbatim (argv[0] is PROGRAM as given). The program's stdout and stderr (COM2, COM3)
@@ -95,7 +96,6 @@ args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
 [ -n "$APPEND" ] && [ -z "$RUN" ] && args+=(-append "$APPEND")
 
 if [ -n "$RUN" ]; then
-    [ "$ARCH" = x86_64 ] || { echo "qemu.sh: --run needs the x86_64 kernel" >&2; exit 1; }
     [ -f "$RUN" ] || { echo "qemu.sh: --run: $RUN: no such file" >&2; exit 1; }
     RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sharpmm-run.XXXXXX")"
     trap 'rm -rf "$RUN_DIR"' EXIT
@@ -125,14 +125,16 @@ if [ -n "$RUN" ]; then
     [ -n "$LOG" ] || { LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"; LOG_NAMED=0; }
     mkdir -p "$(dirname "$LOG")"
     [ -n "$CPU" ] || CPU=max
-    # The backing store: host memory outside the guest's RAM, as a PCI device (ivshmem) the kernel
-    # uses as a RAM disk of page slots; four times the guest's RAM (host pages are only taken
-    # when written).
-    mem_mib="${MEM%[MmGg]}"
-    case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
-    swap_mib=1
-    while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
-    args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
+    # The backing store (x86-64): host memory outside the guest's RAM, as a PCI device (ivshmem)
+    # the kernel uses as a RAM disk of page slots; four times the guest's RAM (host pages are only
+    # taken when written). The i386 kernel has none (its BAR lies above 4 GiB: arch/i386/SwapDevice.cs).
+    if [ "$ARCH" = x86_64 ]; then
+        mem_mib="${MEM%[MmGg]}"
+        case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
+        swap_mib=1
+        while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
+        args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
+    fi
     args+=(-cpu "$CPU" -append "run=1 $APPEND" -initrd "$initrd"
            -serial "file:$LOG" -serial "file:$RUN_DIR/stdout" -serial "file:$RUN_DIR/stderr")
     set +e

@@ -39,6 +39,10 @@
 #       64 MiB guest, output as native, pages out to the swap device and back; filemap: a --file read,
 #       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
 #       SHARPMM-RUN line that says every frame came back.
+#   the same programs in ring 3 on the i386 kernel (gcc -m32 -static; native runs under
+#       setarch i386 -3 -L -R): hello (also as a static PIE), exit3, nullderef, forkwait, filemap as above (no pageout:
+#       no backing store there), forkwait again on a 2G guest (HighMem user pages), on low-2g and
+#       with PAE; an ELF64 program refused with the kernel's reason (status 125)
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
 #       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
@@ -559,7 +563,7 @@ if command -v musl-gcc >/dev/null; then
         "$KERNEL_DIR/qemu.sh" --no-build --timeout "$TIMEOUT" --log "$LOG_DIR/notelf.log" \
             --run "$KERNEL_DIR/tests/run/filemap.txt" >"$LOG_DIR/notelf.out" 2>"$LOG_DIR/notelf.err"
         status=$?
-        if [ "$status" = 125 ] && grep -q 'did not finish the run (QEMU status 3): run: the program is not a loadable static ELF64 executable: not an ELF file' "$LOG_DIR/notelf.err"; then
+        if [ "$status" = 125 ] && grep -q 'did not finish the run (QEMU status 3): run: the program is not a loadable static ELF64 x86-64 executable: not an ELF file' "$LOG_DIR/notelf.err"; then
             passed=$((passed + 1)); printf 'config %-14s ... ok\n' notelf
         else
             failed=$((failed + 1)); printf 'config %-14s ... FAILED: status %s, stderr: %s\n' notelf "$status" "$(tr '\n' ' ' <"$LOG_DIR/notelf.err")"
@@ -595,6 +599,59 @@ run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --app
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic_i386 -- --arch i386 --machine pc --mem 32M --append test=panic
 run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
+
+# Programs in ring 3 on the i386 kernel: the same sources built with gcc -m32 -static (glibc;
+# gcc-multilib), compared with a native run under `setarch i386 -3 -L -R` (the 3G/1G split's user
+# space and the classic bottom-up mmap layout). No pageout: this kernel has no backing store.
+# forkwait also runs on a 2 GiB guest (user pages from HighMem, through kmap), on low-2g and
+# with PAE; an ELF64 program is refused with the kernel's reason.
+RUN_BIN_I386="$KERNEL_DIR/build/run-i386"
+native_i386() {
+    local name="$1" program="$2"
+    shift 2
+    setarch i386 -3 -L -R "$RUN_BIN_I386/$program" "$@" >"$LOG_DIR/$name.native.out" 2>"$LOG_DIR/$name.native.err"
+}
+mkdir -p "$RUN_BIN_I386"
+built=1
+for src in "$KERNEL_DIR"/tests/run/*.c; do
+    gcc -m32 -static -O2 -o "$RUN_BIN_I386/$(basename "${src%.c}")" "$src" 2>/dev/null || built=0
+done
+gcc -m32 -static-pie -O2 -o "$RUN_BIN_I386/hello-pie" "$KERNEL_DIR/tests/run/hello.c" 2>/dev/null || built=0
+if [ "$built" = 1 ] && command -v setarch >/dev/null; then
+    native_i386 i386-hello hello 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+    run_program i386-hello 0 check_native -- --arch i386 --run "$RUN_BIN_I386/hello" 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+    native_i386 i386-hello-pie hello-pie static PIE
+    run_program i386-hello-pie 0 check_native -- --arch i386 --run "$RUN_BIN_I386/hello-pie" static PIE
+    native_i386 i386-exit3 exit3
+    run_program i386-exit3 3 check_native -- --arch i386 --run "$RUN_BIN_I386/exit3"
+    native_i386 i386-nullderef nullderef
+    run_program i386-nullderef 139 check_run_nullderef -- --arch i386 --run "$RUN_BIN_I386/nullderef"
+    native_i386 i386-forkwait forkwait
+    run_program i386-forkwait 0 check_native -- --arch i386 --run "$RUN_BIN_I386/forkwait"
+    native_i386 i386-filemap filemap "$KERNEL_DIR/tests/run/filemap.txt"
+    run_program i386-filemap 0 check_native -- --arch i386 --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN_I386/filemap" /data/filemap.txt
+    for variant in "highmem-2G|--mem 2G" "low-2g|--mem 2G --append layout=low-2g" "pae|--machine q35 --mem 512M --append pae"; do
+        IFS='|' read -r tag options <<<"$variant"
+        cp "$LOG_DIR/i386-forkwait.native.out" "$LOG_DIR/i386-forkwait-$tag.native.out"
+        cp "$LOG_DIR/i386-forkwait.native.err" "$LOG_DIR/i386-forkwait-$tag.native.err"
+        read -r -a opts <<<"$options"
+        run_program "i386-forkwait-$tag" 0 check_native -- --arch i386 "${opts[@]}" --run "$RUN_BIN_I386/forkwait"
+    done
+    # An ELF64 program on the i386 kernel: the run never starts, with the kernel's reason.
+    if [ -x "$RUN_BIN/hello" ]; then
+        "$KERNEL_DIR/qemu.sh" --no-build --arch i386 --timeout "$TIMEOUT" --log "$LOG_DIR/i386-elf64.log" \
+            --run "$RUN_BIN/hello" >"$LOG_DIR/i386-elf64.out" 2>"$LOG_DIR/i386-elf64.err"
+        status=$?
+        if [ "$status" = 125 ] && grep -q 'run: the program is not a loadable static ELF32 i386 executable: ELF64 (this kernel runs ELF32 i386 programs)' "$LOG_DIR/i386-elf64.err"; then
+            passed=$((passed + 1)); printf 'config %-14s ... ok\n' i386-elf64
+        else
+            failed=$((failed + 1)); printf 'config %-14s ... FAILED: status %s, stderr: %s\n' i386-elf64 "$status" "$(tr '\n' ' ' <"$LOG_DIR/i386-elf64.err")"
+        fi
+    fi
+else
+    failed=$((failed + 1))
+    echo "config i386-run-programs ... FAILED: gcc -m32 -static could not build kernel/tests/run/*.c (apt-get install gcc-multilib), or no setarch"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -48,7 +48,8 @@ internal static class QemuCommand
         };
         var run = new Option<string>("--run")
         {
-            Description = "Run PROGRAM (a static x86-64 Linux executable, e.g. built with musl-gcc -static) in ring 3 on the kernel instead of " +
+            Description = "Run PROGRAM (a static Linux executable: x86-64, e.g. built with musl-gcc -static; with --arch i386 an i386 one, " +
+                "e.g. gcc -m32 -static) in ring 3 on the kernel instead of " +
                 "the test suite. Must come last: everything after PROGRAM is its argv, verbatim. The program's stdout and stderr are this " +
                 "command's; the kernel log goes to --log FILE or a temporary file named on stderr at the end. Exits with the program's " +
                 "status (128 + signal when it was killed), 125 when the kernel did not finish the run.",
@@ -98,7 +99,8 @@ internal static class QemuCommand
             if (program == null && files.Length != 0) throw new UsageException("--file: only with --run PROGRAM");
             if (program != null)
             {
-                if (archName != "x86_64") throw new UsageException("--run: only the x86_64 kernel runs programs");
+                if (archName == "i386" && (r.GetValue(append) ?? "").Contains("layout=phantom", StringComparison.Ordinal))
+                    throw new UsageException("--run: layout=phantom has no user address spaces (the i386 kernel runs programs on the higher half and low-2g)");
                 if (!File.Exists(program)) throw new FileNotFoundException($"--run: {program}: no such file");
                 foreach (string f in files)
                 {

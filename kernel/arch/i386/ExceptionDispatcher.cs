@@ -27,6 +27,11 @@ internal static unsafe class ExceptionDispatcher
     private static void Dispatch(InterruptFrame* frame)
     {
         uint cr2 = Arch.ReadCr2();
+        if ((frame->Cs & 3) != 0)
+        {
+            UserFaults.Handle(frame, cr2);
+            return;
+        }
         if (frame->Vector == 14 && Platform.Phantom && ObjectSpace.TryHandle(cr2, frame->ErrorCode)) return;
         if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;

@@ -1,5 +1,6 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
 global using KernelPagingFormat = SharpMM.Kernel.I386Format;
+global using KernelLinuxCalls = SharpMM.User.Linux.LinuxMemoryCalls<SharpMM.Kernel.I386Format, SharpMM.Kernel.KernelFrames, SharpMM.User.RamDiskStore>;
 global using KernelTableAccess = SharpMM.Kernel.LiveTableAccess;
 
 using SharpMM.Addressing;
@@ -161,8 +162,13 @@ internal static unsafe class Platform
         return s;
     }
 
-    /// <summary>`run=1`: this kernel has no user mode yet, so the run stops with a panic that says so.</summary>
-    public static void RunProgram(ref LoaderInfo loader) => KernelPanic.Fail("run: the i386 kernel has no user mode yet");
+    /// <summary>`run=1`: runs the program the loader gave as modules instead of the test suite
+    /// (RunMode); never returns. Phantom's map has no user spaces, so it refuses.</summary>
+    public static void RunProgram(ref LoaderInfo loader)
+    {
+        if (!HasUserSpace) KernelPanic.Fail("run: layout=phantom has no user address spaces (boot the higher half or low-2g)");
+        RunMode.Run(ref loader);
+    }
 
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>

@@ -1,5 +1,6 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
 global using KernelPagingFormat = SharpMM.Paging.X86.X86LongModeFormat;
+global using KernelLinuxCalls = SharpMM.User.Linux.LinuxMemoryCalls<SharpMM.Paging.X86.X86LongModeFormat, SharpMM.Kernel.KernelFrames, SharpMM.User.RamDiskStore>;
 global using KernelTableAccess = SharpMM.Paging.DirectMapTableAccess;
 
 using SharpMM.Addressing;
