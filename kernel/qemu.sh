@@ -21,6 +21,10 @@
 # printed on stderr at the end. The exit status is the program's (128 + signal when it was
 # killed), read from the kernel's SHARPMM-RUN line; 125 when the kernel did not finish the run (no such line: the log says why).
 #
+# When the kernel reports an exception (status 7) or panics (3), the faulting RIP/EIP and the
+# report's backtrace (i386) are named on stderr with addr2line: "qemu.sh: EIP 0x... in FUNCTION",
+# then "qemu.sh:   called from 0x... in FUNCTION" (file:line too where the image has DWARF).
+#
 # Builds first unless the image is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
 # passed); otherwise QEMU's status (3 panic, 5 tests failed, 7 CPU exception, 9 boot failure;
@@ -53,7 +57,7 @@ while [ $# -gt 0 ]; do
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
@@ -71,7 +75,7 @@ fi
 
 if [ "$BUILD" = 1 ]; then
     newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/tests" "$KERNEL_DIR/arch/$ARCH" "$KERNEL_DIR/../src/SharpMM" \
-        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
+        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" "$KERNEL_DIR/tools" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
     if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
         # The build takes a minute or more: say so on a terminal (pipes and logs stay quiet).
         [ -t 2 ] && echo "qemu.sh: building the $ARCH kernel (kernel/build.sh)..." >&2
@@ -158,16 +162,43 @@ fi
 args+=(-serial stdio)
 [ -n "$CPU" ] && args+=(-cpu "$CPU")
 
-set +e
-if [ -n "$LOG" ]; then
-    mkdir -p "$(dirname "$LOG")"
-    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null | tee "$LOG"
-    status=${PIPESTATUS[0]}
+# The serial output is kept (in --log FILE, or a temporary file) so that a report can be symbolised.
+SERIAL="$LOG"
+if [ -z "$SERIAL" ]; then
+    SERIAL="$(mktemp "${TMPDIR:-/tmp}/sharpmm-serial.XXXXXX")"
+    trap 'rm -f "$SERIAL"' EXIT
 else
-    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null
-    status=$?
+    mkdir -p "$(dirname "$SERIAL")"
 fi
+set +e
+timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null | tee "$SERIAL"
+status=${PIPESTATUS[0]}
 set -e
+
+# An exception report or a panic: the faulting RIP/EIP and the backtrace's return addresses
+# (i386) named with addr2line from the image's symbols (function, and file:line where the image
+# has DWARF: x86-64). A return address is looked up one byte back, inside its call.
+where() { case "$2" in '??:'*) echo "$1" ;; *) echo "$1 ($2)" ;; esac; }
+symbolise() {
+    local elf="$1" ip addrs=() a names
+    command -v addr2line >/dev/null && [ -f "$elf" ] || return 0
+    ip="$(grep -aoE '^ +[RE]IP=0x[0-9a-f]+' "$SERIAL" | tail -n 1 | sed 's/.*=//' || true)"
+    [ -n "$ip" ] && addrs+=("$ip")
+    for a in $(grep -a '^backtrace: ' "$SERIAL" | tail -n 1 | sed 's/^backtrace: //' || true); do
+        addrs+=("$(printf '0x%x' $((a - 1)))")
+    done
+    [ "${#addrs[@]}" -gt 0 ] || return 0
+    mapfile -t names < <(addr2line -f -e "$elf" "${addrs[@]}" 2>/dev/null || true)
+    local i=0 label=RIP
+    [ "$ARCH" = i386 ] && label=EIP
+    [ -n "$ip" ] && { echo "qemu.sh: $label $ip in $(where "${names[0]:-??}" "${names[1]:-??}")" >&2; i=1; }
+    for ((; i < ${#addrs[@]}; i++)); do
+        echo "qemu.sh:   called from ${addrs[$i]} in $(where "${names[$((2 * i))]:-??}" "${names[$((2 * i + 1))]:-??}")" >&2
+    done
+}
+if [ "$status" = 7 ] || [ "$status" = 3 ]; then
+    case "$ARCH" in x86_64) symbolise "$KERNEL_DIR/build/x86_64/sharpmm.elf" ;; i386) symbolise "$IMAGE" ;; esac
+fi
 
 if [ "$status" = 33 ]; then exit 0; fi
 if [ "$status" = 124 ]; then echo "qemu.sh: timed out after ${TIMEOUT}s" >&2; exit 124; fi
