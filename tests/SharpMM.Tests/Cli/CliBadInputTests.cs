@@ -47,6 +47,7 @@ public class CliBadInputTests
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G")]
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G", "--append", "test=x pae")]
     [InlineData("--arch: 'arm' is not one of x86_64, i386", "qemu", "--arch", "arm")]
+    [InlineData("--run: layout=phantom has no user address spaces", "qemu", "--arch", "i386", "--append", "layout=phantom", "--run", "/bin/true")]
     // Choices and names, with a suggestion when close.
     [InlineData("--machine: 'q3' is not one of pc, q35 (did you mean 'q35'?)", "boot", "--machine", "q3")]
     [InlineData("--layout: 'x86-64' is not one of", "pagetable", "--layout", "x86-64")]
