@@ -203,6 +203,9 @@ internal static unsafe class Platform
         }
     }
 
+    /// <summary>One CPU: the other CPUs are started on x86-64 only.</summary>
+    public static int StartCpus(ref LoaderInfo loader) => 1;
+
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();

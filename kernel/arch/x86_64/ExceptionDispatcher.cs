@@ -42,6 +42,11 @@ internal static unsafe class ExceptionDispatcher
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
+        if (frame->Vector >= Idt.ExceptionVectors)
+        {
+            Interrupts.Dispatch(frame);
+            return;
+        }
         if (frame->Vector == 3 && ExpectBreakpoint)
         {
             ExpectBreakpoint = false;
@@ -128,6 +133,12 @@ internal static unsafe class ExceptionDispatcher
         }
         else if (pf && cr2 < 4096) w.Str(" note: null pointer dereference");
         else if (KernelStack.IsGuard(cr2)) w.Str(pf ? " note: kernel stack guard page" : " note: kernel stack overflow (guard page)");
+        else if (PerCpus.StackGuardOwner(cr2, out int cpu))
+        {
+            w.Str(" note: cpu ");
+            w.Dec((ulong)cpu);
+            w.Str(pf ? " kernel stack guard page" : " kernel stack overflow (guard page)");
+        }
         else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(pf ? " note: boot stack guard page" : " note: boot stack overflow (guard page)");
         else if (pf && (error & 0x10) != 0) w.Str(" note: instruction fetch from a no-execute page");
         else if (pf && (error & 3) == 3 && cr2 >= KernelImage.ToVirt(KernelImage.Start) && cr2 < KernelImage.ToVirt(KernelImage.RodataStart)) w.Str(" note: write to kernel text (read-only)");

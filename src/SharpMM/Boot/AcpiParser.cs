@@ -29,26 +29,37 @@ public static unsafe class AcpiParser
     private const ulong EbdaPointer = 0x40E, BiosAreaStart = 0xE0000, BiosAreaEnd = 0x100000;
 
     /// <summary>
-    /// Looks for the RSDP in the first KiB of the EBDA (its segment read from 0x40E), then in
+    /// The EBDA's address as the BIOS data area holds it (the real-mode segment at 0x40E, shifted
+    /// by 4). False when the view cannot reach page 0 or the value is not in low memory.
+    /// </summary>
+    public static bool ReadEbdaPointer<TView>(ref TView view, out ulong ebda) where TView : struct, IPhysicalView
+    {
+        ebda = 0;
+        byte* segment = view.Map(EbdaPointer, 2);
+        if (segment == null) return false;
+        ulong at = (ulong)(segment[0] | segment[1] << 8) << 4;
+        if (at < 0x400 || at >= BiosAreaStart) return false;
+        ebda = at;
+        return true;
+    }
+
+    /// <summary>
+    /// Looks for the RSDP in the first KiB of the EBDA at <paramref name="ebda"/> (from
+    /// <see cref="ReadEbdaPointer"/>, or where the loader says low RAM ends; 0 to skip it), then in
     /// 0xE0000-0xFFFFF. A signature whose checksum fails is skipped (the BIOS area holds many
     /// byte strings) but remembered: when no valid RSDP exists the reason says one was seen.
     /// Return: Ok and its address; <see cref="Status.EmptyMap"/> "no RSDP" or
     /// <see cref="Status.Malformed"/> "RSDP checksum"; <see cref="Status.OutOfRange"/> when the
     /// view cannot reach the BIOS area.
     /// </summary>
-    public static Status FindRsdp<TView>(ref TView view, out ulong rsdp, out string reason) where TView : struct, IPhysicalView
+    public static Status FindRsdp<TView>(ref TView view, ulong ebda, out ulong rsdp, out string reason) where TView : struct, IPhysicalView
     {
         rsdp = 0;
         bool badChecksum = false;
-        byte* ebdaSegment = view.Map(EbdaPointer, 2);
-        if (ebdaSegment != null)
+        if (ebda != 0 && ebda < BiosAreaStart && Scan(ref view, ebda, ebda + 1024, out rsdp, ref badChecksum))
         {
-            ulong ebda = (ulong)(ebdaSegment[0] | ebdaSegment[1] << 8) << 4;
-            if (ebda >= 0x400 && ebda < BiosAreaStart && Scan(ref view, ebda, ebda + 1024, out rsdp, ref badChecksum))
-            {
-                reason = null;
-                return Status.Ok;
-            }
+            reason = null;
+            return Status.Ok;
         }
         if (view.Map(BiosAreaStart, BiosAreaEnd - BiosAreaStart) == null)
         {

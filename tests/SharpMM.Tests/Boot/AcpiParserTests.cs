@@ -29,7 +29,8 @@ public unsafe class AcpiParserTests
             fixed (byte* p = Bytes)
             {
                 var view = new ArrayView(p, Size);
-                return AcpiParser.FindRsdp(ref view, out rsdp, out reason);
+                ulong ebda = AcpiParser.ReadEbdaPointer(ref view, out ulong e) ? e : 0;
+                return AcpiParser.FindRsdp(ref view, ebda, out rsdp, out reason);
             }
         }
 
