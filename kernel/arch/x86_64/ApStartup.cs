@@ -1,6 +1,8 @@
 using System.Runtime;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using SharpMM.Addressing;
+
 
 namespace SharpMM.Kernel;
 
@@ -30,7 +32,6 @@ internal static unsafe class ApStartup
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_ap_trampoline_start")] private static extern byte* TrampolineStart();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_ap_trampoline_end")] private static extern byte* TrampolineEnd();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_ap_entry")] private static extern ulong EntryAddress();
-    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_atomic_load32")] private static extern int Load(int* p);
 
     /// <summary>The trampoline page's physical address (0 before <see cref="Prepare"/>).</summary>
     public static ulong TrampolinePhys => s_page;
@@ -106,11 +107,11 @@ internal static unsafe class ApStartup
         Smp.SpinMicroseconds(10_000);
         LocalApic.SendStartup(cpu->ApicId, page);
         Smp.SpinMicroseconds(200);
-        if (Load(&cpu->Online) == 0) LocalApic.SendStartup(cpu->ApicId, page);
+        if (Volatile.Read(ref cpu->Online) == 0) LocalApic.SendStartup(cpu->ApicId, page);
         ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * timeoutMs;
         while (Arch.Rdtsc() < deadline)
         {
-            if (Load(&cpu->Online) != 0) return true;
+            if (Volatile.Read(ref cpu->Online) != 0) return true;
             Arch.Pause();
         }
         LocalApic.SendInit(cpu->ApicId);

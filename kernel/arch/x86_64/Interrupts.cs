@@ -1,4 +1,5 @@
 using System;
+using SharpMM.Concurrency;
 
 namespace SharpMM.Kernel;
 
@@ -7,9 +8,10 @@ namespace SharpMM.Kernel;
 /// <see cref="Smp.Start"/>): the exception stubs' dispatcher hands them here.
 /// <code>
 ///   239  LAPIC timer      counts a tick on this CPU, EOI
-///   240  request IPI      EOI, counts it, notes the CPU it ran on (GS), then runs the CPU's
-///                         pending cross-CPU requests; also wakes a CPU halted in its idle loop,
-///                         which then looks at its mailbox (<see cref="Smp.RunOn"/>)
+///   240  request IPI      EOI, counts it, notes the CPU it ran on (GS), then Cpu.ServiceRequests
+///                         (the library's cross-CPU requests: TLB shootdown, cache drains); also
+///                         wakes a CPU halted in its idle loop, which then looks at its mailbox
+///                         (<see cref="Smp.RunOn"/>)
 ///   255  spurious         nothing (a spurious interrupt takes no EOI)
 /// </code>
 /// Interrupts are off in the kernel except where a CPU waits for them (the APs' idle loop, the
@@ -35,6 +37,7 @@ internal static unsafe class Interrupts
                 LocalApic.Eoi();
                 cpu->IpisTaken++;
                 cpu->IpiSeenOnCpu = PerCpus.CurrentIndex;
+                Cpu.ServiceRequests();
                 return;
             case SpuriousVector:
                 return;

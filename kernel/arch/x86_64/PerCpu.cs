@@ -54,4 +54,6 @@ internal unsafe struct PerCpu
     [FieldOffset(296)] public int TimerTicks;
     /// <summary>The index read from GS inside the last request IPI's handler (the IPI test's witness).</summary>
     [FieldOffset(300)] public int IpiSeenOnCpu;
+    /// <summary>Host-call requests (CpuRequest.HostCall) this CPU's handler ran.</summary>
+    [FieldOffset(304)] public int HostCalls;
 }

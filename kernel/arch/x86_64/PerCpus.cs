@@ -23,8 +23,8 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class PerCpus
 {
-    /// <summary>CPUs the kernel runs at most (smp.S MAX_CPUS; the library's Cpu.MaxCpus).</summary>
-    public const int MaxCpus = 16;
+    /// <summary>CPUs the kernel runs at most: the library's (smp.S MAX_CPUS must match).</summary>
+    public const int MaxCpus = SharpMM.Concurrency.Cpu.MaxCpus;
     /// <summary>GDT entries: null, kernel code/data, user data/code, TSS (two entries).</summary>
     public const int GdtEntries = 7;
     private const int TssDescriptor = 5;

@@ -1,7 +1,10 @@
 using System.Runtime;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using SharpMM.Boot;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
+
 
 namespace SharpMM.Kernel;
 
@@ -29,9 +32,6 @@ internal static unsafe class Smp
     private const uint MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrSfmask = 0xC0000084, MsrKernelGsBase = 0xC0000102;
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_sti_hlt")] private static extern void StiHlt();
-    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_atomic_load32")] public static extern int Load(int* p);
-    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_atomic_store32")] public static extern void Store(int* p, int value);
-    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_atomic_add32")] public static extern int Add(int* p, int value);
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_stack_pointer")] public static extern ulong StackPointer();
 
     /// <summary>CPUs running (the boot CPU included).</summary>
@@ -65,6 +65,7 @@ internal static unsafe class Smp
         }
         LocalApic.Enable();
         LocalApic.CalibrateTimer();
+        InstallLibraryHooks();
         uint bootApic = LocalApic.Id;
         PerCpus.Current->ApicId = bootApic;
         w.Str("smp: local APIC at ");
@@ -134,6 +135,7 @@ internal static unsafe class Smp
             s_online++;
         }
         ulong cycles = Arch.Rdtsc() - t0;
+        Cpu.SetOnline(s_online);
         w.Str("smp: ");
         w.Dec((ulong)s_online);
         w.Str(" of ");
@@ -149,6 +151,34 @@ internal static unsafe class Smp
         }
         w.Line();
         return s_online;
+    }
+
+    /// <summary>
+    /// The library's view of the CPUs (SharpMM.Concurrency.Cpu): the current CPU from GS, pause
+    /// in spin loops, IPIs through the local APIC, the TSC as the lock clock, and the kernel's
+    /// host-call handler. The host call only counts (the IPI test's witness): work handed to a
+    /// CPU runs in its idle loop (<see cref="RunOn"/>), never inside a request handler, which
+    /// may run in Cpu.Relax while its CPU holds locks.
+    /// </summary>
+    private static void InstallLibraryHooks()
+    {
+        Cpu.Install(&CurrentIndex, &Pause);
+        Cpu.InstallIpi(&SendIpis);
+        Cpu.InstallClock(&Clock);
+        Cpu.SetRequestHandler(CpuRequest.HostCall, &CountHostCall);
+    }
+
+    private static int CurrentIndex() => PerCpus.CurrentIndex;
+    private static void Pause() => Arch.Pause();
+    private static ulong Clock() => Arch.Rdtsc();
+    private static void CountHostCall() => PerCpus.Current->HostCalls++;
+
+    /// <summary>A request IPI to every online CPU of <paramref name="mask"/>.</summary>
+    private static void SendIpis(ulong mask)
+    {
+        for (int i = 0; i < s_online && i < 64; i++)
+            if ((mask & (1UL << i)) != 0 && !LocalApic.SendFixed(PerCpus.Area(i)->ApicId, Interrupts.RequestVector))
+                KernelPanic.Fail("smp: the local APIC did not accept an IPI for cpu", (ulong)i);
     }
 
     /// <summary>An AP's first managed code (ap_entry64, on its own stack, GS = its area).</summary>
@@ -179,7 +209,7 @@ internal static unsafe class Smp
         w.Str("], guard page ");
         w.Hex(cpu->StackGuard, 16);
         w.Line();
-        Store(&cpu->Online, 1);
+        Volatile.Write(ref cpu->Online, 1);
         IdleLoop(cpu);
     }
 
@@ -188,11 +218,11 @@ internal static unsafe class Smp
         while (true)
         {
             Arch.Cli();
-            int requested = Load(&cpu->Requested);
+            int requested = Volatile.Read(ref cpu->Requested);
             if (requested != cpu->Completed)
             {
                 cpu->Work(cpu->Argument);
-                Store(&cpu->Completed, requested);
+                Volatile.Write(ref cpu->Completed, requested);
                 continue;
             }
             StiHlt();
@@ -206,10 +236,10 @@ internal static unsafe class Smp
     {
         if (index <= 0 || index >= s_online) return 0;
         PerCpu* cpu = PerCpus.Area(index);
-        if (Load(&cpu->Online) == 0 || Load(&cpu->Requested) != Load(&cpu->Completed)) return 0;
+        if (Volatile.Read(ref cpu->Online) == 0 || Volatile.Read(ref cpu->Requested) != Volatile.Read(ref cpu->Completed)) return 0;
         cpu->Work = work;
         cpu->Argument = argument;
-        int request = Add(&cpu->Requested, 1) + 1;
+        int request = Interlocked.Increment(ref cpu->Requested);
         LocalApic.SendFixed(cpu->ApicId, Interrupts.RequestVector);
         return request;
     }
@@ -220,7 +250,7 @@ internal static unsafe class Smp
     {
         PerCpu* cpu = PerCpus.Area(index);
         ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * timeoutMs;
-        while (Load(&cpu->Completed) != request)
+        while (Volatile.Read(ref cpu->Completed) != request)
         {
             if (Arch.Rdtsc() > deadline) return false;
             Arch.Pause();

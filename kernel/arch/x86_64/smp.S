@@ -1,6 +1,6 @@
 /*
  * Several CPUs: the application processors' way from the start-up IPI into managed code, the
- * per-CPU areas behind GS, and the few instructions SMP code needs (atomics, MMIO, sti;hlt).
+ * per-CPU areas behind GS, and the few instructions SMP code needs (MMIO, sti;hlt).
  *
  * AP start-up (ApStartup.cs copies the trampoline to a page below 1 MiB, fills its parameters
  * and sends INIT-SIPI-SIPI with vector = the page number, so the AP starts in real mode at
@@ -192,21 +192,6 @@ FUNC arch_cpu_index
 FUNC arch_sti_hlt
     sti
     hlt
-    ret
-
-/* int arch_atomic_add32(int* p, int v): *p += v atomically (lock xadd, a full barrier); the old value. */
-FUNC arch_atomic_add32
-    mov     %esi, %eax
-    lock xadd %eax, (%rdi)
-    ret
-
-/* int arch_atomic_load32(int* p) / void arch_atomic_store32(int* p, int v): one 32-bit access
-   the compiler cannot merge, cache or move (the store with xchg: a full barrier). */
-FUNC arch_atomic_load32
-    mov     (%rdi), %eax
-    ret
-FUNC arch_atomic_store32
-    xchg    %esi, (%rdi)
     ret
 
 /* uint arch_mmio_read32(ulong va) / void arch_mmio_write32(ulong va, uint v): device registers. */
