@@ -35,8 +35,10 @@
 #       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
 #       index, GS area, stack and guard page; a request IPI round trip; the LAPIC timer on every
 #       CPU; atomic adds from all CPUs at once)
-#   pc, 512M, --smp 2, -append test=apstackoverflow
-#       status 7 and a double-fault report whose note names cpu 1's kernel stack guard page
+#   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
+#       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
+#       third CPU as cpu 1 ("2 of 3 CPUs online", "cpus":2); then status 7 and a double-fault
+#       report whose note names cpu 1's kernel stack guard page
 #   programs in ring 3 (kernel/tests/run/*.c, musl-gcc -static; qemu.sh --run, SMEP/SMAP on)
 #       hello with arguments that hold spaces, quotes, an empty one, an option-like one and
 #       commas: stdout and stderr byte for byte as a native run's; exit3: status 3, output as
@@ -436,8 +438,15 @@ check_smp2() { check_smp "$1" 2; }
 check_smp3() { check_smp "$1" 3; }
 check_smp4() { check_smp "$1" 4; }
 
-# A deliberate overflow of CPU 1's stack: #DF on that CPU's IST stack, the note names the CPU.
+# Three CPUs, the first AP sent no start-up IPI (test=apstartfail): reported after its timeout,
+# the third CPU comes up as cpu 1 (the online CPUs stay numbered 0..N-1), "smp: 2 of 3 CPUs
+# online ..., 1 did not start", "cpus":2. Then a deliberate overflow of CPU 1's stack
+# (test=apstackoverflow): #DF on that CPU's IST stack, the note names the CPU.
 check_apstackoverflow() {
+    grep -qE '^smp: cpu 1 \(APIC id 1\) did not come up within [0-9]+ ms; going on without it$' "$1" || { echo "the CPU that got no SIPI was not reported"; return; }
+    grep -qE '^smp: cpu 1 online, APIC id 2, ' "$1" || { echo "the next CPU did not come up as cpu 1"; return; }
+    grep -qE '^smp: 2 of 3 CPUs online in [0-9]+ ms, 1 did not start$' "$1" || { echo "no 'smp: 2 of 3 CPUs online ..., 1 did not start' line"; return; }
+    grep -qE '^SHARPMM-JSON .*"cpus":2\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":2"; return; }
     grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
     grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=0x[0-9a-f]{16} note: cpu 1 kernel stack overflow \(guard page\)$" "$1" \
         || { echo "#DF report does not name cpu 1's stack guard page"; return; }
@@ -462,7 +471,7 @@ run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
 run smp2-pc-512M 33 check_smp2 -- --machine pc --mem 512M --smp 2
 run smp3-q35-512M 33 check_smp3 -- --machine q35 --mem 512M --smp 3
 run smp4-pc-3G 33 check_smp4 -- --machine pc --mem 3G --smp 4
-run apstackoverflow 7 check_apstackoverflow -- --machine pc --mem 512M --smp 2 --append test=apstackoverflow
+run apstartfail-overflow 7 check_apstackoverflow -- --machine pc --mem 512M --smp 3 --append "test=apstartfail test=apstackoverflow"
 # Programs in ring 3 (kernel/tests/run/*.c, built static with musl-gcc, package musl-tools):
 # run_program NAME EXPECTED_EXIT CHECK -- qemu.sh run args... runs `qemu.sh --run` with the
 # program's stdout, stderr and the kernel log in NAME.out, NAME.err and NAME.log; the status must

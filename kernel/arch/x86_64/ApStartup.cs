@@ -95,8 +95,10 @@ internal static unsafe class ApStartup
     /// INIT, 10 ms, SIPI, 200 us, a second SIPI if it has not arrived, then up to
     /// <paramref name="timeoutMs"/> for it to say it is online. True when it is; false after
     /// the timeout (the CPU then gets another INIT, which parks it until a SIPI).
+    /// <paramref name="sendStartup"/> false leaves out the SIPIs (test=apstartfail: a CPU that
+    /// does not answer).
     /// </summary>
-    public static bool Start(PerCpu* cpu, ulong timeoutMs)
+    public static bool Start(PerCpu* cpu, ulong timeoutMs, bool sendStartup)
     {
         byte* code = Platform.DirectMap.ToVirt(s_page);
         *(ulong*)(code + ParamKernelCr3) = KernelAddressSpace.Mapper.RootPhys;
@@ -105,9 +107,12 @@ internal static unsafe class ApStartup
         uint page = (uint)(s_page >> PageSize.Shift);
         LocalApic.SendInit(cpu->ApicId);
         Smp.SpinMicroseconds(10_000);
-        LocalApic.SendStartup(cpu->ApicId, page);
-        Smp.SpinMicroseconds(200);
-        if (Volatile.Read(ref cpu->Online) == 0) LocalApic.SendStartup(cpu->ApicId, page);
+        if (sendStartup)
+        {
+            LocalApic.SendStartup(cpu->ApicId, page);
+            Smp.SpinMicroseconds(200);
+            if (Volatile.Read(ref cpu->Online) == 0) LocalApic.SendStartup(cpu->ApicId, page);
+        }
         ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * timeoutMs;
         while (Arch.Rdtsc() < deadline)
         {

@@ -1,3 +1,4 @@
+using System;
 using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Threading;
@@ -14,8 +15,9 @@ namespace SharpMM.Kernel;
 /// enabled processor of the MADT (<see cref="CpuDiscovery"/>) in table order, one at a time
 /// (<see cref="ApStartup"/>). CPU 0 is the boot CPU; the others are numbered 1.. as they come
 /// online, so the online CPUs are always 0..<see cref="Online"/>-1. A MADT with more than
-/// <see cref="PerCpus.MaxCpus"/> enabled processors starts the first ones and says so; a CPU that
-/// does not come up within <see cref="StartTimeoutMs"/> is reported and skipped.
+/// <see cref="PerCpus.MaxCpus"/> enabled processors starts the first ones and says so
+/// (Madt.StartOrder); a CPU that does not come up within <see cref="StartTimeoutMs"/> is reported
+/// and skipped (test=apstartfail sends the first AP no start-up IPI to show it).
 ///
 /// An AP runs <see cref="ApMain"/>: the boot CPU's CR4, EFER and system-call MSRs, its local
 /// APIC enabled, a line on serial, then the idle loop: interrupts off, run the mailbox's work if
@@ -80,16 +82,20 @@ internal static unsafe class Smp
         w.Dec(LocalApic.TimerTicksPerMs);
         w.Line(" counts/ms");
 
-        int wanted = madt.EnabledCount;
-        if (madt.Listed > madt.Count || wanted > PerCpus.MaxCpus)
+        uint* apicIds = stackalloc uint[PerCpus.MaxCpus];
+        int starting = madt.StartOrder(bootApic, PerCpus.MaxCpus, new Span<uint>(apicIds, PerCpus.MaxCpus), out int beyondLimit);
+        int wanted = 1 + starting;
+        if (beyondLimit != 0)
         {
             w.Str("smp: the MADT lists ");
-            w.Dec((ulong)madt.Listed);
-            w.Str(" processors; starting at most ");
+            w.Dec((ulong)(wanted + beyondLimit));
+            w.Str(" processors; starting the first ");
             w.Dec((ulong)PerCpus.MaxCpus);
-            w.Line(" (PerCpus.MaxCpus)");
+            w.Str(" (PerCpus.MaxCpus), ");
+            w.Dec((ulong)beyondLimit);
+            w.Line(" left out");
         }
-        if (wanted <= 1) return 1;
+        if (starting == 0) return 1;
 
         s = ApStartup.Prepare();
         if (s != Status.Ok)
@@ -108,25 +114,26 @@ internal static unsafe class Smp
 
         ulong t0 = Arch.Rdtsc();
         int failed = 0;
-        for (int i = 0; i < madt.Count && s_online < PerCpus.MaxCpus; i++)
+        // test=apstartfail: the first AP gets no start-up IPI, as a dead CPU would not answer one.
+        bool failFirst = loader.CommandLine.Has("test=apstartfail");
+        for (int i = 0; i < starting; i++)
         {
-            MadtCpu entry = madt.Cpu(i);
-            if (!entry.Enabled || entry.ApicId == bootApic) continue;
+            uint apicId = apicIds[i];
             int index = s_online;
-            if (PerCpus.Prepare(index, entry.ApicId) != Status.Ok)
+            if (PerCpus.Prepare(index, apicId) != Status.Ok)
             {
                 w.Str("smp: no memory for the stacks of cpu ");
                 w.Dec((ulong)index);
                 w.Line("; not starting more");
                 break;
             }
-            if (!ApStartup.Start(PerCpus.Area(index), StartTimeoutMs))
+            if (!ApStartup.Start(PerCpus.Area(index), StartTimeoutMs, sendStartup: !(failFirst && i == 0)))
             {
                 failed++;
                 w.Str("smp: cpu ");
                 w.Dec((ulong)index);
                 w.Str(" (APIC id ");
-                w.Dec(entry.ApicId);
+                w.Dec(apicId);
                 w.Str(") did not come up within ");
                 w.Dec(StartTimeoutMs);
                 w.Line(" ms; going on without it");

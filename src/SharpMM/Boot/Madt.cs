@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace SharpMM.Boot;
@@ -43,6 +44,28 @@ public struct Madt
             for (int i = 0; i < Count; i++) if (_cpus[i].Enabled) n++;
             return n;
         }
+    }
+
+    /// <summary>
+    /// The processors to start after the boot CPU: the enabled entries in table order without the
+    /// boot CPU's own (<paramref name="bootApicId"/>), at most <paramref name="maxCpus"/> - 1 and
+    /// at most <paramref name="apicIds"/>.Length of them, written to <paramref name="apicIds"/>.
+    /// Return: how many were written. <paramref name="beyondLimit"/>: the processors left out for
+    /// the limit (enabled entries past it, and entries listed beyond <see cref="Capacity"/>).
+    /// </summary>
+    public readonly int StartOrder(uint bootApicId, int maxCpus, Span<uint> apicIds, out int beyondLimit)
+    {
+        int room = Math.Min(maxCpus - 1, apicIds.Length);
+        int written = 0;
+        beyondLimit = Listed - Count;
+        for (int i = 0; i < Count; i++)
+        {
+            MadtCpu cpu = _cpus[i];
+            if (!cpu.Enabled || cpu.ApicId == bootApicId) continue;
+            if (written < room) apicIds[written++] = cpu.ApicId;
+            else beyondLimit++;
+        }
+        return written;
     }
 
     internal void Add(MadtCpu cpu)

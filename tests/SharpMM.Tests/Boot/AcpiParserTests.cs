@@ -294,6 +294,37 @@ public unsafe class AcpiParserTests
     }
 
     [Fact]
+    public void StartOrder_IsTheEnabledProcessorsInTableOrder_WithoutTheBootCpu()
+    {
+        Firmware f = Qemu(Madt(0xFEE00000, LocalApic(0, 4, true), LocalApic(1, 0, true), LocalApic(2, 2, false), LocalApic(3, 6, true)));
+        Assert.Equal(Status.Ok, f.Read(RsdpAt, out Madt madt, out _));
+        uint[] ids = new uint[16];
+        int n = madt.StartOrder(bootApicId: 0, maxCpus: 16, ids, out int beyond);
+        Assert.Equal(new uint[] { 4, 6 }, ids[..n]);
+        Assert.Equal(0, beyond);
+        n = madt.StartOrder(bootApicId: 6, maxCpus: 2, ids, out beyond);
+        Assert.Equal(new uint[] { 4 }, ids[..n]);
+        Assert.Equal(1, beyond);
+    }
+
+    [Fact]
+    public void StartOrder_OfMoreProcessorsThanTheLimit_StartsTheFirstAndCountsTheRest()
+    {
+        var entries = new List<byte[]>();
+        for (int i = 0; i < SharpMM.Boot.Madt.Capacity + 6; i++) entries.Add(LocalApic((byte)i, (byte)i, true));
+        const ulong bigMadt = 0x6000;
+        Firmware f = Qemu(FourCpus());
+        f.Put(bigMadt, Madt(0xFEE00000, entries.ToArray()));
+        f.Put(RsdtAt, Rsdt(bigMadt));
+        Assert.Equal(Status.Ok, f.Read(RsdpAt, out Madt madt, out _));
+        uint[] ids = new uint[16];
+        int n = madt.StartOrder(bootApicId: 0, maxCpus: 16, ids, out int beyond);
+        Assert.Equal(15, n);
+        Assert.Equal(Enumerable.Range(1, 15).Select(i => (uint)i), ids[..n]);
+        Assert.Equal(SharpMM.Boot.Madt.Capacity + 6 - 16, beyond);
+    }
+
+    [Fact]
     public void MoreProcessorsThanTheCapacity_KeepsTheFirstAndCountsAll()
     {
         var entries = new List<byte[]>();
