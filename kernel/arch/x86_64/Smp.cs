@@ -22,7 +22,8 @@ namespace SharpMM.Kernel;
 /// An AP runs <see cref="ApMain"/>: the boot CPU's CR4, EFER and system-call MSRs, its local
 /// APIC enabled, a line on serial, then the idle loop: interrupts off, run the mailbox's work if
 /// there is some (<see cref="RunOn"/>), else <c>sti; hlt</c> until an interrupt (a request IPI
-/// wakes it). Interrupts are on only inside that hlt.
+/// wakes it). Interrupts are on only inside that hlt: work runs with them off, so a spin loop in
+/// work must call Cpu.Relax (which answers the CPU's pending requests), never a bare pause.
 /// </summary>
 internal static unsafe class Smp
 {
@@ -260,7 +261,9 @@ internal static unsafe class Smp
         while (Volatile.Read(ref cpu->Completed) != request)
         {
             if (Arch.Rdtsc() > deadline) return false;
-            Arch.Pause();
+            // Relax answers this CPU's own pending requests: the CPU it waits for may be waiting
+            // for a TLB shootdown this one has to acknowledge.
+            Cpu.Relax();
         }
         return true;
     }
