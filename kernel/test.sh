@@ -33,7 +33,7 @@
 #   several CPUs: pc 512M --smp 2, q35 512M --smp 3, pc 3G --smp 4
 #       the suite as above, the MADT lists N processors, each AP says it is online, "smp: N of N
 #       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
-#       index, GS area, stack and guard page; a request IPI round trip; the LAPIC timer on every
+#       index, GS area, stack and guard page; Cpu.Kick of each CPU; the LAPIC timer on every
 #       CPU; atomic adds from all CPUs at once)
 #   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
@@ -430,7 +430,7 @@ check_smp() {
     grep -qE "^smp: $n of $n CPUs online in [0-9]+ ms$" "$1" || { echo "no 'smp: $n of $n CPUs online' line"; return; }
     grep -qE '^SHARPMM-JSON .*"cpus":'"$n"'\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":$n"; return; }
     for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, GS area, stack and guard page' \
-                'a request IPI to each CPU runs its handler on that CPU' 'lock xadd from every CPU at once loses no increment'; do
+                'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment'; do
         grep -qE "^test smp: $name \.\.\. " "$1" || { echo "the SMP test '$name' did not run"; return; }
     done
 }
