@@ -450,6 +450,7 @@ check_apstackoverflow() {
     grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
     grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=0x[0-9a-f]{16} note: cpu 1 kernel stack overflow \(guard page\)$" "$1" \
         || { echo "#DF report does not name cpu 1's stack guard page"; return; }
+    grep -qx '  on cpu 1 of 2' "$1" || { echo "the report does not say it was taken on cpu 1"; return; }
 }
 
 report_format x86_64

@@ -17,7 +17,8 @@ namespace SharpMM.Kernel;
 ///     R13=0x... R14=0x... R15=0x...
 ///   panic: unhandled cpu exception (0xe)
 /// </code>
-/// Every register is "NAME=0x" and 16 lowercase hex digits. CR2 (the faulting address) is printed
+/// Every register is "NAME=0x" and 16 lowercase hex digits. With several CPUs a line
+/// "  on cpu N of M" names the CPU that took the exception. CR2 (the faulting address) is printed
 /// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB),
 /// a kernel or boot stack overflow (CR2 in a guard page; reported as #DF, taken on the IST stack),
 /// a touch of a guard page (#PF), a write to kernel text or rodata and an instruction fetch from a
@@ -84,6 +85,14 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
         w.Line();
+        if (Smp.Online > 1)
+        {
+            w.Str("  on cpu ");
+            w.Dec((ulong)PerCpus.CurrentIndex);
+            w.Str(" of ");
+            w.Dec((ulong)Smp.Online);
+            w.Line();
+        }
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
     }
 
