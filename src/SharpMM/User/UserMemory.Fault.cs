@@ -59,6 +59,40 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public Status ResolveUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
     {
         pointer = null;
+        Status s = ResolveUserFrame(space, va, write, ref arch, out ulong pfn);
+        if (s != Status.Ok) return s;
+        if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
+        pointer = (byte*)(_dm.Offset + (pfn << PageSize.Shift)) + (va & PageSize.OffsetMask);
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="bytes"/> between kernel memory at <paramref name="kernel"/> and
+    /// user address <paramref name="va"/> of <paramref name="space"/> (into the user page with
+    /// <paramref name="toUser"/>, else out of it), resolving the page as
+    /// <see cref="ResolveUserPage"/> does; a HighMem page is reached through a temporary mapping
+    /// (<see cref="HighPages"/>) for the copy alone, so user memory on a kernel with HighMem can be
+    /// copied too. The range must lie in one page. Return: as <see cref="ResolveUserPage"/>, but
+    /// never Unsupported; InvalidArgument (the range crosses a page).
+    /// </summary>
+    public Status CopyUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (bytes > PageSize.Bytes - (va & PageSize.OffsetMask)) return Status.InvalidArgument;
+        Status s = ResolveUserFrame(space, va, toUser, ref arch, out ulong pfn);
+        if (s != Status.Ok) return s;
+        bool high = _high.IsHigh(pfn);
+        byte* page = high ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        byte* at = page + (va & PageSize.OffsetMask);
+        if (toUser) MemoryOps.Copy(at, kernel, bytes);
+        else MemoryOps.Copy(kernel, at, bytes);
+        if (high) _high.Unmap(page);
+        return Status.Ok;
+    }
+
+    // ResolveUserPage's work: the frame behind `va`, made to allow the access.
+    private Status ResolveUserFrame<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
+    {
+        pfn = 0;
         if (!space->IsLive || va < space->Layout.UserStart || va >= space->Layout.UserEnd) return Status.OutOfRange;
         var fault = new PageFault(va, PageFaultErrorCode.User | (write ? PageFaultErrorCode.Write : PageFaultErrorCode.None));
         ulong page = va & ~PageSize.OffsetMask;
@@ -75,9 +109,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     batch.Add(page, PageGlobality.NotGlobal);
                     Finish(space, ref batch, ref arch);
                 }
-                ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
-                if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
-                pointer = (byte*)(_dm.Offset + (pfn << PageSize.Shift)) + (va & PageSize.OffsetMask);
+                pfn = TFormat.Address(0, e) >> PageSize.Shift;
                 return Status.Ok;
             }
             if (attempt > 0) break;
