@@ -392,7 +392,7 @@ check_nullderef_i386() {
     why="$(check_nullderef "$1")"
     [ -z "$why" ] || { echo "$why"; return; }
     grep -qE '^backtrace: 0x[0-9a-f]{8}( 0x[0-9a-f]{8})*$' "$1" || { echo "no backtrace line in the report"; return; }
-    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in ([A-Za-z_]*KernelMain__Stage2|kmain_stage2)$' "$1" \
         || { echo "qemu.sh did not name the caller (KernelMain.Stage2)"; return; }
 }
 
@@ -501,7 +501,7 @@ check_panic_i386() {
     [ -z "$why" ] || { echo "$why"; return; }
     grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelPanic__LibraryHook$' "$1" \
         || { echo "qemu.sh did not name the panic's callers"; return; }
-    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in ([A-Za-z_]*KernelMain__Stage2|kmain_stage2)$' "$1" \
         || { echo "qemu.sh did not name Stage2 in the panic's backtrace"; return; }
 }
 
