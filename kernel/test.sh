@@ -35,7 +35,7 @@
 #       the suite as above, the MADT lists N processors, each AP says it is online, "smp: N of N
 #       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
 #       index, GS area, stack and guard page; Cpu.Kick of each CPU; the LAPIC timer on every
-#       CPU; atomic adds from all CPUs at once)
+#       CPU; atomic adds from all CPUs at once; a page unmapped on cpu 0 faults on cpu 1)
 #   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
 #       third CPU as cpu 1 ("2 of 3 CPUs online", "cpus":2); then status 7 and a double-fault
@@ -471,7 +471,8 @@ check_smp() {
     grep -qE "^smp: $n of $n CPUs online in [0-9]+ ms$" "$1" || { echo "no 'smp: $n of $n CPUs online' line"; return; }
     grep -qE '^SHARPMM-JSON .*"cpus":'"$n"'\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":$n"; return; }
     for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, GS area, stack and guard page' \
-                'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment'; do
+                'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment' \
+                'a page unmapped on cpu 0 faults when cpu 1 reads it \(TLB shootdown\)'; do
         grep -qE "^test smp: $name \.\.\. " "$1" || { echo "the SMP test '$name' did not run"; return; }
     done
 }

@@ -5,6 +5,7 @@ using System.Threading;
 using SharpMM.Boot;
 using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
+using SharpMM.Paging;
 
 
 namespace SharpMM.Kernel;
@@ -163,8 +164,10 @@ internal static unsafe class Smp
 
     /// <summary>
     /// The library's view of the CPUs (SharpMM.Concurrency.Cpu): the current CPU from GS, pause
-    /// in spin loops, IPIs through the local APIC, the TSC as the lock clock, and the kernel's
-    /// host-call handler. The host call only counts (the IPI test's witness): work handed to a
+    /// in spin loops, IPIs through the local APIC, the TSC as the lock clock, the kernel's
+    /// host-call handler, and the TLB shootdown's handler over the kernel's arch hooks (invlpg,
+    /// CR3 reload, PGE toggle on the CPU that receives the request; kernel vmalloc and device
+    /// unmaps send to every online CPU). The host call only counts (the IPI test's witness): work handed to a
     /// CPU runs in its idle loop (<see cref="RunOn"/>), never inside a request handler, which
     /// may run in Cpu.Relax while its CPU holds locks.
     /// </summary>
@@ -174,6 +177,7 @@ internal static unsafe class Smp
         Cpu.InstallIpi(&SendIpis);
         Cpu.InstallClock(&Clock);
         Cpu.SetRequestHandler(CpuRequest.HostCall, &CountHostCall);
+        TlbShootdown.Install<KernelArchHooks>();
     }
 
     private static int CurrentIndex() => PerCpus.CurrentIndex;
