@@ -31,6 +31,15 @@
 #       region of a loaded user space, and the note "user memory refused it: no-region"
 #   pc, 512M, -append test=panic
 #       status 3 and the library panic line "panic: test=panic: deliberate library panic (0x2a)"
+#   several CPUs: pc 512M --smp 2, q35 512M --smp 3, pc 3G --smp 4
+#       the suite as above, the MADT lists N processors, each AP says it is online, "smp: N of N
+#       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
+#       index, GS area, stack and guard page; Cpu.Kick of each CPU; the LAPIC timer on every
+#       CPU; atomic adds from all CPUs at once; a page unmapped on cpu 0 faults on cpu 1)
+#   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
+#       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
+#       third CPU as cpu 1 ("2 of 3 CPUs online", "cpus":2); then status 7 and a double-fault
+#       report whose note names cpu 1's kernel stack guard page
 #   programs in ring 3 (kernel/tests/run/*.c, musl-gcc -static; qemu.sh --run, SMEP/SMAP on)
 #       hello with arguments that hold spaces, quotes, an empty one, an option-like one and
 #       commas: stdout and stderr byte for byte as a native run's; exit3: status 3, output as
@@ -448,6 +457,46 @@ check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
 }
 
+# Several CPUs (check_smp LOG N): the suite as above, every one of the N CPUs came online (a line
+# from each AP, "smp: N of N CPUs online"), the SHARPMM-JSON line says "cpus":N, and the SMP
+# tests ran (each CPU's own index, GS area, stack and guard page; the IPI round trip; the timer;
+# atomics from every CPU).
+check_smp() {
+    local why n="$2" i
+    why="$(check_suite "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE "^acpi: RSDP at 0x[0-9a-f]{8}, MADT: $n processors \($n enabled" "$1" || { echo "the MADT did not list $n processors"; return; }
+    for ((i = 1; i < n; i++)); do
+        grep -qE "^smp: cpu $i online, APIC id [0-9]+, GS area 0x[0-9a-f]{16}, stack \[0x[0-9a-f]{16}-0x[0-9a-f]{16}\], guard page 0x[0-9a-f]{16}$" "$1" \
+            || { echo "cpu $i did not say it is online"; return; }
+    done
+    grep -qE "^smp: $n of $n CPUs online in [0-9]+ ms$" "$1" || { echo "no 'smp: $n of $n CPUs online' line"; return; }
+    grep -qE '^SHARPMM-JSON .*"cpus":'"$n"'\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":$n"; return; }
+    for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, GS area, stack and guard page' \
+                'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment' \
+                'a page unmapped on cpu 0 faults when cpu 1 reads it \(TLB shootdown\)'; do
+        grep -qE "^test smp: $name \.\.\. " "$1" || { echo "the SMP test '$name' did not run"; return; }
+    done
+}
+check_smp2() { check_smp "$1" 2; }
+check_smp3() { check_smp "$1" 3; }
+check_smp4() { check_smp "$1" 4; }
+
+# Three CPUs, the first AP sent no start-up IPI (test=apstartfail): reported after its timeout,
+# the third CPU comes up as cpu 1 (the online CPUs stay numbered 0..N-1), "smp: 2 of 3 CPUs
+# online ..., 1 did not start", "cpus":2. Then a deliberate overflow of CPU 1's stack
+# (test=apstackoverflow): #DF on that CPU's IST stack, the note names the CPU.
+check_apstackoverflow() {
+    grep -qE '^smp: cpu 1 \(APIC id 1\) did not come up within [0-9]+ ms; going on without it$' "$1" || { echo "the CPU that got no SIPI was not reported"; return; }
+    grep -qE '^smp: cpu 1 online, APIC id 2, ' "$1" || { echo "the next CPU did not come up as cpu 1"; return; }
+    grep -qE '^smp: 2 of 3 CPUs online in [0-9]+ ms, 1 did not start$' "$1" || { echo "no 'smp: 2 of 3 CPUs online ..., 1 did not start' line"; return; }
+    grep -qE '^SHARPMM-JSON .*"cpus":2\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":2"; return; }
+    grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
+    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=0x[0-9a-f]{16} note: cpu 1 kernel stack overflow \(guard page\)$" "$1" \
+        || { echo "#DF report does not name cpu 1's stack guard page"; return; }
+    grep -qx '  on cpu 1 of 2' "$1" || { echo "the report does not say it was taken on cpu 1"; return; }
+}
+
 # i386: the panic's backtrace, named by qemu.sh (the kernel's hook, called from Stage2).
 check_panic_i386() {
     local why
@@ -475,6 +524,10 @@ run writetext 7 check_writetext -- --machine pc --mem 512M --append test=writete
 run execdata 7 check_execdata -- --machine pc --mem 512M --append test=execdata
 run userfault 7 check_userfault -- --machine pc --mem 512M --append test=userfault
 run panic 3 check_panic -- --machine pc --mem 512M --append test=panic
+run smp2-pc-512M 33 check_smp2 -- --machine pc --mem 512M --smp 2
+run smp3-q35-512M 33 check_smp3 -- --machine q35 --mem 512M --smp 3
+run smp4-pc-3G 33 check_smp4 -- --machine pc --mem 3G --smp 4
+run apstartfail-overflow 7 check_apstackoverflow -- --machine pc --mem 512M --smp 3 --append "test=apstartfail test=apstackoverflow"
 # Programs in ring 3 (kernel/tests/run/*.c, built static with musl-gcc, package musl-tools):
 # run_program NAME EXPECTED_EXIT CHECK -- qemu.sh run args... runs `qemu.sh --run` with the
 # program's stdout, stderr and the kernel log in NAME.out, NAME.err and NAME.log; the status must

@@ -44,6 +44,8 @@ public class CliBadInputTests
     [InlineData("--mem: the kernel needs at least 4 MiB of RAM, not 3 MiB", "qemu", "--mem", "3M")]
     [InlineData("--mem: give whole MiB", "qemu", "--mem", "4100K")]
     [InlineData("--timeout: '0' is out of range", "qemu", "--timeout", "0")]
+    [InlineData("--smp: '0' is out of range", "qemu", "--smp", "0")]
+    [InlineData("--smp: '17' is out of range", "qemu", "--smp", "17")]
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G")]
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G", "--append", "test=x pae")]
     [InlineData("--arch: 'arm' is not one of x86_64, i386", "qemu", "--arch", "arm")]
@@ -129,6 +131,34 @@ public class CliBadInputTests
             Assert.Contains("FAIL present_frames: kernel 32637, hosted 32638", r.Stdout);
         }
         finally { File.Delete(path); }
+    }
+
+    // "cpus" on the JSON line must be the boot CPU plus one "smp: cpu N online" line per other CPU.
+    [Fact]
+    public void CheckKernelLog_CpusMustMatchTheOnlineLines()
+    {
+        string good = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Cli", "Logs", "kernel-pc-128M.log"));
+        string[] lines = good.Split('\n');
+        int at = Array.FindIndex(lines, l => l.StartsWith("SHARPMM-JSON ", StringComparison.Ordinal));
+        string json = lines[at].TrimEnd('\r');
+        lines[at] = json[..^1] + ",\"cpus\":2}";
+        string claimsTwo = TempFile(string.Join('\n', lines));
+        lines[at] = "smp: cpu 1 online, APIC id 1, GS area 0xffffffff80200200, stack [0xfffffffffff7e000-0xfffffffffffbdfff], guard page 0xfffffffffff7d000\n" + lines[at];
+        string showsTwo = TempFile(string.Join('\n', lines));
+        try
+        {
+            var r = Run("check-kernel-log", claimsTwo);
+            Assert.Equal(1, r.Exit);
+            Assert.Contains("FAIL cpus online: kernel 2, hosted 1", r.Stdout);
+            r = Run("check-kernel-log", showsTwo);
+            Assert.Equal(0, r.Exit);
+            Assert.Contains("ok   cpus online: kernel 2, hosted 2", r.Stdout);
+        }
+        finally
+        {
+            File.Delete(claimsTwo);
+            File.Delete(showsTwo);
+        }
     }
 
     // --store must not silently turn someone's file into store data.
