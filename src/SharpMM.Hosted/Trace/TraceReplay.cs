@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using SharpMM.Addressing;
 using SharpMM.Heap;
 using SharpMM.Hosted.Peers;
@@ -147,7 +148,8 @@ public static unsafe class TraceReplay
                     ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { range };
                     Require(b->Init(ref md, ram, ZoneLayout.Flat(), allocator == "buddy-pcp" ? PcpConfig.Default : PcpConfig.Off), "buddy init");
                     HandOver(b, basePfn, frames);
-                    Pages(ref *b, trace, basePfn, frames, res);
+                    FrameMap map = b->Map;
+                    Pages(ref *b, trace, basePfn, frames, res, &map);
                     b->Validate();
                     ulong[] blocks = new ulong[BuddyAllocator.MaxOrderValue + 1];
                     for (int z = 0; z < b->ZoneCount; z++) for (uint o = 0; o < blocks.Length; o++) blocks[o] += b->FreeBlocks(z, o);
@@ -202,8 +204,10 @@ public static unsafe class TraceReplay
     // Per trace block in Pages: 1 + the frame it got here; 0 when not live.
     private const uint NotLive = 0, AllocationFailed = uint.MaxValue;
 
+    // Replays the page events on `a`; `map`, when given, is the allocator's frame table (its
+    // descriptors are fetched ahead of the frees that will touch them).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res) where TF : struct, IFrameAllocator
+    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res, FrameMap* map = null) where TF : struct, IFrameAllocator
     {
         TraceHeader h = trace.Header;
         // Per trace block, indexed by its pfn's offset in the trace's machine: 1 + the frame it
@@ -220,10 +224,24 @@ public static unsafe class TraceReplay
             ulong[] skipped = res.NotReplayed;
             TraceCursor c = trace.Events;
             byte* p = c.Position;
+            // A second pointer walks PrefetchDistance events ahead and asks for the entry of
+            // `got` that event will touch: on an imported trace the pfns jump over a table
+            // of tens of megabytes, and a miss per event was most of the replay's own time.
+            byte* ahead = p;
+            ulong aheadLeft = c.Left;
+            for (int i = 0; i < PrefetchDistance && aheadLeft != 0; i++, aheadLeft--) ahead = PrefetchEntry(ahead, got, tbase);
+            // A third, nearer, reads that entry for a free (in cache by then) and asks for
+            // what the free will touch: the block's shadow word and, given the allocator's
+            // frame table, the descriptors of the block and of its buddy.
+            byte* near = p;
+            ulong nearLeft = c.Left;
+            for (int i = 0; i < FreePrefetchDistance && nearLeft != 0; i++, nearLeft--) near = PrefetchFree(near, got, tbase, shadow, basePfn, map);
             long t0 = Now();
             for (ulong left = c.Left; left != 0; left--)
             {
                 n++;
+                if (aheadLeft != 0) { ahead = PrefetchEntry(ahead, got, tbase); aheadLeft--; }
+                if (nearLeft != 0) { near = PrefetchFree(near, got, tbase, shadow, basePfn, map); nearLeft--; }
                 byte kind = *p;
                 if (kind == (byte)TraceEventKind.PageAlloc)
                 {
@@ -293,6 +311,55 @@ public static unsafe class TraceReplay
         }
     }
 
+    // Events between the one replayed and the one whose table entry is fetched ahead.
+    private const int PrefetchDistance = 16;
+
+    // Starts the load of the `got` entry of the event at p when it is a page event; returns
+    // where the next event starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* PrefetchEntry(byte* p, uint* got, ulong tbase)
+    {
+        if (*p <= (byte)TraceEventKind.PageFree)
+        {
+            ulong key = PfnAt(ref p) - tbase;
+            if (Sse.IsSupported) Sse.Prefetch0(got + key);
+            return p;
+        }
+        return TraceCursor.Decode(p, out _);
+    }
+
+    // Events between the one replayed and the free whose frames are fetched ahead.
+    private const int FreePrefetchDistance = 6;
+
+    // For a page free at p whose block is live in this replay, starts the loads of its shadow
+    // word and (map not null) of the frame descriptors of the block and its buddy; returns
+    // where the next event starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* PrefetchFree(byte* p, uint* got, ulong tbase, ulong* shadow, ulong basePfn, FrameMap* map)
+    {
+        byte kind = *p;
+        if (kind > (byte)TraceEventKind.PageFree) return TraceCursor.Decode(p, out _);
+        uint order = p[1] & 15u;
+        ulong key = PfnAt(ref p) - tbase;
+        if (kind == (byte)TraceEventKind.PageFree && Sse.IsSupported)
+        {
+            uint g = got[key];
+            if (g - 1 < AllocationFailed - 1)
+            {
+                uint pfn = g - 1, buddy = pfn ^ (1u << (int)order);
+                Sse.Prefetch0(shadow + ((pfn - basePfn) >> 6));
+                if (map != null && buddy < map->EndPfn)
+                {
+                    Sse.Prefetch0(map->Links(pfn));
+                    Sse.Prefetch0(map->Info(pfn));
+                    Sse.Prefetch0(map->Links(buddy));
+                    Sse.Prefetch0(map->Info(buddy));
+                }
+            }
+        }
+        return p;
+    }
+
     // The pfn of the page event at p (kind, order and zone, LEB128 pfn); p moves past the event.
     // A loop over a local copy of the pointer: the caller's pointer stays in a register.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -341,28 +408,52 @@ public static unsafe class TraceReplay
     private static ReplaySample PageSample(ulong n, ulong* shadow, ulong frames, ulong freeFrames)
     {
         var blocks = new ulong[BuddyAllocator.MaxOrderValue + 1];
-        const ulong top = 1UL << (int)BuddyAllocator.MaxOrderValue;
-        for (ulong start = 0; start < frames; start += top) Count(shadow, start, BuddyAllocator.MaxOrderValue, frames, blocks);
+        const int topWordsLog = (int)BuddyAllocator.MaxOrderValue - 6; // a top block is 16 words
+        for (ulong word = 0; word * 64 < frames; word += 1UL << topWordsLog) CountWords(shadow, word, topWordsLog, frames, blocks);
         int largest = -1;
         for (int o = blocks.Length - 1; o >= 0; o--) if (blocks[o] != 0) { largest = o; break; }
         return new ReplaySample { Event = n, FreeFrames = freeFrames, FreeBlocks = blocks, LargestFreeOrder = largest };
     }
 
-    private static void Count(ulong* shadow, ulong start, uint order, ulong frames, ulong[] blocks)
+    // The maximal free blocks of the 2^wordsLog shadow words from `word` (a block of order
+    // 6 + wordsLog): the whole block when it is free and inside the machine, else its halves;
+    // inside one word, bit arithmetic.
+    private static void CountWords(ulong* shadow, ulong word, int wordsLog, ulong frames, ulong[] blocks)
     {
-        ulong size = 1UL << (int)order;
+        ulong start = word * 64, size = 64UL << wordsLog;
         if (start >= frames) return;
-        if (start + size <= frames && IsFree(shadow, start, order)) { blocks[order]++; return; }
-        if (order == 0) return;
-        Count(shadow, start, order - 1, frames, blocks);
-        Count(shadow, start + (size >> 1), order - 1, frames, blocks);
+        if (start + size <= frames)
+        {
+            ulong any = 0;
+            for (ulong i = word, end = word + (1UL << wordsLog); i < end; i++) any |= shadow[i];
+            if (any == 0) { blocks[6 + wordsLog]++; return; }
+        }
+        if (wordsLog == 0) { CountInWord(shadow[word], frames - start, blocks); return; }
+        CountWords(shadow, word, wordsLog - 1, frames, blocks);
+        CountWords(shadow, word + (1UL << (wordsLog - 1)), wordsLog - 1, frames, blocks);
     }
 
-    private static bool IsFree(ulong* shadow, ulong at, uint order)
+    // Bit i of level k: frames i .. i + 2^k - 1 are free, i a multiple of 2^k (k = 0..5).
+    private static readonly ulong[] s_alignedAt = { ~0UL, 0x5555555555555555, 0x1111111111111111, 0x0101010101010101, 0x0001000100010001, 0x0000000100000001 };
+
+    // The maximal free blocks (orders 0..5) of one shadow word that is not wholly free, of
+    // which the first `valid` frames are in the machine: a block counts when it is free and
+    // its parent is not, so each order's count is its free blocks less twice its parents'.
+    private static void CountInWord(ulong w, ulong valid, ulong[] blocks)
     {
-        if (order < 6) return (shadow[at >> 6] & (((1UL << (1 << (int)order)) - 1) << (int)(at & 63))) == 0;
-        for (ulong i = at >> 6, end = i + (1UL << ((int)order - 6)); i < end; i++) if (shadow[i] != 0) return false;
-        return true;
+        ulong free = ~w;
+        if (valid < 64) free &= (1UL << (int)valid) - 1;
+        ulong level = free;
+        int count = BitOperations.PopCount(level);
+        for (int k = 1; k <= 5; k++)
+        {
+            ulong parent = level & (level >> (1 << (k - 1))) & s_alignedAt[k];
+            int parents = BitOperations.PopCount(parent);
+            blocks[k - 1] += (ulong)(count - 2 * parents);
+            level = parent;
+            count = parents;
+        }
+        blocks[5] += (ulong)count; // a free order-6 parent is the whole word, counted by the caller
     }
 
     // ---- byte allocators ----
