@@ -272,6 +272,7 @@ internal static class TraceCommand
         ["free_blocks_by_order"] = new JsonArray(e.FreeBlocksByOrder.Select(v => (JsonNode)v).ToArray()),
         ["live_blocks"] = e.LiveBlocks,
         ["live_objects"] = e.LiveObjects,
+        ["live_mappings"] = e.LiveMappings,
     };
 
     /// <summary>`trace replay --json` (docs/schemas/trace-replay.schema.json).</summary>
@@ -295,10 +296,12 @@ internal static class TraceCommand
         doc["overlaps"] = r.Overlaps;
         doc["frees_of_failed"] = r.FreesOfFailed;
         doc["unmatched"] = r.Unmatched;
+        doc["unmatched_unmaps"] = r.UnmatchedUnmaps;
         doc["divergent"] = r.Divergent;
         doc["peak_frames"] = r.PeakFrames;
         doc["peak_footprint_bytes"] = r.PeakFootprintBytes;
         doc["peak_live_bytes"] = r.PeakLiveBytes;
+        doc["peak_mappings"] = r.PeakMappings;
         doc["end"] = EndJson(r.End);
         var samples = new JsonArray();
         foreach (ReplaySample s in r.Samples)
@@ -335,6 +338,8 @@ internal static class TraceCommand
         s.AppendLine($"time: {r.NsPerEvent:F2} ns per event, {r.EventsPerSecond / 1e6:F1} million events per second ({r.Seconds * 1e3:F1} ms)");
         s.AppendLine($"failed allocations {r.FailedAllocations}, refused frees {r.RefusedFrees}, overlaps {r.Overlaps}, frees of failed {r.FreesOfFailed}, unmatched {r.Unmatched}" +
                      (trace.Header.Imported || r.ByteLevel ? "" : $", allocations at another frame than recorded {r.Divergent}"));
+        if (r.Replayed[(int)TraceEventKind.Map] + r.Replayed[(int)TraceEventKind.Unmap] != 0)
+            s.AppendLine($"mappings: peak {r.PeakMappings} pages mapped, {r.End.LiveMappings} at the end, unmaps of unmapped pages {r.UnmatchedUnmaps}");
         if (r.ByteLevel) s.AppendLine($"peak: {r.PeakLiveBytes} bytes live, footprint {r.PeakFootprintBytes} bytes");
         else
         {

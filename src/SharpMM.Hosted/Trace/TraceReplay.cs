@@ -24,14 +24,17 @@ public sealed record TraceEndState
     public required ulong LiveBlocks { get; init; }
     /// <summary>Heap objects allocated and not freed.</summary>
     public required ulong LiveObjects { get; init; }
+    /// <summary>Virtual pages mapped and not unmapped (summed over address spaces).</summary>
+    public ulong LiveMappings { get; init; }
 
     /// <summary>Equal states (the arrays by value).</summary>
     public bool SameAs(TraceEndState o) =>
-        FreeFrames == o.FreeFrames && LiveBlocks == o.LiveBlocks && LiveObjects == o.LiveObjects && FreeBlocksByOrder.AsSpan().SequenceEqual(o.FreeBlocksByOrder);
+        FreeFrames == o.FreeFrames && LiveBlocks == o.LiveBlocks && LiveObjects == o.LiveObjects && LiveMappings == o.LiveMappings
+        && FreeBlocksByOrder.AsSpan().SequenceEqual(o.FreeBlocksByOrder);
 
-    /// <summary>"free 262144 frames, blocks by order [0 0 ... 256], 0 live blocks, 0 live objects".</summary>
+    /// <summary>"free 262144 frames, blocks by order [0 0 ... 256], 0 live blocks, 0 live objects, 0 live mappings".</summary>
     public override string ToString() =>
-        $"free {FreeFrames} frames, blocks by order [{string.Join(' ', FreeBlocksByOrder)}], {LiveBlocks} live blocks, {LiveObjects} live objects";
+        $"free {FreeFrames} frames, blocks by order [{string.Join(' ', FreeBlocksByOrder)}], {LiveBlocks} live blocks, {LiveObjects} live objects, {LiveMappings} live mappings";
 }
 
 /// <summary>One point of a replay's course.</summary>
@@ -62,7 +65,7 @@ public sealed class ReplayResult
     public ulong MachineFrames { get; init; }
     /// <summary>Events replayed, by kind; the others are in <see cref="NotReplayed"/>.</summary>
     public ulong[] Replayed { get; } = new ulong[TraceEventKinds.Limit];
-    /// <summary>Events of kinds this allocator does not serve (heap events on a page allocator and the reverse; map, unmap, faults).</summary>
+    /// <summary>Events of kinds this allocator does not serve (heap events on a page allocator and the reverse; faults).</summary>
     public ulong[] NotReplayed { get; } = new ulong[TraceEventKinds.Limit];
     /// <summary>Allocations the allocator refused (out of memory, or an order it does not serve).</summary>
     public ulong FailedAllocations { get; set; }
@@ -75,6 +78,10 @@ public sealed class ReplayResult
     /// <summary>Events that contradict the trace itself: a free of a block or object not live, an
     /// allocation of one still live (skipped; 0 for a recorded or imported trace).</summary>
     public ulong Unmatched { get; set; }
+    /// <summary>Unmaps of a virtual page with no live mapping (skipped; 0 for a recorded trace).</summary>
+    public ulong UnmatchedUnmaps { get; set; }
+    /// <summary>Highest number of live page mappings.</summary>
+    public ulong PeakMappings { get; set; }
     /// <summary>Allocations that got a different frame than the trace's (only a replay on the recorded machine and allocator is expected to have none).</summary>
     public ulong Divergent { get; set; }
     /// <summary>Highest number of allocated frames.</summary>
@@ -110,8 +117,9 @@ public sealed class ReplayResult
 /// shadow bitmap of the machine's frames catches a block handed out over live frames. Byte
 /// allocators (SharpMM's kmalloc, the system mallocs loaded in-process) take kmalloc, kfree and
 /// the slab cache events as malloc and free of the same sizes; each object carries a tag at its
-/// start and end, checked at its free, which catches two live objects sharing bytes. Map,
-/// unmap and fault events are counted, not replayed.
+/// start and end, checked at its free, which catches two live objects sharing bytes. Every
+/// replay follows the map and unmap events (<see cref="MappingReplay"/>: an unmap must find its
+/// page mapped); fault events are counted, not replayed.
 /// </summary>
 public static unsafe class TraceReplay
 {
@@ -222,6 +230,7 @@ public static unsafe class TraceReplay
             long sampleTicks = 0;
             ulong tbase = h.BasePfn;
             ulong[] skipped = res.NotReplayed;
+            var mappings = new MappingReplay();
             TraceCursor c = trace.Events;
             byte* p = c.Position;
             // A second pointer walks PrefetchDistance events ahead and asks for the entry of
@@ -282,7 +291,8 @@ public static unsafe class TraceReplay
                 else
                 {
                     p = TraceCursor.Decode(p, out TraceEvent e);
-                    skipped[(int)e.Kind]++;
+                    if (MappingReplay.Handles(e.Kind)) { mappings.Replay(e); res.Replayed[(int)e.Kind]++; }
+                    else skipped[(int)e.Kind]++;
                 }
                 if (--untilSample == 0)
                 {
@@ -299,10 +309,12 @@ public static unsafe class TraceReplay
             res.FailedAllocations = failedAllocs; res.Overlaps = overlaps; res.Divergent = divergent;
             res.Unmatched = unmatched; res.FreesOfFailed = freesOfFailed; res.RefusedFrees = refused;
             res.PeakFrames = peak;
+            res.UnmatchedUnmaps = mappings.Unmatched;
+            res.PeakMappings = mappings.PeakMappings;
             if (a.FreeFrames != a.ManagedFrames - live)
                 throw new InvalidOperationException($"replay: the allocator counts {a.FreeFrames} free frames, the replay {a.ManagedFrames - live}");
             ReplaySample last = PageSample(n, shadow, frames, a.FreeFrames);
-            res.End = new TraceEndState { FreeBlocksByOrder = last.FreeBlocks, FreeFrames = a.FreeFrames, LiveBlocks = liveBlocks, LiveObjects = 0 };
+            res.End = new TraceEndState { FreeBlocksByOrder = last.FreeBlocks, FreeFrames = a.FreeFrames, LiveBlocks = liveBlocks, LiveObjects = 0, LiveMappings = mappings.LiveMappings };
         }
         finally
         {
@@ -512,6 +524,7 @@ public static unsafe class TraceReplay
         ulong held0 = m.HeldBytes();
         ulong liveBytes = 0, liveObjects = 0, peakLive = 0, peakHeld = 0, sampleTicks = 0, n = 0;
         ulong[] replayed = res.Replayed, skipped = res.NotReplayed;
+        var mappings = new MappingReplay();
         TraceCursor c = trace.Events;
         long t0 = Now();
         while (c.Next(out TraceEvent e))
@@ -546,6 +559,11 @@ public static unsafe class TraceReplay
                     liveBytes -= size[id]; liveObjects--;
                     break;
                 }
+                case TraceEventKind.Map:
+                case TraceEventKind.Unmap:
+                    replayed[(int)e.Kind]++;
+                    mappings.Replay(e);
+                    break;
                 default:
                     skipped[(int)e.Kind]++;
                     break;
@@ -567,7 +585,9 @@ public static unsafe class TraceReplay
         res.PeakFootprintBytes = Math.Max(peakHeld, heldEnd > held0 ? heldEnd - held0 : 0);
         // What the trace left live is freed here so that the allocator ends empty (kmalloc's
         // arena checks that every frame came back); the end state is taken before.
-        res.End = new TraceEndState { FreeBlocksByOrder = Array.Empty<ulong>(), FreeFrames = 0, LiveBlocks = 0, LiveObjects = liveObjects };
+        res.UnmatchedUnmaps = mappings.Unmatched;
+        res.PeakMappings = mappings.PeakMappings;
+        res.End = new TraceEndState { FreeBlocksByOrder = Array.Empty<ulong>(), FreeFrames = 0, LiveBlocks = 0, LiveObjects = liveObjects, LiveMappings = mappings.LiveMappings };
         for (ulong id = 0; id < (ulong)ptr.Length; id++)
         {
             byte* p = (byte*)ptr[id];

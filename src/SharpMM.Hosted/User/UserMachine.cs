@@ -138,20 +138,9 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         FaultTicks[(int)r.Kind] += dt;
         FaultSamples[(int)r.Kind].Add(dt);
         FaultCounts[(int)r.Kind]++;
-        if (Trace.TraceRecorder.Current is { } trace) RecordFault(trace, mmu, r);
+        if (Trace.TraceRecorder.Current is { } trace) trace.Fault((byte)r.Kind);
         LastFault = r;
         return r.IsResolved ? FaultResolution.Retry : FaultResolution.Fail;
-    }
-
-    // A recorded fault, and the page a resolved fault mapped at the faulting address (what the
-    // tables now say: the handler's choice of frame). Unmaps are not recorded: the library tells
-    // the machine only of TLB invalidations, which permission changes cause too.
-    private static void RecordFault(Trace.TraceWriter trace, Mmu mmu, FaultResult r)
-    {
-        trace.Fault((byte)r.Kind);
-        if (!r.IsResolved) return;
-        TableWalk w = mmu.Walk(r.Address);
-        if (w.Status == WalkStatus.Mapped) trace.Map(r.Address >> PageSize.Shift, w.PhysicalAddress >> PageSize.Shift);
     }
 
     private static void Require(Status s, string what)

@@ -73,6 +73,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
             s = _mapper.Map(VirtAddr.NewTruncate(va + done), pfn.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken t);
             if (s != Status.Ok) { frames.Free(pfn, 0); break; }
             t.Flush(ref arch, ref _policy);
+            MappingEvents.Mapped(va + done, pfn.Value);
         }
         if (s == Status.Ok)
         {
@@ -107,6 +108,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
             if (_mapper.Translate(page, out Translation tr) != Status.Ok) Panic.Fail("vmalloc: page of a live area is not mapped", va + off);
             if (_mapper.Unmap(page, ref frames, out FlushToken t) != Status.Ok) Panic.Fail("vmalloc: unmap of a live area failed", va + off);
             t.Flush(ref arch, ref _policy);
+            MappingEvents.Unmapped(va + off, tr.PageBase.Value >> PageSize.Shift);
             if (frames.Free(Pfn.NewUnchecked(tr.PageBase.Value >> PageSize.Shift), 0) != Status.Ok) Panic.Fail("vmalloc: frame of an area was not allocated", tr.PageBase.Value);
         }
     }
