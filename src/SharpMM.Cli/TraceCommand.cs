@@ -44,12 +44,18 @@ internal static class TraceCommand
         var output = Output("The trace file to write (replaced; written whole or not at all).");
         var scale = CliOptions.Real("--scale", "Multiplies the amount of work, as for `workload` and `bench`.", 0.001, 100, 1.0);
         var mem = CliOptions.Size("--mem", "Simulated RAM of a user workload (default 64M, at most 8G).", 16UL << 20, 8UL << 30);
+        var debugHeap = new Option<bool>("--debug-heap")
+        {
+            Description = "User workloads: take the process structures from the kernel heap's mm_struct cache (as `workload --debug-heap`), " +
+                          "so that the trace has its slab cache events.",
+        };
         var json = CliOptions.Json();
         var c = new Command("record", "Run a workload and write every allocator-level event it caused to a trace file.");
         c.Arguments.Add(name);
         c.Options.Add(output);
         c.Options.Add(scale);
         c.Options.Add(mem);
+        c.Options.Add(debugHeap);
         c.Options.Add(json);
         c.SetAction(r =>
         {
@@ -67,12 +73,13 @@ internal static class TraceCommand
                 if (TraceRecorder.BenchNames.Contains(wl))
                 {
                     if (r.GetValue(mem) != null) throw new UsageException("--mem applies to the user workloads, not to bench workloads (their arena is fixed)");
+                    if (r.GetValue(debugHeap)) throw new UsageException("--debug-heap applies to the user workloads, not to bench workloads");
                     RecordedRun run = TraceRecorder.RecordBench(wl, sc);
                     trace = run.Trace; end = run.End; replayWith = run.ReplayAllocator;
                 }
                 else
                 {
-                    var (t, report) = TraceRecorder.RecordWorkload(wl, new UserWorkloadOptions { Layout = LayoutId.X86_64, RamBytes = r.GetValue(mem) ?? 64UL << 20, Seed = 1, Scale = sc });
+                    var (t, report) = TraceRecorder.RecordWorkload(wl, new UserWorkloadOptions { Layout = LayoutId.X86_64, RamBytes = r.GetValue(mem) ?? 64UL << 20, Seed = 1, Scale = sc, DebugHeap = r.GetValue(debugHeap) });
                     trace = t; replayWith = "buddy";
                     ok = report.Verified && report.FramesNotReturned == 0;
                 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Heap;
@@ -31,17 +32,33 @@ public static unsafe class TraceRecorder
     private static readonly object s_observersLock = new();
     private static int s_recordings;
 
+    // The ids this thread's recording gave to slab caches and to their live objects.
+    [ThreadStatic] private static CacheIds? s_cacheIds;
+
+    private sealed class CacheIds
+    {
+        public readonly Dictionary<nint, uint> Caches = new();
+        public readonly Dictionary<nint, (uint Cache, uint Id)> Objects = new();
+    }
+
     /// <summary>Records into <paramref name="trace"/> on this thread until the scope is disposed:
-    /// the frames user memory takes and gives back, and (through <see cref="MappingEvents"/>,
-    /// installed while any thread records) every page mapped and unmapped.</summary>
+    /// the frames user memory takes and gives back, and, through the library's observers
+    /// (installed while any thread records), every page mapped and unmapped
+    /// (<see cref="MappingEvents"/>) and every object of a slab cache used directly
+    /// (<see cref="CacheEvents"/>; each cache named in the trace).</summary>
     public static RecordingScope Record(TraceWriter trace)
     {
         if (Current != null) throw new InvalidOperationException("a trace is already being recorded on this thread");
         lock (s_observersLock)
         {
-            if (s_recordings++ == 0) MappingEvents.Install(&OnMapped, &OnUnmapped);
+            if (s_recordings++ == 0)
+            {
+                MappingEvents.Install(&OnMapped, &OnUnmapped);
+                CacheEvents.Install(&OnCacheAllocated, &OnCacheFreed);
+            }
         }
         Current = trace;
+        s_cacheIds = new CacheIds();
         return new RecordingScope();
     }
 
@@ -53,9 +70,14 @@ public static unsafe class TraceRecorder
         {
             if (Current == null) return;
             Current = null;
+            s_cacheIds = null;
             lock (s_observersLock)
             {
-                if (--s_recordings == 0) MappingEvents.Install(null, null);
+                if (--s_recordings == 0)
+                {
+                    MappingEvents.Install(null, null);
+                    CacheEvents.Install(null, null);
+                }
             }
         }
     }
@@ -68,6 +90,32 @@ public static unsafe class TraceRecorder
     private static void OnUnmapped(ulong va, ulong pfn)
     {
         if (Current is { } t) t.Unmap(va >> PageSize.Shift);
+    }
+
+    private static void OnCacheAllocated(SlabCache* cache, void* obj)
+    {
+        if (Current is not { } t || s_cacheIds is not { } ids) return;
+        if (!ids.Caches.TryGetValue((nint)cache, out uint c))
+        {
+            c = (uint)ids.Caches.Count;
+            ids.Caches.Add((nint)cache, c);
+            var name = new char[cache->NameLength];
+            for (int i = 0; i < name.Length; i++) name[i] = cache->NameChar(i);
+            t.Name(1, c, new string(name)); // name type 1: a slab cache
+        }
+        uint id = t.NewObjectId();
+        ids.Objects[(nint)obj] = (c, id);
+        t.CacheAlloc(c, id, cache->ObjectSize);
+    }
+
+    // A free of an object allocated before the recording began is not an event (the trace
+    // never saw it live).
+    private static void OnCacheFreed(SlabCache* cache, void* obj)
+    {
+        if (Current is not { } t || s_cacheIds is not { } ids) return;
+        if (!ids.Objects.Remove((nint)obj, out var o)) return;
+        t.CacheFree(o.Cache, o.Id);
+        t.ReleaseObjectId(o.Id);
     }
 
     /// <summary>Records bench workload <paramref name="name"/> at <paramref name="scale"/>

@@ -247,6 +247,46 @@ public unsafe class TraceReplayTests
     }
 
     [Fact]
+    public void ObjectsOfANamedSlabCache_AreRecorded_AndReplayToTheObjectsTheRunLeftLive()
+    {
+        const ulong ram = 16UL << 20, page = 4096;
+        var trace = new TraceWriter(1, (ram >> 12) - 1);
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        ulong live;
+        var m = new UserMachine<X86LongModeFormat>(LayoutId.X86_64, ram, null, 64, heapMode: SharpMM.Heap.HeapMode.Debug);
+        try
+        {
+            var before = m.Spawn(page, page); // allocated before the recording: its free is no event
+            AddressSpace<X86LongModeFormat>* a, b, c;
+            using (TraceRecorder.Record(trace))
+            {
+                a = m.Spawn(page, page);
+                b = m.Spawn(page, page);
+                m.Exit(m.Spawn(page, page));
+                c = m.Fork(a);
+                m.Exit(before);
+                live = m.SpaceCache->ActiveObjects;
+            }
+            m.Exit(a); m.Exit(b); m.Exit(c);
+        }
+        finally { m.Dispose(); }
+        if (trace.PageEnd > trace.Header.BasePfn + trace.Header.Frames) trace.Header.Frames = trace.PageEnd - trace.Header.BasePfn;
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        Assert.Equal(3UL, live);
+        Assert.Equal(4UL, trace.Count(TraceEventKind.CacheAlloc));
+        Assert.Equal(1UL, trace.Count(TraceEventKind.CacheFree));
+
+        TraceFile file = Load(trace);
+        Assert.Equal("mm_struct", Assert.Single(file.Caches).Value);
+        ReplayResult r = TraceReplay.Run(file, "kmalloc");
+        Assert.True(r.Clean);
+        Assert.Equal(4UL, r.Replayed[(int)TraceEventKind.CacheAlloc]);
+        Assert.Equal(1UL, r.Replayed[(int)TraceEventKind.CacheFree]);
+        Assert.Equal(0UL, r.Unmatched);
+        Assert.Equal(live, r.End.LiveObjects);
+    }
+
+    [Fact]
     public void AnUnmapOfAPageNotMapped_IsCountedAndSkipped()
     {
         var w = new TraceWriter(16, 16);
