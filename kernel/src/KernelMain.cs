@@ -41,6 +41,7 @@ internal static unsafe class KernelMain
         // Nothing may read a reference-type static before this (see GcStatics).
         if (!GcStatics.Initialize()) KernelPanic.Fail("gc statics: ReadyToRun header not found");
         SharpMM.Panic.SetHook(&KernelPanic.LibraryHook);
+        SharpMM.Panic.SetNamesHook(&KernelPanic.NamesHook);
         Platform.EarlyInit();
 
         ref LoaderInfo loader = ref s_loader;

@@ -21,6 +21,25 @@ internal static unsafe class KernelPanic
     /// <summary>The hook for <see cref="SharpMM.Panic.SetHook"/>: never returns.</summary>
     public static void LibraryHook(string message, ulong value, bool hasValue) => Stop(message, value, hasValue, ExitCode.Panic);
 
+    /// <summary>The hook for <see cref="SharpMM.Panic.SetNamesHook"/>: prints
+    /// <c>panic: MESSAGE: FIRST, then SECOND</c> and never returns.</summary>
+    public static void NamesHook(string message, string first, string second)
+    {
+        Arch.Cli();
+        if (s_panicking) QemuExit.Exit(ExitCode.Panic);
+        s_panicking = true;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Line();
+        w.Str("panic: ");
+        w.Str(message);
+        w.Str(": ");
+        w.Str(first);
+        w.Str(", then ");
+        w.Str(second);
+        w.Line();
+        QemuExit.Exit(ExitCode.Panic);
+    }
+
     /// <summary>Stops with <paramref name="message"/>.</summary>
     [DoesNotReturn]
     public static void Fail(string message) => Stop(message, 0, false, ExitCode.Panic);

@@ -23,6 +23,31 @@ internal static unsafe class CorelibTests
         r.Run("corelib: strings and switch", &Strings);
         r.Run("corelib: constant data (spans, static readonly arrays)", &ConstantData);
         r.Run("corelib: Equals(object) on boxed structs", &BoxedEquals);
+        r.Run("corelib: Interlocked, Volatile, and the library's spin lock", &Atomics);
+    }
+
+    private static void Atomics(ref TestContext t)
+    {
+        int i = 5;
+        t.Equal((ulong)System.Threading.Interlocked.CompareExchange(ref i, 9, 5), 5, "CompareExchange returns the old value");
+        t.Equal((ulong)i, 9, "CompareExchange stores when the comparand matches");
+        t.Equal((ulong)System.Threading.Interlocked.CompareExchange(ref i, 1, 5), 9, "CompareExchange with a stale comparand");
+        t.Equal((ulong)i, 9, "CompareExchange does not store on a mismatch");
+        t.Equal((ulong)System.Threading.Interlocked.Exchange(ref i, 3), 9, "Exchange returns the old value");
+        t.Equal((ulong)System.Threading.Interlocked.Add(ref i, 4), 7, "Add returns the new value");
+        uint u = uint.MaxValue;
+        t.Equal(System.Threading.Interlocked.Increment(ref u), 0, "Increment(uint) wraps");
+        t.Equal(System.Threading.Interlocked.Decrement(ref u), uint.MaxValue, "Decrement(uint) wraps");
+        System.Threading.Volatile.Write(ref i, 42);
+        t.Equal((ulong)System.Threading.Volatile.Read(ref i), 42, "Volatile round trip");
+        SharpMM.Concurrency.SpinLock l = default;
+        l.Init(SharpMM.Concurrency.LockRank.Diagnostics);
+        l.Acquire();
+        t.Check(l.IsHeld && !l.TryAcquire(), "a held spin lock is held, and TryAcquire fails");
+        l.Release();
+        t.Check(!l.IsHeld && l.TryAcquire(), "a released spin lock can be taken again");
+        l.Release();
+        t.Equal(l.Stats.Acquisitions, 2, "acquisitions counted");
     }
 
     private static void BitOps(ref TestContext t)

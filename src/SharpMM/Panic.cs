@@ -12,9 +12,24 @@ namespace SharpMM;
 public static unsafe class Panic
 {
     private static delegate*<string, ulong, bool, void> s_hook;
+    private static delegate*<string, string, string, void> s_namesHook;
 
     /// <summary>Installs the panic hook. Called once at start-up by the host (CLI, tests, kernel).</summary>
     public static void SetHook(delegate*<string, ulong, bool, void> hook) => s_hook = hook;
+
+    /// <summary>Installs the hook for panics that name two things (the lock order's: the lock
+    /// held and the lock taken). Without it such a panic prints only its message.</summary>
+    public static void SetNamesHook(delegate*<string, string, string, void> hook) => s_namesHook = hook;
+
+    /// <summary>Stops, naming two things (no string formatting exists in the kernel, so the
+    /// hook prints the three parts).</summary>
+    [DoesNotReturn]
+    public static void Fail(string message, string first, string second)
+    {
+        delegate*<string, string, string, void> hook = s_namesHook;
+        if (hook != null) hook(message, first, second);
+        Invoke(message, 0, false);
+    }
 
     /// <summary>Stops: an invariant named by <paramref name="message"/> does not hold.</summary>
     [DoesNotReturn]

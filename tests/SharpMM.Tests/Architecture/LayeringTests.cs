@@ -18,6 +18,7 @@ namespace SharpMM.Tests.Architecture;
 ///   Paging      formats, the mapper (the one page-table walker), flushes
 ///   Boot        firmware maps, memblock, the boot sequence and its report
 ///   Physical    frame allocators and the interfaces memblock talks to them through
+///   Concurrency CPUs, spin locks, the lock order
 ///   Diagnostics text and JSON writers
 ///   Addressing  PhysAddr, VirtAddr, Pfn, ranges
 ///   (SharpMM)   Status, Panic: every layer
@@ -29,7 +30,7 @@ namespace SharpMM.Tests.Architecture;
 public sealed class LayeringTests
 {
     /// <summary>Bottom first: each may use those before it.</summary>
-    public static readonly string[] Layers = { "Addressing", "Diagnostics", "Physical", "Boot", "Paging", "Virtual", "Heap", "User" };
+    public static readonly string[] Layers = { "Addressing", "Diagnostics", "Concurrency", "Physical", "Boot", "Paging", "Virtual", "Heap", "User" };
 
     private static string LibraryRoot([CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "..", "src", "SharpMM"));

@@ -1,0 +1,111 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading;
+using SharpMM.Concurrency;
+
+namespace SharpMM.Hosted;
+
+/// <summary>
+/// The hosted machine's CPUs are threads. A thread becomes CPU n with <see cref="Bind"/> (or runs
+/// as one of <see cref="Run"/>'s CPUs); an unbound thread is CPU 0, which is what every
+/// single-threaded test, workload and benchmark is. Installs the library's hooks: the current
+/// CPU from a thread static, a spin loop that yields (threads may outnumber cores: a waiter must
+/// let the holder run), the Stopwatch as the lock clock, and held locks kept per thread for the
+/// lock-order check (unrelated test threads all calling themselves CPU 0 must not share a list).
+/// </summary>
+public static unsafe class HostedCpus
+{
+    [ThreadStatic] private static int t_cpu;
+    [ThreadStatic] private static int t_spins;
+    [ThreadStatic] private static IntPtr t_held;
+    private static int s_installed;
+    private static int s_threadsAreCpus;
+
+    /// <summary>Idempotent; <see cref="HostedPanic.Install"/> calls it. The current-CPU hook is
+    /// installed only when a thread is first bound to a CPU: until then every caller is CPU 0 and
+    /// the single-threaded benchmarks pay no call to find that out.</summary>
+    public static void Install()
+    {
+        if (Interlocked.Exchange(ref s_installed, 1) == 1) return;
+        Cpu.Install(null, &Relax);
+        Cpu.InstallClock(&Ticks);
+        LockOrder.UseStorage(&HeldForThisThread);
+    }
+
+    /// <summary>Makes the calling thread CPU <paramref name="cpu"/>.</summary>
+    public static void Bind(int cpu)
+    {
+        if ((uint)cpu >= Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"a CPU index is below {Cpu.MaxCpus}");
+        Install();
+        if (Interlocked.Exchange(ref s_threadsAreCpus, 1) == 0) Cpu.Install(&CurrentIndex, &Relax);
+        t_cpu = cpu;
+    }
+
+    /// <summary>The calling thread's CPU.</summary>
+    public static int Current => t_cpu;
+
+    /// <summary>Runs <paramref name="body"/> on <paramref name="cpus"/> threads at once, thread i
+    /// bound to CPU i and all released together; sets <see cref="Cpu.Online"/> for the run and back
+    /// to 1 after. Rethrows the first failure (an <see cref="AggregateException"/> if several).</summary>
+    public static void Run(int cpus, Action<int> body)
+    {
+        if (cpus < 1 || cpus > Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpus), cpus, $"1 to {Cpu.MaxCpus} CPUs");
+        Install();
+        var failures = new List<Exception>();
+        using var start = new Barrier(cpus);
+        var threads = new Thread[cpus];
+        Cpu.SetOnline(cpus);
+        try
+        {
+            for (int i = 0; i < cpus; i++)
+            {
+                int cpu = i;
+                threads[i] = new Thread(() =>
+                {
+                    Bind(cpu);
+                    try
+                    {
+                        start.SignalAndWait();
+                        body(cpu);
+                    }
+                    catch (Exception e)
+                    {
+                        lock (failures) failures.Add(e);
+                    }
+                }, 16 << 20) { IsBackground = true, Name = $"cpu{cpu}" };
+                threads[i].Start();
+            }
+            foreach (Thread t in threads) t.Join();
+        }
+        finally
+        {
+            Cpu.SetOnline(1);
+        }
+        if (failures.Count == 1) throw new AggregateException($"CPU failed: {failures[0].Message}", failures);
+        if (failures.Count > 1) throw new AggregateException($"{failures.Count} CPUs failed; first: {failures[0].Message}", failures);
+    }
+
+    private static int CurrentIndex() => t_cpu;
+
+    private static void Relax()
+    {
+        // Spin briefly, then give the core away: with more CPU threads than cores the holder of
+        // the lock we wait for may not be running at all.
+        if (++t_spins < 64) Thread.SpinWait(8);
+        else
+        {
+            t_spins = 0;
+            Thread.Yield();
+        }
+    }
+
+    private static ulong Ticks() => (ulong)Stopwatch.GetTimestamp();
+
+    private static HeldLocks* HeldForThisThread()
+    {
+        if (t_held == IntPtr.Zero) t_held = (IntPtr)NativeMemory.AllocZeroed((nuint)sizeof(HeldLocks));
+        return (HeldLocks*)t_held;
+    }
+}

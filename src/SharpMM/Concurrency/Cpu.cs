@@ -1,0 +1,189 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Numerics;
+using System.Threading;
+
+namespace SharpMM.Concurrency;
+
+/// <summary>
+/// What the library knows about the CPUs it runs on, and the few things it asks of the host about
+/// them. The host installs hooks once at start-up: the kernel reads the CPU's index from its
+/// per-CPU area and sends inter-processor interrupts through the local APIC; the hosted machine
+/// runs each simulated CPU as a thread. With no hooks installed there is one CPU, number 0, and
+/// every hook is skipped: a single-CPU build pays one load and one predicted branch.
+/// <para>Cross-CPU requests: <see cref="Kick"/> marks a request pending on other CPUs and
+/// interrupts them; each runs <see cref="ServiceRequests"/> from its interrupt handler, or from
+/// <see cref="Relax"/> when it is spinning with interrupts off. The handler (the TLB shootdown's)
+/// must take no lock: a CPU may run it while it holds or waits for any lock.</para>
+/// </summary>
+public static unsafe class Cpu
+{
+    /// <summary>CPUs the library keeps per-CPU state for (per-CPU arrays are this long).</summary>
+    public const int MaxCpus = 16;
+
+    private static delegate*<int> s_current;
+    private static delegate*<void> s_relax;
+    private static delegate*<ulong, void> s_sendIpi;
+    private static RequestHandlers s_handlers;
+    private static delegate*<ulong> s_clock;
+    private static int s_online = 1;
+    private static PendingRequests s_pending;
+
+    /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
+    public static int Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            delegate*<int> current = s_current;
+            return current == null ? 0 : current();
+        }
+    }
+
+    /// <summary>CPUs online (1 until the host says otherwise).</summary>
+    public static int Online => Volatile.Read(ref s_online);
+
+    /// <summary>A mask with a bit for every CPU online.</summary>
+    public static ulong OnlineMask => Online >= 64 ? ulong.MaxValue : (1UL << Online) - 1;
+
+    /// <summary>How the host finds the current CPU and what a CPU does in a spin loop (<c>pause</c>,
+    /// or a yield when CPUs are threads). Either may be null.</summary>
+    public static void Install(delegate*<int> currentIndex, delegate*<void> relax)
+    {
+        s_current = currentIndex;
+        s_relax = relax;
+    }
+
+    /// <summary>Sets the number of CPUs online; they are numbered 0 .. count - 1.</summary>
+    public static void SetOnline(int count)
+    {
+        if (count < 1 || count > MaxCpus) Panic.Fail("cpu: online count outside 1..MaxCpus", (ulong)count);
+        Volatile.Write(ref s_online, count);
+    }
+
+    /// <summary>How the host interrupts the CPUs of a bit mask (they then call <see cref="ServiceRequests"/>).</summary>
+    public static void InstallIpi(delegate*<ulong, void> sendIpi) => s_sendIpi = sendIpi;
+
+    /// <summary>A monotonic tick source (TSC, Stopwatch) for lock spin times; null for none.</summary>
+    public static void InstallClock(delegate*<ulong> clock) => s_clock = clock;
+
+    /// <summary>The current tick count, 0 without a clock.</summary>
+    public static ulong Ticks
+    {
+        get
+        {
+            delegate*<ulong> clock = s_clock;
+            return clock == null ? 0 : clock();
+        }
+    }
+
+    /// <summary>The library's handler for one kind of cross-CPU request (one per kind; the
+    /// layer that owns the kind installs it at start-up).</summary>
+    public static void SetRequestHandler(CpuRequest kind, delegate*<void> handler) => s_handlers[IndexOf(kind)] = (nint)handler;
+
+    /// <summary>The handler installed for <paramref name="kind"/> (null for none).</summary>
+    public static delegate*<void> RequestHandler(CpuRequest kind) => (delegate*<void>)s_handlers[IndexOf(kind)];
+
+    private static int IndexOf(CpuRequest kind)
+    {
+        uint bits = (uint)kind;
+        if (bits == 0 || (bits & (bits - 1)) != 0 || bits >= 1u << RequestHandlers.Kinds) Panic.Fail("cpu: a request kind is one bit of CpuRequest", bits);
+        return BitOperations.TrailingZeroCount(bits);
+    }
+
+    /// <summary>Marks a request of <paramref name="kind"/> pending on every CPU of
+    /// <paramref name="cpuMask"/> and interrupts the others; the current CPU, if in the mask, runs
+    /// it here and now. The caller waits for the others' answers its own way (the request's
+    /// data says when it is done).</summary>
+    public static void Kick(ulong cpuMask, CpuRequest kind)
+    {
+        IndexOf(kind);
+        int self = Current;
+        ulong others = cpuMask & ~(1UL << self);
+        for (ulong m = others; m != 0; m &= m - 1)
+        {
+            int cpu = BitOperations.TrailingZeroCount(m);
+            if (cpu >= MaxCpus) Panic.Fail("cpu: request for a CPU beyond MaxCpus", (ulong)cpu);
+            SetPending(ref s_pending[cpu].Value, (int)kind);
+        }
+        if (others != 0 && s_sendIpi != null) s_sendIpi(others);
+        if ((cpuMask & (1UL << self)) != 0)
+        {
+            SetPending(ref s_pending[self].Value, (int)kind);
+            ServiceRequests();
+        }
+    }
+
+    private static void SetPending(ref int bits, int kind)
+    {
+        int old = Volatile.Read(ref bits);
+        while (true)
+        {
+            int seen = Interlocked.CompareExchange(ref bits, old | kind, old);
+            if (seen == old) return;
+            old = seen;
+        }
+    }
+
+    /// <summary>True when a request waits on the current CPU.</summary>
+    public static bool RequestPending => Volatile.Read(ref s_pending[Current].Value) != 0;
+
+    /// <summary>Runs the current CPU's pending requests, if any, lowest kind first (the kernel's
+    /// IPI handler calls this; so does <see cref="Relax"/>).</summary>
+    public static void ServiceRequests()
+    {
+        int self = Current;
+        int bits = Interlocked.Exchange(ref s_pending[self].Value, 0);
+        for (; bits != 0; bits &= bits - 1)
+        {
+            delegate*<void> handler = (delegate*<void>)s_handlers[BitOperations.TrailingZeroCount((uint)bits)];
+            if (handler != null) handler();
+        }
+    }
+
+    /// <summary>One turn of a spin loop: answers this CPU's pending requests (so that two CPUs
+    /// waiting on each other with interrupts off still make progress), then the host's pause.</summary>
+    public static void Relax()
+    {
+        if (Volatile.Read(ref s_pending[Current].Value) != 0) ServiceRequests();
+        delegate*<void> relax = s_relax;
+        if (relax != null) relax();
+    }
+}
+
+/// <summary>A word alone on its cache line, so that CPUs polling their own do not share lines.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+public struct PaddedFlag
+{
+    /// <summary>The flag.</summary>
+    [FieldOffset(0)] public int Value;
+}
+
+/// <summary>Kinds of cross-CPU request (bits: several may be pending on a CPU at once).</summary>
+public enum CpuRequest
+{
+    /// <summary>Invalidate TLB entries (Paging's shootdown).</summary>
+    TlbShootdown = 1,
+    /// <summary>Give the CPU's cached free pages back to the zones (memory pressure).</summary>
+    DrainPageCaches = 2,
+    /// <summary>Give the CPU's cached slab objects back to their caches.</summary>
+    DrainSlabCaches = 4,
+    /// <summary>Run the host's function mailbox (the kernel's "run on CPU n").</summary>
+    HostCall = 8,
+}
+
+/// <summary>Handlers by request kind (function pointers stored as nint).</summary>
+[InlineArray(Kinds)]
+public struct RequestHandlers
+{
+    /// <summary>Kinds of request there is room for.</summary>
+    public const int Kinds = 8;
+    private nint _first;
+}
+
+/// <summary>One pending-request bit set per CPU.</summary>
+[InlineArray(Cpu.MaxCpus)]
+public struct PendingRequests
+{
+    private PaddedFlag _first;
+}
