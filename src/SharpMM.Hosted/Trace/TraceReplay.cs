@@ -236,14 +236,17 @@ public static unsafe class TraceReplay
             // A second pointer walks PrefetchDistance events ahead and asks for the entry of
             // `got` that event will touch: on an imported trace the pfns jump over a table
             // of tens of megabytes, and a miss per event was most of the replay's own time.
+            // A table that stays in cache (a recorded bench run's) gains nothing and would pay
+            // for decoding each event three times: no prefetch there.
+            bool prefetch = Sse.IsSupported && h.Frames * sizeof(uint) > PrefetchTableBytes;
             byte* ahead = p;
-            ulong aheadLeft = c.Left;
+            ulong aheadLeft = prefetch ? c.Left : 0;
             for (int i = 0; i < PrefetchDistance && aheadLeft != 0; i++, aheadLeft--) ahead = PrefetchEntry(ahead, got, tbase);
             // A third, nearer, reads that entry for a free (in cache by then) and asks for
             // what the free will touch: the block's shadow word and, given the allocator's
             // frame table, the descriptors of the block and of its buddy.
             byte* near = p;
-            ulong nearLeft = c.Left;
+            ulong nearLeft = prefetch ? c.Left : 0;
             for (int i = 0; i < FreePrefetchDistance && nearLeft != 0; i++, nearLeft--) near = PrefetchFree(near, got, tbase, shadow, basePfn, map);
             long t0 = Now();
             for (ulong left = c.Left; left != 0; left--)
@@ -325,6 +328,9 @@ public static unsafe class TraceReplay
 
     // Events between the one replayed and the one whose table entry is fetched ahead.
     private const int PrefetchDistance = 16;
+
+    // Size of the `got` table above which the replay fetches ahead (about a core's L2 cache).
+    private const ulong PrefetchTableBytes = 2UL << 20;
 
     // Starts the load of the `got` entry of the event at p when it is a page event; returns
     // where the next event starts.
