@@ -24,6 +24,9 @@ public class CliBadInputTests
     [InlineData("--reps: 'abc' is not a whole number", "bench", "W0", "--reps", "abc")]
     [InlineData("--reps: '99999999999' is out of range: give 1 to 64", "bench", "W0", "--reps", "99999999999")]
     [InlineData("--reps: '0' is out of range", "bench", "W1", "--reps", "0")]
+    [InlineData("--threads goes with W6 or W6x, not W3", "bench", "W3", "--threads", "2")]
+    [InlineData("--threads: '0' is out of range", "bench", "W6", "--threads", "0")]
+    [InlineData("--threads: '17' is out of range", "bench", "W6x", "--threads", "17")]
     [InlineData("--seed: '-1' is negative", "workload", "recursion", "--seed", "-1")]
     [InlineData("--seed: 'abc' is not a whole number", "workload", "recursion", "--seed", "abc")]
     [InlineData("--seed: '18446744073709551616' is out of range", "workload", "recursion", "--seed", "18446744073709551616")]
@@ -58,7 +61,7 @@ public class CliBadInputTests
     [InlineData("unknown option '--frobnicate' for 'sharpmm boot'", "boot", "--frobnicate")]
     [InlineData("unknown argument 'extra' for 'sharpmm boot'", "boot", "extra")]
     [InlineData("no command given", new string[0])]
-    [InlineData("--install-peers goes with W3, W3t or W3h", "bench", "W0", "--install-peers")]
+    [InlineData("--install-peers goes with W3, W3t, W3h, W6 or W6x", "bench", "W0", "--install-peers")]
     [InlineData("--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not W4", "bench", "W4", "--pcp", "on")]
     // Addresses.
     [InlineData("ADDR: 'zzz' is not a 64-bit hexadecimal address", "translate", "zzz")]
