@@ -309,7 +309,9 @@ public unsafe struct SlabCache
         if (_pages == null) { obj = null; return Status.InvalidArgument; } // never created
         void* p = AllocateSized(_objectSize, file, line);
         obj = p;
-        return p != null ? Status.Ok : _pages->TakeFailure();
+        if (p == null) return _pages->TakeFailure();
+        CacheEvents.Allocated(Self, p);
+        return Status.Ok;
     }
 
     /// <summary>Allocation for a request of <paramref name="requested"/> bytes (at most the
@@ -503,6 +505,14 @@ public unsafe struct SlabCache
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Free(void* obj, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        Status s = FreeUnreported(obj, file, line);
+        if (s == Status.Ok && obj != null) CacheEvents.Freed(Self, obj);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status FreeUnreported(void* obj, string file, int line)
     {
         if (_pages == null) return Status.InvalidArgument; // never created
         if (obj == null) return Status.Ok;

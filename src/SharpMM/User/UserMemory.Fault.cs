@@ -201,6 +201,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     DropFrame(pfn);
                     t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
                     batch.Add(page, PageGlobality.NotGlobal);
+                    MappingEvents.Unmapped(page, pfn);
+                    MappingEvents.Mapped(page, frame);
                     kind = FaultKind.CopyOnWrite;
                     break;
                 }
@@ -264,6 +266,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             // its first write faults and gives the region its owner.
             t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, fault.IsWrite || !v.IsPrivate || v.Identity != 0, PageFlags.Accessed));
             space->ResidentPages++;
+            MappingEvents.Mapped(page, frame);
             batch.Add(page, PageGlobality.NotGlobal);
             break;
         NeedFrame:
