@@ -390,9 +390,13 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     // A private page stays read-only while its region has no owner (see the fault path).
                     bool exclusive = v.Kind == VmaKind.Device
                         || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1 && (!v.IsPrivate || v.Identity != 0);
-                    ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
+                    ulong ne;
+                    // Replaced atomically, with the Accessed and Dirty bits of the entry replaced:
+                    // a CPU's walk may set them until then.
+                    while ((ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty))) != e
+                        && !t.TryReplace(idx, e, ne))
+                        e = t.Read(idx);
                     if (ne == e) continue;
-                    t.Write(idx, ne);
                     batch.Add(p, PageGlobality.NotGlobal);
                 }
             }

@@ -109,6 +109,61 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
         Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
     }
 
+    //   Each round: every page paged out, then read back by CPU 1 (mapped writable, Dirty
+    //   clear: the page equals its swap slot). Then CPU 1 writes the round's value into every
+    //   page (each first write walks and sets Dirty) while CPU 0 runs the clock over and over
+    //   (clearing Accessed, evicting pages found not accessed).
+    // Expect: CPU 1 reads back its value from every page, every round. A Dirty bit that the
+    // clock's rewrite of an entry drops makes the page look clean: the clock then drops it and
+    // the page reads its older content back from the slot.
+    [Fact]
+    public void DirtyBitSetDuringTheClock_IsNeverLost()
+    {
+        const int pages = 128, rounds = 60;
+        using var smp = new SmpFixture<TFormat>(2);
+        var s = smp.F.NewSpace();
+        Assert.Equal(Status.Ok, smp.M.MapAnonymous(s, 0, pages * 4096UL, VmaProtection.ReadWrite, out ulong va));
+        var barrier = new SpinBarrier(2);
+        int written = 0;
+        string? lost = null;
+        smp.Run(2, cpu =>
+        {
+            smp.Switch(s);
+            for (ulong round = 1; round <= rounds && lost == null; round++)
+            {
+                if (cpu == 1) for (int i = 0; i < pages; i++) Assert.True(smp.TryWrite(va + (ulong)i * 4096, round << 32 | (uint)i));
+                barrier.Wait();
+                if (cpu == 0) smp.M.Reclaim(4 * pages, ref smp.Arch);
+                barrier.Wait();
+                if (cpu == 1)
+                {
+                    for (int i = 0; i < pages; i++) Assert.True(smp.TryRead(va + (ulong)i * 4096, out _));
+                    Volatile.Write(ref written, 0);
+                }
+                barrier.Wait();
+                if (cpu == 1)
+                {
+                    for (int i = 0; i < pages; i++) Assert.True(smp.TryWrite(va + (ulong)i * 4096, round << 32 | 0x8000_0000u | (uint)i));
+                    Volatile.Write(ref written, 1);
+                }
+                else
+                    while (Volatile.Read(ref written) == 0) smp.M.Reclaim(pages / 4, ref smp.Arch);
+                barrier.Wait();
+                if (cpu == 1)
+                    for (int i = 0; i < pages && lost == null; i++)
+                    {
+                        Assert.True(smp.TryRead(va + (ulong)i * 4096, out ulong got));
+                        if (got != (round << 32 | 0x8000_0000u | (uint)i)) lost = $"round {round}, page {i}: read 0x{got:x}";
+                    }
+                barrier.Wait();
+            }
+        });
+        Assert.True(lost == null, $"a write was lost: {lost}");
+        Assert.Empty(smp.Violations);
+        smp.F.Validate("after the run");
+        Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
+    }
+
     //   CPUs 0 and 1 run space A; CPU 2 runs space B; CPU 0 unmaps in A
     // Expect: one IPI (to CPU 1 only): CPU 2 does not run A.
     [Fact]
