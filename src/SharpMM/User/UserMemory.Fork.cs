@@ -63,7 +63,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     // Tables only, never a user frame: reclaim is not run here, so the parent's
                     // entries cannot change under the loop.
-                    Status s = child->EnsureLeafTable(p, ref Frames, ref childBatch, out ct);
+                    Status s = EnsureLeafTableLater(child, p, ref childBatch, out ct);
                     if (s != Status.Ok) return s;
                 }
                 if (!TFormat.IsPresent(e))

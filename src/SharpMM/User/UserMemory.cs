@@ -531,13 +531,19 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     // The leaf table for va, reclaiming when the allocator is empty. (A reclaim may free
-    // tables, any table handle taken before it included.)
+    // tables, any table handle taken before it included.) A failed attempt's tables are shot
+    // down and freed before the reclaim, which frees what is deferred after flushing only the
+    // space it scans.
     private Status EnsureTable<TArch>(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch, ref TArch arch, out LeafTable<TFormat> table)
         where TArch : struct, IArchHooks
     {
-        Status s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
-        for (int attempt = 0; s == Status.OutOfMemory && attempt < 2 && Reclaim(ReclaimBatch, ref arch) != 0; attempt++)
-            s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
+        Status s = EnsureLeafTableLater(space, va, ref batch, out table);
+        for (int attempt = 0; s == Status.OutOfMemory && attempt < 2; attempt++)
+        {
+            Finish(space, ref batch, ref arch);
+            if (Reclaim(ReclaimBatch, ref arch) == 0) break;
+            s = EnsureLeafTableLater(space, va, ref batch, out table);
+        }
         return s;
     }
 

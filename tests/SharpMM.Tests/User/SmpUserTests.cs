@@ -361,5 +361,47 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
     }
 }
 
-public sealed class SmpUserTests64 : SmpUserTests<X86LongModeFormat> { }
+public sealed unsafe class SmpUserTests64 : SmpUserTests<X86LongModeFormat>
+{
+    //   CPU 1 runs the space. CPU 0 faults at 64 GiB, where the page needs a new page directory
+    //   and page table, and the page table's frame is refused (the directory is made, then
+    //   taken out again).
+    // Expect: OutOfMemory, the directory shot down on CPU 1 (its walks may have cached the
+    // entry that pointed at it) before its frame goes back; every frame back after.
+    [Fact]
+    public void TableMadeByAFailedFault_IsShotDownBeforeItIsFreed()
+    {
+        using var smp = new SmpFixture<X86LongModeFormat>(2);
+        var s = smp.F.NewSpace();
+        const ulong va = 64UL << 30;
+        Assert.Equal(Status.Ok, smp.M.MapAnonymous(s, va, 4096, VmaProtection.ReadWrite, out _));
+        ulong free0 = smp.F.FreeFrames;
+        var barrier = new SpinBarrier(2);
+        FaultResult result = default;
+        ShootdownCounters before = default, after = default;
+        smp.Run(2, cpu =>
+        {
+            if (cpu == 1) smp.Switch(s);
+            barrier.Wait();
+            if (cpu == 0)
+            {
+                before = TlbShootdown.TotalSent;
+                smp.M.Frames.Allocations = 0;
+                smp.M.Frames.FailAt = 3; // 1: the user frame, 2: the page directory, 3: the page table
+                result = smp.M.HandleFault(s, new PageFault(va, PageFaultErrorCode.User | PageFaultErrorCode.Write), ref smp.Arch);
+                smp.M.Frames.FailAt = 0;
+                after = TlbShootdown.TotalSent;
+            }
+            barrier.Wait();
+        });
+        Assert.Equal(FaultKind.OutOfMemory, result.Kind);
+        Assert.True(after.Shootdowns > before.Shootdowns && after.Pages > before.Pages,
+            $"no shootdown of the unlinked table: shootdowns {before.Shootdowns} -> {after.Shootdowns}, pages {before.Pages} -> {after.Pages}");
+        Assert.Equal(free0, smp.F.FreeFrames);
+        Assert.Equal(0UL, s->Entry(va));
+        smp.F.Validate("after the failed fault");
+        Assert.Empty(smp.Violations);
+        Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
+    }
+}
 public sealed class SmpUserTests32 : SmpUserTests<X86LegacyFormat> { }
