@@ -470,15 +470,16 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// what the flush token must ask for (its page is <paramref name="va"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal SinglePageResult MapByWalk<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
-        where TFrames : struct, IFrameAllocator
+    internal SinglePageResult MapByWalk<TFrames, TRelease>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames, ref TRelease release)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator
     {
         Status c = CheckMap(va, pa, level);
         if (c != Status.Ok) return new SinglePageResult(c, 0);
         var rec = new TokenRecorder();
-        Status s = EnsurePath(va, level, ref frames, ref frames, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
+        Status s = EnsurePath(va, level, ref frames, ref release, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
         FlushToken.Kind root = rec.Token.NeedsRootReload ? FlushToken.Kind.RootReload : 0;
-        if (s != Status.Ok) return new SinglePageResult(s, root);
+        // A failure that took tables out again asks for the page too (see EnsurePath).
+        if (s != Status.Ok) return new SinglePageResult(s, rec.Token.Kinds);
         byte* leafTable = _access.Table(tablePhys, level, va);
         int li = Index(level, va);
         if (TFormat.Read(leafTable, li) != 0) return new SinglePageResult(Status.AlreadyMapped, 0); // a mapping, a table, or an entry the OS keeps
