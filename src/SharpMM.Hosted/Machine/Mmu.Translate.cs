@@ -92,12 +92,15 @@ public sealed unsafe partial class Mmu
 
         ulong pte = *(ulong*)(ram + a);
         if ((pte & m.LeafTested) != m.LeafMustSet) return false;
-        // Accessed (and Dirty for a write), stored whether or not they were set already: the same
-        // value then, and no branch on whether this is the page's first walk (measured faster
-        // on W4's walks than the test). Hardware does a locked update; one host thread drives
-        // the model, so a plain store is the same update.
+        // Accessed (and Dirty for a write). Hardware does a locked update. With one CPU on the RAM,
+        // a plain store is the same update, made whether or not the bits were set already: the
+        // same value then, and no branch on whether this is the page's first walk (measured
+        // faster on W4's walks than the test). With several (SharedTables), a compare-exchange,
+        // or a plain store would undo a change another CPU made to the entry since the read
+        // (a write-protect, the clock's Accessed clear); when it fails the slow walk starts over.
         ulong leaf = pte | EntryBits.Accessed | (access == AccessKind.Write ? EntryBits.Dirty : 0);
-        *(ulong*)(ram + a) = leaf;
+        if (!SharedTables) *(ulong*)(ram + a) = leaf;
+        else if (leaf != pte && Interlocked.CompareExchange(ref *(ulong*)(ram + a), leaf, pte) != pte) return false;
         // The rights in TlbRights bits, which are the entry bits they come from: R/W and U/S by
         // AND over the four entries, the PTE's D and G. Bit 0 of the AND is P, 1 in every entry
         // here: XOR with the PTE's XD makes it Execute (XD = 1 passes the reserved-bit checks only

@@ -75,6 +75,8 @@ public sealed unsafe partial class Mmu
     // it runs from TranslateMiss, which also makes the copies the check needs). _fastMasks: its
     // checks per access.
     private bool _fastWalk, _fastInline;
+    // Other MMUs walk the same RAM (MmuCpus): the fast fill sets Accessed/Dirty by compare-exchange.
+    internal bool SharedTables;
     // What the inline fast fill walks: RAM and the root table (its host address) while
     // _fastInline, else a table of zeros (s_emptyTable), in which the first entry read is not
     // present, so that the fill declines without a test of its own on the path.

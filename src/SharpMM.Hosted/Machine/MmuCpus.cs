@@ -48,7 +48,11 @@ public sealed unsafe class MmuCpus : IDisposable
         // Another CPU's walk sets Dirty in an entry this one has cached, and the library gives
         // rights without a shootdown (the stale entry only faults, SDM vol. 3A, 4.10.4.3):
         // neither is a stale use. Only changes that make a served translation wrong count.
-        foreach (Mmu m in _cpus) m.Tlb.StalePolicy = StalePolicy.ReportUnsafeUse;
+        foreach (Mmu m in _cpus)
+        {
+            m.Tlb.StalePolicy = StalePolicy.ReportUnsafeUse;
+            m.SharedTables = true;
+        }
         if (Interlocked.CompareExchange(ref s_active, _cpus, null) != null)
             throw new InvalidOperationException("another set of simulated CPUs is active (dispose it first)");
         HostedCpus.Install();

@@ -43,7 +43,18 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Map<TFrames>(VirtAddr va, PhysAddr pa, MappingSize size, PageFlags flags, ref TFrames frames, out FlushToken token)
-        where TFrames : struct, IFrameAllocator
+        where TFrames : struct, IFrameAllocator =>
+        Map(va, pa, size, flags, ref frames, ref frames, out token);
+
+    /// <summary>
+    /// Map for tables other CPUs walk: when it fails after linking tables, they go to
+    /// <paramref name="release"/> (a <see cref="FreeAfterFlush"/>) instead of
+    /// <paramref name="frames"/>, and the token asks for the page (another CPU may have cached
+    /// the entries that pointed at them): the caller flushes it everywhere, then releases them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Status Map<TFrames, TRelease>(VirtAddr va, PhysAddr pa, MappingSize size, PageFlags flags, ref TFrames frames, ref TRelease release, out FlushToken token)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator
     {
         token = default;
         int level = LevelOf(size);
@@ -89,8 +100,9 @@ public unsafe partial struct Mapper<TFormat, TAccess>
         return Status.Ok;
     Slow:
         // (The token is made here from MapByWalk's result, so that it never has an address.)
-        SinglePageResult r = MapByWalk(v, p, level, flags, ref frames);
+        SinglePageResult r = MapByWalk(v, p, level, flags, ref frames, ref release);
         if (TFormat.NewMappingNeedsFlush && r.Status == Status.Ok) token = new FlushToken(v, r.Kinds);
+        else if ((r.Kinds & FlushToken.Kind.Page) != 0) token = new FlushToken(v, r.Kinds); // a failure that freed tables
         else if (r.Kinds != 0) token = new FlushToken(0, r.Kinds); // a root reload alone
         return r.Status;
     }

@@ -40,17 +40,31 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// from <paramref name="frames"/>; a new top-level entry of a format with latched root
     /// entries is recorded in <paramref name="batch"/>). <paramref name="tablesMade"/>: how many.
     /// Return: Ok; OutOfMemory / OutOfRange (no usable frame: the tables this call made are
-    /// freed again); ParentIsHugePage; AlreadyMapped (a pointer entry on the path is kept by the
-    /// OS, which only level-0 entries may be); InvalidArgument (non-canonical or reserved va).
+    /// freed again, to <paramref name="frames"/>); ParentIsHugePage; AlreadyMapped (a pointer
+    /// entry on the path is kept by the OS, which only level-0 entries may be); InvalidArgument
+    /// (non-canonical or reserved va). For tables no other CPU walks (a boot CPU alone); others
+    /// use the overload with a release list.
     /// </summary>
     public Status EnsureLeafTable<TFrames>(VirtAddr va, ref TFrames frames, ref FlushBatch batch, out LeafTable<TFormat> table, out int tablesMade)
-        where TFrames : struct, IFrameAllocator
+        where TFrames : struct, IFrameAllocator =>
+        EnsureLeafTable(va, ref frames, ref frames, ref batch, out table, out tablesMade);
+
+    /// <summary>
+    /// <see cref="EnsureLeafTable{TFrames}(VirtAddr, ref TFrames, ref FlushBatch, out LeafTable{TFormat}, out int)"/>
+    /// for tables other CPUs may walk: when it fails, the tables it linked on the way go to
+    /// <paramref name="release"/> (a <see cref="FreeAfterFlush"/> or the like) and
+    /// <paramref name="va"/>'s page is recorded in <paramref name="batch"/>, since a CPU may have
+    /// cached the entries that pointed at them in the meantime: the caller flushes the batch
+    /// (a shootdown where the tables are shared) before it gives them back.
+    /// </summary>
+    public Status EnsureLeafTable<TFrames, TRelease>(VirtAddr va, ref TFrames frames, ref TRelease release, ref FlushBatch batch, out LeafTable<TFormat> table, out int tablesMade)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator
     {
         table = default;
         tablesMade = 0;
         ulong v = va.Value;
         if (!TFormat.IsCanonical(v) || _access.OverlapsReserved(v, v)) return Status.InvalidArgument;
-        Status s = EnsurePath(v, 0, ref frames, ref batch, out ulong tablePhys, out byte* pt, out int pi, out int made);
+        Status s = EnsurePath(v, 0, ref frames, ref release, ref batch, out ulong tablePhys, out byte* pt, out int pi, out int made);
         if (s != Status.Ok) return s;
         table = new LeafTable<TFormat>(_access.Table(tablePhys, 0, v), pt + pi * TFormat.EntrySize);
         tablesMade = made;

@@ -470,15 +470,16 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// what the flush token must ask for (its page is <paramref name="va"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal SinglePageResult MapByWalk<TFrames>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames)
-        where TFrames : struct, IFrameAllocator
+    internal SinglePageResult MapByWalk<TFrames, TRelease>(ulong va, ulong pa, int level, PageFlags flags, ref TFrames frames, ref TRelease release)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator
     {
         Status c = CheckMap(va, pa, level);
         if (c != Status.Ok) return new SinglePageResult(c, 0);
         var rec = new TokenRecorder();
-        Status s = EnsurePath(va, level, ref frames, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
+        Status s = EnsurePath(va, level, ref frames, ref release, ref rec, out ulong tablePhys, out byte* pt, out int pi, out _);
         FlushToken.Kind root = rec.Token.NeedsRootReload ? FlushToken.Kind.RootReload : 0;
-        if (s != Status.Ok) return new SinglePageResult(s, root);
+        // A failure that took tables out again asks for the page too (see EnsurePath).
+        if (s != Status.Ok) return new SinglePageResult(s, rec.Token.Kinds);
         byte* leafTable = _access.Table(tablePhys, level, va);
         int li = Index(level, va);
         if (TFormat.Read(leafTable, li) != 0) return new SinglePageResult(Status.AlreadyMapped, 0); // a mapping, a table, or an entry the OS keeps
@@ -492,14 +493,16 @@ public unsafe partial struct Mapper<TFormat, TAccess>
     /// <summary>
     /// The walk from the root to the level-<paramref name="level"/> table for
     /// <paramref name="va"/>, making the missing tables on the way (Map's slow path and
-    /// <see cref="EnsureLeafTable"/>). Return: Ok with the table's physical address, the entry
+    /// the EnsureLeafTable overloads). Return: Ok with the table's physical address, the entry
     /// pointing at it (<paramref name="pt"/>, <paramref name="pi"/>; null for the root) and the
     /// number of tables made; ParentIsHugePage; AlreadyMapped (a pointer entry the OS keeps);
-    /// OutOfMemory / OutOfRange (the tables this call made are freed again). A changed latched
-    /// root entry is recorded in <paramref name="rec"/>.
+    /// OutOfMemory / OutOfRange (the tables this call made are freed again, to
+    /// <paramref name="release"/>, and <paramref name="va"/>'s page recorded in
+    /// <paramref name="rec"/>: another CPU's walk may have cached the entries that pointed at
+    /// them). A changed latched root entry is recorded in <paramref name="rec"/>.
     /// </summary>
-    private Status EnsurePath<TFrames, TRec>(ulong va, int level, ref TFrames frames, ref TRec rec, out ulong tablePhys, out byte* pt, out int pi, out int made)
-        where TFrames : struct, IFrameAllocator where TRec : struct, IFlushRecorder
+    private Status EnsurePath<TFrames, TRelease, TRec>(ulong va, int level, ref TFrames frames, ref TRelease release, ref TRec rec, out ulong tablePhys, out byte* pt, out int pi, out int made)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator where TRec : struct, IFlushRecorder
     {
         tablePhys = _root;
         pt = null;
@@ -517,7 +520,11 @@ public unsafe partial struct Mapper<TFormat, TAccess>
                 if (s != Status.Ok)
                 {
                     // The tables linked above are empty: free them again.
-                    if (made != 0 && FreeEmptyTables(va, l, ref frames, ref rec) != made) Panic.Fail("mapper: a table made on a walk was not empty", va);
+                    if (made != 0)
+                    {
+                        if (FreeEmptyTables(va, l, ref release, ref rec) != made) Panic.Fail("mapper: a table made on a walk was not empty", va);
+                        rec.Page(va, false);
+                    }
                     made = 0;
                     return s;
                 }

@@ -191,11 +191,13 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     /// <summary>
     /// The level-0 table for <paramref name="va"/>, making the missing tables on the way
     /// (zeroed, from <paramref name="frames"/>). Return: Ok; OutOfMemory / OutOfRange (the
-    /// tables this call made are freed again).
+    /// tables this call made go to <paramref name="release"/>, to be freed after the flush of
+    /// <paramref name="batch"/>, which records the page).
     /// </summary>
-    public Status EnsureLeafTable<TFrames>(ulong va, ref TFrames frames, ref FlushBatch batch, out LeafTable<TFormat> table) where TFrames : struct, IFrameAllocator
+    public Status EnsureLeafTable<TFrames, TRelease>(ulong va, ref TFrames frames, ref TRelease release, ref FlushBatch batch, out LeafTable<TFormat> table)
+        where TFrames : struct, IFrameAllocator where TRelease : struct, IFrameAllocator
     {
-        Status s = _tables.EnsureLeafTable(VirtAddr.NewUnchecked(va), ref frames, ref batch, out table, out int made);
+        Status s = _tables.EnsureLeafTable(VirtAddr.NewUnchecked(va), ref frames, ref release, ref batch, out table, out int made);
         if (s == Status.Ok) TablePages += (ulong)made;
         else if (s != Status.OutOfMemory && s != Status.OutOfRange) Panic.Fail("user tables: a large page or a bad address in the user half", va);
         return s;

@@ -63,7 +63,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     // Tables only, never a user frame: reclaim is not run here, so the parent's
                     // entries cannot change under the loop.
-                    Status s = child->EnsureLeafTable(p, ref Frames, ref childBatch, out ct);
+                    Status s = EnsureLeafTableLater(child, p, ref childBatch, out ct);
                     if (s != Status.Ok) return s;
                 }
                 if (!TFormat.IsPresent(e))
@@ -73,19 +73,22 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     child->SwappedPages++;
                     continue;
                 }
-                PageFlags flags = TFormat.Flags(0, e);
                 if (v.Kind != VmaKind.Device)
                 {
-                    ref UserFrame f = ref _table[TFormat.Address(0, e) >> PageSize.Shift];
-                    if ((flags & PageFlags.Dirty) != 0) f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
-                    if (f.Refs == ushort.MaxValue) Panic.Fail("user memory: frame mapping count overflow", TFormat.Address(0, e));
-                    f.Refs++;
-                    if ((flags & PageFlags.Writable) != 0 && v.Kind != VmaKind.Shared)
+                    if ((TFormat.Flags(0, e) & PageFlags.Writable) != 0 && v.Kind != VmaKind.Shared)
                     {
-                        e = TFormat.WithFlags(0, e, flags & ~PageFlags.Writable);
-                        pt.Write(idx, e);
+                        // Write-protected atomically (ptep_set_wrprotect): the Dirty bit folded
+                        // below is the one the entry had when it stopped being writable, not an
+                        // earlier read that a CPU writing the page meanwhile made stale.
+                        ulong wp;
+                        while (!pt.TryReplace(idx, e, wp = TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~PageFlags.Writable))) e = pt.Read(idx);
+                        e = wp;
                         batch.Add(p, PageGlobality.NotGlobal);
                     }
+                    ref UserFrame f = ref _table[TFormat.Address(0, e) >> PageSize.Shift];
+                    if ((TFormat.Flags(0, e) & PageFlags.Dirty) != 0) f.Flags &= unchecked((byte)~UserFrame.CleanFlag);
+                    if (f.Refs == ushort.MaxValue) Panic.Fail("user memory: frame mapping count overflow", TFormat.Address(0, e));
+                    f.Refs++;
                     Counters.ForkSharedPages++;
                 }
                 ct.Write(idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));

@@ -451,6 +451,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
     // ---- frees after the flush ----
 
+    // The leaf table for va (AddressSpace.EnsureLeafTable); when it fails, the tables it linked
+    // on the way go to the deferred list and the page into the batch: a CPU running the space
+    // may have cached the entries that pointed at them until the caller's Finish.
+    private Status EnsureLeafTableLater(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch, out LeafTable<TFormat> table)
+    {
+        fixed (ulong* head = &_deferredTables)
+        {
+            var later = new DeferredTables { Head = head, DirectMapOffset = _dm.Offset };
+            return space->EnsureLeafTable(va, ref Frames, ref later, ref batch, out table);
+        }
+    }
+
     // Frees the empty tables on va's path (as AddressSpace.FreeEmptyTables) into the deferred
     // list: a CPU may still walk them until the flush.
     private void FreeEmptyTablesLater(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch)

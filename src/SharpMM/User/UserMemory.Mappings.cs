@@ -53,7 +53,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             for (; p < tableEnd; p += PageSize.Bytes)
             {
                 if (t.Read(LeafTable<TFormat>.IndexOf(p)) == 0) continue;
-                Status s = space->EnsureLeafTable(to + (p - from), ref Frames, ref batch, out _);
+                Status s = EnsureLeafTableLater(space, to + (p - from), ref batch, out _);
                 if (s != Status.Ok)
                 {
                     FreeEmptyTablesIn(space, to, to + toBytes, ref batch);
@@ -115,7 +115,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         // entries stay as they are while the destination is made.
         for (ulong p = from; p < from + bytes; p += PageSize.Bytes)
         {
-            if (space->EnsureLeafTable(to + (p - from), ref Frames, ref batch, out _) == Status.Ok) continue;
+            if (EnsureLeafTableLater(space, to + (p - from), ref batch, out _) == Status.Ok) continue;
             FreeEmptyTablesIn(space, to, to + bytes, ref batch);
             Finish(space, ref batch, ref arch);
             return Status.OutOfMemory;

@@ -73,10 +73,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (!TFormat.IsPresent(e)) continue;
                     scanned++;
                     Counters.ClockScans++;
-                    PageFlags flags = TFormat.Flags(0, e);
-                    if ((flags & PageFlags.Accessed) != 0)
+                    if ((TFormat.Flags(0, e) & PageFlags.Accessed) != 0)
                     {
-                        t.Write(idx, TFormat.WithFlags(0, e, flags & ~PageFlags.Accessed));
+                        // Atomically: a Dirty bit another CPU's walk sets meanwhile is kept.
+                        while (!t.TryReplace(idx, e, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~PageFlags.Accessed))) e = t.Read(idx);
                         batch.Add(p, PageGlobality.NotGlobal);
                         Counters.SecondChances++;
                         continue;
@@ -93,9 +93,28 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     // Takes one mapping away: the entry becomes a swap entry (or zero for a clean zero page).
     // True when the frame was freed (its last mapping). A dirty page that cannot be written
-    // (no free slot, store error) keeps its mapping.
+    // (no free slot, store error) keeps its mapping, and so does a page another CPU touched
+    // since `e` was read.
+    //
+    // The entry is taken first: its present bit cleared by compare-exchange against `e`, whose
+    // Accessed bit is clear. Accessed clear means no CPU caches the page (each clear of it was
+    // shot down before the clock came back), so from the exchange on no CPU can write the page
+    // or set Dirty without a fault, which waits for the table lock: the Dirty bit read is final,
+    // and a page read as clean stays so while it is written out or dropped. A failed exchange
+    // means a walk set Accessed or Dirty meanwhile: the page was used, it stays.
     private bool Evict(AddressSpace<TFormat>* s, in Vma v, LeafTable<TFormat> t, int idx, ulong va, ulong e, ref FlushBatch batch)
     {
+        if (!t.TryReplace(idx, e, e & ~1UL)) return false;
+        bool kept = EvictTaken(s, v, t, idx, va, e, ref batch, out bool last);
+        if (kept) t.Write(idx, e);
+        return last;
+    }
+
+    // Evict's body once the entry is taken (not present). True when the mapping must stay (the
+    // caller puts `e` back); `last`: the frame was freed.
+    private bool EvictTaken(AddressSpace<TFormat>* s, in Vma v, LeafTable<TFormat> t, int idx, ulong va, ulong e, ref FlushBatch batch, out bool last)
+    {
+        last = false;
         ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
         ref UserFrame f = ref _table[pfn];
         if ((TFormat.Flags(0, e) & PageFlags.Dirty) != 0)
@@ -122,7 +141,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             if (f.HasSlot && _slots.RefCount(f.Slot) == 1) slot = f.Slot; // only this frame's cache names it: overwrite
             else
             {
-                if (_slots.Allocate(out slot) != Status.Ok) { Counters.EvictionsRefused++; return false; }
+                if (_slots.Allocate(out slot) != Status.Ok) { Counters.EvictionsRefused++; return true; }
                 fresh = true;
             }
             byte* data = MapPage(pfn);
@@ -133,7 +152,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if (fresh) _slots.Release(slot);
                 Counters.StoreErrors++;
                 Counters.EvictionsRefused++;
-                return false;
+                return true;
             }
             if (fresh)
             {
@@ -150,8 +169,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         s->ResidentPages--;
         MappingEvents.Unmapped(va, pfn);
         if (ne != 0) s->SwappedPages++;
-        bool last = f.Refs == 1;
+        last = f.Refs == 1;
         DropFrame(pfn);
-        return last;
+        return false;
     }
 }

@@ -391,9 +391,13 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     // A private page stays read-only while its region has no owner (see the fault path).
                     bool exclusive = v.Kind == VmaKind.Device
                         || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1 && (!v.IsPrivate || v.Identity != 0);
-                    ulong ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty));
+                    ulong ne;
+                    // Replaced atomically, with the Accessed and Dirty bits of the entry replaced:
+                    // a CPU's walk may set them until then.
+                    while ((ne = Leaf(TFormat.Address(0, e), protection, v.Kind, exclusive, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty))) != e
+                        && !t.TryReplace(idx, e, ne))
+                        e = t.Read(idx);
                     if (ne == e) continue;
-                    t.Write(idx, ne);
                     batch.Add(p, PageGlobality.NotGlobal);
                 }
             }
@@ -529,13 +533,19 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     // The leaf table for va, reclaiming when the allocator is empty. (A reclaim may free
-    // tables, any table handle taken before it included.)
+    // tables, any table handle taken before it included.) A failed attempt's tables are shot
+    // down and freed before the reclaim, which frees what is deferred after flushing only the
+    // space it scans.
     private Status EnsureTable<TArch>(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch, ref TArch arch, out LeafTable<TFormat> table)
         where TArch : struct, IArchHooks
     {
-        Status s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
-        for (int attempt = 0; s == Status.OutOfMemory && attempt < 2 && Reclaim(ReclaimBatch, ref arch) != 0; attempt++)
-            s = space->EnsureLeafTable(va, ref Frames, ref batch, out table);
+        Status s = EnsureLeafTableLater(space, va, ref batch, out table);
+        for (int attempt = 0; s == Status.OutOfMemory && attempt < 2; attempt++)
+        {
+            Finish(space, ref batch, ref arch);
+            if (Reclaim(ReclaimBatch, ref arch) == 0) break;
+            s = EnsureLeafTableLater(space, va, ref batch, out table);
+        }
         return s;
     }
 

@@ -88,8 +88,18 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         {
             s = frames.Allocate(0, out Pfn pfn);
             if (s != Status.Ok) break;
-            s = _mapper.Map(VirtAddr.NewTruncate(va + done), pfn.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken t);
-            if (s != Status.Ok) { frames.Free(pfn, 0); break; }
+            // A failed Map may have linked tables and taken them out again (every CPU walks
+            // kernel tables): they are freed only after the flush on every CPU online.
+            var later = new FreeAfterFlush();
+            s = _mapper.Map(VirtAddr.NewTruncate(va + done), pfn.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, ref later, out FlushToken t);
+            if (s != Status.Ok)
+            {
+                frames.Free(pfn, 0);
+                var failed = new FlushBatch();
+                failed.Add(in t);
+                FlushEverywhere(ref failed, ref later, ref frames, ref arch);
+                break;
+            }
             t.Flush(ref arch, ref _policy);
             MappingEvents.Mapped(va + done, pfn.Value);
         }

@@ -78,8 +78,9 @@ public abstract unsafe partial class MapperConformance<TFormat>
         token = default;
         if (!Mapper<TFormat, DirectMapTableAccess>.TryGetLevel(size, out int level) || (flags & ~Mapper<TFormat, DirectMapTableAccess>.AllFlags) != 0)
             return Status.InvalidArgument;
-        SinglePageResult r = m.MapByWalk(va, pa, level, flags, ref frames);
+        SinglePageResult r = m.MapByWalk(va, pa, level, flags, ref frames, ref frames);
         if (TFormat.NewMappingNeedsFlush && r.Status == Status.Ok) token = new FlushToken(va, r.Kinds);
+        else if ((r.Kinds & FlushToken.Kind.Page) != 0) token = new FlushToken(va, r.Kinds);
         else if (r.Kinds != 0) token = new FlushToken(0, r.Kinds);
         return r.Status;
     }

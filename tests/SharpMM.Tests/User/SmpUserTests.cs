@@ -109,6 +109,61 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
         Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
     }
 
+    //   Each round: every page paged out, then read back by CPU 1 (mapped writable, Dirty
+    //   clear: the page equals its swap slot). Then CPU 1 writes the round's value into every
+    //   page (each first write walks and sets Dirty) while CPU 0 runs the clock over and over
+    //   (clearing Accessed, evicting pages found not accessed).
+    // Expect: CPU 1 reads back its value from every page, every round. A Dirty bit that the
+    // clock's rewrite of an entry drops makes the page look clean: the clock then drops it and
+    // the page reads its older content back from the slot.
+    [Fact]
+    public void DirtyBitSetDuringTheClock_IsNeverLost()
+    {
+        const int pages = 128, rounds = 60;
+        using var smp = new SmpFixture<TFormat>(2);
+        var s = smp.F.NewSpace();
+        Assert.Equal(Status.Ok, smp.M.MapAnonymous(s, 0, pages * 4096UL, VmaProtection.ReadWrite, out ulong va));
+        var barrier = new SpinBarrier(2);
+        int written = 0;
+        string? lost = null;
+        smp.Run(2, cpu =>
+        {
+            smp.Switch(s);
+            for (ulong round = 1; round <= rounds && lost == null; round++)
+            {
+                if (cpu == 1) for (int i = 0; i < pages; i++) Assert.True(smp.TryWrite(va + (ulong)i * 4096, round << 32 | (uint)i));
+                barrier.Wait();
+                if (cpu == 0) smp.M.Reclaim(4 * pages, ref smp.Arch);
+                barrier.Wait();
+                if (cpu == 1)
+                {
+                    for (int i = 0; i < pages; i++) Assert.True(smp.TryRead(va + (ulong)i * 4096, out _));
+                    Volatile.Write(ref written, 0);
+                }
+                barrier.Wait();
+                if (cpu == 1)
+                {
+                    for (int i = 0; i < pages; i++) Assert.True(smp.TryWrite(va + (ulong)i * 4096, round << 32 | 0x8000_0000u | (uint)i));
+                    Volatile.Write(ref written, 1);
+                }
+                else
+                    while (Volatile.Read(ref written) == 0) smp.M.Reclaim(pages / 4, ref smp.Arch);
+                barrier.Wait();
+                if (cpu == 1)
+                    for (int i = 0; i < pages && lost == null; i++)
+                    {
+                        Assert.True(smp.TryRead(va + (ulong)i * 4096, out ulong got));
+                        if (got != (round << 32 | 0x8000_0000u | (uint)i)) lost = $"round {round}, page {i}: read 0x{got:x}";
+                    }
+                barrier.Wait();
+            }
+        });
+        Assert.True(lost == null, $"a write was lost: {lost}");
+        Assert.Empty(smp.Violations);
+        smp.F.Validate("after the run");
+        Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
+    }
+
     //   CPUs 0 and 1 run space A; CPU 2 runs space B; CPU 0 unmaps in A
     // Expect: one IPI (to CPU 1 only): CPU 2 does not run A.
     [Fact]
@@ -306,5 +361,47 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
     }
 }
 
-public sealed class SmpUserTests64 : SmpUserTests<X86LongModeFormat> { }
+public sealed unsafe class SmpUserTests64 : SmpUserTests<X86LongModeFormat>
+{
+    //   CPU 1 runs the space. CPU 0 faults at 64 GiB, where the page needs a new page directory
+    //   and page table, and the page table's frame is refused (the directory is made, then
+    //   taken out again).
+    // Expect: OutOfMemory, the directory shot down on CPU 1 (its walks may have cached the
+    // entry that pointed at it) before its frame goes back; every frame back after.
+    [Fact]
+    public void TableMadeByAFailedFault_IsShotDownBeforeItIsFreed()
+    {
+        using var smp = new SmpFixture<X86LongModeFormat>(2);
+        var s = smp.F.NewSpace();
+        const ulong va = 64UL << 30;
+        Assert.Equal(Status.Ok, smp.M.MapAnonymous(s, va, 4096, VmaProtection.ReadWrite, out _));
+        ulong free0 = smp.F.FreeFrames;
+        var barrier = new SpinBarrier(2);
+        FaultResult result = default;
+        ShootdownCounters before = default, after = default;
+        smp.Run(2, cpu =>
+        {
+            if (cpu == 1) smp.Switch(s);
+            barrier.Wait();
+            if (cpu == 0)
+            {
+                before = TlbShootdown.TotalSent;
+                smp.M.Frames.Allocations = 0;
+                smp.M.Frames.FailAt = 3; // 1: the user frame, 2: the page directory, 3: the page table
+                result = smp.M.HandleFault(s, new PageFault(va, PageFaultErrorCode.User | PageFaultErrorCode.Write), ref smp.Arch);
+                smp.M.Frames.FailAt = 0;
+                after = TlbShootdown.TotalSent;
+            }
+            barrier.Wait();
+        });
+        Assert.Equal(FaultKind.OutOfMemory, result.Kind);
+        Assert.True(after.Shootdowns > before.Shootdowns && after.Pages > before.Pages,
+            $"no shootdown of the unlinked table: shootdowns {before.Shootdowns} -> {after.Shootdowns}, pages {before.Pages} -> {after.Pages}");
+        Assert.Equal(free0, smp.F.FreeFrames);
+        Assert.Equal(0UL, s->Entry(va));
+        smp.F.Validate("after the failed fault");
+        Assert.Empty(smp.Violations);
+        Assert.Equal(Status.Ok, smp.M.Destroy(s, ref smp.Arch));
+    }
+}
 public sealed class SmpUserTests32 : SmpUserTests<X86LegacyFormat> { }

@@ -29,6 +29,54 @@ public unsafe class KernelShootdownTests
     [Fact]
     public void Vfree_WithoutShootdown_IsAStaleTlbViolation() => Assert.True(VfreeWhileCached(skipShootdown: true) > 0);
 
+    //   Two CPUs online. CPU 0 vmallocs a page in the empty window: the data frame and the
+    //   page-directory-pointer table are given, the page directory's frame is refused.
+    // Expect: OutOfMemory; the table made and taken out again is shot down on CPU 1 (its walks
+    // may have cached the entry that pointed at it) before it goes back; every frame back.
+    [Fact]
+    public void TableMadeByAFailedVmalloc_IsShotDownBeforeItIsFreed()
+    {
+        using var ram = new TableRam(4096);
+        var vm = (Vm*)NativeMemory.AllocZeroed((nuint)sizeof(Vm));
+        try
+        {
+            TestFrames frames = ram.Frames();
+            Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
+            Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
+            var mmu = new Mmu(ram.Ram);
+            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
+            mmu.Efer = EferFlags.NoExecuteEnable;
+            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
+            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            using var cpus = new MmuCpus(mmu, 2);
+            TlbShootdown.ResetCounters();
+            var arch = default(CpuMmuHooks);
+            ulong free0 = ram.Free;
+            var barrier = new SpinBarrier(2);
+            Status s = Status.Ok;
+            HostedCpus.Run(2, cpu =>
+            {
+                if (cpu == 0)
+                {
+                    frames.Allocations = 0;
+                    frames.FailAt = 3; // 1: the data frame, 2: the PDPT, 3: the page directory
+                    s = vm->Vmalloc(4096, ref frames, ref arch, out _);
+                    frames.FailAt = 0;
+                }
+                barrier.Wait();
+            });
+            Assert.Equal(Status.OutOfMemory, s);
+            Assert.True(TlbShootdown.TotalSent.Shootdowns >= 1 && TlbShootdown.TotalSent.Pages >= 1,
+                $"no shootdown of the unlinked table: shootdowns {TlbShootdown.TotalSent.Shootdowns}, pages {TlbShootdown.TotalSent.Pages}");
+            Assert.Equal(free0, ram.Free);
+            Assert.Equal(0, cpus.ViolationCount);
+        }
+        finally
+        {
+            NativeMemory.Free(vm);
+        }
+    }
+
     private static long VfreeWhileCached(bool skipShootdown)
     {
         using var ram = new TableRam(4096);
