@@ -673,12 +673,21 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         PageCacheDrain.Begin((nint)Unsafe.AsPointer(ref this));
         for (int cpu = 0; cpu < online; cpu++)
         {
-            if (cpu == self) continue;
+            // A cache seen empty now has nothing to give: skip the round trip (a snapshot; a
+            // CPU that fills its cache meanwhile keeps those frames until the next request).
+            if (cpu == self || !HasCachedFrames(cpu)) continue;
             PageCacheDrain.Ask(cpu);
             n += EmptyMailbox();
         }
         PageCacheDrain.End();
         return n;
+    }
+
+    private readonly bool HasCachedFrames(int cpu)
+    {
+        for (int z = 0; z < _zoneCount; z++)
+            if (Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[z].PcpIndex + cpu].Count)) != 0) return true;
+        return false;
     }
 
     // The frames a CPU put in the mailbox go to their zones' lists.
