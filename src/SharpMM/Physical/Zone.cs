@@ -36,12 +36,6 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>The zone lock (rank Zone): held for every change of the free lists, the pair
-    /// bits of the zone's frames, <see cref="NonEmpty"/> and <see cref="Blocks"/>, and for every
-    /// refill or drain of a per-CPU cache. Not taken while only one CPU is online.</summary>
-    public SpinLock Lock;
-    /// <summary>Bit o set when list o is not empty.</summary>
-    public uint NonEmpty;
     /// <summary>Index of CPU 0's cache of this zone among the allocator's per-CPU caches (CPU
     /// n's is PcpIndex + n).</summary>
     public int PcpIndex;
@@ -56,10 +50,21 @@ public unsafe struct Zone
     public byte* DenseInfo;
     /// <summary>Per-order pair-bit bases of a dense zone: bit (pfn >> (o + 1)) of DensePairs[o].</summary>
     public fixed ulong DensePairs[FrameMap.PairOrders];
+    // The fields above are read on every allocation and free by every CPU and change only at
+    // boot; the ones below change under the lock. The gap keeps them on different cache lines,
+    // so that a refill on one CPU does not take the lines another CPU's fast path reads.
+    private fixed byte _readMostlyEnd[64];
+    /// <summary>The zone lock (rank Zone): held for every change of the free lists, the pair
+    /// bits of the zone's frames, <see cref="NonEmpty"/> and <see cref="Blocks"/>, and for every
+    /// refill or drain of a per-CPU cache. Not taken while only one CPU is online.</summary>
+    public SpinLock Lock;
+    /// <summary>Bit o set when list o is not empty.</summary>
+    public uint NonEmpty;
     /// <summary>Heads of the free lists (frame numbers, 0 = empty).</summary>
     public fixed uint Head[Orders];
     /// <summary>Free blocks per order.</summary>
     public fixed ulong Blocks[Orders];
+    private fixed byte _lockedEnd[64];
 
     /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
     /// per-order counts: not kept as a counter, which would cost a write on every list change.</summary>
