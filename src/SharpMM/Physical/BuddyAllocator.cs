@@ -459,32 +459,26 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             var a = new DenseAddressing(in zone);
             uint p;
-            // The count first (it is 0 whenever the cache is off, so the test predicts well where
-            // orders are mixed), then the order: see FreeChecked. The count is read again once
-            // the cache is entered: a drain request may have emptied it in between.
-            ref PcpCache c = ref CacheOf(ref zone);
-            if (c.Count != 0 && order == 0)
+            // Inline only while one CPU is online: CPU 0's cache, no lock, no drain requests
+            // (only other CPUs send them). With several CPUs every request goes to AllocateSlow,
+            // which finds the current CPU's cache: finding the CPU is a call through the host's
+            // hook, which here would slow the one-CPU path by half (registers kept across it).
+            if (Cpu.Online <= 1)
             {
-                Enter(ref c);
+                ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+                // The count first (it is 0 whenever the cache is off, so the test predicts well
+                // where orders are mixed), then the order: see FreeChecked.
                 uint count = c.Count;
-                if (count != 0)
+                if (count != 0 && order == 0)
                 {
                     c.Count = --count;
                     p = c.Frames[count];
-                    Leave(ref c);
                     *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
                     pfn = Pfn.NewUnchecked(p);
                     return Status.Ok;
                 }
-                Leave(ref c);
-            }
-            // (An empty cache goes to AllocateSlow, which refills it.)
-            if (zone.PcpHigh == 0 || order != 0)
-            {
-                bool locked = LockZone(ref zone);
-                p = AllocFromLists(ref zone, a, order);
-                UnlockZone(ref zone, locked);
-                if (p != 0)
+                // (An empty cache goes to AllocateSlow, which refills it.)
+                if ((zone.PcpHigh == 0 || order != 0) && (p = AllocFromLists(ref zone, a, order)) != 0)
                 {
                     pfn = Pfn.NewUnchecked(p);
                     return Status.Ok;
@@ -582,19 +576,41 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (high != 0 && order == 0)
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
-            ref PcpCache c = ref CacheOf(ref zone);
-            Enter(ref c);
+            // One CPU online: CPU 0's cache, inline (see AllocateFrom).
+            if (Cpu.Online > 1) return FreeToSharedCache(ref zone, a, p);
+            ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
             uint count = c.Count;
             c.Frames[count] = p;
             c.Count = ++count;
             if (count > high) DrainBatch(ref zone, ref c, a);
-            Leave(ref c);
             return Status.Ok;
         }
+        if (Cpu.Online <= 1) FreeToLists(ref zone, a, p, order);
+        else FreeToListsLocked(ref zone, a, p, order);
+        return Status.Ok;
+    }
+
+    // An order-0 free with several CPUs online: into the current CPU's cache.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
+    {
+        ref PcpCache c = ref CacheOf(ref zone);
+        Enter(ref c);
+        uint count = c.Count;
+        c.Frames[count] = p;
+        c.Count = ++count;
+        if (count > zone.PcpHigh) DrainBatch(ref zone, ref c, a);
+        Leave(ref c);
+        return Status.Ok;
+    }
+
+    // A free to the lists with several CPUs online: out of line, as in AllocateFrom.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeToListsLocked<TA>(ref Zone zone, TA a, uint p, uint order) where TA : struct, IFrameAddressing
+    {
         bool locked = LockZone(ref zone);
         FreeToLists(ref zone, a, p, order);
         UnlockZone(ref zone, locked);
-        return Status.Ok;
     }
 
     // Why a free is refused, from the frame's state byte (the block is not an allocated block
