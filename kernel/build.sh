@@ -5,7 +5,9 @@
 #                  + src/SharpMM                   ->  build/ARCH/SharpMM.Kernel.dll  (one assembly,
 #                                                      it is its own System module)
 #   ilc            SharpMM.Kernel.dll              ->  x86_64: SharpMM.Kernel.o   (ELF, native x64)
-#                                                      i386:   SharpMM.Kernel.obj (i386 COFF)
+#                                                      i386:   SharpMM.Kernel.obj (i386 COFF), its
+#                                                      REL32 fields given their symbols' offsets
+#                                                      (tools/coff-rel32.cs, dotnet run)
 #   as             arch/ARCH/*.S                   ->  build/ARCH/*.o
 #   ld -T arch/ARCH/linker.ld                      ->  build/ARCH/sharpmm.elf
 #   x86_64: objcopy -O binary                      ->  build/x86_64/sharpmm.bin (what QEMU -kernel
@@ -76,6 +78,15 @@ say "ilc: $ILC"
     --systemmodule:SharpMM.Kernel "${ilc_target[@]}" \
     -O --nativelib \
     --map:"$BUILD_DIR/SharpMM.Kernel.map.xml"
+# i386: GNU ld resolves a COFF REL32 relocation against a symbol defined in the same object to
+# the start of the symbol's section (the symbol's offset is lost): the relative pointers of GC
+# static blocks and MethodTables would point at the wrong place. tools/coff-rel32.cs adds each
+# such symbol's offset to the field the relocation patches, which gives ld's result the offset back.
+if [ "$ARCH" = i386 ]; then
+    say "coff-rel32: $(basename "$OBJ")"
+    fixed="$(dotnet run "$KERNEL_DIR/tools/coff-rel32.cs" -- "$OBJ")" || { echo "build.sh: coff-rel32 failed on $OBJ" >&2; exit 1; }
+    say "$fixed"
+fi
 
 # 4. Boot stub and helpers: plain GNU as (constants are .equ, no C preprocessor).
 objs=()

@@ -10,8 +10,9 @@
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
 # pages, "qemu64,+pdpe1gb" adds them).
 #
-# Run mode (x86_64): kernel/qemu.sh [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
-# boots the kernel with `run=1` and the program as Multiboot modules (a manifest with argv and
+# Run mode: kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
+# boots the kernel with `run=1` and the program (a static ELF64 x86-64 executable, or ELF32 i386
+# with --arch i386) as Multiboot modules (a manifest with argv and
 # the files' guest paths, NUL-separated so every byte survives; the program; the files, each
 # readable in the program at GUEST, by default "/" and its name). Everything after PROGRAM is
 # argv verbatim (argv[0] is PROGRAM as given). The program's stdout and stderr (COM2, COM3)
@@ -19,6 +20,10 @@
 # (COM1) goes to PATH (then stderr is the program's alone), or to a temporary file whose path is
 # printed on stderr at the end. The exit status is the program's (128 + signal when it was
 # killed), read from the kernel's SHARPMM-RUN line; 125 when the kernel did not finish the run (no such line: the log says why).
+#
+# When the kernel reports an exception (status 7) or panics (3), the faulting RIP/EIP and the
+# report's backtrace (i386) are named on stderr with addr2line: "qemu.sh: EIP 0x... in FUNCTION",
+# then "qemu.sh:   called from 0x... in FUNCTION" (file:line too where the image has DWARF).
 #
 # Builds first unless the image is newer than every source (or --no-build).
 # Exit status: 0 when QEMU exits with 33 (the kernel wrote 0x10 to isa-debug-exit: all tests
@@ -52,7 +57,7 @@ while [ $# -gt 0 ]; do
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
@@ -70,7 +75,7 @@ fi
 
 if [ "$BUILD" = 1 ]; then
     newest_src="$(find "$KERNEL_DIR/corelib" "$KERNEL_DIR/src" "$KERNEL_DIR/tests" "$KERNEL_DIR/arch/$ARCH" "$KERNEL_DIR/../src/SharpMM" \
-        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
+        "$KERNEL_DIR/build.sh" "$KERNEL_DIR/tools.sh" "$KERNEL_DIR/tools" -type f -newer "$IMAGE" 2>/dev/null | head -n 1 || true)"
     if [ ! -f "$IMAGE" ] || [ -n "$newest_src" ]; then
         # The build takes a minute or more: say so on a terminal (pipes and logs stay quiet).
         [ -t 2 ] && echo "qemu.sh: building the $ARCH kernel (kernel/build.sh)..." >&2
@@ -91,7 +96,6 @@ args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
 [ -n "$APPEND" ] && [ -z "$RUN" ] && args+=(-append "$APPEND")
 
 if [ -n "$RUN" ]; then
-    [ "$ARCH" = x86_64 ] || { echo "qemu.sh: --run needs the x86_64 kernel" >&2; exit 1; }
     [ -f "$RUN" ] || { echo "qemu.sh: --run: $RUN: no such file" >&2; exit 1; }
     RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sharpmm-run.XXXXXX")"
     trap 'rm -rf "$RUN_DIR"' EXIT
@@ -121,14 +125,16 @@ if [ -n "$RUN" ]; then
     [ -n "$LOG" ] || { LOG="$(mktemp "${TMPDIR:-/tmp}/sharpmm-run-log.XXXXXX")"; LOG_NAMED=0; }
     mkdir -p "$(dirname "$LOG")"
     [ -n "$CPU" ] || CPU=max
-    # The backing store: host memory outside the guest's RAM, as a PCI device (ivshmem) the kernel
-    # uses as a RAM disk of page slots; four times the guest's RAM (host pages are only taken
-    # when written).
-    mem_mib="${MEM%[MmGg]}"
-    case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
-    swap_mib=1
-    while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
-    args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
+    # The backing store (x86-64): host memory outside the guest's RAM, as a PCI device (ivshmem)
+    # the kernel uses as a RAM disk of page slots; four times the guest's RAM (host pages are only
+    # taken when written). The i386 kernel has none (its BAR lies above 4 GiB: arch/i386/SwapDevice.cs).
+    if [ "$ARCH" = x86_64 ]; then
+        mem_mib="${MEM%[MmGg]}"
+        case "$MEM" in *[Gg]) mem_mib=$((mem_mib * 1024)) ;; esac
+        swap_mib=1
+        while [ "$swap_mib" -lt $((mem_mib * 4)) ]; do swap_mib=$((swap_mib * 2)); done
+        args+=(-object "memory-backend-ram,id=sharpmm-swap,size=${swap_mib}M" -device "ivshmem-plain,memdev=sharpmm-swap")
+    fi
     args+=(-cpu "$CPU" -append "run=1 $APPEND" -initrd "$initrd"
            -serial "file:$LOG" -serial "file:$RUN_DIR/stdout" -serial "file:$RUN_DIR/stderr")
     set +e
@@ -156,16 +162,43 @@ fi
 args+=(-serial stdio)
 [ -n "$CPU" ] && args+=(-cpu "$CPU")
 
-set +e
-if [ -n "$LOG" ]; then
-    mkdir -p "$(dirname "$LOG")"
-    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null | tee "$LOG"
-    status=${PIPESTATUS[0]}
+# The serial output is kept (in --log FILE, or a temporary file) so that a report can be symbolised.
+SERIAL="$LOG"
+if [ -z "$SERIAL" ]; then
+    SERIAL="$(mktemp "${TMPDIR:-/tmp}/sharpmm-serial.XXXXXX")"
+    trap 'rm -f "$SERIAL"' EXIT
 else
-    timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null
-    status=$?
+    mkdir -p "$(dirname "$SERIAL")"
 fi
+set +e
+timeout --foreground "$TIMEOUT" "$QEMU" "${args[@]}" </dev/null | tee "$SERIAL"
+status=${PIPESTATUS[0]}
 set -e
+
+# An exception report or a panic: the faulting RIP/EIP and the backtrace's return addresses
+# (i386) named with addr2line from the image's symbols (function, and file:line where the image
+# has DWARF: x86-64). A return address is looked up one byte back, inside its call.
+where() { case "$2" in '??:'*) echo "$1" ;; *) echo "$1 ($2)" ;; esac; }
+symbolise() {
+    local elf="$1" ip addrs=() a names
+    command -v addr2line >/dev/null && [ -f "$elf" ] || return 0
+    ip="$(grep -aoE '^ +[RE]IP=0x[0-9a-f]+' "$SERIAL" | tail -n 1 | sed 's/.*=//' || true)"
+    [ -n "$ip" ] && addrs+=("$ip")
+    for a in $(grep -a '^backtrace: ' "$SERIAL" | tail -n 1 | sed 's/^backtrace: //' || true); do
+        addrs+=("$(printf '0x%x' $((a - 1)))")
+    done
+    [ "${#addrs[@]}" -gt 0 ] || return 0
+    mapfile -t names < <(addr2line -f -e "$elf" "${addrs[@]}" 2>/dev/null || true)
+    local i=0 label=RIP
+    [ "$ARCH" = i386 ] && label=EIP
+    [ -n "$ip" ] && { echo "qemu.sh: $label $ip in $(where "${names[0]:-??}" "${names[1]:-??}")" >&2; i=1; }
+    for ((; i < ${#addrs[@]}; i++)); do
+        echo "qemu.sh:   called from ${addrs[$i]} in $(where "${names[$((2 * i))]:-??}" "${names[$((2 * i + 1))]:-??}")" >&2
+    done
+}
+if [ "$status" = 7 ] || [ "$status" = 3 ]; then
+    case "$ARCH" in x86_64) symbolise "$KERNEL_DIR/build/x86_64/sharpmm.elf" ;; i386) symbolise "$IMAGE" ;; esac
+fi
 
 if [ "$status" = 33 ]; then exit 0; fi
 if [ "$status" = 124 ]; then echo "qemu.sh: timed out after ${TIMEOUT}s" >&2; exit 124; fi

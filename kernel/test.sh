@@ -16,7 +16,8 @@
 #       in-kernel heap tests pass with it on, and the leak report and the heap's findings (the
 #       suite's deliberate double free among them) print before the summary
 #   pc, 512M, -append test=nullderef
-#       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000
+#       QEMU exit status 7 (CPU exception) and a page-fault report naming CR2=0x0000000000000000;
+#       qemu.sh names the faulting method (addr2line: "qemu.sh: RIP 0x... in ...NullDereference")
 #   pc, 512M, -append test=stackoverflow
 #       status 7 and a double-fault report that names the kernel stack guard page
 #   pc, 512M, -append test=guardpage
@@ -38,6 +39,10 @@
 #       64 MiB guest, output as native, pages out to the swap device and back; filemap: a --file read,
 #       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
 #       SHARPMM-RUN line that says every frame came back.
+#   the same programs in ring 3 on the i386 kernel (gcc -m32 -static; native runs under
+#       setarch i386 -3 -L -R): hello (also as a static PIE), exit3, nullderef, forkwait, filemap as above (no pageout:
+#       no backing store there), forkwait again on a 2G guest (HighMem user pages), on low-2g and
+#       with PAE; an ELF64 program refused with the kernel's reason (status 125)
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
 #       QEMU exit status 33, a serial line "N passed, 0 failed" with N > 0, the boot stub's
 #       steps (temporary page directory, paging on, higher half), a SHARPMM-JSON line whose
@@ -48,6 +53,8 @@
 #       the user-memory suite on the live MMU ran (demand zero, paging to a RAM disk, fork and
 #       copy-on-write, stack growth); on 2G and 3G (HighMem) its HighMem test says all 24 of its
 #       user pages were HighMem frames, with pages out and in, contents right
+#   i386, q35, 6G, legacy paging (no `pae`): the checks of 2G and 3G (HighMem), and the 4 GiB of
+#       RAM above 4 GiB left out of every zone, as the kernel's line says (it names `pae`)
 #   i386, q35, 6G, --cpu max, -append pae (PAE paging, NX, RAM above 4 GiB)
 #       as above but for the hosted boot-sequence comparison (the hosted layout draws legacy
 #       paging), and: the boot stub turned on CR4.PAE, the ptdump is of PAE tables with the direct
@@ -58,13 +65,17 @@
 #       low-2g) and hosted layout (i386-low-2g, phantom-ia32); low-2g runs the user-memory suite
 #       (user space below 0x80000000) with its HighMem line on both; phantom keeps its identity map and
 #       reads the local APIC's version register and writes the VGA text buffer through MapDevice
-#       in its device pool, and its object space survives a snapshot and a drop of its pages
+#       in its device pool, and its object space (the whole window 0x80000000-0xC0000000, a RAM
+#       disk of an eighth of RAM) survives a snapshot and a drop of its pages with objects at the
+#       window's start, middle and end, and refuses a snapshot larger than its store
 #   i386, pc, 32M, -append test=nullderef / test=stackoverflow / test=guardpage / test=writetext
 #   / test=panic, and q35 512M -cpu max with `pae test=execdata`
-#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference); status 7 and a
+#       status 7 and a #PF report with CR2=0x00000000 (null pointer dereference), its backtrace
+#       line and qemu.sh naming the method and its caller (KernelMain.Stage2); status 7 and a
 #       #DF report (the double-fault task) naming the kernel stack's guard page; status 7 and a
 #       #PF [not-present write] in the guard page; status 7 and a #PF [protection write] at the
-#       announced text address; status 3 and the library panic line; status 7 and a #PF
+#       announced text address; status 3 and the library panic line with a backtrace that
+#       qemu.sh names (the kernel's panic hook, called from Stage2); status 7 and a #PF
 #       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
@@ -215,6 +226,20 @@ check_suite_i386_user() {
     check_user_suite_i386 "$1"
 }
 
+# Legacy paging on a guest with RAM above 4 GiB (q35 6G: 4 GiB of it there): the checks of the
+# higher half with its user-memory suite, and the kernel left that RAM out and said so (how much,
+# and that `pae` would manage it); no zone reaches past 4 GiB (check-kernel-log with the limit,
+# and the in-kernel test's line).
+check_suite_i386_beyond_4g() {
+    local why
+    why="$(check_suite_i386_highmem "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^physical memory: 4 GiB of RAM above 4 GiB ignored: legacy 32-bit paging reaches 32-bit physical addresses only; boot with `pae` on the command line to manage it$' "$1" \
+        || { echo "no line saying the RAM above 4 GiB is ignored"; return; }
+    grep -qE "^test i386: RAM beyond the tables' reach is in no zone \(above 4 GiB without PAE\) \.\.\.   4 GiB of RAM above 4 GiB left out; the last zone ends at pfn 0x000[0-9a-f]{5}\$" "$1" \
+        || { echo "the in-kernel test of the RAM above 4 GiB did not pass"; return; }
+}
+
 # `pae` (higher half or low-2g): the PAE checks and the user-memory suite with its HighMem test
 # (user spaces share the kernel's PDPT entries from its base up: 3, or 2 and 3).
 check_suite_i386_pae_user() {
@@ -296,6 +321,10 @@ check_suite_i386_phantom() {
     grep -q '^object space: 0x80000000-0xc0000000, .* persistent region on a RAM disk' "$1" || { echo "no object space set up"; return; }
     grep -q '^test i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk \.\.\. ok$' "$1" \
         || { echo "the object-space test did not pass"; return; }
+    grep -qE '^object space: 0x80000000-0xc0000000, 262144 pages, backed by a persistent region on a RAM disk of [0-9]+ pages .* room for [1-9][0-9]* saved pages' "$1" \
+        || { echo "the object space does not span the window"; return; }
+    grep -qE '^test i386 phantom: object space: a snapshot larger than the RAM disk is refused, the last one stays \.\.\.   ([0-9]+) changed pages for [0-9]+ left of [0-9]+: refused with NoSpace, the last snapshot intact$' "$1" \
+        || { echo "the full object-space test did not pass"; return; }
 }
 
 # The suite as above on a CPU with 1 GiB pages: the direct map must use them.
@@ -338,12 +367,24 @@ report_format() {
 }
 hex() { printf "0x%0${W}x" "$1"; }
 
-# The page-fault report for a read of address 0.
+# The page-fault report for a read of address 0, and qemu.sh named the faulting method.
 check_nullderef() {
     grep -qF "cpu exception: vector 14 #PF page fault, error=$(hex 0) [not-present read supervisor]" "$1" \
         || { echo "no #PF [not-present read] report"; return; }
     grep -qE "^ +$IP=0x[0-9a-f]{$W} CR2=$(hex 0) note: null pointer dereference$" "$1" \
         || { echo "#PF report does not name CR2=$(hex 0)"; return; }
+    grep -qE "^qemu.sh: $IP 0x[0-9a-f]+ in [A-Za-z_]*DeliberateFaults__NullDereference" "$1" \
+        || { echo "qemu.sh did not name the faulting method (addr2line)"; return; }
+}
+
+# i386: the report's backtrace, named by qemu.sh: the deliberate fault was called from Stage2.
+check_nullderef_i386() {
+    local why
+    why="$(check_nullderef "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^backtrace: 0x[0-9a-f]{8}( 0x[0-9a-f]{8})*$' "$1" || { echo "no backtrace line in the report"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+        || { echo "qemu.sh did not name the caller (KernelMain.Stage2)"; return; }
 }
 
 # A deliberate stack overflow: #DF on its own stack, CR2 in the kernel stack's guard page.
@@ -403,6 +444,17 @@ check_userfault() {
 # The library's Panic.Fail through the kernel's hook.
 check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
+}
+
+# i386: the panic's backtrace, named by qemu.sh (the kernel's hook, called from Stage2).
+check_panic_i386() {
+    local why
+    why="$(check_panic "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelPanic__LibraryHook$' "$1" \
+        || { echo "qemu.sh did not name the panic's callers"; return; }
+    grep -qE '^qemu.sh:   called from 0x[0-9a-f]+ in [A-Za-z_]*KernelMain__Stage2$' "$1" \
+        || { echo "qemu.sh did not name Stage2 in the panic's backtrace"; return; }
 }
 
 report_format x86_64
@@ -511,7 +563,7 @@ if command -v musl-gcc >/dev/null; then
         "$KERNEL_DIR/qemu.sh" --no-build --timeout "$TIMEOUT" --log "$LOG_DIR/notelf.log" \
             --run "$KERNEL_DIR/tests/run/filemap.txt" >"$LOG_DIR/notelf.out" 2>"$LOG_DIR/notelf.err"
         status=$?
-        if [ "$status" = 125 ] && grep -q 'did not finish the run (QEMU status 3): run: the program is not a loadable static ELF64 executable: not an ELF file' "$LOG_DIR/notelf.err"; then
+        if [ "$status" = 125 ] && grep -q 'did not finish the run (QEMU status 3): run: the program is not a loadable static ELF64 x86-64 executable: not an ELF file' "$LOG_DIR/notelf.err"; then
             passed=$((passed + 1)); printf 'config %-14s ... ok\n' notelf
         else
             failed=$((failed + 1)); printf 'config %-14s ... FAILED: status %s, stderr: %s\n' notelf "$status" "$(tr '\n' ' ' <"$LOG_DIR/notelf.err")"
@@ -533,6 +585,7 @@ for mem in 2G 3G; do
     run "i386-pc-$mem" 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem "$mem"
 done
 run i386-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append pae
+run i386-q35-6G 33 check_suite_i386_beyond_4g -- --arch i386 --machine q35 --mem 6G
 i386_layout low-2g
 run i386-low-2g-pc-2G 33 check_suite_i386_highmem -- --arch i386 --machine pc --mem 2G --append layout=low-2g
 run i386-low-2g-pae-q35-6G 33 check_suite_i386_pae_user -- --arch i386 --machine q35 --mem 6G --cpu max --append "layout=low-2g pae"
@@ -540,12 +593,65 @@ i386_layout phantom
 run i386-phantom-pc-2G 33 check_suite_i386_phantom -- --arch i386 --machine pc --mem 2G --append layout=phantom
 run i386-phantom-pae-q35-512M 33 check_suite_i386_phantom -- --arch i386 --machine q35 --mem 512M --cpu max --append "layout=phantom pae"
 i386_layout higher-half
-run i386-nullderef 7 check_nullderef -- --arch i386 --machine pc --mem 32M --append test=nullderef
+run i386-nullderef 7 check_nullderef_i386 -- --arch i386 --machine pc --mem 32M --append test=nullderef
 run i386-stackoverflow 7 check_stackoverflow -- --arch i386 --machine pc --mem 32M --append test=stackoverflow
 run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --append test=guardpage
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
-run i386-panic 3 check_panic -- --arch i386 --machine pc --mem 32M --append test=panic
+run i386-panic 3 check_panic_i386 -- --arch i386 --machine pc --mem 32M --append test=panic
 run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
+
+# Programs in ring 3 on the i386 kernel: the same sources built with gcc -m32 -static (glibc;
+# gcc-multilib), compared with a native run under `setarch i386 -3 -L -R` (the 3G/1G split's user
+# space and the classic bottom-up mmap layout). No pageout: this kernel has no backing store.
+# forkwait also runs on a 2 GiB guest (user pages from HighMem, through kmap), on low-2g and
+# with PAE; an ELF64 program is refused with the kernel's reason.
+RUN_BIN_I386="$KERNEL_DIR/build/run-i386"
+native_i386() {
+    local name="$1" program="$2"
+    shift 2
+    setarch i386 -3 -L -R "$RUN_BIN_I386/$program" "$@" >"$LOG_DIR/$name.native.out" 2>"$LOG_DIR/$name.native.err"
+}
+mkdir -p "$RUN_BIN_I386"
+built=1
+for src in "$KERNEL_DIR"/tests/run/*.c; do
+    gcc -m32 -static -O2 -o "$RUN_BIN_I386/$(basename "${src%.c}")" "$src" 2>/dev/null || built=0
+done
+gcc -m32 -static-pie -O2 -o "$RUN_BIN_I386/hello-pie" "$KERNEL_DIR/tests/run/hello.c" 2>/dev/null || built=0
+if [ "$built" = 1 ] && command -v setarch >/dev/null; then
+    native_i386 i386-hello hello 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+    run_program i386-hello 0 check_native -- --arch i386 --run "$RUN_BIN_I386/hello" 'two words' '"quoted"' "it's" '' '--mem' 'x,,y'
+    native_i386 i386-hello-pie hello-pie static PIE
+    run_program i386-hello-pie 0 check_native -- --arch i386 --run "$RUN_BIN_I386/hello-pie" static PIE
+    native_i386 i386-exit3 exit3
+    run_program i386-exit3 3 check_native -- --arch i386 --run "$RUN_BIN_I386/exit3"
+    native_i386 i386-nullderef nullderef
+    run_program i386-nullderef 139 check_run_nullderef -- --arch i386 --run "$RUN_BIN_I386/nullderef"
+    native_i386 i386-forkwait forkwait
+    run_program i386-forkwait 0 check_native -- --arch i386 --run "$RUN_BIN_I386/forkwait"
+    native_i386 i386-filemap filemap "$KERNEL_DIR/tests/run/filemap.txt"
+    run_program i386-filemap 0 check_native -- --arch i386 --file "$KERNEL_DIR/tests/run/filemap.txt:/data/filemap.txt" --run "$RUN_BIN_I386/filemap" /data/filemap.txt
+    for variant in "highmem-2G|--mem 2G" "low-2g|--mem 2G --append layout=low-2g" "pae|--machine q35 --mem 512M --append pae"; do
+        IFS='|' read -r tag options <<<"$variant"
+        cp "$LOG_DIR/i386-forkwait.native.out" "$LOG_DIR/i386-forkwait-$tag.native.out"
+        cp "$LOG_DIR/i386-forkwait.native.err" "$LOG_DIR/i386-forkwait-$tag.native.err"
+        read -r -a opts <<<"$options"
+        run_program "i386-forkwait-$tag" 0 check_native -- --arch i386 "${opts[@]}" --run "$RUN_BIN_I386/forkwait"
+    done
+    # An ELF64 program on the i386 kernel: the run never starts, with the kernel's reason.
+    if [ -x "$RUN_BIN/hello" ]; then
+        "$KERNEL_DIR/qemu.sh" --no-build --arch i386 --timeout "$TIMEOUT" --log "$LOG_DIR/i386-elf64.log" \
+            --run "$RUN_BIN/hello" >"$LOG_DIR/i386-elf64.out" 2>"$LOG_DIR/i386-elf64.err"
+        status=$?
+        if [ "$status" = 125 ] && grep -q 'run: the program is not a loadable static ELF32 i386 executable: ELF64 (this kernel runs ELF32 i386 programs)' "$LOG_DIR/i386-elf64.err"; then
+            passed=$((passed + 1)); printf 'config %-14s ... ok\n' i386-elf64
+        else
+            failed=$((failed + 1)); printf 'config %-14s ... FAILED: status %s, stderr: %s\n' i386-elf64 "$status" "$(tr '\n' ' ' <"$LOG_DIR/i386-elf64.err")"
+        fi
+    fi
+else
+    failed=$((failed + 1))
+    echo "config i386-run-programs ... FAILED: gcc -m32 -static could not build kernel/tests/run/*.c (apt-get install gcc-multilib), or no setarch"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -24,7 +24,9 @@ namespace SharpMM.Kernel;
 /// (references to frozen objects: string literals, constant arrays) and overwrites the block
 /// with the object reference. Generated code then reads a static field as
 /// [block] + pointer size + field offset. Without this step that read would go through the encoded
-/// MethodTable pointer: wrong data, no fault.
+/// MethodTable pointer: wrong data, no fault. (i386: the rel32 pointers are COFF DISP32
+/// relocations, which GNU ld resolves to the start of the target's section unless build.sh has
+/// given them their offset first: kernel/tools/coff-rel32.cs.)
 /// </summary>
 internal static unsafe class GcStatics
 {
@@ -65,11 +67,6 @@ internal static unsafe class GcStatics
             byte* end = *(byte**)(entry + 8 + sizeof(nint));
             for (byte* cell = start; cell < end; cell += sizeof(int))
             {
-                // i386: ilc emits these as COFF DISP32 relocations against symbols that GNU ld
-                // resolves to the start of the target's section (the offset is lost), so the
-                // MethodTable and data pointers below would be wrong: refuse instead of
-                // misreading. The i386 kernel and the library have no reference-type statics.
-                if (sizeof(nint) == 4) KernelPanic.Fail("gc statics: reference-type statics are not supported on i386 (ld misresolves their relative pointers)");
                 byte* block = cell + *(int*)cell;
                 ulong encoded = (ulong)(block + *(int*)block);
                 if ((encoded & FlagUninitialized) == 0) continue;

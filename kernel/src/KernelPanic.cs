@@ -12,7 +12,9 @@ namespace SharpMM.Kernel;
 /// to the serial port and exits QEMU with <see cref="ExitCode.Panic"/> (status 3). It is
 /// installed as the library's panic hook (<see cref="SharpMM.Panic.SetHook"/>) and is also where
 /// the corelib's failed checks and the runtime helpers (RhpThrowEx, RhpFallbackFailFast) end up.
-/// A panic while panicking exits at once, without printing.
+/// Where the architecture can walk its frames (i386), a `backtrace:` line follows with the return
+/// addresses that led to the panic (kernel/qemu.sh names them). A panic while panicking exits at
+/// once, without printing.
 /// </summary>
 internal static unsafe class KernelPanic
 {
@@ -67,6 +69,7 @@ internal static unsafe class KernelPanic
             w.Char(')');
         }
         w.Line();
+        if (code == ExitCode.Panic) Platform.WritePanicBacktrace(ref w);
         QemuExit.Exit(code);
     }
 }

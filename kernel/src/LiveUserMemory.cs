@@ -28,9 +28,10 @@ namespace SharpMM.Kernel;
 /// </code>
 /// A space made here copies the kernel's top-level entries of the kernel half. On x86-64 every
 /// one the kernel uses exists from boot on and is never removed (KernelAddressSpace.MakeTopLevelEntries),
-/// so the space sees every kernel mapping, also one made after the space; on i386 the kernel
-/// half's tables the user tests need (vmalloc's, kmap's, the stack's) exist before a space is
-/// made, and no kernel mapping is made while a space is loaded.
+/// so the space sees every kernel mapping, also one made after the space; on i386 with legacy
+/// paging every table of the kernel half above the direct map is made at boot and fixed likewise
+/// (KernelAddressSpace.MakeKernelTables), and with PAE a space shares the kernel's whole page
+/// directory.
 ///
 /// Where the platform has HighMem (<see cref="Platform.UserHighPages"/>: i386 with RAM above the
 /// direct map), user pages come from it first and user memory reaches them through kmap; page

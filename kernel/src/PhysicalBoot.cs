@@ -50,6 +50,7 @@ internal static unsafe class PhysicalBoot
         BootInfo info = BootInfo.Default();
         info.Layout = Platform.Zones;
         info.DirectMapLimit = Platform.DirectMapLimit;
+        info.PhysicalLimit = Platform.PhysicalLimit;
         info.KernelImage = KernelImage.Range;
         MultibootInfo* mb = loader.Multiboot;
         DirectMap dm = Platform.DirectMap;

@@ -18,6 +18,7 @@ internal static unsafe class KernelTests
         r.Run("serial formatter", &SerialFormatter);
         r.Run("rdtsc advances", &RdtscAdvances);
         r.Run("new goes through the ManagedNewHook hook", &NewUsesHeapHook);
+        r.Run("gc statics initialised", &GcStaticsInitialised);
         CorelibTests.RunAll(ref r);
         PhysicalTests.RunAll(ref r);
         HeapTests.RunAll(ref r);
@@ -124,4 +125,31 @@ internal static unsafe class KernelTests
     }
 
     private static ulong AddressOf(object o) => System.Runtime.CompilerServices.Unsafe.As<object, nuint>(ref o);
+
+    // ---- reference-type statics (GcStatics) -------------------------------------------------
+
+    // Not readonly, and written below: ilc must keep them as real fields in a GC static block
+    // (a readonly one it would fold into a constant).
+    private static string s_gcStaticProbe = "gc-static";
+    private static string s_gcStaticOther;
+
+    /// <summary>Reference-type statics live in blocks GcStatics.Initialize allocated; the
+    /// preinitialised value is there and the field can be written.</summary>
+    private static void GcStaticsInitialised(ref TestContext t)
+    {
+        t.Check(GcStatics.BlockCount > 0, "at least one GC static block");
+        t.Check((object)s_gcStaticOther == null, "reference static without initialiser is null");
+        string probe = s_gcStaticProbe;
+        t.Check((object)probe != null, "preinitialised string static is set");
+        if ((object)probe != null)
+        {
+            t.Equal((ulong)probe.Length, 9, "preinitialised string static length");
+            t.Check(probe[0] == 'g' && probe[8] == 'c', "preinitialised string static text");
+        }
+        s_gcStaticOther = "other";
+        s_gcStaticProbe = s_gcStaticOther;
+        t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
+        s_gcStaticProbe = probe;
+        s_gcStaticOther = null;
+    }
 }

@@ -15,7 +15,8 @@ namespace SharpMM.Cli;
 /// `sharpmm check-kernel-log LOG`: the kernel prints the memory map it was given (BIOS-e820
 /// lines) and its boot report as one `SHARPMM-JSON {...}` line (BootReport.WriteJson). This boots
 /// the same map hosted and checks that both sides counted the same memory: the report's
-/// schema_version, present_frames, and per zone its name, spanned frames and present frames
+/// schema_version, present_frames, refused_ram_bytes (RAM the kernel's tables cannot reach: above
+/// 4 GiB on the i386 kernel without PAE), and per zone its name, spanned frames and present frames
 /// (with the i386 zones when the banner names the i386 kernel).
 /// Prints one line per check; exit 0 when all agree, 1 when one differs, 2 when the log is not
 /// usable (no SHARPMM-JSON line, or one that is not the boot report).
@@ -24,6 +25,7 @@ internal static unsafe class CheckKernelLogCommand
 {
     private const string Marker = "SHARPMM-JSON ";
     private const long MaxLogBytes = 64L << 20;
+    private const ulong I386LegacyPhysicalLimit = 4UL << 30, I386PaePhysicalLimit = 64UL << 30;
 
     private sealed record Check(string What, string Kernel, string Hosted)
     {
@@ -70,11 +72,17 @@ internal static unsafe class CheckKernelLogCommand
         BootInfo info = BootInfo.Default();
         // The i386 kernel boots the 3G/1G split's zones (DMA, Normal up to 896 MiB, HighMem), or
         // with layout=low-2g the 2G/2G split's (DMA, Low up to 1920 MiB, HighMem).
+        // Its page tables reach 4 GiB with legacy paging, 64 GiB with PAE: the RAM above is
+        // refused (the kernel's "layout: ..." line names the paging mode).
         if (text.Contains("SharpMM kernel (i386,", StringComparison.Ordinal))
+        {
             info.Layout = text.Contains("boot sequence for layout i386-low-2g:", StringComparison.Ordinal)
                 ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.I386Low2G)
                 : text.Contains("boot sequence for layout phantom-ia32:", StringComparison.Ordinal)
                 ? SharpMM.Hosted.LayoutBoot.ZonesFor(SharpMM.Virtual.LayoutId.PhantomIa32) : SharpMM.Physical.ZoneLayout.I386();
+            info.PhysicalLimit = text.Contains(", legacy 32-bit paging\n", StringComparison.Ordinal) || text.Contains(", legacy 32-bit paging\r\n", StringComparison.Ordinal)
+                ? I386LegacyPhysicalLimit : I386PaePhysicalLimit;
+        }
         using var machine = SimulatedMachine.Boot(ref raw, in info, out MapError sanErr);
         if (machine is null) throw new UsageException($"{path}: {MapSource.Describe(sanErr)}");
         if (machine.BootStatus != Status.Ok) throw new CommandFailedException($"{path}: the hosted boot of the kernel's map failed: {StatusNames.Name(machine.BootStatus)}");
@@ -90,6 +98,7 @@ internal static unsafe class CheckKernelLogCommand
         };
         var kz = Zones(path, kernel);
         var hz = Zones(path, hosted);
+        checks.Add(new("refused_ram_bytes", Member(path, kernel, "refused_ram_bytes"), Member(path, hosted, "refused_ram_bytes")));
         checks.Add(new("zone count", kz.Length.ToString(), hz.Length.ToString()));
         for (int i = 0; i < Math.Min(kz.Length, hz.Length); i++)
         {

@@ -16,13 +16,15 @@ internal static class QemuCommand
     /// <summary>QEMU's 64-bit guests on pc and q35 take up to 1 TiB without extra options.</summary>
     public const ulong MaximumMemory = 1UL << 40;
 
-    /// <summary>The i386 kernel manages 32-bit physical addresses without PAE: QEMU's pc machine
-    /// puts RAM beyond 3 GiB above 4 GiB, where it could not be reached.</summary>
-    public const ulong MaximumMemoryI386 = 3UL << 30;
+    /// <summary>Without PAE the i386 kernel's tables reach 32-bit physical addresses: QEMU puts RAM
+    /// beyond 3 GiB (pc) or 2 GiB (q35) above 4 GiB, which the kernel then ignores and says so on
+    /// serial (as Linux without PAE does); a guest larger than this gets a note.</summary>
+    public const ulong LegacyReachI386 = 3UL << 30;
 
-    /// <summary>With `pae` on its command line the i386 kernel maps 36-bit physical addresses
-    /// (kmap reaches frames below 64 GiB).</summary>
-    public const ulong MaximumMemoryI386Pae = 64UL << 30;
+    /// <summary>The i386 kernel's largest guest: with `pae` on its command line it maps 36-bit
+    /// physical addresses (kmap reaches frames below 64 GiB); without, it boots and ignores the
+    /// RAM above 4 GiB.</summary>
+    public const ulong MaximumMemoryI386 = 64UL << 30;
 
     /// <summary>True when the kernel command line has the word `pae` (as the boot stub reads it).</summary>
     public static bool HasPaeWord(string? commandLine) =>
@@ -46,7 +48,8 @@ internal static class QemuCommand
         };
         var run = new Option<string>("--run")
         {
-            Description = "Run PROGRAM (a static x86-64 Linux executable, e.g. built with musl-gcc -static) in ring 3 on the kernel instead of " +
+            Description = "Run PROGRAM (a static Linux executable: x86-64, e.g. built with musl-gcc -static; with --arch i386 an i386 one, " +
+                "e.g. gcc -m32 -static) in ring 3 on the kernel instead of " +
                 "the test suite. Must come last: everything after PROGRAM is its argv, verbatim. The program's stdout and stderr are this " +
                 "command's; the kernel log goes to --log FILE or a temporary file named on stderr at the end. Exits with the program's " +
                 "status (128 + signal when it was killed), 125 when the kernel did not finish the run.",
@@ -73,10 +76,10 @@ internal static class QemuCommand
                 throw new UsageException($"--mem: the kernel needs at least {CliValues.FormatSize(MinimumMemory)} of RAM, not {CliValues.FormatSize(bytes)}");
             string archName = r.GetValue(arch)!;
             bool pae = HasPaeWord(r.GetValue(append));
-            if (archName == "i386" && !pae && bytes > MaximumMemoryI386)
-                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386)} without PAE (--append pae: up to {CliValues.FormatSize(MaximumMemoryI386Pae)}), not {CliValues.FormatSize(bytes)}");
-            if (archName == "i386" && pae && bytes > MaximumMemoryI386Pae)
-                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386Pae)} with PAE, not {CliValues.FormatSize(bytes)}");
+            if (archName == "i386" && bytes > MaximumMemoryI386)
+                throw new UsageException($"--mem: the i386 kernel takes at most {CliValues.FormatSize(MaximumMemoryI386)}, not {CliValues.FormatSize(bytes)}");
+            if (archName == "i386" && !pae && bytes > LegacyReachI386)
+                Console.Error.WriteLine($"sharpmm qemu: note: without `pae` the i386 kernel ignores the RAM QEMU puts above 4 GiB (it says how much on serial); --append pae manages all {CliValues.FormatSize(bytes)}");
             if (bytes % (1UL << 20) != 0) throw new UsageException($"--mem: give whole MiB (QEMU's -m unit), not {CliValues.FormatSize(bytes)}");
             string script = Path.Combine(RepoRoot(), "kernel", "qemu.sh");
             if (!File.Exists(script)) throw new CommandFailedException($"{script} not found");
@@ -96,7 +99,8 @@ internal static class QemuCommand
             if (program == null && files.Length != 0) throw new UsageException("--file: only with --run PROGRAM");
             if (program != null)
             {
-                if (archName != "x86_64") throw new UsageException("--run: only the x86_64 kernel runs programs");
+                if (archName == "i386" && (r.GetValue(append) ?? "").Contains("layout=phantom", StringComparison.Ordinal))
+                    throw new UsageException("--run: layout=phantom has no user address spaces (the i386 kernel runs programs on the higher half and low-2g)");
                 if (!File.Exists(program)) throw new FileNotFoundException($"--run: {program}: no such file");
                 foreach (string f in files)
                 {

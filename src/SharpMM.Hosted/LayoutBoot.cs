@@ -109,6 +109,9 @@ public sealed unsafe class LayoutBoot : IDisposable
         BootInfo info = BootInfo.Default();
         info.Layout = ZonesFor(id);
         info.KernelImage = PhysRange.FromBounds(KernelPhysStart, KernelPhysEnd);
+        // 32-bit layouts use legacy tables, whose entries hold 32-bit physical addresses: RAM
+        // above 4 GiB is left out, as the i386 kernel without PAE leaves it.
+        if (layout.AddressBits == 32) info.PhysicalLimit = 4UL << 30;
         var machine = SimulatedMachine.Prepare(in sanitized);
         try
         {

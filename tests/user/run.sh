@@ -3,8 +3,13 @@
 # compares them: stdout, stderr and exit status must be identical byte for byte, and the kernel
 # must report every frame back after the run (SHARPMM-RUN's frames_back).
 #
-# Usage: tests/user/run.sh [--native-only] [--skip-unavailable] [--sharpmm PATH] [--mem SIZE]
-#                          [--timeout SECONDS] [CASE...]
+# Usage: tests/user/run.sh [--arch x86_64|i386] [--native-only] [--skip-unavailable] [--sharpmm PATH]
+#                          [--mem SIZE] [--timeout SECONDS] [CASE...]
+#   --arch i386         the same programs built with gcc -m32 -static, run natively under
+#                       `setarch i386 -3 -L -R` (a 3 GiB user space and the legacy bottom-up mmap
+#                       layout from 0x40000000: the classic i386 layout the i386 kernel gives) and
+#                       under `sharpmm qemu --arch i386`; page-out is left out (that kernel has no
+#                       backing store). Results in .build/user/results-i386/.
 #   --native-only       only check the programs themselves: each runs natively twice, the two runs
 #                       must agree (the output is deterministic) and end with the expected status.
 #   --skip-unavailable  if `PATH qemu --run` does not exist yet, print
@@ -22,16 +27,17 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=${USER_BIN:-$root/.build/user/bin}
 results=$root/.build/user/results
 
-native_only=0 skip_unavailable=0 sharpmm=$root/sharpmm mem=64M timeout=900
+native_only=0 skip_unavailable=0 sharpmm=$root/sharpmm mem=64M timeout=900 arch=x86_64
 only=()
 while (($#)); do
   case $1 in
+    --arch) arch=$2; shift 2 ;;
     --native-only) native_only=1; shift ;;
     --skip-unavailable) skip_unavailable=1; shift ;;
     --sharpmm) sharpmm=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) only+=("$1"); shift ;;
   esac
@@ -57,6 +63,21 @@ cases=(
   "fuzz-seed2|fuzz|2 20000||0"
 )
 
+# i386: its binaries, results and native runner (see --arch above); no page-out case.
+native_prefix=() arch_option=()
+case $arch in
+  x86_64) ;;
+  i386)
+    bin=${USER_BIN_I386:-$root/.build/user/bin-i386}
+    results=$root/.build/user/results-i386
+    native_prefix=(setarch i386 -3 -L -R)
+    arch_option=(--arch i386)
+    kept=()
+    for line in "${cases[@]}"; do [[ ${line%%|*} == page-out ]] || kept+=("$line"); done
+    cases=("${kept[@]}") ;;
+  *) echo "run.sh: --arch must be x86_64 or i386" >&2; exit 2 ;;
+esac
+
 selected() {
   ((${#only[@]} == 0)) && return 0
   local c
@@ -69,8 +90,8 @@ for c in "${only[@]}"; do
   ((found)) || { echo "run.sh: no case named $c" >&2; exit 2; }
 done
 
-echo "== building the programs (musl-gcc -static)"
-if ! bash "$root/tests/user/build.sh"; then
+if [[ $arch == i386 ]]; then echo "== building the programs (gcc -m32 -static)"; else echo "== building the programs (musl-gcc -static)"; fi
+if ! bash "$root/tests/user/build.sh" "${arch_option[@]}"; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
 
@@ -99,7 +120,7 @@ run_native() {
   local dir=$1 prefix=$2 program=$3; shift 3
   # The braces take bash's own "Segmentation fault" notice away from the report; the program's
   # stderr goes to its file.
-  { "$bin/$program" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null; } 2>/dev/null
+  { "${native_prefix[@]}" "$bin/$program" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null; } 2>/dev/null
   echo $? >"$dir/$prefix.status"
 }
 
@@ -141,7 +162,7 @@ for line in "${cases[@]}"; do
   fi
 
   start=$(date +%s)
-  "$sharpmm" qemu --mem "$mem" "${timeout_option[@]}" "${file_options[@]}" --log "$dir/sharpmm.log" \
+  "$sharpmm" qemu "${arch_option[@]}" --mem "$mem" "${timeout_option[@]}" "${file_options[@]}" --log "$dir/sharpmm.log" \
     --run "$bin/$program" "${guest_argv[@]}" >"$dir/sharpmm.out" 2>"$dir/sharpmm.err" </dev/null
   echo $? >"$dir/sharpmm.status"
   seconds=$(($(date +%s) - start))

@@ -36,6 +36,8 @@ internal static unsafe class Arch
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_read_cr0")] public static extern uint ReadCr0();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_read_cr2")] public static extern uint ReadCr2();
+    /// <summary>The calling method's frame pointer (ebp).</summary>
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_frame_pointer")] public static extern uint FramePointer();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_read_cr3")] public static extern uint ReadCr3();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_read_cr4")] public static extern uint ReadCr4();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_write_cr3")] public static extern void WriteCr3(uint value);

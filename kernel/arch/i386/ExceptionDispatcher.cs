@@ -17,6 +17,7 @@ namespace SharpMM.Kernel;
 ///     ESP=0x... EFLAGS=0x... CS=0x... CR3=0x...
 ///     EAX=0x... EBX=0x... ECX=0x... EDX=0x...
 ///     ESI=0x... EDI=0x... EBP=0x...
+///   backtrace: 0x... 0x...          (return addresses from the EBP chain, see Backtrace)
 ///   panic: unhandled cpu exception (0xe)
 /// </code>
 /// </summary>
@@ -26,6 +27,11 @@ internal static unsafe class ExceptionDispatcher
     private static void Dispatch(InterruptFrame* frame)
     {
         uint cr2 = Arch.ReadCr2();
+        if ((frame->Cs & 3) != 0)
+        {
+            UserFaults.Handle(frame, cr2);
+            return;
+        }
         if (frame->Vector == 14 && Platform.Phantom && ObjectSpace.TryHandle(cr2, frame->ErrorCode)) return;
         if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
         if (frame->Vector == 14 && FaultProbe.TryHandle(frame, cr2)) return;
@@ -48,6 +54,8 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "ESI", frame->Esi); Reg(ref w, "EDI", frame->Edi); Reg(ref w, "EBP", frame->Ebp);
         w.Line();
+        // The callers of the faulting method (kernel/qemu.sh names them, and EIP, with addr2line).
+        Backtrace.Write(ref w, frame->Ebp);
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
     }
 

@@ -81,6 +81,7 @@ internal static unsafe class KernelAddressSpace
         MapLoaderData(ref loader, ref batch);
         ulong tablesBeforeStack = KernelFrames.InUse;
         KernelStack.Map(ref s_mapper, ref batch);
+        if (SharesKernelTables) MakeKernelTables();
         if (!PagingMode.Pae)
         {
             s = RecursiveTableAccess<I386Format, KernelWindow>.InstallLoop(dm.ToVirt(s_mapper.RootPhys), s_mapper.RootPhys, RecursiveSlot);
@@ -135,6 +136,7 @@ internal static unsafe class KernelAddressSpace
                 default(KernelWindow), ScratchPage, out RecursiveTableAccess<I386Format, KernelWindow> access);
             if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
             s_live = new Mapper<I386Format, LiveTableAccess>(s_mapper.RootPhys, LiveTableAccess.Recursive(access));
+            if (SharesKernelTables) s_live.FixRootEntries();
             w.Str("paging: live tables through the recursive slot: directory at ");
             w.Hex(DirectoryAddress, 8);
             w.Str(", tables at ");
@@ -165,6 +167,46 @@ internal static unsafe class KernelAddressSpace
         if (!identityGone) KernelPanic.Fail("address space: the identity map survived the switch");
         BootSteps.IdentityDropped(ref w, false);
         w.Line();
+    }
+
+    /// <summary>
+    /// True when user address spaces copy the kernel's directory entries (legacy paging, a
+    /// layout with user space): then every kernel table exists from boot on and none is added
+    /// or freed later (<see cref="MakeKernelTables"/>). With PAE a space shares the kernel's
+    /// whole page directory (its PDPT entry), so a table added there is seen by every space.
+    /// </summary>
+    public static bool SharesKernelTables => !PagingMode.Pae && Platform.HasUserSpace;
+
+    /// <summary>
+    /// The page tables of every 4 MiB span the kernel maps after boot, made now: the kernel-heap
+    /// region from the direct map's end (0xF8000000) up to the recursive window (0xFFC00000),
+    /// which holds the vmalloc area, the physical-mapping window, the kmap window and the kernel
+    /// stack; then the directory's entries are fixed (<see cref="Mapper{TFormat, TAccess}.FixRootEntries"/>:
+    /// never added, never freed, a mapping that would need a new one fails with Unsupported).
+    /// Why: a user space's directory copies the kernel's PDEs when it is made, so a table added
+    /// later (vmalloc growing into a new 4 MiB span) would reach only the directory loaded at the
+    /// time. Of the ways out (a list of directories each new PDE is copied to; copying the PDE on
+    /// the fault, as Linux's vmalloc_fault did; making them all at boot), this is the one with
+    /// nothing to keep in step and no fault path: it costs one table per span (31 of them,
+    /// 124 KiB of low memory), what Linux's PAE kernels pay for their kernel PMDs. The direct
+    /// map's own entries were made above and are fixed with the rest (it never grows).
+    /// </summary>
+    private static void MakeKernelTables()
+    {
+        const ulong Span = 4UL << 20;
+        byte* root = Platform.DirectMap.ToVirt(s_mapper.RootPhys);
+        for (ulong va = Platform.DirectMapEnd; va < PageTablesBase; va += Span)
+        {
+            if (I386Format.Read(root, (int)(va >> 22)) != 0) continue;
+            KernelFrames frames = default;
+            FlushBatch batch = default;
+            Status s = s_mapper.EnsureLeafTable(VirtAddr.NewUnchecked(va), ref frames, ref batch, out _, out _);
+            if (s != Status.Ok) KernelPanic.Fail("address space: no page table for a kernel span, status", (ulong)s);
+            // Not active yet: nothing in the TLB comes from these tables.
+            FlushPolicy none = FlushPolicy.Default;
+            batch.Ignore(ref none);
+        }
+        s_mapper.FixRootEntries();
     }
 
     /// <summary>The direct map's largest page: 4 MiB with legacy paging, 2 MiB with PAE.</summary>

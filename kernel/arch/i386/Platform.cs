@@ -1,8 +1,10 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
 global using KernelPagingFormat = SharpMM.Kernel.I386Format;
+global using KernelLinuxCalls = SharpMM.User.Linux.LinuxMemoryCalls<SharpMM.Kernel.I386Format, SharpMM.Kernel.KernelFrames, SharpMM.User.RamDiskStore>;
 global using KernelTableAccess = SharpMM.Kernel.LiveTableAccess;
 
 using SharpMM.Addressing;
+using SharpMM.Boot;
 using SharpMM.Diagnostics;
 using SharpMM.Paging;
 using SharpMM.Physical;
@@ -38,6 +40,12 @@ internal static unsafe class Platform
     /// <summary>Low memory the boot stub and the final directory map at <see cref="Arch.KernelVirtualBase"/>:
     /// the 3G/1G split's 896 MiB on the higher half, 1920 MiB on low-2g.</summary>
     public static ulong DirectMapLimit => DirectMapEnd - Arch.KernelVirtualBase;
+
+    /// <summary>The first physical address the kernel's tables cannot reach: 4 GiB with legacy
+    /// paging (32-bit entries), 64 GiB with PAE. The library leaves RAM above it out of every zone
+    /// (BootInfo.PhysicalLimit), as Linux without PAE ignores RAM above 4 GiB, rather than hand
+    /// out frames kmap could not map; <see cref="ReportIgnoredRam"/> says so on serial.</summary>
+    public static ulong PhysicalLimit => PagingMode.PhysLimit;
 
     /// <summary>True when the image is linked for layout=low-2g (the kernel at 0x80000000).</summary>
     public static bool Low2G => Arch.KernelVirtualBase == 0x80000000;
@@ -106,13 +114,12 @@ internal static unsafe class Platform
         w.Hex(Arch.KernelVirtualBase, 8);
         w.Str(", ");
         w.Line(PagingMode.Name);
-        ulong top = loader.HighestUsableEnd();
         w.Str("direct map: ");
         w.Hex(Arch.KernelVirtualBase, 8);
         w.Str(" -> [0, ");
         w.Size(DirectMapLimit);
         w.Str(PagingMode.Pae ? ") (boot PAE tables, 2 MiB pages); RAM above it: " : ") (boot page directory, 4 MiB pages); RAM above it: ");
-        w.Size(top > DirectMapLimit ? top - DirectMapLimit : 0);
+        w.Size(UsableBytesBetween(in loader.Map, DirectMapLimit, PhysicalLimit));
         w.Line(" (HighMem)");
     }
 
@@ -155,8 +162,13 @@ internal static unsafe class Platform
         return s;
     }
 
-    /// <summary>`run=1`: this kernel has no user mode yet, so the run stops with a panic that says so.</summary>
-    public static void RunProgram(ref LoaderInfo loader) => KernelPanic.Fail("run: the i386 kernel has no user mode yet");
+    /// <summary>`run=1`: runs the program the loader gave as modules instead of the test suite
+    /// (RunMode); never returns. Phantom's map has no user spaces, so it refuses.</summary>
+    public static void RunProgram(ref LoaderInfo loader)
+    {
+        if (!HasUserSpace) KernelPanic.Fail("run: layout=phantom has no user address spaces (boot the higher half or low-2g)");
+        RunMode.Run(ref loader);
+    }
 
     /// <summary>The library's name of the layout this kernel boots (its boot-sequence lines are
     /// the hosted run's, see SharpMM.Virtual.BootSteps).</summary>
@@ -170,6 +182,7 @@ internal static unsafe class Platform
         // Steps 1-3 of the layout's boot sequence happened already (boot.S, PhysicalBoot); they are
         // summed up here in the hosted run's words, and steps 4-7 are printed as they happen.
         TextWriter<SerialSink> w = Log.Writer();
+        ReportIgnoredRam(ref w);
         BootSteps.Header(ref w, LayoutName);
         w.Str("  1. temporary tables at ");
         w.Hex((ulong)(nuint)(PagingMode.Pae ? (void*)Arch.BootPdpt() : Arch.BootPageDirectory()) - Arch.KernelVirtualBase);
@@ -189,6 +202,35 @@ internal static unsafe class Platform
         Arch.RunOnStack((uint)KernelStack.Top);
     }
 
+    /// <summary>Usable bytes of the loader's map in [<paramref name="from"/>, <paramref name="to"/>)
+    /// (the map as reported: entries that overlap are counted twice, which QEMU's never do).</summary>
+    private static ulong UsableBytesBetween(in MemoryMap map, ulong from, ulong to)
+    {
+        ulong bytes = 0;
+        for (int i = 0; i < map.Count; i++)
+        {
+            if (map[i].Type != MemoryType.Usable) continue;
+            ulong s = map[i].Start > from ? map[i].Start : from, e = map[i].End < to ? map[i].End : to;
+            if (e > s) bytes += e - s;
+        }
+        return bytes;
+    }
+
+    /// <summary>RAM the library refused because the tables cannot reach it (above 4 GiB with legacy
+    /// paging): one line that says how much, and that `pae` would manage it.</summary>
+    private static void ReportIgnoredRam(ref TextWriter<SerialSink> w)
+    {
+        ref PhysicalMemory pm = ref PhysicalBoot.Memory;
+        if (pm.RefusedRamBytes == 0) return;
+        w.Str("physical memory: ");
+        w.Size(pm.RefusedRamBytes);
+        w.Str(" of RAM above ");
+        w.Size(pm.RefusedFrom);
+        w.Str(" ignored: ");
+        w.Str(PagingMode.Name);
+        w.Line(PagingMode.Pae ? " reaches no higher" : " reaches 32-bit physical addresses only; boot with `pae` on the command line to manage it");
+    }
+
     /// <summary>An image runs only at the address it is linked at, so `layout=` on the command
     /// line must name the layout of the image the loader was given (no word: the higher half);
     /// a mismatch stops the boot with the name of the image to boot instead.</summary>
@@ -202,6 +244,9 @@ internal static unsafe class Platform
                 : "this image is linked at 0xC0000000 (higher half); boot kernel/build/i386/sharpmm-low-2g.elf for layout=low-2g, sharpmm-phantom.elf for layout=phantom");
         }
     }
+
+    /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
+    public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());
 
     public static void DeliberateFailures(ref LoaderInfo loader)
     {

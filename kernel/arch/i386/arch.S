@@ -49,6 +49,10 @@ FUNC arch_read_cr0
 FUNC arch_read_cr2
     mov     %cr2, %eax
     ret
+/* The caller's frame pointer (its ebp: ilc's x86 code keeps ebp frames), for backtraces. */
+FUNC arch_frame_pointer
+    mov     %ebp, %eax
+    ret
 FUNC arch_read_cr3
     mov     %cr3, %eax
     ret

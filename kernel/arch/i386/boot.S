@@ -357,6 +357,11 @@ gdt_main_tss:
     .quad 0x0000890000000067                /* 0x18 TSS (the kernel's task): base set by df_install */
 gdt_df_tss:
     .quad 0x0000890000000067                /* 0x20 TSS of the double-fault task */
+    .quad 0x00CFFA000000FFFF                /* 0x28 user code: flat, 32-bit, ring 3 (0x2b) */
+    .quad 0x00CFF2000000FFFF                /* 0x30 user data: flat, writable, ring 3 (0x33) */
+    .global gdt_tls
+gdt_tls:
+    .quad 0                                 /* 0x38 TLS (0x3b): the running process's set_thread_area segment */
 gdt_end:
 gdt_ptr:
     .word gdt_end - gdt - 1

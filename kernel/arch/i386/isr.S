@@ -1,15 +1,19 @@
 /*
- * Entry stubs for the 32 CPU exception vectors and the IDT. Each stub makes the stack uniform
- * (pushes a 0 error code when the CPU pushes none, then the vector number) and jumps to
- * isr_common, which saves the general registers and the SSE state and calls the C# dispatcher
+ * Entry stubs for the 32 CPU exception vectors, the system call vector 0x80, and the IDT. Each
+ * stub makes the stack uniform (pushes a 0 error code when the CPU pushes none, then the vector
+ * number) and jumps to isr_common (syscall_entry for 0x80), which saves the segment and general
+ * registers and the SSE state, loads the kernel's data segment and calls the C# dispatcher
  *
  *   [RuntimeExport("isr_dispatch")] static void Dispatch(InterruptFrame* frame)   (frame in ecx)
+ *   [RuntimeExport("syscall_dispatch")] Syscalls.Dispatch(InterruptFrame* frame)  (vector 0x80)
  *
  * Frame as the dispatcher sees it (InterruptFrame.cs), lowest address first:
  *
- *   frame -> edi esi ebp esp_unused ebx edx ecx eax   (pusha)
+ *   frame -> gs fs es ds                              (the interrupted code's)
+ *            edi esi ebp esp_unused ebx edx ecx eax   (pusha)
  *            vector  error_code                       (pushed by the stub)
- *            eip  cs  eflags                          (pushed by the CPU: ring 0 to ring 0)
+ *            eip  cs  eflags                          (pushed by the CPU)
+ *            esp  ss                                  (pushed by the CPU from ring 3 only)
  *
  * Below the frame isr_common reserves 512 bytes for fxsave, 16-byte aligned: the managed
  * dispatcher uses xmm registers, which must survive for the interrupted code. All gates but #DF's
@@ -69,22 +73,68 @@ isr_stub_\n:
     ISR_ERR   30
     ISR_NOERR 31
 
-isr_common:
+    /* Saves what the interrupted code had, loads the kernel's segments, calls \target with
+       the frame (ecx) and the SSE state saved below it, and returns by iret. */
+    .macro ENTRY_BODY target
     pusha
-    cld
+    push    %ds
+    push    %es
+    push    %fs
+    push    %gs
+    pushl   $0x2                    /* the kernel's EFLAGS: AC (a user's popf may set it; SMAP */
+    popfl                           /* would be off), NT, DF and TF clear; the user's are in the frame */
+    mov     $0x10, %ax
+    mov     %ax, %ds
+    mov     %ax, %es
+    mov     %ax, %fs
+    mov     %ax, %gs
     mov     %esp, %ebx              /* ebx is callee-saved: it still holds the frame after the call */
     and     $-16, %esp
     sub     $512, %esp
     fxsave  (%esp)
     mov     %ebx, %ecx
-    call    isr_dispatch
+    call    \target
     fxrstor (%esp)
     mov     %ebx, %esp
+    pop     %gs                     /* reloads the descriptor: a new TLS entry takes effect */
+    pop     %fs
+    pop     %es
+    pop     %ds
     popa
     add     $8, %esp                /* vector, error code */
     iret
+    .endm
 
-/* Fills the 32 exception gates (interrupt gates, selector 0x08, DPL 0) and loads IDTR.
+isr_common:
+    ENTRY_BODY isr_dispatch
+
+/* int 0x80 from ring 3: the i386 Linux system call (number in eax, arguments in ebx ecx edx
+   esi edi ebp, result in eax: SyscallAbi.cs). A call that blocks or exits does not return here:
+   the process is resumed later by arch_enter_user from its saved frame. */
+    .global syscall_entry
+syscall_entry:
+    pushl   $0
+    pushl   $0x80
+    ENTRY_BODY syscall_dispatch
+
+/*
+ * void arch_enter_user(InterruptFrame* frame) (ecx): loads every register from `frame` (on the
+ * process's kernel stack, whose top is TSS.ESP0) and returns to ring 3 with iret: the first run
+ * of a process and its resumption after another ran. Never returns.
+ */
+    .global arch_enter_user
+arch_enter_user:
+    mov     %ecx, %esp
+    pop     %gs
+    pop     %fs
+    pop     %es
+    pop     %ds
+    popa
+    add     $8, %esp
+    iret
+
+/* Fills the 32 exception gates (interrupt gates, selector 0x08, DPL 0) and the system call gate
+   (0x80: interrupt gate, DPL 3, so that ring 3 may `int 0x80`) and loads IDTR.
    Called by boot.S in the higher half before kmain. Clobbers eax, ecx, edx, edi. */
     .global isr_install
 isr_install:
@@ -100,6 +150,13 @@ isr_install:
     add     $4, %edx
     add     $8, %edi
     loop    1b
+    mov     $syscall_entry, %eax
+    mov     $idt_table + 0x80 * 8, %edi
+    mov     %ax, (%edi)
+    movw    $0x08, 2(%edi)
+    movw    $0xEE00, 4(%edi)
+    shr     $16, %eax
+    mov     %ax, 6(%edi)
     lidt    idt_ptr
     ret
 
@@ -170,11 +227,20 @@ df_entry:
     pushl   main_tss + 0x3C                 /* ebp */
     pushl   main_tss + 0x40                 /* esi */
     pushl   main_tss + 0x44                 /* edi */
+    pushl   main_tss + 0x54                 /* ds */
+    pushl   main_tss + 0x48                 /* es */
+    pushl   main_tss + 0x58                 /* fs */
+    pushl   main_tss + 0x5C                 /* gs */
     mov     %esp, %ecx
     call    isr_dispatch
 1:  cli
     hlt
     jmp     1b
+
+    .global arch_tss
+arch_tss:                                   /* byte* arch_tss(): the kernel's TSS (ESP0, SS0) */
+    mov     $main_tss, %eax
+    ret
 
     .section .rodata
     .balign 4

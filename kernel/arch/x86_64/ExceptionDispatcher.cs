@@ -52,7 +52,7 @@ internal static unsafe class ExceptionDispatcher
         ulong cr2 = Arch.ReadCr2();
         if ((frame->Cs & 3) != 0)
         {
-            FromUser(frame, cr2);
+            UserFaults.Handle(frame, cr2);
             return;
         }
         if (frame->Vector == 14 && DemandPaging.TryHandle(frame, cr2)) return;
@@ -80,39 +80,6 @@ internal static unsafe class ExceptionDispatcher
         Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
         w.Line();
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
-    }
-
-    /// <summary>
-    /// An exception taken in ring 3: a page fault goes to the user memory layer for the running
-    /// process's space (resolved: the access runs again); a refused fault, and every other
-    /// exception, kills the process with the signal Linux would send (SIGSEGV for a refused
-    /// fault, SIGKILL when no frame was left for it, SIGBUS when the store failed to read it
-    /// back; <see cref="Signals.ForException"/> for the rest) after a report on the kernel log.
-    /// </summary>
-    private static void FromUser(InterruptFrame* frame, ulong cr2)
-    {
-        if (Processes.Current == null) KernelPanic.Fail("cpu exception from ring 3 with no process running", frame->Vector);
-        if (frame->Vector == 14)
-        {
-            if (DemandPaging.TryHandle(frame, cr2))
-            {
-                Processes.SamplePeak();
-                return;
-            }
-            if (!DemandPaging.RefusedAt(cr2))
-            {
-                // The handler did not run: a reserved bit, or an address outside the space's
-                // user half (the kernel's, or below user space while the kernel runs identity-mapped).
-                string why = (frame->ErrorCode & 8) != 0 ? "reserved bit"
-                    : cr2 >= Processes.Layout.UserEnd ? FaultKindNames.Name(FaultKind.KernelAddress) : FaultKindNames.Name(FaultKind.NoRegion);
-                Processes.Kill(Signals.SIGSEGV, cr2, frame->Rip, "page fault", why);
-            }
-            FaultKind kind = DemandPaging.LastResult.Kind;
-            int signal = kind == FaultKind.OutOfMemory ? Signals.SIGKILL : kind == FaultKind.StoreError ? Signals.SIGBUS : Signals.SIGSEGV;
-            Processes.Kill(signal, cr2, frame->Rip, "page fault", FaultKindNames.Name(kind));
-        }
-        Processes.Kill(Signals.ForException(frame->Vector), frame->Rip, frame->Rip,
-            X86Exceptions.Description(frame->Vector), X86Exceptions.Mnemonic(frame->Vector));
     }
 
     /// <summary>What CR2 points at, when the kernel knows: page 0, a guard page, kernel text, a

@@ -19,4 +19,18 @@ internal struct InterruptFrame
 
     /// <summary>The return address, by the name shared code uses on every architecture.</summary>
     public ulong InstructionPointer { readonly get => Rip; set => Rip = value; }
+
+    /// <summary>The interrupted user stack pointer (a frame from ring 3).</summary>
+    public ulong StackPointer { readonly get => Rsp; set => Rsp = value; }
+
+    /// <summary>Where a system call's result goes (rax).</summary>
+    public ulong SyscallResult { readonly get => Rax; set => Rax = value; }
+
+    /// <summary>Makes this a ring-3 context: the user selectors, RFLAGS with IF clear (see UserMode).</summary>
+    public void MakeUser()
+    {
+        Cs = UserMode.UserCodeSelector;
+        Ss = UserMode.UserDataSelector;
+        Rflags = 0x2;
+    }
 }

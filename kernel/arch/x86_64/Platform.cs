@@ -1,5 +1,6 @@
 global using KernelLargeMapper = SharpMM.Kernel.VmallocLargeMapper;
 global using KernelPagingFormat = SharpMM.Paging.X86.X86LongModeFormat;
+global using KernelLinuxCalls = SharpMM.User.Linux.LinuxMemoryCalls<SharpMM.Paging.X86.X86LongModeFormat, SharpMM.Kernel.KernelFrames, SharpMM.User.RamDiskStore>;
 global using KernelTableAccess = SharpMM.Paging.DirectMapTableAccess;
 
 using SharpMM.Addressing;
@@ -36,6 +37,12 @@ internal static unsafe class Platform
 
     /// <summary>The direct map reaches all RAM (BootInfo.DirectMapLimit: 0, no limit).</summary>
     public const ulong DirectMapLimit = 0;
+
+    /// <summary>The tables reach every physical address the library manages (BootInfo.PhysicalLimit: 0).</summary>
+    public const ulong PhysicalLimit = 0;
+
+    /// <summary>After a panic line: no backtrace on x86-64 yet (map a report's RIP with addr2line).</summary>
+    public static void WritePanicBacktrace(ref SharpMM.Diagnostics.TextWriter<SerialSink> w) { }
 
     /// <summary>The zones the buddy allocator uses: DMA, DMA32, Normal.</summary>
     public static ZoneLayout Zones => ZoneLayout.X86_64();

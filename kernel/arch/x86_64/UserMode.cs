@@ -29,6 +29,15 @@ internal static unsafe class UserMode
     public const ushort UserCodeSelector = 0x23;
     public const ushort UserDataSelector = 0x1b;
 
+    /// <summary>Bytes of a user word (long, pointer, size_t): the system calls' structures.</summary>
+    public static int WordBytes => 8;
+    /// <summary>uname's machine.</summary>
+    public const string MachineName = "x86_64";
+    /// <summary>How a program enters the kernel (the run's log line).</summary>
+    public const string EntryName = "syscall/sysret";
+    /// <summary>The programs this kernel runs are ELF64.</summary>
+    public static bool Elf64 => true;
+
     private const uint MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrSfmask = 0xC0000084;
     private const uint MsrFsBase = 0xC0000100, MsrGsBase = 0xC0000101, MsrKernelGsBase = 0xC0000102;
     private const ulong EferSce = 1;
@@ -101,8 +110,8 @@ internal static unsafe class UserMode
         PerCpuArea()->KernelStackTop = top;
     }
 
-    /// <summary>The user's FS base (the thread pointer musl and glibc keep TLS behind).</summary>
-    public static ulong FsBase
+    /// <summary>The user's thread pointer: the FS base (musl and glibc keep TLS behind it).</summary>
+    public static ulong ThreadPointer
     {
         get => Arch.ReadMsr(MsrFsBase);
         set => Arch.WriteMsr(MsrFsBase, value);
@@ -110,4 +119,7 @@ internal static unsafe class UserMode
 
     /// <summary>True for an address in the lower canonical half (bits 63..47 clear).</summary>
     public static bool IsLowerCanonical(ulong va) => va < 0x0000_8000_0000_0000UL;
+
+    /// <summary>True when sysret may return to <paramref name="ip"/> (canonical).</summary>
+    public static bool CanReturnTo(ulong ip) => IsLowerCanonical(ip);
 }

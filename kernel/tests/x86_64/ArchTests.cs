@@ -21,7 +21,6 @@ internal static unsafe class ArchTests
         r.Run("page 0 is not mapped", &NullPageNotMapped);
         r.Run("direct map reaches the end of RAM", &DirectMapReachesRam);
         r.Run("breakpoint trap returns", &BreakpointTrapReturns);
-        r.Run("gc statics initialised", &GcStaticsInitialised);
         HardwarePagingTests.RunAll(ref r);
         UserKernelHalfTests.RunAll(ref r);
         UserTests.RunAll(ref r);
@@ -150,32 +149,5 @@ internal static unsafe class ArchTests
         Arch.Int3();
         t.Equal((ulong)(ExceptionDispatcher.BreakpointCount - before), 1, "breakpoints taken");
         t.Check(!ExceptionDispatcher.ExpectBreakpoint, "dispatcher consumed the expectation");
-    }
-
-    // ---- runtime (the i386 image has no reference-type statics: see GcStatics) ---------------
-
-    // Not readonly, and written below: ilc must keep them as real fields in a GC static block
-    // (a readonly one it would fold into a constant).
-    private static string s_gcStaticProbe = "gc-static";
-    private static string s_gcStaticOther;
-
-    /// <summary>Reference-type statics live in blocks GcStatics.Initialize allocated; the
-    /// preinitialised value is there and the field can be written.</summary>
-    private static void GcStaticsInitialised(ref TestContext t)
-    {
-        t.Check(GcStatics.BlockCount > 0, "at least one GC static block");
-        t.Check((object)s_gcStaticOther == null, "reference static without initialiser is null");
-        string probe = s_gcStaticProbe;
-        t.Check((object)probe != null, "preinitialised string static is set");
-        if ((object)probe != null)
-        {
-            t.Equal((ulong)probe.Length, 9, "preinitialised string static length");
-            t.Check(probe[0] == 'g' && probe[8] == 'c', "preinitialised string static text");
-        }
-        s_gcStaticOther = "other";
-        s_gcStaticProbe = s_gcStaticOther;
-        t.Check((object)s_gcStaticProbe == (object)"other", "reference static holds a write");
-        s_gcStaticProbe = probe;
-        s_gcStaticOther = null;
     }
 }

@@ -348,6 +348,7 @@ public sealed unsafe partial class Mmu
             (level, address, cached, current) = (top - c.UpperCount, c.LeafAddress, c.LeafValue, now);
         }
 
+        if (_tlb.ChangeInFlight is { } inFlight && inFlight(va)) return;
         StaleKind kind = Classify(array, ref e, c.LeafValue, va, access, privilege);
         if (_tlb._staleCheck == StaleCheck.AllLevels)
             for (int i = 0; i < c.UpperCount; i++) c.Upper[i].Value = ReadEntry(c.Upper[i].Address);

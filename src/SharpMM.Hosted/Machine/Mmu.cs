@@ -26,11 +26,12 @@ namespace SharpMM.Hosted.Machine;
 ///
 /// Does not model: 5-level paging (LA57), PCIDs, SMEP, SMAP, protection keys, CET shadow stacks,
 /// memory types (PAT, MTRRs, PWT/PCD only matter for staleness), segmentation (linear = virtual),
-/// VMX/EPT, A20, multiple CPUs (the tables may be changed between accesses by the host, not
-/// concurrently with a walk by another modelled CPU). A physical address outside RAM, in a walk or
+/// VMX/EPT, A20, paging-structure caches, several CPUs in one MMU (<see cref="MmuCpus"/> makes one
+/// MMU per CPU over the same RAM: each walks the shared tables, which other CPUs may change
+/// meanwhile, and keeps its own TLB). A physical address outside RAM, in a walk or
 /// in a data access, throws <see cref="PhysicalAddressException"/> rather than reading all ones.
 /// Control-register loads that raise #GP on hardware throw <see cref="MachineFaultException"/>.
-/// Single-threaded: one host thread drives one MMU.
+/// Single-threaded: one host thread (its CPU) drives one MMU.
 ///
 /// <see cref="Translate"/> is inlined into its callers: a hit in the first way of the 4 KiB TLB
 /// array, and with 4-level paging and a direct-mapped array the common miss (a 4 KiB page, every

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace SharpMM.Hosted.Machine;
@@ -80,6 +81,14 @@ public sealed class Tlb
 
     /// <summary>Which changes are violations. Default: any change of an interpreted bit.</summary>
     public StalePolicy StalePolicy { get; set; } = StalePolicy.ReportAnyChange;
+    /// <summary>
+    /// Several CPUs (<see cref="MmuCpus"/>): asked, with the linear address, before a stale hit
+    /// is reported; true means a change of the tables may still be on its way to this TLB (the
+    /// CPU that made it has not finished its shootdown), so the hit is served without a
+    /// violation, as hardware serves it, and checked again at the next hit. Null: every stale
+    /// hit is a violation (one CPU: nothing is ever in flight).
+    /// </summary>
+    public Func<ulong, bool>? ChangeInFlight { get; set; }
     /// <summary>Throw <see cref="StaleTranslationException"/> on the first violation.</summary>
     public bool PanicOnViolation { get; set; }
 

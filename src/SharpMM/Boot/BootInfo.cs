@@ -42,6 +42,11 @@ public struct BootInfo
     /// reach all RAM (a 32-bit kernel: 896 MiB on the 3G/1G split); 0 when it reaches everything.
     /// Boot metadata (frame descriptors, bitmaps) is placed below it.</summary>
     public ulong DirectMapLimit;
+    /// <summary>The first physical address the kernel's page tables cannot point at (a 32-bit
+    /// kernel without PAE: 4 GiB); 0 when they reach everything the library manages. Usable RAM
+    /// at or above it is refused as RAM above 16 TiB is (<see cref="PhysicalMemory.RefusedRamBytes"/>),
+    /// as Linux's non-PAE kernels ignore RAM above 4 GiB.</summary>
+    public ulong PhysicalLimit;
 
     /// <summary>x86-64 zones, default per-CPU cache, nothing reserved yet.</summary>
     public static BootInfo Default()

@@ -144,17 +144,21 @@ public static class BootReport
         }
     }
 
+    // Where refused RAM starts (a PhysicalMemory that never booted: the library's own limit).
+    private static ulong RefusedFrom(in PhysicalMemory pm) => pm.RefusedFrom != 0 ? pm.RefusedFrom : PhysicalMemory.ManagedLimitBytes;
+
     // One line per usable entry that reaches past the limit, naming the part refused, then the total.
     private static void WriteRefused<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
-        const ulong limit = PhysicalMemory.ManagedLimitBytes;
+        ulong limit = RefusedFrom(in pm);
         for (int i = 0; i < pm.Map.Count; i++)
         {
             MemoryMapEntry e = pm.Map[i];
             if (e.Type != MemoryType.Usable || e.End <= limit) continue;
             ulong start = e.Start > limit ? e.Start : limit;
             w.Str("warning: RAM [mem "); w.Hex(start, 16); w.Char('-'); w.Hex(e.End - 1, 16);
-            w.Line("] refused: at or above 16 TiB (frame numbers must fit 32 bits)");
+            if (limit == PhysicalMemory.ManagedLimitBytes) w.Line("] refused: at or above 16 TiB (frame numbers must fit 32 bits)");
+            else { w.Str("] refused: at or above "); w.Size(limit); w.Line(" (the kernel's page tables reach no higher)"); }
         }
         w.Str("warning: "); w.Size(pm.RefusedRamBytes); w.Line(" of RAM refused in all; present frames, zones and meminfo leave it out");
     }
@@ -203,12 +207,13 @@ public static class BootReport
         j.Number(ref w, "present_frames", pm.PresentFrames);
         j.Number(ref w, "refused_ram_bytes", pm.RefusedRamBytes);
         j.BeginArray(ref w, "refused_ram");
+        ulong refusedFrom = RefusedFrom(in pm);
         for (int i = 0; i < pm.Map.Count; i++)
         {
             MemoryMapEntry e = pm.Map[i];
-            if (e.Type != MemoryType.Usable || e.End <= PhysicalMemory.ManagedLimitBytes) continue;
+            if (e.Type != MemoryType.Usable || e.End <= refusedFrom) continue;
             j.BeginObject(ref w);
-            j.Number(ref w, "start", e.Start > PhysicalMemory.ManagedLimitBytes ? e.Start : PhysicalMemory.ManagedLimitBytes);
+            j.Number(ref w, "start", e.Start > refusedFrom ? e.Start : refusedFrom);
             j.Number(ref w, "end", e.End);
             j.EndObject(ref w);
         }

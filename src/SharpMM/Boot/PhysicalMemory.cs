@@ -16,7 +16,8 @@ namespace SharpMM.Boot;
 /// </code>
 ///
 /// The same code runs hosted (simulated RAM) and in the kernel; only the direct map differs.
-/// RAM at or above 16 TiB (<see cref="Pfn.ManagedLimit"/>) is refused and counted in
+/// RAM at or above 16 TiB (<see cref="Pfn.ManagedLimit"/>), or above the kernel's own
+/// <see cref="BootInfo.PhysicalLimit"/> when that is lower, is refused and counted in
 /// <see cref="RefusedRamBytes"/>; the rest of the machine boots.
 /// </summary>
 public unsafe struct PhysicalMemory
@@ -32,9 +33,12 @@ public unsafe struct PhysicalMemory
     /// <summary>Frames of usable RAM the zones hold (reserved and low ones included; refused RAM
     /// and page 0 not): the sum of the zones' present frames.</summary>
     public ulong PresentFrames;
-    /// <summary>Usable RAM ignored because it lies at or above the 16 TiB limit (the ranges are
-    /// the usable map entries' parts above <see cref="ManagedLimitBytes"/>).</summary>
+    /// <summary>Usable RAM ignored because it lies at or above <see cref="RefusedFrom"/> (the
+    /// ranges are the usable map entries' parts above it).</summary>
     public ulong RefusedRamBytes;
+    /// <summary>Where refused RAM starts: <see cref="ManagedLimitBytes"/> (16 TiB), or the boot's
+    /// <see cref="BootInfo.PhysicalLimit"/> when that is lower.</summary>
+    public ulong RefusedFrom;
     /// <summary>Frames memblock handed to the buddy allocator.</summary>
     public ulong HandedOverFrames;
     /// <summary>Frames handed to the low-memory allocator.</summary>
@@ -60,9 +64,10 @@ public unsafe struct PhysicalMemory
         Map = sanitized;
         PresentFrames = 0;
         RefusedRamBytes = 0;
+        RefusedFrom = info.PhysicalLimit != 0 && info.PhysicalLimit < ManagedLimitBytes ? info.PhysicalLimit : ManagedLimitBytes;
         Memblock.Init(directMap, info.DirectMapLimit);
 
-        Status added = AddUsableRam(ref Memblock, in sanitized, out RefusedRamBytes);
+        Status added = AddUsableRam(ref Memblock, in sanitized, RefusedFrom, out RefusedRamBytes);
         if (added != Status.Ok) return added;
         if (Memblock.MemoryCount == 0) return Status.EmptyMap;
 
@@ -102,17 +107,16 @@ public unsafe struct PhysicalMemory
     {
         Memblock memblock = default;
         memblock.Init(default);
-        if (AddUsableRam(ref memblock, in sanitized, out _) != Status.Ok) return 0;
+        if (AddUsableRam(ref memblock, in sanitized, ManagedLimitBytes, out _) != Status.Ok) return 0;
         PhysRange* ranges = stackalloc PhysRange[Memblock.Capacity];
         int n = FrameMapRam(in memblock, ranges, out _);
         return n == 0 ? 0 : FrameMap.MetadataBytesFor(new ReadOnlySpan<PhysRange>(ranges, n));
     }
 
-    // Boot's first step: the map's usable RAM below the limit into memblock's memory (touching
+    // Boot's first step: the map's usable RAM below the limit (16 TiB or the kernel's) into memblock's memory (touching
     // ranges merge there); the usable bytes above the limit are counted as refused.
-    private static Status AddUsableRam(ref Memblock memblock, in MemoryMap sanitized, out ulong refusedBytes)
+    private static Status AddUsableRam(ref Memblock memblock, in MemoryMap sanitized, ulong limit, out ulong refusedBytes)
     {
-        const ulong limit = ManagedLimitBytes;
         refusedBytes = 0;
         for (int i = 0; i < sanitized.Count; i++)
         {

@@ -19,7 +19,8 @@ namespace SharpMM.Paging;
 /// the same split: flush_tlb_kernel_range goes page by page up to tlb_single_page_flush_ceiling
 /// (33) and then flushes everything, globals included.
 ///
-/// Not done: shootdowns to other CPUs (one CPU), PCID/ASID-tagged flushes.
+/// Other CPUs: <see cref="TlbShootdown"/> sends a batch to them and applies it there with these
+/// same rules. Not done: PCID/ASID-tagged flushes.
 /// </summary>
 public struct FlushPolicy
 {

@@ -1,6 +1,9 @@
 using SharpMM.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Threading;
+using SpinLock = SharpMM.Concurrency.SpinLock;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Paging;
 using SharpMM.Physical;
 
@@ -32,7 +35,12 @@ namespace SharpMM.User;
 /// boot, so this is needed only for 32-bit layouts that add page tables for the kernel later).
 /// Where the layout has a recursive self-map, this space's slot points at its own table.
 ///
-/// Callers serialise operations on one space (no locking: one CPU).
+/// Several CPUs: <see cref="Lock"/> (rank AddressSpace, Linux's mmap_lock) is held by every
+/// operation of <see cref="UserMemory{TFormat, TFrames, TStore}"/> on the space, page faults
+/// included, so two CPUs faulting one page are served one after the other (the second finds it
+/// mapped: Spurious); the page tables themselves are changed under the manager's table lock
+/// (rank PageTables). <see cref="ActiveCpus"/> says which CPUs may hold its translations: the
+/// CPUs a shootdown must reach when a mapping is removed or weakened.
 /// </summary>
 public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
 {
@@ -53,6 +61,16 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     public ulong TablePages;
     /// <summary>Index in the owner's registry, -1 when not registered.</summary>
     public int RegistryIndex;
+    /// <summary>Serialises the operations on this space: its regions, brk and counters, and the
+    /// faults in it (rank <see cref="LockRank.AddressSpace"/>). Taken through
+    /// <see cref="Acquire"/>, which lets an operation call another on the same space.</summary>
+    public SpinLock Lock;
+    // The CPU (index + 1) holding Lock, 0 for none, and how many times it entered it.
+    private int _holder, _depth;
+    // A bit per CPU whose CR3 holds this space (Linux's mm_cpumask), set before the CR3 load
+    // and cleared after the load away from it: a superset of the CPUs that may cache its
+    // translations. Written with atomics only.
+    private int _cpus;
 
     /// <summary>Physical address of the top-level table (what CR3 holds while it runs); 0 when destroyed.</summary>
     public readonly ulong RootPhys => _tables.RootPhys;
@@ -78,6 +96,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         this = default;
         Layout = layout;
         RegistryIndex = -1;
+        Lock.Init(LockRank.AddressSpace);
         Status s = Mapper<TFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out _tables);
         if (s != Status.Ok) return s;
         TablePages = 1;
@@ -98,6 +117,56 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
             if (i == Layout.RecursiveIndex && TFormat.IsPresent(e))
                 e = (e & ~TFormat.Address(Top, e)) | _tables.RootPhys;
             TFormat.Write(u, i, e);
+        }
+    }
+
+    // ---- locking and the CPUs running the space ----
+
+    /// <summary>Takes <see cref="Lock"/>, or enters it again when the current CPU holds it
+    /// already. A space never made gets its lock here (no other CPU can know of it yet).</summary>
+    public void Acquire()
+    {
+        int me = Cpu.Current + 1;
+        if (Volatile.Read(ref _holder) == me)
+        {
+            _depth++;
+            return;
+        }
+        if (Lock.Rank == LockRank.None) Lock.Init(LockRank.AddressSpace);
+        Lock.Acquire();
+        _holder = me;
+        _depth = 1;
+    }
+
+    /// <summary>Leaves what <see cref="Acquire"/> entered; the last leave releases the lock.</summary>
+    public void Release()
+    {
+        if (_holder != Cpu.Current + 1 || _depth <= 0) Panic.Fail("address space: released by a CPU that does not hold it", (ulong)_holder);
+        if (--_depth != 0) return;
+        Volatile.Write(ref _holder, 0);
+        Lock.Release();
+    }
+
+    /// <summary>CPUs whose CR3 holds this space (bit n = CPU n): where shootdowns go. A full
+    /// barrier, so that a page-table write before it is visible to a CPU that enters after.</summary>
+    public ulong ActiveCpus => (uint)Interlocked.CompareExchange(ref _cpus, 0, 0);
+
+    /// <summary>The current CPU is about to load this space into CR3 (call before the load: from
+    /// then on shootdowns of the space reach it).</summary>
+    public void Enter() => ChangeCpus(1 << Cpu.Current, 0);
+
+    /// <summary>The current CPU has loaded another space into CR3 (call after the load, which
+    /// dropped this space's translations from its TLB).</summary>
+    public void Leave() => ChangeCpus(0, 1 << Cpu.Current);
+
+    private void ChangeCpus(int set, int clear)
+    {
+        int old = Volatile.Read(ref _cpus);
+        while (true)
+        {
+            int seen = Interlocked.CompareExchange(ref _cpus, (old | set) & ~clear, old);
+            if (seen == old) return;
+            old = seen;
         }
     }
 

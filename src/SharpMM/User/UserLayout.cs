@@ -41,24 +41,30 @@ public struct UserLayout
     public int KernelEndIndex;
     /// <summary>Top-level index of the recursive self-map, -1 for none.</summary>
     public int RecursiveIndex;
+    /// <summary>mmap places a region without a usable hint at the lowest free range from
+    /// <see cref="MmapBase"/> up (Linux's legacy layout, the classic i386 one), instead of the
+    /// highest free range below the stack's reach (top-down, Linux's default on x86-64).</summary>
+    public bool MmapBottomUp;
 
-    /// <summary>The classic i386 user space: below 0xC0000000, text at 0x08048000, mmap from
-    /// 0x40000000, an 8 MiB stack below 0xC0000000; kernel PDEs 768-1023, the self-map at 1023.</summary>
+    /// <summary>The classic i386 user space: below 0xC0000000, text at 0x08048000, mmap
+    /// bottom-up from 0x40000000 (Linux's legacy layout), an 8 MiB stack below 0xC0000000;
+    /// kernel PDEs 768-1023, the self-map at 1023.</summary>
     public static UserLayout I386HigherHalf() => new UserLayout
     {
         UserStart = 0x1000, UserEnd = 0xC0000000, TextBase = 0x08048000, MmapBase = 0x40000000,
         StackTop = 0xC0000000, StackMaxBytes = 8UL << 20, GuardGapBytes = 256 * Addressing.PageSize.Bytes,
-        KernelFirstIndex = 768, KernelEndIndex = 1024, RecursiveIndex = 1023,
+        KernelFirstIndex = 768, KernelEndIndex = 1024, RecursiveIndex = 1023, MmapBottomUp = true,
     };
 
     /// <summary>The 2G/2G split's user space (i386-low-2g): below 0x80000000, text at 0x08048000,
-    /// mmap from a third of the way up (0x2AAAA000, Linux's TASK_SIZE / 3 as 0x40000000 is on the
-    /// 3G/1G split), an 8 MiB stack below 0x80000000; kernel PDEs 512-1023, the self-map at 1023.</summary>
+    /// mmap bottom-up from a third of the way up (0x2AAAA000, Linux's TASK_SIZE / 3 as 0x40000000
+    /// is on the 3G/1G split), an 8 MiB stack below 0x80000000; kernel PDEs 512-1023, the self-map
+    /// at 1023.</summary>
     public static UserLayout I386Low2G() => new UserLayout
     {
         UserStart = 0x1000, UserEnd = 0x80000000, TextBase = 0x08048000, MmapBase = 0x2AAAA000,
         StackTop = 0x80000000, StackMaxBytes = 8UL << 20, GuardGapBytes = 256 * Addressing.PageSize.Bytes,
-        KernelFirstIndex = 512, KernelEndIndex = 1024, RecursiveIndex = 1023,
+        KernelFirstIndex = 512, KernelEndIndex = 1024, RecursiveIndex = 1023, MmapBottomUp = true,
     };
 
     /// <summary>x86-64: the lower canonical half from 64 KiB (Linux's default mmap_min_addr) to

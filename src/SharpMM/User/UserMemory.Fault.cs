@@ -7,58 +7,50 @@ namespace SharpMM.User;
 // The page-fault handler.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>
-    /// Resolves a page fault in <paramref name="space"/> (which must be the active space when
-    /// the fault came from the hardware; any space when called directly):
-    /// <code>
-    ///   outside user space                          -> KernelAddress
-    ///   in no region, not within a stack's reach    -> NoRegion
-    ///   below a stack, above its limit less the
-    ///   guard gap: past the limit, or inside the
-    ///   guard gap over the region below             -> StackOverflow; else the stack grows to
-    ///                                                  the page: StackGrowth (zero-filled)
-    ///   the region forbids the access               -> AccessViolation (32-bit paging reports
-    ///                                                  fetches as reads: without NX, data is
-    ///                                                  executable there)
-    ///   entry empty: anonymous or stack             -> DemandZero (a zeroed frame)
-    ///                store-backed                   -> StoreFill (read from the region's last
-    ///                                                  good snapshot; zero when it has none)
-    ///                file                           -> FileFill (the file's bytes, zero past
-    ///                                                  its end)
-    ///   swap entry                                  -> PageIn (read back from its slot)
-    ///   present, write, read-only, region writable  -> CowReuse (last mapping: made writable)
-    ///                                                  or CopyOnWrite (copied to a new frame)
-    ///   present and the entry allows the access     -> Spurious (a stale TLB entry)
-    ///   no frame even after reclaim                 -> OutOfMemory; a failed store read -> StoreError
-    /// </code>
-    /// Every resolved kind leaves an entry that allows the access, flushed when the space is
-    /// active; an error kind changes nothing. Counted in <see cref="Counters"/>.
-    /// </summary>
-    public FaultResult HandleFault<TArch>(AddressSpace<TFormat>* space, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
+    private FaultResult HandleFaultLocked<TArch>(AddressSpace<TFormat>* space, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
     {
         FaultKind kind = Resolve(space, fault, ref arch);
         Counters.Faults[(int)kind]++;
         return new FaultResult(kind, fault.Address);
     }
 
-    /// <summary>
-    /// Makes the page holding <paramref name="va"/> in <paramref name="space"/> allow a user
-    /// read (or write, with <paramref name="write"/>) and returns where its byte at
-    /// <paramref name="va"/> is in the direct map: the kernel's way to copy from or to user
-    /// memory without taking a fault. A page whose entry already allows the access is used as
-    /// it is; otherwise the fault path runs as for a user fault of that kind (demand zero, page-in,
-    /// stack growth, copy-on-write break; counted in <see cref="Counters"/> like a fault), so a
-    /// region must exist and allow the access. For a write the entry's Dirty bit is set, as the
-    /// CPU would set it: the clock then writes the page out instead of dropping it as clean.
-    /// The pointer is good until the next call that may allocate or reclaim (copy one page at a time).
-    /// Return: Ok; OutOfRange (outside user space: kernel or non-canonical); NotMapped (no
-    /// region; below a stack past its reach); AccessDenied (the region forbids the access);
-    /// OutOfMemory; IoError (the store failed to read the page back); Unsupported (the page is a
-    /// HighMem frame, which has no lasting mapping: see <see cref="HighPages"/>).
-    /// </summary>
-    public Status ResolveUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
+    private Status ResolveUserPageLocked<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
     {
         pointer = null;
+        Status s = ResolveUserFrame(space, va, write, ref arch, out ulong pfn);
+        if (s != Status.Ok) return s;
+        if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
+        pointer = (byte*)(_dm.Offset + (pfn << PageSize.Shift)) + (va & PageSize.OffsetMask);
+        return Status.Ok;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="bytes"/> between kernel memory at <paramref name="kernel"/> and
+    /// user address <paramref name="va"/> of <paramref name="space"/> (into the user page with
+    /// <paramref name="toUser"/>, else out of it), resolving the page as
+    /// <see cref="ResolveUserPage"/> does; a HighMem page is reached through a temporary mapping
+    /// (<see cref="HighPages"/>) for the copy alone, so user memory on a kernel with HighMem can be
+    /// copied too. The range must lie in one page. Return: as <see cref="ResolveUserPage"/>, but
+    /// never Unsupported; InvalidArgument (the range crosses a page).
+    /// </summary>
+    public Status CopyUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        if (bytes > PageSize.Bytes - (va & PageSize.OffsetMask)) return Status.InvalidArgument;
+        Status s = ResolveUserFrame(space, va, toUser, ref arch, out ulong pfn);
+        if (s != Status.Ok) return s;
+        bool high = _high.IsHigh(pfn);
+        byte* page = high ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        byte* at = page + (va & PageSize.OffsetMask);
+        if (toUser) MemoryOps.Copy(at, kernel, bytes);
+        else MemoryOps.Copy(kernel, at, bytes);
+        if (high) _high.Unmap(page);
+        return Status.Ok;
+    }
+
+    // ResolveUserPage's work: the frame behind `va`, made to allow the access.
+    private Status ResolveUserFrame<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
+    {
+        pfn = 0;
         if (!space->IsLive || va < space->Layout.UserStart || va >= space->Layout.UserEnd) return Status.OutOfRange;
         var fault = new PageFault(va, PageFaultErrorCode.User | (write ? PageFaultErrorCode.Write : PageFaultErrorCode.None));
         ulong page = va & ~PageSize.OffsetMask;
@@ -73,11 +65,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     t.Write(LeafTable<TFormat>.IndexOf(page), TFormat.MakeLeaf(0, TFormat.Address(0, e), TFormat.Flags(0, e) | PageFlags.Accessed | PageFlags.Dirty));
                     var batch = new FlushBatch();
                     batch.Add(page, PageGlobality.NotGlobal);
-                    Finish(space, ref batch, ref arch);
+                    Finish(space, ref batch, ref arch, onlyAdded: true);   // Dirty set: nothing taken away
                 }
-                ulong pfn = TFormat.Address(0, e) >> PageSize.Shift;
-                if (_high.IsHigh(pfn)) return Status.Unsupported;   // no lasting pointer into HighMem
-                pointer = (byte*)(_dm.Offset + (pfn << PageSize.Shift)) + (va & PageSize.OffsetMask);
+                pfn = TFormat.Address(0, e) >> PageSize.Shift;
                 return Status.Ok;
             }
             if (attempt > 0) break;
@@ -302,8 +292,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
         if (haveFrame) ReturnUnusedFrame(frame);
         // An error changed no entry: the tables made for it (if this call made them) go again.
-        if (kind >= FaultKind.FirstError) space->FreeEmptyTables(page, ref Frames, ref batch);
-        Finish(space, ref batch, ref arch);
+        if (kind >= FaultKind.FirstError) FreeEmptyTablesLater(space, page, ref batch);
+        // Only a copy-on-write break (the frame changed) or freed tables concern other CPUs.
+        Finish(space, ref batch, ref arch, onlyAdded: kind != FaultKind.CopyOnWrite && kind < FaultKind.FirstError);
         return kind;
     }
 

@@ -6,21 +6,7 @@ namespace SharpMM.User;
 // fork with copy-on-write.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>
-    /// Makes <paramref name="child"/> (caller's memory, not live) a copy of
-    /// <paramref name="parent"/>: the same regions and break, and every populated page shared
-    /// instead of copied. A present page becomes read-only in both spaces and its mapping count
-    /// goes up (a write copies it, or takes it back when the writer holds the last mapping); a
-    /// paged-out page's slot gains a reference; device mappings are shared as they are. Shared
-    /// regions (MAP_SHARED anonymous) are populated in the parent first, every page, and their
-    /// frames mapped writable in both spaces: each sees the other's writes from then on. The
-    /// parent's Dirty bits are folded into the frames' clean state first, so a page written
-    /// before the fork is never taken for an untouched one. The kernel half is copied from the
-    /// parent. Return: Ok; OutOfMemory (the half-made child is destroyed: the parent keeps
-    /// every page, some now read-only until written, and the shared pages populated so far);
-    /// NoSpace (no registry slot).
-    /// </summary>
-    public Status Fork<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, ref TArch arch) where TArch : struct, IArchHooks
+    private Status ForkLocked<TArch>(AddressSpace<TFormat>* parent, AddressSpace<TFormat>* child, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!parent->IsLive || child->IsLive) return Status.InvalidArgument;
         // Before the child exists: populating may reclaim, which must not run under the copy.
@@ -51,7 +37,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         Finish(child, ref childBatch, ref arch);
         if (s != Status.Ok)
         {
-            Destroy(child, ref arch);
+            DestroyLocked(child, ref arch);   // the child is not visible yet: no lock of its own
             *child = default;
             return s;
         }

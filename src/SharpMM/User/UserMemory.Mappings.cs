@@ -7,23 +7,10 @@ namespace SharpMM.User;
 // shared anonymous memory, private file mappings, dropping pages, moving pages.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>
-    /// A shared anonymous region (MAP_SHARED | MAP_ANONYMOUS): zero-filled on demand like an
-    /// anonymous one; a fork populates it and maps the same frames writable in parent and
-    /// child, so each sees the other's writes. Its pages are never paged out. Arguments and
-    /// return: as <see cref="MapAnonymous"/>.
-    /// </summary>
-    public Status MapShared(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
+    private Status MapSharedLocked(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
         MapRegion(space, va, bytes, protection, VmaKind.Shared, 0, out start);
 
-    /// <summary>
-    /// A private mapping of <paramref name="file"/> from byte <paramref name="offset"/>
-    /// (page-aligned): each page is copied from the file on first touch (zero past its end),
-    /// private after that. The image must outlive the region (see <see cref="FileImage"/>).
-    /// Return: as <see cref="MapAnonymous"/>; Misaligned (offset); InvalidArgument (no file,
-    /// or offsets past 2^64).
-    /// </summary>
-    public Status MapFile(AddressSpace<TFormat>* space, ulong va, ulong bytes, FileImage* file, ulong offset, VmaProtection protection, out ulong start)
+    private Status MapFileLocked(AddressSpace<TFormat>* space, ulong va, ulong bytes, FileImage* file, ulong offset, VmaProtection protection, out ulong start)
     {
         start = 0;
         if (!PageSize.IsAligned(offset)) return Status.Misaligned;
@@ -31,14 +18,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return MapRegion(space, va, bytes, protection, VmaKind.File, offset, out start, (ulong)file);
     }
 
-    /// <summary>
-    /// Drops the pages of [va, va + bytes) (MADV_DONTNEED): frames and swap slots released as
-    /// by an unmap, the regions kept, so the next touch fills the page again (zero, or the
-    /// file's bytes). Shared regions keep their pages (their content is the shared object's,
-    /// which Linux keeps too); device regions are left alone. Holes are skipped.
-    /// Return: Ok; Misaligned; InvalidArgument (zero bytes or a range past 2^64).
-    /// </summary>
-    public Status Discard<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status DiscardLocked<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(va)) return Status.Misaligned;
         if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
@@ -54,18 +34,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// Moves the page-table entries of [from, from + fromBytes) to [to, to + toBytes) (mremap):
-    /// the first min(fromBytes, toBytes) bytes' entries move with their frames, swap entries,
-    /// Accessed and Dirty bits as they are, nothing copied, mapping and slot counts unchanged.
-    /// Whatever [to, to + toBytes) held is released first, and the source's pages past
-    /// toBytes after (each by the kind of the region holding it). The regions are not changed:
-    /// the caller moves them (moved pages must land in a region of a compatible kind). The
-    /// tables the destination needs are made before anything else, so OutOfMemory changes
-    /// nothing. Return: Ok; Misaligned; InvalidArgument (zero bytes, overlapping ranges,
-    /// outside user space); OutOfMemory.
-    /// </summary>
-    public Status MovePages<TArch>(AddressSpace<TFormat>* space, ulong from, ulong fromBytes, ulong to, ulong toBytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status MovePagesLocked<TArch>(AddressSpace<TFormat>* space, ulong from, ulong fromBytes, ulong to, ulong toBytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(from) || !PageSize.IsAligned(to) || !PageSize.IsAligned(fromBytes) || !PageSize.IsAligned(toBytes)) return Status.Misaligned;
         if (fromBytes == 0 || toBytes == 0 || from + fromBytes < from || to + toBytes < to
@@ -124,18 +93,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// Maps the pages of [from, from + bytes) of shared region <paramref name="v"/> at [to, to +
-    /// bytes) too (mremap's MREMAP_DONTUNMAP and old_size 0 on a MAP_SHARED mapping): the source
-    /// pages are populated first (a page first touched later would be filled in one range
-    /// only), then each destination entry maps the same frame (one more mapping of it), so both
-    /// ranges see the same shared object. Whatever [to, to + bytes) held is released first.
-    /// The regions are not changed: the caller adds the destination's (a shared region of the
-    /// same object). Return: Ok; Misaligned; InvalidArgument (zero bytes, overlapping ranges,
-    /// outside user space, or <paramref name="v"/> not a shared region holding the source);
-    /// OutOfMemory (the destination unchanged; source pages populated so far stay).
-    /// </summary>
-    public Status SharePages<TArch>(AddressSpace<TFormat>* space, in Vma v, ulong from, ulong to, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status SharePagesLocked<TArch>(AddressSpace<TFormat>* space, in Vma v, ulong from, ulong to, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(from) || !PageSize.IsAligned(to) || !PageSize.IsAligned(bytes)) return Status.Misaligned;
         if (bytes == 0 || from + bytes < from || to + bytes < to || !space->Layout.IsUserRange(to, to + bytes)
@@ -193,7 +151,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         {
             p = space->NextLeafTable(p, end, out LeafTable<TFormat> t);
             if (t.IsNull) break;
-            space->FreeEmptyTables(p, ref Frames, ref batch);
+            FreeEmptyTablesLater(space, p, ref batch);
             p = TableEnd(p, end);
         }
     }

@@ -6,16 +6,7 @@ namespace SharpMM.User;
 // Page replacement: the clock over the registered spaces' Accessed bits.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>
-    /// Frees up to <paramref name="pages"/> user frames by the clock: the hand moves through the
-    /// registered spaces, their regions and present entries in address order, from where it
-    /// stopped last time. Accessed set: cleared, a second chance. Accessed clear: the mapping
-    /// goes (see the type's notes); the frame is freed with its last mapping. Device and shared
-    /// regions are skipped; a dirty page with no free swap slot (or a failing store) stays. The hand
-    /// passes each present entry at most twice per call, so a call ends even when nothing can
-    /// go. Return: frames freed (0: nothing could be reclaimed).
-    /// </summary>
-    public ulong Reclaim<TArch>(ulong pages, ref TArch arch) where TArch : struct, IArchHooks
+    private ulong ReclaimLocked<TArch>(ulong pages, ref TArch arch) where TArch : struct, IArchHooks
     {
         Counters.ReclaimRuns++;
         if (_spaceCount == 0 || pages == 0) return 0;
@@ -73,7 +64,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     if (freed >= pages || scanned >= budget)
                     {
-                        if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
+                        if (cleared) FreeEmptyTablesLater(s, tableStart, ref batch);
                         _handVa = p;
                         return false;
                     }
@@ -93,7 +84,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (Evict(s, v, t, idx, p, e, ref batch)) freed++;
                     if (t.Read(idx) == 0) cleared = true;
                 }
-                if (cleared) s->FreeEmptyTables(tableStart, ref Frames, ref batch);
+                if (cleared) FreeEmptyTablesLater(s, tableStart, ref batch);
             }
             _handVa = v.End;
         }

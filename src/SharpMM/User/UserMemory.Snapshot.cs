@@ -6,18 +6,7 @@ namespace SharpMM.User;
 // Snapshots of the persistent region from its owner's store-backed regions.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>
-    /// Saves the attached persistent region: every page of the owner's store-backed regions that
-    /// changed since the last snapshot goes to its in-progress copy, then the commit record
-    /// (<see cref="PersistentRegion.Commit"/>). A page changed when its entry has Dirty set, or
-    /// when it left RAM dirty since (the region's mark); its current content is the frame when
-    /// present, the swap slot when paged out. Pages never touched keep their last good copy.
-    /// Once the record is durable, Dirty bits are cleared (folded into the frames' clean state
-    /// first) and flushed when the owner is active. Return: Ok and the pages written;
-    /// Unsupported (no region or no owner); IoError (the last good snapshot stays the previous
-    /// one; nothing in RAM changed).
-    /// </summary>
-    public Status Snapshot<TArch>(ref TArch arch, out ulong pagesWritten) where TArch : struct, IArchHooks
+    private Status SnapshotLocked<TArch>(ref TArch arch, out ulong pagesWritten) where TArch : struct, IArchHooks
     {
         pagesWritten = 0;
         if (_region == null || _region->Owner == null) return Status.Unsupported;

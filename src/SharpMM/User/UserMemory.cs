@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
+using SpinLock = SharpMM.Concurrency.SpinLock;
 using SharpMM.Paging;
 using SharpMM.Physical;
 
@@ -41,7 +43,11 @@ namespace SharpMM.User;
 /// Broken invariants panic naming them. Multi-step operations roll back: a fork that runs out
 /// of memory destroys the half-made child (the parent keeps its pages, now copy-on-write).
 ///
-/// Not done: locking and TLB shootdown (one CPU), paging out shared (MAP_SHARED) anonymous
+/// Several CPUs: every operation holds the space's lock and the manager's table lock
+/// (UserMemory.Locking.cs); changes reach the other CPUs running the space through
+/// <see cref="TlbShootdown"/> before the operation returns and before its locks are released.
+///
+/// Not done: paging out shared (MAP_SHARED) anonymous
 /// memory, shared file mappings, huge pages in user space, swap-slot clustering and
 /// readahead, a reverse map (the clock scans page tables, Linux 2.4 style, so a shared page is
 /// freed only when the clock has reached each of its mappings), an OOM killer.
@@ -77,6 +83,16 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private ulong _userFrames;
     private PersistentRegion* _region;
     private ulong _lastIdentity;
+    // (UserMemory.Locking.cs) The page tables of every space, the user frames' words, the swap slots, the frame
+    // allocator's user pages, the registry and the clock's hand, the counters.
+    private SpinLock _tablesLock;
+    // The CPU (index + 1) holding _tablesLock, 0 for none, and how many times it entered it.
+    private int _tablesHolder, _tablesDepth;
+    // (UserMemory.Locking.cs) Frames and table pages this operation let go of, freed only once
+    // no TLB can reach them (after the shootdown): heads of two lists, page number + 1, 0 for
+    // empty. User frames link through their frame-table word's Slot, tables through entry 0.
+    private ulong _deferredFrames, _deferredTables;
+
 
     /// <summary>
     /// Sets up over <paramref name="frames"/> (whose frame table keeps each user page's mapping
@@ -93,6 +109,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _table = new UserFrames(frames.Map);
         _slots = slots;
         _policy = FlushPolicy.Default;
+        _tablesLock.Init(LockRank.PageTables);
         ResidentLimit = ulong.MaxValue;
         ReclaimBatch = 32;
         if (slots.Count != 0 && slots.First + slots.Count > SwapEntry<TFormat>.MaxSlots)
@@ -138,13 +155,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     // ---- spaces ----
 
-    /// <summary>
-    /// Makes <paramref name="space"/> (caller's memory, not live) an empty address space with
-    /// <paramref name="layout"/>, its kernel half copied from <paramref name="kernelRoot"/>, and
-    /// registers it. Return: Ok; OutOfMemory; NoSpace (<see cref="MaxSpaces"/> registered);
-    /// InvalidArgument (a live space, or a layout the format cannot hold).
-    /// </summary>
-    public Status CreateSpace(AddressSpace<TFormat>* space, in UserLayout layout, ulong kernelRoot)
+    private Status CreateSpaceLocked(AddressSpace<TFormat>* space, in UserLayout layout, ulong kernelRoot)
     {
         if (space->IsLive) return Status.InvalidArgument;
         int slot = FreeRegistrySlot();
@@ -170,17 +181,13 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     private readonly AddressSpace<TFormat>* SpaceAt(int i) => (AddressSpace<TFormat>*)_spaces[i];
 
-    /// <summary>
-    /// Releases every page and table of <paramref name="space"/> and unregisters it: its frames
-    /// go back to the allocator when no other space maps them, its slots when no entry names
-    /// them. Return: Ok; InvalidArgument (not live, or the active space: switch CR3 away first).
-    /// </summary>
-    public Status Destroy<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
+    private Status DestroyLocked<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
     {
-        if (!space->IsLive || IsActive(space, ref arch)) return Status.InvalidArgument;
+        if (!space->IsLive || IsActive(space, ref arch) || space->ActiveCpus != 0) return Status.InvalidArgument;
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
-        batch.Ignore(ref _policy);
+        batch.Ignore(ref _policy);   // it runs on no CPU
+        FreeDeferred();
         space->FreeTables(ref Frames);
         if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
         int slot = space->RegistryIndex;
@@ -192,16 +199,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// The exec-like reset: every region and page of <paramref name="space"/> goes, then a
-    /// fresh image is laid out: text (read, execute) of <paramref name="textBytes"/> at the
-    /// layout's text base, data (read, write) of <paramref name="dataBytes"/> after it, the brk
-    /// heap starting empty after the data, and a stack of one page below the layout's stack top
-    /// that may grow to the layout's maximum. All of it is populated on demand (the caller fills
-    /// text and data, for instance through faults). Return: Ok; InvalidArgument (sizes that do
-    /// not fit below the mmap base).
-    /// </summary>
-    public Status Exec<TArch>(AddressSpace<TFormat>* space, ulong textBytes, ulong dataBytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status ExecLocked<TArch>(AddressSpace<TFormat>* space, ulong textBytes, ulong dataBytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!space->IsLive) return Status.InvalidArgument;
         UserLayout l = space->Layout;
@@ -231,9 +229,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (s != Status.Ok) Panic.Fail(what, (ulong)s);
     }
 
-    /// <summary>Removes every region and page of <paramref name="space"/> (exec's first half);
-    /// the space stays live and registered, its kernel half untouched.</summary>
-    public void Reset<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
+    private void ResetLocked<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks
     {
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
@@ -253,28 +249,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 
     // ---- mapping regions ----
 
-    /// <summary>
-    /// A new anonymous region of <paramref name="bytes"/> (rounded up to pages), populated on
-    /// demand, at <paramref name="va"/> or, when it is 0, at the lowest free range at or above
-    /// the mmap base that ends below the stack's guard gap. Return: Ok and the start;
-    /// InvalidArgument (zero bytes, outside user space); Misaligned; Overlap (va given and in
-    /// use: nothing is replaced); NoSpace (no free range, or the region table is full).
-    /// </summary>
-    public Status MapAnonymous(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
+    private Status MapAnonymousLocked(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, out ulong start) =>
         MapRegion(space, va, bytes, protection, VmaKind.Anonymous, 0, out start);
 
-    /// <summary>
-    /// A store-backed region of <paramref name="bytes"/> whose first page is page
-    /// <paramref name="regionPage"/> of the attached persistent region: each page is read from
-    /// the region's last good snapshot on first touch (zero when the region never held it).
-    /// The space becomes the region's owner, whose pages <see cref="Snapshot"/> saves. A page
-    /// not yet touched in a space reads the last snapshot at its first touch, so a child forked
-    /// from the owner may see snapshots taken after the fork in pages neither had touched (as a
-    /// MAP_PRIVATE file mapping may see later writes to its file).
-    /// Return: as <see cref="MapAnonymous"/>; Unsupported (no region attached); OutOfRange
-    /// (pages beyond the region).
-    /// </summary>
-    public Status MapStore(AddressSpace<TFormat>* space, ulong va, ulong bytes, ulong regionPage, VmaProtection protection, out ulong start)
+    private Status MapStoreLocked(AddressSpace<TFormat>* space, ulong va, ulong bytes, ulong regionPage, VmaProtection protection, out ulong start)
     {
         start = 0;
         if (_region == null) return Status.Unsupported;
@@ -286,12 +264,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return s;
     }
 
-    /// <summary>
-    /// A stack region: [top - 1 page, top), growing down on faults to top -
-    /// <paramref name="maxBytes"/>, never into the guard gap above the region below.
-    /// Return: Ok; InvalidArgument; Misaligned; Overlap; NoSpace.
-    /// </summary>
-    public Status MapStack(AddressSpace<TFormat>* space, ulong top, ulong maxBytes, VmaProtection protection)
+    private Status MapStackLocked(AddressSpace<TFormat>* space, ulong top, ulong maxBytes, VmaProtection protection)
     {
         if (!PageSize.IsAligned(top) || !PageSize.IsAligned(maxBytes)) return Status.Misaligned;
         if (maxBytes < PageSize.Bytes || top < maxBytes || !space->Layout.IsUserRange(top - maxBytes, top)) return Status.InvalidArgument;
@@ -300,15 +273,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return space->Regions.Insert(v);
     }
 
-    /// <summary>
-    /// Maps the caller's physical range [phys, phys + bytes) at <paramref name="va"/> now
-    /// (uncached; a device's registers or a frame buffer). Its frames are never counted, paged
-    /// or freed; fork shares the mapping as it is. Return: Ok; Misaligned; InvalidArgument
-    /// (also a physical range the format's entries cannot hold: at or above 2^52 on x86-64 and
-    /// PAE, 4 GiB on 32-bit; nothing registered or mapped); Overlap; NoSpace; OutOfMemory
-    /// (tables: nothing left mapped).
-    /// </summary>
-    public Status MapDevice<TArch>(AddressSpace<TFormat>* space, ulong va, ulong phys, ulong bytes, VmaProtection protection, ref TArch arch)
+    private Status MapDeviceLocked<TArch>(AddressSpace<TFormat>* space, ulong va, ulong phys, ulong bytes, VmaProtection protection, ref TArch arch)
         where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(phys) || !PageSize.IsAligned(va)) return Status.Misaligned;
@@ -382,14 +347,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.NoSpace;
     }
 
-    /// <summary>
-    /// Removes [va, va + bytes) from <paramref name="space"/>: the regions there are cut (split
-    /// where the range is inside one), their pages released (frames freed when no other space
-    /// maps them, swap slots when no entry names them). Holes are skipped.
-    /// Return: Ok; Misaligned; InvalidArgument; NoSpace (a split with the region table full:
-    /// nothing changed).
-    /// </summary>
-    public Status Unmap<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status UnmapLocked<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(va)) return Status.Misaligned;
         if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
@@ -406,13 +364,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// Gives [va, va + bytes) <paramref name="protection"/>: regions split and merge, present
-    /// pages get the new rights at once (a shared copy-on-write page stays read-only until it
-    /// is written). Return: Ok; Misaligned; InvalidArgument; NotMapped (a hole in the range:
-    /// nothing changed); NoSpace (the region table is full: nothing changed).
-    /// </summary>
-    public Status Protect<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, ref TArch arch) where TArch : struct, IArchHooks
+    private Status ProtectLocked<TArch>(AddressSpace<TFormat>* space, ulong va, ulong bytes, VmaProtection protection, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (!PageSize.IsAligned(va)) return Status.Misaligned;
         if (bytes == 0 || !PageSize.TryAlignUp(bytes, out ulong b) || va + b < va) return Status.InvalidArgument;
@@ -449,14 +401,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// Moves the break of <paramref name="space"/> to <paramref name="newBrk"/> (0: only report
-    /// it): growing adds anonymous read-write pages after the data (populated on demand),
-    /// shrinking releases the pages past the new break. Return: Ok and the break; InvalidArgument
-    /// (below the start of the heap, or no heap: exec first); NoSpace (the growth would run into
-    /// another region or the mmap base).
-    /// </summary>
-    public Status SetBrk<TArch>(AddressSpace<TFormat>* space, ulong newBrk, ref TArch arch, out ulong brk) where TArch : struct, IArchHooks
+    private Status SetBrkLocked<TArch>(AddressSpace<TFormat>* space, ulong newBrk, ref TArch arch, out ulong brk) where TArch : struct, IArchHooks
     {
         brk = space->Brk;
         if (newBrk == 0) return Status.Ok;
@@ -536,7 +481,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     _slots.Release(SwapEntry<TFormat>.SlotOf(e));
                 }
             }
-            if (any && !keepTables) space->FreeEmptyTables(p - PageSize.Bytes, ref Frames, ref batch);
+            if (any && !keepTables) FreeEmptyTablesLater(space, p - PageSize.Bytes, ref batch);
         }
     }
 
@@ -547,9 +492,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
         if (--f.Refs != 0) return;
         if (f.HasSlot) _slots.Release(f.Slot);
+        // Freed by FreeDeferred after the flush: until then another CPU may still reach the
+        // frame through its TLB, and must find the page as it was.
+        if (pfn >= uint.MaxValue) Panic.Fail("user memory: a frame number too large for the deferred list", pfn);
         f = default;
-        _table.Release(pfn);
-        if (Frames.Free(Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+        f.Slot = (uint)_deferredFrames;
+        _deferredFrames = pfn + 1;
         _userFrames--;
     }
 
@@ -605,11 +553,21 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public static bool IsActive<TArch>(AddressSpace<TFormat>* space, ref TArch arch) where TArch : struct, IArchHooks =>
         space->RootPhys != 0 && arch.ReadCr3() == space->RootPhys;
 
-    // Flushes what changed in `space` when it is active; otherwise the next CR3 load covers it.
-    private void Finish<TArch>(AddressSpace<TFormat>* space, ref FlushBatch batch, ref TArch arch) where TArch : struct, IArchHooks
+    // Flushes what changed in `space`: on the other CPUs running it by a shootdown (waited for,
+    // so the frames and tables freed under this operation's locks are not reused before every
+    // TLB dropped them), and here when it is active; a CPU not running it drops its
+    // translations with its next CR3 load. `onlyAdded`: the changes only made entries or gave
+    // them rights (a fault filling a page, taking a copy-on-write page back): another CPU
+    // holds at worst a translation that faults, and that fault drops it (x86 caches no
+    // not-present entry), so no other CPU is interrupted, as Linux does.
+    private void Finish<TArch>(AddressSpace<TFormat>* space, ref FlushBatch batch, ref TArch arch, bool onlyAdded = false) where TArch : struct, IArchHooks
     {
-        if (batch.IsEmpty) return;
-        if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
-        else batch.Ignore(ref _policy);
+        if (!batch.IsEmpty)
+        {
+            if (!onlyAdded) TlbShootdown.Send(space->ActiveCpus, in batch);
+            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
+            else batch.Ignore(ref _policy);
+        }
+        FreeDeferred();
     }
 }

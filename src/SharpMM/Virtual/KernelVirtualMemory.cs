@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Paging;
 using SharpMM.Physical;
 
@@ -21,6 +22,11 @@ namespace SharpMM.Virtual;
 /// free count is what it was. Page-table changes are flushed through the policy and the arch
 /// hooks before a call returns (new mappings need none on x86; removals invalidate).
 ///
+/// Several CPUs: kernel mappings are in every space, so a removal is shot down on every CPU
+/// online (<see cref="TlbShootdown"/>), in batches, and the frames and table pages it let go of
+/// are freed only after (<see cref="FreeAfterFlush"/>). The windows and the tables are changed
+/// under <see cref="Lock"/> (rank KernelVirtual).
+///
 /// Not done: huge-page vmalloc, lazy purging of freed ranges, write-combining (needs PAT).
 /// </summary>
 public unsafe struct KernelVirtualMemory<TFormat, TAccess>
@@ -32,6 +38,8 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     private Mapper<TFormat, TAccess> _mapper;
     private FlushPolicy _policy;
     private ulong _vmallocPages;
+    /// <summary>Held by every operation: the two windows, the kernel tables they map, the counts.</summary>
+    public SpinLock Lock;
 
     /// <summary>Uses <paramref name="mapper"/>'s address space, vmalloc window
     /// [vmallocStart, vmallocEnd) and device window [deviceStart, deviceEnd).</summary>
@@ -42,6 +50,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         if (s != Status.Ok) return s;
         _mapper = mapper;
         _policy = FlushPolicy.Default;
+        Lock.Init(LockRank.KernelVirtual);
         _vmallocPages = 0;
         return Status.Ok;
     }
@@ -60,6 +69,15 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     /// everything undone); NoSpace.
     /// </summary>
     public Status Vmalloc<TFrames, TArch>(ulong bytes, ref TFrames frames, ref TArch arch, out ulong va)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        Lock.Acquire();
+        Status s = VmallocLocked(bytes, ref frames, ref arch, out va);
+        Lock.Release();
+        return s;
+    }
+
+    private Status VmallocLocked<TFrames, TArch>(ulong bytes, ref TFrames frames, ref TArch arch, out ulong va)
         where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
     {
         Status s = _vmalloc.Allocate(bytes, PageSize.Bytes, out va);
@@ -91,6 +109,15 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     public Status Vfree<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
         where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
     {
+        Lock.Acquire();
+        Status s = VfreeLocked(va, ref frames, ref arch);
+        Lock.Release();
+        return s;
+    }
+
+    private Status VfreeLocked<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
         if (va < _vmalloc.WindowStart || va >= _vmalloc.WindowEnd) return Status.OutOfRange;
         if (!_vmalloc.TryGetSize(va, out ulong size)) return Status.NotAllocated;
         UnmapAndFree(va, size, ref frames, ref arch);
@@ -98,17 +125,33 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         return _vmalloc.Free(va);
     }
 
+    // Unmaps [va, va + bytes) of a vmalloc area and frees its frames and emptied tables, in
+    // batches: each batch is invalidated on every CPU online before its frames go back.
     private void UnmapAndFree<TFrames, TArch>(ulong va, ulong bytes, ref TFrames frames, ref TArch arch)
         where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
     {
+        var batch = new FlushBatch();
+        var later = new FreeAfterFlush();
         for (ulong off = 0; off < bytes; off += PageSize.Bytes)
         {
             VirtAddr page = VirtAddr.NewTruncate(va + off);
             if (_mapper.Translate(page, out Translation tr) != Status.Ok) Panic.Fail("vmalloc: page of a live area is not mapped", va + off);
-            if (_mapper.Unmap(page, ref frames, out FlushToken t) != Status.Ok) Panic.Fail("vmalloc: unmap of a live area failed", va + off);
-            t.Flush(ref arch, ref _policy);
-            if (frames.Free(Pfn.NewUnchecked(tr.PageBase.Value >> PageSize.Shift), 0) != Status.Ok) Panic.Fail("vmalloc: frame of an area was not allocated", tr.PageBase.Value);
+            if (_mapper.Unmap(page, ref later, out FlushToken t) != Status.Ok) Panic.Fail("vmalloc: unmap of a live area failed", va + off);
+            batch.Add(in t);
+            later.Free(Pfn.NewUnchecked(tr.PageBase.Value >> PageSize.Shift), 0);
+            if (later.NearlyFull || batch.Count == FlushBatch.Capacity) FlushEverywhere(ref batch, ref later, ref frames, ref arch);
         }
+        FlushEverywhere(ref batch, ref later, ref frames, ref arch);
+    }
+
+    // Kernel mappings are in every address space: the other CPUs online invalidate too, then
+    // this one, and only then are the frames let go of reused.
+    private void FlushEverywhere<TFrames, TArch>(ref FlushBatch batch, ref FreeAfterFlush later, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        TlbShootdown.Send(Cpu.OnlineMask, in batch);
+        batch.Flush(ref arch, ref _policy);
+        later.Release(ref frames);
     }
 
     /// <summary>
@@ -118,6 +161,15 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     /// nothing left mapped); NoSpace.
     /// </summary>
     public Status MapDevice<TFrames, TArch>(ulong phys, ulong bytes, CacheMode mode, ref TFrames frames, ref TArch arch, out ulong va)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
+        Lock.Acquire();
+        Status s = MapDeviceLocked(phys, bytes, mode, ref frames, ref arch, out va);
+        Lock.Release();
+        return s;
+    }
+
+    private Status MapDeviceLocked<TFrames, TArch>(ulong phys, ulong bytes, CacheMode mode, ref TFrames frames, ref TArch arch, out ulong va)
         where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
     {
         va = 0;
@@ -160,11 +212,27 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     public Status UnmapDevice<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
         where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
     {
+        Lock.Acquire();
+        Status s = UnmapDeviceLocked(va, ref frames, ref arch);
+        Lock.Release();
+        return s;
+    }
+
+    private Status UnmapDeviceLocked<TFrames, TArch>(ulong va, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
         if (va < _devices.WindowStart || va >= _devices.WindowEnd) return Status.OutOfRange;
         if (!_devices.TryGetSize(va, out ulong size)) return Status.NotAllocated;
+        // A page at a time into the batch, so that the tables it empties fit the list kept for
+        // after the flush.
         var batch = new FlushBatch();
-        if (_mapper.UnmapRange(VirtAddr.NewTruncate(va), size, ref frames, ref batch) != Status.Ok) Panic.Fail("ioremap: unmap of a live mapping failed", va);
-        batch.Flush(ref arch, ref _policy);
+        var later = new FreeAfterFlush();
+        for (ulong off = 0; off < size; off += PageSize.Bytes)
+        {
+            if (_mapper.UnmapRange(VirtAddr.NewTruncate(va + off), PageSize.Bytes, ref later, ref batch) != Status.Ok) Panic.Fail("ioremap: unmap of a live mapping failed", va + off);
+            if (later.NearlyFull || batch.Count == FlushBatch.Capacity) FlushEverywhere(ref batch, ref later, ref frames, ref arch);
+        }
+        FlushEverywhere(ref batch, ref later, ref frames, ref arch);
         return _devices.Free(va);
     }
 }

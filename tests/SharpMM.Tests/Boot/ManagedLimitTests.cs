@@ -152,4 +152,71 @@ public unsafe class ManagedLimitTests
             m.Memory->Buddy.Validate();
         }
     }
+
+    // A 6 GiB q35 guest as QEMU maps it (2 GiB below the PCI hole, 4 GiB from 4 GiB up), booted
+    // by a kernel whose tables reach 4 GiB (i386 without PAE: BootInfo.PhysicalLimit).
+    private const string Q35SixGiB = """
+        BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable
+        BIOS-e820: [mem 0x0000000000100000-0x000000007ffdffff] usable
+        BIOS-e820: [mem 0x0000000100000000-0x00000001ffffffff] usable
+        """;
+
+    private static SimulatedMachine BootWithPhysicalLimit(string log, ulong limit)
+    {
+        BootInfo info = BootInfo.Default();
+        info.Layout = ZoneLayout.I386();
+        info.PhysicalLimit = limit;
+        var m = SimulatedMachine.BootSanitized(SanitizedFromLog(log), info);
+        Assert.Equal(Status.Ok, m.BootStatus);
+        return m;
+    }
+
+    // Expect: the 4 GiB above 4 GiB refused with a warning that names the kernel's limit, every
+    // zone ending at or below 4 GiB, the totals what the zones hold; JSON lists the refused range.
+    [Fact]
+    public void KernelPhysicalLimit_RefusesTheRamAboveIt()
+    {
+        using var m = BootWithPhysicalLimit(Q35SixGiB, 4 * GiB);
+        ref PhysicalMemory pm = ref *m.Memory;
+        Assert.Equal(4 * GiB, pm.RefusedFrom);
+        Assert.Equal(4 * GiB, pm.RefusedRamBytes);
+        Assert.Equal(pm.PresentFrames, ZonePresentSum(in pm));
+        Assert.Equal((0x9fUL - 1) + (0x7ffe0UL - 0x100), pm.PresentFrames);
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++) Assert.True(pm.Buddy.GetZone(z).SpannedEndPfn <= (4 * GiB) >> 12);
+        string text = Report(in pm);
+        Assert.Contains("warning: RAM [mem 0x0000000100000000-0x00000001ffffffff] refused: at or above 4 GiB (the kernel's page tables reach no higher)", text);
+        var j = SharpMM.Hosted.StringSink.NewWriter();
+        BootReport.WriteJson(ref j, in pm);
+        using var doc = System.Text.Json.JsonDocument.Parse(j.Sink.Text.ToString());
+        var refused = doc.RootElement.GetProperty("refused_ram");
+        Assert.Equal(1, refused.GetArrayLength());
+        Assert.Equal(4 * GiB, refused[0].GetProperty("start").GetUInt64());
+        Assert.Equal(8 * GiB, refused[0].GetProperty("end").GetUInt64());
+        Assert.Equal(4 * GiB, doc.RootElement.GetProperty("refused_ram_bytes").GetUInt64());
+        pm.Buddy.Validate();
+    }
+
+    // Expect: an entry across the kernel's limit is cut there; without a limit (0) the same map
+    // is managed whole, and a limit above 16 TiB changes nothing.
+    [Fact]
+    public void KernelPhysicalLimit_CutsAnEntryAcrossIt_ZeroMeansNone()
+    {
+        const string across = """
+            BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable
+            BIOS-e820: [mem 0x0000000000100000-0x000000013fffffff] usable
+            """;
+        using (var m = BootWithPhysicalLimit(across, 4 * GiB))
+        {
+            Assert.Equal(GiB, m.Memory->RefusedRamBytes);
+            Assert.Equal(m.Memory->PresentFrames, ZonePresentSum(in *m.Memory));
+            Assert.Equal(((4 * GiB) >> 12) - 0x100 + 0x9f - 1, m.Memory->PresentFrames);
+        }
+        using (var m = BootWithPhysicalLimit(across, 0))
+        {
+            Assert.Equal(0UL, m.Memory->RefusedRamBytes);
+            Assert.Equal(PhysicalMemory.ManagedLimitBytes, m.Memory->RefusedFrom);
+        }
+        using (var m = BootWithPhysicalLimit(across, 2 * TiB16))
+            Assert.Equal(PhysicalMemory.ManagedLimitBytes, m.Memory->RefusedFrom);
+    }
 }

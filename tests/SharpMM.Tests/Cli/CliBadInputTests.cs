@@ -41,9 +41,8 @@ public class CliBadInputTests
     [InlineData("--mem: the kernel needs at least 4 MiB of RAM, not 3 MiB", "qemu", "--mem", "3M")]
     [InlineData("--mem: give whole MiB", "qemu", "--mem", "4100K")]
     [InlineData("--timeout: '0' is out of range", "qemu", "--timeout", "0")]
-    [InlineData("--mem: the i386 kernel takes at most 3 GiB without PAE (--append pae: up to 64 GiB), not 4 GiB", "qemu", "--arch", "i386", "--mem", "4G")]
-    [InlineData("--mem: the i386 kernel takes at most 3 GiB without PAE", "qemu", "--arch", "i386", "--mem", "6G", "--append", "paex")]
-    [InlineData("--mem: the i386 kernel takes at most 64 GiB with PAE, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G", "--append", "test=x pae")]
+    [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G")]
+    [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G", "--append", "test=x pae")]
     [InlineData("--arch: 'arm' is not one of x86_64, i386", "qemu", "--arch", "arm")]
     // Choices and names, with a suggestion when close.
     [InlineData("--machine: 'q3' is not one of pc, q35 (did you mean 'q35'?)", "boot", "--machine", "q3")]

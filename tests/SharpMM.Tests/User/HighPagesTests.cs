@@ -137,6 +137,40 @@ public abstract unsafe class HighPagesTests<TFormat> where TFormat : struct, IPa
         Assert.Equal(Status.Unsupported, f.M.ResolveUserPage(p, va, false, ref f.Arch, out byte* ptr));
         Assert.True(ptr == null);
     }
+
+    // Every page HighMem: a system call's copies (UserCopy, over CopyUserPage) into a page that
+    // does not exist yet, out of it, a string across two pages, and a copy-on-write page after
+    // a fork.
+    // Expect: the bytes arrive and read back; each page copy held one temporary mapping and ended
+    // it; the copy into the shared page broke copy-on-write for the child only.
+    [Fact]
+    public void UserCopy_ReachesHighMemPages_ThroughTheTemporaryMapping()
+    {
+        using var f = NewMachine(0);
+        var p = f.NewSpace();
+        f.Switch(p);
+        Assert.Equal(Status.Ok, f.M.MapAnonymous(p, 0, 2 * 4096, VmaProtection.ReadWrite, out ulong va));
+        byte* text = stackalloc byte[16];
+        for (int i = 0; i < 16; i++) text[i] = (byte)(i < 15 ? 'a' + i : 0);
+        ulong at = va + 4096 - 6; // the string runs into the second page
+        Assert.Equal(Status.Ok, SharpMM.User.Exec.UserCopy.ToUser(ref f.M, p, at, text, 16, ref f.Arch));
+        Assert.Equal(4, s_maps);                          // per page: one to zero it (demand zero), one for the copy
+        byte* back = stackalloc byte[32];
+        Assert.Equal(Status.Ok, SharpMM.User.Exec.UserCopy.StringFromUser(ref f.M, p, at, back, 32, ref f.Arch, out ulong length));
+        Assert.Equal(15UL, length);
+        for (int i = 0; i < 16; i++) Assert.Equal(text[i], back[i]);
+        var c = f.Blank();
+        Assert.Equal(Status.Ok, f.M.Fork(p, c, ref f.Arch));
+        ulong word = 0x1122334455667788;
+        Assert.Equal(Status.Ok, SharpMM.User.Exec.UserCopy.ToUser(ref f.M, c, va, (byte*)&word, 8, ref f.Arch));
+        ulong got = 0;
+        Assert.Equal(Status.Ok, SharpMM.User.Exec.UserCopy.FromUser(ref f.M, c, va, (byte*)&got, 8, ref f.Arch));
+        Assert.Equal(word, got);
+        Assert.Equal(Status.Ok, SharpMM.User.Exec.UserCopy.FromUser(ref f.M, p, va, (byte*)&got, 8, ref f.Arch));
+        Assert.Equal(0UL, got);                           // the parent's page is its own
+        Assert.Equal(0, s_open);
+        Assert.Equal(0, s_mapsBelowLimit);
+    }
 }
 
 public sealed class HighPagesTests32 : HighPagesTests<X86LegacyFormat> { }

@@ -78,17 +78,29 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
 
     // ---- mmap ----
 
-    //   ... [ second ][ first ] guard gap [ stack reach ... stack ]
+    //   x86-64:  ... [ second ][ first ] guard gap [ stack reach ... stack ]
+    //   i386:    mmap base [ first ][ second ] ...                (bottom-up, the legacy layout)
     // Expect: without a hint a mapping goes to the highest free range below the stack's reach,
-    // the next one right below it; both read zero and take writes; destroy gives all back.
+    // the next one right below it, or on the classic i386 layout to the lowest free range from
+    // the mmap base, the next one right above it; both read zero and take writes; destroy gives
+    // all back.
     [Fact]
-    public void Mmap_WithoutHint_PlacesTopDownBelowTheStack()
+    public void Mmap_WithoutHint_PlacesInTheLayoutsDirection()
     {
         using var e = new Env();
         ulong a = e.MustMmap(0, 3 * Page, RW, AnonPrivate);
         ulong b = e.MustMmap(0, Page, RW, AnonPrivate);
-        Assert.Equal(e.StackReachFloor - 3 * Page, a);
-        Assert.Equal(a - Page, b);
+        Assert.Equal(UserFixture<TFormat>.Is32Bit, e.F.Layout.MmapBottomUp);
+        if (e.F.Layout.MmapBottomUp)
+        {
+            Assert.Equal(e.F.Layout.MmapBase, a);
+            Assert.Equal(a + 3 * Page, b);
+        }
+        else
+        {
+            Assert.Equal(e.StackReachFloor - 3 * Page, a);
+            Assert.Equal(a - Page, b);
+        }
         Assert.Equal(0UL, e.Read(a + 2 * Page));
         e.Write(a, 5);
         e.Write(b, 6);
@@ -114,14 +126,15 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
 
     // Expect: on 64-bit layouts MAP_32BIT places bottom-up from 1 GiB, the next mapping right
     // above the first, and a hint whose range ends above 2 GiB is not taken, one below it is;
-    // on 32-bit layouts every address is below 4 GiB and the flag changes nothing.
+    // on 32-bit layouts every address is below 4 GiB and the flag changes nothing (the mapping
+    // goes where any other would: the mmap base, bottom-up).
     [Fact]
     public void Mmap_32Bit_PlacesBottomUpBelow2GiB()
     {
         using var e = new Env();
         if (UserFixture<TFormat>.Is32Bit)
         {
-            Assert.Equal(e.StackReachFloor - Page, e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT));
+            Assert.Equal(e.F.Layout.MmapBase, e.MustMmap(0, Page, RW, AnonPrivate | MAP_32BIT));
             e.DestroyAndCheck();
             return;
         }
@@ -215,14 +228,16 @@ public abstract unsafe class LinuxMemoryCallsTests<TFormat> where TFormat : stru
         e.DestroyAndCheck();
     }
 
-    // Expect: a PROT_NONE mapping reserves its range (the next mapping goes below it, MAP_FIXED
-    // NOREPLACE refuses it) and every access faults; mprotect then makes it usable.
+    // Expect: a PROT_NONE mapping reserves its range (the next mapping goes past it: below it
+    // top-down, above it bottom-up; MAP_FIXED_NOREPLACE refuses it) and every access faults;
+    // mprotect then makes it usable.
     [Fact]
     public void Mmap_ProtNone_ReservesTheRange()
     {
         using var e = new Env();
         ulong a = e.MustMmap(0, 4 * Page, PROT_NONE, AnonPrivate);
-        Assert.True(e.MustMmap(0, Page, RW, AnonPrivate) < a);
+        ulong next = e.MustMmap(0, Page, RW, AnonPrivate);
+        Assert.True(e.F.Layout.MmapBottomUp ? next >= a + 4 * Page : next + Page <= a, "the next mapping is outside the reservation");
         Assert.Equal(-EEXIST, e.Mmap(a, Page, RW, AnonPrivate | MAP_FIXED_NOREPLACE));
         Assert.Equal(AccessStatus.PageFault, e.TryRead(a));
         Assert.Equal(FaultKind.AccessViolation, e.F.LastFault);

@@ -35,12 +35,14 @@ int main(void)
         probe((char *)p + mib + 122, WRITE, buf, sizeof buf));
     b = brk_to(start - PAGE);
     say("below the start: %s\n", b == start + mib + 123 ? "refused" : "moved");
-    b = brk_to(0xffffffff80000000UL);
+    b = brk_to(KERNEL_IMAGE);
     say("a kernel address: %s\n", b == start + mib + 123 ? "refused" : "moved");
+#if defined(__x86_64__)
     b = brk_to(0x0000900000000000UL);
     say("a non-canonical address: %s\n", b == start + mib + 123 ? "refused" : "moved");
     b = brk_to(start + (1UL << 46));
     say("grow by 2^46 bytes: %s\n", b == start + mib + 123 ? "refused" : "moved");
+#endif
     b = brk_to(start);
     say("back to the start: %s\n", b == start ? "moved" : "refused");
     say("  read the first heap page: %s\n", probe((char *)p, READ, buf, sizeof buf));

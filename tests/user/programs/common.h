@@ -75,10 +75,30 @@ static inline const char *errno_name(int e)
     }
 }
 
-/* A raw system call: the result, or -errno (Linux's convention for -4095..-1). */
+/* The address space the expectations assume. x86-64: a 47-bit user half (4-level paging), the
+ * kernel's image at 0xffffffff80000000. i386 (the same sources built with gcc -m32): the classic
+ * 3G/1G split, user space below 0xC0000000, the kernel's image at 0xC0100000; natively such a
+ * program runs under `setarch i386 -3`, which gives a 32-bit process on x86-64 Linux the same
+ * limit (without it, its user space would reach 0xFFFFE000). */
+#if defined(__i386__)
+#define USER_END 0xC0000000UL
+#define KERNEL_IMAGE 0xC0100000UL
+#else
+#define USER_END 0x0000800000000000UL
+#define KERNEL_IMAGE 0xffffffff80000000UL
+#endif
+
+/* A raw system call: the result, or -errno (Linux's convention for -4095..-1). On i386,
+ * SYS_mmap is old_mmap, whose six arguments are in a structure in memory (mmap2 is what the C
+ * library's mmap calls). */
 static inline long raw6(long n, long a, long b, long c, long d, long e, long f)
 {
+#if defined(__i386__)
+    long args[6] = { a, b, c, d, e, f };
+    long r = n == SYS_mmap ? syscall(n, args) : syscall(n, a, b, c, d, e, f);
+#else
     long r = syscall(n, a, b, c, d, e, f);
+#endif
     return r == -1 ? -errno : r;
 }
 #define RAW(n, a, b, c, d, e, f) raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
@@ -157,11 +177,13 @@ static inline uint64_t fnv(uint64_t h, const void *p, size_t n)
  * unmap the program itself: say so and stop (exit 2) instead. */
 static inline void require_four_level_paging(void)
 {
+#if defined(__x86_64__)
     long r = raw6(SYS_mmap, 0x0000800000000000L, (long)PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE_VALUE, -1, 0);
     if (!failed(r)) {
         say("this machine has a user half above 2^47 (5-level paging): these tests assume 4-level paging\n");
         _exit(2);
     }
+#endif
 }
 
 static inline unsigned long arg_ul(int argc, char **argv, int i, unsigned long fallback)

@@ -12,8 +12,13 @@ int main(int argc, char **argv)
     if (argc < 2) { say("usage: file-map PATH\n"); return 2; }
     long fd = check("openat", RAW(SYS_openat, AT_FDCWD, argv[1], O_RDONLY, 0, 0, 0));
     if (failed(fd)) return 1;
+#if defined(__i386__)
+    struct stat64 st; /* i386's fstat is the old 16-bit structure; fstat64's matches struct stat64 */
+    check("fstat", RAW(SYS_fstat64, fd, &st, 0, 0, 0, 0));
+#else
     struct stat st;
     check("fstat", RAW(SYS_fstat, fd, &st, 0, 0, 0, 0));
+#endif
     size_t size = (size_t)st.st_size;
     say("  size %zu bytes, regular file: %s\n", size, S_ISREG(st.st_mode) ? "yes" : "no");
     if (size < 2 * PAGE) { say("the file must be at least two pages long\n"); return 1; }

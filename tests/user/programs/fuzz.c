@@ -30,8 +30,12 @@
 
 #define ARENA_PAGES 1024UL
 #define AT_FDCWD_VALUE (-100)
+#if defined(__i386__)
+#define KERNEL USER_END /* the kernel's quarter: [0xC0000000, 4 GiB) */
+#else
 #define KERNEL 0xffff800000000000UL
 #define NONCANON 0x0000800000000000UL
+#endif
 
 /* Model state of one arena page. */
 enum { MAPPED = 0x80, PROT_BITS = 0x07, SHARED = 0x08, PROT_UNKNOWN = 0x10, CONTENT_UNKNOWN = 0x20, PAST_OBJECT = 0x40 };
@@ -143,12 +147,18 @@ static void arena_range(size_t *first, size_t *count)
     *count = n;
 }
 
-/* An address no mapping of the program can be at: kernel half, non-canonical, first 64 KiB. */
+/* An address no mapping of the program can be at: kernel half, non-canonical, first 64 KiB
+ * (i386: the kernel's quarter, its start or its last pages, and the first 64 KiB). */
 static unsigned long wild_address(int for_mapping)
 {
     switch (rng_below(for_mapping ? 2 : 3)) {
+#if defined(__i386__)
+    case 0: return KERNEL + rng_below(0x40000) * PAGE + (rng_below(8) == 0 ? rng_below(PAGE) : 0);
+    case 1: return 0xfffff000UL - rng_below(16) * PAGE;
+#else
     case 0: return KERNEL + rng_below(1UL << 40) * PAGE + (rng_below(8) == 0 ? rng_below(PAGE) : 0);
     case 1: return NONCANON + rng_below(1UL << 30) * PAGE * (1 + rng_below(1000));
+#endif
     default: return rng_below(16) * PAGE;
     }
 }
@@ -159,6 +169,15 @@ static unsigned long overflowing_length(unsigned long addr)
     switch (rng_below(5)) {
     case 0: return ~0UL;
     case 1: return ~0UL - PAGE + 1;
+#if defined(__i386__)
+    case 2: return USER_END + PAGE * (1 + rng_below(16));
+    case 3: return 0UL - PAGE;
+    default: {
+        /* As below, kept past user space without wrapping (4 GiB - USER_END is 1 GiB). */
+        unsigned long len = -addr + PAGE * (1 + rng_below(4));
+        return len < USER_END ? USER_END + len % (0UL - USER_END) : len;
+    }
+#else
     case 2: return 1UL << 63;
     case 3: return 1UL << 47;
     default: {
@@ -168,6 +187,7 @@ static unsigned long overflowing_length(unsigned long addr)
         unsigned long len = -addr + PAGE * (1 + rng_below(4));
         return len < (1UL << 47) ? len + (1UL << 47) : len;
     }
+#endif
     }
 }
 
@@ -384,8 +404,14 @@ static void op_madvise(void)
     int adv = advice[rng_below(sizeof advice / sizeof advice[0])];
     if (rng_below(8) == 0) {
         unsigned long addr = wild_address(0);
-        /* Only lengths that wrap: a long one that does not would reach the program's own memory. */
+        /* Only lengths that wrap: a long one that does not would reach the program's own memory.
+         * (i386: x86-64 Linux runs a 32-bit program's call with the length zero-extended, so no
+         * 32-bit length wraps there; a long one only from the kernel's quarter, above all of it.) */
+#if defined(__i386__)
+        unsigned long len = rng_below(2) && addr >= USER_END ? ~0UL - rng_below(PAGE) : PAGE * (1 + rng_below(8));
+#else
         unsigned long len = rng_below(2) ? ~0UL - rng_below(PAGE) : PAGE * (1 + rng_below(8));
+#endif
         trace_call("madvise", addr, len, adv, 0, record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0)));
         return;
     }
@@ -393,7 +419,9 @@ static void op_madvise(void)
     arena_range(&first, &count);
     unsigned long addr = (unsigned long)page_addr(first), len = count * PAGE;
     if (rng_below(16) == 0) addr += 1 + rng_below(PAGE - 1);
+#if !defined(__i386__) /* (a wrapping length from the arena: not on i386, see above) */
     if (rng_below(16) == 0) len = ~0UL - rng_below(PAGE);
+#endif
     long r = record(C_MADVISE, RAW(SYS_madvise, addr, len, adv, 0, 0, 0));
     trace_call("madvise", addr, len, adv, 0, r);
     if (addr % PAGE == 0 && len < ARENA_PAGES * PAGE) cut(first, count); /* some advice splits a mapping */

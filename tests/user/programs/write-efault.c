@@ -14,10 +14,16 @@ static void try_write(const char *what, const void *buf, size_t n)
 
 int main(void)
 {
+#if defined(__i386__)
+    try_write("the kernel image (0xc0100000)", (void *)KERNEL_IMAGE, 16);
+    try_write("the start of the kernel quarter (0xc0000000)", (void *)USER_END, 16);
+    try_write("the last page (0xfffff000)", (void *)0xfffff000UL, 16);
+#else
     try_write("the kernel image (0xffffffff80000000)", (void *)0xffffffff80000000UL, 16);
     try_write("the direct map (0xffff888000000000)", (void *)0xffff888000000000UL, 16);
     try_write("the last page (0xfffffffffffff000)", (void *)0xfffffffffffff000UL, 16);
     try_write("a non-canonical address", (void *)0x0000800000000000UL, 16);
+#endif
     try_write("address 0", (void *)0, 16);
     try_write("address 0x1000", (void *)0x1000, 16);
 

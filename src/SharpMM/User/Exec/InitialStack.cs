@@ -56,16 +56,17 @@ public unsafe struct ExecArguments
 }
 
 /// <summary>
-/// Builds the System V x86-64 initial process stack in a space's stack region, as Linux's
-/// create_elf_tables does (fs/binfmt_elf.c, fs/exec.c). From the stack top down:
+/// Builds the System V initial process stack (x86-64, or i386 for an ELF32 program) in a
+/// space's stack region, as Linux's create_elf_tables does (fs/binfmt_elf.c, fs/exec.c). From
+/// the stack top down, in words of the program's size (8 bytes for ELF64, 4 for ELF32):
 /// <code>
 ///   StackTop - 8      8 zero bytes (end marker)
 ///                     the AT_EXECFN string
 ///                     envp strings, then below them argv strings (packed, in order)
-///   (16-aligned)      "x86_64\0" (AT_PLATFORM)
+///   (16-aligned)      "x86_64\0" or "i686\0" (AT_PLATFORM)
 ///                     16 random bytes (AT_RANDOM)
 ///   ...               padding, so that rsp is 16-aligned
-///   rsp + 8 * (3 + argc + envc) ...   auxv: (type, value) pairs, AT_NULL last
+///   rsp + word * (3 + argc + envc) ... auxv: (type, value) pairs, AT_NULL last
 ///                     NULL, envp[envc - 1] ... envp[0]   (ascending: envp[0] first)
 ///                     NULL, argv pointers
 ///   rsp               argc
@@ -98,7 +99,7 @@ public static unsafe class InitialStack
     /// to the layout's maximum) and writes the initial stack of <paramref name="program"/> with
     /// <paramref name="args"/>; <paramref name="userRsp"/> is the first user RSP (argc there).
     /// Return: Ok; InvalidArgument (a list that is not packed NUL-terminated strings of its
-    /// count, no random bytes, not an ELF64 program); Overflow (a string longer than
+    /// count, no random bytes); Overflow (a string longer than
     /// <see cref="MaxStringBytes"/>, or all of them with their pointers above a quarter of the
     /// stack's maximum, Linux's ARG_MAX rule: E2BIG); Overlap (a stack region is there already);
     /// OutOfMemory. On failure the stack region is gone again.
@@ -108,7 +109,9 @@ public static unsafe class InitialStack
         where TFormat : struct, IPagingFormat where TFrames : struct, Physical.IFrameTableAllocator where TStore : struct, IBackingStore where TArch : struct, IArchHooks
     {
         userRsp = 0;
-        if (!program.Is64 || args.Random == null || !space->IsLive) return Status.InvalidArgument;
+        if (args.Random == null || !space->IsLive) return Status.InvalidArgument;
+        ulong word = program.Is64 ? 8UL : 4UL;
+        string platform = program.Is64 ? Platform : Platform32;
         // A list too long for the check below to count it is E2BIG, not a bad list.
         if (args.Argv.Length > MaxStringBytes * 1024 || args.Envp.Length > MaxStringBytes * 1024) return Status.Overflow;
         if (!args.Argv.IsWellFormed(ulong.MaxValue) || !args.Envp.IsWellFormed(ulong.MaxValue)) return Status.InvalidArgument;
@@ -125,7 +128,7 @@ public static unsafe class InitialStack
         }
         UserLayout l = space->Layout;
         ulong argc = (ulong)args.Argv.Count, envc = (ulong)args.Envp.Count;
-        ulong total = args.Argv.Length + args.Envp.Length + execFnBytes + (argc + envc + 2) * 8;
+        ulong total = args.Argv.Length + args.Envp.Length + execFnBytes + (argc + envc + 2) * word;
         if (total > l.StackMaxBytes / 4) return Status.Overflow;
 
         // Addresses, top down.
@@ -134,10 +137,10 @@ public static unsafe class InitialStack
         ulong envVa = p -= args.Envp.Length;
         ulong argVa = p -= args.Argv.Length;
         p &= ~15UL;
-        ulong platformVa = p -= (ulong)Platform.Length + 1;
+        ulong platformVa = p -= (ulong)platform.Length + 1;
         ulong randomVa = p -= 16;
         ulong words = 1 + (argc + 1) + (envc + 1) + 2 * AuxPairs;
-        ulong rsp = (p - words * 8) & ~15UL;
+        ulong rsp = (p - words * word) & ~15UL;
 
         Status s = mem.MapStack(space, l.StackTop, l.StackMaxBytes, VmaProtection.ReadWrite);
         if (s != Status.Ok) return s;
@@ -148,10 +151,10 @@ public static unsafe class InitialStack
                                : UserCopy.ToUser(ref mem, space, execFnVa, (byte*)&zero, 1, ref arch);
         if (s == Status.Ok) s = UserCopy.ToUser(ref mem, space, envVa, args.Envp.Bytes, args.Envp.Length, ref arch);
         if (s == Status.Ok) s = UserCopy.ToUser(ref mem, space, argVa, args.Argv.Bytes, args.Argv.Length, ref arch);
-        if (s == Status.Ok) s = WritePlatform(ref mem, space, platformVa, ref arch);
+        if (s == Status.Ok) s = WritePlatform(ref mem, space, platformVa, platform, ref arch);
         if (s == Status.Ok) s = UserCopy.ToUser(ref mem, space, randomVa, args.Random, 16, ref arch);
 
-        var w = new Words<TFormat, TFrames, TStore, TArch> { Space = space, At = rsp, Status = s };
+        var w = new Words<TFormat, TFrames, TStore, TArch> { Space = space, At = rsp, Bytes = word, Status = s };
         w.Put(ref mem, argc, ref arch);
         w.Pointers(ref mem, args.Argv, argVa, ref arch);
         w.Pointers(ref mem, args.Envp, envVa, ref arch);
@@ -174,7 +177,7 @@ public static unsafe class InitialStack
         w.Aux(ref mem, AtPlatform, platformVa, ref arch);
         w.Aux(ref mem, AtNull, 0, ref arch);
         s = w.Status;
-        if (s == Status.Ok && w.At != rsp + words * 8) Panic.Fail("initial stack: the words written do not fill the block counted", w.At - rsp);
+        if (s == Status.Ok && w.At != rsp + words * word) Panic.Fail("initial stack: the words written do not fill the block counted", w.At - rsp);
         if (s != Status.Ok)
         {
             Status u = mem.Unmap(space, l.StackLimit, l.StackMaxBytes, ref arch);
@@ -187,28 +190,32 @@ public static unsafe class InitialStack
 
     /// <summary>AT_PLATFORM's string for x86-64.</summary>
     public const string Platform = "x86_64";
+    /// <summary>AT_PLATFORM's string for i386 (what a 32-bit Linux kernel on a P6 or later says).</summary>
+    public const string Platform32 = "i686";
 
-    private static Status WritePlatform<TFormat, TFrames, TStore, TArch>(ref UserMemory<TFormat, TFrames, TStore> mem, AddressSpace<TFormat>* space, ulong va, ref TArch arch)
+    private static Status WritePlatform<TFormat, TFrames, TStore, TArch>(ref UserMemory<TFormat, TFrames, TStore> mem, AddressSpace<TFormat>* space, ulong va, string platform, ref TArch arch)
         where TFormat : struct, IPagingFormat where TFrames : struct, Physical.IFrameTableAllocator where TStore : struct, IBackingStore where TArch : struct, IArchHooks
     {
-        // "x86_64" and its NUL, little-endian in one word (a string literal's bytes are UTF-16).
+        // The name and its NUL, little-endian in one word (a string literal's bytes are UTF-16).
         ulong text = 0;
-        for (int i = 0; i < Platform.Length; i++) text |= (ulong)(byte)Platform[i] << (8 * i);
-        return UserCopy.ToUser(ref mem, space, va, (byte*)&text, (ulong)Platform.Length + 1, ref arch);
+        for (int i = 0; i < platform.Length; i++) text |= (ulong)(byte)platform[i] << (8 * i);
+        return UserCopy.ToUser(ref mem, space, va, (byte*)&text, (ulong)platform.Length + 1, ref arch);
     }
 
-    // Writes 8-byte words upwards from `At`, stopping at the first failure (kept in Status).
+    // Writes words of `Bytes` (8 or 4, little-endian: the low bytes of the value) upwards from
+    // `At`, stopping at the first failure (kept in Status).
     private struct Words<TFormat, TFrames, TStore, TArch>
         where TFormat : struct, IPagingFormat where TFrames : struct, Physical.IFrameTableAllocator where TStore : struct, IBackingStore where TArch : struct, IArchHooks
     {
         public AddressSpace<TFormat>* Space;
         public ulong At;
+        public ulong Bytes;
         public Status Status;
 
         public void Put(ref UserMemory<TFormat, TFrames, TStore> mem, ulong value, ref TArch arch)
         {
-            if (Status == Status.Ok) Status = UserCopy.ToUser(ref mem, Space, At, (byte*)&value, 8, ref arch);
-            At += 8;
+            if (Status == Status.Ok) Status = UserCopy.ToUser(ref mem, Space, At, (byte*)&value, Bytes, ref arch);
+            At += Bytes;
         }
 
         public void Aux(ref UserMemory<TFormat, TFrames, TStore> mem, ulong type, ulong value, ref TArch arch)

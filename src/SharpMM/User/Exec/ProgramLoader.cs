@@ -46,6 +46,8 @@ public static unsafe class ProgramLoader
 {
     /// <summary>Where Linux puts an x86-64 static PIE (ELF_ET_DYN_BASE, 2/3 of TASK_SIZE, page-aligned).</summary>
     public const ulong DefaultPieBase = 0x555555554000;
+    /// <summary>Where Linux puts an i386 static PIE (ELF_ET_DYN_BASE for 32-bit tasks: 4 MiB).</summary>
+    public const ulong DefaultPieBase32 = 0x00400000;
 
     /// <summary>
     /// Loads <paramref name="image"/> into <paramref name="space"/> (live, without regions).

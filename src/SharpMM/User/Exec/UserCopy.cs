@@ -6,9 +6,9 @@ namespace SharpMM.User.Exec;
 
 /// <summary>
 /// Copies between kernel memory and a user address space without taking a fault: each user
-/// page is resolved in software (<see cref="UserMemory{TFormat, TFrames, TStore}.ResolveUserPage"/>,
+/// page is resolved in software (<see cref="UserMemory{TFormat, TFrames, TStore}.CopyUserPage"/>,
 /// the fault handler's path: demand zero, page-in, stack growth, copy-on-write break) and
-/// copied through the direct map, one page at a time. The space need not be the active one.
+/// copied through the direct map, or a HighMem page through a temporary mapping, one page at a time. The space need not be the active one.
 ///
 /// Every call returns a status; what the caller makes of it (the system call's errno):
 /// <code>
@@ -34,10 +34,9 @@ public static unsafe class UserCopy
         if (bytes != 0 && !InUserSpace(space, src, bytes)) return Status.OutOfRange;
         while (bytes != 0)
         {
-            Status s = mem.ResolveUserPage(space, src, false, ref arch, out byte* p);
-            if (s != Status.Ok) return s;
             ulong n = Chunk(src, bytes);
-            MemoryOps.Copy(dst, p, n);
+            Status s = mem.CopyUserPage(space, src, false, dst, n, ref arch);
+            if (s != Status.Ok) return s;
             src += n; dst += n; bytes -= n;
         }
         return Status.Ok;
@@ -54,10 +53,9 @@ public static unsafe class UserCopy
         if (bytes != 0 && !InUserSpace(space, dst, bytes)) return Status.OutOfRange;
         while (bytes != 0)
         {
-            Status s = mem.ResolveUserPage(space, dst, true, ref arch, out byte* p);
-            if (s != Status.Ok) return s;
             ulong n = Chunk(dst, bytes);
-            MemoryOps.Copy(p, src, n);
+            Status s = mem.CopyUserPage(space, dst, true, src, n, ref arch);
+            if (s != Status.Ok) return s;
             src += n; dst += n; bytes -= n;
         }
         return Status.Ok;
@@ -81,15 +79,11 @@ public static unsafe class UserCopy
         {
             ulong va = src + done;
             if (va < src) return Status.OutOfRange;
-            Status s = mem.ResolveUserPage(space, va, false, ref arch, out byte* p);
-            if (s != Status.Ok) return s;
             ulong n = Chunk(va, capacity - done);
+            Status s = mem.CopyUserPage(space, va, false, dst + done, n, ref arch);
+            if (s != Status.Ok) return s;
             for (ulong i = 0; i < n; i++)
-            {
-                byte b = p[i];
-                dst[done + i] = b;
-                if (b == 0) { length = done + i; return Status.Ok; }
-            }
+                if (dst[done + i] == 0) { length = done + i; return Status.Ok; }
             done += n;
         }
         return Status.Overflow;

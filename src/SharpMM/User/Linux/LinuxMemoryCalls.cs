@@ -498,8 +498,9 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
     }
 
     // Placement for a new region of `len` bytes: the hint (rounded up to a page) when the range
-    // there is free and inside user space, else the highest free range in [floor, ceiling):
-    // the mmap base up to the stack's reach, or [1 GiB, 2 GiB) for MAP_32BIT on x86-64.
+    // there is free and inside user space, else the highest free range in [floor, ceiling) (the
+    // lowest on a bottom-up layout, UserLayout.MmapBottomUp): the mmap base up to the stack's
+    // reach, or [1 GiB, 2 GiB) for MAP_32BIT on x86-64.
     private static bool FindArea(AddressSpace<TFormat>* space, ulong hint, ulong len, ulong flags, out ulong va)
     {
         UserLayout l = space->Layout;
@@ -515,6 +516,7 @@ public static unsafe class LinuxMemoryCalls<TFormat, TFrames, TStore>
         }
         if (low32) return FindLowest(space, Map32Floor, Map32Ceiling, len, gap, out va);
         ulong floor = l.MmapBase, ceiling = l.StackLimit > gap ? l.StackLimit - gap : 0;
+        if (l.MmapBottomUp) return FindLowest(space, floor, ceiling, len, gap, out va);
         ulong hi = ceiling;
         for (int i = space->Regions.Count - 1; i >= -1; i--)
         {

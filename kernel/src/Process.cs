@@ -1,4 +1,3 @@
-using SharpMM.Paging.X86;
 using SharpMM.User;
 using SharpMM.User.Linux;
 
@@ -41,8 +40,9 @@ internal unsafe struct Process
     public int WaitStatus;
     /// <summary>Base of the kernel stack's vmalloc area (0: none).</summary>
     public ulong KernelStack;
-    /// <summary>The user's FS base (arch_prctl ARCH_SET_FS).</summary>
-    public ulong FsBase;
+    /// <summary>The user's thread pointer: on x86-64 the FS base (arch_prctl ARCH_SET_FS), on
+    /// i386 the TLS segment descriptor set_thread_area made (<see cref="UserMode.ThreadPointer"/>).</summary>
+    public ulong ThreadPointer;
     /// <summary>set_tid_address's pointer (recorded; there are no threads to wake).</summary>
     public ulong ClearChildTid;
     /// <summary>rt_sigprocmask's blocked set (recorded; no signals are delivered).</summary>
@@ -62,7 +62,7 @@ internal unsafe struct Process
     /// <summary>The user registers while the process is not running.</summary>
     public InterruptFrame Regs;
     /// <summary>The address space (registered with the user memory manager while live).</summary>
-    public AddressSpace<X86LongModeFormat> Space;
+    public AddressSpace<KernelPagingFormat> Space;
 
     /// <summary>What RLIMIT_AS and RLIMIT_DATA allow the memory system calls.</summary>
     public readonly LinuxLimits MemoryLimits => new LinuxLimits { AddressSpaceBytes = LimitSoft[RlimitAs], DataBytes = LimitSoft[RlimitData] };

@@ -1,6 +1,5 @@
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
-using SharpMM.Paging.X86;
 using SharpMM.User;
 using SharpMM.User.Exec;
 
@@ -13,8 +12,9 @@ namespace SharpMM.Kernel;
 ///   module 0   the run manifest, NUL-separated fields:
 ///                "sharpmm-run" argc argv[0] ... argv[argc-1] filecount path[0] ... path[n-1]
 ///              (the counts in decimal; every string verbatim: spaces and quotes included)
-///   module 1   the program: a static ELF64 executable (ET_EXEC, or ET_DYN loaded at
-///              ProgramLoader.DefaultPieBase)
+///   module 1   the program: a static executable, ELF64 x86-64 on the x86-64 kernel, ELF32
+///              i386 on the i386 kernel (ET_EXEC, or ET_DYN loaded at ProgramLoader.DefaultPieBase
+///              or DefaultPieBase32)
 ///   module 2+  the files, in the manifest's order, readable at their paths (RunFiles)
 /// </code>
 /// The program's standard output and error go to COM2 and COM3 (UserOutput), the kernel log
@@ -98,7 +98,9 @@ internal static unsafe class RunMode
         if (slots != 0 && PhysicalBoot.Memory.Buddy.FreeFrames > reserve) m->Memory.ResidentLimit = PhysicalBoot.Memory.Buddy.FreeFrames - reserve;
         if (Processes.Init(m) != Status.Ok) KernelPanic.Fail("run: no memory for the process table");
         UserMode.Init(true);
-        w.Str("run: ring 3 ready: syscall/sysret, SMEP ");
+        w.Str("run: ring 3 ready: ");
+        w.Str(UserMode.EntryName);
+        w.Str(", SMEP ");
         w.Str(UserMode.Smep ? "on" : "off (not in this CPU)");
         w.Str(", SMAP ");
         w.Line(UserMode.Smap ? "on" : "off (not in this CPU)");
@@ -112,13 +114,15 @@ internal static unsafe class RunMode
         byte* program = Platform.DirectMap.ToVirt(mods[1].Start);
         ulong programBytes = mods[1].End - mods[1].Start;
         Status s = ElfImage.Parse(program, programBytes, out ElfImage image);
-        if (s != Status.Ok)
+        if (s != Status.Ok || image.Is64 != UserMode.Elf64)
         {
-            w.Str("run: the program is not a loadable static ELF64 executable: ");
-            w.Line(ElfImage.Reason(image.Problem));
+            w.Str(UserMode.Elf64 ? "run: the program is not a loadable static ELF64 x86-64 executable: "
+                                 : "run: the program is not a loadable static ELF32 i386 executable: ");
+            w.Line(s != Status.Ok ? ElfImage.Reason(image.Problem) : image.Is64 ? "ELF64 (this kernel runs ELF32 i386 programs)" : "ELF32 (this kernel runs ELF64 x86-64 programs)");
             KernelPanic.Fail("run: exec failed");
         }
-        s = ProgramLoader.Load(ref mem, &p->Space, in image, ProgramLoader.DefaultPieBase, ref KernelAddressSpace.Hooks, out LoadedProgram loaded);
+        ulong pieBase = image.Is64 ? ProgramLoader.DefaultPieBase : ProgramLoader.DefaultPieBase32;
+        s = ProgramLoader.Load(ref mem, &p->Space, in image, pieBase, ref KernelAddressSpace.Hooks, out LoadedProgram loaded);
         if (s != Status.Ok) KernelPanic.Fail("run: loading the program failed, status", (ulong)s);
         byte* random = stackalloc byte[16];
         *(ulong*)random = Syscalls.NextRandom();
@@ -156,7 +160,7 @@ internal static unsafe class RunMode
         s_firstStatus = p->WaitStatus;
     }
 
-    private static void Report(ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> mem, ulong free0, LiveUserMemory* m)
+    private static void Report(ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> mem, ulong free0, LiveUserMemory* m)
     {
         UserCounters c = mem.Counters;
         ulong peak = Processes.PeakUserFrames;

@@ -1,18 +1,21 @@
 using System.Runtime;
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
-using SharpMM.Paging.X86;
 using SharpMM.User;
 using SharpMM.User.Exec;
 using SharpMM.User.Linux;
 using static SharpMM.User.Linux.LinuxErrno;
-using LinuxMm = SharpMM.User.Linux.LinuxMemoryCalls<SharpMM.Paging.X86.X86LongModeFormat, SharpMM.Kernel.KernelFrames, SharpMM.User.RamDiskStore>;
 
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// The system calls, by Linux x86-64 number: arguments in rdi, rsi, rdx, r10, r8, r9 of the
-/// frame syscall_entry built, the result (or -errno) back in rax. Every user pointer goes
+/// The system calls. The architecture's <see cref="SyscallAbi"/> reads the number and the
+/// arguments from the frame the entry built (x86-64: rax; rdi, rsi, rdx, r10, r8, r9. i386:
+/// eax; ebx, ecx, edx, esi, edi, ebp), handles the calls only its ABI has, and hands the rest
+/// to <see cref="Call"/>, which numbers them as Linux x86-64 does; the result (or -errno) goes
+/// back in rax / eax. Structures whose fields are the size of a user word (iovec, timespec,
+/// rlimit, sigaction, rusage) are read and written in the architecture's word
+/// (<see cref="UserMode.WordBytes"/>). Every user pointer goes
 /// through the library's <see cref="UserCopy"/> on the process's space (<see cref="CopyIn"/>,
 /// <see cref="CopyOut"/>): a kernel-half, non-canonical, unmapped or forbidden address is EFAULT,
 /// never a kernel fault. Any other number returns -ENOSYS and is named once on the kernel log.
@@ -21,7 +24,7 @@ namespace SharpMM.Kernel;
 ///              argument rules and errno values), files mapped MAP_PRIVATE from their FileImage
 ///   processes  fork vfork clone(SIGCHLD only) wait4 exit exit_group getpid getppid gettid
 ///              sched_yield
-///   start-up   arch_prctl set_tid_address rt_sigprocmask rt_sigaction (recorded, 0) ioctl
+///   start-up   set_tid_address rt_sigprocmask rt_sigaction (recorded, 0) ioctl
 ///              (ENOTTY on the console) uname prlimit64 getrlimit setrlimit
 ///   i/o        read (fd 0: end of file) write writev (fd 1, 2) open openat read pread64 lseek fstat
 ///              close on the run's files (read-only)
@@ -60,18 +63,20 @@ internal static unsafe class Syscalls
     {
         Process* p = Processes.Current;
         if (p == null) KernelPanic.Fail("syscall: no current process");
-        ulong nr = f->Rax;
-        if (nr < MaxNumber) s_counts[(int)nr]++;
-        long r = Handle(p, f, nr);
-        f->Rax = (ulong)r;
+        long r = SyscallAbi.Handle(p, f);
+        f->SyscallResult = (ulong)r;
         Processes.SamplePeak();
-        // sysret to a non-canonical RIP would fault in ring 0 with the user's stack loaded.
-        if (!UserMode.IsLowerCanonical(f->Rip)) Processes.Kill(Signals.SIGSEGV, f->Rip, f->Rip, "return to a non-canonical address", null);
+        // x86-64: sysret to a non-canonical RIP would fault in ring 0 with the user's stack loaded.
+        if (!UserMode.CanReturnTo(f->InstructionPointer))
+            Processes.Kill(Signals.SIGSEGV, f->InstructionPointer, f->InstructionPointer, "return to a non-canonical address", null);
     }
 
-    private static long Handle(Process* p, InterruptFrame* f, ulong nr)
+    /// <summary>System call <paramref name="nr"/> (Linux x86-64's number) with its arguments,
+    /// for the current process <paramref name="p"/> stopped in frame <paramref name="f"/>.
+    /// Return: the result, or -errno.</summary>
+    public static long Call(Process* p, InterruptFrame* f, ulong nr, ulong a0, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {
-        ulong a0 = f->Rdi, a1 = f->Rsi, a2 = f->Rdx, a3 = f->R10, a4 = f->R8, a5 = f->R9;
+        if (nr < MaxNumber) s_counts[(int)nr]++;
         switch (nr)
         {
             case Read: return DoRead(p, (int)a0, a1, a2, false, 0);
@@ -84,34 +89,37 @@ internal static unsafe class Syscalls
             case Lseek: return DoSeek(p, (int)a0, (long)a1, (int)a2);
             case Fstat: return DoFstat(p, (int)a0, a1);
             case Ioctl: return FdKind(p, (int)a0) == 0 ? -EBADF : -ENOTTY;
-            case Brk: return LinuxMm.Brk(ref Processes.Memory, &p->Space, a0, p->MemoryLimits, ref KernelAddressSpace.Hooks);
+            case Brk: return KernelLinuxCalls.Brk(ref Processes.Memory, &p->Space, a0, p->MemoryLimits, ref KernelAddressSpace.Hooks);
             case Mmap: return DoMmap(p, a0, a1, a2, a3, (int)a4, a5);
-            case Munmap: return LinuxMm.Munmap(ref Processes.Memory, &p->Space, a0, a1, ref KernelAddressSpace.Hooks);
-            case Mprotect: return LinuxMm.Mprotect(ref Processes.Memory, &p->Space, a0, a1, a2, ref KernelAddressSpace.Hooks);
-            case Mremap: return LinuxMm.Mremap(ref Processes.Memory, &p->Space, a0, a1, a2, a3, a4, p->MemoryLimits, ref KernelAddressSpace.Hooks);
-            case Madvise: return LinuxMm.Madvise(ref Processes.Memory, &p->Space, a0, a1, (int)a2, ref KernelAddressSpace.Hooks);
+            case Munmap: return KernelLinuxCalls.Munmap(ref Processes.Memory, &p->Space, a0, a1, ref KernelAddressSpace.Hooks);
+            case Mprotect: return KernelLinuxCalls.Mprotect(ref Processes.Memory, &p->Space, a0, a1, a2, ref KernelAddressSpace.Hooks);
+            case Mremap: return KernelLinuxCalls.Mremap(ref Processes.Memory, &p->Space, a0, a1, a2, a3, a4, p->MemoryLimits, ref KernelAddressSpace.Hooks);
+            case Madvise: return KernelLinuxCalls.Madvise(ref Processes.Memory, &p->Space, a0, a1, (int)a2, ref KernelAddressSpace.Hooks);
             case Fork: case Vfork: return Processes.Fork(f);
-            case Clone:
-                // Only what fork() is: a new process, no shared memory, no new stack or TLS.
-                if (a0 != 17 || a1 != 0) return -EINVAL;
-                return Processes.Fork(f);
+            case Clone: return DoClone(p, f, a0, a1, a2, a3);
             case Wait4: return DoWait(p, f, (long)a0, a1, a2, a3);
             case Exit: case ExitGroup: Processes.Exit((int)((a0 & 0xFF) << 8)); return 0;
             case Getpid: case Gettid: return p->Pid;
             case Getppid: return p->ParentPid;
             case SchedYield: Processes.Yield(f, 0); return 0;
-            case ArchPrctl: return DoArchPrctl(p, a0, a1);
             case SetTidAddress: p->ClearChildTid = a0; return p->Pid;
             case RtSigprocmask: return DoSigprocmask(p, (int)a0, a1, a2, a3);
             case RtSigaction: return DoSigaction(p, (int)a0, a1, a2, a3);
             case Uname: return DoUname(p, a0);
-            case Getrlimit: return DoRlimit(p, (int)a0, 0, a1);
-            case Setrlimit: return DoRlimit(p, (int)a0, a1, 0);
-            case Prlimit64: return a0 != 0 && (long)a0 != p->Pid ? -ESRCH : DoRlimit(p, (int)a1, a2, a3);
-            case ClockGettime: return DoClock(p, (int)a0, a1);
+            case Getrlimit: return DoRlimit(p, (int)a0, 0, a1, UserMode.WordBytes);
+            case Setrlimit: return DoRlimit(p, (int)a0, a1, 0, UserMode.WordBytes);
+            case Prlimit64: return a0 != 0 && (long)a0 != p->Pid ? -ESRCH : DoRlimit(p, (int)a1, a2, a3, 8);
+            case ClockGettime: return Clock(p, (int)a0, a1, UserMode.WordBytes);
             case Nanosleep: return DoNanosleep(p, a0);
             case Getrandom: return DoRandom(p, a0, a1, a2);
         }
+        return NotImplemented(p, nr);
+    }
+
+    /// <summary>-ENOSYS for call <paramref name="nr"/> (the architecture's own number), named on
+    /// the kernel log the first time.</summary>
+    public static long NotImplemented(Process* p, ulong nr)
+    {
         if (nr < MaxNumber && (s_reported[(int)(nr >> 6)] & (1UL << (int)(nr & 63))) == 0)
         {
             s_reported[(int)(nr >> 6)] |= 1UL << (int)(nr & 63);
@@ -125,10 +133,24 @@ internal static unsafe class Syscalls
         return -ENOSYS;
     }
 
+    // ---- user words (8 bytes on x86-64, 4 on i386) ----
+
+    // Word i of a structure read from user memory, zero-extended.
+    private static ulong Word(byte* b, int i) => UserMode.WordBytes == 8 ? ((ulong*)b)[i] : ((uint*)b)[i];
+
+    private static void SetWord(byte* b, int i, ulong v)
+    {
+        if (UserMode.WordBytes == 8) ((ulong*)b)[i] = v;
+        else ((uint*)b)[i] = (uint)v;
+    }
+
+    // A user word as the signed value (ssize_t, long) it is.
+    private static long Signed(ulong word) => UserMode.WordBytes == 8 ? (long)word : (int)(uint)word;
+
     // ---- file descriptors ----
 
     // 0 for a closed or out-of-range descriptor.
-    private static int FdKind(Process* p, int fd) => (uint)fd < Process.MaxFds ? p->Fds[fd] : 0;
+    internal static int FdKind(Process* p, int fd) => (uint)fd < Process.MaxFds ? p->Fds[fd] : 0;
 
     // Linux's access_ok: a buffer a call names must end within user space (below the kernel
     // half) before anything is done with it; that its pages are mapped is UserCopy's business.
@@ -167,22 +189,24 @@ internal static unsafe class Syscalls
     {
         if (!IsOutput(FdKind(p, fd))) return -EBADF;
         if (count < 0 || count > MaxIovecs) return -EINVAL;
-        ulong* v = stackalloc ulong[2]; // struct iovec: base, length
+        ulong size = 2 * (ulong)UserMode.WordBytes; // struct iovec: base, length
+        byte* v = stackalloc byte[16];
         for (long i = 0; i < count; i++)
         {
-            if (CopyIn(p, iov + (ulong)i * 16, v, 16) is long e and not 0) return e;
-            if ((long)v[1] < 0) return -EINVAL;
-            if (!AccessOk(p, v[0], v[1])) return -EFAULT;
+            if (CopyIn(p, iov + (ulong)i * size, v, size) is long e and not 0) return e;
+            if (Signed(Word(v, 1)) < 0) return -EINVAL;
+            if (!AccessOk(p, Word(v, 0), Word(v, 1))) return -EFAULT;
         }
         long total = 0;
         for (long i = 0; i < count; i++)
         {
-            if (CopyIn(p, iov + (ulong)i * 16, v, 16) is long e and not 0) return total != 0 ? total : e;
-            if (v[1] == 0) continue;
-            long r = DoWrite(p, fd, v[0], v[1]);
+            if (CopyIn(p, iov + (ulong)i * size, v, size) is long e and not 0) return total != 0 ? total : e;
+            ulong length = Word(v, 1);
+            if (length == 0) continue;
+            long r = DoWrite(p, fd, Word(v, 0), length);
             if (r < 0) return total != 0 ? total : r;
             total += r;
-            if ((ulong)r < v[1]) break;
+            if ((ulong)r < length) break;
         }
         return total;
     }
@@ -251,28 +275,31 @@ internal static unsafe class Syscalls
 
     private static long DoFstat(Process* p, int fd, ulong statBuf)
     {
-        int kind = FdKind(p, fd);
-        if (kind == 0) return -EBADF;
+        if (!Describe(p, fd, out ulong ino, out uint mode, out ulong rdev, out ulong size)) return -EBADF;
         // struct stat (x86-64): dev ino nlink (8 each), mode uid gid (4 each), pad, rdev size
         // blksize blocks (8 each), then three timespecs and padding: 144 bytes.
         byte* st = stackalloc byte[144];
         for (int i = 0; i < 144; i++) st[i] = 0;
-        *(ulong*)(st + 8) = (ulong)(kind < 0 ? -kind : 16 + kind);   // ino
+        *(ulong*)(st + 8) = ino;
         *(ulong*)(st + 16) = 1;                                        // nlink
-        if (kind < 0)
-        {
-            *(uint*)(st + 24) = 0x2190;                                // S_IFCHR | 0620
-            *(ulong*)(st + 40) = 0x8801;                               // rdev: a serial tty
-        }
-        else
-        {
-            ulong size = RunFiles.Image(kind - 1)->Length;
-            *(uint*)(st + 24) = 0x8124;                                // S_IFREG | 0444
-            *(ulong*)(st + 48) = size;
-            *(ulong*)(st + 64) = (size + 511) / 512;
-        }
+        *(uint*)(st + 24) = mode;
+        *(ulong*)(st + 40) = rdev;
+        *(ulong*)(st + 48) = size;
         *(ulong*)(st + 56) = 4096;                                     // blksize
+        *(ulong*)(st + 64) = (size + 511) / 512;
         return CopyOut(p, statBuf, st, 144);
+    }
+
+    /// <summary>What fstat says of descriptor <paramref name="fd"/>: the console a character
+    /// device (a serial tty, mode 0620), a run file a read-only regular file. False: not open.</summary>
+    internal static bool Describe(Process* p, int fd, out ulong ino, out uint mode, out ulong rdev, out ulong size)
+    {
+        int kind = FdKind(p, fd);
+        ino = (ulong)(kind < 0 ? -kind : 16 + kind);
+        mode = kind < 0 ? 0x2190u : 0x8124u;                           // S_IFCHR | 0620, S_IFREG | 0444
+        rdev = kind < 0 ? 0x8801UL : 0;                                // a serial tty
+        size = kind > 0 ? RunFiles.Image(kind - 1)->Length : 0;
+        return kind != 0;
     }
 
     // mmap: a file descriptor names a run file's image (mapped MAP_PRIVATE, its pages read in on
@@ -289,10 +316,29 @@ internal static unsafe class Syscalls
             if (kind < 0) return -ENODEV;
             file = RunFiles.Image(kind - 1);
         }
-        return LinuxMm.Mmap(ref Processes.Memory, &p->Space, addr, length, prot, flags, file, offset, p->MemoryLimits, ref KernelAddressSpace.Hooks);
+        return KernelLinuxCalls.Mmap(ref Processes.Memory, &p->Space, addr, length, prot, flags, file, offset, p->MemoryLimits, ref KernelAddressSpace.Hooks);
     }
 
     // ---- processes ----
+
+    // clone(flags, newsp, parent_tid, child_tid, tls), x86-64's order: only what fork() is (a
+    // new process, no shared memory, no new stack or TLS), with the thread-id words glibc's fork
+    // asks for: CLONE_CHILD_SETTID (the child's pid written to child_tid in the child's memory),
+    // CLONE_CHILD_CLEARTID (child_tid recorded as set_tid_address would), CLONE_PARENT_SETTID (the
+    // pid written to parent_tid in the parent's). As on Linux, a failed write of a tid is ignored.
+    private static long DoClone(Process* p, InterruptFrame* f, ulong flags, ulong newStack, ulong parentTid, ulong childTid)
+    {
+        const ulong Sigchld = 17, ParentSettid = 0x00100000, ChildCleartid = 0x00200000, ChildSettid = 0x01000000;
+        if ((flags & ~(ParentSettid | ChildCleartid | ChildSettid)) != Sigchld || newStack != 0) return -EINVAL;
+        long pid = Processes.Fork(f, out Process* child);
+        if (pid < 0) return pid;
+        int tid = (int)pid;
+        if ((flags & ChildSettid) != 0)
+            UserCopy.ToUser(ref Processes.Memory, &child->Space, childTid, (byte*)&tid, 4, ref KernelAddressSpace.Hooks);
+        if ((flags & ChildCleartid) != 0) child->ClearChildTid = childTid;
+        if ((flags & ParentSettid) != 0) CopyOut(p, parentTid, &tid, 4);
+        return pid;
+    }
 
     private static long DoWait(Process* p, InterruptFrame* f, long pid, ulong status, ulong options, ulong rusage)
     {
@@ -303,30 +349,14 @@ internal static unsafe class Syscalls
         if (status != 0 && CopyOut(p, status, &ws, 4) is long e and not 0) return e;
         if (rusage != 0)
         {
+            // struct rusage: two timevals and 14 longs, 18 words.
+            ulong bytes = 18 * (ulong)UserMode.WordBytes;
             byte* ru = stackalloc byte[144];
             for (int i = 0; i < 144; i++) ru[i] = 0;
-            if (CopyOut(p, rusage, ru, 144) is long g and not 0) return g;
+            if (CopyOut(p, rusage, ru, bytes) is long g and not 0) return g;
         }
         Processes.Reap(reaped);
         return r;
-    }
-
-    private static long DoArchPrctl(Process* p, ulong code, ulong addr)
-    {
-        const ulong SetFs = 0x1002, GetFs = 0x1003;
-        if (code == SetFs)
-        {
-            if (!UserMode.IsLowerCanonical(addr)) return -EPERM;
-            p->FsBase = addr;
-            UserMode.FsBase = addr;
-            return 0;
-        }
-        if (code == GetFs)
-        {
-            ulong fs = p->FsBase;
-            return CopyOut(p, addr, &fs, 8);
-        }
-        return -EINVAL;
     }
 
     private static long DoSigprocmask(Process* p, int how, ulong set, ulong old, ulong setSize)
@@ -353,19 +383,20 @@ internal static unsafe class Syscalls
         if (setSize != 8 || signal < 1 || signal > 64) return -EINVAL;
         if (act != 0 && (signal == 9 || signal == 19)) return -EINVAL;
         ulong previous = p->SignalHandlers[signal];
+        // struct sigaction: handler, flags, restorer (a word each), mask (8 bytes).
+        ulong bytes = 3 * (ulong)UserMode.WordBytes + 8;
         if (act != 0)
         {
-            ulong handler;
-            if (CopyIn(p, act, &handler, 8) is long e and not 0) return e;
-            p->SignalHandlers[signal] = handler;
+            byte* a = stackalloc byte[8];
+            if (CopyIn(p, act, a, (ulong)UserMode.WordBytes) is long e and not 0) return e;
+            p->SignalHandlers[signal] = Word(a, 0);
         }
         if (old != 0)
         {
-            // struct sigaction: handler, flags, restorer, mask (8 bytes each).
             byte* o = stackalloc byte[32];
             for (int i = 0; i < 32; i++) o[i] = 0;
-            *(ulong*)o = previous;
-            if (CopyOut(p, old, o, 32) is long f and not 0) return f;
+            SetWord(o, 0, previous);
+            if (CopyOut(p, old, o, bytes) is long f and not 0) return f;
         }
         return 0;
     }
@@ -379,7 +410,7 @@ internal static unsafe class Syscalls
         Put(u + Field, "sharpmm");
         Put(u + Field * 2, "6.1.0-sharpmm");
         Put(u + Field * 3, "#1 SMP SharpMM");
-        Put(u + Field * 4, "x86_64");
+        Put(u + Field * 4, UserMode.MachineName);
         Put(u + Field * 5, "(none)");
         return CopyOut(p, buf, u, Field * 6);
     }
@@ -393,13 +424,23 @@ internal static unsafe class Syscalls
     // the new one kept (Linux's order). The kernel runs every program with full privileges, so
     // raising a hard limit is allowed. RLIMIT_AS and RLIMIT_DATA bound the memory calls
     // (Process.MemoryLimits); RLIMIT_STACK is reported but the stack's reach stays the layout's.
-    private static long DoRlimit(Process* p, int resource, ulong newLimit, ulong oldLimit)
+    // struct rlimit is two words of `word` bytes (prlimit64: always 8); with 4-byte words a
+    // limit above 4 GiB reads as RLIM_INFINITY (0xffffffff), as i386's ugetrlimit reports it.
+    internal static long DoRlimit(Process* p, int resource, ulong newLimit, ulong oldLimit, int word)
     {
         if ((uint)resource >= Process.RlimitCount) return -EINVAL;
         ulong* l = stackalloc ulong[2]; // struct rlimit: soft, hard
+        ulong bytes = 2 * (ulong)word;
         if (newLimit != 0)
         {
-            if (CopyIn(p, newLimit, l, 16) is long e and not 0) return e;
+            uint* u = stackalloc uint[2];
+            if (word == 8) { if (CopyIn(p, newLimit, l, 16) is long e and not 0) return e; }
+            else
+            {
+                if (CopyIn(p, newLimit, u, 8) is long e and not 0) return e;
+                l[0] = u[0] == uint.MaxValue ? ulong.MaxValue : u[0];
+                l[1] = u[1] == uint.MaxValue ? ulong.MaxValue : u[1];
+            }
             if (l[0] > l[1]) return -EINVAL;
             if (resource == Process.RlimitNofile && l[1] > Process.MaxFds) return -EPERM;
         }
@@ -408,7 +449,13 @@ internal static unsafe class Syscalls
             ulong* old = stackalloc ulong[2];
             old[0] = p->LimitSoft[resource];
             old[1] = p->LimitHard[resource];
-            if (CopyOut(p, oldLimit, old, 16) is long e and not 0) return e;
+            if (word == 4)
+            {
+                uint* o = (uint*)old;
+                o[0] = old[0] > uint.MaxValue ? uint.MaxValue : (uint)old[0];
+                o[1] = old[1] > uint.MaxValue ? uint.MaxValue : (uint)old[1];
+            }
+            if (CopyOut(p, oldLimit, old, bytes) is long e and not 0) return e;
         }
         if (newLimit != 0)
         {
@@ -422,17 +469,17 @@ internal static unsafe class Syscalls
 
     /// <summary>Copies <paramref name="bytes"/> from user <paramref name="src"/> to kernel
     /// <paramref name="dst"/>. Return: 0, or -errno (<see cref="ErrnoOf"/>).</summary>
-    private static long CopyIn(Process* p, ulong src, void* dst, ulong bytes) =>
+    internal static long CopyIn(Process* p, ulong src, void* dst, ulong bytes) =>
         ErrnoOf(UserCopy.FromUser(ref Processes.Memory, &p->Space, src, (byte*)dst, bytes, ref KernelAddressSpace.Hooks));
 
     /// <summary>Copies <paramref name="bytes"/> from kernel <paramref name="src"/> to user
     /// <paramref name="dst"/>. Return: 0, or -errno (<see cref="ErrnoOf"/>).</summary>
-    private static long CopyOut(Process* p, ulong dst, void* src, ulong bytes) =>
+    internal static long CopyOut(Process* p, ulong dst, void* src, ulong bytes) =>
         ErrnoOf(UserCopy.ToUser(ref Processes.Memory, &p->Space, dst, (byte*)src, bytes, ref KernelAddressSpace.Hooks));
 
     // UserCopy's statuses as the system call's errno (its table): no frame is ENOMEM, a string
     // past the caller's limit ENAMETOOLONG, every other refusal EFAULT.
-    private static long ErrnoOf(Status s) => s switch
+    internal static long ErrnoOf(Status s) => s switch
     {
         Status.Ok => 0,
         Status.OutOfMemory => -ENOMEM,
@@ -442,7 +489,10 @@ internal static unsafe class Syscalls
 
     // ---- time and randomness ----
 
-    private static long DoClock(Process* p, int clock, ulong ts)
+    /// <summary>clock_gettime: the time of <paramref name="clock"/> as a struct timespec of two
+    /// words of <paramref name="word"/> bytes at user <paramref name="ts"/> (i386's
+    /// clock_gettime64: 8-byte words).</summary>
+    internal static long Clock(Process* p, int clock, ulong ts, int word)
     {
         ulong ns = Tsc.MonotonicNs;
         ulong sec = ns / 1_000_000_000UL, nsec = ns % 1_000_000_000UL;
@@ -454,17 +504,25 @@ internal static unsafe class Syscalls
             default: return -EINVAL;
         }
         ulong* t = stackalloc ulong[2];
-        t[0] = sec;
-        t[1] = nsec;
-        return CopyOut(p, ts, t, 16);
+        if (word == 8)
+        {
+            t[0] = sec;
+            t[1] = nsec;
+        }
+        else
+        {
+            ((uint*)t)[0] = (uint)sec; // a 32-bit time_t: good until 2038
+            ((uint*)t)[1] = (uint)nsec;
+        }
+        return CopyOut(p, ts, t, 2 * (ulong)word);
     }
 
     private static long DoNanosleep(Process* p, ulong req)
     {
-        ulong* t = stackalloc ulong[2]; // struct timespec: seconds, nanoseconds
-        if (CopyIn(p, req, t, 16) is long e and not 0) return e;
-        ulong sec = t[0], nsec = t[1];
-        if ((long)sec < 0 || nsec >= 1_000_000_000UL) return -EINVAL;
+        byte* t = stackalloc byte[16]; // struct timespec: seconds, nanoseconds (a word each)
+        if (CopyIn(p, req, t, 2 * (ulong)UserMode.WordBytes) is long e and not 0) return e;
+        long sec = Signed(Word(t, 0)), nsec = Signed(Word(t, 1));
+        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -EINVAL;
         return 0; // returns at once: nothing else would run meanwhile
     }
 

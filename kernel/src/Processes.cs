@@ -1,5 +1,4 @@
 using SharpMM.Diagnostics;
-using SharpMM.Paging.X86;
 using SharpMM.User;
 using static SharpMM.User.Linux.LinuxErrno;
 
@@ -13,9 +12,11 @@ namespace SharpMM.Kernel;
 ///                 runnable process after the last one (round robin); none left: back to the
 ///                 caller of RunAll (restore its context)
 ///   Switch(p)     CR3 = p's space (faults routed to it), TSS.RSP0 = p's kernel stack top,
-///                 FS base, p's registers copied to its kernel stack, iretq to ring 3
-///   system call   runs on the caller's kernel stack and returns with sysret, unless it
-///                 blocks (wait4: the registers are saved with RIP back on the `syscall`, so
+///                 thread pointer (FS base; i386: the TLS descriptor), p's registers copied to
+///                 its kernel stack, iret to ring 3
+///   system call   runs on the caller's kernel stack and returns (sysret; i386: iret), unless it
+///                 blocks (wait4: the registers are saved with the IP back on the `syscall` or
+///                 `int 0x80` (both 2 bytes), so
 ///                 the call runs again when the process is resumed), yields or exits
 ///   Exit(p)       the space is destroyed at once (CR3 back to the kernel's tables first), the
 ///                 parent woken; the kernel stack is given back by Schedule, on its own stack
@@ -33,8 +34,7 @@ internal static unsafe class Processes
     /// and mmap and mremap a trial copy of the region set (VmaSet, 56 KiB).</summary>
     public const ulong KernelStackBytes = 128UL << 10;
     private const ulong SchedulerStackBytes = 64UL << 10;
-    private const ulong SyscallInstructionBytes = 2;
-    private const ulong UserRflags = 0x2; // IF clear: see UserMode
+    private const ulong SyscallInstructionBytes = 2; // `syscall` and `int 0x80` alike
 
     private static Process** s_table;
     private static ulong* s_context;
@@ -47,7 +47,7 @@ internal static unsafe class Processes
     /// <summary>The process running now (null in the kernel's own context).</summary>
     public static Process* Current => s_current;
     /// <summary>The user memory manager every process's space belongs to.</summary>
-    public static ref UserMemory<X86LongModeFormat, KernelFrames, RamDiskStore> Memory => ref s_machine->Memory;
+    public static ref UserMemory<KernelPagingFormat, KernelFrames, RamDiskStore> Memory => ref s_machine->Memory;
     /// <summary>The layout of every process's space.</summary>
     public static UserLayout Layout => s_machine->Layout;
     /// <summary>Processes made since Init.</summary>
@@ -126,9 +126,7 @@ internal static unsafe class Processes
         p->KernelStack = stack;
         p->Pid = s_nextPid++;
         p->ParentPid = parentPid;
-        p->Regs.Cs = UserMode.UserCodeSelector;
-        p->Regs.Ss = UserMode.UserDataSelector;
-        p->Regs.Rflags = UserRflags;
+        p->Regs.MakeUser();
         p->SetDefaultLimits(s_machine->Layout.StackMaxBytes, Max);
         process = p;
         Created++;
@@ -150,12 +148,12 @@ internal static unsafe class Processes
         KernelPanic.Fail("processes: discard of a process not in the table", (ulong)p->Pid);
     }
 
-    /// <summary>Makes <paramref name="p"/> runnable with user RIP <paramref name="entry"/> and
-    /// RSP <paramref name="stack"/>.</summary>
+    /// <summary>Makes <paramref name="p"/> runnable with user instruction pointer
+    /// <paramref name="entry"/> and stack pointer <paramref name="stack"/>.</summary>
     public static void Start(Process* p, ulong entry, ulong stack)
     {
-        p->Regs.Rip = entry;
-        p->Regs.Rsp = stack;
+        p->Regs.InstructionPointer = entry;
+        p->Regs.StackPointer = stack;
         p->State = ProcessState.Runnable;
     }
 
@@ -189,7 +187,7 @@ internal static unsafe class Processes
         s_current = p;
         DemandPaging.Load(&s_machine->Memory, &p->Space);
         UserMode.SetKernelStack(p->KernelStackTop);
-        UserMode.FsBase = p->FsBase;
+        UserMode.ThreadPointer = p->ThreadPointer;
         var frame = (InterruptFrame*)(p->KernelStackTop - (ulong)sizeof(InterruptFrame));
         *frame = p->Regs;
         UserMode.EnterUser(frame);
@@ -205,7 +203,7 @@ internal static unsafe class Processes
     {
         Process* p = s_current;
         p->Regs = *frame;
-        p->Regs.Rip -= SyscallInstructionBytes;
+        p->Regs.InstructionPointer -= SyscallInstructionBytes;
         p->State = ProcessState.Waiting;
         Reschedule();
     }
@@ -216,7 +214,7 @@ internal static unsafe class Processes
     {
         Process* p = s_current;
         p->Regs = *frame;
-        p->Regs.Rax = result;
+        p->Regs.SyscallResult = result;
         Reschedule();
     }
 
@@ -224,21 +222,25 @@ internal static unsafe class Processes
     /// fork: a child with a copy-on-write copy of the parent's space that resumes from the same
     /// system call with 0. Return: the child's pid; -ENOMEM / -EAGAIN (table full).
     /// </summary>
-    public static long Fork(InterruptFrame* frame)
+    public static long Fork(InterruptFrame* frame) => Fork(frame, out _);
+
+    /// <summary>fork, and the child (null when it failed).</summary>
+    public static long Fork(InterruptFrame* frame, out Process* child)
     {
         Process* parent = s_current;
-        Status s = Create(parent->Pid, out Process* child);
+        Status s = Create(parent->Pid, out child);
         if (s == Status.NoSpace) return -EAGAIN;
         if (s != Status.Ok) return -ENOMEM;
         s = Memory.Fork(&parent->Space, &child->Space, ref KernelAddressSpace.Hooks);
         if (s != Status.Ok)
         {
             Discard(child);
+            child = null;
             return s == Status.NoSpace ? -EAGAIN : -ENOMEM;
         }
         child->Regs = *frame;
-        child->Regs.Rax = 0;
-        child->FsBase = parent->FsBase;
+        child->Regs.SyscallResult = 0;
+        child->ThreadPointer = parent->ThreadPointer;
         child->SignalMask = parent->SignalMask;
         child->ClearChildTid = parent->ClearChildTid;
         for (int i = 0; i < Process.MaxFds; i++)
