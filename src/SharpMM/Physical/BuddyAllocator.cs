@@ -360,9 +360,10 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (locked) zone.Lock.Release();
     }
 
-    // The current CPU's cache of the zone.
+    // The current CPU's cache of the zone; CPU 0's while one CPU is online, as on the inline paths
+    // (a thread of the host that calls itself another CPU then still uses one cache).
     [MethodImpl(MethodImplOptions.AggressiveInlining), UnscopedRef]
-    private ref PcpCache CacheOf(ref Zone zone) => ref Unsafe.Add(ref _pcp[0], zone.PcpIndex + Cpu.Current);
+    private ref PcpCache CacheOf(ref Zone zone) => ref Unsafe.Add(ref _pcp[0], zone.PcpIndex + (Cpu.Online <= 1 ? 0 : Cpu.Current));
 
     // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
@@ -684,7 +685,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public ulong DrainCurrentCpu()
     {
         ulong n = 0;
-        int cpu = Cpu.Current;
+        int cpu = Cpu.Online <= 1 ? 0 : Cpu.Current;   // as CacheOf
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
