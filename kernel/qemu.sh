@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Boots the kernel under QEMU (TCG) and streams its serial output.
 #
-#   kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--machine pc|q35] [--cpu MODEL]
+#   kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--machine pc|q35] [--cpu MODEL] [--smp N]
 #                  [--append CMDLINE] [--log FILE] [--timeout SECONDS] [--no-build]
 #
 # --arch picks the kernel and the emulator: x86_64 (default, qemu-system-x86_64 loading
 # build/x86_64/sharpmm.bin) or i386 (qemu-system-i386 loading build/i386/sharpmm.elf, or
 # build/i386/sharpmm-low-2g.elf, linked at 0x80000000, when --append has layout=low-2g).
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
-# pages, "qemu64,+pdpe1gb" adds them).
+# pages, "qemu64,+pdpe1gb" adds them). --smp N gives the guest N CPUs (1 to 16; the x86-64
+# kernel starts them all, the i386 kernel runs on the first).
 #
 # Run mode: kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
 # boots the kernel with `run=1` and the program (a static ELF64 x86-64 executable, or ELF32 i386
@@ -37,6 +38,7 @@ ARCH=x86_64
 MEM=512M
 MACHINE=pc
 CPU=""
+SMP=1
 APPEND=""
 LOG=""
 TIMEOUT=60
@@ -53,15 +55,20 @@ while [ $# -gt 0 ]; do
         --mem) MEM="$2"; shift 2 ;;
         --machine) MACHINE="$2"; shift 2 ;;
         --cpu) CPU="$2"; shift 2 ;;
+        --smp) SMP="$2"; shift 2 ;;
         --append) APPEND="$2"; shift 2 ;;
         --log) LOG="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "qemu.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
 case "$MACHINE" in pc|q35) ;; *) echo "qemu.sh: --machine must be pc or q35" >&2; exit 1 ;; esac
+case "$SMP" in
+    [1-9]|1[0-6]) ;;
+    *) echo "qemu.sh: --smp must be a number of CPUs from 1 to 16, not '$SMP'" >&2; exit 1 ;;
+esac
 case "$ARCH" in
     x86_64) QEMU=qemu-system-x86_64; IMAGE="$KERNEL_DIR/build/x86_64/sharpmm.bin" ;;
     i386)   QEMU=qemu-system-i386; IMAGE="$KERNEL_DIR/build/i386/sharpmm.elf" ;;
@@ -93,6 +100,7 @@ fi
 args=(-machine "$MACHINE" -m "$MEM" -kernel "$IMAGE"
       -display none -no-reboot -monitor none
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ "$SMP" = 1 ] || args+=(-smp "$SMP")
 [ -n "$APPEND" ] && [ -z "$RUN" ] && args+=(-append "$APPEND")
 
 if [ -n "$RUN" ]; then

@@ -74,6 +74,14 @@ internal static unsafe class DeliberateFaults
         KernelPanic.Fail("test=execdata: executing .bss did not fault");
     }
 
+    /// <summary>Recursion into the running stack's guard page, without a line of its own (the
+    /// caller says what it expects: test=apstackoverflow on another CPU).</summary>
+    public static void StackOverflowHere()
+    {
+        ulong sum = Recurse(0);
+        KernelPanic.Fail("stack overflow: recursion returned", sum);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong Recurse(ulong depth)
     {

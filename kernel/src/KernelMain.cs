@@ -88,12 +88,15 @@ internal static unsafe class KernelMain
     }
 
     /// <summary>The rest of kmain, on the kernel's own tables and stack (arch_run_on_stack calls
-    /// it there): the deliberate failures, the test suite, the exit. Never returns.</summary>
+    /// it there): the other CPUs, the SHARPMM-JSON line (with how many CPUs are online), the
+    /// deliberate failures, the test suite, the exit. Never returns.</summary>
     [RuntimeExport("kmain_stage2")]
     private static void Stage2()
     {
         ref LoaderInfo loader = ref s_loader;
         TextWriter<SerialSink> w = Log.Writer();
+        int cpus = Platform.StartCpus(ref loader);
+        PhysicalBoot.WriteJson(cpus);
         if (loader.CommandLine.Has("test=nullderef")) DeliberateFaults.NullDereference();
         Platform.DeliberateFailures(ref loader);
         if (loader.CommandLine.Has("test=panic")) SharpMM.Panic.Fail("test=panic: deliberate library panic", 42);

@@ -12,8 +12,9 @@ namespace SharpMM.Kernel;
 /// loader's map, reserves what the loader and the kernel occupy (image, Multiboot information,
 /// memory-map buffer, command line, modules), builds memblock and the buddy allocator over all
 /// RAM through the architecture's direct map (<see cref="Platform.DirectMap"/>) with its zones, prints the same report
-/// as `sharpmm boot` and, on one line, the same JSON as `sharpmm boot --json`, prefixed
-/// "SHARPMM-JSON ". It then brings up the kernel heap; from here on kernel <c>new</c> is kmalloc.
+/// as `sharpmm boot` and (later, <see cref="WriteJson"/>) on one line the same JSON as `sharpmm
+/// boot --json`, prefixed "SHARPMM-JSON ". It then brings up the kernel heap; from here on kernel
+/// <c>new</c> is kmalloc.
 /// </summary>
 internal static unsafe class PhysicalBoot
 {
@@ -98,8 +99,22 @@ internal static unsafe class PhysicalBoot
         w.Line(" (sanitize excluded: memblock, frame metadata, hand-over)");
         w.Line();
         HeapReport.WriteText(ref w, in s_heap.Pages);
+        w.Line();
+    }
+
+    /// <summary>The boot report as one JSON line, "SHARPMM-JSON {...}": `sharpmm boot --json`'s
+    /// members, the heap's, and "cpus", the CPUs online (kmain stage 2 prints it once the other
+    /// CPUs are up).</summary>
+    public static void WriteJson(int cpus)
+    {
+        TextWriter<SerialSink> w = Log.Writer();
         w.Str("SHARPMM-JSON ");
-        HeapReport.WriteBootJson(ref w, in s_memory, in s_heap.Pages);
+        JsonWriter<SerialSink> j = default;
+        j.BeginObject(ref w);
+        BootReport.WriteJsonMembers(ref j, ref w, in s_memory);
+        HeapReport.WriteJson(ref j, ref w, in s_heap.Pages);
+        j.Number(ref w, "cpus", (ulong)cpus);
+        j.EndObject(ref w);
         w.Line();
         w.Line();
     }

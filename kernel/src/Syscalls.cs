@@ -22,7 +22,7 @@ namespace SharpMM.Kernel;
 /// <code>
 ///   memory     brk mmap munmap mprotect mremap madvise: the library's LinuxMemoryCalls (Linux's
 ///              argument rules and errno values), files mapped MAP_PRIVATE from their FileImage
-///   processes  fork vfork clone(SIGCHLD only) wait4 exit exit_group getpid getppid gettid
+///   processes  fork vfork clone (fork's flags only) wait4 exit exit_group getpid getppid gettid
 ///              sched_yield
 ///   start-up   set_tid_address rt_sigprocmask rt_sigaction (recorded, 0) ioctl
 ///              (ENOTTY on the console) uname prlimit64 getrlimit setrlimit

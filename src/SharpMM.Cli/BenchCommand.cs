@@ -21,7 +21,7 @@ namespace SharpMM.Cli;
 internal static unsafe class BenchCommand
 {
     /// <summary>Every workload the command runs, as the help and the JSON spell them.</summary>
-    private static readonly string[] Workloads = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h", "W4", "W5", "W5x" };
+    private static readonly string[] Workloads = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h", "W4", "W5", "W5x", "W6", "W6x" };
 
     public static Command Create()
     {
@@ -31,7 +31,8 @@ internal static unsafe class BenchCommand
             Description = "W0 hot order-0 alloc+free pairs; W1 order-0 churn (alloc then free 100k pages); W2 mixed orders 0..10 at 50% live; " +
                           "W2o9 the same with orders 0..9; W3 kmalloc: random 8..2047 B with 100k live; W3t W3's trace replayed in another thread " +
                           "order; W3h hot malloc(64)+free; W4 page tables: map, walk (TLB miss), TLB hit, unmap; W5 --threads N CPUs sharing the page " +
-                          "allocator, each allocating 4096 pages and freeing them; W5x the same, each freeing the next CPU's pages. W3, W3t and W3h also run the " +
+                          "allocator, each allocating 4096 pages and freeing them; W5x the same, each freeing the next CPU's pages; W6 kmalloc on --threads CPUs, " +
+                          "own frees; W6x the same, every object freed by the next thread. W3, W3t, W3h, W6 and W6x also run the " +
                           "peer mallocs installed here (glibc; mimalloc, jemalloc, tcmalloc from their Debian packages).",
             CustomParser = r =>
             {
@@ -46,9 +47,9 @@ internal static unsafe class BenchCommand
         var pcp = CliOptions.Choice("--pcp", "The buddy allocator's per-CPU cache for W0..W2o9 (default: on for W0, off for the others, as the C peers they are compared with).", null, "on", "off");
         var installPeers = new Option<bool>("--install-peers")
         {
-            Description = "Before W3, W3t or W3h: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
+            Description = "Before W3, W3t, W3h, W6 or W6x: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
         };
-        var threads = CliOptions.Integer("--threads", "W5, W5x: simulated CPUs (threads) sharing the allocator.", 1, Cpu.MaxCpus, 1);
+        var threads = CliOptions.Integer("--threads", "W5, W5x, W6, W6x: threads (SharpMM: simulated CPUs).", 1, Cpu.MaxCpus, 1);
         var json = CliOptions.Json();
         var report = new Option<FileInfo>("--report")
         {
@@ -71,8 +72,6 @@ internal static unsafe class BenchCommand
             string? reportPath = r.GetValue(report)?.ToString();
             if (reportPath != null && label == "W4") throw new UsageException("--report: W4 works on page tables and has no allocator trace to draw (W0..W3h have)");
             if (reportPath != null && label.StartsWith("W5", StringComparison.Ordinal)) throw new UsageException("--report: W5 and W5x run on several CPUs and record no allocator trace (W0..W3h do)");
-            bool threadsGiven = r.GetResult(threads) is { Implicit: false };
-            if (threadsGiven && !label.StartsWith("W5", StringComparison.Ordinal)) throw new UsageException($"--threads goes with W5 or W5x (the workloads on several CPUs), not {label}");
             if (label.StartsWith("W5", StringComparison.Ordinal))
             {
                 if (r.GetValue(pcp) != null) throw new UsageException("--pcp: W5 and W5x always use the per-CPU caches (they are what the workload measures)");
@@ -81,10 +80,17 @@ internal static unsafe class BenchCommand
             if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             if (r.GetValue(installPeers))
             {
-                if (!label.StartsWith("W3", StringComparison.Ordinal)) throw new UsageException("--install-peers goes with W3, W3t or W3h (the workloads that run peer mallocs)");
+                if (!label.StartsWith("W3", StringComparison.Ordinal) && !label.StartsWith("W6", StringComparison.Ordinal))
+                    throw new UsageException("--install-peers goes with W3, W3t, W3h, W6 or W6x (the workloads that run peer mallocs)");
                 InstallPeers();
             }
-            int exit = Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
+            bool threaded = label is "W6" or "W6x";
+            if (r.GetResult(threads) is { Implicit: false } && !threaded) throw new UsageException($"--threads goes with W5, W5x, W6 or W6x, not {label}");
+            if (threaded && r.GetValue(pcp) != null) throw new UsageException($"--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not {label}");
+            if (threaded && reportPath != null) throw new UsageException($"--report: {label} runs several threads and records no trace (W0..W3h do)");
+            int exit = threaded
+                ? BenchW6.Run(label, (int)r.GetValue(threads), r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json), new Progress($"bench {label}: starting", r.GetValue(json)))
+                : Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
             if (reportPath != null)
                 ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { TraceCommand.RecordedReplay(label, r.GetValue(scale)) }),
                     $"sharpmm bench {label}: the run's allocator events replayed", "--report");

@@ -17,7 +17,8 @@ namespace SharpMM.Cli;
 /// the same map hosted and checks that both sides counted the same memory: the report's
 /// schema_version, present_frames, refused_ram_bytes (RAM the kernel's tables cannot reach: above
 /// 4 GiB on the i386 kernel without PAE), and per zone its name, spanned frames and present frames
-/// (with the i386 zones when the banner names the i386 kernel).
+/// (with the i386 zones when the banner names the i386 kernel). A line with "cpus" (the kernel's
+/// CPUs online) must also agree with the log: 1 plus one "smp: cpu N online" line per other CPU.
 /// Prints one line per check; exit 0 when all agree, 1 when one differs, 2 when the log is not
 /// usable (no SHARPMM-JSON line, or one that is not the boot report).
 /// </summary>
@@ -106,6 +107,11 @@ internal static unsafe class CheckKernelLogCommand
             checks.Add(new($"zone {i} name", Member(path, kz[i], "name"), name));
             foreach (var field in new[] { "start_pfn", "end_pfn", "present_frames" })
                 checks.Add(new($"zone {name} {field}", Member(path, kz[i], field), Member(path, hz[i], field)));
+        }
+        if (kernel.TryGetProperty("cpus", out JsonElement cpus))
+        {
+            int online = 1 + text.Split('\n').Count(l => l.StartsWith("smp: cpu ", StringComparison.Ordinal) && l.Contains(" online, APIC id ", StringComparison.Ordinal));
+            checks.Add(new("cpus online", cpus.GetRawText(), online.ToString()));
         }
         int failures = checks.Count(c => !c.Ok);
         if (json)

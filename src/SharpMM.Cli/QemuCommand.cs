@@ -26,6 +26,9 @@ internal static class QemuCommand
     /// RAM above 4 GiB.</summary>
     public const ulong MaximumMemoryI386 = 64UL << 30;
 
+    /// <summary>The most CPUs the kernel runs (its per-CPU areas, the library's Cpu.MaxCpus).</summary>
+    public const ulong MaximumCpus = 16;
+
     /// <summary>True when the kernel command line has the word `pae` (as the boot stub reads it).</summary>
     public static bool HasPaeWord(string? commandLine) =>
         commandLine != null && Array.IndexOf(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries), "pae") >= 0;
@@ -36,6 +39,7 @@ internal static class QemuCommand
         var arch = CliOptions.Choice("--arch", "Kernel architecture: x86_64 (qemu-system-x86_64) or i386 (qemu-system-i386, the classic higher-half kernel; --append pae for PAE paging).", "x86_64", "x86_64", "i386");
         var machine = CliOptions.Choice("--machine", "QEMU machine.", "pc", "pc", "q35");
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
+        var smp = CliOptions.Integer("--smp", $"Guest CPUs (default 1, at most {MaximumCpus}). The x86-64 kernel starts every one (ACPI MADT, INIT-SIPI-SIPI) and runs its SMP tests on them; the SHARPMM-JSON line's \"cpus\" says how many came online. The i386 kernel runs on the first.", 1, MaximumCpus, 1);
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
         var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
         var timeout = CliOptions.Integer("--timeout", $"Stop QEMU after this many seconds (default 60, with --run {RunTimeoutSeconds}).", 1, 86_400, 60);
@@ -63,6 +67,7 @@ internal static class QemuCommand
         c.Options.Add(mem);
         c.Options.Add(machine);
         c.Options.Add(cpu);
+        c.Options.Add(smp);
         c.Options.Add(append);
         c.Options.Add(log);
         c.Options.Add(timeout);
@@ -89,6 +94,7 @@ internal static class QemuCommand
             Add(psi, "--mem", $"{bytes >> 20}M");
             Add(psi, "--machine", r.GetValue(machine));
             Add(psi, "--cpu", r.GetValue(cpu));
+            if (r.GetValue(smp) != 1) Add(psi, "--smp", r.GetValue(smp).ToString(System.Globalization.CultureInfo.InvariantCulture));
             Add(psi, "--append", r.GetValue(append));
             Add(psi, "--log", r.GetValue(log)?.ToString());
             ulong seconds = r.GetResult(timeout) is { Implicit: false } || r.GetValue(run) == null ? r.GetValue(timeout) : RunTimeoutSeconds;

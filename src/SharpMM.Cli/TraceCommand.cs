@@ -44,12 +44,18 @@ internal static class TraceCommand
         var output = Output("The trace file to write (replaced; written whole or not at all).");
         var scale = CliOptions.Real("--scale", "Multiplies the amount of work, as for `workload` and `bench`.", 0.001, 100, 1.0);
         var mem = CliOptions.Size("--mem", "Simulated RAM of a user workload (default 64M, at most 8G).", 16UL << 20, 8UL << 30);
+        var debugHeap = new Option<bool>("--debug-heap")
+        {
+            Description = "User workloads: take the process structures from the kernel heap's mm_struct cache (as `workload --debug-heap`), " +
+                          "so that the trace has its slab cache events.",
+        };
         var json = CliOptions.Json();
         var c = new Command("record", "Run a workload and write every allocator-level event it caused to a trace file.");
         c.Arguments.Add(name);
         c.Options.Add(output);
         c.Options.Add(scale);
         c.Options.Add(mem);
+        c.Options.Add(debugHeap);
         c.Options.Add(json);
         c.SetAction(r =>
         {
@@ -67,12 +73,13 @@ internal static class TraceCommand
                 if (TraceRecorder.BenchNames.Contains(wl))
                 {
                     if (r.GetValue(mem) != null) throw new UsageException("--mem applies to the user workloads, not to bench workloads (their arena is fixed)");
+                    if (r.GetValue(debugHeap)) throw new UsageException("--debug-heap applies to the user workloads, not to bench workloads");
                     RecordedRun run = TraceRecorder.RecordBench(wl, sc);
                     trace = run.Trace; end = run.End; replayWith = run.ReplayAllocator;
                 }
                 else
                 {
-                    var (t, report) = TraceRecorder.RecordWorkload(wl, new UserWorkloadOptions { Layout = LayoutId.X86_64, RamBytes = r.GetValue(mem) ?? 64UL << 20, Seed = 1, Scale = sc });
+                    var (t, report) = TraceRecorder.RecordWorkload(wl, new UserWorkloadOptions { Layout = LayoutId.X86_64, RamBytes = r.GetValue(mem) ?? 64UL << 20, Seed = 1, Scale = sc, DebugHeap = r.GetValue(debugHeap) });
                     trace = t; replayWith = "buddy";
                     ok = report.Verified && report.FramesNotReturned == 0;
                 }
@@ -272,6 +279,7 @@ internal static class TraceCommand
         ["free_blocks_by_order"] = new JsonArray(e.FreeBlocksByOrder.Select(v => (JsonNode)v).ToArray()),
         ["live_blocks"] = e.LiveBlocks,
         ["live_objects"] = e.LiveObjects,
+        ["live_mappings"] = e.LiveMappings,
     };
 
     /// <summary>`trace replay --json` (docs/schemas/trace-replay.schema.json).</summary>
@@ -295,10 +303,12 @@ internal static class TraceCommand
         doc["overlaps"] = r.Overlaps;
         doc["frees_of_failed"] = r.FreesOfFailed;
         doc["unmatched"] = r.Unmatched;
+        doc["unmatched_unmaps"] = r.UnmatchedUnmaps;
         doc["divergent"] = r.Divergent;
         doc["peak_frames"] = r.PeakFrames;
         doc["peak_footprint_bytes"] = r.PeakFootprintBytes;
         doc["peak_live_bytes"] = r.PeakLiveBytes;
+        doc["peak_mappings"] = r.PeakMappings;
         doc["end"] = EndJson(r.End);
         var samples = new JsonArray();
         foreach (ReplaySample s in r.Samples)
@@ -335,6 +345,8 @@ internal static class TraceCommand
         s.AppendLine($"time: {r.NsPerEvent:F2} ns per event, {r.EventsPerSecond / 1e6:F1} million events per second ({r.Seconds * 1e3:F1} ms)");
         s.AppendLine($"failed allocations {r.FailedAllocations}, refused frees {r.RefusedFrees}, overlaps {r.Overlaps}, frees of failed {r.FreesOfFailed}, unmatched {r.Unmatched}" +
                      (trace.Header.Imported || r.ByteLevel ? "" : $", allocations at another frame than recorded {r.Divergent}"));
+        if (r.Replayed[(int)TraceEventKind.Map] + r.Replayed[(int)TraceEventKind.Unmap] != 0)
+            s.AppendLine($"mappings: peak {r.PeakMappings} pages mapped, {r.End.LiveMappings} at the end, unmaps of unmapped pages {r.UnmatchedUnmaps}");
         if (r.ByteLevel) s.AppendLine($"peak: {r.PeakLiveBytes} bytes live, footprint {r.PeakFootprintBytes} bytes");
         else
         {

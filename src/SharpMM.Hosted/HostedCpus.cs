@@ -10,22 +10,19 @@ namespace SharpMM.Hosted;
 /// <summary>
 /// The hosted machine's CPUs are threads. A thread becomes CPU n with <see cref="Bind"/> (or runs
 /// as one of <see cref="Run"/>'s CPUs); an unbound thread is CPU 0, which is what every
-/// single-threaded test, workload and benchmark is. Installs the library's hooks: the current
-/// CPU from a thread static, a spin loop that yields (threads may outnumber cores: a waiter must
+/// single-threaded test, workload and benchmark is (the library keeps the current CPU in a
+/// thread static in hosted builds: <see cref="Cpu.BindThisThread"/>). Installs the library's
+/// hooks: a spin loop that yields (threads may outnumber cores: a waiter must
 /// let the holder run), the Stopwatch as the lock clock, and held locks kept per thread for the
 /// lock-order check (unrelated test threads all calling themselves CPU 0 must not share a list).
 /// </summary>
 public static unsafe class HostedCpus
 {
-    [ThreadStatic] private static int t_cpu;
     [ThreadStatic] private static int t_spins;
     [ThreadStatic] private static IntPtr t_held;
     private static int s_installed;
-    private static int s_threadsAreCpus;
 
-    /// <summary>Idempotent; <see cref="HostedPanic.Install"/> calls it. The current-CPU hook is
-    /// installed only when a thread is first bound to a CPU: until then every caller is CPU 0 and
-    /// the single-threaded benchmarks pay no call to find that out.</summary>
+    /// <summary>Idempotent; <see cref="HostedPanic.Install"/> calls it.</summary>
     public static void Install()
     {
         if (Interlocked.Exchange(ref s_installed, 1) == 1) return;
@@ -39,12 +36,11 @@ public static unsafe class HostedCpus
     {
         if ((uint)cpu >= Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"a CPU index is below {Cpu.MaxCpus}");
         Install();
-        if (Interlocked.Exchange(ref s_threadsAreCpus, 1) == 0) Cpu.Install(&CurrentIndex, &Relax);
-        t_cpu = cpu;
+        Cpu.BindThisThread(cpu);
     }
 
     /// <summary>The calling thread's CPU.</summary>
-    public static int Current => t_cpu;
+    public static int Current => Cpu.Current;
 
     /// <summary>Runs <paramref name="body"/> on <paramref name="cpus"/> threads at once, thread i
     /// bound to CPU i and all released together; sets <see cref="Cpu.Online"/> for the run and back
@@ -86,8 +82,6 @@ public static unsafe class HostedCpus
         if (failures.Count == 1) throw new AggregateException($"CPU failed: {failures[0].Message}", failures);
         if (failures.Count > 1) throw new AggregateException($"{failures.Count} CPUs failed; first: {failures[0].Message}", failures);
     }
-
-    private static int CurrentIndex() => t_cpu;
 
     private static void Relax()
     {

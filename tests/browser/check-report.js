@@ -47,6 +47,7 @@ function readPage() {
       pages: [...s.querySelectorAll('tr[data-event]')].map(r => [r.dataset.event, r.dataset.freeFrames, r.dataset.largestFreeOrder, r.dataset.freeBlocks]),
       bytes: [...s.querySelectorAll('tr[data-event]')].map(r => [r.dataset.event, r.dataset.footprintBytes, r.dataset.liveBytes]),
       figures: Object.fromEntries([...s.querySelectorAll('[data-figure]')].map(b => [b.dataset.figure, b.textContent])),
+      kinds: [...s.querySelectorAll('table[data-table=events-by-kind] tr[data-kind]')].map(r => [r.dataset.kind, r.dataset.replayed, r.dataset.notReplayed]),
     })),
     memTotal: (document.querySelector('[data-figure=total_kb]') || {}).textContent,
   };
@@ -117,6 +118,12 @@ function readPage() {
           for (const ch of [`free-pages-by-order-${doc.allocator}`, `largest-free-order-${doc.allocator}`]) check(`${name}: chart ${ch}`, p.charts.some(x => x.name === ch));
         }
         check(`${name}: replayed events = JSON`, r.figures.replayed_events === String(doc.replayed_events), r.figures.replayed_events);
+        const kinds = Object.keys(doc.replayed).filter(k => doc.replayed[k] + doc.not_replayed[k] > 0).map(k => [k, String(doc.replayed[k]), String(doc.not_replayed[k])]);
+        check(`${name}: events by kind = JSON replayed and not_replayed`, same(r.kinds, kinds), JSON.stringify(r.kinds));
+        if (doc.replayed.map + doc.replayed.unmap > 0) {
+          check(`${name}: peak mappings = JSON`, r.figures.peak_mappings === String(doc.peak_mappings), r.figures.peak_mappings);
+          check(`${name}: live mappings at the end = JSON`, r.figures.live_mappings === String(doc.end.live_mappings), r.figures.live_mappings);
+        }
       }
     }
     for (const ch of p.charts) check(`${name}: chart ${ch.name} drawn`, ch.width > 100 && ch.height > 50 && ch.paths > 0, JSON.stringify(ch));

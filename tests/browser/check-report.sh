@@ -42,13 +42,16 @@ run pagetable --layout i386-higher-half --json >"$out/layout-workload.pagetable.
 run workload fork-server --scale 0.2 --json --report "$out/workload.html" >"$out/workload.workload.json"
 # Trace replays over time: a recorded page run drawn by `report --trace` (the replay is
 # deterministic, so a second replay gives the JSON's figures), the same run by `bench --report`,
-# a heap run by `trace replay --report`.
+# a heap run by `trace replay --report`, and a user workload's pages mapped and unmapped and its
+# mm_struct cache events.
 run trace record W2o9 --scale 0.02 -o "$out/w2o9.trace" >/dev/null
 run report --trace "$out/w2o9.trace" -o "$out/trace.html" >/dev/null
 run trace replay "$out/w2o9.trace" --allocator buddy --json >"$out/trace.replay.json"
 run bench W2o9 --scale 0.02 --reps 1 --report "$out/bench.html" >/dev/null
 run trace record W3 --scale 0.002 -o "$out/w3.trace" >/dev/null
 run trace replay "$out/w3.trace" --allocator kmalloc --json --report "$out/trace-kmalloc.html" >"$out/trace-kmalloc.replay.json"
+run trace record fork-server --scale 0.02 --debug-heap -o "$out/user.trace" >/dev/null
+run trace replay "$out/user.trace" --allocator buddy --json --report "$out/trace-user.html" >"$out/trace-user.replay.json"
 
 node tests/browser/check-report.js "$(realpath "$out")" "$(command -v chromium)" \
   "physical:$out/physical.html:$out/physical.boot.json" \
@@ -58,4 +61,5 @@ node tests/browser/check-report.js "$(realpath "$out")" "$(command -v chromium)"
   "workload:$out/workload.html:$out/workload.workload.json" \
   "trace:$out/trace.html:$out/trace.replay.json" \
   "bench:$out/bench.html:$out/trace.replay.json" \
-  "trace-kmalloc:$out/trace-kmalloc.html:$out/trace-kmalloc.replay.json"
+  "trace-kmalloc:$out/trace-kmalloc.html:$out/trace-kmalloc.replay.json" \
+  "trace-user:$out/trace-user.html:$out/trace-user.replay.json"

@@ -245,6 +245,9 @@ internal static unsafe class Platform
         }
     }
 
+    /// <summary>One CPU: the other CPUs are started on x86-64 only.</summary>
+    public static int StartCpus(ref LoaderInfo loader) => 1;
+
     /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
     public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());
 

@@ -17,7 +17,8 @@ namespace SharpMM.Kernel;
 ///     R13=0x... R14=0x... R15=0x...
 ///   panic: unhandled cpu exception (0xe)
 /// </code>
-/// Every register is "NAME=0x" and 16 lowercase hex digits. CR2 (the faulting address) is printed
+/// Every register is "NAME=0x" and 16 lowercase hex digits. With several CPUs a line
+/// "  on cpu N of M" names the CPU that took the exception. CR2 (the faulting address) is printed
 /// for every vector, meaningful for #PF. The "note:" names a null dereference (CR2 below 4 KiB),
 /// a kernel or boot stack overflow (CR2 in a guard page; reported as #DF, taken on the IST stack),
 /// a touch of a guard page (#PF), a write to kernel text or rodata and an instruction fetch from a
@@ -42,6 +43,11 @@ internal static unsafe class ExceptionDispatcher
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
+        if (frame->Vector >= Idt.ExceptionVectors)
+        {
+            Interrupts.Dispatch(frame);
+            return;
+        }
         if (frame->Vector == 3 && ExpectBreakpoint)
         {
             ExpectBreakpoint = false;
@@ -79,6 +85,14 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "R13", frame->R13); Reg(ref w, "R14", frame->R14); Reg(ref w, "R15", frame->R15);
         w.Line();
+        if (Smp.Online > 1)
+        {
+            w.Str("  on cpu ");
+            w.Dec((ulong)PerCpus.CurrentIndex);
+            w.Str(" of ");
+            w.Dec((ulong)Smp.Online);
+            w.Line();
+        }
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
     }
 
@@ -95,6 +109,12 @@ internal static unsafe class ExceptionDispatcher
         }
         else if (pf && cr2 < 4096) w.Str(" note: null pointer dereference");
         else if (KernelStack.IsGuard(cr2)) w.Str(pf ? " note: kernel stack guard page" : " note: kernel stack overflow (guard page)");
+        else if (PerCpus.StackGuardOwner(cr2, out int cpu))
+        {
+            w.Str(" note: cpu ");
+            w.Dec((ulong)cpu);
+            w.Str(pf ? " kernel stack guard page" : " kernel stack overflow (guard page)");
+        }
         else if (cr2 >= Arch.BootStackGuard() && cr2 < Arch.BootStackGuard() + 4096) w.Str(pf ? " note: boot stack guard page" : " note: boot stack overflow (guard page)");
         else if (pf && (error & 0x10) != 0) w.Str(" note: instruction fetch from a no-execute page");
         else if (pf && (error & 3) == 3 && cr2 >= KernelImage.ToVirt(KernelImage.Start) && cr2 < KernelImage.ToVirt(KernelImage.RodataStart)) w.Str(" note: write to kernel text (read-only)");

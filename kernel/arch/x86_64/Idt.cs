@@ -10,6 +10,8 @@ namespace SharpMM.Kernel;
 /// </code>
 /// #DF (8) and NMI (2) switch to IST1, a separate 16 KiB stack from the TSS, so that a kernel
 /// stack overflow (a #PF that cannot push its frame) still reaches the dispatcher.
+/// Three interrupt gates serve the local APIC (<see cref="Interrupts"/>): the timer (239), the
+/// cross-CPU request IPI (240) and the spurious vector (255). Every CPU loads the same table.
 /// </summary>
 internal static unsafe class Idt
 {
@@ -19,7 +21,25 @@ internal static unsafe class Idt
     private const byte InterruptGatePresent = 0x8E;
     private const byte Ist1 = 1;
 
-    /// <summary>Fills the exception gates and executes lidt.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.InternalCall), System.Runtime.RuntimeImport("*", "arch_irq_stub_table")]
+    private static extern ulong* IrqStubTable();
+
+    /// <summary>IDTR's limit (every CPU loads the same table, <see cref="Arch.IdtTable"/>).</summary>
+    public const ushort Limit = GateCount * 16 - 1;
+
+    private static void SetGate(byte* table, int vector, ulong handler, byte ist)
+    {
+        byte* gate = table + vector * 16;
+        *(ushort*)(gate + 0) = (ushort)handler;
+        *(ushort*)(gate + 2) = KernelCodeSelector;
+        gate[4] = ist;
+        gate[5] = InterruptGatePresent;
+        *(ushort*)(gate + 6) = (ushort)(handler >> 16);
+        *(uint*)(gate + 8) = (uint)(handler >> 32);
+        *(uint*)(gate + 12) = 0;
+    }
+
+    /// <summary>Fills the exception and interrupt gates and executes lidt.</summary>
     public static void Install()
     {
         byte* table = Arch.IdtTable();
@@ -36,8 +56,10 @@ internal static unsafe class Idt
             *(uint*)(gate + 8) = (uint)(handler >> 32);
             *(uint*)(gate + 12) = 0;
         }
+        ulong* irqStubs = IrqStubTable();
+        for (int i = 0; i < Interrupts.Vectors.Length; i++) SetGate(table, Interrupts.Vectors[i], irqStubs[i], 0);
         byte* descriptor = stackalloc byte[10];
-        *(ushort*)descriptor = GateCount * 16 - 1;
+        *(ushort*)descriptor = Limit;
         *(ulong*)(descriptor + 2) = (ulong)table;
         Arch.Lidt(descriptor);
     }

@@ -40,6 +40,9 @@ internal static class KernelRegions
     public static ulong TestWindow { get; private set; }
     /// <summary>One past the kernel stack's highest byte (the end of the kernel-stack region).</summary>
     public static ulong StackTop { get; private set; }
+    /// <summary>The start of the kernel-stack region: the other CPUs' stacks lie below the boot
+    /// CPU's, each with its guard page, down to here (PerCpus).</summary>
+    public static ulong StackRegionStart { get; private set; }
 
     /// <summary>True once <see cref="Init"/> ran.</summary>
     public static bool Ready { get; private set; }
@@ -65,6 +68,7 @@ internal static class KernelRegions
         WindowEnd = vm.Start + 80 * GiB;
         TestWindow = vm.Start + 256 * GiB;
         StackTop = stack.End;
+        StackRegionStart = stack.Start;
         Ready = true;
     }
 }

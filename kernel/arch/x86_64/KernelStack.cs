@@ -41,15 +41,36 @@ internal static unsafe class KernelStack
     /// the changes to <paramref name="batch"/>. Panics when memory runs out.</summary>
     public static void Map(ref Mapper<X86LongModeFormat, DirectMapTableAccess> mapper, PageFlags noExecute, ref FlushBatch batch)
     {
-        KernelFrames frames = default;
-        for (ulong va = Bottom; va < Top; va += PageSize.Bytes)
-        {
-            if (frames.Allocate(0, out Pfn pfn) != Status.Ok) KernelPanic.Fail("kernel stack: out of memory");
-            Status s = mapper.Map(VirtAddr.NewUnchecked(va), pfn.ToAddr(), MappingSize.Size4KiB,
-                PageFlags.Writable | PageFlags.Global | noExecute, ref frames, out FlushToken token);
-            if (s != Status.Ok) KernelPanic.Fail("kernel stack: map failed, status", (ulong)s);
-            batch.Add(in token);
-        }
+        if (MapPages(ref mapper, Bottom, Top, noExecute, ref batch) != Status.Ok) KernelPanic.Fail("kernel stack: out of memory");
         Mapped = true;
+    }
+
+    /// <summary>Maps [<paramref name="bottom"/>, <paramref name="top"/>) read-write, global, with
+    /// one order-0 frame a page (the boot CPU's stack, and the other CPUs' in PerCpus). Return:
+    /// Ok; OutOfMemory with nothing left mapped or allocated.</summary>
+    public static Status MapPages(ref Mapper<X86LongModeFormat, DirectMapTableAccess> mapper, ulong bottom, ulong top, PageFlags noExecute, ref FlushBatch batch)
+    {
+        KernelFrames frames = default;
+        for (ulong va = bottom; va < top; va += PageSize.Bytes)
+        {
+            Status s = frames.Allocate(0, out Pfn pfn);
+            if (s == Status.Ok)
+            {
+                s = mapper.Map(VirtAddr.NewUnchecked(va), pfn.ToAddr(), MappingSize.Size4KiB,
+                    PageFlags.Writable | PageFlags.Global | noExecute, ref frames, out FlushToken token);
+                if (s == Status.Ok) { batch.Add(in token); continue; }
+                frames.Free(pfn, 0);
+            }
+            // Undo: the pages mapped so far (nothing was in the TLB for them).
+            for (ulong back = bottom; back < va; back += PageSize.Bytes)
+            {
+                if (mapper.Translate(VirtAddr.NewUnchecked(back), out Translation t) != Status.Ok) KernelPanic.Fail("kernel stack: a page just mapped is missing", back);
+                if (mapper.Unmap(VirtAddr.NewUnchecked(back), ref frames, out FlushToken undo) != Status.Ok) KernelPanic.Fail("kernel stack: undo failed", back);
+                batch.Add(in undo);
+                frames.Free(Pfn.NewUnchecked(t.PageBase.Value >> PageSize.Shift), 0);
+            }
+            return Status.OutOfMemory;
+        }
+        return Status.Ok;
     }
 }

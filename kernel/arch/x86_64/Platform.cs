@@ -16,10 +16,12 @@ namespace SharpMM.Kernel;
 /// The x86-64 steps of kmain's boot flow (src/KernelMain.cs calls them in order; every
 /// architecture has a Platform with the same members):
 /// <code>
-///   EarlyInit            IDT (exception stubs, #DF/NMI on the IST stack)
-///   BeforePhysicalBoot   boot direct map extended over RAM above 4 GiB, printed
+///   EarlyInit            IDT (exception stubs, #DF/NMI on the IST stack), the boot CPU's GS area
+///   BeforePhysicalBoot   the CPUs in the ACPI MADT (CpuDiscovery), boot direct map extended
+///                        over RAM above 4 GiB, printed
 ///   AfterPhysicalBoot    the kernel's own page tables (KernelAddressSpace), the vmalloc window,
 ///                        then kmain_stage2 on the kernel stack (never returns)
+///   StartCpus            the other CPUs (Smp: local APIC, INIT-SIPI-SIPI, per-CPU areas)
 ///   DeliberateFailures   the test= switches only this architecture has
 /// </code>
 /// The kernel runs in the higher half: physical memory at <see cref="Arch.DirectMapBase"/> + phys
@@ -64,7 +66,11 @@ internal static unsafe class Platform
     public static bool InDirectMap(ulong va) =>
         va >= Arch.DirectMapBase + PageSize.Bytes && va - Arch.DirectMapBase < KernelAddressSpace.DirectMapEnd;
 
-    public static void EarlyInit() => Idt.Install();
+    public static void EarlyInit()
+    {
+        Idt.Install();
+        PerCpus.InitBoot();
+    }
 
     /// <summary>A pointer to the frame at <paramref name="phys"/>: the direct map reaches all RAM.</summary>
     public static byte* MapFrame(ulong phys) => DirectMap.ToVirt(phys);
@@ -75,6 +81,7 @@ internal static unsafe class Platform
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
+        CpuDiscovery.Discover(ref loader);
         BootDirectMap.Extend(in loader.Map);
         w.Str("direct map: at ");
         w.Hex(Arch.DirectMapBase, 16);
@@ -102,6 +109,9 @@ internal static unsafe class Platform
         Arch.RunOnStack(KernelStack.Top);
     }
 
+    /// <summary>Starts the other CPUs the MADT lists (Smp); returns how many CPUs are online.</summary>
+    public static int StartCpus(ref LoaderInfo loader) => Smp.Start(ref loader);
+
     /// <summary>The user address spaces' layout (LiveUserMemory): the lower half.</summary>
     public static UserLayout UserLayout => UserLayout.X86_64();
 
@@ -120,5 +130,6 @@ internal static unsafe class Platform
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
         if (loader.CommandLine.Has("test=execdata")) DeliberateFaults.ExecuteData();
         if (loader.CommandLine.Has("test=userfault")) UserTests.DeliberateNoRegionRead();
+        if (loader.CommandLine.Has("test=apstackoverflow")) Smp.DeliberateApStackOverflow();
     }
 }

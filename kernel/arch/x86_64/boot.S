@@ -283,7 +283,8 @@ msg_no_long_mode:
 /* Flat segments; only CS.L matters in long mode. The GDT lives in .data because start64 patches
    the TSS base into it. The order is the one syscall/sysret need (UserMode.cs programs STAR):
    syscall loads CS = 0x08 and SS = 0x10; sysret (64-bit) loads SS = 0x10 + 8 = 0x18 and
-   CS = 0x10 + 16 = 0x20, both with RPL 3. */
+   CS = 0x10 + 16 = 0x20, both with RPL 3. The other CPUs copy it (PerCpus.cs). */
+    .global gdt64_rw
 gdt64_rw:
     .quad 0
     .quad 0x00AF9A000000FFFF                /* 0x08 code: present, ring 0, L=1 */

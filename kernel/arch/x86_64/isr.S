@@ -65,6 +65,10 @@ isr_stub_\n:
     ISR_ERR   29
     ISR_ERR   30
     ISR_NOERR 31
+/* Interrupts (Interrupts.cs): the local APIC timer, the cross-CPU request IPI, spurious. */
+    ISR_NOERR 239
+    ISR_NOERR 240
+    ISR_NOERR 255
 
 isr_common:
     /* From ring 3 (the saved CS's RPL, at 24(%rsp) above vector and error code): the CPU is on
@@ -89,6 +93,9 @@ isr_stub_table:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .quad isr_stub_\n
     .endr
+    .global irq_stub_table
+irq_stub_table:
+    .quad isr_stub_239, isr_stub_240, isr_stub_255
 
 /* The interrupt descriptor table itself: 256 gates of 16 bytes, filled in by Idt.cs. */
     .bss

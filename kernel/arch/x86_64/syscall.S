@@ -13,7 +13,7 @@
  * the Linux x86-64 convention (number in rax; arguments rdi, rsi, rdx, r10, r8, r9; result in
  * rax; rcx and r11 are lost), and the SSE state is saved around the C# code as in isr_common.
  *
- * Per-CPU area (one for now; a CPU's GS base points at its own when it runs the kernel):
+ * Per-CPU area (PerCpu.cs; one per CPU in smp.S, a CPU's GS base points at its own while it runs the kernel):
  *
  *   +0   kernel stack top of the running process (also TSS.RSP0)
  *   +8   the user RSP, saved by syscall_entry until it is in the frame
@@ -104,8 +104,9 @@ FUNC arch_syscall_entry_addr
     lea     syscall_entry(%rip), %rax
     ret
 
+/* The running CPU's per-CPU area (smp.S, PerCpu.cs): its own address, read through GS. */
 FUNC arch_percpu
-    lea     percpu0(%rip), %rax
+    mov     %gs:16, %rax
     ret
 
 FUNC arch_tss
@@ -143,10 +144,5 @@ FUNC arch_restore_context
     mov     48(%rdi), %rsp
     mov     $1, %eax
     jmp     *56(%rdi)
-
-    .bss
-    .balign 64
-percpu0:
-    .skip 64
 
     .section .note.GNU-stack, "", @progbits

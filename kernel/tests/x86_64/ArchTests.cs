@@ -25,6 +25,8 @@ internal static unsafe class ArchTests
         UserKernelHalfTests.RunAll(ref r);
         UserTests.RunAll(ref r);
         Ring3Tests.RunAll(ref r);
+        SmpTests.RunAll(ref r);
+        SmpShootdownTests.RunAll(ref r);
     }
 
     /// <summary>

@@ -228,6 +228,20 @@ internal static class HtmlReport
         h.Append(bytes
             ? $"peak live bytes <b data-figure=\"peak_live_bytes\">{r["peak_live_bytes"]}</b>, peak footprint <b data-figure=\"peak_footprint_bytes\">{r["peak_footprint_bytes"]}</b> bytes.</p>"
             : $"peak <b data-figure=\"peak_frames\">{r["peak_frames"]}</b> frames allocated.</p>");
+        // Every kind the trace has: what was replayed (page or heap events, slab cache events,
+        // the pages mapped and unmapped) and what this allocator does not serve.
+        var replayed = r["replayed"]!.AsObject();
+        var notReplayed = r["not_replayed"]!.AsObject();
+        h.Append("<table data-table=\"events-by-kind\"><tr><th>event</th><th>replayed</th><th>not replayed</th></tr>");
+        foreach (var (kind, count) in replayed)
+        {
+            ulong done = (ulong)count!, skipped = (ulong)notReplayed[kind]!;
+            if (done + skipped == 0) continue;
+            h.Append($"<tr data-kind=\"{Svg.Esc(kind)}\" data-replayed=\"{done}\" data-not-replayed=\"{skipped}\"><td>{Svg.Esc(kind.Replace('_', ' '))}</td><td>{done}</td><td>{skipped}</td></tr>");
+        }
+        h.Append("</table>");
+        if ((ulong)replayed["map"]! + (ulong)replayed["unmap"]! != 0)
+            h.Append($"<p class=\"figures\">Pages mapped at the peak <b data-figure=\"peak_mappings\">{r["peak_mappings"]}</b>, at the end <b data-figure=\"live_mappings\">{r["end"]!["live_mappings"]}</b>; unmaps of a page not mapped <b data-figure=\"unmatched_unmaps\">{r["unmatched_unmaps"]}</b>.</p>");
         h.Append($"<details><summary>The {samples.Count} samples</summary><table data-table=\"replay-samples\"><tr><th>event</th>");
         h.Append(bytes ? "<th>footprint bytes</th><th>live bytes</th></tr>" : "<th>free frames</th><th>largest free order</th><th>free blocks by order</th></tr>");
         foreach (JsonNode? s in samples)

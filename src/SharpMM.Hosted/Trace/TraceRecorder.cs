@@ -1,9 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Heap;
 using SharpMM.Hosted.User;
 using SharpMM.Hosted.Workloads;
+using SharpMM.Paging;
 using SharpMM.Physical;
 using SharpMM.Virtual;
 
@@ -16,7 +18,7 @@ public sealed record RecordedRun(TraceWriter Trace, TraceEndState End, string Re
 /// Records the allocator-level events of a run. The bench workloads (W0..W3h) run their usual
 /// drivers over a recording wrapper (<see cref="RecordingFrames"/>, <see cref="RecordingMalloc{TM}"/>);
 /// the user workloads record through <see cref="Current"/>, which the frame source of user memory
-/// (<see cref="BuddyFrames"/>) and the fault handler write to while it is set.
+/// (<see cref="BuddyFrames"/>), the fault handler and the mapping observers write to while it is set.
 /// </summary>
 public static unsafe class TraceRecorder
 {
@@ -24,8 +26,97 @@ public static unsafe class TraceRecorder
     public static readonly string[] BenchNames = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h" };
 
     /// <summary>The trace the user-memory hooks write to on this thread; null: not recording
-    /// (the hooks then cost one test of a thread-static).</summary>
+    /// (the hooks then cost one test of a thread-static). Set through <see cref="Record"/>.</summary>
     [ThreadStatic] public static TraceWriter? Current;
+
+    private static readonly object s_observersLock = new();
+    private static int s_recordings;
+
+    // The ids this thread's recording gave to slab caches and to their live objects.
+    [ThreadStatic] private static CacheIds? s_cacheIds;
+
+    private sealed class CacheIds
+    {
+        public readonly Dictionary<nint, uint> Caches = new();
+        public readonly Dictionary<nint, (uint Cache, uint Id)> Objects = new();
+    }
+
+    /// <summary>Records into <paramref name="trace"/> on this thread until the scope is disposed:
+    /// the frames user memory takes and gives back, and, through the library's observers
+    /// (installed while any thread records), every page mapped and unmapped
+    /// (<see cref="MappingEvents"/>) and every object of a slab cache used directly
+    /// (<see cref="CacheEvents"/>; each cache named in the trace).</summary>
+    public static RecordingScope Record(TraceWriter trace)
+    {
+        if (Current != null) throw new InvalidOperationException("a trace is already being recorded on this thread");
+        lock (s_observersLock)
+        {
+            if (s_recordings++ == 0)
+            {
+                MappingEvents.Install(&OnMapped, &OnUnmapped);
+                CacheEvents.Install(&OnCacheAllocated, &OnCacheFreed);
+            }
+        }
+        Current = trace;
+        s_cacheIds = new CacheIds();
+        return new RecordingScope();
+    }
+
+    /// <summary>Ends a recording started by <see cref="Record"/>.</summary>
+    public readonly struct RecordingScope : IDisposable
+    {
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            if (Current == null) return;
+            Current = null;
+            s_cacheIds = null;
+            lock (s_observersLock)
+            {
+                if (--s_recordings == 0)
+                {
+                    MappingEvents.Install(null, null);
+                    CacheEvents.Install(null, null);
+                }
+            }
+        }
+    }
+
+    private static void OnMapped(ulong va, ulong pfn)
+    {
+        if (Current is { } t) t.Map(va >> PageSize.Shift, pfn);
+    }
+
+    private static void OnUnmapped(ulong va, ulong pfn)
+    {
+        if (Current is { } t) t.Unmap(va >> PageSize.Shift);
+    }
+
+    private static void OnCacheAllocated(SlabCache* cache, void* obj)
+    {
+        if (Current is not { } t || s_cacheIds is not { } ids) return;
+        if (!ids.Caches.TryGetValue((nint)cache, out uint c))
+        {
+            c = (uint)ids.Caches.Count;
+            ids.Caches.Add((nint)cache, c);
+            var name = new char[cache->NameLength];
+            for (int i = 0; i < name.Length; i++) name[i] = cache->NameChar(i);
+            t.Name(1, c, new string(name)); // name type 1: a slab cache
+        }
+        uint id = t.NewObjectId();
+        ids.Objects[(nint)obj] = (c, id);
+        t.CacheAlloc(c, id, cache->ObjectSize);
+    }
+
+    // A free of an object allocated before the recording began is not an event (the trace
+    // never saw it live).
+    private static void OnCacheFreed(SlabCache* cache, void* obj)
+    {
+        if (Current is not { } t || s_cacheIds is not { } ids) return;
+        if (!ids.Objects.Remove((nint)obj, out var o)) return;
+        t.CacheFree(o.Cache, o.Id);
+        t.ReleaseObjectId(o.Id);
+    }
 
     /// <summary>Records bench workload <paramref name="name"/> at <paramref name="scale"/>
     /// (the amount of work of `sharpmm bench`).</summary>
@@ -94,10 +185,8 @@ public static unsafe class TraceRecorder
     {
         var trace = new TraceWriter(1, Math.Max(1, (o.RamBytes >> PageSize.Shift) - 1));
         trace.Header.SetZones(o.Layout == LayoutId.I386HigherHalf ? ZoneLayout.I386() : ZoneLayout.X86_64());
-        Current = trace;
         WorkloadReport report;
-        try { report = UserWorkloads.Run(name, o); }
-        finally { Current = null; }
+        using (Record(trace)) report = UserWorkloads.Run(name, o);
         // RAM may lie above the requested size (a hole below 4 GiB moves it up).
         if (trace.PageEnd > trace.Header.BasePfn + trace.Header.Frames) trace.Header.Frames = trace.PageEnd - trace.Header.BasePfn;
         trace.Header.SetZones(o.Layout == LayoutId.I386HigherHalf ? ZoneLayout.I386() : ZoneLayout.X86_64());

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using SharpMM.Addressing;
 using SharpMM.Heap;
 using SharpMM.Hosted.Peers;
@@ -23,14 +24,17 @@ public sealed record TraceEndState
     public required ulong LiveBlocks { get; init; }
     /// <summary>Heap objects allocated and not freed.</summary>
     public required ulong LiveObjects { get; init; }
+    /// <summary>Virtual pages mapped and not unmapped (summed over address spaces).</summary>
+    public ulong LiveMappings { get; init; }
 
     /// <summary>Equal states (the arrays by value).</summary>
     public bool SameAs(TraceEndState o) =>
-        FreeFrames == o.FreeFrames && LiveBlocks == o.LiveBlocks && LiveObjects == o.LiveObjects && FreeBlocksByOrder.AsSpan().SequenceEqual(o.FreeBlocksByOrder);
+        FreeFrames == o.FreeFrames && LiveBlocks == o.LiveBlocks && LiveObjects == o.LiveObjects && LiveMappings == o.LiveMappings
+        && FreeBlocksByOrder.AsSpan().SequenceEqual(o.FreeBlocksByOrder);
 
-    /// <summary>"free 262144 frames, blocks by order [0 0 ... 256], 0 live blocks, 0 live objects".</summary>
+    /// <summary>"free 262144 frames, blocks by order [0 0 ... 256], 0 live blocks, 0 live objects, 0 live mappings".</summary>
     public override string ToString() =>
-        $"free {FreeFrames} frames, blocks by order [{string.Join(' ', FreeBlocksByOrder)}], {LiveBlocks} live blocks, {LiveObjects} live objects";
+        $"free {FreeFrames} frames, blocks by order [{string.Join(' ', FreeBlocksByOrder)}], {LiveBlocks} live blocks, {LiveObjects} live objects, {LiveMappings} live mappings";
 }
 
 /// <summary>One point of a replay's course.</summary>
@@ -61,7 +65,7 @@ public sealed class ReplayResult
     public ulong MachineFrames { get; init; }
     /// <summary>Events replayed, by kind; the others are in <see cref="NotReplayed"/>.</summary>
     public ulong[] Replayed { get; } = new ulong[TraceEventKinds.Limit];
-    /// <summary>Events of kinds this allocator does not serve (heap events on a page allocator and the reverse; map, unmap, faults).</summary>
+    /// <summary>Events of kinds this allocator does not serve (heap events on a page allocator and the reverse; faults).</summary>
     public ulong[] NotReplayed { get; } = new ulong[TraceEventKinds.Limit];
     /// <summary>Allocations the allocator refused (out of memory, or an order it does not serve).</summary>
     public ulong FailedAllocations { get; set; }
@@ -74,6 +78,10 @@ public sealed class ReplayResult
     /// <summary>Events that contradict the trace itself: a free of a block or object not live, an
     /// allocation of one still live (skipped; 0 for a recorded or imported trace).</summary>
     public ulong Unmatched { get; set; }
+    /// <summary>Unmaps of a virtual page with no live mapping (skipped; 0 for a recorded trace).</summary>
+    public ulong UnmatchedUnmaps { get; set; }
+    /// <summary>Highest number of live page mappings.</summary>
+    public ulong PeakMappings { get; set; }
     /// <summary>Allocations that got a different frame than the trace's (only a replay on the recorded machine and allocator is expected to have none).</summary>
     public ulong Divergent { get; set; }
     /// <summary>Highest number of allocated frames.</summary>
@@ -109,8 +117,9 @@ public sealed class ReplayResult
 /// shadow bitmap of the machine's frames catches a block handed out over live frames. Byte
 /// allocators (SharpMM's kmalloc, the system mallocs loaded in-process) take kmalloc, kfree and
 /// the slab cache events as malloc and free of the same sizes; each object carries a tag at its
-/// start and end, checked at its free, which catches two live objects sharing bytes. Map,
-/// unmap and fault events are counted, not replayed.
+/// start and end, checked at its free, which catches two live objects sharing bytes. Every
+/// replay follows the map and unmap events (<see cref="MappingReplay"/>: an unmap must find its
+/// page mapped); fault events are counted, not replayed.
 /// </summary>
 public static unsafe class TraceReplay
 {
@@ -147,7 +156,8 @@ public static unsafe class TraceReplay
                     ReadOnlySpan<PhysRange> ram = stackalloc PhysRange[] { range };
                     Require(b->Init(ref md, ram, ZoneLayout.Flat(), allocator == "buddy-pcp" ? PcpConfig.Default : PcpConfig.Off), "buddy init");
                     HandOver(b, basePfn, frames);
-                    Pages(ref *b, trace, basePfn, frames, res);
+                    FrameMap map = b->Map;
+                    Pages(ref *b, trace, basePfn, frames, res, &map);
                     b->Validate();
                     ulong[] blocks = new ulong[BuddyAllocator.MaxOrderValue + 1];
                     for (int z = 0; z < b->ZoneCount; z++) for (uint o = 0; o < blocks.Length; o++) blocks[o] += b->FreeBlocks(z, o);
@@ -202,8 +212,10 @@ public static unsafe class TraceReplay
     // Per trace block in Pages: 1 + the frame it got here; 0 when not live.
     private const uint NotLive = 0, AllocationFailed = uint.MaxValue;
 
+    // Replays the page events on `a`; `map`, when given, is the allocator's frame table (its
+    // descriptors are fetched ahead of the frees that will touch them).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res) where TF : struct, IFrameAllocator
+    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res, FrameMap* map = null) where TF : struct, IFrameAllocator
     {
         TraceHeader h = trace.Header;
         // Per trace block, indexed by its pfn's offset in the trace's machine: 1 + the frame it
@@ -218,12 +230,30 @@ public static unsafe class TraceReplay
             long sampleTicks = 0;
             ulong tbase = h.BasePfn;
             ulong[] skipped = res.NotReplayed;
+            var mappings = new MappingReplay();
             TraceCursor c = trace.Events;
             byte* p = c.Position;
+            // A second pointer walks PrefetchDistance events ahead and asks for the entry of
+            // `got` that event will touch: on an imported trace the pfns jump over a table
+            // of tens of megabytes, and a miss per event was most of the replay's own time.
+            // A table that stays in cache (a recorded bench run's) gains nothing and would pay
+            // for decoding each event three times: no prefetch there.
+            bool prefetch = Sse.IsSupported && h.Frames * sizeof(uint) > PrefetchTableBytes;
+            byte* ahead = p;
+            ulong aheadLeft = prefetch ? c.Left : 0;
+            for (int i = 0; i < PrefetchDistance && aheadLeft != 0; i++, aheadLeft--) ahead = PrefetchEntry(ahead, got, tbase);
+            // A third, nearer, reads that entry for a free (in cache by then) and asks for
+            // what the free will touch: the block's shadow word and, given the allocator's
+            // frame table, the descriptors of the block and of its buddy.
+            byte* near = p;
+            ulong nearLeft = prefetch ? c.Left : 0;
+            for (int i = 0; i < FreePrefetchDistance && nearLeft != 0; i++, nearLeft--) near = PrefetchFree(near, got, tbase, shadow, basePfn, map);
             long t0 = Now();
             for (ulong left = c.Left; left != 0; left--)
             {
                 n++;
+                if (aheadLeft != 0) { ahead = PrefetchEntry(ahead, got, tbase); aheadLeft--; }
+                if (nearLeft != 0) { near = PrefetchFree(near, got, tbase, shadow, basePfn, map); nearLeft--; }
                 byte kind = *p;
                 if (kind == (byte)TraceEventKind.PageAlloc)
                 {
@@ -264,7 +294,8 @@ public static unsafe class TraceReplay
                 else
                 {
                     p = TraceCursor.Decode(p, out TraceEvent e);
-                    skipped[(int)e.Kind]++;
+                    if (MappingReplay.Handles(e.Kind)) { mappings.Replay(e); res.Replayed[(int)e.Kind]++; }
+                    else skipped[(int)e.Kind]++;
                 }
                 if (--untilSample == 0)
                 {
@@ -281,16 +312,70 @@ public static unsafe class TraceReplay
             res.FailedAllocations = failedAllocs; res.Overlaps = overlaps; res.Divergent = divergent;
             res.Unmatched = unmatched; res.FreesOfFailed = freesOfFailed; res.RefusedFrees = refused;
             res.PeakFrames = peak;
+            res.UnmatchedUnmaps = mappings.Unmatched;
+            res.PeakMappings = mappings.PeakMappings;
             if (a.FreeFrames != a.ManagedFrames - live)
                 throw new InvalidOperationException($"replay: the allocator counts {a.FreeFrames} free frames, the replay {a.ManagedFrames - live}");
             ReplaySample last = PageSample(n, shadow, frames, a.FreeFrames);
-            res.End = new TraceEndState { FreeBlocksByOrder = last.FreeBlocks, FreeFrames = a.FreeFrames, LiveBlocks = liveBlocks, LiveObjects = 0 };
+            res.End = new TraceEndState { FreeBlocksByOrder = last.FreeBlocks, FreeFrames = a.FreeFrames, LiveBlocks = liveBlocks, LiveObjects = 0, LiveMappings = mappings.LiveMappings };
         }
         finally
         {
             NativeMemory.Free(got);
             NativeMemory.Free(shadow);
         }
+    }
+
+    // Events between the one replayed and the one whose table entry is fetched ahead.
+    private const int PrefetchDistance = 16;
+
+    // Size of the `got` table above which the replay fetches ahead (about a core's L2 cache).
+    private const ulong PrefetchTableBytes = 2UL << 20;
+
+    // Starts the load of the `got` entry of the event at p when it is a page event; returns
+    // where the next event starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* PrefetchEntry(byte* p, uint* got, ulong tbase)
+    {
+        if (*p <= (byte)TraceEventKind.PageFree)
+        {
+            ulong key = PfnAt(ref p) - tbase;
+            if (Sse.IsSupported) Sse.Prefetch0(got + key);
+            return p;
+        }
+        return TraceCursor.Decode(p, out _);
+    }
+
+    // Events between the one replayed and the free whose frames are fetched ahead.
+    private const int FreePrefetchDistance = 6;
+
+    // For a page free at p whose block is live in this replay, starts the loads of its shadow
+    // word and (map not null) of the frame descriptors of the block and its buddy; returns
+    // where the next event starts.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* PrefetchFree(byte* p, uint* got, ulong tbase, ulong* shadow, ulong basePfn, FrameMap* map)
+    {
+        byte kind = *p;
+        if (kind > (byte)TraceEventKind.PageFree) return TraceCursor.Decode(p, out _);
+        uint order = p[1] & 15u;
+        ulong key = PfnAt(ref p) - tbase;
+        if (kind == (byte)TraceEventKind.PageFree && Sse.IsSupported)
+        {
+            uint g = got[key];
+            if (g - 1 < AllocationFailed - 1)
+            {
+                uint pfn = g - 1, buddy = pfn ^ (1u << (int)order);
+                Sse.Prefetch0(shadow + ((pfn - basePfn) >> 6));
+                if (map != null && buddy < map->EndPfn)
+                {
+                    Sse.Prefetch0(map->Links(pfn));
+                    Sse.Prefetch0(map->Info(pfn));
+                    Sse.Prefetch0(map->Links(buddy));
+                    Sse.Prefetch0(map->Info(buddy));
+                }
+            }
+        }
+        return p;
     }
 
     // The pfn of the page event at p (kind, order and zone, LEB128 pfn); p moves past the event.
@@ -341,28 +426,52 @@ public static unsafe class TraceReplay
     private static ReplaySample PageSample(ulong n, ulong* shadow, ulong frames, ulong freeFrames)
     {
         var blocks = new ulong[BuddyAllocator.MaxOrderValue + 1];
-        const ulong top = 1UL << (int)BuddyAllocator.MaxOrderValue;
-        for (ulong start = 0; start < frames; start += top) Count(shadow, start, BuddyAllocator.MaxOrderValue, frames, blocks);
+        const int topWordsLog = (int)BuddyAllocator.MaxOrderValue - 6; // a top block is 16 words
+        for (ulong word = 0; word * 64 < frames; word += 1UL << topWordsLog) CountWords(shadow, word, topWordsLog, frames, blocks);
         int largest = -1;
         for (int o = blocks.Length - 1; o >= 0; o--) if (blocks[o] != 0) { largest = o; break; }
         return new ReplaySample { Event = n, FreeFrames = freeFrames, FreeBlocks = blocks, LargestFreeOrder = largest };
     }
 
-    private static void Count(ulong* shadow, ulong start, uint order, ulong frames, ulong[] blocks)
+    // The maximal free blocks of the 2^wordsLog shadow words from `word` (a block of order
+    // 6 + wordsLog): the whole block when it is free and inside the machine, else its halves;
+    // inside one word, bit arithmetic.
+    private static void CountWords(ulong* shadow, ulong word, int wordsLog, ulong frames, ulong[] blocks)
     {
-        ulong size = 1UL << (int)order;
+        ulong start = word * 64, size = 64UL << wordsLog;
         if (start >= frames) return;
-        if (start + size <= frames && IsFree(shadow, start, order)) { blocks[order]++; return; }
-        if (order == 0) return;
-        Count(shadow, start, order - 1, frames, blocks);
-        Count(shadow, start + (size >> 1), order - 1, frames, blocks);
+        if (start + size <= frames)
+        {
+            ulong any = 0;
+            for (ulong i = word, end = word + (1UL << wordsLog); i < end; i++) any |= shadow[i];
+            if (any == 0) { blocks[6 + wordsLog]++; return; }
+        }
+        if (wordsLog == 0) { CountInWord(shadow[word], frames - start, blocks); return; }
+        CountWords(shadow, word, wordsLog - 1, frames, blocks);
+        CountWords(shadow, word + (1UL << (wordsLog - 1)), wordsLog - 1, frames, blocks);
     }
 
-    private static bool IsFree(ulong* shadow, ulong at, uint order)
+    // Bit i of level k: frames i .. i + 2^k - 1 are free, i a multiple of 2^k (k = 0..5).
+    private static readonly ulong[] s_alignedAt = { ~0UL, 0x5555555555555555, 0x1111111111111111, 0x0101010101010101, 0x0001000100010001, 0x0000000100000001 };
+
+    // The maximal free blocks (orders 0..5) of one shadow word that is not wholly free, of
+    // which the first `valid` frames are in the machine: a block counts when it is free and
+    // its parent is not, so each order's count is its free blocks less twice its parents'.
+    private static void CountInWord(ulong w, ulong valid, ulong[] blocks)
     {
-        if (order < 6) return (shadow[at >> 6] & (((1UL << (1 << (int)order)) - 1) << (int)(at & 63))) == 0;
-        for (ulong i = at >> 6, end = i + (1UL << ((int)order - 6)); i < end; i++) if (shadow[i] != 0) return false;
-        return true;
+        ulong free = ~w;
+        if (valid < 64) free &= (1UL << (int)valid) - 1;
+        ulong level = free;
+        int count = BitOperations.PopCount(level);
+        for (int k = 1; k <= 5; k++)
+        {
+            ulong parent = level & (level >> (1 << (k - 1))) & s_alignedAt[k];
+            int parents = BitOperations.PopCount(parent);
+            blocks[k - 1] += (ulong)(count - 2 * parents);
+            level = parent;
+            count = parents;
+        }
+        blocks[5] += (ulong)count; // a free order-6 parent is the whole word, counted by the caller
     }
 
     // ---- byte allocators ----
@@ -421,6 +530,7 @@ public static unsafe class TraceReplay
         ulong held0 = m.HeldBytes();
         ulong liveBytes = 0, liveObjects = 0, peakLive = 0, peakHeld = 0, sampleTicks = 0, n = 0;
         ulong[] replayed = res.Replayed, skipped = res.NotReplayed;
+        var mappings = new MappingReplay();
         TraceCursor c = trace.Events;
         long t0 = Now();
         while (c.Next(out TraceEvent e))
@@ -455,6 +565,11 @@ public static unsafe class TraceReplay
                     liveBytes -= size[id]; liveObjects--;
                     break;
                 }
+                case TraceEventKind.Map:
+                case TraceEventKind.Unmap:
+                    replayed[(int)e.Kind]++;
+                    mappings.Replay(e);
+                    break;
                 default:
                     skipped[(int)e.Kind]++;
                     break;
@@ -476,7 +591,9 @@ public static unsafe class TraceReplay
         res.PeakFootprintBytes = Math.Max(peakHeld, heldEnd > held0 ? heldEnd - held0 : 0);
         // What the trace left live is freed here so that the allocator ends empty (kmalloc's
         // arena checks that every frame came back); the end state is taken before.
-        res.End = new TraceEndState { FreeBlocksByOrder = Array.Empty<ulong>(), FreeFrames = 0, LiveBlocks = 0, LiveObjects = liveObjects };
+        res.UnmatchedUnmaps = mappings.Unmatched;
+        res.PeakMappings = mappings.PeakMappings;
+        res.End = new TraceEndState { FreeBlocksByOrder = Array.Empty<ulong>(), FreeFrames = 0, LiveBlocks = 0, LiveObjects = liveObjects, LiveMappings = mappings.LiveMappings };
         for (ulong id = 0; id < (ulong)ptr.Length; id++)
         {
             byte* p = (byte*)ptr[id];

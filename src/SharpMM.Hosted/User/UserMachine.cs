@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Heap;
@@ -86,6 +87,8 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
             // and the leak report names the processes never reaped.
             Heap = new MachineHeap(Boot.Machine, HeapMode.Debug);
             if (Heap.Heap == null) throw new InvalidOperationException($"kernel heap: {StatusNames.Name(Heap.Status)}");
+            SpaceCache = (SlabCache*)Alloc((ulong)sizeof(SlabCache));
+            Require(SpaceCache->Create((HeapPages*)Unsafe.AsPointer(ref Heap.Heap->Pages), (uint)sizeof(AddressSpace<TFormat>), 64, "mm_struct"), "mm_struct cache");
         }
         Arch = Mmu.ArchHooks;
         Mmu.Tlb.PanicOnViolation = true;
@@ -138,20 +141,9 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
         FaultTicks[(int)r.Kind] += dt;
         FaultSamples[(int)r.Kind].Add(dt);
         FaultCounts[(int)r.Kind]++;
-        if (Trace.TraceRecorder.Current is { } trace) RecordFault(trace, mmu, r);
+        if (Trace.TraceRecorder.Current is { } trace) trace.Fault((byte)r.Kind);
         LastFault = r;
         return r.IsResolved ? FaultResolution.Retry : FaultResolution.Fail;
-    }
-
-    // A recorded fault, and the page a resolved fault mapped at the faulting address (what the
-    // tables now say: the handler's choice of frame). Unmaps are not recorded: the library tells
-    // the machine only of TLB invalidations, which permission changes cause too.
-    private static void RecordFault(Trace.TraceWriter trace, Mmu mmu, FaultResult r)
-    {
-        trace.Fault((byte)r.Kind);
-        if (!r.IsResolved) return;
-        TableWalk w = mmu.Walk(r.Address);
-        if (w.Status == WalkStatus.Mapped) trace.Map(r.Address >> PageSize.Shift, w.PhysicalAddress >> PageSize.Shift);
     }
 
     private static void Require(Status s, string what)
@@ -162,11 +154,16 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     /// <summary>The kernel heap (debug mode) the process structures come from, or null: native memory.</summary>
     public MachineHeap? Heap { get; }
 
-    // A process structure: kzalloc'd from the debug heap when there is one (kfree'd at exit).
+    /// <summary>The slab cache of process structures ("mm_struct", as Linux names it) on the
+    /// debug heap, or null without one.</summary>
+    public SlabCache* SpaceCache { get; }
+
+    // A process structure: from the debug heap's mm_struct cache when there is one (freed at exit).
     private AddressSpace<TFormat>* NewSpaceStruct()
     {
         if (Heap == null) return (AddressSpace<TFormat>*)Alloc((ulong)sizeof(AddressSpace<TFormat>));
-        Require(Heap.Heap->Kzalloc((ulong)sizeof(AddressSpace<TFormat>), out void* p), "kzalloc process");
+        Require(SpaceCache->Allocate(out void* p), "allocate process");
+        NativeMemory.Clear(p, (nuint)sizeof(AddressSpace<TFormat>));
         return (AddressSpace<TFormat>*)p;
     }
 
@@ -211,7 +208,7 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     {
         if (Current == s) Switch(null);
         Require(Mem->Destroy(s, ref Arch), "destroy");
-        if (Heap != null) Require(Heap.Heap->Kfree(s), "kfree process");
+        if (Heap != null) Require(SpaceCache->Free(s), "free process");
     }
 
     /// <summary>Runs <paramref name="s"/> (CR3 load); null: the kernel's tables.</summary>
@@ -244,8 +241,8 @@ public sealed unsafe class UserMachine<TFormat> : IDisposable where TFormat : st
     public void Dispose()
     {
         Mmu.FaultHandler = null;
+        Heap?.Dispose(); // before the native allocations: the heap's list of caches holds SpaceCache
         foreach (nint p in _allocations) NativeMemory.Free((void*)p);
-        Heap?.Dispose();
         Store.Dispose();
         Boot.Dispose();
     }

@@ -111,6 +111,9 @@ public unsafe struct KmallocBackend : IMalloc
 
     /// <inheritdoc/>
     public ulong HeldBytes() => (_heap->Pages.SlabPages + _heap->Pages.LargePages) << PageSize.Shift;
+
+    /// <summary>Gives back the calling CPU's cached objects (each CPU, before the heap is destroyed).</summary>
+    public void DrainCurrentCpu() => _heap->Pages.DrainCurrentCpu();
 }
 
 /// <summary>

@@ -29,6 +29,28 @@ public static unsafe class Cpu
     private static int s_online = 1;
     private static PendingRequests s_pending;
 
+#if NETCOREAPP
+    // Hosted, each simulated CPU is a thread, and the current CPU is a thread static: the JIT
+    // inlines its read into a few instructions, where a call through a hook on every per-CPU
+    // fast path made it keep the caller's loop variables on the stack (kmalloc twice as slow).
+    // The freestanding corelib has no thread statics (the kernel's FS belongs to user programs),
+    // so the kernel's builds take the hook below.
+    [System.ThreadStatic] private static int t_current;
+
+    /// <summary>Hosted only: makes the calling thread CPU <paramref name="cpu"/>.</summary>
+    public static void BindThisThread(int cpu)
+    {
+        if ((uint)cpu >= MaxCpus) Panic.Fail("cpu: index beyond MaxCpus", (ulong)cpu);
+        t_current = cpu;
+    }
+
+    /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
+    public static int Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_current;
+    }
+#else
     /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
     public static int Current
     {
@@ -39,6 +61,7 @@ public static unsafe class Cpu
             return current == null ? 0 : current();
         }
     }
+#endif
 
     /// <summary>CPUs online (1 until the host says otherwise).</summary>
     public static int Online => Volatile.Read(ref s_online);
@@ -50,6 +73,9 @@ public static unsafe class Cpu
     /// or a yield when CPUs are threads). Either may be null.</summary>
     public static void Install(delegate*<int> currentIndex, delegate*<void> relax)
     {
+#if NETCOREAPP
+        if (currentIndex != null) Panic.Fail("cpu: hosted CPUs are threads, bound with BindThisThread, not a hook");
+#endif
         s_current = currentIndex;
         s_relax = relax;
     }

@@ -4,25 +4,26 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Heap;
 
 /// <summary>
-/// Storage for <see cref="SlabDescriptor"/>s: fixed-size slots of 64, 128, 192 or 256 bytes
-/// carved from single buddy pages. Each pool page starts with a 64-byte header (free-slot list,
+/// Storage for <see cref="SlabDescriptor"/>s: fixed-size slots of 64 to 640 bytes (multiples
+/// of 64) carved from single buddy pages. Each pool page starts with a 64-byte header (free-slot list,
 /// count, list links) followed by its slots; slots are 64-byte aligned, so a descriptor address
 /// has its low 6 bits clear (owner words use them for the kind) and its page is found by masking
 /// (the direct map is page aligned). Pages with a free slot are on their size's partial list; a
 /// page whose last slot is freed goes back to the buddy allocator at once.
 ///
 /// <code>
-///   page: [header 64 B][slot][slot]...   slots per page: 63 (64 B), 31 (128 B), 21 (192 B), 15 (256 B)
+///   page: [header 64 B][slot][slot]...   slots per page: 63 (64 B), 31 (128 B), 21 (192 B), 15 (256 B) ... 6 (640 B)
 /// </code>
 ///
+/// Not locked itself: the heap calls it under its page lock (<see cref="HeapPages"/>).
 /// Not done: per-CPU caching of descriptors (they change only when slabs are created or
 /// released, on slow paths).
 /// </summary>
 public unsafe struct DescriptorPool
 {
     /// <summary>Largest slot.</summary>
-    public const uint MaxSlotBytes = 256;
-    private const int Sizes = 4;
+    public const uint MaxSlotBytes = 640;
+    private const int Sizes = (int)(MaxSlotBytes / 64);
     private const uint HeaderBytes = 64;
     private const uint PageMagic = 0x504F4F4C; // "POOL"
 
@@ -46,7 +47,7 @@ public unsafe struct DescriptorPool
     /// <summary>Descriptors allocated.</summary>
     public readonly ulong SlotsUsed => _slotsUsed;
 
-    /// <summary>A zeroed slot of at least <paramref name="bytes"/> (a multiple of 64, at most 256).
+    /// <summary>A zeroed slot of at least <paramref name="bytes"/> (a multiple of 64, at most <see cref="MaxSlotBytes"/>).
     /// Return: Ok; InvalidArgument for another size; OutOfMemory (nothing changed).</summary>
     public Status Allocate(HeapPageSource src, uint bytes, out SlabDescriptor* descriptor)
     {

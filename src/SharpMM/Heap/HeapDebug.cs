@@ -1,3 +1,4 @@
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 
 namespace SharpMM.Heap;
@@ -12,6 +13,9 @@ namespace SharpMM.Heap;
 ///   <see cref="HeapEventKind"/>.
 /// Objects carry their site index in their debug trailer (slabs) or header (large blocks), so a
 /// free updates the site's live count without a search.
+/// Several CPUs share the table and the log: every change is made under one lock, innermost in
+/// the lock order (<see cref="LockRank.Diagnostics"/>: a cache lock may be held when a site is
+/// counted). Readers (reports) take a snapshot without it.
 /// </summary>
 public unsafe struct HeapDebug
 {
@@ -25,6 +29,8 @@ public unsafe struct HeapDebug
     private HeapEventArray _events;
     private ulong _eventTotal;
     private fixed ulong _kindCount[HeapEventKindNames.Count];
+    // The site table, the event ring and the counts.
+    private SpinLock _lock;
 
     /// <summary>Sets up an empty table (entry 0 = "unknown").</summary>
     public void Init()
@@ -36,6 +42,7 @@ public unsafe struct HeapDebug
         for (int i = 0; i < name.Length; i++) unknown.File[i] = (byte)name[i];
         unknown.FileLength = (uint)name.Length;
         _siteCount = 1;
+        _lock.Init(LockRank.Diagnostics);
     }
 
     /// <summary>Sites in use (entry 0 included).</summary>
@@ -68,6 +75,15 @@ public unsafe struct HeapDebug
     public uint Site(string file, int line)
     {
         if (file == null || file.Length == 0) return 0;
+        _lock.Acquire();
+        uint site = SiteLocked(file, line);
+        _lock.Release();
+        return site;
+    }
+
+    private uint SiteLocked(string file, int line)
+    {
+        if (file == null || file.Length == 0) return 0;
         ulong h = 0xcbf29ce484222325UL;
         for (int i = 0; i < file.Length; i++) { h ^= file[i]; h *= 0x100000001b3UL; }
         h ^= (uint)line; h *= 0x100000001b3UL;
@@ -98,6 +114,13 @@ public unsafe struct HeapDebug
     /// <summary>Counts an allocation of <paramref name="bytes"/> at <paramref name="site"/>.</summary>
     public void Allocated(uint site, ulong bytes)
     {
+        _lock.Acquire();
+        AllocatedLocked(site, bytes);
+        _lock.Release();
+    }
+
+    private void AllocatedLocked(uint site, ulong bytes)
+    {
         if (site >= SiteCapacity) site = 0;
         ref AllocationSite s = ref _sites[(int)site];
         s.LiveObjects++;
@@ -107,6 +130,13 @@ public unsafe struct HeapDebug
 
     /// <summary>Counts the free of an allocation of <paramref name="bytes"/> made at <paramref name="site"/>.</summary>
     public void Released(uint site, ulong bytes)
+    {
+        _lock.Acquire();
+        ReleasedLocked(site, bytes);
+        _lock.Release();
+    }
+
+    private void ReleasedLocked(uint site, ulong bytes)
     {
         if (site >= SiteCapacity) site = 0;
         ref AllocationSite s = ref _sites[(int)site];
@@ -118,6 +148,13 @@ public unsafe struct HeapDebug
     /// <summary>A live allocation from <paramref name="site"/> changed size in place (krealloc).</summary>
     public void Resized(uint site, ulong oldBytes, ulong newBytes)
     {
+        _lock.Acquire();
+        ResizedLocked(site, oldBytes, newBytes);
+        _lock.Release();
+    }
+
+    private void ResizedLocked(uint site, ulong oldBytes, ulong newBytes)
+    {
         if (site >= SiteCapacity) site = 0;
         ref AllocationSite s = ref _sites[(int)site];
         if (s.LiveObjects == 0 || s.LiveBytes < oldBytes) Panic.Fail("heap: resize of an allocation its site does not count", site);
@@ -126,6 +163,13 @@ public unsafe struct HeapDebug
 
     /// <summary>Records a finding.</summary>
     public void Record(HeapEventKind kind, Status status, ulong address, uint allocSite, uint freeSite)
+    {
+        _lock.Acquire();
+        RecordLocked(kind, status, address, allocSite, freeSite);
+        _lock.Release();
+    }
+
+    private void RecordLocked(HeapEventKind kind, Status status, ulong address, uint allocSite, uint freeSite)
     {
         ref HeapEvent e = ref _events[(int)(_eventTotal % EventCapacity)];
         e.Kind = kind;

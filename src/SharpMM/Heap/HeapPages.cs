@@ -1,5 +1,8 @@
 using System.Runtime.CompilerServices;
+using System.Threading;
+using SpinLock = SharpMM.Concurrency.SpinLock;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Physical;
 
 namespace SharpMM.Heap;
@@ -11,21 +14,40 @@ namespace SharpMM.Heap;
 /// <see cref="DescriptorPool"/>, the mode, the debug bookkeeping, the registry of live caches
 /// (for reports and for reclaim) and the page counters behind /proc/meminfo's Slab line.
 ///
-/// Under memory pressure (the allocator has no block for a new slab or large allocation) every
-/// cache is shrunk (magazines flushed, empty slabs released), the allocator's per-CPU page
+/// Under memory pressure (the allocator has no block for a new slab or large allocation) the
+/// other CPUs are asked to give back their cached objects (drain on demand, below), the current
+/// CPU's are flushed, every cache's empty slabs are released, the allocator's per-CPU page
 /// lists are drained, and the request is retried once.
 ///
+/// Several CPUs. The page source calls, the descriptor pool, the page and large-allocation
+/// counters and the cache registry are under the page lock (<see cref="LockRank.HeapPages"/>),
+/// which a CPU may take while holding a cache lock (a slab released by a flush), never the other
+/// way round; the buddy allocator's zone lock comes after it. Nothing is held while the heap
+/// waits for other CPUs or reclaims. Each CPU's hot slot, magazines and failure status are its
+/// own.
+/// <para>Drain on demand. A CPU's per-CPU layers can only be changed by that CPU (its fast paths
+/// take no lock), and not from an interrupt handler either (the interrupt may arrive in the
+/// middle of a magazine push). So a CPU short of pages bumps a drain generation, sends
+/// <see cref="CpuRequest.DrainSlabCaches"/> to the other CPUs (to wake them: the handler itself
+/// does nothing), and waits a bounded time for each to reach a safe point (its next slab slow
+/// path, or <see cref="DrainIfRequested"/> from the host's idle loop) and report the
+/// generation drained. A CPU that does not answer in time (busy with no slow path, or blocked)
+/// keeps its objects; the retry then goes ahead without them.</para>
+///
 /// Must not move after <see cref="Init"/>: caches and descriptors point at it.
-/// Not done: locking (one CPU; the caller serialises).
 /// </summary>
 public unsafe struct HeapPages
 {
-    /// <summary>CPUs with their own magazines and hot slot. One today.</summary>
-    public const int MaxCpus = 1;
-    /// <summary>The running CPU's index into the per-CPU arrays. With one CPU, a constant; with
-    /// more, the arch layer's CPU number (and no other change to the fast paths, which touch only
-    /// that CPU's magazine and hot slot; refill, flush and the lists would then need a lock).</summary>
-    public const int CurrentCpu = 0;
+    /// <summary>Relax turns a CPU short of pages waits for the others to drain.</summary>
+    public const int DrainWaitSpins = 1 << 15;
+
+    // Bumped by every drain request (of any heap); each heap records per CPU the last one drained.
+    private static int s_drainGeneration;
+
+    /// <summary>The index of the caller's per-CPU state: 0 while one CPU is online (a CPU numbered n
+    /// runs heap code only while more than n are online), else <see cref="Cpu.Current"/>. The
+    /// fast paths decide the same way (<see cref="SlabCache"/>).</summary>
+    public static int CurrentCpu => Cpu.Online == 1 ? 0 : Cpu.Current;
 
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
@@ -43,7 +65,12 @@ public unsafe struct HeapPages
     private ulong _largeBytes;
     private ulong _largeCount;
     private ulong _reclaims;
-    private Status _failure;
+    private PerCpuStatus _failure;
+    private PerCpuWords _drained;
+    private ulong _drainRequests;
+    private ulong _drainTimeouts;
+    // The page source, the descriptor pool, the counters above and the cache registry.
+    private SpinLock _lock;
     private bool _hotEnabled;
     private bool _ready;
 
@@ -76,9 +103,17 @@ public unsafe struct HeapPages
         _debug = dbg;
         _config = config;
         _hotEnabled = config.Mode == HeapMode.Fast && config.MagazineCapacity != 0;
+        _lock.Init(LockRank.HeapPages);
+        int generation = Volatile.Read(ref s_drainGeneration);
+        for (int c = 0; c < Cpu.MaxCpus; c++) _drained[c].Value = generation;
+        Cpu.SetRequestHandler(CpuRequest.DrainSlabCaches, &OnDrainRequest);
         _ready = true;
         return Status.Ok;
     }
+
+    // The drain request's interrupt only wakes the CPU: its per-CPU layers may be half changed
+    // under the interrupt, so it drains at its next safe point (see the type's summary).
+    private static void OnDrainRequest() { }
 
     /// <summary>True after a successful <see cref="Init"/>.</summary>
     public readonly bool IsReady => _ready;
@@ -105,6 +140,12 @@ public unsafe struct HeapPages
     public readonly ulong LargeCount => _largeCount;
     /// <summary>Times memory pressure made the heap shrink every cache.</summary>
     public readonly ulong Reclaims => _reclaims;
+    /// <summary>Drain requests sent to other CPUs under memory pressure.</summary>
+    public readonly ulong DrainRequests => _drainRequests;
+    /// <summary>Drain requests some CPU did not answer within <see cref="DrainWaitSpins"/>.</summary>
+    public readonly ulong DrainTimeouts => _drainTimeouts;
+    /// <summary>The page lock's statistics.</summary>
+    public readonly LockStats LockStats => _lock.Stats;
     /// <summary>Slab descriptors in use.</summary>
     public readonly ulong Descriptors => _descriptors.SlotsUsed;
     /// <summary>Pages of heap metadata: descriptor pages, debug state (the owner words are
@@ -162,35 +203,53 @@ public unsafe struct HeapPages
 
     // ---- used by the caches and the large-allocation path ----
 
-    /// <summary>The reason the last pointer-returning allocation returned null (read once).</summary>
+    /// <summary>The reason the current CPU's last pointer-returning allocation returned null (read once).</summary>
     internal Status TakeFailure()
     {
-        Status s = _failure;
-        _failure = Status.Ok;
+        ref Status slot = ref _failure[CurrentCpu];
+        Status s = slot;
+        slot = Status.Ok;
         return s == Status.Ok ? Status.OutOfMemory : s;
     }
 
-    internal void SetFailure(Status s) => _failure = s;
+    internal void SetFailure(Status s) => _failure[CurrentCpu] = s;
+
+    internal void SetFailure(int cpu, Status s) => _failure[cpu] = s;
 
     internal void Register(SlabCache* c)
     {
+        _lock.Acquire();
         c->NextCache = _firstCache;
         c->PrevCache = null;
         if (_firstCache != null) _firstCache->PrevCache = c;
         _firstCache = c;
+        _lock.Release();
     }
 
     internal void Unregister(SlabCache* c)
     {
+        _lock.Acquire();
         if (c->PrevCache != null) c->PrevCache->NextCache = c->NextCache;
         else _firstCache = c->NextCache;
         if (c->NextCache != null) c->NextCache->PrevCache = c->PrevCache;
         c->NextCache = null;
         c->PrevCache = null;
+        _lock.Release();
     }
 
-    /// <summary>2^order frames; on pressure, shrinks every cache and tries once more.
-    /// Return: Ok; OutOfMemory (nothing held).</summary>
+    // The registered cache after c (the first for null), read under the lock: the walks below
+    // take each cache's lock, which comes before the page lock, so they cannot hold it
+    // throughout. A cache must not be destroyed while the heap may walk to it.
+    private SlabCache* NextRegistered(SlabCache* c)
+    {
+        _lock.Acquire();
+        SlabCache* next = c == null ? _firstCache : c->NextCache;
+        _lock.Release();
+        return next;
+    }
+
+    /// <summary>2^order frames; on pressure, reclaims (see the type's summary) and tries once
+    /// more. Called with no heap lock held. Return: Ok; OutOfMemory (nothing held).</summary>
     internal Status AllocateBlock(uint order, out Pfn pfn, out byte* virt)
     {
         Status s = TryBlock(order, out pfn, out virt);
@@ -201,56 +260,159 @@ public unsafe struct HeapPages
 
     private Status TryBlock(uint order, out Pfn pfn, out byte* virt)
     {
+        _lock.Acquire();
         Status s = _src.Allocate(order, out pfn, out virt);
+        _lock.Release();
         if (s != Status.Ok) return s;
         if (!_frames.HasMetadata(pfn) || !_frames.HasMetadata(pfn.Add((1UL << (int)order) - 1)))
             Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn.Value);
         return s;
     }
 
-    internal void FreeBlock(Pfn pfn, uint order) => _src.Free(pfn, order);
+    internal void FreeBlock(Pfn pfn, uint order)
+    {
+        _lock.Acquire();
+        _src.Free(pfn, order);
+        _lock.Release();
+    }
 
-    // Memory pressure: every cache gives back its magazines' objects and empty slabs, and the
-    // buddy allocator's per-CPU page lists are drained so that freed frames can merge (Linux
-    // drains the per-CPU lists in the allocation slow path for the same reason).
+    // Memory pressure: the other CPUs are asked to give back their cached objects, this CPU
+    // gives back its own, every cache its empty slabs, and the buddy allocator's per-CPU page
+    // lists are drained so that freed frames can merge (Linux drains the per-CPU lists in the
+    // allocation slow path for the same reason). No heap lock is held.
     private void Reclaim()
     {
+        int cpu = CurrentCpu;
+        ulong others = Cpu.OnlineMask & ~(1UL << cpu);
+        int generation = 0;
+        if (others != 0)
+        {
+            generation = Interlocked.Increment(ref s_drainGeneration);
+            Cpu.Kick(others, CpuRequest.DrainSlabCaches);
+        }
+        DrainCpu(cpu);
+        if (others != 0) WaitForDrains(others, generation);
+        _lock.Acquire();
         _reclaims++;
-        ShrinkAll();
+        if (others != 0) _drainRequests++;
+        _lock.Release();
+        for (SlabCache* c = NextRegistered(null); c != null; c = NextRegistered(c)) c->ReleaseEmptySlabs();
+        _lock.Acquire();
         _src.Drain();
+        _lock.Release();
+    }
+
+    // Waits until every CPU of the mask has drained generation `generation` or later, or the
+    // wait runs out. Answers drain requests of this CPU meanwhile (two CPUs short of pages at
+    // once wait for each other).
+    private void WaitForDrains(ulong cpus, int generation)
+    {
+        for (int spin = 0; spin < DrainWaitSpins; spin++)
+        {
+            bool all = true;
+            for (ulong m = cpus; m != 0; m &= m - 1)
+            {
+                int c = System.Numerics.BitOperations.TrailingZeroCount(m);
+                if (Volatile.Read(ref _drained[c].Value) - generation < 0) { all = false; break; }
+            }
+            if (all) return;
+            DrainIfRequested();
+            Cpu.Relax();
+        }
+        _lock.Acquire();
+        _drainTimeouts++;
+        _lock.Release();
+    }
+
+    /// <summary>True when a drain was requested since CPU <paramref name="cpu"/> last drained
+    /// (read by the slab slow paths).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly bool DrainRequested(int cpu) => Volatile.Read(ref s_drainGeneration) != _drained[cpu].Value;
+
+    /// <summary>Drains the current CPU's cached objects if another CPU asked for it. For the
+    /// host at a point where the CPU runs no heap operation (the idle loop).</summary>
+    public void DrainIfRequested()
+    {
+        if (!_ready) return;
+        int cpu = CurrentCpu;
+        if (DrainRequested(cpu)) DrainCpu(cpu);
+    }
+
+    /// <summary>Gives back the current CPU's hot object and magazines of every cache (a CPU
+    /// going idle or offline; the tests' full drain). Must not be called from inside a heap
+    /// operation or an interrupt handler.</summary>
+    public void DrainCurrentCpu()
+    {
+        if (_ready) DrainCpu(CurrentCpu);
+    }
+
+    // CPU `cpu` (the caller) gives back its hot object and every magazine (except one being
+    // refilled), then records the generation it has answered.
+    internal void DrainCpu(int cpu)
+    {
+        int generation = Volatile.Read(ref s_drainGeneration);
+        SlabCache* owner = Hot[cpu].Owner;
+        if (owner != null) owner->EvictHot(cpu);
+        for (SlabCache* c = NextRegistered(null); c != null; c = NextRegistered(c)) c->DrainCpu(cpu);
+        Volatile.Write(ref _drained[cpu].Value, generation);
     }
 
     internal Status AllocateDescriptor(uint bytes, out SlabDescriptor* d)
     {
+        _lock.Acquire();
         Status s = _descriptors.Allocate(_src, bytes, out d);
+        _lock.Release();
         if (s != Status.OutOfMemory) return s;
         Reclaim();
-        return _descriptors.Allocate(_src, bytes, out d);
+        _lock.Acquire();
+        s = _descriptors.Allocate(_src, bytes, out d);
+        _lock.Release();
+        return s;
     }
 
-    internal void FreeDescriptor(SlabDescriptor* d) => _descriptors.Free(_src, d);
+    internal void FreeDescriptor(SlabDescriptor* d)
+    {
+        _lock.Acquire();
+        _descriptors.Free(_src, d);
+        _lock.Release();
+    }
 
-    internal void SlabPagesChanged(long delta) => _slabPages = (ulong)((long)_slabPages + delta);
+    // A slab's frames, descriptor and page count back, under one acquisition of the page lock
+    // (the caller holds the slab's cache lock).
+    internal void ReleaseSlabPages(SlabDescriptor* d, Pfn pfn, uint order)
+    {
+        ReleaseOwner(pfn, 1UL << (int)order);
+        _lock.Acquire();
+        _descriptors.Free(_src, d);
+        _src.Free(pfn, order);
+        _slabPages -= 1UL << (int)order;
+        _lock.Release();
+    }
+
+    internal void SlabPagesChanged(long delta)
+    {
+        _lock.Acquire();
+        _slabPages = (ulong)((long)_slabPages + delta);
+        _lock.Release();
+    }
 
     internal void LargeChanged(long pages, long bytes, long count)
     {
+        _lock.Acquire();
         _largePages = (ulong)((long)_largePages + pages);
         _largeBytes = (ulong)((long)_largeBytes + bytes);
         _largeCount = (ulong)((long)_largeCount + count);
+        _lock.Release();
     }
 
-    /// <summary>Shrinks every registered cache (flushes magazines, releases empty slabs).
-    /// Return: pages given back to the buddy allocator.</summary>
+    /// <summary>Flushes the current CPU's hot object and magazines and releases every cache's
+    /// empty slabs (objects cached by other CPUs stay: they drain themselves, see
+    /// <see cref="DrainCurrentCpu"/>). Return: pages given back to the buddy allocator.</summary>
     public ulong ShrinkAll()
     {
-        for (int c = 0; c < MaxCpus; c++)
-        {
-            SlabCache* owner = Hot[c].Owner;
-            if (owner != null) owner->EvictHot(c);
-            else Hot[c].Clear();
-        }
+        DrainCpu(CurrentCpu);
         ulong pages = 0;
-        for (SlabCache* c = _firstCache; c != null; c = c->NextCache) pages += c->Shrink();
+        for (SlabCache* c = NextRegistered(null); c != null; c = NextRegistered(c)) pages += c->ReleaseEmptySlabs();
         return pages;
     }
 

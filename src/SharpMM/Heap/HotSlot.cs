@@ -2,44 +2,31 @@ namespace SharpMM.Heap;
 
 /// <summary>
 /// A CPU's one-object cache in front of all caches of a heap: the most recently freed slab
-/// object (a magazine of one that any cache can fill). Three states:
-/// <code>
-///   empty   OwnerWord = 0
-///   parked  OwnerWord = cache            the object is free, waiting to be handed out again
-///   lent    OwnerWord = cache | Lent     it was handed out from here and not freed since
-/// </code>
-/// The object keeps its allocated bit in every state, so the hot pair (free, then allocate from
-/// the same cache) touches neither a bitmap nor a magazine: allocation compares
-/// <see cref="OwnerWord"/> with its cache and marks the object lent; a free whose pointer equals
-/// <see cref="Object"/> needs no lookup (a lent object is known to be live: it was handed out
-/// and every free of it comes here first), it turns lent back into parked, and a parked object
-/// freed again is a double free. Any other free takes the slot: a parked object moves to its
-/// cache's magazine (its allocated bit cleared through <see cref="Mark"/>), a lent one is simply
-/// forgotten (it is an ordinary allocated object). A parked object whose slab is at least a
-/// quarter free goes back to the slab instead of the magazine, so that sparse slabs drain.
+/// object, parked (a magazine of one that any cache can fill). Empty when
+/// <see cref="OwnerWord"/> is 0; the other fields then mean nothing. A parked object is free: its
+/// allocated byte is 0, as in a magazine, so a second free of it is refused wherever it is
+/// made, on this CPU or another. Allocation from a cache whose object is parked takes it (marks
+/// it allocated and empties the slot); a free parks its object and moves the one parked before
+/// into that object's cache's magazine, or straight back to its slab when that slab is at
+/// least a quarter free, so that sparse slabs drain.
+/// <para>Only its CPU touches a slot, except when every CPU is quiescent (validation).</para>
 /// </summary>
 public unsafe struct HotSlot
 {
-    /// <summary>Low bit of <see cref="OwnerWord"/>: the object is handed out.</summary>
-    public const ulong Lent = 1;
-
-    /// <summary>The object's address (0 when empty).</summary>
+    /// <summary>The object's address.</summary>
     public ulong Object;
-    /// <summary>Its allocated bit, an <see cref="AllocMark"/>.</summary>
+    /// <summary>The address of its allocated byte.</summary>
     public ulong Mark;
-    /// <summary>Its cache's address, with <see cref="Lent"/> while it is handed out (0: empty).</summary>
+    /// <summary>Its cache's address (0: empty).</summary>
     public ulong OwnerWord;
     /// <summary>Its slab (to send it back there, not to the magazine, when the slab is sparse).</summary>
     public SlabDescriptor* Slab;
 
     /// <summary>The object's cache (null when empty).</summary>
-    public readonly SlabCache* Owner => (SlabCache*)(OwnerWord & ~Lent);
+    public readonly SlabCache* Owner => (SlabCache*)OwnerWord;
 
-    /// <summary>True while the object waits free in the slot.</summary>
-    public readonly bool IsParked => OwnerWord != 0 && (OwnerWord & Lent) == 0;
-
-    /// <summary>True while the object is handed out.</summary>
-    public readonly bool IsLent => (OwnerWord & Lent) != 0;
+    /// <summary>True while an object waits in the slot.</summary>
+    public readonly bool IsParked => OwnerWord != 0;
 
     /// <summary>Empties the slot.</summary>
     public void Clear()

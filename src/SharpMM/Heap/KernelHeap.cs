@@ -21,18 +21,20 @@ namespace SharpMM.Heap;
 /// front; the returned pointer is the block's start + 16. The frames' owner words
 /// (<see cref="FrameOwner"/>) mark the block's first frame (with its order) and its other frames.
 ///
-/// kfree trusts nothing it is given. The CPU's lent hot object is recognised by identity (the
-/// slot handed it out and every free of it comes here first); the parked one is a double free.
-/// A pointer in a slab frame must be an object boundary (else Misaligned) whose allocated bit
-/// is set (else DoubleFree: freed before, or never handed out). Any other pointer must
+/// kfree trusts nothing it is given. A pointer in a slab frame must be an object boundary (else
+/// Misaligned) whose allocated byte is set (else DoubleFree: freed before, on any CPU, or never
+/// handed out). Any other pointer must
 /// translate to a frame of RAM (else OutOfRange) that starts a live large block (a freed one,
 /// or any frame the allocator holds free: DoubleFree; another frame of a live one: Misaligned;
 /// anything else: NotAllocated), sit exactly 16 bytes into it (else Misaligned), and its header's magic and
 /// size must agree with each other, the size must be a large one and fit the block's order
 /// (else Malformed). kfree(null) does nothing. A refused free changes nothing.
 ///
-/// The heap must not move after <see cref="Init"/> (its caches are pointed at). One CPU, no
-/// locking. Not done here: large blocks built from scattered frames (a mapper maps one contiguous
+/// Several CPUs may call every operation at once: kmalloc and kfree of small objects touch only
+/// the current CPU's hot slot and magazine (see <see cref="SlabCache"/>); large blocks take the
+/// heap's page lock for the allocator and the counters (see <see cref="HeapPages"/>).
+/// <see cref="Validate"/>, <see cref="Destroy"/> and the reports want every CPU quiescent.
+/// The heap must not move after <see cref="Init"/> (its caches are pointed at). Not done here: large blocks built from scattered frames (a mapper maps one contiguous
 /// buddy block), __GFP flags (every request may take kernel-zone memory), kmalloc_array
 /// overflow helpers.
 /// </summary>
@@ -175,22 +177,10 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Kfree(void* ptr, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        ref HotSlot hot = ref _pages.Hot[HeapPages.CurrentCpu];
-        if ((ulong)ptr == hot.Object)
-        {
-            // The CPU's hot object: lent (handed out by the slot and not freed since) goes back
-            // to parked with no lookup; anything else here is null or a double free.
-            ulong owner = hot.OwnerWord;
-            if ((owner & HotSlot.Lent) != 0) { hot.OwnerWord = owner ^ HotSlot.Lent; return Status.Ok; }
-            return RefuseHot(ptr, file, line);
-        }
         SlabDescriptor* d = _pages.SlabOf(ptr);
         if (d != null) return SlabCache.FreeObject((HeapPages*)Unsafe.AsPointer(ref _pages), d, ptr, file, line);
         return FreeOther(ptr, file, line);
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private Status RefuseHot(void* ptr, string file, int line) => ptr == null ? Status.Ok : Refused(ptr, Status.DoubleFree, file, line);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeOther(void* ptr, string file, int line)
@@ -283,9 +273,7 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         {
             ulong idx = SlabDescriptor.IndexOf(d, (ulong)ptr);
             if (idx >= d->Total) return Status.Misaligned;
-            if ((SlabDescriptor.AllocBits(d)[idx >> 6] & (1UL << (int)idx)) == 0) return Status.DoubleFree;
-            for (int cpu = 0; cpu < HeapPages.MaxCpus; cpu++)
-                if (_pages.Hot[cpu].Object == (ulong)ptr && _pages.Hot[cpu].IsParked) return Status.DoubleFree; // freed, waiting in a hot slot
+            if (SlabDescriptor.AllocBytes(d)[idx] == 0) return Status.DoubleFree;
             SlabCache* c = d->Cache;
             uint bytes = (c->ObjectSize + c->Alignment - 1) & ~(c->Alignment - 1);
             if (_pages.IsDebug)
@@ -361,14 +349,17 @@ public unsafe struct KernelHeap<TFrames, TMapper>
 
     // ---------------------------------------------------------------- pressure, teardown, checks
 
-    /// <summary>Flushes every cache's magazines and returns every empty slab. Return: pages
+    /// <summary>Flushes the current CPU's hot object and magazines and returns every empty slab
+    /// (other CPUs drain theirs with <see cref="HeapPages.DrainCurrentCpu"/>). Return: pages
     /// given back to the buddy allocator.</summary>
     public ulong Shrink() => _pages.ShrinkAll();
 
     /// <summary>
-    /// Tears the heap down and gives every page back to the buddy allocator. Return: Ok;
-    /// InvalidArgument (nothing freed; magazines and empty slabs have been given back) while any
-    /// kmalloc object or large block is live or a custom cache still exists.
+    /// Tears the heap down and gives every page back to the buddy allocator. Every other CPU
+    /// must have drained its cached objects (<see cref="HeapPages.DrainCurrentCpu"/>) and be
+    /// done with the heap. Return: Ok; InvalidArgument (nothing freed; the current CPU's cached
+    /// objects and empty slabs have been given back) while any kmalloc object or large block is
+    /// live, another CPU still caches objects, or a custom cache still exists.
     /// </summary>
     public Status Destroy()
     {
@@ -388,8 +379,8 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     }
 
     /// <summary>
-    /// O(frames of RAM + slabs) consistency check of the whole heap; panics naming the first
-    /// broken invariant: every cache (<see cref="SlabCache.Validate"/>), slab pages equal the
+    /// O(frames of RAM + slabs) consistency check of the whole heap, with every CPU quiescent;
+    /// panics naming the first broken invariant: every cache (<see cref="SlabCache.Validate"/>), slab pages equal the
     /// caches' slabs, descriptors in use equal the slabs, and the owner words' large-block
     /// marks equal the live large allocations and their pages.
     /// </summary>

@@ -6,8 +6,8 @@ namespace SharpMM.Heap;
 /// A per-CPU object cache in front of a slab cache: a stack of object pointers (jemalloc's
 /// tcache bins, SLUB's sheaves), not a free list threaded through the objects, so neither
 /// allocation nor free writes into an object. Allocation pops (and sets the object's allocated
-/// bit through <see cref="MagazineEntry.Mark"/>); free pushes (after the slab's bitmap said the
-/// object was handed out). An empty magazine is refilled with <see cref="Batch"/> objects from
+/// byte through <see cref="MagazineEntry.Mark"/>); free pushes (after the allocated byte said the
+/// object was handed out, and cleared it). An empty magazine is refilled with <see cref="Batch"/> objects from
 /// the slab lists; a full one returns its oldest <see cref="Batch"/> objects to their slabs.
 /// Capacity 0 (debug mode, or magazines turned off) sends every operation to the slab lists.
 /// </summary>
@@ -22,7 +22,9 @@ public struct Magazine
     public uint Capacity;
     /// <summary>Objects moved per refill or flush.</summary>
     public uint Batch;
-    private uint _pad;
+    /// <summary>Nonzero while a refill of this magazine is under way (it may wait for pages with
+    /// the cache unlocked; a drain on the same CPU then leaves the magazine alone).</summary>
+    public uint Refilling;
     /// <summary>The stack; entries [0, Count) are valid, the top is Count - 1.</summary>
     public MagazineSlots Slots;
 

@@ -1,13 +1,14 @@
 namespace SharpMM.Heap;
 
 /// <summary>
-/// One object parked in a per-CPU magazine: its address and where its allocated bit lives, so
-/// that handing it out again sets the bit without finding the slab (<see cref="AllocMark"/>).
+/// One object parked in a per-CPU magazine: its address and the address of its allocated byte
+/// (<see cref="SlabDescriptor.AllocBytes"/>), so that handing it out again marks it without
+/// finding the slab.
 /// </summary>
 public struct MagazineEntry
 {
     /// <summary>The object's address.</summary>
     public ulong Object;
-    /// <summary>Its allocated bit (<see cref="AllocMark"/>: bitmap word address &lt;&lt; 6 | bit index).</summary>
+    /// <summary>The address of its allocated byte in its slab's descriptor.</summary>
     public ulong Mark;
 }

@@ -1,7 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Threading;
+using SpinLock = SharpMM.Concurrency.SpinLock;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Physical;
 
@@ -10,31 +13,41 @@ namespace SharpMM.Heap;
 /// <summary>
 /// A slab cache: objects of one size and alignment carved from slabs of 2^order buddy pages.
 ///
-/// Algorithm. Each slab has an off-slab <see cref="SlabDescriptor"/> with two bitmaps (handed
-/// out; free in the slab) and sits on a list by how many of its objects are in use: full,
+/// Algorithm. Each slab has an off-slab <see cref="SlabDescriptor"/> (a byte per object: handed
+/// out; a bitmap: free in the slab) and sits on a list by how many of its objects are in use: full,
 /// partial (binned by log2 of the objects free), empty. In front of the lists sit two per-CPU
 /// layers that hold object pointers, never links inside objects: this cache's
 /// <see cref="Magazine"/> (a stack, refilled and flushed a batch at a time) and the heap's
 /// <see cref="HotSlot"/> (the one object freed last, whatever its cache).
 ///
-/// Allocation: the hot object when it belongs to this cache (marked lent; nothing else
-/// written); else a magazine pop, setting the object's allocated bit; an empty magazine is
-/// refilled from the fullest partial slabs first, then kept empty slabs, then a new slab.
-/// Free (<see cref="FreeObject"/>): the lent hot object goes back to parked with no lookup;
-/// any other pointer is looked up in the frame table (its frame's owner word), must be an object
-/// boundary (else Misaligned) with its allocated bit set (else DoubleFree), and is parked in
-/// the hot slot; the object parked there before moves on, into its cache's magazine (bit
-/// cleared; a full magazine first returns its oldest batch to the slabs) or, when its slab is
-/// at least a quarter free, straight back to that slab so sparse slabs drain. Only refills and
-/// flushes touch the lists. Empty slabs beyond <see cref="HeapConfig.KeepEmptySlabs"/> go back
-/// to the buddy allocator as soon as they are empty; <see cref="Shrink"/> empties the
-/// per-CPU layers and returns every empty slab.
+/// Allocation: the hot object when it belongs to this cache; else a magazine pop; either sets
+/// the object's allocated byte. An empty magazine is refilled from the fullest partial slabs
+/// first, then kept empty slabs, then a new slab.
+/// Free (<see cref="FreeObject"/>): the pointer is looked up in the frame table (its frame's
+/// owner word), must be an object boundary (else Misaligned) with its allocated byte set (else
+/// DoubleFree); the byte is cleared and the object parked in the hot slot; the object parked
+/// there before moves on, into its cache's magazine (a full magazine first returns its oldest
+/// batch to the slabs) or, when its slab is at least a quarter free, straight back to that slab
+/// so sparse slabs drain. Only refills and flushes touch the lists. Empty slabs beyond
+/// <see cref="HeapConfig.KeepEmptySlabs"/> go back to the buddy allocator as soon as they are
+/// empty; <see cref="Shrink"/> empties the current CPU's layers and returns every empty slab.
+///
+/// Several CPUs. The per-CPU layers belong to their CPU: its fast paths read and write them
+/// without a lock or a locked instruction, and no other CPU touches them (objects have no home
+/// CPU, as in Bonwick's magazines: an object freed on another CPU than the one that allocated
+/// it simply joins the freeing CPU's layers). The lists, the free bitmaps, InUse and the counts
+/// are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
+/// flushes, returns to a sparse slab, debug mode and shrinking. Pages for a new slab are
+/// allocated with the lock released (the heap's page lock and the buddy allocator's zone lock
+/// come after it in the lock order, and memory pressure makes the heap shrink every cache).
+/// A CPU's layers are given back by that CPU only (<see cref="DrainCpu"/>), when the heap asks
+/// (<see cref="HeapPages"/>: drain on demand).
 ///
 /// Why a double free is caught although freed objects wait in per-CPU layers: an object's
-/// allocated bit is cleared when it enters a magazine and set when it leaves, so there the bit
-/// means "handed out"; the hot slot keeps the bit set and is checked by identity instead (a
-/// free of the parked object is a double free). Either costs one compare on a line the free
-/// reads anyway.
+/// allocated byte is cleared when it is freed and set when it is handed out again, whichever
+/// CPU does either, so the byte means "handed out" wherever the object waits. Two frees of one
+/// object racing on two CPUs may both pass the check (a check and clear in one step would need
+/// a locked instruction on every free).
 ///
 /// Geometry: slot = object size rounded up to the alignment (at least 8); the slab order is the
 /// smallest of 0..3 that holds at least 8 objects (larger when one object needs more), at most
@@ -49,8 +62,8 @@ namespace SharpMM.Heap;
 /// every operation checks the object on the slab lists.
 ///
 /// A cache lives where its creator put it and must not move while it exists (descriptors and
-/// the heap's registry point at it). Not done: locking (one CPU), NUMA nodes, constructors,
-/// RCU-deferred freeing, merging of caches with the same geometry.
+/// the heap's registry point at it). Not done: NUMA nodes, constructors, RCU-deferred freeing,
+/// merging of caches with the same geometry.
 /// </summary>
 public unsafe struct SlabCache
 {
@@ -86,10 +99,12 @@ public unsafe struct SlabCache
         public uint Magic;
     }
 
-    // Hot: read by every allocation and free (the heap pointer and the magazine counts share
+    // Hot: read by every allocation and free (the heap pointer and CPU 0's magazine counts share
     // the first cache line).
     private HeapPages* _pages;
     private PerCpuMagazines _cpu;
+    // The lists, their counts, the slabs' free bitmaps and InUse, _inUse and the slab counters.
+    private SpinLock _lock;
     private fixed ulong _head[Lists];
     private fixed ulong _count[Lists];
     private ulong _inUse;
@@ -109,7 +124,6 @@ public unsafe struct SlabCache
     private uint _keepEmpty;
     private bool _debug;
     private bool _live;
-    private bool _refilling;
     private int _nameLength;
     private fixed byte _name[NameBytes];
 
@@ -172,13 +186,14 @@ public unsafe struct SlabCache
             if (bySize < 8) bySize = 8;
             if (cap > bySize) cap = bySize;
         }
-        for (int c = 0; c < HeapPages.MaxCpus; c++)
+        for (int c = 0; c < Cpu.MaxCpus; c++)
         {
             ref Magazine m = ref _cpu[c];
             m.Count = 0;
             m.Capacity = cap;
             m.Batch = cap == 0 ? 0 : (cap + 1) / 2;
         }
+        _lock.Init(LockRank.SlabCache);
         int n = 0;
         if (name != null)
             for (; n < name.Length && n < NameBytes; n++)
@@ -193,9 +208,11 @@ public unsafe struct SlabCache
     }
 
     /// <summary>
-    /// Destroys the cache (kmem_cache_destroy): flushes the magazines and returns every slab.
-    /// Return: Ok; InvalidArgument when the cache is not live or objects are still allocated
-    /// (then the cache stays usable; only its cached memory has been given back).
+    /// Destroys the cache (kmem_cache_destroy): flushes the current CPU's magazine and returns
+    /// every slab. Objects cached by other CPUs must have been drained first
+    /// (<see cref="HeapPages.DrainCurrentCpu"/> on each), and nothing may use the cache
+    /// meanwhile. Return: Ok; InvalidArgument when the cache is not live or objects are still
+    /// allocated or cached (then the cache stays usable; only its cached memory has been given back).
     /// </summary>
     public Status Destroy()
     {
@@ -243,20 +260,24 @@ public unsafe struct SlabCache
     public readonly ulong FullSlabs => _count[FullList];
     /// <summary>Objects in all slabs.</summary>
     public readonly ulong TotalObjects => Slabs * _objects;
-    /// <summary>Objects parked in the per-CPU magazines and hot slots.</summary>
+    /// <summary>Objects parked in the per-CPU magazines and hot slots (of every CPU: a snapshot
+    /// while other CPUs run).</summary>
     public readonly ulong CpuCachedObjects
     {
         get
         {
             ulong n = 0;
-            for (int c = 0; c < HeapPages.MaxCpus; c++)
+            for (int c = 0; c < Cpu.MaxCpus; c++)
             {
                 n += _cpu[c].Count;
-                if (_live && _pages->Hot[c].OwnerWord == (ulong)ReadonlySelf) n++; // parked, not lent
+                if (_live && _pages->Hot[c].OwnerWord == (ulong)ReadonlySelf) n++;
             }
             return n;
         }
     }
+
+    /// <summary>The cache lock's statistics (acquisitions, contention, spin time).</summary>
+    public readonly LockStats LockStats => _lock.Stats;
     /// <summary>Objects handed out to callers.</summary>
     public readonly ulong ActiveObjects => _inUse - CpuCachedObjects;
     /// <summary>Slabs taken from the buddy allocator so far.</summary>
@@ -264,7 +285,7 @@ public unsafe struct SlabCache
     /// <summary>Slabs given back so far.</summary>
     public readonly ulong SlabsReleased => _slabsReleased;
     /// <summary>Magazine capacity (0: no per-CPU layer).</summary>
-    public readonly uint MagazineCapacity => _cpu[HeapPages.CurrentCpu].Capacity;
+    public readonly uint MagazineCapacity => _cpu[0].Capacity;
 
     /// <summary>Writes the cache's name.</summary>
     public readonly void WriteName<TSink>(ref TextWriter<TSink> w) where TSink : struct, ITextSink
@@ -288,7 +309,9 @@ public unsafe struct SlabCache
         if (_pages == null) { obj = null; return Status.InvalidArgument; } // never created
         void* p = AllocateSized(_objectSize, file, line);
         obj = p;
-        return p != null ? Status.Ok : _pages->TakeFailure();
+        if (p == null) return _pages->TakeFailure();
+        CacheEvents.Allocated(Self, p);
+        return Status.Ok;
     }
 
     /// <summary>Allocation for a request of <paramref name="requested"/> bytes (at most the
@@ -301,80 +324,111 @@ public unsafe struct SlabCache
 
     /// <summary>The allocation fast path, given the heap and the cache (kmalloc passes both
     /// from addresses it already has, so no load stands between the call and the hot-slot
-    /// check): the hot slot when it holds an object of this cache, else the magazine.</summary>
+    /// check): the CPU's hot slot when it holds an object of this cache, else the CPU's
+    /// magazine. Touches nothing another CPU writes (the allocated byte is the object's own).
+    /// <para>With one CPU online the CPU is 0 and the path contains no call. With more, the
+    /// whole operation moves out of line, because finding the current CPU calls the host's hook:
+    /// a call inside the fast path makes the JIT keep the caller's values on the stack on every
+    /// operation (W3 measured 2x slower), a tail call costs only the call.</para></summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* AllocateFrom(HeapPages* hp, SlabCache* c, uint requested, string file, int line)
     {
-        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
+        if (Cpu.Online != 1) return AllocateOnCurrentCpu(hp, c, requested, file, line);
+        return AllocateOn(hp, c, 0, requested, file, line);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* AllocateOnCurrentCpu(HeapPages* hp, SlabCache* c, uint requested, string file, int line) =>
+        AllocateOn(hp, c, Cpu.Current, requested, file, line);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void* AllocateOn(HeapPages* hp, SlabCache* c, int cpu, uint requested, string file, int line)
+    {
+        ref HotSlot hot = ref hp->Hot[cpu];
         if (hot.OwnerWord == (ulong)c)
         {
-            // The object freed last, parked with its allocated bit set: lend it out.
-            hot.OwnerWord = (ulong)c | HotSlot.Lent;
+            // The object freed last on this CPU: hand it out again.
+            *(byte*)hot.Mark = 1;
+            hot.OwnerWord = 0;
             return (void*)hot.Object;
         }
-        ref Magazine m = ref c->_cpu[HeapPages.CurrentCpu];
+        ref Magazine m = ref c->_cpu[cpu];
         uint n = m.Count;
-        if (n == 0) return c->AllocateSlow(requested, file, line);
+        if (n == 0) return c->AllocateSlow(cpu, requested, file, line);
         n--;
         ref MagazineEntry e = ref m.At(n);
         m.Count = n;
-        ulong mark = e.Mark;
-        *AllocMark.Word(mark) |= AllocMark.Bit(mark);
+        *(byte*)e.Mark = 1;
         return (void*)e.Object;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void* AllocateSlow(uint requested, string file, int line)
+    private void* AllocateSlow(int cpu, uint requested, string file, int line)
     {
-        Status s = AllocateSlow(requested, out void* obj, file, line);
-        if (s != Status.Ok) { _pages->SetFailure(s); return null; }
+        Status s = AllocateSlow(cpu, requested, out void* obj, file, line);
+        if (s != Status.Ok) { _pages->SetFailure(cpu, s); return null; }
         return obj;
     }
 
-    private Status AllocateSlow(uint requested, out void* obj, string file, int line)
+    private Status AllocateSlow(int cpu, uint requested, out void* obj, string file, int line)
     {
         obj = null;
         if (!_live) return Status.InvalidArgument;
         if (_debug) return AllocateDebug(requested, out obj, file, line);
-        ref Magazine m = ref _cpu[HeapPages.CurrentCpu];
+        // A safe point (no lock held, no per-CPU layer half changed): answer a drain request.
+        if (_pages->DrainRequested(cpu)) _pages->DrainCpu(cpu);
+        ref Magazine m = ref _cpu[cpu];
         Status s;
         if (m.Capacity == 0)
         {
             s = TakeOne(out SlabDescriptor* d, out uint idx);
             if (s != Status.Ok) return s;
-            SlabDescriptor.AllocBits(d)[idx >> 6] |= 1UL << (int)idx;
+            SlabDescriptor.AllocBytes(d)[idx] = 1;
             obj = (void*)(d->Start + (ulong)idx * _slot);
             return Status.Ok;
         }
-        s = Refill(ref m);
-        if (s != Status.Ok) return s;
-        obj = AllocateSized(requested, file, line);
+        if (m.Count == 0)
+        {
+            s = Refill(ref m);
+            if (s != Status.Ok) return s;
+        }
+        obj = AllocateFrom(_pages, Self, requested, file, line);
         return Status.Ok;
     }
 
     // Fills an empty magazine with up to a batch of objects: the fullest partial slabs first,
-    // then kept empty slabs, then new slabs. Lowest addresses end on top. A new slab may meet
-    // memory pressure: the reclaim that follows shrinks every cache, this one too, but leaves
-    // the batch being assembled alone (_refilling), or it would give back what this refill
-    // took and the refill would start over for ever. m.Count stays current entry by entry.
+    // then kept empty slabs, then new slabs. Lowest addresses end on top. A new slab is
+    // allocated with the lock released, and may meet memory pressure: the reclaim that follows
+    // drains this CPU's layers too, but leaves the batch being assembled alone (Refilling), or
+    // it would give back what this refill took and the refill would start over for ever.
+    // m.Count stays current entry by entry.
     private Status Refill(ref Magazine m)
     {
-        _refilling = true;
+        m.Refilling = 1;
         Status s = RefillBatch(ref m);
-        _refilling = false;
+        m.Refilling = 0;
         return s;
     }
 
     private Status RefillBatch(ref Magazine m)
     {
         uint target = m.Batch;
+        _lock.Acquire();
         while (m.Count < target)
         {
             SlabDescriptor* d = FullestWithFree();
-            if (d == null && NewSlab(out d) != Status.Ok) break;
+            if (d == null)
+            {
+                _lock.Release();
+                Status s = NewSlab(out d);
+                _lock.Acquire();
+                if (s != Status.Ok) break;
+                LinkNewSlab(d);
+                continue; // another CPU may have returned objects meanwhile: fullest first still
+            }
             uint before = d->InUse;
-            ulong* a = SlabDescriptor.AllocBits(d);
-            ulong* f = a + _words;
+            byte* a = SlabDescriptor.AllocBytes(d);
+            ulong* f = SlabDescriptor.FreeBits(d);
             for (uint w = 0; w < _words && m.Count < target; w++)
             {
                 ulong bits = f[w];
@@ -383,9 +437,10 @@ public unsafe struct SlabCache
                 {
                     int b = BitOperations.TrailingZeroCount(bits);
                     bits &= bits - 1;
+                    uint idx = w * 64 + (uint)b;
                     ref MagazineEntry e = ref m.At(m.Count);
-                    e.Object = d->Start + (ulong)(w * 64 + (uint)b) * _slot;
-                    e.Mark = AllocMark.Pack(a + w, (uint)b);
+                    e.Object = d->Start + (ulong)idx * _slot;
+                    e.Mark = (ulong)(a + idx);
                     m.Count++;
                     taken++;
                 }
@@ -395,6 +450,7 @@ public unsafe struct SlabCache
             }
             Reclassify(d, before);
         }
+        _lock.Release();
         uint n = m.Count;
         if (n == 0) return Status.OutOfMemory;
         for (uint i = 0, j = n - 1; i < j; i++, j--)
@@ -407,17 +463,23 @@ public unsafe struct SlabCache
     }
 
     // One object straight from the slab lists (debug mode, or magazines off): the lowest free
-    // object of the fullest partial (else empty, else new) slab. Its allocated bit is left to the caller.
+    // object of the fullest partial (else empty, else new) slab. Its allocated byte is left to
+    // the caller. Takes the lock.
     private Status TakeOne(out SlabDescriptor* d, out uint idx)
     {
         idx = 0;
+        _lock.Acquire();
         d = FullestWithFree();
-        if (d == null)
+        while (d == null)
         {
+            _lock.Release();
             Status s = NewSlab(out d);
             if (s != Status.Ok) return s;
+            _lock.Acquire();
+            LinkNewSlab(d);
+            d = FullestWithFree();
         }
-        ulong* f = SlabDescriptor.FreeBits(d, _words);
+        ulong* f = SlabDescriptor.FreeBits(d);
         uint w = 0;
         while (f[w] == 0)
             if (++w == _words) Panic.Fail("heap: slab on the partial or empty list has no free object", (ulong)d);
@@ -428,6 +490,7 @@ public unsafe struct SlabCache
         d->InUse = (ushort)(d->InUse + 1);
         _inUse++;
         Reclassify(d, before);
+        _lock.Release();
         return Status.Ok;
     }
 
@@ -443,26 +506,19 @@ public unsafe struct SlabCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Free(void* obj, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
+        Status s = FreeUnreported(obj, file, line);
+        if (s == Status.Ok && obj != null) CacheEvents.Freed(Self, obj);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status FreeUnreported(void* obj, string file, int line)
+    {
         if (_pages == null) return Status.InvalidArgument; // never created
-        ref HotSlot hot = ref _pages->Hot[HeapPages.CurrentCpu];
-        if ((ulong)obj == hot.Object)
-        {
-            if (hot.OwnerWord == ((ulong)Self | HotSlot.Lent)) { hot.OwnerWord = (ulong)Self; return Status.Ok; }
-            return RejectHot(obj, file, line);
-        }
+        if (obj == null) return Status.Ok;
         SlabDescriptor* d = _pages->SlabOf(obj);
         if (d == null || d->Cache != Self) return RejectForeign(obj, d, file, line);
         return FreeObject(_pages, d, obj, file, line);
-    }
-
-    // A free whose pointer is the hot slot's object but not lent from this cache: null (a
-    // no-op), the parked object (a double free) or another cache's object.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private Status RejectHot(void* obj, string file, int line)
-    {
-        if (obj == null) return Status.Ok;
-        HotSlot hot = _pages->Hot[HeapPages.CurrentCpu];
-        return Reject(obj, hot.Owner != Self ? Status.InvalidArgument : Status.DoubleFree, file, line);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -476,41 +532,53 @@ public unsafe struct SlabCache
 
     /// <summary>
     /// The free path shared by <see cref="Free"/> and kfree, once the frame's owner word has named the
-    /// slab <paramref name="d"/> holding <paramref name="p"/> and the caller has found that
-    /// <paramref name="p"/> is not the hot slot's object: checks the boundary and the allocated
-    /// bit, moves a parked hot object into its cache's magazine and parks <paramref name="p"/>
-    /// in the hot slot. Debug mode and magazines off go to the slab lists instead.
+    /// slab <paramref name="d"/> holding <paramref name="p"/>: checks the boundary and the
+    /// allocated byte, clears it, moves the CPU's parked hot object into its cache's magazine
+    /// and parks <paramref name="p"/> in the hot slot. Debug mode and magazines off go to the
+    /// slab lists instead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Status FreeObject(HeapPages* hp, SlabDescriptor* d, void* p, string file, int line)
     {
+        // One CPU online: CPU 0, no call on the path; more: out of line (see AllocateFrom).
+        if (Cpu.Online != 1) return FreeObjectOnCurrentCpu(hp, d, p, file, line);
+        return FreeObjectOn(hp, d, p, 0, file, line);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Status FreeObjectOnCurrentCpu(HeapPages* hp, SlabDescriptor* d, void* p, string file, int line) =>
+        FreeObjectOn(hp, d, p, Cpu.Current, file, line);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Status FreeObjectOn(HeapPages* hp, SlabDescriptor* d, void* p, int cpu, string file, int line)
+    {
         ulong idx = SlabDescriptor.IndexOf(d, (ulong)p);
         if (idx >= d->Total) return d->Cache->Reject(p, Status.Misaligned, file, line);
-        ulong* w = SlabDescriptor.AllocBits(d) + (idx >> 6);
-        if ((*w & (1UL << (int)idx)) == 0) return d->Cache->Reject(p, Status.DoubleFree, file, line);
+        byte* a = SlabDescriptor.AllocBytes(d) + idx;
+        if (*a == 0) return d->Cache->Reject(p, Status.DoubleFree, file, line);
         if (!hp->HotEnabled) return d->Cache->FreeSlow(d, (uint)idx, p, file, line);
-        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
+        *a = 0;
+        ref HotSlot hot = ref hp->Hot[cpu];
         ulong ownerWord = hot.OwnerWord;
-        if (ownerWord != 0 && (ownerWord & HotSlot.Lent) == 0)
+        if (ownerWord != 0)
         {
             // Move the parked object out: to its slab when that slab is at least a quarter free,
-            // else to its cache's magazine. Rare cases are tail calls (nothing stays live across a call).
+            // else to its cache's magazine. Rare cases are tail calls (nothing stays live across a
+            // call). InUse is read without the cache lock: a hint, and the slab cannot go away
+            // (the parked object keeps it in use).
             SlabCache* owner = (SlabCache*)ownerWord;
             SlabDescriptor* hd = hot.Slab;
-            if ((uint)hd->InUse * 4 <= (uint)hd->Total * 3) return EvictToSparseSlab(owner, hp, d, (uint)idx, p);
-            ulong prev = hot.Object;
-            ref Magazine m = ref owner->_cpu[HeapPages.CurrentCpu];
+            if ((uint)hd->InUse * 4 <= (uint)hd->Total * 3) return EvictToSparseSlab(owner, hp, cpu, d, a, p);
+            ref Magazine m = ref owner->_cpu[cpu];
             uint n = m.Count;
-            if (n >= m.Capacity) return FreeWithFullMagazine(owner, hp, d, (uint)idx, p);
-            ulong mark = hot.Mark;
-            *AllocMark.Word(mark) &= ~AllocMark.Bit(mark);
+            if (n >= m.Capacity) return FreeWithFullMagazine(owner, hp, cpu, d, a, p);
             ref MagazineEntry e = ref m.At(n);
-            e.Object = prev;
-            e.Mark = mark;
+            e.Object = hot.Object;
+            e.Mark = hot.Mark;
             m.Count = n + 1;
         }
         hot.Object = (ulong)p;
-        hot.Mark = AllocMark.Pack(w, idx);
+        hot.Mark = (ulong)a;
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
@@ -523,34 +591,38 @@ public unsafe struct SlabCache
     // (SLUB's frees to a slab other than the CPU slab behave alike). Measured on W3: pages held
     // 1.359x the live bytes without this, 1.334x with it. Then p is parked in the slot.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Status EvictToSparseSlab(SlabCache* owner, HeapPages* hp, SlabDescriptor* d, uint idx, void* p)
+    private static Status EvictToSparseSlab(SlabCache* owner, HeapPages* hp, int cpu, SlabDescriptor* d, byte* a, void* p)
     {
-        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
+        ref HotSlot hot = ref hp->Hot[cpu];
         SlabDescriptor* hd = hot.Slab;
-        ulong mark = hot.Mark;
-        ulong* word = AllocMark.Word(mark);
-        uint hidx = (uint)(word - SlabDescriptor.AllocBits(hd)) * 64 + AllocMark.BitIndex(mark);
-        *word &= ~AllocMark.Bit(mark);
+        uint hidx = (uint)((byte*)hot.Mark - SlabDescriptor.AllocBytes(hd));
+        owner->_lock.Acquire();
         owner->ReturnToSlab(hd, hidx);
         owner->TrimEmpty();
+        owner->_lock.Release();
         hot.Object = (ulong)p;
-        hot.Mark = AllocMark.Of(SlabDescriptor.AllocBits(d), idx);
+        hot.Mark = (ulong)a;
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
     }
 
-    // FreeObject's tail when the hot object's magazine (this cache's) is full: return the
-    // magazine's oldest batch to the slabs, move the hot object into it, park p in the slot.
+    // FreeObject's tail when the hot object's magazine (this CPU's, of the owner cache) is full:
+    // a safe point to answer a drain request; else return the magazine's oldest batch to the
+    // slabs and move the hot object into it. Then park p in the slot.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Status FreeWithFullMagazine(SlabCache* owner, HeapPages* hp, SlabDescriptor* d, uint idx, void* p)
+    private static Status FreeWithFullMagazine(SlabCache* owner, HeapPages* hp, int cpu, SlabDescriptor* d, byte* a, void* p)
     {
-        ref Magazine m = ref owner->_cpu[HeapPages.CurrentCpu];
-        owner->Flush(ref m, m.Batch);
-        ref HotSlot hot = ref hp->Hot[HeapPages.CurrentCpu];
-        owner->EvictInto(ref m, ref hot);
+        if (hp->DrainRequested(cpu)) hp->DrainCpu(cpu);
+        else
+        {
+            ref Magazine m = ref owner->_cpu[cpu];
+            owner->Flush(ref m, m.Batch);
+            owner->EvictInto(ref m, ref hp->Hot[cpu]);
+        }
+        ref HotSlot hot = ref hp->Hot[cpu];
         hot.Object = (ulong)p;
-        hot.Mark = AllocMark.Of(SlabDescriptor.AllocBits(d), idx);
+        hot.Mark = (ulong)a;
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
         return Status.Ok;
@@ -559,23 +631,20 @@ public unsafe struct SlabCache
     private void EvictInto(ref Magazine m, ref HotSlot hot)
     {
         if (hot.OwnerWord != (ulong)Self || m.Count >= m.Capacity) Panic.Fail("heap: hot object evicted into a full or foreign magazine", hot.Object);
-        ulong mark = hot.Mark;
-        *AllocMark.Word(mark) &= ~AllocMark.Bit(mark);
         ref MagazineEntry e = ref m.At(m.Count);
         e.Object = hot.Object;
-        e.Mark = mark;
+        e.Mark = hot.Mark;
         m.Count++;
         hot.Clear();
     }
 
     /// <summary>Empties CPU <paramref name="cpu"/>'s hot slot when it holds an object of this
-    /// cache: a parked object moves into this cache's magazine for that CPU, a lent one is
-    /// forgotten (it stays allocated).</summary>
+    /// cache, moving the object into this cache's magazine for that CPU. Only that CPU may call
+    /// this (or anyone while every CPU is quiescent).</summary>
     internal void EvictHot(int cpu)
     {
         ref HotSlot hot = ref _pages->Hot[cpu];
         if (hot.Owner != Self) return;
-        if (hot.IsLent) { hot.Clear(); return; }
         ref Magazine m = ref _cpu[cpu];
         if (m.Count >= m.Capacity) Flush(ref m, m.Batch);
         EvictInto(ref m, ref hot);
@@ -593,21 +662,25 @@ public unsafe struct SlabCache
     }
 
     // Debug mode, or no per-CPU layer (magazines off): the object goes straight back to its
-    // slab. The object has been validated: a boundary of slab d whose allocated bit is set.
+    // slab. The object has been validated: a boundary of slab d whose allocated byte is set.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeSlow(SlabDescriptor* d, uint idx, void* p, string file, int line)
     {
         if (_debug) return FreeDebug(d, idx, p, file, line);
-        SlabDescriptor.AllocBits(d)[idx >> 6] &= ~(1UL << (int)idx);
+        SlabDescriptor.AllocBytes(d)[idx] = 0;
+        _lock.Acquire();
         ReturnToSlab(d, idx);
         TrimEmpty();
+        _lock.Release();
         return Status.Ok;
     }
 
-    // Returns the oldest `count` entries of a magazine to their slabs.
+    // Returns the oldest `count` entries of a magazine (the caller's CPU's) to their slabs.
     private void Flush(ref Magazine m, uint count)
     {
         if (count > m.Count) count = m.Count;
+        if (count == 0) return;
+        _lock.Acquire();
         for (uint i = 0; i < count; i++)
         {
             ulong obj = m.At(i).Object;
@@ -617,18 +690,19 @@ public unsafe struct SlabCache
             if (idx >= d->Total) Panic.Fail("heap: magazine holds a pointer that is not an object boundary", obj);
             ReturnToSlab(d, (uint)idx);
         }
+        TrimEmpty();
+        _lock.Release();
         uint rest = m.Count - count;
         for (uint i = 0; i < rest; i++) m.At(i) = m.At(i + count);
         m.Count = rest;
-        TrimEmpty();
     }
 
-    // Object idx of slab d becomes free in the slab.
+    // Object idx of slab d becomes free in the slab. Under the lock.
     private void ReturnToSlab(SlabDescriptor* d, uint idx)
     {
-        ulong* f = SlabDescriptor.FreeBits(d, _words) + (idx >> 6);
+        ulong* f = SlabDescriptor.FreeBits(d) + (idx >> 6);
         ulong bit = 1UL << (int)idx;
-        if ((*f & bit) != 0 || (SlabDescriptor.AllocBits(d)[idx >> 6] & bit) != 0)
+        if ((*f & bit) != 0 || SlabDescriptor.AllocBytes(d)[idx] != 0)
             Panic.Fail("heap: object returned to its slab is already free there or still marked allocated", d->Start + (ulong)idx * _slot);
         *f |= bit;
         uint before = d->InUse;
@@ -638,29 +712,49 @@ public unsafe struct SlabCache
     }
 
     /// <summary>
-    /// Flushes every CPU's magazine and gives every empty slab back to the buddy allocator
-    /// (memory pressure). Return: pages given back.
+    /// Gives back CPU <paramref name="cpu"/>'s cached objects of this cache: its hot object, if
+    /// this cache's, and its magazine (unless a refill of it is under way). Only that CPU may
+    /// call this, at a point where it is changing none of its per-CPU layers.
+    /// </summary>
+    internal void DrainCpu(int cpu)
+    {
+        if (!_live) return;
+        EvictHot(cpu);
+        ref Magazine m = ref _cpu[cpu];
+        if (m.Refilling == 0) Flush(ref m, m.Count);
+    }
+
+    /// <summary>
+    /// Flushes the current CPU's hot object and magazine and gives every empty slab back to the
+    /// buddy allocator (memory pressure). Other CPUs' layers are drained by those CPUs
+    /// (<see cref="HeapPages.DrainCurrentCpu"/>). Return: pages given back.
     /// </summary>
     public ulong Shrink()
     {
         if (!_live) return 0;
-        for (int c = 0; c < HeapPages.MaxCpus; c++)
-        {
-            EvictHot(c);
-            ref Magazine m = ref _cpu[c];
-            if (!_refilling) Flush(ref m, m.Count);
-        }
+        DrainCpu(HeapPages.CurrentCpu);
+        return ReleaseEmptySlabs();
+    }
+
+    // Every empty slab back to the buddy allocator. Return: pages given back.
+    internal ulong ReleaseEmptySlabs()
+    {
+        if (!_live) return 0;
         ulong released = 0;
+        _lock.Acquire();
         while (_head[EmptyList] != 0)
         {
             ReleaseSlab((SlabDescriptor*)_head[EmptyList]);
             released += 1UL << (int)_order;
         }
+        _lock.Release();
         return released;
     }
 
     // ---------------------------------------------------------------- slabs and lists
 
+    // A new slab, not yet on a list (LinkNewSlab does that under the lock). Called without the
+    // cache lock: the page allocation may reclaim, which takes every cache's lock.
     private Status NewSlab(out SlabDescriptor* d)
     {
         d = null;
@@ -674,7 +768,7 @@ public unsafe struct SlabCache
         nd->Total = (ushort)_objects;
         nd->InUse = 0;
         nd->Cache = Self;
-        ulong* f = SlabDescriptor.FreeBits(nd, _words);
+        ulong* f = SlabDescriptor.FreeBits(nd);
         for (uint w = 0; w < _words; w++)
         {
             uint left = _objects - w * 64;
@@ -685,23 +779,25 @@ public unsafe struct SlabCache
             for (uint i = 0; i < _objects; i++) PaintFree(nd->Start + (ulong)i * _slot, true);
         }
         _pages->SetOwner(pfn, 1UL << (int)_order, (ulong)nd);
-        Link(nd, EmptyList);
         _pages->SlabPagesChanged(1L << (int)_order);
-        _slabsCreated++;
         d = nd;
         return Status.Ok;
     }
 
+    // Under the lock.
+    private void LinkNewSlab(SlabDescriptor* d)
+    {
+        Link(d, EmptyList);
+        _slabsCreated++;
+    }
+
+    // Under the lock (the heap's page lock is taken inside: it comes after the cache lock).
     private void ReleaseSlab(SlabDescriptor* d)
     {
         if (d->InUse != 0) Panic.Fail("heap: releasing a slab with objects in use", (ulong)d);
         Unlink(d, EmptyList);
         byte* slab = (byte*)(d->Start - _leftPad);
-        Pfn pfn = _pages->Source.PfnOf(slab);
-        _pages->ReleaseOwner(pfn, 1UL << (int)_order);
-        _pages->FreeDescriptor(d);
-        _pages->FreeBlock(pfn, _order);
-        _pages->SlabPagesChanged(-(1L << (int)_order));
+        _pages->ReleaseSlabPages(d, _pages->Source.PfnOf(slab), _order);
         _slabsReleased++;
     }
 
@@ -738,24 +834,26 @@ public unsafe struct SlabCache
     private void Link(SlabDescriptor* d, int list)
     {
         SlabDescriptor* head = (SlabDescriptor*)_head[list];
-        d->Next = head;
-        d->Prev = null;
-        if (head != null) head->Prev = d;
+        SlabLinks* l = SlabDescriptor.Links(d);
+        l->Next = head;
+        l->Prev = null;
+        if (head != null) SlabDescriptor.Links(head)->Prev = d;
         _head[list] = (ulong)d;
         _count[list]++;
     }
 
     private void Unlink(SlabDescriptor* d, int list)
     {
-        if (d->Prev != null) d->Prev->Next = d->Next;
+        SlabLinks* l = SlabDescriptor.Links(d);
+        if (l->Prev != null) SlabDescriptor.Links(l->Prev)->Next = l->Next;
         else
         {
             if (_head[list] != (ulong)d) Panic.Fail("heap: slab unlinked from a list it does not head", (ulong)d);
-            _head[list] = (ulong)d->Next;
+            _head[list] = (ulong)l->Next;
         }
-        if (d->Next != null) d->Next->Prev = d->Prev;
-        d->Next = null;
-        d->Prev = null;
+        if (l->Next != null) SlabDescriptor.Links(l->Next)->Prev = l->Prev;
+        l->Next = null;
+        l->Prev = null;
         _count[list]--;
     }
 
@@ -767,7 +865,7 @@ public unsafe struct SlabCache
         if (requested == 0 || requested > _objectBytes) Panic.Fail("heap: request larger than the cache's objects", requested);
         Status s = TakeOne(out SlabDescriptor* d, out uint idx);
         if (s != Status.Ok) return s;
-        SlabDescriptor.AllocBits(d)[idx >> 6] |= 1UL << (int)idx;
+        SlabDescriptor.AllocBytes(d)[idx] = 1;
         byte* o = (byte*)(d->Start + (ulong)idx * _slot);
         Trailer* t = TrailerOf(o);
         HeapDebug* dbg = _pages->Debug;
@@ -808,9 +906,11 @@ public unsafe struct SlabCache
         dbg->Released(t->AllocSite, req);
         PaintFree((ulong)o, false);
         t->FreeSite = site;
-        SlabDescriptor.AllocBits(d)[idx >> 6] &= ~(1UL << (int)idx);
+        SlabDescriptor.AllocBytes(d)[idx] = 0;
+        _lock.Acquire();
         ReturnToSlab(d, idx);
         TrimEmpty();
+        _lock.Release();
         return Status.Ok;
     }
 
@@ -860,9 +960,10 @@ public unsafe struct SlabCache
     /// O(slabs) consistency check; panics naming the first broken invariant: each list's
     /// slabs are this cache's with the list's fill level, counts equal list lengths, the bitmaps
     /// agree with InUse (free bits = objects - InUse; no object both allocated and free; no bit
-    /// past the last object), the slab frames' owner words name the descriptor, magazine entries are
-    /// this cache's objects that are neither allocated nor free in their slab, each once, and
-    /// handed-out + parked objects add up to the in-use count.
+    /// past the last object), the slab frames' owner words name the descriptor, the entries of
+    /// every CPU's magazine and hot slot are this cache's objects that are neither allocated nor
+    /// free in their slab, and handed-out + parked objects add up to the in-use count (so an
+    /// object parked twice, on one CPU or two, is caught). Every CPU must be quiescent.
     /// </summary>
     public readonly void Validate()
     {
@@ -872,22 +973,14 @@ public unsafe struct SlabCache
             inUse += ValidateList((SlabDescriptor*)_head[l], l, _count[l], ref allocated);
         if (inUse != _inUse) Panic.Fail("heap: cache in-use count disagrees with its slabs", _inUse);
         ulong parked = 0;
-        for (int c = 0; c < HeapPages.MaxCpus; c++)
+        for (int c = 0; c < Cpu.MaxCpus; c++)
         {
             Magazine m = _cpu[c];
             if (m.Count > m.Capacity) Panic.Fail("heap: magazine above its capacity", m.Count);
             for (uint i = 0; i < m.Count; i++)
             {
                 MagazineEntry e = m.At(i);
-                SlabDescriptor* d = _pages->SlabOf((void*)e.Object);
-                if (d == null || d->Cache != ReadonlySelf) Panic.Fail("heap: magazine entry is not an object of this cache", e.Object);
-                ulong idx = SlabDescriptor.IndexOf(d, e.Object);
-                if (idx >= d->Total) Panic.Fail("heap: magazine entry is not an object boundary", e.Object);
-                ulong bit = 1UL << (int)idx;
-                ulong* a = SlabDescriptor.AllocBits(d) + (idx >> 6);
-                if ((*a & bit) != 0 || (SlabDescriptor.FreeBits(d, _words)[idx >> 6] & bit) != 0)
-                    Panic.Fail("heap: parked object is marked allocated or free", e.Object);
-                if (e.Mark != AllocMark.Pack(a, idx)) Panic.Fail("heap: magazine entry's mark does not point at its bit", e.Object);
+                ValidateParked(e.Object, e.Mark);
                 for (uint k = 0; k < i; k++)
                     if (m.At(k).Object == e.Object) Panic.Fail("heap: object parked twice", e.Object);
             }
@@ -895,43 +988,57 @@ public unsafe struct SlabCache
             HotSlot hot = _pages->Hot[c];
             if (hot.Owner == ReadonlySelf)
             {
-                // Parked or lent, the object is marked allocated and in no magazine.
-                SlabDescriptor* d = _pages->SlabOf((void*)hot.Object);
-                if (d == null || d->Cache != ReadonlySelf) Panic.Fail("heap: hot object is not an object of its cache", hot.Object);
-                ulong idx = SlabDescriptor.IndexOf(d, hot.Object);
-                if (idx >= d->Total) Panic.Fail("heap: hot object is not an object boundary", hot.Object);
-                ulong* a = SlabDescriptor.AllocBits(d) + (idx >> 6);
-                if ((*a & (1UL << (int)idx)) == 0 || hot.Mark != AllocMark.Pack(a, idx))
-                    Panic.Fail("heap: hot object is not marked allocated or its mark is wrong", hot.Object);
-                for (uint k = 0; k < m.Count; k++)
-                    if (m.At(k).Object == hot.Object) Panic.Fail("heap: hot object also parked in a magazine", hot.Object);
+                ValidateParked(hot.Object, hot.Mark);
+                if (hot.Slab != _pages->SlabOf((void*)hot.Object)) Panic.Fail("heap: hot object's slab is not its slab", hot.Object);
+                parked++;
             }
         }
         if (allocated + parked != _inUse) Panic.Fail("heap: handed-out plus parked objects disagree with the in-use count", allocated + parked);
+    }
+
+    // An object waiting in a magazine or a hot slot: this cache's, an object boundary, neither
+    // allocated nor free in its slab, its mark the address of its allocated byte.
+    private readonly void ValidateParked(ulong obj, ulong mark)
+    {
+        SlabDescriptor* d = _pages->SlabOf((void*)obj);
+        if (d == null || d->Cache != ReadonlySelf) Panic.Fail("heap: parked entry is not an object of this cache", obj);
+        ulong idx = SlabDescriptor.IndexOf(d, obj);
+        if (idx >= d->Total) Panic.Fail("heap: parked entry is not an object boundary", obj);
+        byte* a = SlabDescriptor.AllocBytes(d) + idx;
+        if (*a != 0 || (SlabDescriptor.FreeBits(d)[idx >> 6] & (1UL << (int)idx)) != 0)
+            Panic.Fail("heap: parked object is marked allocated or free", obj);
+        if (mark != (ulong)a) Panic.Fail("heap: parked entry's mark does not point at its allocated byte", obj);
     }
 
     private readonly ulong ValidateList(SlabDescriptor* head, int kind, ulong count, ref ulong allocated)
     {
         ulong n = 0, inUse = 0;
         SlabDescriptor* prev = null;
-        for (SlabDescriptor* d = head; d != null; d = d->Next)
+        for (SlabDescriptor* d = head; d != null; d = SlabDescriptor.Links(d)->Next)
         {
             if (d->Cache != ReadonlySelf) Panic.Fail("heap: slab on another cache's list", (ulong)d);
-            if (d->Prev != prev) Panic.Fail("heap: slab list back link broken", (ulong)d);
+            if (SlabDescriptor.Links(d)->Prev != prev) Panic.Fail("heap: slab list back link broken", (ulong)d);
             if (d->Total != _objects || d->Inverse != _inverse || d->Shift != _shift) Panic.Fail("heap: slab geometry differs from its cache", (ulong)d);
             if (ListOf(d->InUse) != kind || d->InUse > d->Total) Panic.Fail("heap: slab on the wrong list for its fill level", (ulong)d);
-            ulong* a = SlabDescriptor.AllocBits(d);
-            ulong* f = SlabDescriptor.FreeBits(d, _words);
+            byte* a = SlabDescriptor.AllocBytes(d);
+            ulong* f = SlabDescriptor.FreeBits(d);
             ulong free = 0, alloc = 0;
             for (uint w = 0; w < _words; w++)
             {
-                if ((a[w] & f[w]) != 0) Panic.Fail("heap: object both allocated and free", (ulong)d);
                 uint left = _objects - w * 64;
                 ulong valid = left >= 64 ? ulong.MaxValue : (1UL << (int)left) - 1;
-                if (((a[w] | f[w]) & ~valid) != 0) Panic.Fail("heap: bitmap bit past the last object", (ulong)d);
+                if ((f[w] & ~valid) != 0) Panic.Fail("heap: bitmap bit past the last object", (ulong)d);
                 free += (ulong)BitOperations.PopCount(f[w]);
-                alloc += (ulong)BitOperations.PopCount(a[w]);
             }
+            for (uint i = 0; i < _objects; i++)
+            {
+                if (a[i] > 1) Panic.Fail("heap: allocated byte neither 0 nor 1", (ulong)d);
+                if (a[i] == 0) continue;
+                if ((f[i >> 6] & (1UL << (int)i)) != 0) Panic.Fail("heap: object both allocated and free", (ulong)d);
+                alloc++;
+            }
+            for (uint i = _objects; i < SlabDescriptor.AllocBytesFor(_objects); i++)
+                if (a[i] != 0) Panic.Fail("heap: allocated byte past the last object", (ulong)d);
             if (free != (ulong)(d->Total - d->InUse)) Panic.Fail("heap: free bits disagree with the slab's in-use count", (ulong)d);
             Pfn pfn = _pages->Source.PfnOf((void*)(d->Start - _leftPad));
             for (ulong k = 0; k < (1UL << (int)_order); k++)

@@ -8,21 +8,27 @@ namespace SharpMM.Heap;
 /// Per-slab metadata, kept off the slab (the slab's pages hold objects only, so power-of-two
 /// classes pack exactly) in a <see cref="DescriptorPool"/> slot found through the owner word of
 /// each of the slab's frames (<see cref="SharpMM.Physical.FrameOwner"/>: 64-byte alignment keeps
-/// the kind bits of the address clear). A 48-byte header followed by two bitmaps of one bit per
-/// object, W = ceil(objects / 64) words each:
+/// the kind bits of the address clear). A 32-byte header of what every free reads, a byte per
+/// object, a bitmap of one bit per object (W = ceil(objects / 64) words) and the list links:
 ///
 /// <code>
-///   +0   Start    first object's address       +24  Next   } links on the cache's
-///   +8   Inverse  inverse of Slot's odd part    +32  Prev   } full/partial/empty list
-///   +16  Cache    the owning cache              +40  Total (16 bits), InUse (16), Shift (8)
-///   +48     Alloc[W]  1 = handed out to a caller (checked on every free: double/invalid free)
-///   +48+8W  Free[W]   1 = free in the slab (refills take from here)
+///   +0   Start    first object's address       +16  Cache  the owning cache
+///   +8   Inverse  inverse of Slot's odd part    +24  Total (16 bits), InUse (16), Shift (8)
+///   +32       Alloc[objects] 1 = handed out to a caller (checked on every free: double/invalid free)
+///   +32+A     Free[W]        1 = free in the slab (refills take from here; under the cache lock)
+///   +32+A+8W  Next, Prev     links on the cache's full/partial/empty list (under the cache lock)
+///             (A = objects rounded up to a multiple of 8)
 /// </code>
 ///
+/// So a free of an object among a slab's first 32 reads one cache line of its descriptor:
+/// the whole slab for classes of 128 bytes and more.
+///
 /// An object is in exactly one of three states: handed out (Alloc 1, Free 0), parked in a
-/// per-CPU magazine (both 0), free in the slab (Free 1, Alloc 0); the one object waiting in a
-/// CPU's <see cref="HotSlot"/> keeps Alloc 1. InUse counts all but the free ones. Classes of 64
-/// bytes and more have one word per bitmap, so the whole descriptor is one 64-byte line.
+/// per-CPU magazine or hot slot (both 0), free in the slab (Free 1, Alloc 0). InUse counts all
+/// but the free ones. The allocated state is a byte, not a bit, because the fast paths of
+/// several CPUs write it without a lock: a byte store changes no neighbour, where a
+/// read-modify-write of a shared bitmap word could undo another CPU's change to another object
+/// (an atomic OR would put a locked instruction on every allocation and free).
 ///
 /// Object index of a pointer, and the boundary check, in one multiply: with Slot = o * 2^Shift
 /// (o odd) and Inverse = o^-1 mod 2^64, q = rotr((p - Start) * Inverse, Shift) equals
@@ -33,8 +39,8 @@ namespace SharpMM.Heap;
 [StructLayout(LayoutKind.Sequential)]
 public unsafe struct SlabDescriptor
 {
-    /// <summary>Bytes before the bitmaps.</summary>
-    public const int HeaderBytes = 48;
+    /// <summary>Bytes before the allocated bytes.</summary>
+    public const int HeaderBytes = 32;
 
     /// <summary>Address of object 0.</summary>
     public ulong Start;
@@ -42,10 +48,6 @@ public unsafe struct SlabDescriptor
     public ulong Inverse;
     /// <summary>The owning cache.</summary>
     public SlabCache* Cache;
-    /// <summary>Next slab on the cache's list.</summary>
-    public SlabDescriptor* Next;
-    /// <summary>Previous slab on the cache's list.</summary>
-    public SlabDescriptor* Prev;
     /// <summary>Objects in the slab.</summary>
     public ushort Total;
     /// <summary>Objects not free in the slab (handed out, in a magazine or a hot slot).</summary>
@@ -71,17 +73,33 @@ public unsafe struct SlabDescriptor
         shift = (byte)k;
     }
 
-    /// <summary>The allocated bitmap.</summary>
+    /// <summary>The allocated bytes, one per object.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong* AllocBits(SlabDescriptor* d) => (ulong*)((byte*)d + HeaderBytes);
+    public static byte* AllocBytes(SlabDescriptor* d) => (byte*)d + HeaderBytes;
 
-    /// <summary>The free bitmap (after <paramref name="words"/> allocated words).</summary>
+    /// <summary>The free bitmap (after the allocated bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong* FreeBits(SlabDescriptor* d, uint words) => (ulong*)((byte*)d + HeaderBytes) + words;
+    public static ulong* FreeBits(SlabDescriptor* d) => (ulong*)((byte*)d + HeaderBytes + AllocBytesFor(d->Total));
+
+    /// <summary>Bytes of the allocated-byte array for <paramref name="objects"/> objects (a multiple of 8).</summary>
+    public static uint AllocBytesFor(uint objects) => (objects + 7) & ~7u;
+
+    /// <summary>The list links (after the free bitmap).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SlabLinks* Links(SlabDescriptor* d) => (SlabLinks*)((byte*)d + HeaderBytes + AllocBytesFor(d->Total) + 8 * WordsFor(d->Total));
 
     /// <summary>Bitmap words for <paramref name="objects"/> objects.</summary>
     public static uint WordsFor(uint objects) => (objects + 63) / 64;
 
     /// <summary>Descriptor size for <paramref name="objects"/> objects, a multiple of 64.</summary>
-    public static uint BytesFor(uint objects) => (HeaderBytes + 16 * WordsFor(objects) + 63) & ~63u;
+    public static uint BytesFor(uint objects) => (HeaderBytes + AllocBytesFor(objects) + 8 * WordsFor(objects) + (uint)sizeof(SlabLinks) + 63) & ~63u;
+}
+
+/// <summary>A slab's links on its cache's list (at the end of its descriptor).</summary>
+public unsafe struct SlabLinks
+{
+    /// <summary>Next slab on the list.</summary>
+    public SlabDescriptor* Next;
+    /// <summary>Previous slab on the list.</summary>
+    public SlabDescriptor* Prev;
 }

@@ -24,16 +24,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         return Status.Ok;
     }
 
-    /// <summary>
-    /// Copies <paramref name="bytes"/> between kernel memory at <paramref name="kernel"/> and
-    /// user address <paramref name="va"/> of <paramref name="space"/> (into the user page with
-    /// <paramref name="toUser"/>, else out of it), resolving the page as
-    /// <see cref="ResolveUserPage"/> does; a HighMem page is reached through a temporary mapping
-    /// (<see cref="HighPages"/>) for the copy alone, so user memory on a kernel with HighMem can be
-    /// copied too. The range must lie in one page. Return: as <see cref="ResolveUserPage"/>, but
-    /// never Unsupported; InvalidArgument (the range crosses a page).
-    /// </summary>
-    public Status CopyUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    private Status CopyUserPageLocked<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
     {
         if (bytes > PageSize.Bytes - (va & PageSize.OffsetMask)) return Status.InvalidArgument;
         Status s = ResolveUserFrame(space, va, toUser, ref arch, out ulong pfn);
@@ -210,6 +201,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     DropFrame(pfn);
                     t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
                     batch.Add(page, PageGlobality.NotGlobal);
+                    MappingEvents.Unmapped(page, pfn);
+                    MappingEvents.Mapped(page, frame);
                     kind = FaultKind.CopyOnWrite;
                     break;
                 }
@@ -273,6 +266,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             // its first write faults and gives the region its owner.
             t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, fault.IsWrite || !v.IsPrivate || v.Identity != 0, PageFlags.Accessed));
             space->ResidentPages++;
+            MappingEvents.Mapped(page, frame);
             batch.Add(page, PageGlobality.NotGlobal);
             break;
         NeedFrame:

@@ -90,6 +90,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 }
                 ct.Write(idx, TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
                 child->ResidentPages++;
+                MappingEvents.Mapped(p, TFormat.Address(0, e) >> PageSize.Shift);
             }
         }
         return Status.Ok;

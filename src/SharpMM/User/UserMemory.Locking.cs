@@ -134,6 +134,23 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     /// <summary>
+    /// Copies <paramref name="bytes"/> between kernel memory at <paramref name="kernel"/> and
+    /// user address <paramref name="va"/> of <paramref name="space"/> (into the user page with
+    /// <paramref name="toUser"/>, else out of it), resolving the page as
+    /// <see cref="ResolveUserPage"/> does; a HighMem page is reached through a temporary mapping
+    /// (<see cref="HighPages"/>) for the copy alone, so user memory on a kernel with HighMem can be
+    /// copied too. The range must lie in one page. Return: as <see cref="ResolveUserPage"/>, but
+    /// never Unsupported; InvalidArgument (the range crosses a page).
+    /// </summary>
+    public Status CopyUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
+    {
+        Enter(space);
+        Status result = CopyUserPageLocked(space, va, toUser, kernel, bytes, ref arch);
+        Leave(space);
+        return result;
+    }
+
+    /// <summary>
     /// Makes <paramref name="child"/> (caller's memory, not live) a copy of
     /// <paramref name="parent"/>: the same regions and break, and every populated page shared
     /// instead of copied. A present page becomes read-only in both spaces and its mapping count

@@ -82,7 +82,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if (dt.Read(didx) != 0) Panic.Fail("user memory: a move's destination entry was not released", q);
                 dt.Write(didx, e);
                 t.Write(idx, 0);
-                if (TFormat.IsPresent(e)) batch.Add(p, PageGlobality.NotGlobal);
+                if (TFormat.IsPresent(e))
+                {
+                    batch.Add(p, PageGlobality.NotGlobal);
+                    MappingEvents.Unmapped(p, TFormat.Address(0, e) >> PageSize.Shift);
+                    MappingEvents.Mapped(q, TFormat.Address(0, e) >> PageSize.Shift);
+                }
             }
         }
         // 4. The source's pages that did not move (a move that shrinks).
@@ -129,6 +134,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             if (dt.IsNull) Panic.Fail("user memory: a table made for shared pages is gone", q);
             dt.Write(LeafTable<TFormat>.IndexOf(q), TFormat.WithFlags(0, e, TFormat.Flags(0, e) & ~(PageFlags.Accessed | PageFlags.Dirty)));
             space->ResidentPages++;
+            MappingEvents.Mapped(q, TFormat.Address(0, e) >> PageSize.Shift);
         }
         Finish(space, ref batch, ref arch);
         return Status.Ok;

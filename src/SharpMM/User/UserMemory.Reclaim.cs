@@ -148,6 +148,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         t.Write(idx, ne);
         batch.Add(va, PageGlobality.NotGlobal);
         s->ResidentPages--;
+        MappingEvents.Unmapped(va, pfn);
         if (ne != 0) s->SwappedPages++;
         bool last = f.Refs == 1;
         DropFrame(pfn);

@@ -290,6 +290,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             if (s != Status.Ok) break;
             t.Write(LeafTable<TFormat>.IndexOf(p), Leaf(phys + (p - start), protection, VmaKind.Device, true, 0));
             space->ResidentPages++;
+            MappingEvents.Mapped(p, (phys + (p - start)) >> PageSize.Shift);
             batch.Add(p, PageGlobality.NotGlobal);
         }
         if (s != Status.Ok)
@@ -473,6 +474,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 {
                     batch.Add(p, PageGlobality.NotGlobal);
                     space->ResidentPages--;
+                    MappingEvents.Unmapped(p, TFormat.Address(0, e) >> PageSize.Shift);
                     if (kind != VmaKind.Device) DropFrame(TFormat.Address(0, e) >> PageSize.Shift);
                 }
                 else

@@ -91,6 +91,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
             s = _mapper.Map(VirtAddr.NewTruncate(va + done), pfn.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken t);
             if (s != Status.Ok) { frames.Free(pfn, 0); break; }
             t.Flush(ref arch, ref _policy);
+            MappingEvents.Mapped(va + done, pfn.Value);
         }
         if (s == Status.Ok)
         {
@@ -138,6 +139,7 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
             if (_mapper.Translate(page, out Translation tr) != Status.Ok) Panic.Fail("vmalloc: page of a live area is not mapped", va + off);
             if (_mapper.Unmap(page, ref later, out FlushToken t) != Status.Ok) Panic.Fail("vmalloc: unmap of a live area failed", va + off);
             batch.Add(in t);
+            MappingEvents.Unmapped(va + off, tr.PageBase.Value >> PageSize.Shift);
             later.Free(Pfn.NewUnchecked(tr.PageBase.Value >> PageSize.Shift), 0);
             if (later.NearlyFull || batch.Count == FlushBatch.Capacity) FlushEverywhere(ref batch, ref later, ref frames, ref arch);
         }

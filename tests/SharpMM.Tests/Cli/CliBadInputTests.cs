@@ -24,6 +24,9 @@ public class CliBadInputTests
     [InlineData("--reps: 'abc' is not a whole number", "bench", "W0", "--reps", "abc")]
     [InlineData("--reps: '99999999999' is out of range: give 1 to 64", "bench", "W0", "--reps", "99999999999")]
     [InlineData("--reps: '0' is out of range", "bench", "W1", "--reps", "0")]
+    [InlineData("--threads goes with W6 or W6x, not W3", "bench", "W3", "--threads", "2")]
+    [InlineData("--threads: '0' is out of range", "bench", "W6", "--threads", "0")]
+    [InlineData("--threads: '17' is out of range", "bench", "W6x", "--threads", "17")]
     [InlineData("--seed: '-1' is negative", "workload", "recursion", "--seed", "-1")]
     [InlineData("--seed: 'abc' is not a whole number", "workload", "recursion", "--seed", "abc")]
     [InlineData("--seed: '18446744073709551616' is out of range", "workload", "recursion", "--seed", "18446744073709551616")]
@@ -41,9 +44,12 @@ public class CliBadInputTests
     [InlineData("--mem: the kernel needs at least 4 MiB of RAM, not 3 MiB", "qemu", "--mem", "3M")]
     [InlineData("--mem: give whole MiB", "qemu", "--mem", "4100K")]
     [InlineData("--timeout: '0' is out of range", "qemu", "--timeout", "0")]
+    [InlineData("--smp: '0' is out of range", "qemu", "--smp", "0")]
+    [InlineData("--smp: '17' is out of range", "qemu", "--smp", "17")]
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G")]
     [InlineData("--mem: the i386 kernel takes at most 64 GiB, not 65 GiB", "qemu", "--arch", "i386", "--mem", "65G", "--append", "test=x pae")]
     [InlineData("--arch: 'arm' is not one of x86_64, i386", "qemu", "--arch", "arm")]
+    [InlineData("--run: layout=phantom has no user address spaces", "qemu", "--arch", "i386", "--append", "layout=phantom", "--run", "/bin/true")]
     // Choices and names, with a suggestion when close.
     [InlineData("--machine: 'q3' is not one of pc, q35 (did you mean 'q35'?)", "boot", "--machine", "q3")]
     [InlineData("--layout: 'x86-64' is not one of", "pagetable", "--layout", "x86-64")]
@@ -58,7 +64,7 @@ public class CliBadInputTests
     [InlineData("unknown option '--frobnicate' for 'sharpmm boot'", "boot", "--frobnicate")]
     [InlineData("unknown argument 'extra' for 'sharpmm boot'", "boot", "extra")]
     [InlineData("no command given", new string[0])]
-    [InlineData("--install-peers goes with W3, W3t or W3h", "bench", "W0", "--install-peers")]
+    [InlineData("--install-peers goes with W3, W3t, W3h, W6 or W6x", "bench", "W0", "--install-peers")]
     [InlineData("--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not W4", "bench", "W4", "--pcp", "on")]
     // Addresses.
     [InlineData("ADDR: 'zzz' is not a 64-bit hexadecimal address", "translate", "zzz")]
@@ -125,6 +131,34 @@ public class CliBadInputTests
             Assert.Contains("FAIL present_frames: kernel 32637, hosted 32638", r.Stdout);
         }
         finally { File.Delete(path); }
+    }
+
+    // "cpus" on the JSON line must be the boot CPU plus one "smp: cpu N online" line per other CPU.
+    [Fact]
+    public void CheckKernelLog_CpusMustMatchTheOnlineLines()
+    {
+        string good = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Cli", "Logs", "kernel-pc-128M.log"));
+        string[] lines = good.Split('\n');
+        int at = Array.FindIndex(lines, l => l.StartsWith("SHARPMM-JSON ", StringComparison.Ordinal));
+        string json = lines[at].TrimEnd('\r');
+        lines[at] = json[..^1] + ",\"cpus\":2}";
+        string claimsTwo = TempFile(string.Join('\n', lines));
+        lines[at] = "smp: cpu 1 online, APIC id 1, GS area 0xffffffff80200200, stack [0xfffffffffff7e000-0xfffffffffffbdfff], guard page 0xfffffffffff7d000\n" + lines[at];
+        string showsTwo = TempFile(string.Join('\n', lines));
+        try
+        {
+            var r = Run("check-kernel-log", claimsTwo);
+            Assert.Equal(1, r.Exit);
+            Assert.Contains("FAIL cpus online: kernel 2, hosted 1", r.Stdout);
+            r = Run("check-kernel-log", showsTwo);
+            Assert.Equal(0, r.Exit);
+            Assert.Contains("ok   cpus online: kernel 2, hosted 2", r.Stdout);
+        }
+        finally
+        {
+            File.Delete(claimsTwo);
+            File.Delete(showsTwo);
+        }
     }
 
     // --store must not silently turn someone's file into store data.

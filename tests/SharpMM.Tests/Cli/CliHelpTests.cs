@@ -37,7 +37,7 @@ public class CliHelpTests
         Assert.Equal(0, r.Exit);
         foreach (string c in Commands) Assert.Contains($"sharpmm {c} ", r.Stdout);
         string qemu = r.Stdout.Split('\n').Single(l => l.TrimStart().StartsWith("sharpmm qemu "));
-        foreach (string o in new[] { "--mem", "--machine", "--cpu", "--append", "--log", "--timeout", "--no-build" }) Assert.Contains(o, qemu);
+        foreach (string o in new[] { "--mem", "--machine", "--cpu", "--smp", "--append", "--log", "--timeout", "--no-build" }) Assert.Contains(o, qemu);
         Assert.Contains("0 done, 1 the thing run failed, 2 bad usage or input", r.Stdout);
     }
 
@@ -46,7 +46,7 @@ public class CliHelpTests
     public void QemuHelp_HasEveryOptionOfTheScript()
     {
         var r = Run("qemu", "--help");
-        foreach (string o in new[] { "--mem", "--machine", "--cpu", "--append", "--log", "--timeout", "--no-build" }) Assert.Contains(o, r.Stdout);
+        foreach (string o in new[] { "--mem", "--machine", "--cpu", "--smp", "--append", "--log", "--timeout", "--no-build" }) Assert.Contains(o, r.Stdout);
         Assert.Contains("4 MiB", r.Stdout);
     }
 

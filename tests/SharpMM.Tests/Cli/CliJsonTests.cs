@@ -34,6 +34,8 @@ public class CliJsonTests
     [InlineData("bench", "W3t", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W3h", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W4", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W6", "--threads", "2", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W6x", "--threads", "3", "--scale", "0.001", "--reps", "1")]
     [InlineData("workload", "recursion", "--scale", "0.01")]
     [InlineData("workload", "fork-server", "--scale", "0.01", "--layout", "i386-higher-half")]
     public void Json_ValidatesAgainstItsSchema(params string[] args)

@@ -87,6 +87,26 @@ public sealed class CliTraceTests : IDisposable
     }
 
     [Fact]
+    public void AUserWorkloadWithTheDebugHeap_RecordsUnmapsAndCacheEvents_AndReplaysThemMatched()
+    {
+        string trace = PathOf("fork.trace");
+        using var rec = CliSchemas.AssertValid("trace-record", Run("trace", "record", "fork-server", "--scale", "0.02", "--debug-heap", "-o", trace, "--json"));
+        JsonElement events = rec.RootElement.GetProperty("events");
+        Assert.NotEqual(0UL, events.GetProperty("unmap").GetUInt64());
+        Assert.Equal(events.GetProperty("map").GetUInt64(), events.GetProperty("unmap").GetUInt64()); // every process exited
+        Assert.NotEqual(0UL, events.GetProperty("cache_alloc").GetUInt64());
+        Assert.Equal(events.GetProperty("cache_alloc").GetUInt64(), events.GetProperty("cache_free").GetUInt64());
+        using var pages = CliSchemas.AssertValid("trace-replay", Run("trace", "replay", trace, "--allocator", "buddy", "--json"));
+        Assert.Equal(events.GetProperty("unmap").GetUInt64(), pages.RootElement.GetProperty("replayed").GetProperty("unmap").GetUInt64());
+        Assert.Equal(0UL, pages.RootElement.GetProperty("unmatched_unmaps").GetUInt64());
+        Assert.Equal(0UL, pages.RootElement.GetProperty("end").GetProperty("live_mappings").GetUInt64());
+        using var heap = CliSchemas.AssertValid("trace-replay", Run("trace", "replay", trace, "--allocator", "kmalloc", "--json"));
+        Assert.Equal(events.GetProperty("cache_alloc").GetUInt64(), heap.RootElement.GetProperty("replayed").GetProperty("cache_alloc").GetUInt64());
+        Assert.Equal(0UL, heap.RootElement.GetProperty("end").GetProperty("live_objects").GetUInt64());
+        Assert.True(heap.RootElement.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
     public void AMalformedLine_IsBadInputNamingTheFileAndLine_AndWritesNoTrace()
     {
         string text = PathOf("bad.txt"), trace = PathOf("bad.trace");
@@ -112,6 +132,7 @@ public sealed class CliTraceTests : IDisposable
         Assert.Equal(0, Run("trace", "record", "W3h", "--scale", "0.001", "-o", trace).Exit);
         AssertBadInput(Run("trace", "replay", trace, "--allocator", "kmalloc", "--mem", "64M"), "--mem");
         AssertBadInput(Run("trace", "record", "W0", "--mem", "64M", "-o", PathOf("x.trace")), "--mem");
+        AssertBadInput(Run("trace", "record", "W0", "--debug-heap", "-o", PathOf("x.trace")), "--debug-heap");
         AssertBadInput(Run("trace", "record", "W0", "-o", Path.Combine(_dir, "no-such-dir", "x.trace")), "no-such-dir");
         AssertBadInput(Run("trace", "replay", trace, "--allocator", "slob"), "--allocator", "slob");
     }

@@ -40,7 +40,8 @@ public unsafe class DescriptorPoolTests
     [Theory]
     [InlineData(0u)]
     [InlineData(32u)]
-    [InlineData(320u)]
+    [InlineData(704u)]  // beyond MaxSlotBytes (640)
+    [InlineData(100u)]  // not a multiple of 64
     public void BadSizes_AreRefused(uint bytes)
     {
         using var f = new HeapFixture(256);

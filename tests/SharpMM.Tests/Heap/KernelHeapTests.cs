@@ -244,24 +244,27 @@ public unsafe class KernelHeapTests
         f.DestroyAndCheck();
     }
 
-    // The object handed out from the hot slot and freed again goes back with no lookup; a
-    // second free of it is refused; freeing other objects meanwhile does not confuse it.
+    // An object parked in the hot slot is free: a second free of it is refused; handed out
+    // again from the slot it is allocated once more and can be freed once; freeing another
+    // object moves the parked one on without confusing either.
     [Fact]
-    public void HotSlot_LentObjects_FreeOnceOnly()
+    public void HotSlot_ParkedObjects_AreFree()
     {
         using var f = new HeapFixture(1024);
         f.H.Kmalloc(64, out void* a);
         f.H.Kmalloc(64, out void* b);
-        f.H.Kfree(a);                       // a parked
-        f.H.Kmalloc(64, out void* a2);      // a lent
+        Assert.Equal(Status.Ok, f.H.Kfree(a));   // a parked
+        Assert.True(f.Pages.Hot[0].IsParked);
+        Assert.Equal(Status.DoubleFree, f.H.Kfree(a));
+        f.H.Kmalloc(64, out void* a2);           // taken from the slot
         Assert.Equal((ulong)a, (ulong)a2);
-        Assert.True(f.Pages.Hot[0].IsLent);
+        Assert.False(f.Pages.Hot[0].IsParked);
         Assert.Equal(Status.Ok, f.H.Kfree(a2));
         Assert.Equal(Status.DoubleFree, f.H.Kfree(a2));
-        f.H.Kmalloc(64, out a2);            // lent again
-        Assert.Equal(Status.Ok, f.H.Kfree(b)); // b takes the slot; a stays allocated
+        f.H.Kmalloc(64, out a2);
+        Assert.Equal(Status.Ok, f.H.Kfree(b));   // b parked; a stays allocated
         Assert.Equal(1UL, f.H.Cache(3).ActiveObjects);
-        Assert.Equal(Status.Ok, f.H.Kfree(a2));
+        Assert.Equal(Status.Ok, f.H.Kfree(a2));  // a parked, b moves to the magazine
         Assert.Equal(Status.DoubleFree, f.H.Kfree(a2));
         Assert.Equal(Status.DoubleFree, f.H.Kfree(b));
         f.H.Validate();

@@ -8,18 +8,20 @@ namespace SharpMM.Tests.Heap;
 /// <summary>Layout facts and the one-multiply object index of <see cref="SlabDescriptor"/>.</summary>
 public unsafe class SlabDescriptorTests
 {
-    // Expect: a 48-byte header; classes of 64 bytes and more (one bitmap word each) fit one line.
+    // Expect: a 32-byte header, then a byte per object, a bit per object and the 16-byte links,
+    // in 64-byte slots; the largest (512 objects) fits the descriptor pool's largest slot.
     [Fact]
-    public void Header_Is48Bytes_AndSmallBitmapsFitOneLine()
+    public void Header_Is32Bytes_ThenAllocatedBytesFreeBitsAndLinks()
     {
-        Assert.Equal(48, sizeof(SlabDescriptor));
-        Assert.Equal(48, SlabDescriptor.HeaderBytes);
-        Assert.Equal(64u, SlabDescriptor.BytesFor(64));
-        Assert.Equal(64u, SlabDescriptor.BytesFor(8));
-        Assert.Equal(128u, SlabDescriptor.BytesFor(128));
-        Assert.Equal(128u, SlabDescriptor.BytesFor(256));
-        Assert.Equal(192u, SlabDescriptor.BytesFor(512));
-        Assert.True(SlabDescriptor.BytesFor(512) <= DescriptorPool.MaxSlotBytes);
+        Assert.Equal(32, sizeof(SlabDescriptor));
+        Assert.Equal(32, SlabDescriptor.HeaderBytes);
+        Assert.Equal(64u, SlabDescriptor.BytesFor(8));     // 32 + 8 + 8 + 16
+        Assert.Equal(128u, SlabDescriptor.BytesFor(32));   // 32 + 32 + 8 + 16: the header and every allocated byte in the first line
+        Assert.Equal(128u, SlabDescriptor.BytesFor(64));   // 32 + 64 + 8 + 16
+        Assert.Equal(192u, SlabDescriptor.BytesFor(128));  // 32 + 128 + 16 + 16
+        Assert.Equal(384u, SlabDescriptor.BytesFor(256));  // 32 + 256 + 32 + 16
+        Assert.Equal(640u, SlabDescriptor.BytesFor(512));  // 32 + 512 + 64 + 16
+        Assert.True(SlabDescriptor.BytesFor(SlabCache.MaxObjectsPerSlab) <= DescriptorPool.MaxSlotBytes);
     }
 
     // For every slot size a cache can have (multiples of 8 up to 8 KiB, and a few large ones),

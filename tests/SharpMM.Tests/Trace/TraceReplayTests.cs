@@ -4,6 +4,10 @@ using SharpMM.Addressing;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Trace;
+using SharpMM.Hosted.User;
+using SharpMM.Paging.X86;
+using SharpMM.User;
+using SharpMM.Virtual;
 using SharpMM.Hosted.Workloads;
 using SharpMM.Physical;
 using Xunit;
@@ -171,12 +175,129 @@ public unsafe class TraceReplayTests
         Assert.NotEqual(0UL, trace.Count(TraceEventKind.PageAlloc));
         Assert.Equal(trace.Count(TraceEventKind.PageAlloc), trace.Count(TraceEventKind.PageFree)); // every frame returned
         Assert.NotEqual(0UL, trace.Count(TraceEventKind.Fault));
-        // Each resolved fault mapped the faulting page (the faults that failed map nothing).
-        Assert.InRange(trace.Count(TraceEventKind.Map), 1UL, trace.Count(TraceEventKind.Fault));
+        // Every process exited: each page mapped (by a fault or a fork) was unmapped again.
+        Assert.NotEqual(0UL, trace.Count(TraceEventKind.Map));
+        Assert.Equal(trace.Count(TraceEventKind.Map), trace.Count(TraceEventKind.Unmap));
         ReplayResult r = TraceReplay.Run(Load(trace), "buddy");
         Assert.True(r.Clean);
         Assert.Equal(0UL, r.FailedAllocations);
         Assert.Equal(trace.Count(TraceEventKind.Fault), r.NotReplayed[(int)TraceEventKind.Fault]);
+        Assert.Equal(trace.Count(TraceEventKind.Unmap), r.Replayed[(int)TraceEventKind.Unmap]);
+        Assert.Equal(0UL, r.UnmatchedUnmaps);
         Assert.Equal(0UL, r.End.LiveBlocks);
+        Assert.Equal(0UL, r.End.LiveMappings);
+    }
+
+    [Fact]
+    public void AUserRunThatUnmapsEveryWay_ReplaysToTheMappingsItLeftLive()
+    {
+        const ulong ram = 16UL << 20, pages = 64, page = 4096;
+        var trace = new TraceWriter(1, (ram >> 12) - 1);
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        ulong resident, unmapsBefore, unmapsAfterExit, unmapsAfterMunmap, unmapsAfterMadvise, unmapsAfterExec;
+        var m = new UserMachine<X86LongModeFormat>(LayoutId.X86_64, ram, null, 64);
+        try
+        {
+            using (TraceRecorder.Record(trace))
+            {
+                var parent = m.Spawn(page, page);
+                m.Switch(parent);
+                Assert.Equal(Status.Ok, m.Mem->MapAnonymous(parent, 0, pages * page, VmaProtection.ReadWrite, out ulong va));
+                for (ulong i = 0; i < pages; i++) m.Write(va + i * page, i);
+                var child = m.Fork(parent);
+                m.Switch(child);
+                for (ulong i = 0; i < 16; i++) m.Write(va + i * page, i + 1); // copy-on-write: the shared frame unmapped, a copy mapped
+                unmapsBefore = trace.Count(TraceEventKind.Unmap);
+                m.Switch(parent);
+                m.Exit(child);
+                unmapsAfterExit = trace.Count(TraceEventKind.Unmap);
+                Assert.Equal(Status.Ok, m.Mem->Unmap(parent, va, 8 * page, ref m.Arch));
+                unmapsAfterMunmap = trace.Count(TraceEventKind.Unmap);
+                Assert.Equal(Status.Ok, m.Mem->Discard(parent, va + 8 * page, 8 * page, ref m.Arch));
+                unmapsAfterMadvise = trace.Count(TraceEventKind.Unmap);
+                var other = m.Spawn(page, page);
+                m.Switch(other);
+                m.Write(m.Layout.StackTop - 8, 1);
+                Assert.Equal(Status.Ok, m.Mem->Exec(other, page, page, ref m.Arch)); // exec drops the old image
+                unmapsAfterExec = trace.Count(TraceEventKind.Unmap);
+                m.Switch(parent);
+                resident = parent->ResidentPages + other->ResidentPages;
+            }
+        }
+        finally { m.Dispose(); }
+        if (trace.PageEnd > trace.Header.BasePfn + trace.Header.Frames) trace.Header.Frames = trace.PageEnd - trace.Header.BasePfn;
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        Assert.Equal(16UL, unmapsBefore); // the copy-on-write faults
+        Assert.True(unmapsAfterExit - unmapsBefore >= pages, $"exit unmapped {unmapsAfterExit - unmapsBefore} pages");
+        Assert.Equal(8UL, unmapsAfterMunmap - unmapsAfterExit);
+        Assert.Equal(8UL, unmapsAfterMadvise - unmapsAfterMunmap);
+        Assert.Equal(1UL, unmapsAfterExec - unmapsAfterMadvise);
+        Assert.NotEqual(0UL, resident);
+        Assert.Equal(resident, trace.Count(TraceEventKind.Map) - trace.Count(TraceEventKind.Unmap));
+
+        TraceFile file = Load(trace);
+        foreach (string allocator in new[] { "buddy", "kmalloc" })
+        {
+            ReplayResult r = TraceReplay.Run(file, allocator);
+            Assert.Equal(trace.Count(TraceEventKind.Map), r.Replayed[(int)TraceEventKind.Map]);
+            Assert.Equal(trace.Count(TraceEventKind.Unmap), r.Replayed[(int)TraceEventKind.Unmap]);
+            Assert.Equal(0UL, r.UnmatchedUnmaps);
+            Assert.Equal(resident, r.End.LiveMappings);
+        }
+    }
+
+    [Fact]
+    public void ObjectsOfANamedSlabCache_AreRecorded_AndReplayToTheObjectsTheRunLeftLive()
+    {
+        const ulong ram = 16UL << 20, page = 4096;
+        var trace = new TraceWriter(1, (ram >> 12) - 1);
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        ulong live;
+        var m = new UserMachine<X86LongModeFormat>(LayoutId.X86_64, ram, null, 64, heapMode: SharpMM.Heap.HeapMode.Debug);
+        try
+        {
+            var before = m.Spawn(page, page); // allocated before the recording: its free is no event
+            AddressSpace<X86LongModeFormat>* a, b, c;
+            using (TraceRecorder.Record(trace))
+            {
+                a = m.Spawn(page, page);
+                b = m.Spawn(page, page);
+                m.Exit(m.Spawn(page, page));
+                c = m.Fork(a);
+                m.Exit(before);
+                live = m.SpaceCache->ActiveObjects;
+            }
+            m.Exit(a); m.Exit(b); m.Exit(c);
+        }
+        finally { m.Dispose(); }
+        if (trace.PageEnd > trace.Header.BasePfn + trace.Header.Frames) trace.Header.Frames = trace.PageEnd - trace.Header.BasePfn;
+        trace.Header.SetZones(ZoneLayout.X86_64());
+        Assert.Equal(3UL, live);
+        Assert.Equal(4UL, trace.Count(TraceEventKind.CacheAlloc));
+        Assert.Equal(1UL, trace.Count(TraceEventKind.CacheFree));
+
+        TraceFile file = Load(trace);
+        Assert.Equal("mm_struct", Assert.Single(file.Caches).Value);
+        ReplayResult r = TraceReplay.Run(file, "kmalloc");
+        Assert.True(r.Clean);
+        Assert.Equal(4UL, r.Replayed[(int)TraceEventKind.CacheAlloc]);
+        Assert.Equal(1UL, r.Replayed[(int)TraceEventKind.CacheFree]);
+        Assert.Equal(0UL, r.Unmatched);
+        Assert.Equal(live, r.End.LiveObjects);
+    }
+
+    [Fact]
+    public void AnUnmapOfAPageNotMapped_IsCountedAndSkipped()
+    {
+        var w = new TraceWriter(16, 16);
+        w.Header.SetZones(ZoneLayout.Flat());
+        w.Map(0x400, 20);
+        w.Map(0x400, 21); // a second space maps the same page
+        w.Unmap(0x400);
+        w.Unmap(0x401);   // never mapped
+        ReplayResult r = TraceReplay.Run(Load(w), "buddy");
+        Assert.Equal(1UL, r.UnmatchedUnmaps);
+        Assert.Equal(1UL, r.End.LiveMappings);
+        Assert.Equal(2UL, r.PeakMappings);
     }
 }

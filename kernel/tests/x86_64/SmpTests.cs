@@ -1,0 +1,157 @@
+using System.Threading;
+using SharpMM.Addressing;
+using SharpMM.Concurrency;
+using SharpMM.Diagnostics;
+using SharpMM.Paging;
+
+
+namespace SharpMM.Kernel;
+
+/// <summary>
+/// The other CPUs (Smp), run when the kernel has them (-smp N): every CPU is online with its
+/// own index, GS area, stack and unmapped guard page; a request IPI to a CPU runs its handler on
+/// that CPU; the local APIC timer ticks on every CPU; atomic increments from all CPUs at once
+/// add up. The timer test also runs on one CPU.
+/// </summary>
+internal static unsafe class SmpTests
+{
+    private const ulong TimeoutMs = 5000;
+
+    public static void RunAll(ref TestRunner r)
+    {
+        if (LocalApic.Virt != 0) r.Run("smp: the local APIC timer ticks on every CPU", &TimerTicksEverywhere);
+        if (Smp.Online < 2) return;
+        r.Run("smp: every CPU online with its own index, GS area, stack and guard page", &EveryCpuHasItsOwn);
+        r.Run("smp: Cpu.Kick of each CPU runs its request handler on that CPU", &IpiRoundTrip);
+        r.Run("smp: lock xadd from every CPU at once loses no increment", &AtomicAddsFromEveryCpu);
+    }
+
+    private struct Seen
+    {
+        public int Index;
+        public ulong Area;
+        public ulong StackPointer;
+        public uint ApicId;
+        public int LibraryIndex;
+    }
+
+    private static Seen* s_seen;
+
+    private static void Record(ulong index)
+    {
+        Seen* s = s_seen + index;
+        s->Index = PerCpus.CurrentIndex;
+        s->Area = (ulong)PerCpus.Current;
+        s->StackPointer = Smp.StackPointer();
+        s->ApicId = LocalApic.Id;
+        s->LibraryIndex = Cpu.Current;
+    }
+
+    private static void EveryCpuHasItsOwn(ref TestContext t)
+    {
+        Seen* seen = stackalloc Seen[PerCpus.MaxCpus];
+        for (int i = 0; i < PerCpus.MaxCpus; i++) seen[i] = new Seen { Index = -1 };
+        s_seen = seen;
+        t.Check(Smp.RunOnAll(&Record, TimeoutMs), "every CPU ran its share");
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        for (int i = 0; i < Smp.Online; i++)
+        {
+            ulong top = PerCpus.StackTopOf(i);
+            t.Equal((ulong)seen[i].Index, (ulong)i, "the index GS gives on the CPU that ran share i");
+            t.Equal(seen[i].Area, (ulong)PerCpus.Area(i), "the GS area of CPU i is area i");
+            t.Equal((ulong)seen[i].LibraryIndex, (ulong)i, "the library's Cpu.Current on CPU i");
+            t.Check(seen[i].StackPointer < top && seen[i].StackPointer >= top - KernelStack.Size, "RSP lies in CPU i's own stack");
+            t.Equal(seen[i].ApicId, PerCpus.Area(i)->ApicId, "the APIC that answered is CPU i's");
+            for (int j = 0; j < i; j++) t.Check(seen[j].ApicId != seen[i].ApicId, "APIC ids differ");
+            ulong guard = i == 0 ? KernelStack.Guard : PerCpus.Area(i)->StackGuard;
+            t.Equal(guard, top - KernelStack.Size - PageSize.Bytes, "the guard page lies right below the stack");
+            t.Check(KernelAddressSpace.Translate(guard, out Translation _) != Status.Ok, "the guard page is not mapped");
+            t.Check(KernelAddressSpace.Translate(top - PageSize.Bytes, out Translation _) == Status.Ok, "the stack's top page is mapped");
+            w.Str(" cpu ");
+            w.Dec((ulong)i);
+            w.Str(" rsp ");
+            w.Hex(seen[i].StackPointer, 16);
+        }
+        w.Line();
+        s_seen = null;
+    }
+
+    /// <summary>Cpu.Kick of a host call to each other CPU: the kernel's IPI hook interrupts it,
+    /// its vector-240 handler runs Cpu.ServiceRequests there, and the host-call handler counts
+    /// on the CPU it ran on (GS).</summary>
+    private static void IpiRoundTrip(ref TestContext t)
+    {
+        for (int i = 1; i < Smp.Online; i++)
+        {
+            PerCpu* cpu = PerCpus.Area(i);
+            int ipis = Volatile.Read(ref cpu->IpisTaken), calls = Volatile.Read(ref cpu->HostCalls);
+            Volatile.Write(ref cpu->IpiSeenOnCpu, -1);
+            Cpu.Kick(1UL << i, CpuRequest.HostCall);
+            ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * TimeoutMs;
+            while (Volatile.Read(ref cpu->HostCalls) == calls && Arch.Rdtsc() < deadline) Arch.Pause();
+            t.Equal((ulong)(Volatile.Read(ref cpu->HostCalls) - calls), 1, "the host-call handler ran once on the target");
+            t.Equal((ulong)(Volatile.Read(ref cpu->IpisTaken) - ipis), 1, "one request IPI reached the target");
+            t.Equal((ulong)Volatile.Read(ref cpu->IpiSeenOnCpu), (ulong)i, "GS inside the IPI handler was the target's");
+        }
+        int self = PerCpus.Current->HostCalls;
+        Cpu.Kick(1UL, CpuRequest.HostCall);
+        t.Equal((ulong)(PerCpus.Current->HostCalls - self), 1, "a kick of the current CPU runs its handler right away");
+    }
+
+    private const uint TickMs = 1, WantedTicks = 10, TimerLimitMs = 2000;
+    private static ulong* s_tickCycles;
+
+    /// <summary>Runs the periodic timer (one tick a millisecond) with interrupts on until 10 ticks
+    /// arrived or 2 s passed: TCG on a loaded host delays ticks, so the test counts ticks, not time.</summary>
+    private static void CountTicks(ulong index)
+    {
+        PerCpu* cpu = PerCpus.Current;
+        Volatile.Write(ref cpu->TimerTicks, 0);
+        ulong t0 = Arch.Rdtsc(), deadline = t0 + Tsc.Hz / 1000 * TimerLimitMs;
+        LocalApic.StartPeriodic(TickMs);
+        Arch.Sti();
+        while (Volatile.Read(ref cpu->TimerTicks) < WantedTicks && Arch.Rdtsc() < deadline) Arch.Pause();
+        Arch.Cli();
+        LocalApic.StopTimer();
+        s_tickCycles[index] = Arch.Rdtsc() - t0;
+    }
+
+    private static void TimerTicksEverywhere(ref TestContext t)
+    {
+        ulong* cycles = stackalloc ulong[PerCpus.MaxCpus];
+        s_tickCycles = cycles;
+        t.Check(Smp.RunOnAll(&CountTicks, TimeoutMs), "every CPU ran its share");
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ticks (ms taken) at one per ms:");
+        for (int i = 0; i < Smp.Online; i++)
+        {
+            int ticks = Volatile.Read(ref PerCpus.Area(i)->TimerTicks);
+            w.Char(' ');
+            w.Dec((ulong)ticks);
+            w.Str(" (");
+            w.Dec(Tsc.Nanoseconds(cycles[i]) / 1_000_000);
+            w.Char(')');
+            // Each tick is an interrupt taken and an EOI sent: without the EOI only one arrives.
+            t.Check(ticks >= (int)WantedTicks, "the timer interrupted this CPU 10 times within 2 s");
+        }
+        w.Line();
+        s_tickCycles = null;
+    }
+
+    private const int AddsPerCpu = 200_000;
+    private static int s_sum;
+
+    private static void AddMany(ulong index)
+    {
+        for (int i = 0; i < AddsPerCpu; i++) Interlocked.Increment(ref s_sum);
+    }
+
+    private static void AtomicAddsFromEveryCpu(ref TestContext t)
+    {
+        s_sum = 0;
+        t.Check(Smp.RunOnAll(&AddMany, TimeoutMs * 4), "every CPU ran its share");
+        int sum = Volatile.Read(ref s_sum);
+        t.Equal((ulong)sum, (ulong)(AddsPerCpu * Smp.Online), "the sum of every CPU's increments");
+    }
+}
