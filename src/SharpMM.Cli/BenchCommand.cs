@@ -7,6 +7,7 @@ using SharpMM.Cli.Report;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Workloads;
+using SharpMM.Concurrency;
 using SharpMM.Physical;
 
 namespace SharpMM.Cli;
@@ -20,7 +21,7 @@ namespace SharpMM.Cli;
 internal static unsafe class BenchCommand
 {
     /// <summary>Every workload the command runs, as the help and the JSON spell them.</summary>
-    private static readonly string[] Workloads = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h", "W4", "W6", "W6x" };
+    private static readonly string[] Workloads = { "W0", "W1", "W2", "W2o9", "W3", "W3t", "W3h", "W4", "W5", "W5x", "W6", "W6x" };
 
     public static Command Create()
     {
@@ -29,7 +30,8 @@ internal static unsafe class BenchCommand
             HelpName = string.Join('|', Workloads),
             Description = "W0 hot order-0 alloc+free pairs; W1 order-0 churn (alloc then free 100k pages); W2 mixed orders 0..10 at 50% live; " +
                           "W2o9 the same with orders 0..9; W3 kmalloc: random 8..2047 B with 100k live; W3t W3's trace replayed in another thread " +
-                          "order; W3h hot malloc(64)+free; W4 page tables: map, walk (TLB miss), TLB hit, unmap; W6 kmalloc on --threads CPUs, " +
+                          "order; W3h hot malloc(64)+free; W4 page tables: map, walk (TLB miss), TLB hit, unmap; W5 --threads N CPUs sharing the page " +
+                          "allocator, each allocating 4096 pages and freeing them; W5x the same, each freeing the next CPU's pages; W6 kmalloc on --threads CPUs, " +
                           "own frees; W6x the same, every object freed by the next thread. W3, W3t, W3h, W6 and W6x also run the " +
                           "peer mallocs installed here (glibc; mimalloc, jemalloc, tcmalloc from their Debian packages).",
             CustomParser = r =>
@@ -47,7 +49,7 @@ internal static unsafe class BenchCommand
         {
             Description = "Before W3, W3t, W3h, W6 or W6x: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
         };
-        var threads = CliOptions.Integer("--threads", "W6, W6x: threads (SharpMM: simulated CPUs).", 1, 16, 1);
+        var threads = CliOptions.Integer("--threads", "W5, W5x, W6, W6x: threads (SharpMM: simulated CPUs).", 1, Cpu.MaxCpus, 1);
         var json = CliOptions.Json();
         var report = new Option<FileInfo>("--report")
         {
@@ -69,6 +71,12 @@ internal static unsafe class BenchCommand
             string label = r.GetValue(workload)!;
             string? reportPath = r.GetValue(report)?.ToString();
             if (reportPath != null && label == "W4") throw new UsageException("--report: W4 works on page tables and has no allocator trace to draw (W0..W3h have)");
+            if (reportPath != null && label.StartsWith("W5", StringComparison.Ordinal)) throw new UsageException("--report: W5 and W5x run on several CPUs and record no allocator trace (W0..W3h do)");
+            if (label.StartsWith("W5", StringComparison.Ordinal))
+            {
+                if (r.GetValue(pcp) != null) throw new UsageException("--pcp: W5 and W5x always use the per-CPU caches (they are what the workload measures)");
+                return RunW5(label, (int)r.GetValue(threads), r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json));
+            }
             if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             if (r.GetValue(installPeers))
             {
@@ -77,7 +85,7 @@ internal static unsafe class BenchCommand
                 InstallPeers();
             }
             bool threaded = label is "W6" or "W6x";
-            if (r.GetResult(threads) is { Implicit: false } && !threaded) throw new UsageException($"--threads goes with W6 or W6x, not {label}");
+            if (r.GetResult(threads) is { Implicit: false } && !threaded) throw new UsageException($"--threads goes with W5, W5x, W6 or W6x, not {label}");
             if (threaded && r.GetValue(pcp) != null) throw new UsageException($"--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not {label}");
             if (threaded && reportPath != null) throw new UsageException($"--report: {label} runs several threads and records no trace (W0..W3h do)");
             int exit = threaded
@@ -167,6 +175,55 @@ internal static unsafe class BenchCommand
         }
         else foreach (string line in lines) Console.Out.WriteLine(line);
         if (gc != 0) throw new CommandFailedException($"measured regions allocated {gc} GC bytes");
+        return ExitCode.Done;
+    }
+
+    // W5, W5x: one untimed warm-up run, then reps runs; the figures of the median run (by
+    // throughput), with its zone-lock statistics.
+    private static int RunW5(string label, int threads, double scale, int reps, bool json)
+    {
+        bool cross = label == "W5x";
+        using var progress = new Progress($"bench {label}: starting", json);
+        var runs = new List<W5Result>();
+        for (int r = -1; r < reps; r++)
+        {
+            progress.Update(Step(label, r, reps));
+            W5Result res = ThreadedPageWorkloads.Run(threads, cross, scale);
+            if (res.Failed != 0) throw new CommandFailedException($"{label}: {res.Failed} allocations failed (the workload needs none)");
+            if (r >= 0) runs.Add(res);
+        }
+        progress.Dispose();
+        var sorted = runs.OrderBy(x => x.MpairsPerS).ToList();
+        W5Result med = sorted[sorted.Count / 2];
+        double mpairs = Median(runs.Select(x => x.MpairsPerS).ToList());
+        double ns = Median(runs.Select(x => x.NsPerPairPerThread).ToList());
+        LockStats l = med.ZoneLock;
+        double spinNs = ThreadedPageWorkloads.TicksToNs(l.SpinTicks);
+        // A pair takes the zone lock only when it refills or drains a batch.
+        double perPair = l.Acquisitions / (double)med.Pairs;
+        if (json)
+        {
+            var fields = new Dictionary<string, object>
+            {
+                ["workload"] = label, ["threads"] = threads, ["scale"] = scale, ["reps"] = reps,
+                ["mpairs_per_s"] = Math.Round(mpairs, 2), ["ns_per_pair_per_thread"] = Math.Round(ns, 2),
+                ["mpairs_per_s_min"] = Math.Round(sorted[0].MpairsPerS, 2), ["mpairs_per_s_max"] = Math.Round(sorted[^1].MpairsPerS, 2),
+                ["pairs"] = med.Pairs, ["failed"] = med.Failed,
+                ["zone_lock"] = new Dictionary<string, object>
+                {
+                    ["acquisitions"] = l.Acquisitions, ["contended"] = l.Contended, ["spin_ns"] = Math.Round(spinNs),
+                    ["acquisitions_per_pair"] = Math.Round(perPair, 5),
+                },
+            };
+            var doc = CliJson.Document("bench");
+            CliJson.Merge(doc, CliJson.From(fields)!.ToJsonString());
+            CliJson.Write(doc);
+        }
+        else
+        {
+            Console.Out.WriteLine($"{"sharpmm-buddy+pcp",-22} {label,-4} threads {threads,2}: median {mpairs,8:F2} Mpairs/s  {ns,7:F2} ns/pair/thread (min {sorted[0].MpairsPerS:F2} max {sorted[^1].MpairsPerS:F2} Mpairs/s)  [rounds={med.Pairs / (ulong)threads / ThreadedPageWorkloads.Batch} batch={ThreadedPageWorkloads.Batch} reps={reps} failed={med.Failed}]");
+            Console.Out.WriteLine($"{"",-22} zone lock: {l.Acquisitions} acquisitions ({perPair:F5} per pair), {l.Contended} contended, {spinNs / 1e6:F2} ms spinning (median run)");
+        }
         return ExitCode.Done;
     }
 

@@ -1,5 +1,6 @@
 using SharpMM.Addressing;
 using SharpMM.Diagnostics;
+using SharpMM.Concurrency;
 using SharpMM.Physical;
 
 namespace SharpMM.Boot;
@@ -60,7 +61,7 @@ public static class BootReport
     private static ulong PerCpuCachedFrames(in PhysicalMemory pm)
     {
         ulong pcp = 0;
-        for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.GetZone(z).PcpCount;
+        for (int z = 0; z < pm.Buddy.ZoneCount; z++) pcp += pm.Buddy.CachedFrames(z);
         return pcp;
     }
 
@@ -127,15 +128,18 @@ public static class BootReport
             Zone zone = pm.Buddy.GetZone(z);
             ZoneRange(in pm, z, out ulong start, out ulong end);
             w.Str("Node 0, zone "); w.Spaces(8 - zone.Name.Length); w.Line(zone.Name);
-            w.Str("  pages free     "); w.Dec(zone.FreeFrames); w.Line();
+            w.Str("  pages free     "); w.Dec(pm.Buddy.ZoneFreeFrames(z)); w.Line();
             w.Str("        spanned  "); w.Dec(end - start); w.Line();
             w.Str("        present  "); w.Dec(zone.PresentFrames); w.Line();
             w.Str("        managed  "); w.Dec(zone.ManagedFrames); w.Line();
             w.Line("  pagesets");
-            w.Line("    cpu: 0");
-            w.Str("              count: "); w.Dec(zone.PcpCount); w.Line();
-            w.Str("              high:  "); w.Dec(zone.PcpHigh); w.Line();
-            w.Str("              batch: "); w.Dec(zone.PcpBatch); w.Line();
+            for (int cpu = 0; cpu < Cpu.Online; cpu++)
+            {
+                w.Str("    cpu: "); w.Dec((ulong)cpu); w.Line();
+                w.Str("              count: "); w.Dec(pm.Buddy.CachedFrames(z, cpu)); w.Line();
+                w.Str("              high:  "); w.Dec(zone.PcpHigh); w.Line();
+                w.Str("              batch: "); w.Dec(zone.PcpBatch); w.Line();
+            }
             w.Str("  start_pfn:           "); w.Dec(start); w.Line();
         }
     }
@@ -224,7 +228,7 @@ public static class BootReport
             j.Number(ref w, "end_pfn", zone.SpannedEndPfn);
             j.Number(ref w, "present_frames", zone.PresentFrames);
             j.Number(ref w, "managed_frames", zone.ManagedFrames);
-            j.Number(ref w, "free_frames", zone.FreeFrames);
+            j.Number(ref w, "free_frames", pm.Buddy.ZoneFreeFrames(z));
             ZoneRange(in pm, z, out ulong rangeStart, out ulong rangeEnd);
             j.Number(ref w, "range_start_pfn", rangeStart);
             j.Number(ref w, "spanned_frames", rangeEnd - rangeStart);

@@ -15,6 +15,8 @@ namespace SharpMM.Boot;
 /// Capacity is fixed (<see cref="Capacity"/> ranges per set) so it works before any allocator
 /// exists. Every mutating call builds its result in scratch space first: on failure (NoSpace,
 /// Overflow, OutOfMemory) nothing has changed.
+///
+/// One CPU only, and no lock: memblock is used and retired before the other CPUs are started.
 /// </summary>
 public unsafe struct Memblock : IMetadataAllocator
 {

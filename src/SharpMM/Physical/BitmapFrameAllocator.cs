@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 
 namespace SharpMM.Physical;
 
@@ -10,6 +11,8 @@ namespace SharpMM.Physical;
 /// lengths that are not powers of two. The head bits let <see cref="FreeRun"/> check that it is
 /// given exactly what was allocated: a wrong length, an interior frame, or a frame already free
 /// is refused and changes nothing.
+/// <para>Several CPUs: one lock (rank FramePool) around every change; the allocator is small
+/// and off the hot paths (low memory, benchmarks), so it is not worth more.</para>
 /// </summary>
 public unsafe struct BitmapFrameAllocator : IFrameAllocator
 {
@@ -17,6 +20,8 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     private ulong* _used;
     private ulong* _head;
     private ulong* _avail;
+    // Protects everything above after Init.
+    private SpinLock _lock;
 
     /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), every frame
     /// unavailable until <see cref="AddFreeRange"/>. Bitmaps come from <paramref name="meta"/>.
@@ -37,6 +42,7 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     /// (end-start+63)/64 words each; every frame starts unavailable.</summary>
     public void Init(ulong* used, ulong* head, ulong* avail, ulong startPfn, ulong endPfn)
     {
+        _lock.Init(LockRank.FramePool);
         _used = used; _head = head; _avail = avail;
         _start = startPfn; _count = endPfn - startPfn; _free = 0; _hint = 0;
         ulong words = (_count + 63) / 64;
@@ -46,6 +52,13 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     /// <summary>Frames [<paramref name="start"/>, <paramref name="end"/>) become available. Frames outside the range, or not
     /// unavailable (already added or allocated), panic: that would hand a frame out twice.</summary>
     public void AddFreeRange(Pfn start, Pfn end)
+    {
+        _lock.Acquire();
+        AddFreeRangeLocked(start, end);
+        _lock.Release();
+    }
+
+    private void AddFreeRangeLocked(Pfn start, Pfn end)
     {
         ulong startPfn = start.Value, endPfn = end.Value;
         if (startPfn < _start || endPfn > _start + _count || endPfn < startPfn) Panic.Fail("bitmap: free range outside the managed range", startPfn);
@@ -84,6 +97,14 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     /// </summary>
     public Status AllocateRun(ulong count, ulong alignFrames, out Pfn pfn)
     {
+        _lock.Acquire();
+        Status s = AllocateRunLocked(count, alignFrames, out pfn);
+        _lock.Release();
+        return s;
+    }
+
+    private Status AllocateRunLocked(ulong count, ulong alignFrames, out Pfn pfn)
+    {
         pfn = default;
         if (count == 0 || alignFrames == 0 || (alignFrames & (alignFrames - 1)) != 0) return Status.InvalidArgument;
         if (count > _free) return Status.OutOfMemory;
@@ -116,6 +137,14 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     /// <paramref name="count"/> frames long. Nothing changes on failure.
     /// </summary>
     public Status FreeRun(Pfn pfn, ulong count)
+    {
+        _lock.Acquire();
+        Status s = FreeRunLocked(pfn, count);
+        _lock.Release();
+        return s;
+    }
+
+    private Status FreeRunLocked(Pfn pfn, ulong count)
     {
         ulong p = pfn.Value;
         if (p < _start || p - _start >= _count || count == 0 || count > _count - (p - _start)) return Status.OutOfRange;

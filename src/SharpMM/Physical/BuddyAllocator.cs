@@ -1,7 +1,10 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 
 namespace SharpMM.Physical;
 
@@ -42,9 +45,21 @@ public struct PcpConfig
 ///
 /// Zones: a <see cref="ZoneLayout"/>; an allocation of a <see cref="MemoryClass"/> starts at the
 /// highest zone the class may use and falls back to lower ones. Order-0 requests go through the
-/// zone's per-CPU cache when enabled.
+/// current CPU's cache of the zone when enabled.
 ///
-/// Not done here: locking and more than one CPU, watermarks/reclaim, migrate types, compaction.
+/// Several CPUs: each zone's lists are under its lock (<see cref="Zone.Lock"/>); each CPU has its
+/// own order-0 cache per zone (<see cref="PcpCache"/>), which its alloc/free fast path uses with
+/// no lock and no atomic instruction; refills and drains move a batch under the zone lock. A frame
+/// freed on another CPU than the one that allocated it goes into the freeing CPU's cache (frames
+/// have no home CPU). While one CPU is online no lock is taken (the host raises
+/// <see cref="Cpu.Online"/> before other CPUs call in, as Linux patches its lock prefixes out on
+/// one CPU). When an allocation fails with several CPUs online, the allocator takes the frames of
+/// its own caches and asks every other CPU in turn for theirs (<see cref="CpuRequest.DrainPageCaches"/>),
+/// then retries once. The allocator must not move while other CPUs use it (it lives in static or
+/// native memory). <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
+/// see every CPU's caches and are for quiescent moments (boot, tests, after a run).
+///
+/// Not done here: watermarks/reclaim, migrate types, compaction.
 /// </summary>
 public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 {
@@ -64,6 +79,12 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // with one add rather than a sign extension and a multiply.
     private nint _userZoneOffset, _freeHintOffset;
     private bool _initialised;
+    // Every CPU's order-0 cache of every zone (Zone.PcpIndex + cpu).
+    private PcpCacheArray _pcp;
+    // Where a CPU answering a drain request puts its cached frames, per zone (one request at a
+    // time: PageCacheDrain serialises them).
+    private fixed uint _mailbox[ZoneLayout.MaxZones * Zone.PcpCapacity];
+    private fixed uint _mailboxCount[ZoneLayout.MaxZones];
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -97,6 +118,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             zone.EndPfn = layout.EndPfn(z);
             zone.PcpHigh = pcp.High;
             zone.PcpBatch = pcp.Batch;
+            zone.PcpIndex = z * Cpu.MaxCpus;
+            zone.Lock.Init(LockRank.Zone);
             ulong lo = ulong.MaxValue, hi = 0;
             for (int i = 0; i < ram.Length; i++)
             {
@@ -118,6 +141,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
+        for (int i = 0; i < ZoneLayout.MaxZones * Cpu.MaxCpus; i++) _pcp[i] = default;
+        for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
+        Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
         _initialised = true;
         return Status.Ok;
     }
@@ -147,6 +173,38 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// <summary>The zone layout.</summary>
     public readonly ZoneLayout Layout => _layout;
 
+    /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
+    public readonly uint CachedFrames(int zone, int cpu)
+    {
+        if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CachedFrames index out of range", (ulong)cpu);
+        return Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[zone].PcpIndex + cpu].Count));
+    }
+
+    /// <summary>Frames in every CPU's cache of zone <paramref name="zone"/> (a snapshot).</summary>
+    public readonly ulong CachedFrames(int zone)
+    {
+        ulong sum = 0;
+        for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) sum += CachedFrames(zone, cpu);
+        return sum;
+    }
+
+    /// <summary>Free frames of zone <paramref name="zone"/>: on its lists and in its per-CPU caches.</summary>
+    public readonly ulong ZoneFreeFrames(int zone) => GetZone(zone).BuddyFreeFrames + CachedFrames(zone);
+
+    /// <summary>Zone <paramref name="zone"/>'s lock statistics (acquisitions, contended ones, spin ticks).</summary>
+    public readonly LockStats ZoneLockStats(int zone) => GetZone(zone).Lock.Stats;
+
+    /// <summary>The lock statistics of every zone added up.</summary>
+    public readonly LockStats ZoneLockTotals
+    {
+        get
+        {
+            LockStats sum = default;
+            for (int z = 0; z < _zoneCount; z++) sum.Add(_zones[z].Lock.Stats);
+            return sum;
+        }
+    }
+
     /// <inheritdoc/>
     public readonly uint MaxOrder => MaxOrderValue;
     /// <inheritdoc/>
@@ -160,7 +218,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         get
         {
             ulong sum = 0;
-            for (int z = 0; z < _zoneCount; z++) sum += _zones[z].FreeFrames;
+            for (int z = 0; z < _zoneCount; z++) sum += ZoneFreeFrames(z);
             return sum;
         }
     }
@@ -267,29 +325,106 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         AddRaw(ref zone, a, order, pfn);
     }
 
-    // One allocation attempt in one zone: the per-CPU cache for order 0 when enabled, else the lists.
+    // ---- the zone lock and the per-CPU caches ----
+
+    // Takes the zone lock unless one CPU is online; the result goes to UnlockZone.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint AllocInZone<TA>(ref Zone zone, TA a, uint order) where TA : struct, IFrameAddressing
+    private static bool LockZone(ref Zone zone)
     {
-        if (zone.PcpHigh == 0 || order != 0) return AllocFromLists(ref zone, a, order); // setting first: see FreeChecked
-        if (zone.PcpCount == 0 && !RefillPcp(ref zone, a)) return 0;
-        uint p = zone.Pcp[--zone.PcpCount];
-        *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
-        return p;
+        if (Cpu.Online <= 1) return false;
+        if (!zone.Lock.TryAcquire()) LockZoneContended(ref zone);
+        return true;
+    }
+
+    // The zone lock is taken by whichever waiting CPU finds it free (test and test-and-set on
+    // the ticket lock's TryAcquire), not in ticket order: a lock is held for one batch and is
+    // wanted again 63 operations later, and a ticket handed to a CPU that is not running (a
+    // preempted hosted thread, a vCPU) would stall every CPU behind it: with two threads on a
+    // busy two-core machine W5 spent nearly all its time waiting for such tickets.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LockZoneContended(ref Zone zone)
+    {
+        ulong start = Cpu.Ticks;
+        do
+        {
+            Cpu.Relax();
+        }
+        while (!zone.Lock.TryAcquire());
+        zone.Lock.Stats.Contended++;
+        zone.Lock.Stats.SpinTicks += Cpu.Ticks - start;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UnlockZone(ref Zone zone, bool locked)
+    {
+        if (locked) zone.Lock.Release();
+    }
+
+    // The current CPU's cache of the zone; CPU 0's while one CPU is online, as on the inline paths
+    // (a thread of the host that calls itself another CPU then still uses one cache).
+    [MethodImpl(MethodImplOptions.AggressiveInlining), UnscopedRef]
+    private ref PcpCache CacheOf(ref Zone zone) => ref Unsafe.Add(ref _pcp[0], zone.PcpIndex + (Cpu.Online <= 1 ? 0 : Cpu.Current));
+
+    // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
+    // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
+    // compiler only: the request runs on this same CPU.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Enter(ref PcpCache c) => Volatile.Write(ref c.Busy, 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Leave(ref PcpCache c)
+    {
+        Volatile.Write(ref c.Busy, 0);
+        if (Volatile.Read(ref c.DrainPending) != 0) AnswerDeferred(ref c);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool RefillPcp<TA>(ref Zone zone, TA a) where TA : struct, IFrameAddressing
+    private void AnswerDeferred(ref PcpCache c)
     {
-        uint n = 0;
-        for (; n < zone.PcpBatch; n++)
+        c.DrainPending = 0;
+        AnswerDrainRequest();
+    }
+
+    // One allocation attempt in one zone: the per-CPU cache for order 0 when enabled, else the lists.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint AllocInZone<TA>(ref Zone zone, TA a, uint order) where TA : struct, IFrameAddressing
+    {
+        if (zone.PcpHigh == 0 || order != 0) // setting first: see FreeChecked
+        {
+            bool locked = LockZone(ref zone);
+            uint q = AllocFromLists(ref zone, a, order);
+            UnlockZone(ref zone, locked);
+            return q;
+        }
+        ref PcpCache c = ref CacheOf(ref zone);
+        Enter(ref c);
+        uint p = 0;
+        if (c.Count != 0 || RefillPcp(ref zone, ref c, a))
+        {
+            uint n = c.Count - 1;
+            p = c.Frames[n];
+            c.Count = n;
+            *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+        }
+        Leave(ref c);
+        return p;
+    }
+
+    // Moves a batch from the lists to the cache (the caller has entered it).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool RefillPcp<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
+    {
+        bool locked = LockZone(ref zone);
+        uint n = c.Count, end = n + zone.PcpBatch;
+        for (; n < end; n++)
         {
             uint p = AllocFromLists(ref zone, a, 0);
             if (p == 0) break;
             *a.Info(p) = FrameInfo.Make(FrameState.PerCpu, 0);
-            zone.Pcp[n] = p;
+            c.Frames[n] = p;
         }
-        zone.PcpCount = n;
+        UnlockZone(ref zone, locked);
+        c.Count = n;
         return n != 0;
     }
 
@@ -325,22 +460,30 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             var a = new DenseAddressing(in zone);
             uint p;
-            // The count first (it is 0 whenever the cache is off, so the test predicts well where
-            // orders are mixed), then the order: see FreeChecked.
-            uint count = zone.PcpCount;
-            if (count != 0 && order == 0)
+            // Inline only while one CPU is online: CPU 0's cache, no lock, no drain requests
+            // (only other CPUs send them). With several CPUs every request goes to AllocateSlow,
+            // which finds the current CPU's cache: finding the CPU is a call through the host's
+            // hook, which here would slow the one-CPU path by half (registers kept across it).
+            if (Cpu.Online <= 1)
             {
-                zone.PcpCount = --count;
-                p = zone.Pcp[count];
-                *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
-                pfn = Pfn.NewUnchecked(p);
-                return Status.Ok;
-            }
-            // (An empty cache goes to AllocateSlow, which refills it.)
-            if ((zone.PcpHigh == 0 || order != 0) && (p = AllocFromLists(ref zone, a, order)) != 0)
-            {
-                pfn = Pfn.NewUnchecked(p);
-                return Status.Ok;
+                ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+                // The count first (it is 0 whenever the cache is off, so the test predicts well
+                // where orders are mixed), then the order: see FreeChecked.
+                uint count = c.Count;
+                if (count != 0 && order == 0)
+                {
+                    c.Count = --count;
+                    p = c.Frames[count];
+                    *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+                    pfn = Pfn.NewUnchecked(p);
+                    return Status.Ok;
+                }
+                // (An empty cache goes to AllocateSlow, which refills it.)
+                if ((zone.PcpHigh == 0 || order != 0) && (p = AllocFromLists(ref zone, a, order)) != 0)
+                {
+                    pfn = Pfn.NewUnchecked(p);
+                    return Status.Ok;
+                }
             }
         }
         ulong r = AllocateSlow(order, highestZone);
@@ -354,13 +497,19 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     {
         if (order > MaxOrderValue) return (ulong)Status.InvalidArgument << 32;
         if (highestZone < 0) highestZone = (int)(_userZoneOffset / sizeof(Zone));
-        for (int z = highestZone; z >= 0; z--)
+        for (int attempt = 0; attempt < 2; attempt++)
         {
-            ref Zone zone = ref Unsafe.Add(ref _zones[0], z);
-            uint p = zone.DenseInfo != null
-                ? AllocInZone(ref zone, new DenseAddressing(in zone), order)
-                : AllocSparse(ref zone, order);
-            if (p != 0) return p;
+            for (int z = highestZone; z >= 0; z--)
+            {
+                ref Zone zone = ref Unsafe.Add(ref _zones[0], z);
+                uint p = zone.DenseInfo != null
+                    ? AllocInZone(ref zone, new DenseAddressing(in zone), order)
+                    : AllocSparse(ref zone, order);
+                if (p != 0) return p;
+            }
+            // Out of memory on the lists: the CPUs' caches may hold what is missing (all of it,
+            // for an order-0 request; the buddies that would merge, for a larger one).
+            if (attempt == 0 && (Cpu.Online <= 1 || DrainAllCpus() == 0)) break;
         }
         return (ulong)Status.OutOfMemory << 32;
     }
@@ -405,17 +554,19 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // Zones with a section-sized hole: kept out of line so that the dense paths stay small
     // enough to be inlined into callers.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly uint AllocSparse(ref Zone zone, uint order) => AllocInZone(ref zone, new SparseAddressing(in _map), order);
+    private uint AllocSparse(ref Zone zone, uint order) => AllocInZone(ref zone, new SparseAddressing(in _map), order);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly Status FreeSparse(ref Zone zone, ulong p, uint order)
+    private Status FreeSparse(ref Zone zone, ulong p, uint order)
     {
         if (!_map.HasMetadata(Pfn.NewUnchecked(p))) return Status.OutOfRange;
         return FreeChecked(ref zone, new SparseAddressing(in _map), (uint)p, order);
     }
 
+    // The state byte check is not atomic: two CPUs freeing the same block at the same moment
+    // (a caller's double free) may both pass it, as in Linux; one CPU freeing twice is caught.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Status FreeChecked<TA>(ref Zone zone, TA a, uint p, uint order) where TA : struct, IFrameAddressing
+    private Status FreeChecked<TA>(ref Zone zone, TA a, uint p, uint order) where TA : struct, IFrameAddressing
     {
         byte* info = a.Info(p);
         byte v = *info;
@@ -426,14 +577,41 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (high != 0 && order == 0)
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
-            uint count = zone.PcpCount;
-            zone.Pcp[count] = p;
-            zone.PcpCount = ++count;
-            if (count > high) DrainBatch(ref zone, a);
+            // One CPU online: CPU 0's cache, inline (see AllocateFrom).
+            if (Cpu.Online > 1) return FreeToSharedCache(ref zone, a, p);
+            ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+            uint count = c.Count;
+            c.Frames[count] = p;
+            c.Count = ++count;
+            if (count > high) DrainBatch(ref zone, ref c, a);
             return Status.Ok;
         }
-        FreeToLists(ref zone, a, p, order);
+        if (Cpu.Online <= 1) FreeToLists(ref zone, a, p, order);
+        else FreeToListsLocked(ref zone, a, p, order);
         return Status.Ok;
+    }
+
+    // An order-0 free with several CPUs online: into the current CPU's cache.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
+    {
+        ref PcpCache c = ref CacheOf(ref zone);
+        Enter(ref c);
+        uint count = c.Count;
+        c.Frames[count] = p;
+        c.Count = ++count;
+        if (count > zone.PcpHigh) DrainBatch(ref zone, ref c, a);
+        Leave(ref c);
+        return Status.Ok;
+    }
+
+    // A free to the lists with several CPUs online: out of line, as in AllocateFrom.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeToListsLocked<TA>(ref Zone zone, TA a, uint p, uint order) where TA : struct, IFrameAddressing
+    {
+        bool locked = LockZone(ref zone);
+        FreeToLists(ref zone, a, p, order);
+        UnlockZone(ref zone, locked);
     }
 
     // Why a free is refused, from the frame's state byte (the block is not an allocated block
@@ -463,28 +641,133 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return Status.NotAllocated;
     }
 
-    // Returns the oldest batch (the bottom of the stack) to the lists.
+    // Returns the oldest batch (the bottom of the stack) to the lists (the caller has entered
+    // the cache).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DrainBatch<TA>(ref Zone zone, TA a) where TA : struct, IFrameAddressing
+    private static void DrainBatch<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
-        uint batch = zone.PcpBatch;
-        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, a, zone.Pcp[i], 0);
-        uint rest = zone.PcpCount - batch;
-        for (uint i = 0; i < rest; i++) zone.Pcp[i] = zone.Pcp[i + batch];
-        zone.PcpCount = rest;
+        uint count = c.Count, batch = zone.PcpBatch < count ? zone.PcpBatch : count;
+        bool locked = LockZone(ref zone);
+        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
+        UnlockZone(ref zone, locked);
+        uint rest = count - batch;
+        for (uint i = 0; i < rest; i++) c.Frames[i] = c.Frames[i + batch];
+        c.Count = rest;
     }
 
-    /// <summary>Returns every per-CPU cached frame to the free lists (before probing
-    /// fragmentation, on memory pressure, or before validation of the lists alone).</summary>
+    // Returns one cache's frames to the zone's lists; how many.
+    private uint DrainCache(ref Zone zone, ref PcpCache c)
+    {
+        uint n = c.Count;
+        if (n == 0) return 0;
+        var a = new SparseAddressing(in _map);
+        bool locked = LockZone(ref zone);
+        for (uint i = 0; i < n; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
+        UnlockZone(ref zone, locked);
+        c.Count = 0;
+        return n;
+    }
+
+    /// <summary>Returns every CPU's cached frames to the free lists (before probing
+    /// fragmentation, or before validation of the lists alone). For quiescent moments: the
+    /// other CPUs must not be using the allocator (on memory pressure the allocator drains by
+    /// itself, each CPU its own cache).</summary>
     public void Drain()
     {
-        var a = new SparseAddressing(in _map);
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            for (uint i = 0; i < zone.PcpCount; i++) FreeToLists(ref zone, a, zone.Pcp[i], 0);
-            zone.PcpCount = 0;
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref _pcp[zone.PcpIndex + cpu]);
         }
+    }
+
+    /// <summary>Returns the current CPU's cached frames to the free lists; how many.</summary>
+    public ulong DrainCurrentCpu()
+    {
+        ulong n = 0;
+        int cpu = Cpu.Online <= 1 ? 0 : Cpu.Current;   // as CacheOf
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            ref PcpCache c = ref _pcp[zone.PcpIndex + cpu];
+            Enter(ref c);
+            n += DrainCache(ref zone, ref c);
+            Leave(ref c);
+        }
+        return n;
+    }
+
+    // Drain on demand: the current CPU's caches, then every other online CPU's, one at a time
+    // (each answers PageCacheDrain's request by moving its frames into the mailbox, taking no
+    // lock; this CPU returns them to the lists). Returns the frames that came back.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong DrainAllCpus()
+    {
+        ulong n = DrainCurrentCpu();
+        int self = Cpu.Current, online = Cpu.Online;
+        PageCacheDrain.Begin((nint)Unsafe.AsPointer(ref this));
+        for (int cpu = 0; cpu < online; cpu++)
+        {
+            // A cache seen empty now has nothing to give: skip the round trip (a snapshot; a
+            // CPU that fills its cache meanwhile keeps those frames until the next request).
+            if (cpu == self || !HasCachedFrames(cpu)) continue;
+            PageCacheDrain.Ask(cpu);
+            n += EmptyMailbox();
+        }
+        PageCacheDrain.End();
+        return n;
+    }
+
+    private readonly bool HasCachedFrames(int cpu)
+    {
+        for (int z = 0; z < _zoneCount; z++)
+            if (Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[z].PcpIndex + cpu].Count)) != 0) return true;
+        return false;
+    }
+
+    // The frames a CPU put in the mailbox go to their zones' lists.
+    private uint EmptyMailbox()
+    {
+        uint n = 0;
+        var a = new SparseAddressing(in _map);
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            uint count = _mailboxCount[z];
+            if (count == 0) continue;
+            ref Zone zone = ref _zones[z];
+            bool locked = LockZone(ref zone);
+            for (uint i = 0; i < count; i++) FreeToLists(ref zone, a, _mailbox[z * Zone.PcpCapacity + (int)i], 0);
+            UnlockZone(ref zone, locked);
+            _mailboxCount[z] = 0;
+            n += count;
+        }
+        return n;
+    }
+
+    // Runs on the CPU asked to drain (from its interrupt handler or a spin loop), taking no
+    // lock: its caches' frames move into the mailbox. A cache the CPU is changing right now is
+    // left alone, and the answer waits until the CPU leaves it.
+    internal void AnswerDrainRequest()
+    {
+        int cpu = Cpu.Current;
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            if (Volatile.Read(ref c.Busy) != 0)
+            {
+                c.DrainPending = 1;
+                return;
+            }
+        }
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            uint count = c.Count;
+            for (uint i = 0; i < count; i++) _mailbox[z * Zone.PcpCapacity + (int)i] = c.Frames[i];
+            _mailboxCount[z] = count;
+            c.Count = 0;
+        }
+        PageCacheDrain.Answered();
     }
 
     /// <summary>
@@ -558,11 +841,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
                 free += n << (int)o;
             }
-            if (zone.PcpCount > zone.PcpHigh && zone.PcpHigh != 0) Panic.Fail("buddy: per-CPU cache above its high mark", zone.PcpCount);
-            for (uint i = 0; i < zone.PcpCount; i++)
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
             {
-                byte* info = _map.TryInfo(zone.Pcp[i]);
-                if (info == null || FrameInfo.State(*info) != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", zone.Pcp[i]);
+                PcpCache* c = (PcpCache*)Unsafe.AsPointer(ref Unsafe.AsRef(in _pcp[zone.PcpIndex + cpu]));
+                if (c->Count > zone.PcpHigh) Panic.Fail("buddy: per-CPU cache above its high mark", c->Count);
+                if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
+                for (uint i = 0; i < c->Count; i++)
+                {
+                    byte* info = _map.TryInfo(c->Frames[i]);
+                    if (info == null || FrameInfo.State(*info) != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", c->Frames[i]);
+                    if (ZoneIndexOf(c->Frames[i]) != z) Panic.Fail("buddy: per-CPU cache entry is another zone's frame", c->Frames[i]);
+                }
             }
         }
 
@@ -611,7 +900,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             }
         }
         ulong listed = 0, pcp = 0;
-        for (int z = 0; z < _zoneCount; z++) { listed += _zones[z].BuddyFreeFrames; pcp += _zones[z].PcpCount; }
+        for (int z = 0; z < _zoneCount; z++) { listed += _zones[z].BuddyFreeFrames; pcp += CachedFrames(z); }
         if (freeHeads != listed) Panic.Fail("buddy: free blocks in descriptors disagree with the lists", freeHeads);
         if (cached != pcp) Panic.Fail("buddy: cached frames disagree with the per-CPU caches", cached);
     }

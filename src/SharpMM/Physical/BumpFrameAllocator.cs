@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 
 namespace SharpMM.Physical;
@@ -9,12 +10,15 @@ namespace SharpMM.Physical;
 /// the frames through the direct map and advances. There is no free (<see cref="Free"/>
 /// returns Unsupported); frames skipped for alignment are lost. Out of memory is a status.
 /// Useful before anything else exists and as the baseline every other allocator is compared
-/// with.
+/// with. Several CPUs: the cursor moves under one lock (rank FramePool); the zeroing is done
+/// outside it.
 /// </summary>
 public unsafe struct BumpFrameAllocator : IFrameAllocator
 {
     private ulong _start, _end, _next;
     private DirectMap _directMap;
+    // Protects the cursor after Init.
+    private SpinLock _lock;
 
     /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), reached through
     /// <paramref name="directMap"/>. Return: InvalidArgument when frame 0 is included;
@@ -24,6 +28,7 @@ public unsafe struct BumpFrameAllocator : IFrameAllocator
         if (((ram.Start | ram.End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
         ulong startPfn = ram.Start >> PageSize.Shift, endPfn = ram.End >> PageSize.Shift;
         if (startPfn == 0) return Status.InvalidArgument;
+        _lock.Init(LockRank.FramePool);
         _start = startPfn; _end = endPfn; _next = startPfn; _directMap = directMap;
         return Status.Ok;
     }
@@ -43,10 +48,13 @@ public unsafe struct BumpFrameAllocator : IFrameAllocator
         pfn = default;
         if (order > MaxOrder) return Status.InvalidArgument;
         ulong count = 1UL << (int)order;
+        _lock.Acquire();
         ulong aligned = (_next + count - 1) & ~(count - 1);
-        if (aligned >= _end || _end - aligned < count) return Status.OutOfMemory;
+        bool fits = aligned < _end && _end - aligned >= count;
+        if (fits) _next = aligned + count;
+        _lock.Release();
+        if (!fits) return Status.OutOfMemory;
         MemoryOps.Zero(_directMap.ToVirt(aligned << PageSize.Shift), count << PageSize.Shift);
-        _next = aligned + count;
         pfn = Pfn.NewUnchecked(aligned);
         return Status.Ok;
     }

@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 
 namespace SharpMM.Physical;
 
@@ -10,6 +11,7 @@ namespace SharpMM.Physical;
 /// the range is refused instead of corrupting the list.
 /// Cost of the design: every free writes the freed page, every allocation reads it (cold cache
 /// lines), which is why the buddy allocator keeps its links in descriptors instead.
+/// Several CPUs: one lock (rank FramePool) around every change.
 /// </summary>
 public unsafe struct FreeListFrameAllocator : IFrameAllocator
 {
@@ -17,6 +19,8 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
     private ulong _start, _end, _head, _free;
     private ulong* _allocated;
     private DirectMap _directMap;
+    // Protects the list, the bitmap and the count after Init.
+    private SpinLock _lock;
 
     /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), all free; the bitmap
     /// comes from <paramref name="meta"/>. Return: InvalidArgument (frame 0 included);
@@ -29,6 +33,7 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
         ulong words = (endPfn - startPfn + 63) / 64;
         Status s = meta.AllocateMetadata(words * 8 + 8, 64, out byte* bits, out _);
         if (s != Status.Ok) return s;
+        _lock.Init(LockRank.FramePool);
         _allocated = (ulong*)bits;
         _start = startPfn; _end = endPfn; _directMap = directMap;
         _head = End; _free = 0;
@@ -56,6 +61,14 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
     /// <summary>Pops a frame. Order must be 0 (InvalidArgument otherwise).</summary>
     public Status Allocate(uint order, out Pfn pfn)
     {
+        _lock.Acquire();
+        Status s = AllocateLocked(order, out pfn);
+        _lock.Release();
+        return s;
+    }
+
+    private Status AllocateLocked(uint order, out Pfn pfn)
+    {
         pfn = default;
         if (order != 0) return Status.InvalidArgument;
         if (_head == End) return Status.OutOfMemory;
@@ -72,6 +85,14 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
     /// <summary>Pushes a frame back. Refuses order != 0 (InvalidArgument), frames outside the
     /// range (OutOfRange) and frames already free (DoubleFree).</summary>
     public Status Free(Pfn pfn, uint order)
+    {
+        _lock.Acquire();
+        Status s = FreeLocked(pfn, order);
+        _lock.Release();
+        return s;
+    }
+
+    private Status FreeLocked(Pfn pfn, uint order)
     {
         if (order != 0) return Status.InvalidArgument;
         ulong p = pfn.Value;

@@ -7,7 +7,7 @@ namespace SharpMM.Physical;
 /// low-memory pool): real-mode trampolines, BIOS call buffers and AP start-up pages must live
 /// there, and a general allocator would hand them out for anything. A bitmap allocator over
 /// frames [1, 256); page 0 is never managed. Firmware areas (EBDA, the 640 KiB-1 MiB hole) are
-/// simply never added.
+/// simply never added. Several CPUs: the bitmap's lock (rank FramePool) serialises them.
 /// </summary>
 public unsafe struct LowMemoryAllocator : IFrameAllocator, IFreeRangeSink
 {

@@ -1,13 +1,16 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SharpMM.Concurrency;
 
 namespace SharpMM.Physical;
 
 /// <summary>
 /// One zone of the buddy allocator: per-order free lists (heads are frame numbers; links live in
-/// the frame descriptors), a bit per non-empty list, counters, and the order-0 per-CPU cache in
-/// front (Linux's per_cpu_pages: a stack refilled from the buddy lists <see cref="PcpBatch"/>
-/// frames at a time and drained by a batch when it exceeds <see cref="PcpHigh"/>). There is one
-/// CPU today: no locking, the caller serialises.
+/// the frame descriptors), a bit per non-empty list, counters, and the settings of the order-0
+/// per-CPU caches in front (Linux's per_cpu_pages: one <see cref="PcpCache"/> per CPU, refilled
+/// from the lists <see cref="PcpBatch"/> frames at a time and drained by a batch when it exceeds
+/// <see cref="PcpHigh"/>; the caches live in the allocator, at <see cref="PcpIndex"/>).
+/// <see cref="Lock"/> protects the lists, the pair bits of the zone's frames, and the counters.
 /// </summary>
 public unsafe struct Zone
 {
@@ -33,10 +36,9 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>Bit o set when list o is not empty.</summary>
-    public uint NonEmpty;
-    /// <summary>Frames in the per-CPU cache.</summary>
-    public uint PcpCount;
+    /// <summary>Index of CPU 0's cache of this zone among the allocator's per-CPU caches (CPU
+    /// n's is PcpIndex + n).</summary>
+    public int PcpIndex;
     /// <summary>Drain above this many frames; 0 disables the cache.</summary>
     public uint PcpHigh;
     /// <summary>Frames moved per refill or drain.</summary>
@@ -48,12 +50,21 @@ public unsafe struct Zone
     public byte* DenseInfo;
     /// <summary>Per-order pair-bit bases of a dense zone: bit (pfn >> (o + 1)) of DensePairs[o].</summary>
     public fixed ulong DensePairs[FrameMap.PairOrders];
+    // The fields above are read on every allocation and free by every CPU and change only at
+    // boot; the ones below change under the lock. The gap keeps them on different cache lines,
+    // so that a refill on one CPU does not take the lines another CPU's fast path reads.
+    private fixed byte _readMostlyEnd[64];
+    /// <summary>The zone lock (rank Zone): held for every change of the free lists, the pair
+    /// bits of the zone's frames, <see cref="NonEmpty"/> and <see cref="Blocks"/>, and for every
+    /// refill or drain of a per-CPU cache. Not taken while only one CPU is online.</summary>
+    public SpinLock Lock;
+    /// <summary>Bit o set when list o is not empty.</summary>
+    public uint NonEmpty;
     /// <summary>Heads of the free lists (frame numbers, 0 = empty).</summary>
     public fixed uint Head[Orders];
     /// <summary>Free blocks per order.</summary>
     public fixed ulong Blocks[Orders];
-    /// <summary>The per-CPU cache: a stack of order-0 frame numbers.</summary>
-    public fixed uint Pcp[PcpCapacity];
+    private fixed byte _lockedEnd[64];
 
     /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
     /// per-order counts: not kept as a counter, which would cost a write on every list change.</summary>
@@ -67,11 +78,36 @@ public unsafe struct Zone
         }
     }
 
-    /// <summary>Free frames including the per-CPU cache.</summary>
-    public readonly ulong FreeFrames => BuddyFreeFrames + PcpCount;
-
     /// <summary>The zone's name.</summary>
     public readonly string Name => ZoneNames.Name(Kind);
+}
+
+/// <summary>
+/// One CPU's order-0 cache of one zone: a stack of frames (state PerCpu) only that CPU pushes and
+/// pops, with no lock and no atomic instruction. Its own cache lines (the size is a multiple of
+/// 64 bytes), so CPUs do not share lines through their caches.
+/// <para><see cref="Busy"/> is set while the owner changes the stack; a drain request that
+/// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
+/// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 2112)]
+public unsafe struct PcpCache
+{
+    /// <summary>Frames in the stack.</summary>
+    public uint Count;
+    /// <summary>1 while the owner changes the stack.</summary>
+    public int Busy;
+    /// <summary>1 when a drain request arrived while the stack was busy.</summary>
+    public int DrainPending;
+    /// <summary>The stack of order-0 frame numbers.</summary>
+    public fixed uint Frames[Zone.PcpCapacity];
+}
+
+/// <summary>Inline storage for every CPU's cache of every zone (zone z, CPU n at z * MaxCpus + n).</summary>
+[InlineArray(ZoneLayout.MaxZones * Cpu.MaxCpus)]
+public struct PcpCacheArray
+{
+    private PcpCache _first;
 }
 
 /// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>

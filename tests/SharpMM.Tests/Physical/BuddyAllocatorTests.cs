@@ -194,7 +194,7 @@ public unsafe class BuddyAllocatorTests
         Assert.True(k.Value >= 1048576);
 
         // Exhaust Normal with order-10 blocks; the next kernel request falls back to DMA32.
-        while (f.B.GetZone(2).FreeFrames >= 1024) Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.Kernel, out _));
+        while (f.B.ZoneFreeFrames(2) >= 1024) Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.Kernel, out _));
         Assert.Equal(Status.Ok, f.B.Allocate(10, MemoryClass.Kernel, out Pfn fb));
         Assert.True(fb.Value >= 4096 && fb.Value < 1048576, $"fallback went to {fb.Value}");
         f.B.Validate();
@@ -252,11 +252,11 @@ public unsafe class BuddyAllocatorTests
     {
         using var f = BuddyFixture.Flat(1024, 4096, pcp: true);
         Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
-        Assert.Equal(62u, f.B.GetZone(0).PcpCount); // one batch of 63, one handed out
+        Assert.Equal(62u, f.B.CachedFrames(0)); // one batch of 63, one handed out
         var held = new List<Pfn> { p };
         for (int i = 0; i < 500; i++) { Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn q)); held.Add(q); }
         foreach (var q in held) Assert.Equal(Status.Ok, f.B.Free(q, 0));
-        Assert.True(f.B.GetZone(0).PcpCount <= 378);
+        Assert.True(f.B.CachedFrames(0) <= 378);
         Assert.Equal(4096UL, f.B.FreeFrames);
         f.B.Validate();
         f.B.Drain();
