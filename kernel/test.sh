@@ -35,7 +35,8 @@
 #       the suite as above, the MADT lists N processors, each AP says it is online, "smp: N of N
 #       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
 #       index, GS area, stack and guard page; Cpu.Kick of each CPU; the LAPIC timer on every
-#       CPU; atomic adds from all CPUs at once; a page unmapped on cpu 0 faults on cpu 1)
+#       CPU; atomic adds from all CPUs at once; buddy and kmalloc storms on all CPUs with frees
+#       on another CPU, then the validators; a page unmapped on cpu 0 faults on cpu 1)
 #   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
 #       third CPU as cpu 1 ("2 of 3 CPUs online", "cpus":2); then status 7 and a double-fault
@@ -474,6 +475,8 @@ check_smp() {
     grep -qE '^SHARPMM-JSON .*"cpus":'"$n"'\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":$n"; return; }
     for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, GS area, stack and guard page' \
                 'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment' \
+                'buddy storm on every CPU at once, frees on another CPU, then the validator' \
+                'kmalloc storm on every CPU at once, frees on another CPU, then the validators' \
                 'a page unmapped on cpu 0 faults when cpu 1 reads it \(TLB shootdown\)'; do
         grep -qE "^test smp: $name \.\.\. " "$1" || { echo "the SMP test '$name' did not run"; return; }
     done

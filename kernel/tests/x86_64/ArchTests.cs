@@ -26,6 +26,7 @@ internal static unsafe class ArchTests
         UserTests.RunAll(ref r);
         Ring3Tests.RunAll(ref r);
         SmpTests.RunAll(ref r);
+        SmpStormTests.RunAll(ref r);
         SmpShootdownTests.RunAll(ref r);
     }
 
