@@ -24,7 +24,7 @@ public class CliBadInputTests
     [InlineData("--reps: 'abc' is not a whole number", "bench", "W0", "--reps", "abc")]
     [InlineData("--reps: '99999999999' is out of range: give 1 to 64", "bench", "W0", "--reps", "99999999999")]
     [InlineData("--reps: '0' is out of range", "bench", "W1", "--reps", "0")]
-    [InlineData("--threads goes with W6 or W6x, not W3", "bench", "W3", "--threads", "2")]
+    [InlineData("--threads goes with W5, W5x, W6 or W6x, not W3", "bench", "W3", "--threads", "2")]
     [InlineData("--threads: '0' is out of range", "bench", "W6", "--threads", "0")]
     [InlineData("--threads: '17' is out of range", "bench", "W6x", "--threads", "17")]
     [InlineData("--seed: '-1' is negative", "workload", "recursion", "--seed", "-1")]
