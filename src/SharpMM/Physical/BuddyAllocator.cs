@@ -141,7 +141,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
-        for (int i = 0; i < ZoneLayout.MaxZones * Cpu.MaxCpus; i++) _pcp[i] = default;
+        for (int i = 0; i < ZoneLayout.MaxZones * Cpu.MaxCpus; i++)
+        {
+            _pcp[i] = default;
+            _pcp[i].High = pcp.High;
+        }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
         Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
         _initialised = true;
@@ -410,12 +414,18 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return p;
     }
 
-    // Moves a batch from the lists to the cache (the caller has entered it).
+    // Fills the empty cache from the lists (the caller has entered it): a batch, twice as much
+    // on each further refill of a streak with no drain between (a burst of allocations), never
+    // more than the cache's high. A zone under its low watermark first puts the high back to
+    // the least (see TuneHighOnDrain).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool RefillPcp<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
         bool locked = LockZone(ref zone);
-        uint n = c.Count, end = n + zone.PcpBatch;
+        uint streak = c.RefillStreak < PcpMaxStreak ? c.RefillStreak : PcpMaxStreak;
+        uint want = zone.PcpBatch << (int)streak;
+        if (want > c.High) want = c.High;
+        uint n = c.Count, end = n + want;
         for (; n < end; n++)
         {
             uint p = AllocFromLists(ref zone, a, 0);
@@ -423,9 +433,47 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             *a.Info(p) = FrameInfo.Make(FrameState.PerCpu, 0);
             c.Frames[n] = p;
         }
+        if (CheckShort(ref zone)) c.High = zone.PcpHigh;
         UnlockZone(ref zone, locked);
+        c.RefilledSinceDrain += n - c.Count;
+        c.RefillStreak++;
+        c.DrainStreak = 0;
+        c.DrainedSinceRefill = 0;
         c.Count = n;
         return n != 0;
+    }
+
+    // Refills and drains of a streak grow up to 2^5 = 32 batches.
+    private const uint PcpMaxStreak = 5;
+
+    /// <summary>
+    /// The most a CPU's cache of <paramref name="zone"/> may hold before it drains (Linux's
+    /// high_max): an eighth of the zone's managed frames shared among the CPUs online, at least
+    /// the zone's <see cref="Zone.PcpHigh"/> and at most what the cache's stack holds.
+    /// </summary>
+    public static uint PcpHighMax(in Zone zone)
+    {
+        int online = Cpu.Online < 1 ? 1 : Cpu.Online;
+        ulong share = (zone.ManagedFrames >> 3) / (ulong)online;
+        if (share > Zone.PcpCapacity - 1) share = Zone.PcpCapacity - 1;
+        return share < zone.PcpHigh ? zone.PcpHigh : (uint)share;
+    }
+
+    // Below a 64th of its managed frames on its lists a zone is short (Linux's low watermark):
+    // a cache that refills or drains then goes back to the least high, and no cache's high grows
+    // (Zone.PcpShort). Under the zone lock.
+    private static bool CheckShort(ref Zone zone)
+    {
+        bool isShort = zone.BuddyFreeFrames < zone.ManagedFrames >> 6;
+        Volatile.Write(ref zone.PcpShort, isShort ? 1 : 0);
+        return isShort;
+    }
+
+    /// <summary>CPU <paramref name="cpu"/>'s high for zone <paramref name="zone"/> now (a snapshot).</summary>
+    public readonly uint CacheHigh(int zone, int cpu)
+    {
+        if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CacheHigh index out of range", (ulong)cpu);
+        return Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[zone].PcpIndex + cpu].High));
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -509,7 +557,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             }
             // Out of memory on the lists: the CPUs' caches may hold what is missing (all of it,
             // for an order-0 request; the buddies that would merge, for a larger one).
-            if (attempt == 0 && (Cpu.Online <= 1 || DrainAllCpus() == 0)) break;
+            // (With one CPU online an order-0 request found its cache empty, but a larger one may
+            // need the buddies of what the cache holds: up to PcpHighMax frames.)
+            if (attempt == 0 && (Cpu.Online <= 1 ? DrainCurrentCpu() : DrainAllCpus()) == 0) break;
         }
         return (ulong)Status.OutOfMemory << 32;
     }
@@ -583,7 +633,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             uint count = c.Count;
             c.Frames[count] = p;
             c.Count = ++count;
-            if (count > high) DrainBatch(ref zone, ref c, a);
+            if (count > c.High) DrainBatch(ref zone, ref c, a);
             return Status.Ok;
         }
         if (Cpu.Online <= 1) FreeToLists(ref zone, a, p, order);
@@ -600,7 +650,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         uint count = c.Count;
         c.Frames[count] = p;
         c.Count = ++count;
-        if (count > zone.PcpHigh) DrainBatch(ref zone, ref c, a);
+        if (count > c.High) DrainBatch(ref zone, ref c, a);
         Leave(ref c);
         return Status.Ok;
     }
@@ -641,18 +691,57 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return Status.NotAllocated;
     }
 
-    // Returns the oldest batch (the bottom of the stack) to the lists (the caller has entered
-    // the cache).
+    // The cache went over its high (the caller has entered it). First the high tunes itself;
+    // if the cache is still over it, the oldest frames (the bottom of the stack) go back to the
+    // lists: a batch, twice as much on each further drain of a streak with no refill between,
+    // and at least down to the high (which pressure may just have cut).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DrainBatch<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
-        uint count = c.Count, batch = zone.PcpBatch < count ? zone.PcpBatch : count;
+        TuneHighOnDrain(in zone, ref c);
+        uint count = c.Count;
+        if (count <= c.High) return;
         bool locked = LockZone(ref zone);
-        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
+        if (CheckShort(ref zone)) c.High = zone.PcpHigh;
+        uint streak = c.DrainStreak < PcpMaxStreak ? c.DrainStreak : PcpMaxStreak;
+        uint n = zone.PcpBatch << (int)streak;
+        if (count - c.High > n) n = count - c.High;
+        if (n > count) n = count;
+        for (uint i = 0; i < n; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
         UnlockZone(ref zone, locked);
-        uint rest = count - batch;
-        for (uint i = 0; i < rest; i++) c.Frames[i] = c.Frames[i + batch];
+        uint rest = count - n;
+        for (uint i = 0; i < rest; i++) c.Frames[i] = c.Frames[i + n];
         c.Count = rest;
+        c.DrainStreak++;
+        c.RefillStreak = 0;
+        c.DrainedSinceRefill += n;
+    }
+
+    // Linux 6.7's pcp high auto-tuning, at a drain: frees that follow allocations (frames were
+    // refilled since the last drain) raise the high by what was refilled, up to PcpHighMax, so
+    // that the next such burst stays in the cache; frees that keep draining with no allocation
+    // (more than twice the high since the last refill) lower it by an eighth, down to the
+    // zone's least. Only the owner runs this: no lock, no atomic.
+    private static void TuneHighOnDrain(in Zone zone, ref PcpCache c)
+    {
+        uint high = c.High, min = zone.PcpHigh;
+        if (c.RefilledSinceDrain != 0)
+        {
+            if (Volatile.Read(ref Unsafe.AsRef(in zone.PcpShort)) == 0)
+            {
+                uint max = PcpHighMax(in zone);
+                ulong raised = (ulong)high + c.RefilledSinceDrain;
+                high = raised > max ? max : (uint)raised;
+            }
+            c.RefilledSinceDrain = 0;
+        }
+        else if (c.DrainedSinceRefill > 2 * high)
+        {
+            uint lowered = high - high / 8;
+            high = lowered < min ? min : lowered;
+            c.DrainedSinceRefill = 0;
+        }
+        c.High = high;
     }
 
     // Returns one cache's frames to the zone's lists; how many.
@@ -692,6 +781,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             ref PcpCache c = ref _pcp[zone.PcpIndex + cpu];
             Enter(ref c);
             n += DrainCache(ref zone, ref c);
+            ShrinkToLeast(in zone, ref c);
             Leave(ref c);
         }
         return n;
@@ -716,6 +806,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         }
         PageCacheDrain.End();
         return n;
+    }
+
+    // A drain on demand (memory ran out) also forgets what the cache learnt: its high goes back
+    // to the zone's least, and the streaks start over.
+    private static void ShrinkToLeast(in Zone zone, ref PcpCache c)
+    {
+        c.High = zone.PcpHigh;
+        c.RefilledSinceDrain = 0;
+        c.RefillStreak = 0;
+        c.DrainStreak = 0;
+        c.DrainedSinceRefill = 0;
     }
 
     private readonly bool HasCachedFrames(int cpu)
@@ -766,6 +867,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             for (uint i = 0; i < count; i++) _mailbox[z * Zone.PcpCapacity + (int)i] = c.Frames[i];
             _mailboxCount[z] = count;
             c.Count = 0;
+            ShrinkToLeast(in _zones[z], ref c);
         }
         PageCacheDrain.Answered();
     }
@@ -844,7 +946,10 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
             {
                 PcpCache* c = (PcpCache*)Unsafe.AsPointer(ref Unsafe.AsRef(in _pcp[zone.PcpIndex + cpu]));
-                if (c->Count > zone.PcpHigh) Panic.Fail("buddy: per-CPU cache above its high mark", c->Count);
+                // The count may sit above the high for a while (pressure cuts the high at a
+                // refill; the next free drains), never above what the stack holds.
+                if (zone.PcpHigh == 0 ? c->Count != 0 : c->Count >= Zone.PcpCapacity) Panic.Fail("buddy: per-CPU cache above its capacity", c->Count);
+                if (zone.PcpHigh != 0 && (c->High < zone.PcpHigh || c->High >= Zone.PcpCapacity)) Panic.Fail("buddy: per-CPU cache's high outside [least, capacity)", c->High);
                 if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
                 for (uint i = 0; i < c->Count; i++)
                 {

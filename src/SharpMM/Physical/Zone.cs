@@ -8,16 +8,18 @@ namespace SharpMM.Physical;
 /// One zone of the buddy allocator: per-order free lists (heads are frame numbers; links live in
 /// the frame descriptors), a bit per non-empty list, counters, and the settings of the order-0
 /// per-CPU caches in front (Linux's per_cpu_pages: one <see cref="PcpCache"/> per CPU, refilled
-/// from the lists <see cref="PcpBatch"/> frames at a time and drained by a batch when it exceeds
-/// <see cref="PcpHigh"/>; the caches live in the allocator, at <see cref="PcpIndex"/>).
+/// from the lists and drained back in multiples of <see cref="PcpBatch"/> frames when it exceeds
+/// its own high, which starts at <see cref="PcpHigh"/>; the caches live in the allocator, at
+/// <see cref="PcpIndex"/>).
 /// <see cref="Lock"/> protects the lists, the pair bits of the zone's frames, and the counters.
 /// </summary>
 public unsafe struct Zone
 {
     /// <summary>Orders 0..10.</summary>
     public const int Orders = 11;
-    /// <summary>Capacity of the per-CPU cache array (high watermark + 1 must fit).</summary>
-    public const int PcpCapacity = 512;
+    /// <summary>Capacity of the per-CPU cache array: the largest high a CPU's cache may tune
+    /// itself to is one less (a free pushes before it compares with high).</summary>
+    public const int PcpCapacity = 2048;
 
     /// <summary>What the zone is.</summary>
     public ZoneKind Kind;
@@ -39,7 +41,9 @@ public unsafe struct Zone
     /// <summary>Index of CPU 0's cache of this zone among the allocator's per-CPU caches (CPU
     /// n's is PcpIndex + n).</summary>
     public int PcpIndex;
-    /// <summary>Drain above this many frames; 0 disables the cache.</summary>
+    /// <summary>The least high of a CPU's cache (high_min: where every cache starts and where
+    /// pressure puts it back); 0 disables the cache. Each cache's own high
+    /// (<see cref="PcpCache.High"/>) tunes itself between this and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
     public uint PcpHigh;
     /// <summary>Frames moved per refill or drain.</summary>
     public uint PcpBatch;
@@ -64,6 +68,10 @@ public unsafe struct Zone
     public fixed uint Head[Orders];
     /// <summary>Free blocks per order.</summary>
     public fixed ulong Blocks[Orders];
+    /// <summary>1 when the lists were under the low watermark at the last refill or drain of a
+    /// per-CPU cache (set under the lock, read without it by the tuning of the caches' highs,
+    /// which then do not grow).</summary>
+    public int PcpShort;
     private fixed byte _lockedEnd[64];
 
     /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
@@ -90,15 +98,32 @@ public unsafe struct Zone
 /// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
 /// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 2112)]
+/// <para>The fields after <see cref="DrainPending"/> tune <see cref="High"/> (Linux 6.7's pcp high
+/// auto-tuning); only the owner changes them, on a refill or a drain, never on the fast path.</para>
+[StructLayout(LayoutKind.Sequential, Size = 8256)]
 public unsafe struct PcpCache
 {
     /// <summary>Frames in the stack.</summary>
     public uint Count;
+    /// <summary>Drain when the stack holds more than this: between the zone's
+    /// <see cref="Zone.PcpHigh"/> and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
+    public uint High;
     /// <summary>1 while the owner changes the stack.</summary>
     public int Busy;
     /// <summary>1 when a drain request arrived while the stack was busy.</summary>
     public int DrainPending;
+    /// <summary>Frames refilled since the last drain: a drain that finds some is a burst of
+    /// frees that follows a burst of allocations, which raises <see cref="High"/> by as many.</summary>
+    public uint RefilledSinceDrain;
+    /// <summary>Refills since the last drain: each refill of a streak takes twice the previous
+    /// one (up to 32 batches, and never more than <see cref="High"/>).</summary>
+    public uint RefillStreak;
+    /// <summary>Drains since the last refill: each drain of a streak returns twice the previous
+    /// one (up to 32 batches).</summary>
+    public uint DrainStreak;
+    /// <summary>Frames drained since the last refill: frees that dominate with no allocation;
+    /// past twice <see cref="High"/> they lower it by an eighth.</summary>
+    public uint DrainedSinceRefill;
     /// <summary>The stack of order-0 frame numbers.</summary>
     public fixed uint Frames[Zone.PcpCapacity];
 }
