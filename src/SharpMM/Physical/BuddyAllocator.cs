@@ -13,7 +13,9 @@ public struct PcpConfig
 {
     /// <summary>Frames moved per refill or drain.</summary>
     public uint Batch;
-    /// <summary>Drain when the cache holds more than this; 0 turns the cache off.</summary>
+    /// <summary>The least high of a cache (Linux's high_min): every CPU's cache drains when it
+    /// holds more than its own high, which starts here and tunes itself between this and
+    /// <see cref="BuddyAllocator.PcpHighMax"/>; 0 turns the cache off.</summary>
     public uint High;
 
     /// <summary>Batch 63, high 378.</summary>
@@ -55,7 +57,8 @@ public struct PcpConfig
 /// <see cref="Cpu.Online"/> before other CPUs call in, as Linux patches its lock prefixes out on
 /// one CPU). When an allocation fails with several CPUs online, the allocator takes the frames of
 /// its own caches and asks every other CPU in turn for theirs (<see cref="CpuRequest.DrainPageCaches"/>),
-/// then retries once. The allocator must not move while other CPUs use it (it lives in static or
+/// then retries once. Each cache's high tunes itself at refills and drains (Linux 6.7's pcp high
+/// auto-tuning: see <see cref="TuneHighOnDrain"/> and docs/physical-memory.md). The allocator must not move while other CPUs use it (it lives in static or
 /// native memory). <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
 /// see every CPU's caches and are for quiescent moments (boot, tests, after a run).
 ///
