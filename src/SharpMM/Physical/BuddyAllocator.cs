@@ -84,9 +84,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private bool _initialised;
     // Every CPU's order-0 cache of every zone (Zone.PcpIndex + cpu).
     private PcpCacheArray _pcp;
-    // Where a CPU answering a drain request puts its cached frames, per zone (one request at a
-    // time: PageCacheDrain serialises them).
-    private fixed uint _mailbox[ZoneLayout.MaxZones * Zone.PcpCapacity];
+    // Frames in each zone's mailbox (Zone.PcpMailbox; one request at a time: PageCacheDrain
+    // serialises them).
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
 
     /// <summary>
@@ -149,6 +148,21 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             _pcp[i] = default;
             _pcp[i].High = pcp.High;
         }
+        // The stacks, sized by the zone: a stack of 2048 frames for every CPU of every zone would
+        // be half a MiB, too much for a small machine whose zones could never use it.
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            if (pcp.High == 0 || zone.PresentFrames == 0) continue;
+            ulong stack = zone.PresentFrames >> 3;
+            if (stack < pcp.High + 1) stack = pcp.High + 1;
+            if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
+            if (meta.AllocateMetadata((Cpu.MaxCpus + 1) * stack * sizeof(uint), 64, out byte* run, out _) != Status.Ok)
+                return Status.OutOfMemory;
+            zone.PcpStack = (uint)stack;
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) _pcp[zone.PcpIndex + cpu].Frames = (uint*)run + cpu * (long)stack;
+            zone.PcpMailbox = (uint*)run + Cpu.MaxCpus * (long)stack;
+        }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
         Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
         _initialised = true;
@@ -179,6 +193,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 
     /// <summary>The zone layout.</summary>
     public readonly ZoneLayout Layout => _layout;
+
+    /// <summary>Metadata bytes taken at Init for the per-CPU stacks and the drain mailboxes.</summary>
+    public readonly ulong PcpStackBytes
+    {
+        get
+        {
+            ulong sum = 0;
+            for (int z = 0; z < _zoneCount; z++) sum += (ulong)(Cpu.MaxCpus + 1) * _zones[z].PcpStack * sizeof(uint);
+            return sum;
+        }
+    }
 
     /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
     public readonly uint CachedFrames(int zone, int cpu)
@@ -452,13 +477,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// <summary>
     /// The most a CPU's cache of <paramref name="zone"/> may hold before it drains (Linux's
     /// high_max): an eighth of the zone's managed frames shared among the CPUs online, at least
-    /// the zone's <see cref="Zone.PcpHigh"/> and at most what the cache's stack holds.
+    /// the zone's <see cref="Zone.PcpHigh"/> and at most what the cache's stack holds less one.
     /// </summary>
     public static uint PcpHighMax(in Zone zone)
     {
         int online = Cpu.Online < 1 ? 1 : Cpu.Online;
         ulong share = (zone.ManagedFrames >> 3) / (ulong)online;
-        if (share > Zone.PcpCapacity - 1) share = Zone.PcpCapacity - 1;
+        if (zone.PcpStack != 0 && share > zone.PcpStack - 1) share = zone.PcpStack - 1;
         return share < zone.PcpHigh ? zone.PcpHigh : (uint)share;
     }
 
@@ -840,7 +865,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             if (count == 0) continue;
             ref Zone zone = ref _zones[z];
             bool locked = LockZone(ref zone);
-            for (uint i = 0; i < count; i++) FreeToLists(ref zone, a, _mailbox[z * Zone.PcpCapacity + (int)i], 0);
+            for (uint i = 0; i < count; i++) FreeToLists(ref zone, a, zone.PcpMailbox[i], 0);
             UnlockZone(ref zone, locked);
             _mailboxCount[z] = 0;
             n += count;
@@ -867,7 +892,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
             uint count = c.Count;
-            for (uint i = 0; i < count; i++) _mailbox[z * Zone.PcpCapacity + (int)i] = c.Frames[i];
+            uint* mailbox = _zones[z].PcpMailbox;
+            for (uint i = 0; i < count; i++) mailbox[i] = c.Frames[i];
             _mailboxCount[z] = count;
             c.Count = 0;
             ShrinkToLeast(in _zones[z], ref c);
@@ -951,8 +977,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 PcpCache* c = (PcpCache*)Unsafe.AsPointer(ref Unsafe.AsRef(in _pcp[zone.PcpIndex + cpu]));
                 // The count may sit above the high for a while (pressure cuts the high at a
                 // refill; the next free drains), never above what the stack holds.
-                if (zone.PcpHigh == 0 ? c->Count != 0 : c->Count >= Zone.PcpCapacity) Panic.Fail("buddy: per-CPU cache above its capacity", c->Count);
-                if (zone.PcpHigh != 0 && (c->High < zone.PcpHigh || c->High >= Zone.PcpCapacity)) Panic.Fail("buddy: per-CPU cache's high outside [least, capacity)", c->High);
+                if (zone.PcpStack == 0 ? c->Count != 0 : c->Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c->Count);
+                if (zone.PcpStack != 0 && (c->High < zone.PcpHigh || c->High >= zone.PcpStack)) Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c->High);
                 if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
                 for (uint i = 0; i < c->Count; i++)
                 {

@@ -17,8 +17,9 @@ public unsafe struct Zone
 {
     /// <summary>Orders 0..10.</summary>
     public const int Orders = 11;
-    /// <summary>Capacity of the per-CPU cache array: the largest high a CPU's cache may tune
-    /// itself to is one less (a free pushes before it compares with high).</summary>
+    /// <summary>The most frames a per-CPU stack is made to hold (<see cref="PcpStack"/> is at
+    /// most this): the largest high a CPU's cache may tune itself to is one less (a free pushes
+    /// before it compares with the high).</summary>
     public const int PcpCapacity = 2048;
 
     /// <summary>What the zone is.</summary>
@@ -47,6 +48,13 @@ public unsafe struct Zone
     public uint PcpHigh;
     /// <summary>Frames moved per refill or drain.</summary>
     public uint PcpBatch;
+    /// <summary>Frames each CPU's stack of this zone holds (<see cref="PcpCache.Frames"/>): an
+    /// eighth of the zone's present frames, at least <see cref="PcpHigh"/> + 1 and at most
+    /// <see cref="PcpCapacity"/>; 0 for a zone with no RAM or no cache.</summary>
+    public uint PcpStack;
+    /// <summary>Where a CPU answering a drain request puts this zone's cached frames
+    /// (<see cref="PcpStack"/> entries; one request at a time, see PageCacheDrain).</summary>
+    public uint* PcpMailbox;
     /// <summary>Biased links base when the zone's metadata is one packed run, else null
     /// (see <see cref="FrameMap.TryDenseRun"/>).</summary>
     public FrameLinks* DenseLinks;
@@ -92,15 +100,15 @@ public unsafe struct Zone
 
 /// <summary>
 /// One CPU's order-0 cache of one zone: a stack of frames (state PerCpu) only that CPU pushes and
-/// pops, with no lock and no atomic instruction. Its own cache lines (the size is a multiple of
-/// 64 bytes), so CPUs do not share lines through their caches.
+/// pops, with no lock and no atomic instruction. Its own cache line (64 bytes, the stack's
+/// storage apart, one run per zone), so CPUs do not share lines through their caches.
 /// <para><see cref="Busy"/> is set while the owner changes the stack; a drain request that
 /// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
 /// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
 /// </summary>
 /// <para>The fields after <see cref="DrainPending"/> tune <see cref="High"/> (Linux 6.7's pcp high
 /// auto-tuning); only the owner changes them, on a refill or a drain, never on the fast path.</para>
-[StructLayout(LayoutKind.Sequential, Size = 8256)]
+[StructLayout(LayoutKind.Sequential, Size = 64)]
 public unsafe struct PcpCache
 {
     /// <summary>Frames in the stack.</summary>
@@ -124,8 +132,9 @@ public unsafe struct PcpCache
     /// <summary>Frames drained since the last refill: frees that dominate with no allocation;
     /// past twice <see cref="High"/> they lower it by an eighth.</summary>
     public uint DrainedSinceRefill;
-    /// <summary>The stack of order-0 frame numbers.</summary>
-    public fixed uint Frames[Zone.PcpCapacity];
+    /// <summary>The stack of order-0 frame numbers (<see cref="Zone.PcpStack"/> entries, taken
+    /// from the metadata at Init and sized by the zone: null for a zone with no RAM).</summary>
+    public uint* Frames;
 }
 
 /// <summary>Inline storage for every CPU's cache of every zone (zone z, CPU n at z * MaxCpus + n).</summary>
