@@ -55,6 +55,9 @@ public unsafe struct HeapPages
     // direct map's offset, next to each other for kfree.
     private FrameMap _frames;
     private ulong _directMapOffset;
+    // Slabs given back so far (written under the page lock, read by the lent-object free
+    // shortcut: read-mostly, next to the other words every free reads).
+    private uint _slabReleases;
     private HeapPageSource _src;
     private DescriptorPool _descriptors;
     private HeapDebug* _debug;
@@ -144,6 +147,14 @@ public unsafe struct HeapPages
     public readonly ulong DrainRequests => _drainRequests;
     /// <summary>Drain requests some CPU did not answer within <see cref="DrainWaitSpins"/>.</summary>
     public readonly ulong DrainTimeouts => _drainTimeouts;
+    /// <summary>Slabs given back to the page source so far. A hot slot compares it with the
+    /// count it recorded to know that its object's slab, and so its allocated byte, still
+    /// exist (<see cref="SlabCache.TryFreeLent"/>).</summary>
+    public readonly uint SlabReleases
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _slabReleases;
+    }
     /// <summary>The page lock's statistics.</summary>
     public readonly LockStats LockStats => _lock.Stats;
     /// <summary>Slab descriptors in use.</summary>
@@ -383,6 +394,9 @@ public unsafe struct HeapPages
     {
         ReleaseOwner(pfn, 1UL << (int)order);
         _lock.Acquire();
+        // Before the descriptor's memory can be reused: a hot slot that still names an object
+        // of this slab then no longer trusts its allocated byte.
+        Volatile.Write(ref _slabReleases, _slabReleases + 1);
         _descriptors.Free(_src, d);
         _src.Free(pfn, order);
         _slabPages -= 1UL << (int)order;
