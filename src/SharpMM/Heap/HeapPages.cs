@@ -214,7 +214,10 @@ public unsafe struct HeapPages
 
     // ---- used by the caches and the large-allocation path ----
 
-    /// <summary>The reason the current CPU's last pointer-returning allocation returned null (read once).</summary>
+    /// <summary>The reason the current CPU's last pointer-returning allocation returned null
+    /// (read once). Out of line: finding the CPU may be a call, which must not sit in the
+    /// kmalloc fast path that ends here on failure.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal Status TakeFailure()
     {
         ref Status slot = ref _failure[CurrentCpu];
