@@ -51,13 +51,15 @@ public unsafe struct HeapPages
 
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
+    // Slabs given back so far: written under the page lock, read by the lent-object free
+    // shortcut. On a line of its own, after the hot slots: a slab release (frequent when
+    // objects are freed on other CPUs, W6x) must not take away the line of the words every
+    // free reads (the frame table below).
+    private PaddedFlag _slabReleases;
     // The frame table (its owner words map a pointer to its slab: read by every free) and the
     // direct map's offset, next to each other for kfree.
     private FrameMap _frames;
     private ulong _directMapOffset;
-    // Slabs given back so far (written under the page lock, read by the lent-object free
-    // shortcut: read-mostly, next to the other words every free reads).
-    private uint _slabReleases;
     private HeapPageSource _src;
     private DescriptorPool _descriptors;
     private HeapDebug* _debug;
@@ -153,7 +155,7 @@ public unsafe struct HeapPages
     public readonly uint SlabReleases
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _slabReleases;
+        get => (uint)_slabReleases.Value;
     }
     /// <summary>The page lock's statistics.</summary>
     public readonly LockStats LockStats => _lock.Stats;
@@ -399,7 +401,7 @@ public unsafe struct HeapPages
         _lock.Acquire();
         // Before the descriptor's memory can be reused: a hot slot that still names an object
         // of this slab then no longer trusts its allocated byte.
-        Volatile.Write(ref _slabReleases, _slabReleases + 1);
+        Volatile.Write(ref _slabReleases.Value, _slabReleases.Value + 1);
         _descriptors.Free(_src, d);
         _src.Free(pfn, order);
         _slabPages -= 1UL << (int)order;

@@ -34,7 +34,7 @@ public unsafe struct HotSlot
     public ulong OwnerWord;
     /// <summary>Its slab (to send it back there, not to the magazine, when the slab is sparse).</summary>
     public SlabDescriptor* Slab;
-    /// <summary>The heap's slab-release count when the object was parked
+    /// <summary>The heap's slab-release count when the object was lent
     /// (<see cref="HeapPages.SlabReleases"/>): while it is unchanged, <see cref="Mark"/> is still
     /// the object's allocated byte.</summary>
     public uint Releases;

@@ -18,7 +18,8 @@ public unsafe partial struct SlabCache
     /// <para>Why it is sound on several CPUs. The lent object may have been freed on another
     /// CPU since (its allocated byte cleared there), handed out again anywhere, its slab even
     /// released and the memory reused. (1) While the heap has released no slab since the object
-    /// was parked (<see cref="HotSlot.Releases"/> equals <see cref="HeapPages.SlabReleases"/>),
+    /// was lent (the count is read at lending, while the object is still parked and so keeps
+    /// its slab in use) (<see cref="HotSlot.Releases"/> equals <see cref="HeapPages.SlabReleases"/>),
     /// its slab and descriptor are the ones the slot names, so <see cref="HotSlot.Mark"/> is its
     /// allocated byte and <paramref name="p"/> is an object boundary of this heap. (2) A nonzero
     /// byte then means the object is handed out now, by this CPU's slot or any other path, so

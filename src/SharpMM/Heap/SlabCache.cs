@@ -347,7 +347,11 @@ public unsafe partial struct SlabCache
         {
             // The object freed last on this CPU: hand it out again; the slot remembers it (lent),
             // so that freeing it here again needs no lookup (TryFreeLent).
+            // The slab-release count is read now, while the object still keeps its slab in use
+            // (read on every park instead, every free would read a line other CPUs' slab
+            // releases write).
             *(byte*)hot.Mark = 1;
+            hot.Releases = hp->SlabReleases;
             hot.OwnerWord = (ulong)c | HotSlot.Lent;
             return (void*)hot.Object;
         }
@@ -573,8 +577,7 @@ public unsafe partial struct SlabCache
     }
 
     // Parks p (allocated byte a, slab d) in the slot, which is empty, lent (forgotten: an
-    // allocated object) or just emptied. The slab-release count is read here, while p keeps its
-    // slab in use: the slab cannot be released before p is handed out again.
+    // allocated object) or just emptied.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Park(HeapPages* hp, ref HotSlot hot, SlabDescriptor* d, byte* a, void* p)
     {
@@ -582,7 +585,6 @@ public unsafe partial struct SlabCache
         hot.Mark = (ulong)a;
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
-        hot.Releases = hp->SlabReleases;
     }
 
     // FreeObject's tail when the parked hot object's slab is at least a quarter free: the

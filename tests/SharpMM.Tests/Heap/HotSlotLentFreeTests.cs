@@ -142,7 +142,7 @@ public unsafe class HotSlotLentFreeTests
     }
 
     // The shortcut's two conditions, each on its own: after a slab release (here: the slot's
-    // recorded count made older, as if a slab had been released since the object was parked,
+    // recorded count made older, as if a slab had been released since the object was lent,
     // after which the remembered byte may belong to reused memory) the slot is not trusted even
     // though the byte says allocated; with the count current, a cleared byte (the object freed
     // elsewhere) is not trusted either; with both, the object is parked again.
