@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
+using SharpMM.Addressing;
 using SharpMM.Cli.Report;
 using SharpMM.Hosted.Peers;
 using SharpMM.Hosted.Trace;
@@ -205,6 +206,8 @@ internal static class TraceCommand
             bool asJson = r.GetValue(json);
             if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             TraceFile trace = Open(path);
+            if (frames != 0 && trace.Header.BasePfn + frames > Pfn.ManagedLimit)
+                throw new UsageException($"--mem {r.GetValue(mem)} bytes from the trace's first frame (pfn 0x{trace.Header.BasePfn:x}) passes the {Pfn.ManagedLimit >> 18} GiB of physical memory SharpMM manages");
             if (PeerLibraries.Names.Contains(alloc))
             {
                 if (BenchCommand.NeedsStaticTlsRoom()) return BenchCommand.RerunWithStaticTlsRoom();

@@ -141,6 +141,7 @@ public static unsafe class TraceReplay
         ulong basePfn = trace.Header.BasePfn;
         if (frames == 0) frames = trace.Header.Frames;
         if (basePfn + frames > Pfn.ManagedLimit) throw new ArgumentException($"a machine of {frames} frames from pfn 0x{basePfn:x} passes the managed limit");
+        if (allocator == "freelist") RefuseFreeListBeyondHost(frames);
         var res = new ReplayResult { Allocator = allocator, MachineFrames = frames };
         var range = PhysRange.FromFrames(Pfn.New(basePfn), Pfn.New(basePfn + frames));
         using var meta = new HostMemory(frames * 48 + (4UL << 20));
@@ -185,6 +186,19 @@ public static unsafe class TraceReplay
             }
         }
         return res;
+    }
+
+    // The free-list allocator keeps its links in the free frames, so a replay writes every frame of
+    // the machine and the host commits all of its RAM: refuse, before touching any, a machine the
+    // host cannot hold (an imported trace from a large server asks for tens of GiB).
+    private static void RefuseFreeListBeyondHost(ulong frames)
+    {
+        ulong ramBytes = frames << PageSize.Shift;
+        ulong hostBytes = (ulong)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (ramBytes > hostBytes / 2)
+            throw new HostBudgetExceededException(
+                $"the free-list allocator keeps its links in the free frames: this replay needs a machine of {frames} frames ({ramBytes >> 20} MiB) in host memory, " +
+                $"more than half of the host's {hostBytes >> 20} MiB; replay it on buddy, buddy-pcp or bitmap");
     }
 
     /// <summary>The free RAM handed over as the page workloads do: descending 4 MiB blocks, so

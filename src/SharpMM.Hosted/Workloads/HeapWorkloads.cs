@@ -139,7 +139,11 @@ public sealed unsafe class HeapArena : IDisposable
         HostMemory ram = Ram();
         Buddy = PageWorkloads.Create(PcpConfig.Default, out _meta);
         Map = new DirectMap((ulong)ram.Base - (PageWorkloads.Base << PageSize.Shift));
-        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AllocZeroed((nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>));
+        // On a cache line, as a kernel places it: the heap's per-CPU hot slots are a line each,
+        // so that CPUs never write one line (false sharing showed in W6).
+        nuint bytes = (nuint)sizeof(KernelHeap<BuddyClassFrames, DirectLargeMapper>);
+        Heap = (KernelHeap<BuddyClassFrames, DirectLargeMapper>*)NativeMemory.AlignedAlloc(bytes, 64);
+        NativeMemory.Clear(Heap, bytes);
         Status s = Heap->Init(new BuddyClassFrames(Buddy, MemoryClass.Kernel), Map, new DirectLargeMapper(Map), config);
         if (s != Status.Ok) throw new InvalidOperationException($"heap init failed: {s}");
     }
@@ -162,7 +166,7 @@ public sealed unsafe class HeapArena : IDisposable
         if (Heap == null) return;
         Status s = Heap->Destroy();
         ulong free = Buddy->FreeFrames;
-        NativeMemory.Free(Heap);
+        NativeMemory.AlignedFree(Heap);
         PageWorkloads.Destroy(Buddy, _meta);
         Heap = null; Buddy = null;
         if (s != Status.Ok) throw new InvalidOperationException($"heap destroy: {s}");

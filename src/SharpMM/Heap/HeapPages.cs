@@ -51,6 +51,11 @@ public unsafe struct HeapPages
 
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
+    // Slabs given back so far: written under the page lock, read by the lent-object free
+    // shortcut. On a line of its own, after the hot slots: a slab release (frequent when
+    // objects are freed on other CPUs, W6x) must not take away the line of the words every
+    // free reads (the frame table below).
+    private PaddedFlag _slabReleases;
     // The frame table (its owner words map a pointer to its slab: read by every free) and the
     // direct map's offset, next to each other for kfree.
     private FrameMap _frames;
@@ -144,6 +149,14 @@ public unsafe struct HeapPages
     public readonly ulong DrainRequests => _drainRequests;
     /// <summary>Drain requests some CPU did not answer within <see cref="DrainWaitSpins"/>.</summary>
     public readonly ulong DrainTimeouts => _drainTimeouts;
+    /// <summary>Slabs given back to the page source so far. A hot slot compares it with the
+    /// count it recorded to know that its object's slab, and so its allocated byte, still
+    /// exist (<see cref="SlabCache.TryFreeLent"/>).</summary>
+    public readonly uint SlabReleases
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (uint)_slabReleases.Value;
+    }
     /// <summary>The page lock's statistics.</summary>
     public readonly LockStats LockStats => _lock.Stats;
     /// <summary>Slab descriptors in use.</summary>
@@ -203,7 +216,10 @@ public unsafe struct HeapPages
 
     // ---- used by the caches and the large-allocation path ----
 
-    /// <summary>The reason the current CPU's last pointer-returning allocation returned null (read once).</summary>
+    /// <summary>The reason the current CPU's last pointer-returning allocation returned null
+    /// (read once). Out of line: finding the CPU may be a call, which must not sit in the
+    /// kmalloc fast path that ends here on failure.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal Status TakeFailure()
     {
         ref Status slot = ref _failure[CurrentCpu];
@@ -383,6 +399,9 @@ public unsafe struct HeapPages
     {
         ReleaseOwner(pfn, 1UL << (int)order);
         _lock.Acquire();
+        // Before the descriptor's memory can be reused: a hot slot that still names an object
+        // of this slab then no longer trusts its allocated byte.
+        Volatile.Write(ref _slabReleases.Value, _slabReleases.Value + 1);
         _descriptors.Free(_src, d);
         _src.Free(pfn, order);
         _slabPages -= 1UL << (int)order;

@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Physical;
 
@@ -112,8 +113,11 @@ public unsafe struct KernelHeap<TFrames, TMapper>
             ? SlabCache.AllocateFrom((HeapPages*)Unsafe.AsPointer(ref _pages),
                 (SlabCache*)Unsafe.AsPointer(ref Unsafe.Add(ref _caches[0], KmallocClasses.Table[(int)((size + 7) >> 3)])), (uint)size, file, line)
             : KmallocLarge(size, file, line);
-        ptr = p;
-        return p != null ? Status.Ok : _pages.TakeFailure();
+        // The failure path sets ptr to a constant, so the pointer is not live across the call
+        // there (else the JIT keeps it on the stack on the fast path too).
+        if (p != null) { ptr = p; return Status.Ok; }
+        ptr = null;
+        return _pages.TakeFailure();
     }
 
     /// <summary>kmalloc that zeroes the <paramref name="size"/> bytes (kzalloc). Same returns.</summary>
@@ -176,6 +180,28 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Status Kfree(void* ptr, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        // The object this CPU's hot slot lent out: parked again with no lookup (see the file
+        // SlabCache.LentFree.cs); anything else takes the plain path. With one CPU online the
+        // CPU is 0 and the path contains no call; with more, the whole free moves out of line
+        // (finding the CPU may be a call, which would make the JIT keep the caller's values on
+        // the stack on every operation, as SlabCache.AllocateFrom explains).
+        if (Cpu.Online != 1) return KfreeOnCurrentCpu(ptr, file, line);
+        if (SlabCache.TryFreeLent((HeapPages*)Unsafe.AsPointer(ref _pages), 0, ptr)) return Status.Ok;
+        return KfreePlain(ptr, file, line);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status KfreeOnCurrentCpu(void* ptr, string file, int line)
+    {
+        if (SlabCache.TryFreeLent((HeapPages*)Unsafe.AsPointer(ref _pages), Cpu.Current, ptr)) return Status.Ok;
+        return KfreePlain(ptr, file, line);
+    }
+
+    /// <summary><see cref="Kfree"/> without the lent-object shortcut: every pointer is looked
+    /// up. The same results and the same heap state as <see cref="Kfree"/> (tests compare them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Status KfreePlain(void* ptr, string file = "", int line = 0)
     {
         SlabDescriptor* d = _pages.SlabOf(ptr);
         if (d != null) return SlabCache.FreeObject((HeapPages*)Unsafe.AsPointer(ref _pages), d, ptr, file, line);

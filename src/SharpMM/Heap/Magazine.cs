@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SharpMM.Heap;
 
@@ -10,7 +11,11 @@ namespace SharpMM.Heap;
 /// object was handed out, and cleared it). An empty magazine is refilled with <see cref="Batch"/> objects from
 /// the slab lists; a full one returns its oldest <see cref="Batch"/> objects to their slabs.
 /// Capacity 0 (debug mode, or magazines turned off) sends every operation to the slab lists.
+/// <para>Its size is a whole number of cache lines (1040 bytes of fields, padded to 1088), so
+/// that in a cache's per-CPU array one CPU's count never shares a line with the top of the
+/// neighbouring CPU's stack when the array starts on a line.</para>
 /// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 1088)]
 public struct Magazine
 {
     /// <summary>Most entries a magazine can hold.</summary>

@@ -65,7 +65,7 @@ namespace SharpMM.Heap;
 /// the heap's registry point at it). Not done: NUMA nodes, constructors, RCU-deferred freeing,
 /// merging of caches with the same geometry.
 /// </summary>
-public unsafe struct SlabCache
+public unsafe partial struct SlabCache
 {
     /// <summary>Most objects in one slab (the bitmaps' size).</summary>
     public const uint MaxObjectsPerSlab = 512;
@@ -347,9 +347,14 @@ public unsafe struct SlabCache
         ref HotSlot hot = ref hp->Hot[cpu];
         if (hot.OwnerWord == (ulong)c)
         {
-            // The object freed last on this CPU: hand it out again.
+            // The object freed last on this CPU: hand it out again; the slot remembers it (lent),
+            // so that freeing it here again needs no lookup (TryFreeLent).
+            // The slab-release count is read now, while the object still keeps its slab in use
+            // (read on every park instead, every free would read a line other CPUs' slab
+            // releases write).
             *(byte*)hot.Mark = 1;
-            hot.OwnerWord = 0;
+            hot.Releases = hp->SlabReleases;
+            hot.OwnerWord = (ulong)c | HotSlot.Lent;
             return (void*)hot.Object;
         }
         ref Magazine m = ref c->_cpu[cpu];
@@ -560,7 +565,7 @@ public unsafe struct SlabCache
         *a = 0;
         ref HotSlot hot = ref hp->Hot[cpu];
         ulong ownerWord = hot.OwnerWord;
-        if (ownerWord != 0)
+        if (ownerWord != 0 && (ownerWord & HotSlot.Lent) == 0)
         {
             // Move the parked object out: to its slab when that slab is at least a quarter free,
             // else to its cache's magazine. Rare cases are tail calls (nothing stays live across a
@@ -577,11 +582,19 @@ public unsafe struct SlabCache
             e.Mark = hot.Mark;
             m.Count = n + 1;
         }
+        Park(hp, ref hot, d, a, p);
+        return Status.Ok;
+    }
+
+    // Parks p (allocated byte a, slab d) in the slot, which is empty, lent (forgotten: an
+    // allocated object) or just emptied.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Park(HeapPages* hp, ref HotSlot hot, SlabDescriptor* d, byte* a, void* p)
+    {
         hot.Object = (ulong)p;
         hot.Mark = (ulong)a;
         hot.OwnerWord = (ulong)d->Cache;
         hot.Slab = d;
-        return Status.Ok;
     }
 
     // FreeObject's tail when the parked hot object's slab is at least a quarter free: the
@@ -600,10 +613,7 @@ public unsafe struct SlabCache
         owner->ReturnToSlab(hd, hidx);
         owner->TrimEmpty();
         owner->_lock.Release();
-        hot.Object = (ulong)p;
-        hot.Mark = (ulong)a;
-        hot.OwnerWord = (ulong)d->Cache;
-        hot.Slab = d;
+        Park(hp, ref hot, d, a, p);
         return Status.Ok;
     }
 
@@ -620,11 +630,7 @@ public unsafe struct SlabCache
             owner->Flush(ref m, m.Batch);
             owner->EvictInto(ref m, ref hp->Hot[cpu]);
         }
-        ref HotSlot hot = ref hp->Hot[cpu];
-        hot.Object = (ulong)p;
-        hot.Mark = (ulong)a;
-        hot.OwnerWord = (ulong)d->Cache;
-        hot.Slab = d;
+        Park(hp, ref hp->Hot[cpu], d, a, p);
         return Status.Ok;
     }
 
@@ -639,12 +645,14 @@ public unsafe struct SlabCache
     }
 
     /// <summary>Empties CPU <paramref name="cpu"/>'s hot slot when it holds an object of this
-    /// cache, moving the object into this cache's magazine for that CPU. Only that CPU may call
-    /// this (or anyone while every CPU is quiescent).</summary>
+    /// cache: a parked object moves into this cache's magazine for that CPU, a lent one is
+    /// forgotten (it is allocated). Only that CPU may call this (or anyone while every CPU is
+    /// quiescent).</summary>
     internal void EvictHot(int cpu)
     {
         ref HotSlot hot = ref _pages->Hot[cpu];
         if (hot.Owner != Self) return;
+        if (hot.IsLent) { hot.Clear(); return; }
         ref Magazine m = ref _cpu[cpu];
         if (m.Count >= m.Capacity) Flush(ref m, m.Batch);
         EvictInto(ref m, ref hot);
@@ -986,7 +994,7 @@ public unsafe struct SlabCache
             }
             parked += m.Count;
             HotSlot hot = _pages->Hot[c];
-            if (hot.Owner == ReadonlySelf)
+            if (hot.OwnerWord == (ulong)ReadonlySelf)
             {
                 ValidateParked(hot.Object, hot.Mark);
                 if (hot.Slab != _pages->SlabOf((void*)hot.Object)) Panic.Fail("heap: hot object's slab is not its slab", hot.Object);

@@ -137,6 +137,19 @@ public sealed class CliTraceTests : IDisposable
         AssertBadInput(Run("trace", "replay", trace, "--allocator", "slob"), "--allocator", "slob");
     }
 
+    [Fact]
+    public void AFreeListReplay_LargerThanTheHostCanHold_IsRefusedBeforeItStarts()
+    {
+        // The free list writes a link into every free frame: a 15 TiB machine would commit 15 TiB.
+        string trace = PathOf("w0-small.trace");
+        Assert.Equal(0, Run("trace", "record", "W0", "--scale", "0.01", "-o", trace).Exit);
+        AssertBadInput(Run("trace", "replay", trace, "--allocator", "freelist", "--mem", "15T"), "free-list", "host memory", "buddy");
+        // A machine past what SharpMM manages at all: refused as input, not an internal error.
+        AssertBadInput(Run("trace", "replay", trace, "--allocator", "buddy", "--mem", "16T"), "--mem", "passes");
+        // At the trace's own size the free list replays.
+        Assert.Equal(0, Run("trace", "replay", trace, "--allocator", "freelist").Exit);
+    }
+
     // Every peer malloc of bench W3, through the command (which gives jemalloc the static TLS
     // room it needs, as bench W3 does). The test command installs the Debian packages; a machine
     // without one fails here with the package's name rather than passing without it.

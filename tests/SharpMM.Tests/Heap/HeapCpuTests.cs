@@ -197,7 +197,7 @@ public unsafe class HeapCpuTests
                 while (Volatile.Read(ref done) == 0)
                 {
                     f.Pages.DrainIfRequested(); // the idle loop's safe point
-                    Thread.Yield();
+                    Cpu.Relax();                // and its interrupts: the page allocator's drain request is answered here
                 }
                 return;
             }
