@@ -82,11 +82,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // with one add rather than a sign extension and a multiply.
     private nint _userZoneOffset, _freeHintOffset;
     private bool _initialised;
-    // Every CPU's order-0 cache of every zone (Zone.PcpIndex + cpu).
-    private PcpCacheArray _pcp;
     // Frames in each zone's mailbox (Zone.PcpMailbox; one request at a time: PageCacheDrain
     // serialises them).
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
+    // Bytes of the per-CPU caches' metadata run.
+    private ulong _pcpBytes;
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -120,7 +120,6 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             zone.EndPfn = layout.EndPfn(z);
             zone.PcpHigh = pcp.High;
             zone.PcpBatch = pcp.Batch;
-            zone.PcpIndex = z * Cpu.MaxCpus;
             zone.Lock.Init(LockRank.Zone);
             ulong lo = ulong.MaxValue, hi = 0;
             for (int i = 0; i < ram.Length; i++)
@@ -143,25 +142,43 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
-        for (int i = 0; i < ZoneLayout.MaxZones * Cpu.MaxCpus; i++)
-        {
-            _pcp[i] = default;
-            _pcp[i].High = pcp.High;
-        }
-        // The stacks, sized by the zone: a stack of 2048 frames for every CPU of every zone would
-        // be half a MiB, too much for a small machine whose zones could never use it.
+        // One run of metadata, 64-aligned, for every zone: first every CPU's cache record of
+        // every zone (a cache line each), then per zone the stacks, sized by the zone (a stack of
+        // PcpCapacity frames for every CPU of every zone would be megabytes, too much for a small
+        // machine whose zones could never use it), and the mailbox. Stacks are whole cache
+        // lines, so no two CPUs' stacks share one.
+        ulong runBytes = 0;
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            if (pcp.High == 0 || zone.PresentFrames == 0) continue;
-            ulong stack = zone.PresentFrames >> 3;
-            if (stack < pcp.High + 1) stack = pcp.High + 1;
-            if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
-            if (meta.AllocateMetadata((Cpu.MaxCpus + 1) * stack * sizeof(uint), 64, out byte* run, out _) != Status.Ok)
-                return Status.OutOfMemory;
+            ulong stack = 0;
+            if (pcp.High != 0 && zone.PresentFrames != 0)
+            {
+                stack = zone.PresentFrames >> 3;
+                if (stack < pcp.High + 1) stack = pcp.High + 1;
+                if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
+                stack = (stack + 15) & ~15UL;
+            }
             zone.PcpStack = (uint)stack;
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) _pcp[zone.PcpIndex + cpu].Frames = (uint*)run + cpu * (long)stack;
-            zone.PcpMailbox = (uint*)run + Cpu.MaxCpus * (long)stack;
+            runBytes += PcpZoneBytes(stack);
+        }
+        if (meta.AllocateMetadata(runBytes, 64, out byte* run, out _) != Status.Ok) return Status.OutOfMemory;
+        _pcpBytes = runBytes;
+        uint* stacks = (uint*)(run + _zoneCount * Cpu.MaxCpus * sizeof(PcpCache));
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            long stack = zone.PcpStack;
+            zone.Pcp = (PcpCache*)run + z * Cpu.MaxCpus;
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+            {
+                PcpCache* c = zone.Pcp + cpu;
+                *c = default;
+                c->High = pcp.High;
+                c->Frames = stack == 0 ? null : stacks + cpu * stack;
+            }
+            zone.PcpMailbox = stack == 0 ? null : stacks + Cpu.MaxCpus * stack;
+            stacks += (Cpu.MaxCpus + 1) * stack;
         }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
         Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
@@ -194,22 +211,18 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// <summary>The zone layout.</summary>
     public readonly ZoneLayout Layout => _layout;
 
-    /// <summary>Metadata bytes taken at Init for the per-CPU stacks and the drain mailboxes.</summary>
-    public readonly ulong PcpStackBytes
-    {
-        get
-        {
-            ulong sum = 0;
-            for (int z = 0; z < _zoneCount; z++) sum += (ulong)(Cpu.MaxCpus + 1) * _zones[z].PcpStack * sizeof(uint);
-            return sum;
-        }
-    }
+    /// <summary>Metadata bytes taken at Init for the per-CPU caches: their records, stacks and
+    /// drain mailboxes.</summary>
+    public readonly ulong PcpBytes => _pcpBytes;
+
+    // One zone's share of the run: a record per CPU, a stack per CPU and the mailbox.
+    private static ulong PcpZoneBytes(ulong stack) => (ulong)(Cpu.MaxCpus * sizeof(PcpCache)) + (Cpu.MaxCpus + 1) * stack * sizeof(uint);
 
     /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
     public readonly uint CachedFrames(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CachedFrames index out of range", (ulong)cpu);
-        return Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[zone].PcpIndex + cpu].Count));
+        return Volatile.Read(ref _zones[zone].Pcp[cpu].Count);
     }
 
     /// <summary>Frames in every CPU's cache of zone <paramref name="zone"/> (a snapshot).</summary>
@@ -364,26 +377,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private static bool LockZone(ref Zone zone)
     {
         if (Cpu.Online <= 1) return false;
-        if (!zone.Lock.TryAcquire()) LockZoneContended(ref zone);
+        zone.Lock.Acquire();
         return true;
-    }
-
-    // The zone lock is taken by whichever waiting CPU finds it free (test and test-and-set on
-    // the ticket lock's TryAcquire), not in ticket order: a lock is held for one batch and is
-    // wanted again 63 operations later, and a ticket handed to a CPU that is not running (a
-    // preempted hosted thread, a vCPU) would stall every CPU behind it: with two threads on a
-    // busy two-core machine W5 spent nearly all its time waiting for such tickets.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void LockZoneContended(ref Zone zone)
-    {
-        ulong start = Cpu.Ticks;
-        do
-        {
-            Cpu.Relax();
-        }
-        while (!zone.Lock.TryAcquire());
-        zone.Lock.Stats.Contended++;
-        zone.Lock.Stats.SpinTicks += Cpu.Ticks - start;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -394,8 +389,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 
     // The current CPU's cache of the zone; CPU 0's while one CPU is online, as on the inline paths
     // (a thread of the host that calls itself another CPU then still uses one cache).
-    [MethodImpl(MethodImplOptions.AggressiveInlining), UnscopedRef]
-    private ref PcpCache CacheOf(ref Zone zone) => ref Unsafe.Add(ref _pcp[0], zone.PcpIndex + (Cpu.Online <= 1 ? 0 : Cpu.Current));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref PcpCache CacheOf(ref Zone zone) => ref zone.Pcp[Cpu.Online <= 1 ? 0 : Cpu.Current];
 
     // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
@@ -501,7 +496,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public readonly uint CacheHigh(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CacheHigh index out of range", (ulong)cpu);
-        return Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[zone].PcpIndex + cpu].High));
+        return Volatile.Read(ref _zones[zone].Pcp[cpu].High);
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -542,7 +537,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             // hook, which here would slow the one-CPU path by half (registers kept across it).
             if (Cpu.Online <= 1)
             {
-                ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+                ref PcpCache c = ref *zone.Pcp;
                 // The count first (it is 0 whenever the cache is off, so the test predicts well
                 // where orders are mixed), then the order: see FreeChecked.
                 uint count = c.Count;
@@ -657,7 +652,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
             // One CPU online: CPU 0's cache, inline (see AllocateFrom).
             if (Cpu.Online > 1) return FreeToSharedCache(ref zone, a, p);
-            ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+            ref PcpCache c = ref *zone.Pcp;
             uint count = c.Count;
             c.Frames[count] = p;
             c.Count = ++count;
@@ -720,9 +715,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     // The cache went over its high (the caller has entered it). First the high tunes itself;
-    // if the cache is still over it, the oldest frames (the bottom of the stack) go back to the
-    // lists: a batch, twice as much on each further drain of a streak with no refill between,
-    // and at least down to the high (which pressure may just have cut).
+    // if the cache is still over it, frames from the top of the stack go back to the lists: a
+    // batch, twice as much on each further drain of a streak with no refill between, and at
+    // least down to the high (which pressure may just have cut). The top, not the oldest frames
+    // at the bottom: taking those meant moving the rest of the stack down after every drain,
+    // O(count) per drain, quadratic in a burst of frees once the high has grown to thousands.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DrainBatch<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
@@ -735,10 +732,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         uint n = zone.PcpBatch << (int)streak;
         if (count - c.High > n) n = count - c.High;
         if (n > count) n = count;
-        for (uint i = 0; i < n; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
-        UnlockZone(ref zone, locked);
         uint rest = count - n;
-        for (uint i = 0; i < rest; i++) c.Frames[i] = c.Frames[i + n];
+        for (uint i = rest; i < count; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
+        UnlockZone(ref zone, locked);
         c.Count = rest;
         c.DrainStreak++;
         c.RefillStreak = 0;
@@ -794,7 +790,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref _pcp[zone.PcpIndex + cpu]);
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref zone.Pcp[cpu]);
         }
     }
 
@@ -806,7 +802,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            ref PcpCache c = ref _pcp[zone.PcpIndex + cpu];
+            ref PcpCache c = ref zone.Pcp[cpu];
             Enter(ref c);
             n += DrainCache(ref zone, ref c);
             ShrinkToLeast(in zone, ref c);
@@ -850,7 +846,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private readonly bool HasCachedFrames(int cpu)
     {
         for (int z = 0; z < _zoneCount; z++)
-            if (Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[z].PcpIndex + cpu].Count)) != 0) return true;
+            if (Volatile.Read(ref _zones[z].Pcp[cpu].Count) != 0) return true;
         return false;
     }
 
@@ -881,7 +877,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         int cpu = Cpu.Current;
         for (int z = 0; z < _zoneCount; z++)
         {
-            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            ref PcpCache c = ref _zones[z].Pcp[cpu];
             if (Volatile.Read(ref c.Busy) != 0)
             {
                 c.DrainPending = 1;
@@ -890,7 +886,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         }
         for (int z = 0; z < _zoneCount; z++)
         {
-            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            ref PcpCache c = ref _zones[z].Pcp[cpu];
             uint count = c.Count;
             uint* mailbox = _zones[z].PcpMailbox;
             for (uint i = 0; i < count; i++) mailbox[i] = c.Frames[i];
@@ -974,7 +970,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             }
             for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
             {
-                PcpCache* c = (PcpCache*)Unsafe.AsPointer(ref Unsafe.AsRef(in _pcp[zone.PcpIndex + cpu]));
+                PcpCache* c = zone.Pcp + cpu;
                 // The count may sit above the high for a while (pressure cuts the high at a
                 // refill; the next free drains), never above what the stack holds.
                 if (zone.PcpStack == 0 ? c->Count != 0 : c->Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c->Count);

@@ -9,8 +9,7 @@ namespace SharpMM.Physical;
 /// the frame descriptors), a bit per non-empty list, counters, and the settings of the order-0
 /// per-CPU caches in front (Linux's per_cpu_pages: one <see cref="PcpCache"/> per CPU, refilled
 /// from the lists and drained back in multiples of <see cref="PcpBatch"/> frames when it exceeds
-/// its own high, which starts at <see cref="PcpHigh"/>; the caches live in the allocator, at
-/// <see cref="PcpIndex"/>).
+/// its own high, which starts at <see cref="PcpHigh"/>; the caches are at <see cref="Pcp"/>).
 /// <see cref="Lock"/> protects the lists, the pair bits of the zone's frames, and the counters.
 /// </summary>
 public unsafe struct Zone
@@ -19,8 +18,10 @@ public unsafe struct Zone
     public const int Orders = 11;
     /// <summary>The most frames a per-CPU stack is made to hold (<see cref="PcpStack"/> is at
     /// most this): the largest high a CPU's cache may tune itself to is one less (a free pushes
-    /// before it compares with the high).</summary>
-    public const int PcpCapacity = 2048;
+    /// before it compares with the high). Twice the 4096 frames a burst of W5 allocates, so that
+    /// a CPU whose high has grown keeps a whole burst (a smaller stack sent half of every burst
+    /// through the zone lock whatever the high said).</summary>
+    public const int PcpCapacity = 8192;
 
     /// <summary>What the zone is.</summary>
     public ZoneKind Kind;
@@ -39,9 +40,10 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>Index of CPU 0's cache of this zone among the allocator's per-CPU caches (CPU
-    /// n's is PcpIndex + n).</summary>
-    public int PcpIndex;
+    /// <summary>CPU 0's cache of this zone (CPU n's is Pcp + n): <see cref="Cpu.MaxCpus"/>
+    /// caches taken from the metadata at Init, 64-byte aligned so that no two CPUs' caches share
+    /// a cache line (the allocator itself is only as aligned as its host makes it).</summary>
+    public PcpCache* Pcp;
     /// <summary>The least high of a CPU's cache (high_min: where every cache starts and where
     /// pressure puts it back); 0 disables the cache. Each cache's own high
     /// (<see cref="PcpCache.High"/>) tunes itself between this and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
@@ -49,8 +51,9 @@ public unsafe struct Zone
     /// <summary>Frames moved per refill or drain.</summary>
     public uint PcpBatch;
     /// <summary>Frames each CPU's stack of this zone holds (<see cref="PcpCache.Frames"/>): an
-    /// eighth of the zone's present frames, at least <see cref="PcpHigh"/> + 1 and at most
-    /// <see cref="PcpCapacity"/>; 0 for a zone with no RAM or no cache.</summary>
+    /// eighth of the zone's present frames (what <see cref="BuddyAllocator.PcpHighMax"/> allows
+    /// one CPU), at least <see cref="PcpHigh"/> + 1 and at most <see cref="PcpCapacity"/>,
+    /// rounded up to whole cache lines; 0 for a zone with no RAM or no cache.</summary>
     public uint PcpStack;
     /// <summary>Where a CPU answering a drain request puts this zone's cached frames
     /// (<see cref="PcpStack"/> entries; one request at a time, see PageCacheDrain).</summary>
@@ -100,8 +103,8 @@ public unsafe struct Zone
 
 /// <summary>
 /// One CPU's order-0 cache of one zone: a stack of frames (state PerCpu) only that CPU pushes and
-/// pops, with no lock and no atomic instruction. Its own cache line (64 bytes, the stack's
-/// storage apart, one run per zone), so CPUs do not share lines through their caches.
+/// pops, with no lock and no atomic instruction. Its own cache line (64 bytes, 64-aligned, the
+/// stack's storage apart, one run per zone), so CPUs do not share lines through their caches.
 /// <para><see cref="Busy"/> is set while the owner changes the stack; a drain request that
 /// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
 /// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
@@ -135,13 +138,6 @@ public unsafe struct PcpCache
     /// <summary>The stack of order-0 frame numbers (<see cref="Zone.PcpStack"/> entries, taken
     /// from the metadata at Init and sized by the zone: null for a zone with no RAM).</summary>
     public uint* Frames;
-}
-
-/// <summary>Inline storage for every CPU's cache of every zone (zone z, CPU n at z * MaxCpus + n).</summary>
-[InlineArray(ZoneLayout.MaxZones * Cpu.MaxCpus)]
-public struct PcpCacheArray
-{
-    private PcpCache _first;
 }
 
 /// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>
