@@ -58,8 +58,9 @@ public struct PcpConfig
 /// one CPU). When an allocation fails with several CPUs online, the allocator takes the frames of
 /// its own caches and asks every other CPU in turn for theirs (<see cref="CpuRequest.DrainPageCaches"/>),
 /// then retries once. Each cache's high tunes itself at refills and drains (Linux 6.7's pcp high
-/// auto-tuning: see <see cref="TuneHighOnDrain"/> and docs/physical-memory.md). The allocator must not move while other CPUs use it (it lives in static or
-/// native memory). <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
+/// auto-tuning: see <see cref="TuneHighOnDrain"/> and docs/physical-memory.md). The allocator must not move after Init (it lives in static or native
+/// memory): other CPUs reach it through a pointer, and zones without a cache point at a record
+/// inside it. <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
 /// see every CPU's caches and are for quiescent moments (boot, tests, after a run).
 ///
 /// Not done here: watermarks/reclaim, migrate types, compaction.
@@ -87,6 +88,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
     // Bytes of the per-CPU caches' metadata run.
     private ulong _pcpBytes;
+    // The record every zone without a cache points at (Zone.Pcp): count 0, never written.
+    private PcpCache _noCache;
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -142,42 +145,59 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
-        // One run of metadata, 64-aligned, for every zone: first every CPU's cache record of
-        // every zone (a cache line each), then per zone the stacks, sized by the zone (a stack of
+        // One run of metadata, 64-aligned, for every zone with a cache: first every CPU's cache
+        // record of each such zone
+        // (a cache line each), then per zone the stacks, sized by the zone (a stack of
         // PcpCapacity frames for every CPU of every zone would be megabytes, too much for a small
         // machine whose zones could never use it), and the mailbox. Stacks are whole cache
         // lines, so no two CPUs' stacks share one.
+        // A zone has a cache when caches are on and it has more frames than the least high (a
+        // cache could hold all of a smaller zone without ever draining, and its stacks would take
+        // more metadata than a few frames of RAM hold). A zone without one points at the
+        // allocator's one always-empty record, which nothing writes: the inline path reads its
+        // count (0) and goes on to the lists, whatever CPUs are online.
+        _noCache = default;
+        PcpCache* noCache = (PcpCache*)Unsafe.AsPointer(ref _noCache);
         ulong runBytes = 0;
+        int cached = 0;
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            ulong stack = 0;
-            if (pcp.High != 0 && zone.PresentFrames != 0)
+            if (pcp.High == 0 || zone.PresentFrames <= pcp.High)
             {
-                stack = zone.PresentFrames >> 3;
-                if (stack < pcp.High + 1) stack = pcp.High + 1;
-                if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
-                stack = (stack + 15) & ~15UL;
+                zone.PcpHigh = 0;
+                zone.PcpBatch = 0;
+                zone.Pcp = noCache;
+                continue;
             }
+            cached++;
+            ulong stack = zone.PresentFrames >> 3;
+            if (stack < pcp.High + 1) stack = pcp.High + 1;
+            if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
+            stack = (stack + 15) & ~15UL;
             zone.PcpStack = (uint)stack;
             runBytes += PcpZoneBytes(stack);
         }
-        if (meta.AllocateMetadata(runBytes, 64, out byte* run, out _) != Status.Ok) return Status.OutOfMemory;
+        byte* run = null;
+        if (cached != 0 && meta.AllocateMetadata(runBytes, 64, out run, out _) != Status.Ok) return Status.OutOfMemory;
         _pcpBytes = runBytes;
-        uint* stacks = (uint*)(run + _zoneCount * Cpu.MaxCpus * sizeof(PcpCache));
+        uint* stacks = (uint*)(run + cached * Cpu.MaxCpus * sizeof(PcpCache));
+        PcpCache* records = (PcpCache*)run;
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
+            if (zone.PcpStack == 0) continue;
             long stack = zone.PcpStack;
-            zone.Pcp = (PcpCache*)run + z * Cpu.MaxCpus;
+            zone.Pcp = records;
+            records += Cpu.MaxCpus;
             for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
             {
                 PcpCache* c = zone.Pcp + cpu;
                 *c = default;
                 c->High = pcp.High;
-                c->Frames = stack == 0 ? null : stacks + cpu * stack;
+                c->Frames = stacks + cpu * stack;
             }
-            zone.PcpMailbox = stack == 0 ? null : stacks + Cpu.MaxCpus * stack;
+            zone.PcpMailbox = stacks + Cpu.MaxCpus * stack;
             stacks += (Cpu.MaxCpus + 1) * stack;
         }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
@@ -222,7 +242,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public readonly uint CachedFrames(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CachedFrames index out of range", (ulong)cpu);
-        return Volatile.Read(ref _zones[zone].Pcp[cpu].Count);
+        ref readonly Zone z = ref _zones[zone];
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].Count);
     }
 
     /// <summary>Frames in every CPU's cache of zone <paramref name="zone"/> (a snapshot).</summary>
@@ -496,7 +517,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public readonly uint CacheHigh(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CacheHigh index out of range", (ulong)cpu);
-        return Volatile.Read(ref _zones[zone].Pcp[cpu].High);
+        ref readonly Zone z = ref _zones[zone];
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].High);
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -790,6 +812,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
+            if (zone.PcpStack == 0) continue;
             for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref zone.Pcp[cpu]);
         }
     }
@@ -802,6 +825,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
+            if (zone.PcpStack == 0) continue;
             ref PcpCache c = ref zone.Pcp[cpu];
             Enter(ref c);
             n += DrainCache(ref zone, ref c);
@@ -846,7 +870,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private readonly bool HasCachedFrames(int cpu)
     {
         for (int z = 0; z < _zoneCount; z++)
-            if (Volatile.Read(ref _zones[z].Pcp[cpu].Count) != 0) return true;
+            if (_zones[z].PcpStack != 0 && Volatile.Read(ref _zones[z].Pcp[cpu].Count) != 0) return true;
         return false;
     }
 
@@ -877,6 +901,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         int cpu = Cpu.Current;
         for (int z = 0; z < _zoneCount; z++)
         {
+            if (_zones[z].PcpStack == 0) continue;
             ref PcpCache c = ref _zones[z].Pcp[cpu];
             if (Volatile.Read(ref c.Busy) != 0)
             {
@@ -886,6 +911,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         }
         for (int z = 0; z < _zoneCount; z++)
         {
+            if (_zones[z].PcpStack == 0) continue;
             ref PcpCache c = ref _zones[z].Pcp[cpu];
             uint count = c.Count;
             uint* mailbox = _zones[z].PcpMailbox;
@@ -968,13 +994,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
                 free += n << (int)o;
             }
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+            if (zone.PcpStack == 0 && (zone.Pcp->Count != 0 || zone.Pcp->High != 0 || zone.Pcp->Busy != 0)) Panic.Fail("buddy: the always-empty per-CPU record of a zone without a cache was written", (ulong)z);
+            for (int cpu = 0; cpu < Cpu.MaxCpus && zone.PcpStack != 0; cpu++)
             {
                 PcpCache* c = zone.Pcp + cpu;
                 // The count may sit above the high for a while (pressure cuts the high at a
                 // refill; the next free drains), never above what the stack holds.
                 if (zone.PcpStack == 0 ? c->Count != 0 : c->Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c->Count);
-                if (zone.PcpStack != 0 && (c->High < zone.PcpHigh || c->High >= zone.PcpStack)) Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c->High);
+                // (A zone smaller than the least high keeps the least: its stack holds every
+                // frame it has.)
+                if (zone.PcpStack != 0 && (c->High < zone.PcpHigh || (c->High >= zone.PcpStack && c->High != zone.PcpHigh)))
+                    Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c->High);
                 if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
                 for (uint i = 0; i < c->Count; i++)
                 {

@@ -42,7 +42,9 @@ public unsafe struct Zone
     public ulong ManagedFrames;
     /// <summary>CPU 0's cache of this zone (CPU n's is Pcp + n): <see cref="Cpu.MaxCpus"/>
     /// caches taken from the metadata at Init, 64-byte aligned so that no two CPUs' caches share
-    /// a cache line (the allocator itself is only as aligned as its host makes it).</summary>
+    /// a cache line (the allocator itself is only as aligned as its host makes it). A zone
+    /// without a cache (<see cref="PcpStack"/> 0: caches off, or no more frames than the least
+    /// high) points at the allocator's one always-empty record instead, which nothing writes.</summary>
     public PcpCache* Pcp;
     /// <summary>The least high of a CPU's cache (high_min: where every cache starts and where
     /// pressure puts it back); 0 disables the cache. Each cache's own high
@@ -53,7 +55,8 @@ public unsafe struct Zone
     /// <summary>Frames each CPU's stack of this zone holds (<see cref="PcpCache.Frames"/>): an
     /// eighth of the zone's present frames (what <see cref="BuddyAllocator.PcpHighMax"/> allows
     /// one CPU), at least <see cref="PcpHigh"/> + 1 and at most <see cref="PcpCapacity"/>,
-    /// rounded up to whole cache lines; 0 for a zone with no RAM or no cache.</summary>
+    /// rounded up to whole cache lines; 0 for a zone without a cache (caches off, or no more
+    /// frames than the least high: its <see cref="PcpHigh"/> is 0 too).</summary>
     public uint PcpStack;
     /// <summary>Where a CPU answering a drain request puts this zone's cached frames
     /// (<see cref="PcpStack"/> entries; one request at a time, see PageCacheDrain).</summary>

@@ -45,6 +45,23 @@ public sealed unsafe class PcpScalingTests
         Assert.True(Zone.PcpCapacity > Burst, "a stack holds a whole burst");
     }
 
+    [Fact]
+    public void AZoneNoLargerThanTheLeastHigh_HasNoCache_AndServesOrder0FromItsLists()
+    {
+        using var f = BuddyFixture.Flat(Base, 256, pcp: true);   // 256 <= 378
+        Zone zone = f.B.GetZone(0);
+        Assert.Equal(0u, zone.PcpStack);
+        Assert.Equal(0u, zone.PcpHigh);
+        Assert.Equal(0UL, f.B.PcpBytes);
+        var held = new System.Collections.Generic.List<Pfn>();
+        for (int i = 0; i < 256; i++) { Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p)); held.Add(p); }
+        Assert.Equal(Status.OutOfMemory, f.B.Allocate(0, out _));
+        foreach (Pfn p in held) Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        Assert.Equal(0u, f.B.CachedFrames(0, 0));
+        Assert.Equal(1UL, f.BlocksAt(0, 8));   // every frame back on the lists, merged
+        f.B.Validate();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
