@@ -408,10 +408,22 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (locked) zone.Lock.Release();
     }
 
-    // The current CPU's cache of the zone; CPU 0's while one CPU is online, as on the inline paths
-    // (a thread of the host that calls itself another CPU then still uses one cache).
+    // The one-CPU rule, here only: while one CPU is online, CPU 0's cache serves every caller (a
+    // thread of the host that calls itself another CPU then still uses one cache), with no lock
+    // and no Busy flag (drain requests come only from other CPUs; the host raises Cpu.Online
+    // before other CPUs call in). The inline paths test OneCpuOnline and then use *zone.Pcp,
+    // which is CacheOf's answer in that case: calling CacheOf there would read Cpu.Online again
+    // (a volatile read the compiler does not merge).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref PcpCache CacheOf(ref Zone zone) => ref zone.Pcp[Cpu.Online <= 1 ? 0 : Cpu.Current];
+    private static bool OneCpuOnline() => Cpu.Online <= 1;
+
+    // The index of the cache the current CPU uses (see OneCpuOnline).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CacheCpu() => OneCpuOnline() ? 0 : Cpu.Current;
+
+    // The current CPU's cache of the zone (see OneCpuOnline).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref PcpCache CacheOf(ref Zone zone) => ref zone.Pcp[CacheCpu()];
 
     // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
@@ -553,11 +565,12 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             var a = new DenseAddressing(in zone);
             uint p;
-            // Inline only while one CPU is online: CPU 0's cache, no lock, no drain requests
-            // (only other CPUs send them). With several CPUs every request goes to AllocateSlow,
-            // which finds the current CPU's cache: finding the CPU is a call through the host's
-            // hook, which here would slow the one-CPU path by half (registers kept across it).
-            if (Cpu.Online <= 1)
+            // Inline only while one CPU is online (OneCpuOnline: CPU 0's cache, no lock, no drain
+            // requests). With several CPUs every request goes to AllocateSlow, which finds the
+            // current CPU's cache: finding the CPU is a call (the kernel's hook; hosted, a thread
+            // static read through the runtime's TLS), which here would slow the one-CPU path by
+            // half (registers kept across it).
+            if (OneCpuOnline())
             {
                 ref PcpCache c = ref *zone.Pcp;
                 // The count first (it is 0 whenever the cache is off, so the test predicts well
@@ -604,7 +617,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             // for an order-0 request; the buddies that would merge, for a larger one).
             // (With one CPU online an order-0 request found its cache empty, but a larger one may
             // need the buddies of what the cache holds: up to PcpHighMax frames.)
-            if (attempt == 0 && (Cpu.Online <= 1 ? DrainCurrentCpu() : DrainAllCpus()) == 0) break;
+            if (attempt == 0 && (OneCpuOnline() ? DrainCurrentCpu() : DrainAllCpus()) == 0) break;
         }
         return (ulong)Status.OutOfMemory << 32;
     }
@@ -672,8 +685,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (high != 0 && order == 0)
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
-            // One CPU online: CPU 0's cache, inline (see AllocateFrom).
-            if (Cpu.Online > 1) return FreeToSharedCache(ref zone, a, p);
+            // One CPU online: CPU 0's cache, inline (see OneCpuOnline and AllocateFrom).
+            if (!OneCpuOnline()) return FreeToSharedCache(ref zone, a, p);
             ref PcpCache c = ref *zone.Pcp;
             uint count = c.Count;
             c.Frames[count] = p;
@@ -821,7 +834,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public ulong DrainCurrentCpu()
     {
         ulong n = 0;
-        int cpu = Cpu.Online <= 1 ? 0 : Cpu.Current;   // as CacheOf
+        int cpu = CacheCpu();
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
