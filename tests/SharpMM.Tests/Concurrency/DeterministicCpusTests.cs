@@ -250,6 +250,22 @@ public sealed unsafe class DeterministicCpusTests
         Assert.Throws<ArgumentException>(() => DeterministicCpus.Seeds(200, 1, "seventy").ToArray());
     }
 
+    // A check after the run (a validator) that fails for one seed of a sweep: the failure names
+    // that seed and how to rerun it, and the sweep stops there.
+    [Fact]
+    public void ASweep_NamesTheSeedOfAFailingCheck()
+    {
+        if (Environment.GetEnvironmentVariable(DeterministicCpus.SeedVariable) != null) return;   // pinned: no sweep
+        int ran = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => DeterministicCpus.ForEachSeed(10, seed =>
+        {
+            ran++;
+            if (seed == 4) throw new Xunit.Sdk.XunitException("the validator found a frame owned twice");
+        }, first: 2));
+        Assert.Equal(3, ran);
+        Assert.StartsWith($"seed 4 (run it alone: {DeterministicCpus.SeedVariable}=4): the validator found a frame owned twice", e.Message);
+    }
+
     [Fact]
     public void OutsideARun_PointsAndTheLibraryHookDoNothing()
     {

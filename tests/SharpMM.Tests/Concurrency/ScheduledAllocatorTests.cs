@@ -109,7 +109,7 @@ public sealed unsafe class ScheduledAllocatorTests
             while (inbox[cpu].TryDequeue(out var got)) Free(got);
             foreach (var blk in held) Free(blk);
             barrier.Wait();
-        }, Options(strategy));
+        }, Options(strategy) with { KeepTrace = true });
         if (errors.IsEmpty)
         {
             f.B.Validate();
@@ -129,7 +129,7 @@ public sealed unsafe class ScheduledAllocatorTests
     [InlineData(ScheduleStrategy.Priorities)]
     public void Buddy_CrossCpuFreesAndDrainOnDemand_OverManySchedules(ScheduleStrategy strategy)
     {
-        long failedTotal = 0, interrupts = 0, switches = 0;
+        long failedTotal = 0, interrupts = 0, switches = 0, whileBusy = 0;
         DeterministicCpus.ForEachSeed(Seeds, seed =>
         {
             var (r, failed, errors) = BuddyStorm(seed, strategy);
@@ -137,12 +137,28 @@ public sealed unsafe class ScheduledAllocatorTests
             failedTotal += failed;
             interrupts += r.Interrupts;
             switches += r.Switches;
+            whileBusy += InterruptsWhileBusy(r);
         });
         if (Environment.GetEnvironmentVariable(DeterministicCpus.SeedVariable) != null) return;
         // The sweep reached what it is for: lists run dry, drain requests delivered as interrupts.
         Assert.True(failedTotal > 0, "no allocation ever failed: the storm never needed a drain");
         Assert.True(interrupts > 0, "no drain request was ever delivered");
         Assert.True(switches > Seeds * 10, $"{switches} switches in {Seeds} runs");
+        Assert.True(whileBusy > 0, "no drain request ever arrived while its CPU was changing its cache (the deferred answer)");
+    }
+
+    // Requests delivered to a CPU between its cache's Busy points (set, cleared): those the
+    // buddy allocator must defer to Leave.
+    private static long InterruptsWhileBusy(ScheduleResult r)
+    {
+        var busy = new bool[Cpu.MaxCpus];
+        long n = 0;
+        foreach (ScheduleStep step in r.Trace!)
+        {
+            if (step.Event == ScheduleEvent.PerCpuCache) busy[step.Cpu] = !busy[step.Cpu];
+            else if (step.Event == ScheduleEvent.Interrupt && busy[step.Cpu]) n++;
+        }
+        return n;
     }
 
     [Fact]
