@@ -43,6 +43,7 @@ public struct SpinLock
     public void Acquire()
     {
         if (LockOrder.Checking) LockOrder.Taking(_rank);
+        Cpu.Interleave(InterleavingPoint.LockAcquire);
         uint ticket = Interlocked.Add(ref _next, 1u) - 1;
         if (Volatile.Read(ref _serving) != ticket) WaitFor(ticket);
         Stats.Acquisitions++;
@@ -51,6 +52,7 @@ public struct SpinLock
     /// <summary>Takes the lock if it is free; false (nothing changed) otherwise.</summary>
     public bool TryAcquire()
     {
+        Cpu.Interleave(InterleavingPoint.LockAcquire);
         uint serving = Volatile.Read(ref _serving);
         if (Volatile.Read(ref _next) != serving) return false;
         if (LockOrder.Checking) LockOrder.Taking(_rank);
@@ -71,6 +73,7 @@ public struct SpinLock
         if (serving == Volatile.Read(ref _next)) Panic.Fail("lock: released while not held", (ulong)_rank);
         if (LockOrder.Checking) LockOrder.Released(_rank);
         Volatile.Write(ref _serving, serving + 1);
+        Cpu.Interleave(InterleavingPoint.LockRelease);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
