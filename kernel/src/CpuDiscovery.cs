@@ -5,8 +5,10 @@ namespace SharpMM.Kernel;
 
 /// <summary>
 /// Finds the CPUs in the ACPI MADT (the library's <see cref="AcpiParser"/>) while the boot
-/// stub's tables still map all of [0, 4 GiB) through the direct map: the BIOS area and the
-/// firmware's reserved ranges, where the tables live, are not in the kernel's own tables.
+/// stub's tables still map low physical memory through the direct map (x86-64: all of
+/// [0, 4 GiB); i386: [0, 896 MiB) on the higher half): the BIOS area and the firmware's reserved
+/// ranges, where the tables live, are not in the kernel's own tables. Platform.BeforePhysicalBoot
+/// calls it.
 /// Prints one line, e.g.
 /// <code>
 ///   acpi: RSDP at 0x000f5a30, MADT: 4 processors (4 enabled, APIC ids 0 1 2 3), local APIC 0xfee00000, 1 I/O APIC at 0xfec00000
@@ -24,10 +26,11 @@ internal static unsafe class CpuDiscovery
     /// <summary>The MADT (valid when <see cref="Found"/>).</summary>
     public static ref Madt Madt => ref s_madt;
 
-    /// <summary>The boot stub's direct map: [0, 4 GiB) is mapped, nothing above is looked at.</summary>
+    /// <summary>The boot stub's direct map: [0, Platform.BootDirectMapLimit) is mapped, nothing
+    /// above is looked at.</summary>
     private readonly struct BootView : IPhysicalView
     {
-        private const ulong Limit = 4UL << 30;
+        private static ulong Limit => Platform.BootDirectMapLimit;
 
         public byte* Map(ulong phys, ulong byteCount) =>
             phys >= PageZeroEnd && phys < Limit && byteCount <= Limit - phys ? Platform.DirectMap.ToVirt(phys) : null;
