@@ -20,11 +20,25 @@ internal static unsafe class SmpTests
 
     public static void RunAll(ref TestRunner r)
     {
+        if (LocalApic.Virt != 0) r.Run("smp: the local APIC's registers are mapped uncached (PCD and PWT)", &ApicMappedUncached);
         if (LocalApic.Virt != 0) r.Run("smp: the local APIC timer ticks on every CPU", &TimerTicksEverywhere);
         if (Smp.Online < 2) return;
         r.Run("smp: every CPU online with its own index, per-CPU area, stack and guard page", &EveryCpuHasItsOwn);
         r.Run("smp: Cpu.Kick of each CPU runs its request handler on that CPU", &IpiRoundTrip);
         r.Run("smp: lock xadd from every CPU at once loses no increment", &AtomicAddsFromEveryCpu);
+    }
+
+    /// <summary>The device mapping Smp.Start made: one 4 KiB page at the MADT's address, cache
+    /// disabled and write-through in the entry (x86-64's 8-byte, i386's 4-byte legacy or 8-byte
+    /// PAE), and the ID register read through it is this CPU's.</summary>
+    private static void ApicMappedUncached(ref TestContext t)
+    {
+        t.Equal((ulong)KernelAddressSpace.Translate(LocalApic.Virt, out Translation tr), (ulong)Status.Ok, "the APIC's page is mapped");
+        t.Equal(tr.Phys.Value, LocalApic.Phys, "it maps the MADT's local APIC address");
+        t.Check(tr.Size == MappingSize.Size4KiB, "one 4 KiB page");
+        t.Check((tr.Flags & PageFlags.CacheDisable) != 0, "PCD set");
+        t.Check((tr.Flags & PageFlags.WriteThrough) != 0, "PWT set");
+        t.Equal(LocalApic.Id, PerCpus.Current->ApicId, "the ID register read through the mapping is this CPU's");
     }
 
     private struct Seen
