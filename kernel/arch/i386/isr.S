@@ -1,8 +1,10 @@
 /*
- * Entry stubs for the 32 CPU exception vectors, the system call vector 0x80, and the IDT. Each
- * stub makes the stack uniform (pushes a 0 error code when the CPU pushes none, then the vector
- * number) and jumps to isr_common (syscall_entry for 0x80), which saves the segment and general
- * registers and the SSE state, loads the kernel's data segment and calls the C# dispatcher
+ * Entry stubs for the 32 CPU exception vectors, the local APIC's three (239 timer, 240 request
+ * IPI, 255 spurious: Interrupts.cs), the system call vector 0x80, and the IDT. Each stub makes
+ * the stack uniform (pushes a 0 error code when the CPU pushes none, then the vector number) and
+ * jumps to isr_common (syscall_entry for 0x80), which saves the segment and general registers
+ * and the SSE state, loads the kernel's data segment (and FS = 0x40, the running CPU's per-CPU
+ * area: PerCpus.cs) and calls the C# dispatcher
  *
  *   [RuntimeExport("isr_dispatch")] static void Dispatch(InterruptFrame* frame)   (frame in ecx)
  *   [RuntimeExport("syscall_dispatch")] Syscalls.Dispatch(InterruptFrame* frame)  (vector 0x80)
@@ -19,10 +21,11 @@
  * dispatcher uses xmm registers, which must survive for the interrupted code. All gates but #DF's
  * are interrupt gates on the current stack.
  *
- * #DF (vector 8) is a task gate to df_tss (df_install): the CPU switches to a separate stack and
- * CR3 even when the fault came from a stack that cannot take another push (a kernel stack
- * overflow into its guard page), saving the interrupted state in main_tss. df_entry builds an
- * InterruptFrame from that saved state and calls the dispatcher, which reports and stops.
+ * #DF (vector 8) is a task gate to selector 0x20, df_tss on the boot CPU (df_install), each
+ * other CPU's own in its GDT (PerCpus.cs): the CPU switches to a separate stack and CR3 even
+ * when the fault came from a stack that cannot take another push (a kernel stack overflow into
+ * its guard page), saving the interrupted state in its TSS (main_tss on the boot CPU). df_entry
+ * builds an InterruptFrame from that saved state and calls the dispatcher, which reports and stops.
  */
     .text
     .code32
