@@ -29,12 +29,27 @@ internal static unsafe class ExceptionDispatcher
     /// <summary>Vectors 0-31 are the CPU's exceptions; the local APIC's start at 239 (Interrupts).</summary>
     private const uint ExceptionVectors = 32;
 
+    /// <summary>Set by the FS test: the next #BP records the frame's FS and the CPU the handler
+    /// ran on (through FS), and returns instead of stopping.</summary>
+    public static bool ExpectBreakpoint;
+    /// <summary>The interrupted code's FS as the last expected #BP's frame held it.</summary>
+    public static uint BreakpointFs;
+    /// <summary>The CPU index the last expected #BP's handler read through FS.</summary>
+    public static int BreakpointCpu;
+
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
         if (frame->Vector >= ExceptionVectors)
         {
             Interrupts.Dispatch(frame);
+            return;
+        }
+        if (frame->Vector == 3 && ExpectBreakpoint && (frame->Cs & 3) == 0)
+        {
+            ExpectBreakpoint = false;
+            BreakpointFs = frame->Fs;
+            BreakpointCpu = PerCpus.CurrentIndex;
             return;
         }
         uint cr2 = Arch.ReadCr2();

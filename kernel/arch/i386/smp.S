@@ -211,6 +211,18 @@ FUNC arch_mmio_write32
     mov     %ecx, (%eax)
     ret     $8
 
+/* uint arch_fs_across_int3(uint selector): FS = selector (ecx), int3 (the exception path saves
+   that FS in the frame and runs the handler with the per-CPU one), then returns the FS the
+   trap's way out left, and loads the per-CPU selector again. For the FS test (ArchTests). */
+FUNC arch_fs_across_int3
+    mov     %cx, %fs
+    int3
+    xor     %eax, %eax
+    mov     %fs, %ax
+    mov     $PERCPU_SELECTOR, %cx
+    mov     %cx, %fs
+    ret
+
 /* ulong arch_stack_pointer(void): the caller's ESP (after the call returns). */
 FUNC arch_stack_pointer
     lea     4(%esp), %eax
