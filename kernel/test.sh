@@ -87,9 +87,10 @@
 #       announced text address; status 3 and the library panic line with a backtrace that
 #       qemu.sh names (the kernel's panic hook, called from Stage2); status 7 and a #PF
 #       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
-#   i386 on several CPUs: pc 512M --smp 2 (legacy paging), q35 512M -cpu max --smp 3 `pae`
-#       the checks of the one-CPU boots of that paging mode (the user-memory suite; PAE and its
-#       NX test), and the x86-64 SMP checks: the MADT lists N processors, each AP says it is
+#   i386 on several CPUs: pc 2G --smp 2 (legacy paging; the ACPI tables lie above the direct
+#       map), q35 512M -cpu max --smp 3 `pae`
+#       the checks of the one-CPU boots of that paging mode (the user-memory suite with HighMem;
+#       PAE and its NX test), and the x86-64 SMP checks: the MADT lists N processors, each AP says it is
 #       online with its FS area, "smp: N of N CPUs online", "cpus":N, the same SMP tests ran
 #   i386, pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       as on x86-64: the CPU without a start-up IPI reported, the next one comes up as cpu 1;
@@ -493,8 +494,9 @@ check_smp() {
 check_smp2() { check_smp "$1" 2; }
 check_smp3() { check_smp "$1" 3; }
 check_smp4() { check_smp "$1" 4; }
-# i386: legacy paging on pc with the higher half's checks and user-memory suite; PAE on q35.
-check_smp2_i386() { check_smp "$1" 2 check_suite_i386_user FS 8; }
+# i386: legacy paging on pc 2G (the ACPI tables above the direct map, HighMem) with the higher
+# half's checks and user-memory suite; PAE on q35.
+check_smp2_i386() { check_smp "$1" 2 check_suite_i386_highmem FS 8; }
 check_smp3_i386_pae() { check_smp "$1" 3 check_suite_i386_pae_smp FS 8; }
 
 # The i386 kernel with `pae` on a guest without RAM above 4 GiB: the common checks, PAE paging
@@ -684,7 +686,7 @@ run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --app
 run i386-panic 3 check_panic_i386 -- --arch i386 --machine pc --mem 32M --append test=panic
 run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
 # Several CPUs (every other i386 boot runs on one).
-run i386-smp2-pc-512M 33 check_smp2_i386 -- --arch i386 --machine pc --mem 512M --smp 2
+run i386-smp2-pc-2G 33 check_smp2_i386 -- --arch i386 --machine pc --mem 2G --smp 2
 run i386-smp3-pae-q35-512M 33 check_smp3_i386_pae -- --arch i386 --machine q35 --mem 512M --cpu max --smp 3 --append pae
 run i386-apstartfail-overflow 7 check_apstackoverflow_i386 -- --arch i386 --machine pc --mem 512M --smp 3 --append "test=apstartfail test=apstackoverflow"
 

@@ -22,11 +22,12 @@ namespace SharpMM.Kernel;
 /// <code>
 ///   EarlyInit            the boot CPU's per-CPU area behind FS, the double-fault task (its stack
 ///                        from EarlyPages); boot.S installed the other exception gates before kmain
-///   BeforePhysicalBoot   the CPUs in the ACPI MADT (CpuDiscovery), prints the boot stub's direct map
+///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
 ///                        the identity map dropped, the vmalloc and kmap windows; then Stage2 on the kernel
 ///                        stack (its own region, guard page below)
-///   StartCpus            (Stage2) the local APIC, its timer, the other CPUs (Smp, PerCpus, ApStartup)
+///   StartCpus            (Stage2) the CPUs in the ACPI MADT (CpuDiscovery), the local APIC, its
+///                        timer, the other CPUs (Smp, PerCpus, ApStartup)
 /// </code>
 /// </summary>
 internal static unsafe class Platform
@@ -111,7 +112,6 @@ internal static unsafe class Platform
     {
         TextWriter<SerialSink> w = Log.Writer();
         CheckLayoutWord(ref loader);
-        CpuDiscovery.Discover(ref loader);
         w.Str("layout: ");
         w.Str(LayoutName);
         w.Str(", kernel at ");
@@ -249,12 +249,16 @@ internal static unsafe class Platform
         }
     }
 
-    /// <summary>The other CPUs of the MADT (Smp); returns how many CPUs are online.</summary>
-    public static int StartCpus(ref LoaderInfo loader) => Smp.Start(ref loader);
-
-    /// <summary>What the boot stub's tables map of physical memory, where CpuDiscovery may read
-    /// ACPI tables: the direct map's low memory (4 MiB or 2 MiB pages, reserved ranges too).</summary>
-    public static ulong BootDirectMapLimit => DirectMapLimit;
+    /// <summary>The CPUs in the ACPI MADT (CpuDiscovery, its tables mapped in the
+    /// physical-mapping window: AcpiWindowView), then the other CPUs (Smp); returns how many
+    /// CPUs are online.</summary>
+    public static int StartCpus(ref LoaderInfo loader)
+    {
+        AcpiWindowView acpi = default;
+        CpuDiscovery.Discover(ref loader, ref acpi);
+        acpi.UnmapAll();
+        return Smp.Start(ref loader);
+    }
 
     /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
     public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());

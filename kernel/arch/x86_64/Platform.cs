@@ -81,7 +81,8 @@ internal static unsafe class Platform
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
-        CpuDiscovery.Discover(ref loader);
+        BootIdentityView acpi = default;
+        CpuDiscovery.Discover(ref loader, ref acpi);
         BootDirectMap.Extend(in loader.Map);
         w.Str("direct map: at ");
         w.Hex(Arch.DirectMapBase, 16);
@@ -111,9 +112,6 @@ internal static unsafe class Platform
 
     /// <summary>Starts the other CPUs the MADT lists (Smp); returns how many CPUs are online.</summary>
     public static int StartCpus(ref LoaderInfo loader) => Smp.Start(ref loader);
-
-    /// <summary>What the boot stub's identity map reaches, where CpuDiscovery may read ACPI tables.</summary>
-    public const ulong BootDirectMapLimit = 4UL << 30;
 
     /// <summary>The user address spaces' layout (LiveUserMemory): the lower half.</summary>
     public static UserLayout UserLayout => UserLayout.X86_64();
