@@ -8,8 +8,8 @@
 # build/x86_64/sharpmm.bin) or i386 (qemu-system-i386 loading build/i386/sharpmm.elf, or
 # build/i386/sharpmm-low-2g.elf, linked at 0x80000000, when --append has layout=low-2g).
 # --cpu passes a CPU model to QEMU (default: QEMU's, qemu64 or qemu32; qemu64 has no 1 GiB
-# pages, "qemu64,+pdpe1gb" adds them). --smp N gives the guest N CPUs (1 to 16; the x86-64
-# kernel starts them all, the i386 kernel runs on the first).
+# pages, "qemu64,+pdpe1gb" adds them). --smp N gives the guest N CPUs (1 to 16; the
+# kernel starts them all, the i386 kernel at most 15).
 #
 # Run mode: kernel/qemu.sh [--arch x86_64|i386] [--mem SIZE] [--file HOST[:GUEST] ...] [--log PATH] --run PROGRAM [ARG...]
 # boots the kernel with `run=1` and the program (a static ELF64 x86-64 executable, or ELF32 i386

@@ -87,6 +87,14 @@
 #       announced text address; status 3 and the library panic line with a backtrace that
 #       qemu.sh names (the kernel's panic hook, called from Stage2); status 7 and a #PF
 #       [protection fetch] with EIP and CR2 at the announced .bss address (NX under PAE)
+#   i386 on several CPUs: pc 2G --smp 2 (legacy paging; the ACPI tables lie above the direct
+#       map), q35 512M -cpu max --smp 3 `pae`
+#       the checks of the one-CPU boots of that paging mode (the user-memory suite with HighMem;
+#       PAE and its NX test), and the x86-64 SMP checks: the MADT lists N processors, each AP says it is
+#       online with its FS area, "smp: N of N CPUs online", "cpus":N, the same SMP tests ran
+#   i386, pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
+#       as on x86-64: the CPU without a start-up IPI reported, the next one comes up as cpu 1;
+#       status 7 and a #DF report from cpu 1's own double-fault task naming its stack guard page
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -458,22 +466,24 @@ check_panic() {
     grep -qx 'panic: test=panic: deliberate library panic (0x2a)' "$1" || { echo "no library panic line"; return; }
 }
 
-# Several CPUs (check_smp LOG N): the suite as above, every one of the N CPUs came online (a line
-# from each AP, "smp: N of N CPUs online"), the SHARPMM-JSON line says "cpus":N, and the SMP
-# tests ran (each CPU's own index, GS area, stack and guard page; the IPI round trip; the timer;
-# atomics from every CPU).
+# Several CPUs (check_smp LOG N [SUITE REGISTER DIGITS]): the suite as above (or SUITE), every
+# one of the N CPUs came online (a line from each AP naming its per-CPU area behind REGISTER, GS
+# on x86-64 and FS on i386, and its stack, addresses of DIGITS hex digits; "smp: N of N CPUs
+# online"), the SHARPMM-JSON line says "cpus":N, and the SMP tests ran (each CPU's own index,
+# per-CPU area, stack and guard page; the IPI round trip; the timer; atomics from every CPU; the
+# storms; the shootdown).
 check_smp() {
-    local why n="$2" i
-    why="$(check_suite "$1")"
+    local why n="$2" i suite="${3:-check_suite}" reg="${4:-GS}" w="${5:-16}"
+    why="$($suite "$1")"
     [ -z "$why" ] || { echo "$why"; return; }
     grep -qE "^acpi: RSDP at 0x[0-9a-f]{8}, MADT: $n processors \($n enabled" "$1" || { echo "the MADT did not list $n processors"; return; }
     for ((i = 1; i < n; i++)); do
-        grep -qE "^smp: cpu $i online, APIC id [0-9]+, GS area 0x[0-9a-f]{16}, stack \[0x[0-9a-f]{16}-0x[0-9a-f]{16}\], guard page 0x[0-9a-f]{16}$" "$1" \
+        grep -qE "^smp: cpu $i online, APIC id [0-9]+, $reg area 0x[0-9a-f]{$w}, stack \[0x[0-9a-f]{$w}-0x[0-9a-f]{$w}\], guard page 0x[0-9a-f]{$w}$" "$1" \
             || { echo "cpu $i did not say it is online"; return; }
     done
     grep -qE "^smp: $n of $n CPUs online in [0-9]+ ms$" "$1" || { echo "no 'smp: $n of $n CPUs online' line"; return; }
     grep -qE '^SHARPMM-JSON .*"cpus":'"$n"'\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":$n"; return; }
-    for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, GS area, stack and guard page' \
+    for name in 'the local APIC timer ticks on every CPU' 'every CPU online with its own index, per-CPU area, stack and guard page' \
                 'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment' \
                 'buddy storm on every CPU at once, frees on another CPU, then the validator' \
                 'kmalloc storm on every CPU at once, frees on another CPU, then the validators' \
@@ -484,21 +494,39 @@ check_smp() {
 check_smp2() { check_smp "$1" 2; }
 check_smp3() { check_smp "$1" 3; }
 check_smp4() { check_smp "$1" 4; }
+# i386: legacy paging on pc 2G (the ACPI tables above the direct map, HighMem) with the higher
+# half's checks and user-memory suite; PAE on q35.
+check_smp2_i386() { check_smp "$1" 2 check_suite_i386_highmem FS 8; }
+check_smp3_i386_pae() { check_smp "$1" 3 check_suite_i386_pae_smp FS 8; }
+
+# The i386 kernel with `pae` on a guest without RAM above 4 GiB: the common checks, PAE paging
+# from the boot stub on, the NX test, the user-memory suite.
+check_suite_i386_pae_smp() {
+    local why
+    why="$(check_suite_i386 "$1")"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -q '^boot: paging on (CR4.PAE' "$1" || { echo "the boot stub did not turn on PAE"; return; }
+    grep -q '^test i386 PAE: an NX page faults on execution, text is executable \.\.\. ok$' "$1" || { echo "the NX test did not pass"; return; }
+    check_user_suite_i386 "$1"
+}
 
 # Three CPUs, the first AP sent no start-up IPI (test=apstartfail): reported after its timeout,
 # the third CPU comes up as cpu 1 (the online CPUs stay numbered 0..N-1), "smp: 2 of 3 CPUs
 # online ..., 1 did not start", "cpus":2. Then a deliberate overflow of CPU 1's stack
 # (test=apstackoverflow): #DF on that CPU's IST stack, the note names the CPU.
 check_apstackoverflow() {
+    local ip="${2:-RIP}" w="${3:-16}"
     grep -qE '^smp: cpu 1 \(APIC id 1\) did not come up within [0-9]+ ms; going on without it$' "$1" || { echo "the CPU that got no SIPI was not reported"; return; }
     grep -qE '^smp: cpu 1 online, APIC id 2, ' "$1" || { echo "the next CPU did not come up as cpu 1"; return; }
     grep -qE '^smp: 2 of 3 CPUs online in [0-9]+ ms, 1 did not start$' "$1" || { echo "no 'smp: 2 of 3 CPUs online ..., 1 did not start' line"; return; }
     grep -qE '^SHARPMM-JSON .*"cpus":2\}$' "$1" || { echo "the SHARPMM-JSON line does not say \"cpus\":2"; return; }
     grep -q '^cpu exception: vector 8 #DF double fault' "$1" || { echo "no #DF report"; return; }
-    grep -qE "^ +RIP=0x[0-9a-f]{16} CR2=0x[0-9a-f]{16} note: cpu 1 kernel stack overflow \(guard page\)$" "$1" \
+    grep -qE "^ +$ip=0x[0-9a-f]{$w} CR2=0x[0-9a-f]{$w} note: cpu 1 kernel stack overflow \(guard page\)$" "$1" \
         || { echo "#DF report does not name cpu 1's stack guard page"; return; }
     grep -qx '  on cpu 1 of 2' "$1" || { echo "the report does not say it was taken on cpu 1"; return; }
 }
+# i386: the same, the #DF taken by cpu 1's own double-fault task (EIP, 8 digits).
+check_apstackoverflow_i386() { check_apstackoverflow "$1" EIP 8; }
 
 # i386: the panic's backtrace, named by qemu.sh (the kernel's hook, called from Stage2).
 check_panic_i386() {
@@ -657,6 +685,10 @@ run i386-guardpage 7 check_guardpage -- --arch i386 --machine pc --mem 32M --app
 run i386-writetext 7 check_writetext -- --arch i386 --machine pc --mem 32M --append test=writetext
 run i386-panic 3 check_panic_i386 -- --arch i386 --machine pc --mem 32M --append test=panic
 run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M --cpu max --append "pae test=execdata"
+# Several CPUs (every other i386 boot runs on one).
+run i386-smp2-pc-2G 33 check_smp2_i386 -- --arch i386 --machine pc --mem 2G --smp 2
+run i386-smp3-pae-q35-512M 33 check_smp3_i386_pae -- --arch i386 --machine q35 --mem 512M --cpu max --smp 3 --append pae
+run i386-apstartfail-overflow 7 check_apstackoverflow_i386 -- --arch i386 --machine pc --mem 512M --smp 3 --append "test=apstartfail test=apstackoverflow"
 
 # Programs in ring 3 on the i386 kernel: the same sources built with gcc -m32 -static (glibc;
 # gcc-multilib), compared with a native run under `setarch i386 -3 -L -R` (the 3G/1G split's user

@@ -23,6 +23,9 @@ internal static unsafe class KernelTests
         PhysicalTests.RunAll(ref r);
         HeapTests.RunAll(ref r);
         ArchTests.RunAll(ref r);
+        SmpTests.RunAll(ref r);
+        SmpStormTests.RunAll(ref r);
+        SmpShootdownTests.RunAll(ref r);
     }
 
     // ---- serial formatter -----------------------------------------------------------------

@@ -39,7 +39,7 @@ internal static class QemuCommand
         var arch = CliOptions.Choice("--arch", "Kernel architecture: x86_64 (qemu-system-x86_64) or i386 (qemu-system-i386, the classic higher-half kernel; --append pae for PAE paging).", "x86_64", "x86_64", "i386");
         var machine = CliOptions.Choice("--machine", "QEMU machine.", "pc", "pc", "q35");
         var cpu = new Option<string>("--cpu") { Description = "QEMU CPU model (default QEMU's qemu64, which has no 1 GiB pages; \"qemu64,+pdpe1gb\" adds them).", HelpName = "MODEL" };
-        var smp = CliOptions.Integer("--smp", $"Guest CPUs (default 1, at most {MaximumCpus}). The x86-64 kernel starts every one (ACPI MADT, INIT-SIPI-SIPI) and runs its SMP tests on them; the SHARPMM-JSON line's \"cpus\" says how many came online. The i386 kernel runs on the first.", 1, MaximumCpus, 1);
+        var smp = CliOptions.Integer("--smp", $"Guest CPUs (default 1, at most {MaximumCpus}). The kernel starts every one (ACPI MADT, INIT-SIPI-SIPI; the i386 kernel at most 15) and runs its SMP tests on them; the SHARPMM-JSON line's \"cpus\" says how many came online.", 1, MaximumCpus, 1);
         var append = new Option<string>("--append") { Description = "Kernel command line, e.g. test=nullderef.", HelpName = "CMDLINE" };
         var log = new Option<FileInfo>("--log") { Description = "Also write the serial output to FILE (check it with `sharpmm check-kernel-log FILE`).", HelpName = "FILE" };
         var timeout = CliOptions.Integer("--timeout", $"Stop QEMU after this many seconds (default 60, with --run {RunTimeoutSeconds}).", 1, 86_400, 60);

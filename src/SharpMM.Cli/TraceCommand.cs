@@ -301,6 +301,11 @@ internal static class TraceCommand
         doc["seconds"] = Math.Round(r.Seconds, 6);
         doc["ns_per_event"] = Math.Round(r.NsPerEvent, 2);
         doc["events_per_second"] = Math.Round(r.EventsPerSecond);
+        if (!r.ByteLevel)
+        {
+            doc["cpu_seconds"] = Math.Round(r.CpuSeconds, 6);
+            doc["events_per_cpu_second"] = Math.Round(r.EventsPerCpuSecond);
+        }
         doc["failed_allocations"] = r.FailedAllocations;
         doc["refused_frees"] = r.RefusedFrees;
         doc["overlaps"] = r.Overlaps;
@@ -345,7 +350,8 @@ internal static class TraceCommand
             if (r.Replayed[(int)k] != 0) s.AppendLine($"  {TraceEventKinds.Name(k),-12} {r.Replayed[(int)k],12} replayed");
             if (r.NotReplayed[(int)k] != 0) s.AppendLine($"  {TraceEventKinds.Name(k),-12} {r.NotReplayed[(int)k],12} not replayed ({(r.ByteLevel ? "not a heap event" : "not a page event")})");
         }
-        s.AppendLine($"time: {r.NsPerEvent:F2} ns per event, {r.EventsPerSecond / 1e6:F1} million events per second ({r.Seconds * 1e3:F1} ms)");
+        s.AppendLine($"time: {r.NsPerEvent:F2} ns per event, {r.EventsPerSecond / 1e6:F1} million events per second ({r.Seconds * 1e3:F1} ms)" +
+                     (r.ByteLevel ? "" : $"; {r.EventsPerCpuSecond / 1e6:F1} million per second of CPU time ({r.CpuSeconds * 1e3:F1} ms)"));
         s.AppendLine($"failed allocations {r.FailedAllocations}, refused frees {r.RefusedFrees}, overlaps {r.Overlaps}, frees of failed {r.FreesOfFailed}, unmatched {r.Unmatched}" +
                      (trace.Header.Imported || r.ByteLevel ? "" : $", allocations at another frame than recorded {r.Divergent}"));
         if (r.Replayed[(int)TraceEventKind.Map] + r.Replayed[(int)TraceEventKind.Unmap] != 0)

@@ -10,7 +10,8 @@ namespace SharpMM.Hosted;
 /// could wait for its answer forever. A waiter spins through <see cref="Cpu.Relax"/> for a short
 /// while, then sleeps in steps of at most a millisecond, answering requests between them: with
 /// more CPUs than cores, spinning waiters would take the cores from the CPUs they wait for.
-/// Sense-reversing: reusable for any number of phases.
+/// Sense-reversing: reusable for any number of phases. Under <see cref="DeterministicCpus"/> a
+/// waiter only spins (each spin is a point where another CPU runs).
 /// </summary>
 public sealed class CpuBarrier
 {
@@ -39,6 +40,12 @@ public sealed class CpuBarrier
                 Volatile.Write(ref _phase, phase + 1);
                 Monitor.PulseAll(_gate);
             }
+            return;
+        }
+        // Under the deterministic scheduler only points let the others run: no sleeping.
+        if (DeterministicCpus.IsScheduled)
+        {
+            while (Volatile.Read(ref _phase) == phase) Cpu.Relax();
             return;
         }
         for (int i = 0; i < SpinsBeforeSleeping; i++)

@@ -85,6 +85,8 @@ public static unsafe class HostedCpus
 
     private static void Relax()
     {
+        // Under the deterministic scheduler the spin point has already handed the processor over.
+        if (DeterministicCpus.IsScheduled) return;
         // Spin briefly, then give the core away: with more CPU threads than cores the holder of
         // the lock we wait for may not be running at all.
         if (++t_spins < 64) Thread.SpinWait(8);

@@ -51,6 +51,7 @@ internal static unsafe class Arch
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_hlt")] public static extern void Hlt();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_cli")] public static extern void Cli();
+    [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_sti")] public static extern void Sti();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_pause")] public static extern void Pause();
 
     // Addresses defined by linker.ld and boot.S (kernel image: physical).

@@ -4,8 +4,11 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// Called by the exception stubs (isr.S) for every CPU exception (#DF: from the double-fault
-/// task, on its own stack; a kernel stack overflow is reported with the guard-page note). A #PF
+/// Called by the exception stubs (isr.S) for every CPU exception (#DF: from the CPU's
+/// double-fault task, on its own stack; a kernel stack overflow is reported with the guard-page
+/// note, naming the CPU when it is not the boot CPU's stack) and the local APIC's interrupts
+/// (vectors from 32 on: <see cref="Interrupts"/>). With several CPUs online a line
+/// "  on cpu N of M" names the CPU that took the exception. A #PF
 /// in the user half of a loaded user space goes to the library's fault handler first
 /// (<see cref="DemandPaging"/>: resolved, the access runs again); one taken by an armed
 /// <see cref="FaultProbe"/> resumes at the probe's fixup; anything else prints a report in the
@@ -23,9 +26,32 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class ExceptionDispatcher
 {
+    /// <summary>Vectors 0-31 are the CPU's exceptions; the local APIC's start at 239 (Interrupts).</summary>
+    private const uint ExceptionVectors = 32;
+
+    /// <summary>Set by the FS test: the next #BP records the frame's FS and the CPU the handler
+    /// ran on (through FS), and returns instead of stopping.</summary>
+    public static bool ExpectBreakpoint;
+    /// <summary>The interrupted code's FS as the last expected #BP's frame held it.</summary>
+    public static uint BreakpointFs;
+    /// <summary>The CPU index the last expected #BP's handler read through FS.</summary>
+    public static int BreakpointCpu;
+
     [RuntimeExport("isr_dispatch")]
     private static void Dispatch(InterruptFrame* frame)
     {
+        if (frame->Vector >= ExceptionVectors)
+        {
+            Interrupts.Dispatch(frame);
+            return;
+        }
+        if (frame->Vector == 3 && ExpectBreakpoint && (frame->Cs & 3) == 0)
+        {
+            ExpectBreakpoint = false;
+            BreakpointFs = frame->Fs;
+            BreakpointCpu = PerCpus.CurrentIndex;
+            return;
+        }
         uint cr2 = Arch.ReadCr2();
         if ((frame->Cs & 3) != 0)
         {
@@ -41,6 +67,12 @@ internal static unsafe class ExceptionDispatcher
         Reg(ref w, "CR2", cr2);
         if (frame->Vector == 14) WriteNote(ref w, frame->ErrorCode, cr2);
         if (frame->Vector == 8 && KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack overflow (guard page)");
+        else if (frame->Vector == 8 && PerCpus.StackGuardOwner(cr2, out int cpu))
+        {
+            w.Str(" note: cpu ");
+            w.Dec((ulong)cpu);
+            w.Str(" kernel stack overflow (guard page)");
+        }
         w.Line();
         w.Char(' ');
         // The interrupted code's esp: just above the CPU's three words (no privilege change);
@@ -54,6 +86,14 @@ internal static unsafe class ExceptionDispatcher
         w.Char(' ');
         Reg(ref w, "ESI", frame->Esi); Reg(ref w, "EDI", frame->Edi); Reg(ref w, "EBP", frame->Ebp);
         w.Line();
+        if (Smp.Online > 1)
+        {
+            w.Str("  on cpu ");
+            w.Dec((ulong)PerCpus.CurrentIndex);
+            w.Str(" of ");
+            w.Dec((ulong)Smp.Online);
+            w.Line();
+        }
         // The callers of the faulting method (kernel/qemu.sh names them, and EIP, with addr2line).
         Backtrace.Write(ref w, frame->Ebp);
         KernelPanic.Stop("unhandled cpu exception", frame->Vector, true, ExitCode.CpuException);
@@ -67,6 +107,12 @@ internal static unsafe class ExceptionDispatcher
         ulong data = Arch.KernelVirtualBase + KernelImage.DataStart;
         if (cr2 < 4096) w.Str(" note: null pointer dereference");
         else if (KernelStack.IsGuard(cr2)) w.Str(" note: kernel stack guard page");
+        else if (PerCpus.StackGuardOwner(cr2, out int cpu))
+        {
+            w.Str(" note: cpu ");
+            w.Dec((ulong)cpu);
+            w.Str(" kernel stack guard page");
+        }
         else if ((error & 3) == 3 && cr2 >= text && cr2 < rodata) w.Str(" note: write to kernel text (read-only)");
         else if ((error & 3) == 3 && cr2 >= rodata && cr2 < data) w.Str(" note: write to kernel rodata (read-only)");
         else if ((error & 0x11) == 0x11) w.Str(" note: instruction fetch from a no-execute page");

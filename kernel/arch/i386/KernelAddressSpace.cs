@@ -36,6 +36,14 @@ internal static unsafe class KernelAddressSpace
     /// which the live mapper then leaves alone.</summary>
     public const uint ScratchPage = 0xFF800000;
 
+    /// <summary>The flags that keep a data mapping from being executable: none to add (the
+    /// format makes data NX under PAE with NX, and legacy paging has no such bit).</summary>
+    public static PageFlags NoExecute => PageFlags.None;
+
+    /// <summary>The two pages the TLB shootdown test (SmpShootdownTests) maps and unmaps: the
+    /// bottom of the kernel-stack region (0xFF400000-0xFF7FFFFF), which nothing else uses.</summary>
+    public const ulong SmpTestPage = 0xFF400000;
+
     private static Mapper<I386Format, DirectMapTableAccess> s_mapper;
     private static Mapper<I386Format, LiveTableAccess> s_live;
     private static KernelArchHooks s_hooks;

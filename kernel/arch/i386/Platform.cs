@@ -20,12 +20,14 @@ namespace SharpMM.Kernel;
 /// <see cref="DirectMap"/> with offset 0xC0000000; RAM above the limit is the HighMem zone,
 /// which that map does not reach.
 /// <code>
-///   EarlyInit            the double-fault task (its stack from EarlyPages); boot.S installed the
-///                        other exception gates before kmain
+///   EarlyInit            the boot CPU's per-CPU area behind FS, the double-fault task (its stack
+///                        from EarlyPages); boot.S installed the other exception gates before kmain
 ///   BeforePhysicalBoot   prints the boot stub's direct map
 ///   AfterPhysicalBoot    the library's final page directory (KernelAddressSpace), the switch,
 ///                        the identity map dropped, the vmalloc and kmap windows; then Stage2 on the kernel
 ///                        stack (its own region, guard page below)
+///   StartCpus            (Stage2) the CPUs in the ACPI MADT (CpuDiscovery), the local APIC, its
+///                        timer, the other CPUs (Smp, PerCpus, ApStartup)
 /// </code>
 /// </summary>
 internal static unsafe class Platform
@@ -85,11 +87,13 @@ internal static unsafe class Platform
     /// <summary>Pages of the double-fault task's stack (from the earliest allocator).</summary>
     private const uint DoubleFaultStackPages = 4;
 
-    /// <summary>The double-fault task, on a stack from the earliest allocator (nothing else
+    /// <summary>The boot CPU's per-CPU area behind FS, then the double-fault task (which finds
+    /// the interrupted state through FS), on a stack from the earliest allocator (nothing else
     /// hands out memory yet); boot.S installed the other exception gates.</summary>
     public static void EarlyInit()
     {
         PagingMode.FromBootStub();
+        PerCpus.InitBoot();
         byte* stack = EarlyPages.Alloc(DoubleFaultStackPages);
         Arch.InstallDoubleFaultTask((uint)(nuint)(stack + DoubleFaultStackPages * 4096));
     }
@@ -245,8 +249,16 @@ internal static unsafe class Platform
         }
     }
 
-    /// <summary>One CPU: the other CPUs are started on x86-64 only.</summary>
-    public static int StartCpus(ref LoaderInfo loader) => 1;
+    /// <summary>The CPUs in the ACPI MADT (CpuDiscovery, its tables mapped in the
+    /// physical-mapping window: AcpiWindowView), then the other CPUs (Smp); returns how many
+    /// CPUs are online.</summary>
+    public static int StartCpus(ref LoaderInfo loader)
+    {
+        AcpiWindowView acpi = default;
+        CpuDiscovery.Discover(ref loader, ref acpi);
+        acpi.UnmapAll();
+        return Smp.Start(ref loader);
+    }
 
     /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
     public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());
@@ -256,6 +268,7 @@ internal static unsafe class Platform
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
         if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
+        if (loader.CommandLine.Has("test=apstackoverflow")) Smp.DeliberateApStackOverflow();
         // Only PAE with NX has no-execute pages; without them the call would just return.
         if (loader.CommandLine.Has("test=execdata"))
         {

@@ -348,6 +348,7 @@ msg_nl:     .asciz "\n"
 
     .data
     .balign 16
+    .global gdt
 gdt:
     .quad 0
     .quad 0x00CF9A000000FFFF                /* 0x08 code: flat, 32-bit, ring 0 */
@@ -362,6 +363,7 @@ gdt_df_tss:
     .global gdt_tls
 gdt_tls:
     .quad 0                                 /* 0x38 TLS (0x3b): the running process's set_thread_area segment */
+    .quad 0x00CF92000000FFFF                /* 0x40 per-CPU data: base set to the CPU's area (PerCpus.cs), FS in ring 0 */
 gdt_end:
 gdt_ptr:
     .word gdt_end - gdt - 1

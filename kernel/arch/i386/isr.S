@@ -1,8 +1,10 @@
 /*
- * Entry stubs for the 32 CPU exception vectors, the system call vector 0x80, and the IDT. Each
- * stub makes the stack uniform (pushes a 0 error code when the CPU pushes none, then the vector
- * number) and jumps to isr_common (syscall_entry for 0x80), which saves the segment and general
- * registers and the SSE state, loads the kernel's data segment and calls the C# dispatcher
+ * Entry stubs for the 32 CPU exception vectors, the local APIC's three (239 timer, 240 request
+ * IPI, 255 spurious: Interrupts.cs), the system call vector 0x80, and the IDT. Each stub makes
+ * the stack uniform (pushes a 0 error code when the CPU pushes none, then the vector number) and
+ * jumps to isr_common (syscall_entry for 0x80), which saves the segment and general registers
+ * and the SSE state, loads the kernel's data segment (and FS = 0x40, the running CPU's per-CPU
+ * area: PerCpus.cs) and calls the C# dispatcher
  *
  *   [RuntimeExport("isr_dispatch")] static void Dispatch(InterruptFrame* frame)   (frame in ecx)
  *   [RuntimeExport("syscall_dispatch")] Syscalls.Dispatch(InterruptFrame* frame)  (vector 0x80)
@@ -19,13 +21,17 @@
  * dispatcher uses xmm registers, which must survive for the interrupted code. All gates but #DF's
  * are interrupt gates on the current stack.
  *
- * #DF (vector 8) is a task gate to df_tss (df_install): the CPU switches to a separate stack and
- * CR3 even when the fault came from a stack that cannot take another push (a kernel stack
- * overflow into its guard page), saving the interrupted state in main_tss. df_entry builds an
- * InterruptFrame from that saved state and calls the dispatcher, which reports and stops.
+ * #DF (vector 8) is a task gate to selector 0x20, df_tss on the boot CPU (df_install), each
+ * other CPU's own in its GDT (PerCpus.cs): the CPU switches to a separate stack and CR3 even
+ * when the fault came from a stack that cannot take another push (a kernel stack overflow into
+ * its guard page), saving the interrupted state in its TSS (main_tss on the boot CPU). df_entry
+ * builds an InterruptFrame from that saved state and calls the dispatcher, which reports and stops.
  */
     .text
     .code32
+
+    .equ PERCPU_SELECTOR, 0x40      /* GDT entry 8: base = the CPU's per-CPU area (boot.S, PerCpus.cs) */
+    .equ PERCPU_TSS, 12             /* PerCpu.TssAddress */
 
     .macro ISR_NOERR n
 isr_stub_\n:
@@ -73,6 +79,11 @@ isr_stub_\n:
     ISR_ERR   30
     ISR_NOERR 31
 
+    /* The local APIC's vectors (Interrupts.cs): timer, request IPI, spurious. */
+    ISR_NOERR 239
+    ISR_NOERR 240
+    ISR_NOERR 255
+
     /* Saves what the interrupted code had, loads the kernel's segments, calls \target with
        the frame (ecx) and the SSE state saved below it, and returns by iret. */
     .macro ENTRY_BODY target
@@ -86,8 +97,9 @@ isr_stub_\n:
     mov     $0x10, %ax
     mov     %ax, %ds
     mov     %ax, %es
-    mov     %ax, %fs
     mov     %ax, %gs
+    mov     $PERCPU_SELECTOR, %ax   /* FS: this CPU's area (PerCpus.cs); the user's FS is in the frame */
+    mov     %ax, %fs
     mov     %esp, %ebx              /* ebx is callee-saved: it still holds the frame after the call */
     and     $-16, %esp
     sub     $512, %esp
@@ -157,7 +169,25 @@ isr_install:
     movw    $0xEE00, 4(%edi)
     shr     $16, %eax
     mov     %ax, 6(%edi)
+    mov     $isr_stub_239, %eax
+    mov     $idt_table + 239 * 8, %edi
+    call    set_interrupt_gate
+    mov     $isr_stub_240, %eax
+    mov     $idt_table + 240 * 8, %edi
+    call    set_interrupt_gate
+    mov     $isr_stub_255, %eax
+    mov     $idt_table + 255 * 8, %edi
+    call    set_interrupt_gate
     lidt    idt_ptr
+    ret
+
+/* The gate at edi := an interrupt gate (selector 0x08, DPL 0) to eax. Clobbers eax. */
+set_interrupt_gate:
+    mov     %ax, (%edi)
+    movw    $0x08, 2(%edi)
+    movw    $0x8E00, 4(%edi)
+    shr     $16, %eax
+    mov     %ax, 6(%edi)
     ret
 
 /*
@@ -172,7 +202,7 @@ df_install:
     movl    $0x10, df_tss + 0x50            /* ss */
     movl    $0x10, df_tss + 0x48            /* es */
     movl    $0x10, df_tss + 0x54            /* ds */
-    movl    $0x10, df_tss + 0x58            /* fs */
+    movl    $PERCPU_SELECTOR, df_tss + 0x58 /* fs: the per-CPU area, where df_entry finds the TSS */
     movl    $0x10, df_tss + 0x5C            /* gs */
     movl    $0x08, df_tss + 0x4C            /* cs */
     movl    $df_entry, df_tss + 0x20        /* eip */
@@ -210,27 +240,31 @@ df_set_cr3:
     ret
 
 /* The double-fault task: the CPU pushed the error code on the df stack. CR0.TS is set by the
-   task switch: cleared first, since the dispatcher uses SSE. Never returns. */
+   task switch: cleared first, since the dispatcher uses SSE. The interrupted state is in this
+   CPU's TSS (main_tss on the boot CPU, its own on another), found through FS, which the task
+   switch loaded with the per-CPU selector. Never returns. */
+    .global df_entry
 df_entry:
     clts
+    mov     %fs:PERCPU_TSS, %esi
     pop     %eax                            /* error code */
-    pushl   main_tss + 0x24                 /* eflags */
-    pushl   main_tss + 0x4C                 /* cs */
-    pushl   main_tss + 0x20                 /* eip */
+    pushl   0x24(%esi)                      /* eflags */
+    pushl   0x4C(%esi)                      /* cs */
+    pushl   0x20(%esi)                      /* eip */
     pushl   %eax
     pushl   $8
-    pushl   main_tss + 0x28                 /* eax */
-    pushl   main_tss + 0x2C                 /* ecx */
-    pushl   main_tss + 0x30                 /* edx */
-    pushl   main_tss + 0x34                 /* ebx */
-    pushl   main_tss + 0x38                 /* esp of the interrupted code */
-    pushl   main_tss + 0x3C                 /* ebp */
-    pushl   main_tss + 0x40                 /* esi */
-    pushl   main_tss + 0x44                 /* edi */
-    pushl   main_tss + 0x54                 /* ds */
-    pushl   main_tss + 0x48                 /* es */
-    pushl   main_tss + 0x58                 /* fs */
-    pushl   main_tss + 0x5C                 /* gs */
+    pushl   0x28(%esi)                      /* eax */
+    pushl   0x2C(%esi)                      /* ecx */
+    pushl   0x30(%esi)                      /* edx */
+    pushl   0x34(%esi)                      /* ebx */
+    pushl   0x38(%esi)                      /* esp of the interrupted code */
+    pushl   0x3C(%esi)                      /* ebp */
+    pushl   0x40(%esi)                      /* esi */
+    pushl   0x44(%esi)                      /* edi */
+    pushl   0x54(%esi)                      /* ds */
+    pushl   0x48(%esi)                      /* es */
+    pushl   0x58(%esi)                      /* fs */
+    pushl   0x5C(%esi)                      /* gs */
     mov     %esp, %ecx
     call    isr_dispatch
 1:  cli
@@ -238,8 +272,8 @@ df_entry:
     jmp     1b
 
     .global arch_tss
-arch_tss:                                   /* byte* arch_tss(): the kernel's TSS (ESP0, SS0) */
-    mov     $main_tss, %eax
+arch_tss:                                   /* byte* arch_tss(): this CPU's TSS (ESP0, SS0), through FS */
+    mov     %fs:PERCPU_TSS, %eax
     ret
 
     .section .rodata
@@ -248,6 +282,7 @@ isr_stub_table:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .long isr_stub_\n
     .endr
+    .global idt_ptr
 idt_ptr:
     .word 256 * 8 - 1
     .long idt_table
@@ -257,6 +292,7 @@ idt_ptr:
 idt_table:
     .skip 256 * 8
     .balign 16
+    .global main_tss
 main_tss:
     .skip 104
     .balign 16

@@ -50,10 +50,12 @@ arch_restore_context:
     mov     $1, %eax
     jmp     *20(%ecx)
 
-/* ulong* arch_gdt_tls(): the GDT's TLS descriptor (entry 7, boot.S). */
+/* ulong* arch_gdt_tls(): the TLS descriptor (entry 7) of this CPU's GDT (boot.S's on the boot
+   CPU, its own on another: PerCpu.GdtAddress, +16 through FS). */
     .global arch_gdt_tls
 arch_gdt_tls:
-    mov     $gdt_tls, %eax
+    mov     %fs:16, %eax
+    add     $(7 * 8), %eax
     ret
 
 /* uint arch_cpuid7_ebx(): CPUID leaf 7 subleaf 0's ebx (SMEP bit 7, SMAP bit 20), 0 when the

@@ -44,6 +44,10 @@ internal static unsafe class KernelAddressSpace
     /// <summary>Base of the region the in-kernel tests map and unmap in (<see cref="KernelRegions"/>).</summary>
     public static ulong TestWindow => KernelRegions.TestWindow;
 
+    /// <summary>The two pages the TLB shootdown test (SmpShootdownTests) maps and unmaps: 4 MiB
+    /// into the test window, under a page table nothing else uses.</summary>
+    public static ulong SmpTestPage => TestWindow + 0x40_0000;
+
     private static Mapper<X86LongModeFormat, DirectMapTableAccess> s_mapper;
     private static FlushPolicy s_policy;
     private static KernelArchHooks s_hooks;

@@ -25,6 +25,10 @@ internal static unsafe class PerCpus
 {
     /// <summary>CPUs the kernel runs at most: the library's (smp.S MAX_CPUS must match).</summary>
     public const int MaxCpus = SharpMM.Concurrency.Cpu.MaxCpus;
+    /// <summary>The segment register behind which each CPU finds its area (the AP's "online" line).</summary>
+    public const string Register = "GS";
+    /// <summary>Hex digits of a kernel address in log lines.</summary>
+    public const int AddressDigits = 16;
     /// <summary>GDT entries: null, kernel code/data, user data/code, TSS (two entries).</summary>
     public const int GdtEntries = 7;
     private const int TssDescriptor = 5;

@@ -81,7 +81,8 @@ internal static unsafe class Platform
     public static void BeforePhysicalBoot(ref LoaderInfo loader)
     {
         TextWriter<SerialSink> w = Log.Writer();
-        CpuDiscovery.Discover(ref loader);
+        BootIdentityView acpi = default;
+        CpuDiscovery.Discover(ref loader, ref acpi);
         BootDirectMap.Extend(in loader.Map);
         w.Str("direct map: at ");
         w.Hex(Arch.DirectMapBase, 16);

@@ -46,6 +46,7 @@ internal static unsafe class ArchTests
             r.Run("i386 phantom: object space: objects written, snapshot, resident pages dropped, read back from the RAM disk", &PhantomObjectSpace);
             r.Run("i386 phantom: object space: a snapshot larger than the RAM disk is refused, the last one stays", &PhantomObjectSpaceFull);
         }
+        r.Run("i386: an exception saves the interrupted FS, runs with the per-CPU FS, and restores it (every CPU)", &FsAcrossException);
         r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
         // User memory on the live MMU: the layout below 0xC0000000 fits the higher half, with
@@ -672,6 +673,51 @@ internal static unsafe class ArchTests
         t.Check(!KernelAddressSpace.IsMapped(va), "the direct-map walk agrees");
         frames.Free(a, 0);
         frames.Free(b, 0);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.InternalCall), System.Runtime.RuntimeImport("*", "arch_fs_across_int3")]
+    private static extern uint FsAcrossInt3(uint selector);
+
+    private struct FsSeen
+    {
+        public uint InFrame, After;
+        public int HandlerCpu;
+    }
+
+    private static FsSeen* s_fsSeen;
+
+    /// <summary>On the CPU that runs it: int3 with FS = the user data selector (as a program's FS
+    /// would be), what the handler saw and what came back.</summary>
+    private static void FsTrap(ulong index)
+    {
+        ExceptionDispatcher.ExpectBreakpoint = true;
+        uint after = FsAcrossInt3(UserMode.UserDataSelector);
+        FsSeen* seen = s_fsSeen + index;
+        seen->After = after;
+        seen->InFrame = ExceptionDispatcher.BreakpointFs;
+        seen->HandlerCpu = ExceptionDispatcher.BreakpointCpu;
+    }
+
+    /// <summary>
+    /// The kernel's per-CPU register is FS (user programs own GS): every way in saves the
+    /// interrupted FS in the frame and loads the per-CPU selector, the way out restores the
+    /// interrupted one. An int3 taken with FS = 0x33 on each CPU in turn: the frame holds 0x33,
+    /// the handler's FS gives that CPU's index, and FS is 0x33 again after the iret.
+    /// </summary>
+    private static void FsAcrossException(ref TestContext t)
+    {
+        FsSeen* seen = stackalloc FsSeen[PerCpus.MaxCpus];
+        s_fsSeen = seen;
+        for (int i = 0; i < Smp.Online; i++)
+        {
+            seen[i] = new FsSeen { HandlerCpu = -1 };
+            t.Check(Smp.RunOn(i, &FsTrap, (ulong)i, 5000), "the CPU ran the trap");
+            t.Equal(seen[i].InFrame, UserMode.UserDataSelector, "the frame holds the interrupted FS");
+            t.Equal((ulong)seen[i].HandlerCpu, (ulong)i, "the handler's FS gives this CPU's index");
+            t.Equal(seen[i].After, UserMode.UserDataSelector, "FS after the iret is the interrupted one");
+        }
+        t.Equal((ulong)PerCpus.Current, (ulong)PerCpus.Area(0), "FS is the boot CPU's area again");
+        s_fsSeen = null;
     }
 
     private static void KmapSlotReuse(ref TestContext t)

@@ -25,9 +25,6 @@ internal static unsafe class ArchTests
         UserKernelHalfTests.RunAll(ref r);
         UserTests.RunAll(ref r);
         Ring3Tests.RunAll(ref r);
-        SmpTests.RunAll(ref r);
-        SmpStormTests.RunAll(ref r);
-        SmpShootdownTests.RunAll(ref r);
     }
 
     /// <summary>

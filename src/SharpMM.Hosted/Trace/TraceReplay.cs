@@ -103,6 +103,12 @@ public sealed class ReplayResult
     public ulong PageEvents => Replayed[(int)TraceEventKind.PageAlloc] + Replayed[(int)TraceEventKind.PageFree];
     /// <summary>Mean time per replayed event.</summary>
     public double NsPerEvent => ReplayedEvents == 0 ? 0 : Seconds * 1e9 / ReplayedEvents;
+    /// <summary>CPU time of the replay loop (this thread's, samples excluded; page allocators
+    /// only, 0 otherwise): on a loaded machine a steadier measure than <see cref="Seconds"/>,
+    /// which also counts the time the thread waited for a core.</summary>
+    public double CpuSeconds { get; set; }
+    /// <summary>Events replayed per second of <see cref="CpuSeconds"/>.</summary>
+    public double EventsPerCpuSecond => CpuSeconds == 0 ? 0 : ReplayedEvents / CpuSeconds;
     /// <summary>Replayed events per second.</summary>
     public double EventsPerSecond => Seconds == 0 ? 0 : ReplayedEvents / Seconds;
     /// <summary>True when every step checked out: no overlap, no refused free.</summary>
@@ -133,15 +139,16 @@ public static unsafe class TraceReplay
     public static bool IsByteLevel(string allocator) => Array.IndexOf(Allocators, allocator) >= 4;
 
     /// <summary>Replays <paramref name="trace"/> against <paramref name="allocator"/> on a machine of
-    /// <paramref name="frames"/> frames (0: the trace's own size).</summary>
-    public static ReplayResult Run(TraceFile trace, string allocator, ulong frames = 0)
+    /// <paramref name="frames"/> frames (0: the trace's own size). <paramref name="hostBytes"/>
+    /// (0: the host's memory) bounds what the free-list allocator may write of its RAM: half of
+    /// it (see <see cref="FreeListFrameBudget"/>).</summary>
+    public static ReplayResult Run(TraceFile trace, string allocator, ulong frames = 0, ulong hostBytes = 0)
     {
         if (Array.IndexOf(Allocators, allocator) < 0) throw new ArgumentException($"unknown allocator '{allocator}'", nameof(allocator));
         if (IsByteLevel(allocator)) return RunBytes(trace, allocator);
         ulong basePfn = trace.Header.BasePfn;
         if (frames == 0) frames = trace.Header.Frames;
         if (basePfn + frames > Pfn.ManagedLimit) throw new ArgumentException($"a machine of {frames} frames from pfn 0x{basePfn:x} passes the managed limit");
-        if (allocator == "freelist") RefuseFreeListBeyondHost(frames);
         var res = new ReplayResult { Allocator = allocator, MachineFrames = frames };
         var range = PhysRange.FromFrames(Pfn.New(basePfn), Pfn.New(basePfn + frames));
         using var meta = new HostMemory(frames * 48 + (4UL << 20));
@@ -177,29 +184,37 @@ public static unsafe class TraceReplay
             }
             default: // freelist: its links live in the free frames, so the machine has RAM
             {
+                // Reserved, committed by the host on first touch: the allocator writes a frame
+                // only once it has handed it out, so only the frames the replay uses cost
+                // memory. (Transparent huge pages, a fault per 512 frames, made the replay three
+                // times slower here: each fault clears 2 MiB, and the host compacts memory.)
                 using var ram = new HostMemory(frames << PageSize.Shift);
-                var dm = new DirectMap((ulong)ram.Base - (basePfn << PageSize.Shift));
+                byte* frameZero = ram.Base - (basePfn << PageSize.Shift);
+                var dm = new DirectMap((ulong)frameZero);
                 FreeListFrameAllocator a = default;
                 Require(a.Init(ref md, dm, range), "free list init");
-                Pages(ref a, trace, basePfn, frames, res);
+                Pages(ref a, trace, basePfn, frames, res, null, frameZero, FreeListFrameBudget(hostBytes));
                 break;
             }
         }
         return res;
     }
 
-    // The free-list allocator keeps its links in the free frames, so a replay writes every frame of
-    // the machine and the host commits all of its RAM: refuse, before touching any, a machine the
-    // host cannot hold (an imported trace from a large server asks for tens of GiB).
-    private static void RefuseFreeListBeyondHost(ulong frames)
+    // The free-list allocator keeps its links in the free frames and hands them out from the
+    // lowest up, so a replay commits host memory up to the highest frame handed out: the
+    // replay stops, with a clear error, before that passes half of the host's memory (an
+    // imported trace from a large server can keep tens of GiB live).
+    private static ulong FreeListFrameBudget(ulong hostBytes)
     {
-        ulong ramBytes = frames << PageSize.Shift;
-        ulong hostBytes = (ulong)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (ramBytes > hostBytes / 2)
-            throw new HostBudgetExceededException(
-                $"the free-list allocator keeps its links in the free frames: this replay needs a machine of {frames} frames ({ramBytes >> 20} MiB) in host memory, " +
-                $"more than half of the host's {hostBytes >> 20} MiB; replay it on buddy, buddy-pcp or bitmap");
+        if (hostBytes == 0) hostBytes = (ulong)GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return (hostBytes / 2) >> PageSize.Shift;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeListBeyondHost(ulong budgetFrames) =>
+        throw new HostBudgetExceededException(
+            $"the free-list allocator keeps its links in the free frames: this replay holds more than {budgetFrames} frames ({budgetFrames >> 8} MiB) at once, " +
+            $"more than half of the host's memory; replay it on buddy, buddy-pcp or bitmap");
 
     /// <summary>The free RAM handed over as the page workloads do: descending 4 MiB blocks, so
     /// the replay of a recorded bench run starts from the same lists.</summary>
@@ -227,9 +242,12 @@ public static unsafe class TraceReplay
     private const uint NotLive = 0, AllocationFailed = uint.MaxValue;
 
     // Replays the page events on `a`; `map`, when given, is the allocator's frame table (its
-    // descriptors are fetched ahead of the frees that will touch them).
+    // descriptors are fetched ahead of the frees that will touch them); `frameZero`, when
+    // given, is where frame 0's memory would be, for an allocator that writes into the frames
+    // it frees (their first line is fetched ahead). A frame handed out at or above
+    // basePfn + budgetFrames stops the replay (FreeListFrameBudget).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res, FrameMap* map = null) where TF : struct, IFrameAllocator
+    private static void Pages<TF>(ref TF a, TraceFile trace, ulong basePfn, ulong frames, ReplayResult res, FrameMap* map = null, byte* frameZero = null, ulong budgetFrames = ulong.MaxValue) where TF : struct, IFrameAllocator
     {
         TraceHeader h = trace.Header;
         // Per trace block, indexed by its pfn's offset in the trace's machine: 1 + the frame it
@@ -258,16 +276,19 @@ public static unsafe class TraceReplay
             for (int i = 0; i < PrefetchDistance && aheadLeft != 0; i++, aheadLeft--) ahead = PrefetchEntry(ahead, got, tbase);
             // A third, nearer, reads that entry for a free (in cache by then) and asks for
             // what the free will touch: the block's shadow word and, given the allocator's
-            // frame table, the descriptors of the block and of its buddy.
+            // frame table, the descriptors of the block and of its buddy (or, given the
+            // frames' memory, the block's first line).
             byte* near = p;
             ulong nearLeft = prefetch ? c.Left : 0;
-            for (int i = 0; i < FreePrefetchDistance && nearLeft != 0; i++, nearLeft--) near = PrefetchFree(near, got, tbase, shadow, basePfn, map);
+            for (int i = 0; i < FreePrefetchDistance && nearLeft != 0; i++, nearLeft--) near = PrefetchFree(near, got, tbase, shadow, basePfn, map, frameZero);
+            long sampleCpu = 0;
+            long cpu0 = ThreadCpuTime.Nanoseconds();
             long t0 = Now();
             for (ulong left = c.Left; left != 0; left--)
             {
                 n++;
                 if (aheadLeft != 0) { ahead = PrefetchEntry(ahead, got, tbase); aheadLeft--; }
-                if (nearLeft != 0) { near = PrefetchFree(near, got, tbase, shadow, basePfn, map); nearLeft--; }
+                if (nearLeft != 0) { near = PrefetchFree(near, got, tbase, shadow, basePfn, map, frameZero); nearLeft--; }
                 byte kind = *p;
                 if (kind == (byte)TraceEventKind.PageAlloc)
                 {
@@ -278,6 +299,7 @@ public static unsafe class TraceReplay
                     else
                     {
                         ulong pfn = pf.Value;
+                        if (pfn - basePfn >= budgetFrames) FreeListBeyondHost(budgetFrames);
                         if (!Claim(shadow, pfn - basePfn, order)) overlaps++;
                         if (got[key] - 1 < AllocationFailed - 1) unmatched++; // allocated twice in the trace without a free
                         got[key] = (uint)pfn + 1;
@@ -314,13 +336,15 @@ public static unsafe class TraceReplay
                 if (--untilSample == 0)
                 {
                     untilSample = interval;
-                    long s0 = Now();
+                    long s0 = Now(), c0 = ThreadCpuTime.Nanoseconds();
                     res.Samples.Add(PageSample(n, shadow, frames, a.FreeFrames));
                     sampleTicks += Now() - s0;
+                    sampleCpu += ThreadCpuTime.Nanoseconds() - c0;
                 }
             }
             long t1 = Now();
             res.Seconds = (t1 - t0 - sampleTicks) / (double)Stopwatch.Frequency;
+            res.CpuSeconds = (ThreadCpuTime.Nanoseconds() - cpu0 - sampleCpu) / 1e9;
             res.Replayed[(int)TraceEventKind.PageAlloc] = allocs;
             res.Replayed[(int)TraceEventKind.PageFree] = frees;
             res.FailedAllocations = failedAllocs; res.Overlaps = overlaps; res.Divergent = divergent;
@@ -364,10 +388,10 @@ public static unsafe class TraceReplay
     private const int FreePrefetchDistance = 6;
 
     // For a page free at p whose block is live in this replay, starts the loads of its shadow
-    // word and (map not null) of the frame descriptors of the block and its buddy; returns
-    // where the next event starts.
+    // word, (map not null) of the frame descriptors of the block and its buddy, and (frameZero
+    // not null) of the block's first line; returns where the next event starts.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static byte* PrefetchFree(byte* p, uint* got, ulong tbase, ulong* shadow, ulong basePfn, FrameMap* map)
+    private static byte* PrefetchFree(byte* p, uint* got, ulong tbase, ulong* shadow, ulong basePfn, FrameMap* map, byte* frameZero)
     {
         byte kind = *p;
         if (kind > (byte)TraceEventKind.PageFree) return TraceCursor.Decode(p, out _);
@@ -387,6 +411,7 @@ public static unsafe class TraceReplay
                     Sse.Prefetch0(map->Links(buddy));
                     Sse.Prefetch0(map->Info(buddy));
                 }
+                if (frameZero != null) Sse.Prefetch0(frameZero + ((ulong)pfn << PageSize.Shift));
             }
         }
         return p;

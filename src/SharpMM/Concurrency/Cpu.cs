@@ -26,6 +26,7 @@ public static unsafe class Cpu
     private static delegate*<ulong, void> s_sendIpi;
     private static RequestHandlers s_handlers;
     private static delegate*<ulong> s_clock;
+    private static delegate*<InterleavingPoint, void> s_interleave;
     private static int s_online = 1;
     private static PendingRequests s_pending;
 
@@ -93,6 +94,22 @@ public static unsafe class Cpu
     /// <summary>A monotonic tick source (TSC, Stopwatch) for lock spin times; null for none.</summary>
     public static void InstallClock(delegate*<ulong> clock) => s_clock = clock;
 
+    /// <summary>A hook called at every <see cref="Interleave"/> point: a host that schedules its
+    /// simulated CPUs itself (the hosted deterministic scheduler) hands the processor to another
+    /// CPU there. Null (the kernel, every ordinary run): the points cost one load and a branch,
+    /// and they sit only on paths that already wait or take a shared lock.</summary>
+    public static void InstallInterleaving(delegate*<InterleavingPoint, void> hook) => s_interleave = hook;
+
+    /// <summary>A point where another CPU may run before the caller goes on (a spin, a lock
+    /// taken or released, a per-CPU cache entered or left, a request sent). Nothing happens
+    /// unless a host installed <see cref="InstallInterleaving"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Interleave(InterleavingPoint point)
+    {
+        delegate*<InterleavingPoint, void> hook = s_interleave;
+        if (hook != null) hook(point);
+    }
+
     /// <summary>The current tick count, 0 without a clock.</summary>
     public static ulong Ticks
     {
@@ -132,7 +149,11 @@ public static unsafe class Cpu
             if (cpu >= MaxCpus) Panic.Fail("cpu: request for a CPU beyond MaxCpus", (ulong)cpu);
             SetPending(ref s_pending[cpu].Value, (int)kind);
         }
-        if (others != 0 && s_sendIpi != null) s_sendIpi(others);
+        if (others != 0)
+        {
+            Interleave(InterleavingPoint.Kick);
+            if (s_sendIpi != null) s_sendIpi(others);
+        }
         if ((cpuMask & (1UL << self)) != 0)
         {
             SetPending(ref s_pending[self].Value, (int)kind);
@@ -171,6 +192,7 @@ public static unsafe class Cpu
     /// waiting on each other with interrupts off still make progress), then the host's pause.</summary>
     public static void Relax()
     {
+        Interleave(InterleavingPoint.Spin);
         if (Volatile.Read(ref s_pending[Current].Value) != 0) ServiceRequests();
         delegate*<void> relax = s_relax;
         if (relax != null) relax();
@@ -183,6 +205,25 @@ public struct PaddedFlag
 {
     /// <summary>The flag.</summary>
     [FieldOffset(0)] public int Value;
+}
+
+/// <summary>Where <see cref="Cpu.Interleave"/> is called: the places another CPU may be run
+/// between the caller's steps when a host schedules the CPUs itself.</summary>
+public enum InterleavingPoint : byte
+{
+    /// <summary>One turn of a spin loop (<see cref="Cpu.Relax"/>): the CPU waits for another.</summary>
+    Spin = 1,
+    /// <summary>Before the atomic that takes a spin lock (or tries to).</summary>
+    LockAcquire,
+    /// <summary>After a spin lock was released.</summary>
+    LockRelease,
+    /// <summary>A CPU started or finished changing its own per-CPU cache (the buddy allocator's
+    /// Busy flag, which decides whether a drain request is answered now or deferred).</summary>
+    PerCpuCache,
+    /// <summary>Requests were marked pending on other CPUs (before their interrupts are sent).</summary>
+    Kick,
+    /// <summary>A point named by the host or a test, not by the library.</summary>
+    Explicit,
 }
 
 /// <summary>Kinds of cross-CPU request (bits: several may be pending on a CPU at once).</summary>

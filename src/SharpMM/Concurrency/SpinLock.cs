@@ -51,6 +51,7 @@ public struct SpinLock
     public void Acquire()
     {
         if (LockOrder.Checking) LockOrder.Taking(_rank);
+        Cpu.Interleave(InterleavingPoint.LockAcquire);
         if (Interlocked.CompareExchange(ref _held, 1, 0) != 0) WaitForIt();
         Stats.Acquisitions++;
     }
@@ -60,6 +61,7 @@ public struct SpinLock
     /// <see cref="Acquire"/>.</summary>
     public bool TryAcquire()
     {
+        Cpu.Interleave(InterleavingPoint.LockAcquire);
         if (Volatile.Read(ref _held) != 0) return false;
         if (LockOrder.Checking) LockOrder.Taking(_rank);
         if (Interlocked.CompareExchange(ref _held, 1, 0) != 0)
@@ -78,6 +80,7 @@ public struct SpinLock
         if (Volatile.Read(ref _held) == 0) Panic.Fail("lock: released while not held", (ulong)_rank);
         if (LockOrder.Checking) LockOrder.Released(_rank);
         Volatile.Write(ref _held, 0);
+        Cpu.Interleave(InterleavingPoint.LockRelease);
     }
 
     // Reads until the lock looks free (no atomic, so waiters do not take the line from the

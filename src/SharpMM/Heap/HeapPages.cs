@@ -373,24 +373,34 @@ public unsafe struct HeapPages
         Volatile.Write(ref _drained[cpu].Value, generation);
     }
 
-    internal Status AllocateDescriptor(uint bytes, out SlabDescriptor* d)
+    /// <summary>A new slab's 2^order frames and its descriptor of <paramref name="descBytes"/>
+    /// bytes, counted in the slab pages, under one acquisition of the page lock (three made it
+    /// the lock CPUs waited for most when caches on several CPUs grow). On pressure, reclaims and
+    /// tries once more. Called with no heap lock held. Return: Ok; OutOfMemory (nothing held).</summary>
+    internal Status AllocateSlab(uint order, uint descBytes, out Pfn pfn, out byte* virt, out SlabDescriptor* d)
     {
-        _lock.Acquire();
-        Status s = _descriptors.Allocate(_src, bytes, out d);
-        _lock.Release();
+        Status s = TrySlab(order, descBytes, out pfn, out virt, out d);
         if (s != Status.OutOfMemory) return s;
         Reclaim();
-        _lock.Acquire();
-        s = _descriptors.Allocate(_src, bytes, out d);
-        _lock.Release();
-        return s;
+        return TrySlab(order, descBytes, out pfn, out virt, out d);
     }
 
-    internal void FreeDescriptor(SlabDescriptor* d)
+    private Status TrySlab(uint order, uint descBytes, out Pfn pfn, out byte* virt, out SlabDescriptor* d)
     {
+        d = null;
         _lock.Acquire();
-        _descriptors.Free(_src, d);
+        Status s = _src.Allocate(order, out pfn, out virt);
+        if (s == Status.Ok)
+        {
+            s = _descriptors.Allocate(_src, descBytes, out d);
+            if (s == Status.Ok) _slabPages += 1UL << (int)order;
+            else _src.Free(pfn, order);
+        }
         _lock.Release();
+        if (s != Status.Ok) return s;
+        if (!_frames.HasMetadata(pfn) || !_frames.HasMetadata(pfn.Add((1UL << (int)order) - 1)))
+            Panic.Fail("heap: the frame allocator returned a frame its frame table does not describe", pfn.Value);
+        return s;
     }
 
     // A slab's frames, descriptor and page count back, under one acquisition of the page lock
@@ -405,13 +415,6 @@ public unsafe struct HeapPages
         _descriptors.Free(_src, d);
         _src.Free(pfn, order);
         _slabPages -= 1UL << (int)order;
-        _lock.Release();
-    }
-
-    internal void SlabPagesChanged(long delta)
-    {
-        _lock.Acquire();
-        _slabPages = (ulong)((long)_slabPages + delta);
         _lock.Release();
     }
 

@@ -11,15 +11,21 @@ namespace SharpMM.Heap;
 /// object was handed out, and cleared it). An empty magazine is refilled with <see cref="Batch"/> objects from
 /// the slab lists; a full one returns its oldest <see cref="Batch"/> objects to their slabs.
 /// Capacity 0 (debug mode, or magazines turned off) sends every operation to the slab lists.
-/// <para>Its size is a whole number of cache lines (1040 bytes of fields, padded to 1088), so
+/// <para>Beside the stack, the CPU's objects on their way back to sparse slabs
+/// (<see cref="Returns"/>): free objects that are not handed out again from here and go back to
+/// their slabs <see cref="ReturnCapacity"/> at a time, under one acquisition of the cache lock
+/// (one per object made the cache lock the heap's most contended on several CPUs).</para>
+/// <para>Its size is a whole number of cache lines (1304 bytes of fields, padded to 1344), so
 /// that in a cache's per-CPU array one CPU's count never shares a line with the top of the
-/// neighbouring CPU's stack when the array starts on a line.</para>
+/// neighbouring CPU's stack or returns when the array starts on a line.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 1088)]
+[StructLayout(LayoutKind.Sequential, Size = 1344)]
 public struct Magazine
 {
     /// <summary>Most entries a magazine can hold.</summary>
     public const int MaxCapacity = 64;
+    /// <summary>Objects gathered for their sparse slabs before they go back together.</summary>
+    public const int ReturnCapacity = 32;
 
     /// <summary>Entries held.</summary>
     public uint Count;
@@ -32,9 +38,25 @@ public struct Magazine
     public uint Refilling;
     /// <summary>The stack; entries [0, Count) are valid, the top is Count - 1.</summary>
     public MagazineSlots Slots;
+    /// <summary>Objects in <see cref="Returns"/>, [0, Returning).</summary>
+    public uint Returning;
+    /// <summary>Free objects (allocated byte 0) waiting to go back to their slabs.</summary>
+    public ReturnSlots Returns;
 
     /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; Capacity by construction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
     public ref MagazineEntry At(uint i) => ref Unsafe.Add(ref Slots[0], (nint)i);
+
+    /// <summary>Returning object <paramref name="i"/> (no bounds check: i &lt; <see cref="ReturnCapacity"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    public ref ulong ReturnAt(uint i) => ref Unsafe.Add(ref Returns[0], (nint)i);
+}
+
+/// <summary>Inline storage for a magazine's objects on their way back to their slabs.</summary>
+[InlineArray(Magazine.ReturnCapacity)]
+public struct ReturnSlots
+{
+    private ulong _first;
 }

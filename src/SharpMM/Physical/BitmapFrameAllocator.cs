@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using System.Numerics;
 using SharpMM.Concurrency;
 
 namespace SharpMM.Physical;
@@ -7,8 +8,10 @@ namespace SharpMM.Physical;
 /// A bitmap allocator over one frame range, three bits per frame: <c>used</c> is set while the
 /// frame is allocated or not available, <c>head</c> on the first frame of each allocation,
 /// <c>avail</c> on every frame that was handed over as free RAM. It hands out contiguous runs of any length with any power-of-two alignment
-/// (first fit from a next-fit hint, a word at a time), which the buddy allocator cannot do for
-/// lengths that are not powers of two. The head bits let <see cref="FreeRun"/> check that it is
+/// (first fit from a next-fit hint kept per size class, a word at a time), which the buddy allocator cannot do for
+/// lengths that are not powers of two. Two summary levels over <c>used</c> (a bit per word that
+/// is full, a bit per summary word that is full) let the search step over 4096 allocated words
+/// at once, as kernel bitmap allocators do on large machines. The head bits let <see cref="FreeRun"/> check that it is
 /// given exactly what was allocated: a wrong length, an interior frame, or a frame already free
 /// is refused and changes nothing.
 /// <para>Several CPUs: one lock (rank FramePool) around every change; the allocator is small
@@ -16,10 +19,16 @@ namespace SharpMM.Physical;
 /// </summary>
 public unsafe struct BitmapFrameAllocator : IFrameAllocator
 {
-    private ulong _start, _count, _free, _hint;
+    private ulong _start, _count, _free, _words;
+    // Next-fit hints per size class (HintClass): where the last allocation of the class ended,
+    // lowered by a free of a run at least as large. A class's search starts there and wraps.
+    private fixed ulong _hints[HintClasses];
     private ulong* _used;
     private ulong* _head;
     private ulong* _avail;
+    // Summary levels of _used (BitmapOps.Summarize): bits past the last word stay set.
+    private ulong* _full1;
+    private ulong* _full2;
     // Protects everything above after Init.
     private SpinLock _lock;
 
@@ -31,22 +40,53 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
         if (((ram.Start | ram.End) & PageSize.OffsetMask) != 0) return Status.Misaligned;
         ulong startPfn = ram.Start >> PageSize.Shift, endPfn = ram.End >> PageSize.Shift;
         if (endPfn <= startPfn || startPfn == 0) return Status.InvalidArgument;
-        ulong words = (endPfn - startPfn + 63) / 64;
-        Status s = meta.AllocateMetadata(words * 24, 64, out byte* bits, out _);
+        Status s = meta.AllocateMetadata(MetadataWords(endPfn - startPfn) * sizeof(ulong), 64, out byte* bits, out _);
         if (s != Status.Ok) return s;
-        Init((ulong*)bits, (ulong*)bits + words, (ulong*)bits + 2 * words, startPfn, endPfn);
+        Init((ulong*)bits, startPfn, endPfn);
         return Status.Ok;
     }
 
-    /// <summary>Manages [startPfn, endPfn) with three caller-provided bitmaps of
-    /// (end-start+63)/64 words each; every frame starts unavailable.</summary>
-    public void Init(ulong* used, ulong* head, ulong* avail, ulong startPfn, ulong endPfn)
+    /// <summary>Words of metadata for <paramref name="frames"/> frames: three bitmaps and the
+    /// two summary levels.</summary>
+    public static ulong MetadataWords(ulong frames)
+    {
+        ulong words = (frames + 63) / 64, words1 = BitmapOps.SummaryWords(words);
+        return 3 * words + words1 + BitmapOps.SummaryWords(words1);
+    }
+
+    /// <summary>Manages [startPfn, endPfn) with caller-provided metadata of
+    /// <see cref="MetadataWords"/>(end - start) words; every frame starts unavailable.</summary>
+    public void Init(ulong* bits, ulong startPfn, ulong endPfn)
     {
         _lock.Init(LockRank.FramePool);
-        _used = used; _head = head; _avail = avail;
-        _start = startPfn; _count = endPfn - startPfn; _free = 0; _hint = 0;
-        ulong words = (_count + 63) / 64;
-        for (ulong i = 0; i < words; i++) { used[i] = ~0UL; head[i] = 0; avail[i] = 0; }
+        _start = startPfn; _count = endPfn - startPfn; _free = 0;
+        for (int c = 0; c < HintClasses; c++) _hints[c] = 0;
+        ulong words = (_count + 63) / 64, words1 = BitmapOps.SummaryWords(words);
+        _words = words;
+        _used = bits; _head = bits + words; _avail = bits + 2 * words;
+        _full1 = bits + 3 * words; _full2 = _full1 + words1;
+        for (ulong i = 0; i < words; i++) { _used[i] = ~0UL; _head[i] = 0; _avail[i] = 0; }
+        // Every word starts full, and so does every summary word.
+        for (ulong i = 0; i < words1; i++) _full1[i] = ~0UL;
+        for (ulong i = 0, words2 = BitmapOps.SummaryWords(words1); i < words2; i++) _full2[i] = ~0UL;
+    }
+
+    // Size classes with a hint of their own: 2^class frames (the last class takes all larger).
+    private const int HintClasses = 16;
+
+    // The class of a request spanning `frames` (its count or its alignment, the larger):
+    // ceil(log2), so that a class's hint only moves for requests of about its size.
+    private static int HintClass(ulong frames)
+    {
+        int c = frames <= 1 ? 0 : BitOperations.Log2(frames - 1) + 1;
+        return c < HintClasses ? c : HintClasses - 1;
+    }
+
+    // Sets or clears frames [index, index + n) of _used and brings the summaries up to date.
+    private void AssignUsed(ulong index, ulong n, bool value)
+    {
+        BitmapOps.Assign(_used, index, n, value);
+        for (ulong w = index >> 6, last = (index + n - 1) >> 6; w <= last; w++) BitmapOps.Summarize(_used, _full1, _full2, w);
     }
 
     /// <summary>Frames [<paramref name="start"/>, <paramref name="end"/>) become available. Frames outside the range, or not
@@ -66,7 +106,7 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
         if (n == 0) return;
         if (BitmapOps.LastSet(_avail, startPfn - _start, n) >= 0) Panic.Fail("bitmap: free range handed over twice", startPfn);
         BitmapOps.Assign(_avail, startPfn - _start, n, true);
-        BitmapOps.Assign(_used, startPfn - _start, n, false);
+        AssignUsed(startPfn - _start, n, false);
         _free += n;
     }
 
@@ -112,12 +152,13 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
         ulong misalign = _start & (alignFrames - 1);
         ulong skip = misalign == 0 ? 0 : alignFrames - misalign;
         if (skip >= _count) return Status.OutOfMemory;
-        ulong hint = _hint > skip ? _hint - skip : 0;
-        if (!BitmapOps.FindClearRun(_used, _count, count, alignFrames, skip, hint, out ulong index)) return Status.OutOfMemory;
-        BitmapOps.Assign(_used, index, count, true);
+        int cls = HintClass(count > alignFrames ? count : alignFrames);
+        ulong hint = _hints[cls] > skip ? _hints[cls] - skip : 0;
+        if (!BitmapOps.FindClearRun(_used, _full1, _full2, _count, count, alignFrames, skip, hint, out ulong index)) return Status.OutOfMemory;
+        AssignUsed(index, count, true);
         BitmapOps.Set(_head, index);
         _free -= count;
-        _hint = index + count;
+        _hints[cls] = index + count;
         pfn = Pfn.NewUnchecked(_start + index);
         return Status.Ok;
     }
@@ -155,10 +196,40 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
         // The allocation must end here: the next frame is free or starts something else.
         if (i + count < _count && BitmapOps.Test(_avail, i + count) && BitmapOps.Test(_used, i + count) && !BitmapOps.Test(_head, i + count))
             return Status.WrongOrder;
-        BitmapOps.Assign(_used, i, count, false);
+        AssignUsed(i, count, false);
         BitmapOps.Clear(_head, i);
         _free += count;
-        if (i < _hint) _hint = i;
+        // The freed run serves the classes no larger than itself.
+        for (int c = 0, top = BitOperations.Log2(count) < HintClasses ? BitOperations.Log2(count) : HintClasses - 1; c <= top; c++)
+            if (i < _hints[c]) _hints[c] = i;
         return Status.Ok;
+    }
+
+    /// <summary>
+    /// Checks the bitmaps against each other and panics naming the first broken invariant: the
+    /// free count is the number of clear <c>used</c> bits; a frame never handed over is used;
+    /// a head bit marks an allocated frame; the bits past the last frame are set; the summary
+    /// levels say exactly which words are full.
+    /// </summary>
+    public void Validate()
+    {
+        _lock.Acquire();
+        ulong free = 0;
+        ulong words1 = BitmapOps.SummaryWords(_words), words2 = BitmapOps.SummaryWords(words1);
+        for (ulong w = 0; w < _words; w++)
+        {
+            ulong used = _used[w];
+            free += (ulong)System.Numerics.BitOperations.PopCount(~used);
+            if ((~_avail[w] & ~used) != 0) Panic.Fail("bitmap: a frame never handed over is free", _start + w * 64);
+            if ((_head[w] & ~used) != 0) Panic.Fail("bitmap: a head bit on a free frame", _start + w * 64);
+            if (BitmapOps.Test(_full1, w) != (used == ~0UL)) Panic.Fail("bitmap: the summary of a word is wrong", _start + w * 64);
+        }
+        if (free != _free) Panic.Fail("bitmap: the free count does not match the bitmap", _free);
+        if (_count % 64 != 0 && (_used[_words - 1] >> (int)(_count % 64)) != ~0UL >> (int)(_count % 64))
+            Panic.Fail("bitmap: a bit past the last frame is clear", _start + _count);
+        for (ulong w = _words; w < words1 * 64; w++) if (!BitmapOps.Test(_full1, w)) Panic.Fail("bitmap: a summary bit past the last word is clear", w);
+        for (ulong i = 0; i < words2 * 64; i++)
+            if (BitmapOps.Test(_full2, i) != (i >= words1 || _full1[i] == ~0UL)) Panic.Fail("bitmap: the second summary level is wrong", i);
+        _lock.Release();
     }
 }

@@ -429,12 +429,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
     // compiler only: the request runs on this same CPU.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Enter(ref PcpCache c) => Volatile.Write(ref c.Busy, 1);
+    private static void Enter(ref PcpCache c) { Volatile.Write(ref c.Busy, 1); Cpu.Interleave(InterleavingPoint.PerCpuCache); }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Leave(ref PcpCache c)
     {
         Volatile.Write(ref c.Busy, 0);
+        Cpu.Interleave(InterleavingPoint.PerCpuCache);
         if (Volatile.Read(ref c.DrainPending) != 0) AnswerDeferred(ref c);
     }
 

@@ -11,12 +11,18 @@ namespace SharpMM.Physical;
 /// the range is refused instead of corrupting the list.
 /// Cost of the design: every free writes the freed page, every allocation reads it (cold cache
 /// lines), which is why the buddy allocator keeps its links in descriptors instead.
+/// Frames never handed out are not on the list: they follow a high-water mark, taken in
+/// ascending order once the list is empty (the order a list built by freeing every frame from
+/// the top would give), so the RAM is written only as far as it is used. A simulated machine
+/// far larger than its host therefore costs the host only the frames a run touches.
 /// Several CPUs: one lock (rank FramePool) around every change.
 /// </summary>
 public unsafe struct FreeListFrameAllocator : IFrameAllocator
 {
     private const ulong End = ulong.MaxValue;
     private ulong _start, _end, _head, _free;
+    // Frames [_fresh, _end) have never been handed out and are free without being linked.
+    private ulong _fresh;
     private ulong* _allocated;
     private DirectMap _directMap;
     // Protects the list, the bitmap and the count after Init.
@@ -36,9 +42,7 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
         _lock.Init(LockRank.FramePool);
         _allocated = (ulong*)bits;
         _start = startPfn; _end = endPfn; _directMap = directMap;
-        _head = End; _free = 0;
-        // Push in reverse so the lowest frame is handed out first.
-        for (ulong p = endPfn; p > startPfn; p--) Push(p - 1);
+        _head = End; _free = endPfn - startPfn; _fresh = startPfn;
         return Status.Ok;
     }
 
@@ -71,11 +75,18 @@ public unsafe struct FreeListFrameAllocator : IFrameAllocator
     {
         pfn = default;
         if (order != 0) return Status.InvalidArgument;
-        if (_head == End) return Status.OutOfMemory;
         ulong p = _head;
-        if (p < _start || p >= _end || BitmapOps.Test(_allocated, p - _start))
-            Panic.Fail("freelist: link points at a frame that is not free (page written after free?)", p);
-        _head = *(ulong*)_directMap.ToVirt(p << PageSize.Shift);
+        if (p == End)
+        {
+            if (_fresh == _end) return Status.OutOfMemory;
+            p = _fresh++;
+        }
+        else
+        {
+            if (p < _start || p >= _fresh || BitmapOps.Test(_allocated, p - _start))
+                Panic.Fail("freelist: link points at a frame that is not free (page written after free?)", p);
+            _head = *(ulong*)_directMap.ToVirt(p << PageSize.Shift);
+        }
         BitmapOps.Set(_allocated, p - _start);
         _free--;
         pfn = Pfn.NewUnchecked(p);

@@ -307,8 +307,8 @@ public unsafe class AcpiParserTests
         Assert.Equal(1, beyond);
     }
 
-    [Fact]
-    public void StartOrder_OfMoreProcessorsThanTheLimit_StartsTheFirstAndCountsTheRest()
+    // A MADT listing Madt.Capacity + 6 enabled processors, APIC ids 0, 1, 2, ...
+    private static Madt SixMoreProcessorsThanTheCapacity()
     {
         var entries = new List<byte[]>();
         for (int i = 0; i < SharpMM.Boot.Madt.Capacity + 6; i++) entries.Add(LocalApic((byte)i, (byte)i, true));
@@ -317,6 +317,13 @@ public unsafe class AcpiParserTests
         f.Put(bigMadt, Madt(0xFEE00000, entries.ToArray()));
         f.Put(RsdtAt, Rsdt(bigMadt));
         Assert.Equal(Status.Ok, f.Read(RsdpAt, out Madt madt, out _));
+        return madt;
+    }
+
+    [Fact]
+    public void StartOrder_OfMoreProcessorsThanTheLimit_StartsTheFirstAndCountsTheRest()
+    {
+        Madt madt = SixMoreProcessorsThanTheCapacity();
         uint[] ids = new uint[16];
         int n = madt.StartOrder(bootApicId: 0, maxCpus: 16, ids, out int beyond);
         Assert.Equal(15, n);
@@ -327,13 +334,7 @@ public unsafe class AcpiParserTests
     [Fact]
     public void MoreProcessorsThanTheCapacity_KeepsTheFirstAndCountsAll()
     {
-        var entries = new List<byte[]>();
-        for (int i = 0; i < SharpMM.Boot.Madt.Capacity + 6; i++) entries.Add(LocalApic((byte)i, (byte)i, true));
-        const ulong bigMadt = 0x6000;
-        Firmware f = Qemu(FourCpus());
-        f.Put(bigMadt, Madt(0xFEE00000, entries.ToArray()));
-        f.Put(RsdtAt, Rsdt(bigMadt));
-        Assert.Equal(Status.Ok, f.Read(RsdpAt, out Madt madt, out _));
+        Madt madt = SixMoreProcessorsThanTheCapacity();
         Assert.Equal(SharpMM.Boot.Madt.Capacity + 6, madt.Listed);
         Assert.Equal(SharpMM.Boot.Madt.Capacity, madt.Count);
         Assert.Equal((uint)SharpMM.Boot.Madt.Capacity - 1, madt.Cpu(SharpMM.Boot.Madt.Capacity - 1).ApicId);

@@ -138,12 +138,13 @@ public sealed class CliTraceTests : IDisposable
     }
 
     [Fact]
-    public void AFreeListReplay_LargerThanTheHostCanHold_IsRefusedBeforeItStarts()
+    public void AFreeListReplay_OnAMachineLargerThanTheHost_WritesOnlyTheFramesItHandsOut()
     {
-        // The free list writes a link into every free frame: a 15 TiB machine would commit 15 TiB.
+        // The free list links only the frames it has handed out and taken back: a 64 GiB
+        // machine costs this small trace's few frames, not 64 GiB of host memory.
         string trace = PathOf("w0-small.trace");
         Assert.Equal(0, Run("trace", "record", "W0", "--scale", "0.01", "-o", trace).Exit);
-        AssertBadInput(Run("trace", "replay", trace, "--allocator", "freelist", "--mem", "15T"), "free-list", "host memory", "buddy");
+        Assert.Equal(0, Run("trace", "replay", trace, "--allocator", "freelist", "--mem", "64G").Exit);
         // A machine past what SharpMM manages at all: refused as input, not an internal error.
         AssertBadInput(Run("trace", "replay", trace, "--allocator", "buddy", "--mem", "16T"), "--mem", "passes");
         // At the trace's own size the free list replays.

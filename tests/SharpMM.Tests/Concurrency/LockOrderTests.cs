@@ -5,7 +5,9 @@ using Xunit;
 namespace SharpMM.Tests.Concurrency;
 
 /// <summary>The lock order (docs/architecture.md, "Locks"). The test assembly runs with
-/// <see cref="LockOrder.Checking"/> on (TestSetup).</summary>
+/// <see cref="LockOrder.Checking"/> on (TestSetup); one deterministic-scheduler test turns it off
+/// for its run, hence the collection of the tests that change the CPU hooks.</summary>
+[Collection(CpuCollection.Name)]
 public sealed class LockOrderTests
 {
     [Fact]

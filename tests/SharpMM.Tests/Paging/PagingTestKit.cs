@@ -26,10 +26,9 @@ public sealed unsafe class TableRam : IDisposable
     {
         FrameCount = frameCount;
         Ram = new HostMemory(frameCount << PageSize.Shift);
-        ulong words = (frameCount + 63) / 64;
-        _bits = (ulong*)NativeMemory.AllocZeroed((nuint)(words * 3 * sizeof(ulong)));
+        _bits = (ulong*)NativeMemory.AllocZeroed((nuint)(BitmapFrameAllocator.MetadataWords(frameCount - 1) * sizeof(ulong)));
         Allocator = (BitmapFrameAllocator*)NativeMemory.AllocZeroed((nuint)sizeof(BitmapFrameAllocator));
-        Allocator->Init(_bits, _bits + words, _bits + 2 * words, 1, frameCount);
+        Allocator->Init(_bits, 1, frameCount);
         Allocator->AddFreeRange(Pfn.New(1), Pfn.New(frameCount));
     }
 

@@ -273,6 +273,7 @@ public unsafe class BitmapConformance : FrameAllocatorConformance<BitmapFrameAll
         a.AddFreeRange(Pfn.New(257), Pfn.New(2000));
         a.AddFreeRange(Pfn.New(2100), Pfn.New(4000));
     }
+    protected override void Validate(ref BitmapFrameAllocator a) => a.Validate();
 }
 
 public unsafe class FreeListConformance : FrameAllocatorConformance<FreeListFrameAllocator>

@@ -111,6 +111,20 @@ public unsafe class TraceReplayTests
         r.Allocator == "freelist" ? LiveFrames(run) - (r.MachineFrames - r.End.FreeFrames) : 0;
 
     [Fact]
+    public void AFreeListReplay_HoldingMoreThanHalfTheHostsMemory_StopsWithAClearError()
+    {
+        RecordedRun run = HalfLiveRun(7);
+        ulong peak = TraceReplay.Run(Load(run.Trace), "freelist").PeakFrames;
+        // A host of exactly twice the peak holds it; one of a little less does not.
+        ReplayResult fits = TraceReplay.Run(Load(run.Trace), "freelist", hostBytes: (2 * peak) << PageSize.Shift);
+        Assert.True(fits.Clean);
+        var e = Assert.Throws<HostBudgetExceededException>(() =>
+            TraceReplay.Run(Load(run.Trace), "freelist", hostBytes: (2 * peak - 2) << PageSize.Shift));
+        Assert.Contains("free-list", e.Message);
+        Assert.Contains("buddy", e.Message);
+    }
+
+    [Fact]
     public void AMachineTooSmallForTheTrace_CountsRefusedAllocations_AndSkipsTheirFrees()
     {
         RecordedRun run = TraceRecorder.RecordBench("W2", 0.02);

@@ -90,12 +90,14 @@ public sealed unsafe class SmpFixture<TFormat> : IDisposable where TFormat : str
 
     public bool TryWrite(ulong va, ulong value)
     {
+        DeterministicCpus.Point();
         Interrupts();
         return Cpus.Current.TryWrite64(va, value, Privilege.User) == AccessStatus.Ok;
     }
 
     public bool TryRead(ulong va, out ulong value)
     {
+        DeterministicCpus.Point();
         Interrupts();
         return Cpus.Current.TryRead64(va, Privilege.User, out value) == AccessStatus.Ok;
     }
@@ -127,6 +129,23 @@ public sealed unsafe class SmpFixture<TFormat> : IDisposable where TFormat : str
                 Idle(() => Volatile.Read(ref running) == 0);
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> under the deterministic scheduler (<see cref="DeterministicCpus"/>):
+    /// one CPU at a time, interleaved at the library's points and at every <see cref="TryRead"/>
+    /// and <see cref="TryWrite"/> by the schedule <paramref name="seed"/> draws.
+    /// </summary>
+    public ScheduleResult RunScheduled(int cpus, ulong seed, Action<int> body, ScheduleOptions? options = null)
+    {
+        int running = cpus;
+        return DeterministicCpus.Run(cpus, seed, cpu =>
+        {
+            body(cpu);
+            Switch(null);
+            running--;
+            Idle(() => running == 0);
+        }, options);
     }
 
     /// <summary>Every CPU's recorded violations, one line each.</summary>

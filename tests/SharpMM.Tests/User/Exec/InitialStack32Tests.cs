@@ -14,44 +14,9 @@ namespace SharpMM.Tests.User.Exec;
 /// sees it on 32-bit tables: the System V i386 picture, the same as x86-64's with 4-byte words
 /// and AT_PLATFORM "i686".
 /// </summary>
-public sealed unsafe class InitialStack32Tests : IDisposable
+public sealed unsafe class InitialStack32Tests : InitialStackTestBase<X86LegacyFormat>
 {
-    private readonly UserFixture<X86LegacyFormat> f = new();
-    private readonly List<IntPtr> _memory = new();
-
-    public void Dispose()
-    {
-        foreach (var p in _memory) Marshal.FreeHGlobal(p);
-        f.Dispose();
-    }
-
-    private byte* Pinned(byte[] b)
-    {
-        IntPtr m = Marshal.AllocHGlobal(Math.Max(b.Length, 1));
-        Marshal.Copy(b, 0, m, b.Length);
-        _memory.Add(m);
-        return (byte*)m;
-    }
-
-    private StringList List(params string[] strings)
-    {
-        var bytes = new List<byte>();
-        foreach (string s in strings) { bytes.AddRange(Encoding.UTF8.GetBytes(s)); bytes.Add(0); }
-        return new StringList(Pinned(bytes.ToArray()), (ulong)bytes.Count, strings.Length);
-    }
-
     private uint Word(ulong va) => (uint)f.MustRead(va);
-
-    private string UserString(ulong va)
-    {
-        var sb = new List<byte>();
-        for (; ; va++)
-        {
-            byte b = (byte)f.MustRead(va);
-            if (b == 0) return Encoding.UTF8.GetString(sb.ToArray());
-            sb.Add(b);
-        }
-    }
 
     // Expect, from esp up in 4-byte words: argc, argv[], NULL, envp[], NULL, the 18 auxv pairs in
     // Linux's order; AT_PHDR at the ELF32 program headers (32 bytes each), AT_PLATFORM "i686",

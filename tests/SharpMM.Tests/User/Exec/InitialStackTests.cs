@@ -13,32 +13,8 @@ namespace SharpMM.Tests.User.Exec;
 /// The initial stack of a loaded musl program, read back word by word as the process sees it
 /// (user-mode reads on the MMU model), against the System V x86-64 ABI and Linux's auxv.
 /// </summary>
-public sealed unsafe class InitialStackTests : IDisposable
+public sealed unsafe class InitialStackTests : InitialStackTestBase<X86LongModeFormat>
 {
-    private readonly UserFixture<X86LongModeFormat> f = new();
-    private readonly List<IntPtr> _memory = new();
-
-    public void Dispose()
-    {
-        foreach (var p in _memory) Marshal.FreeHGlobal(p);
-        f.Dispose();
-    }
-
-    private byte* Pinned(byte[] b)
-    {
-        IntPtr m = Marshal.AllocHGlobal(Math.Max(b.Length, 1));
-        Marshal.Copy(b, 0, m, b.Length);
-        _memory.Add(m);
-        return (byte*)m;
-    }
-
-    private StringList List(params string[] strings)
-    {
-        var bytes = new List<byte>();
-        foreach (string s in strings) { bytes.AddRange(Encoding.UTF8.GetBytes(s)); bytes.Add(0); }
-        return new StringList(Pinned(bytes.ToArray()), (ulong)bytes.Count, strings.Length);
-    }
-
     /// <summary>A musl program loaded into a fresh space (a pointer cannot be a tuple element).</summary>
     private struct Case
     {
@@ -56,17 +32,6 @@ public sealed unsafe class InitialStackTests : IDisposable
         var s = f.NewSpace();
         Assert.Equal(Status.Ok, ProgramLoader.Load(ref f.M, s, img, 0, ref f.Arch, out LoadedProgram p));
         return new Case { Space = s, Program = p, File = file, Image = img };
-    }
-
-    private string UserString(ulong va)
-    {
-        var sb = new List<byte>();
-        for (; ; va++)
-        {
-            byte b = (byte)(f.MustRead(va & ~7UL) >> (int)(8 * (va & 7)));
-            if (b == 0) return Encoding.UTF8.GetString(sb.ToArray());
-            sb.Add(b);
-        }
     }
 
     private ExecArguments Args(StringList argv, StringList envp, byte[] random) => new()

@@ -11,8 +11,8 @@ using SharpMM.Paging;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// Several CPUs on x86-64: <see cref="Start"/> (kmain stage 2, on the kernel's own tables) maps
-/// the local APIC, masks the 8259 PICs, calibrates the TSC and the APIC timer, then starts every
+/// Several CPUs, on x86-64 and i386: <see cref="Start"/> (kmain stage 2, on the kernel's own
+/// tables) maps the local APIC, masks the 8259 PICs, calibrates the TSC and the APIC timer, then starts every
 /// enabled processor of the MADT (<see cref="CpuDiscovery"/>) in table order, one at a time
 /// (<see cref="ApStartup"/>). CPU 0 is the boot CPU; the others are numbered 1.. as they come
 /// online, so the online CPUs are always 0..<see cref="Online"/>-1. A MADT with more than
@@ -20,8 +20,12 @@ namespace SharpMM.Kernel;
 /// (Madt.StartOrder); a CPU that does not come up within <see cref="StartTimeoutMs"/> is reported
 /// and skipped (test=apstartfail sends the first AP no start-up IPI to show it).
 ///
-/// An AP runs <see cref="ApMain"/>: the boot CPU's CR4, EFER and system-call MSRs, its local
-/// APIC enabled, a line on serial, then the idle loop: interrupts off, run the mailbox's work if
+/// The architecture supplies the rest (arch/ARCH): the per-CPU areas and the register that
+/// reaches them (<see cref="PerCpus"/>: GS on x86-64, FS on i386), the trampoline and what an AP
+/// copies from the boot CPU (<see cref="ApStartup"/>), the interrupt stubs and gates.
+///
+/// An AP runs <see cref="ApMain"/>: the boot CPU's control registers and MSRs
+/// (<see cref="ApStartup.InitThisCpu"/>), its local APIC enabled, a line on serial, then the idle loop: interrupts off, run the mailbox's work if
 /// there is some (<see cref="RunOn"/>), else <c>sti; hlt</c> until an interrupt (a request IPI
 /// wakes it). Interrupts are on only inside that hlt: work runs with them off, so a spin loop in
 /// work must call Cpu.Relax (which answers the CPU's pending requests), never a bare pause.
@@ -32,8 +36,6 @@ internal static unsafe class Smp
     public const ulong StartTimeoutMs = 2000;
 
     private static int s_online = 1;
-    private static ulong s_cr4, s_efer, s_star, s_lstar, s_sfmask;
-    private const uint MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrSfmask = 0xC0000084, MsrKernelGsBase = 0xC0000102;
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_sti_hlt")] private static extern void StiHlt();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_stack_pointer")] public static extern ulong StackPointer();
@@ -75,7 +77,7 @@ internal static unsafe class Smp
         w.Str("smp: local APIC at ");
         w.Hex(LocalApic.Phys, 8);
         w.Str(" mapped uncached at ");
-        w.Hex(LocalApic.Virt, 16);
+        w.Hex(LocalApic.Virt, PerCpus.AddressDigits);
         w.Str(", boot CPU APIC id ");
         w.Dec(bootApic);
         w.Str(", TSC ");
@@ -105,11 +107,7 @@ internal static unsafe class Smp
             w.Line("smp: no low memory for the AP trampoline: one CPU");
             return 1;
         }
-        s_cr4 = Arch.ReadCr4();
-        s_efer = Arch.ReadMsr(Arch.MsrEfer);
-        s_star = Arch.ReadMsr(MsrStar);
-        s_lstar = Arch.ReadMsr(MsrLstar);
-        s_sfmask = Arch.ReadMsr(MsrSfmask);
+        ApStartup.SaveBootCpuState();
         w.Str("smp: AP trampoline at ");
         w.Hex(ApStartup.TrampolinePhys, 8);
         w.Line();
@@ -122,11 +120,14 @@ internal static unsafe class Smp
         {
             uint apicId = apicIds[i];
             int index = s_online;
-            if (PerCpus.Prepare(index, apicId) != Status.Ok)
+            Status prepared = PerCpus.Prepare(index, apicId);
+            if (prepared != Status.Ok)
             {
-                w.Str("smp: no memory for the stacks of cpu ");
+                w.Str("smp: the stacks of cpu ");
                 w.Dec((ulong)index);
-                w.Line("; not starting more");
+                w.Str(" could not be made (");
+                w.Str(StatusNames.Name(prepared));
+                w.Line("); not starting more");
                 break;
             }
             if (!ApStartup.Start(PerCpus.Area(index), StartTimeoutMs, sendStartup: !(failFirst && i == 0)))
@@ -163,7 +164,8 @@ internal static unsafe class Smp
     }
 
     /// <summary>
-    /// The library's view of the CPUs (SharpMM.Concurrency.Cpu): the current CPU from GS, pause
+    /// The library's view of the CPUs (SharpMM.Concurrency.Cpu): the current CPU from the per-CPU
+    /// register, pause
     /// in spin loops, IPIs through the local APIC, the TSC as the lock clock, the kernel's
     /// host-call handler, and the TLB shootdown's handler over the kernel's arch hooks (invlpg,
     /// CR3 reload, PGE toggle on the CPU that receives the request; kernel vmalloc and device
@@ -193,18 +195,14 @@ internal static unsafe class Smp
                 KernelPanic.Fail("smp: the local APIC did not accept an IPI for cpu", (ulong)i);
     }
 
-    /// <summary>An AP's first managed code (ap_entry64, on its own stack, GS = its area).</summary>
+    /// <summary>An AP's first managed code (smp.S's ap_entry, on its own stack, the per-CPU
+    /// register on its area).</summary>
     [RuntimeExport("ap_main")]
     private static void ApMain(PerCpu* cpu)
     {
-        Arch.WriteCr4(s_cr4);
-        Arch.WriteMsr(Arch.MsrEfer, s_efer);
-        Arch.WriteMsr(MsrStar, s_star);
-        Arch.WriteMsr(MsrLstar, s_lstar);
-        Arch.WriteMsr(MsrSfmask, s_sfmask);
-        Arch.WriteMsr(MsrKernelGsBase, 0);
+        ApStartup.InitThisCpu();
         LocalApic.Enable();
-        if (PerCpus.CurrentIndex != cpu->Index || LocalApic.Id != cpu->ApicId) KernelPanic.Fail("smp: an AP's GS area or APIC id is not its own", (ulong)cpu->Index);
+        if (PerCpus.CurrentIndex != cpu->Index || LocalApic.Id != cpu->ApicId) KernelPanic.Fail("smp: an AP's per-CPU area or APIC id is not its own", (ulong)cpu->Index);
 
         // The boot CPU waits (without printing) until Online is set: this line is not interleaved.
         TextWriter<SerialSink> w = Log.Writer();
@@ -212,14 +210,16 @@ internal static unsafe class Smp
         w.Dec((ulong)cpu->Index);
         w.Str(" online, APIC id ");
         w.Dec(cpu->ApicId);
-        w.Str(", GS area ");
-        w.Hex((ulong)cpu, 16);
+        w.Str(", ");
+        w.Str(PerCpus.Register);
+        w.Str(" area ");
+        w.Hex((ulong)cpu, PerCpus.AddressDigits);
         w.Str(", stack [");
-        w.Hex(cpu->StackTop - KernelStack.Size, 16);
+        w.Hex(cpu->StackTop - KernelStack.Size, PerCpus.AddressDigits);
         w.Char('-');
-        w.Hex(cpu->StackTop - 1, 16);
+        w.Hex(cpu->StackTop - 1, PerCpus.AddressDigits);
         w.Str("], guard page ");
-        w.Hex(cpu->StackGuard, 16);
+        w.Hex(cpu->StackGuard, PerCpus.AddressDigits);
         w.Line();
         Volatile.Write(ref cpu->Online, 1);
         IdleLoop(cpu);
@@ -306,13 +306,14 @@ internal static unsafe class Smp
     }
 
     /// <summary>test=apstackoverflow: CPU 1 recurses into its stack's guard page; the double
-    /// fault on its IST stack reports it (status 7). Panics when there is no CPU 1 or it returns.</summary>
+    /// fault, on CPU 1's own double-fault stack (x86-64: its IST1; i386: its double-fault task),
+    /// reports it (status 7). Panics when there is no CPU 1 or it returns.</summary>
     public static void DeliberateApStackOverflow()
     {
         if (s_online < 2) KernelPanic.Fail("test=apstackoverflow: needs a second CPU (-smp 2)");
         TextWriter<SerialSink> w = Log.Writer();
         w.Str("test=apstackoverflow: cpu 1 recursing into its kernel stack guard page at ");
-        w.Hex(PerCpus.Area(1)->StackGuard, 16);
+        w.Hex(PerCpus.Area(1)->StackGuard, PerCpus.AddressDigits);
         w.Line(", expecting a double fault");
         RunOn(1, &Overflow, 0, 30_000);
         KernelPanic.Fail("test=apstackoverflow: cpu 1 came back");

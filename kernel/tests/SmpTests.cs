@@ -8,8 +8,9 @@ using SharpMM.Paging;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// The other CPUs (Smp), run when the kernel has them (-smp N): every CPU is online with its
-/// own index, GS area, stack and unmapped guard page; a request IPI to a CPU runs its handler on
+/// The other CPUs (Smp), run when the kernel has them (-smp N), on x86-64 and i386 alike: every
+/// CPU is online with its own index, per-CPU area (behind GS on x86-64, FS on i386), stack and
+/// unmapped guard page; a request IPI to a CPU runs its handler on
 /// that CPU; the local APIC timer ticks on every CPU; atomic increments from all CPUs at once
 /// add up. The timer test also runs on one CPU.
 /// </summary>
@@ -19,11 +20,25 @@ internal static unsafe class SmpTests
 
     public static void RunAll(ref TestRunner r)
     {
+        if (LocalApic.Virt != 0) r.Run("smp: the local APIC's registers are mapped uncached (PCD and PWT)", &ApicMappedUncached);
         if (LocalApic.Virt != 0) r.Run("smp: the local APIC timer ticks on every CPU", &TimerTicksEverywhere);
         if (Smp.Online < 2) return;
-        r.Run("smp: every CPU online with its own index, GS area, stack and guard page", &EveryCpuHasItsOwn);
+        r.Run("smp: every CPU online with its own index, per-CPU area, stack and guard page", &EveryCpuHasItsOwn);
         r.Run("smp: Cpu.Kick of each CPU runs its request handler on that CPU", &IpiRoundTrip);
         r.Run("smp: lock xadd from every CPU at once loses no increment", &AtomicAddsFromEveryCpu);
+    }
+
+    /// <summary>The device mapping Smp.Start made: one 4 KiB page at the MADT's address, cache
+    /// disabled and write-through in the entry (x86-64's 8-byte, i386's 4-byte legacy or 8-byte
+    /// PAE), and the ID register read through it is this CPU's.</summary>
+    private static void ApicMappedUncached(ref TestContext t)
+    {
+        t.Equal((ulong)KernelAddressSpace.Translate(LocalApic.Virt, out Translation tr), (ulong)Status.Ok, "the APIC's page is mapped");
+        t.Equal(tr.Phys.Value, LocalApic.Phys, "it maps the MADT's local APIC address");
+        t.Check(tr.Size == MappingSize.Size4KiB, "one 4 KiB page");
+        t.Check((tr.Flags & PageFlags.CacheDisable) != 0, "PCD set");
+        t.Check((tr.Flags & PageFlags.WriteThrough) != 0, "PWT set");
+        t.Equal(LocalApic.Id, PerCpus.Current->ApicId, "the ID register read through the mapping is this CPU's");
     }
 
     private struct Seen
@@ -58,10 +73,10 @@ internal static unsafe class SmpTests
         for (int i = 0; i < Smp.Online; i++)
         {
             ulong top = PerCpus.StackTopOf(i);
-            t.Equal((ulong)seen[i].Index, (ulong)i, "the index GS gives on the CPU that ran share i");
-            t.Equal(seen[i].Area, (ulong)PerCpus.Area(i), "the GS area of CPU i is area i");
+            t.Equal((ulong)seen[i].Index, (ulong)i, "the index the per-CPU register gives on the CPU that ran share i");
+            t.Equal(seen[i].Area, (ulong)PerCpus.Area(i), "the per-CPU area of CPU i is area i");
             t.Equal((ulong)seen[i].LibraryIndex, (ulong)i, "the library's Cpu.Current on CPU i");
-            t.Check(seen[i].StackPointer < top && seen[i].StackPointer >= top - KernelStack.Size, "RSP lies in CPU i's own stack");
+            t.Check(seen[i].StackPointer < top && seen[i].StackPointer >= top - KernelStack.Size, "the stack pointer lies in CPU i's own stack");
             t.Equal(seen[i].ApicId, PerCpus.Area(i)->ApicId, "the APIC that answered is CPU i's");
             for (int j = 0; j < i; j++) t.Check(seen[j].ApicId != seen[i].ApicId, "APIC ids differ");
             ulong guard = i == 0 ? KernelStack.Guard : PerCpus.Area(i)->StackGuard;
@@ -70,8 +85,8 @@ internal static unsafe class SmpTests
             t.Check(KernelAddressSpace.Translate(top - PageSize.Bytes, out Translation _) == Status.Ok, "the stack's top page is mapped");
             w.Str(" cpu ");
             w.Dec((ulong)i);
-            w.Str(" rsp ");
-            w.Hex(seen[i].StackPointer, 16);
+            w.Str(" sp ");
+            w.Hex(seen[i].StackPointer, PerCpus.AddressDigits);
         }
         w.Line();
         s_seen = null;
@@ -79,7 +94,7 @@ internal static unsafe class SmpTests
 
     /// <summary>Cpu.Kick of a host call to each other CPU: the kernel's IPI hook interrupts it,
     /// its vector-240 handler runs Cpu.ServiceRequests there, and the host-call handler counts
-    /// on the CPU it ran on (GS).</summary>
+    /// on the CPU it ran on (the per-CPU register).</summary>
     private static void IpiRoundTrip(ref TestContext t)
     {
         for (int i = 1; i < Smp.Online; i++)
@@ -92,7 +107,7 @@ internal static unsafe class SmpTests
             while (Volatile.Read(ref cpu->HostCalls) == calls && Arch.Rdtsc() < deadline) Arch.Pause();
             t.Equal((ulong)(Volatile.Read(ref cpu->HostCalls) - calls), 1, "the host-call handler ran once on the target");
             t.Equal((ulong)(Volatile.Read(ref cpu->IpisTaken) - ipis), 1, "one request IPI reached the target");
-            t.Equal((ulong)Volatile.Read(ref cpu->IpiSeenOnCpu), (ulong)i, "GS inside the IPI handler was the target's");
+            t.Equal((ulong)Volatile.Read(ref cpu->IpiSeenOnCpu), (ulong)i, "the per-CPU register inside the IPI handler was the target's");
         }
         int self = PerCpus.Current->HostCalls;
         Cpu.Kick(1UL, CpuRequest.HostCall);

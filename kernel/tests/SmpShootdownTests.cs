@@ -59,7 +59,7 @@ internal static unsafe class SmpShootdownTests
             return;
         }
         *(ulong*)Platform.DirectMap.ToVirt(pfn.ToAddr().Value) = Pattern;
-        ulong va = KernelAddressSpace.TestWindow + 0x40_0000;
+        ulong va = KernelAddressSpace.SmpTestPage;
         // A neighbour in the same page table stays mapped throughout, so no table page is freed
         // while CPU 1 may still hold a translation through it.
         Map(ref t, va + PageSize.Bytes, keep);

@@ -4,10 +4,12 @@ using SharpMM.Diagnostics;
 namespace SharpMM.Kernel;
 
 /// <summary>
-/// Finds the CPUs in the ACPI MADT (the library's <see cref="AcpiParser"/>) while the boot
-/// stub's tables still map all of [0, 4 GiB) through the direct map: the BIOS area and the
-/// firmware's reserved ranges, where the tables live, are not in the kernel's own tables.
-/// Prints one line, e.g.
+/// Finds the CPUs in the ACPI MADT (the library's <see cref="AcpiParser"/>) through a view of
+/// physical memory the architecture supplies: on x86-64 the boot stub's identity map of
+/// [0, 4 GiB) (BootIdentityView, before the physical boot: the BIOS area and the firmware's
+/// reserved ranges, where the tables live, are not in the kernel's own tables); on i386 the
+/// kernel's physical-mapping window after the switch (AcpiWindowView: the tables may lie above
+/// the 896 MiB the direct map reaches). Prints one line, e.g.
 /// <code>
 ///   acpi: RSDP at 0x000f5a30, MADT: 4 processors (4 enabled, APIC ids 0 1 2 3), local APIC 0xfee00000, 1 I/O APIC at 0xfec00000
 ///   acpi: no MADT (RSDT checksum): one CPU
@@ -24,24 +26,12 @@ internal static unsafe class CpuDiscovery
     /// <summary>The MADT (valid when <see cref="Found"/>).</summary>
     public static ref Madt Madt => ref s_madt;
 
-    /// <summary>The boot stub's direct map: [0, 4 GiB) is mapped, nothing above is looked at.</summary>
-    private readonly struct BootView : IPhysicalView
-    {
-        private const ulong Limit = 4UL << 30;
-
-        public byte* Map(ulong phys, ulong byteCount) =>
-            phys >= PageZeroEnd && phys < Limit && byteCount <= Limit - phys ? Platform.DirectMap.ToVirt(phys) : null;
-
-        private const ulong PageZeroEnd = 4096;
-    }
-
     /// <summary>Reads the MADT and prints what it lists. The EBDA is taken to start where the
     /// loader's low RAM ends (Multiboot mem_lower): the BIOS data area's pointer to it lies in
     /// page 0, which the boot tables leave unmapped so that null dereferences fault.</summary>
-    public static void Discover(ref LoaderInfo loader)
+    public static void Discover<TView>(ref LoaderInfo loader, ref TView view) where TView : struct, IPhysicalView
     {
         TextWriter<SerialSink> w = Log.Writer();
-        BootView view = default;
         MultibootInfo* mb = loader.Multiboot;
         ulong ebda = (mb->Flags & MultibootInfo.FlagMemory) != 0 ? (ulong)mb->MemLowerKiB << 10 : 0;
         Status s = AcpiParser.FindRsdp(ref view, ebda, out ulong rsdp, out string reason);

@@ -8,7 +8,7 @@ namespace SharpMM.Kernel;
 /// <see cref="Smp.Start"/>): the exception stubs' dispatcher hands them here.
 /// <code>
 ///   239  LAPIC timer      counts a tick on this CPU, EOI
-///   240  request IPI      EOI, counts it, notes the CPU it ran on (GS), then Cpu.ServiceRequests
+///   240  request IPI      EOI, counts it, notes the CPU it ran on (per-CPU register), then Cpu.ServiceRequests
 ///                         (the library's cross-CPU requests: TLB shootdown, cache drains); also
 ///                         wakes a CPU halted in its idle loop, which then looks at its mailbox
 ///                         (<see cref="Smp.RunOn"/>)
