@@ -13,7 +13,9 @@ public struct PcpConfig
 {
     /// <summary>Frames moved per refill or drain.</summary>
     public uint Batch;
-    /// <summary>Drain when the cache holds more than this; 0 turns the cache off.</summary>
+    /// <summary>The least high of a cache (Linux's high_min): every CPU's cache drains when it
+    /// holds more than its own high, which starts here and tunes itself between this and
+    /// <see cref="BuddyAllocator.PcpHighMax"/>; 0 turns the cache off.</summary>
     public uint High;
 
     /// <summary>Batch 63, high 378.</summary>
@@ -55,8 +57,10 @@ public struct PcpConfig
 /// <see cref="Cpu.Online"/> before other CPUs call in, as Linux patches its lock prefixes out on
 /// one CPU). When an allocation fails with several CPUs online, the allocator takes the frames of
 /// its own caches and asks every other CPU in turn for theirs (<see cref="CpuRequest.DrainPageCaches"/>),
-/// then retries once. The allocator must not move while other CPUs use it (it lives in static or
-/// native memory). <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
+/// then retries once. Each cache's high tunes itself at refills and drains (Linux 6.7's pcp high
+/// auto-tuning: see <see cref="TuneHighOnDrain"/> and docs/physical-memory.md). The allocator must not move after Init (it lives in static or native
+/// memory): other CPUs reach it through a pointer, and zones without a cache point at a record
+/// inside it. <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
 /// see every CPU's caches and are for quiescent moments (boot, tests, after a run).
 ///
 /// Not done here: watermarks/reclaim, migrate types, compaction.
@@ -79,12 +83,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // with one add rather than a sign extension and a multiply.
     private nint _userZoneOffset, _freeHintOffset;
     private bool _initialised;
-    // Every CPU's order-0 cache of every zone (Zone.PcpIndex + cpu).
-    private PcpCacheArray _pcp;
-    // Where a CPU answering a drain request puts its cached frames, per zone (one request at a
-    // time: PageCacheDrain serialises them).
-    private fixed uint _mailbox[ZoneLayout.MaxZones * Zone.PcpCapacity];
+    // Frames in each zone's mailbox (Zone.PcpMailbox; one request at a time: PageCacheDrain
+    // serialises them).
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
+    // Bytes of the per-CPU caches' metadata run.
+    private ulong _pcpBytes;
+    // The record every zone without a cache points at (Zone.Pcp): count 0, never written.
+    private PcpCache _noCache;
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -118,7 +123,6 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             zone.EndPfn = layout.EndPfn(z);
             zone.PcpHigh = pcp.High;
             zone.PcpBatch = pcp.Batch;
-            zone.PcpIndex = z * Cpu.MaxCpus;
             zone.Lock.Init(LockRank.Zone);
             ulong lo = ulong.MaxValue, hi = 0;
             for (int i = 0; i < ram.Length; i++)
@@ -141,7 +145,61 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
-        for (int i = 0; i < ZoneLayout.MaxZones * Cpu.MaxCpus; i++) _pcp[i] = default;
+        // One run of metadata, 64-aligned, for every zone with a cache: first every CPU's cache
+        // record of each such zone
+        // (a cache line each), then per zone the stacks, sized by the zone (a stack of
+        // PcpCapacity frames for every CPU of every zone would be megabytes, too much for a small
+        // machine whose zones could never use it), and the mailbox. Stacks are whole cache
+        // lines, so no two CPUs' stacks share one.
+        // A zone has a cache when caches are on and it has more frames than the least high (a
+        // cache could hold all of a smaller zone without ever draining, and its stacks would take
+        // more metadata than a few frames of RAM hold). A zone without one points at the
+        // allocator's one always-empty record, which nothing writes: the inline path reads its
+        // count (0) and goes on to the lists, whatever CPUs are online.
+        _noCache = default;
+        PcpCache* noCache = (PcpCache*)Unsafe.AsPointer(ref _noCache);
+        ulong runBytes = 0;
+        int cached = 0;
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            if (pcp.High == 0 || zone.PresentFrames <= pcp.High)
+            {
+                zone.PcpHigh = 0;
+                zone.PcpBatch = 0;
+                zone.Pcp = noCache;
+                continue;
+            }
+            cached++;
+            ulong stack = zone.PresentFrames >> 3;
+            if (stack < pcp.High + 1) stack = pcp.High + 1;
+            if (stack > Zone.PcpCapacity) stack = Zone.PcpCapacity;
+            stack = (stack + 15) & ~15UL;
+            zone.PcpStack = (uint)stack;
+            runBytes += PcpZoneBytes(stack);
+        }
+        byte* run = null;
+        if (cached != 0 && meta.AllocateMetadata(runBytes, 64, out run, out _) != Status.Ok) return Status.OutOfMemory;
+        _pcpBytes = runBytes;
+        uint* stacks = (uint*)(run + cached * Cpu.MaxCpus * sizeof(PcpCache));
+        PcpCache* records = (PcpCache*)run;
+        for (int z = 0; z < _zoneCount; z++)
+        {
+            ref Zone zone = ref _zones[z];
+            if (zone.PcpStack == 0) continue;
+            long stack = zone.PcpStack;
+            zone.Pcp = records;
+            records += Cpu.MaxCpus;
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+            {
+                PcpCache* c = zone.Pcp + cpu;
+                *c = default;
+                c->High = pcp.High;
+                c->Frames = stacks + cpu * stack;
+            }
+            zone.PcpMailbox = stacks + Cpu.MaxCpus * stack;
+            stacks += (Cpu.MaxCpus + 1) * stack;
+        }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
         Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
         _initialised = true;
@@ -173,11 +231,19 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// <summary>The zone layout.</summary>
     public readonly ZoneLayout Layout => _layout;
 
+    /// <summary>Metadata bytes taken at Init for the per-CPU caches: their records, stacks and
+    /// drain mailboxes.</summary>
+    public readonly ulong PcpBytes => _pcpBytes;
+
+    // One zone's share of the run: a record per CPU, a stack per CPU and the mailbox.
+    private static ulong PcpZoneBytes(ulong stack) => (ulong)(Cpu.MaxCpus * sizeof(PcpCache)) + (Cpu.MaxCpus + 1) * stack * sizeof(uint);
+
     /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
     public readonly uint CachedFrames(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CachedFrames index out of range", (ulong)cpu);
-        return Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[zone].PcpIndex + cpu].Count));
+        ref readonly Zone z = ref _zones[zone];
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].Count);
     }
 
     /// <summary>Frames in every CPU's cache of zone <paramref name="zone"/> (a snapshot).</summary>
@@ -332,26 +398,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private static bool LockZone(ref Zone zone)
     {
         if (Cpu.Online <= 1) return false;
-        if (!zone.Lock.TryAcquire()) LockZoneContended(ref zone);
+        zone.Lock.Acquire();
         return true;
-    }
-
-    // The zone lock is taken by whichever waiting CPU finds it free (test and test-and-set on
-    // the ticket lock's TryAcquire), not in ticket order: a lock is held for one batch and is
-    // wanted again 63 operations later, and a ticket handed to a CPU that is not running (a
-    // preempted hosted thread, a vCPU) would stall every CPU behind it: with two threads on a
-    // busy two-core machine W5 spent nearly all its time waiting for such tickets.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void LockZoneContended(ref Zone zone)
-    {
-        ulong start = Cpu.Ticks;
-        do
-        {
-            Cpu.Relax();
-        }
-        while (!zone.Lock.TryAcquire());
-        zone.Lock.Stats.Contended++;
-        zone.Lock.Stats.SpinTicks += Cpu.Ticks - start;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -360,10 +408,22 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (locked) zone.Lock.Release();
     }
 
-    // The current CPU's cache of the zone; CPU 0's while one CPU is online, as on the inline paths
-    // (a thread of the host that calls itself another CPU then still uses one cache).
-    [MethodImpl(MethodImplOptions.AggressiveInlining), UnscopedRef]
-    private ref PcpCache CacheOf(ref Zone zone) => ref Unsafe.Add(ref _pcp[0], zone.PcpIndex + (Cpu.Online <= 1 ? 0 : Cpu.Current));
+    // The one-CPU rule, here only: while one CPU is online, CPU 0's cache serves every caller (a
+    // thread of the host that calls itself another CPU then still uses one cache), with no lock
+    // and no Busy flag (drain requests come only from other CPUs; the host raises Cpu.Online
+    // before other CPUs call in). The inline paths test OneCpuOnline and then use *zone.Pcp,
+    // which is CacheOf's answer in that case: calling CacheOf there would read Cpu.Online again
+    // (a volatile read the compiler does not merge).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool OneCpuOnline() => Cpu.Online <= 1;
+
+    // The index of the cache the current CPU uses (see OneCpuOnline).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CacheCpu() => OneCpuOnline() ? 0 : Cpu.Current;
+
+    // The current CPU's cache of the zone (see OneCpuOnline).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref PcpCache CacheOf(ref Zone zone) => ref zone.Pcp[CacheCpu()];
 
     // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
@@ -411,12 +471,18 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return p;
     }
 
-    // Moves a batch from the lists to the cache (the caller has entered it).
+    // Fills the empty cache from the lists (the caller has entered it): a batch, twice as much
+    // on each further refill of a streak with no drain between (a burst of allocations), never
+    // more than the cache's high. A zone under its low watermark first puts the high back to
+    // the least (see TuneHighOnDrain).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool RefillPcp<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
         bool locked = LockZone(ref zone);
-        uint n = c.Count, end = n + zone.PcpBatch;
+        uint streak = c.RefillStreak < PcpMaxStreak ? c.RefillStreak : PcpMaxStreak;
+        uint want = zone.PcpBatch << (int)streak;
+        if (want > c.High) want = c.High;
+        uint n = c.Count, end = n + want;
         for (; n < end; n++)
         {
             uint p = AllocFromLists(ref zone, a, 0);
@@ -424,9 +490,48 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             *a.Info(p) = FrameInfo.Make(FrameState.PerCpu, 0);
             c.Frames[n] = p;
         }
+        if (CheckShort(ref zone)) c.High = zone.PcpHigh;
         UnlockZone(ref zone, locked);
+        c.RefilledSinceDrain += n - c.Count;
+        c.RefillStreak++;
+        c.DrainStreak = 0;
+        c.DrainedSinceRefill = 0;
         c.Count = n;
         return n != 0;
+    }
+
+    // Refills and drains of a streak grow up to 2^5 = 32 batches.
+    private const uint PcpMaxStreak = 5;
+
+    /// <summary>
+    /// The most a CPU's cache of <paramref name="zone"/> may hold before it drains (Linux's
+    /// high_max): an eighth of the zone's managed frames shared among the CPUs online, at least
+    /// the zone's <see cref="Zone.PcpHigh"/> and at most what the cache's stack holds less one.
+    /// </summary>
+    public static uint PcpHighMax(in Zone zone)
+    {
+        int online = Cpu.Online < 1 ? 1 : Cpu.Online;
+        ulong share = (zone.ManagedFrames >> 3) / (ulong)online;
+        if (zone.PcpStack != 0 && share > zone.PcpStack - 1) share = zone.PcpStack - 1;
+        return share < zone.PcpHigh ? zone.PcpHigh : (uint)share;
+    }
+
+    // Below a 64th of its managed frames on its lists a zone is short (Linux's low watermark):
+    // a cache that refills or drains then goes back to the least high, and no cache's high grows
+    // (Zone.PcpShort). Under the zone lock.
+    private static bool CheckShort(ref Zone zone)
+    {
+        bool isShort = zone.BuddyFreeFrames < zone.ManagedFrames >> 6;
+        Volatile.Write(ref zone.PcpShort, isShort ? 1 : 0);
+        return isShort;
+    }
+
+    /// <summary>CPU <paramref name="cpu"/>'s high for zone <paramref name="zone"/> now (a snapshot).</summary>
+    public readonly uint CacheHigh(int zone, int cpu)
+    {
+        if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CacheHigh index out of range", (ulong)cpu);
+        ref readonly Zone z = ref _zones[zone];
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].High);
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -461,13 +566,14 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             var a = new DenseAddressing(in zone);
             uint p;
-            // Inline only while one CPU is online: CPU 0's cache, no lock, no drain requests
-            // (only other CPUs send them). With several CPUs every request goes to AllocateSlow,
-            // which finds the current CPU's cache: finding the CPU is a call through the host's
-            // hook, which here would slow the one-CPU path by half (registers kept across it).
-            if (Cpu.Online <= 1)
+            // Inline only while one CPU is online (OneCpuOnline: CPU 0's cache, no lock, no drain
+            // requests). With several CPUs every request goes to AllocateSlow, which finds the
+            // current CPU's cache: finding the CPU is a call (the kernel's hook; hosted, a thread
+            // static read through the runtime's TLS), which here would slow the one-CPU path by
+            // half (registers kept across it).
+            if (OneCpuOnline())
             {
-                ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+                ref PcpCache c = ref *zone.Pcp;
                 // The count first (it is 0 whenever the cache is off, so the test predicts well
                 // where orders are mixed), then the order: see FreeChecked.
                 uint count = c.Count;
@@ -510,7 +616,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             }
             // Out of memory on the lists: the CPUs' caches may hold what is missing (all of it,
             // for an order-0 request; the buddies that would merge, for a larger one).
-            if (attempt == 0 && (Cpu.Online <= 1 || DrainAllCpus() == 0)) break;
+            // (With one CPU online an order-0 request found its cache empty, but a larger one may
+            // need the buddies of what the cache holds: up to PcpHighMax frames.)
+            if (attempt == 0 && (OneCpuOnline() ? DrainCurrentCpu() : DrainAllCpus()) == 0) break;
         }
         return (ulong)Status.OutOfMemory << 32;
     }
@@ -578,13 +686,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if (high != 0 && order == 0)
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
-            // One CPU online: CPU 0's cache, inline (see AllocateFrom).
-            if (Cpu.Online > 1) return FreeToSharedCache(ref zone, a, p);
-            ref PcpCache c = ref Unsafe.Add(ref _pcp[0], zone.PcpIndex);
+            // One CPU online: CPU 0's cache, inline (see OneCpuOnline and AllocateFrom).
+            if (!OneCpuOnline()) return FreeToSharedCache(ref zone, a, p);
+            ref PcpCache c = ref *zone.Pcp;
             uint count = c.Count;
             c.Frames[count] = p;
             c.Count = ++count;
-            if (count > high) DrainBatch(ref zone, ref c, a);
+            if (count > c.High) DrainBatch(ref zone, ref c, a);
             return Status.Ok;
         }
         if (Cpu.Online <= 1) FreeToLists(ref zone, a, p, order);
@@ -601,7 +709,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         uint count = c.Count;
         c.Frames[count] = p;
         c.Count = ++count;
-        if (count > zone.PcpHigh) DrainBatch(ref zone, ref c, a);
+        if (count > c.High) DrainBatch(ref zone, ref c, a);
         Leave(ref c);
         return Status.Ok;
     }
@@ -642,18 +750,58 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return Status.NotAllocated;
     }
 
-    // Returns the oldest batch (the bottom of the stack) to the lists (the caller has entered
-    // the cache).
+    // The cache went over its high (the caller has entered it). First the high tunes itself;
+    // if the cache is still over it, frames from the top of the stack go back to the lists: a
+    // batch, twice as much on each further drain of a streak with no refill between, and at
+    // least down to the high (which pressure may just have cut). The top, not the oldest frames
+    // at the bottom: taking those meant moving the rest of the stack down after every drain,
+    // O(count) per drain, quadratic in a burst of frees once the high has grown to thousands.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DrainBatch<TA>(ref Zone zone, ref PcpCache c, TA a) where TA : struct, IFrameAddressing
     {
-        uint count = c.Count, batch = zone.PcpBatch < count ? zone.PcpBatch : count;
+        TuneHighOnDrain(in zone, ref c);
+        uint count = c.Count;
+        if (count <= c.High) return;
         bool locked = LockZone(ref zone);
-        for (uint i = 0; i < batch; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
+        if (CheckShort(ref zone)) c.High = zone.PcpHigh;
+        uint streak = c.DrainStreak < PcpMaxStreak ? c.DrainStreak : PcpMaxStreak;
+        uint n = zone.PcpBatch << (int)streak;
+        if (count - c.High > n) n = count - c.High;
+        if (n > count) n = count;
+        uint rest = count - n;
+        for (uint i = rest; i < count; i++) FreeToLists(ref zone, a, c.Frames[i], 0);
         UnlockZone(ref zone, locked);
-        uint rest = count - batch;
-        for (uint i = 0; i < rest; i++) c.Frames[i] = c.Frames[i + batch];
         c.Count = rest;
+        c.DrainStreak++;
+        c.RefillStreak = 0;
+        c.DrainedSinceRefill += n;
+    }
+
+    // Linux 6.7's pcp high auto-tuning, at a drain: frees that follow allocations (frames were
+    // refilled since the last drain) raise the high by what was refilled, up to PcpHighMax, so
+    // that the next such burst stays in the cache; frees that keep draining with no allocation
+    // (more than twice the high since the last refill) lower it by an eighth, down to the
+    // zone's least. Only the owner runs this: no lock, no atomic.
+    private static void TuneHighOnDrain(in Zone zone, ref PcpCache c)
+    {
+        uint high = c.High, min = zone.PcpHigh;
+        if (c.RefilledSinceDrain != 0)
+        {
+            if (Volatile.Read(ref Unsafe.AsRef(in zone.PcpShort)) == 0)
+            {
+                uint max = PcpHighMax(in zone);
+                ulong raised = (ulong)high + c.RefilledSinceDrain;
+                high = raised > max ? max : (uint)raised;
+            }
+            c.RefilledSinceDrain = 0;
+        }
+        else if (c.DrainedSinceRefill > 2 * high)
+        {
+            uint lowered = high - high / 8;
+            high = lowered < min ? min : lowered;
+            c.DrainedSinceRefill = 0;
+        }
+        c.High = high;
     }
 
     // Returns one cache's frames to the zone's lists; how many.
@@ -678,7 +826,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref _pcp[zone.PcpIndex + cpu]);
+            if (zone.PcpStack == 0) continue;
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref zone.Pcp[cpu]);
         }
     }
 
@@ -686,13 +835,15 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public ulong DrainCurrentCpu()
     {
         ulong n = 0;
-        int cpu = Cpu.Online <= 1 ? 0 : Cpu.Current;   // as CacheOf
+        int cpu = CacheCpu();
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
-            ref PcpCache c = ref _pcp[zone.PcpIndex + cpu];
+            if (zone.PcpStack == 0) continue;
+            ref PcpCache c = ref zone.Pcp[cpu];
             Enter(ref c);
             n += DrainCache(ref zone, ref c);
+            ShrinkToLeast(in zone, ref c);
             Leave(ref c);
         }
         return n;
@@ -719,10 +870,21 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return n;
     }
 
+    // A drain on demand (memory ran out) also forgets what the cache learnt: its high goes back
+    // to the zone's least, and the streaks start over.
+    private static void ShrinkToLeast(in Zone zone, ref PcpCache c)
+    {
+        c.High = zone.PcpHigh;
+        c.RefilledSinceDrain = 0;
+        c.RefillStreak = 0;
+        c.DrainStreak = 0;
+        c.DrainedSinceRefill = 0;
+    }
+
     private readonly bool HasCachedFrames(int cpu)
     {
         for (int z = 0; z < _zoneCount; z++)
-            if (Volatile.Read(ref Unsafe.AsRef(in _pcp[_zones[z].PcpIndex + cpu].Count)) != 0) return true;
+            if (_zones[z].PcpStack != 0 && Volatile.Read(ref _zones[z].Pcp[cpu].Count) != 0) return true;
         return false;
     }
 
@@ -737,7 +899,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             if (count == 0) continue;
             ref Zone zone = ref _zones[z];
             bool locked = LockZone(ref zone);
-            for (uint i = 0; i < count; i++) FreeToLists(ref zone, a, _mailbox[z * Zone.PcpCapacity + (int)i], 0);
+            for (uint i = 0; i < count; i++) FreeToLists(ref zone, a, zone.PcpMailbox[i], 0);
             UnlockZone(ref zone, locked);
             _mailboxCount[z] = 0;
             n += count;
@@ -753,7 +915,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         int cpu = Cpu.Current;
         for (int z = 0; z < _zoneCount; z++)
         {
-            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            if (_zones[z].PcpStack == 0) continue;
+            ref PcpCache c = ref _zones[z].Pcp[cpu];
             if (Volatile.Read(ref c.Busy) != 0)
             {
                 c.DrainPending = 1;
@@ -762,11 +925,14 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         }
         for (int z = 0; z < _zoneCount; z++)
         {
-            ref PcpCache c = ref _pcp[_zones[z].PcpIndex + cpu];
+            if (_zones[z].PcpStack == 0) continue;
+            ref PcpCache c = ref _zones[z].Pcp[cpu];
             uint count = c.Count;
-            for (uint i = 0; i < count; i++) _mailbox[z * Zone.PcpCapacity + (int)i] = c.Frames[i];
+            uint* mailbox = _zones[z].PcpMailbox;
+            for (uint i = 0; i < count; i++) mailbox[i] = c.Frames[i];
             _mailboxCount[z] = count;
             c.Count = 0;
+            ShrinkToLeast(in _zones[z], ref c);
         }
         PageCacheDrain.Answered();
     }
@@ -842,10 +1008,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
                 free += n << (int)o;
             }
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+            if (zone.PcpStack == 0 && (zone.Pcp->Count != 0 || zone.Pcp->High != 0 || zone.Pcp->Busy != 0)) Panic.Fail("buddy: the always-empty per-CPU record of a zone without a cache was written", (ulong)z);
+            for (int cpu = 0; cpu < Cpu.MaxCpus && zone.PcpStack != 0; cpu++)
             {
-                PcpCache* c = (PcpCache*)Unsafe.AsPointer(ref Unsafe.AsRef(in _pcp[zone.PcpIndex + cpu]));
-                if (c->Count > zone.PcpHigh) Panic.Fail("buddy: per-CPU cache above its high mark", c->Count);
+                PcpCache* c = zone.Pcp + cpu;
+                // The count may sit above the high for a while (pressure cuts the high at a
+                // refill; the next free drains), never above what the stack holds.
+                if (zone.PcpStack == 0 ? c->Count != 0 : c->Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c->Count);
+                // (A zone smaller than the least high keeps the least: its stack holds every
+                // frame it has.)
+                if (zone.PcpStack != 0 && (c->High < zone.PcpHigh || (c->High >= zone.PcpStack && c->High != zone.PcpHigh)))
+                    Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c->High);
                 if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
                 for (uint i = 0; i < c->Count; i++)
                 {

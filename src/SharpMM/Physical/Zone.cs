@@ -8,16 +8,20 @@ namespace SharpMM.Physical;
 /// One zone of the buddy allocator: per-order free lists (heads are frame numbers; links live in
 /// the frame descriptors), a bit per non-empty list, counters, and the settings of the order-0
 /// per-CPU caches in front (Linux's per_cpu_pages: one <see cref="PcpCache"/> per CPU, refilled
-/// from the lists <see cref="PcpBatch"/> frames at a time and drained by a batch when it exceeds
-/// <see cref="PcpHigh"/>; the caches live in the allocator, at <see cref="PcpIndex"/>).
+/// from the lists and drained back in multiples of <see cref="PcpBatch"/> frames when it exceeds
+/// its own high, which starts at <see cref="PcpHigh"/>; the caches are at <see cref="Pcp"/>).
 /// <see cref="Lock"/> protects the lists, the pair bits of the zone's frames, and the counters.
 /// </summary>
 public unsafe struct Zone
 {
     /// <summary>Orders 0..10.</summary>
     public const int Orders = 11;
-    /// <summary>Capacity of the per-CPU cache array (high watermark + 1 must fit).</summary>
-    public const int PcpCapacity = 512;
+    /// <summary>The most frames a per-CPU stack is made to hold (<see cref="PcpStack"/> is at
+    /// most this): the largest high a CPU's cache may tune itself to is one less (a free pushes
+    /// before it compares with the high). Twice the 4096 frames a burst of W5 allocates, so that
+    /// a CPU whose high has grown keeps a whole burst (a smaller stack sent half of every burst
+    /// through the zone lock whatever the high said).</summary>
+    public const int PcpCapacity = 8192;
 
     /// <summary>What the zone is.</summary>
     public ZoneKind Kind;
@@ -36,13 +40,27 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>Index of CPU 0's cache of this zone among the allocator's per-CPU caches (CPU
-    /// n's is PcpIndex + n).</summary>
-    public int PcpIndex;
-    /// <summary>Drain above this many frames; 0 disables the cache.</summary>
+    /// <summary>CPU 0's cache of this zone (CPU n's is Pcp + n): <see cref="Cpu.MaxCpus"/>
+    /// caches taken from the metadata at Init, 64-byte aligned so that no two CPUs' caches share
+    /// a cache line (the allocator itself is only as aligned as its host makes it). A zone
+    /// without a cache (<see cref="PcpStack"/> 0: caches off, or no more frames than the least
+    /// high) points at the allocator's one always-empty record instead, which nothing writes.</summary>
+    public PcpCache* Pcp;
+    /// <summary>The least high of a CPU's cache (high_min: where every cache starts and where
+    /// pressure puts it back); 0 disables the cache. Each cache's own high
+    /// (<see cref="PcpCache.High"/>) tunes itself between this and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
     public uint PcpHigh;
     /// <summary>Frames moved per refill or drain.</summary>
     public uint PcpBatch;
+    /// <summary>Frames each CPU's stack of this zone holds (<see cref="PcpCache.Frames"/>): an
+    /// eighth of the zone's present frames (what <see cref="BuddyAllocator.PcpHighMax"/> allows
+    /// one CPU), at least <see cref="PcpHigh"/> + 1 and at most <see cref="PcpCapacity"/>,
+    /// rounded up to whole cache lines; 0 for a zone without a cache (caches off, or no more
+    /// frames than the least high: its <see cref="PcpHigh"/> is 0 too).</summary>
+    public uint PcpStack;
+    /// <summary>Where a CPU answering a drain request puts this zone's cached frames
+    /// (<see cref="PcpStack"/> entries; one request at a time, see PageCacheDrain).</summary>
+    public uint* PcpMailbox;
     /// <summary>Biased links base when the zone's metadata is one packed run, else null
     /// (see <see cref="FrameMap.TryDenseRun"/>).</summary>
     public FrameLinks* DenseLinks;
@@ -64,6 +82,10 @@ public unsafe struct Zone
     public fixed uint Head[Orders];
     /// <summary>Free blocks per order.</summary>
     public fixed ulong Blocks[Orders];
+    /// <summary>1 when the lists were under the low watermark at the last refill or drain of a
+    /// per-CPU cache (set under the lock, read without it by the tuning of the caches' highs,
+    /// which then do not grow).</summary>
+    public int PcpShort;
     private fixed byte _lockedEnd[64];
 
     /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
@@ -84,30 +106,41 @@ public unsafe struct Zone
 
 /// <summary>
 /// One CPU's order-0 cache of one zone: a stack of frames (state PerCpu) only that CPU pushes and
-/// pops, with no lock and no atomic instruction. Its own cache lines (the size is a multiple of
-/// 64 bytes), so CPUs do not share lines through their caches.
+/// pops, with no lock and no atomic instruction. Its own cache line (64 bytes, 64-aligned, the
+/// stack's storage apart, one run per zone), so CPUs do not share lines through their caches.
 /// <para><see cref="Busy"/> is set while the owner changes the stack; a drain request that
 /// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
 /// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 2112)]
+/// <para>The fields after <see cref="DrainPending"/> tune <see cref="High"/> (Linux 6.7's pcp high
+/// auto-tuning); only the owner changes them, on a refill or a drain, never on the fast path.</para>
+[StructLayout(LayoutKind.Sequential, Size = 64)]
 public unsafe struct PcpCache
 {
     /// <summary>Frames in the stack.</summary>
     public uint Count;
+    /// <summary>Drain when the stack holds more than this: between the zone's
+    /// <see cref="Zone.PcpHigh"/> and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
+    public uint High;
     /// <summary>1 while the owner changes the stack.</summary>
     public int Busy;
     /// <summary>1 when a drain request arrived while the stack was busy.</summary>
     public int DrainPending;
-    /// <summary>The stack of order-0 frame numbers.</summary>
-    public fixed uint Frames[Zone.PcpCapacity];
-}
-
-/// <summary>Inline storage for every CPU's cache of every zone (zone z, CPU n at z * MaxCpus + n).</summary>
-[InlineArray(ZoneLayout.MaxZones * Cpu.MaxCpus)]
-public struct PcpCacheArray
-{
-    private PcpCache _first;
+    /// <summary>Frames refilled since the last drain: a drain that finds some is a burst of
+    /// frees that follows a burst of allocations, which raises <see cref="High"/> by as many.</summary>
+    public uint RefilledSinceDrain;
+    /// <summary>Refills since the last drain: each refill of a streak takes twice the previous
+    /// one (up to 32 batches, and never more than <see cref="High"/>).</summary>
+    public uint RefillStreak;
+    /// <summary>Drains since the last refill: each drain of a streak returns twice the previous
+    /// one (up to 32 batches).</summary>
+    public uint DrainStreak;
+    /// <summary>Frames drained since the last refill: frees that dominate with no allocation;
+    /// past twice <see cref="High"/> they lower it by an eighth.</summary>
+    public uint DrainedSinceRefill;
+    /// <summary>The stack of order-0 frame numbers (<see cref="Zone.PcpStack"/> entries, taken
+    /// from the metadata at Init and sized by the zone: null for a zone with no RAM).</summary>
+    public uint* Frames;
 }
 
 /// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>

@@ -49,7 +49,8 @@ public unsafe class PhysicalMemoryTests
             if (r.Owner == ReservedFor.FrameMetadata) metadata += frames;
         }
         Assert.Equal(512UL, kernel);
-        Assert.Equal((pm.Buddy.Map.MetadataBytes + 4095) / 4096 + 1, metadata); // + the low-memory bitmaps' page
+        // The frame table and the per-CPU caches, + the low-memory bitmaps' page.
+        Assert.Equal((pm.Buddy.Map.MetadataBytes + pm.Buddy.PcpBytes + 4095) / 4096 + 1, metadata);
         Assert.Equal(reservedAbove1M, kernel + metadata);
         Assert.Equal(pm.PresentFrames, pm.Buddy.ManagedFrames + pm.LowFrames + reservedAbove1M);
         Assert.Equal(pm.Buddy.ManagedFrames, pm.HandedOverFrames);

@@ -1,0 +1,109 @@
+using SharpMM.Addressing;
+using SharpMM.Concurrency;
+using SharpMM.Hosted;
+using SharpMM.Physical;
+using SharpMM.Tests.Concurrency;
+using Xunit;
+
+namespace SharpMM.Tests.Physical;
+
+/// <summary>
+/// What lets the page allocator scale over CPUs: every CPU's cache on cache lines of its own, and
+/// a cache whose high has grown keeps a whole burst, so that CPUs allocating and freeing in
+/// bursts stop taking the zone lock. In the CPU collection: the largest high depends on the CPUs
+/// online.
+/// </summary>
+[Collection(CpuCollection.Name)]
+public sealed unsafe class PcpScalingTests
+{
+    private const ulong Base = 4096;
+    private const int Burst = 4096;   // a W5 round
+
+    [Fact]
+    public void EveryCpusCache_AndStack_StartOnACacheLineOfItsOwn()
+    {
+        using var f = BuddyFixture.Flat(Base, 65536, pcp: true);
+        Zone zone = f.B.GetZone(0);
+        for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+        {
+            PcpCache* c = zone.Pcp + cpu;
+            Assert.True((ulong)c % 64 == 0, $"CPU {cpu}'s cache record at {(ulong)c:x} is not 64-byte aligned");
+            Assert.True((ulong)c->Frames % 64 == 0, $"CPU {cpu}'s stack at {(ulong)c->Frames:x} is not 64-byte aligned");
+        }
+        Assert.Equal(0u, zone.PcpStack % 16);   // a stack is whole cache lines
+        Assert.Equal(64, sizeof(PcpCache));
+    }
+
+    [Fact]
+    public void TheStack_HoldsWhatTheLargestHighAllows()
+    {
+        // 131072 frames: an eighth is 16384, beyond the stack's capacity.
+        using var f = BuddyFixture.Flat(Base, 131072, pcp: true);
+        Zone zone = f.B.GetZone(0);
+        Assert.Equal((uint)Zone.PcpCapacity, zone.PcpStack);
+        Assert.Equal((uint)Zone.PcpCapacity - 1, BuddyAllocator.PcpHighMax(zone));
+        Assert.True(Zone.PcpCapacity > Burst, "a stack holds a whole burst");
+    }
+
+    [Fact]
+    public void AZoneNoLargerThanTheLeastHigh_HasNoCache_AndServesOrder0FromItsLists()
+    {
+        using var f = BuddyFixture.Flat(Base, 256, pcp: true);   // 256 <= 378
+        Zone zone = f.B.GetZone(0);
+        Assert.Equal(0u, zone.PcpStack);
+        Assert.Equal(0u, zone.PcpHigh);
+        Assert.Equal(0UL, f.B.PcpBytes);
+        var held = new System.Collections.Generic.List<Pfn>();
+        for (int i = 0; i < 256; i++) { Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p)); held.Add(p); }
+        Assert.Equal(Status.OutOfMemory, f.B.Allocate(0, out _));
+        foreach (Pfn p in held) Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        Assert.Equal(0u, f.B.CachedFrames(0, 0));
+        Assert.Equal(1UL, f.BlocksAt(0, 8));   // every frame back on the lists, merged
+        f.B.Validate();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TwoCpus_InBurstsOf4096_StopTakingTheZoneLock_OnceTheirHighsHaveGrown(bool crossFrees)
+    {
+        // Each CPU allocates a burst, then frees one (its own, or, after a barrier, the other
+        // CPU's: every free crosses CPUs). The first rounds refill, drain and grow the highs;
+        // after them every round is served by the caches alone.
+        using var f = BuddyFixture.Flat(Base, 131072, pcp: true);
+        BuddyAllocator* b = f.Buddy;
+        var barrier = new CpuBarrier(2);
+        var batches = new uint[2][] { new uint[Burst], new uint[Burst] };
+        ulong warm = 0, after = 0;
+        uint[] highs = new uint[2];
+        HostedCpus.Run(2, cpu =>
+        {
+            uint[] mine = batches[cpu], freed = crossFrees ? batches[1 - cpu] : mine;
+            for (int round = 0; round < 8; round++)
+            {
+                if (round == 3)
+                {
+                    barrier.SignalAndWait();
+                    if (cpu == 0) warm = b->ZoneLockStats(0).Acquisitions;
+                    barrier.SignalAndWait();
+                }
+                for (int i = 0; i < Burst; i++)
+                {
+                    Assert.Equal(Status.Ok, b->Allocate(0, out Pfn p));
+                    mine[i] = (uint)p.Value;
+                }
+                barrier.SignalAndWait();
+                for (int i = 0; i < Burst; i++) Assert.Equal(Status.Ok, b->Free(Pfn.New(freed[i]), 0));
+                barrier.SignalAndWait();
+            }
+            highs[cpu] = b->CacheHigh(0, cpu);
+            if (cpu == 0) after = b->ZoneLockStats(0).Acquisitions;
+        });
+        Assert.True(warm > 0, "the first rounds refilled the caches under the zone lock");
+        Assert.Equal(warm, after);
+        for (int cpu = 0; cpu < 2; cpu++) Assert.True(highs[cpu] >= Burst, $"CPU {cpu}'s high grew to {highs[cpu]}, below a burst");
+        f.B.Drain();
+        f.B.Validate();
+        Assert.Equal(131072UL, f.B.FreeFrames);
+    }
+}
