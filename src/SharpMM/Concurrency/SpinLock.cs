@@ -48,12 +48,13 @@ public struct SpinLock
         Stats.Acquisitions++;
     }
 
-    /// <summary>Takes the lock if it is free; false (nothing changed) otherwise.</summary>
+    /// <summary>Takes the lock if it is free; false (nothing changed) otherwise. Allowed while
+    /// holding locks of the same or a higher rank (it never waits: <see cref="LockOrder.TryTaking"/>).</summary>
     public bool TryAcquire()
     {
         uint serving = Volatile.Read(ref _serving);
         if (Volatile.Read(ref _next) != serving) return false;
-        if (LockOrder.Checking) LockOrder.Taking(_rank);
+        if (LockOrder.Checking) LockOrder.TryTaking(_rank);
         if (Interlocked.CompareExchange(ref _next, serving + 1, serving) != serving)
         {
             if (LockOrder.Checking) LockOrder.Released(_rank);

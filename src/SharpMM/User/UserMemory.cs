@@ -43,8 +43,9 @@ namespace SharpMM.User;
 /// Broken invariants panic naming them. Multi-step operations roll back: a fork that runs out
 /// of memory destroys the half-made child (the parent keeps its pages, now copy-on-write).
 ///
-/// Several CPUs: every operation holds the space's lock and the manager's table lock
-/// (UserMemory.Locking.cs); changes reach the other CPUs running the space through
+/// Several CPUs: every operation holds the space's lock and the space's table lock, and the
+/// lock of the state spaces share for its whole run or, on the fault path, for the steps that
+/// touch it (UserMemory.Locking.cs): faults in different spaces run at the same time; changes reach the other CPUs running the space through
 /// <see cref="TlbShootdown"/> before the operation returns and before its locks are released.
 ///
 /// Not done: paging out shared (MAP_SHARED) anonymous
@@ -83,15 +84,19 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private ulong _userFrames;
     private PersistentRegion* _region;
     private ulong _lastIdentity;
-    // (UserMemory.Locking.cs) The page tables of every space, the user frames' words, the swap slots, the frame
-    // allocator's user pages, the registry and the clock's hand, the counters.
-    private SpinLock _tablesLock;
-    // The CPU (index + 1) holding _tablesLock, 0 for none, and how many times it entered it.
-    private int _tablesHolder, _tablesDepth;
-    // (UserMemory.Locking.cs) Frames and table pages this operation let go of, freed only once
-    // no TLB can reach them (after the shootdown): heads of two lists, page number + 1, 0 for
-    // empty. User frames link through their frame-table word's Slot, tables through entry 0.
-    private ulong _deferredFrames, _deferredTables;
+    // (UserMemory.Locking.cs) What spaces share: the user frames' words, the swap slots, the
+    // user frame count, the registry and the clock's hand, the counters and identities, the
+    // persistent region, the deferred user frames and the flush policy's counters.
+    private SpinLock _sharedLock;
+    // The CPU (index + 1) holding _sharedLock, 0 for none, and how many times it entered it.
+    private int _sharedHolder, _sharedDepth;
+    // (under _sharedLock) User frames whose last mapping went, freed once no operation that
+    // dropped mappings is still before its flush (_dropsInFlight of them): page number + 1,
+    // linked through the frame-table word's Slot, 0 for empty.
+    private ulong _deferredFrames;
+    private int _dropsInFlight;
+    // (under _sharedLock) Lock statistics of destroyed spaces.
+    private LockStats _retiredTableStats, _retiredSpaceStats;
 
 
     /// <summary>
@@ -109,7 +114,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _table = new UserFrames(frames.Map);
         _slots = slots;
         _policy = FlushPolicy.Default;
-        _tablesLock.Init(LockRank.PageTables);
+        _sharedLock.Init(LockRank.UserFrames);
         ResidentLimit = ulong.MaxValue;
         ReclaimBatch = 32;
         if (slots.Count != 0 && slots.First + slots.Count > SwapEntry<TFormat>.MaxSlots)
@@ -187,13 +192,15 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
         batch.Ignore(ref _policy);   // it runs on no CPU
-        FreeDeferred();
+        FreeDeferred(space);
         space->FreeTables(ref Frames);
         if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
         int slot = space->RegistryIndex;
         if ((uint)slot >= MaxSpaces || _spaces[slot] != (ulong)space) Panic.Fail("user memory: destroyed space is not registered", (ulong)slot);
         _spaces[slot] = 0;
         _spaceCount--;
+        _retiredTableStats.Add(space->TableLock.Stats);
+        _retiredSpaceStats.Add(space->Lock.Stats);
         space->RegistryIndex = -1;
         if (_region != null && _region->Owner == space) _region->Owner = null;
         return Status.Ok;
@@ -390,7 +397,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (!TFormat.IsPresent(e)) continue;
                     // A private page stays read-only while its region has no owner (see the fault path).
                     bool exclusive = v.Kind == VmaKind.Device
-                        || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1 && (!v.IsPrivate || v.Identity != 0);
+                        || SoleMapping(TFormat.Address(0, e) >> PageSize.Shift) && (!v.IsPrivate || v.Identity != 0);
                     ulong ne;
                     // Replaced atomically, with the Accessed and Dirty bits of the entry replaced:
                     // a CPU's walk may set them until then.
@@ -479,7 +486,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     batch.Add(p, PageGlobality.NotGlobal);
                     space->ResidentPages--;
                     MappingEvents.Unmapped(p, TFormat.Address(0, e) >> PageSize.Shift);
-                    if (kind != VmaKind.Device) DropFrame(TFormat.Address(0, e) >> PageSize.Shift);
+                    if (kind != VmaKind.Device) DropFrame(space, TFormat.Address(0, e) >> PageSize.Shift);
                 }
                 else
                 {
@@ -491,28 +498,20 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
     }
 
-    // Drops one mapping of a user frame; the last one frees it (and its cached slot).
-    private void DropFrame(ulong pfn)
-    {
-        ref UserFrame f = ref _table[pfn];
-        if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
-        if (--f.Refs != 0) return;
-        if (f.HasSlot) _slots.Release(f.Slot);
-        // Freed by FreeDeferred after the flush: until then another CPU may still reach the
-        // frame through its TLB, and must find the page as it was.
-        if (pfn >= uint.MaxValue) Panic.Fail("user memory: a frame number too large for the deferred list", pfn);
-        f = default;
-        f.Slot = (uint)_deferredFrames;
-        _deferredFrames = pfn + 1;
-        _userFrames--;
-    }
-
     // A frame for a user page: under the resident limit, reclaiming first when at it, and again
     // when the allocator is empty. Return: Ok; OutOfMemory (nothing left to reclaim).
     private Status AllocateUserFrame<TArch>(ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
     {
+        EnterShared();
+        Status s = AllocateUserFrameShared(ref arch, out pfn);
+        LeaveShared();
+        return s;
+    }
+
+    private Status AllocateUserFrameShared<TArch>(ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
+    {
         pfn = 0;
-        if (_userFrames >= ResidentLimit && Reclaim(ReclaimBatch, ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
+        if (_userFrames >= ResidentLimit && ReclaimWaiting(ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
         for (int attempt = 0; ; attempt++)
         {
             Status s = _high.Allocate(out Pfn p);
@@ -528,9 +527,29 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 _userFrames++;
                 return Status.Ok;
             }
-            if (attempt >= 2 || Reclaim(ReclaimBatch, ref arch) == 0) return Status.OutOfMemory;
+            if (attempt >= 2 || ReclaimWaiting(ref arch) == 0) return Status.OutOfMemory;
         }
     }
+
+    // Reclaim for an allocation (shared lock held): when nothing could be freed because the
+    // spaces that hold pages were busy (another CPU holds their table locks, and may be waiting
+    // for the shared lock this CPU holds), lets the shared lock go a moment and tries again, a
+    // bounded number of times; a CPU that holds the shared lock from further out cannot let it
+    // go and takes the first answer.
+    private ulong ReclaimWaiting<TArch>(ref TArch arch) where TArch : struct, IArchHooks
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            ulong freed = ReclaimLocked(ReclaimBatch, ref arch, out int busy);
+            if (freed != 0 || busy == 0 || _sharedDepth != 1 || attempt >= MaxReclaimRetries) return freed;
+            LeaveShared();
+            Cpu.Relax();
+            EnterShared();
+        }
+    }
+
+    // How often an allocation tries the clock again when it found the spaces busy.
+    private const int MaxReclaimRetries = 1000;
 
     // The leaf table for va, reclaiming when the allocator is empty. (A reclaim may free
     // tables, any table handle taken before it included.) A failed attempt's tables are shot
@@ -543,7 +562,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         for (int attempt = 0; s == Status.OutOfMemory && attempt < 2; attempt++)
         {
             Finish(space, ref batch, ref arch);
-            if (Reclaim(ReclaimBatch, ref arch) == 0) break;
+            EnterShared();
+            ulong freed = ReclaimWaiting(ref arch);
+            LeaveShared();
+            if (freed == 0) break;
             s = EnsureLeafTableLater(space, va, ref batch, out table);
         }
         return s;
@@ -577,9 +599,11 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!batch.IsEmpty)
         {
             if (!onlyAdded) TlbShootdown.Send(space->ActiveCpus, in batch);
+            EnterShared();   // the flush policy's counters
             if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
             else batch.Ignore(ref _policy);
+            LeaveShared();
         }
-        FreeDeferred();
+        FreeDeferred(space);
     }
 }
