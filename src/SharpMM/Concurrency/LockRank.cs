@@ -57,4 +57,20 @@ public static class LockNames
         _ => "unranked",
     };
 
+    /// <summary>The rank's name as a JSON member (snake_case, as every JSON name of the project).</summary>
+    public static string JsonName(LockRank rank) => rank switch
+    {
+        LockRank.AddressSpace => "address_space",
+        LockRank.PageTables => "page_tables",
+        LockRank.KernelVirtual => "kernel_virtual",
+        LockRank.SlabCache => "slab_cache",
+        LockRank.HeapPages => "heap_pages",
+        LockRank.Zone => "zone",
+        LockRank.FramePool => "frame_pool",
+        LockRank.UserFrames => "user_frames",
+        LockRank.FrameTable => "frame_table",
+        LockRank.Shootdown => "shootdown",
+        LockRank.Diagnostics => "diagnostics",
+        _ => "unranked",
+    };
 }

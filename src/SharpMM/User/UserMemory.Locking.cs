@@ -62,6 +62,20 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
     }
 
+    /// <summary>Adds this manager's locks to <paramref name="report"/>: the address-space and
+    /// page-table locks of every space it has had (registered now or destroyed), and its shared
+    /// lock.</summary>
+    public void AddLockStats(ref LockReport report)
+    {
+        EnterShared();
+        ulong spaces = _retiredSpaces;
+        for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) spaces++;
+        LeaveShared();
+        report.Add(LockRank.AddressSpace, spaces, SpaceLockStats);
+        report.Add(LockRank.PageTables, spaces, TableLockStats);
+        report.Add(LockRank.UserFrames, 1, _sharedLock.Stats);
+    }
+
     /// <summary>Statistics of the lock over the state spaces share.</summary>
     public readonly LockStats SharedLockStats => _sharedLock.Stats;
 

@@ -97,6 +97,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private int _dropsInFlight;
     // (under _sharedLock) Lock statistics of destroyed spaces.
     private LockStats _retiredTableStats, _retiredSpaceStats;
+    private ulong _retiredSpaces;
 
 
     /// <summary>
@@ -201,6 +202,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _spaceCount--;
         _retiredTableStats.Add(space->TableLock.Stats);
         _retiredSpaceStats.Add(space->Lock.Stats);
+        _retiredSpaces++;
         space->RegistryIndex = -1;
         if (_region != null && _region->Owner == space) _region->Owner = null;
         return Status.Ok;

@@ -55,6 +55,9 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         return Status.Ok;
     }
 
+    /// <summary>Adds <see cref="Lock"/> to <paramref name="report"/>.</summary>
+    public readonly void AddLockStats(ref LockReport report) => report.Add(LockRank.KernelVirtual, 1, Lock.Stats);
+
     /// <summary>Pages currently backing vmalloc areas.</summary>
     public readonly ulong VmallocPages => _vmallocPages;
     /// <summary>The flush counters.</summary>
