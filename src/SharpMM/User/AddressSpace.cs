@@ -82,6 +82,9 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     // (under TableLock) This space dropped mappings of user frames since its last flush: it is
     // one of the operations the user frames' deferred frees wait for (UserMemory.DropFrame).
     internal bool DropsInFlight;
+    // (under TableLock) How this space's changes are flushed, and the counts
+    // (UserMemory.FlushCounters sums them).
+    internal FlushPolicy Flushes;
     // A bit per CPU whose CR3 holds this space (Linux's mm_cpumask), set before the CR3 load
     // and cleared after the load away from it: a superset of the CPUs that may cache its
     // translations. Written with atomics only.
@@ -113,6 +116,7 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         RegistryIndex = -1;
         Lock.Init(LockRank.AddressSpace);
         TableLock.Init(LockRank.PageTables);
+        Flushes = FlushPolicy.Default;
         Status s = Mapper<TFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out _tables);
         if (s != Status.Ok) return s;
         TablePages = 1;

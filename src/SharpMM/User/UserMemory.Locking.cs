@@ -10,11 +10,12 @@ namespace SharpMM.User;
 //   space->Lock        rank AddressSpace   one per space: its regions, brk; held by every
 //                                          operation on the space, faults included
 //   space->TableLock   rank PageTables     one per space: its tables and page counts, the
-//                                          tables it frees after the flush
+//                                          tables it frees after the flush, its flush counts
 //   _sharedLock        rank UserFrames     one per manager: what spaces share (user frames'
 //                                          words, swap slots, the frame allocator's user pages
 //                                          count, the registry, the clock's hand, counters,
 //                                          the persistent region, deferred user frames)
+
 //
 // Every public operation is a body (XxxLocked) run by a wrapper that takes the space's lock and
 // its table lock; all three locks may be entered again by the CPU that holds them, so one

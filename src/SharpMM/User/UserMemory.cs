@@ -76,7 +76,6 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private HighPages _high;
     private UserFrames _table;
     private StoreSlots _slots;
-    private FlushPolicy _policy;
     private fixed ulong _spaces[MaxSpaces];
     private int _spaceCount;
     private int _handSpace;
@@ -86,7 +85,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private ulong _lastIdentity;
     // (UserMemory.Locking.cs) What spaces share: the user frames' words, the swap slots, the
     // user frame count, the registry and the clock's hand, the counters and identities, the
-    // persistent region, the deferred user frames and the flush policy's counters.
+    // persistent region, the deferred user frames, the destroyed spaces' statistics.
     private SpinLock _sharedLock;
     // The CPU (index + 1) holding _sharedLock, 0 for none, and how many times it entered it.
     private int _sharedHolder, _sharedDepth;
@@ -98,6 +97,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     // (under _sharedLock) Lock statistics of destroyed spaces.
     private LockStats _retiredTableStats, _retiredSpaceStats;
     private ulong _retiredSpaces;
+    // (under _sharedLock) Flush counters of destroyed spaces.
+    private FlushCounters _retiredFlushes;
 
 
     /// <summary>
@@ -114,7 +115,6 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _dm = dm;
         _table = new UserFrames(frames.Map);
         _slots = slots;
-        _policy = FlushPolicy.Default;
         _sharedLock.Init(LockRank.UserFrames);
         ResidentLimit = ulong.MaxValue;
         ReclaimBatch = 32;
@@ -140,8 +140,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public readonly UserFrames FrameTable => _table;
     /// <summary>The swap slots.</summary>
     public readonly StoreSlots Slots => _slots;
-    /// <summary>The TLB flush counters.</summary>
-    public readonly FlushCounters FlushCounters => _policy.Counters;
+    /// <summary>The TLB flush counters: every registered space's and the destroyed spaces'.</summary>
+    public FlushCounters FlushCounters
+    {
+        get
+        {
+            EnterShared();
+            FlushCounters total = _retiredFlushes;
+            for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) total.Add(in SpaceAt(i)->Flushes.Counters);
+            LeaveShared();
+            return total;
+        }
+    }
     /// <summary>User frames in RAM now (each counted once, however many spaces map it).</summary>
     public readonly ulong UserFrames => _userFrames;
     /// <summary>Registered address spaces.</summary>
@@ -192,7 +202,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!space->IsLive || IsActive(space, ref arch) || space->ActiveCpus != 0) return Status.InvalidArgument;
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
-        batch.Ignore(ref _policy);   // it runs on no CPU
+        batch.Ignore(ref space->Flushes);   // it runs on no CPU
         FreeDeferred(space);
         space->FreeTables(ref Frames);
         if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
@@ -203,6 +213,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _retiredTableStats.Add(space->TableLock.Stats);
         _retiredSpaceStats.Add(space->Lock.Stats);
         _retiredSpaces++;
+        _retiredFlushes.Add(in space->Flushes.Counters);
         space->RegistryIndex = -1;
         if (_region != null && _region->Owner == space) _region->Owner = null;
         return Status.Ok;
@@ -601,10 +612,8 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!batch.IsEmpty)
         {
             if (!onlyAdded) TlbShootdown.Send(space->ActiveCpus, in batch);
-            EnterShared();   // the flush policy's counters
-            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
-            else batch.Ignore(ref _policy);
-            LeaveShared();
+            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref space->Flushes);
+            else batch.Ignore(ref space->Flushes);
         }
         FreeDeferred(space);
     }
