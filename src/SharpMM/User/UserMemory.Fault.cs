@@ -29,12 +29,11 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (bytes > PageSize.Bytes - (va & PageSize.OffsetMask)) return Status.InvalidArgument;
         Status s = ResolveUserFrame(space, va, toUser, ref arch, out ulong pfn);
         if (s != Status.Ok) return s;
-        bool high = _high.IsHigh(pfn);
-        byte* page = high ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        byte* page = MapPage(pfn);
         byte* at = page + (va & PageSize.OffsetMask);
         if (toUser) MemoryOps.Copy(at, kernel, bytes);
         else MemoryOps.Copy(kernel, at, bytes);
-        if (high) _high.Unmap(page);
+        EndPage(pfn, page);
         return Status.Ok;
     }
 

@@ -14,7 +14,8 @@ namespace SharpMM.User;
 //   _sharedLock        rank UserFrames     one per manager: what spaces share (user frames'
 //                                          words, swap slots, the frame allocator's user pages
 //                                          count, the registry, the clock's hand, counters,
-//                                          the persistent region, deferred user frames)
+//                                          the persistent region, deferred user frames,
+//                                          HighMem pages' temporary mappings)
 
 //
 // Every public operation is a body (XxxLocked) run by a wrapper that takes the space's lock and

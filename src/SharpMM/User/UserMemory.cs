@@ -585,14 +585,23 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     // A user page's bytes: in the direct map, or (HighMem) in a temporary mapping that
-    // EndPage ends. Every MapPage is paired with an EndPage before the call returns.
+    // EndPage ends. Every MapPage is paired with an EndPage before the call returns. The
+    // temporary mappings (kmap's window) are shared by every space: a HighMem page is mapped
+    // under the shared lock, held until its EndPage.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly byte* MapPage(ulong pfn) => _high.IsHigh(pfn) ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+    private byte* MapPage(ulong pfn)
+    {
+        if (!_high.IsHigh(pfn)) return (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        EnterShared();
+        return _high.Map(pfn);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void EndPage(ulong pfn, byte* page)
+    private void EndPage(ulong pfn, byte* page)
     {
-        if (_high.IsHigh(pfn)) _high.Unmap(page);
+        if (!_high.IsHigh(pfn)) return;
+        _high.Unmap(page);
+        LeaveShared();
     }
 
     /// <summary>True when <paramref name="space"/> is the one CR3 holds.</summary>
