@@ -1,5 +1,6 @@
 using System.Runtime;
 using SharpMM.Boot;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Heap;
 
@@ -117,6 +118,9 @@ internal static unsafe class KernelMain
             HeapReport.WriteLeaks(ref w, in PhysicalBoot.Heap.Pages);
             HeapReport.WriteEvents(ref w, in PhysicalBoot.Heap.Pages);
         }
+        w.Line();
+        LockReport locks = KernelLocks.Collect();
+        locks.WriteText(ref w);
         runner.PrintSummary();
         QemuExit.Exit(runner.Failed == 0 ? ExitCode.Success : ExitCode.TestsFailed);
     }

@@ -104,6 +104,7 @@ internal unsafe struct LiveUserMemory
     {
         if (Memory.SpaceCount != 0) KernelPanic.Fail("user machine: destroyed with live address spaces", (ulong)Memory.SpaceCount);
         if (Memory.UserFrames != 0) KernelPanic.Fail("user machine: user frames left after every space went", Memory.UserFrames);
+        KernelLocks.RetireUserMemory(ref Memory);
         KernelFrames kf = default;
         ulong area = _area;
         if (VmallocLargeMapper.Vm.Vfree(area, ref kf, ref KernelAddressSpace.Hooks) != Status.Ok)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
 using SharpMM.Boot;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Heap;
 using SharpMM.Physical;
@@ -103,8 +104,8 @@ internal static unsafe class PhysicalBoot
     }
 
     /// <summary>The boot report as one JSON line, "SHARPMM-JSON {...}": `sharpmm boot --json`'s
-    /// members, the heap's, and "cpus", the CPUs online (kmain stage 2 prints it once the other
-    /// CPUs are up).</summary>
+    /// members, the heap's, "locks" (the kernel's lock statistics so far, KernelLocks) and
+    /// "cpus", the CPUs online (kmain stage 2 prints it once the other CPUs are up).</summary>
     public static void WriteJson(int cpus)
     {
         TextWriter<SerialSink> w = Log.Writer();
@@ -113,6 +114,8 @@ internal static unsafe class PhysicalBoot
         j.BeginObject(ref w);
         BootReport.WriteJsonMembers(ref j, ref w, in s_memory);
         HeapReport.WriteJson(ref j, ref w, in s_heap.Pages);
+        LockReport locks = KernelLocks.Collect();
+        locks.WriteJson(ref j, ref w);
         j.Number(ref w, "cpus", (ulong)cpus);
         j.EndObject(ref w);
         w.Line();

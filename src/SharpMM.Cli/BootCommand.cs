@@ -75,6 +75,8 @@ internal static unsafe class BootCommand
         t.Str("boot sequence took "); t.Dec(bootUs); t.Line(" us");
         t.Line();
         heap.WriteText(ref t);
+        t.Line();
+        heap.WriteLocks(ref t, in *machine.Memory);
         Console.Out.Write(t.Sink.Text.ToString());
         return ExitCode.Done;
     }
@@ -157,6 +159,8 @@ internal static unsafe class BootCommand
         BootReport.WriteText(ref t, in *boot.Machine.Memory);
         t.Line();
         heap.WriteText(ref t);
+        t.Line();
+        heap.WriteLocks(ref t, in *boot.Machine.Memory);
         Console.Out.Write(t.Sink.Text.ToString());
         if (exit != ExitCode.Done) Console.Error.WriteLine($"sharpmm: {boot.FailedChecks} checks of the {boot.Layout.Name} boot sequence failed (see CHECK FAILED above)");
         return exit;

@@ -19,6 +19,9 @@ namespace SharpMM.Cli;
 /// 4 GiB on the i386 kernel without PAE), and per zone its name, spanned frames and present frames
 /// (with the i386 zones when the banner names the i386 kernel). A line with "cpus" (the kernel's
 /// CPUs online) must also agree with the log: 1 plus one "smp: cpu N online" line per other CPU.
+/// A line with "locks" (the kernel's lock statistics by kind) must be consistent: every kind
+/// contended at most as often as acquired, and some lock acquired; --require-locks (kernel/test.sh)
+/// makes a line without it a failure (logs of kernels from before it have none).
 /// Prints one line per check; exit 0 when all agree, 1 when one differs, 2 when the log is not
 /// usable (no SHARPMM-JSON line, or one that is not the boot report).
 /// </summary>
@@ -37,16 +40,18 @@ internal static unsafe class CheckKernelLogCommand
     {
         var log = new Argument<FileInfo>("LOG") { Description = "A kernel serial log (kernel/build/logs/*.log, or qemu --log FILE)." };
         var json = CliOptions.Json();
+        var requireLocks = new Option<bool>("--require-locks") { Description = "Fail when the SHARPMM-JSON line has no \"locks\" object (the kernel's lock statistics)." };
         var c = new Command("check-kernel-log",
             "Boot the map a kernel serial log shows, hosted, and check that present frames and zones equal what the kernel reported " +
             "on its SHARPMM-JSON line. Exit status 1 when a count differs.");
         c.Arguments.Add(log);
         c.Options.Add(json);
-        c.SetAction(r => Run(r.GetValue(log)!.ToString(), r.GetValue(json)));
+        c.Options.Add(requireLocks);
+        c.SetAction(r => Run(r.GetValue(log)!.ToString(), r.GetValue(json), r.GetValue(requireLocks)));
         return c;
     }
 
-    private static int Run(string path, bool json)
+    private static int Run(string path, bool json, bool requireLocks)
     {
         string text = Encoding.ASCII.GetString(InputFile.ReadAll(path, MaxLogBytes, "a kernel log"));
         string? jsonLine = text.Split('\n').Select(l => l.TrimEnd('\r')).LastOrDefault(l => l.StartsWith(Marker, StringComparison.Ordinal));
@@ -113,6 +118,8 @@ internal static unsafe class CheckKernelLogCommand
             int online = 1 + text.Split('\n').Count(l => l.StartsWith("smp: cpu ", StringComparison.Ordinal) && l.Contains(" online, APIC id ", StringComparison.Ordinal));
             checks.Add(new("cpus online", cpus.GetRawText(), online.ToString()));
         }
+        if (kernel.TryGetProperty("locks", out JsonElement locks)) checks.AddRange(LockChecks(path, locks));
+        else if (requireLocks) checks.Add(new("locks", "absent", "present"));
         int failures = checks.Count(c => !c.Ok);
         if (json)
         {
@@ -125,6 +132,32 @@ internal static unsafe class CheckKernelLogCommand
         }
         else foreach (var c in checks) Console.WriteLine($"{(c.Ok ? "ok  " : "FAIL")} {c.What}: kernel {c.Kernel}, hosted {c.Hosted}");
         return failures == 0 ? ExitCode.Done : ExitCode.Failed;
+    }
+
+    // The "locks" object: {"KIND":{"locks":N,"acquisitions":N,"contended":N,"spin_ticks":N},...}.
+    // Each kind contended at most as often as acquired; some lock acquired (the boot allocates).
+    private static IEnumerable<Check> LockChecks(string path, JsonElement locks)
+    {
+        if (locks.ValueKind != JsonValueKind.Object) throw new UsageException($"{path}: the {Marker.Trim()} line's 'locks' is not an object");
+        ulong acquired = 0;
+        var checks = new List<Check>();
+        foreach (JsonProperty kind in locks.EnumerateObject())
+        {
+            ulong a = LockFigure(path, kind, "acquisitions"), c = LockFigure(path, kind, "contended");
+            LockFigure(path, kind, "locks");
+            LockFigure(path, kind, "spin_ticks");
+            acquired += a;
+            checks.Add(new($"locks {kind.Name}: contended <= acquisitions", c <= a ? "yes" : $"no ({c} > {a})", "yes"));
+        }
+        checks.Add(new("locks: some lock acquired", acquired > 0 ? "yes" : "no", "yes"));
+        return checks;
+    }
+
+    private static ulong LockFigure(string path, JsonProperty kind, string name)
+    {
+        if (kind.Value.ValueKind != JsonValueKind.Object || !kind.Value.TryGetProperty(name, out JsonElement v) || !v.TryGetUInt64(out ulong n))
+            throw new UsageException($"{path}: the {Marker.Trim()} line's lock kind '{kind.Name}' has no count '{name}'");
+        return n;
     }
 
     // A member of the report as text; a report without it is not the boot report.

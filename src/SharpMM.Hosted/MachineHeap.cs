@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using SharpMM.Boot;
+using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Heap;
 using SharpMM.Physical;
@@ -47,6 +48,18 @@ public sealed unsafe class MachineHeap : IDisposable
         w.Line();
         HeapReport.WriteLeaks(ref w, in Heap->Pages);
         HeapReport.WriteEvents(ref w, in Heap->Pages);
+    }
+
+    /// <summary>The lock table (<see cref="LockReport"/>) of the boot's allocators and the heap:
+    /// the zone locks, the low-memory pool's, the heap's page lists and slab caches. One CPU:
+    /// nothing is contended, and the zone locks are not taken while one CPU is online.</summary>
+    public void WriteLocks(ref TextWriter<StringSink> w, in PhysicalMemory pm)
+    {
+        LockReport r = default;
+        pm.Buddy.AddLockStats(ref r);
+        pm.LowMemory.AddLockStats(ref r);
+        if (Heap != null) Heap->Pages.AddLockStats(ref r);
+        r.WriteText(ref w);
     }
 
     /// <summary>The boot report's JSON with the heap's members (the leak report in debug mode),

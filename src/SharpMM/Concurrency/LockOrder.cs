@@ -50,6 +50,18 @@ public static unsafe class LockOrder
         held.Ranks[held.Depth++] = (byte)rank;
     }
 
+    /// <summary>Called before a try-lock of <paramref name="rank"/> by the current CPU: recorded
+    /// as held, but not checked against the order, since a try-lock never waits and so cannot
+    /// close a cycle of waiters (Linux's lockdep treats trylocks alike). A later waiting
+    /// acquisition is still checked against it.</summary>
+    public static void TryTaking(LockRank rank)
+    {
+        if (rank == LockRank.None) Panic.Fail("lock: taken before Init gave it a rank");
+        ref HeldLocks held = ref Held();
+        if (held.Depth == MaxHeld) Panic.Fail("lock order: more locks held at once than LockOrder.MaxHeld", (ulong)rank);
+        held.Ranks[held.Depth++] = (byte)rank;
+    }
+
     /// <summary>Called when the current CPU releases a lock of <paramref name="rank"/>.</summary>
     public static void Released(LockRank rank)
     {

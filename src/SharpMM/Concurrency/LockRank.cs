@@ -11,8 +11,14 @@ public enum LockRank : byte
     None = 0,
     /// <summary>An address space's regions (Linux's mmap_lock): region changes and faults.</summary>
     AddressSpace = 10,
-    /// <summary>An address space's page tables (Linux's page_table_lock).</summary>
+    /// <summary>An address space's page tables (Linux's page_table_lock), one per space. Never
+    /// two taken by waiting: a CPU that holds one takes another space's only with a try-lock
+    /// (reclaim skips a busy space, as Linux's shrinkers do), or a space no other CPU knows yet
+    /// (fork's child).</summary>
     PageTables = 20,
+    /// <summary>User memory's state shared between spaces: user frames' mapping counts, swap
+    /// slots, the registry and the clock's hand, the counters.</summary>
+    UserFrames = 25,
     /// <summary>The kernel's virtual address ranges (vmalloc, device mappings).</summary>
     KernelVirtual = 30,
     /// <summary>A slab cache's shared lists (partial, full, empty slabs).</summary>
@@ -39,12 +45,30 @@ public static class LockNames
     {
         LockRank.AddressSpace => "address-space",
         LockRank.PageTables => "page-tables",
+        LockRank.UserFrames => "user-frames",
         LockRank.KernelVirtual => "kernel-virtual",
         LockRank.SlabCache => "slab-cache",
         LockRank.HeapPages => "heap-pages",
         LockRank.Zone => "zone",
         LockRank.FramePool => "frame-pool",
         LockRank.FrameTable => "frame-table",
+        LockRank.Shootdown => "shootdown",
+        LockRank.Diagnostics => "diagnostics",
+        _ => "unranked",
+    };
+
+    /// <summary>The rank's name as a JSON member (snake_case, as every JSON name of the project).</summary>
+    public static string JsonName(LockRank rank) => rank switch
+    {
+        LockRank.AddressSpace => "address_space",
+        LockRank.PageTables => "page_tables",
+        LockRank.KernelVirtual => "kernel_virtual",
+        LockRank.SlabCache => "slab_cache",
+        LockRank.HeapPages => "heap_pages",
+        LockRank.Zone => "zone",
+        LockRank.FramePool => "frame_pool",
+        LockRank.UserFrames => "user_frames",
+        LockRank.FrameTable => "frame_table",
         LockRank.Shootdown => "shootdown",
         LockRank.Diagnostics => "diagnostics",
         _ => "unranked",

@@ -58,12 +58,13 @@ public struct SpinLock
 
     /// <summary>Takes the lock if it is free; false (nothing changed) otherwise. For a caller
     /// that does something else when the lock is busy; a caller that would only spin calls
-    /// <see cref="Acquire"/>.</summary>
+    /// <see cref="Acquire"/>. Allowed while holding locks of the same or a higher rank (it never
+    /// waits: <see cref="LockOrder.TryTaking"/>).</summary>
     public bool TryAcquire()
     {
         Cpu.Interleave(InterleavingPoint.LockAcquire);
         if (Volatile.Read(ref _held) != 0) return false;
-        if (LockOrder.Checking) LockOrder.Taking(_rank);
+        if (LockOrder.Checking) LockOrder.TryTaking(_rank);
         if (Interlocked.CompareExchange(ref _held, 1, 0) != 0)
         {
             if (LockOrder.Checking) LockOrder.Released(_rank);

@@ -159,6 +159,21 @@ public unsafe struct HeapPages
     }
     /// <summary>The page lock's statistics.</summary>
     public readonly LockStats LockStats => _lock.Stats;
+
+    /// <summary>Adds the heap's locks to <paramref name="report"/>: its page lists' lock and
+    /// every slab cache's, summed.</summary>
+    public readonly void AddLockStats(ref LockReport report)
+    {
+        report.Add(LockRank.HeapPages, 1, _lock.Stats);
+        LockStats caches = default;
+        ulong count = 0;
+        for (SlabCache* c = _firstCache; c != null; c = c->NextCache)
+        {
+            caches.Add(c->LockStats);
+            count++;
+        }
+        report.Add(LockRank.SlabCache, count, caches);
+    }
     /// <summary>Slab descriptors in use.</summary>
     public readonly ulong Descriptors => _descriptors.SlotsUsed;
     /// <summary>Pages of heap metadata: descriptor pages, debug state (the owner words are

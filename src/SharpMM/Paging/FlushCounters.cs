@@ -20,4 +20,15 @@ public struct FlushCounters
 
     // Everything else: flushes through FlushPolicy.Apply and the pages they invalidated.
     internal ulong BatchFlushes, BatchPages;
+
+    /// <summary>Adds another policy's counters (totals over several policies).</summary>
+    public void Add(in FlushCounters other)
+    {
+        SinglePages += other.SinglePages;
+        FullFlushes += other.FullFlushes;
+        Cr3Reloads += other.Cr3Reloads;
+        Ignored += other.Ignored;
+        BatchFlushes += other.BatchFlushes;
+        BatchPages += other.BatchPages;
+    }
 }

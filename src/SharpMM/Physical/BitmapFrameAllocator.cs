@@ -32,6 +32,9 @@ public unsafe struct BitmapFrameAllocator : IFrameAllocator
     // Protects everything above after Init.
     private SpinLock _lock;
 
+    /// <summary>The lock's statistics (acquisitions, contention, spin time).</summary>
+    public readonly LockStats LockStats => _lock.Stats;
+
     /// <summary>Manages the frames of <paramref name="ram"/> (page-aligned), every frame
     /// unavailable until <see cref="AddFreeRange"/>. Bitmaps come from <paramref name="meta"/>.
     /// Return: InvalidArgument (empty range, or frame 0 included); Misaligned; OutOfMemory.</summary>

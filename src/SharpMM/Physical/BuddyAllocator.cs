@@ -271,6 +271,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         }
     }
 
+    /// <summary>Adds the zone locks to <paramref name="report"/>.</summary>
+    public readonly void AddLockStats(ref LockReport report) => report.Add(LockRank.Zone, (ulong)_zoneCount, ZoneLockTotals);
+
     /// <inheritdoc/>
     public readonly uint MaxOrder => MaxOrderValue;
     /// <inheritdoc/>

@@ -35,6 +35,9 @@ public unsafe struct LowMemoryAllocator : IFrameAllocator, IFreeRangeSink
     public readonly bool CanFree => true;
     /// <inheritdoc/>
     public readonly ulong FreeFrames => _bitmap.FreeFrames;
+
+    /// <summary>Adds the allocator's lock (rank FramePool) to <paramref name="report"/>.</summary>
+    public readonly void AddLockStats(ref Concurrency.LockReport report) => report.Add(Concurrency.LockRank.FramePool, 1, _bitmap.LockStats);
     /// <inheritdoc/>
     public readonly ulong ManagedFrames => _bitmap.ManagedFrames;
 

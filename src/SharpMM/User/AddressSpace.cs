@@ -38,8 +38,9 @@ namespace SharpMM.User;
 /// Several CPUs: <see cref="Lock"/> (rank AddressSpace, Linux's mmap_lock) is held by every
 /// operation of <see cref="UserMemory{TFormat, TFrames, TStore}"/> on the space, page faults
 /// included, so two CPUs faulting one page are served one after the other (the second finds it
-/// mapped: Spurious); the page tables themselves are changed under the manager's table lock
-/// (rank PageTables). <see cref="ActiveCpus"/> says which CPUs may hold its translations: the
+/// mapped: Spurious); its page tables, and the entries and counters in them, are changed under
+/// <see cref="TableLock"/> (rank PageTables, Linux's page_table_lock), which the clock also takes
+/// (with a try-lock) for a space it reclaims from. <see cref="ActiveCpus"/> says which CPUs may hold its translations: the
 /// CPUs a shootdown must reach when a mapping is removed or weakened.
 /// </summary>
 public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
@@ -67,6 +68,23 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
     public SpinLock Lock;
     // The CPU (index + 1) holding Lock, 0 for none, and how many times it entered it.
     private int _holder, _depth;
+    /// <summary>This space's page tables: their entries, <see cref="ResidentPages"/>,
+    /// <see cref="SwappedPages"/>, <see cref="TablePages"/> and the tables freed after the
+    /// flush (rank <see cref="LockRank.PageTables"/>). Held by every operation on the space
+    /// within <see cref="Lock"/>, and by the clock for a space it scans. Taken through
+    /// <see cref="AcquireTables"/>.</summary>
+    public SpinLock TableLock;
+    // The CPU (index + 1) holding TableLock, 0 for none, and how many times it entered it.
+    private int _tableHolder, _tableDepth;
+    // (UserMemory.Locking.cs, under TableLock) Table pages emptied since the last flush, freed
+    // after it: a list linked through entry 0 of each, page number + 1, 0 for empty.
+    internal ulong DeferredTables;
+    // (under TableLock) This space dropped mappings of user frames since its last flush: it is
+    // one of the operations the user frames' deferred frees wait for (UserMemory.DropFrame).
+    internal bool DropsInFlight;
+    // (under TableLock) How this space's changes are flushed, and the counts
+    // (UserMemory.FlushCounters sums them).
+    internal FlushPolicy Flushes;
     // A bit per CPU whose CR3 holds this space (Linux's mm_cpumask), set before the CR3 load
     // and cleared after the load away from it: a superset of the CPUs that may cache its
     // translations. Written with atomics only.
@@ -97,6 +115,8 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         Layout = layout;
         RegistryIndex = -1;
         Lock.Init(LockRank.AddressSpace);
+        TableLock.Init(LockRank.PageTables);
+        Flushes = FlushPolicy.Default;
         Status s = Mapper<TFormat, DirectMapTableAccess>.Create(new DirectMapTableAccess(dm), ref frames, out _tables);
         if (s != Status.Ok) return s;
         TablePages = 1;
@@ -146,6 +166,47 @@ public unsafe struct AddressSpace<TFormat> where TFormat : struct, IPagingFormat
         Volatile.Write(ref _holder, 0);
         Lock.Release();
     }
+
+    /// <summary>Takes <see cref="TableLock"/>, or enters it again when the current CPU holds it
+    /// already.</summary>
+    public void AcquireTables()
+    {
+        if (EnterTablesAgain()) return;
+        TableLock.Acquire();
+        _tableHolder = Cpu.Current + 1;
+        _tableDepth = 1;
+    }
+
+    /// <summary>Takes <see cref="TableLock"/> if it is free (or enters it again when the current
+    /// CPU holds it); false when another CPU holds it. May be called while holding another
+    /// space's table lock or locks of higher rank (a try-lock never waits).</summary>
+    public bool TryAcquireTables()
+    {
+        if (EnterTablesAgain()) return true;
+        if (!TableLock.TryAcquire()) return false;
+        _tableHolder = Cpu.Current + 1;
+        _tableDepth = 1;
+        return true;
+    }
+
+    private bool EnterTablesAgain()
+    {
+        if (Volatile.Read(ref _tableHolder) != Cpu.Current + 1) return false;
+        _tableDepth++;
+        return true;
+    }
+
+    /// <summary>Leaves what <see cref="AcquireTables"/> entered; the last leave releases the lock.</summary>
+    public void ReleaseTables()
+    {
+        if (_tableHolder != Cpu.Current + 1 || _tableDepth <= 0) Panic.Fail("address space: table lock released by a CPU that does not hold it", (ulong)_tableHolder);
+        if (--_tableDepth != 0) return;
+        Volatile.Write(ref _tableHolder, 0);
+        TableLock.Release();
+    }
+
+    /// <summary>True when the current CPU holds <see cref="TableLock"/>.</summary>
+    public bool TablesHeldHere => Volatile.Read(ref _tableHolder) == Cpu.Current + 1;
 
     /// <summary>CPUs whose CR3 holds this space (bit n = CPU n): where shootdowns go. A full
     /// barrier, so that a page-table write before it is visible to a CPU that enters after.</summary>

@@ -10,7 +10,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private FaultResult HandleFaultLocked<TArch>(AddressSpace<TFormat>* space, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
     {
         FaultKind kind = Resolve(space, fault, ref arch);
-        Counters.Faults[(int)kind]++;
+        Count(kind);
         return new FaultResult(kind, fault.Address);
     }
 
@@ -29,12 +29,11 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (bytes > PageSize.Bytes - (va & PageSize.OffsetMask)) return Status.InvalidArgument;
         Status s = ResolveUserFrame(space, va, toUser, ref arch, out ulong pfn);
         if (s != Status.Ok) return s;
-        bool high = _high.IsHigh(pfn);
-        byte* page = high ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        byte* page = MapPage(pfn);
         byte* at = page + (va & PageSize.OffsetMask);
         if (toUser) MemoryOps.Copy(at, kernel, bytes);
         else MemoryOps.Copy(kernel, at, bytes);
-        if (high) _high.Unmap(page);
+        EndPage(pfn, page);
         return Status.Ok;
     }
 
@@ -63,7 +62,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
             }
             if (attempt > 0) break;
             FaultKind kind = Resolve(space, fault, ref arch);
-            Counters.Faults[(int)kind]++;
+            Count(kind);
             switch (kind)
             {
                 case FaultKind.NoRegion: case FaultKind.StackOverflow: return Status.NotMapped;
@@ -117,8 +116,28 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         // The first write to a private region gives its pages an owner (Linux's anon_vma_prepare
         // at a write fault; a read maps the page read-only until then, as Linux's zero page).
         if (kind < FaultKind.FirstError && fault.IsWrite && v.IsPrivate && regions[i].Identity == 0)
+        {
+            EnterShared();
             regions.At(i).Identity = OwnerForFirstWrite(ref regions, i);
+            LeaveShared();
+        }
         return kind;
+    }
+
+    // Counts a fault of `kind` (the fault path holds the shared lock only for such steps).
+    private void Count(FaultKind kind)
+    {
+        EnterShared();
+        Counters.Faults[(int)kind]++;
+        LeaveShared();
+    }
+
+    private void CountPageIn(bool failed)
+    {
+        EnterShared();
+        if (failed) Counters.StoreErrors++;
+        else Counters.PagesIn++;
+        LeaveShared();
     }
 
     // The owner a region's first written page gives it: a neighbour's when the region continues
@@ -187,8 +206,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     kind = FaultKind.Spurious;
                     break;
                 }
-                ref UserFrame f = ref _table[pfn];
-                if (fault.IsWrite && f.Refs > 1 && v.Kind != VmaKind.Shared)
+                // Our mapping keeps the frame (no other CPU can drop it: the table lock), but
+                // its count is shared with other spaces: read under the shared lock.
+                EnterShared();
+                bool sole = SoleMapping(pfn);
+                LeaveShared();
+                if (fault.IsWrite && !sole && v.Kind != VmaKind.Shared)
                 {
                     if (!haveFrame) goto NeedFrame;
                     // Copy-on-write: a private copy, the shared frame loses this mapping.
@@ -198,7 +221,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     EndPage(frame, copy);
                     _table.Claim(frame, new UserFrame { Refs = 1 });
                     haveFrame = false;
-                    DropFrame(pfn);
+                    EnterShared();
+                    DropFrame(space, pfn);
+                    LeaveShared();
                     t.Write(idx, Leaf(frame << PageSize.Shift, v.Protection, v.Kind, true, PageFlags.Accessed | PageFlags.Dirty));
                     batch.Add(page, PageGlobality.NotGlobal);
                     MappingEvents.Unmapped(page, pfn);
@@ -208,7 +233,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 }
                 // The last mapping of a copy-on-write page, or rights the region allows that the
                 // entry lacks: rebuild the entry's rights from the region.
-                t.Write(idx, Leaf(pfn << PageSize.Shift, v.Protection, v.Kind, f.Refs == 1, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty)));
+                t.Write(idx, Leaf(pfn << PageSize.Shift, v.Protection, v.Kind, sole, TFormat.Flags(0, e) & (PageFlags.Accessed | PageFlags.Dirty)));
                 batch.Add(page, PageGlobality.NotGlobal);
                 kind = fault.IsWrite ? FaultKind.CowReuse : FaultKind.Spurious;
                 break;
@@ -221,21 +246,20 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 uint slot = SwapEntry<TFormat>.SlotOf(e);
                 if (Store.Read(slot, data) != Status.Ok)
                 {
-                    Counters.StoreErrors++;
+                    CountPageIn(failed: true);
                     kind = FaultKind.StoreError;
                     EndPage(frame, data);
                     break;
                 }
                 _table.Claim(frame, new UserFrame { Refs = 1, Flags = UserFrame.CleanFlag | UserFrame.HasSlotFlag, Slot = slot });
                 space->SwappedPages--;
-                Counters.PagesIn++;
+                CountPageIn(failed: false);
                 kind = FaultKind.PageIn;
             }
-            else if (v.Kind == VmaKind.StoreBacked && _region != null && _region->HasPage(v.OffsetAt(page)))
+            else if (v.Kind == VmaKind.StoreBacked && ReadRegionPage(v.OffsetAt(page), data, out bool failed))
             {
-                if (_region->ReadPage(ref Store, v.OffsetAt(page), data) != Status.Ok)
+                if (failed)
                 {
-                    Counters.StoreErrors++;
                     kind = FaultKind.StoreError;
                     EndPage(frame, data);
                     break;
@@ -243,7 +267,6 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 // Not clean: a store-backed page leaves RAM through a swap slot, never back to
                 // the region, which only snapshots write.
                 _table.Claim(frame, new UserFrame { Refs = 1 });
-                Counters.PagesIn++;
                 kind = FaultKind.StoreFill;
             }
             else if (v.Kind == VmaKind.File)
@@ -305,6 +328,26 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     {
         _table.Release(pfn);
         if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: an unused frame was refused back", pfn);
+        EnterShared();
         _userFrames--;
+        LeaveShared();
+    }
+
+    // The last good copy of page `regionPage` of the persistent region into `data`, under the
+    // shared lock (a snapshot may be committing): false when the region does not hold the page
+    // (the caller zero-fills it); `failed`: the store's read failed (counted).
+    private bool ReadRegionPage(ulong regionPage, byte* data, out bool failed)
+    {
+        failed = false;
+        EnterShared();
+        bool has = _region != null && _region->HasPage(regionPage);
+        if (has)
+        {
+            failed = _region->ReadPage(ref Store, regionPage, data) != Status.Ok;
+            if (failed) Counters.StoreErrors++;
+            else Counters.PagesIn++;
+        }
+        LeaveShared();
+        return has;
     }
 }

@@ -14,6 +14,11 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (s != Status.Ok) return s;
         s = CreateSpace(child, parent->Layout, parent->RootPhys);
         if (s != Status.Ok) return s;
+        // The child's tables are changed under its table lock too (the clock may reach it as
+        // soon as it is registered). Taken with a try-lock, allowed while holding the parent's
+        // and the shared lock; it cannot fail: the child is new, and the clock, the only other
+        // taker, needs the shared lock this CPU holds.
+        if (!child->TryAcquireTables()) Panic.Fail("user memory: a new space's table lock was held");
         child->Regions = parent->Regions;
         // The child's copy of a region with private pages gets an owner of its own, marked as a
         // fork's (as Linux's anon_vma_fork): it merges only with parts of itself from now on.
@@ -37,10 +42,12 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         Finish(child, ref childBatch, ref arch);
         if (s != Status.Ok)
         {
-            DestroyLocked(child, ref arch);   // the child is not visible yet: no lock of its own
+            DestroyLocked(child, ref arch);   // not visible to callers yet
+            child->ReleaseTables();
             *child = default;
             return s;
         }
+        child->ReleaseTables();
         return Status.Ok;
     }
 

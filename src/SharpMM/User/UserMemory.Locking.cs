@@ -5,58 +5,153 @@ using SharpMM.Paging;
 
 namespace SharpMM.User;
 
-// Locking: every public operation on a space holds the space's lock (rank AddressSpace) and the
-// table lock (rank PageTables) for its whole run, the TLB shootdown included, and is written as
-// a body (XxxLocked) run by a public wrapper that takes them. Both locks may be entered again
-// by the CPU that holds them, so that one operation may call another (exec resets, brk unmaps,
-// a fault reclaims).
+// Locking (the table in docs/architecture.md, "Locks"):
 //
-// The table lock is one for the manager, not one per space: a user frame shared copy-on-write
-// after a fork has one mapping count for all its spaces, the swap slots and the frame
-// allocator are shared, and the clock walks every space's tables; all of that is under it.
-// Faults in one space are serialised by the space's lock; faults in different spaces meet only
-// at the table lock.
+//   space->Lock        rank AddressSpace   one per space: its regions, brk; held by every
+//                                          operation on the space, faults included
+//   space->TableLock   rank PageTables     one per space: its tables and page counts, the
+//                                          tables it frees after the flush, its flush counts
+//   _sharedLock        rank UserFrames     one per manager: what spaces share (user frames'
+//                                          words, swap slots, the frame allocator's user pages
+//                                          count, the registry, the clock's hand, counters,
+//                                          the persistent region, deferred user frames,
+//                                          HighMem pages' temporary mappings)
+
+//
+// Every public operation is a body (XxxLocked) run by a wrapper that takes the space's lock and
+// its table lock; all three locks may be entered again by the CPU that holds them, so one
+// operation may call another (exec resets, brk unmaps, a fault reclaims). The page-fault path
+// (HandleFault, ResolveUserPage, CopyUserPage) holds only its space's two locks and takes the
+// shared lock for the short steps that touch shared state (allocating a frame, dropping one,
+// counting), so faults in different spaces run at the same time and meet only there; the other
+// operations hold the shared lock for their whole run. A CPU never waits for a table lock while
+// it holds the shared lock or another space's table lock: the clock takes the table lock of a
+// space it scans with a try-lock and skips the space when it is busy (as Linux's shrinkers do),
+// and fork's child is new, so no other CPU can hold its table lock.
+//
+// A user frame's last mapping may go in one space while another space that dropped a mapping
+// of it has not flushed its TLBs yet: such frames wait on one list until no operation that
+// dropped mappings is between its drops and its flush (DropFrame, Finish); and a mapping count
+// of 1 means the page is the writer's alone (copy-on-write reuse, rights) only while no such
+// operation is in flight (SoleMapping), as Linux reuses a page only when no gather still holds it.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    /// <summary>Statistics of the table lock (acquisitions, contention, spin time).</summary>
-    public readonly LockStats TableLockStats => _tablesLock.Stats;
+    /// <summary>Statistics of the page-table locks: every registered space's, plus the
+    /// destroyed spaces' (acquisitions, contention, spin time).</summary>
+    public LockStats TableLockStats
+    {
+        get
+        {
+            EnterShared();
+            LockStats total = _retiredTableStats;
+            for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) total.Add(SpaceAt(i)->TableLock.Stats);
+            LeaveShared();
+            return total;
+        }
+    }
 
-    /// <summary>True while some CPU holds the table lock: an operation may be changing tables
-    /// and not yet have finished its shootdown (a snapshot, for the hosted machine's stale-TLB
-    /// check, <c>Tlb.ChangeInFlight</c>).</summary>
-    public bool TablesBusy => _tablesLock.IsHeld;
+    /// <summary>Statistics of the address-space locks (every registered space's, plus the
+    /// destroyed spaces').</summary>
+    public LockStats SpaceLockStats
+    {
+        get
+        {
+            EnterShared();
+            LockStats total = _retiredSpaceStats;
+            for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) total.Add(SpaceAt(i)->Lock.Stats);
+            LeaveShared();
+            return total;
+        }
+    }
 
-    private void EnterTables()
+    /// <summary>Adds this manager's locks to <paramref name="report"/>: the address-space and
+    /// page-table locks of every space it has had (registered now or destroyed), and its shared
+    /// lock.</summary>
+    public void AddLockStats(ref LockReport report)
+    {
+        EnterShared();
+        ulong spaces = _retiredSpaces;
+        for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) spaces++;
+        LeaveShared();
+        report.Add(LockRank.AddressSpace, spaces, SpaceLockStats);
+        report.Add(LockRank.PageTables, spaces, TableLockStats);
+        report.Add(LockRank.UserFrames, 1, _sharedLock.Stats);
+    }
+
+    /// <summary>Statistics of the lock over the state spaces share.</summary>
+    public readonly LockStats SharedLockStats => _sharedLock.Stats;
+
+    /// <summary>True while some CPU holds a space's table lock or the shared lock: an operation
+    /// may be changing tables and not yet have finished its shootdown (a snapshot, for the
+    /// hosted machine's stale-TLB check, <c>Tlb.ChangeInFlight</c>).</summary>
+    public bool TablesBusy
+    {
+        get
+        {
+            if (_sharedLock.IsHeld) return true;
+            for (int i = 0; i < MaxSpaces; i++)
+            {
+                AddressSpace<TFormat>* s = SpaceAt(i);   // a snapshot: a plain read suffices
+                if (s != null && s->TableLock.IsHeld) return true;
+            }
+            return false;
+        }
+    }
+
+    private void EnterShared()
     {
         int me = Cpu.Current + 1;
-        if (Volatile.Read(ref _tablesHolder) == me)
+        if (Volatile.Read(ref _sharedHolder) == me)
         {
-            _tablesDepth++;
+            _sharedDepth++;
             return;
         }
-        if (_tablesLock.Rank == LockRank.None) Panic.Fail("user memory: used before Init");
-        _tablesLock.Acquire();
-        _tablesHolder = me;
-        _tablesDepth = 1;
+        if (_sharedLock.Rank == LockRank.None) Panic.Fail("user memory: used before Init");
+        _sharedLock.Acquire();
+        _sharedHolder = me;
+        _sharedDepth = 1;
     }
 
-    private void LeaveTables()
+    private void LeaveShared()
     {
-        if (_tablesHolder != Cpu.Current + 1 || _tablesDepth <= 0) Panic.Fail("user memory: table lock left by a CPU that does not hold it", (ulong)_tablesHolder);
-        if (--_tablesDepth != 0) return;
-        Volatile.Write(ref _tablesHolder, 0);
-        _tablesLock.Release();
+        if (_sharedHolder != Cpu.Current + 1 || _sharedDepth <= 0) Panic.Fail("user memory: shared lock left by a CPU that does not hold it", (ulong)_sharedHolder);
+        if (--_sharedDepth != 0) return;
+        Volatile.Write(ref _sharedHolder, 0);
+        _sharedLock.Release();
     }
 
+    private bool SharedHeldHere => Volatile.Read(ref _sharedHolder) == Cpu.Current + 1;
+
+    private void RequireShared(string what)
+    {
+        if (!SharedHeldHere) Panic.Fail(what);
+    }
+
+    // An operation's locks: the space's, its tables', the shared state's.
     private void Enter(AddressSpace<TFormat>* space)
     {
         space->Acquire();
-        EnterTables();
+        space->AcquireTables();
+        EnterShared();
     }
 
     private void Leave(AddressSpace<TFormat>* space)
     {
-        LeaveTables();
+        LeaveShared();
+        space->ReleaseTables();
+        space->Release();
+    }
+
+    // The fault path's locks: the space's and its tables'; the shared lock step by step.
+    private void EnterFault(AddressSpace<TFormat>* space)
+    {
+        space->Acquire();
+        space->AcquireTables();
+    }
+
+    private void LeaveFault(AddressSpace<TFormat>* space)
+    {
+        space->ReleaseTables();
         space->Release();
     }
 
@@ -104,9 +199,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public FaultResult HandleFault<TArch>(AddressSpace<TFormat>* space, PageFault fault, ref TArch arch) where TArch : struct, IArchHooks
     {
-        Enter(space);
+        EnterFault(space);
         FaultResult result = HandleFaultLocked(space, fault, ref arch);
-        Leave(space);
+        LeaveFault(space);
         return result;
     }
 
@@ -127,9 +222,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public Status ResolveUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool write, ref TArch arch, out byte* pointer) where TArch : struct, IArchHooks
     {
-        Enter(space);
+        EnterFault(space);
         Status result = ResolveUserPageLocked(space, va, write, ref arch, out pointer);
-        Leave(space);
+        LeaveFault(space);
         return result;
     }
 
@@ -144,9 +239,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public Status CopyUserPage<TArch>(AddressSpace<TFormat>* space, ulong va, bool toUser, byte* kernel, ulong bytes, ref TArch arch) where TArch : struct, IArchHooks
     {
-        Enter(space);
+        EnterFault(space);
         Status result = CopyUserPageLocked(space, va, toUser, kernel, bytes, ref arch);
-        Leave(space);
+        LeaveFault(space);
         return result;
     }
 
@@ -265,9 +360,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public ulong Reclaim<TArch>(ulong pages, ref TArch arch) where TArch : struct, IArchHooks
     {
-        EnterTables();
-        ulong result = ReclaimLocked(pages, ref arch);
-        LeaveTables();
+        EnterShared();
+        ulong result = ReclaimLocked(pages, ref arch, out _);
+        LeaveShared();
         return result;
     }
 
@@ -284,10 +379,31 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public Status Snapshot<TArch>(ref TArch arch, out ulong pagesWritten) where TArch : struct, IArchHooks
     {
-        EnterTables();
-        Status result = SnapshotLocked(ref arch, out pagesWritten);
-        LeaveTables();
-        return result;
+        // The owner's table lock, then the shared lock (the order of every operation); the
+        // owner read before is checked again under both (it may have changed meanwhile).
+        for (; ; )
+        {
+            EnterShared();
+            var owner = _region == null ? null : (AddressSpace<TFormat>*)_region->Owner;
+            if (owner == null)
+            {
+                Status none = SnapshotLocked(ref arch, out pagesWritten);
+                LeaveShared();
+                return none;
+            }
+            LeaveShared();
+            owner->AcquireTables();
+            EnterShared();
+            if (_region->Owner == owner)
+            {
+                Status result = SnapshotLocked(ref arch, out pagesWritten);
+                LeaveShared();
+                owner->ReleaseTables();
+                return result;
+            }
+            LeaveShared();
+            owner->ReleaseTables();
+        }
     }
 
     /// <summary>
@@ -298,9 +414,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     /// </summary>
     public Status CreateSpace(AddressSpace<TFormat>* space, in UserLayout layout, ulong kernelRoot)
     {
-        EnterTables();
+        EnterShared();
         Status result = CreateSpaceLocked(space, in layout, kernelRoot);
-        LeaveTables();
+        LeaveShared();
         return result;
     }
 
@@ -452,50 +568,81 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     // ---- frees after the flush ----
 
     // The leaf table for va (AddressSpace.EnsureLeafTable); when it fails, the tables it linked
-    // on the way go to the deferred list and the page into the batch: a CPU running the space
-    // may have cached the entries that pointed at them until the caller's Finish.
+    // on the way go to the space's deferred list and the page into the batch: a CPU running the
+    // space may have cached the entries that pointed at them until the caller's Finish.
     private Status EnsureLeafTableLater(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch, out LeafTable<TFormat> table)
     {
-        fixed (ulong* head = &_deferredTables)
-        {
-            var later = new DeferredTables { Head = head, DirectMapOffset = _dm.Offset };
-            return space->EnsureLeafTable(va, ref Frames, ref later, ref batch, out table);
-        }
+        var later = new DeferredTables { Head = &space->DeferredTables, DirectMapOffset = _dm.Offset };
+        return space->EnsureLeafTable(va, ref Frames, ref later, ref batch, out table);
     }
 
-    // Frees the empty tables on va's path (as AddressSpace.FreeEmptyTables) into the deferred
-    // list: a CPU may still walk them until the flush.
+    // Frees the empty tables on va's path (as AddressSpace.FreeEmptyTables) into the space's
+    // deferred list: a CPU may still walk them until the flush.
     private void FreeEmptyTablesLater(AddressSpace<TFormat>* space, ulong va, ref FlushBatch batch)
     {
-        fixed (ulong* head = &_deferredTables)
-        {
-            var later = new DeferredTables { Head = head, DirectMapOffset = _dm.Offset };
-            space->FreeEmptyTables(va, ref later, ref batch);
-        }
+        var later = new DeferredTables { Head = &space->DeferredTables, DirectMapOffset = _dm.Offset };
+        space->FreeEmptyTables(va, ref later, ref batch);
     }
 
-    // Gives the frames and tables let go of since the last flush back to the allocator: called
-    // once the flush (here and on every other CPU running the space) is done, or when the
-    // space runs nowhere.
-    private void FreeDeferred()
+    // Drops one mapping of a user frame in `space` (shared lock held); the last one frees it
+    // (and its cached slot) once no TLB can reach it: when no operation that dropped mappings
+    // of user frames is between its drops and its flush (the space counts as one until its
+    // Finish). Until then another CPU may still reach the frame through its TLB, and must find
+    // the page as it was.
+    private void DropFrame(AddressSpace<TFormat>* space, ulong pfn)
     {
-        for (ulong next = _deferredFrames; next != 0;)
+        RequireShared("user memory: a user frame dropped without the shared lock");
+        if (!space->DropsInFlight)
         {
-            ulong pfn = next - 1;
-            ref UserFrame f = ref _table[pfn];
-            next = f.Slot;
-            f = default;
-            _table.Release(pfn);
-            if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+            space->DropsInFlight = true;
+            _dropsInFlight++;
         }
-        _deferredFrames = 0;
-        for (ulong next = _deferredTables; next != 0;)
+        ref UserFrame f = ref _table[pfn];
+        if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
+        if (--f.Refs != 0) return;
+        if (f.HasSlot) _slots.Release(f.Slot);
+        if (pfn >= uint.MaxValue) Panic.Fail("user memory: a frame number too large for the deferred list", pfn);
+        f = default;
+        f.Slot = (uint)_deferredFrames;
+        _deferredFrames = pfn + 1;
+        _userFrames--;
+    }
+
+    // True when the frame's one mapping is the only way to it (shared lock held): its count is
+    // 1 and no operation's dropped mapping of it may still be in a TLB, so the page may be made
+    // writable without a copy.
+    private readonly bool SoleMapping(ulong pfn) => _table[pfn].Refs == 1 && _dropsInFlight == 0;
+
+    // After `space`'s flush (here and on every other CPU running it), or when it runs nowhere:
+    // its emptied tables go back to the allocator, and when it had dropped mappings, it stops
+    // counting as in flight; the last such operation frees the frames whose last mapping went.
+    private void FreeDeferred(AddressSpace<TFormat>* space)
+    {
+        for (ulong next = space->DeferredTables; next != 0;)
         {
             ulong pfn = next - 1;
             next = TFormat.Read((byte*)(_dm.Offset + (pfn << Addressing.PageSize.Shift)), 0) >> Addressing.PageSize.Shift;
             if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a table page", pfn);
         }
-        _deferredTables = 0;
+        space->DeferredTables = 0;
+        if (!space->DropsInFlight) return;
+        EnterShared();
+        space->DropsInFlight = false;
+        if (--_dropsInFlight < 0) Panic.Fail("user memory: more flushes than operations that dropped frames");
+        if (_dropsInFlight == 0)
+        {
+            for (ulong next = _deferredFrames; next != 0;)
+            {
+                ulong pfn = next - 1;
+                ref UserFrame f = ref _table[pfn];
+                next = f.Slot;
+                f = default;
+                _table.Release(pfn);
+                if (Frames.Free(Addressing.Pfn.NewUnchecked(pfn), 0) != Status.Ok) Panic.Fail("user memory: the frame allocator refused a user frame", pfn);
+            }
+            _deferredFrames = 0;
+        }
+        LeaveShared();
     }
 
     // The frame allocator the walker frees empty tables to: it keeps them in a list linked

@@ -4,10 +4,16 @@ using SharpMM.Paging;
 namespace SharpMM.User;
 
 // Page replacement: the clock over the registered spaces' Accessed bits.
+//
+// Runs under the shared lock, possibly on the fault path of a space whose table lock the CPU
+// holds; every other space's table lock is taken with a try-lock (a CPU holding it may be
+// waiting for the shared lock): a busy space is skipped this time, and counted in `busy`.
 public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
 {
-    private ulong ReclaimLocked<TArch>(ulong pages, ref TArch arch) where TArch : struct, IArchHooks
+    private ulong ReclaimLocked<TArch>(ulong pages, ref TArch arch, out int busy) where TArch : struct, IArchHooks
     {
+        RequireShared("user memory: reclaim without the shared lock");
+        busy = 0;
         Counters.ReclaimRuns++;
         if (_spaceCount == 0 || pages == 0) return 0;
         ulong budget = 16;
@@ -24,9 +30,17 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 if (++spacesVisited > 2 * MaxSpaces) break;
                 continue;
             }
+            if (!s->TryAcquireTables())
+            {
+                busy++;
+                NextSpace();
+                if (++spacesVisited > 2 * MaxSpaces) break;
+                continue;
+            }
             var batch = new FlushBatch();
             bool done = ScanSpace(s, pages, ref freed, ref scanned, budget, ref batch);
             Finish(s, ref batch, ref arch);
+            s->ReleaseTables();
             if (done)
             {
                 NextSpace();
@@ -99,7 +113,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     // The entry is taken first: its present bit cleared by compare-exchange against `e`, whose
     // Accessed bit is clear. Accessed clear means no CPU caches the page (each clear of it was
     // shot down before the clock came back), so from the exchange on no CPU can write the page
-    // or set Dirty without a fault, which waits for the table lock: the Dirty bit read is final,
+    // or set Dirty without a fault, which waits for the space's table lock: the Dirty bit read is final,
     // and a page read as clean stays so while it is written out or dropped. A failed exchange
     // means a walk set Accessed or Dirty meanwhile: the page was used, it stays.
     private bool Evict(AddressSpace<TFormat>* s, in Vma v, LeafTable<TFormat> t, int idx, ulong va, ulong e, ref FlushBatch batch)
@@ -170,7 +184,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         MappingEvents.Unmapped(va, pfn);
         if (ne != 0) s->SwappedPages++;
         last = f.Refs == 1;
-        DropFrame(pfn);
+        DropFrame(s, pfn);
         return false;
     }
 }

@@ -43,8 +43,9 @@ namespace SharpMM.User;
 /// Broken invariants panic naming them. Multi-step operations roll back: a fork that runs out
 /// of memory destroys the half-made child (the parent keeps its pages, now copy-on-write).
 ///
-/// Several CPUs: every operation holds the space's lock and the manager's table lock
-/// (UserMemory.Locking.cs); changes reach the other CPUs running the space through
+/// Several CPUs: every operation holds the space's lock and the space's table lock, and the
+/// lock of the state spaces share for its whole run or, on the fault path, for the steps that
+/// touch it (UserMemory.Locking.cs): faults in different spaces run at the same time; changes reach the other CPUs running the space through
 /// <see cref="TlbShootdown"/> before the operation returns and before its locks are released.
 ///
 /// Not done: paging out shared (MAP_SHARED) anonymous
@@ -75,7 +76,6 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private HighPages _high;
     private UserFrames _table;
     private StoreSlots _slots;
-    private FlushPolicy _policy;
     private fixed ulong _spaces[MaxSpaces];
     private int _spaceCount;
     private int _handSpace;
@@ -83,15 +83,22 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     private ulong _userFrames;
     private PersistentRegion* _region;
     private ulong _lastIdentity;
-    // (UserMemory.Locking.cs) The page tables of every space, the user frames' words, the swap slots, the frame
-    // allocator's user pages, the registry and the clock's hand, the counters.
-    private SpinLock _tablesLock;
-    // The CPU (index + 1) holding _tablesLock, 0 for none, and how many times it entered it.
-    private int _tablesHolder, _tablesDepth;
-    // (UserMemory.Locking.cs) Frames and table pages this operation let go of, freed only once
-    // no TLB can reach them (after the shootdown): heads of two lists, page number + 1, 0 for
-    // empty. User frames link through their frame-table word's Slot, tables through entry 0.
-    private ulong _deferredFrames, _deferredTables;
+    // (UserMemory.Locking.cs) What spaces share: the user frames' words, the swap slots, the
+    // user frame count, the registry and the clock's hand, the counters and identities, the
+    // persistent region, the deferred user frames, the destroyed spaces' statistics.
+    private SpinLock _sharedLock;
+    // The CPU (index + 1) holding _sharedLock, 0 for none, and how many times it entered it.
+    private int _sharedHolder, _sharedDepth;
+    // (under _sharedLock) User frames whose last mapping went, freed once no operation that
+    // dropped mappings is still before its flush (_dropsInFlight of them): page number + 1,
+    // linked through the frame-table word's Slot, 0 for empty.
+    private ulong _deferredFrames;
+    private int _dropsInFlight;
+    // (under _sharedLock) Lock statistics of destroyed spaces.
+    private LockStats _retiredTableStats, _retiredSpaceStats;
+    private ulong _retiredSpaces;
+    // (under _sharedLock) Flush counters of destroyed spaces.
+    private FlushCounters _retiredFlushes;
 
 
     /// <summary>
@@ -108,8 +115,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         _dm = dm;
         _table = new UserFrames(frames.Map);
         _slots = slots;
-        _policy = FlushPolicy.Default;
-        _tablesLock.Init(LockRank.PageTables);
+        _sharedLock.Init(LockRank.UserFrames);
         ResidentLimit = ulong.MaxValue;
         ReclaimBatch = 32;
         if (slots.Count != 0 && slots.First + slots.Count > SwapEntry<TFormat>.MaxSlots)
@@ -134,8 +140,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     public readonly UserFrames FrameTable => _table;
     /// <summary>The swap slots.</summary>
     public readonly StoreSlots Slots => _slots;
-    /// <summary>The TLB flush counters.</summary>
-    public readonly FlushCounters FlushCounters => _policy.Counters;
+    /// <summary>The TLB flush counters: every registered space's and the destroyed spaces'.</summary>
+    public FlushCounters FlushCounters
+    {
+        get
+        {
+            EnterShared();
+            FlushCounters total = _retiredFlushes;
+            for (int i = 0; i < MaxSpaces; i++) if (_spaces[i] != 0) total.Add(in SpaceAt(i)->Flushes.Counters);
+            LeaveShared();
+            return total;
+        }
+    }
     /// <summary>User frames in RAM now (each counted once, however many spaces map it).</summary>
     public readonly ulong UserFrames => _userFrames;
     /// <summary>Registered address spaces.</summary>
@@ -186,14 +202,18 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!space->IsLive || IsActive(space, ref arch) || space->ActiveCpus != 0) return Status.InvalidArgument;
         var batch = new FlushBatch();
         ReleaseAll(space, ref batch);
-        batch.Ignore(ref _policy);   // it runs on no CPU
-        FreeDeferred();
+        batch.Ignore(ref space->Flushes);   // it runs on no CPU
+        FreeDeferred(space);
         space->FreeTables(ref Frames);
         if (space->ResidentPages != 0 || space->SwappedPages != 0) Panic.Fail("user memory: page counts do not add up after destroy", space->ResidentPages);
         int slot = space->RegistryIndex;
         if ((uint)slot >= MaxSpaces || _spaces[slot] != (ulong)space) Panic.Fail("user memory: destroyed space is not registered", (ulong)slot);
         _spaces[slot] = 0;
         _spaceCount--;
+        _retiredTableStats.Add(space->TableLock.Stats);
+        _retiredSpaceStats.Add(space->Lock.Stats);
+        _retiredSpaces++;
+        _retiredFlushes.Add(in space->Flushes.Counters);
         space->RegistryIndex = -1;
         if (_region != null && _region->Owner == space) _region->Owner = null;
         return Status.Ok;
@@ -390,7 +410,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     if (!TFormat.IsPresent(e)) continue;
                     // A private page stays read-only while its region has no owner (see the fault path).
                     bool exclusive = v.Kind == VmaKind.Device
-                        || _table[TFormat.Address(0, e) >> PageSize.Shift].Refs == 1 && (!v.IsPrivate || v.Identity != 0);
+                        || SoleMapping(TFormat.Address(0, e) >> PageSize.Shift) && (!v.IsPrivate || v.Identity != 0);
                     ulong ne;
                     // Replaced atomically, with the Accessed and Dirty bits of the entry replaced:
                     // a CPU's walk may set them until then.
@@ -479,7 +499,7 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                     batch.Add(p, PageGlobality.NotGlobal);
                     space->ResidentPages--;
                     MappingEvents.Unmapped(p, TFormat.Address(0, e) >> PageSize.Shift);
-                    if (kind != VmaKind.Device) DropFrame(TFormat.Address(0, e) >> PageSize.Shift);
+                    if (kind != VmaKind.Device) DropFrame(space, TFormat.Address(0, e) >> PageSize.Shift);
                 }
                 else
                 {
@@ -491,28 +511,20 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         }
     }
 
-    // Drops one mapping of a user frame; the last one frees it (and its cached slot).
-    private void DropFrame(ulong pfn)
-    {
-        ref UserFrame f = ref _table[pfn];
-        if (f.Refs == 0) Panic.Fail("user memory: a mapped frame has no references", pfn);
-        if (--f.Refs != 0) return;
-        if (f.HasSlot) _slots.Release(f.Slot);
-        // Freed by FreeDeferred after the flush: until then another CPU may still reach the
-        // frame through its TLB, and must find the page as it was.
-        if (pfn >= uint.MaxValue) Panic.Fail("user memory: a frame number too large for the deferred list", pfn);
-        f = default;
-        f.Slot = (uint)_deferredFrames;
-        _deferredFrames = pfn + 1;
-        _userFrames--;
-    }
-
     // A frame for a user page: under the resident limit, reclaiming first when at it, and again
     // when the allocator is empty. Return: Ok; OutOfMemory (nothing left to reclaim).
     private Status AllocateUserFrame<TArch>(ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
     {
+        EnterShared();
+        Status s = AllocateUserFrameShared(ref arch, out pfn);
+        LeaveShared();
+        return s;
+    }
+
+    private Status AllocateUserFrameShared<TArch>(ref TArch arch, out ulong pfn) where TArch : struct, IArchHooks
+    {
         pfn = 0;
-        if (_userFrames >= ResidentLimit && Reclaim(ReclaimBatch, ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
+        if (_userFrames >= ResidentLimit && ReclaimWaiting(ref arch) == 0 && _userFrames >= ResidentLimit) return Status.OutOfMemory;
         for (int attempt = 0; ; attempt++)
         {
             Status s = _high.Allocate(out Pfn p);
@@ -528,9 +540,29 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
                 _userFrames++;
                 return Status.Ok;
             }
-            if (attempt >= 2 || Reclaim(ReclaimBatch, ref arch) == 0) return Status.OutOfMemory;
+            if (attempt >= 2 || ReclaimWaiting(ref arch) == 0) return Status.OutOfMemory;
         }
     }
+
+    // Reclaim for an allocation (shared lock held): when nothing could be freed because the
+    // spaces that hold pages were busy (another CPU holds their table locks, and may be waiting
+    // for the shared lock this CPU holds), lets the shared lock go a moment and tries again, a
+    // bounded number of times; a CPU that holds the shared lock from further out cannot let it
+    // go and takes the first answer.
+    private ulong ReclaimWaiting<TArch>(ref TArch arch) where TArch : struct, IArchHooks
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            ulong freed = ReclaimLocked(ReclaimBatch, ref arch, out int busy);
+            if (freed != 0 || busy == 0 || _sharedDepth != 1 || attempt >= MaxReclaimRetries) return freed;
+            LeaveShared();
+            Cpu.Relax();
+            EnterShared();
+        }
+    }
+
+    // How often an allocation tries the clock again when it found the spaces busy.
+    private const int MaxReclaimRetries = 1000;
 
     // The leaf table for va, reclaiming when the allocator is empty. (A reclaim may free
     // tables, any table handle taken before it included.) A failed attempt's tables are shot
@@ -543,21 +575,33 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         for (int attempt = 0; s == Status.OutOfMemory && attempt < 2; attempt++)
         {
             Finish(space, ref batch, ref arch);
-            if (Reclaim(ReclaimBatch, ref arch) == 0) break;
+            EnterShared();
+            ulong freed = ReclaimWaiting(ref arch);
+            LeaveShared();
+            if (freed == 0) break;
             s = EnsureLeafTableLater(space, va, ref batch, out table);
         }
         return s;
     }
 
     // A user page's bytes: in the direct map, or (HighMem) in a temporary mapping that
-    // EndPage ends. Every MapPage is paired with an EndPage before the call returns.
+    // EndPage ends. Every MapPage is paired with an EndPage before the call returns. The
+    // temporary mappings (kmap's window) are shared by every space: a HighMem page is mapped
+    // under the shared lock, held until its EndPage.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly byte* MapPage(ulong pfn) => _high.IsHigh(pfn) ? _high.Map(pfn) : (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+    private byte* MapPage(ulong pfn)
+    {
+        if (!_high.IsHigh(pfn)) return (byte*)(_dm.Offset + (pfn << PageSize.Shift));
+        EnterShared();
+        return _high.Map(pfn);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void EndPage(ulong pfn, byte* page)
+    private void EndPage(ulong pfn, byte* page)
     {
-        if (_high.IsHigh(pfn)) _high.Unmap(page);
+        if (!_high.IsHigh(pfn)) return;
+        _high.Unmap(page);
+        LeaveShared();
     }
 
     /// <summary>True when <paramref name="space"/> is the one CR3 holds.</summary>
@@ -577,9 +621,9 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
         if (!batch.IsEmpty)
         {
             if (!onlyAdded) TlbShootdown.Send(space->ActiveCpus, in batch);
-            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref _policy);
-            else batch.Ignore(ref _policy);
+            if (IsActive(space, ref arch)) batch.Flush(ref arch, ref space->Flushes);
+            else batch.Ignore(ref space->Flushes);
         }
-        FreeDeferred();
+        FreeDeferred(space);
     }
 }

@@ -55,6 +55,9 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
         return Status.Ok;
     }
 
+    /// <summary>Adds <see cref="Lock"/> to <paramref name="report"/>.</summary>
+    public readonly void AddLockStats(ref LockReport report) => report.Add(LockRank.KernelVirtual, 1, Lock.Stats);
+
     /// <summary>Pages currently backing vmalloc areas.</summary>
     public readonly ulong VmallocPages => _vmallocPages;
     /// <summary>The flush counters.</summary>
@@ -186,6 +189,9 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     {
         va = 0;
         if (!PageSize.IsAligned(phys)) return Status.Misaligned;
+        // The whole physical range first (no page is mapped for a range the entries cannot hold).
+        ulong physLimit = TFormat.LeafPhysLimit(0);
+        if (!PageSize.TryAlignUp(bytes, out ulong physBytes) || phys >= physLimit || physBytes > physLimit - phys) return Status.InvalidArgument;
         Status s = _devices.Allocate(bytes, PageSize.Bytes, out va);
         if (s != Status.Ok) return s;
         _devices.TryGetSize(va, out ulong size);
@@ -195,16 +201,29 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
             CacheMode.WriteThrough => PageFlags.WriteThrough,
             _ => 0,
         };
+        // A page at a time, as Vmalloc: a failed map's tables, and the tables the rollback
+        // empties, are kept until every CPU online has flushed (any CPU's walk may have cached
+        // the entries that pointed at them meanwhile), then freed.
         var batch = new FlushBatch();
-        s = _mapper.MapRange(VirtAddr.NewTruncate(va), PhysAddr.NewUnchecked(phys), size, flags, MappingSize.Size4KiB, ref frames, ref batch);
-        batch.Flush(ref arch, ref _policy);
-        if (s != Status.Ok)
+        var later = new FreeAfterFlush();
+        ulong done = 0;
+        for (; done < size; done += PageSize.Bytes)
         {
-            _devices.Free(va);
-            va = 0;
-            return s;
+            s = _mapper.Map(VirtAddr.NewTruncate(va + done), PhysAddr.NewUnchecked(phys + done), MappingSize.Size4KiB, flags, ref frames, ref later, out FlushToken t);
+            batch.Add(in t);
+            if (s != Status.Ok) break;
+            if (batch.Count == FlushBatch.Capacity) batch.Flush(ref arch, ref _policy);   // new mappings: this CPU only
         }
-        return Status.Ok;
+        if (s == Status.Ok)
+        {
+            batch.Flush(ref arch, ref _policy);
+            return Status.Ok;
+        }
+        FlushEverywhere(ref batch, ref later, ref frames, ref arch);
+        UnmapPages(va, done, ref frames, ref arch);
+        _devices.Free(va);
+        va = 0;
+        return s;
     }
 
     /// <summary>
@@ -235,16 +254,23 @@ public unsafe struct KernelVirtualMemory<TFormat, TAccess>
     {
         if (va < _devices.WindowStart || va >= _devices.WindowEnd) return Status.OutOfRange;
         if (!_devices.TryGetSize(va, out ulong size)) return Status.NotAllocated;
-        // A page at a time into the batch, so that the tables it empties fit the list kept for
-        // after the flush.
+        UnmapPages(va, size, ref frames, ref arch);
+        return _devices.Free(va);
+    }
+
+    // Unmaps [va, va + bytes) of the device window, a page at a time into the batch so that the
+    // tables it empties fit the list kept for after the flush; every CPU online flushes before
+    // they are freed.
+    private void UnmapPages<TFrames, TArch>(ulong va, ulong bytes, ref TFrames frames, ref TArch arch)
+        where TFrames : struct, IFrameAllocator where TArch : struct, IArchHooks
+    {
         var batch = new FlushBatch();
         var later = new FreeAfterFlush();
-        for (ulong off = 0; off < size; off += PageSize.Bytes)
+        for (ulong off = 0; off < bytes; off += PageSize.Bytes)
         {
             if (_mapper.UnmapRange(VirtAddr.NewTruncate(va + off), PageSize.Bytes, ref later, ref batch) != Status.Ok) Panic.Fail("ioremap: unmap of a live mapping failed", va + off);
             if (later.NearlyFull || batch.Count == FlushBatch.Capacity) FlushEverywhere(ref batch, ref later, ref frames, ref arch);
         }
         FlushEverywhere(ref batch, ref later, ref frames, ref arch);
-        return _devices.Free(va);
     }
 }

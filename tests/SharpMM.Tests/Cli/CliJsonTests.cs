@@ -77,6 +77,40 @@ public class CliJsonTests
         finally { File.Delete(path); }
     }
 
+    //   The x86-64 log (a kernel from before lock statistics: no "locks") checked with
+    //   --require-locks; then with a "locks" object put on its line: a consistent one, one whose
+    //   zone locks were contended more often than acquired, one where no lock was acquired.
+    // Expect: the bare log fails only with --require-locks; the consistent object passes; the
+    // other two fail, naming the check.
+    [Fact]
+    public void CheckKernelLog_Locks_PresentAndConsistent()
+    {
+        Assert.Equal(0, Run("check-kernel-log", KernelLog).Exit);
+        var bare = Run("check-kernel-log", "--require-locks", KernelLog);
+        Assert.Equal(1, bare.Exit);
+        Assert.Contains("FAIL locks: kernel absent, hosted present", bare.Stdout);
+        string text = File.ReadAllText(KernelLog);
+        string With(string zone, string heap) => text.Replace("\"schema_version\":1,",
+            "\"schema_version\":1,\"locks\":{\"zone\":{" + zone + "},\"heap_pages\":{" + heap + "}},");
+        const string idle = "\"locks\":1,\"acquisitions\":0,\"contended\":0,\"spin_ticks\":0";
+        foreach (var (zone, heap, exit, line) in new[]
+        {
+            ("\"locks\":3,\"acquisitions\":40,\"contended\":2,\"spin_ticks\":900", idle, 0, "ok   locks zone: contended <= acquisitions: kernel yes, hosted yes"),
+            ("\"locks\":3,\"acquisitions\":4,\"contended\":5,\"spin_ticks\":900", idle, 1, "FAIL locks zone: contended <= acquisitions: kernel no (5 > 4), hosted yes"),
+            (idle, idle, 1, "FAIL locks: some lock acquired: kernel no, hosted yes"),
+        })
+        {
+            string path = TempFile(With(zone, heap));
+            try
+            {
+                var r = Run("check-kernel-log", "--require-locks", path);
+                Assert.Equal(exit, r.Exit);
+                Assert.Contains(line, r.Stdout);
+            }
+            finally { File.Delete(path); }
+        }
+    }
+
     [Fact]
     public void CheckKernelLog_Text_OneLinePerCheck()
     {

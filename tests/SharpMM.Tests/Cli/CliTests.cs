@@ -17,6 +17,11 @@ public class CliTests
         Assert.Contains("BIOS-e820: [mem 0x0000000000100000-0x0000000007fdffff] usable", stdout);
         Assert.Contains("buddyinfo", stdout);
         Assert.Contains("present frames: 32638", stdout);
+        // The lock table: the low-memory pool's lock was taken while memblock handed frames over;
+        // one CPU, so nothing was contended and the zone locks were not taken.
+        Assert.Contains("locks: kind           locks  acquisitions   contended   spin ticks\n", stdout);
+        Assert.Matches(@"locks: frame-pool +1 +[1-9][0-9]* +0 +0\n", stdout);
+        Assert.Contains("locks: zone               3             0           0            0\n", stdout);
     }
 
     [Fact]

@@ -90,6 +90,28 @@ public sealed class LockOrderTests
         }
     }
 
+    // A try-lock never waits, so it may be taken while holding a lock of the same or a higher
+    // rank (the clock takes another space's table lock so); it is recorded as held, and a
+    // waiting acquisition after it is still checked.
+    [Fact]
+    public void TryAcquire_OutOfOrder_IsAllowed_AndRecorded()
+    {
+        SpinLock tables = default, other = default, shared = default, zone = default;
+        tables.Init(LockRank.PageTables);
+        other.Init(LockRank.PageTables);
+        shared.Init(LockRank.UserFrames);
+        zone.Init(LockRank.Zone);
+        tables.Acquire();
+        shared.Acquire();
+        Assert.True(other.TryAcquire());
+        Assert.Equal(3, LockOrder.HeldByCurrent);
+        zone.Acquire();
+        Assert.Equal(4, LockOrder.HeldByCurrent);
+        zone.Release();
+        var e = Assert.Throws<PanicException>(() => tables.Acquire());
+        Assert.Contains("user-frames, then page-tables", e.Message);
+    }
+
     private static int HeldAfter = -1;
 
     [Fact]

@@ -197,6 +197,105 @@ public abstract unsafe class SmpUserTests<TFormat> where TFormat : struct, IPagi
         Assert.Equal(Status.Ok, smp.M.Destroy(b, ref smp.Arch));
     }
 
+    //   CPU 1 holds space B's table lock (as a fault or an unmap in B would) and waits for
+    //   CPU 0, which writes 4 untouched pages of space A (4 demand-zero faults).
+    // Expect: CPU 0's faults complete while B's table lock is still held: one table lock per
+    // space, two held at once. With one table lock for every space, CPU 0 would wait for CPU 1
+    // and CPU 1 for CPU 0 (the wait gives up after 10 s, and the test fails).
+    [Fact]
+    public void FaultsInOneSpace_RunWhileAnotherSpacesTablesAreHeld()
+    {
+        using var smp = new SmpFixture<TFormat>(2);
+        var a = smp.F.NewSpace();
+        var b = smp.F.NewSpace();
+        Assert.Equal(Status.Ok, smp.M.MapAnonymous(a, 0, 4 * 4096, VmaProtection.ReadWrite, out ulong va));
+        ulong aTablesBefore = a->TableLock.Stats.Acquisitions;
+        var barrier = new SpinBarrier(2);
+        int faulted = 0;
+        bool bHeldMeanwhile = false, gaveUp = false;
+        smp.Run(2, cpu =>
+        {
+            if (cpu == 1) b->AcquireTables();
+            barrier.Wait();
+            if (cpu == 0)
+            {
+                smp.Switch(a);
+                for (int i = 0; i < 4; i++) Assert.True(smp.TryWrite(va + (ulong)i * 4096, (ulong)i + 1));
+                bHeldMeanwhile = b->TableLock.IsHeld;
+                Volatile.Write(ref faulted, 1);
+            }
+            else
+            {
+                var waited = System.Diagnostics.Stopwatch.StartNew();
+                while (Volatile.Read(ref faulted) == 0 && waited.Elapsed < TimeSpan.FromSeconds(10)) Cpu.Relax();
+                gaveUp = Volatile.Read(ref faulted) == 0;
+                b->ReleaseTables();
+            }
+        });
+        Assert.False(gaveUp, "CPU 0's faults in space A waited for space B's table lock");
+        Assert.True(bHeldMeanwhile, "space B's table lock was not held while CPU 0 faulted");
+        Assert.Equal(4, smp.Faults(FaultKind.DemandZero));
+        Assert.True(a->TableLock.Stats.Acquisitions >= aTablesBefore + 4, "the faults did not take space A's table lock");
+        Assert.Empty(smp.Violations);
+        smp.F.Validate("after the run");
+        Assert.Equal(Status.Ok, smp.M.Destroy(a, ref smp.Arch));
+        Assert.Equal(Status.Ok, smp.M.Destroy(b, ref smp.Arch));
+    }
+
+    //   N CPUs, each running a space of its own with 96 pages, the resident limit 20 frames per
+    //   CPU: every CPU writes its pages (each value names the CPU, page and round), reads them
+    //   all back, and writes them again, for 3 rounds. Every allocation past the limit runs the
+    //   clock over all spaces while the other CPUs fault in theirs (their table locks held:
+    //   the clock skips a busy space and tries again).
+    // Expect: every read returns the CPU's last write to that page; pages went out and came
+    // back in (page-outs and page-ins); then the metadata validates, no stale translation was
+    // used, and destroying the spaces frees every frame.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void SeparateSpaces_UnderMemoryPressure_ReclaimAcrossSpaces(int cpus)
+    {
+        const int pages = 96, rounds = 3;
+        using var smp = new SmpFixture<TFormat>(cpus);
+        ulong freeAtStart = smp.F.FreeFrames;
+        var spaces = new IntPtr[cpus];
+        var vas = new ulong[cpus];
+        for (int c = 0; c < cpus; c++)
+        {
+            var sp = smp.F.NewSpace();
+            spaces[c] = (IntPtr)sp;
+            Assert.Equal(Status.Ok, smp.M.MapAnonymous(sp, 0, pages * 4096UL, VmaProtection.ReadWrite, out vas[c]));
+        }
+        smp.M.ResidentLimit = (ulong)cpus * 20;
+        ulong outBefore = smp.M.Counters.PagesOut, inBefore = smp.M.Counters.PagesIn;
+        var barrier = new SpinBarrier(cpus);
+        smp.Run(cpus, cpu =>
+        {
+            var sp = (AddressSpace<TFormat>*)spaces[cpu];
+            ulong va = vas[cpu];
+            smp.Switch(sp);
+            barrier.Wait();
+            for (ulong round = 1; round <= rounds; round++)
+            {
+                for (int i = 0; i < pages; i++)
+                    Assert.True(smp.TryWrite(va + (ulong)i * 4096, Tag(cpu, i, round)), $"cpu {cpu}, round {round}: write to page {i} failed: {smp.LastFault}");
+                for (int i = 0; i < pages; i++)
+                {
+                    Assert.True(smp.TryRead(va + (ulong)i * 4096, out ulong v), $"cpu {cpu}, round {round}: read of page {i} failed: {smp.LastFault}");
+                    Assert.True(v == Tag(cpu, i, round), $"cpu {cpu}, round {round}: page {i} holds 0x{v:x}, last written 0x{Tag(cpu, i, round):x}");
+                }
+            }
+        });
+        Assert.True(smp.M.Counters.PagesOut > outBefore && smp.M.Counters.PagesIn > inBefore,
+            $"no paging: {smp.M.Counters.PagesOut - outBefore} out, {smp.M.Counters.PagesIn - inBefore} in");
+        Assert.True(smp.M.UserFrames <= smp.M.ResidentLimit, $"{smp.M.UserFrames} user frames over the limit {smp.M.ResidentLimit}");
+        Assert.True(smp.Violations.Count == 0, $"{smp.Violations.Count} stale translations, first: {smp.Violations.FirstOrDefault()}");
+        smp.F.Validate("after the run");
+        for (int c = 0; c < cpus; c++) Assert.Equal(Status.Ok, smp.M.Destroy((AddressSpace<TFormat>*)spaces[c], ref smp.Arch));
+        Assert.Equal(0UL, smp.M.UserFrames);
+        Assert.True(smp.F.FreeFrames == freeAtStart, $"{freeAtStart - smp.F.FreeFrames} frames not returned");
+    }
+
     //   N CPUs fault the same 64 untouched pages at once, in different orders
     // Expect: each page demand-zeroed once (one CPU maps it, the others find it mapped), every
     //         CPU reads every CPU's write to its own word of each page.

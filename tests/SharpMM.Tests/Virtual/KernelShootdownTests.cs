@@ -1,9 +1,11 @@
 using System;
 using System.Runtime.InteropServices;
+using SharpMM.Addressing;
 using SharpMM.Hosted;
 using SharpMM.Hosted.Machine;
 using SharpMM.Paging;
 using SharpMM.Paging.X86;
+using SharpMM.Physical;
 using SharpMM.Tests.Concurrency;
 using SharpMM.Tests.Paging;
 using SharpMM.Tests.User;
@@ -75,6 +77,80 @@ public unsafe class KernelShootdownTests
         {
             NativeMemory.Free(vm);
         }
+    }
+
+    //   Two CPUs online. CPU 0 ioremaps 2 MiB + 4 KiB in the empty device window: the
+    //   page-directory-pointer table, the page directory and the first page table are given,
+    //   the second page table (for the last page) is refused, after 512 pages were mapped.
+    // Expect: OutOfMemory; the rollback unmaps the 512 pages, and the three tables it took out
+    // go back only after a shootdown reached CPU 1 (no table freed before any shootdown was
+    // sent); every frame back, the window range free again (the same ioremap then succeeds).
+    [Fact]
+    public void TablesOfAFailedIoremap_AreFreedOnlyAfterTheShootdown()
+    {
+        using var ram = new TableRam(4096);
+        var vm = (Vm*)NativeMemory.AllocZeroed((nuint)sizeof(Vm));
+        try
+        {
+            var frames = new ShootdownProbeFrames { Inner = ram.Frames() };
+            Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
+            Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
+            var mmu = new Mmu(ram.Ram);
+            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
+            mmu.Efer = EferFlags.NoExecuteEnable;
+            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
+            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            using var cpus = new MmuCpus(mmu, 2);
+            TlbShootdown.ResetCounters();
+            var arch = default(CpuMmuHooks);
+            ulong free0 = ram.Free;
+            const ulong bytes = (2UL << 20) + 4096, phys = 0xFE000000;
+            var barrier = new SpinBarrier(2);
+            Status s = Status.Ok;
+            HostedCpus.Run(2, cpu =>
+            {
+                if (cpu == 0)
+                {
+                    frames.Inner.Allocations = 0;
+                    frames.Inner.FailAt = 4; // PDPT, page directory, first page table; the second is refused
+                    s = vm->MapDevice(phys, bytes, SharpMM.Virtual.CacheMode.Uncached, ref frames, ref arch, out _);
+                    frames.Inner.FailAt = 0;
+                }
+                barrier.Wait();
+            });
+            Assert.Equal(Status.OutOfMemory, s);
+            Assert.Equal(3, frames.Inner.Frees);
+            Assert.Equal(0, frames.FreedBeforeAnyShootdown);
+            Assert.True(TlbShootdown.TotalSent.Shootdowns >= 1, "no shootdown before the rollback's tables were freed");
+            Assert.Equal(free0, ram.Free);
+            Assert.Equal(0, cpus.ViolationCount);
+            Assert.Equal(Status.Ok, vm->MapDevice(phys, bytes, SharpMM.Virtual.CacheMode.Uncached, ref frames, ref arch, out ulong va));
+            Assert.Equal(DeviceBase, va);
+        }
+        finally
+        {
+            NativeMemory.Free(vm);
+        }
+    }
+
+    // Test frames that count the frees made while no shootdown had been sent yet.
+    private struct ShootdownProbeFrames : IFrameAllocator
+    {
+        public TestFrames Inner;
+        public int FreedBeforeAnyShootdown;
+
+        public Status Allocate(uint order, out Pfn pfn) => Inner.Allocate(order, out pfn);
+
+        public Status Free(Pfn pfn, uint order)
+        {
+            if (TlbShootdown.TotalSent.Shootdowns == 0) FreedBeforeAnyShootdown++;
+            return Inner.Free(pfn, order);
+        }
+
+        public readonly uint MaxOrder => Inner.MaxOrder;
+        public readonly bool CanFree => true;
+        public readonly ulong FreeFrames => Inner.FreeFrames;
+        public readonly ulong ManagedFrames => Inner.ManagedFrames;
     }
 
     private static long VfreeWhileCached(bool skipShootdown)
