@@ -22,6 +22,21 @@ public unsafe class KernelShootdownTests
 {
     private const ulong VmallocBase = 0xFFFFC90000000000, DeviceBase = 0xFFFFD00000000000;
 
+    // The kernel's address space on fresh tables: vm initialised with its vmalloc and device
+    // windows, and an MMU in four-level paging on the mapper's root (one MMU; the test makes
+    // its CPUs from it).
+    private static Mmu Boot<TFrames>(TableRam ram, ref TFrames frames, Vm* vm) where TFrames : struct, IFrameAllocator
+    {
+        Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
+        Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
+        var mmu = new Mmu(ram.Ram);
+        mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
+        mmu.Efer = EferFlags.NoExecuteEnable;
+        mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
+        mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+        return mmu;
+    }
+
     //   CPU 1 reads a vmalloc area (cached)   CPU 0 vfrees it   CPU 1 reads it again
     // Expect: the second read faults; the area's frames and tables are all back; one shootdown.
     [Fact]
@@ -43,13 +58,7 @@ public unsafe class KernelShootdownTests
         try
         {
             TestFrames frames = ram.Frames();
-            Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
-            Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
-            var mmu = new Mmu(ram.Ram);
-            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
-            mmu.Efer = EferFlags.NoExecuteEnable;
-            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
-            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            Mmu mmu = Boot(ram, ref frames, vm);
             using var cpus = new MmuCpus(mmu, 2);
             TlbShootdown.ResetCounters();
             var arch = default(CpuMmuHooks);
@@ -93,13 +102,7 @@ public unsafe class KernelShootdownTests
         try
         {
             var frames = new ShootdownProbeFrames { Inner = ram.Frames() };
-            Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
-            Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
-            var mmu = new Mmu(ram.Ram);
-            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
-            mmu.Efer = EferFlags.NoExecuteEnable;
-            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
-            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            Mmu mmu = Boot(ram, ref frames, vm);
             using var cpus = new MmuCpus(mmu, 2);
             TlbShootdown.ResetCounters();
             var arch = default(CpuMmuHooks);
@@ -160,13 +163,7 @@ public unsafe class KernelShootdownTests
         try
         {
             TestFrames frames = ram.Frames();
-            Assert.Equal(Status.Ok, Mapper<X86LongModeFormat, DirectMapTableAccess>.Create(ram.Access, ref frames, out var mapper));
-            Assert.Equal(Status.Ok, vm->Init(mapper, VmallocBase, VmallocBase + (64UL << 20), DeviceBase, DeviceBase + (16UL << 20)));
-            var mmu = new Mmu(ram.Ram);
-            mmu.Cr4 = Cr4Flags.PageSizeExtensions | Cr4Flags.PageGlobalEnable | Cr4Flags.PhysicalAddressExtension;
-            mmu.Efer = EferFlags.NoExecuteEnable;
-            mmu.Cr0 = Cr0Flags.ProtectionEnable | Cr0Flags.WriteProtect;
-            mmu.EnablePaging(PagingMode.FourLevel, mapper.RootPhys);
+            Mmu mmu = Boot(ram, ref frames, vm);
             using var cpus = new MmuCpus(mmu, 2);
             TlbShootdown.ResetCounters();
             var arch = default(CpuMmuHooks);
