@@ -724,8 +724,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     // An order-0 free with several CPUs online: into the current CPU's cache, entered (Busy)
-    // around the push. Inline, as the one-CPU path (hosted, finding the CPU costs no call).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // around the push. Out of line: inline, its calls (the interleaving hooks, a drain) made
+    // the one-CPU free keep the frame addressing on the stack.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
         ref PcpCache c = ref zone.Pcp[Cpu.Current];
