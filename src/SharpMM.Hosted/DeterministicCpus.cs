@@ -277,7 +277,7 @@ public static unsafe class DeterministicCpus
             for (int i = 0; i < _n; i++)
             {
                 int cpu = i;
-                threads[i] = new Thread(() => CpuThread(cpu), 16 << 20) { IsBackground = true, Name = $"sched-cpu{cpu}" };
+                threads[i] = new Thread(() => HostedCpus.AsCpu(cpu, () => CpuThread(cpu)), HostedCpus.CpuThreadStack) { IsBackground = true, Name = $"sched-cpu{cpu}" };
                 threads[i].Start();
             }
             _current = Pick(-1, spinning: false);

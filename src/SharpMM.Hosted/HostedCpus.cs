@@ -10,8 +10,9 @@ namespace SharpMM.Hosted;
 /// <summary>
 /// The hosted machine's CPUs are threads. A thread becomes CPU n with <see cref="Bind"/> (or runs
 /// as one of <see cref="Run"/>'s CPUs); an unbound thread is CPU 0, which is what every
-/// single-threaded test, workload and benchmark is (the library keeps the current CPU in a
-/// thread static in hosted builds: <see cref="Cpu.BindThisThread"/>). Installs the library's
+/// single-threaded test, workload and benchmark is (hosted, the library finds the current CPU
+/// from the stack pointer in <see cref="Run"/>'s threads, whose stacks it maps, and from a thread
+/// static elsewhere: <see cref="Cpu.BindThisStack"/>). Installs the library's
 /// hooks: a spin loop that yields (threads may outnumber cores: a waiter must
 /// let the holder run), the Stopwatch as the lock clock, and held locks kept per thread for the
 /// lock-order check (unrelated test threads all calling themselves CPU 0 must not share a list).
@@ -58,9 +59,8 @@ public static unsafe class HostedCpus
             for (int i = 0; i < cpus; i++)
             {
                 int cpu = i;
-                threads[i] = new Thread(() =>
+                threads[i] = new Thread(() => AsCpu(cpu, () =>
                 {
-                    Bind(cpu);
                     try
                     {
                         start.SignalAndWait();
@@ -70,7 +70,7 @@ public static unsafe class HostedCpus
                     {
                         lock (failures) failures.Add(e);
                     }
-                }, 16 << 20) { IsBackground = true, Name = $"cpu{cpu}" };
+                }), CpuThreadStack) { IsBackground = true, Name = $"cpu{cpu}" };
                 threads[i].Start();
             }
             foreach (Thread t in threads) t.Join();
@@ -81,6 +81,34 @@ public static unsafe class HostedCpus
         }
         if (failures.Count == 1) throw new AggregateException($"CPU failed: {failures[0].Message}", failures);
         if (failures.Count > 1) throw new AggregateException($"{failures.Count} CPUs failed; first: {failures[0].Message}", failures);
+    }
+
+    /// <summary>Stack size of the threads that run as CPUs.</summary>
+    public const int CpuThreadStack = 16 << 20;
+
+    // How much of a CPU thread's stack, below its first frame of ours, Cpu.Current answers from
+    // the stack pointer (deeper frames read the thread static): well inside the stack, since the
+    // runtime's start frames and the C library's thread-local storage sit above that frame.
+    private const nuint MappedStack = 12 << 20;
+
+    /// <summary>Runs <paramref name="run"/> on the calling thread, a thread of ours with a
+    /// <see cref="CpuThreadStack"/> stack that is CPU <paramref name="cpu"/> until it returns:
+    /// bound with its stack range (<see cref="Cpu.BindThisStack"/>), so that Cpu.Current costs
+    /// no thread-static read, and the range forgotten before the thread ends.</summary>
+    internal static void AsCpu(int cpu, Action run)
+    {
+        if ((uint)cpu >= Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"a CPU index is below {Cpu.MaxCpus}");
+        Install();
+        byte top;
+        Cpu.BindThisStack(cpu, &top, MappedStack);
+        try
+        {
+            run();
+        }
+        finally
+        {
+            Cpu.UnbindThisStack();
+        }
     }
 
     private static void Relax()

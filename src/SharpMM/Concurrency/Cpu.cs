@@ -31,25 +31,113 @@ public static unsafe class Cpu
     private static PendingRequests s_pending;
 
 #if NETCOREAPP
-    // Hosted, each simulated CPU is a thread, and the current CPU is a thread static: the JIT
-    // inlines its read into a few instructions, where a call through a hook on every per-CPU
-    // fast path made it keep the caller's loop variables on the stack (kmalloc twice as slow).
-    // The freestanding corelib has no thread statics (the kernel's FS belongs to user programs),
-    // so the kernel's builds take the hook below.
+    // Hosted, each simulated CPU is a thread. The current CPU is found from the stack pointer, as
+    // Linux once found the current task from its kernel stack: a thread that runs as a CPU for
+    // its whole life (HostedCpus.Run) registers a range of its stack, and Current maps the
+    // address of a local to the CPU whose range holds it, with no call. (A thread static was the
+    // first answer, but on linux-x64 the runtime is a shared library and the JIT's TLS access
+    // calls __tls_get_addr: ~3 ns, and the call makes the caller keep its values on the stack.)
+    // Threads bound without a range (HostedCpus.Bind, the deterministic scheduler's), frames
+    // outside the registered range and unbound threads read the thread static, whose default 0
+    // makes every other thread CPU 0. The freestanding corelib has no thread statics (the
+    // kernel's FS belongs to user programs), so the kernel's builds take the hook below.
     [System.ThreadStatic] private static int t_current;
 
-    /// <summary>Hosted only: makes the calling thread CPU <paramref name="cpu"/>.</summary>
+    // The stack map: one word per 1 MiB granule of address space (indexed by address >> 20,
+    // modulo the table's length), written whole so that a reader never sees half an entry:
+    //   bits 63..20  the granule's base address (the tag),
+    //   bits 19..4   the highest offset in the granule that belongs to the registered range,
+    //   bits 3..0    the CPU.
+    // An address a maps to the entry's CPU when a - base <= offset | 15: one subtraction and one
+    // compare, which also fail for another granule (a - base >= 1 MiB) and an empty slot (0).
+    // Every entry covers only addresses inside a live thread's registered range, so a match is
+    // never wrong; a granule whose slot is taken by another (1 GiB away) just falls back.
+    private const int StackGranuleShift = 20;
+    private const int StackMapSlots = 1024;
+    private const ulong GranuleMask = (1UL << StackGranuleShift) - 1;
+    private static readonly ulong* s_stackMap = (ulong*)NativeMemory.AllocZeroed(StackMapSlots * sizeof(ulong));
+
+    // The calling thread's registered range (BindThisStack), 0 when it has none.
+    [System.ThreadStatic] private static ulong t_stackHigh;
+    [System.ThreadStatic] private static ulong t_stackLow;
+
+    /// <summary>Hosted only: makes the calling thread CPU <paramref name="cpu"/> (in its
+    /// registered stack range too, if it has one: see <see cref="BindThisStack"/>).</summary>
     public static void BindThisThread(int cpu)
     {
         if ((uint)cpu >= MaxCpus) Panic.Fail("cpu: index beyond MaxCpus", (ulong)cpu);
         t_current = cpu;
+        if (t_stackHigh != 0) MapStack(t_stackLow, t_stackHigh, cpu);
+    }
+
+    /// <summary>Hosted only: makes the calling thread CPU <paramref name="cpu"/>, and lets
+    /// <see cref="Current"/> answer from the stack pointer, with no thread-static read, in every
+    /// frame whose locals lie in [<paramref name="top"/> - <paramref name="bytes"/>,
+    /// <paramref name="top"/>]: the caller passes the address of one of its locals (everything
+    /// it calls lies below) and a size that stays within the thread's stack.
+    /// <see cref="UnbindThisStack"/> must be called before the thread ends (its stack may then
+    /// become another thread's).</summary>
+    public static void BindThisStack(int cpu, void* top, nuint bytes)
+    {
+        byte here;
+        ulong high = StackMapHigh(top), low = (ulong)top - bytes;
+        if (bytes == 0 || low > high || (ulong)&here > high || (ulong)&here < low) Panic.Fail("cpu: a stack range that does not hold its caller", (ulong)&here);
+        if (t_stackHigh != 0) Panic.Fail("cpu: a thread registers one stack range", t_stackHigh);
+        t_stackHigh = high;
+        t_stackLow = low;
+        BindThisThread(cpu);
+    }
+
+    /// <summary>Hosted only: forgets the calling thread's range (<see cref="BindThisStack"/>);
+    /// the thread static keeps its CPU.</summary>
+    public static void UnbindThisStack()
+    {
+        if (t_stackHigh == 0) return;
+        MapStack(t_stackLow, t_stackHigh, -1);
+        t_stackHigh = t_stackLow = 0;
+    }
+
+    // Writes the entries of the range [low, high] for `cpu`, or clears them (cpu -1). Two live
+    // ranges never have an entry for the same granule (an entry covers only its own range), so a
+    // slot holding this granule's tag is this range's, or a stale one: both are overwritten. A
+    // slot holding another granule (1 GiB away) is left to it; this granule then falls back.
+    private static void MapStack(ulong low, ulong high, int cpu)
+    {
+        for (ulong g = high & ~GranuleMask; g >= low; g -= 1UL << StackGranuleShift)
+        {
+            ref ulong slot = ref s_stackMap[(g >> StackGranuleShift) % StackMapSlots];
+            ulong seen = Volatile.Read(ref slot);
+            if (seen == 0 || (seen & ~GranuleMask) == g)
+                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : StackMapEntry(g, high, cpu), seen);
+            if (g == 0) break;
+        }
+    }
+
+    // The range's highest address that the map can express (an entry's offset is a multiple of
+    // 16 plus 15).
+    private static ulong StackMapHigh(void* top) => (((ulong)top + 1) & ~15UL) - 1;
+
+    // Granule g's entry for a range whose top is `high` (from StackMapHigh): a whole granule
+    // below the top one, the top one up to `high`. The loops start at the top granule and stop
+    // above the range's low end, so a granule is whole or the top.
+    private static ulong StackMapEntry(ulong g, ulong high, int cpu)
+    {
+        ulong limit = high - g > GranuleMask ? GranuleMask : high - g;
+        return g | (limit & ~15UL) | (uint)cpu;
     }
 
     /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
     public static int Current
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => t_current;
+        get
+        {
+            byte here;
+            ulong sp = (ulong)&here;
+            ulong entry = s_stackMap[(sp >> StackGranuleShift) % StackMapSlots];
+            if (sp - (entry & ~GranuleMask) <= ((entry | 15) & GranuleMask)) return (int)(entry & 15);
+            return t_current;
+        }
     }
 #else
     /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>

@@ -569,12 +569,32 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             var a = new DenseAddressing(in zone);
             uint p;
-            // Inline only while one CPU is online (OneCpuOnline: CPU 0's cache, no lock, no drain
-            // requests). With several CPUs every request goes to AllocateSlow, which finds the
-            // current CPU's cache: finding the CPU is a call (the kernel's hook; hosted, a thread
-            // static read through the runtime's TLS), which here would slow the one-CPU path by
-            // half (registers kept across it).
-            if (OneCpuOnline())
+            // One CPU online (OneCpuOnline): CPU 0's cache, no lock, no drain requests. Several:
+            // the current CPU's cache, entered (Busy) around the pop; a cache that is empty or
+            // off goes to AllocateSlow. (Hosted, finding the CPU costs no call: Cpu.Current.)
+            if (!OneCpuOnline())
+            {
+                if (order == 0 && zone.PcpHigh != 0)
+                {
+                    ref PcpCache own = ref zone.Pcp[Cpu.Current];
+                    Enter(ref own);
+                    uint n = own.Count;
+                    p = 0;
+                    if (n != 0)
+                    {
+                        own.Count = --n;
+                        p = own.Frames[n];
+                        *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+                    }
+                    Leave(ref own);
+                    if (p != 0)
+                    {
+                        pfn = Pfn.NewUnchecked(p);
+                        return Status.Ok;
+                    }
+                }
+            }
+            else
             {
                 ref PcpCache c = ref *zone.Pcp;
                 // The count first (it is 0 whenever the cache is off, so the test predicts well
@@ -703,11 +723,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return Status.Ok;
     }
 
-    // An order-0 free with several CPUs online: into the current CPU's cache.
+    // An order-0 free with several CPUs online: into the current CPU's cache, entered (Busy)
+    // around the push. Out of line: inline, its calls (the interleaving hooks, a drain) made
+    // the one-CPU free keep the frame addressing on the stack.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
-        ref PcpCache c = ref CacheOf(ref zone);
+        ref PcpCache c = ref zone.Pcp[Cpu.Current];
         Enter(ref c);
         uint count = c.Count;
         c.Frames[count] = p;
