@@ -911,9 +911,13 @@ public unsafe partial struct SlabCache
         _slabsReleased++;
     }
 
+    // Empty slabs kept: KeepEmptySlabs for each CPU online. Slabs empty when other CPUs return
+    // their owner's objects (frees on another CPU go home), and every owner's next refill would
+    // otherwise take a new slab through the page lock.
     private void TrimEmpty()
     {
-        while (_count[EmptyList] > _keepEmpty) ReleaseSlab((SlabDescriptor*)_head[EmptyList]);
+        ulong keep = (ulong)_keepEmpty * (ulong)Cpu.Online;
+        while (_count[EmptyList] > keep) ReleaseSlab((SlabDescriptor*)_head[EmptyList]);
     }
 
     // Refills take from the fullest partial slab first, then a kept empty one: sparse slabs
