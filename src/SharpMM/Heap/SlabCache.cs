@@ -33,10 +33,9 @@ namespace SharpMM.Heap;
 /// empty; <see cref="Shrink"/> empties the current CPU's layers and returns every empty slab.
 ///
 /// Several CPUs. The per-CPU layers belong to their CPU: its fast paths read and write them
-/// without a lock or a locked instruction, and no other CPU touches them (objects have no home
-/// CPU, as in Bonwick's magazines: an object freed on another CPU than the one that allocated
-/// it simply joins the freeing CPU's layers). The lists, the free bitmaps, InUse and the counts
-/// are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
+/// without a lock or a locked instruction, and no other CPU touches them (an object freed on a
+/// CPU that does not own its slab goes back to the slab: see "Slab ownership" below). The
+/// lists, the free bitmaps, InUse, the slab owners and the counts are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
 /// flushes, returns to a sparse slab, debug mode and shrinking. Pages for a new slab are
 /// allocated with the lock released (the heap's page lock and the buddy allocator's zone lock
 /// come after it in the lock order, and memory pressure makes the heap shrink every cache).
