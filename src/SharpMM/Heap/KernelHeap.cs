@@ -191,11 +191,16 @@ public unsafe struct KernelHeap<TFrames, TMapper>
         return KfreePlain(ptr, file, line);
     }
 
+    // The CPU is found once and passed on (each lookup is a call to the host's hook).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status KfreeOnCurrentCpu(void* ptr, string file, int line)
     {
-        if (SlabCache.TryFreeLent((HeapPages*)Unsafe.AsPointer(ref _pages), Cpu.Current, ptr)) return Status.Ok;
-        return KfreePlain(ptr, file, line);
+        HeapPages* hp = (HeapPages*)Unsafe.AsPointer(ref _pages);
+        int cpu = Cpu.Current;
+        if (SlabCache.TryFreeLent(hp, cpu, ptr)) return Status.Ok;
+        SlabDescriptor* d = _pages.SlabOf(ptr);
+        if (d != null) return SlabCache.FreeObjectOn(hp, d, ptr, cpu, true, file, line);
+        return FreeOther(ptr, file, line);
     }
 
     /// <summary><see cref="Kfree"/> without the lent-object shortcut: every pointer is looked

@@ -33,15 +33,26 @@ namespace SharpMM.Heap;
 /// empty; <see cref="Shrink"/> empties the current CPU's layers and returns every empty slab.
 ///
 /// Several CPUs. The per-CPU layers belong to their CPU: its fast paths read and write them
-/// without a lock or a locked instruction, and no other CPU touches them (objects have no home
-/// CPU, as in Bonwick's magazines: an object freed on another CPU than the one that allocated
-/// it simply joins the freeing CPU's layers). The lists, the free bitmaps, InUse and the counts
-/// are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
+/// without a lock or a locked instruction, and no other CPU touches them (an object freed on a
+/// CPU that does not own its slab goes back to the slab: see "Slab ownership" below). The
+/// lists, the free bitmaps, InUse, the slab owners and the counts are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
 /// flushes, returns to a sparse slab, debug mode and shrinking. Pages for a new slab are
 /// allocated with the lock released (the heap's page lock and the buddy allocator's zone lock
 /// come after it in the lock order, and memory pressure makes the heap shrink every cache).
 /// A CPU's layers are given back by that CPU only (<see cref="DrainCpu"/>), when the heap asks
 /// (<see cref="HeapPages"/>: drain on demand).
+///
+/// Slab ownership. A refill makes the slabs it takes objects from its CPU's (the descriptor's
+/// Owner byte, and the slab moves to that CPU's full and partial lists): a CPU refills first
+/// from its own slabs, fullest first, then takes a shared partial slab or an empty one whole,
+/// then a new one; it never takes objects from another CPU's slab. A free on a CPU that does not
+/// own the object's slab (several CPUs online) does not park the object: it joins the CPU's
+/// returns and goes back to its slab with them, a batch under one lock acquisition. So a CPU's
+/// magazines and hot slot hold objects of its own slabs, and on their fast paths two CPUs never
+/// write one slab descriptor (the allocated bytes, InUse read by the hot-slot eviction).
+/// A slab stops being its CPU's when it becomes empty (the empty list is shared) or when its
+/// CPU drains (<see cref="DrainCpu"/>: its slabs go to the shared lists). With one CPU online
+/// the free path skips the owner test (every slab a refill touched is CPU 0's).
 ///
 /// Why a double free is caught although freed objects wait in per-CPU layers: an object's
 /// allocated byte is cleared when it is freed and set when it is handed out again, whichever
@@ -87,9 +98,11 @@ public unsafe partial struct SlabCache
     public const byte RedActive = 0xcc;
     private const uint TrailerMagic = 0x534C4142; // "SLAB"
 
-    // Slab lists by fill level: full; partial in nine bins by floor(log2(objects free))
-    // (1, 2-3, 4-7, ..., 256-511 free); empty.
-    private const int FullList = 0, FirstPartial = 1, PartialBins = 9, EmptyList = FirstPartial + PartialBins, Lists = EmptyList + 1;
+    // Slab lists by owner and fill level: for each CPU and for the shared slabs (a group each),
+    // full and partial in nine bins by floor(log2(objects free)) (1, 2-3, 4-7, ..., 256-511
+    // free); one list of empty slabs, which no CPU owns.
+    private const int FullList = 0, FirstPartial = 1, PartialBins = 9, GroupLists = FirstPartial + PartialBins;
+    private const int SharedGroup = Cpu.MaxCpus, EmptyList = (SharedGroup + 1) * GroupLists, Lists = EmptyList + 1;
 
     private struct Trailer
     {
@@ -244,7 +257,7 @@ public unsafe partial struct SlabCache
     /// <summary>Slabs held (all lists).</summary>
     public readonly ulong Slabs => ActiveSlabs + _count[EmptyList];
     /// <summary>Slabs with at least one object in use.</summary>
-    public readonly ulong ActiveSlabs => _count[FullList] + PartialSlabs;
+    public readonly ulong ActiveSlabs => FullSlabs + PartialSlabs;
     /// <summary>Empty slabs kept.</summary>
     public readonly ulong EmptySlabs => _count[EmptyList];
     /// <summary>Partially used slabs.</summary>
@@ -253,12 +266,30 @@ public unsafe partial struct SlabCache
         get
         {
             ulong n = 0;
-            for (int l = FirstPartial; l < FirstPartial + PartialBins; l++) n += _count[l];
+            for (int g = 0; g <= SharedGroup; g++)
+                for (int l = FirstPartial; l < GroupLists; l++) n += _count[g * GroupLists + l];
             return n;
         }
     }
     /// <summary>Fully used slabs.</summary>
-    public readonly ulong FullSlabs => _count[FullList];
+    public readonly ulong FullSlabs
+    {
+        get
+        {
+            ulong n = 0;
+            for (int g = 0; g <= SharedGroup; g++) n += _count[g * GroupLists + FullList];
+            return n;
+        }
+    }
+    /// <summary>Slabs with objects in use that CPU <paramref name="cpu"/> owns (its magazines
+    /// refill from them first; a snapshot while other CPUs run).</summary>
+    public readonly ulong SlabsOwnedBy(int cpu)
+    {
+        if ((uint)cpu >= Cpu.MaxCpus) return 0;
+        ulong n = 0;
+        for (int l = 0; l < GroupLists; l++) n += _count[cpu * GroupLists + l];
+        return n;
+    }
     /// <summary>Objects in all slabs.</summary>
     public readonly ulong TotalObjects => Slabs * _objects;
     /// <summary>Objects parked in the per-CPU magazines and hot slots (of every CPU: a snapshot
@@ -395,7 +426,7 @@ public unsafe partial struct SlabCache
         }
         if (m.Count == 0)
         {
-            s = Refill(ref m);
+            s = Refill(ref m, cpu);
             if (s != Status.Ok) return s;
         }
         obj = AllocateFrom(_pages, Self, requested, file, line);
@@ -408,21 +439,21 @@ public unsafe partial struct SlabCache
     // drains this CPU's layers too, but leaves the batch being assembled alone (Refilling), or
     // it would give back what this refill took and the refill would start over for ever.
     // m.Count stays current entry by entry.
-    private Status Refill(ref Magazine m)
+    private Status Refill(ref Magazine m, int cpu)
     {
         m.Refilling = 1;
-        Status s = RefillBatch(ref m);
+        Status s = RefillBatch(ref m, cpu);
         m.Refilling = 0;
         return s;
     }
 
-    private Status RefillBatch(ref Magazine m)
+    private Status RefillBatch(ref Magazine m, int cpu)
     {
         uint target = m.Batch;
         _lock.Acquire();
         while (m.Count < target)
         {
-            SlabDescriptor* d = FullestWithFree();
+            SlabDescriptor* d = FullestWithFree(cpu);
             if (d == null)
             {
                 _lock.Release();
@@ -432,6 +463,7 @@ public unsafe partial struct SlabCache
                 LinkNewSlab(d);
                 continue; // another CPU may have returned objects meanwhile: fullest first still
             }
+            Adopt(d, cpu);
             uint before = d->InUse;
             byte* a = SlabDescriptor.AllocBytes(d);
             ulong* f = SlabDescriptor.FreeBits(d);
@@ -475,7 +507,7 @@ public unsafe partial struct SlabCache
     {
         idx = 0;
         _lock.Acquire();
-        d = FullestWithFree();
+        d = FullestWithFree(SharedGroup);
         while (d == null)
         {
             _lock.Release();
@@ -483,7 +515,7 @@ public unsafe partial struct SlabCache
             if (s != Status.Ok) return s;
             _lock.Acquire();
             LinkNewSlab(d);
-            d = FullestWithFree();
+            d = FullestWithFree(SharedGroup);
         }
         ulong* f = SlabDescriptor.FreeBits(d);
         uint w = 0;
@@ -548,15 +580,16 @@ public unsafe partial struct SlabCache
     {
         // One CPU online: CPU 0, no call on the path; more: out of line (see AllocateFrom).
         if (Cpu.Online != 1) return FreeObjectOnCurrentCpu(hp, d, p, file, line);
-        return FreeObjectOn(hp, d, p, 0, file, line);
+        return FreeObjectOn(hp, d, p, 0, false, file, line);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Status FreeObjectOnCurrentCpu(HeapPages* hp, SlabDescriptor* d, void* p, string file, int line) =>
-        FreeObjectOn(hp, d, p, Cpu.Current, file, line);
+        FreeObjectOn(hp, d, p, Cpu.Current, true, file, line);
 
+    // several: more than one CPU online, so the object's slab may be another CPU's.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Status FreeObjectOn(HeapPages* hp, SlabDescriptor* d, void* p, int cpu, string file, int line)
+    internal static Status FreeObjectOn(HeapPages* hp, SlabDescriptor* d, void* p, int cpu, bool several, string file, int line)
     {
         ulong idx = SlabDescriptor.IndexOf(d, (ulong)p);
         if (idx >= d->Total) return d->Cache->Reject(p, Status.Misaligned, file, line);
@@ -564,6 +597,10 @@ public unsafe partial struct SlabCache
         if (*a == 0) return d->Cache->Reject(p, Status.DoubleFree, file, line);
         if (!hp->HotEnabled) return d->Cache->FreeSlow(d, (uint)idx, p, file, line);
         *a = 0;
+        // An object of a slab this CPU does not own is never handed out here again: it waits
+        // with the returns and goes back to its slab with them (Owner is read without the lock:
+        // only this CPU makes a slab this CPU's, or stops it being so while it has objects in use).
+        if (several && d->Owner != (uint)cpu) return ReturnForeign(d->Cache, cpu, p);
         ref HotSlot hot = ref hp->Hot[cpu];
         ulong ownerWord = hot.OwnerWord;
         if (ownerWord != 0 && (ownerWord & HotSlot.Lent) == 0)
@@ -616,6 +653,22 @@ public unsafe partial struct SlabCache
         m.Returning = ++n;
         if (n == Magazine.ReturnCapacity) owner->ReturnPending(ref m);
         Park(hp, ref hot, d, a, p);
+        return Status.Ok;
+    }
+
+    // FreeObject's tail for an object of a slab another CPU owns (or no CPU): into the returns,
+    // which go back to their slabs a batch at a time, so that this CPU's magazines and hot slot
+    // hold objects of its own slabs only and it writes no other CPU's slab descriptor on its
+    // fast paths (SLUB frees to a slab other than the CPU slab alike; mimalloc's pages are
+    // thread-local). p is not parked.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Status ReturnForeign(SlabCache* owner, int cpu, void* p)
+    {
+        ref Magazine m = ref owner->_cpu[cpu];
+        uint n = m.Returning;
+        m.ReturnAt(n) = (ulong)p;
+        m.Returning = ++n;
+        if (n == Magazine.ReturnCapacity) owner->ReturnPending(ref m);
         return Status.Ok;
     }
 
@@ -748,7 +801,38 @@ public unsafe partial struct SlabCache
         EvictHot(cpu);
         ref Magazine m = ref _cpu[cpu];
         ReturnPending(ref m);
-        if (m.Refilling == 0) Flush(ref m, m.Count);
+        if (m.Refilling != 0) return; // its slabs stay its own: the refill is filling the magazine from them
+        Flush(ref m, m.Count);
+        Disown(cpu);
+    }
+
+    // CPU cpu's slabs become shared (its layers hold none of their objects now): any CPU's
+    // refill may take them whole.
+    private void Disown(int cpu)
+    {
+        int first = cpu * GroupLists;
+        _lock.Acquire();
+        for (int l = first; l < first + GroupLists; l++)
+            while (_head[l] != 0)
+            {
+                SlabDescriptor* d = (SlabDescriptor*)_head[l];
+                Unlink(d, l);
+                d->Owner = SlabDescriptor.Shared;
+                Link(d, ListOf(d->Owner, d->InUse));
+            }
+        _lock.Release();
+    }
+
+    // Slab d becomes CPU cpu's (a refill of cpu's magazine takes objects from it). Under the lock.
+    private void Adopt(SlabDescriptor* d, int cpu)
+    {
+        if (d->Owner == (byte)cpu) return;
+        int was = ListOf(d->Owner, d->InUse);
+        d->Owner = (byte)cpu;
+        int now = ListOf(d->Owner, d->InUse);
+        if (was == now) return;
+        Unlink(d, was);
+        Link(d, now);
     }
 
     /// <summary>
@@ -792,6 +876,7 @@ public unsafe partial struct SlabCache
         nd->Shift = _shift;
         nd->Total = (ushort)_objects;
         nd->InUse = 0;
+        nd->Owner = SlabDescriptor.Shared;
         nd->Cache = Self;
         ulong* f = SlabDescriptor.FreeBits(nd);
         for (uint w = 0; w < _words; w++)
@@ -825,31 +910,42 @@ public unsafe partial struct SlabCache
         _slabsReleased++;
     }
 
+    // Empty slabs kept: KeepEmptySlabs for each CPU online. Slabs empty when other CPUs return
+    // their owner's objects (frees on another CPU go home), and every owner's next refill would
+    // otherwise take a new slab through the page lock.
     private void TrimEmpty()
     {
-        while (_count[EmptyList] > _keepEmpty) ReleaseSlab((SlabDescriptor*)_head[EmptyList]);
+        ulong keep = (ulong)_keepEmpty * (ulong)Cpu.Online;
+        while (_count[EmptyList] > keep) ReleaseSlab((SlabDescriptor*)_head[EmptyList]);
     }
 
     // Refills take from the fullest partial slab first, then a kept empty one: sparse slabs
     // are left to drain (random frees empty them) and go back to the buddy allocator, instead
-    // of every slab staying a little used at the high-water mark.
-    private readonly SlabDescriptor* FullestWithFree()
+    // of every slab staying a little used at the high-water mark. A CPU's refill looks at its
+    // own slabs first, then the shared ones (group: a CPU, or SharedGroup).
+    private readonly SlabDescriptor* FullestWithFree(int group)
     {
-        for (int l = FirstPartial; l <= EmptyList; l++)
+        int own = group * GroupLists, shared = SharedGroup * GroupLists;
+        for (int l = own + FirstPartial; l < own + GroupLists; l++)
             if (_head[l] != 0) return (SlabDescriptor*)_head[l];
-        return null;
+        for (int l = shared + FirstPartial; l < shared + GroupLists; l++)
+            if (_head[l] != 0) return (SlabDescriptor*)_head[l];
+        return (SlabDescriptor*)_head[EmptyList];
     }
 
-    private readonly int ListOf(uint inUse)
+    private readonly int ListOf(byte owner, uint inUse)
     {
         if (inUse == 0) return EmptyList;
-        if (inUse == _objects) return FullList;
-        return FirstPartial + BitOperations.Log2(_objects - inUse);
+        int group = (owner == SlabDescriptor.Shared ? SharedGroup : owner) * GroupLists;
+        if (inUse == _objects) return group + FullList;
+        return group + FirstPartial + BitOperations.Log2(_objects - inUse);
     }
 
+    // The slab's list after its in-use count changed from before; an empty slab is no CPU's.
     private void Reclassify(SlabDescriptor* d, uint before)
     {
-        int was = ListOf(before), now = ListOf(d->InUse);
+        int was = ListOf(d->Owner, before), now = ListOf(d->Owner, d->InUse);
+        if (now == EmptyList) d->Owner = SlabDescriptor.Shared;
         if (was == now) return;
         Unlink(d, was);
         Link(d, now);
@@ -1061,7 +1157,8 @@ public unsafe partial struct SlabCache
             if (d->Cache != ReadonlySelf) Panic.Fail("heap: slab on another cache's list", (ulong)d);
             if (SlabDescriptor.Links(d)->Prev != prev) Panic.Fail("heap: slab list back link broken", (ulong)d);
             if (d->Total != _objects || d->Inverse != _inverse || d->Shift != _shift) Panic.Fail("heap: slab geometry differs from its cache", (ulong)d);
-            if (ListOf(d->InUse) != kind || d->InUse > d->Total) Panic.Fail("heap: slab on the wrong list for its fill level", (ulong)d);
+            if (d->Owner != SlabDescriptor.Shared && (d->Owner >= Cpu.MaxCpus || d->InUse == 0)) Panic.Fail("heap: slab owned by no valid CPU, or an empty slab owned", (ulong)d);
+            if (ListOf(d->Owner, d->InUse) != kind || d->InUse > d->Total) Panic.Fail("heap: slab on the wrong list for its owner and fill level", (ulong)d);
             byte* a = SlabDescriptor.AllocBytes(d);
             ulong* f = SlabDescriptor.FreeBits(d);
             ulong free = 0, alloc = 0;

@@ -13,7 +13,7 @@ namespace SharpMM.Heap;
 ///
 /// <code>
 ///   +0   Start    first object's address       +16  Cache  the owning cache
-///   +8   Inverse  inverse of Slot's odd part    +24  Total (16 bits), InUse (16), Shift (8)
+///   +8   Inverse  inverse of Slot's odd part    +24  Total (16 bits), InUse (16), Shift (8), Owner (8)
 ///   +32       Alloc[objects] 1 = handed out to a caller (checked on every free: double/invalid free)
 ///   +32+A     Free[W]        1 = free in the slab (refills take from here; under the cache lock)
 ///   +32+A+8W  Next, Prev     links on the cache's full/partial/empty list (under the cache lock)
@@ -41,6 +41,8 @@ public unsafe struct SlabDescriptor
 {
     /// <summary>Bytes before the allocated bytes.</summary>
     public const int HeaderBytes = 32;
+    /// <summary><see cref="Owner"/> of a slab no CPU owns.</summary>
+    public const byte Shared = 0xFF;
 
     /// <summary>Address of object 0.</summary>
     public ulong Start;
@@ -54,7 +56,9 @@ public unsafe struct SlabDescriptor
     public ushort InUse;
     /// <summary>log2 of the power-of-two part of the slot size.</summary>
     public byte Shift;
-    private byte _pad0;
+    /// <summary>The CPU whose magazines take objects from this slab, or <see cref="Shared"/>
+    /// (changed under the cache lock; see <see cref="SlabCache"/>, "Slab ownership").</summary>
+    public byte Owner;
     private ushort _pad1;
 
     /// <summary>The object index of <paramref name="p"/> when it is an object boundary of slab
