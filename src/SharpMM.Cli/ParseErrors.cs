@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Linq;
 
 namespace SharpMM.Cli;
@@ -12,7 +13,7 @@ internal static class ParseErrors
     public static string Describe(ParseResult parsed)
     {
         Command command = parsed.CommandResult.Command;
-        string where = command is RootCommand ? "sharpmm" : $"sharpmm {command.Name}";
+        string where = PathOf(parsed.CommandResult);
         if (parsed.UnmatchedTokens.Count > 0)
         {
             string word = parsed.UnmatchedTokens[0];
@@ -25,6 +26,16 @@ internal static class ParseErrors
             return "no command given (sharpmm --help lists them)";
         string first = Program.OneLine(parsed.Errors[0].Message);
         return first.Contains("did you mean", StringComparison.Ordinal) ? first : $"{first} (see {where} --help)";
+    }
+
+    // The command as typed, with its parents: "sharpmm trace replay", not "sharpmm replay".
+    private static string PathOf(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r != null; r = r.Parent)
+            if (r is CommandResult c && c.Command is not RootCommand) names.Insert(0, c.Command.Name);
+        names.Insert(0, "sharpmm");
+        return string.Join(' ', names);
     }
 
     private static IEnumerable<string> Names(Command command) =>

@@ -63,6 +63,9 @@ public class CliBadInputTests
     [InlineData("unknown option '--jsno' for 'sharpmm boot' (did you mean '--json'?)", "boot", "--jsno")]
     [InlineData("unknown option '--frobnicate' for 'sharpmm boot'", "boot", "--frobnicate")]
     [InlineData("unknown argument 'extra' for 'sharpmm boot'", "boot", "extra")]
+    // A subcommand's errors name the whole command, parents included.
+    [InlineData("unknown option '--frobnicate' for 'sharpmm trace replay'", "trace", "replay", "x.trace", "--allocator", "buddy", "--frobnicate")]
+    [InlineData("is not one of buddy, buddy-pcp, bitmap, freelist, kmalloc, glibc, jemalloc, mimalloc, tcmalloc (see sharpmm trace replay --help)", "trace", "replay", "x.trace", "--allocator", "nope")]
     [InlineData("no command given", new string[0])]
     [InlineData("--install-peers goes with W3, W3t, W3h, W6 or W6x", "bench", "W0", "--install-peers")]
     [InlineData("--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not W4", "bench", "W4", "--pcp", "on")]
