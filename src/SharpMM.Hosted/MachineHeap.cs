@@ -53,21 +53,28 @@ public sealed unsafe class MachineHeap : IDisposable
     /// <summary>The lock table (<see cref="LockReport"/>) of the boot's allocators and the heap:
     /// the zone locks, the low-memory pool's, the heap's page lists and slab caches. One CPU:
     /// nothing is contended, and the zone locks are not taken while one CPU is online.</summary>
-    public void WriteLocks(ref TextWriter<StringSink> w, in PhysicalMemory pm)
+    public void WriteLocks(ref TextWriter<StringSink> w, in PhysicalMemory pm) => Locks(in pm).WriteText(ref w);
+
+    private LockReport Locks(in PhysicalMemory pm)
     {
         LockReport r = default;
         pm.Buddy.AddLockStats(ref r);
         pm.LowMemory.AddLockStats(ref r);
         if (Heap != null) Heap->Pages.AddLockStats(ref r);
-        r.WriteText(ref w);
+        return r;
     }
 
-    /// <summary>The boot report's JSON with the heap's members (the leak report in debug mode),
-    /// or without them when the heap did not start.</summary>
+    /// <summary>The boot report's JSON: the machine's members, the heap's (with the leak report
+    /// in debug mode) when the heap started, and "locks", the table of <see cref="WriteLocks"/>
+    /// (the kernel's SHARPMM-JSON line has the same members).</summary>
     public void WriteJson(ref TextWriter<StringSink> w, in PhysicalMemory pm)
     {
-        if (Heap != null) HeapReport.WriteBootJson(ref w, in pm, in Heap->Pages);
-        else BootReport.WriteJson(ref w, in pm);
+        JsonWriter<StringSink> j = default;
+        j.BeginObject(ref w);
+        BootReport.WriteJsonMembers(ref j, ref w, in pm);
+        if (Heap != null) HeapReport.WriteJson(ref j, ref w, in Heap->Pages);
+        Locks(in pm).WriteJson(ref j, ref w);
+        j.EndObject(ref w);
     }
 
     /// <inheritdoc/>

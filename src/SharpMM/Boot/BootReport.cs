@@ -189,7 +189,7 @@ public static class BootReport
     }
 
     /// <summary>The members of <see cref="WriteJson"/>'s object, for a report that adds its own
-    /// (the heap's: <c>Heap.HeapReport.WriteBootJson</c>).</summary>
+    /// (the heap's and the locks': SharpMM.Hosted's MachineHeap, the kernel's PhysicalBoot).</summary>
     public static void WriteJsonMembers<TSink>(ref JsonWriter<TSink> j, ref TextWriter<TSink> w, in PhysicalMemory pm) where TSink : struct, ITextSink
     {
         j.Number(ref w, "schema_version", SchemaVersion);

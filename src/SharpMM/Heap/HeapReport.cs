@@ -107,19 +107,6 @@ public static unsafe class HeapReport
         WriteMeminfo(ref w, in pages);
     }
 
-    /// <summary>The boot report's JSON object (<see cref="BootReport.WriteJson"/>) with the
-    /// kernel heap's members added: <c>slabinfo</c> [{name, active_objs, num_objs, objsize,
-    /// ...}] and <c>meminfo_heap</c> {slab_bytes, kmalloc_large_bytes, ...} (<see cref="WriteJson"/>).
-    /// Here rather than in Boot, so that Boot does not depend on the heap built after it.</summary>
-    public static void WriteBootJson<TSink>(ref TextWriter<TSink> w, in PhysicalMemory pm, in HeapPages heap) where TSink : struct, ITextSink
-    {
-        JsonWriter<TSink> j = default;
-        j.BeginObject(ref w);
-        BootReport.WriteJsonMembers(ref j, ref w, in pm);
-        WriteJson(ref j, ref w, in heap);
-        j.EndObject(ref w);
-    }
-
     /// <summary>
     /// Emits <c>"slabinfo": [ {name, active_objs, num_objs, objsize, slot_size, objperslab,
     /// pagesperslab, active_slabs, num_slabs, partial_slabs, cpu_cached}, ... ]</c> and <c>"meminfo_heap":

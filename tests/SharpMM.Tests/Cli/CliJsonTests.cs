@@ -47,6 +47,31 @@ public class CliJsonTests
         Assert.Equal(args[0], doc.RootElement.GetProperty("command").GetString());
     }
 
+    //   `sharpmm boot` and `sharpmm boot --json` of the same default machine.
+    // Expect: "locks" has a member for each kind the text's lock table lists, with the same
+    // acquisitions; the heap's page lock was taken (the boot made slabs); one CPU: nothing
+    // contended.
+    [Fact]
+    public void BootJson_Locks_AreTheTextsLockTable()
+    {
+        var text = Run("boot");
+        Assert.Equal(0, text.Exit);
+        var rows = text.Stdout.Split('\n').Where(l => l.StartsWith("locks: ") && !l.Contains("acquisitions") && !l.Contains("total"))
+            .Select(l => l["locks: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        Assert.NotEmpty(rows);
+        var r = Run("boot", "--json");
+        using var doc = CliSchemas.AssertValid("boot", r);
+        JsonElement locks = doc.RootElement.GetProperty("locks");
+        Assert.Equal(rows.Length, locks.EnumerateObject().Count());
+        foreach (string[] row in rows)
+        {
+            JsonElement kind = locks.GetProperty(row[0].Replace('-', '_'));
+            Assert.Equal(ulong.Parse(row[2]), kind.GetProperty("acquisitions").GetUInt64());
+            Assert.Equal(0UL, kind.GetProperty("contended").GetUInt64());
+        }
+        Assert.True(locks.GetProperty("heap_pages").GetProperty("acquisitions").GetUInt64() > 0);
+    }
+
     [Fact]
     public void CheckKernelLog_Json_ValidatesAndAgrees()
     {
