@@ -287,6 +287,20 @@ public static unsafe class Cpu
     }
 }
 
+/// <summary>
+/// 64 bytes that nothing uses, placed between data different CPUs write (or one CPU writes and
+/// others read): bytes 64 or more apart never share a 64-byte line, so the two sides stay on
+/// different lines wherever the enclosing structure starts (the kernel's static storage is not
+/// line-aligned). A field read by every CPU's fast path that sat on the line another CPU writes
+/// at every operation made two CPUs slower than one (the JIT's null check of a struct pointer
+/// reads its first byte too).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 64)]
+public struct CacheLineGap
+{
+    private byte _unused;
+}
+
 /// <summary>A word alone on its cache line, so that CPUs polling their own do not share lines.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 64)]
 public struct PaddedFlag

@@ -49,21 +49,24 @@ public unsafe struct HeapPages
     /// fast paths decide the same way (<see cref="SlabCache"/>).</summary>
     public static int CurrentCpu => Cpu.Online == 1 ? 0 : Cpu.Current;
 
+    // Read by every CPU's allocations and frees, written only by Init (first, where the JIT's
+    // null checks of a HeapPages pointer read): the frame table (its owner words map a pointer
+    // to its slab) and the direct map's offset, next to each other for kfree; the settings.
+    private FrameMap _frames;
+    private ulong _directMapOffset;
+    private HeapDebug* _debug;
+    private HeapConfig _config;
+    private bool _hotEnabled;
+    private CacheLineGap _afterSettings;
     /// <summary>Each CPU's most recently freed object (see <see cref="HotSlot"/>).</summary>
     public PerCpuHotSlots Hot;
     // Slabs given back so far: written under the page lock, read by the lent-object free
-    // shortcut. On a line of its own, after the hot slots: a slab release (frequent when
-    // objects are freed on other CPUs, W6x) must not take away the line of the words every
-    // free reads (the frame table below).
+    // shortcut. On lines of its own: a slab release (frequent when objects are freed on other
+    // CPUs, W6x) must not take away a line that every free reads.
     private PaddedFlag _slabReleases;
-    // The frame table (its owner words map a pointer to its slab: read by every free) and the
-    // direct map's offset, next to each other for kfree.
-    private FrameMap _frames;
-    private ulong _directMapOffset;
+    private CacheLineGap _afterSlabReleases;
     private HeapPageSource _src;
     private DescriptorPool _descriptors;
-    private HeapDebug* _debug;
-    private HeapConfig _config;
     private SlabCache* _firstCache;
     private ulong _slabPages;
     private ulong _largePages;
@@ -76,7 +79,6 @@ public unsafe struct HeapPages
     private ulong _drainTimeouts;
     // The page source, the descriptor pool, the counters above and the cache registry.
     private SpinLock _lock;
-    private bool _hotEnabled;
     private bool _ready;
 
     private const uint DebugOrder = 2;

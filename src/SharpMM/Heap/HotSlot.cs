@@ -18,9 +18,10 @@ namespace SharpMM.Heap;
 /// back to its slab when that slab is at least a quarter free (so that sparse slabs drain); a
 /// lent one is simply forgotten (it is an ordinary allocated object, wherever it is freed).
 /// <para>Only its CPU touches a slot, except when every CPU is quiescent (validation). A slot
-/// fills a cache line of its own, so CPUs never write one line.</para>
+/// takes two cache lines (36 bytes of fields), so that two CPUs' slots never share a line,
+/// wherever the array starts.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 64)]
+[StructLayout(LayoutKind.Sequential, Size = 128)]
 public unsafe struct HotSlot
 {
     /// <summary>Low bit of <see cref="OwnerWord"/>: the object was handed out from the slot.</summary>

@@ -15,11 +15,11 @@ namespace SharpMM.Heap;
 /// (<see cref="Returns"/>): free objects that are not handed out again from here and go back to
 /// their slabs <see cref="ReturnCapacity"/> at a time, under one acquisition of the cache lock
 /// (one per object made the cache lock the heap's most contended on several CPUs).</para>
-/// <para>Its size is a whole number of cache lines (1304 bytes of fields, padded to 1344), so
-/// that in a cache's per-CPU array one CPU's count never shares a line with the top of the
-/// neighbouring CPU's stack or returns when the array starts on a line.</para>
+/// <para>Its size leaves at least a line unused after the fields (1304 bytes of fields, padded to
+/// 1408), so that in a cache's per-CPU array one CPU's count never shares a line with the top of
+/// the neighbouring CPU's stack or returns, wherever the array starts.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 1344)]
+[StructLayout(LayoutKind.Sequential, Size = 1408)]
 public struct Magazine
 {
     /// <summary>Most entries a magazine can hold.</summary>
