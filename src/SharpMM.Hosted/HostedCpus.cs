@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using SharpMM.Concurrency;
@@ -103,12 +104,23 @@ public static unsafe class HostedCpus
         Cpu.BindThisStack(cpu, &top, MappedStack);
         try
         {
-            run();
+            // The granule this frame lies in has no map entry (its top part is not ours): run
+            // below it, past a stack allocation that reaches its start.
+            int skip = (int)((ulong)&top - Cpu.StackMapFloor(&top)) + 64;
+            byte* below = stackalloc byte[skip];
+            RunBelow(below, run);
         }
         finally
         {
             Cpu.UnbindThisStack();
         }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunBelow(byte* skipped, Action run)
+    {
+        skipped[0] = 0; // (the allocation is used, so it is kept)
+        run();
     }
 
     private static void Relax()

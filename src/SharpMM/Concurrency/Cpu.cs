@@ -27,6 +27,7 @@ public static unsafe class Cpu
     private static RequestHandlers s_handlers;
     private static delegate*<ulong> s_clock;
     private static delegate*<InterleavingPoint, void> s_interleave;
+    private static int s_interleavingHooked;
     private static int s_online = 1;
     private static PendingRequests s_pending;
 
@@ -46,12 +47,12 @@ public static unsafe class Cpu
     // The stack map: one word per 1 MiB granule of address space (indexed by address >> 20,
     // modulo the table's length), written whole so that a reader never sees half an entry:
     //   bits 63..20  the granule's base address (the tag),
-    //   bits 19..4   the highest offset in the granule that belongs to the registered range,
     //   bits 3..0    the CPU.
-    // An address a maps to the entry's CPU when a - base <= offset | 15: one subtraction and one
-    // compare, which also fail for another granule (a - base >= 1 MiB) and an empty slot (0).
-    // Every entry covers only addresses inside a live thread's registered range, so a match is
-    // never wrong; a granule whose slot is taken by another (1 GiB away) just falls back.
+    // Only granules that lie wholly inside a registered range have an entry, so an address a
+    // maps to the entry's CPU when a and the entry agree above bit 20: one xor and one shift,
+    // which also fail for an empty slot (0). A match is never wrong; a granule whose slot is
+    // taken by another (1 GiB away), and the partial granules at a range's ends, fall back.
+    // (The host runs the CPU's work below its first whole granule: HostedCpus.AsCpu.)
     private const int StackGranuleShift = 20;
     private const int StackMapSlots = 1024;
     private const ulong GranuleMask = (1UL << StackGranuleShift) - 1;
@@ -80,7 +81,7 @@ public static unsafe class Cpu
     public static void BindThisStack(int cpu, void* top, nuint bytes)
     {
         byte here;
-        ulong high = StackMapHigh(top), low = (ulong)top - bytes;
+        ulong high = (ulong)top, low = (ulong)top - bytes;
         if (bytes == 0 || low > high || (ulong)&here > high || (ulong)&here < low) Panic.Fail("cpu: a stack range that does not hold its caller", (ulong)&here);
         if (t_stackHigh != 0) Panic.Fail("cpu: a thread registers one stack range", t_stackHigh);
         t_stackHigh = high;
@@ -97,34 +98,29 @@ public static unsafe class Cpu
         t_stackHigh = t_stackLow = 0;
     }
 
-    // Writes the entries of the range [low, high] for `cpu`, or clears them (cpu -1). Two live
-    // ranges never have an entry for the same granule (an entry covers only its own range), so a
-    // slot holding this granule's tag is this range's, or a stale one: both are overwritten. A
-    // slot holding another granule (1 GiB away) is left to it; this granule then falls back.
+    // Writes the entries of the whole granules in [low, high] for `cpu`, or clears them (cpu
+    // -1). Two live ranges never have an entry for the same granule (an entry covers only a
+    // granule inside its own range), so a slot holding this granule's tag is this range's, or a
+    // stale one: both are overwritten. A slot holding another granule (1 GiB away) is left to
+    // it; this granule then falls back.
     private static void MapStack(ulong low, ulong high, int cpu)
     {
-        for (ulong g = high & ~GranuleMask; g >= low; g -= 1UL << StackGranuleShift)
+        ulong g = (high + 1) & ~GranuleMask; // just above the highest whole granule
+        while (g >= (1UL << StackGranuleShift) && g - (1UL << StackGranuleShift) >= low)
         {
+            g -= 1UL << StackGranuleShift;
             ref ulong slot = ref s_stackMap[(g >> StackGranuleShift) % StackMapSlots];
             ulong seen = Volatile.Read(ref slot);
             if (seen == 0 || (seen & ~GranuleMask) == g)
-                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : StackMapEntry(g, high, cpu), seen);
-            if (g == 0) break;
+                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : g | (uint)cpu, seen);
         }
     }
 
-    // The range's highest address that the map can express (an entry's offset is a multiple of
-    // 16 plus 15).
-    private static ulong StackMapHigh(void* top) => (((ulong)top + 1) & ~15UL) - 1;
-
-    // Granule g's entry for a range whose top is `high` (from StackMapHigh): a whole granule
-    // below the top one, the top one up to `high`. The loops start at the top granule and stop
-    // above the range's low end, so a granule is whole or the top.
-    private static ulong StackMapEntry(ulong g, ulong high, int cpu)
-    {
-        ulong limit = high - g > GranuleMask ? GranuleMask : high - g;
-        return g | (limit & ~15UL) | (uint)cpu;
-    }
+    /// <summary>Hosted only: the start of the stack map's granule that holds
+    /// <paramref name="address"/>. Of a range bound with <see cref="BindThisStack"/>, the granule
+    /// its top cuts has no entry: frames there read the thread static, frames below the start of
+    /// that granule find their CPU from the map.</summary>
+    public static ulong StackMapFloor(void* address) => (ulong)address & ~GranuleMask;
 
     /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
     public static int Current
@@ -135,7 +131,7 @@ public static unsafe class Cpu
             byte here;
             ulong sp = (ulong)&here;
             ulong entry = s_stackMap[(sp >> StackGranuleShift) % StackMapSlots];
-            if (sp - (entry & ~GranuleMask) <= ((entry | 15) & GranuleMask)) return (int)(entry & 15);
+            if (((sp ^ entry) >> StackGranuleShift) == 0) return (int)(entry & 15);
             return t_current;
         }
     }
@@ -186,7 +182,19 @@ public static unsafe class Cpu
     /// simulated CPUs itself (the hosted deterministic scheduler) hands the processor to another
     /// CPU there. Null (the kernel, every ordinary run): the points cost one load and a branch,
     /// and they sit only on paths that already wait or take a shared lock.</summary>
-    public static void InstallInterleaving(delegate*<InterleavingPoint, void> hook) => s_interleave = hook;
+    public static void InstallInterleaving(delegate*<InterleavingPoint, void> hook)
+    {
+        s_interleave = hook;
+        s_interleavingHooked = hook != null ? 1 : 0;
+    }
+
+    /// <summary>1 while a host's <see cref="InstallInterleaving"/> hook is installed, else 0: an
+    /// int, so that a fast path can fold it into one test with a flag of its own.</summary>
+    public static int InterleavingHooked
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => s_interleavingHooked;
+    }
 
     /// <summary>A point where another CPU may run before the caller goes on (a spin, a lock
     /// taken or released, a per-CPU cache entered or left, a request sent). Nothing happens

@@ -432,21 +432,39 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
     // compiler only: the request runs on this same CPU.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Enter(ref PcpCache c) { Volatile.Write(ref c.Busy, 1); Cpu.Interleave(InterleavingPoint.PerCpuCache); }
+    private static void Enter(ref PcpCache c) => Volatile.Write(ref c.Busy, 1);
 
+    // Busy is cleared before DrainPending is read: a request that arrives after the clear is
+    // answered by its handler, one that arrived before left DrainPending set. One test for
+    // both rare cases (a deferred request, a host that schedules the CPUs itself), so that the
+    // fast paths have no call but this one, in a cold block.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Leave(ref PcpCache c)
     {
         Volatile.Write(ref c.Busy, 0);
-        Cpu.Interleave(InterleavingPoint.PerCpuCache);
-        if (Volatile.Read(ref c.DrainPending) != 0) AnswerDeferred(ref c);
+        if ((Volatile.Read(ref c.DrainPending) | Cpu.InterleavingHooked) != 0) LeaveSlow(ref c);
     }
 
+    // Under a host that schedules the CPUs itself, the interleaving points of a cache change:
+    // one inside the Busy window (entered again: the cache is consistent, and a request
+    // delivered there takes the deferred path, as one that interrupts the change would), one
+    // after it. Other CPUs never touch this cache, so where inside the window the point lies
+    // makes no difference to them. Then a deferred request is answered.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void AnswerDeferred(ref PcpCache c)
+    private void LeaveSlow(ref PcpCache c)
     {
-        c.DrainPending = 0;
-        AnswerDrainRequest();
+        if (Cpu.InterleavingHooked != 0)
+        {
+            Volatile.Write(ref c.Busy, 1);
+            Cpu.Interleave(InterleavingPoint.PerCpuCache);
+            Volatile.Write(ref c.Busy, 0);
+            Cpu.Interleave(InterleavingPoint.PerCpuCache);
+        }
+        if (Volatile.Read(ref c.DrainPending) != 0)
+        {
+            c.DrainPending = 0;
+            AnswerDrainRequest();
+        }
     }
 
     // One allocation attempt in one zone: the per-CPU cache for order 0 when enabled, else the lists.
@@ -484,8 +502,20 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         bool locked = LockZone(ref zone);
         uint streak = c.RefillStreak < PcpMaxStreak ? c.RefillStreak : PcpMaxStreak;
         uint want = zone.PcpBatch << (int)streak;
+        // Whole lines of state bytes where the cache's high allows (see StateLineFrames).
+        want = (want + StateLineFrames - 1) & ~(StateLineFrames - 1);
         if (want > c.High) want = c.High;
         uint n = c.Count, end = n + want;
+        for (; end - n >= StateLineFrames; n += StateLineFrames)
+        {
+            uint block = AllocFromLists(ref zone, a, StateLineOrder);
+            if (block == 0) break;
+            for (uint i = 0; i < StateLineFrames; i++)
+            {
+                *a.Info(block + i) = FrameInfo.Make(FrameState.PerCpu, 0);
+                c.Frames[n + i] = block + StateLineFrames - 1 - i;
+            }
+        }
         for (; n < end; n++)
         {
             uint p = AllocFromLists(ref zone, a, 0);
@@ -502,6 +532,13 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         c.Count = n;
         return n != 0;
     }
+
+    // A refill takes whole aligned blocks of StateLineFrames frames while it can: their state
+    // bytes fill one 64-byte line, so that line is written by the CPU that caches them and by no
+    // other (frames taken one by one from a list shared by every CPU interleave the CPUs' frames
+    // within a line, and every state byte store then moves the line between cores).
+    private const uint StateLineOrder = 6;
+    private const uint StateLineFrames = 1u << (int)StateLineOrder;
 
     // Refills and drains of a streak grow up to 2^5 = 32 batches.
     private const uint PcpMaxStreak = 5;
@@ -576,7 +613,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             {
                 if (order == 0 && zone.PcpHigh != 0)
                 {
-                    ref PcpCache own = ref zone.Pcp[Cpu.Current];
+                    // (The CPU first: its lookup may call, and nothing is live across the call yet.)
+                    int cpu = Cpu.Current;
+                    ref PcpCache own = ref zone.Pcp[cpu];
                     Enter(ref own);
                     uint n = own.Count;
                     p = 0;
@@ -729,7 +768,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
-        ref PcpCache c = ref zone.Pcp[Cpu.Current];
+        int cpu = Cpu.Current; // (first: see AllocateFrom)
+        ref PcpCache c = ref zone.Pcp[cpu];
         Enter(ref c);
         uint count = c.Count;
         c.Frames[count] = p;

@@ -247,16 +247,36 @@ public unsafe class BuddyAllocatorTests
         Assert.True(dense.B.GetZone(0).DenseInfo != null);
     }
 
+    // A refill takes aligned blocks of 64 frames, whose state bytes fill one 64-byte line: the
+    // line is then written only by the CPU that caches them (see BuddyAllocator.StateLineOrder).
+    [Fact]
+    public void Pcp_RefillTakesWholeLinesOfStateBytes()
+    {
+        using var f = BuddyFixture.Flat(1024, 4096, pcp: true);
+        var groups = new Dictionary<ulong, int>();
+        for (int i = 0; i < 64 * 5; i++)
+        {
+            Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
+            groups[p.Value >> 6] = groups.GetValueOrDefault(p.Value >> 6) + 1;
+        }
+        // Five refills' worth (63, 126, ... rounded to whole lines): each group handed out whole.
+        Assert.All(groups, g => Assert.Equal(64, g.Value));
+        Assert.Equal(5, groups.Count);
+    }
+
     [Fact]
     public void Pcp_RefillsAndDrainsInBatches()
     {
         using var f = BuddyFixture.Flat(1024, 4096, pcp: true);
         Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn p));
-        Assert.Equal(62u, f.B.CachedFrames(0)); // one batch of 63, one handed out
+        Assert.Equal(63u, f.B.CachedFrames(0)); // a batch of 63 made a whole line (64), one handed out
         var held = new List<Pfn> { p };
         for (int i = 0; i < 500; i++) { Assert.Equal(Status.Ok, f.B.Allocate(0, out Pfn q)); held.Add(q); }
         foreach (var q in held) Assert.Equal(Status.Ok, f.B.Free(q, 0));
-        Assert.True(f.B.CachedFrames(0) <= 378);
+        // Drains keep the cache at or under its high, which tunes itself up to an eighth of the
+        // zone's 4096 frames (less one: the stack holds 512).
+        Assert.True(f.B.CachedFrames(0) <= f.B.CacheHigh(0, 0), $"{f.B.CachedFrames(0)} cached, high {f.B.CacheHigh(0, 0)}");
+        Assert.InRange(f.B.CacheHigh(0, 0), 378u, 511u);
         Assert.Equal(4096UL, f.B.FreeFrames);
         f.B.Validate();
         f.B.Drain();
