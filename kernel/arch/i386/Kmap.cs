@@ -85,7 +85,7 @@ internal static unsafe class Kmap
         if ((phys & PageSize.OffsetMask) != 0 || phys >= PagingMode.PhysLimit) KernelPanic.Fail("kmap: not a page address the tables can map", phys);
         PerCpu* cpu = PerCpus.Current;
         int depth = cpu->KmapDepth;
-        if (depth == SlotsPerCpu) KernelPanic.Fail("kmap: this cpu holds all 16 of its slots (kmaps not ended, or too many at once), cpu", (ulong)cpu->Index);
+        if (depth == SlotsPerCpu) KernelPanic.Fail("kmap: every slot of this cpu taken (16 kmaps not ended: one missing, or too many at once); cpu", (ulong)cpu->Index);
         // Taken before the PTE is written, so that a handler which kmaps on this CPU in between
         // (none does) takes the slot above and ends it before this one is used.
         cpu->KmapDepth = depth + 1;
