@@ -92,10 +92,13 @@
 #       map), q35 512M -cpu max --smp 3 `pae`
 #       the checks of the one-CPU boots of that paging mode (the user-memory suite with HighMem;
 #       PAE and its NX test), and the x86-64 SMP checks: the MADT lists N processors, each AP says it is
-#       online with its FS area, "smp: N of N CPUs online", "cpus":N, the same SMP tests ran
+#       online with its FS area, "smp: N of N CPUs online", "cpus":N, the same SMP tests ran;
+#       the kmap test ran on the N CPUs at once, each in its own slots
 #   i386, pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       as on x86-64: the CPU without a start-up IPI reported, the next one comes up as cpu 1;
 #       status 7 and a #DF report from cpu 1's own double-fault task naming its stack guard page
+#   i386, pc, 32M, --smp 2, -append test=kmapoverflow
+#       status 3 and kmap's panic naming cpu 1, which asked for a 17th slot
 #
 # Serial logs go to kernel/build/logs/<machine>-<mem>.log (and nullderef.log, ...). Prints one line
 # per configuration, then exactly "N passed, M failed" (N, M count configurations). Exits non-zero
@@ -497,8 +500,16 @@ check_smp3() { check_smp "$1" 3; }
 check_smp4() { check_smp "$1" 4; }
 # i386: legacy paging on pc 2G (the ACPI tables above the direct map, HighMem) with the higher
 # half's checks and user-memory suite; PAE on q35.
-check_smp2_i386() { check_smp "$1" 2 check_suite_i386_highmem FS 8; }
-check_smp3_i386_pae() { check_smp "$1" 3 check_suite_i386_pae_smp FS 8; }
+# Both: the kmap test ran on all N CPUs at once (each in its own slots, 64 KiB apart).
+check_smp2_i386() { check_smp_i386 "$1" 2 check_suite_i386_highmem; }
+check_smp3_i386_pae() { check_smp_i386 "$1" 3 check_suite_i386_pae_smp; }
+check_smp_i386() {
+    local why
+    why="$(check_smp "$1" "$2" "$3" FS 8)"
+    [ -z "$why" ] || { echo "$why"; return; }
+    grep -qE "^test i386: every CPU at once kmaps 16 frames of its own, .* \.\.\.   $2 CPUs at once, 32 rounds .* slots from 0xff001000 \(cpu 0\), 0xff011000 \(cpu 1\)" "$1" \
+        || { echo "the kmap test did not run on $2 CPUs at once"; return; }
+}
 
 # The i386 kernel with `pae` on a guest without RAM above 4 GiB: the common checks, PAE paging
 # from the boot stub on, the NX test, the user-memory suite.
@@ -528,6 +539,15 @@ check_apstackoverflow() {
 }
 # i386: the same, the #DF taken by cpu 1's own double-fault task (EIP, 8 digits).
 check_apstackoverflow_i386() { check_apstackoverflow "$1" EIP 8; }
+
+# i386, two CPUs, test=kmapoverflow: cpu 1 holds all 16 of its kmap slots and asks for one more;
+# the panic names cpu 1 (the slots are per CPU).
+check_kmapoverflow_i386() {
+    grep -qx 'test=kmapoverflow: cpu 1 kmaps one frame 17 times without ending a mapping, expecting a panic' "$1" \
+        || { echo "no 'test=kmapoverflow: cpu 1 ...' line"; return; }
+    grep -qx 'panic: kmap: every slot of this cpu taken (16 kmaps not ended: one missing, or too many at once); cpu (0x1)' "$1" \
+        || { echo "no kmap panic naming cpu 1"; return; }
+}
 
 # i386: the panic's backtrace, named by qemu.sh (the kernel's hook, called from Stage2).
 check_panic_i386() {
@@ -690,6 +710,7 @@ run i386-pae-execdata 7 check_execdata -- --arch i386 --machine q35 --mem 512M -
 run i386-smp2-pc-2G 33 check_smp2_i386 -- --arch i386 --machine pc --mem 2G --smp 2
 run i386-smp3-pae-q35-512M 33 check_smp3_i386_pae -- --arch i386 --machine q35 --mem 512M --cpu max --smp 3 --append pae
 run i386-apstartfail-overflow 7 check_apstackoverflow_i386 -- --arch i386 --machine pc --mem 512M --smp 3 --append "test=apstartfail test=apstackoverflow"
+run i386-kmapoverflow 3 check_kmapoverflow_i386 -- --arch i386 --machine pc --mem 32M --smp 2 --append test=kmapoverflow
 
 # Programs in ring 3 on the i386 kernel: the same sources built with gcc -m32 -static (glibc;
 # gcc-multilib), compared with a native run under `setarch i386 -3 -L -R` (the 3G/1G split's user

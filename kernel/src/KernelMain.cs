@@ -25,6 +25,7 @@ namespace SharpMM.Kernel;
 ///   test=writetext       write to kernel text: #PF [protection write], status 7
 ///   test=execdata        call a ret placed in .bss: #PF [protection fetch], status 7
 ///   test=panic           SharpMM.Panic.Fail through the library hook: "panic: ... (0x2a)", status 3
+///   test=kmapoverflow    (i386) the last CPU kmaps 17 frames at once: Kmap's panic names it, status 3
 /// (test=nullderef and test=panic on every architecture, the others where Platform wires them.)
 /// </summary>
 internal static unsafe class KernelMain

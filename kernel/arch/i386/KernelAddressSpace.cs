@@ -31,11 +31,6 @@ internal static unsafe class KernelAddressSpace
     public const uint PageTablesBase = 0xFFC00000;
     public const uint DirectoryAddress = 0xFFFFF000;
 
-    /// <summary>The live mapper's scratch page: where a new table is zeroed before it is linked.
-    /// It lies in the kernel stack's 4 MiB span (0xFF800000-0xFFBFFFFF), whose table exists and
-    /// which the live mapper then leaves alone.</summary>
-    public const uint ScratchPage = 0xFF800000;
-
     /// <summary>The flags that keep a data mapping from being executable: none to add (the
     /// format makes data NX under PAE with NX, and legacy paging has no such bit).</summary>
     public static PageFlags NoExecute => PageFlags.None;
@@ -141,17 +136,15 @@ internal static unsafe class KernelAddressSpace
         if (!PagingMode.Pae)
         {
             s = RecursiveTableAccess<I386Format, KernelWindow>.Create((byte*)(nuint)DirectoryAddress, s_mapper.RootPhys, RecursiveSlot,
-                default(KernelWindow), ScratchPage, out RecursiveTableAccess<I386Format, KernelWindow> access);
+                default(KernelWindow), out RecursiveTableAccess<I386Format, KernelWindow> access);
             if (s != Status.Ok) KernelPanic.Fail("address space: the recursive slot does not check out, status", (ulong)s);
-            s_live = new Mapper<I386Format, LiveTableAccess>(s_mapper.RootPhys, LiveTableAccess.Recursive(access));
+            s_live = new Mapper<I386Format, LiveTableAccess>(s_mapper.RootPhys, LiveTableAccess.Recursive(access, dm));
             if (SharesKernelTables) s_live.FixRootEntries();
             w.Str("paging: live tables through the recursive slot: directory at ");
             w.Hex(DirectoryAddress, 8);
             w.Str(", tables at ");
             w.Hex(PageTablesBase, 8);
-            w.Str(", scratch page ");
-            w.Hex(ScratchPage, 8);
-            w.Line();
+            w.Line(", new tables filled through the direct map");
         }
         else
         {

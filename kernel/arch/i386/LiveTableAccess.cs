@@ -13,6 +13,13 @@ namespace SharpMM.Kernel;
 /// table frame comes from the low zones (kernel class, below 896 MiB), which the direct map
 /// reaches at 0xC0000000 + phys, so this costs no window and no TLB maintenance of its own.</item>
 /// </list>
+/// A new table (zeroed, or filled by a large page's split) is written before it is linked, when
+/// it has no recursive address yet: in both modes through the direct map, as Linux does. Table
+/// frames are low memory (KernelFrames' kernel class), which the direct map reaches on every
+/// CPU at once. (The recursive access's alternative, a scratch page the frame is mapped at while
+/// it is filled, is one page for all CPUs: the vmalloc area's mapper, under the kernel-virtual
+/// lock, and phantom's object-space fault handler, under none, add tables in different 4 MiB
+/// spans and could both take it at once.)
 /// </summary>
 internal unsafe struct LiveTableAccess : ITableAccess
 {
@@ -20,8 +27,8 @@ internal unsafe struct LiveTableAccess : ITableAccess
     private RecursiveTableAccess<I386Format, KernelAddressSpace.KernelWindow> _recursive;
     private DirectMapTableAccess _map;
 
-    public static LiveTableAccess Recursive(RecursiveTableAccess<I386Format, KernelAddressSpace.KernelWindow> access) =>
-        new LiveTableAccess { _recursive = access };
+    public static LiveTableAccess Recursive(RecursiveTableAccess<I386Format, KernelAddressSpace.KernelWindow> access, DirectMap map) =>
+        new LiveTableAccess { _recursive = access, _map = new DirectMapTableAccess(map) };
 
     public static LiveTableAccess DirectMapped(DirectMap map) => new LiveTableAccess { _direct = true, _map = new DirectMapTableAccess(map) };
 
@@ -29,12 +36,12 @@ internal unsafe struct LiveTableAccess : ITableAccess
     public readonly bool IsDirect => _direct;
 
     public byte* Table(ulong tablePhys, int level, ulong va) => _direct ? _map.Table(tablePhys, level, va) : _recursive.Table(tablePhys, level, va);
-    public byte* BeginUnlinked(ulong framePhys) => _direct ? _map.BeginUnlinked(framePhys) : _recursive.BeginUnlinked(framePhys);
-    public void EndUnlinked(ulong framePhys)
+    public byte* BeginUnlinked(ulong framePhys)
     {
-        if (_direct) _map.EndUnlinked(framePhys);
-        else _recursive.EndUnlinked(framePhys);
+        if (framePhys >= Platform.DirectMapLimit) KernelPanic.Fail("live tables: a table frame beyond the direct map", framePhys);
+        return _map.BeginUnlinked(framePhys);
     }
+    public void EndUnlinked(ulong framePhys) => _map.EndUnlinked(framePhys);
     public void Linked(int level, ulong va)
     {
         if (!_direct) _recursive.Linked(level, va);

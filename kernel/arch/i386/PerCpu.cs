@@ -54,6 +54,8 @@ internal unsafe struct PerCpu
     [FieldOffset(92)] public int IpiSeenOnCpu;
     /// <summary>Host-call requests (CpuRequest.HostCall) this CPU's handler ran.</summary>
     [FieldOffset(96)] public int HostCalls;
+    /// <summary>kmap slots this CPU holds (Kmap: its own slots, taken as a stack).</summary>
+    [FieldOffset(100)] public int KmapDepth;
 
     /// <summary>GDT (APs): boot.S's nine entries; 0x18 and 0x20 point at <see cref="Tss"/> and
     /// <see cref="DoubleFaultTss"/>, 0x38 (TLS) starts empty, 0x40's base is this area.</summary>

@@ -13,7 +13,8 @@ namespace SharpMM.Kernel;
 ///   kernel stack   KernelStack.Size below the boot CPU's in the kernel-stack region, one
 ///                  unmapped guard page under each:
 ///                    top(i) = KernelStack.Top - i * (KernelStack.Size + 4 KiB)
-///                  down to the live mapper's scratch page (0xFF800000), hence 15 CPUs at most
+///                  within the boot stack's 4 MiB span (0xFF800000-0xFFBFFFFF, one page
+///                  table), hence 15 CPUs at most
 ///   #DF stack      16 KiB of buddy frames through the direct map (its double-fault task's)
 ///   GDT            a copy of the boot CPU's (same selectors) with its own TSS, double-fault
 ///                  TSS, TLS entry and per-CPU segment
@@ -26,8 +27,8 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class PerCpus
 {
-    /// <summary>CPUs the kernel runs at most: as many kernel stacks as fit between the boot
-    /// CPU's and the live mapper's scratch page (smp.S MAX_CPUS must match); the library's
+    /// <summary>CPUs the kernel runs at most: as many kernel stacks as fit below the boot CPU's
+    /// in its 4 MiB span (smp.S MAX_CPUS must match; Kmap gives each its slots); the library's
     /// Cpu.MaxCpus is 16.</summary>
     public const int MaxCpus = 15;
     /// <summary>The segment register behind which each CPU finds its area (the AP's "online" line).</summary>
@@ -41,8 +42,10 @@ internal static unsafe class PerCpus
     private const int DoubleFaultStackOrder = 2;
     private const int TssBytes = 104;
 
-    /// <summary>Where the AP stacks must end: above the live mapper's scratch page.</summary>
-    private const ulong StackRegionStart = KernelAddressSpace.ScratchPage + PageSize.Bytes;
+    /// <summary>Where the AP stacks must end: in the boot stack's 4 MiB span, whose page table
+    /// every layout has from boot on (0xFF400000-0xFF7FFFFF below it is the shootdown test's,
+    /// KernelAddressSpace.SmpTestPage).</summary>
+    private const ulong StackRegionStart = 0xFF800000;
 
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_percpu_areas")] private static extern PerCpu* Areas();
     [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "arch_percpu")] private static extern PerCpu* CurrentArea();
@@ -100,6 +103,7 @@ internal static unsafe class PerCpus
         cpu->Index = index;
         cpu->ApicId = apicId;
         cpu->Online = 0;
+        cpu->KmapDepth = 0;
         if (cpu->StackTop == 0)
         {
             ulong top = StackTopOf(index);
@@ -150,7 +154,7 @@ internal static unsafe class PerCpus
     private const int StackPages = (int)(KernelStack.Size / PageSize.Bytes);
 
     /// <summary>Maps [<paramref name="bottom"/>, <paramref name="top"/>) read-write with a
-    /// fresh frame per page, through the kernel's tables as the direct map reaches them (the live mapper leaves the scratch page's 4 MiB span, where these stacks lie, alone). Return: Ok; OutOfMemory or the mapper's
+    /// fresh frame per page, through the kernel's tables as the direct map reaches them. Return: Ok; OutOfMemory or the mapper's
     /// status (nothing left mapped or allocated).</summary>
     private static Status MapStack(ulong bottom, ulong top)
     {

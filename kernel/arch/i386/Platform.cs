@@ -263,12 +263,35 @@ internal static unsafe class Platform
     /// <summary>After a panic line: the return addresses from this call up (Backtrace).</summary>
     public static void WritePanicBacktrace(ref TextWriter<SerialSink> w) => Backtrace.Write(ref w, Arch.FramePointer());
 
+    /// <summary>test=kmapoverflow: the last CPU online kmaps one frame once more than it has
+    /// slots, never ending a mapping; Kmap panics naming that CPU (status 3).</summary>
+    private static void DeliberateKmapOverflow()
+    {
+        int cpu = Smp.Online - 1;
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("test=kmapoverflow: cpu ");
+        w.Dec((ulong)cpu);
+        w.Str(" kmaps one frame ");
+        w.Dec(Kmap.SlotsPerCpu + 1);
+        w.Line(" times without ending a mapping, expecting a panic");
+        Smp.RunOn(cpu, &KmapUntilFull, 0, 30_000);
+        KernelPanic.Fail("test=kmapoverflow: the kmaps came back");
+    }
+
+    private static void KmapUntilFull(ulong unused)
+    {
+        KernelFrames frames = default;
+        if (frames.Allocate(0, out Pfn f) != Status.Ok) KernelPanic.Fail("test=kmapoverflow: no frame");
+        for (int i = 0; i <= Kmap.SlotsPerCpu; i++) Kmap.Map(f.ToAddr().Value);
+    }
+
     public static void DeliberateFailures(ref LoaderInfo loader)
     {
         if (loader.CommandLine.Has("test=stackoverflow")) DeliberateFaults.StackOverflow();
         if (loader.CommandLine.Has("test=guardpage")) DeliberateFaults.GuardPage(KernelStack.Guard);
         if (loader.CommandLine.Has("test=writetext")) DeliberateFaults.WriteText();
         if (loader.CommandLine.Has("test=apstackoverflow")) Smp.DeliberateApStackOverflow();
+        if (loader.CommandLine.Has("test=kmapoverflow")) DeliberateKmapOverflow();
         // Only PAE with NX has no-execute pages; without them the call would just return.
         if (loader.CommandLine.Has("test=execdata"))
         {

@@ -47,7 +47,8 @@ internal static unsafe class ArchTests
             r.Run("i386 phantom: object space: a snapshot larger than the RAM disk is refused, the last one stays", &PhantomObjectSpaceFull);
         }
         r.Run("i386: an exception saves the interrupted FS, runs with the per-CPU FS, and restores it (every CPU)", &FsAcrossException);
-        r.Run("i386: a reused kmap slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
+        r.Run("i386: kmap takes this CPU's slots as a stack; a reused slot shows the new frame (invlpg on reuse)", &KmapSlotReuse);
+        r.Run("i386: every CPU at once kmaps 16 frames of its own, writes them, kmaps them again in reverse order and reads its patterns back", &KmapEveryCpuAtOnce);
         r.Run("i386: a HighMem frame is zeroed through kmap", &HighMemFrameThroughKmap);
         // User memory on the live MMU: the layout below 0xC0000000 fits the higher half, with
         // legacy paging and with PAE (see Platform.UserLayout).
@@ -496,7 +497,7 @@ internal static unsafe class ArchTests
         // physical-mapping window is the device pool).
         RegionKind windows = Platform.Low2G || Platform.Phantom ? RegionKind.HighMemWindow : RegionKind.KernelHeap;
         t.Check(layout.TryFind(Kmap.WindowStart, out LayoutRegion window) && window.Kind == windows
-            && Kmap.WindowStart + Kmap.Slots * PageSize.Bytes <= window.End, "the kmap window inside the layout's window region");
+            && Kmap.WindowEnd <= window.End, "the kmap window inside the layout's window region");
         t.Check(layout.TryFind(Platform.VmallocStart, out LayoutRegion heap) && heap.Kind == windows && Platform.VmallocEnd <= heap.End
             && Platform.VmallocStart >= Arch.KernelVirtualBase + Platform.DirectMapLimit, "vmalloc in that region, above the direct map");
         t.Check(layout.TryFind(Platform.WindowStart, out LayoutRegion pmw) && Platform.WindowEnd <= pmw.End
@@ -648,7 +649,7 @@ internal static unsafe class ArchTests
         *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xAAAA_0001;
         *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xBBBB_0002;
         // Through the live mapper (with legacy paging and user spaces the span's table exists
-        // from boot on; on phantom it is made here: zeroed at the scratch page, linked, its
+        // from boot on; on phantom it is made here: zeroed through the direct map, linked, its
         // window address invalidated, and freed again by the unmap).
         ref var m = ref KernelAddressSpace.Live;
         Status s = m.Map(VirtAddr.NewUnchecked(va), a.ToAddr(), MappingSize.Size4KiB, PageFlags.Writable, ref frames, out FlushToken token);
@@ -720,6 +721,11 @@ internal static unsafe class ArchTests
         s_fsSeen = null;
     }
 
+    /// <summary>
+    /// The running CPU's slots are a stack: a kmap takes the CPU's next slot, the slot just ended
+    /// is the next one taken (and shows its new frame: invlpg on every kmap), 16 held at once
+    /// take 16 consecutive slots of this CPU, and ending them in reverse order gives them all back.
+    /// </summary>
     private static void KmapSlotReuse(ref TestContext t)
     {
         KernelFrames frames = default;
@@ -727,22 +733,32 @@ internal static unsafe class ArchTests
         DirectMap dm = Platform.DirectMap;
         *(ulong*)dm.ToVirt(a.ToAddr().Value) = 0xA1A1;
         *(ulong*)dm.ToVirt(b.ToAddr().Value) = 0xB2B2;
+        int cpu = PerCpus.CurrentIndex;
+        t.Equal((ulong)Kmap.Held, 0, "kmaps held before the test");
         byte* pa = Kmap.Map(a.ToAddr().Value);
+        t.Equal((ulong)(nuint)pa, Kmap.SlotAddress(cpu, 0), "the first kmap takes this CPU's first slot");
         t.Equal(*(ulong*)pa, 0xA1A1, "frame A through its slot");
         Kmap.Unmap(pa);
-        // Round robin over Slots - 1 slots: the (Slots - 1)th next kmap takes A's slot again.
-        byte* pb = null;
-        for (int i = 0; i < Kmap.Slots - 1; i++)
-        {
-            pb = Kmap.Map(b.ToAddr().Value);
-            if (i < Kmap.Slots - 2) Kmap.Unmap(pb);
-        }
-        t.Equal((ulong)(nuint)pb, (ulong)(nuint)pa, "the same slot again");
+        byte* pb = Kmap.Map(b.ToAddr().Value);
+        t.Equal((ulong)(nuint)pb, (ulong)(nuint)pa, "the slot just ended is taken again");
         t.Equal(*(ulong*)pb, 0xB2B2, "frame B through the reused slot");
         Kmap.Unmap(pb);
         t.Check(!FaultProbe.Read((ulong)(nuint)pb, out _), "the slot faults after kunmap");
 
-        // Round trips: each kmap of A or B, alternating, must show that frame (and prints the cost).
+        // All of this CPU's slots at once, A and B alternating: consecutive slots, each its frame.
+        byte** held = stackalloc byte*[Kmap.SlotsPerCpu];
+        for (int i = 0; i < Kmap.SlotsPerCpu; i++)
+        {
+            held[i] = Kmap.Map(((i & 1) == 0 ? a : b).ToAddr().Value);
+            t.Equal((ulong)(nuint)held[i], Kmap.SlotAddress(cpu, i), "kmap number i takes this CPU's slot i");
+        }
+        t.Equal((ulong)Kmap.Held, Kmap.SlotsPerCpu, "kmaps held with every slot taken");
+        for (int i = 0; i < Kmap.SlotsPerCpu; i++) t.Equal(*(ulong*)held[i], (i & 1) == 0 ? 0xA1A1UL : 0xB2B2UL, "each held slot shows its own frame");
+        for (int i = Kmap.SlotsPerCpu - 1; i >= 0; i--) Kmap.Unmap(held[i]);
+        t.Equal((ulong)Kmap.Held, 0, "kmaps held after ending them in reverse order");
+
+        // Round trips: each kmap of A or B, alternating, in the same slot, must show that frame
+        // (and prints the cost).
         const int Trips = 256;
         int wrong = 0;
         ulong t0 = Arch.Rdtsc();
@@ -761,6 +777,139 @@ internal static unsafe class ArchTests
         w.Line(" cycles (mean of 256)");
         frames.Free(a, 0);
         frames.Free(b, 0);
+    }
+
+    // ---- kmap on every CPU at once ------------------------------------------------------------
+
+    private const int KmapRounds = 32;
+    private const ulong KmapTimeoutMs = 30_000;
+
+    /// <summary>What one CPU saw in <see cref="KmapEveryCpuAtOnce"/>.</summary>
+    private struct KmapShare
+    {
+        public int Ran;
+        public int OutsideOwnSlots;
+        public int WrongWords;
+        public int ForeignWords;
+        public int HeldAfter;
+        public ulong FirstSeen, FirstExpected;
+    }
+
+    private static ulong* s_kmapFrames;     // s_kmapFrames[cpu * SlotsPerCpu + i]: cpu's frames
+    private static KmapShare* s_kmapShares;
+    private static int s_kmapArrived;
+
+    /// <summary>The pattern CPU <paramref name="cpu"/> writes into its frame <paramref name="frame"/> in round <paramref name="round"/>.</summary>
+    private static ulong KmapTag(ulong cpu, int frame, int round) => 0x4B4D_0000_0000_0000UL | cpu << 32 | (ulong)frame << 16 | (uint)round;
+
+    /// <summary>
+    /// Every online CPU at once (a barrier first), 32 rounds: kmaps its 16 frames (distinct from
+    /// every other CPU's), all held together, fills each with a pattern naming the CPU, the frame
+    /// and the round, ends them; then kmaps them again in reverse order, so that each slot now
+    /// holds another frame than it just did, and reads every word back. Expect: every kmap in
+    /// the CPU's own slots, every word the pattern of this CPU's frame and round (a shared
+    /// slot shows another CPU's pattern; a slot whose stale translation survived shows another
+    /// frame's), nothing held after. User-class frames, so HighMem where the guest has it.
+    /// </summary>
+    private static void KmapEveryCpuAtOnce(ref TestContext t)
+    {
+        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+        int cpus = Smp.Online, perCpu = Kmap.SlotsPerCpu, total = cpus * perCpu, got = 0, high = 0;
+        ulong* frames = stackalloc ulong[PerCpus.MaxCpus * Kmap.SlotsPerCpu];
+        KmapShare* shares = stackalloc KmapShare[PerCpus.MaxCpus];
+        for (; got < total; got++)
+        {
+            if (buddy.Allocate(0, MemoryClass.User, out Pfn f) != Status.Ok) break;
+            frames[got] = f.ToAddr().Value;
+            if (frames[got] >= Platform.DirectMapLimit) high++;
+        }
+        t.Equal((ulong)got, (ulong)total, "16 frames for each CPU");
+        if (got == total)
+        {
+            for (int i = 0; i < cpus; i++) shares[i] = default;
+            s_kmapFrames = frames;
+            s_kmapShares = shares;
+            s_kmapArrived = 0;
+            t.Check(Smp.RunOnAll(&KmapShareWork, KmapTimeoutMs), "every CPU ran its share");
+            for (int i = 0; i < cpus; i++)
+            {
+                KmapShare* r = shares + i;
+                t.Equal((ulong)r->Ran, 1, "the CPU met the others at the barrier and ran its rounds");
+                t.Equal((ulong)r->OutsideOwnSlots, 0, "kmaps outside the CPU's own slots");
+                t.Equal((ulong)r->ForeignWords, 0, "words holding another CPU's pattern");
+                t.Equal((ulong)r->WrongWords, 0, "words not the pattern of the CPU's frame and round");
+                if (r->WrongWords != 0) t.Equal(r->FirstSeen, r->FirstExpected, "the first wrong word (pattern 0x4B4D, cpu, frame, round)");
+                t.Equal((ulong)r->HeldAfter, 0, "kmaps the CPU still held after its rounds");
+            }
+            s_kmapFrames = null;
+            s_kmapShares = null;
+        }
+        for (int i = 0; i < got; i++) buddy.Free(Pfn.NewUnchecked(frames[i] >> PageSize.Shift), 0);
+
+        SharpMM.Diagnostics.TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        w.Dec((ulong)cpus);
+        w.Str(cpus == 1 ? " CPU, " : " CPUs at once, ");
+        w.Dec(KmapRounds);
+        w.Str(" rounds of 16 frames each (");
+        w.Dec((ulong)high);
+        w.Str(" of ");
+        w.Dec((ulong)got);
+        w.Str(" in HighMem) written and read back through kmap; slots from");
+        for (int i = 0; i < cpus; i++)
+        {
+            w.Str(i == 0 ? " " : ", ");
+            w.Hex(Kmap.SlotAddress(i, 0), 8);
+            w.Str(" (cpu ");
+            w.Dec((ulong)i);
+            w.Char(')');
+        }
+        w.Line();
+    }
+
+    private static void KmapShareWork(ulong cpu)
+    {
+        KmapShare* r = s_kmapShares + cpu;
+        ulong* frames = s_kmapFrames + cpu * Kmap.SlotsPerCpu;
+        int n = Kmap.SlotsPerCpu;
+        System.Threading.Interlocked.Increment(ref s_kmapArrived);
+        ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * KmapTimeoutMs;
+        while (System.Threading.Volatile.Read(ref s_kmapArrived) < Smp.Online)
+        {
+            if (Arch.Rdtsc() > deadline) return;
+            SharpMM.Concurrency.Cpu.Relax();
+        }
+        r->Ran = 1;
+        ulong** held = stackalloc ulong*[Kmap.SlotsPerCpu];
+        for (int round = 0; round < KmapRounds; round++)
+        {
+            for (int f = 0; f < n; f++)
+            {
+                held[f] = (ulong*)Kmap.Map(frames[f]);
+                if ((ulong)(nuint)held[f] != Kmap.SlotAddress((int)cpu, f)) r->OutsideOwnSlots++;
+                ulong tag = KmapTag(cpu, f, round);
+                for (int i = 0; i < 512; i++) held[f][i] = tag;
+            }
+            for (int f = n - 1; f >= 0; f--) Kmap.Unmap((byte*)held[f]);
+
+            // Slot k now gets frame n-1-k, not the frame it held a moment ago.
+            for (int k = 0; k < n; k++)
+            {
+                int f = n - 1 - k;
+                held[k] = (ulong*)Kmap.Map(frames[f]);
+                if ((ulong)(nuint)held[k] != Kmap.SlotAddress((int)cpu, k)) r->OutsideOwnSlots++;
+                ulong expected = KmapTag(cpu, f, round);
+                for (int i = 0; i < 512; i++)
+                {
+                    ulong seen = held[k][i];
+                    if (seen == expected) continue;
+                    if (r->WrongWords++ == 0) { r->FirstSeen = seen; r->FirstExpected = expected; }
+                    if (seen >> 48 == 0x4B4D && (seen >> 32 & 0xFFFF) != cpu) r->ForeignWords++;
+                }
+            }
+            for (int k = n - 1; k >= 0; k--) Kmap.Unmap((byte*)held[k]);
+        }
+        r->HeldAfter = Kmap.Held;
     }
 
     private static void HighMemFrameThroughKmap(ref TestContext t)
