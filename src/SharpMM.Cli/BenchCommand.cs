@@ -53,6 +53,8 @@ internal static unsafe class BenchCommand
             Description = "Before W3, W3t, W3h, W6 or W6x: install the peer mallocs this machine lacks with apt-get (Debian packages libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4).",
         };
         var threads = CliOptions.Integer("--threads", "W5, W5x, W6, W6x: threads (SharpMM: simulated CPUs).", 1, Cpu.MaxCpus, 1);
+        var cpus = CliOptions.OptionalInteger("--cpus", "W5, W5x, W6, W6x: SharpMM's CPUs online, at least --threads (the others run nothing); more " +
+                                              "than --threads runs the code paths of several CPUs with fewer threads working. Default: --threads.", 1, Cpu.MaxCpus);
         var json = CliOptions.Json();
         var report = new Option<FileInfo>("--report")
         {
@@ -67,18 +69,24 @@ internal static unsafe class BenchCommand
         c.Options.Add(pcp);
         c.Options.Add(installPeers);
         c.Options.Add(threads);
+        c.Options.Add(cpus);
         c.Options.Add(json);
         c.Options.Add(report);
         c.SetAction(r =>
         {
             string label = r.GetValue(workload)!;
             string? reportPath = r.GetValue(report)?.ToString();
+            int threadCount = (int)r.GetValue(threads);
+            int online = r.GetValue(cpus) is ulong n ? (int)n : threadCount;
+            if (r.GetValue(cpus) != null && !label.StartsWith("W5", StringComparison.Ordinal) && label is not ("W6" or "W6x"))
+                throw new UsageException($"--cpus goes with W5, W5x, W6 or W6x, not {label}");
+            if (online < threadCount) throw new UsageException($"--cpus {online}: fewer CPUs online than --threads {threadCount}");
             if (reportPath != null && label == "W4") throw new UsageException("--report: W4 works on page tables and has no allocator trace to draw (W0..W3h have)");
             if (reportPath != null && label.StartsWith("W5", StringComparison.Ordinal)) throw new UsageException("--report: W5 and W5x run on several CPUs and record no allocator trace (W0..W3h do)");
             if (label.StartsWith("W5", StringComparison.Ordinal))
             {
                 if (r.GetValue(pcp) != null) throw new UsageException("--pcp: W5 and W5x always use the per-CPU caches (they are what the workload measures)");
-                return RunW5(label, (int)r.GetValue(threads), r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json));
+                return RunW5(label, threadCount, online, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json));
             }
             if (reportPath != null) ReportOption.CheckTarget(reportPath, "--report");
             if (r.GetValue(installPeers))
@@ -92,7 +100,7 @@ internal static unsafe class BenchCommand
             if (threaded && r.GetValue(pcp) != null) throw new UsageException($"--pcp applies to the page-allocator workloads (W0, W1, W2, W2o9), not {label}");
             if (threaded && reportPath != null) throw new UsageException($"--report: {label} runs several threads and records no trace (W0..W3h do)");
             int exit = threaded
-                ? BenchW6.Run(label, (int)r.GetValue(threads), r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json), new Progress($"bench {label}: starting", r.GetValue(json)))
+                ? BenchW6.Run(label, threadCount, online, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(json), new Progress($"bench {label}: starting", r.GetValue(json)))
                 : Run(label, r.GetValue(scale), (int)r.GetValue(reps), r.GetValue(pcp), r.GetValue(json));
             if (reportPath != null)
                 ReportOption.Write(reportPath, new ReportDocuments(null, null, null, new[] { TraceCommand.RecordedReplay(label, r.GetValue(scale)) }),
@@ -186,7 +194,7 @@ internal static unsafe class BenchCommand
 
     // W5, W5x: one untimed warm-up run, then reps runs; the figures of the median run (by
     // throughput), with its zone-lock statistics.
-    private static int RunW5(string label, int threads, double scale, int reps, bool json)
+    private static int RunW5(string label, int threads, int online, double scale, int reps, bool json)
     {
         bool cross = label == "W5x";
         using var progress = new Progress($"bench {label}: starting", json);
@@ -194,7 +202,7 @@ internal static unsafe class BenchCommand
         for (int r = -1; r < reps; r++)
         {
             progress.Update(Step(label, r, reps));
-            W5Result res = ThreadedPageWorkloads.Run(threads, cross, scale);
+            W5Result res = ThreadedPageWorkloads.Run(threads, cross, scale, online);
             if (res.Failed != 0) throw new CommandFailedException($"{label}: {res.Failed} allocations failed (the workload needs none)");
             if (r >= 0) runs.Add(res);
         }
@@ -203,6 +211,7 @@ internal static unsafe class BenchCommand
         W5Result med = sorted[sorted.Count / 2];
         double mpairs = Median(runs.Select(x => x.MpairsPerS).ToList());
         double ns = Median(runs.Select(x => x.NsPerPairPerThread).ToList());
+        double cpuNs = Median(runs.Select(x => x.CpuNsPerPair).ToList());
         LockStats l = med.ZoneLock;
         double spinNs = ThreadedPageWorkloads.TicksToNs(l.SpinTicks);
         // A pair takes the zone lock only when it refills or drains a batch.
@@ -211,8 +220,8 @@ internal static unsafe class BenchCommand
         {
             var fields = new Dictionary<string, object>
             {
-                ["workload"] = label, ["threads"] = threads, ["scale"] = scale, ["reps"] = reps,
-                ["mpairs_per_s"] = Math.Round(mpairs, 2), ["ns_per_pair_per_thread"] = Math.Round(ns, 2),
+                ["workload"] = label, ["threads"] = threads, ["cpus"] = online, ["scale"] = scale, ["reps"] = reps,
+                ["mpairs_per_s"] = Math.Round(mpairs, 2), ["ns_per_pair_per_thread"] = Math.Round(ns, 2), ["cpu_ns_per_pair"] = Math.Round(cpuNs, 2),
                 ["mpairs_per_s_min"] = Math.Round(sorted[0].MpairsPerS, 2), ["mpairs_per_s_max"] = Math.Round(sorted[^1].MpairsPerS, 2),
                 ["pairs"] = med.Pairs, ["failed"] = med.Failed,
                 ["zone_lock"] = new Dictionary<string, object>
@@ -227,11 +236,14 @@ internal static unsafe class BenchCommand
         }
         else
         {
-            Console.Out.WriteLine($"{"sharpmm-buddy+pcp",-22} {label,-4} threads {threads,2}: median {mpairs,8:F2} Mpairs/s  {ns,7:F2} ns/pair/thread (min {sorted[0].MpairsPerS:F2} max {sorted[^1].MpairsPerS:F2} Mpairs/s)  [rounds={med.Pairs / (ulong)threads / ThreadedPageWorkloads.Batch} batch={ThreadedPageWorkloads.Batch} reps={reps} failed={med.Failed}]");
+            Console.Out.WriteLine($"{"sharpmm-buddy+pcp",-22} {label,-4} threads {threads,2}: median {mpairs,8:F2} Mpairs/s  {ns,7:F2} ns/pair/thread  {cpuNs,7:F2} CPU ns/pair (min {sorted[0].MpairsPerS:F2} max {sorted[^1].MpairsPerS:F2} Mpairs/s)  [{CpusNote(threads, online)}rounds={med.Pairs / (ulong)threads / ThreadedPageWorkloads.Batch} batch={ThreadedPageWorkloads.Batch} reps={reps} failed={med.Failed}]");
             Console.Out.WriteLine($"{"",-22} zone lock: {l.Acquisitions} acquisitions ({perPair:F5} per pair), {l.Contended} contended, {spinNs / 1e6:F2} ms spinning (median run)");
         }
         return ExitCode.Done;
     }
+
+    // "cpus=N " in a text line when more CPUs are online than threads run.
+    internal static string CpusNote(int threads, int online) => online > threads ? $"cpus={online} " : "";
 
     // One untimed run first: the C peers are compiled ahead of time, the JIT needs a run to
     // reach its optimised tier (BenchmarkDotNet's warm-up does the same).

@@ -16,7 +16,7 @@ namespace SharpMM.Cli;
 /// </summary>
 internal static class BenchW6
 {
-    public static int Run(string label, int threads, double scale, int reps, bool json, Progress progress)
+    public static int Run(string label, int threads, int online, double scale, int reps, bool json, Progress progress)
     {
         bool cross = label.Equals("W6x", StringComparison.OrdinalIgnoreCase);
         if (BenchCommand.NeedsStaticTlsRoom())
@@ -32,7 +32,7 @@ internal static class BenchW6
             foreach (string b in backends)
             {
                 progress.Update($"{BenchCommand.Step(label, r, reps)}, {b}");
-                W6Result res = HeapThreadWorkloads.Run(b, threads, cross, scale);
+                W6Result res = HeapThreadWorkloads.Run(b, threads, cross, scale, online);
                 failures += res.Failures;
                 if (r >= 0) runs[b].Add(res);
             }
@@ -50,10 +50,12 @@ internal static class BenchW6
             var doc = CliJson.Document("bench");
             doc["workload"] = label;
             doc["threads"] = threads;
+            doc["cpus"] = online;
             doc["scale"] = scale;
             doc["reps"] = reps;
             doc["mpairs_per_s"] = Math.Round(own.MpairsPerSecond, 2);
             doc["ns_per_pair_per_thread"] = Math.Round(own.NsPerPairPerThread, 2);
+            doc["cpu_ns_per_pair"] = Math.Round(own.CpuNsPerPair, 2);
             doc["cache_locks_per_pair"] = Math.Round(own.CacheLocksPerPair, 4);
             doc["cache_lock_contended_share"] = Math.Round(own.CacheLockContendedShare, 4);
             doc["page_locks_per_pair"] = Math.Round(own.PageLocksPerPair, 5);
@@ -65,6 +67,7 @@ internal static class BenchW6
                 {
                     ["mpairs_per_s"] = Math.Round(p.MpairsPerSecond, 2),
                     ["ns_per_pair_per_thread"] = Math.Round(p.NsPerPairPerThread, 2),
+                    ["cpu_ns_per_pair"] = Math.Round(p.CpuNsPerPair, 2),
                 };
             }
             doc["peers"] = peers;
@@ -77,7 +80,8 @@ internal static class BenchW6
             W6Result m = Med(b);
             var all = runs[b].Select(x => x.MpairsPerSecond).ToList();
             string name = b == "sharpmm" ? "sharpmm(kmalloc)" : b;
-            Console.Out.WriteLine($"{name,-18} {label,-4} threads {threads,2}: median {m.MpairsPerSecond,8:F2} Mpairs/s  {m.NsPerPairPerThread,7:F2} ns/pair/thread (min {all.Min():F2} max {all.Max():F2} Mpairs/s)  [{what} reps={reps}]");
+            string cpusNote = b == "sharpmm" ? BenchCommand.CpusNote(threads, online) : "";
+            Console.Out.WriteLine($"{name,-18} {label,-4} threads {threads,2}: median {m.MpairsPerSecond,8:F2} Mpairs/s  {m.NsPerPairPerThread,7:F2} ns/pair/thread  {m.CpuNsPerPair,7:F2} CPU ns/pair (min {all.Min():F2} max {all.Max():F2} Mpairs/s)  [{cpusNote}{what} reps={reps}]");
         }
         Console.Out.WriteLine($"sharpmm locks: {own.CacheLocksPerPair:F4} cache-lock acquisitions per pair ({own.CacheLockContendedShare * 100:F1}% contended), {own.PageLocksPerPair:F5} page-lock acquisitions per pair");
         return ExitCode.Done;

@@ -27,6 +27,14 @@ internal static class CliOptions
         CustomParser = r => CliValues.TryParseInteger(Token(r), min, max, out ulong v, out string e) ? v : Error<ulong>(r, name, e),
     };
 
+    /// <summary>A whole number in [min, max]; null when not given (the default depends on other options).</summary>
+    public static Option<ulong?> OptionalInteger(string name, string description, ulong min, ulong max) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+        CustomParser = r => CliValues.TryParseInteger(Token(r), min, max, out ulong v, out string e) ? v : Error<ulong?>(r, name, e),
+    };
+
     /// <summary>A finite number in [min, max], <paramref name="defaultValue"/> when not given.</summary>
     public static Option<double> Real(string name, string description, double min, double max, double defaultValue) => new(name)
     {

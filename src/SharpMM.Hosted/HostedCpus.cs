@@ -47,14 +47,22 @@ public static unsafe class HostedCpus
     /// <summary>Runs <paramref name="body"/> on <paramref name="cpus"/> threads at once, thread i
     /// bound to CPU i and all released together; sets <see cref="Cpu.Online"/> for the run and back
     /// to 1 after. Rethrows the first failure (an <see cref="AggregateException"/> if several).</summary>
-    public static void Run(int cpus, Action<int> body)
+    public static void Run(int cpus, Action<int> body) => Run(cpus, cpus, body);
+
+    /// <summary>As <see cref="Run(int, Action{int})"/> on a machine with <paramref name="online"/>
+    /// CPUs online, of which the first <paramref name="cpus"/> run <paramref name="body"/> and the
+    /// others run nothing (they answer no request, so the caller keeps their caches empty: they
+    /// hold nothing to drain). What it is for: the code paths of several CPUs with fewer threads
+    /// working, e.g. one thread on a two-CPU machine against two.</summary>
+    public static void Run(int cpus, int online, Action<int> body)
     {
-        if (cpus < 1 || cpus > Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpus), cpus, $"1 to {Cpu.MaxCpus} CPUs");
+        if (online < 1 || online > Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(online), online, $"1 to {Cpu.MaxCpus} CPUs online");
+        if (cpus < 1 || cpus > online) throw new ArgumentOutOfRangeException(nameof(cpus), cpus, $"1 to {online} CPUs (the CPUs online)");
         Install();
         var failures = new List<Exception>();
         using var start = new Barrier(cpus);
         var threads = new Thread[cpus];
-        Cpu.SetOnline(cpus);
+        Cpu.SetOnline(online);
         try
         {
             for (int i = 0; i < cpus; i++)

@@ -18,6 +18,8 @@ public struct W6Result
     public double MpairsPerSecond;
     /// <summary>Wall-clock ns per pair on each thread (elapsed x threads / pairs).</summary>
     public double NsPerPairPerThread;
+    /// <summary>The process's CPU time over the timed part per pair (<see cref="TimedSection"/>).</summary>
+    public double CpuNsPerPair;
     /// <summary>Failed allocations or refused frees (must be 0).</summary>
     public ulong Failures;
     /// <summary>SharpMM only: cache-lock acquisitions per malloc+free pair over all caches, and
@@ -46,8 +48,9 @@ public static unsafe class HeapThreadWorkloads
     public const long CrossRounds = 10_000;
 
     /// <summary>One run of W6 (<paramref name="cross"/> false) or W6x on <paramref name="backend"/>
-    /// ("sharpmm" or a peer of <see cref="HeapWorkloads.Backends"/>).</summary>
-    public static W6Result Run(string backend, int threads, bool cross, double scale)
+    /// ("sharpmm" or a peer of <see cref="HeapWorkloads.Backends"/>). <paramref name="online"/>:
+    /// SharpMM's CPUs online (0: as many as threads; see <see cref="HostedCpus.Run(int, int, Action{int})"/>).</summary>
+    public static W6Result Run(string backend, int threads, bool cross, double scale, int online = 0)
     {
         switch (backend)
         {
@@ -55,14 +58,14 @@ public static unsafe class HeapThreadWorkloads
             {
                 using var arena = new HeapArena(HeapConfig.Default);
                 var b = arena.Backend;
-                W6Result r = RunOn(ref b, threads, cross, scale, sharpmm: true);
+                W6Result r = RunOn(ref b, threads, cross, scale, sharpmm: true, online);
                 AddLockFigures(ref r, arena, threads, cross, scale);
                 return r;
             }
-            case "glibc": { var b = new GlibcMalloc(); return RunOn(ref b, threads, cross, scale, false); }
-            case "mimalloc": { var b = new Mimalloc(); return RunOn(ref b, threads, cross, scale, false); }
-            case "jemalloc": { var b = new Jemalloc(); return RunOn(ref b, threads, cross, scale, false); }
-            case "tcmalloc": { var b = new Tcmalloc(); return RunOn(ref b, threads, cross, scale, false); }
+            case "glibc": { var b = new GlibcMalloc(); return RunOn(ref b, threads, cross, scale, false, 0); }
+            case "mimalloc": { var b = new Mimalloc(); return RunOn(ref b, threads, cross, scale, false, 0); }
+            case "jemalloc": { var b = new Jemalloc(); return RunOn(ref b, threads, cross, scale, false, 0); }
+            case "tcmalloc": { var b = new Tcmalloc(); return RunOn(ref b, threads, cross, scale, false, 0); }
             default: throw new ArgumentException($"unknown backend '{backend}'", nameof(backend));
         }
     }
@@ -85,7 +88,7 @@ public static unsafe class HeapThreadWorkloads
         r.PageLocksPerPair = arena.Heap->Pages.LockStats.Acquisitions / pairs;
     }
 
-    private static W6Result RunOn<TM>(ref TM backend, int threads, bool cross, double scale, bool sharpmm) where TM : struct, IMalloc
+    private static W6Result RunOn<TM>(ref TM backend, int threads, bool cross, double scale, bool sharpmm, int online) where TM : struct, IMalloc
     {
         TM m = backend;
         long ops = OpsPerThread(threads, scale);
@@ -93,17 +96,18 @@ public static unsafe class HeapThreadWorkloads
         int slots = (int)(HeapWorkloads.Slots / (uint)threads);
         var outboxes = new nint[threads];
         for (int t = 0; t < threads; t++) outboxes[t] = (nint)NativeMemory.Alloc(CrossBatch, (nuint)sizeof(void*));
-        long failures = 0, t0 = 0, t1 = 0;
+        long failures = 0;
+        var timed = new TimedSection();
         using var barrier = new Barrier(threads);
         Action<int> body = t =>
         {
-            ulong bad = cross ? Cross(m, t, threads, rounds, outboxes, barrier, ref t0, ref t1)
-                              : Own(m, t, slots, ops, barrier, ref t0, ref t1);
+            ulong bad = cross ? Cross(m, t, threads, rounds, outboxes, barrier, timed)
+                              : Own(m, t, slots, ops, barrier, timed);
             Interlocked.Add(ref failures, (long)bad);
         };
         try
         {
-            if (sharpmm) HostedCpus.Run(threads, body);
+            if (sharpmm) HostedCpus.Run(threads, online == 0 ? threads : online, body);
             else RunThreads(threads, body);
         }
         finally
@@ -111,12 +115,13 @@ public static unsafe class HeapThreadWorkloads
             foreach (nint o in outboxes) NativeMemory.Free((void*)o);
         }
         double pairs = cross ? (double)rounds * CrossBatch * threads : (double)ops * threads;
-        double ns = (t1 - t0) * 1e9 / Stopwatch.Frequency;
+        double ns = timed.WallSeconds * 1e9;
         return new W6Result
         {
             Threads = threads,
             MpairsPerSecond = pairs / (ns / 1e3),
             NsPerPairPerThread = ns * threads / pairs,
+            CpuNsPerPair = timed.CpuSeconds * 1e9 / pairs,
             Failures = (ulong)failures,
         };
     }
@@ -140,14 +145,14 @@ public static unsafe class HeapThreadWorkloads
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ulong Own<TM>(TM m, int t, int n, long ops, Barrier barrier, ref long t0, ref long t1) where TM : struct, IMalloc
+    private static ulong Own<TM>(TM m, int t, int n, long ops, Barrier barrier, TimedSection timed) where TM : struct, IMalloc
     {
         void** s = (void**)NativeMemory.Alloc((nuint)n, (nuint)sizeof(void*));
         var rng = new SplitMix64(6000 + (ulong)t);
         ulong bad = 0;
         for (int i = 0; i < n; i++) { s[i] = m.Malloc(HeapWorkloads.W3Size(rng.Next())); if (s[i] == null) bad++; }
         barrier.SignalAndWait();
-        if (t == 0) t0 = Stopwatch.GetTimestamp();
+        if (t == 0) timed.Start();
         for (long k = 0; k < ops; k++)
         {
             uint j = SplitMix64.Bound(rng.Next(), (uint)n);
@@ -158,7 +163,7 @@ public static unsafe class HeapThreadWorkloads
             s[j] = p;
         }
         barrier.SignalAndWait();
-        if (t == 0) t1 = Stopwatch.GetTimestamp();
+        if (t == 0) timed.Stop();
         for (int i = 0; i < n; i++) if (s[i] != null && !m.Free(s[i])) bad++;
         NativeMemory.Free(s);
         Drain(m);
@@ -166,14 +171,14 @@ public static unsafe class HeapThreadWorkloads
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ulong Cross<TM>(TM m, int t, int threads, long rounds, nint[] outboxes, Barrier barrier, ref long t0, ref long t1) where TM : struct, IMalloc
+    private static ulong Cross<TM>(TM m, int t, int threads, long rounds, nint[] outboxes, Barrier barrier, TimedSection timed) where TM : struct, IMalloc
     {
         var rng = new SplitMix64(6000 + (ulong)t);
         void** mine = (void**)outboxes[t];
         void** peer = (void**)outboxes[(t + 1) % threads];
         ulong bad = 0;
         barrier.SignalAndWait();
-        if (t == 0) t0 = Stopwatch.GetTimestamp();
+        if (t == 0) timed.Start();
         for (long r = 0; r < rounds; r++)
         {
             for (int i = 0; i < CrossBatch; i++) { mine[i] = m.Malloc(HeapWorkloads.W3Size(rng.Next())); if (mine[i] == null) bad++; }
@@ -182,7 +187,7 @@ public static unsafe class HeapThreadWorkloads
             barrier.SignalAndWait();
         }
         barrier.SignalAndWait();
-        if (t == 0) t1 = Stopwatch.GetTimestamp();
+        if (t == 0) timed.Stop();
         Drain(m);
         return bad;
     }

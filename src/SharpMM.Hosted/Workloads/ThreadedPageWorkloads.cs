@@ -17,6 +17,9 @@ public struct W5Result
     public double MpairsPerS;
     /// <summary>Nanoseconds per pair per thread (wall time x threads / pairs).</summary>
     public double NsPerPairPerThread;
+    /// <summary>The process's CPU time over the timed part per pair (<see cref="TimedSection"/>):
+    /// what a pair costs whatever else the machine runs.</summary>
+    public double CpuNsPerPair;
     /// <summary>Allocations that failed (the definition wants 0).</summary>
     public ulong Failed;
     /// <summary>Alloc+free pairs done.</summary>
@@ -40,11 +43,13 @@ public static unsafe class ThreadedPageWorkloads
     /// <summary>Frames each thread allocates per round.</summary>
     public const int Batch = 4096;
 
-    /// <summary>One timed run with <paramref name="threads"/> CPUs; <paramref name="cross"/>
-    /// selects W5x. <paramref name="scale"/> multiplies the 200 rounds.</summary>
-    public static W5Result Run(int threads, bool cross, double scale)
+    /// <summary>One timed run with <paramref name="threads"/> CPUs working, of
+    /// <paramref name="online"/> online (0: as many as work; see <see cref="HostedCpus.Run(int, int, Action{int})"/>);
+    /// <paramref name="cross"/> selects W5x. <paramref name="scale"/> multiplies the 200 rounds.</summary>
+    public static W5Result Run(int threads, bool cross, double scale, int online = 0)
     {
         if (threads < 1 || threads > Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"1 to {Cpu.MaxCpus} threads");
+        if (online == 0) online = threads;
         long rounds = Math.Max(1, (long)(200 * scale));
         var perms = new uint[threads][];
         var batches = new uint[threads][];
@@ -66,26 +71,27 @@ public static unsafe class ThreadedPageWorkloads
         {
             var barrier = new CpuBarrier(threads);
             var failed = new ulong[threads];
-            long t0 = 0, t1 = 0;
-            HostedCpus.Run(threads, cpu =>
+            var timed = new TimedSection();
+            HostedCpus.Run(threads, online, cpu =>
             {
                 barrier.SignalAndWait();
-                if (cpu == 0) t0 = Stopwatch.GetTimestamp();
+                if (cpu == 0) timed.Start();
                 failed[cpu] = Loop(b, batches, perms, cpu, threads, rounds, cross, barrier);
                 barrier.SignalAndWait();
-                if (cpu == 0) t1 = Stopwatch.GetTimestamp();
+                if (cpu == 0) timed.Stop();
             });
             LockStats stats = b->ZoneLockTotals;
             b->Drain();
             b->Validate();
             if (b->FreeFrames != PageWorkloads.Frames)
                 throw new InvalidOperationException($"W5: {b->FreeFrames} frames free at the end, want {PageWorkloads.Frames}");
-            double seconds = (t1 - t0) / (double)Stopwatch.Frequency;
+            double seconds = timed.WallSeconds;
             ulong pairs = (ulong)rounds * Batch * (ulong)threads;
             return new W5Result
             {
                 MpairsPerS = pairs / seconds / 1e6,
                 NsPerPairPerThread = seconds * 1e9 * threads / pairs,
+                CpuNsPerPair = timed.CpuSeconds * 1e9 / pairs,
                 Failed = (ulong)failed.Sum(f => (long)f),
                 Pairs = pairs,
                 ZoneLock = stats,

@@ -36,6 +36,8 @@ public class CliJsonTests
     [InlineData("bench", "W4", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W6", "--threads", "2", "--scale", "0.001", "--reps", "1")]
     [InlineData("bench", "W6x", "--threads", "3", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W6", "--threads", "1", "--cpus", "2", "--scale", "0.001", "--reps", "1")]
+    [InlineData("bench", "W5x", "--threads", "2", "--cpus", "3", "--scale", "0.01", "--reps", "1")]
     [InlineData("workload", "recursion", "--scale", "0.01")]
     [InlineData("workload", "fork-server", "--scale", "0.01", "--layout", "i386-higher-half")]
     public void Json_ValidatesAgainstItsSchema(params string[] args)
@@ -45,6 +47,22 @@ public class CliJsonTests
         var names = doc.RootElement.EnumerateObject().Select(p => p.Name).Take(2).ToArray();
         Assert.Equal(new[] { "schema_version", "command" }, names);
         Assert.Equal(args[0], doc.RootElement.GetProperty("command").GetString());
+    }
+
+    //   `sharpmm bench W5 --threads 1 --cpus 2 --json`, a short run.
+    // Expect: the document says one thread on two CPUs online; the process's CPU time per pair is
+    // there and, with one thread working, about its wall time per pair (not twice: the CPU that
+    // runs nothing takes no time).
+    [Fact]
+    public void BenchJson_CpusOnline_AndCpuTimePerPair()
+    {
+        var r = Run("bench", "W5", "--threads", "1", "--cpus", "2", "--scale", "0.05", "--reps", "1", "--json");
+        using var doc = CliSchemas.AssertValid("bench", r);
+        JsonElement root = doc.RootElement;
+        Assert.Equal(1, root.GetProperty("threads").GetInt32());
+        Assert.Equal(2, root.GetProperty("cpus").GetInt32());
+        double wall = root.GetProperty("ns_per_pair_per_thread").GetDouble(), cpu = root.GetProperty("cpu_ns_per_pair").GetDouble();
+        Assert.InRange(cpu, 0.3 * wall, 1.7 * wall);
     }
 
     //   `sharpmm boot` and `sharpmm boot --json` of the same default machine.

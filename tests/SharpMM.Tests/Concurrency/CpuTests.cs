@@ -1,3 +1,4 @@
+using System;
 using System.Threading;
 using SharpMM.Concurrency;
 using SharpMM.Hosted;
@@ -38,6 +39,23 @@ public sealed unsafe class CpuTests
         Assert.Equal(new[] { 100, 101, 102, 103 }, seen);
         Assert.Equal(4, online);
         Assert.Equal(1, Cpu.Online);
+    }
+
+    [Fact]
+    public void Run_WithMoreCpusOnlineThanThreads_RunsTheFirstOnes_AndSetsOnline()
+    {
+        var seen = new int[3];
+        int online = 0;
+        HostedCpus.Run(2, 3, cpu =>
+        {
+            seen[cpu] = Cpu.Current + 100;
+            if (cpu == 1) online = Cpu.Online;
+        });
+        Assert.Equal(new[] { 100, 101, 0 }, seen);
+        Assert.Equal(3, online);
+        Assert.Equal(1, Cpu.Online);
+        Assert.Throws<ArgumentOutOfRangeException>(() => HostedCpus.Run(3, 2, _ => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HostedCpus.Run(1, Cpu.MaxCpus + 1, _ => { }));
     }
 
     [Fact]
