@@ -7,6 +7,11 @@ namespace SharpMM.Concurrency;
 /// the kernel's test boots): each CPU keeps the ranks of the locks it holds, and taking a lock
 /// whose rank is not above all of them panics with both names: the deadlock it could cause is
 /// reported the first time the order is broken, not the rare time two CPUs actually collide.
+/// <para>Two switches: <see cref="Checking"/> for the whole machine (the only one a lock's fast
+/// path reads: a release kernel pays one static test per acquisition), and
+/// <see cref="CheckingOnThisCpu"/> for the current CPU alone, kept with its held locks, for a
+/// host that wants one CPU to behave as in a release build (a test showing the deadlock an
+/// inversion causes) while every other CPU stays checked.</para>
 /// </summary>
 public static unsafe class LockOrder
 {
@@ -20,6 +25,18 @@ public static unsafe class LockOrder
 #else
     public static bool Checking;
 #endif
+
+    /// <summary>Whether the current CPU's acquisitions are checked against the order while
+    /// <see cref="Checking"/> is on (true unless switched off here; hosted, the current CPU's
+    /// state is the calling thread's, see <see cref="UseStorage"/>). Off, the CPU still records
+    /// the locks it takes and releases (<see cref="HeldByCurrent"/> stays accurate, and the switch may
+    /// be turned back on while it holds locks); it only stops comparing ranks, as a release
+    /// build does, so it may take locks out of order without a panic.</summary>
+    public static bool CheckingOnThisCpu
+    {
+        get => !Held().Unchecked;
+        set => Held().Unchecked = !value;
+    }
 
     private static PerCpuHeld s_held;
     private static delegate*<HeldLocks*> s_storage;
@@ -41,7 +58,7 @@ public static unsafe class LockOrder
     {
         if (rank == LockRank.None) Panic.Fail("lock: taken before Init gave it a rank");
         ref HeldLocks held = ref Held();
-        if (held.Depth > 0)
+        if (held.Depth > 0 && !held.Unchecked)
         {
             LockRank top = held.Highest();
             if (top >= rank) Panic.Fail("lock order: taken while holding a lock of equal or higher rank", LockNames.Name(top), LockNames.Name(rank));
@@ -84,13 +101,17 @@ public static unsafe class LockOrder
     public static void ForgetHeld() => Held().Depth = 0;
 }
 
-/// <summary>The ranks of the locks one CPU holds, in the order taken.</summary>
+/// <summary>The ranks of the locks one CPU holds, in the order taken, and whether its order is
+/// checked.</summary>
 public unsafe struct HeldLocks
 {
     /// <summary>Ranks, oldest first.</summary>
     public fixed byte Ranks[LockOrder.MaxHeld];
     /// <summary>How many.</summary>
     public int Depth;
+    // The CPU's acquisitions are not compared with the locks it holds (LockOrder.CheckingOnThisCpu
+    // off); zero, the default of fresh storage, is checked.
+    internal bool Unchecked;
 
     /// <summary>The highest rank held (the last taken, when the order was kept).</summary>
     public readonly LockRank Highest()

@@ -1,19 +1,123 @@
+using System;
+using System.Threading;
 using SharpMM.Concurrency;
 using SharpMM.Hosted;
 using Xunit;
+using SpinLock = SharpMM.Concurrency.SpinLock;
 
 namespace SharpMM.Tests.Concurrency;
 
 /// <summary>The lock order (docs/architecture.md, "Locks"). The test assembly runs with
-/// <see cref="LockOrder.Checking"/> on (TestSetup); one deterministic-scheduler test turns it off
-/// for its run, hence the collection of the tests that change the CPU hooks.</summary>
-[Collection(CpuCollection.Name)]
+/// <see cref="LockOrder.Checking"/> on (TestSetup) and no test turns it off: a test that wants
+/// a CPU unchecked switches that CPU (thread) alone off, so these tests run beside any other.
+/// The tests that switch a thread off do it on a thread of their own, never on a test runner's
+/// thread, which later tests reuse.</summary>
 public sealed class LockOrderTests
 {
     [Fact]
     public void Checking_IsOnInTheTests()
     {
         Assert.True(LockOrder.Checking);
+        Assert.True(LockOrder.CheckingOnThisCpu);
+    }
+
+    // The same inversion (zone, then slab cache) at the same time on two threads: the one with
+    // its check switched off takes both locks and is not stopped; the other, checked as every
+    // thread is by default, panics naming both locks.
+    [Fact]
+    public void CheckingSwitchedOffOnOneThread_LeavesAnotherThreadChecked()
+    {
+        using var uncheckedHolds = new ManualResetEventSlim();
+        using var checkedTried = new ManualResetEventSlim();
+        Exception? uncheckedFailure = null;
+        int heldUnchecked = -1, heldAfterRelease = -1;
+        var uncheckedThread = new Thread(() =>
+        {
+            try
+            {
+                LockOrder.CheckingOnThisCpu = false;
+                SpinLock zone = default, slab = default;
+                zone.Init(LockRank.Zone);
+                slab.Init(LockRank.SlabCache);
+                zone.Acquire();
+                slab.Acquire();
+                heldUnchecked = LockOrder.HeldByCurrent;
+                uncheckedHolds.Set();
+                checkedTried.Wait();
+                slab.Release();
+                zone.Release();
+                heldAfterRelease = LockOrder.HeldByCurrent;
+            }
+            catch (Exception e)
+            {
+                uncheckedFailure = e;
+                uncheckedHolds.Set();
+            }
+        }) { IsBackground = true };
+        uncheckedThread.Start();
+        uncheckedHolds.Wait();
+
+        // While the unchecked thread holds its inverted pair, this thread tries the same.
+        SpinLock zone = default, slab = default;
+        zone.Init(LockRank.Zone);
+        slab.Init(LockRank.SlabCache);
+        zone.Acquire();
+        var e = Assert.Throws<PanicException>(() => slab.Acquire());
+        checkedTried.Set();
+        uncheckedThread.Join();
+
+        Assert.Equal("panic: lock order: taken while holding a lock of equal or higher rank: zone, then slab-cache", e.Message);
+        Assert.False(slab.IsHeld);
+        Assert.Null(uncheckedFailure);
+        Assert.Equal(2, heldUnchecked);
+        Assert.Equal(0, heldAfterRelease);
+        Assert.True(LockOrder.CheckingOnThisCpu);
+    }
+
+    // Switched off, a CPU still records what it takes and releases: switched back on, it releases
+    // locks it took while off without complaint, and its next acquisition is checked against a
+    // lock it took while off.
+    [Fact]
+    public void ACpuSwitchedBackOn_KeepsTheLocksItTookWhileOff()
+    {
+        Exception? unexpected = null, panic = null;
+        int heldWhileOff = -1, heldAfterRelease = -1, heldBeforePanic = -1;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                SpinLock zone = default, slab = default;
+                zone.Init(LockRank.Zone);
+                slab.Init(LockRank.SlabCache);
+                LockOrder.CheckingOnThisCpu = false;
+                zone.Acquire();
+                slab.Acquire();
+                heldWhileOff = LockOrder.HeldByCurrent;
+                LockOrder.CheckingOnThisCpu = true;
+                slab.Release();
+                zone.Release();
+                heldAfterRelease = LockOrder.HeldByCurrent;
+
+                LockOrder.CheckingOnThisCpu = false;
+                zone.Acquire();
+                LockOrder.CheckingOnThisCpu = true;
+                heldBeforePanic = LockOrder.HeldByCurrent;
+                try { slab.Acquire(); }
+                catch (PanicException e) { panic = e; }
+            }
+            catch (Exception e)
+            {
+                unexpected = e;
+            }
+        }) { IsBackground = true };
+        t.Start();
+        t.Join();
+        Assert.Null(unexpected);
+        Assert.Equal(2, heldWhileOff);
+        Assert.Equal(0, heldAfterRelease);
+        Assert.Equal(1, heldBeforePanic);
+        Assert.NotNull(panic);
+        Assert.Equal("panic: lock order: taken while holding a lock of equal or higher rank: zone, then slab-cache", panic!.Message);
     }
 
     [Fact]
