@@ -128,11 +128,25 @@ public static unsafe class Cpu
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
+            int cpu = CurrentWithoutCall;
+            return cpu >= 0 ? cpu : t_current;
+        }
+    }
+
+    /// <summary>The CPU running the caller when finding it needs no call (hosted: a frame in a
+    /// CPU thread's mapped stack), else -1 (then <see cref="Current"/> answers, with a call). A
+    /// fast path inlined into its callers tests this and leaves the call to an out-of-line path:
+    /// a call on the inline path, even one never taken, makes the JIT keep the callers' values
+    /// on the stack.</summary>
+    public static int CurrentWithoutCall
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
             byte here;
             ulong sp = (ulong)&here;
             ulong entry = s_stackMap[(sp >> StackGranuleShift) % StackMapSlots];
-            if (((sp ^ entry) >> StackGranuleShift) == 0) return (int)(entry & 15);
-            return t_current;
+            return ((sp ^ entry) >> StackGranuleShift) == 0 ? (int)(entry & 15) : -1;
         }
     }
 #else
@@ -146,6 +160,10 @@ public static unsafe class Cpu
             return current == null ? 0 : current();
         }
     }
+
+    /// <summary>The CPU running the caller when finding it needs no call, else -1: always -1
+    /// here (the kernel finds its CPU through the host's hook).</summary>
+    public static int CurrentWithoutCall => -1;
 #endif
 
     /// <summary>CPUs online (1 until the host says otherwise).</summary>

@@ -183,20 +183,27 @@ public unsafe struct KernelHeap<TFrames, TMapper>
     {
         // The object this CPU's hot slot lent out: parked again with no lookup (see the file
         // SlabCache.LentFree.cs); anything else takes the plain path. With one CPU online the
-        // CPU is 0 and the path contains no call; with more, the whole free moves out of line
-        // (finding the CPU may be a call, which would make the JIT keep the caller's values on
-        // the stack on every operation, as SlabCache.AllocateFrom explains).
-        if (Cpu.Online != 1) return KfreeOnCurrentCpu(ptr, file, line);
-        if (SlabCache.TryFreeLent((HeapPages*)Unsafe.AsPointer(ref _pages), 0, ptr)) return Status.Ok;
-        return KfreePlain(ptr, file, line);
+        // CPU is 0; with more, the CPU when it is found with no call (the whole free moves out
+        // of line where finding it is a call, as SlabCache.AllocateFrom explains).
+        if (Cpu.Online == 1)
+        {
+            if (SlabCache.TryFreeLent((HeapPages*)Unsafe.AsPointer(ref _pages), 0, ptr)) return Status.Ok;
+            return KfreePlain(ptr, file, line);
+        }
+        int cpu = Cpu.CurrentWithoutCall;
+        if (cpu < 0) return KfreeOnCurrentCpu(ptr, file, line);
+        return KfreeOn(cpu, ptr, file, line);
     }
 
-    // The CPU is found once and passed on (each lookup is a call to the host's hook).
+    // The CPU is found once, with a call, and passed on.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Status KfreeOnCurrentCpu(void* ptr, string file, int line)
+    private Status KfreeOnCurrentCpu(void* ptr, string file, int line) => KfreeOn(Cpu.Current, ptr, file, line);
+
+    // A free with several CPUs online, on CPU `cpu`.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status KfreeOn(int cpu, void* ptr, string file, int line)
     {
         HeapPages* hp = (HeapPages*)Unsafe.AsPointer(ref _pages);
-        int cpu = Cpu.Current;
         if (SlabCache.TryFreeLent(hp, cpu, ptr)) return Status.Ok;
         SlabDescriptor* d = _pages.SlabOf(ptr);
         if (d != null) return SlabCache.FreeObjectOn(hp, d, ptr, cpu, true, file, line);

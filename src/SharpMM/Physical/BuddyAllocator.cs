@@ -611,10 +611,12 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             // off goes to AllocateSlow. (Hosted, finding the CPU costs no call: Cpu.Current.)
             if (!OneCpuOnline())
             {
-                if (order == 0 && zone.PcpHigh != 0)
+                // The CPU when found with no call (hosted: from the stack pointer); else
+                // AllocateSlow finds it (a call on this path would make the JIT keep the
+                // caller's values on the stack).
+                int cpu = Cpu.CurrentWithoutCall;
+                if (order == 0 && zone.PcpHigh != 0 && cpu >= 0)
                 {
-                    // (The CPU first: its lookup may call, and nothing is live across the call yet.)
-                    int cpu = Cpu.Current;
                     ref PcpCache own = ref zone.Pcp[cpu];
                     Enter(ref own);
                     uint n = own.Count;
