@@ -50,6 +50,12 @@ public sealed record ScheduleOptions
     /// scheduler itself; a long run's trace is large).</summary>
     public bool KeepTrace { get; init; }
 
+    /// <summary>false: the CPUs find themselves from the thread static only, never from the
+    /// stack pointer (<see cref="Cpu.CurrentWithoutCall"/> answers -1), so the library's
+    /// out-of-line paths run where the inline ones would. A schedule must not depend on which
+    /// (tests compare the two).</summary>
+    public bool MapStacks { get; init; } = true;
+
     /// <summary>Wall-clock limit of a run: a CPU blocked on something that is no point (a
     /// .NET lock or event held by a CPU that is not running) stops every CPU.</summary>
     public TimeSpan Watchdog { get; init; } = TimeSpan.FromSeconds(120);
@@ -277,7 +283,7 @@ public static unsafe class DeterministicCpus
             for (int i = 0; i < _n; i++)
             {
                 int cpu = i;
-                threads[i] = new Thread(() => HostedCpus.AsCpu(cpu, () => CpuThread(cpu)), HostedCpus.CpuThreadStack) { IsBackground = true, Name = $"sched-cpu{cpu}" };
+                threads[i] = new Thread(() => HostedCpus.AsCpu(cpu, () => CpuThread(cpu), _o.MapStacks), HostedCpus.CpuThreadStack) { IsBackground = true, Name = $"sched-cpu{cpu}" };
                 threads[i].Start();
             }
             _current = Pick(-1, spinning: false);

@@ -104,10 +104,17 @@ public static unsafe class HostedCpus
     /// <see cref="CpuThreadStack"/> stack that is CPU <paramref name="cpu"/> until it returns:
     /// bound with its stack range (<see cref="Cpu.BindThisStack"/>), so that Cpu.Current costs
     /// no thread-static read, and the range forgotten before the thread ends.</summary>
-    internal static void AsCpu(int cpu, Action run)
+    internal static void AsCpu(int cpu, Action run, bool mapStack = true)
     {
         if ((uint)cpu >= Cpu.MaxCpus) throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"a CPU index is below {Cpu.MaxCpus}");
         Install();
+        if (!mapStack)
+        {
+            // The thread static alone (DeterministicCpus' MapStacks = false).
+            Cpu.BindThisThread(cpu);
+            run();
+            return;
+        }
         byte top;
         Cpu.BindThisStack(cpu, &top, MappedStack);
         try

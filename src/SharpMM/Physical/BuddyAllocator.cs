@@ -608,14 +608,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             uint p;
             // One CPU online (OneCpuOnline): CPU 0's cache, no lock, no drain requests. Several:
             // the current CPU's cache, entered (Busy) around the pop; a cache that is empty or
-            // off goes to AllocateSlow. (Hosted, finding the CPU costs no call: Cpu.Current.)
+            // off goes to AllocateSlow.
             if (!OneCpuOnline())
             {
                 // The CPU when found with no call (hosted: from the stack pointer); else
                 // AllocateSlow finds it (a call on this path would make the JIT keep the
-                // caller's values on the stack).
+                // caller's values on the stack). An empty cache goes there too, before Enter:
+                // AllocateSlow enters it itself, so either way the cache is entered once (a
+                // host that schedules the CPUs sees the same points, whichever way the CPU was
+                // found). The count read first is a hint, read again once entered.
                 int cpu = Cpu.CurrentWithoutCall;
-                if (order == 0 && zone.PcpHigh != 0 && cpu >= 0)
+                if (order == 0 && zone.PcpHigh != 0 && cpu >= 0 && Volatile.Read(ref zone.Pcp[cpu].Count) != 0)
                 {
                     ref PcpCache own = ref zone.Pcp[cpu];
                     Enter(ref own);

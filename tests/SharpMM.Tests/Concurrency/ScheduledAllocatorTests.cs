@@ -58,7 +58,7 @@ public sealed unsafe class ScheduledAllocatorTests
     // Three CPUs, 40 steps each: allocate (three times in four) order 0 (three times in four) or 1..2, or free a held
     // block, a third of frees handed to another CPU's inbox. 64 frames, caches of batch 4 and
     // high 8: lists run dry, and the allocation drains the other CPUs' caches on demand.
-    private static (ScheduleResult Result, long Failed, string Errors) BuddyStorm(ulong seed, ScheduleStrategy strategy = ScheduleStrategy.RandomWalk)
+    private static (ScheduleResult Result, long Failed, string Errors) BuddyStorm(ulong seed, ScheduleStrategy strategy = ScheduleStrategy.RandomWalk, bool mapStacks = true)
     {
         const int cpus = 3, steps = 40, maxHeld = 16;
         using var f = new BuddyFixture(new[] { (Base, Base + Frames) }, ZoneLayout.Flat(), new PcpConfig { Batch = 4, High = 8 });
@@ -109,7 +109,7 @@ public sealed unsafe class ScheduledAllocatorTests
             while (inbox[cpu].TryDequeue(out var got)) Free(got);
             foreach (var blk in held) Free(blk);
             barrier.Wait();
-        }, Options(strategy) with { KeepTrace = true });
+        }, Options(strategy) with { KeepTrace = true, MapStacks = mapStacks });
         if (errors.IsEmpty)
         {
             f.B.Validate();
@@ -171,6 +171,19 @@ public sealed unsafe class ScheduledAllocatorTests
         Assert.Equal(a.Failed, b.Failed);
     }
 
+    // The fast paths find the CPU inline when they can (hosted: from the stack pointer) and
+    // take an out-of-line path otherwise; both must enter the per-CPU cache at the same points,
+    // or a seed would replay another schedule depending on where a thread's stack happens to lie.
+    [Fact]
+    public void Buddy_Schedule_DoesNotDependOnHowTheCpuIsFound()
+    {
+        var mapped = BuddyStorm(11);
+        var unmapped = BuddyStorm(11, mapStacks: false);
+        Assert.True(mapped.Errors.Length == 0 && unmapped.Errors.Length == 0, mapped.Errors + unmapped.Errors);
+        Assert.Equal(mapped.Result.Digest, unmapped.Result.Digest);
+        Assert.Equal(mapped.Result.Steps, unmapped.Result.Steps);
+    }
+
     // ---- the kernel heap ----
 
     private readonly record struct Obj(nint Ptr, ulong Size, ulong Tag);
@@ -180,7 +193,7 @@ public sealed unsafe class ScheduledAllocatorTests
     // first). One CPU in a few asks for a burst of large blocks until memory runs out: the heap
     // then asks the other CPUs to give back their cached objects; they answer at their next slab
     // slow path or, waiting at the barrier, as an idle CPU does.
-    private static (ScheduleResult Result, ulong DrainRequests, string Errors) HeapStorm(ulong seed, ScheduleStrategy strategy = ScheduleStrategy.RandomWalk)
+    private static (ScheduleResult Result, ulong DrainRequests, string Errors) HeapStorm(ulong seed, ScheduleStrategy strategy = ScheduleStrategy.RandomWalk, bool mapStacks = true)
     {
         int cpus = 2 + (int)(seed % 2);
         const int steps = 30;
@@ -242,7 +255,7 @@ public sealed unsafe class ScheduledAllocatorTests
             foreach (Obj o in kept) CheckAndFree(o);
             pages->DrainCurrentCpu();
             barrier.Wait();
-        }, Options(strategy));
+        }, Options(strategy) with { MapStacks = mapStacks });
         ulong drains = f.Pages.DrainRequests;
         if (errors.IsEmpty)
         {
@@ -282,5 +295,16 @@ public sealed unsafe class ScheduledAllocatorTests
         var b = HeapStorm(21);
         Assert.Equal(a.Result.Digest, b.Result.Digest);
         Assert.Equal(a.DrainRequests, b.DrainRequests);
+    }
+
+    // As Buddy_Schedule_DoesNotDependOnHowTheCpuIsFound, for kmalloc and kfree.
+    [Fact]
+    public void Kmalloc_Schedule_DoesNotDependOnHowTheCpuIsFound()
+    {
+        var mapped = HeapStorm(21);
+        var unmapped = HeapStorm(21, mapStacks: false);
+        Assert.True(mapped.Errors.Length == 0 && unmapped.Errors.Length == 0, mapped.Errors + unmapped.Errors);
+        Assert.Equal(mapped.Result.Digest, unmapped.Result.Digest);
+        Assert.Equal(mapped.DrainRequests, unmapped.DrainRequests);
     }
 }
