@@ -773,7 +773,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
-        int cpu = Cpu.Current; // (first: see AllocateFrom)
+        int cpu = Cpu.Current; // (first: nothing is live yet across its call, where it makes one)
         ref PcpCache c = ref zone.Pcp[cpu];
         Enter(ref c);
         uint count = c.Count;

@@ -35,6 +35,19 @@ public sealed unsafe class CpuLookupTests
         Assert.Equal(new[] { -1, -1, -1, -1, -1, -1, -1, -1 }, wrong);
     }
 
+    // The fast paths find their CPU inline only through CurrentWithoutCall: a CPU thread's work
+    // must run where it answers (HostedCpus.AsCpu runs it below the granule its top cuts), and
+    // a thread of no CPU must get -1 (it is CPU 0 through the thread static, with a call).
+    [Fact]
+    public void CurrentWithoutCall_AnswersInEveryCpuThreadsWork_AndMinusOneElsewhere()
+    {
+        var seen = new int[4];
+        HostedCpus.Run(4, cpu => seen[cpu] = Cpu.CurrentWithoutCall + 100);
+        Assert.Equal(new[] { 100, 101, 102, 103 }, seen);
+        Assert.Equal(-1, Cpu.CurrentWithoutCall);
+        Assert.Equal(0, Cpu.Current);
+    }
+
     [Fact]
     public void ThreadsOutsideRun_GetTheThreadStatic_WhileCpuThreadsRun()
     {
