@@ -585,9 +585,10 @@ public unsafe partial struct UserMemory<TFormat, TFrames, TStore>
     }
 
     // A user page's bytes: in the direct map, or (HighMem) in a temporary mapping that
-    // EndPage ends. Every MapPage is paired with an EndPage before the call returns. The
-    // temporary mappings (kmap's window) are shared by every space: a HighMem page is mapped
-    // under the shared lock, held until its EndPage.
+    // EndPage ends. Every MapPage is paired with an EndPage before the call returns. HighPages
+    // does not promise that a host's temporary mappings are the calling CPU's own (the i386
+    // kernel's kmap slots are; a host may have one window for every space), so a HighMem page
+    // is mapped under the shared lock, held until its EndPage.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* MapPage(ulong pfn)
     {
