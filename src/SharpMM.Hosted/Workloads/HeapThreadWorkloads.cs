@@ -18,7 +18,7 @@ public struct W6Result
     public double MpairsPerSecond;
     /// <summary>Wall-clock ns per pair on each thread (elapsed x threads / pairs).</summary>
     public double NsPerPairPerThread;
-    /// <summary>The process's CPU time over the timed part per pair (<see cref="TimedSection"/>).</summary>
+    /// <summary>The working threads' CPU time over the timed part per pair (<see cref="TimedSection"/>).</summary>
     public double CpuNsPerPair;
     /// <summary>Failed allocations or refused frees (must be 0).</summary>
     public ulong Failures;
@@ -153,6 +153,7 @@ public static unsafe class HeapThreadWorkloads
         for (int i = 0; i < n; i++) { s[i] = m.Malloc(HeapWorkloads.W3Size(rng.Next())); if (s[i] == null) bad++; }
         barrier.SignalAndWait();
         if (t == 0) timed.Start();
+        long cpu0 = ThreadCpuTime.Nanoseconds();
         for (long k = 0; k < ops; k++)
         {
             uint j = SplitMix64.Bound(rng.Next(), (uint)n);
@@ -162,6 +163,7 @@ public static unsafe class HeapThreadWorkloads
             bad += p == null ? 1UL : 0UL;
             s[j] = p;
         }
+        timed.AddThreadCpu(cpu0);
         barrier.SignalAndWait();
         if (t == 0) timed.Stop();
         for (int i = 0; i < n; i++) if (s[i] != null && !m.Free(s[i])) bad++;
@@ -179,6 +181,7 @@ public static unsafe class HeapThreadWorkloads
         ulong bad = 0;
         barrier.SignalAndWait();
         if (t == 0) timed.Start();
+        long cpu0 = ThreadCpuTime.Nanoseconds();
         for (long r = 0; r < rounds; r++)
         {
             for (int i = 0; i < CrossBatch; i++) { mine[i] = m.Malloc(HeapWorkloads.W3Size(rng.Next())); if (mine[i] == null) bad++; }
@@ -186,6 +189,7 @@ public static unsafe class HeapThreadWorkloads
             for (int i = 0; i < CrossBatch; i++) if (peer[i] != null && !m.Free(peer[i])) bad++;
             barrier.SignalAndWait();
         }
+        timed.AddThreadCpu(cpu0);
         barrier.SignalAndWait();
         if (t == 0) timed.Stop();
         Drain(m);
