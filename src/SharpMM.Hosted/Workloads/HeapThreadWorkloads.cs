@@ -98,7 +98,7 @@ public static unsafe class HeapThreadWorkloads
         for (int t = 0; t < threads; t++) outboxes[t] = (nint)NativeMemory.Alloc(CrossBatch, (nuint)sizeof(void*));
         long failures = 0;
         var timed = new TimedSection();
-        using var barrier = new Barrier(threads);
+        var barrier = new CpuBarrier(threads, simulatedCpus: sharpmm);
         Action<int> body = t =>
         {
             ulong bad = cross ? Cross(m, t, threads, rounds, outboxes, barrier, timed)
@@ -145,7 +145,7 @@ public static unsafe class HeapThreadWorkloads
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ulong Own<TM>(TM m, int t, int n, long ops, Barrier barrier, TimedSection timed) where TM : struct, IMalloc
+    private static ulong Own<TM>(TM m, int t, int n, long ops, CpuBarrier barrier, TimedSection timed) where TM : struct, IMalloc
     {
         void** s = (void**)NativeMemory.Alloc((nuint)n, (nuint)sizeof(void*));
         var rng = new SplitMix64(6000 + (ulong)t);
@@ -173,7 +173,7 @@ public static unsafe class HeapThreadWorkloads
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ulong Cross<TM>(TM m, int t, int threads, long rounds, nint[] outboxes, Barrier barrier, TimedSection timed) where TM : struct, IMalloc
+    private static ulong Cross<TM>(TM m, int t, int threads, long rounds, nint[] outboxes, CpuBarrier barrier, TimedSection timed) where TM : struct, IMalloc
     {
         var rng = new SplitMix64(6000 + (ulong)t);
         void** mine = (void**)outboxes[t];
