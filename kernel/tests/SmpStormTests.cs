@@ -23,19 +23,58 @@ namespace SharpMM.Kernel;
 /// </summary>
 internal static unsafe class SmpStormTests
 {
-    private const int Rounds = 40, BuddyBatch = 48, HeapBatch = 64, MaxBatch = 64;
+    private const int Rounds = 40, MaxBatch = 64;
     private const ulong TimeoutMs = 60_000;
 
     public static void RunAll(ref TestRunner r)
     {
         if (Smp.Online < 2) return;
-        r.Run("smp: buddy storm on every CPU at once, frees on another CPU, then the validator", &BuddyStorm);
-        r.Run("smp: kmalloc storm on every CPU at once, frees on another CPU, then the validators", &HeapStorm);
+        r.Run("smp: buddy storm on every CPU at once, frees on another CPU, then the validator", &Storm<BuddyBlocks>);
+        r.Run("smp: kmalloc storm on every CPU at once, frees on another CPU, then the validators", &Storm<KmallocObjects>);
     }
 
-    // Shared between the CPUs of one storm: slots[cpu * MaxBatch + i], the barrier, the errors.
+    /// <summary>
+    /// What one storm allocates; <see cref="Work{TKind}"/> and <see cref="Storm{TKind}"/> are the
+    /// skeleton every storm shares. An item is a nonzero number the kind chooses (a frame
+    /// number, an address) and its size in bytes, which the storm stamps at both ends.
+    /// </summary>
+    private interface IStormKind
+    {
+        /// <summary>Items a CPU allocates in one round (at most <see cref="MaxBatch"/>).</summary>
+        static abstract int Batch { get; }
+
+        /// <summary>CPU n's random sequence starts at Seed * (n + 1).</summary>
+        static abstract ulong Seed { get; }
+
+        /// <summary>Turns one random draw into an item's size and allocates it: false if refused.</summary>
+        static abstract bool Allocate(ulong draw, out ulong item, out uint bytes);
+
+        /// <summary>Where the item's bytes are.</summary>
+        static abstract byte* Address(ulong item);
+
+        static abstract Status Free(ulong item, uint bytes);
+
+        /// <summary>The quantity a storm must leave as it found it, taken with the CPUs quiet.</summary>
+        static abstract ulong Conserved();
+
+        /// <summary>The validators run after the storm.</summary>
+        static abstract void Validate();
+
+        /// <summary>The totals of the locks the storm contends on.</summary>
+        static abstract LockStats Locks();
+
+        // Names for the checks and the report line.
+        static abstract string ChangedCheck { get; }
+        static abstract string FirstBadCheck { get; }
+        static abstract string ConservedCheck { get; }
+        static abstract string Items { get; }
+        static abstract string LockName { get; }
+    }
+
+    // Shared between the CPUs of one storm: slots[cpu * MaxBatch + i] and the item's size in
+    // bytes[cpu * MaxBatch + i], the barrier, the errors.
     private static ulong* s_slots;
-    private static uint* s_orders;
+    private static uint* s_bytes;
     private static int s_arrived;
     private static int s_errors;
     private static int s_failedAllocations;
@@ -63,154 +102,156 @@ internal static unsafe class SmpStormTests
 
     private static ulong Stamp(ulong cpu, int round, int slot) => 0x5EED_0000_0000_0000UL | cpu << 32 | (ulong)round << 16 | (uint)slot;
 
-    // ---- buddy ----------------------------------------------------------------------------
-
-    private static void BuddyWork(ulong cpu)
+    /// <summary>One CPU's share: each round allocate and stamp a batch, then check and free the
+    /// next CPU's.</summary>
+    private static void Work<TKind>(ulong cpu) where TKind : struct, IStormKind
     {
-        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
         int n = Smp.Online;
         ulong next = (cpu + 1) % (ulong)n;
-        ulong rng = 0x9E3779B97F4A7C15UL * (cpu + 1);
+        ulong rng = TKind.Seed * (cpu + 1);
         for (int round = 0; round < Rounds; round++)
         {
             ulong* mine = s_slots + cpu * MaxBatch;
-            uint* orders = s_orders + cpu * MaxBatch;
-            for (int i = 0; i < BuddyBatch; i++)
+            uint* sizes = s_bytes + cpu * MaxBatch;
+            for (int i = 0; i < TKind.Batch; i++)
             {
                 rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-                uint order = (rng & 7) != 0 ? 0u : (uint)(1 + (rng >> 8) % 3);
-                orders[i] = order;
-                if (buddy.Allocate(order, MemoryClass.Kernel, out Pfn pfn) != Status.Ok)
+                if (!TKind.Allocate(rng, out ulong item, out uint bytes))
                 {
                     mine[i] = 0;
                     Interlocked.Increment(ref s_failedAllocations);
                     continue;
                 }
-                mine[i] = pfn.Value;
-                ulong* first = (ulong*)Platform.DirectMap.ToVirt(pfn.ToAddr().Value);
-                ulong* last = (ulong*)((byte*)first + (PageSize.Bytes << (int)order) - 8);
-                *first = *last = Stamp(cpu, round, i);
+                mine[i] = item;
+                sizes[i] = bytes;
+                byte* p = TKind.Address(item);
+                ulong stamp = Stamp(cpu, round, i);
+                *(ulong*)p = stamp;
+                *(ulong*)(p + bytes - 8) = stamp;
             }
             if (!Barrier(2 * round + 1)) { Error(ulong.MaxValue); return; }
             ulong* theirs = s_slots + next * MaxBatch;
-            uint* theirOrders = s_orders + next * MaxBatch;
-            for (int i = 0; i < BuddyBatch; i++)
+            uint* theirSizes = s_bytes + next * MaxBatch;
+            for (int i = 0; i < TKind.Batch; i++)
             {
                 if (theirs[i] == 0) continue;
-                Pfn pfn = Pfn.NewUnchecked(theirs[i]);
-                ulong* first = (ulong*)Platform.DirectMap.ToVirt(pfn.ToAddr().Value);
-                ulong* last = (ulong*)((byte*)first + (PageSize.Bytes << (int)theirOrders[i]) - 8);
+                byte* p = TKind.Address(theirs[i]);
                 ulong want = Stamp(next, round, i);
-                if (*first != want || *last != want) Error(theirs[i]);
-                if (buddy.Free(pfn, theirOrders[i]) != Status.Ok) Error(theirs[i]);
+                if (*(ulong*)p != want || *(ulong*)(p + theirSizes[i] - 8) != want) Error(theirs[i]);
+                if (TKind.Free(theirs[i], theirSizes[i]) != Status.Ok) Error(theirs[i]);
             }
             if (!Barrier(2 * round + 2)) { Error(ulong.MaxValue); return; }
         }
     }
 
-    private static void BuddyStorm(ref TestContext t)
+    private static void Storm<TKind>(ref TestContext t) where TKind : struct, IStormKind
     {
-        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
-        buddy.Drain();
-        ulong free0 = buddy.FreeFrames;
+        ulong before = TKind.Conserved();
         ulong* slots = stackalloc ulong[PerCpus.MaxCpus * MaxBatch];
-        uint* orders = stackalloc uint[PerCpus.MaxCpus * MaxBatch];
-        Reset(slots, orders);
-        LockStats locks0 = buddy.ZoneLockTotals;
+        uint* bytes = stackalloc uint[PerCpus.MaxCpus * MaxBatch];
+        Reset(slots, bytes);
+        LockStats locks0 = TKind.Locks();
         ulong t0 = Arch.Rdtsc();
-        t.Check(Smp.RunOnAll(&BuddyWork, TimeoutMs), "every CPU ran its share");
+        t.Check(Smp.RunOnAll(&Work<TKind>, TimeoutMs), "every CPU ran its share");
         ulong cycles = Arch.Rdtsc() - t0;
-        LockStats locks = Minus(buddy.ZoneLockTotals, locks0);
-        t.Equal((ulong)s_errors, 0, "blocks stamped by one CPU and found changed, or refused, by the next");
-        if (s_errors != 0) t.Equal(s_firstBadSlot, 0, "first bad frame");
+        LockStats locks = Minus(TKind.Locks(), locks0);
+        t.Equal((ulong)s_errors, 0, TKind.ChangedCheck);
+        if (s_errors != 0) t.Equal(s_firstBadSlot, 0, TKind.FirstBadCheck);
         t.Equal((ulong)s_failedAllocations, 0, "allocations refused");
-        buddy.Drain();
-        t.Equal(buddy.FreeFrames, free0, "free frames after the storm, every CPU's cache drained");
-        buddy.Validate();
-        Report(cycles, BuddyBatch, "buddy blocks", "zone locks", in locks);
+        t.Equal(TKind.Conserved(), before, TKind.ConservedCheck);
+        TKind.Validate();
+        Report(cycles, TKind.Batch, TKind.Items, TKind.LockName, in locks);
         s_slots = null;
-        s_orders = null;
+        s_bytes = null;
+    }
+
+    // ---- buddy ----------------------------------------------------------------------------
+
+    /// <summary>Buddy blocks of order 0 (7 in 8) and 1-3; the item is the frame number.</summary>
+    private struct BuddyBlocks : IStormKind
+    {
+        public static int Batch => 48;
+        public static ulong Seed => 0x9E3779B97F4A7C15UL;
+
+        public static bool Allocate(ulong draw, out ulong item, out uint bytes)
+        {
+            uint order = (draw & 7) != 0 ? 0u : (uint)(1 + (draw >> 8) % 3);
+            bytes = (uint)(PageSize.Bytes << (int)order);
+            Status s = PhysicalBoot.Memory.Buddy.Allocate(order, MemoryClass.Kernel, out Pfn pfn);
+            item = pfn.Value;
+            return s == Status.Ok;
+        }
+
+        public static byte* Address(ulong item) => (byte*)Platform.DirectMap.ToVirt(Pfn.NewUnchecked(item).ToAddr().Value);
+
+        public static Status Free(ulong item, uint bytes) => PhysicalBoot.Memory.Buddy.Free(Pfn.NewUnchecked(item), BlockOrder.ForBytes(bytes));
+
+        /// <summary>Free frames with every CPU's cache drained.</summary>
+        public static ulong Conserved()
+        {
+            ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+            buddy.Drain();
+            return buddy.FreeFrames;
+        }
+
+        public static void Validate() => PhysicalBoot.Memory.Buddy.Validate();
+        public static LockStats Locks() => PhysicalBoot.Memory.Buddy.ZoneLockTotals;
+
+        public static string ChangedCheck => "blocks stamped by one CPU and found changed, or refused, by the next";
+        public static string FirstBadCheck => "first bad frame";
+        public static string ConservedCheck => "free frames after the storm, every CPU's cache drained";
+        public static string Items => "buddy blocks";
+        public static string LockName => "zone locks";
     }
 
     // ---- kmalloc --------------------------------------------------------------------------
 
-    private static void HeapWork(ulong cpu)
+    /// <summary>kmalloc objects of 8 to 4096 bytes; the item is the object's address.</summary>
+    private struct KmallocObjects : IStormKind
     {
-        int n = Smp.Online;
-        ulong next = (cpu + 1) % (ulong)n;
-        ulong rng = 0xD1B54A32D192ED03UL * (cpu + 1);
-        for (int round = 0; round < Rounds; round++)
+        public static int Batch => 64;
+        public static ulong Seed => 0xD1B54A32D192ED03UL;
+
+        public static bool Allocate(ulong draw, out ulong item, out uint bytes)
         {
-            ulong* mine = s_slots + cpu * MaxBatch;
-            uint* sizes = s_orders + cpu * MaxBatch;
-            for (int i = 0; i < HeapBatch; i++)
-            {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-                uint size = 8u << (int)(rng % 10);          // 8 .. 4096
-                size -= (uint)((rng >> 16) % (size / 2 + 1)) & ~7u;
-                if (size < 8) size = 8;
-                sizes[i] = size;
-                if (PhysicalBoot.Heap.Kmalloc(size, out void* p) != Status.Ok)
-                {
-                    mine[i] = 0;
-                    Interlocked.Increment(ref s_failedAllocations);
-                    continue;
-                }
-                mine[i] = (ulong)p;
-                ulong stamp = Stamp(cpu, round, i);
-                *(ulong*)p = stamp;
-                *(ulong*)((byte*)p + size - 8) = stamp;
-            }
-            if (!Barrier(2 * round + 1)) { Error(ulong.MaxValue); return; }
-            ulong* theirs = s_slots + next * MaxBatch;
-            uint* theirSizes = s_orders + next * MaxBatch;
-            for (int i = 0; i < HeapBatch; i++)
-            {
-                if (theirs[i] == 0) continue;
-                byte* p = (byte*)theirs[i];
-                ulong want = Stamp(next, round, i);
-                if (*(ulong*)p != want || *(ulong*)(p + theirSizes[i] - 8) != want) Error(theirs[i]);
-                if (PhysicalBoot.Heap.Kfree(p) != Status.Ok) Error(theirs[i]);
-            }
-            if (!Barrier(2 * round + 2)) { Error(ulong.MaxValue); return; }
+            uint size = 8u << (int)(draw % 10);          // 8 .. 4096
+            size -= (uint)((draw >> 16) % (size / 2 + 1)) & ~7u;
+            if (size < 8) size = 8;
+            bytes = size;
+            Status s = PhysicalBoot.Heap.Kmalloc(size, out void* p);
+            item = (ulong)p;
+            return s == Status.Ok;
         }
-    }
 
-    private static void HeapStorm(ref TestContext t)
-    {
-        ulong live0 = LiveObjects();
-        ulong* slots = stackalloc ulong[PerCpus.MaxCpus * MaxBatch];
-        uint* sizes = stackalloc uint[PerCpus.MaxCpus * MaxBatch];
-        Reset(slots, sizes);
-        LockStats locks0 = SlabLocks();
-        ulong t0 = Arch.Rdtsc();
-        t.Check(Smp.RunOnAll(&HeapWork, TimeoutMs), "every CPU ran its share");
-        ulong cycles = Arch.Rdtsc() - t0;
-        LockStats locks = Minus(SlabLocks(), locks0);
-        t.Equal((ulong)s_errors, 0, "objects stamped by one CPU and found changed, or refused, by the next");
-        if (s_errors != 0) t.Equal(s_firstBadSlot, 0, "first bad object");
-        t.Equal((ulong)s_failedAllocations, 0, "allocations refused");
-        t.Equal(LiveObjects(), live0, "live slab objects after the storm");
-        PhysicalBoot.Heap.Validate();
-        PhysicalBoot.Memory.Buddy.Validate();
-        Report(cycles, HeapBatch, "kmalloc objects", "slab cache locks", in locks);
-        s_slots = null;
-        s_orders = null;
-    }
+        public static byte* Address(ulong item) => (byte*)item;
+        public static Status Free(ulong item, uint bytes) => PhysicalBoot.Heap.Kfree((void*)item);
 
-    /// <summary>Objects the slab caches count as allocated (objects cached on a CPU are free).</summary>
-    private static ulong LiveObjects()
-    {
-        ulong live = 0;
-        for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) live += c->ActiveObjects;
-        return live;
-    }
+        /// <summary>Objects the slab caches count as allocated (objects cached on a CPU are free).</summary>
+        public static ulong Conserved()
+        {
+            ulong live = 0;
+            for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) live += c->ActiveObjects;
+            return live;
+        }
 
-    private static LockStats SlabLocks()
-    {
-        LockStats sum = default;
-        for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) sum.Add(c->LockStats);
-        return sum;
+        public static void Validate()
+        {
+            PhysicalBoot.Heap.Validate();
+            PhysicalBoot.Memory.Buddy.Validate();
+        }
+
+        public static LockStats Locks()
+        {
+            LockStats sum = default;
+            for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) sum.Add(c->LockStats);
+            return sum;
+        }
+
+        public static string ChangedCheck => "objects stamped by one CPU and found changed, or refused, by the next";
+        public static string FirstBadCheck => "first bad object";
+        public static string ConservedCheck => "live slab objects after the storm";
+        public static string Items => "kmalloc objects";
+        public static string LockName => "slab cache locks";
     }
 
     private static LockStats Minus(LockStats after, LockStats before)
@@ -221,11 +262,11 @@ internal static unsafe class SmpStormTests
         return after;
     }
 
-    private static void Reset(ulong* slots, uint* extra)
+    private static void Reset(ulong* slots, uint* bytes)
     {
-        for (int i = 0; i < PerCpus.MaxCpus * MaxBatch; i++) { slots[i] = 0; extra[i] = 0; }
+        for (int i = 0; i < PerCpus.MaxCpus * MaxBatch; i++) { slots[i] = 0; bytes[i] = 0; }
         s_slots = slots;
-        s_orders = extra;
+        s_bytes = bytes;
         s_arrived = 0;
         s_errors = 0;
         s_failedAllocations = 0;
