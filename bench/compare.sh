@@ -6,7 +6,8 @@
 # figure to trust: docs/benchmarks.md).
 #
 #   bench/compare.sh WORKLOAD [ROUNDS [REPS [SCALE]]]
-#     WORKLOAD  W0 W1 W2 W2o9 W3 W3t W3h W4, or all (each in turn)
+#     WORKLOAD  W0 W1 W2 W2o9 W3 W3t W3h W4, or all (each in turn); W5 W5x (several threads: not
+#               in all) with THREADS=N threads (default 2), pinned to PIN_CPUS (default 0,1)
 #     ROUNDS    interleaved rounds (default 3); REPS runs per program per round, median (default 5)
 #     SCALE     workload size (default 1; 0.1 for a quick look: not comparable with published figures)
 #   PIN_CPU=N pins to core N (default 1, or 0 on a one-core machine); PIN_CPU= (empty) does not pin.
@@ -15,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 src=$root/bench/peers
 out=$root/.build/peers
-workload=${1:?usage: bench/compare.sh W0|W1|W2|W2o9|W3|W3t|W3h|W4|all [rounds [reps [scale]]]}
+workload=${1:?usage: bench/compare.sh W0|W1|W2|W2o9|W3|W3t|W3h|W4|all|W5|W5x [rounds [reps [scale]]]}
 rounds=${2:-3} reps=${3:-5} scale=${4:-1}
 [[ $rounds =~ ^[1-9][0-9]*$ && $reps =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: rounds and reps are positive integers" >&2; exit 2; }
 
@@ -29,6 +30,12 @@ bash "$src/build.sh" "$out" >/dev/null
 default_cpu=1; (( $(nproc) < 2 )) && default_cpu=0
 pin=()
 if [[ -n ${PIN_CPU-$default_cpu} ]] && command -v taskset >/dev/null; then pin=(taskset -c "${PIN_CPU-$default_cpu}"); fi
+threads=${THREADS:-2}
+[[ $threads =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: THREADS is a positive integer" >&2; exit 2; }
+if [[ ${workload^^} == W5 || ${workload^^} == W5X ]]; then   # several threads: several cores
+  pin=()
+  if [[ -n ${PIN_CPUS-0,1} ]] && (( $(nproc) >= 2 )) && command -v taskset >/dev/null; then pin=(taskset -c "${PIN_CPUS-0,1}"); fi
+fi
 
 # One comparison: a label, the C program and its workload, the sharpmm arguments, the fields.
 # The C program and `sharpmm bench --json` print the same field names.
@@ -44,6 +51,8 @@ case ${workload^^} in
   W3T)  pair "W3t kmalloc, objects touched (ns/pair)" "refslab W3t" "W3t" pair_ns ;;
   W3H)  pair "W3h hot kmalloc(64) pair (ns)" "refslab W3h" "W3h" pair_ns ;;
   W4)   pair "W4 page tables (ns)" "refmmu W4" "W4" "map_ns walk_ns hit_ns unmap_ns" ;;
+  W5)   pair "W5 pages, $threads threads, own frees" "refbuddy_mt W5 --threads $threads" "W5 --threads $threads" "mpairs_per_s cpu_ns_per_pair" ;;
+  W5X)  pair "W5x pages, $threads threads, cross frees" "refbuddy_mt W5x --threads $threads" "W5x --threads $threads" "mpairs_per_s cpu_ns_per_pair" ;;
   *)    echo "compare.sh: unknown workload '$workload'" >&2; exit 2 ;;
 esac
 
@@ -57,8 +66,9 @@ trap 'rm -f "$results"' EXIT
 echo "== $workload: $rounds interleaved rounds, $reps runs each, scale $scale${pin:+, pinned: ${pin[*]}}"
 for ((r = 1; r <= rounds; r++)); do
   for i in "${!labels[@]}"; do
-    read -r prog wl <<<"${c_cmds[$i]}"
-    c_json=$("${pin[@]}" "$out/$prog" "$wl" --reps "$reps" --scale "$scale" --json)
+    read -r prog wl extra <<<"${c_cmds[$i]}"
+    # shellcheck disable=SC2086
+    c_json=$("${pin[@]}" "$out/$prog" "$wl" $extra --reps "$reps" --scale "$scale" --json)
     # shellcheck disable=SC2086
     s_json=$("${pin[@]}" "$root/sharpmm" bench ${s_cmds[$i]} --reps "$reps" --scale "$scale" --json | tail -1)
     for f in ${fields[$i]}; do

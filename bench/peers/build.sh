@@ -4,6 +4,7 @@
 #   refbuddy, refbuddy_pcp   pages.c  (W0, W1, W2, W2o9)
 #   refslab                  kmalloc.c (W3, W3t, W3h)
 #   refmmu                   mmu.c    (W4)
+#   refbuddy_mt              mt.c     (W5, W5x: several threads)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${1:-$here/../../.build/peers}
@@ -20,3 +21,4 @@ build refbuddy pages.c
 build refbuddy_pcp pages.c -DWITH_PCP
 build refslab kmalloc.c
 build refmmu mmu.c
+build refbuddy_mt mt.c -pthread

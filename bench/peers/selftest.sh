@@ -9,7 +9,7 @@ trap 'rm -rf "$out"' EXIT
 command -v gcc >/dev/null || { echo "gcc not found (Debian: apt-get install gcc)"; echo "0 passed, 1 failed"; exit 1; }
 bash "$here/build.sh" "$out" >/dev/null || { echo "the C references do not build"; echo "0 passed, 1 failed"; exit 1; }
 passed=0 failed=0
-for prog in refbuddy refbuddy_pcp refslab refmmu; do
+for prog in refbuddy refbuddy_pcp refslab refmmu refbuddy_mt; do
   echo "-- $prog selftest"
   result=$("$out/$prog" selftest); rc=$?
   echo "$result"
