@@ -8,7 +8,7 @@ namespace SharpMM.Cli;
 
 /// <summary>
 /// `sharpmm bench W6|W6x --threads N`: kmalloc on N simulated CPUs (threads), own frees (W6) or
-/// every object freed by the next thread (W6x), reported like bench/peers' mt_bench: aggregate
+/// every object freed by the next thread (W6x), reported like bench/peers' refbuddy_mt (W5): aggregate
 /// million pairs per second and ns per pair per thread, medians of --reps runs. The peer mallocs
 /// run the same threads in-process, taking turns with SharpMM in every round (a drift of the
 /// machine's clock hits all alike). SharpMM's line adds its lock figures: cache-lock
