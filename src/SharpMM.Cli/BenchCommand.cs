@@ -199,6 +199,7 @@ internal static unsafe class BenchCommand
         bool cross = label == "W5x";
         using var progress = new Progress($"bench {label}: starting", json);
         var runs = new List<W5Result>();
+        double? transferBefore = LineTransfer.MeasureNs();
         for (int r = -1; r < reps; r++)
         {
             progress.Update(Step(label, r, reps));
@@ -206,6 +207,7 @@ internal static unsafe class BenchCommand
             if (res.Failed != 0) throw new CommandFailedException($"{label}: {res.Failed} allocations failed (the workload needs none)");
             if (r >= 0) runs.Add(res);
         }
+        double? transferAfter = LineTransfer.MeasureNs();
         progress.Dispose();
         var sorted = runs.OrderBy(x => x.MpairsPerS).ToList();
         W5Result med = sorted[sorted.Count / 2];
@@ -230,6 +232,7 @@ internal static unsafe class BenchCommand
                     ["acquisitions_per_pair"] = Math.Round(perPair, 5),
                 },
             };
+            AddLineTransfer(fields, transferBefore, transferAfter);
             var doc = CliJson.Document("bench");
             CliJson.Merge(doc, CliJson.From(fields)!.ToJsonString());
             CliJson.Write(doc);
@@ -238,9 +241,22 @@ internal static unsafe class BenchCommand
         {
             Console.Out.WriteLine($"{"sharpmm-buddy+pcp",-22} {label,-4} threads {threads,2}: median {mpairs,8:F2} Mpairs/s  {ns,7:F2} ns/pair/thread  {cpuNs,7:F2} CPU ns/pair (min {sorted[0].MpairsPerS:F2} max {sorted[^1].MpairsPerS:F2} Mpairs/s)  [{CpusNote(threads, online)}rounds={med.Pairs / (ulong)threads / ThreadedPageWorkloads.Batch} batch={ThreadedPageWorkloads.Batch} reps={reps} failed={med.Failed}]");
             Console.Out.WriteLine($"{"",-22} zone lock: {l.Acquisitions} acquisitions ({perPair:F5} per pair), {l.Contended} contended, {spinNs / 1e6:F2} ms spinning (median run)");
+            if (LineTransferNote(transferBefore, transferAfter) is string note) Console.Out.WriteLine(note);
         }
         return ExitCode.Done;
     }
+
+    // The machine's cost of moving a line between two cores, before and after a several-thread
+    // workload (LineTransfer): "line_transfer_ns": [before, after], absent on one processor.
+    internal static void AddLineTransfer(IDictionary<string, object> fields, double? before, double? after)
+    {
+        if (before is double b && after is double a) fields["line_transfer_ns"] = new[] { Math.Round(b, 1), Math.Round(a, 1) };
+    }
+
+    internal static string? LineTransferNote(double? before, double? after) =>
+        before is double b && after is double a
+            ? $"machine: a cache line moved between two cores in {b:F1} ns before the runs, {a:F1} ns after (compare several-thread figures only where these agree: docs/benchmarks.md)"
+            : null;
 
     // "cpus=N " in a text line when more CPUs are online than threads run.
     internal static string CpusNote(int threads, int online) => online > threads ? $"cpus={online} " : "";

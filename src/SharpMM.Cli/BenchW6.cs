@@ -27,6 +27,7 @@ internal static class BenchW6
         var backends = HeapWorkloads.Backends.Where(b => b == "sharpmm" || PeerLibraries.IsAvailable(b, out _)).ToList();
         var runs = backends.ToDictionary(b => b, _ => new List<W6Result>());
         ulong failures = 0;
+        double? transferBefore = LineTransfer.MeasureNs();
         for (int r = -1; r < reps; r++)   // one untimed warm-up round
         {
             foreach (string b in backends)
@@ -37,6 +38,7 @@ internal static class BenchW6
                 if (r >= 0) runs[b].Add(res);
             }
         }
+        double? transferAfter = LineTransfer.MeasureNs();
         progress.Dispose();
         if (failures != 0) throw new CommandFailedException($"{label}: {failures} failed allocations or refused frees");
         W6Result Med(string b)
@@ -71,6 +73,8 @@ internal static class BenchW6
                 };
             }
             doc["peers"] = peers;
+            if (transferBefore is double tb && transferAfter is double ta)
+                doc["line_transfer_ns"] = new System.Text.Json.Nodes.JsonArray(Math.Round(tb, 1), Math.Round(ta, 1));
             CliJson.Write(doc);
             return ExitCode.Done;
         }
@@ -84,6 +88,7 @@ internal static class BenchW6
             Console.Out.WriteLine($"{name,-18} {label,-4} threads {threads,2}: median {m.MpairsPerSecond,8:F2} Mpairs/s  {m.NsPerPairPerThread,7:F2} ns/pair/thread  {m.CpuNsPerPair,7:F2} CPU ns/pair (min {all.Min():F2} max {all.Max():F2} Mpairs/s)  [{cpusNote}{what} reps={reps}]");
         }
         Console.Out.WriteLine($"sharpmm locks: {own.CacheLocksPerPair:F4} cache-lock acquisitions per pair ({own.CacheLockContendedShare * 100:F1}% contended), {own.PageLocksPerPair:F5} page-lock acquisitions per pair");
+        if (BenchCommand.LineTransferNote(transferBefore, transferAfter) is string note) Console.Out.WriteLine(note);
         return ExitCode.Done;
     }
 }

@@ -65,6 +65,25 @@ public class CliJsonTests
         Assert.InRange(cpu, 0.3 * wall, 1.7 * wall);
     }
 
+    //   `sharpmm bench W5x --threads 2 --json`, a short run.
+    // Expect: the line-transfer cost measured before and after the runs, two positive numbers,
+    // when the process may run on two processors; absent on one (nothing to measure).
+    [Fact]
+    public void BenchJson_SeveralThreads_CarryTheLineTransferCost()
+    {
+        var r = Run("bench", "W5x", "--threads", "2", "--scale", "0.02", "--reps", "1", "--json");
+        using var doc = CliSchemas.AssertValid("bench", r);
+        bool present = doc.RootElement.TryGetProperty("line_transfer_ns", out JsonElement transfer);
+        if (Environment.ProcessorCount < 2)
+        {
+            Assert.False(present, "line_transfer_ns on one processor");
+            return;
+        }
+        Assert.True(present, "line_transfer_ns missing");
+        Assert.Equal(2, transfer.GetArrayLength());
+        Assert.All(transfer.EnumerateArray(), t => Assert.True(t.GetDouble() > 0, $"line transfer {t}"));
+    }
+
     //   `sharpmm boot` and `sharpmm boot --json` of the same default machine.
     // Expect: "locks" has a member for each kind the text's lock table lists, with the same
     // acquisitions; the heap's page lock was taken (the boot made slabs); one CPU: nothing
