@@ -502,9 +502,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         bool locked = LockZone(ref zone);
         uint streak = c.RefillStreak < PcpMaxStreak ? c.RefillStreak : PcpMaxStreak;
         uint want = zone.PcpBatch << (int)streak;
-        // Whole lines of state bytes where the cache's high allows (see StateLineFrames).
+        // Whole lines of state bytes (see StateLineFrames), also where the cache's high caps the
+        // refill: a cap of 378 once took 58 frames of a line as single frames and left the
+        // other 6 to the next CPU's refill, a line then written by both.
         want = (want + StateLineFrames - 1) & ~(StateLineFrames - 1);
-        if (want > c.High) want = c.High;
+        if (want > c.High) want = c.High >= StateLineFrames ? c.High & ~(StateLineFrames - 1) : c.High;
         uint n = c.Count, end = n + want;
         for (; end - n >= StateLineFrames; n += StateLineFrames)
         {

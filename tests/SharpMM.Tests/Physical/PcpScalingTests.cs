@@ -106,4 +106,51 @@ public sealed unsafe class PcpScalingTests
         f.B.Validate();
         Assert.Equal(131072UL, f.B.FreeFrames);
     }
+
+    // Each CPU allocates bursts and frees its own (W5), in barrier-separated rounds, so that the
+    // refills of the two CPUs interleave. After them, no line of state bytes (64 frames) holds
+    // frames of both CPUs' caches: every state byte store of a CPU stays in lines no other CPU
+    // writes (a refill capped by a high that is not a whole number of lines once took the rest
+    // of a line as single frames, whose neighbours the other CPU's next refill took).
+    [Fact]
+    public void TwoCpus_FreeingTheirOwnBursts_ShareNoLineOfStateBytes()
+    {
+        using var f = BuddyFixture.Flat(Base, 131072, pcp: true);
+        BuddyAllocator* b = f.Buddy;
+        var barrier = new CpuBarrier(2);
+        var batches = new uint[2][] { new uint[Burst], new uint[Burst] };
+        HostedCpus.Run(2, cpu =>
+        {
+            uint[] mine = batches[cpu];
+            for (int round = 0; round < 6; round++)
+            {
+                for (int i = 0; i < Burst; i++)
+                {
+                    Assert.Equal(Status.Ok, b->Allocate(0, out Pfn p));
+                    mine[i] = (uint)p.Value;
+                }
+                barrier.SignalAndWait();
+                for (int i = 0; i < Burst; i++) Assert.Equal(Status.Ok, b->Free(Pfn.New(mine[i]), 0));
+                barrier.SignalAndWait();
+            }
+        });
+        Zone zone = f.B.GetZone(0);
+        var lineOwner = new System.Collections.Generic.Dictionary<uint, int>();
+        var shared = new System.Collections.Generic.HashSet<uint>();
+        for (int cpu = 0; cpu < 2; cpu++)
+        {
+            PcpCache* c = zone.Pcp + cpu;
+            Assert.True(c->Count >= Burst / 2, $"CPU {cpu} caches {c->Count} frames after its rounds");
+            for (uint i = 0; i < c->Count; i++)
+            {
+                uint line = c->Frames[i] >> 6;
+                if (lineOwner.TryGetValue(line, out int other) && other != cpu) shared.Add(line);
+                else lineOwner[line] = cpu;
+            }
+        }
+        Assert.True(shared.Count == 0, $"{shared.Count} lines of state bytes hold frames cached by both CPUs");
+        f.B.Drain();
+        f.B.Validate();
+        Assert.Equal(131072UL, f.B.FreeFrames);
+    }
 }
