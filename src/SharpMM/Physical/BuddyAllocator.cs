@@ -756,7 +756,25 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             *info = FrameInfo.Make(FrameState.PerCpu, 0);
             // One CPU online: CPU 0's cache, inline (see OneCpuOnline and AllocateFrom).
-            if (!OneCpuOnline()) return FreeToSharedCache(ref zone, a, p);
+            if (!OneCpuOnline())
+            {
+                // Several: inline too where the CPU is found with no call and the push needs no
+                // drain (the count read first is a hint: only this CPU raises it, and a drain
+                // answered meanwhile only lowers it); else out of line. Either way the cache is
+                // entered once, at the same points (see AllocateFrom).
+                int cpu = Cpu.CurrentWithoutCall;
+                if (cpu >= 0 && Volatile.Read(ref zone.Pcp[cpu].Count) < zone.Pcp[cpu].High)
+                {
+                    ref PcpCache own = ref zone.Pcp[cpu];
+                    Enter(ref own);
+                    uint n = own.Count;
+                    own.Frames[n] = p;
+                    own.Count = n + 1;
+                    Leave(ref own);
+                    return Status.Ok;
+                }
+                return FreeToSharedCache(ref zone, a, p);
+            }
             ref PcpCache c = ref *zone.Pcp;
             uint count = c.Count;
             c.Frames[count] = p;
