@@ -87,14 +87,7 @@ public sealed unsafe class PcpScalingTests
                     if (cpu == 0) warm = b->ZoneLockStats(0).Acquisitions;
                     barrier.SignalAndWait();
                 }
-                for (int i = 0; i < Burst; i++)
-                {
-                    Assert.Equal(Status.Ok, b->Allocate(0, out Pfn p));
-                    mine[i] = (uint)p.Value;
-                }
-                barrier.SignalAndWait();
-                for (int i = 0; i < Burst; i++) Assert.Equal(Status.Ok, b->Free(Pfn.New(freed[i]), 0));
-                barrier.SignalAndWait();
+                BurstRound(b, mine, freed, barrier);
             }
             highs[cpu] = b->CacheHigh(0, cpu);
             if (cpu == 0) after = b->ZoneLockStats(0).Acquisitions;
@@ -122,17 +115,7 @@ public sealed unsafe class PcpScalingTests
         HostedCpus.Run(2, cpu =>
         {
             uint[] mine = batches[cpu];
-            for (int round = 0; round < 6; round++)
-            {
-                for (int i = 0; i < Burst; i++)
-                {
-                    Assert.Equal(Status.Ok, b->Allocate(0, out Pfn p));
-                    mine[i] = (uint)p.Value;
-                }
-                barrier.SignalAndWait();
-                for (int i = 0; i < Burst; i++) Assert.Equal(Status.Ok, b->Free(Pfn.New(mine[i]), 0));
-                barrier.SignalAndWait();
-            }
+            for (int round = 0; round < 6; round++) BurstRound(b, mine, mine, barrier);
         });
         Zone zone = f.B.GetZone(0);
         var lineOwner = new System.Collections.Generic.Dictionary<uint, int>();
@@ -152,5 +135,19 @@ public sealed unsafe class PcpScalingTests
         f.B.Drain();
         f.B.Validate();
         Assert.Equal(131072UL, f.B.FreeFrames);
+    }
+
+    // One W5 round on the calling CPU: allocate a burst into mine, meet, free the burst in freed
+    // (mine, or another CPU's), meet.
+    private static void BurstRound(BuddyAllocator* b, uint[] mine, uint[] freed, CpuBarrier barrier)
+    {
+        for (int i = 0; i < Burst; i++)
+        {
+            Assert.Equal(Status.Ok, b->Allocate(0, out Pfn p));
+            mine[i] = (uint)p.Value;
+        }
+        barrier.SignalAndWait();
+        for (int i = 0; i < Burst; i++) Assert.Equal(Status.Ok, b->Free(Pfn.New(freed[i]), 0));
+        barrier.SignalAndWait();
     }
 }
