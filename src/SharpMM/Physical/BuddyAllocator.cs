@@ -787,9 +787,10 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return Status.Ok;
     }
 
-    // An order-0 free with several CPUs online: into the current CPU's cache, entered (Busy)
-    // around the push. Out of line: inline, its calls (the interleaving hooks, a drain) made
-    // the one-CPU free keep the frame addressing on the stack.
+    // An order-0 free with several CPUs online that the inline path in FreeChecked does not
+    // take (the CPU found with a call, or a push that drains): into the current CPU's cache,
+    // entered (Busy) around the push. Out of line: inline, its calls (the CPU lookup, a drain)
+    // made the one-CPU free keep the frame addressing on the stack.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
