@@ -77,6 +77,10 @@ for ((r = 1; r <= rounds; r++)); do
       printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$f" "$r" "$c" "$s" >>"$results"
       printf '   round %d  %-40s %-9s C %8.2f  SharpMM %8.2f  ratio %5.2f\n' "$r" "${labels[$i]}" "$f" "$c" "$s" "$(awk -v c="$c" -v s="$s" 'BEGIN { print s / c }')"
     done
+    # Several threads: what a line took to move between the cores around SharpMM's run (its
+    # figures depend on it; docs/benchmarks.md, "What this machine's two cores cost each other").
+    transfer=$(grep -oE '"line_transfer_ns":\[[0-9.]+,[0-9.]+\]' <<<"$s_json" | grep -oE '[0-9.]+,[0-9.]+' || true)
+    [[ -n $transfer ]] && printf '   round %d  a line moved between the cores in %s ns (before, after SharpMM'"'"'s run)\n' "$r" "${transfer/,/ and }"
   done
 done
 
