@@ -141,6 +141,28 @@ public unsafe struct PcpCache
     /// <summary>The stack of order-0 frame numbers (<see cref="Zone.PcpStack"/> entries, taken
     /// from the metadata at Init and sized by the zone: null for a zone with no RAM).</summary>
     public uint* Frames;
+
+    /// <summary>Takes the frame on top of the stack, which is not empty (its owner, entered where
+    /// several CPUs are online; the caller marks the frame allocated).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Pop()
+    {
+        uint n = Count - 1;
+        Count = n;
+        return Frames[n];
+    }
+
+    /// <summary>Puts <paramref name="frame"/> on top of the stack, which has room (its owner,
+    /// entered where several CPUs are online); returns the new count, for the caller's test
+    /// against <see cref="High"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Push(uint frame)
+    {
+        uint n = Count;
+        Frames[n] = frame;
+        Count = n + 1;
+        return n + 1;
+    }
 }
 
 /// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>
