@@ -43,35 +43,25 @@ static inline void zone_lock_take(void)
 
 static inline void zone_lock_drop(void) { atomic_store_explicit(&zone_lock.held, 0, memory_order_release); }
 
-/* ---- the per-thread cache: buddy.h's, with the lock taken around each batch ---- */
+/* ---- the per-thread cache: buddy.h's, with the zone lock taken only when a call refills
+ * (the cache is empty) or drains (the push takes it past its high) ---- */
 struct thread_cache { _Alignas(64) struct pcp_cache pcp; };
 
 static uint32_t cached_alloc(struct thread_cache *c)
 {
-    struct pcp_cache *p = &c->pcp;
-    if (p->count == 0) {
-        zone_lock_take();
-        while (p->count < p->batch) {
-            uint32_t pfn = buddy_alloc(&zone, 0);
-            if (pfn == NO_FRAME) break;
-            p->frames[p->count++] = pfn;
-        }
-        zone_lock_drop();
-        if (p->count == 0) return NO_FRAME;
-    }
-    return p->frames[--p->count];
+    if (c->pcp.count != 0) return buddy_pcp_alloc(&zone, &c->pcp, 0);
+    zone_lock_take();
+    uint32_t pfn = buddy_pcp_alloc(&zone, &c->pcp, 0);
+    zone_lock_drop();
+    return pfn;
 }
 
 static void cached_free(struct thread_cache *c, uint32_t pfn)
 {
-    struct pcp_cache *p = &c->pcp;
-    p->frames[p->count++] = pfn;
-    if (p->count <= p->high) return;
+    if (c->pcp.count < c->pcp.high) { buddy_pcp_free(&zone, &c->pcp, pfn, 0); return; }
     zone_lock_take();
-    for (uint32_t i = 0; i < p->batch; i++) buddy_free(&zone, p->frames[i], 0);
+    buddy_pcp_free(&zone, &c->pcp, pfn, 0);
     zone_lock_drop();
-    p->count -= p->batch;
-    memmove(p->frames, p->frames + p->batch, p->count * sizeof(uint32_t));
 }
 
 /* ---- the barrier (sense-reversing) ---- */
