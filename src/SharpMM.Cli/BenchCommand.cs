@@ -130,7 +130,7 @@ internal static unsafe class BenchCommand
             case "W0":
             {
                 long iters = Math.Max(1, (long)(10_000_000 * scale));
-                var ns = Repeat(label, reps, cfg, progress, b => { double v = PageWorkloads.W0(ref *(BuddyAllocator*)b, iters); gc += PageWorkloads.GcBytes; return v; });
+                var ns = Repeat(label, reps, cfg, progress, b => PageWorkloads.W0(ref *(BuddyAllocator*)b, iters), ref gc);
                 fields["pair_ns"] = Math.Round(Median(ns), 2);
                 fields["iterations"] = iters;
                 lines.Add($"{name,-22} W0 hot alloc+free pair   : median {Median(ns),7:F2} ns/pair (min {ns.Min():F2} max {ns.Max():F2})  [iters={iters} reps={reps}]");
@@ -140,7 +140,7 @@ internal static unsafe class BenchCommand
             {
                 int rounds = scale >= 1 ? 20 : 2;
                 var a = new List<double>(); var f = new List<double>();
-                Repeat(label, reps, cfg, progress, b => { var (x, y) = PageWorkloads.W1(ref *(BuddyAllocator*)b, 100_000, rounds); gc += PageWorkloads.GcBytes; a.Add(x); f.Add(y); return x + y; });
+                Repeat(label, reps, cfg, progress, b => { var (x, y) = PageWorkloads.W1(ref *(BuddyAllocator*)b, 100_000, rounds); a.Add(x); f.Add(y); return x + y; }, ref gc);
                 // Repeat's warm-up run is not timed: drop its figures.
                 a.RemoveAt(0); f.RemoveAt(0);
                 fields["alloc_ns"] = Math.Round(Median(a), 2);
@@ -155,7 +155,7 @@ internal static unsafe class BenchCommand
                 int maxo = wl == "W2" ? 10 : 9;
                 long steps = Math.Max(1, (long)(2_000_000 * scale));
                 W2Result last = default;
-                var ns = Repeat(label, reps, cfg, progress, b => { last = PageWorkloads.W2(ref *(BuddyAllocator*)b, steps, maxo); gc += PageWorkloads.GcBytes; return last.StepNs; });
+                var ns = Repeat(label, reps, cfg, progress, b => { last = PageWorkloads.W2(ref *(BuddyAllocator*)b, steps, maxo); return last.StepNs; }, ref gc);
                 fields["step_ns"] = Math.Round(Median(ns), 2);
                 fields["fill_ns"] = Math.Round(last.FillNs, 2);
                 fields["steps"] = steps;
@@ -263,7 +263,10 @@ internal static unsafe class BenchCommand
 
     // One untimed run first: the C peers are compiled ahead of time, the JIT needs a run to
     // reach its optimised tier (BenchmarkDotNet's warm-up does the same).
-    private static List<double> Repeat(string label, int reps, PcpConfig cfg, Progress progress, Func<nint, double> run)
+    // Runs a page workload reps times after an untimed warm-up; adds the GC bytes of the timed
+    // runs' measured regions to gcBytes (the warm-up's first uses, such as a class's static
+    // constructor in a build that runs it lazily, are what it is there to absorb).
+    private static List<double> Repeat(string label, int reps, PcpConfig cfg, Progress progress, Func<nint, double> run, ref long gcBytes)
     {
         var results = new List<double>();
         for (int r = -1; r < reps; r++)
@@ -273,7 +276,9 @@ internal static unsafe class BenchCommand
             try
             {
                 double v = run((nint)b);
-                if (r >= 0) results.Add(v);
+                if (r < 0) continue;
+                results.Add(v);
+                gcBytes += PageWorkloads.GcBytes;
             }
             finally { PageWorkloads.Destroy(b, meta); }
         }
@@ -316,12 +321,14 @@ internal static unsafe class BenchCommand
                 if (trace == null)
                 {
                     v = HeapWorkloads.RunW3h(b, ops, out ulong f, out long g);
-                    failures += f; gc += g;
+                    failures += f;
+                    if (r >= 0) gc += g;
                 }
                 else
                 {
                     W3Result res = HeapWorkloads.RunW3(b, trace, wl == "W3T");
-                    failures += res.Failures; gc += res.GcBytes;
+                    failures += res.Failures;
+                    if (r >= 0) gc += res.GcBytes; // the warm-up absorbs first uses (see Repeat)
                     v = res.PairNs;
                     // Footprint from each allocator's first run in this process: a peer's is the
                     // growth of the resident set, which later runs reuse and no longer show.
