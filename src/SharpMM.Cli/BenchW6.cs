@@ -12,7 +12,7 @@ namespace SharpMM.Cli;
 /// million pairs per second and ns per pair per thread, medians of --reps runs. The peer mallocs
 /// run the same threads in-process, taking turns with SharpMM in every round (a drift of the
 /// machine's clock hits all alike). SharpMM's line adds its lock figures: cache-lock
-/// acquisitions per pair, the share of them contended, page-lock acquisitions per pair.
+/// acquisitions per pair, the share of them contended, page-lock and inbox-lock acquisitions per pair.
 /// </summary>
 internal static class BenchW6
 {
@@ -61,6 +61,7 @@ internal static class BenchW6
             doc["cache_locks_per_pair"] = Math.Round(own.CacheLocksPerPair, 4);
             doc["cache_lock_contended_share"] = Math.Round(own.CacheLockContendedShare, 4);
             doc["page_locks_per_pair"] = Math.Round(own.PageLocksPerPair, 5);
+            doc["inbox_locks_per_pair"] = Math.Round(own.InboxLocksPerPair, 4);
             var peers = new System.Text.Json.Nodes.JsonObject();
             foreach (string b in backends.Where(b => b != "sharpmm"))
             {
@@ -87,7 +88,7 @@ internal static class BenchW6
             string cpusNote = b == "sharpmm" ? BenchCommand.CpusNote(threads, online) : "";
             Console.Out.WriteLine($"{name,-18} {label,-4} threads {threads,2}: median {m.MpairsPerSecond,8:F2} Mpairs/s  {m.NsPerPairPerThread,7:F2} ns/pair/thread  {m.CpuNsPerPair,7:F2} CPU ns/pair (min {all.Min():F2} max {all.Max():F2} Mpairs/s)  [{cpusNote}{what} reps={reps}]");
         }
-        Console.Out.WriteLine($"sharpmm locks: {own.CacheLocksPerPair:F4} cache-lock acquisitions per pair ({own.CacheLockContendedShare * 100:F1}% contended), {own.PageLocksPerPair:F5} page-lock acquisitions per pair");
+        Console.Out.WriteLine($"sharpmm locks: {own.CacheLocksPerPair:F4} cache-lock acquisitions per pair ({own.CacheLockContendedShare * 100:F1}% contended), {own.PageLocksPerPair:F5} page-lock acquisitions per pair, {own.InboxLocksPerPair:F4} inbox-lock acquisitions per pair");
         if (BenchCommand.LineTransferNote(transferBefore, transferAfter) is string note) Console.Out.WriteLine(note);
         return ExitCode.Done;
     }

@@ -29,6 +29,9 @@ public struct W6Result
     public double CacheLockContendedShare;
     /// <summary>SharpMM only: page-lock acquisitions per pair.</summary>
     public double PageLocksPerPair;
+    /// <summary>SharpMM only: inbox-lock acquisitions per pair over all caches and CPUs (batches
+    /// of objects freed on another CPU than their slab's owner, handed over or taken).</summary>
+    public double InboxLocksPerPair;
 }
 
 /// <summary>
@@ -75,17 +78,19 @@ public static unsafe class HeapThreadWorkloads
 
     private static void AddLockFigures(ref W6Result r, HeapArena arena, int threads, bool cross, double scale)
     {
-        ulong acquisitions = 0, contended = 0;
+        ulong acquisitions = 0, contended = 0, inbox = 0;
         for (SlabCache* c = arena.Heap->Pages.FirstCache; c != null; c = c->NextCache)
         {
             LockStats s = c->LockStats;
             acquisitions += s.Acquisitions;
             contended += s.Contended;
+            inbox += c->InboxLockStats.Acquisitions;
         }
         double pairs = cross ? (double)Rounds(scale) * CrossBatch * threads : (double)OpsPerThread(threads, scale) * threads;
         r.CacheLocksPerPair = acquisitions / pairs;
         r.CacheLockContendedShare = acquisitions == 0 ? 0 : (double)contended / acquisitions;
         r.PageLocksPerPair = arena.Heap->Pages.LockStats.Acquisitions / pairs;
+        r.InboxLocksPerPair = inbox / pairs;
     }
 
     private static W6Result RunOn<TM>(ref TM backend, int threads, bool cross, double scale, bool sharpmm, int online) where TM : struct, IMalloc

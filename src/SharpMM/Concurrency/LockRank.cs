@@ -21,6 +21,10 @@ public enum LockRank : byte
     UserFrames = 25,
     /// <summary>The kernel's virtual address ranges (vmalloc, device mappings).</summary>
     KernelVirtual = 30,
+    /// <summary>A CPU's inbox in a slab cache: objects of its slabs freed on other CPUs
+    /// (<see cref="SharpMM.Heap.Inbox"/>). Before the cache lock: a drain empties an inbox
+    /// into the slabs holding both.</summary>
+    SlabInbox = 35,
     /// <summary>A slab cache's shared lists (partial, full, empty slabs).</summary>
     SlabCache = 40,
     /// <summary>The kernel heap's large-allocation and page lists.</summary>
@@ -47,6 +51,7 @@ public static class LockNames
         LockRank.PageTables => "page-tables",
         LockRank.UserFrames => "user-frames",
         LockRank.KernelVirtual => "kernel-virtual",
+        LockRank.SlabInbox => "slab-inbox",
         LockRank.SlabCache => "slab-cache",
         LockRank.HeapPages => "heap-pages",
         LockRank.Zone => "zone",
@@ -63,6 +68,7 @@ public static class LockNames
         LockRank.AddressSpace => "address_space",
         LockRank.PageTables => "page_tables",
         LockRank.KernelVirtual => "kernel_virtual",
+        LockRank.SlabInbox => "slab_inbox",
         LockRank.SlabCache => "slab_cache",
         LockRank.HeapPages => "heap_pages",
         LockRank.Zone => "zone",

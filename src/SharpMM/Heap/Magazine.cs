@@ -11,15 +11,17 @@ namespace SharpMM.Heap;
 /// object was handed out, and cleared it). An empty magazine is refilled with <see cref="Batch"/> objects from
 /// the slab lists; a full one returns its oldest <see cref="Batch"/> objects to their slabs.
 /// Capacity 0 (debug mode, or magazines turned off) sends every operation to the slab lists.
-/// <para>Beside the stack, the CPU's objects on their way back to sparse slabs
-/// (<see cref="Returns"/>): free objects that are not handed out again from here and go back to
-/// their slabs <see cref="ReturnCapacity"/> at a time, under one acquisition of the cache lock
-/// (one per object made the cache lock the heap's most contended on several CPUs).</para>
-/// <para>Its size leaves at least a line unused after the fields (1304 bytes of fields, padded to
-/// 1408), so that in a cache's per-CPU array one CPU's count never shares a line with the top of
+/// <para>Beside the stack, the CPU's returns (<see cref="Returns"/>): free objects that are not
+/// handed out again from here, gathered <see cref="ReturnCapacity"/> at a time. Those of slabs
+/// another CPU owns go to that CPU's <see cref="Inbox"/>; the others (this CPU's objects on
+/// their way back to sparse slabs, objects of shared slabs, and any the inbox has no room for)
+/// go back to their slabs under one acquisition of the cache lock (one per object made the
+/// cache lock the heap's most contended on several CPUs).</para>
+/// <para>Its size leaves at least a line unused after the fields (1592 bytes of fields, padded to
+/// 1664), so that in a cache's per-CPU array one CPU's count never shares a line with the top of
 /// the neighbouring CPU's stack or returns, wherever the array starts.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 1408)]
+[StructLayout(LayoutKind.Sequential, Size = 1664)]
 public struct Magazine
 {
     /// <summary>Most entries a magazine can hold.</summary>
@@ -40,8 +42,13 @@ public struct Magazine
     public MagazineSlots Slots;
     /// <summary>Objects in <see cref="Returns"/>, [0, Returning).</summary>
     public uint Returning;
-    /// <summary>Free objects (allocated byte 0) waiting to go back to their slabs.</summary>
+    /// <summary>Free objects (allocated byte 0) waiting to go home: to their owner's inbox or to
+    /// their slabs.</summary>
     public ReturnSlots Returns;
+    /// <summary>For each of <see cref="Returns"/>, the owner its slab had when the object was
+    /// freed (<see cref="SlabDescriptor.Owner"/>): a CPU's number, or
+    /// <see cref="SlabDescriptor.Shared"/>.</summary>
+    public ReturnOwners Owners;
 
     /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; Capacity by construction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -51,12 +58,37 @@ public struct Magazine
     /// <summary>Returning object <paramref name="i"/> (no bounds check: i &lt; <see cref="ReturnCapacity"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
-    public ref ulong ReturnAt(uint i) => ref Unsafe.Add(ref Returns[0], (nint)i);
+    public ref MagazineEntry ReturnAt(uint i) => ref Unsafe.Add(ref Returns[0], (nint)i);
+
+    /// <summary>The slab owner recorded with returning object <paramref name="i"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    public ref byte OwnerAt(uint i) => ref Unsafe.Add(ref Owners[0], (nint)i);
+
+    /// <summary>Adds a returning object (the caller checks that there is room).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AddReturn(ulong obj, ulong mark, byte owner)
+    {
+        uint n = Returning;
+        ref MagazineEntry e = ref ReturnAt(n);
+        e.Object = obj;
+        e.Mark = mark;
+        OwnerAt(n) = owner;
+        Returning = ++n;
+        return n;
+    }
 }
 
-/// <summary>Inline storage for a magazine's objects on their way back to their slabs.</summary>
+/// <summary>Inline storage for a magazine's objects on their way home.</summary>
 [InlineArray(Magazine.ReturnCapacity)]
 public struct ReturnSlots
 {
-    private ulong _first;
+    private MagazineEntry _first;
+}
+
+/// <summary>Inline storage for the slab owners recorded with a magazine's returns.</summary>
+[InlineArray(Magazine.ReturnCapacity)]
+public struct ReturnOwners
+{
+    private byte _first;
 }

@@ -143,6 +143,10 @@ public unsafe partial struct SlabCache
     // Each CPU's magazine (each leaves a line unused after it: see Magazine).
     private PerCpuMagazines _cpu;
 
+    // Each CPU's inbox: objects of its slabs freed on other CPUs (each under its own lock, each
+    // leaving a line unused after it: see Inbox).
+    private PerCpuInboxes _inbox;
+
     // The lists, their counts, the slabs' free bitmaps and InUse, _inUse and the slab counters.
     private SpinLock _lock;
     private fixed ulong _head[Lists];
@@ -212,6 +216,11 @@ public unsafe partial struct SlabCache
             m.Returning = 0;
             m.Capacity = cap;
             m.Batch = cap == 0 ? 0 : (cap + 1) / 2;
+        }
+        for (int c = 0; c < Cpu.MaxCpus; c++)
+        {
+            _inbox[c].Lock.Init(LockRank.SlabInbox);
+            _inbox[c].Count = 0;
         }
         _lock.Init(LockRank.SlabCache);
         int n = 0;
@@ -298,8 +307,8 @@ public unsafe partial struct SlabCache
     }
     /// <summary>Objects in all slabs.</summary>
     public readonly ulong TotalObjects => Slabs * _objects;
-    /// <summary>Objects parked in the per-CPU magazines and hot slots (of every CPU: a snapshot
-    /// while other CPUs run).</summary>
+    /// <summary>Objects parked in the per-CPU magazines, returns, inboxes and hot slots (of
+    /// every CPU: a snapshot while other CPUs run).</summary>
     public readonly ulong CpuCachedObjects
     {
         get
@@ -307,7 +316,7 @@ public unsafe partial struct SlabCache
             ulong n = 0;
             for (int c = 0; c < Cpu.MaxCpus; c++)
             {
-                n += _cpu[c].Count + _cpu[c].Returning;
+                n += _cpu[c].Count + _cpu[c].Returning + _inbox[c].Count;
                 if (_live && _pages->Hot[c].OwnerWord == (ulong)ReadonlySelf) n++;
             }
             return n;
@@ -316,6 +325,19 @@ public unsafe partial struct SlabCache
 
     /// <summary>The cache lock's statistics (acquisitions, contention, spin time).</summary>
     public readonly LockStats LockStats => _lock.Stats;
+    /// <summary>The CPUs' inbox locks' statistics, summed.</summary>
+    public readonly LockStats InboxLockStats
+    {
+        get
+        {
+            LockStats sum = default;
+            for (int c = 0; c < Cpu.MaxCpus; c++) sum.Add(in _inbox[c].Lock.Stats);
+            return sum;
+        }
+    }
+    /// <summary>Objects waiting in CPU <paramref name="cpu"/>'s inbox (a snapshot while other
+    /// CPUs run).</summary>
+    public readonly uint InboxCount(int cpu) => (uint)cpu < Cpu.MaxCpus ? _inbox[cpu].Count : 0;
     /// <summary>Objects handed out to callers.</summary>
     public readonly ulong ActiveObjects => _inUse - CpuCachedObjects;
     /// <summary>Slabs taken from the buddy allocator so far.</summary>
@@ -462,6 +484,8 @@ public unsafe partial struct SlabCache
     private Status RefillBatch(ref Magazine m, int cpu)
     {
         uint target = m.Batch;
+        TakeFromInbox(ref m, cpu, m.Capacity);
+        if (m.Count >= target) return Status.Ok;
         _lock.Acquire();
         while (m.Count < target)
         {
@@ -510,6 +534,21 @@ public unsafe partial struct SlabCache
             m.At(j) = t;
         }
         return Status.Ok;
+    }
+
+    // Objects of this CPU's slabs that other CPUs freed, from its inbox into the magazine, up to
+    // target. The count is read first without the lock, so an empty inbox costs no lock.
+    private void TakeFromInbox(ref Magazine m, int cpu, uint target)
+    {
+        ref Inbox box = ref _inbox[cpu];
+        if (Volatile.Read(ref box.Count) == 0) return;
+        box.Lock.Acquire();
+        uint c = box.Count;
+        uint n = m.Count;
+        while (c != 0 && n < target) m.At(n++) = box.At(--c);
+        m.Count = n;
+        box.Count = c;
+        box.Lock.Release();
     }
 
     // One object straight from the slab lists (debug mode, or magazines off): the lowest free
@@ -615,7 +654,7 @@ public unsafe partial struct SlabCache
         // An object of a slab this CPU does not own is never handed out here again: it waits
         // with the returns and goes back to its slab with them (Owner is read without the lock:
         // only this CPU makes a slab this CPU's, or stops it being so while it has objects in use).
-        if (several && d->Owner != (uint)cpu) return ReturnForeign(d->Cache, cpu, p);
+        if (several && d->Owner != (uint)cpu) return ReturnForeign(d->Cache, cpu, p, a, d->Owner);
         ref HotSlot hot = ref hp->Hot[cpu];
         ulong ownerWord = hot.OwnerWord;
         if (ownerWord != 0 && (ownerWord & HotSlot.Lent) == 0)
@@ -651,8 +690,8 @@ public unsafe partial struct SlabCache
     }
 
     // FreeObject's tail when the parked hot object's slab is at least a quarter free: the
-    // object goes back to that slab, not to a magazine where it would be handed out again and
-    // keep the slab alive. Refills take from the fullest slabs, so sparse slabs drain and are
+    // object goes back to that slab (this CPU's, or shared), not to a magazine where it would be
+    // handed out again and keep the slab alive. Refills take from the fullest slabs, so sparse slabs drain and are
     // given back instead of every slab staying a little used at the high-water mark (SLUB's
     // frees to a slab other than the CPU slab behave alike). Measured on W3: pages held 1.359x
     // the live bytes without this, 1.334x with it. The object joins the magazine's returns,
@@ -663,41 +702,106 @@ public unsafe partial struct SlabCache
     {
         ref HotSlot hot = ref hp->Hot[cpu];
         ref Magazine m = ref owner->_cpu[cpu];
-        uint n = m.Returning;
-        m.ReturnAt(n) = hot.Object;
-        m.Returning = ++n;
-        if (n == Magazine.ReturnCapacity) owner->ReturnPending(ref m);
+        if (m.AddReturn(hot.Object, hot.Mark, hot.Slab->Owner) == Magazine.ReturnCapacity) owner->ReturnPending(ref m, cpu, toInboxes: true);
         Park(hp, ref hot, d, a, p);
         return Status.Ok;
     }
 
-    // FreeObject's tail for an object of a slab another CPU owns (or no CPU): into the returns,
-    // which go back to their slabs a batch at a time, so that this CPU's magazines and hot slot
-    // hold objects of its own slabs only and it writes no other CPU's slab descriptor on its
-    // fast paths (SLUB frees to a slab other than the CPU slab alike; mimalloc's pages are
-    // thread-local). p is not parked.
+    // FreeObject's tail for an object (allocated byte a, already cleared) of a slab another CPU
+    // owns (slabOwner), or no CPU: into the returns, which go home a batch at a time (to the
+    // owner's inbox, or to their slabs), so that this CPU's magazines and hot slot hold objects
+    // of its own slabs only and it writes no other CPU's slab descriptor on its fast paths
+    // (SLUB frees to a slab other than the CPU slab alike; mimalloc's pages are thread-local).
+    // p is not parked.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Status ReturnForeign(SlabCache* owner, int cpu, void* p)
+    private static Status ReturnForeign(SlabCache* owner, int cpu, void* p, byte* a, byte slabOwner)
     {
         ref Magazine m = ref owner->_cpu[cpu];
-        uint n = m.Returning;
-        m.ReturnAt(n) = (ulong)p;
-        m.Returning = ++n;
-        if (n == Magazine.ReturnCapacity) owner->ReturnPending(ref m);
+        if (m.AddReturn((ulong)p, (ulong)a, slabOwner) == Magazine.ReturnCapacity) owner->ReturnPending(ref m, cpu, toInboxes: true);
         return Status.Ok;
     }
 
-    // A magazine's returns (the caller's CPU's) back to their slabs, under one acquisition of
-    // the cache lock.
-    private void ReturnPending(ref Magazine m)
+    // Marks a return handed to its owner's inbox (not a CPU number, not SlabDescriptor.Shared).
+    private const byte SentToInbox = 0xFE;
+
+    // A magazine's returns (CPU cpu's) go home: with toInboxes, those of slabs another CPU
+    // online owns to that CPU's inbox, one acquisition of its inbox lock per owner; the rest
+    // (this CPU's objects on their way to sparse slabs, objects of shared slabs, any an inbox has
+    // no room for) back to their slabs under one acquisition of the cache lock. A drain sends
+    // everything to the slabs: it gives memory back rather than filling another CPU's cache.
+    // Without magazines nothing would empty an inbox, so everything goes to the slabs.
+    private void ReturnPending(ref Magazine m, int cpu, bool toInboxes)
     {
         uint n = m.Returning;
         if (n == 0) return;
-        _lock.Acquire();
-        for (uint i = 0; i < n; i++) ReturnObject(m.ReturnAt(i), "heap: returning object is not an object of its cache");
-        TrimEmpty();
-        _lock.Release();
+        if (toInboxes && m.Capacity != 0) n = SendToInboxes(ref m, cpu, n);
+        if (n != 0)
+        {
+            _lock.Acquire();
+            for (uint i = 0; i < n; i++) ReturnObject(m.ReturnAt(i).Object, "heap: returning object is not an object of its cache");
+            TrimEmpty();
+            _lock.Release();
+        }
         m.Returning = 0;
+    }
+
+    // Moves the first n returns whose slab another CPU online owns into that CPU's inbox while
+    // it has room. Return: how many are left for their slabs, moved to the front.
+    private uint SendToInboxes(ref Magazine m, int cpu, uint n)
+    {
+        uint online = (uint)Cpu.Online;
+        for (uint i = 0; i < n; i++)
+        {
+            byte owner = m.OwnerAt(i);
+            if (owner >= online || owner == (uint)cpu) continue; // shared, sent, or this CPU's
+            ref Inbox box = ref _inbox[owner];
+            box.Lock.Acquire();
+            uint c = box.Count;
+            for (uint j = i; j < n; j++)
+            {
+                if (m.OwnerAt(j) != owner) continue;
+                if (c < Inbox.Capacity)
+                {
+                    box.At(c++) = m.ReturnAt(j);
+                    m.OwnerAt(j) = SentToInbox;
+                }
+                else m.OwnerAt(j) = SlabDescriptor.Shared; // no room: to its slab
+            }
+            box.Count = c;
+            box.Lock.Release();
+        }
+        uint left = 0;
+        for (uint i = 0; i < n; i++)
+        {
+            if (m.OwnerAt(i) == SentToInbox) continue;
+            if (left != i)
+            {
+                m.ReturnAt(left) = m.ReturnAt(i);
+                m.OwnerAt(left) = m.OwnerAt(i);
+            }
+            left++;
+        }
+        return left;
+    }
+
+    // Every object in CPU owner's inbox back to its slab (a drain of that CPU, or a shrink on
+    // any CPU). The inbox lock is held across the cache lock's (SlabInbox comes first), so the
+    // objects are never in neither place.
+    private void DrainInbox(int owner)
+    {
+        ref Inbox box = ref _inbox[owner];
+        if (Volatile.Read(ref box.Count) == 0) return;
+        box.Lock.Acquire();
+        uint c = box.Count;
+        if (c != 0)
+        {
+            _lock.Acquire();
+            for (uint i = 0; i < c; i++) ReturnObject(box.At(i).Object, "heap: inbox holds an object of no slab of its cache");
+            TrimEmpty();
+            _lock.Release();
+            box.Count = 0;
+        }
+        box.Lock.Release();
     }
 
     // Object obj, free and parked in this cache's per-CPU layers, back to its slab. Under the lock.
@@ -806,16 +910,17 @@ public unsafe partial struct SlabCache
 
     /// <summary>
     /// Gives back CPU <paramref name="cpu"/>'s cached objects of this cache: its hot object, if
-    /// this cache's, its objects on their way back to sparse slabs, and its magazine (unless a
-    /// refill of it is under way). Only that CPU may call this, at a point where it is changing
-    /// none of its per-CPU layers.
+    /// this cache's, its returns, its inbox, and its magazine (unless a refill of it is under
+    /// way). Only that CPU may call this, at a point where it is changing none of its per-CPU
+    /// layers.
     /// </summary>
     internal void DrainCpu(int cpu)
     {
         if (!_live) return;
         EvictHot(cpu);
         ref Magazine m = ref _cpu[cpu];
-        ReturnPending(ref m);
+        ReturnPending(ref m, cpu, toInboxes: false);
+        DrainInbox(cpu);
         if (m.Refilling != 0) return; // its slabs stay its own: the refill is filling the magazine from them
         Flush(ref m, m.Count);
         Disown(cpu);
@@ -851,8 +956,9 @@ public unsafe partial struct SlabCache
     }
 
     /// <summary>
-    /// Flushes the current CPU's hot object and magazine and gives every empty slab back to the
-    /// buddy allocator (memory pressure). Other CPUs' layers are drained by those CPUs
+    /// Flushes the current CPU's hot object and magazine, returns every CPU's inbox to the slabs
+    /// (an inbox has a lock, so any CPU may) and gives every empty slab back to the buddy
+    /// allocator (memory pressure). Other CPUs' magazines and hot slots are drained by those CPUs
     /// (<see cref="HeapPages.DrainCurrentCpu"/>). Return: pages given back.
     /// </summary>
     public ulong Shrink()
@@ -862,10 +968,12 @@ public unsafe partial struct SlabCache
         return ReleaseEmptySlabs();
     }
 
-    // Every empty slab back to the buddy allocator. Return: pages given back.
+    // Every CPU's inbox back to the slabs (an inbox has a lock, so any CPU may do this), then
+    // every empty slab back to the buddy allocator. Return: pages given back.
     internal ulong ReleaseEmptySlabs()
     {
         if (!_live) return 0;
+        for (int c = 0; c < Cpu.MaxCpus; c++) DrainInbox(c);
         ulong released = 0;
         _lock.Acquire();
         while (_head[EmptyList] != 0)
@@ -1096,8 +1204,8 @@ public unsafe partial struct SlabCache
     /// slabs are this cache's with the list's fill level, counts equal list lengths, the bitmaps
     /// agree with InUse (free bits = objects - InUse; no object both allocated and free; no bit
     /// past the last object), the slab frames' owner words name the descriptor, the entries of
-    /// every CPU's magazine, its returns and its hot slot are this cache's objects that are neither allocated nor
-    /// free in their slab, and handed-out + parked objects add up to the in-use count (so an
+    /// every CPU's magazine, its returns, its inbox and its hot slot are this cache's objects
+    /// that are neither allocated nor free in their slab, their marks their allocated bytes, and handed-out + parked objects add up to the in-use count (so an
     /// object parked twice, on one CPU or two, is caught). Every CPU must be quiescent.
     /// </summary>
     public readonly void Validate()
@@ -1123,14 +1231,26 @@ public unsafe partial struct SlabCache
             if (m.Returning > Magazine.ReturnCapacity) Panic.Fail("heap: magazine's returns above their capacity", m.Returning);
             for (uint i = 0; i < m.Returning; i++)
             {
-                ulong o = m.ReturnAt(i);
-                ValidateFreeObject(o);
+                MagazineEntry r = m.ReturnAt(i);
+                ValidateParked(r.Object, r.Mark);
+                byte owner = m.OwnerAt(i);
+                if (owner != SlabDescriptor.Shared && owner >= Cpu.MaxCpus) Panic.Fail("heap: return's recorded owner is no CPU", owner);
                 for (uint k = 0; k < i; k++)
-                    if (m.ReturnAt(k) == o) Panic.Fail("heap: object parked twice", o);
+                    if (m.ReturnAt(k).Object == r.Object) Panic.Fail("heap: object parked twice", r.Object);
                 for (uint k = 0; k < m.Count; k++)
-                    if (m.At(k).Object == o) Panic.Fail("heap: object parked twice", o);
+                    if (m.At(k).Object == r.Object) Panic.Fail("heap: object parked twice", r.Object);
             }
             parked += m.Returning;
+            Inbox box = _inbox[c];
+            if (box.Count > Inbox.Capacity) Panic.Fail("heap: inbox above its capacity", box.Count);
+            for (uint i = 0; i < box.Count; i++)
+            {
+                MagazineEntry e = box.At(i);
+                ValidateParked(e.Object, e.Mark);
+                for (uint k = 0; k < i; k++)
+                    if (box.At(k).Object == e.Object) Panic.Fail("heap: object parked twice", e.Object);
+            }
+            parked += box.Count;
             HotSlot hot = _pages->Hot[c];
             if (hot.OwnerWord == (ulong)ReadonlySelf)
             {

@@ -105,6 +105,9 @@ public unsafe class HeapCpuTests
                 barrier.SignalAndWait();
             }
             foreach (Obj o in kept) CheckAndFree(f, o);
+            // Every free is done before any CPU drains: a free on one CPU after another drained
+            // may leave objects in the drained CPU's inbox (cached, given back by a shrink).
+            barrier.SignalAndWait();
             f.Pages.DrainCurrentCpu();
         }
     }
