@@ -69,6 +69,7 @@ public unsafe struct HeapPages
     private DescriptorPool _descriptors;
     private SlabCache* _firstCache;
     private ulong _slabPages;
+    private ulong _inboxPages;
     private ulong _largePages;
     private ulong _largeBytes;
     private ulong _largeCount;
@@ -182,7 +183,9 @@ public unsafe struct HeapPages
     public readonly ulong Descriptors => _descriptors.SlotsUsed;
     /// <summary>Pages of heap metadata: descriptor pages, debug state (the owner words are
     /// part of the frame table, counted with the physical layer's metadata).</summary>
-    public readonly ulong MetadataPages => _descriptors.Pages + (_debug != null ? 1UL << (int)DebugOrder : 0);
+    public readonly ulong MetadataPages => _descriptors.Pages + _inboxPages + (_debug != null ? 1UL << (int)DebugOrder : 0);
+    /// <summary>Pages of the caches' inboxes (<see cref="Inbox"/>; part of <see cref="MetadataPages"/>).</summary>
+    public readonly ulong InboxPages => _inboxPages;
 
     /// <summary>The frame table the heap keeps its owner words in.</summary>
     public readonly FrameMap Frames => _frames;
@@ -422,6 +425,28 @@ public unsafe struct HeapPages
         return s;
     }
 
+    /// <summary>A page for a CPU's inbox in a cache, counted in the metadata pages, under one
+    /// acquisition of the page lock. No reclaim: a CPU without an inbox has its objects sent back
+    /// to their slabs instead, which is no reason to empty every cache. Called with no heap lock
+    /// held. Return: Ok; OutOfMemory (nothing held).</summary>
+    internal Status AllocateInboxPage(out byte* virt)
+    {
+        _lock.Acquire();
+        Status s = _src.Allocate(0, out Pfn pfn, out virt);
+        if (s == Status.Ok) _inboxPages++;
+        _lock.Release();
+        return s;
+    }
+
+    /// <summary>An inbox's page back (its cache is being destroyed).</summary>
+    internal void FreeInboxPage(byte* virt)
+    {
+        _lock.Acquire();
+        _src.Free(virt, 0);
+        _inboxPages--;
+        _lock.Release();
+    }
+
     // A slab's frames, descriptor and page count back, under one acquisition of the page lock
     // (the caller holds the slab's cache lock).
     internal void ReleaseSlabPages(SlabDescriptor* d, Pfn pfn, uint order)
@@ -463,7 +488,7 @@ public unsafe struct HeapPages
     public Status Release()
     {
         if (!_ready) return Status.InvalidArgument;
-        if (_firstCache != null || _largeCount != 0 || _descriptors.SlotsUsed != 0) return Status.InvalidArgument;
+        if (_firstCache != null || _largeCount != 0 || _descriptors.SlotsUsed != 0 || _inboxPages != 0) return Status.InvalidArgument;
         if (_debug != null) _src.Free(_debug, DebugOrder);
         this = default;
         return Status.Ok;

@@ -23,22 +23,34 @@ namespace SharpMM.Heap;
 /// owner has disowned (a drain) may still get objects into the owner's inbox from a sender that
 /// read the owner before the drain; the owner then hands them out once more and they go back to
 /// their slab when freed (correct, only not yet home).</para>
-/// <para>Its size leaves at least a line unused after the fields (1064 bytes of fields, padded to
-/// 1152), so that two CPUs' inboxes never share a line wherever the array starts.</para>
+/// <para>Memory: one page, taken by the owner's first refill while several CPUs are online (a
+/// machine with one CPU has none), counted in the heap's metadata, given back when the cache is
+/// destroyed. It holds up to four of the cache's magazines (<see cref="Capacity"/>), at most
+/// <see cref="MaxCapacity"/> objects.</para>
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 2176)]
+[StructLayout(LayoutKind.Sequential, Size = PageBytes)]
 public struct Inbox
 {
-    /// <summary>Most objects an inbox holds (two batches of a sender's returns).</summary>
-    public const uint Capacity = 128;
+    /// <summary>An inbox's size: one page.</summary>
+    public const int PageBytes = 4096;
+    /// <summary>Most objects an inbox can hold (the entries that fit in its page).</summary>
+    public const uint MaxCapacity = 252;
 
     /// <summary>Protects <see cref="Count"/> and <see cref="Entries"/> (rank
     /// <see cref="Concurrency.LockRank.SlabInbox"/>): senders, the owner's refill, drains.</summary>
     public SpinLock Lock;
     /// <summary>Objects waiting, [0, Count). Read without the lock as a hint only.</summary>
     public uint Count;
+    /// <summary>Most objects this inbox takes: four magazines of its cache, at most
+    /// <see cref="MaxCapacity"/>.</summary>
+    public uint Capacity;
     /// <summary>The waiting objects and their allocated bytes' addresses.</summary>
     public InboxSlots Entries;
+
+    /// <summary>The capacity of an inbox in a cache whose magazines hold
+    /// <paramref name="magazineCapacity"/> objects.</summary>
+    public static uint CapacityFor(uint magazineCapacity) =>
+        magazineCapacity * 4 < MaxCapacity ? magazineCapacity * 4 : MaxCapacity;
 
     /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; <see cref="Capacity"/> by construction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -46,16 +58,16 @@ public struct Inbox
     public ref MagazineEntry At(uint i) => ref Unsafe.Add(ref Entries[0], (nint)i);
 }
 
-/// <summary>One inbox per CPU (the owner), indexed by CPU number.</summary>
-[InlineArray(Concurrency.Cpu.MaxCpus)]
-public struct PerCpuInboxes
-{
-    private Inbox _first;
-}
-
 /// <summary>Inline storage for an inbox's entries.</summary>
-[InlineArray((int)Inbox.Capacity)]
+[InlineArray((int)Inbox.MaxCapacity)]
 public struct InboxSlots
 {
     private MagazineEntry _first;
+}
+
+/// <summary>Each CPU's inbox in a cache (the address of its page; 0 while it has none).</summary>
+[InlineArray(Concurrency.Cpu.MaxCpus)]
+public struct PerCpuInboxes
+{
+    private nint _first;
 }

@@ -17,7 +17,7 @@ namespace SharpMM.Heap;
 /// their way back to sparse slabs, objects of shared slabs, and any the inbox has no room for)
 /// go back to their slabs under one acquisition of the cache lock (one per object made the
 /// cache lock the heap's most contended on several CPUs).</para>
-/// <para>Its size leaves at least a line unused after the fields (1592 bytes of fields, padded to
+/// <para>Its size leaves at least a line unused after the fields (1596 bytes of fields, padded to
 /// 1664), so that in a cache's per-CPU array one CPU's count never shares a line with the top of
 /// the neighbouring CPU's stack or returns, wherever the array starts.</para>
 /// </summary>
@@ -38,6 +38,10 @@ public struct Magazine
     /// <summary>Nonzero while a refill of this magazine is under way (it may wait for pages with
     /// the cache unlocked; a drain on the same CPU then leaves the magazine alone).</summary>
     public uint Refilling;
+    /// <summary>Nonzero once this CPU has tried to take a page for its inbox in this cache (with
+    /// several CPUs online) and failed; cleared when the CPU drains, so it tries again after
+    /// memory pressure rather than on every refill meanwhile.</summary>
+    public uint InboxRefused;
     /// <summary>The stack; entries [0, Count) are valid, the top is Count - 1.</summary>
     public MagazineSlots Slots;
     /// <summary>Objects in <see cref="Returns"/>, [0, Returning).</summary>

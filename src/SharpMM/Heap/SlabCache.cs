@@ -30,11 +30,12 @@ namespace SharpMM.Heap;
 /// batch to the slabs) or, when its slab is at least a quarter free, straight back to that slab
 /// so sparse slabs drain. Only refills and flushes touch the lists. Empty slabs beyond
 /// <see cref="HeapConfig.KeepEmptySlabs"/> go back to the buddy allocator as soon as they are
-/// empty; <see cref="Shrink"/> empties the current CPU's layers and returns every empty slab.
+/// empty; <see cref="Shrink"/> empties the current CPU's layers and every CPU's inbox and
+/// returns every empty slab.
 ///
 /// Several CPUs. The per-CPU layers belong to their CPU: its fast paths read and write them
 /// without a lock or a locked instruction, and no other CPU touches them (an object freed on a
-/// CPU that does not own its slab goes back to the slab: see "Slab ownership" below). The
+/// CPU that does not own its slab goes home: see "Slab ownership" below). The
 /// lists, the free bitmaps, InUse, the slab owners and the counts are under the cache's lock (<see cref="LockRank.SlabCache"/>), taken only by refills,
 /// flushes, returns to a sparse slab, debug mode and shrinking. Pages for a new slab are
 /// allocated with the lock released (the heap's page lock and the buddy allocator's zone lock
@@ -47,7 +48,10 @@ namespace SharpMM.Heap;
 /// from its own slabs, fullest first, then takes a shared partial slab or an empty one whole,
 /// then a new one; it never takes objects from another CPU's slab. A free on a CPU that does not
 /// own the object's slab (several CPUs online) does not park the object: it joins the CPU's
-/// returns and goes back to its slab with them, a batch under one lock acquisition. So a CPU's
+/// returns, which go home a batch at a time: to the owner's <see cref="Inbox"/> (under that
+/// inbox's lock, <see cref="LockRank.SlabInbox"/>), which the owner's next refill empties before
+/// it looks at the lists, or, for shared slabs and what an inbox has no room for, back to the
+/// slabs under one acquisition of the cache lock. So a CPU's
 /// magazines and hot slot hold objects of its own slabs, and on their fast paths two CPUs never
 /// write one slab descriptor (the allocated bytes, InUse read by the hot-slot eviction).
 /// A slab stops being its CPU's when it becomes empty (the empty list is shared) or when its
@@ -143,8 +147,9 @@ public unsafe partial struct SlabCache
     // Each CPU's magazine (each leaves a line unused after it: see Magazine).
     private PerCpuMagazines _cpu;
 
-    // Each CPU's inbox: objects of its slabs freed on other CPUs (each under its own lock, each
-    // leaving a line unused after it: see Inbox).
+    // Each CPU's inbox: objects of its slabs freed on other CPUs (a page each, under its own
+    // lock, taken by the CPU's first refill with several CPUs online: see Inbox). Written by the
+    // owner only (0 to the page, at creation; back to 0 at Destroy).
     private PerCpuInboxes _inbox;
 
     // The lists, their counts, the slabs' free bitmaps and InUse, _inUse and the slab counters.
@@ -217,11 +222,6 @@ public unsafe partial struct SlabCache
             m.Capacity = cap;
             m.Batch = cap == 0 ? 0 : (cap + 1) / 2;
         }
-        for (int c = 0; c < Cpu.MaxCpus; c++)
-        {
-            _inbox[c].Lock.Init(LockRank.SlabInbox);
-            _inbox[c].Count = 0;
-        }
         _lock.Init(LockRank.SlabCache);
         int n = 0;
         if (name != null)
@@ -248,6 +248,13 @@ public unsafe partial struct SlabCache
         if (!_live) return Status.InvalidArgument;
         Shrink();
         if (ActiveSlabs != 0) return Status.InvalidArgument;
+        for (int c = 0; c < Cpu.MaxCpus; c++)
+        {
+            Inbox* box = InboxOf(c);
+            if (box == null) continue;
+            _inbox[c] = 0;
+            _pages->FreeInboxPage((byte*)box);
+        }
         _pages->Unregister(Self);
         _live = false;
         return Status.Ok;
@@ -316,7 +323,9 @@ public unsafe partial struct SlabCache
             ulong n = 0;
             for (int c = 0; c < Cpu.MaxCpus; c++)
             {
-                n += _cpu[c].Count + _cpu[c].Returning + _inbox[c].Count;
+                n += _cpu[c].Count + _cpu[c].Returning;
+                Inbox* box = InboxOf(c);
+                if (box != null) n += box->Count;
                 if (_live && _pages->Hot[c].OwnerWord == (ulong)ReadonlySelf) n++;
             }
             return n;
@@ -331,13 +340,26 @@ public unsafe partial struct SlabCache
         get
         {
             LockStats sum = default;
-            for (int c = 0; c < Cpu.MaxCpus; c++) sum.Add(in _inbox[c].Lock.Stats);
+            for (int c = 0; c < Cpu.MaxCpus; c++)
+            {
+                Inbox* box = InboxOf(c);
+                if (box != null) sum.Add(in box->Lock.Stats);
+            }
             return sum;
         }
     }
     /// <summary>Objects waiting in CPU <paramref name="cpu"/>'s inbox (a snapshot while other
-    /// CPUs run).</summary>
-    public readonly uint InboxCount(int cpu) => (uint)cpu < Cpu.MaxCpus ? _inbox[cpu].Count : 0;
+    /// CPUs run; 0 when it has none).</summary>
+    public readonly uint InboxCount(int cpu)
+    {
+        Inbox* box = (uint)cpu < Cpu.MaxCpus ? InboxOf(cpu) : null;
+        return box != null ? box->Count : 0;
+    }
+    /// <summary>Most objects each CPU's inbox in this cache holds (0: magazines off, no inboxes).</summary>
+    public readonly uint InboxCapacity => _cpu[0].Capacity == 0 ? 0 : Inbox.CapacityFor(_cpu[0].Capacity);
+
+    // CPU cpu's inbox, or null while it has none (read by other CPUs, so read once, whole).
+    private readonly Inbox* InboxOf(int cpu) => (Inbox*)Volatile.Read(ref Unsafe.AsRef(in _inbox[cpu]));
     /// <summary>Objects handed out to callers.</summary>
     public readonly ulong ActiveObjects => _inUse - CpuCachedObjects;
     /// <summary>Slabs taken from the buddy allocator so far.</summary>
@@ -484,6 +506,7 @@ public unsafe partial struct SlabCache
     private Status RefillBatch(ref Magazine m, int cpu)
     {
         uint target = m.Batch;
+        if (_inbox[cpu] == 0 && Cpu.Online > 1 && m.InboxRefused == 0) CreateInbox(ref m, cpu);
         TakeFromInbox(ref m, cpu, m.Capacity);
         if (m.Count >= target) return Status.Ok;
         _lock.Acquire();
@@ -536,19 +559,36 @@ public unsafe partial struct SlabCache
         return Status.Ok;
     }
 
+    // CPU cpu's inbox in this cache (cpu is the caller, the only CPU that writes its slot): a
+    // page, published once it is ready. Without one, other CPUs send this CPU's objects back to
+    // their slabs, as with one CPU online.
+    private void CreateInbox(ref Magazine m, int cpu)
+    {
+        if (_pages->AllocateInboxPage(out byte* page) != Status.Ok)
+        {
+            m.InboxRefused = 1;
+            return;
+        }
+        Inbox* box = (Inbox*)page;
+        box->Lock.Init(LockRank.SlabInbox);
+        box->Count = 0;
+        box->Capacity = Inbox.CapacityFor(m.Capacity);
+        Volatile.Write(ref _inbox[cpu], (nint)box);
+    }
+
     // Objects of this CPU's slabs that other CPUs freed, from its inbox into the magazine, up to
     // target. The count is read first without the lock, so an empty inbox costs no lock.
     private void TakeFromInbox(ref Magazine m, int cpu, uint target)
     {
-        ref Inbox box = ref _inbox[cpu];
-        if (Volatile.Read(ref box.Count) == 0) return;
-        box.Lock.Acquire();
-        uint c = box.Count;
+        Inbox* box = (Inbox*)_inbox[cpu];
+        if (box == null || Volatile.Read(ref box->Count) == 0) return;
+        box->Lock.Acquire();
+        uint c = box->Count;
         uint n = m.Count;
-        while (c != 0 && n < target) m.At(n++) = box.At(--c);
+        while (c != 0 && n < target) m.At(n++) = box->At(--c);
         m.Count = n;
-        box.Count = c;
-        box.Lock.Release();
+        box->Count = c;
+        box->Lock.Release();
     }
 
     // One object straight from the slab lists (debug mode, or magazines off): the lowest free
@@ -754,21 +794,22 @@ public unsafe partial struct SlabCache
         {
             byte owner = m.OwnerAt(i);
             if (owner >= online || owner == (uint)cpu) continue; // shared, sent, or this CPU's
-            ref Inbox box = ref _inbox[owner];
-            box.Lock.Acquire();
-            uint c = box.Count;
+            Inbox* box = InboxOf(owner);
+            if (box != null) box->Lock.Acquire();
+            uint c = box != null ? box->Count : 0, capacity = box != null ? box->Capacity : 0;
             for (uint j = i; j < n; j++)
             {
                 if (m.OwnerAt(j) != owner) continue;
-                if (c < Inbox.Capacity)
+                if (c < capacity)
                 {
-                    box.At(c++) = m.ReturnAt(j);
+                    box->At(c++) = m.ReturnAt(j);
                     m.OwnerAt(j) = SentToInbox;
                 }
-                else m.OwnerAt(j) = SlabDescriptor.Shared; // no room: to its slab
+                else m.OwnerAt(j) = SlabDescriptor.Shared; // no inbox, or no room: to its slab
             }
-            box.Count = c;
-            box.Lock.Release();
+            if (box == null) continue;
+            box->Count = c;
+            box->Lock.Release();
         }
         uint left = 0;
         for (uint i = 0; i < n; i++)
@@ -789,19 +830,19 @@ public unsafe partial struct SlabCache
     // objects are never in neither place.
     private void DrainInbox(int owner)
     {
-        ref Inbox box = ref _inbox[owner];
-        if (Volatile.Read(ref box.Count) == 0) return;
-        box.Lock.Acquire();
-        uint c = box.Count;
+        Inbox* box = InboxOf(owner);
+        if (box == null || Volatile.Read(ref box->Count) == 0) return;
+        box->Lock.Acquire();
+        uint c = box->Count;
         if (c != 0)
         {
             _lock.Acquire();
-            for (uint i = 0; i < c; i++) ReturnObject(box.At(i).Object, "heap: inbox holds an object of no slab of its cache");
+            for (uint i = 0; i < c; i++) ReturnObject(box->At(i).Object, "heap: inbox holds an object of no slab of its cache");
             TrimEmpty();
             _lock.Release();
-            box.Count = 0;
+            box->Count = 0;
         }
-        box.Lock.Release();
+        box->Lock.Release();
     }
 
     // Object obj, free and parked in this cache's per-CPU layers, back to its slab. Under the lock.
@@ -921,6 +962,7 @@ public unsafe partial struct SlabCache
         ref Magazine m = ref _cpu[cpu];
         ReturnPending(ref m, cpu, toInboxes: false);
         DrainInbox(cpu);
+        m.InboxRefused = 0;
         if (m.Refilling != 0) return; // its slabs stay its own: the refill is filling the magazine from them
         Flush(ref m, m.Count);
         Disown(cpu);
@@ -1241,16 +1283,7 @@ public unsafe partial struct SlabCache
                     if (m.At(k).Object == r.Object) Panic.Fail("heap: object parked twice", r.Object);
             }
             parked += m.Returning;
-            Inbox box = _inbox[c];
-            if (box.Count > Inbox.Capacity) Panic.Fail("heap: inbox above its capacity", box.Count);
-            for (uint i = 0; i < box.Count; i++)
-            {
-                MagazineEntry e = box.At(i);
-                ValidateParked(e.Object, e.Mark);
-                for (uint k = 0; k < i; k++)
-                    if (box.At(k).Object == e.Object) Panic.Fail("heap: object parked twice", e.Object);
-            }
-            parked += box.Count;
+            parked += ValidateInbox(InboxOf(c));
             HotSlot hot = _pages->Hot[c];
             if (hot.OwnerWord == (ulong)ReadonlySelf)
             {
@@ -1260,6 +1293,23 @@ public unsafe partial struct SlabCache
             }
         }
         if (allocated + parked != _inUse) Panic.Fail("heap: handed-out plus parked objects disagree with the in-use count", allocated + parked);
+    }
+
+    // A CPU's inbox (null: none): set up for this cache, within its capacity, its entries
+    // parked objects, none twice. Return: the objects in it.
+    private readonly uint ValidateInbox(Inbox* box)
+    {
+        if (box == null) return 0;
+        if (box->Lock.Rank != LockRank.SlabInbox || box->Capacity != InboxCapacity) Panic.Fail("heap: inbox not set up for its cache", (ulong)box);
+        if (box->Count > box->Capacity) Panic.Fail("heap: inbox above its capacity", box->Count);
+        for (uint i = 0; i < box->Count; i++)
+        {
+            MagazineEntry e = box->At(i);
+            ValidateParked(e.Object, e.Mark);
+            for (uint k = 0; k < i; k++)
+                if (box->At(k).Object == e.Object) Panic.Fail("heap: object parked twice", e.Object);
+        }
+        return box->Count;
     }
 
     // An object waiting in a magazine or a hot slot: this cache's, an object boundary, neither

@@ -50,6 +50,23 @@ public unsafe class InboxTests
     }
 
     [Fact]
+    public void OneCpu_TakesNoInboxPage_TwoCpus_OnePerCacheAndCpuThatRefills_GivenBackByDestroy()
+    {
+        using var f = new HeapFixture(8192);
+        var one = Allocate(f, 200);
+        foreach (nint p in one) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+        Assert.Equal(0UL, f.Pages.InboxPages);
+        TwoCpus(f,
+            cpu0: () => { foreach (nint p in Allocate(f, 100)) Assert.Equal(Status.Ok, f.H.Kfree((void*)p)); },
+            cpu1: () => { foreach (nint p in Allocate(f, 100)) Assert.Equal(Status.Ok, f.H.Kfree((void*)p)); },
+            cpu0After: () => f.Pages.DrainCurrentCpu());
+        Assert.Equal(2UL, f.Pages.InboxPages); // kmalloc-64, on CPU 0 and on CPU 1
+        Assert.True(f.Pages.MetadataPages >= 2, "inbox pages are counted in the heap's metadata");
+        f.H.Validate();
+        f.DestroyAndCheck();
+    }
+
+    [Fact]
     public void AnObjectWaitingInTheInbox_FreedAgainOnEitherCpu_IsADoubleFree()
     {
         using var f = new HeapFixture(8192);
@@ -79,21 +96,24 @@ public unsafe class InboxTests
         using var f = new HeapFixture(8192);
         var mine = new List<nint>();
         ulong cacheLocksOnCpu1 = 0;
+        int sent = 0;
         TwoCpus(f,
-            cpu0: () => mine.AddRange(Allocate(f, 300)),
+            cpu0: () => mine.AddRange(Allocate(f, 400)),
             cpu1: () =>
             {
                 SlabCache* c = CacheOf(f, mine[0]);
+                Assert.Equal(Inbox.CapacityFor(c->MagazineCapacity), c->InboxCapacity);
+                sent = (int)c->InboxCapacity + 64;
                 ulong before = c->LockStats.Acquisitions;
-                for (int i = 0; i < 256; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
+                for (int i = 0; i < sent; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
                 cacheLocksOnCpu1 = c->LockStats.Acquisitions - before;
-                Assert.Equal(Inbox.Capacity, c->InboxCount(0));
+                Assert.Equal(c->InboxCapacity, c->InboxCount(0));
             },
             cpu0After: () =>
             {
                 Assert.True(cacheLocksOnCpu1 > 0, "what the inbox had no room for went to the slabs");
                 f.H.Validate();
-                for (int i = 256; i < mine.Count; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
+                for (int i = sent; i < mine.Count; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
                 f.Pages.DrainCurrentCpu();
             });
         f.H.Validate();
