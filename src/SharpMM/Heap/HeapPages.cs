@@ -164,20 +164,21 @@ public unsafe struct HeapPages
     public readonly LockStats LockStats => _lock.Stats;
 
     /// <summary>Adds the heap's locks to <paramref name="report"/>: its page lists' lock and
-    /// every slab cache's, summed, and the caches' per-CPU inbox locks, summed.</summary>
+    /// every slab cache's, summed, and the inbox locks of every cache and CPU that has one, summed.</summary>
     public readonly void AddLockStats(ref LockReport report)
     {
         report.Add(LockRank.HeapPages, 1, _lock.Stats);
         LockStats caches = default, inboxes = default;
-        ulong count = 0;
+        ulong count = 0, inboxCount = 0;
         for (SlabCache* c = _firstCache; c != null; c = c->NextCache)
         {
             caches.Add(c->LockStats);
             inboxes.Add(c->InboxLockStats);
             count++;
+            inboxCount += c->Inboxes;
         }
         report.Add(LockRank.SlabCache, count, caches);
-        report.Add(LockRank.SlabInbox, count * Cpu.MaxCpus, inboxes);
+        report.Add(LockRank.SlabInbox, inboxCount, inboxes);
     }
     /// <summary>Slab descriptors in use.</summary>
     public readonly ulong Descriptors => _descriptors.SlotsUsed;
