@@ -791,10 +791,7 @@ public unsafe partial struct SlabCache
         if (toInboxes && m.Capacity != 0) n = SendToInboxes(ref m, cpu, n);
         if (n != 0)
         {
-            _lock.Acquire();
-            for (uint i = 0; i < n; i++) ReturnObject(m.ReturnAt(i).Object, "heap: returning object is not an object of its cache");
-            TrimEmpty();
-            _lock.Release();
+            ReturnToSlabs(ref m.ReturnAt(0), n, "heap: returning object is not an object of its cache");
         }
         m.Returning = 0;
     }
@@ -850,13 +847,21 @@ public unsafe partial struct SlabCache
         uint c = box->Count;
         if (c != 0)
         {
-            _lock.Acquire();
-            for (uint i = 0; i < c; i++) ReturnObject(box->At(i).Object, "heap: inbox holds an object of no slab of its cache");
-            TrimEmpty();
-            _lock.Release();
+            ReturnToSlabs(ref box->At(0), c, "heap: inbox holds an object of no slab of its cache");
             box->Count = 0;
         }
         box->Lock.Release();
+    }
+
+    // n parked entries from `first` on (a magazine's, its returns', an inbox's) back to their
+    // slabs under one acquisition of the cache lock, then the empty slabs beyond those kept back
+    // to the page allocator. invariant: the panic's message when an entry is not this cache's.
+    private void ReturnToSlabs(ref MagazineEntry first, uint n, string invariant)
+    {
+        _lock.Acquire();
+        for (uint i = 0; i < n; i++) ReturnObject(Unsafe.Add(ref first, (nint)i).Object, invariant);
+        TrimEmpty();
+        _lock.Release();
     }
 
     // Object obj, free and parked in this cache's per-CPU layers, back to its slab. Under the lock.
@@ -940,10 +945,7 @@ public unsafe partial struct SlabCache
     {
         if (count > m.Count) count = m.Count;
         if (count == 0) return;
-        _lock.Acquire();
-        for (uint i = 0; i < count; i++) ReturnObject(m.At(i).Object, "heap: magazine holds an object of no slab of its cache");
-        TrimEmpty();
-        _lock.Release();
+        ReturnToSlabs(ref m.At(0), count, "heap: magazine holds an object of no slab of its cache");
         uint rest = m.Count - count;
         for (uint i = 0; i < rest; i++) m.At(i) = m.At(i + count);
         m.Count = rest;

@@ -41,7 +41,7 @@ public unsafe class InboxTests
                 Assert.Equal(0u, c->InboxCount(0));
                 Assert.Equal(locks, c->LockStats.Acquisitions);
                 Assert.True(c->InboxLockStats.Acquisitions >= 3, "two batches sent and one refill taken");
-                foreach (nint p in again) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+                FreeAll(f, again);
                 for (int i = 64; i < mine.Count; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
                 f.Pages.DrainCurrentCpu();
             });
@@ -54,11 +54,11 @@ public unsafe class InboxTests
     {
         using var f = new HeapFixture(8192);
         var one = Allocate(f, 200);
-        foreach (nint p in one) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+        FreeAll(f, one);
         Assert.Equal(0UL, f.Pages.InboxPages);
         TwoCpus(f,
-            cpu0: () => { foreach (nint p in Allocate(f, 100)) Assert.Equal(Status.Ok, f.H.Kfree((void*)p)); },
-            cpu1: () => { foreach (nint p in Allocate(f, 100)) Assert.Equal(Status.Ok, f.H.Kfree((void*)p)); },
+            cpu0: () => { FreeAll(f, Allocate(f, 100)); },
+            cpu1: () => { FreeAll(f, Allocate(f, 100)); },
             cpu0After: () => f.Pages.DrainCurrentCpu());
         Assert.Equal(2UL, f.Pages.InboxPages); // kmalloc-64, on CPU 0 and on CPU 1
         Assert.True(f.Pages.MetadataPages >= 2, "inbox pages are counted in the heap's metadata");
@@ -75,7 +75,7 @@ public unsafe class InboxTests
             cpu0: () => mine.AddRange(Allocate(f, 32)),
             cpu1: () =>
             {
-                foreach (nint p in mine) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+                FreeAll(f, mine);
                 Assert.Equal(32u, CacheOf(f, mine[0])->InboxCount(0));
                 Assert.Equal(Status.DoubleFree, f.H.Kfree((void*)mine[5]));
             },
@@ -129,7 +129,7 @@ public unsafe class InboxTests
             cpu0: () => mine.AddRange(Allocate(f, 64)),
             cpu1: () =>
             {
-                foreach (nint p in mine) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+                FreeAll(f, mine);
                 SlabCache* c = CacheOf(f, mine[0]);
                 Assert.Equal(64u, c->InboxCount(0));
                 c->Shrink();
@@ -153,7 +153,7 @@ public unsafe class InboxTests
             cpu0: () => mine.AddRange(Allocate(f, 10)),
             cpu1: () =>
             {
-                foreach (nint p in mine) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
+                FreeAll(f, mine);
                 SlabCache* c = CacheOf(f, mine[0]);
                 Assert.Equal(0u, c->InboxCount(0)); // ten wait in CPU 1's returns
                 f.Pages.DrainCurrentCpu();
@@ -198,6 +198,11 @@ public unsafe class InboxTests
             list.Add((nint)p);
         }
         return list;
+    }
+
+    private static void FreeAll(HeapFixture f, IEnumerable<nint> objects)
+    {
+        foreach (nint p in objects) Assert.Equal(Status.Ok, f.H.Kfree((void*)p));
     }
 
     private static SlabCache* CacheOf(HeapFixture f, nint p) => f.Pages.SlabOf((void*)p)->Cache;
