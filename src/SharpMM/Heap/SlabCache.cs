@@ -702,8 +702,9 @@ public unsafe partial struct SlabCache
         if (!hp->HotEnabled) return d->Cache->FreeSlow(d, (uint)idx, p, file, line);
         *a = 0;
         // An object of a slab this CPU does not own is never handed out here again: it waits
-        // with the returns and goes back to its slab with them (Owner is read without the lock:
-        // only this CPU makes a slab this CPU's, or stops it being so while it has objects in use).
+        // with the returns and goes home with them, to its owner's inbox or its slab (Owner is
+        // read without the lock: only this CPU makes a slab this CPU's, or stops it being so
+        // while it has objects in use).
         if (several && d->Owner != (uint)cpu) return ReturnForeign(d, cpu, p);
         ref HotSlot hot = ref hp->Hot[cpu];
         ulong ownerWord = hot.OwnerWord;
