@@ -278,6 +278,80 @@ public sealed unsafe class ScheduledAllocatorTests
         return (r, drains, string.Join("; ", errors));
     }
 
+    // Objects going home through their owners' inboxes while the owners refill from them: each
+    // CPU allocates bursts of one size and hands every object to the next CPU, which frees it
+    // (so the freeing CPU's returns reach a batch and are sent to the owner's inbox) while it
+    // allocates its own bursts (so its refills take from its inbox). Every lock acquisition is a
+    // point where the schedule may switch CPUs. Checks: no object handed out twice (tags), every
+    // free accepted, every object home at the end (nothing in use or cached after the drains),
+    // the validator, and that batches really went through inboxes.
+    private static (ScheduleResult Result, ulong InboxLocks, string Errors) InboxStorm(ulong seed, ScheduleStrategy strategy)
+    {
+        int cpus = 2 + (int)(seed % 2);
+        const int Bursts = 4, Burst = 40;
+        const ulong Size = 64;
+        using var f = new HeapFixture(1024);
+        HeapPages* pages = f.PagesPtr;
+        var errors = new ConcurrentQueue<string>();
+        var handed = new ConcurrentQueue<Obj>[cpus];
+        for (int i = 0; i < cpus; i++) handed[i] = new ConcurrentQueue<Obj>();
+        var barrier = new IdleBarrier(cpus, () => pages->DrainIfRequested());
+        ScheduleResult r = DeterministicCpus.Run(cpus, seed, cpu =>
+        {
+            ulong serial = 0;
+            void CheckAndFree(Obj o)
+            {
+                if (*(ulong*)o.Ptr != o.Tag) errors.Enqueue($"object {o.Ptr:x} holds tag {*(ulong*)o.Ptr:x}, not {o.Tag:x}: handed out twice");
+                Status s = f.H.Kfree((void*)o.Ptr);
+                if (s != Status.Ok) errors.Enqueue($"kfree({o.Ptr:x}) on CPU {cpu}: {s}");
+            }
+            for (int burst = 0; burst < Bursts; burst++)
+            {
+                for (int i = 0; i < Burst; i++)
+                {
+                    while (handed[cpu].TryDequeue(out Obj got)) CheckAndFree(got);
+                    if (f.H.Kmalloc(Size, out void* p) != Status.Ok) { errors.Enqueue($"kmalloc on CPU {cpu} failed"); continue; }
+                    ulong tag = ((ulong)cpu << 56) | ++serial;
+                    *(ulong*)p = tag;
+                    handed[(cpu + 1) % cpus].Enqueue(new Obj((nint)p, Size, tag));
+                }
+            }
+            barrier.Wait();
+            while (handed[cpu].TryDequeue(out Obj got)) CheckAndFree(got);
+            barrier.Wait();
+            pages->DrainCurrentCpu();
+            barrier.Wait();
+        }, Options(strategy));
+        ulong inboxLocks = 0;
+        if (errors.IsEmpty)
+        {
+            for (SlabCache* c = f.Pages.FirstCache; c != null; c = c->NextCache)
+            {
+                inboxLocks += c->InboxLockStats.Acquisitions;
+                if (c->ActiveObjects != 0 || c->CpuCachedObjects != 0)
+                    errors.Enqueue($"a cache has {c->ActiveObjects} objects in use and {c->CpuCachedObjects} cached after the run");
+            }
+            f.H.Validate();
+            f.DestroyAndCheck();
+        }
+        return (r, inboxLocks, string.Join("; ", errors));
+    }
+
+    [Theory]
+    [InlineData(ScheduleStrategy.RandomWalk)]
+    [InlineData(ScheduleStrategy.Priorities)]
+    public void Kmalloc_ObjectsGoingHomeThroughInboxes_OverManySchedules(ScheduleStrategy strategy)
+    {
+        ulong inboxLocks = 0;
+        DeterministicCpus.ForEachSeed(Seeds, seed =>
+        {
+            var (_, locks, errors) = InboxStorm(seed, strategy);
+            Assert.True(errors.Length == 0, errors);
+            inboxLocks += locks;
+        });
+        Assert.True(inboxLocks > 0, "no batch went through an inbox");
+    }
+
     [Theory]
     [InlineData(ScheduleStrategy.RandomWalk)]
     [InlineData(ScheduleStrategy.Priorities)]
