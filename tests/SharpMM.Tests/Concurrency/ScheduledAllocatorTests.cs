@@ -278,6 +278,20 @@ public sealed unsafe class ScheduledAllocatorTests
         return (r, drains, string.Join("; ", errors));
     }
 
+    // Runs a storm for each seed (or the one seed the environment names), asserts that it
+    // reported no error, and sums the count it returned.
+    private static ulong SumOverSeeds(Func<ulong, (ulong Count, string Errors)> storm)
+    {
+        ulong total = 0;
+        DeterministicCpus.ForEachSeed(Seeds, seed =>
+        {
+            var (count, errors) = storm(seed);
+            Assert.True(errors.Length == 0, errors);
+            total += count;
+        });
+        return total;
+    }
+
     // Objects going home through their owners' inboxes while the owners refill from them: each
     // CPU allocates bursts of one size and hands every object to the next CPU, which frees it
     // (so the freeing CPU's returns reach a batch and are sent to the owner's inbox) while it
@@ -342,13 +356,7 @@ public sealed unsafe class ScheduledAllocatorTests
     [InlineData(ScheduleStrategy.Priorities)]
     public void Kmalloc_ObjectsGoingHomeThroughInboxes_OverManySchedules(ScheduleStrategy strategy)
     {
-        ulong inboxLocks = 0;
-        DeterministicCpus.ForEachSeed(Seeds, seed =>
-        {
-            var (_, locks, errors) = InboxStorm(seed, strategy);
-            Assert.True(errors.Length == 0, errors);
-            inboxLocks += locks;
-        });
+        ulong inboxLocks = SumOverSeeds(seed => { var (_, locks, errors) = InboxStorm(seed, strategy); return (locks, errors); });
         Assert.True(inboxLocks > 0, "no batch went through an inbox");
     }
 
@@ -357,13 +365,7 @@ public sealed unsafe class ScheduledAllocatorTests
     [InlineData(ScheduleStrategy.Priorities)]
     public void Kmalloc_CrossCpuFreesAndSlabDrain_OverManySchedules(ScheduleStrategy strategy)
     {
-        ulong drains = 0;
-        DeterministicCpus.ForEachSeed(Seeds, seed =>
-        {
-            var (_, d, errors) = HeapStorm(seed, strategy);
-            Assert.True(errors.Length == 0, errors);
-            drains += d;
-        });
+        ulong drains = SumOverSeeds(seed => { var (_, d, errors) = HeapStorm(seed, strategy); return (d, errors); });
         if (Environment.GetEnvironmentVariable(DeterministicCpus.SeedVariable) != null) return;
         Assert.True(drains > 0, "memory never ran short enough to ask the other CPUs to drain");
     }
