@@ -25,8 +25,8 @@ namespace SharpMM.Heap;
 /// their slab when freed (correct, only not yet home).</para>
 /// <para>Memory: one page, taken by the owner's first refill while several CPUs are online (a
 /// machine with one CPU has none), counted in the heap's metadata, given back when the cache is
-/// destroyed. It holds up to four of the cache's magazines (<see cref="Capacity"/>), at most
-/// <see cref="MaxCapacity"/> objects.</para>
+/// destroyed. It holds up to four of the cache's magazines (<see cref="CapacityFor"/>, the same
+/// for every CPU of a cache, so it is not stored), at most <see cref="MaxCapacity"/> objects.</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Size = PageBytes)]
 public struct Inbox
@@ -41,18 +41,15 @@ public struct Inbox
     public SpinLock Lock;
     /// <summary>Objects waiting, [0, Count). Read without the lock as a hint only.</summary>
     public uint Count;
-    /// <summary>Most objects this inbox takes: four magazines of its cache, at most
-    /// <see cref="MaxCapacity"/>.</summary>
-    public uint Capacity;
     /// <summary>The waiting objects and their allocated bytes' addresses.</summary>
     public InboxSlots Entries;
 
-    /// <summary>The capacity of an inbox in a cache whose magazines hold
+    /// <summary>Most objects an inbox takes in a cache whose magazines hold
     /// <paramref name="magazineCapacity"/> objects.</summary>
     public static uint CapacityFor(uint magazineCapacity) =>
         magazineCapacity * 4 < MaxCapacity ? magazineCapacity * 4 : MaxCapacity;
 
-    /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; <see cref="Capacity"/> by construction).</summary>
+    /// <summary>Entry <paramref name="i"/> (no bounds check: i &lt; <see cref="MaxCapacity"/> by construction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     [System.Diagnostics.CodeAnalysis.UnscopedRef]
     public ref MagazineEntry At(uint i) => ref Unsafe.Add(ref Entries[0], (nint)i);

@@ -516,8 +516,9 @@ public unsafe partial struct SlabCache
     private Status RefillBatch(ref Magazine m, int cpu)
     {
         uint target = m.Batch;
-        if (_inbox[cpu] == 0 && Cpu.Online > 1 && m.InboxRefused == 0) CreateInbox(ref m, cpu);
-        TakeFromInbox(ref m, cpu, m.Capacity);
+        Inbox* box = (Inbox*)_inbox[cpu];
+        if (box == null && Cpu.Online > 1 && m.InboxRefused == 0) box = CreateInbox(ref m, cpu);
+        if (box != null) TakeFromInbox(ref m, box, m.Capacity);
         if (m.Count >= target) return Status.Ok;
         _lock.Acquire();
         while (m.Count < target)
@@ -571,27 +572,26 @@ public unsafe partial struct SlabCache
 
     // CPU cpu's inbox in this cache (cpu is the caller, the only CPU that writes its slot): a
     // page, published once it is ready. Without one, other CPUs send this CPU's objects back to
-    // their slabs, as with one CPU online.
-    private void CreateInbox(ref Magazine m, int cpu)
+    // their slabs, as with one CPU online. Return: the inbox, or null.
+    private Inbox* CreateInbox(ref Magazine m, int cpu)
     {
         if (_pages->AllocateInboxPage(out byte* page) != Status.Ok)
         {
             m.InboxRefused = 1;
-            return;
+            return null;
         }
         Inbox* box = (Inbox*)page;
         box->Lock.Init(LockRank.SlabInbox);
         box->Count = 0;
-        box->Capacity = Inbox.CapacityFor(m.Capacity);
         Volatile.Write(ref _inbox[cpu], (nint)box);
+        return box;
     }
 
     // Objects of this CPU's slabs that other CPUs freed, from its inbox into the magazine, up to
     // target. The count is read first without the lock, so an empty inbox costs no lock.
-    private void TakeFromInbox(ref Magazine m, int cpu, uint target)
+    private static void TakeFromInbox(ref Magazine m, Inbox* box, uint target)
     {
-        Inbox* box = (Inbox*)_inbox[cpu];
-        if (box == null || Volatile.Read(ref box->Count) == 0) return;
+        if (Volatile.Read(ref box->Count) == 0) return;
         box->Lock.Acquire();
         uint c = box->Count;
         uint n = m.Count;
@@ -801,18 +801,18 @@ public unsafe partial struct SlabCache
     // it has room. Return: how many are left for their slabs, moved to the front.
     private uint SendToInboxes(ref Magazine m, int cpu, uint n)
     {
-        uint online = (uint)Cpu.Online;
+        uint online = (uint)Cpu.Online, capacity = Inbox.CapacityFor(m.Capacity);
         for (uint i = 0; i < n; i++)
         {
             byte owner = m.OwnerAt(i);
             if (owner >= online || owner == (uint)cpu) continue; // shared, sent, or this CPU's
             Inbox* box = InboxOf(owner);
             if (box != null) box->Lock.Acquire();
-            uint c = box != null ? box->Count : 0, capacity = box != null ? box->Capacity : 0;
+            uint c = box != null ? box->Count : 0, room = box != null ? capacity : 0;
             for (uint j = i; j < n; j++)
             {
                 if (m.OwnerAt(j) != owner) continue;
-                if (c < capacity)
+                if (c < room)
                 {
                     box->At(c++) = m.ReturnAt(j);
                     m.OwnerAt(j) = SentToInbox;
@@ -1317,8 +1317,8 @@ public unsafe partial struct SlabCache
     private readonly uint ValidateInbox(Inbox* box)
     {
         if (box == null) return 0;
-        if (box->Lock.Rank != LockRank.SlabInbox || box->Capacity != InboxCapacity) Panic.Fail("heap: inbox not set up for its cache", (ulong)box);
-        if (box->Count > box->Capacity) Panic.Fail("heap: inbox above its capacity", box->Count);
+        if (box->Lock.Rank != LockRank.SlabInbox) Panic.Fail("heap: inbox not set up as one", (ulong)box);
+        if (box->Count > InboxCapacity) Panic.Fail("heap: inbox above its capacity", box->Count);
         for (uint i = 0; i < box->Count; i++)
         {
             MagazineEntry e = box->At(i);

@@ -194,6 +194,27 @@ public sealed unsafe class ScheduledAllocatorTests
 
     private readonly record struct Obj(nint Ptr, ulong Size, ulong Tag);
 
+    // An object written with its tag: the tag in its first word, the tag's low byte after it.
+    private static Obj Tagged(void* p, ulong size, ulong tag)
+    {
+        *(ulong*)p = tag;
+        for (ulong i = 8; i < size; i++) ((byte*)p)[i] = (byte)tag;
+        return new Obj((nint)p, size, tag);
+    }
+
+    // Checks that a tagged object still holds what Tagged wrote (else it was handed out twice or
+    // overwritten) and frees it on CPU cpu; what is wrong goes to errors.
+    private static void CheckAndFreeTagged(HeapFixture f, Obj o, int cpu, ConcurrentQueue<string> errors)
+    {
+        byte* p = (byte*)o.Ptr;
+        if (*(ulong*)p != o.Tag) errors.Enqueue($"object {o.Ptr:x} ({o.Size} bytes) holds tag {*(ulong*)p:x}, not {o.Tag:x}: handed out twice");
+        else
+            for (ulong i = 8; i < o.Size; i++)
+                if (p[i] != (byte)o.Tag) { errors.Enqueue($"object {o.Ptr:x}: byte {i} of {o.Size} overwritten"); break; }
+        Status s = f.H.Kfree(p);
+        if (s != Status.Ok) errors.Enqueue($"kfree({o.Ptr:x}) on CPU {cpu}: {s}");
+    }
+
     // Two or three CPUs, 30 steps each: kmalloc of mixed sizes (each filled with a pattern
     // naming its allocation), frees of own objects and of objects other CPUs handed over (checked
     // first). One CPU in a few asks for a burst of large blocks until memory runs out: the heap
@@ -215,16 +236,7 @@ public sealed unsafe class ScheduledAllocatorTests
             var rng = new SplitMix64(seed * 7_368_787 + (ulong)cpu);
             var kept = new List<Obj>();
             ulong serial = 0;
-            void CheckAndFree(Obj o)
-            {
-                byte* p = (byte*)o.Ptr;
-                if (*(ulong*)p != o.Tag) errors.Enqueue($"object {o.Ptr:x} ({o.Size} bytes) holds tag {*(ulong*)p:x}, not {o.Tag:x}: handed out twice");
-                else
-                    for (ulong i = 8; i < o.Size; i++)
-                        if (p[i] != (byte)o.Tag) { errors.Enqueue($"object {o.Ptr:x}: byte {i} of {o.Size} overwritten"); break; }
-                Status s = f.H.Kfree(p);
-                if (s != Status.Ok) errors.Enqueue($"kfree({o.Ptr:x}) on CPU {cpu}: {s}");
-            }
+            void CheckAndFree(Obj o) => CheckAndFreeTagged(f, o, cpu, errors);
             for (int step = 0; step < steps; step++)
             {
                 while (inbox[cpu].TryDequeue(out Obj got)) CheckAndFree(got);
@@ -242,9 +254,7 @@ public sealed unsafe class ScheduledAllocatorTests
                     ulong size = sizes[SplitMix64.Bound(x, (uint)sizes.Length)];
                     if (f.H.Kmalloc(size, out void* p) != Status.Ok) continue;   // memory taken by another CPU's burst
                     ulong tag = ((ulong)cpu << 56) | (++serial << 8) | (x >> 56);
-                    *(ulong*)p = tag;
-                    for (ulong i = 8; i < size; i++) ((byte*)p)[i] = (byte)tag;
-                    kept.Add(new Obj((nint)p, size, tag));
+                    kept.Add(Tagged(p, size, tag));
                 }
                 else
                 {
@@ -313,21 +323,14 @@ public sealed unsafe class ScheduledAllocatorTests
         ScheduleResult r = DeterministicCpus.Run(cpus, seed, cpu =>
         {
             ulong serial = 0;
-            void CheckAndFree(Obj o)
-            {
-                if (*(ulong*)o.Ptr != o.Tag) errors.Enqueue($"object {o.Ptr:x} holds tag {*(ulong*)o.Ptr:x}, not {o.Tag:x}: handed out twice");
-                Status s = f.H.Kfree((void*)o.Ptr);
-                if (s != Status.Ok) errors.Enqueue($"kfree({o.Ptr:x}) on CPU {cpu}: {s}");
-            }
+            void CheckAndFree(Obj o) => CheckAndFreeTagged(f, o, cpu, errors);
             for (int burst = 0; burst < Bursts; burst++)
             {
                 for (int i = 0; i < Burst; i++)
                 {
                     while (handed[cpu].TryDequeue(out Obj got)) CheckAndFree(got);
                     if (f.H.Kmalloc(Size, out void* p) != Status.Ok) { errors.Enqueue($"kmalloc on CPU {cpu} failed"); continue; }
-                    ulong tag = ((ulong)cpu << 56) | ++serial;
-                    *(ulong*)p = tag;
-                    handed[(cpu + 1) % cpus].Enqueue(new Obj((nint)p, Size, tag));
+                    handed[(cpu + 1) % cpus].Enqueue(Tagged(p, Size, ((ulong)cpu << 56) | ++serial));
                 }
             }
             barrier.Wait();

@@ -61,7 +61,6 @@ public unsafe class InboxTests
             cpu1: () => { FreeAll(f, Allocate(f, 100)); },
             cpu0After: () => f.Pages.DrainCurrentCpu());
         Assert.Equal(2UL, f.Pages.InboxPages); // kmalloc-64, on CPU 0 and on CPU 1
-        Assert.True(f.Pages.MetadataPages >= 2, "inbox pages are counted in the heap's metadata");
         f.H.Validate();
         f.DestroyAndCheck();
     }
@@ -102,7 +101,6 @@ public unsafe class InboxTests
             cpu1: () =>
             {
                 SlabCache* c = CacheOf(f, mine[0]);
-                Assert.Equal(Inbox.CapacityFor(c->MagazineCapacity), c->InboxCapacity);
                 sent = (int)c->InboxCapacity + 64;
                 ulong before = c->LockStats.Acquisitions;
                 for (int i = 0; i < sent; i++) Assert.Equal(Status.Ok, f.H.Kfree((void*)mine[i]));
