@@ -140,7 +140,8 @@ public static unsafe class Cpu
     /// on the stack.</summary>
     public static int CurrentWithoutCall
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        // (The local is only an address: left unzeroed, it costs no store.)
+        [MethodImpl(MethodImplOptions.AggressiveInlining), SkipLocalsInit]
         get
         {
             byte here;
@@ -165,6 +166,22 @@ public static unsafe class Cpu
     /// here (the kernel finds its CPU through the host's hook).</summary>
     public static int CurrentWithoutCall => -1;
 #endif
+
+    /// <summary>True where a CPU answers requests (<see cref="Kick"/>) only where it asks for
+    /// them: in <see cref="Relax"/>, <see cref="ServiceRequests"/> and a host's wait, never
+    /// between two instructions of other code. Hosted, where CPUs are threads, it is true; in
+    /// the kernel an interrupt runs the handler anywhere interrupts are on, and it is false.
+    /// Per-CPU state that a request handler changes needs guarding only from code that may be
+    /// interrupted, or that spins or waits while it changes that state.</summary>
+    public static bool RequestsArePolled
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+#if NETCOREAPP
+        get => true;
+#else
+        get => false;
+#endif
+    }
 
     /// <summary>CPUs online (1 until the host says otherwise).</summary>
     public static int Online => Volatile.Read(ref s_online);

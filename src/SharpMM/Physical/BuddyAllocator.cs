@@ -445,13 +445,34 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         if ((Volatile.Read(ref c.DrainPending) | Cpu.InterleavingHooked) != 0) LeaveSlow(ref c);
     }
 
+    // Enter and Leave for a change of the cache that neither spins nor waits (a pop or a push,
+    // no refill or drain): where requests are polled (Cpu.RequestsArePolled) none can be
+    // answered on this CPU inside it, so only the test for a deferred request or a scheduling
+    // host is left; elsewhere, Enter and Leave.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EnterShort(ref PcpCache c)
+    {
+        if (!Cpu.RequestsArePolled) Enter(ref c);
+    }
+
+    // Returns `carried`: a value the caller needs after the window goes through LeaveSlow's call
+    // as an argument and a result instead of living across it, which would make the JIT keep it
+    // on the stack on the path with no call too.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint LeaveShort(ref PcpCache c, uint carried = 0)
+    {
+        if (!Cpu.RequestsArePolled) Volatile.Write(ref c.Busy, 0);
+        if ((Volatile.Read(ref c.DrainPending) | Cpu.InterleavingHooked) != 0) return LeaveSlow(ref c, carried);
+        return carried;
+    }
+
     // Under a host that schedules the CPUs itself, the interleaving points of a cache change:
     // one inside the Busy window (entered again: the cache is consistent, and a request
     // delivered there takes the deferred path, as one that interrupts the change would), one
     // after it. Other CPUs never touch this cache, so where inside the window the point lies
     // makes no difference to them. Then a deferred request is answered.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void LeaveSlow(ref PcpCache c)
+    private uint LeaveSlow(ref PcpCache c, uint carried = 0)
     {
         if (Cpu.InterleavingHooked != 0)
         {
@@ -465,6 +486,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             c.DrainPending = 0;
             AnswerDrainRequest();
         }
+        return carried;
     }
 
     // One allocation attempt in one zone: the per-CPU cache for order 0 when enabled, else the lists.
@@ -616,23 +638,30 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 // caller's values on the stack). An empty cache goes there too, before Enter:
                 // AllocateSlow enters it itself, so either way the cache is entered once (a
                 // host that schedules the CPUs sees the same points, whichever way the CPU was
-                // found). The count read first is a hint, read again once entered.
+                // found). The count read first is the count where requests are polled (none
+                // came in since); elsewhere it is a hint, read again once entered.
                 int cpu = Cpu.CurrentWithoutCall;
-                if (order == 0 && zone.PcpHigh != 0 && cpu >= 0 && Volatile.Read(ref zone.Pcp[cpu].Count) != 0)
+                if (order == 0 && zone.PcpHigh != 0 && cpu >= 0)
                 {
                     ref PcpCache own = ref zone.Pcp[cpu];
-                    Enter(ref own);
-                    p = 0;
-                    if (own.Count != 0)
+                    uint count = Volatile.Read(ref own.Count);
+                    if (count != 0)
                     {
-                        p = own.Pop();
-                        *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
-                    }
-                    Leave(ref own);
-                    if (p != 0)
-                    {
-                        pfn = Pfn.NewUnchecked(p);
-                        return Status.Ok;
+                        EnterShort(ref own);
+                        if (!Cpu.RequestsArePolled) count = own.Count;
+                        p = 0;
+                        if (count != 0)
+                        {
+                            own.Count = --count;
+                            p = own.Frames[count];
+                            *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+                        }
+                        p = LeaveShort(ref own, p);
+                        if (p != 0)
+                        {
+                            pfn = Pfn.NewUnchecked(p);
+                            return Status.Ok;
+                        }
                     }
                 }
             }
@@ -765,9 +794,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                     ref PcpCache own = ref zone.Pcp[cpu];
                     if (Volatile.Read(ref own.Count) < own.High)
                     {
-                        Enter(ref own);
+                        EnterShort(ref own);
                         own.Push(p);
-                        Leave(ref own);
+                        LeaveShort(ref own);
                         return Status.Ok;
                     }
                 }
