@@ -624,9 +624,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         ref Zone zone = ref highestZone < 0
             ? ref Unsafe.AddByteOffset(ref _zones[0], _userZoneOffset)
             : ref Unsafe.Add(ref _zones[0], highestZone);
-        if (zone.DenseInfo != null && order <= MaxOrderValue)
+        byte* info = zone.DenseInfo;
+        if (info != null && order <= MaxOrderValue)
         {
-            var a = new DenseAddressing(in zone);
             uint p;
             // One CPU online (OneCpuOnline): CPU 0's cache, no lock, no drain requests. Several:
             // the current CPU's cache, entered (Busy) around the pop; a cache that is empty or
@@ -654,7 +654,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                         {
                             own.Count = --count;
                             p = own.Frames[count];
-                            *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+                            info[p] = FrameInfo.Make(FrameState.Allocated, 0);
                         }
                         p = LeaveShort(ref own, p);
                         if (p != 0)
@@ -676,12 +676,12 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 {
                     c.Count = --count;
                     p = c.Frames[count];
-                    *a.Info(p) = FrameInfo.Make(FrameState.Allocated, 0);
+                    info[p] = FrameInfo.Make(FrameState.Allocated, 0);
                     pfn = Pfn.NewUnchecked(p);
                     return Status.Ok;
                 }
                 // (An empty cache goes to AllocateSlow, which refills it.)
-                if ((zone.PcpHigh == 0 || order != 0) && (p = AllocFromLists(ref zone, a, order)) != 0)
+                if ((zone.PcpHigh == 0 || order != 0) && (p = AllocFromLists(ref zone, new DenseAddressing(in zone), order)) != 0)
                 {
                     pfn = Pfn.NewUnchecked(p);
                     return Status.Ok;
@@ -734,9 +734,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         // First the zone the previous free went to. Its address does not depend on the frame,
         // so the stores that follow (state byte, per-CPU stack) need not wait for a zone lookup
         // on the frame just allocated; the frame only decides a branch, which predicts well.
+        // (The state bytes' address is read once, for the test and the addressing.)
         ref Zone zone = ref Unsafe.AddByteOffset(ref _zones[0], _freeHintOffset);
-        if (zone.DenseInfo != null && p - zone.SpannedStartPfn < zone.SpannedFrames)
-            return FreeChecked(ref zone, new DenseAddressing(in zone), (uint)p, order);
+        byte* info = zone.DenseInfo;
+        if (info != null && p - zone.SpannedStartPfn < zone.SpannedFrames)
+            return FreeChecked(ref zone, new DenseAddressing(in zone, info), (uint)p, order);
         return FreeInAnyZone(p, order);
     }
 

@@ -21,14 +21,22 @@ internal unsafe interface IFrameAddressing
 /// <summary>A zone whose metadata is one packed run: base + pfn, no table lookup.</summary>
 internal readonly unsafe struct DenseAddressing : IFrameAddressing
 {
-    private readonly FrameLinks* _links;
+    // The zone, not its links array: the fast paths (a per-CPU cache's pop and push) use only
+    // the state bytes, and a links pointer read up front was one more load on each of them
+    // (W0: docs/benchmarks.md, "W0's loads"). Zones never move: they live in the allocator, which Init already
+    // points at itself (its never-written cache record).
+    private readonly Zone* _zone;
     private readonly byte* _info;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public DenseAddressing(in Zone zone) { _links = zone.DenseLinks; _info = zone.DenseInfo; }
+    public DenseAddressing(in Zone zone) : this(in zone, zone.DenseInfo) { }
+
+    /// <summary>With the zone's <see cref="Zone.DenseInfo"/>, already read by the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public DenseAddressing(in Zone zone, byte* info) { _zone = (Zone*)Unsafe.AsPointer(ref Unsafe.AsRef(in zone)); _info = info; }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public FrameLinks* Links(uint pfn) => _links + pfn;
+    public FrameLinks* Links(uint pfn) => _zone->DenseLinks + pfn;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Info(uint pfn) => _info + pfn;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
