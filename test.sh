@@ -4,7 +4,7 @@
 # the QEMU boots, the example kernel that takes the library as a package (examples/minimal-kernel)
 # and the HTML reports in headless chromium. Installs what a fresh Debian machine lacks
 # (qemu-system-x86, binutils, gcc, musl-tools for the ELF loader's test programs, gcc-multilib for
-# the i386 ones, the peer mallocs
+# the i386 ones, cpio for their native references where this machine cannot run them, the peer mallocs
 # jemalloc, mimalloc and tcmalloc; tests/browser/check-report.sh adds chromium and puppeteer-core).
 # Ends with one line "N passed, M failed" (N, M summed over all suites); exit status 0 iff M = 0.
 set -uo pipefail
@@ -18,6 +18,9 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 # gcc -m32 -static (the i386 user programs) needs the 32-bit libc and libgcc of gcc-multilib.
 printf 'int main(void){return 0;}' | gcc -m32 -static -x c -o /dev/null - >/dev/null 2>&1 || missing+=(gcc-multilib)
+# cpio packs the initramfs in which Debian's Linux runs the i386 programs' native references on
+# a machine whose kernel cannot run i386 programs itself (tests/linux/i386-native).
+command -v cpio >/dev/null 2>&1 || missing+=(cpio)
 # The peer mallocs that bench W3 and trace replay call in-process.
 libs=$(/sbin/ldconfig -p)
 for peer in libjemalloc.so.2:libjemalloc2 libmimalloc.so.2:libmimalloc2.0 libtcmalloc_minimal.so.4:libtcmalloc-minimal4; do
@@ -66,7 +69,7 @@ suite "benchmarks compile (BenchmarkDotNet project, not run)" dotnet build bench
 suite "C benchmark references build and pass their self-tests (gcc, no timings)" bash bench/peers/selftest.sh
 suite "kernel build and QEMU boots" bash kernel/test.sh
 suite "user programs (musl-gcc -static): native twice, then ./sharpmm qemu --run, compared byte for byte" bash tests/user/run.sh
-suite "user programs on i386 (gcc -m32 -static): native under setarch i386 -3 -L -R twice, then ./sharpmm qemu --arch i386 --run, compared byte for byte" bash tests/user/run.sh --arch i386
+suite "user programs on i386 (gcc -m32 -static): native (tests/linux/i386-native) twice, then ./sharpmm qemu --arch i386 --run, compared byte for byte" bash tests/user/run.sh --arch i386
 suite "example kernel: SharpMM package, MSBuild, ilc, QEMU boot" bash examples/minimal-kernel/build-and-boot.sh
 suite "HTML reports in headless chromium (sections, charts, figures = JSON; screenshots in .build/browser)" bash tests/browser/check-report.sh
 

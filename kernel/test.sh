@@ -50,8 +50,8 @@
 #       64 MiB guest, output as native, pages out to the swap device and back; filemap: a --file read,
 #       pread, seeked and mapped MAP_PRIVATE, output as native. Each run ends with a
 #       SHARPMM-RUN line that says every frame came back.
-#   the same programs in ring 3 on the i386 kernel (gcc -m32 -static; native runs under
-#       setarch i386 -3 -L -R): hello (also as a static PIE), exit3, nullderef, forkwait, filemap as above (no pageout:
+#   the same programs in ring 3 on the i386 kernel (gcc -m32 -static; native runs as under
+#       setarch i386 -3 -L -R, by tests/linux/i386-native): hello (also as a static PIE), exit3, nullderef, forkwait, filemap as above (no pageout:
 #       no backing store there), forkwait again on a 2G guest (HighMem user pages), on low-2g and
 #       with PAE; an ELF64 program refused with the kernel's reason (status 125)
 #   i386 (qemu-system-i386), pc, 32M, 512M, 2G and 3G (HighMem above 896 MiB)
@@ -713,15 +713,16 @@ run i386-apstartfail-overflow 7 check_apstackoverflow_i386 -- --arch i386 --mach
 run i386-kmapoverflow 3 check_kmapoverflow_i386 -- --arch i386 --machine pc --mem 32M --smp 2 --append test=kmapoverflow
 
 # Programs in ring 3 on the i386 kernel: the same sources built with gcc -m32 -static (glibc;
-# gcc-multilib), compared with a native run under `setarch i386 -3 -L -R` (the 3G/1G split's user
-# space and the classic bottom-up mmap layout). No pageout: this kernel has no backing store.
+# gcc-multilib), compared with a native run as under `setarch i386 -3 -L -R` (the 3G/1G split's
+# user space and the classic bottom-up mmap layout; tests/linux/i386-native, which boots Debian's
+# Linux in QEMU for it where this machine's kernel cannot run i386 programs). No pageout: this kernel has no backing store.
 # forkwait also runs on a 2 GiB guest (user pages from HighMem, through kmap), on low-2g and
 # with PAE; an ELF64 program is refused with the kernel's reason.
 RUN_BIN_I386="$KERNEL_DIR/build/run-i386"
 native_i386() {
     local name="$1" program="$2"
     shift 2
-    setarch i386 -3 -L -R "$RUN_BIN_I386/$program" "$@" >"$LOG_DIR/$name.native.out" 2>"$LOG_DIR/$name.native.err"
+    "$KERNEL_DIR/../tests/linux/i386-native" "$RUN_BIN_I386/$program" "$@" >"$LOG_DIR/$name.native.out" 2>"$LOG_DIR/$name.native.err"
 }
 mkdir -p "$RUN_BIN_I386"
 built=1

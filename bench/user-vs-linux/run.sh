@@ -10,7 +10,7 @@
 #                 exist yet).
 #   --only NAME   one program (mmap-churn, first-touch, first-touch-thp, fork-cow, brk).
 # The Linux kernel is Debian's linux-image-cloud-amd64, fetched with apt-get download and unpacked
-# with dpkg-deb into .build/user-vs-linux (never installed). Raw results: .build/user-vs-linux/results.txt.
+# with dpkg-deb into .build/linux by tests/linux/kernel.sh (never installed). Raw results: .build/user-vs-linux/results.txt.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -55,16 +55,8 @@ for src in "$here"/programs/*.c "$here"/init.c; do
   fi
 done
 
-# Debian's cloud kernel, unpacked, not installed.
-vmlinuz=$(ls "$out"/linux/boot/vmlinuz-* 2>/dev/null | head -1 || true)
-if [[ -z $vmlinuz ]]; then
-  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
-  if [[ -z $pkg ]]; then apt-get update -qq; pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ { print $2; exit }'); fi
-  echo "== fetching $pkg (apt-get download, dpkg-deb -x into $out/linux)"
-  (cd "$out" && rm -f linux-image-*.deb && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-  dpkg-deb -x "$out"/"$pkg"_*.deb "$out/linux"
-  vmlinuz=$(ls "$out"/linux/boot/vmlinuz-* | head -1)
-fi
+# Debian's cloud kernel, unpacked, not installed (tests/linux/kernel.sh).
+vmlinuz=$("$root/tests/linux/kernel.sh")
 linux_version=$(basename "$vmlinuz" | sed 's/^vmlinuz-//')
 
 # The initramfs: /init and the programs under /bench.

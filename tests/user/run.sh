@@ -5,9 +5,11 @@
 #
 # Usage: tests/user/run.sh [--arch x86_64|i386] [--native-only] [--skip-unavailable] [--sharpmm PATH]
 #                          [--mem SIZE] [--timeout SECONDS] [CASE...]
-#   --arch i386         the same programs built with gcc -m32 -static, run natively under
+#   --arch i386         the same programs built with gcc -m32 -static, run natively as under
 #                       `setarch i386 -3 -L -R` (a 3 GiB user space and the legacy bottom-up mmap
-#                       layout from 0x40000000: the classic i386 layout the i386 kernel gives) and
+#                       layout from 0x40000000: the classic i386 layout the i386 kernel gives;
+#                       tests/linux/i386-native, which boots Debian's Linux in QEMU for it where
+#                       this machine's kernel cannot run i386 programs) and
 #                       under `sharpmm qemu --arch i386`; page-out is left out (that kernel has no
 #                       backing store). Results in .build/user/results-i386/.
 #   --native-only       only check the programs themselves: each runs natively twice, the two runs
@@ -70,7 +72,7 @@ case $arch in
   i386)
     bin=${USER_BIN_I386:-$root/.build/user/bin-i386}
     results=$root/.build/user/results-i386
-    native_prefix=(setarch i386 -3 -L -R)
+    native_prefix=("$root/tests/linux/i386-native")
     arch_option=(--arch i386)
     kept=()
     for line in "${cases[@]}"; do [[ ${line%%|*} == page-out ]] || kept+=("$line"); done
