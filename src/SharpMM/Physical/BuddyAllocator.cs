@@ -446,9 +446,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     }
 
     // Enter and Leave for a change of the cache that neither spins nor waits (a pop or a push,
-    // no refill or drain): where requests are polled (Cpu.RequestsArePolled) none can be
-    // answered on this CPU inside it, so only the test for a deferred request or a scheduling
-    // host is left; elsewhere, Enter and Leave.
+    // no refill or drain). Where requests are polled (Cpu.RequestsArePolled) no request is
+    // answered inside it, so it needs no Busy flag, and none is left deferred when it starts:
+    // one is deferred only inside a Busy window, and answered as that window closes (Leave,
+    // LeaveSlow). What is left is the interleaving points of a host that schedules the CPUs
+    // (LeaveSlow). Elsewhere (interrupts), Enter and Leave.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void EnterShort(ref PcpCache c)
     {
@@ -461,8 +463,16 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint LeaveShort(ref PcpCache c, uint carried = 0)
     {
-        if (!Cpu.RequestsArePolled) Volatile.Write(ref c.Busy, 0);
-        if ((Volatile.Read(ref c.DrainPending) | Cpu.InterleavingHooked) != 0) return LeaveSlow(ref c, carried);
+        if (!Cpu.RequestsArePolled)
+        {
+            Volatile.Write(ref c.Busy, 0);
+            if ((Volatile.Read(ref c.DrainPending) | Cpu.InterleavingHooked) != 0) return LeaveSlow(ref c, carried);
+            return carried;
+        }
+#if DEBUG
+        if (c.DrainPending != 0) Panic.Fail("buddy: a deferred drain request at the end of a short per-CPU cache window");
+#endif
+        if (Cpu.InterleavingHooked != 0) return LeaveSlow(ref c, carried);
         return carried;
     }
 
