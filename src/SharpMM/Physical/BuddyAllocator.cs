@@ -88,8 +88,6 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
     // Bytes of the per-CPU caches' metadata run.
     private ulong _pcpBytes;
-    // The record every zone without a cache points at (Zone.Pcp): count 0, never written.
-    private PcpCache _noCache;
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -145,29 +143,26 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 for (int o = 0; o < FrameMap.PairOrders; o++) zone.DensePairs[o] = (ulong)bases[o];
             }
         }
-        // One run of metadata, 64-aligned, for every zone with a cache: first every CPU's cache
-        // record of each such zone
-        // (a cache line each), then per zone the stacks, sized by the zone (a stack of
+        // One run of metadata, 64-aligned, for every zone with a cache (the cache records are in
+        // the zone): per zone the stacks, sized by the zone (a stack of
         // PcpCapacity frames for every CPU of every zone would be megabytes, too much for a small
         // machine whose zones could never use it), and the mailbox. Stacks are whole cache
         // lines, so no two CPUs' stacks share one.
         // A zone has a cache when caches are on and it has more frames than the least high (a
         // cache could hold all of a smaller zone without ever draining, and its stacks would take
-        // more metadata than a few frames of RAM hold). A zone without one points at the
-        // allocator's one always-empty record, which nothing writes: the inline path reads its
-        // count (0) and goes on to the lists, whatever CPUs are online.
-        _noCache = default;
-        PcpCache* noCache = (PcpCache*)Unsafe.AsPointer(ref _noCache);
+        // more metadata than a few frames of RAM hold). A zone without one keeps its records
+        // zero, never written: the inline path reads a count of 0 and goes on to the lists,
+        // whatever CPUs are online.
         ulong runBytes = 0;
         int cached = 0;
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
+            zone.Pcp = default;
             if (pcp.High == 0 || zone.PresentFrames <= pcp.High)
             {
                 zone.PcpHigh = 0;
                 zone.PcpBatch = 0;
-                zone.Pcp = noCache;
                 continue;
             }
             cached++;
@@ -181,21 +176,17 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         byte* run = null;
         if (cached != 0 && meta.AllocateMetadata(runBytes, 64, out run, out _) != Status.Ok) return Status.OutOfMemory;
         _pcpBytes = runBytes;
-        uint* stacks = (uint*)(run + cached * Cpu.MaxCpus * sizeof(PcpCache));
-        PcpCache* records = (PcpCache*)run;
+        uint* stacks = (uint*)run;
         for (int z = 0; z < _zoneCount; z++)
         {
             ref Zone zone = ref _zones[z];
             if (zone.PcpStack == 0) continue;
             long stack = zone.PcpStack;
-            zone.Pcp = records;
-            records += Cpu.MaxCpus;
             for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
             {
-                PcpCache* c = zone.Pcp + cpu;
-                *c = default;
-                c->High = pcp.High;
-                c->Frames = stacks + cpu * stack;
+                ref PcpCache c = ref Zone.Cache(ref zone, cpu);
+                c.High = pcp.High;
+                c.Frames = stacks + cpu * stack;
             }
             zone.PcpMailbox = stacks + Cpu.MaxCpus * stack;
             stacks += (Cpu.MaxCpus + 1) * stack;
@@ -236,14 +227,14 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public readonly ulong PcpBytes => _pcpBytes;
 
     // One zone's share of the run: a record per CPU, a stack per CPU and the mailbox.
-    private static ulong PcpZoneBytes(ulong stack) => (ulong)(Cpu.MaxCpus * sizeof(PcpCache)) + (Cpu.MaxCpus + 1) * stack * sizeof(uint);
+    private static ulong PcpZoneBytes(ulong stack) => (Cpu.MaxCpus + 1) * stack * sizeof(uint);
 
     /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
     public readonly uint CachedFrames(int zone, int cpu)
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CachedFrames index out of range", (ulong)cpu);
         ref readonly Zone z = ref _zones[zone];
-        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].Count);
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref Zone.Cache(ref Unsafe.AsRef(in z), cpu).Count);
     }
 
     /// <summary>Frames in every CPU's cache of zone <paramref name="zone"/> (a snapshot).</summary>
@@ -414,7 +405,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // The one-CPU rule, here only: while one CPU is online, CPU 0's cache serves every caller (a
     // thread of the host that calls itself another CPU then still uses one cache), with no lock
     // and no Busy flag (drain requests come only from other CPUs; the host raises Cpu.Online
-    // before other CPUs call in). The inline paths test OneCpuOnline and then use *zone.Pcp,
+    // before other CPUs call in). The inline paths test OneCpuOnline and then use CPU 0's cache,
     // which is CacheOf's answer in that case: calling CacheOf there would read Cpu.Online again
     // (a volatile read the compiler does not merge).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -426,7 +417,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 
     // The current CPU's cache of the zone (see OneCpuOnline).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref PcpCache CacheOf(ref Zone zone) => ref zone.Pcp[CacheCpu()];
+    private static ref PcpCache CacheOf(ref Zone zone) => ref Zone.Cache(ref zone, CacheCpu());
 
     // The owner starts changing its cache: a drain request that arrives now (an interrupt, or the
     // owner's own spin on the zone lock) is answered at Leave. The stores are ordered by the
@@ -603,7 +594,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     {
         if ((uint)zone >= (uint)_zoneCount || (uint)cpu >= Cpu.MaxCpus) Panic.Fail("buddy: CacheHigh index out of range", (ulong)cpu);
         ref readonly Zone z = ref _zones[zone];
-        return z.PcpStack == 0 ? 0 : Volatile.Read(ref z.Pcp[cpu].High);
+        return z.PcpStack == 0 ? 0 : Volatile.Read(ref Zone.Cache(ref Unsafe.AsRef(in z), cpu).High);
     }
 
     /// <summary>Allocates for user pages (the highest zone first). See <see cref="Allocate(uint, MemoryClass, out Pfn)"/>.</summary>
@@ -653,7 +644,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 int cpu = Cpu.CurrentWithoutCall;
                 if (order == 0 && zone.PcpHigh != 0 && cpu >= 0)
                 {
-                    ref PcpCache own = ref zone.Pcp[cpu];
+                    ref PcpCache own = ref Zone.Cache(ref zone, cpu);
                     uint count = Volatile.Read(ref own.Count);
                     if (count != 0)
                     {
@@ -677,7 +668,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             }
             else
             {
-                ref PcpCache c = ref *zone.Pcp;
+                ref PcpCache c = ref Zone.Cache(ref zone, 0);
                 // The count first (it is 0 whenever the cache is off, so the test predicts well
                 // where orders are mixed), then the order: see FreeChecked. The pop uses the
                 // count read for the test (PcpCache.Pop reads it again: W0 3% slower).
@@ -803,7 +794,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 int cpu = Cpu.CurrentWithoutCall;
                 if (cpu >= 0)
                 {
-                    ref PcpCache own = ref zone.Pcp[cpu];
+                    ref PcpCache own = ref Zone.Cache(ref zone, cpu);
                     if (Volatile.Read(ref own.Count) < own.High)
                     {
                         EnterShort(ref own);
@@ -814,7 +805,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 }
                 return FreeToSharedCache(ref zone, a, p);
             }
-            ref PcpCache c = ref *zone.Pcp;
+            ref PcpCache c = ref Zone.Cache(ref zone, 0);
             if (c.Push(p) > c.High) DrainBatch(ref zone, ref c, a);
             return Status.Ok;
         }
@@ -831,7 +822,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private Status FreeToSharedCache<TA>(ref Zone zone, TA a, uint p) where TA : struct, IFrameAddressing
     {
         int cpu = Cpu.Current; // (first: nothing is live yet across its call, where it makes one)
-        ref PcpCache c = ref zone.Pcp[cpu];
+        ref PcpCache c = ref Zone.Cache(ref zone, cpu);
         Enter(ref c);
         if (c.Push(p) > c.High) DrainBatch(ref zone, ref c, a);
         Leave(ref c);
@@ -951,7 +942,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             ref Zone zone = ref _zones[z];
             if (zone.PcpStack == 0) continue;
-            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref zone.Pcp[cpu]);
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++) DrainCache(ref zone, ref Zone.Cache(ref zone, cpu));
         }
     }
 
@@ -964,7 +955,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             ref Zone zone = ref _zones[z];
             if (zone.PcpStack == 0) continue;
-            ref PcpCache c = ref zone.Pcp[cpu];
+            ref PcpCache c = ref Zone.Cache(ref zone, cpu);
             Enter(ref c);
             n += DrainCache(ref zone, ref c);
             ShrinkToLeast(in zone, ref c);
@@ -1008,7 +999,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private readonly bool HasCachedFrames(int cpu)
     {
         for (int z = 0; z < _zoneCount; z++)
-            if (_zones[z].PcpStack != 0 && Volatile.Read(ref _zones[z].Pcp[cpu].Count) != 0) return true;
+            if (_zones[z].PcpStack != 0 && Volatile.Read(ref Zone.Cache(ref Unsafe.AsRef(in _zones[z]), cpu).Count) != 0) return true;
         return false;
     }
 
@@ -1040,7 +1031,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             if (_zones[z].PcpStack == 0) continue;
-            ref PcpCache c = ref _zones[z].Pcp[cpu];
+            ref PcpCache c = ref Zone.Cache(ref _zones[z], cpu);
             if (Volatile.Read(ref c.Busy) != 0)
             {
                 c.DrainPending = 1;
@@ -1050,7 +1041,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         for (int z = 0; z < _zoneCount; z++)
         {
             if (_zones[z].PcpStack == 0) continue;
-            ref PcpCache c = ref _zones[z].Pcp[cpu];
+            ref PcpCache c = ref Zone.Cache(ref _zones[z], cpu);
             uint count = c.Count;
             uint* mailbox = _zones[z].PcpMailbox;
             for (uint i = 0; i < count; i++) mailbox[i] = c.Frames[i];
@@ -1132,23 +1123,27 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
                 if (n != zone.Blocks[o]) Panic.Fail("buddy: block count disagrees with list length", o);
                 free += n << (int)o;
             }
-            if (zone.PcpStack == 0 && (zone.Pcp->Count != 0 || zone.Pcp->High != 0 || zone.Pcp->Busy != 0)) Panic.Fail("buddy: the always-empty per-CPU record of a zone without a cache was written", (ulong)z);
+            for (int cpu = 0; cpu < Cpu.MaxCpus && zone.PcpStack == 0; cpu++)
+            {
+                ref PcpCache c = ref Zone.Cache(ref zone, cpu);
+                if (c.Count != 0 || c.High != 0 || c.Busy != 0) Panic.Fail("buddy: a per-CPU record of a zone without a cache was written", (ulong)z);
+            }
             for (int cpu = 0; cpu < Cpu.MaxCpus && zone.PcpStack != 0; cpu++)
             {
-                PcpCache* c = zone.Pcp + cpu;
+                ref PcpCache c = ref Zone.Cache(ref zone, cpu);
                 // The count may sit above the high for a while (pressure cuts the high at a
                 // refill; the next free drains), never above what the stack holds.
-                if (zone.PcpStack == 0 ? c->Count != 0 : c->Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c->Count);
+                if (zone.PcpStack == 0 ? c.Count != 0 : c.Count >= zone.PcpStack) Panic.Fail("buddy: per-CPU cache above its stack's size", c.Count);
                 // (A zone smaller than the least high keeps the least: its stack holds every
                 // frame it has.)
-                if (zone.PcpStack != 0 && (c->High < zone.PcpHigh || (c->High >= zone.PcpStack && c->High != zone.PcpHigh)))
-                    Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c->High);
-                if (c->Busy != 0 || c->DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
-                for (uint i = 0; i < c->Count; i++)
+                if (zone.PcpStack != 0 && (c.High < zone.PcpHigh || (c.High >= zone.PcpStack && c.High != zone.PcpHigh)))
+                    Panic.Fail("buddy: per-CPU cache's high outside [least, stack size)", c.High);
+                if (c.Busy != 0 || c.DrainPending != 0) Panic.Fail("buddy: per-CPU cache left busy or with a drain request unanswered", (ulong)cpu);
+                for (uint i = 0; i < c.Count; i++)
                 {
-                    byte* info = _map.TryInfo(c->Frames[i]);
-                    if (info == null || FrameInfo.State(*info) != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", c->Frames[i]);
-                    if (ZoneIndexOf(c->Frames[i]) != z) Panic.Fail("buddy: per-CPU cache entry is another zone's frame", c->Frames[i]);
+                    byte* info = _map.TryInfo(c.Frames[i]);
+                    if (info == null || FrameInfo.State(*info) != FrameState.PerCpu) Panic.Fail("buddy: per-CPU cache entry is not a cached frame", c.Frames[i]);
+                    if (ZoneIndexOf(c.Frames[i]) != z) Panic.Fail("buddy: per-CPU cache entry is another zone's frame", c.Frames[i]);
                 }
             }
         }

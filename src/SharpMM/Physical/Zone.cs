@@ -40,12 +40,6 @@ public unsafe struct Zone
     public ulong PresentFrames;
     /// <summary>Frames handed to the buddy allocator.</summary>
     public ulong ManagedFrames;
-    /// <summary>CPU 0's cache of this zone (CPU n's is Pcp + n): <see cref="Cpu.MaxCpus"/>
-    /// caches taken from the metadata at Init, 64-byte aligned so that no two CPUs' caches share
-    /// a cache line (the allocator itself is only as aligned as its host makes it). A zone
-    /// without a cache (<see cref="PcpStack"/> 0: caches off, or no more frames than the least
-    /// high) points at the allocator's one always-empty record instead, which nothing writes.</summary>
-    public PcpCache* Pcp;
     /// <summary>The least high of a CPU's cache (high_min: where every cache starts and where
     /// pressure puts it back); 0 disables the cache. Each cache's own high
     /// (<see cref="PcpCache.High"/>) tunes itself between this and <see cref="BuddyAllocator.PcpHighMax"/>.</summary>
@@ -87,6 +81,21 @@ public unsafe struct Zone
     /// which then do not grow).</summary>
     public int PcpShort;
     private fixed byte _lockedEnd[64];
+    /// <summary>Every CPU's cache of this zone (<see cref="Cache"/>), here rather than behind a
+    /// pointer: the fast paths reach CPU n's at a fixed offset from the zone, with no load
+    /// before the count's. Each record is two cache lines of which its fields use the first 40
+    /// bytes, so no two CPUs' fields ever share a line, wherever the allocator lies (its host
+    /// aligns it to 8 or 16 bytes). A zone without a cache (<see cref="PcpStack"/> 0) leaves
+    /// them zero, never written: the fast paths read a count of 0 and go on to the lists.</summary>
+    public PcpCacheArray Pcp;
+    // The next zone's read-mostly fields follow: kept off the last record's lines.
+    private fixed byte _cachesEnd[64];
+
+    /// <summary>CPU <paramref name="cpu"/>'s cache of <paramref name="zone"/> (no bounds check:
+    /// CPU indices are below <see cref="Cpu.MaxCpus"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref PcpCache Cache(ref Zone zone, int cpu) =>
+        ref Unsafe.Add(ref Unsafe.As<PcpCacheArray, PcpCache>(ref zone.Pcp), cpu);
 
     /// <summary>Frames in free blocks on the lists (per-CPU cache not included), from the
     /// per-order counts: not kept as a counter, which would cost a write on every list change.</summary>
@@ -106,15 +115,16 @@ public unsafe struct Zone
 
 /// <summary>
 /// One CPU's order-0 cache of one zone: a stack of frames (state PerCpu) only that CPU pushes and
-/// pops, with no lock and no atomic instruction. Its own cache line (64 bytes, 64-aligned, the
-/// stack's storage apart, one run per zone), so CPUs do not share lines through their caches.
+/// pops, with no lock and no atomic instruction. 128 bytes, its fields in the first 40, so that
+/// two CPUs' records in a row (<see cref="Zone.Pcp"/>) never share a cache line however they
+/// are aligned; the stack's storage is apart, in the allocator's metadata.
 /// <para><see cref="Busy"/> is set while the owner changes the stack; a drain request that
 /// interrupts it then (an IPI, or the owner's own spin on the zone lock) cannot take the frames
 /// and sets <see cref="DrainPending"/> instead, which the owner answers when it clears Busy.</para>
 /// </summary>
 /// <para>The fields after <see cref="DrainPending"/> tune <see cref="High"/> (Linux 6.7's pcp high
 /// auto-tuning); only the owner changes them, on a refill or a drain, never on the fast path.</para>
-[StructLayout(LayoutKind.Sequential, Size = 64)]
+[StructLayout(LayoutKind.Sequential, Size = 128)]
 public unsafe struct PcpCache
 {
     /// <summary>Frames in the stack.</summary>
@@ -163,6 +173,13 @@ public unsafe struct PcpCache
         Count = n + 1;
         return n + 1;
     }
+}
+
+/// <summary>Inline storage for every CPU's cache of a <see cref="Zone"/>.</summary>
+[InlineArray(Cpu.MaxCpus)]
+public struct PcpCacheArray
+{
+    private PcpCache _first;
 }
 
 /// <summary>Inline storage for the zones of a <see cref="BuddyAllocator"/>.</summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SharpMM.Addressing;
 using SharpMM.Concurrency;
 using SharpMM.Hosted;
@@ -20,18 +22,42 @@ public sealed unsafe class PcpScalingTests
     private const int Burst = 4096;   // a W5 round
 
     [Fact]
-    public void EveryCpusCache_AndStack_StartOnACacheLineOfItsOwn()
+    public void NoTwoCpusCaches_ShareACacheLine_WhereverTheZoneLies_AndEveryStackStartsOnALineOfItsOwn()
     {
         using var f = BuddyFixture.Flat(Base, 65536, pcp: true);
         Zone zone = f.B.GetZone(0);
+        // The records sit in the zone, which lies wherever the allocator's host put it (8- or
+        // 16-aligned). For every alignment, the lines a CPU's fields touch (its first bytes up to
+        // the end of its last field) are no other CPU's, and none of the zone's other fields'.
+        ref PcpCache first = ref Zone.Cache(ref zone, 0);
+        long recordsAt = (long)Unsafe.ByteOffset(ref Unsafe.As<Zone, byte>(ref zone), ref Unsafe.As<PcpCache, byte>(ref first));
+        long fieldBytes = (long)Marshal.OffsetOf<PcpCache>(nameof(PcpCache.Frames)) + sizeof(nint);
+        long lockedFieldsEnd = (long)Unsafe.ByteOffset(ref Unsafe.As<Zone, byte>(ref zone), ref Unsafe.As<int, byte>(ref zone.PcpShort)) + sizeof(int);
+        for (long zoneAt = 0; zoneAt < 64; zoneAt += 8)
+        {
+            var owner = new System.Collections.Generic.Dictionary<long, int>();
+            for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
+            {
+                long start = zoneAt + recordsAt + cpu * sizeof(PcpCache);
+                for (long line = start >> 6; line <= (start + fieldBytes - 1) >> 6; line++)
+                {
+                    Assert.False(owner.TryGetValue(line, out int other), $"zone at +{zoneAt}: CPUs {other} and {cpu} share line {line}");
+                    owner[line] = cpu;
+                }
+            }
+            // The last field before the records (written under the zone lock by any CPU) and the
+            // next zone's first (read by every CPU's fast path).
+            long lastLineBefore = (zoneAt + lockedFieldsEnd - 1) >> 6;
+            long firstLineAfter = (zoneAt + sizeof(Zone)) >> 6;
+            foreach (long line in owner.Keys)
+                Assert.True(line > lastLineBefore && line < firstLineAfter, $"zone at +{zoneAt}: line {line} of the caches holds other fields of a zone");
+        }
         for (int cpu = 0; cpu < Cpu.MaxCpus; cpu++)
         {
-            PcpCache* c = zone.Pcp + cpu;
-            Assert.True((ulong)c % 64 == 0, $"CPU {cpu}'s cache record at {(ulong)c:x} is not 64-byte aligned");
-            Assert.True((ulong)c->Frames % 64 == 0, $"CPU {cpu}'s stack at {(ulong)c->Frames:x} is not 64-byte aligned");
+            ref PcpCache c = ref Zone.Cache(ref zone, cpu);
+            Assert.True((ulong)c.Frames % 64 == 0, $"CPU {cpu}'s stack at {(ulong)c.Frames:x} is not 64-byte aligned");
         }
         Assert.Equal(0u, zone.PcpStack % 16);   // a stack is whole cache lines
-        Assert.Equal(64, sizeof(PcpCache));
     }
 
     [Fact]
@@ -122,11 +148,11 @@ public sealed unsafe class PcpScalingTests
         var shared = new System.Collections.Generic.HashSet<uint>();
         for (int cpu = 0; cpu < 2; cpu++)
         {
-            PcpCache* c = zone.Pcp + cpu;
-            Assert.True(c->Count >= Burst / 2, $"CPU {cpu} caches {c->Count} frames after its rounds");
-            for (uint i = 0; i < c->Count; i++)
+            ref PcpCache c = ref Zone.Cache(ref zone, cpu);
+            Assert.True(c.Count >= Burst / 2, $"CPU {cpu} caches {c.Count} frames after its rounds");
+            for (uint i = 0; i < c.Count; i++)
             {
-                uint line = c->Frames[i] >> 6;
+                uint line = c.Frames[i] >> 6;
                 if (lineOwner.TryGetValue(line, out int other) && other != cpu) shared.Add(line);
                 else lineOwner[line] = cpu;
             }
