@@ -59,8 +59,8 @@ public struct PcpConfig
 /// its own caches and asks every other CPU in turn for theirs (<see cref="CpuRequest.DrainPageCaches"/>),
 /// then retries once. Each cache's high tunes itself at refills and drains (Linux 6.7's pcp high
 /// auto-tuning: see <see cref="TuneHighOnDrain"/> and docs/physical-memory.md). The allocator must not move after Init (it lives in static or native
-/// memory): other CPUs reach it through a pointer, and zones without a cache point at a record
-/// inside it. <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
+/// memory): other CPUs reach it through a pointer, and the frame addressing of its fast paths
+/// keeps a pointer to a zone inside it. <see cref="Drain"/>, <see cref="Validate"/> and <see cref="AddFreeRange"/>
 /// see every CPU's caches and are for quiescent moments (boot, tests, after a run).
 ///
 /// Not done here: watermarks/reclaim, migrate types, compaction.

@@ -23,8 +23,8 @@ internal readonly unsafe struct DenseAddressing : IFrameAddressing
 {
     // The zone, not its links array: the fast paths (a per-CPU cache's pop and push) use only
     // the state bytes, and a links pointer read up front was one more load on each of them
-    // (W0: docs/benchmarks.md, "W0's loads"). Zones never move: they live in the allocator, which Init already
-    // points at itself (its never-written cache record).
+    // (docs/benchmarks.md, "The per-CPU caches' fast paths"). The pointer holds because the
+    // allocator does not move after Init (BuddyAllocator says so).
     private readonly Zone* _zone;
     private readonly byte* _info;
 
