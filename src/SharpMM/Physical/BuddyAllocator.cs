@@ -226,7 +226,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     /// drain mailboxes.</summary>
     public readonly ulong PcpBytes => _pcpBytes;
 
-    // One zone's share of the run: a record per CPU, a stack per CPU and the mailbox.
+    // One zone's share of the run: a stack per CPU and the mailbox.
     private static ulong PcpZoneBytes(ulong stack) => (Cpu.MaxCpus + 1) * stack * sizeof(uint);
 
     /// <summary>Frames in CPU <paramref name="cpu"/>'s cache of zone <paramref name="zone"/> (a snapshot).</summary>
@@ -630,7 +630,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         {
             uint p;
             // One CPU online (OneCpuOnline): CPU 0's cache, no lock, no drain requests. Several:
-            // the current CPU's cache, entered (Busy) around the pop; a cache that is empty or
+            // the current CPU's cache, entered around the pop (EnterShort); a cache that is empty or
             // off goes to AllocateSlow.
             if (!OneCpuOnline())
             {
