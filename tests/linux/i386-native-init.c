@@ -57,6 +57,7 @@ int main(void)
         int fd = open("/dev/console", O_RDWR);
         if (fd < 0) power_off();
         dup2(fd, 0); dup2(fd, 1); dup2(fd, 2);
+        if (fd > 2) close(fd);
     }
     mkdir("/proc", 0555);
     mount("proc", "/proc", "proc", 0, 0);
@@ -78,12 +79,13 @@ int main(void)
 
     pid_t pid = fork();
     if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open("/job/out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int err = open("/job/err", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        /* Close-on-exec: the program starts with 0, 1 and 2 open and nothing else, as natively. */
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int out = open("/job/out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int err = open("/job/err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (in < 0 || out < 0 || err < 0) { dprintf(1, "I386-NATIVE error /dev/null, /job/out or /job/err\n"); _exit(125); }
         if (personality(PER_LINUX32 | ADDR_LIMIT_3GB | ADDR_COMPAT_LAYOUT | ADDR_NO_RANDOMIZE) < 0) { dprintf(1, "I386-NATIVE error personality\n"); _exit(125); }
-        int console = dup(1);
+        int console = fcntl(1, F_DUPFD_CLOEXEC, 3);
         dup2(in, 0); dup2(out, 1); dup2(err, 2);
         execve("/job/prog", argv, envp);
         dprintf(console, "I386-NATIVE error execve /job/prog\n");
