@@ -82,6 +82,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     // last free that went to a dense zone (where Free looks first): the hot paths reach them
     // with one add rather than a sign extension and a multiply.
     private nint _userZoneOffset, _freeHintOffset;
+    // For each memory class, the zone an allocation tries first: the highest the class may use
+    // that has RAM (Linux's zonelists skip empty zones too). A layout's highest zone is often
+    // empty (x86-64's Normal, above 4 GiB, on a guest with less), and starting there sent every
+    // allocation through AllocateSlow, past the per-CPU cache's inline path.
+    private fixed int _startZone[(int)MemoryClass.User + 1];
     private bool _initialised;
     // Frames in each zone's mailbox (Zone.PcpMailbox; one request at a time: PageCacheDrain
     // serialises them).
@@ -107,8 +112,6 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         _map = map;
         _layout = layout;
         _zoneCount = layout.Count;
-        _userZoneOffset = layout.HighestZoneFor(MemoryClass.User) * sizeof(Zone);
-        _freeHintOffset = _userZoneOffset;
         _managedFrames = 0;
         for (int z = 0; z < ZoneLayout.MaxZones - 1; z++) _zoneEnd[z] = z < _zoneCount - 1 ? layout.EndPfn(z) : NoZoneEnd;
         ulong** bases = stackalloc ulong*[FrameMap.PairOrders];
@@ -192,6 +195,14 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             stacks += (Cpu.MaxCpus + 1) * stack;
         }
         for (int z = 0; z < ZoneLayout.MaxZones; z++) _mailboxCount[z] = 0;
+        for (int c = 0; c <= (int)MemoryClass.User; c++)
+        {
+            int z = layout.HighestZoneFor((MemoryClass)c);
+            while (z > 0 && _zones[z].PresentFrames == 0) z--;
+            _startZone[c] = z;
+        }
+        _userZoneOffset = _startZone[(int)MemoryClass.User] * sizeof(Zone);
+        _freeHintOffset = _userZoneOffset;
         Cpu.SetRequestHandler(CpuRequest.DrainPageCaches, &PageCacheDrain.Answer);
         _initialised = true;
         return Status.Ok;
@@ -589,6 +600,14 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
         return isShort;
     }
 
+    /// <summary>The zone an allocation of <paramref name="memoryClass"/> tries first: the highest
+    /// zone the class may use that has RAM (lower ones follow when it runs out).</summary>
+    public readonly int StartZone(MemoryClass memoryClass)
+    {
+        if ((uint)memoryClass > (uint)MemoryClass.User) Panic.Fail("buddy: StartZone of an unknown memory class", (ulong)memoryClass);
+        return _startZone[(int)memoryClass];
+    }
+
     /// <summary>CPU <paramref name="cpu"/>'s high for zone <paramref name="zone"/> now (a snapshot).</summary>
     public readonly uint CacheHigh(int zone, int cpu)
     {
@@ -610,7 +629,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public Status Allocate(uint order, MemoryClass memoryClass, out Pfn pfn)
     {
         if ((uint)memoryClass > (uint)MemoryClass.User) { pfn = default; return Status.InvalidArgument; }
-        return AllocateFrom(order, _layout.HighestZoneFor(memoryClass), out pfn);
+        return AllocateFrom(order, _startZone[(int)memoryClass], out pfn);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -200,6 +200,33 @@ public unsafe class BuddyAllocatorTests
         f.B.Validate();
     }
 
+    //   0 ---- 16 MiB ------ 512 MiB            (RAM: 1 MiB..512 MiB; Normal, above 4 GiB, empty)
+    //     DMA       DMA32
+    // Expect: user and kernel allocations start in DMA32, the highest zone with RAM, not in the
+    // empty Normal; an order-0 frame freed there waits in the CPU's cache of DMA32 and is the
+    // next one handed out.
+    [Fact]
+    public void EmptyHighestZone_AllocationsStartInTheHighestZoneWithRam()
+    {
+        using var f = new BuddyFixture(new[] { (256UL, 131072UL) }, ZoneLayout.X86_64(), PcpConfig.Default);
+        Assert.Equal(0UL, f.B.GetZone(2).PresentFrames);
+        Assert.Equal(1, f.B.StartZone(MemoryClass.User));
+        Assert.Equal(1, f.B.StartZone(MemoryClass.Kernel));
+        Assert.Equal(1, f.B.StartZone(MemoryClass.Dma32));
+        Assert.Equal(0, f.B.StartZone(MemoryClass.Dma));
+
+        Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.User, out Pfn p));
+        Assert.True(p.Value >= 4096, $"user frame {p.Value} below DMA32");
+        Assert.Equal(Status.Ok, f.B.Free(p, 0));
+        Assert.True(f.B.CachedFrames(1, 0) >= 1, "the freed frame waits in CPU 0's cache of DMA32");
+        ulong cached = f.B.CachedFrames(1);
+        Assert.Equal(Status.Ok, f.B.Allocate(0, MemoryClass.Kernel, out Pfn again));
+        Assert.Equal(p, again);
+        Assert.Equal(cached - 1, f.B.CachedFrames(1));
+        Assert.Equal(Status.Ok, f.B.Free(again, 0));
+        f.B.Validate();
+    }
+
     // RAM at 1..32 MiB and 16 MiB just below 15 TiB: metadata is sized by what is present.
     // Expect: under 4 MiB of metadata (section table + 2 sections), not gigabytes.
     [Fact]
