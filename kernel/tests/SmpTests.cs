@@ -3,6 +3,7 @@ using SharpMM.Addressing;
 using SharpMM.Concurrency;
 using SharpMM.Diagnostics;
 using SharpMM.Paging;
+using SharpMM.Physical;
 
 
 namespace SharpMM.Kernel;
@@ -26,6 +27,56 @@ internal static unsafe class SmpTests
         r.Run("smp: every CPU online with its own index, per-CPU area, stack and guard page", &EveryCpuHasItsOwn);
         r.Run("smp: Cpu.Kick of each CPU runs its request handler on that CPU", &IpiRoundTrip);
         r.Run("smp: lock xadd from every CPU at once loses no increment", &AtomicAddsFromEveryCpu);
+        r.Run("smp: on its kernel stack a CPU finds itself in line; page and kmalloc pairs there", &FastPathsInLine);
+    }
+
+    private const int FastPairs = 20000;
+
+    private static ulong SlabObjectsInUse()
+    {
+        ulong live = 0;
+        for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) live += c->ActiveObjects;
+        return live;
+    }
+
+    /// <summary>The fast paths of several CPUs, on the boot CPU with the others online and idle:
+    /// Cpu.CurrentWithoutCall answers from the stack map (so the page allocator's and kmalloc's
+    /// several-CPU paths run inline, with no call to the per-CPU register's hook), and order-0
+    /// page pairs and kmalloc(64) pairs through them leave the free counts as they found them.
+    /// Prints each pair's rdtsc cycles (under TCG, an emulated figure: compare runs of one
+    /// build against another, never with hardware).</summary>
+    private static void FastPathsInLine(ref TestContext t)
+    {
+        t.Equal((ulong)Cpu.CurrentWithoutCall, (ulong)PerCpus.CurrentIndex, "Cpu.CurrentWithoutCall on the boot CPU's kernel stack");
+        ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
+        ulong freeBefore = buddy.FreeFrames;
+        ulong t0 = Arch.Rdtsc();
+        int failed = 0;
+        for (int i = 0; i < FastPairs; i++)
+        {
+            if (buddy.Allocate(0, MemoryClass.Kernel, out Pfn p) != Status.Ok || buddy.Free(p, 0) != Status.Ok) failed++;
+        }
+        ulong pageCycles = Arch.Rdtsc() - t0;
+        t.Equal((ulong)failed, 0, "every order-0 pair succeeded");
+        t.Equal(buddy.FreeFrames, freeBefore, "free frames after the pairs");
+        ulong heapBefore = SlabObjectsInUse();
+        t0 = Arch.Rdtsc();
+        failed = 0;
+        for (int i = 0; i < FastPairs; i++)
+        {
+            if (PhysicalBoot.Heap.Kmalloc(64, out void* o) != Status.Ok || PhysicalBoot.Heap.Kfree(o) != Status.Ok) failed++;
+        }
+        ulong heapCycles = Arch.Rdtsc() - t0;
+        t.Equal((ulong)failed, 0, "every kmalloc(64) pair succeeded");
+        t.Equal(SlabObjectsInUse(), heapBefore, "slab objects in use after the pairs");
+        TextWriter<SerialSink> w = Log.Writer();
+        w.Str("  ");
+        w.Dec((ulong)Smp.Online);
+        w.Str(" CPUs online: ");
+        w.Dec(pageCycles / FastPairs);
+        w.Str(" cycles per order-0 page pair, ");
+        w.Dec(heapCycles / FastPairs);
+        w.Line(" per kmalloc(64) pair");
     }
 
     /// <summary>The device mapping Smp.Start made: one 4 KiB page at the MADT's address, cache
@@ -48,6 +99,7 @@ internal static unsafe class SmpTests
         public ulong StackPointer;
         public uint ApicId;
         public int LibraryIndex;
+        public int InlineIndex;
     }
 
     private static Seen* s_seen;
@@ -60,12 +112,13 @@ internal static unsafe class SmpTests
         s->StackPointer = Smp.StackPointer();
         s->ApicId = LocalApic.Id;
         s->LibraryIndex = Cpu.Current;
+        s->InlineIndex = Cpu.CurrentWithoutCall;
     }
 
     private static void EveryCpuHasItsOwn(ref TestContext t)
     {
         Seen* seen = stackalloc Seen[PerCpus.MaxCpus];
-        for (int i = 0; i < PerCpus.MaxCpus; i++) seen[i] = new Seen { Index = -1 };
+        for (int i = 0; i < PerCpus.MaxCpus; i++) seen[i] = new Seen { Index = -1, InlineIndex = -2 };
         s_seen = seen;
         t.Check(Smp.RunOnAll(&Record, TimeoutMs), "every CPU ran its share");
         TextWriter<SerialSink> w = Log.Writer();
@@ -76,6 +129,7 @@ internal static unsafe class SmpTests
             t.Equal((ulong)seen[i].Index, (ulong)i, "the index the per-CPU register gives on the CPU that ran share i");
             t.Equal(seen[i].Area, (ulong)PerCpus.Area(i), "the per-CPU area of CPU i is area i");
             t.Equal((ulong)seen[i].LibraryIndex, (ulong)i, "the library's Cpu.Current on CPU i");
+            t.Equal((ulong)seen[i].InlineIndex, (ulong)i, "Cpu.CurrentWithoutCall on CPU i: its kernel stack is in the library's stack map (the fast paths stay inline)");
             t.Check(seen[i].StackPointer < top && seen[i].StackPointer >= top - KernelStack.Size, "the stack pointer lies in CPU i's own stack");
             t.Equal(seen[i].ApicId, PerCpus.Area(i)->ApicId, "the APIC that answered is CPU i's");
             for (int j = 0; j < i; j++) t.Check(seen[j].ApicId != seen[i].ApicId, "APIC ids differ");

@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Paging;
 
 namespace SharpMM.Kernel;
@@ -41,5 +42,7 @@ internal static unsafe class KernelStack
             batch.Add(in token);
         }
         Mapped = true;
+        // The boot CPU's stack from now on: Cpu.Current answers from the stack pointer on it.
+        Cpu.MapStack(0, Bottom, Top);
     }
 }

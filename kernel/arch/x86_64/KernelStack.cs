@@ -1,4 +1,5 @@
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Paging;
 using SharpMM.Paging.X86;
 using SharpMM.Physical;
@@ -43,6 +44,8 @@ internal static unsafe class KernelStack
     {
         if (MapPages(ref mapper, Bottom, Top, noExecute, ref batch) != Status.Ok) KernelPanic.Fail("kernel stack: out of memory");
         Mapped = true;
+        // The boot CPU's stack from now on: Cpu.Current answers from the stack pointer on it.
+        Cpu.MapStack(0, Bottom, Top);
     }
 
     /// <summary>Maps [<paramref name="bottom"/>, <paramref name="top"/>) read-write, global, with

@@ -1,6 +1,7 @@
 using System.Runtime;
 using System.Runtime.CompilerServices;
 using SharpMM.Addressing;
+using SharpMM.Concurrency;
 using SharpMM.Paging;
 
 namespace SharpMM.Kernel;
@@ -94,6 +95,7 @@ internal static unsafe class PerCpus
                 return s;
             }
             cpu->StackTop = top;
+            Cpu.MapStack(index, bottom, top);
             cpu->StackGuard = bottom - PageSize.Bytes;
             cpu->IstTop = (ulong)Platform.DirectMap.ToVirt(ist.ToAddr().Value) + IstBytes;
         }

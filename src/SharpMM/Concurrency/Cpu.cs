@@ -31,32 +31,119 @@ public static unsafe class Cpu
     private static int s_online = 1;
     private static PendingRequests s_pending;
 
-#if NETCOREAPP
-    // Hosted, each simulated CPU is a thread. The current CPU is found from the stack pointer, as
-    // Linux once found the current task from its kernel stack: a thread that runs as a CPU for
-    // its whole life (HostedCpus.Run) registers a range of its stack, and Current maps the
-    // address of a local to the CPU whose range holds it, with no call. (A thread static was the
-    // first answer, but on linux-x64 the runtime is a shared library and the JIT's TLS access
-    // calls __tls_get_addr: ~3 ns, and the call makes the caller keep its values on the stack.)
-    // Threads bound without a range (HostedCpus.Bind, the deterministic scheduler's), frames
-    // outside the registered range and unbound threads read the thread static, whose default 0
-    // makes every other thread CPU 0. The freestanding corelib has no thread statics (the
-    // kernel's FS belongs to user programs), so the kernel's builds take the hook below.
-    [System.ThreadStatic] private static int t_current;
-
-    // The stack map: one word per 1 MiB granule of address space (indexed by address >> 20,
+    // The current CPU is found from the stack pointer, as Linux once found the current task from
+    // its kernel stack: the host registers each CPU's stack (MapStack), and Current maps the
+    // address of a local to the CPU whose stack holds it, with no call. The kernel registers
+    // every CPU's kernel stack (interrupts and system calls run on it; the IST stacks are not
+    // registered and take the hook); hosted, a thread that runs as a CPU for its whole life
+    // (HostedCpus.Run) registers a range of its own stack. Anything else asks the host: the
+    // kernel's hook (a GS- or FS-relative load behind a call; C# has no segment-relative load),
+    // or hosted a thread static (on linux-x64 the runtime is a shared library and the JIT's TLS
+    // access calls __tls_get_addr: ~3 ns, and the call makes the caller keep its values on the
+    // stack).
+    //
+    // The stack map: one word per granule of address space (indexed by address >> shift,
     // modulo the table's length), written whole so that a reader never sees half an entry:
-    //   bits 63..20  the granule's base address (the tag),
-    //   bits 3..0    the CPU.
+    //   bits 63..shift  the granule's base address (the tag),
+    //   bits 3..0       the CPU.
     // Only granules that lie wholly inside a registered range have an entry, so an address a
-    // maps to the entry's CPU when a and the entry agree above bit 20: one xor and one shift,
+    // maps to the entry's CPU when a and the entry agree above the shift: one xor and one shift,
     // which also fail for an empty slot (0). A match is never wrong; a granule whose slot is
-    // taken by another (1 GiB away), and the partial granules at a range's ends, fall back.
-    // (The host runs the CPU's work below its first whole granule: HostedCpus.AsCpu.)
+    // taken by another (a table's span away), and the partial granules at a range's ends, fall
+    // back. Hosted, granules are 1 MiB (the host runs the CPU's work below its first whole
+    // granule: HostedCpus.AsCpu); in the kernel they are pages, so a page-aligned kernel stack
+    // is covered whole, and 2048 of them span 8 MiB: 16 CPUs' stacks never share a slot.
+#if NETCOREAPP
     private const int StackGranuleShift = 20;
     private const int StackMapSlots = 1024;
-    private const ulong GranuleMask = (1UL << StackGranuleShift) - 1;
     private static readonly ulong* s_stackMap = (ulong*)NativeMemory.AllocZeroed(StackMapSlots * sizeof(ulong));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ulong StackMapSlot(ulong address) => ref s_stackMap[(address >> StackGranuleShift) % StackMapSlots];
+#else
+    private const int StackGranuleShift = 12;
+    private const int StackMapSlots = StackMapWords.Slots;
+    private static StackMapWords s_stackMap;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ulong StackMapSlot(ulong address) => ref s_stackMap[(int)((address >> StackGranuleShift) % StackMapSlots)];
+#endif
+    private const ulong GranuleMask = (1UL << StackGranuleShift) - 1;
+
+    /// <summary>Tells <see cref="Current"/> that code whose stack pointer lies in
+    /// [<paramref name="low"/>, <paramref name="high"/>) runs on CPU <paramref name="cpu"/>: the
+    /// kernel registers each CPU's kernel stack, the hosted machine a range of each CPU
+    /// thread's stack (<see cref="BindThisStack"/>). The range must be that CPU's alone for as
+    /// long as it is registered; code on any other stack finds its CPU through the host's
+    /// hook. Granules of the range that another range's entry holds are left to it (they fall
+    /// back): a range is registered whole or in part, never wrongly.</summary>
+    public static void MapStack(int cpu, ulong low, ulong high)
+    {
+        if ((uint)cpu >= MaxCpus) Panic.Fail("cpu: index beyond MaxCpus", (ulong)cpu);
+        if (low >= high) Panic.Fail("cpu: an empty or inverted stack range", low);
+        WriteStackMap(low, high - 1, cpu);
+    }
+
+    /// <summary>Forgets a range given to <see cref="MapStack"/> (its stack is about to become
+    /// another CPU's, or nobody's).</summary>
+    public static void UnmapStack(ulong low, ulong high)
+    {
+        if (low >= high) Panic.Fail("cpu: an empty or inverted stack range", low);
+        WriteStackMap(low, high - 1, -1);
+    }
+
+    // Writes the entries of the whole granules in [low, high] for `cpu`, or clears them (cpu
+    // -1). Two live ranges never have an entry for the same granule (an entry covers only a
+    // granule inside its own range), so a slot holding this granule's tag is this range's, or a
+    // stale one: both are overwritten. A slot holding another granule (a table's span away) is
+    // left to it; this granule then falls back.
+    private static void WriteStackMap(ulong low, ulong high, int cpu)
+    {
+        ulong g = (high + 1) & ~GranuleMask; // just above the highest whole granule
+        while (g >= (1UL << StackGranuleShift) && g - (1UL << StackGranuleShift) >= low)
+        {
+            g -= 1UL << StackGranuleShift;
+            ref ulong slot = ref StackMapSlot(g);
+#if NETCOREAPP
+            // Threads register their ranges at once, and granules a table's span apart share a slot.
+            ulong seen = Volatile.Read(ref slot);
+            if (seen == 0 || (seen & ~GranuleMask) == g)
+                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : g | (uint)cpu, seen);
+#else
+            // The kernel registers a stack on one CPU, before the CPU it is for runs on it (the
+            // boot CPU's own before anything else runs), and its stacks span less than the
+            // table (no two share a slot): plain stores, which a reader of the slot, the CPU
+            // itself, sees in program order (on i386 the upper half is 0 before and after).
+            ulong seen = slot;
+            if (seen == 0 || (seen & ~GranuleMask) == g) slot = cpu < 0 ? 0 : g | (uint)cpu;
+#endif
+        }
+    }
+
+    /// <summary>The CPU running the caller when finding it needs no call (a frame on a stack
+    /// given to <see cref="MapStack"/>), else -1 (then <see cref="Current"/> answers, with a
+    /// call). A fast path inlined into its callers tests this and leaves the call to an
+    /// out-of-line path: a call on the inline path, even one never taken, makes the compiler
+    /// keep the callers' values on the stack.</summary>
+    public static int CurrentWithoutCall
+    {
+        // (The local is only an address: left unzeroed, it costs no store.)
+        [MethodImpl(MethodImplOptions.AggressiveInlining), SkipLocalsInit]
+        get
+        {
+            byte here;
+            ulong sp = (ulong)&here;
+            ulong entry = StackMapSlot(sp);
+            return ((sp ^ entry) >> StackGranuleShift) == 0 ? (int)(entry & 15) : -1;
+        }
+    }
+
+#if NETCOREAPP
+    // Hosted: threads bound without a range (HostedCpus.Bind, the deterministic scheduler's
+    // with MapStacks off), frames outside the registered range and unbound threads read the
+    // thread static, whose default 0 makes every other thread CPU 0. (The freestanding corelib
+    // has no thread statics: the kernel's FS belongs to user programs.)
+    [System.ThreadStatic] private static int t_current;
 
     // The calling thread's registered range (BindThisStack), 0 when it has none.
     [System.ThreadStatic] private static ulong t_stackHigh;
@@ -68,7 +155,7 @@ public static unsafe class Cpu
     {
         if ((uint)cpu >= MaxCpus) Panic.Fail("cpu: index beyond MaxCpus", (ulong)cpu);
         t_current = cpu;
-        if (t_stackHigh != 0) MapStack(t_stackLow, t_stackHigh, cpu);
+        if (t_stackHigh != 0) WriteStackMap(t_stackLow, t_stackHigh, cpu);
     }
 
     /// <summary>Hosted only: makes the calling thread CPU <paramref name="cpu"/>, and lets
@@ -94,26 +181,8 @@ public static unsafe class Cpu
     public static void UnbindThisStack()
     {
         if (t_stackHigh == 0) return;
-        MapStack(t_stackLow, t_stackHigh, -1);
+        WriteStackMap(t_stackLow, t_stackHigh, -1);
         t_stackHigh = t_stackLow = 0;
-    }
-
-    // Writes the entries of the whole granules in [low, high] for `cpu`, or clears them (cpu
-    // -1). Two live ranges never have an entry for the same granule (an entry covers only a
-    // granule inside its own range), so a slot holding this granule's tag is this range's, or a
-    // stale one: both are overwritten. A slot holding another granule (1 GiB away) is left to
-    // it; this granule then falls back.
-    private static void MapStack(ulong low, ulong high, int cpu)
-    {
-        ulong g = (high + 1) & ~GranuleMask; // just above the highest whole granule
-        while (g >= (1UL << StackGranuleShift) && g - (1UL << StackGranuleShift) >= low)
-        {
-            g -= 1UL << StackGranuleShift;
-            ref ulong slot = ref s_stackMap[(g >> StackGranuleShift) % StackMapSlots];
-            ulong seen = Volatile.Read(ref slot);
-            if (seen == 0 || (seen & ~GranuleMask) == g)
-                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : g | (uint)cpu, seen);
-        }
     }
 
     /// <summary>Hosted only: the start of the stack map's granule that holds
@@ -132,39 +201,20 @@ public static unsafe class Cpu
             return cpu >= 0 ? cpu : t_current;
         }
     }
-
-    /// <summary>The CPU running the caller when finding it needs no call (hosted: a frame in a
-    /// CPU thread's mapped stack), else -1 (then <see cref="Current"/> answers, with a call). A
-    /// fast path inlined into its callers tests this and leaves the call to an out-of-line path:
-    /// a call on the inline path, even one never taken, makes the JIT keep the callers' values
-    /// on the stack.</summary>
-    public static int CurrentWithoutCall
-    {
-        // (The local is only an address: left unzeroed, it costs no store.)
-        [MethodImpl(MethodImplOptions.AggressiveInlining), SkipLocalsInit]
-        get
-        {
-            byte here;
-            ulong sp = (ulong)&here;
-            ulong entry = s_stackMap[(sp >> StackGranuleShift) % StackMapSlots];
-            return ((sp ^ entry) >> StackGranuleShift) == 0 ? (int)(entry & 15) : -1;
-        }
-    }
 #else
-    /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller.</summary>
+    /// <summary>Index (0 .. <see cref="MaxCpus"/> - 1) of the CPU running the caller: from the
+    /// stack map on a registered stack, else from the host's hook (0 without one).</summary>
     public static int Current
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
+            int cpu = CurrentWithoutCall;
+            if (cpu >= 0) return cpu;
             delegate*<int> current = s_current;
             return current == null ? 0 : current();
         }
     }
-
-    /// <summary>The CPU running the caller when finding it needs no call, else -1: always -1
-    /// here (the kernel finds its CPU through the host's hook).</summary>
-    public static int CurrentWithoutCall => -1;
 #endif
 
     /// <summary>True where a CPU answers requests (<see cref="Kick"/>) only where it asks for
@@ -399,3 +449,15 @@ public struct PendingRequests
 {
     private PaddedFlag _first;
 }
+
+#if !NETCOREAPP
+/// <summary>The kernel's stack map (<see cref="Cpu.MapStack"/>): a word per page-sized granule
+/// slot, in static storage (the freestanding builds have no native allocator this early).</summary>
+[InlineArray(Slots)]
+public struct StackMapWords
+{
+    /// <summary>Slots: 8 MiB of stacks in page granules.</summary>
+    public const int Slots = 2048;
+    private ulong _first;
+}
+#endif
