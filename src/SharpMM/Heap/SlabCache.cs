@@ -419,9 +419,9 @@ public unsafe partial struct SlabCache
     /// check): the CPU's hot slot when it holds an object of this cache, else the CPU's
     /// magazine. Touches nothing another CPU writes (the allocated byte is the object's own).
     /// <para>With one CPU online the CPU is 0 and the path contains no call. With more, the
-    /// path is the same with the CPU found inline (<see cref="Cpu.CurrentWithoutCall"/>: hosted,
-    /// from the stack pointer), or the whole operation moves out of line where finding the CPU
-    /// is a call (the kernel's hook): a call inside the fast path makes the JIT keep the
+    /// path is the same with the CPU found inline (<see cref="Cpu.CurrentWithoutCall"/>, from the
+    /// stack pointer on a stack the host registered), or the whole operation moves out of line
+    /// where finding the CPU is a call (the host's hook): a call inside the fast path makes the JIT keep the
     /// caller's values on the stack on every operation (W3 measured 2x slower), a tail call
     /// costs only the call. Inline, W6 on one of two CPUs online went from 28-30 to 24-25 CPU
     /// ns per pair; the one-CPU hot pair (W3h) paid 2.46 -> 2.73 ns for the larger inlined

@@ -653,7 +653,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             // off goes to AllocateSlow.
             if (!OneCpuOnline())
             {
-                // The CPU when found with no call (hosted: from the stack pointer); else
+                // The CPU when found with no call (from the stack pointer, on a registered stack); else
                 // AllocateSlow finds it (a call on this path would make the JIT keep the
                 // caller's values on the stack). An empty cache goes there too, before Enter:
                 // AllocateSlow enters it itself, so either way the cache is entered once (a
