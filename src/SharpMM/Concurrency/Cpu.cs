@@ -44,7 +44,7 @@ public static unsafe class Cpu
     //
     // The stack map: one word per granule of address space (indexed by address >> shift,
     // modulo the table's length), written whole so that a reader never sees half an entry:
-    //   bits 63..shift  the granule's base address (the tag),
+    //   bits 63 (31 on i386)..shift  the granule's base address (the tag),
     //   bits 3..0       the CPU.
     // Only granules that lie wholly inside a registered range have an entry, so an address a
     // maps to the entry's CPU when a and the entry agree above the shift: one xor and one shift,
@@ -56,17 +56,17 @@ public static unsafe class Cpu
 #if NETCOREAPP
     private const int StackGranuleShift = 20;
     private const int StackMapSlots = 1024;
-    private static readonly ulong* s_stackMap = (ulong*)NativeMemory.AllocZeroed(StackMapSlots * sizeof(ulong));
+    private static readonly nuint* s_stackMap = (nuint*)NativeMemory.AllocZeroed(StackMapSlots * (nuint)sizeof(nuint));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref ulong StackMapSlot(ulong address) => ref s_stackMap[(address >> StackGranuleShift) % StackMapSlots];
+    private static ref nuint StackMapSlot(nuint address) => ref s_stackMap[(address >> StackGranuleShift) % StackMapSlots];
 #else
     private const int StackGranuleShift = 12;
     private const int StackMapSlots = StackMapWords.Slots;
     private static StackMapWords s_stackMap;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref ulong StackMapSlot(ulong address) => ref s_stackMap[(int)((address >> StackGranuleShift) % StackMapSlots)];
+    private static ref nuint StackMapSlot(nuint address) => ref s_stackMap[(int)((address >> StackGranuleShift) % StackMapSlots)];
 #endif
     private const ulong GranuleMask = (1UL << StackGranuleShift) - 1;
 
@@ -81,6 +81,7 @@ public static unsafe class Cpu
     {
         if ((uint)cpu >= MaxCpus) Panic.Fail("cpu: index beyond MaxCpus", (ulong)cpu);
         if (low >= high) Panic.Fail("cpu: an empty or inverted stack range", low);
+        if ((ulong)(nuint)(high - 1) != high - 1) Panic.Fail("cpu: a stack range beyond the address space", high);
         WriteStackMap(low, high - 1, cpu);
     }
 
@@ -103,19 +104,21 @@ public static unsafe class Cpu
         while (g >= (1UL << StackGranuleShift) && g - (1UL << StackGranuleShift) >= low)
         {
             g -= 1UL << StackGranuleShift;
-            ref ulong slot = ref StackMapSlot(g);
+            ref nuint slot = ref StackMapSlot((nuint)g);
+            nuint entry = cpu < 0 ? 0 : (nuint)(g | (uint)cpu);
 #if NETCOREAPP
             // Threads register their ranges at once, and granules a table's span apart share a slot.
-            ulong seen = Volatile.Read(ref slot);
+            ref ulong word = ref Unsafe.As<nuint, ulong>(ref slot);
+            ulong seen = Volatile.Read(ref word);
             if (seen == 0 || (seen & ~GranuleMask) == g)
-                Interlocked.CompareExchange(ref slot, cpu < 0 ? 0 : g | (uint)cpu, seen);
+                Interlocked.CompareExchange(ref word, entry, seen);
 #else
             // The kernel registers a stack on one CPU, before the CPU it is for runs on it (the
             // boot CPU's own before anything else runs), and its stacks span less than the
             // table (no two share a slot): plain stores, which a reader of the slot, the CPU
             // itself, sees in program order (on i386 the upper half is 0 before and after).
             ulong seen = slot;
-            if (seen == 0 || (seen & ~GranuleMask) == g) slot = cpu < 0 ? 0 : g | (uint)cpu;
+            if (seen == 0 || (seen & ~GranuleMask) == g) slot = entry;
 #endif
         }
     }
@@ -132,8 +135,8 @@ public static unsafe class Cpu
         get
         {
             byte here;
-            ulong sp = (ulong)&here;
-            ulong entry = StackMapSlot(sp);
+            nuint sp = (nuint)(&here);
+            nuint entry = StackMapSlot(sp);
             return ((sp ^ entry) >> StackGranuleShift) == 0 ? (int)(entry & 15) : -1;
         }
     }
@@ -452,12 +455,13 @@ public struct PendingRequests
 
 #if !NETCOREAPP
 /// <summary>The kernel's stack map (<see cref="Cpu.MapStack"/>): a word per page-sized granule
-/// slot, in static storage (the freestanding builds have no native allocator this early).</summary>
+/// slot (a native word: i386 looks it up in 32-bit arithmetic), in static storage (the
+/// freestanding builds have no native allocator this early).</summary>
 [InlineArray(Slots)]
 public struct StackMapWords
 {
     /// <summary>Slots: 8 MiB of stacks in page granules.</summary>
     public const int Slots = 2048;
-    private ulong _first;
+    private nuint _first;
 }
 #endif
