@@ -93,6 +93,9 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private fixed uint _mailboxCount[ZoneLayout.MaxZones];
     // Bytes of the per-CPU caches' metadata run.
     private ulong _pcpBytes;
+    // Drain requests that found their CPU inside a change of its cache and were answered when
+    // the change ended (DeferredDrainRequests).
+    private int _deferredDrains;
 
     /// <summary>
     /// Builds the allocator over the RAM in <paramref name="ram"/> (sorted, non-overlapping,
@@ -282,6 +285,11 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     public readonly bool CanFree => true;
     /// <inheritdoc/>
     public readonly ulong ManagedFrames => _managedFrames;
+
+    /// <summary>Drain requests (memory pressure asking other CPUs for their cached frames) that
+    /// arrived while their CPU was changing its cache, and were answered when the change ended:
+    /// a count, for tests and statistics.</summary>
+    public readonly ulong DeferredDrainRequests => (uint)Volatile.Read(ref Unsafe.AsRef(in _deferredDrains));
 
     /// <inheritdoc/>
     public readonly ulong FreeFrames
@@ -985,9 +993,10 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
 
     // Drain on demand: the current CPU's caches, then every other online CPU's, one at a time
     // (each answers PageCacheDrain's request by moving its frames into the mailbox, taking no
-    // lock; this CPU returns them to the lists). Returns the frames that came back.
+    // lock; this CPU returns them to the lists). Returns the frames that came back. (Internal:
+    // the kernel's SMP tests ask for drains while other CPUs allocate.)
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong DrainAllCpus()
+    internal ulong DrainAllCpus()
     {
         ulong n = DrainCurrentCpu();
         int self = Cpu.Current, online = Cpu.Online;
@@ -1054,6 +1063,7 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
             if (Volatile.Read(ref c.Busy) != 0)
             {
                 c.DrainPending = 1;
+                Interlocked.Increment(ref _deferredDrains);
                 return;
             }
         }
