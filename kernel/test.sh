@@ -36,8 +36,10 @@
 #       the suite as above, the MADT lists N processors, each AP says it is online, "smp: N of N
 #       CPUs online", "cpus":N on the SHARPMM-JSON line, and the SMP tests ran (each CPU's own
 #       index, GS area, stack and guard page; Cpu.Kick of each CPU; the LAPIC timer on every
-#       CPU; atomic adds from all CPUs at once; buddy and kmalloc storms on all CPUs with frees
-#       on another CPU, then the validators; a page unmapped on cpu 0 faults on cpu 1)
+#       CPU; atomic adds from all CPUs at once; Cpu.CurrentWithoutCall answers on every CPU's
+#       kernel stack and page and kmalloc pairs run there; drains asked while the other CPUs
+#       run order-0 pairs with interrupts on lose nothing; buddy and kmalloc storms on all CPUs
+#       with frees on another CPU, then the validators; a page unmapped on cpu 0 faults on cpu 1)
 #   pc, 512M, --smp 3, -append "test=apstartfail test=apstackoverflow"
 #       the first AP gets no start-up IPI: reported after its timeout, the kernel goes on with the
 #       third CPU as cpu 1 ("2 of 3 CPUs online", "cpus":2); then status 7 and a double-fault
@@ -475,7 +477,7 @@ check_panic() {
 # on x86-64 and FS on i386, and its stack, addresses of DIGITS hex digits; "smp: N of N CPUs
 # online"), the SHARPMM-JSON line says "cpus":N, and the SMP tests ran (each CPU's own index,
 # per-CPU area, stack and guard page; the IPI round trip; the timer; atomics from every CPU; the
-# storms; the shootdown).
+# fast paths inline; drains asked during order-0 pairs; the storms; the shootdown).
 check_smp() {
     local why n="$2" i suite="${3:-check_suite}" reg="${4:-GS}" w="${5:-16}"
     why="$($suite "$1")"
@@ -491,7 +493,9 @@ check_smp() {
                 'Cpu.Kick of each CPU runs its request handler on that CPU' 'lock xadd from every CPU at once loses no increment' \
                 'buddy storm on every CPU at once, frees on another CPU, then the validator' \
                 'kmalloc storm on every CPU at once, frees on another CPU, then the validators' \
-                'a page unmapped on cpu 0 faults when cpu 1 reads it \(TLB shootdown\)'; do
+                'a page unmapped on cpu 0 faults when cpu 1 reads it \(TLB shootdown\)' \
+                'on its kernel stack a CPU finds itself in line; page and kmalloc pairs there' \
+                'page-cache drains asked of CPUs in the middle of their order-0 pairs, interrupts on: nothing lost'; do
         grep -qE "^test smp: $name \.\.\. " "$1" || { echo "the SMP test '$name' did not run"; return; }
     done
 }
