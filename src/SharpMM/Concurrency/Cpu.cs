@@ -7,10 +7,12 @@ namespace SharpMM.Concurrency;
 
 /// <summary>
 /// What the library knows about the CPUs it runs on, and the few things it asks of the host about
-/// them. The host installs hooks once at start-up: the kernel reads the CPU's index from its
-/// per-CPU area and sends inter-processor interrupts through the local APIC; the hosted machine
-/// runs each simulated CPU as a thread. With no hooks installed there is one CPU, number 0, and
-/// every hook is skipped: a single-CPU build pays one load and one predicted branch.
+/// them. The host registers each CPU's stack (<see cref="MapStack"/>: the current CPU is then
+/// found from the stack pointer, with no call) and installs hooks once at start-up: the kernel
+/// reads the CPU's index from its per-CPU area on any other stack and sends inter-processor
+/// interrupts through the local APIC; the hosted machine runs each simulated CPU as a thread.
+/// With no hooks installed there is one CPU, number 0, and every hook is skipped: a single-CPU
+/// build pays one load and one predicted branch.
 /// <para>Cross-CPU requests: <see cref="Kick"/> marks a request pending on other CPUs and
 /// interrupts them; each runs <see cref="ServiceRequests"/> from its interrupt handler, or from
 /// <see cref="Relax"/> when it is spinning with interrupts off. The handler (the TLB shootdown's)
