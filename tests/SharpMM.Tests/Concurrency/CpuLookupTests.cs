@@ -8,7 +8,8 @@ using Xunit;
 namespace SharpMM.Tests.Concurrency;
 
 /// <summary>How a hosted thread finds its CPU: from the stack pointer inside a CPU thread's
-/// mapped stack range, from the thread static everywhere else.</summary>
+/// mapped stack range (or any range given to a CPU with Cpu.MapStack, as the kernel gives each
+/// CPU's kernel stack), from the thread static everywhere else.</summary>
 [Collection(CpuCollection.Name)]
 public sealed unsafe class CpuLookupTests
 {
@@ -109,6 +110,61 @@ public sealed unsafe class CpuLookupTests
         t.Join();
         Assert.Equal(9, mapped);
         Assert.Equal(4, afterUnbind);
+    }
+
+    // Cpu.CurrentWithoutCall in a frame below the start of the stack-map granule that holds
+    // `top` (the granule a range's top cuts has no entry).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int WithoutCallBelowGranuleOf(byte* top)
+    {
+        int skip = (int)((ulong)top - Cpu.StackMapFloor(top)) + 64;
+        byte* below = stackalloc byte[skip];
+        below[0] = 1;
+        return WithoutCallIn(below);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int WithoutCallIn(byte* kept) => kept[0] == 1 ? Cpu.CurrentWithoutCall : -3;
+
+    // The kernel's way: a range registered for a CPU (as each CPU's kernel stack is), whichever
+    // thread runs on it, with no thread static involved; forgotten again by UnmapStack.
+    [Fact]
+    public void MapStack_GivesARangeToACpu_AndUnmapStackTakesItBack()
+    {
+        int before = -2, mapped = -2, after = -2, current = -2;
+        var t = new Thread(() =>
+        {
+            byte top;
+            ulong high = (ulong)&top + 1, low = high - (4 << 20);
+            before = WithoutCallBelowGranuleOf(&top);
+            Cpu.MapStack(11, low, high);
+            try
+            {
+                mapped = WithoutCallBelowGranuleOf(&top);
+            }
+            finally
+            {
+                Cpu.UnmapStack(low, high);
+            }
+            after = WithoutCallBelowGranuleOf(&top);
+            current = Cpu.Current;
+        }, HostedCpus.CpuThreadStack);
+        t.Start();
+        t.Join();
+        Assert.Equal(-1, before);
+        Assert.Equal(11, mapped);
+        Assert.Equal(-1, after);
+        Assert.Equal(0, current); // the thread static, never bound
+    }
+
+    [Fact]
+    public void MapStack_RefusesACpuBeyondMaxCpus_AndAnEmptyRange()
+    {
+        Assert.Throws<PanicException>(() => Cpu.MapStack(Cpu.MaxCpus, 1UL << 30, 2UL << 30));
+        Assert.Throws<PanicException>(() => Cpu.MapStack(1, 2UL << 30, 2UL << 30));
+        Assert.Throws<PanicException>(() => Cpu.MapStack(1, 3UL << 30, 2UL << 30));
+        Assert.Throws<PanicException>(() => Cpu.UnmapStack(2UL << 30, 2UL << 30));
+        Assert.Equal(-1, Cpu.CurrentWithoutCall);
     }
 
     [Fact]
