@@ -46,8 +46,8 @@ public static unsafe class Cpu
     //
     // The stack map: one word per granule of address space (indexed by address >> shift,
     // modulo the table's length), written whole so that a reader never sees half an entry:
-    //   bits 63 (31 on i386)..shift  the granule's base address (the tag),
-    //   bits 3..0       the CPU.
+    //   bits 63 (31 on i386)..shift   the granule's base address (the tag),
+    //   bits 3..0                     the CPU.
     // Only granules that lie wholly inside a registered range have an entry, so an address a
     // maps to the entry's CPU when a and the entry agree above the shift: one xor and one shift,
     // which also fail for an empty slot (0). A match is never wrong; a granule whose slot is
@@ -116,9 +116,9 @@ public static unsafe class Cpu
                 Interlocked.CompareExchange(ref word, entry, seen);
 #else
             // The kernel registers a stack on one CPU, before the CPU it is for runs on it (the
-            // boot CPU's own before anything else runs), and its stacks span less than the
-            // table (no two share a slot): plain stores, which a reader of the slot, the CPU
-            // itself, sees in program order (on i386 the upper half is 0 before and after).
+            // boot CPU registers its own, which only it reads), and its stacks span less than
+            // the table (no two share a slot): a plain store of a native word, which the one
+            // reader of the slot, that CPU, sees whole.
             ulong seen = slot;
             if (seen == 0 || (seen & ~GranuleMask) == g) slot = entry;
 #endif
