@@ -207,7 +207,7 @@ internal static unsafe class SmpStormTests
     // ---- kmalloc --------------------------------------------------------------------------
 
     /// <summary>kmalloc objects of 8 to 4096 bytes; the item is the object's address.</summary>
-    private struct KmallocObjects : IStormKind
+    internal struct KmallocObjects : IStormKind
     {
         public static int Batch => 64;
         public static ulong Seed => 0xD1B54A32D192ED03UL;

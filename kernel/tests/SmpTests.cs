@@ -32,7 +32,7 @@ internal static unsafe class SmpTests
     }
 
     private const int DrainPairs = 20000, DrainRing = 8;
-    private static int s_pairsDone, s_pairFailures, s_drains;
+    private static int s_pairsDone, s_pairFailures, s_drains, s_drainerStarted;
     private static ulong s_drained;
 
     /// <summary>CPU 0 asks every other CPU for its cached frames (the drain on demand of memory
@@ -45,7 +45,7 @@ internal static unsafe class SmpTests
     {
         ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
         ulong freeBefore = buddy.FreeFrames, deferredBefore = buddy.DeferredDrainRequests;
-        s_pairsDone = s_pairFailures = s_drains = 0;
+        s_pairsDone = s_pairFailures = s_drains = s_drainerStarted = 0;
         s_drained = 0;
         t.Check(Smp.RunOnAll(&PairsOrDrains, TimeoutMs), "every CPU ran its share");
         t.Equal((ulong)s_pairFailures, 0, "every allocation and free succeeded");
@@ -71,14 +71,20 @@ internal static unsafe class SmpTests
         ref BuddyAllocator buddy = ref PhysicalBoot.Memory.Buddy;
         if (index == 0)
         {
+            // At least one drain after the others were let go, however late this CPU runs.
             ulong deadline = Arch.Rdtsc() + Tsc.Hz / 1000 * TimeoutMs;
-            while (Volatile.Read(ref s_pairsDone) < Smp.Online - 1 && Arch.Rdtsc() < deadline)
+            Volatile.Write(ref s_drainerStarted, 1);
+            do
             {
                 s_drained += buddy.DrainAllCpus();
                 s_drains++;
             }
+            while (Volatile.Read(ref s_pairsDone) < Smp.Online - 1 && Arch.Rdtsc() < deadline);
             return;
         }
+        // The pairs start once CPU 0 drains (a CPU scheduled late by the host would otherwise
+        // find the others done, and the test would ask for no drain during them).
+        while (Volatile.Read(ref s_drainerStarted) == 0) Cpu.Relax();
         uint* ring = stackalloc uint[DrainRing];
         for (int i = 0; i < DrainRing; i++) ring[i] = 0;
         Arch.Sti();
@@ -96,13 +102,6 @@ internal static unsafe class SmpTests
     }
 
     private const int FastPairs = 20000;
-
-    private static ulong SlabObjectsInUse()
-    {
-        ulong live = 0;
-        for (SharpMM.Heap.SlabCache* c = PhysicalBoot.Heap.Pages.FirstCache; c != null; c = c->NextCache) live += c->ActiveObjects;
-        return live;
-    }
 
     /// <summary>The fast paths of several CPUs, on the boot CPU with the others online and idle:
     /// Cpu.CurrentWithoutCall answers from the stack map (so the page allocator's and kmalloc's
@@ -124,7 +123,7 @@ internal static unsafe class SmpTests
         ulong pageCycles = Arch.Rdtsc() - t0;
         t.Equal((ulong)failed, 0, "every order-0 pair succeeded");
         t.Equal(buddy.FreeFrames, freeBefore, "free frames after the pairs");
-        ulong heapBefore = SlabObjectsInUse();
+        ulong heapBefore = SmpStormTests.KmallocObjects.Conserved();
         t0 = Arch.Rdtsc();
         failed = 0;
         for (int i = 0; i < FastPairs; i++)
@@ -133,7 +132,7 @@ internal static unsafe class SmpTests
         }
         ulong heapCycles = Arch.Rdtsc() - t0;
         t.Equal((ulong)failed, 0, "every kmalloc(64) pair succeeded");
-        t.Equal(SlabObjectsInUse(), heapBefore, "slab objects in use after the pairs");
+        t.Equal(SmpStormTests.KmallocObjects.Conserved(), heapBefore, "slab objects in use after the pairs");
         TextWriter<SerialSink> w = Log.Writer();
         w.Str("  ");
         w.Dec((ulong)Smp.Online);

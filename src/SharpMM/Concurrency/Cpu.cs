@@ -110,10 +110,9 @@ public static unsafe class Cpu
             nuint entry = cpu < 0 ? 0 : (nuint)(g | (uint)cpu);
 #if NETCOREAPP
             // Threads register their ranges at once, and granules a table's span apart share a slot.
-            ref ulong word = ref Unsafe.As<nuint, ulong>(ref slot);
-            ulong seen = Volatile.Read(ref word);
-            if (seen == 0 || (seen & ~GranuleMask) == g)
-                Interlocked.CompareExchange(ref word, entry, seen);
+            nuint seen = Volatile.Read(ref slot);
+            if (seen == 0 || (seen & ~(nuint)GranuleMask) == g)
+                Interlocked.CompareExchange(ref slot, entry, seen);
 #else
             // The kernel registers a stack on one CPU, before the CPU it is for runs on it (the
             // boot CPU registers its own, which only it reads), and its stacks span less than

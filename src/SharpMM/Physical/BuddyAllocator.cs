@@ -78,7 +78,8 @@ public unsafe struct BuddyAllocator : IFrameTableAllocator, IFreeRangeSink
     private fixed ulong _zoneEnd[ZoneLayout.MaxZones - 1];
     private ZoneLayout _layout;
     private ulong _managedFrames;
-    // Byte offsets into _zones of the user zone (where Allocate starts) and of the zone of the
+    // Byte offsets into _zones of the user zone (where Allocate starts: _startZone[User], kept
+    // as an offset for the inline path) and of the zone of the
     // last free that went to a dense zone (where Free looks first): the hot paths reach them
     // with one add rather than a sign extension and a multiply.
     private nint _userZoneOffset, _freeHintOffset;
